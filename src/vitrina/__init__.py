@@ -1,0 +1,3 @@
+"""vitrina: recommendations + product search with the MLOps loop built in."""
+
+__version__ = "0.1.0"

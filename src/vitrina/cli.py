@@ -1,0 +1,126 @@
+"""The ``vitrina`` command line: thin wiring over the packages, no logic of its own.
+
+Imports of heavy modules happen inside commands so ``vitrina --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from vitrina.config import Settings, get_settings
+
+app = typer.Typer(help="vitrina: recommendations + product search with the MLOps loop built in.")
+ingest_app = typer.Typer(help="Bring data from external sources into raw/.")
+app.add_typer(ingest_app, name="ingest")
+console = Console()
+
+DEFAULT_PG_URL = "postgresql://127.0.0.1:5432/test"
+
+
+def _settings(home: str | None) -> Settings:
+    return get_settings(home=home) if home else get_settings()
+
+
+HomeOption = Annotated[
+    str | None, typer.Option("--home", help="State folder (default $VITRINA_HOME or ./.vitrina).")
+]
+
+
+@app.command()
+def generate(
+    scale: Annotated[str, typer.Option(help="ci | demo | large")] = "demo",
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same marketplace.")] = 42,
+    drift: Annotated[
+        str | None, typer.Option(help="price_inflation | new_trend | new_city | seasonal")
+    ] = None,
+    end_date: Annotated[
+        str | None, typer.Option(help="Last simulated day, YYYY-MM-DD (default: yesterday, UTC).")
+    ] = None,
+    catalog_to: Annotated[
+        str | None,
+        typer.Option(
+            "--catalog-to",
+            help="Load the catalog into this PostgreSQL URL instead of raw/catalog; "
+            "`vitrina ingest catalog` then brings it into the lake.",
+        ),
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Generate the synthetic marketplace: raw tables plus the hidden truth."""
+    from vitrina.simulator.generate import generate_marketplace
+
+    settings = _settings(home)
+    last_day = dt.date.fromisoformat(end_date) if end_date else None
+    summary = generate_marketplace(
+        settings, scale=scale, seed=seed, drift=drift, end_date=last_day, catalog_to=catalog_to
+    )
+    console.print(summary.render())
+
+
+@app.command()
+def validate(
+    max_invalid_share: Annotated[
+        float | None, typer.Option(help="Fail when a table's invalid share exceeds this (0–1).")
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Check raw tables against their contracts: valid rows to validated/, the rest to quarantine/."""
+    from vitrina.contracts.validate import ContractViolation, validate_lake
+
+    settings = _settings(home)
+    threshold = settings.max_invalid_share if max_invalid_share is None else max_invalid_share
+    try:
+        report = validate_lake(settings, max_invalid_share=threshold)
+    except ContractViolation as error:
+        console.print(error.report.render())
+        console.print(f"[bold red]validation failed:[/] {error}")
+        raise typer.Exit(code=1) from error
+    console.print(report.render())
+
+
+@ingest_app.command("catalog")
+def ingest_catalog(
+    source: Annotated[
+        str | None,
+        typer.Option("--from", help="PostgreSQL URL (default $VITRINA_CATALOG_URL)."),
+    ] = None,
+    table: Annotated[str | None, typer.Option(help="Source table name.")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Read products changed since the last watermark (updated_at) into raw/catalog."""
+    from vitrina.ingest.catalog import ingest_catalog_from_postgres
+
+    settings = _settings(home)
+    url = source or settings.catalog_url
+    if not url:
+        console.print("[bold red]no source:[/] pass --from postgresql://… or set VITRINA_CATALOG_URL")
+        raise typer.Exit(code=2)
+    result = ingest_catalog_from_postgres(settings, url=url, table=table or settings.catalog_table)
+    console.print(result.render())
+
+
+@app.command()
+def demo(
+    scale: Annotated[str, typer.Option(help="ci | demo | large")] = "demo",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    postgres: Annotated[
+        str, typer.Option(help="PostgreSQL used to exercise catalog ingestion, if reachable.")
+    ] = DEFAULT_PG_URL,
+    home: HomeOption = None,
+) -> None:
+    """The main job: generate the marketplace, ingest the catalog, validate everything."""
+    from vitrina.demo import run_demo
+
+    run_demo(_settings(home), scale=scale, seed=seed, postgres_url=postgres, console=console)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Typed settings. Everything is read from the environment (prefix ``VITRINA_``).
+
+Nothing happens at import time: call :func:`get_settings` where work starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where state lives and which backend serves each concern.
+
+    All state sits under ``home`` so a user can delete one folder and start over.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="VITRINA_", extra="ignore")
+
+    home: Path = Field(default=Path(".vitrina"), description="Root of all local state.")
+    lake_url: str | None = Field(
+        default=None, description="fsspec URL of the lake; default is $VITRINA_HOME/lake."
+    )
+    engine: str = Field(default="duckdb", description="Feature/warehouse engine: duckdb | spark.")
+    mlflow_uri: str | None = Field(default=None, description="MLflow tracking URI.")
+    store_url: str | None = Field(default=None, description="Serving store: sqlite (default) or redis://…")
+    events_url: str | None = Field(default=None, description="Event buffer: embedded log or redis://…")
+    catalog_url: str | None = Field(
+        default=None, description="PostgreSQL URL of the catalog source (incremental ingestion)."
+    )
+    catalog_table: str = Field(default="vitrina_catalog", description="PostgreSQL catalog table.")
+    max_invalid_share: float = Field(
+        default=0.05, ge=0.0, le=1.0, description="Validation fails above this invalid share per table."
+    )
+    freshness_max_age_hours: float = Field(
+        default=48.0, gt=0, description="A dated table whose newest row is older than this is stale."
+    )
+    future_skew_minutes: float = Field(
+        default=5.0, ge=0, description="Timestamps later than now + skew are invalid."
+    )
+
+    @field_validator("engine")
+    @classmethod
+    def _known_engine(cls, value: str) -> str:
+        if value not in {"duckdb", "spark"}:
+            raise ValueError(f"engine must be 'duckdb' or 'spark', got {value!r}")
+        return value
+
+    @property
+    def lake(self) -> str:
+        """The lake root as an fsspec URL or local path."""
+        return self.lake_url or str(self.home / "lake")
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, with explicit overrides (tests, CLI flags)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Data contracts for the canonical tables (SPEC §1) and the quarantine."""

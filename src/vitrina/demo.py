@@ -1,0 +1,54 @@
+"""The README's main job, as one function: everything vitrina can do so far, in order.
+
+Later pipelines (recommendations, search, the MLOps loop, the server) append their
+steps here, so ``make demo`` always shows the whole product.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from vitrina.config import Settings
+
+
+def postgres_reachable(url: str) -> bool:
+    """True when a PostgreSQL server answers at ``url`` (the demo then exercises ingestion)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
+
+
+def run_demo(settings: Settings, scale: str, seed: int, postgres_url: str, console: Console) -> None:
+    """Generate the marketplace, bring the catalog in through PostgreSQL when available, validate."""
+    from vitrina.contracts.validate import validate_lake
+    from vitrina.ingest.catalog import ingest_catalog_from_postgres
+    from vitrina.simulator.generate import generate_marketplace
+
+    use_postgres = postgres_reachable(postgres_url)
+    if not use_postgres:
+        console.print(
+            f"[yellow]PostgreSQL not reachable at {postgres_url}: the catalog goes straight to "
+            "raw/catalog instead of through incremental ingestion.[/]"
+        )
+    console.rule("1. generate the marketplace")
+    summary = generate_marketplace(
+        settings,
+        scale=scale,
+        seed=seed,
+        drift=None,
+        end_date=None,
+        catalog_to=postgres_url if use_postgres else None,
+    )
+    console.print(summary.render())
+    if use_postgres:
+        console.rule("2. ingest the catalog from PostgreSQL")
+        console.print(
+            ingest_catalog_from_postgres(settings, url=postgres_url, table=settings.catalog_table).render()
+        )
+    console.rule("3. validate every table against its contract")
+    console.print(validate_lake(settings, max_invalid_share=settings.max_invalid_share).render())
+    console.print(f"[bold green]done.[/] State lives in {settings.home.resolve()}")

@@ -1,0 +1,1 @@
+"""Offline evaluation: temporal split, protocol, reports."""

@@ -1,0 +1,1 @@
+"""Ingestion from external sources into ``raw/``."""

@@ -1,0 +1,46 @@
+"""Lake layout (SPEC §1): ``<layer>/<table>/dt=YYYY-MM-DD/part-*.parquet``.
+
+Paths are plain strings joined with ``/`` so the same layout works for a local folder
+and for any fsspec URL (``s3://bucket/lake``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+Layer = Literal[
+    "raw", "validated", "quarantine", "features", "models", "predictions", "reports", "truth", "state"
+]
+LAYERS: tuple[Layer, ...] = (
+    "raw",
+    "validated",
+    "quarantine",
+    "features",
+    "models",
+    "predictions",
+    "reports",
+    "truth",
+    "state",
+)
+
+
+@dataclass(frozen=True)
+class LakePaths:
+    """Builds every path of the lake from its root URL."""
+
+    root: str
+
+    def layer(self, layer: Layer) -> str:
+        return f"{self.root.rstrip('/')}/{layer}"
+
+    def table(self, layer: Layer, table: str) -> str:
+        return f"{self.layer(layer)}/{table}"
+
+    def partition(self, layer: Layer, table: str, day: dt.date) -> str:
+        return f"{self.table(layer, table)}/dt={day.isoformat()}"
+
+    def glob(self, layer: Layer, table: str) -> str:
+        """Glob over every Parquet file of a table, for DuckDB or pyarrow."""
+        return f"{self.table(layer, table)}/**/*.parquet"

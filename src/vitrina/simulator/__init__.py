@@ -1,0 +1,1 @@
+"""Synthetic marketplace with hidden ground truth (SPEC §2)."""
