@@ -1,0 +1,32 @@
+"""Settings: environment overrides, the lake under the home, and refusal of bad values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from vitrina.config import get_settings
+
+
+@pytest.mark.unit
+def test_lake_defaults_to_home_subfolder(tmp_path: Path) -> None:
+    settings = get_settings(home=tmp_path)
+    assert settings.lake == str(tmp_path / "lake")
+
+
+@pytest.mark.unit
+def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VITRINA_LAKE_URL", "memory://lake")
+    monkeypatch.setenv("VITRINA_MAX_INVALID_SHARE", "0.2")
+    settings = get_settings()
+    assert settings.lake == "memory://lake"
+    assert settings.max_invalid_share == pytest.approx(0.2)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("field", "value"), [("engine", "pandas"), ("max_invalid_share", 1.5)])
+def test_bad_values_are_refused(field: str, value: object) -> None:
+    with pytest.raises(ValidationError):
+        get_settings(**{field: value})
