@@ -66,3 +66,13 @@ def redis_url() -> str:
     except redis.RedisError as error:
         _unavailable("Redis", error)
     return REDIS_URL
+
+
+TIERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test declares its tier, so `-m unit` really selects the fast ones."""
+    untiered = [item.nodeid for item in items if not any(item.get_closest_marker(t) for t in TIERS)]
+    if untiered:
+        raise pytest.UsageError(f"tests without a unit/integration/e2e marker: {untiered[:5]}")
