@@ -1,0 +1,182 @@
+"""Single-table contracts as pandera schemas, and their failures as per-row issues.
+
+Each schema checks, on the canonical (already coerced) frame of one table: dtypes (a
+safety net — coercion guarantees them), nullability, ranges, allowed values, non-empty
+identifiers, key uniqueness (the first occurrence in file order stays valid, later ones are
+quarantined as ``duplicate <key>``) and timestamp sanity (not before 2000-01-01, not after
+now + ``future_skew_minutes``, ``updated_at >= created_at``, ``signup_date`` not in the
+future). Validation is lazy, so every failure of every row is reported at once; all
+checks are vectorised pandas expressions, which keeps a million-row table to seconds.
+
+Cross-table checks (references, list subsets) live in :mod:`vitrina.contracts.integrity`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+import pandera.errors
+import pyarrow as pa
+from pandera.pandas import Check, Column, DataFrameSchema
+
+from vitrina.contracts import tables
+from vitrina.contracts.issues import SCHEMA_STAGE, Issues
+from vitrina.contracts.tables import TableSpec
+
+EARLIEST = pd.Timestamp("2000-01-01", tz="UTC")
+EARLIEST_TEXT = "before 2000-01-01"
+
+# Columns that may be null (SPEC §1); every other canonical column is required.
+NULLABLE: dict[str, frozenset[str]] = {
+    "catalog": frozenset({"description"}),
+    "users": frozenset(),
+    "events": frozenset({"position", "request_id"}),
+    "transactions": frozenset(),
+    "search_logs": frozenset({"user_id"}),
+    "synonyms": frozenset({"category_scope"}),
+}
+IDENTIFIERS = frozenset(
+    {"product_id", "user_id", "event_id", "order_id", "search_id", "session_id", "seller_id", "term"}
+)
+RANGES: dict[tuple[str, str], Check] = {
+    ("catalog", "price"): Check.gt(0, error="must be > 0"),
+    ("catalog", "cost"): Check.ge(0, error="must be >= 0"),
+    ("catalog", "stock"): Check.ge(0, error="must be >= 0"),
+    ("users", "lifetime_value"): Check.ge(0, error="must be >= 0"),
+    ("events", "position"): Check.ge(1, error="must be >= 1"),
+    ("transactions", "quantity"): Check.ge(1, error="must be >= 1"),
+    ("transactions", "amount"): Check.ge(0, error="must be >= 0"),
+    ("transactions", "discount_pct"): Check.in_range(0, 100, error="must be in [0, 100]"),
+}
+ALLOWED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("events", "event_type"): tables.EVENT_TYPES,
+    ("events", "page"): tables.PAGES,
+    ("events", "device"): tables.DEVICES,
+    ("users", "age_range"): tables.AGE_RANGES,
+    ("users", "segment"): tables.SEGMENTS,
+    ("transactions", "payment_method"): tables.PAYMENT_METHODS,
+}
+# After the catalog change log is collapsed, two rows with one product_id can only be
+# different versions stamped with the same updated_at: say so instead of "duplicate".
+DUPLICATE_CODES = {"catalog": "product_id: conflicting versions with the same updated_at"}
+UPDATED_BEFORE_CREATED = "updated_at: before created_at"
+WIDE_CHECKS = {UPDATED_BEFORE_CREATED: "updated_at"}
+
+
+def to_frame(table: pa.Table) -> pd.DataFrame:
+    """The pandas view pandera checks: nullable ints/bools stay ints/bools, dates become datetimes."""
+    mapping: dict[pa.DataType, Any] = {
+        pa.int64(): pd.Int64Dtype(),
+        pa.int32(): pd.Int32Dtype(),
+        pa.bool_(): pd.BooleanDtype(),
+    }
+    frame: pd.DataFrame = table.to_pandas(types_mapper=mapping.get, date_as_object=False)
+    return frame
+
+
+def _dtypes(spec: TableSpec) -> dict[str, Any]:
+    """The pandas dtype of every canonical column, derived from the Arrow schema itself."""
+    empty = to_frame(spec.schema.empty_table())
+    return {name: empty[name].dtype for name in spec.schema.names}
+
+
+def _time_checks(now: pd.Timestamp, skew_minutes: float, is_date: bool) -> list[Check]:
+    latest = now + pd.Timedelta(minutes=skew_minutes)
+    if is_date:
+        # A calendar day is in the future only when it starts after the latest allowed instant.
+        latest = latest.tz_convert("UTC").tz_localize(None).normalize()
+        earliest = EARLIEST.tz_localize(None)
+    else:
+        earliest = EARLIEST
+    return [
+        Check(lambda s: s >= earliest, error=EARLIEST_TEXT),
+        Check(lambda s: s <= latest, error="in the future"),
+    ]
+
+
+def _column_checks(spec: TableSpec, name: str, kind: pa.DataType, now: pd.Timestamp, skew: float) -> Column:
+    checks: list[Check] = []
+    if (spec.name, name) in RANGES:
+        checks.append(RANGES[(spec.name, name)])
+    if (spec.name, name) in ALLOWED:
+        checks.append(Check.isin(list(ALLOWED[(spec.name, name)]), error="not an allowed value"))
+    if name in IDENTIFIERS:
+        checks.append(Check(lambda s: s.str.len() > 0, error="empty"))
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+        checks.extend(_time_checks(now, skew, is_date=pa.types.is_date(kind)))
+    unique = spec.key == (name,)
+    return Column(
+        _dtypes(spec)[name],
+        checks=checks,
+        nullable=name in NULLABLE[spec.name],
+        unique=unique,
+        report_duplicates="exclude_first",
+    )
+
+
+def _updated_after_created(frame: pd.DataFrame) -> pd.Series:
+    before = frame["updated_at"] < frame["created_at"]
+    return ~before.fillna(False).astype(bool)
+
+
+def contract_schema(spec: TableSpec, *, now: dt.datetime, future_skew_minutes: float) -> DataFrameSchema:
+    """The pandera schema of ``spec``; ``now`` (UTC) anchors the "in the future" checks."""
+    stamp = pd.Timestamp(now).tz_convert("UTC")
+    columns = {
+        field.name: _column_checks(spec, field.name, field.type, stamp, future_skew_minutes)
+        for field in spec.schema
+    }
+    wide: list[Check] = []
+    if spec.name == "catalog":
+        wide.append(Check(_updated_after_created, error=UPDATED_BEFORE_CREATED, ignore_na=False))
+    return DataFrameSchema(
+        columns,
+        checks=wide,
+        unique=list(spec.key) if len(spec.key) > 1 else None,
+        report_duplicates="exclude_first",
+        strict=True,
+        ordered=False,
+    )
+
+
+def _code(spec: TableSpec, column: str, check: str) -> tuple[str, bool]:
+    """(reason code, whether the offending value belongs in the text)."""
+    if check == "not_nullable":
+        return f"{column}: null", False
+    if check == "field_uniqueness":
+        return DUPLICATE_CODES.get(spec.name, f"duplicate {column}"), True
+    if check == "multiple_fields_uniqueness":
+        return f"duplicate ({', '.join(spec.key)})", False
+    return f"{column}: {check}", True
+
+
+def schema_issues(
+    spec: TableSpec, frame: pd.DataFrame, *, now: dt.datetime, future_skew_minutes: float
+) -> Issues:
+    """Run the contract of ``spec`` over ``frame`` (RangeIndex = row positions) lazily."""
+    issues = Issues()
+    schema = contract_schema(spec, now=now, future_skew_minutes=future_skew_minutes)
+    try:
+        schema.validate(frame, lazy=True, inplace=True)
+    except pandera.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+        if cases["index"].isna().any():
+            broken = cases[cases["index"].isna()][["column", "check"]].drop_duplicates()
+            message = f"{spec.name}: coercion left column-level failures: {broken.to_dict('records')}"
+            raise RuntimeError(message) from errors
+        for (column, check), group in cases.groupby(["column", "check"], sort=False):
+            column, check = str(column), str(check)
+            if check in WIDE_CHECKS:
+                if column != WIDE_CHECKS[check]:
+                    continue  # pandera repeats a frame-level failure once per column
+                issues.add(group["index"].to_numpy(), column, check, stage=SCHEMA_STAGE)
+                continue
+            code, with_value = _code(spec, column, check)
+            if check == "multiple_fields_uniqueness":
+                group = group.drop_duplicates(subset="index")
+                column = spec.key[0]
+            values = group["failure_case"].tolist() if with_value else None
+            issues.add(group["index"].to_numpy(), column, code, values, stage=SCHEMA_STAGE)
+    return issues
