@@ -122,9 +122,13 @@ def random_case(
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_judge_matches_dict_reference_on_random_cases(seed: int) -> None:
+@pytest.mark.parametrize("scale", [1, 2**50])
+def test_judge_matches_dict_reference_on_random_cases(seed: int, scale: int) -> None:
+    """``scale`` 2**50 makes ``n_queries * max id`` overflow int64, forcing the vocabulary path."""
     rng = np.random.default_rng(seed)
     ranked, truths = random_case(rng, n_queries=300, k_max=15, n_items=40)
+    ranked = np.where(ranked == PAD, PAD, ranked * scale + 7)
+    truths = [{item * scale + 7: gain for item, gain in t.items()} for t in truths]
     judged = judge(ranked, Truth.from_dicts(truths))
     expected = [reference_gains(list(row), t) for row, t in zip(ranked, truths, strict=True)]
     np.testing.assert_array_equal(judged.gains, expected)

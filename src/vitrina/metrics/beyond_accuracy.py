@@ -109,14 +109,15 @@ def embedding_diversity(ranked: ArrayLike, k: int, item_embeddings: ArrayLike) -
     shown = np.unique(top[valid])
     if not np.all(np.isfinite(vectors[shown])) or np.any(norms[shown] == 0):
         raise ValueError("embeddings of recommended items must be finite and non-zero")
+    # Unit vectors plus one zero row that padding points to, so a plain gather-and-sum works.
+    unit = np.zeros((vectors.shape[0] + 1, vectors.shape[1]))
+    unit[shown] = vectors[shown] / norms[shown, None]
+    ids = np.where(valid, top, vectors.shape[0])
     m = valid.sum(axis=1)
     same = np.zeros(top.shape[0], dtype=np.float64)
     rows = max(1, _CHUNK_ELEMENTS // max(1, top.shape[1] * vectors.shape[1]))
     for start in range(0, top.shape[0], rows):
-        chunk, mask = top[start : start + rows], valid[start : start + rows]
-        ids = np.where(mask, chunk, 0)
-        unit = vectors[ids] / np.where(mask, norms[ids], 1.0)[..., None]
-        total = (unit * mask[..., None]).sum(axis=1)
+        total = unit[ids[start : start + rows]].sum(axis=1)
         same[start : start + rows] = (np.einsum("nd,nd->n", total, total) - m[start : start + rows]) / 2.0
     pairs = _pairs(m)
     values = np.full(top.shape[0], np.nan)

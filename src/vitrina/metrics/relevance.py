@@ -59,22 +59,6 @@ def as_ranked(ranked: ArrayLike) -> IntArray:
     return out
 
 
-def first_occurrence(ranked: IntArray) -> NDArray[np.bool_]:
-    """Mask ``(n_queries, k_max)``: True where a real item appears for the first time in its row."""
-    n, width = ranked.shape
-    if width == 0:
-        return np.zeros((n, 0), dtype=bool)
-    # A stable sort keeps equal ids in rank order, so the head of each run is the best rank.
-    order = np.argsort(ranked, axis=1, kind="stable")
-    ordered = np.take_along_axis(ranked, order, axis=1)
-    head = np.ones_like(ordered, dtype=bool)
-    head[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    mask = np.empty_like(head)
-    np.put_along_axis(mask, order, head, axis=1)
-    result: NDArray[np.bool_] = mask & (ranked != PAD)
-    return result
-
-
 @dataclass(frozen=True, eq=False)
 class Truth:
     """Graded ground truth for ``n_queries`` queries, stored CSR-like.
@@ -249,28 +233,50 @@ def judge(ranked: ArrayLike, truth: Truth) -> Judged:
         :class:`Judged` with ``gains[q, r]`` = gain of ``ranked[q, r]`` for query ``q``
         (0 when unjudged, padding, or a repeat within the row).
 
-    Cost: ``O(nnz log nnz + n_queries * k_max * log nnz)`` — the truth items are encoded into a
-    dense vocabulary so that ``(query, item)`` becomes one sorted int64 key, then every ranked
-    cell is found with a single :func:`numpy.searchsorted`.
+    Cost: one :func:`numpy.searchsorted` of the ``n_queries * k_max`` cells into the truth,
+    whose ``(query, item)`` pairs are already sorted and become one int64 key
+    ``query * span + item``. ``span`` is ``max truth item + 1``; ids too large for that key
+    to fit in int64 (e.g. 64-bit hashes) are first encoded into the truth's vocabulary.
     """
     matrix = as_ranked(ranked)
     n, width = matrix.shape
     if n != truth.n_queries:
         raise ValueError(f"ranked has {n} rows but the truth judges {truth.n_queries} queries")
     gains = np.zeros((n, width), dtype=np.float64)
-    vocabulary = np.unique(truth.items)
-    if vocabulary.size and matrix.size:
-        if n * vocabulary.size >= np.iinfo(np.int64).max:
-            raise ValueError("n_queries x distinct truth items overflows the int64 join key")
-        truth_keys = truth._query * vocabulary.size + np.searchsorted(vocabulary, truth.items)
-        code = np.searchsorted(vocabulary, matrix)
-        known = vocabulary[np.minimum(code, vocabulary.size - 1)] == matrix
-        keys = np.arange(n, dtype=np.int64)[:, None] * vocabulary.size + code
-        position = np.searchsorted(truth_keys, keys)
-        found = known & (truth_keys[np.minimum(position, truth_keys.size - 1)] == keys)
-        gains[found] = truth.gains[position[found]]
-        gains[~first_occurrence(matrix)] = 0.0
+    if truth.items.size == 0 or matrix.size == 0:
+        return Judged(gains=gains, n_relevant=truth.n_relevant(), truth=truth)
+    truth_codes, codes, known, span = _encode(truth.items, matrix)
+    truth_keys = truth._query * span + truth_codes
+    keys = np.arange(n, dtype=np.int64)[:, None] * span + codes
+    position = np.searchsorted(truth_keys, keys).ravel()
+    cells = np.flatnonzero(
+        known.ravel() & (truth_keys[np.minimum(position, truth_keys.size - 1)] == keys.ravel())
+    )
+    # Cells are in row-major (rank) order, and a truth position names one (query, item) pair,
+    # so the first cell per position is the item's best rank; its repeats stay at gain 0.
+    _, first = np.unique(position[cells], return_index=True)
+    gains.ravel()[cells[first]] = truth.gains[position[cells[first]]]
     return Judged(gains=gains, n_relevant=truth.n_relevant(), truth=truth)
+
+
+def _encode(truth_items: IntArray, matrix: IntArray) -> tuple[IntArray, IntArray, NDArray[np.bool_], int]:
+    """Item codes in ``[0, span)`` for the truth and the ranked cells, and which cells can match.
+
+    Ids are their own codes when ``n_queries * (max truth id + 1)`` fits in int64; otherwise
+    they are ranks in the sorted truth vocabulary. Padding and ids absent from the truth
+    vocabulary are marked unknown (their codes are clipped into range and must be ignored).
+    """
+    limit = np.iinfo(np.int64).max // max(1, matrix.shape[0])
+    span = int(truth_items.max()) + 1
+    if span <= limit:
+        known = (matrix >= 0) & (matrix < span)
+        return truth_items, np.clip(matrix, 0, span - 1), known, span
+    vocabulary = np.unique(truth_items)
+    if vocabulary.size > limit:
+        raise ValueError("n_queries x distinct truth items overflows the int64 join key")
+    codes = np.minimum(np.searchsorted(vocabulary, matrix), vocabulary.size - 1)
+    known = (matrix >= 0) & (vocabulary[codes] == matrix)
+    return np.searchsorted(vocabulary, truth_items), codes, known, int(vocabulary.size)
 
 
 def to_ranked(
