@@ -80,7 +80,12 @@ class TableResult:
         """What other tables may point at: this table's valid keys and every key it had."""
         key = spec.key[0]
         known = self.input_ids if self.input_ids is not None else pa.array([], pa.string())
-        return Reference(valid=pc.unique(self.valid[key]).combine_chunks(), known=known)
+        return Reference(valid=_unique(self.valid[key]), known=known)
+
+
+def _unique(values: pa.ChunkedArray) -> pa.Array:
+    unique: pa.Array = pc.unique(values.combine_chunks())
+    return unique
 
 
 def _coerce_all(
@@ -134,7 +139,7 @@ def check_table(
     return TableResult(
         valid=valid,
         quarantine=build_quarantine(spec, files, file_index, local_row, reasons, now),
-        input_ids=pc.unique(canonical[spec.key[0]]).combine_chunks() if spec.name in REFERENCED else None,
+        input_ids=_unique(canonical[spec.key[0]]) if spec.name in REFERENCED else None,
         input_rows=canonical.num_rows,
         superseded_rows=superseded,
         reasons=counts,
@@ -147,8 +152,8 @@ def _published_reference(lake: LakePaths, spec: TableSpec) -> Reference:
     if not list_parquet_files(lake, "validated", spec.name):
         empty = pa.array([], pa.string())
         return Reference(valid=empty, known=empty)
-    ids = pc.unique(read_table(lake, "validated", spec.name, schema=spec.schema)[spec.key[0]])
-    return Reference(valid=ids.combine_chunks(), known=ids.combine_chunks())
+    ids = _unique(read_table(lake, "validated", spec.name, schema=spec.schema)[spec.key[0]])
+    return Reference(valid=ids, known=ids)
 
 
 def _is_stale(newest: dt.datetime | None, now: dt.datetime, max_age_hours: float) -> bool:
