@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vitrina.metrics import PAD, Truth, judge, to_ranked
+from vitrina.metrics import PAD, Judged, Truth, judge, to_ranked
 
 pytestmark = pytest.mark.unit
 
@@ -141,3 +141,11 @@ def test_to_ranked_rejects_bad_input() -> None:
         to_ranked([0], [-1], n_queries=1, k_max=3)
     with pytest.raises(ValueError, match="rank"):
         to_ranked([0], [1], n_queries=1, k_max=3, rank=[1, 2])
+
+
+def test_judged_rejects_inconsistent_shapes() -> None:
+    truth = Truth.from_dicts([{1: 1.0}, {}])
+    with pytest.raises(ValueError, match="n_relevant"):
+        Judged(gains=np.zeros((2, 3)), n_relevant=np.zeros(3, dtype=np.int64), truth=truth)
+    with pytest.raises(ValueError, match="truth judges 2"):
+        Judged(gains=np.zeros((3, 3)), n_relevant=np.zeros(3, dtype=np.int64), truth=truth)

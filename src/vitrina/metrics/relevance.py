@@ -210,6 +210,12 @@ class Judged:
     n_relevant: IntArray
     truth: Truth
 
+    def __post_init__(self) -> None:
+        if self.gains.ndim != 2 or self.n_relevant.shape != (self.gains.shape[0],):
+            raise ValueError("gains must be (n_queries, k_max) and n_relevant (n_queries,)")
+        if self.truth.n_queries != self.gains.shape[0]:
+            raise ValueError(f"{self.gains.shape[0]} ranked rows but the truth judges {self.truth.n_queries}")
+
     @property
     def n_queries(self) -> int:
         """Number of queries (rows)."""
