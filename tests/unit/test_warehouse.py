@@ -122,6 +122,25 @@ def test_new_files_are_seen_and_refresh_picks_up_tables_that_were_absent(lake: L
         assert warehouse.sql("SELECT count(*) AS n FROM users")["n"].to_pylist() == [1]
 
 
+def test_hidden_files_and_folders_are_not_data(lake: LakePaths) -> None:
+    """Same visibility rule as lake.io readers: names starting with '.' or '_' are skipped."""
+    day = dt.date(2024, 1, 1)
+    users = _users(["a"])
+    write_table(lake, "validated", "users", users, None, snapshot_day=day, part="a")
+    partition = lake.partition("validated", "users", day)
+    write_parquet_atomic(_users(["hidden"]), f"{partition}/_staging.parquet")
+    write_parquet_atomic(_users(["hidden"]), f"{partition}/.copy.parquet")
+    write_parquet_atomic(
+        _users(["hidden"]), f"{lake.table('validated', 'users')}/_temporary/0/part-0.parquet"
+    )
+    only_hidden = f"{lake.partition('validated', 'events', day)}/_partial.parquet"
+    write_parquet_atomic(_events(2, dt.datetime(2024, 1, 1, tzinfo=UTC)), only_hidden)
+    with Warehouse(lake) as warehouse:
+        assert warehouse.read("users").equals(users)
+        assert warehouse.present == frozenset({"users"})  # events has no visible file yet
+        assert warehouse.sql("SELECT count(*) AS n FROM events")["n"].to_pylist() == [0]
+
+
 def test_list_columns_and_parameters_and_pandas(lake: LakePaths) -> None:
     synonyms = pa.table(
         {

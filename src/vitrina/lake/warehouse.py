@@ -3,7 +3,7 @@
 ``Warehouse`` opens a DuckDB connection and defines, for each table of
 :data:`vitrina.contracts.tables.TABLES`, a view named after it::
 
-    CREATE VIEW events AS SELECT * FROM read_parquet('<lake>/validated/events/**/*.parquet',
+    CREATE VIEW events AS SELECT * FROM read_parquet('<lake>/validated/events/dt=*/[!._]*.parquet',
                                                      union_by_name = true, hive_partitioning = false)
 
 so features, evaluation and ad-hoc analysis query the lake with plain SQL and never copy it.
@@ -45,7 +45,7 @@ import duckdb
 import pyarrow as pa
 
 from vitrina.contracts.tables import TABLES, TableSpec
-from vitrina.lake.io import filesystem, list_parquet_files
+from vitrina.lake.io import filesystem
 from vitrina.lake.paths import LakePaths
 
 if TYPE_CHECKING:
@@ -58,6 +58,7 @@ WarehouseLayer = Literal["raw", "validated"]
 
 WAREHOUSE_LAYERS: tuple[WarehouseLayer, ...] = ("raw", "validated")
 DEFAULT_DATABASE_NAME = "warehouse.duckdb"
+PARTITION_GLOB = "dt=*/[!._]*.parquet"
 
 
 def _quote_identifier(name: str) -> str:
@@ -148,14 +149,24 @@ class Warehouse:
         return self._present
 
     def glob(self, table: str) -> str:
-        """The Parquet glob a table's view reads."""
-        return self.lake.glob(self.layer, table)
+        """The Parquet glob a table's view reads: visible files of the ``dt=`` partitions.
+
+        Stricter than :meth:`LakePaths.glob` (``**/*.parquet``) on purpose: it skips hidden
+        files and folders (``.x``, ``_x``) exactly as ``lake.io`` readers do, so a Spark
+        ``_temporary/`` folder or a half-copied ``_staging`` file is never read as data.
+        """
+        return f"{self.lake.table(self.layer, table)}/{PARTITION_GLOB}"
+
+    def _has_files(self, table: str) -> bool:
+        # the same glob DuckDB will expand, so "present" never disagrees with the view
+        fs, pattern = filesystem(self.glob(table))
+        return bool(fs.glob(pattern))
 
     def refresh(self) -> frozenset[str]:
         """(Re)define every view from what is in the lake now; returns the tables with data."""
         present: set[str] = set()
         for name, spec in self.tables.items():
-            if list_parquet_files(self.lake, self.layer, name):
+            if self._has_files(name):
                 present.add(name)
                 source = (
                     f"SELECT * FROM read_parquet({_quote_literal(self.glob(name))}, "
