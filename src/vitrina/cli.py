@@ -92,14 +92,18 @@ def ingest_catalog(
     home: HomeOption = None,
 ) -> None:
     """Read products changed since the last watermark (updated_at) into raw/catalog."""
-    from vitrina.ingest.catalog import ingest_catalog_from_postgres
+    from vitrina.ingest.catalog import SourceError, ingest_catalog_from_postgres
 
     settings = _settings(home)
     url = source or settings.catalog_url
     if not url:
         console.print("[bold red]no source:[/] pass --from postgresql://… or set VITRINA_CATALOG_URL")
         raise typer.Exit(code=2)
-    result = ingest_catalog_from_postgres(settings, url=url, table=table or settings.catalog_table)
+    try:
+        result = ingest_catalog_from_postgres(settings, url=url, table=table or settings.catalog_table)
+    except SourceError as error:
+        console.print(f"[bold red]ingestion failed:[/] {error}")
+        raise typer.Exit(code=1) from error
     console.print(result.render())
 
 

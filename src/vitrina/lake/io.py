@@ -52,13 +52,18 @@ def write_parquet_atomic(table: pa.Table, url: str) -> str:
 
 def write_json_atomic(payload: Any, url: str) -> str:
     """Write JSON to ``url`` atomically (used for state such as watermarks and reports)."""
+    text = json.dumps(payload, indent=2, sort_keys=True, default=str)  # fail before touching files
     fs, path = filesystem(url)
     folder, _, name = path.rpartition("/")
     fs.makedirs(folder, exist_ok=True)
     tmp = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp"
-    with fs.open(tmp, "w") as handle:
-        json.dump(payload, handle, indent=2, sort_keys=True, default=str)
-    fs.mv(tmp, path)
+    try:
+        with fs.open(tmp, "w") as handle:
+            handle.write(text)
+        fs.mv(tmp, path)
+    finally:
+        if fs.exists(tmp):
+            fs.rm(tmp)
     return url
 
 
@@ -71,12 +76,22 @@ def read_json(url: str) -> Any | None:
         return json.load(handle)
 
 
-def partition_days(table: pa.Table, date_column: str) -> Iterator[tuple[dt.date, pa.Table]]:
-    """Split ``table`` by the UTC calendar day of ``date_column``, in day order."""
+def partition_days(
+    table: pa.Table, date_column: str, default_day: dt.date | None = None
+) -> Iterator[tuple[dt.date, pa.Table]]:
+    """Split ``table`` by the UTC calendar day of ``date_column``, in day order.
+
+    Rows without a date go to ``default_day`` (they are kept: raw input is never dropped);
+    without a default they are an error.
+    """
     if table.num_rows == 0:
         return
     days = pc.cast(pc.cast(table[date_column], pa.timestamp("us", tz="UTC")), pa.date32())
-    for day in sorted(set(pc.unique(days).to_pylist())):
+    if days.null_count:
+        if default_day is None:
+            raise ValueError(f"{days.null_count} rows have no {date_column} and no default day was given")
+        days = pc.fill_null(days, pa.scalar(default_day, pa.date32()))
+    for day in sorted(pc.unique(days).to_pylist()):
         yield day, table.filter(pc.equal(days, pa.scalar(day, pa.date32())))
 
 
@@ -91,17 +106,18 @@ def write_table(
 ) -> list[str]:
     """Write ``table`` under ``<layer>/<name>/dt=…/`` atomically, one file per day.
 
-    Dated tables are split by ``date_column``; snapshots (catalog, users) go to the
-    partition of ``snapshot_day`` (default today, UTC). ``part`` names the file so a
-    re-run replaces its own output instead of adding a copy.
+    Dated tables are split by ``date_column``; snapshots (catalog, users), and dated rows
+    whose date is null, go to the partition of ``snapshot_day`` (default today, UTC).
+    ``part`` names the file so a re-run replaces its own output instead of adding a copy.
     """
     part_name = f"part-{part or uuid.uuid4().hex[:12]}.parquet"
     written: list[str] = []
+    fallback_day = snapshot_day or dt.datetime.now(dt.UTC).date()
     if date_column is None:
-        day = snapshot_day or dt.datetime.now(dt.UTC).date()
-        written.append(write_parquet_atomic(table, f"{lake.partition(layer, name, day)}/{part_name}"))
+        path = f"{lake.partition(layer, name, fallback_day)}/{part_name}"
+        written.append(write_parquet_atomic(table, path))
         return written
-    for day, chunk in partition_days(table, date_column):
+    for day, chunk in partition_days(table, date_column, default_day=fallback_day):
         written.append(write_parquet_atomic(chunk, f"{lake.partition(layer, name, day)}/{part_name}"))
     return written
 

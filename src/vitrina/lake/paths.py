@@ -26,6 +26,9 @@ LAYERS: tuple[Layer, ...] = (
 )
 
 
+PARTITION_GLOB = "dt=*/[!._]*.parquet"
+
+
 @dataclass(frozen=True)
 class LakePaths:
     """Builds every path of the lake from its root URL."""
@@ -42,5 +45,8 @@ class LakePaths:
         return f"{self.table(layer, table)}/dt={day.isoformat()}"
 
     def glob(self, layer: Layer, table: str) -> str:
-        """Glob over every Parquet file of a table, for DuckDB or pyarrow."""
-        return f"{self.table(layer, table)}/**/*.parquet"
+        """Glob over the visible Parquet files of a table's ``dt=`` partitions (DuckDB, pyarrow).
+
+        Hidden names (``.x`` temporaries, ``_x`` staging folders) never match, as in ``lake.io``.
+        """
+        return f"{self.table(layer, table)}/{PARTITION_GLOB}"

@@ -58,7 +58,6 @@ WarehouseLayer = Literal["raw", "validated"]
 
 WAREHOUSE_LAYERS: tuple[WarehouseLayer, ...] = ("raw", "validated")
 DEFAULT_DATABASE_NAME = "warehouse.duckdb"
-PARTITION_GLOB = "dt=*/[!._]*.parquet"
 
 
 def _quote_identifier(name: str) -> str:
@@ -155,7 +154,7 @@ class Warehouse:
         files and folders (``.x``, ``_x``) exactly as ``lake.io`` readers do, so a Spark
         ``_temporary/`` folder or a half-copied ``_staging`` file is never read as data.
         """
-        return f"{self.lake.table(self.layer, table)}/{PARTITION_GLOB}"
+        return self.lake.glob(self.layer, table)
 
     def _has_files(self, table: str) -> bool:
         # the same glob DuckDB will expand, so "present" never disagrees with the view
