@@ -1,0 +1,1 @@
+"""Curated data files shipped with vitrina (read with :mod:`importlib.resources`)."""
