@@ -110,6 +110,7 @@ def _parse_number(text: pd.Series, target: pa.DataType) -> tuple[pa.Array, npt.N
     return pa.array(np.where(ok, numbers, 0.0), target, mask=~ok), ok
 
 
+_OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d*)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)\s*$"  # a time, then an offset
 _TRUE = {"true", "t", "1", "yes", "y", "1.0"}
 _FALSE = {"false", "f", "0", "no", "n", "0.0"}
 
@@ -122,7 +123,13 @@ def _parse_bool(text: pd.Series) -> tuple[pa.Array, npt.NDArray[np.bool_]]:
 
 
 def _parse_time(text: pd.Series, target: pa.DataType) -> tuple[pa.Array, npt.NDArray[np.bool_]]:
-    parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+    # Naive strings (taken as UTC) are parsed apart from those with an offset: pandas'
+    # ISO8601 parser applies an earlier element's offset to later naive ones.
+    aware = text.str.contains(_OFFSET, regex=True, na=False)
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    for part in (aware, ~aware):
+        if part.any():
+            parsed[part] = pd.to_datetime(text[part], errors="coerce", utc=True, format="ISO8601")
     ok = parsed.notna().to_numpy()
     arrow = pa.Array.from_pandas(parsed.dt.tz_convert("UTC").astype("datetime64[us, UTC]"))
     return pc.cast(arrow, target), ok

@@ -110,7 +110,7 @@ class Issues:
         if first.empty:
             return merged.reset_index(drop=True)
         keyed = merged.merge(first.assign(_coerced=True), on=["row", "column"], how="left")
-        repeat = keyed["_coerced"].fillna(False).astype(bool) & (keyed["stage"] != COERCE_STAGE)
+        repeat = keyed["_coerced"].notna() & (keyed["stage"] != COERCE_STAGE)
         return keyed.loc[~repeat, list(ISSUE_COLUMNS)].reset_index(drop=True)
 
 
