@@ -68,7 +68,7 @@ def _allocate(n: int, weights: FloatArray) -> IntArray:
     counts = np.floor(share).astype(np.int64)
     rest = n - int(counts.sum())
     counts[np.argsort(-(share - counts), kind="stable")[:rest]] += 1
-    return counts
+    return np.asarray(counts, dtype=np.int64)
 
 
 def _zipf_choice(rng: np.random.Generator, size: int, n_options: int, exponent: float) -> IntArray:

@@ -93,7 +93,8 @@ def draw_requests(m: Marketplace, day: int, rng: np.random.Generator) -> Request
     first = np.repeat(np.cumsum(count) - count, count)
     k = np.arange(session.size) - first
     gap = rng.uniform(45, 240, session.size) * US_PER_SECOND
-    ts = start[session] + (k * gap).astype(np.int64)
+    day_end = m.start_us + (day + 1) * US_PER_DAY - 1
+    ts = np.minimum(start[session] + (k * gap).astype(np.int64), day_end)  # a session ends with its day
     page = np.where(search[session], PAGE_SEARCH, np.where(k == 0, PAGE_HOME, PAGE_RECS))
     return Requests(
         session=session.astype(np.int64),
