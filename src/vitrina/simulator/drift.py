@@ -9,7 +9,7 @@ stream, so the data before the start is identical with and without it. What each
 * ``new_city``: users from a new city (Montevideo, 6 % of the user base) sign up during the
   window and start sessions; their tastes follow the same generative model.
 * ``seasonal``: the category mix of traffic shifts: two L1 categories get intent
-  log-weight +0.9, every other category −0.25 (preferences themselves do not change).
+  log-weight +1.2, every other category −0.25 (preferences themselves do not change).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ SCENARIOS = ("price_inflation", "new_trend", "new_city", "seasonal")
 PRICE_INFLATION = (1.25, 1.35)
 TREND_JUMP = 1.2
 TREND_INTENT = 1.5
-SEASONAL_UP = 0.9
+SEASONAL_UP = 1.2
 SEASONAL_DOWN = -0.25
 NEW_CITY_SHARE = 0.06
 

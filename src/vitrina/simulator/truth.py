@@ -19,6 +19,7 @@ import io
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -197,9 +198,13 @@ class Truth:
             raise ValueError(f"user_ids ({users.size}) and product_ids ({products.size}) must align")
         return self.world.utility(users, products, to_days(ts, self.start_us))
 
+    @cached_property
+    def _queries_by_id(self) -> pd.DataFrame:
+        return self.queries.set_index("query_id")
+
     def relevance(self, query_ids: Any, product_ids: Any) -> npt.NDArray[np.int8]:
         """Relevance 0–3 of aligned (query_id, product_id) pairs, for any query in ``queries``."""
-        table = self.queries.set_index("query_id")
+        table = self._queries_by_id
         wanted = pd.Index(np.atleast_1d(np.asarray(query_ids, dtype=str)))
         missing = wanted.difference(table.index)
         if len(missing):
