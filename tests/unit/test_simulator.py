@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +36,8 @@ def _generate(home: Path, seed: int = 7) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    yield _generate(tmp_path_factory.mktemp("sim") / "home")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return _generate(tmp_path_factory.mktemp("sim") / "home")
 
 
 def _read(settings: Settings, name: str) -> pa.Table:
@@ -80,7 +79,9 @@ def test_schemas_are_the_canonical_ones(lake: Settings) -> None:
 def test_partitions_match_the_rows_dates(lake: Settings) -> None:
     root = Path(LakePaths(lake.lake).table("raw", "events"))
     days = sorted(p.name for p in root.iterdir())
-    assert days[0] == "dt=2025-03-11" and days[-1] == "dt=2025-03-31" and len(days) == 21
+    assert days[0] == "dt=2025-03-11"
+    assert days[-1] == "dt=2025-03-31"
+    assert len(days) == 21
     snap = Path(LakePaths(lake.lake).table("raw", "catalog"))
     assert [p.name for p in snap.iterdir()] == [f"dt={END.isoformat()}"]
 
@@ -88,7 +89,8 @@ def test_partitions_match_the_rows_dates(lake: Settings) -> None:
 def test_ids_are_unique_and_references_exist(tables: dict[str, pd.DataFrame]) -> None:
     events = tables["events"]
     assert events["event_id"].is_unique
-    assert tables["catalog"]["product_id"].is_unique and tables["users"]["user_id"].is_unique
+    assert tables["catalog"]["product_id"].is_unique
+    assert tables["users"]["user_id"].is_unique
     assert events["user_id"].isin(tables["users"]["user_id"]).all()
     assert events["product_id"].isin(tables["catalog"]["product_id"]).all()
     tx = tables["transactions"]
@@ -98,7 +100,8 @@ def test_ids_are_unique_and_references_exist(tables: dict[str, pd.DataFrame]) ->
 
 def test_catalog_and_transactions_are_consistent(tables: dict[str, pd.DataFrame]) -> None:
     cat = tables["catalog"]
-    assert (cat["price"] > 0).all() and (cat["cost"] < cat["price"]).all()
+    assert (cat["price"] > 0).all()
+    assert (cat["cost"] < cat["price"]).all()
     assert 0.03 < (cat["stock"] == 0).mean() < 0.15
     assert (cat["updated_at"] >= cat["created_at"]).all()
     assert cat["category_l1"].nunique() >= 8
@@ -137,7 +140,8 @@ def test_users_top_categories_dominate_their_purchases(tables: dict[str, pd.Data
     interests = truth.world.interest_l2[users]
     inside = (interests == l2[:, None]).any(axis=1).mean()
     by_chance = truth.world.l2_share[interests].sum(axis=1).mean()
-    assert inside > 0.6 and inside > 4 * by_chance
+    assert inside > 0.6
+    assert inside > 4 * by_chance
 
 
 def test_click_through_rate_falls_with_position(tables: dict[str, pd.DataFrame]) -> None:
@@ -179,7 +183,8 @@ def test_truth_utility_is_vectorised_and_time_aware(truth: Truth, tables: dict[s
     products = tables["catalog"]["product_id"].to_numpy()[:50]
     now = dt.datetime(2025, 3, 20, 12, tzinfo=dt.UTC)
     values = truth.utility(users, products, now)
-    assert values.shape == (50,) and np.isfinite(values).all()
+    assert values.shape == (50,)
+    assert np.isfinite(values).all()
     assert np.allclose(values, truth.utility(users, products, [now] * 50))
     later = truth.utility(users, products, now + dt.timedelta(days=20))
     assert not np.allclose(values, later)  # category trends move

@@ -55,13 +55,15 @@ def test_price_inflation(base: Settings, tmp_path: Path) -> None:
     drifted = _generate(tmp_path / "home", "price_inflation")
     _assert_pre_drift_identical(base, drifted)
     plan = load_truth(drifted).drift
-    assert plan is not None and plan["scenario"] == "price_inflation"
+    assert plan is not None
+    assert plan["scenario"] == "price_inflation"
     assert plan["start_date"] == "2025-03-25"
     affected = plan["affected_l2"]
     old, new = _frame(base, "catalog"), _frame(drifted, "catalog")
     hit = new["category_l2"].isin(affected)
     ratio = new["price"] / old["price"]
-    assert ratio[hit].between(1.24, 1.36).all() and (ratio[~hit] == 1.0).all()
+    assert ratio[hit].between(1.24, 1.36).all()
+    assert (ratio[~hit] == 1.0).all()
     assert (new.loc[hit, "updated_at"] >= START).all()
     assert new.loc[~hit, "updated_at"].equals(old.loc[~hit, "updated_at"])
     tx = _frame(drifted, "transactions").merge(old[["product_id", "price", "category_l2"]], on="product_id")
@@ -76,7 +78,8 @@ def test_new_trend(base: Settings, tmp_path: Path) -> None:
     drifted = _generate(tmp_path / "home", "new_trend")
     _assert_pre_drift_identical(base, drifted)
     plan = load_truth(drifted).drift
-    assert plan is not None and len(plan["affected_l2"]) == 1
+    assert plan is not None
+    assert len(plan["affected_l2"]) == 1
     catalog = _frame(base, "catalog")
     clicks = {k: _frame(s, "events").query("event_type == 'click' and ts >= @START") for k, s in
               (("base", base), ("drift", drifted))}  # fmt: skip
@@ -89,22 +92,26 @@ def test_new_city(base: Settings, tmp_path: Path) -> None:
     drifted = _generate(tmp_path / "home", "new_city")
     _assert_pre_drift_identical(base, drifted)
     plan = load_truth(drifted).drift
-    assert plan is not None and plan["city"] == "Montevideo"
+    assert plan is not None
+    assert plan["city"] == "Montevideo"
     users = _frame(drifted, "users")
     newcomers = users[users["city"] == "Montevideo"]
-    assert len(newcomers) == plan["n_new_users"] and not _frame(base, "users")["city"].eq("Montevideo").any()
+    assert len(newcomers) == plan["n_new_users"]
+    assert not _frame(base, "users")["city"].eq("Montevideo").any()
     assert (pd.to_datetime(newcomers["signup_date"]) >= START.tz_localize(None)).all()
     assert _frame(base, "users").equals(users.head(len(users) - len(newcomers)))
     events = _frame(drifted, "events")
     theirs = events[events["user_id"].isin(newcomers["user_id"])]
-    assert len(theirs) > 0 and (theirs["ts"] >= START).all()
+    assert len(theirs) > 0
+    assert (theirs["ts"] >= START).all()
 
 
 def test_seasonal(base: Settings, tmp_path: Path) -> None:
     drifted = _generate(tmp_path / "home", "seasonal")
     _assert_pre_drift_identical(base, drifted)
     plan = load_truth(drifted).drift
-    assert plan is not None and len(plan["affected_l1"]) == 2
+    assert plan is not None
+    assert len(plan["affected_l1"]) == 2
     catalog = _frame(base, "catalog")
     views = {k: _frame(s, "events").query("event_type == 'view' and page != 'search' and ts >= @START")
              for k, s in (("base", base), ("drift", drifted))}  # fmt: skip
