@@ -61,7 +61,8 @@ class Issues:
         if values is None:
             texts: Iterable[str] = [code] * positions.size
         else:
-            texts = [f"{code} ({show_value(v)})" for v in values]
+            prefix = f"{code} ("
+            texts = [prefix + show_value(v) + ")" for v in values]
         self._parts.append(
             pd.DataFrame(
                 {
@@ -125,6 +126,14 @@ def summarise(issues: pd.DataFrame, n_rows: int) -> tuple[npt.NDArray[np.bool_],
         return invalid, pd.Series(dtype="object"), {}
     invalid[issues["row"].to_numpy()] = True
     ordered = issues.sort_values(["row", "stage"], kind="stable")
-    reasons = ordered.groupby("row", sort=True)["text"].agg("; ".join)
+    # Join per row without a Python-level groupby (millions of rows may fail at once):
+    # take the k-th reason of every row, for k = 0, 1, … (a row rarely has more than a few).
+    rank = ordered.groupby("row", sort=False).cumcount().to_numpy()
+    texts = ordered["text"].to_numpy(dtype=object)
+    rows = ordered["row"].to_numpy()
+    reasons = pd.Series(texts[rank == 0], index=rows[rank == 0], dtype=object).sort_index()
+    for k in range(1, int(rank.max()) + 1):
+        more = pd.Series(texts[rank == k], index=rows[rank == k], dtype=object)
+        reasons.loc[more.index] = reasons.loc[more.index] + "; " + more
     counts = issues["code"].value_counts()
     return invalid, reasons, {str(k): int(v) for k, v in counts.items()}

@@ -10,6 +10,9 @@ from rich.console import Group
 from rich.table import Table
 
 
+SUMMARY_COLUMNS = ("table", "files", "input", "valid", "quarantined", "share", "superseded", "seconds", "status")
+
+
 @dataclass(frozen=True)
 class TableReport:
     """One table's outcome. ``input_rows == valid_rows + quarantined_rows`` always.
@@ -31,6 +34,7 @@ class TableReport:
     newest: dt.datetime | None
     stale: bool
     published: bool
+    seconds: float = 0.0
 
     @property
     def invalid_share(self) -> float:
@@ -69,7 +73,7 @@ class ValidationReport:
     def render(self) -> Group:
         """Per table: input / valid / quarantined / share / superseded / freshness; then reasons."""
         summary = Table(title=f"validation {self.run_id}", title_justify="left")
-        for header in ("table", "files", "input", "valid", "quarantined", "share", "superseded", "status"):
+        for header in SUMMARY_COLUMNS:
             summary.add_column(header, justify="left" if header in ("table", "status") else "right")
         for name, t in self.tables.items():
             status = []
@@ -89,10 +93,11 @@ class ValidationReport:
                 f"{t.quarantined_rows:,}",
                 f"{t.invalid_share:.2%}",
                 f"{t.superseded_rows:,}",
+                f"{t.seconds:.1f}",
                 " ".join(status),
             )
         for name in self.missing:
-            summary.add_row(name, "0", "-", "-", "-", "-", "-", "[dim]no raw files[/]")
+            summary.add_row(name, "0", "-", "-", "-", "-", "-", "-", "[dim]no raw files[/]")
         parts: list[Any] = [summary]
         reasons = Table(title="quarantined rows per reason", title_justify="left")
         reasons.add_column("table")

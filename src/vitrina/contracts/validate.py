@@ -25,6 +25,7 @@ Freshness is table-level: a dated table whose newest valid timestamp is older th
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -197,6 +198,7 @@ def validate_lake(
     warnings: list[str] = []
     for name in TABLE_ORDER:
         spec = TABLES[name]
+        started = time.perf_counter()
         files = read_raw_files(lake, spec)
         if not files:
             missing.append(name)
@@ -233,6 +235,7 @@ def validate_lake(
             newest=result.newest,
             stale=stale,
             published=not over,
+            seconds=time.perf_counter() - started,
         )
     report = ValidationReport(
         run_id=run_id,
