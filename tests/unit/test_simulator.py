@@ -174,8 +174,21 @@ def test_query_types_follow_the_documented_shares(truth: Truth) -> None:
     shares = per_search["query_type"].value_counts(normalize=True)
     for name, share in zip(QUERY_TYPES, QUERY_TYPE_SHARES, strict=True):
         assert abs(shares.get(name, 0.0) - share) < 0.03, name
-    typos = truth.queries.query("query_type == 'typo'").head(50)
-    assert (typos["query"] != typos["product_id"]).all()
+
+
+def test_typo_queries_are_misspelt_prefixes_of_the_title(
+    tables: dict[str, pd.DataFrame], truth: Truth
+) -> None:
+    titles = tables["catalog"].set_index("product_id")["title"].str.lower()
+    typos = truth.queries.query("query_type == 'typo'")
+    clean = [
+        " ".join(titles[target].split()[: len(query.split())])
+        for query, target in zip(typos["query"], typos["product_id"], strict=True)
+    ]
+    differs = np.mean([q != c for q, c in zip(typos["query"], clean, strict=True)])
+    assert differs > 0.95
+    no_accent = truth.queries.query("query_type == 'no_accent'")["query"]
+    assert not no_accent.str.contains("[áéíóúñ]").any()
 
 
 def test_truth_utility_is_vectorised_and_time_aware(truth: Truth, tables: dict[str, pd.DataFrame]) -> None:

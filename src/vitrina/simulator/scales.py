@@ -30,7 +30,7 @@ SCALES: dict[str, Scale] = {
     "demo": Scale("demo", n_products=20_000, n_users=30_000, n_days=84, sessions_per_day=2_600.0,
                   drift_days=7, n_eval_queries=3_000),
     "large": Scale("large", n_products=200_000, n_users=500_000, n_days=84, sessions_per_day=16_000.0,
-                   drift_days=7, n_eval_queries=5_000),
+                   drift_days=7, n_eval_queries=2_000),
 }  # fmt: skip
 
 

@@ -102,9 +102,7 @@ def write_truth(settings: Settings, m: Marketplace, search_truth: pa.Table, end_
         pa.Table.from_pandas(queries, preserve_index=False), truth_url(settings, "queries.parquet")
     )
     qrels = build_qrels(m, queries.head(m.scale.n_eval_queries))
-    write_parquet_atomic(
-        pa.Table.from_pandas(qrels, preserve_index=False), truth_url(settings, "qrels.parquet")
-    )
+    write_parquet_atomic(qrels, truth_url(settings, "qrels.parquet"))
     write_json_atomic(m.drift.to_dict() if m.drift else None, truth_url(settings, "drift.json"))
     meta = {
         "seed": m.seed,
@@ -121,32 +119,36 @@ def write_truth(settings: Settings, m: Marketplace, search_truth: pa.Table, end_
         "query_types": list(QUERY_TYPES),
     }
     write_json_atomic(meta, truth_url(settings, "meta.json"))
-    return {"truth_queries": len(queries), "truth_qrels": len(qrels)}
+    return {"truth_queries": len(queries), "truth_qrels": qrels.num_rows}
 
 
-def build_qrels(m: Marketplace, queries: pd.DataFrame) -> pd.DataFrame:
-    """Judgements (relevance ≥ 1) of every product for each query of ``queries``."""
+def build_qrels(m: Marketplace, queries: pd.DataFrame) -> pa.Table:
+    """Judgements (relevance ≥ 1) of every product for each query of ``queries``.
+
+    Built in Arrow (ids taken by index) because it reaches millions of rows at large scale.
+    """
     targets = parse_ids(queries["product_id"].to_numpy(), PRODUCT_ID[0], m.catalog.n, "product")
     brand_only = (queries["query_type"] == "brand_only").to_numpy()
-    parts_q: list[IntArray] = []
-    parts_p: list[IntArray] = []
+    parts_q: list[IntArray] = [np.zeros(0, dtype=np.int64)]
+    parts_p: list[IntArray] = [np.zeros(0, dtype=np.int64)]
     for row, (target, only) in enumerate(zip(targets, brand_only, strict=True)):
         products = judged_products(m.catalog, int(target), bool(only))
-        parts_q.append(np.full(products.size, row))
+        parts_q.append(np.full(products.size, row, dtype=np.int64))
         parts_p.append(products)
-    rows = np.concatenate(parts_q) if parts_q else np.zeros(0, dtype=np.int64)
-    products = np.concatenate(parts_p) if parts_p else np.zeros(0, dtype=np.int64)
+    rows = np.concatenate(parts_q)
+    products = np.concatenate(parts_p)
     grades = relevance(m.catalog, targets[rows], products, brand_only[rows])
-    out = pd.DataFrame(
+    keep = pa.array(grades >= 1)
+    index = pa.array(rows)
+    return pa.table(
         {
-            "query_id": queries["query_id"].to_numpy()[rows],
-            "query": queries["query"].to_numpy()[rows],
-            "query_type": queries["query_type"].to_numpy()[rows],
-            "product_id": np.asarray(m.product_ids.take(pa.array(products)).to_numpy(zero_copy_only=False)),
-            "relevance": grades,
+            "query_id": pa.array(queries["query_id"].to_numpy(), pa.string()).take(index),
+            "query": pa.array(queries["query"].to_numpy(), pa.string()).take(index),
+            "query_type": pa.array(queries["query_type"].to_numpy(), pa.string()).take(index),
+            "product_id": m.product_ids.take(pa.array(products)),
+            "relevance": pa.array(grades, pa.int8()),
         }
-    )
-    return out[out["relevance"] >= 1].reset_index(drop=True)
+    ).filter(keep)
 
 
 def to_days(ts: Any, start_us: int) -> FloatArray:
