@@ -9,8 +9,17 @@ from typing import Any
 from rich.console import Group
 from rich.table import Table
 
-
-SUMMARY_COLUMNS = ("table", "files", "input", "valid", "quarantined", "share", "superseded", "seconds", "status")
+SUMMARY_COLUMNS = (
+    "table",
+    "files",
+    "input",
+    "valid",
+    "quarantined",
+    "share",
+    "superseded",
+    "seconds",
+    "status",
+)
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,7 @@ def _coerce_all(
     canonical = pa.concat_tables(chunks) if chunks else spec.schema.empty_table()
     empty = np.zeros(0, dtype=np.int64)
     return (
-        canonical.combine_chunks(),
+        canonical,
         np.concatenate(file_index) if file_index else empty,
         np.concatenate(local_row) if local_row else empty,
     )
