@@ -4,7 +4,9 @@ Every column of a quarantined row is stored as text rendered from the writer's o
 (so a price written as ``'abc'`` or a timestamp written as a string is preserved as it
 was), including columns that are not part of the canonical schema. Three columns are added:
 ``_reason`` (every reason of the row, joined with ``"; "``), ``_source_file`` and
-``_validated_at`` (UTC). Nothing that fails a contract is ever silently dropped.
+``_validated_at`` (UTC). Nothing that fails a contract is ever silently dropped. A table's
+quarantine is one snapshot partition (the validation day) and is replaced by every run, since
+each run re-checks all of ``raw/``.
 """
 
 from __future__ import annotations
