@@ -145,9 +145,7 @@ def read_table(lake: LakePaths, layer: Layer, name: str, schema: pa.Schema | Non
             raise FileNotFoundError(f"no Parquet files under {lake.table(layer, name)}")
         return schema.empty_table()
     fs, _ = filesystem(files[0])
-    dataset = ds.dataset(
-        [filesystem(f)[1] for f in files], filesystem=fs, format="parquet", schema=schema
-    )
+    dataset = ds.dataset([filesystem(f)[1] for f in files], filesystem=fs, format="parquet", schema=schema)
     return dataset.to_table()
 
 
