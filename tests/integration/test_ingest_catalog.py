@@ -269,3 +269,14 @@ def test_cli_ingests_once_and_then_finds_nothing(
     assert second.exit_code == 0, second.output
     assert "unchanged" in second.output
     assert read_table(LakePaths(settings.lake), "raw", "catalog").num_rows == 12
+
+
+def test_instants_survive_a_non_utc_database_session(
+    settings: Settings, postgres_url: str, pg_table: str
+) -> None:
+    """psycopg hands back datetimes in the session's zone; the lake must hold the same instants."""
+    load_catalog_to_postgres(_catalog(range(5), T0), postgres_url, pg_table)
+    lima_url = f"{postgres_url}?options=-c%20TimeZone%3DAmerica/Lima"
+    _ingest(settings, lima_url, pg_table)
+    lake_catalog = read_table(LakePaths(settings.lake), "raw", "catalog").sort_by("product_id")
+    assert lake_catalog["updated_at"].equals(_catalog(range(5), T0).sort_by("product_id")["updated_at"])
