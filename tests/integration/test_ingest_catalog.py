@@ -21,7 +21,7 @@ from vitrina.ingest.catalog import (
     load_catalog_to_postgres,
     state_url,
 )
-from vitrina.lake.io import list_parquet_files, read_json, read_table
+from vitrina.lake.io import list_parquet_files, read_json, read_table, remove_table
 from vitrina.lake.paths import LakePaths
 
 pytestmark = pytest.mark.integration
@@ -280,3 +280,17 @@ def test_instants_survive_a_non_utc_database_session(
     _ingest(settings, lima_url, pg_table)
     lake_catalog = read_table(LakePaths(settings.lake), "raw", "catalog").sort_by("product_id")
     assert lake_catalog["updated_at"].equals(_catalog(range(5), T0).sort_by("product_id")["updated_at"])
+
+
+def test_a_deleted_raw_catalog_is_ingested_again_in_full(
+    settings: Settings, postgres_url: str, pg_table: str
+) -> None:
+    """The watermark describes raw/catalog: once that is gone (a regenerated lake), start over."""
+    lake = LakePaths(settings.lake)
+    load_catalog_to_postgres(_catalog(range(12), T0), postgres_url, pg_table)
+    assert _ingest(settings, postgres_url, pg_table).rows == 12
+    remove_table(lake, "raw", "catalog")
+    again = _ingest(settings, postgres_url, pg_table)
+    assert again.rows == 12
+    assert again.watermark_before is None
+    assert read_table(lake, "raw", "catalog").num_rows == 12

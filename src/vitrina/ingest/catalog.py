@@ -56,7 +56,7 @@ from vitrina.ingest.postgres import (
     require_columns,
     table_identifier,
 )
-from vitrina.lake.io import read_json, write_json_atomic, write_table
+from vitrina.lake.io import list_parquet_files, read_json, write_json_atomic, write_table
 from vitrina.lake.paths import LakePaths
 
 __all__ = [
@@ -339,6 +339,10 @@ def ingest_catalog_from_postgres(
     lake = LakePaths(settings.lake)
     where_state = state_url(lake, table)
     state = _State.load(where_state)
+    if state.watermark is not None and not list_parquet_files(lake, "raw", "catalog"):
+        # the watermark describes what raw/catalog holds; with raw/catalog gone (a regenerated
+        # or deleted lake) it would hide every product, so ingest everything again
+        state = _State()
     since = state.lower_bound(lookback)
     day = ingestion_day or dt.datetime.now(dt.UTC).date()
     prefix = _part_prefix(state.watermark)

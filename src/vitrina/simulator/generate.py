@@ -164,7 +164,8 @@ def generate_marketplace(
         for name in counts:
             table = getattr(tables, name)
             counts[name] += table.num_rows
-            write_table(lake, "raw", name, table, "ts", part=PART)
+            # one file per simulated day: a row that crossed midnight can never overwrite another day's
+            write_table(lake, "raw", name, table, "ts", part=f"{PART}-{day:03d}")
         truth_parts.append(tables.search_truth)
         log.debug("simulated day %d/%d", day + 1, spec.n_days)
 
