@@ -6,6 +6,7 @@ Imports of heavy modules happen inside commands so ``vitrina --help`` stays inst
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from typing import Annotated
 
 import typer
@@ -16,7 +17,8 @@ from vitrina.config import Settings, get_settings
 app = typer.Typer(help="vitrina: recommendations + product search with the MLOps loop built in.")
 ingest_app = typer.Typer(help="Bring data from external sources into raw/.")
 app.add_typer(ingest_app, name="ingest")
-console = Console()
+# piped output (CI logs, files) gets room for the report tables instead of rich's 80 columns
+console = Console(width=None if sys.stdout.isatty() else 140)
 
 DEFAULT_PG_URL = "postgresql://127.0.0.1:5432/test"
 
