@@ -365,3 +365,15 @@ def test_missing_referenced_table_falls_back_to_published_data(settings: Setting
     report = run(settings, threshold=0.0)
     assert "catalog" in report.missing
     assert report.tables["events"].quarantined_rows == 0
+
+
+def test_products_without_brand_cost_or_description_stay_valid(settings: Settings) -> None:
+    rows = clean_rows()
+    for column in ("brand", "cost", "description"):
+        rows["catalog"][1][column] = None
+    write_clean_lake(settings, rows)
+    report = run(settings, threshold=0.0)
+    assert report.tables["catalog"].quarantined_rows == 0
+    kept = {r["product_id"]: r for r in validated(settings, "catalog").to_pylist()}
+    product = rows["catalog"][1]["product_id"]
+    assert (kept[product]["brand"], kept[product]["cost"], kept[product]["description"]) == (None, None, None)
