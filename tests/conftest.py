@@ -76,3 +76,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     untiered = [item.nodeid for item in items if not any(item.get_closest_marker(t) for t in TIERS)]
     if untiered:
         raise pytest.UsageError(f"tests without a unit/integration/e2e marker: {untiered[:5]}")
+
+
+@pytest.fixture(scope="session")
+def ci_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A validated ci-scale marketplace (seed 7), generated once per test session. Read-only:
+    tests that write must copy it or use their own home."""
+    from vitrina.contracts.validate import validate_lake
+    from vitrina.simulator.generate import generate_marketplace
+
+    home = tmp_path_factory.mktemp("ci-lake")
+    settings = get_settings(home=home)
+    generate_marketplace(settings, scale="ci", seed=7, drift=None, end_date=None, catalog_to=None)
+    validate_lake(settings, max_invalid_share=0.0)
+    return settings

@@ -1,0 +1,1 @@
+"""Recommendations ("Para ti"): data, candidates, ranking, re-ranking, batch inference (SPEC §3)."""
