@@ -115,7 +115,12 @@ class LambdaRanker:
             train.features, train.labels, group=train.group_sizes, params=dataset_params, free_raw_data=False
         )
         valid_set = lgb.Dataset(
-            valid.features, valid.labels, group=valid.group_sizes, reference=train_set, free_raw_data=False
+            valid.features,
+            valid.labels,
+            group=valid.group_sizes,
+            params=dataset_params,
+            reference=train_set,
+            free_raw_data=False,
         )
         best: dict[str, Any] = {"score": -np.inf}
         trials: list[dict[str, Any]] = []
