@@ -1,0 +1,205 @@
+"""Production serving store on Redis (``VITRINA_STORE_URL=redis://…``).
+
+Keys (``prefix`` defaults to ``vitrina:recs``)::
+
+    {prefix}:v{version}:user:{user_id}   one user's record (JSON, see codec)
+    {prefix}:v{version}:popular          the version's popularity fallback
+    {prefix}:versions                    hash: version → bookkeeping JSON
+    {prefix}:current                     the current version's name
+
+SPEC §6 names the key ``user:{id}:recs``; here the version is part of the key so a new
+batch is written beside the live one and published by rewriting the one pointer key
+(``MULTI``: bookkeeping + pointer), instead of overwriting users one by one, which would
+let readers see a mix. Record keys carry the version's absolute expiry (``SET … PXAT``),
+so Redis reclaims a batch nobody republished; the pointer and the bookkeeping hash do not
+expire. A read is two ``GET``s (pointer, then record); if the record vanished because
+the pointer moved meanwhile (retention deleted the old batch), the read is retried on
+the new pointer, so readers never see a spurious miss.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import re
+from collections.abc import Callable, Sequence
+from typing import ParamSpec, TypeVar
+
+import redis
+
+from vitrina.serving.stores.base import (
+    DEFAULT_KEEP,
+    DEFAULT_TTL,
+    Clock,
+    StoreUnavailableError,
+    VersionInfo,
+    to_us,
+    utc_now,
+)
+from vitrina.serving.stores.versioned import VersionedStore
+
+P = ParamSpec("P")
+R = TypeVar("R")
+_DELETE_CHUNK = 2_000
+_READ_RETRIES = 3
+
+
+def redact(url: str) -> str:
+    """``url`` without its password, fit for error messages and logs."""
+    return re.sub(r"//[^/@]*@", "//***@", url)
+
+
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
+
+
+def _guarded(method: Callable[P, R]) -> Callable[P, R]:
+    """Turn connection failures into one clear :class:`StoreUnavailableError`."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
+            store = args[0]
+            url = store.url if isinstance(store, RedisRecsStore) else "?"
+            raise StoreUnavailableError(
+                f"the Redis serving store at {url} is unreachable: {error}"
+            ) from error
+
+    return wrapper
+
+
+class RedisRecsStore(VersionedStore):
+    """The :class:`~vitrina.serving.stores.base.RecsStore` on the Redis server at ``url``.
+
+    Connecting is checked at once (``PING``), so a wrong URL fails here, not at first read.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "vitrina:recs",
+        ttl: dt.timedelta = DEFAULT_TTL,
+        keep: int = DEFAULT_KEEP,
+        clock: Clock = utc_now,
+        timeout_s: float = 5.0,
+    ):
+        super().__init__(ttl=ttl, keep=keep, clock=clock)
+        self.url = redact(url)
+        self.prefix = prefix.rstrip(":")
+        self._redis: redis.Redis = redis.Redis.from_url(
+            url, decode_responses=True, socket_connect_timeout=timeout_s, socket_timeout=timeout_s
+        )
+        self._ping()
+
+    @_guarded
+    def _ping(self) -> None:
+        self._redis.ping()
+
+    def _key(self, version: str, tail: str) -> str:
+        return f"{self.prefix}:v{version}:{tail}"
+
+    @property
+    def _versions_key(self) -> str:
+        return f"{self.prefix}:versions"
+
+    @property
+    def _current_key(self) -> str:
+        return f"{self.prefix}:current"
+
+    @_guarded
+    def _info(self, version: str) -> VersionInfo | None:
+        raw: str | None = self._redis.hget(self._versions_key, version)  # type: ignore[assignment]
+        return None if raw is None else VersionInfo.from_dict(json.loads(raw))
+
+    @_guarded
+    def _infos(self) -> list[VersionInfo]:
+        raw: dict[str, str] = self._redis.hgetall(self._versions_key)  # type: ignore[assignment]
+        return [VersionInfo.from_dict(json.loads(value)) for value in raw.values()]
+
+    @_guarded
+    def _save_info(self, info: VersionInfo) -> None:
+        self._redis.hset(self._versions_key, info.version, json.dumps(info.to_dict()))
+
+    @_guarded
+    def _write_rows(self, info: VersionInfo, rows: Sequence[tuple[str, str]]) -> None:
+        expires_ms = to_us(info.expires_at) // 1000
+        pipe = self._redis.pipeline(transaction=False)
+        for user_id, payload in rows:
+            pipe.set(self._key(info.version, f"user:{user_id}"), payload, pxat=expires_ms)
+        pipe.execute()
+
+    @_guarded
+    def _write_popular(self, info: VersionInfo, payload: str) -> None:
+        expires_ms = to_us(info.expires_at) // 1000
+        self._redis.set(self._key(info.version, "popular"), payload, pxat=expires_ms)
+
+    @_guarded
+    def _flip(self, info: VersionInfo) -> None:
+        pipe = self._redis.pipeline(transaction=True)  # MULTI … EXEC: both or neither
+        pipe.hset(self._versions_key, info.version, json.dumps(info.to_dict()))
+        pipe.set(self._current_key, info.version)
+        pipe.execute()
+
+    @_guarded
+    def _drop(self, version: str) -> None:
+        pattern = _glob_escape(self._key(version, "")) + "*"
+        batch: list[str] = []
+        for key in self._redis.scan_iter(match=pattern, count=_DELETE_CHUNK):
+            batch.append(key)
+            if len(batch) >= _DELETE_CHUNK:
+                self._redis.unlink(*batch)
+                batch = []
+        if batch:
+            self._redis.unlink(*batch)
+        self._redis.hdel(self._versions_key, version)
+
+    @_guarded
+    def _current(self) -> str | None:
+        value: str | None = self._redis.get(self._current_key)  # type: ignore[assignment]
+        return value
+
+    def _read_current(self, tail: str) -> str | None:
+        current = self._current()
+        for _ in range(_READ_RETRIES):
+            if current is None:
+                return None
+            payload: str | None = self._redis.get(self._key(current, tail))  # type: ignore[assignment]
+            if payload is not None:
+                return payload
+            moved = self._current()
+            if moved == current:
+                return None
+            current = moved
+        return None
+
+    @_guarded
+    def _read(self, user_id: str) -> str | None:
+        return self._read_current(f"user:{user_id}")
+
+    @_guarded
+    def _read_popular(self) -> str | None:
+        return self._read_current("popular")
+
+    def close(self) -> None:
+        self._redis.close()
+
+    @_guarded
+    def remove_all(self) -> int:
+        """Delete every key under this store's prefix (tests, decommissioning); returns how many."""
+        removed = 0
+        batch: list[str] = []
+        for key in self._redis.scan_iter(match=_glob_escape(self.prefix) + ":*", count=_DELETE_CHUNK):
+            batch.append(key)
+            if len(batch) >= _DELETE_CHUNK:
+                removed += int(self._redis.unlink(*batch))  # type: ignore[arg-type]
+                batch = []
+        if batch:
+            removed += int(self._redis.unlink(*batch))  # type: ignore[arg-type]
+        return removed
+
+    def __repr__(self) -> str:
+        return f"RedisRecsStore({self.url!r}, prefix={self.prefix!r})"
