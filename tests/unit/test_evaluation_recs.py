@@ -204,6 +204,7 @@ class TruthOracle:
         return out, np.zeros(out.shape)
 
 
+@pytest.mark.slow
 def test_baselines_on_ci_data_against_held_out_events_and_the_truth(
     ci_data: RecsData, ci_truth: SimulatorTruth, tmp_path: Path
 ) -> None:
