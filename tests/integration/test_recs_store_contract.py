@@ -319,6 +319,27 @@ def test_bulk_write_spans_several_flushes(make: MakeStore) -> None:
     assert versions_seen(store, users[::997] + users[-1:]) == {"v1"}
 
 
+def test_columnar_put_writes_the_same_records(make: MakeStore) -> None:
+    store = make()
+    wanted = lists("v1", USERS[:3], k=4)
+    cells = [item for user in USERS[:3] for item in wanted[user]]
+    with store.begin_version("v1", model_version="m") as writer:
+        written = writer.put_columns(
+            USERS[:3],
+            [4, 4, 4],
+            [c.product_id for c in cells],
+            [c.score for c in cells],
+            [c.reason for c in cells],
+        )
+        with pytest.raises(ValueError, match="counts summing"):
+            writer.put_columns(["x"], [2], ["p"], [1.0], ["r"])
+    store.publish("v1")
+    assert written == 3
+    assert store.versions()[0].users == 3
+    for user in USERS[:3]:
+        assert store.get(user).items == tuple(wanted[user])  # type: ignore[union-attr]
+
+
 def test_unreachable_redis_fails_with_one_clear_sentence() -> None:
     with pytest.raises(
         StoreUnavailableError, match=r"^the Redis serving store at redis://\*\*\*@127\.0\.0\.1:1/0"

@@ -15,6 +15,8 @@ from vitrina.lake.paths import LakePaths
 from vitrina.recs.base import PAD
 from vitrina.recs.batch import AUDIT_SCHEMA, POPULAR_REASON, publish_recommendations
 from vitrina.recs.data import Vocabulary
+from vitrina.serving.stores.base import Recommendation, VersionInfo
+from vitrina.serving.stores.codec import decode_record, encode_items, encode_lists, record_prefix
 from vitrina.serving.stores.sqlite import SQLiteRecsStore
 
 pytestmark = pytest.mark.unit
@@ -202,3 +204,30 @@ def test_a_failed_audit_write_leaves_the_current_version_serving(
     assert store.current_version() == "good"
     assert [v.version for v in store.versions()] == ["good"], "the half-done version was discarded"
     assert store.get("ana").version == "good"  # type: ignore[union-attr]
+
+
+def test_columnar_encoding_is_byte_identical_to_per_list_encoding() -> None:
+    info = VersionInfo("b1", "modelo-ñ", WHEN, WHEN + dt.timedelta(hours=6))
+    prefix = record_prefix(info)
+    lists = [
+        [
+            Recommendation('say "hola"\\n', 1 / 3, "porque viste Celular Samsung Nova 5"),
+            Recommendation("p\t2", -0.0, ""),
+        ],
+        [],
+        [Recommendation("ü🚚", 1e-7, "línea\u2028nueva"), Recommendation("p3", 1e300, "\x00control")],
+    ]
+    flat = [item for items in lists for item in items]
+    columnar = list(
+        encode_lists(
+            prefix,
+            [len(items) for items in lists],
+            [i.product_id for i in flat],
+            np.array([i.score for i in flat]),
+            [i.reason for i in flat],
+        )
+    )
+    assert columnar == [encode_items(prefix, items) for items in lists]
+    assert decode_record("u", columnar[2], WHEN).items == tuple(lists[2])  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="finite"):
+        list(encode_lists(prefix, [1], ["p"], np.array([np.inf]), ["r"]))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
@@ -133,10 +133,15 @@ def publish_recommendations(
     when = generated_at or dt.datetime.now(dt.UTC)
 
     counts = valid.sum(axis=1)
-    flat = (pids[valid].tolist(), score[valid].tolist(), reason[valid].tolist())
+    flat = (pids[valid].tolist(), score[valid], reason[valid].tolist())
     audit = _audit_table(users, counts, valid, flat, model_version, when)
     with store.begin_version(run_id, model_version=model_version, generated_at=when) as writer:
-        written = writer.put_many(_user_lists(users, counts, *flat))
+        served = counts > 0
+        written = writer.put_columns(
+            [u for u, keep in zip(users, served.tolist(), strict=True) if keep],
+            counts[served].tolist(),
+            *flat,
+        )
         writer.set_popular(
             [
                 Recommendation(p, s, popular_reason)
@@ -238,13 +243,13 @@ def _check_servable(
 ) -> None:
     """Refuse the batch if any product is not servable (out of stock, reported, unknown)."""
     if isinstance(servable, AbstractSet):
-        allowed = np.array(sorted(servable), dtype=str)
+        allowed = Vocabulary.of(list(servable))
     else:
         mask = np.asarray(servable, dtype=bool)
         if vocab is None or mask.shape != (len(vocab),):
             raise ValueError("a servable mask needs the vocab it is aligned with (one flag per item)")
-        allowed = vocab.ids[mask]  # vocab ids are sorted, so this is sorted too
-    bad = np.unique(product_ids[~np.isin(product_ids, allowed)])
+        allowed = Vocabulary(vocab.ids[mask])  # a sorted vocabulary stays sorted under a mask
+    bad = np.unique(product_ids[allowed.index(product_ids) < 0])
     if len(bad):
         shown = ", ".join(bad[:5].tolist())
         raise ValueError(
@@ -253,22 +258,11 @@ def _check_servable(
         )
 
 
-def _user_lists(
-    users: list[str], counts: npt.NDArray[np.int64], pids: list[str], scores: list[float], reasons: list[str]
-) -> Iterator[tuple[str, list[Recommendation]]]:
-    """Each user with a non-empty list, slicing the flattened (row-major) valid cells."""
-    end = 0
-    for user, count in zip(users, counts.tolist(), strict=True):
-        start, end = end, end + count
-        if count:
-            yield user, list(map(Recommendation, pids[start:end], scores[start:end], reasons[start:end]))
-
-
 def _audit_table(
     users: list[str],
     counts: npt.NDArray[np.int64],
     valid: BoolArray,
-    flat: tuple[list[str], list[float], list[str]],
+    flat: tuple[list[str], npt.NDArray[np.float64], list[str]],
     model_version: str,
     when: dt.datetime,
 ) -> pa.Table:

@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import NamedTuple, Protocol, Self
 
+import numpy as np
+import numpy.typing as npt
+
 Clock = Callable[[], dt.datetime]
 
 DEFAULT_TTL = dt.timedelta(hours=6)  # SPEC §3.9: one batch every 6 h, each valid for 6 h
@@ -140,6 +143,15 @@ class VersionWriter(Protocol):
     def put(self, user_id: str, items: Sequence[Recommendation]) -> None: ...
 
     def put_many(self, records: Iterable[tuple[str, Sequence[Recommendation]]]) -> int: ...
+
+    def put_columns(
+        self,
+        user_ids: Sequence[str],
+        counts: Sequence[int],
+        product_ids: Sequence[str],
+        scores: Sequence[float] | npt.NDArray[np.float64],
+        reasons: Sequence[str],
+    ) -> int: ...
 
     def set_popular(self, items: Sequence[Recommendation]) -> None: ...
 

@@ -1,7 +1,8 @@
 """Embedded serving store: one SQLite file (default ``$VITRINA_HOME/serving/store.sqlite3``).
 
-Layout: ``recs(version, user_id, payload)`` holds every version's records side by side
-(clustered by version, so a version is written and deleted as one key range);
+Layout: ``recs(version, user_id, payload)`` holds every version's records side by side,
+found through the ``(version, user_id)`` key (a rowid table, not ``WITHOUT ROWID``: records
+are ~1.5 KB, too large for a clustered key; measured 3× faster to write and delete);
 ``versions`` holds the bookkeeping and the popularity list; ``pointer`` holds the one row
 naming the current version. Publishing updates ``versions`` and ``pointer`` in one
 transaction, and a read is one statement joining ``pointer`` to ``recs``, so it runs on
@@ -47,7 +48,7 @@ CREATE TABLE IF NOT EXISTS recs (
     user_id TEXT NOT NULL,
     payload TEXT NOT NULL,
     PRIMARY KEY (version, user_id)
-) WITHOUT ROWID;
+);
 CREATE TABLE IF NOT EXISTS pointer (
     name TEXT PRIMARY KEY,
     version TEXT NOT NULL

@@ -16,6 +16,9 @@ from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Self
 
+import numpy as np
+import numpy.typing as npt
+
 from vitrina.serving.stores.base import (
     DEFAULT_KEEP,
     DEFAULT_TTL,
@@ -28,7 +31,7 @@ from vitrina.serving.stores.base import (
     utc_now,
     versions_to_drop,
 )
-from vitrina.serving.stores.codec import decode_record, encode_items, record_prefix
+from vitrina.serving.stores.codec import decode_record, encode_items, encode_lists, record_prefix
 
 FLUSH_EVERY = 5_000  # users per backend round (bounded memory, few round trips)
 
@@ -184,6 +187,33 @@ class BufferedWriter:
             self.put(user_id, items)
             count += 1
         return count
+
+    def put_columns(
+        self,
+        user_ids: Sequence[str],
+        counts: Sequence[int],
+        product_ids: Sequence[str],
+        scores: Sequence[float] | npt.NDArray[np.float64],
+        reasons: Sequence[str],
+    ) -> int:
+        """Bulk form of :meth:`put` for batch inference: user ``user_ids[u]`` gets the next
+        ``counts[u]`` cells of the flat ``product_ids``/``scores``/``reasons`` (best first).
+        Same records as :meth:`put`, built without per-item objects. Returns users written."""
+        self._check_open()
+        if len(user_ids) != len(counts) or sum(counts) != len(product_ids):
+            raise ValueError(
+                f"{len(user_ids)} users with {len(counts)} counts summing to {sum(counts)} "
+                f"for {len(product_ids)} cells"
+            )
+        if not all(isinstance(u, str) and u for u in user_ids):
+            raise ValueError("user_ids must be non-empty strings")
+        records = encode_lists(self._prefix, counts, product_ids, scores, reasons)
+        for user_id, payload in zip(user_ids, records, strict=True):
+            self._buffer.append((user_id, payload))
+            if len(self._buffer) >= self._flush_every:
+                self._flush()
+        self._users.update(user_ids)
+        return len(user_ids)
 
     def set_popular(self, items: Sequence[Recommendation]) -> None:
         """The version's fallback list, served when a user has no record."""
