@@ -175,12 +175,14 @@ class TwoTower:
             self.history.append(EpochLog(epoch, loss, score, time.perf_counter() - start))
             if validation is None:
                 continue
-            if best is None or score > best[0]:
-                best, stale = (score, copy.deepcopy(net.state_dict())), 0
-            else:
-                stale += 1
-                if stale >= cfg.patience:
-                    break
+            # A tie keeps the newer weights (a saturated metric must not pin epoch 0) but
+            # does not count as progress.
+            improved = best is None or score > best[0]
+            if best is None or score >= best[0]:
+                best = (score, copy.deepcopy(net.state_dict()))
+            stale = 0 if improved else stale + 1
+            if stale >= cfg.patience:
+                break
         if best is not None:
             net.load_state_dict(best[1])
         self._build_index()
