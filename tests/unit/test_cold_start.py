@@ -11,7 +11,7 @@ import pytest
 
 from vitrina.evaluation.split import TemporalSplit
 from vitrina.recs.base import PAD, Recommender
-from vitrina.recs.cold_start import REASON_GLOBAL, REASON_SEGMENT, ColdStartRecommender
+from vitrina.recs.cold_start import REASON_GLOBAL, REASON_SEEN, REASON_SEGMENT, ColdStartRecommender
 from vitrina.recs.data import RecsData, build_recs_data
 
 pytestmark = pytest.mark.unit
@@ -22,7 +22,7 @@ CATEGORY = ["Celulares"] * 4 + ["Televisores"] * 4 + ["Leche"] * 4
 CATALOG = pd.DataFrame(
     {
         "product_id": [f"p{i:02d}" for i in range(12)],
-        "title": [f"{c[:-1]} {i}" for i, c in enumerate(CATEGORY)],
+        "title": [f"{c} {i}" for i, c in enumerate(CATEGORY)],
         "category_l1": ["Electrónica"] * 8 + ["Supermercado"] * 4,
         "category_l2": CATEGORY,
         "stock": [3, 3, 3, 3, 3, 0, 3, 3, 3, 3, 3, 3],
@@ -78,7 +78,7 @@ def build_data() -> RecsData:
     return build_recs_data(CATALOG, users, events, split)
 
 
-def fitted(data: RecsData, content_weight: float = 0.4) -> ColdStartRecommender:
+def fitted(data: RecsData, content_weight: float = 0.6) -> ColdStartRecommender:
     model = ColdStartRecommender(min_group_events=3, content_weight=content_weight)
     return model.fit(data, data.interactions)
 
@@ -120,16 +120,17 @@ def test_touching_a_category_lifts_it_and_says_why() -> None:
     model = fitted(data)
     clicker, clicker_reasons = recommend(model, data, "clicker")
     stranger, _ = recommend(model, data, "new_lima")
-    phones = ["p00", "p02", "p03"]
-    assert "p01" not in clicker  # what they just touched is not sold back to them
-    assert max(clicker.index(p) for p in phones) < min(stranger.index(p) for p in phones)
-    # one click lifts phones next to the city's bestseller, not above it (content_weight 0.4)
-    assert clicker[0] == "p08"
-    assert set(clicker[1:4]) == set(phones)
+    other_phones = ["p00", "p02", "p03"]
+    assert max(clicker.index(p) for p in other_phones) < min(stranger.index(p) for p in other_phones)
+    assert set(clicker[:4]) == {"p01", *other_phones}  # one-hot vectors, weight 0.6: the category leads
+    assert clicker[0] == "p01"  # the phone they clicked is also a little popular in Lima
+    assert clicker_reasons[0] == REASON_SEEN
     assert clicker_reasons[clicker.index("p02")] == f"porque viste {CATALOG.title[1]}"
     assert clicker_reasons[clicker.index("p08")] == "popular en Lima"
     pure_popularity = fitted(data, content_weight=0.0)
     assert recommend(pure_popularity, data, "clicker")[0][:3] == ["p08", "p10", "p04"]
+    balanced = fitted(data, content_weight=0.4)  # a bestseller still beats an unpopular phone
+    assert recommend(balanced, data, "clicker")[0][:2] == ["p08", "p01"]
 
 
 def test_custom_item_vectors_drive_the_content_term() -> None:
@@ -140,9 +141,9 @@ def test_custom_item_vectors_drive_the_content_term() -> None:
     vectors[1] = [0.0, 1.0]  # ...phone 1, which the clicker touched
     model = ColdStartRecommender(min_group_events=3, item_vectors=vectors, content_weight=0.8)
     model.fit(data, data.interactions)
-    items, reasons = recommend(model, data, "clicker", k=1)
-    assert items == ["p11"]
-    assert reasons == [f"porque viste {CATALOG.title[1]}"]
+    items, reasons = recommend(model, data, "clicker", k=2)
+    assert items == ["p01", "p11"]
+    assert reasons == [REASON_SEEN, f"porque viste {CATALOG.title[1]}"]
 
 
 def test_exclude_and_coldness() -> None:
@@ -174,3 +175,13 @@ def test_bad_configuration_is_refused() -> None:
     data = build_data()
     with pytest.raises(ValueError, match="item_vectors"):
         ColdStartRecommender(item_vectors=np.ones((3, 2))).fit(data, data.interactions)
+
+
+def test_chunking_and_the_no_history_shortcut_do_not_change_the_lists() -> None:
+    data = build_data()
+    users = np.arange(len(data.users))
+    whole = fitted(data).recommend_with_reasons(users, 6)
+    one_by_one = ColdStartRecommender(min_group_events=3, chunk_size=1).fit(data, data.interactions)
+    singles = [one_by_one.recommend_with_reasons(users[[u]], 6) for u in users]
+    for part, together in enumerate(whole):
+        assert np.array_equal(np.vstack([single[part] for single in singles]), together)

@@ -13,21 +13,27 @@ impression is not the user's choice) gets
   of the (up to ``max_touched``, most recent) items the user touched. Default vectors are
   category one-hots (L2), so ``content`` is 1 for the categories the user looked at; pass
   Item2Vec or two-tower vectors for finer similarity.
-* ``w`` = ``content_weight`` (default 0.4) when the user touched anything, else 0. With
-  one-hot vectors, a touched-category item outranks an untouched-category one unless the
-  latter is ``w / (1 − w)`` = 0.67 of the group's top popularity more popular: the few
-  clicks of a new user are a strong intent signal, but a single click should not hide the
-  bestsellers entirely.
+* ``w`` = ``content_weight`` (default 0.6) when the user touched anything, else 0. With
+  one-hot vectors and ``w > 0.5`` every item of a touched category comes before the rest,
+  ordered by popularity; finer vectors make the blend matter item by item. Measured for the
+  users with < 5 events at the end of train, judged on the validation week (NDCG@10):
+  demo data 0.0050 (w = 0), 0.0122 (0.4), 0.0135 (0.6); ci data 0.018, 0.027, 0.038 —
+  the few clicks of a new user are the strongest signal there is about them.
 
-Each item carries a reason: "porque viste <title>" when the content term contributes more
-than popularity, else "popular en <city>" / "popular entre clientes como tú" / "popular en
-la tienda" after the popularity level the user backed off to. Items the user touched are not
-recommended back, and unservable items (out of stock, reported) never are.
+Items the user touched stay eligible (people come back to buy what they clicked; removing
+them cost 5–10% NDCG@10 in the same measurement); past purchases are the business rules'
+call (:mod:`vitrina.recs.rules`). Unservable items (out of stock, reported) are never returned.
+
+Each item carries a reason: "lo viste hace poco" for an item the user touched, "porque
+viste <title>" when the content term outweighs popularity, else "popular en <city>" /
+"popular entre clientes como tú" / "popular en la tienda" after the popularity level the
+user backed off to.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -39,6 +45,7 @@ from vitrina.recs.data import EVENT_WEIGHT, FloatArray, IntArray, Interactions, 
 DAY_US = 86_400_000_000
 REASON_GLOBAL = "popular en la tienda"
 REASON_SEGMENT = "popular entre clientes como tú"
+REASON_SEEN = "lo viste hace poco"
 ObjectArray = npt.NDArray[np.object_]
 
 
@@ -51,13 +58,13 @@ class ColdStartRecommender:
 
     min_interactions: int = 5
     window_days: float = 14.0
-    content_weight: float = 0.4
+    content_weight: float = 0.6
     min_group_events: int = 30
     max_touched: int = 10
     item_vectors: npt.NDArray[np.floating] | None = None
     chunk_size: int = 512
     name: str = "cold_start"
-    _popularity: FloatArray = field(init=False, repr=False)
+    _popularity: npt.NDArray[np.float32] = field(init=False, repr=False)
     _user_row: IntArray = field(init=False, repr=False)
     _row_reason: ObjectArray = field(init=False, repr=False)
     _touched: IntArray = field(init=False, repr=False)
@@ -83,11 +90,12 @@ class ColdStartRecommender:
         self._popularity, self._user_row, self._row_reason = self._popularity_rows(data, recent)
         self._touched = _recent_distinct_items(positives, n_users, self.max_touched)
         self._n_positive = np.bincount(positives.user, minlength=n_users).astype(np.int64)
-        self._vectors = self._item_vectors(data)
+        vectors = self._item_vectors(data)
+        if vectors.shape[0] != n_items:
+            raise ValueError(f"item_vectors have {vectors.shape[0]} rows for {n_items} items")
+        self._vectors = np.vstack([vectors, np.zeros((1, vectors.shape[1]), np.float32)])
         self._titles = data.catalog["title"].astype(str).to_numpy(dtype=object)
         self._servable = data.servable
-        if self._vectors.shape[0] != n_items:
-            raise ValueError(f"item_vectors have {self._vectors.shape[0]} rows for {n_items} items")
         return self
 
     def is_cold(self, users: npt.ArrayLike) -> npt.NDArray[np.bool_]:
@@ -111,45 +119,58 @@ class ColdStartRecommender:
         items = np.full((n, k), PAD, dtype=np.int64)
         scores = np.full((n, k), -np.inf)
         reasons = np.full((n, k), "", dtype=object)
-        for start in range(0, n, self.chunk_size):
-            rows = slice(start, start + self.chunk_size)
-            items[rows], scores[rows], reasons[rows] = self._chunk(user[rows], k, blocked)
+        # Users who touched nothing get their popularity row as is: rank each row once.
+        plain = np.flatnonzero(self._touched[user, 0] == PAD)
+        if plain.size:
+            rows, inverse = np.unique(self._user_row[user[plain]], return_inverse=True)
+            score = np.where(blocked, -np.inf, self._popularity[rows])
+            top, top_scores = top_k_rows(score, k)
+            items[plain], scores[plain] = top[inverse], top_scores[inverse]
+            reasons[plain] = np.where(top == PAD, "", self._row_reason[rows][:, None])[inverse]
+        rich = np.flatnonzero(self._touched[user, 0] != PAD)
+        for start in range(0, rich.size, self.chunk_size):
+            rows = rich[start : start + self.chunk_size]
+            items[rows], scores[rows], reasons[rows] = self._blend(user[rows], k, blocked)
         return items, scores, reasons
 
-    def _chunk(
+    def _blend(
         self, user: IntArray, k: int, blocked: npt.NDArray[np.bool_]
     ) -> tuple[IntArray, FloatArray, ObjectArray]:
+        """Popularity blended with content for users who touched at least one item."""
         popularity = self._popularity[self._user_row[user]]
         touched = self._touched[user]
-        has_touched = touched[:, 0] != PAD
+        live = touched != PAD
+        vectors = self._vectors  # row PAD (-1) is the zero vector: similarity 0 to everything
+        items_t = vectors[:-1].T
         content = np.zeros_like(popularity)
-        source = np.zeros(popularity.shape, dtype=np.int64)  # column of ``touched`` behind content
-        for t in range(touched.shape[1]):
-            live = touched[:, t] != PAD
-            if not live.any():
+        for t in range(touched.shape[1]):  # one (users × items) block at a time bounds memory
+            if not live[:, t].any():
                 break
-            sim = np.maximum(self._vectors[np.where(live, touched[:, t], 0)] @ self._vectors.T, 0.0)
-            better = live[:, None] & (sim > content)
-            content = np.where(better, sim, content)
-            source = np.where(better, t, source)
-        weight = np.where(has_touched, self.content_weight, 0.0)[:, None]
-        pop_part, content_part = (1.0 - weight) * popularity, weight * content
-        score = pop_part + content_part
+            np.maximum(content, vectors[touched[:, t]] @ items_t, out=content)
+        np.maximum(content, 0.0, out=content)
+        w = np.float32(self.content_weight)
+        score = popularity * (1 - w)
+        score += w * content
         score[:, blocked] = -np.inf
-        row, col = np.nonzero(touched != PAD)
-        score[row, touched[row, col]] = -np.inf  # never recommend back what they just touched
-        top, top_scores = top_k_rows(score, k)
+        top, top_scores = top_k_rows(cast(FloatArray, score), k)  # float32 ranks just as well
         safe = np.where(top != PAD, top, 0)
-        by_content = np.take_along_axis(content_part > pop_part, safe, axis=1)
-        seen = np.take_along_axis(touched, np.take_along_axis(source, safe, axis=1), axis=1)
+        pick_content = w * np.take_along_axis(content, safe, axis=1)
+        by_content = pick_content > (1 - w) * np.take_along_axis(popularity, safe, axis=1)
+        # The touched item behind each pick: the most recent one of the highest similarity.
+        sims = np.einsum("ukd,utd->ukt", vectors[safe], vectors[touched])
+        source = np.argmax(np.where(live[:, None, :], sims, -np.inf), axis=2)
+        seen = np.take_along_axis(touched, source, axis=1)
         because = np.char.add("porque viste ", self._titles[np.where(by_content, seen, 0)].astype(str))
+        itself = (top[:, :, None] == touched[:, None, :]).any(axis=2)
         popular = np.broadcast_to(self._row_reason[self._user_row[user]][:, None], top.shape)
-        reasons = np.where(top == PAD, "", np.where(by_content, because, popular)).astype(object)
+        reasons = np.select(
+            [top == PAD, by_content & itself, by_content], ["", REASON_SEEN, because], default=popular
+        ).astype(object)
         return top, top_scores, reasons
 
     def _popularity_rows(
         self, data: RecsData, recent: Interactions
-    ) -> tuple[FloatArray, IntArray, ObjectArray]:
+    ) -> tuple[npt.NDArray[np.float32], IntArray, ObjectArray]:
         """Popularity rows (global, qualifying segments, qualifying segment×city groups), the
         row each user reads, and the reason each row gives."""
         n_items, n_users = len(data.items), len(data.users)
@@ -176,7 +197,7 @@ class ColdStartRecommender:
                 )
         matrix = np.vstack(rows).astype(np.float64)
         matrix /= np.maximum(matrix.max(axis=1, keepdims=True), 1e-12)  # each row's top item = 1
-        return matrix, user_row, np.array(reasons, dtype=object)
+        return matrix.astype(np.float32), user_row, np.array(reasons, dtype=object)
 
     def _item_vectors(self, data: RecsData) -> npt.NDArray[np.float32]:
         if self.item_vectors is not None:
