@@ -11,8 +11,9 @@ Optional hard negatives (``hard_negatives > 0``): from epoch ``hard_from_epoch``
 epoch starts by indexing the current item embeddings in FAISS and taking, per user, the top
 ``hard_pool`` items minus the user's positives; each training row then adds ``hard_negatives``
 items drawn uniformly from its user's pool as extra negatives (Mixed Negative Sampling in
-spirit). Off by default: on the simulator the top of the pool is often a true but unobserved
-positive, which costs recall, so switch it on only where it validates better.
+spirit). Off by default: it costs an index build and a search per epoch, the top of the pool
+may hold true but unobserved positives, and it has not been shown to lift validation recall
+on the demo data; switch it on where it validates better.
 
 Early stopping: after every epoch, Recall@``k`` on the validation positives (the events of
 ``data.part("valid")`` that come after ``history``, of users present in ``history``); the best
@@ -29,7 +30,6 @@ import copy
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -40,7 +40,7 @@ from vitrina.recs.ann import AnnIndex, ItemSets
 from vitrina.recs.artifacts import load_meta, save_meta
 from vitrina.recs.data import FloatArray, IntArray, Interactions, RecsData
 from vitrina.recs.item2vec import seen_items
-from vitrina.recs.retrieval import held_out, recall_at_k
+from vitrina.recs.retrieval import HeldOut, held_out, recall_at_k
 from vitrina.recs.two_tower_data import (
     Pairs,
     build_feature_maps,
@@ -237,7 +237,7 @@ class TwoTower:
         pools[users] = found
         return pools
 
-    def _validation(self, data: RecsData, history: Interactions) -> tuple[IntArray, Any] | None:
+    def _validation(self, data: RecsData, history: Interactions) -> HeldOut | None:
         """Validation users and truth: positives of the valid part after ``history``, of users in it."""
         last = int(history.ts_us.max()) if len(history) else -1
         valid = data.part("valid")
@@ -245,13 +245,12 @@ class TwoTower:
         in_history = np.zeros(len(data.users), dtype=bool)
         in_history[history.positives().user] = True
         target = held_out(valid, only_users=in_history)
-        return (target.users, target.truth) if len(target.users) else None
+        return target if len(target.users) else None
 
-    def _recall(self, validation: tuple[IntArray, Any]) -> float:
-        users, truth = validation
+    def _recall(self, validation: HeldOut) -> float:
         self._build_index()
-        ranked, _ = self.recommend(users, self.config.eval_k)
-        return recall_at_k(ranked, truth, self.config.eval_k)
+        ranked, _ = self.recommend(validation.users, self.config.eval_k)
+        return recall_at_k(ranked, validation.truth, self.config.eval_k)
 
     # ------------------------------------------------------------------------------ serving
     def _net(self) -> TwoTowerNet:
