@@ -86,6 +86,8 @@ def test_every_user_gets_their_top_k_without_padding(store: SQLiteRecsStore, lak
     assert store.get("dante") is None, "an all-padding row gets no record"
     assert (report.users, report.users_written, report.users_skipped) == (4, 3, 1)
     assert report.recommendations == 20 + 19 + 5
+    assert set(report.phases) == {"check", "store_write", "audit", "publish"}
+    assert sum(report.phases.values()) == pytest.approx(report.seconds)
     popular = store.popular()
     assert popular is not None
     assert [(i.product_id, i.score, i.reason) for i in popular.items] == [

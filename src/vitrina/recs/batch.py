@@ -60,6 +60,7 @@ class BatchReport:
     recommendations: int
     popular: int
     seconds: float
+    phases: dict[str, float] = field(default_factory=dict)  # check, store_write, audit, publish
     audit_paths: list[str] = field(default_factory=list)
     dropped_versions: list[str] = field(default_factory=list)
 
@@ -112,8 +113,90 @@ def publish_recommendations(
     Users whose row is all padding get no record (the store answers None, serving uses
     the popular list).
     """
-    started = time.perf_counter()
+    clock = _Phases()
     check_version_name(run_id)
+    batch = _checked_batch(
+        user_ids, items, scores, reasons, servable, popular, popular_scores, popular_reason, vocab, k
+    )
+    when = generated_at or dt.datetime.now(dt.UTC)
+    audit = _audit_table(batch, model_version, when)
+    clock.lap("check")
+    with store.begin_version(run_id, model_version=model_version, generated_at=when) as writer:
+        served = batch.counts > 0
+        written = writer.put_columns(
+            [u for u, keep in zip(batch.users, served.tolist(), strict=True) if keep],
+            batch.counts[served].tolist(),
+            batch.product_ids,
+            batch.scores,
+            batch.reasons,
+        )
+        writer.set_popular(batch.popular)
+        clock.lap("store_write")
+        # Audited before the switch: every version users can see has its audit copy.
+        paths = write_table(
+            lake, "predictions", AUDIT_TABLE, audit, date_column=None, snapshot_day=when.date(), part=run_id
+        )
+        clock.lap("audit")
+    dropped = store.publish(run_id)
+    clock.lap("publish")
+    return BatchReport(
+        version=run_id,
+        model_version=model_version,
+        generated_at=when,
+        users=len(batch.users),
+        users_written=written,
+        recommendations=len(batch.product_ids),
+        popular=len(batch.popular),
+        seconds=clock.total,
+        phases=clock.seconds,
+        audit_paths=paths,
+        dropped_versions=dropped,
+    )
+
+
+class _Phases:
+    """Wall time per phase, so a slow batch says where its time went."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._started = self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = now - self._last
+        self._last = now
+
+    @property
+    def total(self) -> float:
+        return self._last - self._started
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """A checked batch as flat row-major cells: user ``u`` owns the next ``counts[u]``."""
+
+    users: list[str]
+    counts: npt.NDArray[np.int64]
+    valid: BoolArray  # (n, k): which cells of the ranked matrix are served
+    product_ids: list[str]
+    scores: npt.NDArray[np.float64]
+    reasons: list[str]
+    popular: list[Recommendation]
+
+
+def _checked_batch(
+    user_ids: Sequence[str] | npt.ArrayLike,
+    items: npt.ArrayLike,
+    scores: npt.ArrayLike,
+    reasons: npt.ArrayLike,
+    servable: BoolArray | AbstractSet[str],
+    popular: npt.ArrayLike,
+    popular_scores: npt.ArrayLike | None,
+    popular_reason: str,
+    vocab: Vocabulary | None,
+    k: int,
+) -> _Batch:
+    """Every check of :func:`publish_recommendations`, before anything is written."""
     users = _user_ids(user_ids)
     pids, valid = _product_ids(items, vocab, "items")
     if pids.shape[0] != len(users):
@@ -130,40 +213,17 @@ def publish_recommendations(
         raise ValueError("the popular fallback list is empty; serving needs it when a user has no list")
     _check_servable(np.concatenate([pids[valid], pop_ids]), servable, vocab)
     pop_scores = _popular_scores(popular_scores, pop_valid[0])
-    when = generated_at or dt.datetime.now(dt.UTC)
-
-    counts = valid.sum(axis=1)
-    flat = (pids[valid].tolist(), score[valid], reason[valid].tolist())
-    audit = _audit_table(users, counts, valid, flat, model_version, when)
-    with store.begin_version(run_id, model_version=model_version, generated_at=when) as writer:
-        served = counts > 0
-        written = writer.put_columns(
-            [u for u, keep in zip(users, served.tolist(), strict=True) if keep],
-            counts[served].tolist(),
-            *flat,
-        )
-        writer.set_popular(
-            [
-                Recommendation(p, s, popular_reason)
-                for p, s in zip(pop_ids.tolist(), pop_scores.tolist(), strict=True)
-            ]
-        )
-        # Audited before the switch: every version users can see has its audit copy.
-        paths = write_table(
-            lake, "predictions", AUDIT_TABLE, audit, date_column=None, snapshot_day=when.date(), part=run_id
-        )
-    dropped = store.publish(run_id)
-    return BatchReport(
-        version=run_id,
-        model_version=model_version,
-        generated_at=when,
-        users=len(users),
-        users_written=written,
-        recommendations=int(counts.sum()),
-        popular=len(pop_ids),
-        seconds=time.perf_counter() - started,
-        audit_paths=paths,
-        dropped_versions=dropped,
+    return _Batch(
+        users=users,
+        counts=valid.sum(axis=1),
+        valid=valid,
+        product_ids=pids[valid].tolist(),
+        scores=score[valid],
+        reasons=reason[valid].tolist(),
+        popular=[
+            Recommendation(p, s, popular_reason)
+            for p, s in zip(pop_ids.tolist(), pop_scores.tolist(), strict=True)
+        ],
     )
 
 
@@ -258,23 +318,16 @@ def _check_servable(
         )
 
 
-def _audit_table(
-    users: list[str],
-    counts: npt.NDArray[np.int64],
-    valid: BoolArray,
-    flat: tuple[list[str], npt.NDArray[np.float64], list[str]],
-    model_version: str,
-    when: dt.datetime,
-) -> pa.Table:
-    n = len(flat[0])
-    ranks = np.cumsum(valid, axis=1)[valid]  # 1-based position among the served items
+def _audit_table(batch: _Batch, model_version: str, when: dt.datetime) -> pa.Table:
+    n = len(batch.product_ids)
+    ranks = np.cumsum(batch.valid, axis=1)[batch.valid]  # 1-based position among the served items
     return pa.table(
         {
-            "user_id": pa.array(np.repeat(np.asarray(users, dtype=object), counts), pa.string()),
+            "user_id": pa.array(np.repeat(np.asarray(batch.users, dtype=object), batch.counts), pa.string()),
             "rank": pa.array(ranks.astype(np.int16)),
-            "product_id": pa.array(flat[0], pa.string()),
-            "score": pa.array(flat[1], pa.float64()),
-            "reason": pa.array(flat[2], pa.string()),
+            "product_id": pa.array(batch.product_ids, pa.string()),
+            "score": pa.array(batch.scores, pa.float64()),
+            "reason": pa.array(batch.reasons, pa.string()),
             "model_version": pa.repeat(pa.scalar(model_version, pa.string()), n),
             "generated_at": pa.repeat(pa.scalar(when, pa.timestamp("us", tz="UTC")), n),
         },
