@@ -19,6 +19,8 @@ from typing import Literal
 import pandas as pd
 
 Grain = Literal["D", "h", "m", "s", "us"]
+Cutoffs = Iterable[dt.datetime | pd.Timestamp | str] | pd.DatetimeIndex
+"""What the engines accept as cutoffs (normalised by :func:`normalise_cutoffs`)."""
 _GRAINS: tuple[tuple[Grain, str], ...] = (("D", "D"), ("h", "h"), ("m", "min"), ("s", "s"))
 
 

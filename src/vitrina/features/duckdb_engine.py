@@ -20,12 +20,10 @@ import pandas as pd
 import pyarrow as pa
 
 from vitrina.config import Settings
-from vitrina.features.cutoffs import normalise_cutoffs
+from vitrina.features.cutoffs import Cutoffs, normalise_cutoffs
 from vitrina.features.definitions import ACTIVITY_WINDOW_DAYS, POSITIVE_WEIGHT
 from vitrina.features.expressions import Sources, build_frames, collect
 from vitrina.lake.warehouse import Warehouse
-
-Cutoffs = Iterable[dt.datetime | pd.Timestamp | str] | pd.DatetimeIndex
 
 
 @ibis.udf.scalar.builtin(name="epoch_us")  # type: ignore[untyped-decorator]
