@@ -70,12 +70,35 @@ class ItemSimilarity:
 
     def to_picked(self, items: IntArray, picked: IntArray) -> FloatArray:
         """``sim(items[u, c], picked[u])`` for every row ``u``: shapes (n, m), (n,) → (n, m)."""
-        same: FloatArray = np.asarray(
-            self.categories[items] == self.categories[picked][:, None], dtype=np.float64
-        )
-        if self.embeddings is None or self.embedding_weight == 0.0:
+        n, m = items.shape
+        both = np.concatenate([items, np.asarray(picked).reshape(n, 1)], axis=1)
+        return self.of_candidates(both).to_slot(np.full(n, m))[:, :m]
+
+    def of_candidates(self, items: IntArray) -> CandidateSimilarity:
+        """Similarity restricted to the candidate matrix ``items`` (n, m), gathered once."""
+        embeddings = None
+        if self.embeddings is not None and self.embedding_weight > 0.0:
+            embeddings = self.embeddings[items]
+        return CandidateSimilarity(self.categories[items], embeddings, self.embedding_weight)
+
+
+@dataclass(frozen=True)
+class CandidateSimilarity:
+    """Category codes (n, m) and unit vectors (n, m, d) of a candidate matrix, so each greedy
+    step only gathers the picked column instead of the whole matrix again."""
+
+    categories: IntArray
+    embeddings: npt.NDArray[np.float32] | None
+    embedding_weight: float
+
+    def to_slot(self, column: IntArray) -> FloatArray:
+        """``sim(candidate[u, c], candidate[u, column[u]])``: (n,) columns → (n, m)."""
+        row = np.arange(column.size)
+        same = np.asarray(self.categories == self.categories[row, column][:, None], dtype=np.float64)
+        if self.embeddings is None:
             return same
-        cosine = np.einsum("nmd,nd->nm", self.embeddings[items], self.embeddings[picked])
+        picked = self.embeddings[row, column][:, :, None]  # (n, d, 1)
+        cosine = np.matmul(self.embeddings, picked)[:, :, 0]
         w = self.embedding_weight
         return np.asarray((1.0 - w) * same + w * np.maximum(cosine, 0.0), dtype=np.float64)
 
@@ -144,7 +167,7 @@ def _greedy(
     rel = normalise_relevance(rel_in)
     eligible = (items != PAD) & np.isfinite(rel)
     rel = np.where(eligible, rel, 0.0)  # -inf would turn into NaN under λ = 0
-    safe = np.where(items != PAD, items, 0)
+    candidates = similarity.of_candidates(np.where(items != PAD, items, 0))
     max_sim = np.zeros((n, m))
     row = np.arange(n)
     picked_items = np.full((n, k), PAD, dtype=np.int64)
@@ -158,5 +181,5 @@ def _greedy(
         picked_items[live, step] = items[row[live], pick[live]]
         picked_scores[live, step] = rel_in[row[live], pick[live]]
         eligible[row, pick] = False
-        max_sim = np.maximum(max_sim, similarity.to_picked(safe, safe[row, pick]))
+        np.maximum(max_sim, candidates.to_slot(pick), out=max_sim)
     return picked_items, picked_scores
