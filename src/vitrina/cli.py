@@ -17,6 +17,8 @@ from vitrina.config import Settings, get_settings
 app = typer.Typer(help="vitrina: recommendations + product search with the MLOps loop built in.")
 ingest_app = typer.Typer(help="Bring data from external sources into raw/.")
 app.add_typer(ingest_app, name="ingest")
+run_app = typer.Typer(help="Run a pipeline end to end.")
+app.add_typer(run_app, name="run")
 # piped output (CI logs, files) gets room for the report tables instead of rich's 80 columns
 console = Console(width=None if sys.stdout.isatty() else 140)
 
@@ -122,6 +124,43 @@ def demo(
     from vitrina.demo import run_demo
 
     run_demo(_settings(home), scale=scale, seed=seed, postgres_url=postgres, console=console)
+
+
+@run_app.command("recs")
+def run_recs_command(
+    trials: Annotated[int, typer.Option(help="Optuna trials for the ranker.")] = 4,
+    seed: Annotated[int, typer.Option(help="Seed of every model.")] = 42,
+    evaluate: Annotated[bool, typer.Option(help="Evaluate models and baselines on the test week.")] = True,
+    publish: Annotated[bool, typer.Option(help="Publish every active user's TOP-20 to the store.")] = True,
+    home: HomeOption = None,
+) -> None:
+    """Train, evaluate and publish the "Para ti" recommendations (SPEC §3)."""
+    from vitrina.pipelines.recs import RecsConfig, run_recs
+
+    config = RecsConfig(seed=seed, n_trials=trials, evaluate=evaluate, publish=publish)
+    run = run_recs(_settings(home), config, console)
+    if run.metrics:
+        from vitrina.evaluation.recs_report import render_markdown
+
+        console.print(render_markdown(run.metrics, run.run_id))
+    if run.batch is not None:
+        console.print(run.batch.render())
+
+
+@app.command("recs")
+def recs_command(
+    user_id: Annotated[str, typer.Argument(help="The user whose list to show.")],
+    home: HomeOption = None,
+) -> None:
+    """Print a user's current "Para ti" list with reasons, from the serving store."""
+    from vitrina.recs.show import render_user_recs
+
+    settings = _settings(home)
+    table = render_user_recs(settings, user_id)
+    if table is None:
+        console.print(f"[bold red]no recommendations for {user_id}[/]: run `vitrina run recs` first")
+        raise typer.Exit(code=1)
+    console.print(table)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Pipelines: ordered, orchestrator-agnostic steps wiring the packages (SPEC §5.5)."""

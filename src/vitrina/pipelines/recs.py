@@ -1,0 +1,281 @@
+"""`vitrina run recs`: the recommendations pipeline of SPEC §3, as ordered steps.
+
+data → item2vec → two-tower → ranker → evaluate → publish. Times and roles:
+
+* candidate generators fit on ``train``; the ranker learns from what users did in
+  ``valid`` to the candidates retrieved as of ``train_end`` (features as of then too);
+* evaluation scores the ``test`` week with every model's history refreshed to
+  ``valid_end`` (never later), baselines fitted on the same history;
+* publishing recomputes every active user's TOP-20 as of the end of the data and
+  switches the serving store to the new version atomically.
+
+Every artifact is written under ``models/recs/<run_id>/`` in safe formats.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+from rich.console import Console
+
+from vitrina.config import Settings
+from vitrina.evaluation.recs import evaluate_all, history_before
+from vitrina.evaluation.recs_report import write_recs_report
+from vitrina.lake.paths import LakePaths
+from vitrina.recs.base import Recommender
+from vitrina.recs.baselines import ALSRecommender, GlobalPopularity, SegmentPopularity
+from vitrina.recs.batch import BatchReport, publish_recommendations
+from vitrina.recs.cold_start import ColdStartRecommender
+from vitrina.recs.data import IntArray, RecsData, load_recs_data
+from vitrina.recs.full import FullRecommender, explain
+from vitrina.recs.item2vec import Item2Vec, Item2VecConfig
+from vitrina.recs.mmr import ItemSimilarity
+from vitrina.recs.ranker import LambdaRanker
+from vitrina.recs.ranking_features import RankingFeatures, ranking_features
+from vitrina.recs.rules import BusinessRules
+from vitrina.recs.training_set import build_ranking_frame
+from vitrina.recs.two_tower import TwoTower, TwoTowerConfig
+from vitrina.serving.stores import open_store
+
+DAY_US = 86_400_000_000
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RecsConfig:
+    """Knobs of one run; defaults sized for the demo on 2 cores."""
+
+    seed: int = 42
+    n_trials: int = 4
+    n_candidates: int = 150
+    mmr_lambda: float = 0.7
+    top_k: int = 20
+    active_days: int = 28
+    ranker_valid_share: float = 0.2
+    evaluate: bool = True
+    publish: bool = True
+
+
+@dataclass
+class RecsRun:
+    """What a run produced: its id, metrics, batch report and step timings."""
+
+    run_id: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    batch: BatchReport | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+class _Steps:
+    """Runs named steps with a progress line and records their duration."""
+
+    def __init__(self, console: Console, run: RecsRun) -> None:
+        self.console = console
+        self.run = run
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        with self.console.status(f"[bold]recs[/] · {name}…"):
+            yield
+        seconds = time.perf_counter() - started
+        self.run.seconds[name] = round(seconds, 2)
+        self.console.print(f"[green]✓[/] {name} [dim]{seconds:.1f} s[/]")
+
+
+def _in_batches(users: IntArray, size: int, fn: Callable[[IntArray], T]) -> list[T]:
+    return [fn(users[start : start + size]) for start in range(0, users.size, size)]
+
+
+def _ranker_users(
+    data: RecsData, cold: ColdStartRecommender, share: float, seed: int
+) -> tuple[IntArray, IntArray]:
+    """Warm users with a positive in ``valid``, split into ranker-train and early-stopping sets."""
+    users = np.unique(data.part("valid").positives().user)
+    users = users[~cold.is_cold(users)]
+    salt = np.frombuffer(hashlib.sha256(str(seed).encode()).digest()[:8], dtype=np.uint64)[0]
+    held = ((users.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + salt) % np.uint64(1000)) < share * 1000
+    return users[~held], users[held]
+
+
+def _fit_ranker(
+    data: RecsData,
+    candidates: TwoTower,
+    features: RankingFeatures,
+    cold: ColdStartRecommender,
+    config: RecsConfig,
+) -> LambdaRanker:
+    fit_users, stop_users = _ranker_users(data, cold, config.ranker_valid_share, config.seed)
+    horizon = data.valid_end_us - data.train_end_us
+    frames = []
+    for users in (fit_users, stop_users):
+        items, scores = candidates.recommend(users, config.n_candidates, ~data.servable)
+        frames.append(
+            build_ranking_frame(
+                users,
+                items,
+                scores,
+                data.interactions,
+                data.train_end_us,
+                horizon,
+                user_features=features.user,
+                item_features=features.item,
+                cross=features.cross,
+            )
+        )
+    return LambdaRanker(num_threads=2).fit(frames[0], frames[1], n_trials=config.n_trials, seed=config.seed)
+
+
+def _assemble(
+    data: RecsData,
+    history_end_us: int,
+    settings: Settings,
+    item2vec: Item2Vec,
+    two_tower: TwoTower,
+    ranker: LambdaRanker,
+    config: RecsConfig,
+) -> tuple[FullRecommender, ColdStartRecommender]:
+    """The full model as of ``history_end_us``: histories, features, rules, cold start."""
+    history = data.interactions.before(history_end_us)
+    item2vec.update_history(history, len(data.users))
+    two_tower.update_history(history)
+    features = ranking_features(settings, data, history_end_us, item2vec.user_vectors, item2vec.item_vectors)
+    cold = ColdStartRecommender(item_vectors=item2vec.item_vectors).fit(data, history)
+    full = FullRecommender(
+        candidates=two_tower,
+        ranker=ranker,
+        features=features,
+        rules=BusinessRules.build(data.catalog, history),
+        cold_start=cold,
+        similarity=ItemSimilarity(data.item_category),
+        mmr_lambda=config.mmr_lambda,
+        n_candidates=config.n_candidates,
+    )
+    return full, cold
+
+
+def _ablations(full: FullRecommender) -> dict[str, Recommender]:
+    """two-tower only, + ranker, + MMR (= full): one composition with fewer stages."""
+
+    def variant(name: str, ranker: LambdaRanker | None) -> FullRecommender:
+        return FullRecommender(
+            candidates=full.candidates,
+            ranker=ranker,
+            features=full.features,
+            rules=full.rules,
+            cold_start=None,
+            similarity=full.similarity,
+            mmr_lambda=None,
+            n_candidates=full.n_candidates,
+            name=name,
+        )
+
+    return {
+        "two_tower": variant("two_tower", None),
+        "two_tower_ranker": variant("two_tower_ranker", full.ranker),
+        "full": full,
+    }
+
+
+def _evaluate(
+    settings: Settings, data: RecsData, models: dict[str, Recommender], run_id: str
+) -> dict[str, Any]:
+    from vitrina.simulator.truth import load_truth
+
+    try:
+        truth = load_truth(settings)
+    except FileNotFoundError:
+        truth = None  # bring-your-own data: held-out metrics only
+    metrics = evaluate_all(models, data, truth)
+    write_recs_report(settings, metrics, run_id)
+    return metrics
+
+
+def _publish(
+    settings: Settings,
+    data: RecsData,
+    full: FullRecommender,
+    cold: ColdStartRecommender,
+    run_id: str,
+    config: RecsConfig,
+) -> BatchReport:
+    history = data.interactions
+    recent = history.ts_us >= history.ts_us.max() - config.active_days * DAY_US
+    active = np.unique(history.user[recent])
+    exclude = ~data.servable
+    chunks = _in_batches(active, 4096, lambda users: full.recommend(users, config.top_k, exclude))
+    items = np.vstack([c[0] for c in chunks])
+    scores = np.vstack([c[1] for c in chunks])
+    cold_reasons = np.full(items.shape, "", dtype=object)
+    is_cold = cold.is_cold(active)
+    if is_cold.any():
+        _, _, cold_reasons[is_cold] = cold.recommend_with_reasons(active[is_cold], config.top_k, exclude)
+    reasons = explain(data, history, active, items, cold_reasons)
+    popular_model = GlobalPopularity(exclude_purchased=False).fit(data, history)
+    popular, _ = popular_model.recommend(np.zeros(1, dtype=np.int64), config.top_k, exclude)
+    with open_store(settings) as store:
+        return publish_recommendations(
+            store,
+            user_ids=data.users.ids[active],
+            items=items,
+            scores=np.where(np.isfinite(scores), scores, 0.0),
+            reasons=reasons,
+            model_version=f"recs-{run_id}",
+            lake=LakePaths(settings.lake),
+            run_id=run_id,
+            servable=data.servable,
+            popular=popular[0][popular[0] >= 0],
+            vocab=data.items,
+            k=config.top_k,
+        )
+
+
+def run_recs(settings: Settings, config: RecsConfig | None = None, console: Console | None = None) -> RecsRun:
+    """Run the whole pipeline; see the module docstring for what each step sees."""
+    config = config or RecsConfig()
+    console = console or Console()
+    run = RecsRun(run_id=dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S"))
+    steps = _Steps(console, run)
+    models_dir = f"{LakePaths(settings.lake).table('models', 'recs')}/{run.run_id}"
+    with steps.step("load validated data"):
+        data = load_recs_data(settings)
+        train = data.part("train")
+    with steps.step("item2vec"):
+        item2vec = Item2Vec(Item2VecConfig(seed=config.seed)).fit(data, train)
+    with steps.step("two-tower + FAISS"):
+        two_tower = TwoTower(TwoTowerConfig(seed=config.seed)).fit(data, train)
+    with steps.step("ranker (LambdaRank + Optuna)"):
+        cold_train = ColdStartRecommender().fit(data, train)
+        features = ranking_features(
+            settings, data, data.train_end_us, item2vec.user_vectors, item2vec.item_vectors
+        )
+        ranker = _fit_ranker(data, two_tower, features, cold_train, config)
+    if config.evaluate:
+        with steps.step("evaluate models and baselines"):
+            before_test = history_before(data, "test")
+            full, _ = _assemble(data, data.valid_end_us, settings, item2vec, two_tower, ranker, config)
+            models: dict[str, Recommender] = {
+                "popularity": GlobalPopularity().fit(data, before_test),
+                "segment_popularity": SegmentPopularity().fit(data, before_test),
+                "als": ALSRecommender().fit(data, before_test),
+                "item2vec": item2vec,
+                **_ablations(full),
+            }
+            run.metrics = _evaluate(settings, data, models, run.run_id)
+    with steps.step("save artifacts"):
+        item2vec.save(f"{models_dir}/item2vec")
+        two_tower.save(f"{models_dir}/two_tower")
+        ranker.save(f"{models_dir}/ranker")
+    if config.publish:
+        with steps.step("batch inference → serving store"):
+            end_us = int(data.interactions.ts_us.max()) + 1
+            full, cold = _assemble(data, end_us, settings, item2vec, two_tower, ranker, config)
+            run.batch = _publish(settings, data, full, cold, run.run_id, config)
+    return run

@@ -1,0 +1,86 @@
+"""Ranker inputs as of one cutoff: the feature store's frames keyed by user/item index,
+plus the cross features of (user, candidate) pairs.
+
+The frames come from :func:`vitrina.features.duckdb_engine.compute_features` (the one
+definition of every feature); this module only re-keys them by the indices of
+:class:`~vitrina.recs.data.RecsData` and adds the two embedding-based cross features
+the SQL leaves as hooks (user–item Item2Vec cosine, and the user's affinity to the
+item's L2 category looked up per pair).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from vitrina.config import Settings
+from vitrina.features.duckdb_engine import compute_features
+from vitrina.recs.data import FloatArray, IntArray, RecsData
+
+AFFINITY_COLUMNS_PREFIX = "user_l2_"
+
+
+def _numeric(frame: pd.DataFrame, drop: list[str]) -> pd.DataFrame:
+    """Keep the model's numeric columns (categories are present as integer codes)."""
+    kept = frame.drop(columns=[c for c in drop if c in frame.columns])
+    return kept.select_dtypes(include=["number", "bool"]).astype("float64")
+
+
+@dataclass(frozen=True)
+class RankingFeatures:
+    """User and item features (indexed by user / item index) and per-pair cross features."""
+
+    user: pd.DataFrame
+    item: pd.DataFrame
+    affinity: pd.DataFrame  # MultiIndex (user idx, L2 code) → affinity columns
+    item_l2: IntArray
+    user_vectors: npt.NDArray[np.float32]  # Item2Vec profiles, unit rows (zero if unknown)
+    item_vectors: npt.NDArray[np.float32]  # Item2Vec item vectors, unit rows
+
+    def cross(self, users: IntArray, items: IntArray) -> pd.DataFrame:
+        """One row per (users[i], items[i]): L2 affinity columns and Item2Vec cosine."""
+        keys = pd.MultiIndex.from_arrays([users, self.item_l2[items]])
+        cross = self.affinity.reindex(keys).reset_index(drop=True).fillna(0.0)
+        cosine: FloatArray = np.einsum("nd,nd->n", self.user_vectors[users], self.item_vectors[items]).astype(
+            np.float64
+        )
+        cross["user_item_i2v_cosine"] = cosine
+        return cross
+
+
+def _unit(vectors: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.asarray(vectors / np.where(norms > 0, norms, 1.0), dtype=np.float32)
+
+
+def ranking_features(
+    settings: Settings,
+    data: RecsData,
+    cutoff_us: int,
+    user_vectors: npt.NDArray[np.floating],
+    item_vectors: npt.NDArray[np.floating],
+) -> RankingFeatures:
+    """Compute every feature frame as of ``cutoff_us`` (events strictly before it)."""
+    cutoff = dt.datetime.fromtimestamp(cutoff_us / 1e6, tz=dt.UTC)
+    tables = compute_features(settings, [cutoff], frames=["user", "item", "user_affinity"])
+    user = tables["user"].to_pandas()
+    user.index = pd.Index(data.users.index(user["user_id"].to_numpy()), name="user")
+    item = tables["item"].to_pandas()
+    item.index = pd.Index(data.items.index(item["product_id"].to_numpy()), name="item")
+    affinity = tables["user_affinity"].to_pandas()
+    l2_names = pd.Index(pd.unique(data.catalog["category_l2"]))
+    affinity.index = pd.MultiIndex.from_arrays(
+        [data.users.index(affinity["user_id"].to_numpy()), l2_names.get_indexer(affinity["category_l2"])]
+    )
+    return RankingFeatures(
+        user=_numeric(user[user.index >= 0], ["as_of"]),
+        item=_numeric(item[item.index >= 0], ["as_of"]),
+        affinity=_numeric(affinity, ["as_of"]).add_prefix("cross_"),
+        item_l2=np.asarray(l2_names.get_indexer(pd.Index(data.catalog["category_l2"])), dtype=np.int64),
+        user_vectors=_unit(user_vectors),
+        item_vectors=_unit(item_vectors),
+    )
