@@ -64,7 +64,9 @@ class LambdaRanker:
         max_rounds: boosting rounds per trial before early stopping must have stopped it.
         early_stopping_rounds: rounds without validation NDCG@10 improvement that end a trial.
         num_threads: LightGBM threads (0 = OpenMP default); results are reproducible for a
-            fixed value (``deterministic`` mode), not across different values.
+            fixed value (``deterministic`` mode), not across different values. On a loaded
+            machine prefer 1: OpenMP threads spin while waiting for a busy core (the
+            benchmark's 3-trial fit took 26 s on 1 thread, 138 s on 2 with other jobs running).
     """
 
     max_rounds: int = 400
