@@ -130,7 +130,7 @@ def _fit_ranker(
                 cross=features.cross,
             )
         )
-    return LambdaRanker(num_threads=2).fit(frames[0], frames[1], n_trials=config.n_trials, seed=config.seed)
+    return LambdaRanker(num_threads=1).fit(frames[0], frames[1], n_trials=config.n_trials, seed=config.seed)
 
 
 def _assemble(
