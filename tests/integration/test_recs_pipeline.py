@@ -35,6 +35,7 @@ METRIC_KEYS = {
     "diversity",
     "novelty",
 }
+MODELS = {"popularity", "segment_popularity", "als", "item2vec", "two_tower", "two_tower_ranker", "full"}
 QUIET = Console(file=open("/dev/null", "w"))  # noqa: SIM115 - lives as long as the test module
 
 
@@ -50,20 +51,9 @@ def test_pipeline_on_simulated_data(ci_settings: Settings, tmp_path: Path) -> No
 
     lake = LakePaths(settings.lake)
     latest = read_json(f"{lake.layer('reports')}/recs/latest/metrics.json")
-    assert latest == json.loads(
-        json.dumps(read_json(f"{lake.layer('reports')}/recs/{run.run_id}/metrics.json"))
-    )
-    expected = {
-        "popularity",
-        "segment_popularity",
-        "als",
-        "item2vec",
-        "two_tower",
-        "two_tower_ranker",
-        "full",
-    }
-    assert set(latest["models"]) == expected
-    assert set(latest["truth"]) == expected  # the simulator's truth was found and used
+    assert latest == read_json(f"{lake.layer('reports')}/recs/{run.run_id}/metrics.json")
+    assert set(latest["models"]) == MODELS
+    assert set(latest["truth"]) == MODELS  # the simulator's truth was found and used
     assert all(set(m) == METRIC_KEYS for m in latest["models"].values())
 
     catalog = read_table(lake, "validated", "catalog").to_pandas().set_index("product_id")
