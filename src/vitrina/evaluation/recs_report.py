@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import math
 import re
-import uuid
 from collections.abc import Mapping
 
 from vitrina.config import Settings
-from vitrina.lake.io import filesystem, write_json_atomic
+from vitrina.lake.io import write_json_atomic, write_text_atomic
 from vitrina.lake.paths import LakePaths
 
 ACCURACY_METRICS = ("ndcg@10", "ndcg@20", "hitrate@10", "map@10", "mrr", "recall@100")
@@ -86,19 +85,5 @@ def write_recs_report(settings: Settings, metrics: Metrics, run_id: str, *, note
     folder = report_url(settings, run_id)
     for target in (folder, report_url(settings, "latest")):
         write_json_atomic(payload, f"{target}/metrics.json")
-        _write_text_atomic(markdown, f"{target}/metrics.md")
+        write_text_atomic(markdown, f"{target}/metrics.md")
     return folder
-
-
-def _write_text_atomic(text: str, url: str) -> None:
-    fs, path = filesystem(url)
-    folder = path.rpartition("/")[0]
-    fs.makedirs(folder, exist_ok=True)
-    tmp = f"{folder}/.{path.rpartition('/')[2]}.{uuid.uuid4().hex}.tmp"
-    try:
-        with fs.open(tmp, "w") as handle:
-            handle.write(text)
-        fs.mv(tmp, path)
-    finally:
-        if fs.exists(tmp):
-            fs.rm(tmp)

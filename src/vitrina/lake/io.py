@@ -50,21 +50,31 @@ def write_parquet_atomic(table: pa.Table, url: str) -> str:
     return url
 
 
-def write_json_atomic(payload: Any, url: str) -> str:
-    """Write JSON to ``url`` atomically (used for state such as watermarks and reports)."""
-    text = json.dumps(payload, indent=2, sort_keys=True, default=str)  # fail before touching files
+def write_bytes_atomic(payload: bytes, url: str) -> str:
+    """Write ``payload`` to ``url`` atomically: a hidden temporary sibling, then a rename."""
     fs, path = filesystem(url)
     folder, _, name = path.rpartition("/")
     fs.makedirs(folder, exist_ok=True)
     tmp = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp"
     try:
-        with fs.open(tmp, "w") as handle:
-            handle.write(text)
+        with fs.open(tmp, "wb") as handle:
+            handle.write(payload)
         fs.mv(tmp, path)
     finally:
         if fs.exists(tmp):
             fs.rm(tmp)
     return url
+
+
+def write_text_atomic(text: str, url: str) -> str:
+    """Write UTF-8 ``text`` to ``url`` atomically (models, reports)."""
+    return write_bytes_atomic(text.encode("utf-8"), url)
+
+
+def write_json_atomic(payload: Any, url: str) -> str:
+    """Write JSON to ``url`` atomically (used for state such as watermarks and reports)."""
+    text = json.dumps(payload, indent=2, sort_keys=True, default=str)  # fail before touching files
+    return write_text_atomic(text, url)
 
 
 def read_json(url: str) -> Any | None:

@@ -23,7 +23,6 @@ No pickle.
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +32,7 @@ import numpy.typing as npt
 import optuna
 import pandas as pd
 
-from vitrina.lake.io import filesystem, read_json, write_json_atomic
+from vitrina.lake.io import filesystem, read_json, write_json_atomic, write_text_atomic
 from vitrina.metrics import PAD, Truth, judge, mean_over_queries, ndcg
 from vitrina.recs.data import FloatArray
 from vitrina.recs.training_set import RankingFrame
@@ -182,7 +181,7 @@ class LambdaRanker:
         """
         booster = self._fitted()
         root = str(path).rstrip("/")
-        _write_text_atomic(booster.model_to_string(), f"{root}/{MODEL_FILE}")
+        write_text_atomic(booster.model_to_string(), f"{root}/{MODEL_FILE}")
         meta = {
             "name": self.name,
             "feature_names": self.feature_names,
@@ -284,18 +283,3 @@ def _check_features(features: pd.DataFrame, label: str) -> list[str]:
     if len(set(names)) != len(names):
         raise ValueError(f"{label} features have repeated column names")
     return names
-
-
-def _write_text_atomic(text: str, url: str) -> None:
-    """Write ``text`` to ``url`` through a temporary sibling, so readers never see half a model."""
-    fs, target = filesystem(url)
-    folder, _, name = target.rpartition("/")
-    fs.makedirs(folder, exist_ok=True)
-    tmp = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp"
-    try:
-        with fs.open(tmp, "w") as handle:
-            handle.write(text)
-        fs.mv(tmp, target)
-    finally:
-        if fs.exists(tmp):
-            fs.rm(tmp)

@@ -16,7 +16,6 @@ Files (safe formats only, never pickle):
 from __future__ import annotations
 
 import io
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -28,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 
 from vitrina.config import Settings
-from vitrina.lake.io import filesystem, read_json, write_json_atomic, write_parquet_atomic
+from vitrina.lake.io import filesystem, read_json, write_bytes_atomic, write_json_atomic, write_parquet_atomic
 from vitrina.lake.paths import LakePaths
 from vitrina.simulator.clickmodel import ClickModel
 from vitrina.simulator.common import US_PER_DAY, FloatArray, IntArray, datetime_to_us, parse_ids
@@ -63,18 +62,6 @@ def clear_truth(settings: Settings) -> None:
     fs, path = filesystem(LakePaths(settings.lake).layer("truth"))
     if fs.exists(path):
         fs.rm(path, recursive=True)
-
-
-def write_bytes_atomic(payload: bytes, url: str) -> str:
-    """Write ``payload`` to ``url`` through a hidden temporary file and a rename."""
-    fs, path = filesystem(url)
-    folder, _, name = path.rpartition("/")
-    fs.makedirs(folder, exist_ok=True)
-    tmp = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp"
-    with fs.open(tmp, "wb") as handle:
-        handle.write(payload)
-    fs.mv(tmp, path)
-    return url
 
 
 def write_truth(settings: Settings, m: Marketplace, search_truth: pa.Table, end_date: str) -> dict[str, int]:
