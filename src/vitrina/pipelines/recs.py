@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
+import optuna
 from rich.console import Console
 
 from vitrina.config import Settings
@@ -241,6 +242,7 @@ def run_recs(settings: Settings, config: RecsConfig | None = None, console: Cons
     """Run the whole pipeline; see the module docstring for what each step sees."""
     config = config or RecsConfig()
     console = console or Console()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per step, not per trial
     run = RecsRun(run_id=dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S"))
     steps = _Steps(console, run)
     models_dir = f"{LakePaths(settings.lake).table('models', 'recs')}/{run.run_id}"

@@ -1,0 +1,112 @@
+"""Recommendations benchmark (issue 3): quality against baselines, batch speed, pipeline time.
+
+Runs `vitrina run recs` once on a validated home (default: a fresh demo marketplace in a
+temporary folder) and checks the bars in the same run:
+
+* ``full`` NDCG@10 ≥ 1.3 × ``popularity`` and > ``als``, held-out and against true utility;
+* batch inference ≥ 2,000 users/s; the whole pipeline ≤ 10 min.
+
+Writes ``benchmarks/results/recs.json`` and ``recs.md``.
+
+    python benchmarks/recs.py [--home DIR] [--scale demo] [--trials 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from vitrina.config import get_settings
+from vitrina.contracts.validate import validate_lake
+from vitrina.pipelines.recs import RecsConfig, run_recs
+from vitrina.simulator.generate import generate_marketplace
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _bars(metrics: dict[str, Any], batch_users_per_s: float, pipeline_s: float) -> dict[str, bool]:
+    bars = {"batch >= 2000 users/s": batch_users_per_s >= 2000, "pipeline <= 600 s": pipeline_s <= 600}
+    for view in ("models", "truth"):
+        scores = metrics.get(view, {})
+        if not scores:
+            continue
+        full, pop, als = (scores[m]["ndcg@10"] for m in ("full", "popularity", "als"))
+        label = "held-out" if view == "models" else "truth"
+        bars[f"{label}: full >= 1.3 x popularity"] = full >= 1.3 * pop
+        bars[f"{label}: full > als"] = full > als
+    return bars
+
+
+def _markdown(result: dict[str, Any]) -> str:
+    lines = [
+        "# Recommendations benchmark",
+        "",
+        f"{result['when']} · {result['machine']} · home {result['home']}",
+        "",
+        "| model | NDCG@10 held-out | NDCG@10 truth | Recall@100 | coverage |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    metrics = result["metrics"]
+    for name, held in metrics["models"].items():
+        truth = metrics.get("truth", {}).get(name, {}).get("ndcg@10")
+        truth_text = f"{truth:.4f}" if truth is not None else "—"
+        lines.append(
+            f"| {name} | {held['ndcg@10']:.4f} | {truth_text} | {held['recall@100']:.4f} | {held['coverage']:.4f} |"
+        )
+    lines += ["", "| step | seconds |", "|---|---:|"]
+    lines += [f"| {step} | {seconds:.1f} |" for step, seconds in result["steps"].items()]
+    lines += [
+        "",
+        f"Batch inference: {result['batch_users_per_s']:,.0f} users/s; whole pipeline {result['pipeline_s']:.0f} s.",
+        "",
+        "| bar | met |",
+        "|---|---|",
+    ]
+    lines += [f"| {bar} | {'yes' if ok else '**no**'} |" for bar, ok in result["bars"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", help="a validated vitrina home; default: generate one")
+    parser.add_argument("--scale", default="demo")
+    parser.add_argument("--trials", type=int, default=4)
+    args = parser.parse_args()
+    home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="vitrina-bench-recs-"))
+    settings = get_settings(home=home)
+    if not args.home:
+        generate_marketplace(settings, scale=args.scale, seed=42, drift=None, end_date=None, catalog_to=None)
+        validate_lake(settings, max_invalid_share=settings.max_invalid_share)
+    started = time.perf_counter()
+    run = run_recs(settings, RecsConfig(n_trials=args.trials), Console(stderr=True))
+    pipeline_s = time.perf_counter() - started
+    # end to end: features, candidates, ranking, re-ranking, store writes and the switch
+    batch_seconds = run.seconds.get("batch inference → serving store", float("inf"))
+    batch_users_per_s = run.batch.users / batch_seconds if run.batch is not None else 0.0
+    result = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": f"{platform.platform()} · {platform.python_version()}",
+        "home": str(home),
+        "run_id": run.run_id,
+        "metrics": run.metrics,
+        "steps": run.seconds,
+        "pipeline_s": pipeline_s,
+        "batch_users_per_s": batch_users_per_s,
+        "bars": _bars(run.metrics, batch_users_per_s, pipeline_s),
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "recs.json").write_text(json.dumps(result, indent=2, default=str))
+    markdown = _markdown(result)
+    (RESULTS / "recs.md").write_text(markdown)
+    print(markdown)
+
+
+if __name__ == "__main__":
+    main()
