@@ -57,14 +57,14 @@ def _markdown(result: dict[str, Any]) -> str:
     for name, held in metrics["models"].items():
         truth = metrics.get("truth", {}).get(name, {}).get("ndcg@10")
         truth_text = f"{truth:.4f}" if truth is not None else "—"
-        lines.append(
-            f"| {name} | {held['ndcg@10']:.4f} | {truth_text} | {held['recall@100']:.4f} | {held['coverage']:.4f} |"
-        )
+        cells = [f"{held['ndcg@10']:.4f}", truth_text, f"{held['recall@100']:.4f}", f"{held['coverage']:.4f}"]
+        lines.append(f"| {name} | {' | '.join(cells)} |")
     lines += ["", "| step | seconds |", "|---|---:|"]
     lines += [f"| {step} | {seconds:.1f} |" for step, seconds in result["steps"].items()]
     lines += [
         "",
-        f"Batch inference: {result['batch_users_per_s']:,.0f} users/s; whole pipeline {result['pipeline_s']:.0f} s.",
+        f"Batch inference: {result['batch_users_per_s']:,.0f} users/s; "
+        f"whole pipeline {result['pipeline_s']:.0f} s.",
         "",
         "| bar | met |",
         "|---|---|",
