@@ -23,9 +23,13 @@ def postgres_reachable(url: str) -> bool:
 
 
 def run_demo(settings: Settings, scale: str, seed: int, postgres_url: str, console: Console) -> None:
-    """Generate the marketplace, bring the catalog in through PostgreSQL when available, validate."""
+    """Generate the marketplace, bring the catalog in through PostgreSQL when available, validate,
+    then train, evaluate and publish the recommendations."""
     from vitrina.contracts.validate import validate_lake
+    from vitrina.evaluation.recs_report import render_markdown
     from vitrina.ingest.catalog import ingest_catalog_from_postgres
+    from vitrina.pipelines.recs import RecsConfig, run_recs
+    from vitrina.recs.show import render_user_recs
     from vitrina.simulator.generate import generate_marketplace
 
     use_postgres = postgres_reachable(postgres_url)
@@ -51,4 +55,12 @@ def run_demo(settings: Settings, scale: str, seed: int, postgres_url: str, conso
         )
     console.rule("3. validate every table against its contract")
     console.print(validate_lake(settings, max_invalid_share=settings.max_invalid_share).render())
+    console.rule("4. recommendations: train, evaluate, publish (vitrina run recs)")
+    run = run_recs(settings, RecsConfig(seed=seed), console)
+    console.print(render_markdown(run.metrics, run.run_id))
+    if run.batch is not None:
+        console.print(run.batch.render())
+        table = render_user_recs(settings, run.sample_user) if run.sample_user else None
+        if table is not None:
+            console.print(table)
     console.print(f"[bold green]done.[/] State lives in {settings.home.resolve()}")

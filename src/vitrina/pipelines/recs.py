@@ -72,6 +72,7 @@ class RecsRun:
     metrics: dict[str, Any] = field(default_factory=dict)
     batch: BatchReport | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    sample_user: str | None = None  # an active user with a published list, for demos
 
 
 class _Steps:
@@ -280,4 +281,5 @@ def run_recs(settings: Settings, config: RecsConfig | None = None, console: Cons
             end_us = int(data.interactions.ts_us.max()) + 1
             full, cold = _assemble(data, end_us, settings, item2vec, two_tower, ranker, config)
             run.batch = _publish(settings, data, full, cold, run.run_id, config)
+            run.sample_user = str(data.users.ids[int(np.argmax(np.bincount(data.interactions.user)))])
     return run
