@@ -33,6 +33,7 @@ unit: install
 
 bench: install
 	$(BIN)/python benchmarks/generate.py
+	$(BIN)/python benchmarks/recs.py
 
 clean:
 	rm -rf .vitrina
