@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import optuna
+import pandas as pd
 from rich.console import Console
 
 from vitrina.config import Settings
@@ -39,7 +40,7 @@ from vitrina.recs.full import FullRecommender, explain
 from vitrina.recs.item2vec import Item2Vec, Item2VecConfig
 from vitrina.recs.mmr import ItemSimilarity
 from vitrina.recs.ranker import LambdaRanker
-from vitrina.recs.ranking_features import RankingFeatures, ranking_features
+from vitrina.recs.ranking_features import ranking_features
 from vitrina.recs.rules import BusinessRules
 from vitrina.recs.training_set import build_ranking_frame
 from vitrina.recs.two_tower import TwoTower, TwoTowerConfig
@@ -108,17 +109,15 @@ def _ranker_users(
 
 
 def _fit_ranker(
-    data: RecsData,
-    candidates: TwoTower,
-    features: RankingFeatures,
-    cold: ColdStartRecommender,
-    config: RecsConfig,
+    data: RecsData, full: FullRecommender, cold: ColdStartRecommender, config: RecsConfig
 ) -> LambdaRanker:
+    """LambdaRank on what users did in ``valid`` to the candidates ``full`` retrieves as of
+    ``train_end`` (``full`` must be assembled at that cutoff, without a ranker)."""
     fit_users, stop_users = _ranker_users(data, cold, config.ranker_valid_share, config.seed)
     horizon = data.valid_end_us - data.train_end_us
     frames = []
     for users in (fit_users, stop_users):
-        items, scores = candidates.recommend(users, config.n_candidates, ~data.servable)
+        items, scores = full.candidate_matrix(users, config.n_candidates, ~data.servable)
         frames.append(
             build_ranking_frame(
                 users,
@@ -127,9 +126,9 @@ def _fit_ranker(
                 data.interactions,
                 data.train_end_us,
                 horizon,
-                user_features=features.user,
-                item_features=features.item,
-                cross=features.cross,
+                user_features=full.features.user if full.features else pd.DataFrame(),
+                item_features=full.features.item if full.features else pd.DataFrame(),
+                cross=full.cross,
             )
         )
     return LambdaRanker(num_threads=1).fit(frames[0], frames[1], n_trials=config.n_trials, seed=config.seed)
@@ -141,10 +140,10 @@ def _assemble(
     settings: Settings,
     item2vec: Item2Vec,
     two_tower: TwoTower,
-    ranker: LambdaRanker,
+    ranker: LambdaRanker | None,
     config: RecsConfig,
 ) -> tuple[FullRecommender, ColdStartRecommender]:
-    """The full model as of ``history_end_us``: histories, features, rules, cold start."""
+    """The full model as of ``history_end_us``: histories, ALS, features, rules, cold start."""
     history = data.interactions.before(history_end_us)
     item2vec.update_history(history, len(data.users))
     two_tower.update_history(history)
@@ -159,6 +158,7 @@ def _assemble(
         similarity=ItemSimilarity(data.item_category),
         mmr_lambda=config.mmr_lambda,
         n_candidates=config.n_candidates,
+        als=ALSRecommender().fit(data, history),
     )
     return full, cold
 
@@ -176,6 +176,7 @@ def _ablations(full: FullRecommender) -> dict[str, Recommender]:
             similarity=full.similarity,
             mmr_lambda=None,
             n_candidates=full.n_candidates,
+            als=full.als if ranker is not None else None,
             name=name,
         )
 
@@ -255,11 +256,10 @@ def run_recs(settings: Settings, config: RecsConfig | None = None, console: Cons
     with steps.step("two-tower + FAISS"):
         two_tower = TwoTower(TwoTowerConfig(seed=config.seed)).fit(data, train)
     with steps.step("ranker (LambdaRank + Optuna)"):
-        cold_train = ColdStartRecommender().fit(data, train)
-        features = ranking_features(
-            settings, data, data.train_end_us, item2vec.user_vectors, item2vec.item_vectors
+        at_train_end, cold_train = _assemble(
+            data, data.train_end_us, settings, item2vec, two_tower, None, config
         )
-        ranker = _fit_ranker(data, two_tower, features, cold_train, config)
+        ranker = _fit_ranker(data, at_train_end, cold_train, config)
     if config.evaluate:
         with steps.step("evaluate models and baselines"):
             before_test = history_before(data, "test")

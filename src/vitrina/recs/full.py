@@ -1,9 +1,18 @@
-"""The full "Para ti" model (SPEC §3): two-tower candidates → LambdaRank → business rules →
-MMR, and cold start for users with few interactions.
+"""The full "Para ti" model (SPEC §3): candidates → LambdaRank → business rules → MMR,
+and cold start for users with few interactions.
 
-The stages can be switched off (``ranker=None``, ``mmr_lambda=None``) so the ablations
-of the evaluation (two-tower only, + ranker, + MMR) are the same object with fewer
-parts, never a re-implementation.
+Candidates are the union of the two-tower's nearest items (FAISS) and, when given, ALS's
+top items: two sources that fail differently (the towers generalise through features,
+ALS memorises co-consumption), de-duplicated per user. Every candidate is then described
+by both scores (two-tower cosine as ``retrieval_score``, ALS dot product as a cross
+feature), so the ranker learns how much to trust each source.
+
+MMR diversifies the head of the list (the first ``mmr_depth`` slots, picked from the
+ranker's ``mmr_pool`` best), and the tail keeps the ranker's order: users see a varied
+TOP-20 without the diversity penalty reshuffling the long tail.
+
+The stages can be switched off (``als=None``, ``ranker=None``, ``mmr_lambda=None``) so
+the ablations of the evaluation are the same object with fewer parts.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from vitrina.recs.base import PAD
+from vitrina.recs.baselines import ALSRecommender
 from vitrina.recs.cold_start import ColdStartRecommender
 from vitrina.recs.data import FloatArray, IntArray, Interactions, RecsData
 from vitrina.recs.mmr import ItemSimilarity, mmr_rerank
@@ -40,6 +50,10 @@ class FullRecommender:
     similarity: ItemSimilarity
     mmr_lambda: float | None = 0.7
     n_candidates: int = 150
+    als: ALSRecommender | None = None
+    n_als_candidates: int = 100
+    mmr_depth: int = 20
+    mmr_pool: int = 50
     name: str = "full"
 
     def fit(self, data: RecsData, history: Interactions) -> FullRecommender:
@@ -65,25 +79,76 @@ class FullRecommender:
             items[cold], scores[cold] = self.cold_start.recommend(users[cold], k, exclude)
         return items, scores
 
+    def candidate_matrix(
+        self, users: IntArray, k: int, exclude: npt.NDArray[np.bool_] | None
+    ) -> tuple[IntArray, FloatArray]:
+        """Union of the sources' candidates, ``(n, m)`` with ``PAD``, and their two-tower cosine."""
+        candidates, _ = self.candidates.recommend(users, max(self.n_candidates, k), exclude)
+        if self.als is not None:
+            extra, _ = self.als.recommend(users, self.n_als_candidates, exclude)
+            candidates = union_rows(candidates, extra)
+        cosine = self.candidates.score(users, np.where(candidates == PAD, 0, candidates))
+        return candidates, np.where(candidates == PAD, -np.inf, cosine)
+
+    def cross(self, users: IntArray, items: IntArray) -> pd.DataFrame:
+        """Per-pair features: the feature store's cross frame plus the ALS score."""
+        if self.features is None:
+            raise ValueError("cross features need ranking features")
+        frame = self.features.cross(users, items)
+        if self.als is not None and self.als.user_factors is not None and self.als.item_factors is not None:
+            frame["als_score"] = np.einsum(
+                "nd,nd->n", self.als.user_factors[users], self.als.item_factors[items]
+            ).astype(np.float64)
+        return frame
+
     def _warm(
         self, users: IntArray, k: int, exclude: npt.NDArray[np.bool_] | None
     ) -> tuple[IntArray, FloatArray]:
-        pool = max(self.n_candidates, k)
-        candidates, relevance = self.candidates.recommend(users, pool, exclude)
+        candidates, relevance = self.candidate_matrix(users, k, exclude)
         if self.ranker is not None:
             if self.features is None:
                 raise ValueError("a ranker needs ranking features")
             rows = CandidateRows.from_matrix(users, candidates, relevance)
-            matrix = join_features(rows, self.features.user, self.features.item, self.features.cross)
+            matrix = join_features(rows, self.features.user, self.features.item, self.cross)
             relevance = rows.unflatten(self.ranker.predict(matrix[self.ranker.feature_names]))
         candidates, relevance = self.rules.apply(users, candidates, relevance)
-        if self.mmr_lambda is not None:
-            return mmr_rerank(candidates, relevance, k, self.similarity, lambda_=self.mmr_lambda)
-        order = np.argsort(-relevance, axis=1, kind="stable")[:, :k]
-        picked = np.take_along_axis(candidates, order, axis=1)
-        picked_scores = np.take_along_axis(relevance, order, axis=1)
-        picked[~np.isfinite(picked_scores)] = PAD
-        return picked, picked_scores
+        order = np.argsort(-relevance, axis=1, kind="stable")
+        ranked = np.take_along_axis(candidates, order, axis=1)
+        ranked_scores = np.take_along_axis(relevance, order, axis=1)
+        ranked[~np.isfinite(ranked_scores)] = PAD
+        if self.mmr_lambda is None:
+            return ranked[:, :k], ranked_scores[:, :k]
+        return self._diversify_head(ranked, ranked_scores, k)
+
+    def _diversify_head(self, ranked: IntArray, scores: FloatArray, k: int) -> tuple[IntArray, FloatArray]:
+        """MMR picks the first ``mmr_depth`` slots from the best ``mmr_pool``; the rest follow in
+        ranked order, without the picked items."""
+        depth = min(k, self.mmr_depth)
+        pool = max(self.mmr_pool, depth)
+        head, head_scores = mmr_rerank(
+            ranked[:, :pool], scores[:, :pool], depth, self.similarity, lambda_=self.mmr_lambda or 0.0
+        )
+        picked = (ranked[:, :, None] == head[:, None, :]).any(axis=2) & (ranked != PAD)
+        order = np.argsort(picked, axis=1, kind="stable")  # unpicked first, in ranked order
+        tail = np.take_along_axis(ranked, order, axis=1)[:, : k - depth]
+        tail_scores = np.take_along_axis(scores, order, axis=1)[:, : k - depth]
+        tail_picked = np.take_along_axis(picked, order, axis=1)[:, : k - depth]
+        tail = np.where(tail_picked, PAD, tail)
+        tail_scores = np.where(tail_picked, -np.inf, tail_scores)
+        return np.hstack([head, tail]), np.hstack([head_scores, tail_scores])
+
+
+def union_rows(first: IntArray, second: IntArray) -> IntArray:
+    """Row-wise union of two candidate matrices, ``(n, a + b)``: ``first`` keeps its order,
+    items of ``second`` already in the row become ``PAD``."""
+    combined = np.hstack([first, second]).astype(np.int64)
+    order = np.argsort(combined, axis=1, kind="stable")  # equal items: first occurrence first
+    ordered = np.take_along_axis(combined, order, axis=1)
+    repeat = np.zeros_like(combined, dtype=bool)
+    repeat[:, 1:] = (ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] != PAD)
+    duplicate = np.zeros_like(repeat)
+    np.put_along_axis(duplicate, order, repeat, axis=1)
+    return np.where(duplicate, PAD, combined)
 
 
 def explain(

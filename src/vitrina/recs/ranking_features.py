@@ -21,12 +21,15 @@ from vitrina.config import Settings
 from vitrina.features.duckdb_engine import compute_features
 from vitrina.recs.data import FloatArray, IntArray, RecsData
 
-AFFINITY_COLUMNS_PREFIX = "user_l2_"
+# Exposure counts measure what the logging policy chose to show (popularity-biased by
+# design), not what users want: a ranker fed them learns to replay the policy. Rates
+# (CTR) and choices (clicks, carts, purchases) stay.
+EXPOSURE_FEATURES = ["item_views_24h", "item_views_7d", "user_impressions_30d", "user_events_30d"]
 
 
 def _numeric(frame: pd.DataFrame, drop: list[str]) -> pd.DataFrame:
     """Keep the model's numeric columns (categories are present as integer codes)."""
-    kept = frame.drop(columns=[c for c in drop if c in frame.columns])
+    kept = frame.drop(columns=[c for c in [*drop, *EXPOSURE_FEATURES] if c in frame.columns])
     return kept.select_dtypes(include=["number", "bool"]).astype("float64")
 
 
