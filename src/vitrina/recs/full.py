@@ -118,24 +118,33 @@ class FullRecommender:
         ranked[~np.isfinite(ranked_scores)] = PAD
         if self.mmr_lambda is None:
             return ranked[:, :k], ranked_scores[:, :k]
-        return self._diversify_head(ranked, ranked_scores, k)
-
-    def _diversify_head(self, ranked: IntArray, scores: FloatArray, k: int) -> tuple[IntArray, FloatArray]:
-        """MMR picks the first ``mmr_depth`` slots from the best ``mmr_pool``; the rest follow in
-        ranked order, without the picked items."""
-        depth = min(k, self.mmr_depth)
-        pool = max(self.mmr_pool, depth)
-        head, head_scores = mmr_rerank(
-            ranked[:, :pool], scores[:, :pool], depth, self.similarity, lambda_=self.mmr_lambda or 0.0
+        return diversify_head(
+            ranked, ranked_scores, k, self.similarity, self.mmr_lambda, self.mmr_depth, self.mmr_pool
         )
-        picked = (ranked[:, :, None] == head[:, None, :]).any(axis=2) & (ranked != PAD)
-        order = np.argsort(picked, axis=1, kind="stable")  # unpicked first, in ranked order
-        tail = np.take_along_axis(ranked, order, axis=1)[:, : k - depth]
-        tail_scores = np.take_along_axis(scores, order, axis=1)[:, : k - depth]
-        tail_picked = np.take_along_axis(picked, order, axis=1)[:, : k - depth]
-        tail = np.where(tail_picked, PAD, tail)
-        tail_scores = np.where(tail_picked, -np.inf, tail_scores)
-        return np.hstack([head, tail]), np.hstack([head_scores, tail_scores])
+
+
+def diversify_head(
+    ranked: IntArray,
+    scores: FloatArray,
+    k: int,
+    similarity: ItemSimilarity,
+    lambda_: float,
+    depth: int,
+    pool: int,
+) -> tuple[IntArray, FloatArray]:
+    """MMR picks the first ``depth`` slots of each row from its best ``pool`` (``ranked`` is
+    best first, ``PAD``-padded); the other slots follow in ranked order, without the picks."""
+    depth = min(k, depth)
+    pool = max(pool, depth)
+    head, head_scores = mmr_rerank(ranked[:, :pool], scores[:, :pool], depth, similarity, lambda_=lambda_)
+    picked = (ranked[:, :, None] == head[:, None, :]).any(axis=2) & (ranked != PAD)
+    order = np.argsort(picked, axis=1, kind="stable")  # unpicked first, in ranked order
+    tail = np.take_along_axis(ranked, order, axis=1)[:, : k - depth]
+    tail_scores = np.take_along_axis(scores, order, axis=1)[:, : k - depth]
+    tail_picked = np.take_along_axis(picked, order, axis=1)[:, : k - depth]
+    tail = np.where(tail_picked, PAD, tail)
+    tail_scores = np.where(tail_picked, -np.inf, tail_scores)
+    return np.hstack([head, tail]), np.hstack([head_scores, tail_scores])
 
 
 def union_rows(first: IntArray, second: IntArray) -> IntArray:

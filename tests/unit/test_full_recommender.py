@@ -1,0 +1,46 @@
+"""Pure parts of the full model: candidate union and head-only diversification."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vitrina.recs.base import PAD
+from vitrina.recs.full import diversify_head, union_rows
+from vitrina.recs.mmr import ItemSimilarity
+
+pytestmark = pytest.mark.unit
+
+
+def test_union_keeps_first_source_order_and_drops_repeats() -> None:
+    first = np.array([[1, 2, PAD], [5, 6, 7]])
+    second = np.array([[2, 3], [7, 5]])
+    assert union_rows(first, second).tolist() == [[1, 2, PAD, PAD, 3], [5, 6, 7, PAD, PAD]]
+
+
+def test_union_rows_hold_each_item_once_on_random_rows() -> None:
+    rng = np.random.default_rng(0)
+    first = np.array([rng.choice(30, 10, replace=False) for _ in range(50)])
+    second = np.array([rng.choice(30, 10, replace=False) for _ in range(50)])
+    merged = union_rows(first, second)
+    for row, a, b in zip(merged, first, second, strict=True):
+        kept = row[row != PAD]
+        assert len(kept) == len(set(kept))
+        assert set(kept) == set(a) | set(b)
+        assert (row[:10] == a).all()
+
+
+def test_head_only_diversification() -> None:
+    categories = np.array([0, 0, 0, 1, 1, 2])
+    ranked = np.array([[0, 1, 2, 3, 4, 5]])
+    scores = np.array([[6.0, 5.0, 4.0, 3.0, 2.0, 1.0]])
+    similarity = ItemSimilarity(categories)
+    # lambda 1: pure relevance, the ranked order is kept
+    same, _ = diversify_head(ranked, scores, 6, similarity, 1.0, depth=3, pool=6)
+    assert same.tolist() == ranked.tolist()
+    # a low lambda spreads the head over categories; the tail keeps ranked order without repeats
+    items, _ = diversify_head(ranked, scores, 6, similarity, 0.3, depth=3, pool=6)
+    head, tail = items[0, :3], items[0, 3:]
+    assert len(set(categories[head])) == 3
+    assert sorted([*head, *tail]) == list(range(6))
+    assert list(tail) == sorted(tail)
