@@ -44,3 +44,44 @@ def test_head_only_diversification() -> None:
     assert len(set(categories[head])) == 3
     assert sorted([*head, *tail]) == list(range(6))
     assert list(tail) == sorted(tail)
+
+
+def test_reasons_name_the_latest_item_seen_in_the_same_category() -> None:
+    import datetime as dt
+
+    import pandas as pd
+
+    from vitrina.evaluation.split import TemporalSplit
+    from vitrina.recs.data import build_recs_data
+    from vitrina.recs.full import REASON_DEFAULT, explain
+
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    catalog = pd.DataFrame(
+        {
+            "product_id": ["a", "b", "c", "d"],
+            "title": ["Zapatilla A", "Zapatilla B", "Zapatilla C", "Licuadora D"],
+            "category_l2": ["Calzado", "Calzado", "Calzado", "Cocina"],
+            "stock": [1, 1, 1, 1],
+            "is_reported": [False] * 4,
+        }
+    )
+    users = pd.DataFrame({"user_id": ["u1", "u2"]})
+    events = pd.DataFrame(
+        {
+            "user_id": ["u1", "u1", "u2"],
+            "product_id": ["a", "b", "d"],
+            "event_type": ["click", "purchase", "view"],
+            "ts": [t0, t0 + dt.timedelta(hours=1), t0],
+            "session_id": ["s1", "s1", "s2"],
+            "page": ["home"] * 3,
+            "position": [1, 2, 1],
+        }
+    )
+    split = TemporalSplit(t0 + dt.timedelta(days=1), t0 + dt.timedelta(days=2))
+    data = build_recs_data(catalog, users, events, split)
+    recommended = np.array([[2, 3, 1, PAD], [2, 0, 3, PAD]])  # c, d, b / c, a, d
+    reasons = explain(data, data.interactions, np.array([0, 1]), recommended)
+    # u1's latest shoe is b: c is explained by b, b itself gets the generic reason
+    assert reasons[0].tolist() == ["porque viste Zapatilla B", REASON_DEFAULT, REASON_DEFAULT, ""]
+    # u2 only saw an impression (not a choice): nothing to cite
+    assert reasons[1].tolist() == [REASON_DEFAULT, REASON_DEFAULT, REASON_DEFAULT, ""]

@@ -277,9 +277,10 @@ def run_recs(settings: Settings, config: RecsConfig | None = None, console: Cons
         two_tower.save(f"{models_dir}/two_tower")
         ranker.save(f"{models_dir}/ranker")
     if config.publish:
-        with steps.step("batch inference → serving store"):
+        with steps.step("assemble the model as of now"):
             end_us = int(data.interactions.ts_us.max()) + 1
             full, cold = _assemble(data, end_us, settings, item2vec, two_tower, ranker, config)
+        with steps.step("batch inference → serving store"):
             run.batch = _publish(settings, data, full, cold, run.run_id, config)
             run.sample_user = str(data.users.ids[int(np.argmax(np.bincount(data.interactions.user)))])
     return run

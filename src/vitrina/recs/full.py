@@ -170,24 +170,23 @@ def explain(
     """A short Spanish reason per recommended item, ``(n, k)``: "porque viste <title>" when
     the user recently chose a product of the same L2 category, else a generic reason;
     cold-start rows keep the reasons cold start gave."""
-    reasons = np.full(items.shape, REASON_DEFAULT, dtype=object)
-    titles = data.catalog["title"].astype(str).to_numpy()
+    users = np.asarray(users, dtype=np.int64)
+    titles = data.catalog["title"].astype(str).to_numpy(dtype=object)
     l2 = np.asarray(pd.factorize(data.catalog["category_l2"])[0], dtype=np.int64)
+    n_l2 = int(l2.max()) + 1 if l2.size else 1
     positives = history.positives()
-    # latest chosen item per (user, L2): later events overwrite earlier ones
-    last_item: dict[tuple[int, int], int] = {}
-    wanted = set(np.asarray(users).tolist())
-    for user, item in zip(positives.user.tolist(), positives.item.tolist(), strict=True):
-        if user in wanted:
-            last_item[(user, int(l2[item]))] = item
-    for row, user in enumerate(np.asarray(users).tolist()):
-        for col, item in enumerate(items[row].tolist()):
-            if item == PAD:
-                reasons[row, col] = ""
-                continue
-            seen = last_item.get((user, int(l2[item])))
-            if seen is not None and seen != item:
-                reasons[row, col] = f"porque viste {titles[seen]}"
+    # latest chosen item per (user, L2): a sorted key table, last occurrence wins (time order)
+    keys = positives.user * n_l2 + l2[positives.item]
+    last = len(keys) - 1 - np.unique(keys[::-1], return_index=True)[1]
+    table_keys, table_items = keys[last], positives.item[last]
+    real = items != PAD
+    wanted = users[:, None] * n_l2 + l2[np.where(real, items, 0)]
+    pos = np.minimum(np.searchsorted(table_keys, wanted), max(table_keys.size - 1, 0))
+    seen = table_items[pos] if table_keys.size else np.full(items.shape, PAD)
+    found = real & (table_keys[pos] == wanted if table_keys.size else False) & (seen != items)
+    reasons = np.full(items.shape, REASON_DEFAULT, dtype=object)
+    reasons[found] = "porque viste " + titles[seen[found]]
+    reasons[~real] = ""
     if cold_reasons is not None:
         has = cold_reasons != ""
         reasons[has] = cold_reasons[has]

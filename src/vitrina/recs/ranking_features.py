@@ -21,10 +21,14 @@ from vitrina.config import Settings
 from vitrina.features.duckdb_engine import compute_features
 from vitrina.recs.data import FloatArray, IntArray, RecsData
 
-# Exposure counts measure what the logging policy chose to show (popularity-biased by
-# design), not what users want: a ranker fed them learns to replay the policy. Rates
-# (CTR) and choices (clicks, carts, purchases) stay.
-EXPOSURE_FEATURES = ["item_views_24h", "item_views_7d", "user_impressions_30d", "user_events_30d"]
+# Item counts measure what the logging policy chose to show (popularity-biased by design)
+# as much as what users want: clicks and purchases scale with exposure. A ranker fed them
+# learns to replay the policy, so it sees rates (CTR) instead. User-side counts stay: they
+# describe the user, not which items were pushed.
+EXPOSURE_FEATURES = [
+    *("item_views_24h", "item_views_7d", "item_clicks_24h", "item_clicks_7d"),
+    *("item_purchases_24h", "item_purchases_7d", "user_impressions_30d", "user_events_30d"),
+]
 
 
 def _numeric(frame: pd.DataFrame, drop: list[str]) -> pd.DataFrame:
