@@ -56,7 +56,7 @@ class RecsConfig:
 
     seed: int = 42
     n_trials: int = 4
-    n_candidates: int = 150
+    n_candidates: int = 100
     mmr_lambda: float = 0.7
     top_k: int = 20
     active_days: int = 28

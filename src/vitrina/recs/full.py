@@ -49,11 +49,12 @@ class FullRecommender:
     cold_start: ColdStartRecommender | None
     similarity: ItemSimilarity
     mmr_lambda: float | None = 0.7
-    n_candidates: int = 150
+    n_candidates: int = 100
     als: ALSRecommender | None = None
-    n_als_candidates: int = 100
+    n_als_candidates: int = 50
     mmr_depth: int = 20
     mmr_pool: int = 50
+    predict_threads: int = 0  # LightGBM threads at inference (0 = every core)
     name: str = "full"
 
     def fit(self, data: RecsData, history: Interactions) -> FullRecommender:
@@ -110,7 +111,7 @@ class FullRecommender:
                 raise ValueError("a ranker needs ranking features")
             rows = CandidateRows.from_matrix(users, candidates, relevance)
             matrix = join_features(rows, self.features.user, self.features.item, self.cross)
-            relevance = rows.unflatten(self.ranker.predict(matrix[self.ranker.feature_names]))
+            relevance = rows.unflatten(self.ranker.predict(matrix, num_threads=self.predict_threads))
         candidates, relevance = self.rules.apply(users, candidates, relevance)
         order = np.argsort(-relevance, axis=1, kind="stable")
         ranked = np.take_along_axis(candidates, order, axis=1)

@@ -158,15 +158,19 @@ class LambdaRanker:
         self.trials = trials
         return self
 
-    def predict(self, features: pd.DataFrame) -> FloatArray:
-        """Score rows (higher = better); columns are matched by name, extra ones ignored."""
+    def predict(self, features: pd.DataFrame, num_threads: int | None = None) -> FloatArray:
+        """Score rows (higher = better); columns are matched by name, extra ones ignored.
+        ``num_threads`` overrides the training setting (batch inference may use every core)."""
         booster = self._fitted()
         missing = [name for name in self.feature_names if name not in features.columns]
         if missing:
             raise ValueError(f"features lack columns the ranker was trained on: {missing}")
         if len(features) == 0:
             return np.zeros(0, dtype=np.float64)
-        return np.asarray(booster.predict(features[self.feature_names]), dtype=np.float64)
+        threads = self.num_threads if num_threads is None else num_threads
+        return np.asarray(
+            booster.predict(features[self.feature_names], num_threads=threads), dtype=np.float64
+        )
 
     def feature_importance(self) -> pd.Series:
         """Total split gain of each feature, largest first (why the model ranks as it does)."""
