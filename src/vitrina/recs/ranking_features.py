@@ -43,14 +43,15 @@ class RankingFeatures:
 
     user: pd.DataFrame
     item: pd.DataFrame
-    affinity: pd.DataFrame  # MultiIndex (user idx, L2 code) → affinity columns
+    affinity: pd.DataFrame  # index user idx · n_l2 + L2 code → affinity columns
     item_l2: IntArray
+    n_l2: int
     user_vectors: npt.NDArray[np.float32]  # Item2Vec profiles, unit rows (zero if unknown)
     item_vectors: npt.NDArray[np.float32]  # Item2Vec item vectors, unit rows
 
     def cross(self, users: IntArray, items: IntArray) -> pd.DataFrame:
         """One row per (users[i], items[i]): L2 affinity columns and Item2Vec cosine."""
-        keys = pd.MultiIndex.from_arrays([users, self.item_l2[items]])
+        keys = users * self.n_l2 + self.item_l2[items]  # one int64 key: a fast hash lookup
         cross = self.affinity.reindex(keys).reset_index(drop=True).fillna(0.0)
         cosine: FloatArray = np.einsum("nd,nd->n", self.user_vectors[users], self.item_vectors[items]).astype(
             np.float64
@@ -80,14 +81,17 @@ def ranking_features(
     item.index = pd.Index(data.items.index(item["product_id"].to_numpy()), name="item")
     affinity = tables["user_affinity"].to_pandas()
     l2_names = pd.Index(pd.unique(data.catalog["category_l2"]))
-    affinity.index = pd.MultiIndex.from_arrays(
-        [data.users.index(affinity["user_id"].to_numpy()), l2_names.get_indexer(affinity["category_l2"])]
+    n_l2 = len(l2_names)
+    affinity.index = pd.Index(
+        data.users.index(affinity["user_id"].to_numpy()) * n_l2
+        + l2_names.get_indexer(pd.Index(affinity["category_l2"]))
     )
     return RankingFeatures(
         user=_numeric(user[user.index >= 0], ["as_of"]),
         item=_numeric(item[item.index >= 0], ["as_of"]),
         affinity=_numeric(affinity, ["as_of"]).add_prefix("cross_"),
         item_l2=np.asarray(l2_names.get_indexer(pd.Index(data.catalog["category_l2"])), dtype=np.int64),
+        n_l2=n_l2,
         user_vectors=_unit(user_vectors),
         item_vectors=_unit(item_vectors),
     )
