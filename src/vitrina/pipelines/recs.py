@@ -202,24 +202,18 @@ def _evaluate(
 
 
 def _publish(
-    settings: Settings,
-    data: RecsData,
-    full: FullRecommender,
-    cold: ColdStartRecommender,
-    run_id: str,
-    config: RecsConfig,
+    settings: Settings, data: RecsData, full: FullRecommender, run_id: str, config: RecsConfig
 ) -> BatchReport:
     history = data.interactions
     recent = history.ts_us >= history.ts_us.max() - config.active_days * DAY_US
     active = np.unique(history.user[recent])
     exclude = ~data.servable
-    chunks = _in_batches(active, 4096, lambda users: full.recommend(users, config.top_k, exclude))
+    chunks = _in_batches(
+        active, 4096, lambda users: full.recommend_with_reasons(users, config.top_k, exclude)
+    )
     items = np.vstack([c[0] for c in chunks])
     scores = np.vstack([c[1] for c in chunks])
-    cold_reasons = np.full(items.shape, "", dtype=object)
-    is_cold = cold.is_cold(active)
-    if is_cold.any():
-        _, _, cold_reasons[is_cold] = cold.recommend_with_reasons(active[is_cold], config.top_k, exclude)
+    cold_reasons = np.vstack([c[2] for c in chunks])
     reasons = explain(data, history, active, items, cold_reasons)
     popular_model = GlobalPopularity(exclude_purchased=False).fit(data, history)
     popular, _ = popular_model.recommend(np.zeros(1, dtype=np.int64), config.top_k, exclude)
@@ -279,8 +273,8 @@ def run_recs(settings: Settings, config: RecsConfig | None = None, console: Cons
     if config.publish:
         with steps.step("assemble the model as of now"):
             end_us = int(data.interactions.ts_us.max()) + 1
-            full, cold = _assemble(data, end_us, settings, item2vec, two_tower, ranker, config)
+            full, _ = _assemble(data, end_us, settings, item2vec, two_tower, ranker, config)
         with steps.step("batch inference → serving store"):
-            run.batch = _publish(settings, data, full, cold, run.run_id, config)
+            run.batch = _publish(settings, data, full, run.run_id, config)
             run.sample_user = str(data.users.ids[int(np.argmax(np.bincount(data.interactions.user)))])
     return run

@@ -17,12 +17,13 @@ the ablations of the evaluation are the same object with fewer parts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from vitrina.recs.ann import AnnIndex
 from vitrina.recs.base import PAD
 from vitrina.recs.baselines import ALSRecommender
 from vitrina.recs.cold_start import ColdStartRecommender
@@ -56,6 +57,7 @@ class FullRecommender:
     mmr_pool: int = 50
     predict_threads: int = 0  # LightGBM threads at inference (0 = every core)
     name: str = "full"
+    _als_index: AnnIndex | None = field(default=None, init=False, repr=False)
 
     def fit(self, data: RecsData, history: Interactions) -> FullRecommender:
         """Refresh the stages that depend on history (candidate bags, rules, cold start);
@@ -69,24 +71,39 @@ class FullRecommender:
     def recommend(
         self, users: IntArray, k: int, exclude: npt.NDArray[np.bool_] | None = None
     ) -> tuple[IntArray, FloatArray]:
+        items, scores, _ = self.recommend_with_reasons(users, k, exclude)
+        return items, scores
+
+    def recommend_with_reasons(
+        self, users: IntArray, k: int, exclude: npt.NDArray[np.bool_] | None = None
+    ) -> tuple[IntArray, FloatArray, ObjectArray]:
+        """Lists as :meth:`recommend`, plus cold start's reasons for cold users (``""`` for
+        warm users, whose reasons :func:`explain` writes from their history)."""
         users = np.asarray(users, dtype=np.int64)
         items = np.full((users.size, k), PAD, dtype=np.int64)
         scores = np.full((users.size, k), -np.inf)
+        reasons = np.full((users.size, k), "", dtype=object)
         cold = self.cold_start.is_cold(users) if self.cold_start is not None else np.zeros(users.size, bool)
         warm = np.flatnonzero(~cold)
         if warm.size:
             items[warm], scores[warm] = self._warm(users[warm], k, exclude)
         if cold.any() and self.cold_start is not None:
-            items[cold], scores[cold] = self.cold_start.recommend(users[cold], k, exclude)
-        return items, scores
+            items[cold], scores[cold], reasons[cold] = self.cold_start.recommend_with_reasons(
+                users[cold], k, exclude
+            )
+        return items, scores, reasons
 
     def candidate_matrix(
         self, users: IntArray, k: int, exclude: npt.NDArray[np.bool_] | None
     ) -> tuple[IntArray, FloatArray]:
         """Union of the sources' candidates, ``(n, m)`` with ``PAD``, and their two-tower cosine."""
         candidates, _ = self.candidates.recommend(users, max(self.n_candidates, k), exclude)
-        if self.als is not None:
-            extra, _ = self.als.recommend(users, self.n_als_candidates, exclude)
+        if self.als is not None and self.als.user_factors is not None and self.als.item_factors is not None:
+            if self._als_index is None:  # exact inner-product search: ALS's top items, without a dense sort
+                self._als_index = AnnIndex.build(self.als.item_factors, kind="flat")
+            extra, _ = self._als_index.search(
+                self.als.user_factors[users], self.n_als_candidates, exclude=exclude
+            )
             candidates = union_rows(candidates, extra)
         cosine = self.candidates.score(users, np.where(candidates == PAD, 0, candidates))
         return candidates, np.where(candidates == PAD, -np.inf, cosine)
