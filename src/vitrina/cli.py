@@ -78,7 +78,7 @@ def validate(
     settings = _settings(home)
     threshold = settings.max_invalid_share if max_invalid_share is None else max_invalid_share
     try:
-        report = validate_lake(settings, max_invalid_share=threshold)
+        report = validate_lake(settings, max_invalid_share=threshold, fail_on_stale=settings.fail_on_stale)
     except ContractViolation as error:
         console.print(error.report.render())
         console.print(f"[bold red]validation failed:[/] {error}")

@@ -40,6 +40,15 @@ class Settings(BaseSettings):
     future_skew_minutes: float = Field(
         default=5.0, ge=0, description="Timestamps later than now + skew are invalid."
     )
+    fail_on_stale: bool = Field(
+        default=False, description="Validation fails (not only warns) when a dated table is stale."
+    )
+    store_ttl_hours: float = Field(
+        default=6.0, gt=0, description="Lifetime of a published recommendation batch in the store."
+    )
+    store_keep_versions: int = Field(
+        default=3, ge=1, description="Published batches kept in the store for rollback."
+    )
 
     @field_validator("engine")
     @classmethod

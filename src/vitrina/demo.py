@@ -54,7 +54,10 @@ def run_demo(settings: Settings, scale: str, seed: int, postgres_url: str, conso
             ingest_catalog_from_postgres(settings, url=postgres_url, table=settings.catalog_table).render()
         )
     console.rule("3. validate every table against its contract")
-    console.print(validate_lake(settings, max_invalid_share=settings.max_invalid_share).render())
+    validation = validate_lake(
+        settings, max_invalid_share=settings.max_invalid_share, fail_on_stale=settings.fail_on_stale
+    )
+    console.print(validation.render())
     console.rule("4. recommendations: train, evaluate, publish (vitrina run recs)")
     run = run_recs(settings, RecsConfig(seed=seed), console)
     console.print(render_markdown(run.metrics, run.run_id))

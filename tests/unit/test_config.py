@@ -30,3 +30,15 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_bad_values_are_refused(field: str, value: object) -> None:
     with pytest.raises(ValidationError):
         get_settings(**{field: value})
+
+
+@pytest.mark.unit
+def test_store_expiry_and_retention_come_from_settings(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from vitrina.serving.stores import open_store
+
+    settings = get_settings(home=tmp_path, store_ttl_hours=1.5, store_keep_versions=5)
+    with open_store(settings) as store:
+        assert store.ttl == dt.timedelta(hours=1.5)  # type: ignore[attr-defined]
+        assert store.keep == 5  # type: ignore[attr-defined]

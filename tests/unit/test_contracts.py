@@ -356,6 +356,15 @@ def test_stale_table_is_a_warning_or_a_failure_but_never_quarantines(settings: S
     assert not report.tables["transactions"].stale
     with pytest.raises(ContractViolation, match="events is older than 48 h"):
         validate_lake(settings, max_invalid_share=1.0, fail_on_stale=True)
+    # the same switch from the environment, through the CLI: exit 1 with the one clear message
+    from typer.testing import CliRunner
+
+    from vitrina.cli import app
+
+    env = {"VITRINA_FAIL_ON_STALE": "true", "VITRINA_MAX_INVALID_SHARE": "1.0"}
+    result = CliRunner().invoke(app, ["validate", "--home", str(settings.home)], env=env)
+    assert result.exit_code == 1
+    assert "events is older than 48 h" in result.output
 
 
 def test_missing_referenced_table_falls_back_to_published_data(settings: Settings) -> None:

@@ -11,7 +11,7 @@ import datetime as dt
 from pathlib import Path
 
 from vitrina.config import Settings
-from vitrina.serving.stores.base import DEFAULT_KEEP, DEFAULT_TTL, Clock, RecsStore, utc_now
+from vitrina.serving.stores.base import Clock, RecsStore, utc_now
 
 SQLITE_FILE = Path("serving") / "store.sqlite3"
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -25,15 +25,18 @@ def default_sqlite_path(settings: Settings) -> Path:
 def open_store(
     settings: Settings,
     *,
-    ttl: dt.timedelta = DEFAULT_TTL,
-    keep: int = DEFAULT_KEEP,
+    ttl: dt.timedelta | None = None,
+    keep: int | None = None,
     clock: Clock = utc_now,
 ) -> RecsStore:
-    """The store of ``settings.store_url`` with the given expiry and retention.
+    """The store of ``settings.store_url`` with the given expiry and retention (default:
+    ``settings.store_ttl_hours`` and ``settings.store_keep_versions``).
 
     Raises :class:`ValueError` for an unknown URL scheme and
     :class:`~vitrina.serving.stores.base.StoreUnavailableError` when Redis cannot be reached.
     """
+    ttl = dt.timedelta(hours=settings.store_ttl_hours) if ttl is None else ttl
+    keep = settings.store_keep_versions if keep is None else keep
     url = settings.store_url
     if url is None or url == "sqlite":
         from vitrina.serving.stores.sqlite import SQLiteRecsStore
