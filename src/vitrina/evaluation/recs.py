@@ -58,8 +58,8 @@ from vitrina.metrics import (
     ranking_report,
 )
 from vitrina.recs.base import Recommender, top_k_rows
-from vitrina.recs.baselines import UserItems, drop_members
 from vitrina.recs.data import EVENT_GAIN, FloatArray, IntArray, Interactions, RecsData, to_micros
+from vitrina.recs.user_items import UserItems, drop_members
 
 if TYPE_CHECKING:
     from vitrina.simulator.truth import Truth as SimulatorTruth
