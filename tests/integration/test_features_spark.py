@@ -77,3 +77,25 @@ def test_spark_refuses_a_non_utc_session(spark: SparkSession, ci_settings: Setti
             compute_features_spark(spark, ci_settings.lake, ["2026-01-01T00:00:00Z"])
     finally:
         spark.conf.set("spark.sql.session.timeZone", "UTC")
+
+
+def test_the_configured_engine_is_spark_when_settings_say_so(
+    spark: SparkSession,
+    ci_settings: Settings,
+    cutoff: pd.Timestamp,
+    both: dict[str, tuple[pa.Table, pa.Table]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from vitrina.config import get_settings
+    from vitrina.features import engine
+
+    def duckdb_must_not_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("DuckDB ran although the engine is spark")
+
+    monkeypatch.setattr(engine, "compute_features", duckdb_must_not_run)
+    on_spark = get_settings(home=ci_settings.home, engine="spark")
+    item = engine.compute_features_configured(on_spark, [cutoff], frames=["item"])["item"]
+    key = [("product_id", "ascending"), ("as_of", "ascending")]
+    assert item.sort_by(key).equals(both["item"][1].sort_by(key))
+    with pytest.raises(AssertionError, match="DuckDB ran"):
+        engine.compute_features_configured(ci_settings, [cutoff], frames=["item"])

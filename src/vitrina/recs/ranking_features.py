@@ -1,8 +1,8 @@
 """Ranker inputs as of one cutoff: the feature store's frames keyed by user/item index,
 plus the cross features of (user, candidate) pairs.
 
-The frames come from :func:`vitrina.features.duckdb_engine.compute_features` (the one
-definition of every feature); this module only re-keys them by the indices of
+The frames come from the configured feature engine (DuckDB or Spark, the one definition
+of every feature); this module only re-keys them by the indices of
 :class:`~vitrina.recs.data.RecsData` and adds the two embedding-based cross features
 the SQL leaves as hooks (user–item Item2Vec cosine, and the user's affinity to the
 item's L2 category looked up per pair).
@@ -18,7 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from vitrina.config import Settings
-from vitrina.features.duckdb_engine import compute_features
+from vitrina.features.engine import compute_features_configured
 from vitrina.recs.data import FloatArray, IntArray, RecsData
 
 # Item counts measure what the logging policy chose to show (popularity-biased by design)
@@ -74,7 +74,7 @@ def ranking_features(
 ) -> RankingFeatures:
     """Compute every feature frame as of ``cutoff_us`` (events strictly before it)."""
     cutoff = dt.datetime.fromtimestamp(cutoff_us / 1e6, tz=dt.UTC)
-    tables = compute_features(settings, [cutoff], frames=["user", "item", "user_affinity"])
+    tables = compute_features_configured(settings, [cutoff], frames=["user", "item", "user_affinity"])
     user = tables["user"].to_pandas()
     user.index = pd.Index(data.users.index(user["user_id"].to_numpy()), name="user")
     item = tables["item"].to_pandas()
