@@ -64,7 +64,8 @@ class ProductTable:
 
     @cached_property
     def _index(self) -> pd.Index:
-        return pd.Index(self.frame["product_id"].to_numpy())
+        index: pd.Index = pd.Index(self.frame["product_id"].to_numpy())
+        return index
 
     def rows_of(self, product_ids: npt.ArrayLike) -> npt.NDArray[np.int64]:
         """Row of each id; ``-1`` for ids not in this table."""
