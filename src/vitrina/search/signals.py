@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from vitrina.config import Settings
+from vitrina.features.cutoffs import normalise_cutoffs
 from vitrina.features.duckdb_engine import compute_features
 from vitrina.lake.io import filesystem, write_parquet_atomic
 from vitrina.lake.warehouse import Warehouse
@@ -73,13 +74,14 @@ class SearchSignals:
 
     def save(self, folder: str) -> None:
         root = folder.rstrip("/")
-        stamp = pd.DataFrame({"as_of": [self.as_of]})
-        for name, frame in (("product", self.product), ("query_clicks", self.query_clicks)):
+        frames = {
+            "product": self.product,
+            "query_clicks": self.query_clicks,
+            "affinity": self.affinity,
+            "as_of": pd.DataFrame({"as_of": [self.as_of]}),
+        }
+        for name, frame in frames.items():
             write_parquet_atomic(pa.Table.from_pandas(frame, preserve_index=False), f"{root}/{name}.parquet")
-        write_parquet_atomic(
-            pa.Table.from_pandas(self.affinity, preserve_index=False), f"{root}/affinity.parquet"
-        )
-        write_parquet_atomic(pa.Table.from_pandas(stamp, preserve_index=False), f"{root}/as_of.parquet")
 
     @classmethod
     def load(cls, folder: str) -> SearchSignals:
@@ -99,9 +101,7 @@ def compute_signals(
 ) -> SearchSignals:
     """Signals from the validated lake as of ``as_of`` (UTC); ``normalise`` is the query
     normaliser of query understanding, so click history is keyed as queries will be."""
-    as_of = (
-        pd.Timestamp(as_of).tz_convert("UTC") if pd.Timestamp(as_of).tzinfo else pd.Timestamp(as_of, tz="UTC")
-    )
+    as_of = normalise_cutoffs([as_of])[0]
     frames = compute_features(settings, pd.DatetimeIndex([as_of]), frames=["item", "user_affinity"])
     with Warehouse.from_settings(settings) as warehouse:
         shown, clicked = _search_exposure(warehouse, as_of)
