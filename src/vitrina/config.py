@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     store_keep_versions: int = Field(
         default=3, ge=1, description="Published batches kept in the store for rollback."
     )
+    search_cache_ttl_minutes: float = Field(
+        default=30.0, gt=0, description="Lifetime of a cached search result (same backend as the store)."
+    )
 
     @field_validator("engine")
     @classmethod
