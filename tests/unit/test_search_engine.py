@@ -11,8 +11,9 @@ from vitrina.recs.training_set import RankingFrame
 from vitrina.search.engine import SearchEngine, rrf
 from vitrina.search.ltr_features import FEATURES, RankingContext, merge_hits
 from vitrina.search.products import ProductTable
+from vitrina.search.rules import SearchRules
 from vitrina.search.signals import PRODUCT_COLUMNS, SearchSignals
-from vitrina.search.types import Float32Array, Hits, Int64Array, ParsedQuery
+from vitrina.search.types import Hits, ParsedQuery
 
 N = 6
 
@@ -29,10 +30,6 @@ class Fixed:
 
     def search(self, query: ParsedQuery, k: int = 100) -> Hits:
         return self.hits
-
-
-def drop_out_of_stock(products: ProductTable, rows: Int64Array, scores: Float32Array, k: int) -> Int64Array:
-    return np.flatnonzero(products.servable[rows])[:k].astype(np.int64)
 
 
 def _products() -> ProductTable:
@@ -96,7 +93,7 @@ def _engine(ranker: LambdaRanker | None) -> SearchEngine:
         products=products,
         context=RankingContext.build(products, signals, lambda t: t.split()),
         ranker=ranker,
-        rules=drop_out_of_stock,
+        rules=SearchRules.build(products.frame),
         index_version="products-v1",
         model_version="test",
     )

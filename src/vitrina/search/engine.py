@@ -17,7 +17,7 @@ Ranking modes (the evaluation's models are the same engine in another mode):
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -26,6 +26,7 @@ import pandas as pd
 from vitrina.recs.ranker import LambdaRanker
 from vitrina.search.ltr_features import RankingContext, candidate_features, merge_hits
 from vitrina.search.products import ProductTable
+from vitrina.search.rules import SearchRules
 from vitrina.search.types import Float32Array, Hits, Int64Array, ParsedQuery
 
 Mode = Literal["bm25", "semantic", "hybrid", "hybrid_ltr"]
@@ -40,12 +41,6 @@ class Understanding(Protocol):
 
 class Retriever(Protocol):
     def search(self, query: ParsedQuery, k: int = RETRIEVAL_K) -> Hits: ...
-
-
-class Rules(Protocol):
-    def __call__(
-        self, products: ProductTable, rows: Int64Array, scores: Float32Array, k: int
-    ) -> Int64Array: ...
 
 
 @dataclass(frozen=True)
@@ -82,7 +77,7 @@ class SearchEngine:
         products: ProductTable,
         context: RankingContext,
         ranker: LambdaRanker | None,
-        rules: Rules,
+        rules: SearchRules,
         index_version: str,
         model_version: str,
     ) -> None:
@@ -93,6 +88,8 @@ class SearchEngine:
         self.context = context
         self.ranker = ranker
         self.rules = rules
+        # The sponsored margin is in LambdaRank score units: other modes rank without a boost.
+        self._plain_rules = replace(rules, config=replace(rules.config, sponsored_max_positions=0))
         self.index_version = index_version
         self.model_version = model_version
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vitrina-search")
@@ -168,7 +165,9 @@ class SearchEngine:
             features = features.iloc[order].reset_index(drop=True)
         n_candidates = int(rows.size)
         if apply_rules:
-            keep = self.rules(self.products, rows, scores, k)
+            rules = self.rules if mode == "hybrid_ltr" else self._plain_rules
+            ruled = rules.apply(Hits(rows, scores), k=k).hits
+            keep = pd.Index(rows).get_indexer(pd.Index(ruled.rows[:k])).astype(np.int64)
         else:
             keep = np.arange(min(k, rows.size), dtype=np.int64)
         rows, scores = rows[keep], scores[keep]

@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from vitrina.lake.io import filesystem, write_parquet_atomic
+from vitrina.servable import servable_mask
 
 COLUMNS = (
     "product_id",
@@ -74,7 +75,7 @@ class ProductTable:
     @cached_property
     def servable(self) -> npt.NDArray[np.bool_]:
         """In stock and not reported: the only products a shopper may be shown."""
-        return np.asarray((self.frame["stock"] > 0) & ~self.frame["is_reported"], dtype=bool)
+        return servable_mask(self.frame)
 
     def save(self, folder: str) -> str:
         url = f"{folder.rstrip('/')}/{FILE}"
