@@ -16,11 +16,12 @@ the page that says "no results").
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from vitrina.metrics import PAD, Truth, judge, ranking_report
 
@@ -131,3 +132,43 @@ def strict_json(value: object) -> object:
     if isinstance(value, float) and math.isnan(value):
         return None
     return value
+
+
+def judged_from_qrels(
+    qrels: pd.DataFrame, product_rows: Callable[[npt.ArrayLike], npt.NDArray[np.int64]]
+) -> JudgedQueries:
+    """The simulator's evaluation queries (one per ``query_id``) with their graded products;
+    ``product_rows`` maps product ids to index rows (``-1``: not in the index, dropped)."""
+    texts, types, rows, gains = [], [], [], []
+    for _, group in qrels.groupby("query_id", sort=True):
+        found = product_rows(group["product_id"].to_numpy())
+        keep = found >= 0
+        texts.append(str(group["query"].iloc[0]))
+        types.append(str(group["query_type"].iloc[0]))
+        rows.append(found[keep])
+        gains.append(group["relevance"].to_numpy(dtype=np.float64)[keep])
+    return JudgedQueries(texts, types, rows, gains, [None] * len(texts))
+
+
+def judged_from_logs(
+    logs: pd.DataFrame,
+    product_rows: Callable[[npt.ArrayLike], npt.NDArray[np.int64]],
+    *,
+    max_queries: int,
+    seed: int,
+) -> JudgedQueries:
+    """Held-out searches with at least one click: gain 2 for a purchase, 1 for a click."""
+    clicked = logs[[len(c) > 0 for c in logs["results_clicked"]]]
+    if len(clicked) > max_queries:
+        clicked = clicked.sample(n=max_queries, random_state=seed)
+    texts, rows, gains, users = [], [], [], []
+    for search in clicked.itertuples(index=False):
+        ids = list(dict.fromkeys([*search.results_clicked, *search.results_purchased]))
+        bought = set(search.results_purchased)
+        found = product_rows(np.asarray(ids, dtype=object))
+        gain = np.array([2.0 if p in bought else 1.0 for p in ids])
+        texts.append(str(search.query))
+        rows.append(found[found >= 0])
+        gains.append(gain[found >= 0])
+        users.append(None if search.user_id is None else str(search.user_id))
+    return JudgedQueries(texts, ["logged"] * len(texts), rows, gains, users)

@@ -166,7 +166,8 @@ class SearchEngine:
         n_candidates = int(rows.size)
         if apply_rules:
             rules = self.rules if mode == "hybrid_ltr" else self._plain_rules
-            ruled = rules.apply(Hits(rows, scores), k=k).hits
+            # The seller cap acts on the first page; a longer list (evaluation) keeps the rest.
+            ruled = rules.apply(Hits(rows, scores), k=min(k, rules.config.k)).hits
             keep = pd.Index(rows).get_indexer(pd.Index(ruled.rows[:k])).astype(np.int64)
         else:
             keep = np.arange(min(k, rows.size), dtype=np.int64)
