@@ -162,13 +162,14 @@ def judged_from_logs(
     if len(clicked) > max_queries:
         clicked = clicked.sample(n=max_queries, random_state=seed)
     texts, rows, gains, users = [], [], [], []
-    for search in clicked.itertuples(index=False):
-        ids = list(dict.fromkeys([*search.results_clicked, *search.results_purchased]))
-        bought = set(search.results_purchased)
+    columns = ("query", "user_id", "results_clicked", "results_purchased")
+    for query, user, clicks, purchases in zip(*(clicked[c].tolist() for c in columns), strict=True):
+        ids = list(dict.fromkeys([*clicks, *purchases]))
+        bought = set(purchases)
         found = product_rows(np.asarray(ids, dtype=object))
         gain = np.array([2.0 if p in bought else 1.0 for p in ids])
-        texts.append(str(search.query))
+        texts.append(str(query))
         rows.append(found[found >= 0])
         gains.append(gain[found >= 0])
-        users.append(None if search.user_id is None else str(search.user_id))
+        users.append(None if user is None else str(user))
     return JudgedQueries(texts, ["logged"] * len(texts), rows, gains, users)
