@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pytest
 from scipy import stats
+from statsmodels.stats import power as sm_power
+from statsmodels.stats import proportion as sm_proportion
 
 from vitrina.experiments import (
     SampleStats,
@@ -54,13 +56,16 @@ def test_z_squared_is_pearsons_chi2_on_the_2x2_table(seed: int) -> None:
 
 
 def test_two_proportion_test_matches_statsmodels() -> None:
-    proportion = pytest.importorskip("statsmodels.stats.proportion")
     c = two_proportion_test(412, 8_000, 131, 2_000)
-    z, p = proportion.proportions_ztest([131, 412], [2_000, 8_000])
+    z, p = sm_proportion.proportions_ztest([131, 412], [2_000, 8_000])
     assert (c.statistic, c.p_value) == pytest.approx((z, p))
-    low, high = proportion.confint_proportions_2indep(131, 2_000, 412, 8_000, compare="diff", method="wald")
+    low, high = sm_proportion.confint_proportions_2indep(
+        131, 2_000, 412, 8_000, compare="diff", method="wald"
+    )
     assert (c.ci_low, c.ci_high) == pytest.approx((low, high))
-    low, high = proportion.confint_proportions_2indep(131, 2_000, 412, 8_000, compare="ratio", method="log")
+    low, high = sm_proportion.confint_proportions_2indep(
+        131, 2_000, 412, 8_000, compare="ratio", method="log"
+    )
     assert (c.lift_ci_low, c.lift_ci_high) == pytest.approx((low - 1, high - 1))
 
 
@@ -159,10 +164,8 @@ def test_sample_size_hand_value_and_inverse_of_power() -> None:
 
 
 def test_sample_size_is_close_to_statsmodels_arcsine_approximation() -> None:
-    power = pytest.importorskip("statsmodels.stats.power")
-    proportion = pytest.importorskip("statsmodels.stats.proportion")
-    effect = proportion.proportion_effectsize(0.06, 0.05)
-    reference = power.NormalIndPower().solve_power(effect, alpha=0.05, power=0.8, ratio=1.0)
+    effect = sm_proportion.proportion_effectsize(0.06, 0.05)
+    reference = sm_power.NormalIndPower().solve_power(effect, alpha=0.05, power=0.8, ratio=1.0)
     assert sample_size_proportions(0.05, 0.06).control == pytest.approx(reference, rel=0.01)
 
 

@@ -97,3 +97,21 @@ def test_session_outcomes_validate_and_concatenate() -> None:
         SessionOutcomes.of([True], [True], [-1.0])
     with pytest.raises(ValueError, match="primary"):
         analyze_ab(joined, joined, primary="aov")  # type: ignore[arg-type]
+
+
+def test_session_outcomes_from_event_rows() -> None:
+    def event(kind: str, product: str) -> dict[str, str]:
+        return {"event_type": kind, "product_id": product, "user_id": "u1"}
+
+    sessions_events = [
+        [event("view", "p1"), event("view", "p2")],
+        [event("view", "p1"), event("click", "p1"), event("add_to_cart", "p1"), event("purchase", "p1")],
+        [event("view", "p2"), event("click", "p2"), event("purchase", "p2"), event("purchase", "p1")],
+        [],
+    ]
+    outcomes = SessionOutcomes.from_events(sessions_events, {"p1": 10.0, "p2": 2.5})
+    assert outcomes.clicked.tolist() == [False, True, True, False]
+    assert outcomes.converted.tolist() == [False, True, True, False]
+    assert outcomes.revenue.tolist() == [0.0, 10.0, 12.5, 0.0]
+    with pytest.raises(KeyError, match="p2"):
+        SessionOutcomes.from_events([[event("purchase", "p2")]], {"p1": 1.0})

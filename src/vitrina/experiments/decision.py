@@ -23,7 +23,7 @@ The rule (:func:`decide`), in order:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -133,6 +133,26 @@ class SessionOutcomes:
 
     def __len__(self) -> int:
         return int(self.clicked.size)
+
+    @classmethod
+    def from_events(
+        cls, sessions: Iterable[Iterable[Mapping[str, Any]]], prices: Mapping[str, float]
+    ) -> SessionOutcomes:
+        """One outcome per session from its events (``events`` rows as dicts, e.g. the online
+        simulator's ``respond``): clicked = any ``click``, converted = any ``purchase``,
+        revenue = sum of ``prices[product_id]`` over purchases. Raises ``KeyError`` naming a
+        purchased product without a price."""
+        clicked, converted, revenue = [], [], []
+        for events in sessions:
+            kinds = [(str(e["event_type"]), str(e["product_id"])) for e in events]
+            bought = [product for kind, product in kinds if kind == "purchase"]
+            missing = [p for p in bought if p not in prices]
+            if missing:
+                raise KeyError(f"no price for purchased product(s) {missing[:3]}")
+            clicked.append(any(kind == "click" for kind, _ in kinds))
+            converted.append(bool(bought))
+            revenue.append(float(sum(prices[p] for p in bought)))
+        return cls.of(clicked, converted, revenue)
 
     @classmethod
     def concat(cls, parts: Sequence[SessionOutcomes]) -> SessionOutcomes:
