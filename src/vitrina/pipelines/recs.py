@@ -337,7 +337,7 @@ def run_recs(settings: Settings, config: RecsConfig | None = None, console: Cons
             )
         console.print(run.registration.render())
     if config.publish:
-        with steps.step("batch inference of the champion → serving store"):
+        with steps.step("batch inference → serving store"):  # the champion's
             champion = _champion(settings, data, end_us, config, (run.run_id, full))
             if champion is not None:
                 run.batch = _publish(
