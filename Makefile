@@ -5,7 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCALE ?= demo
 
-.PHONY: install demo test lint unit bench clean
+# Airflow lives in its own venv (docs/adr/0005): its pins conflict with vitrina's (FastAPI).
+AIRFLOW_VENV ?= .venv-airflow
+AIRFLOW_BIN := $(AIRFLOW_VENV)/bin
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
+AIRFLOW_REQS := dags/requirements-airflow.txt dags/constraints-airflow.txt
+
+.PHONY: install demo test lint unit bench clean airflow-env airflow-test
 
 # Re-install only when pyproject.toml changes. torch==2.13.0 (CPU) is pinned in pyproject.toml
 # and must come from pip, never uv/poetry, which would fetch a multi-GB CUDA build.
@@ -21,12 +27,27 @@ demo: install
 	HF_HUB_OFFLINE=1 $(BIN)/vitrina demo --scale $(SCALE)
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks dags
+	$(BIN)/ruff format --check src tests benchmarks dags
 	$(BIN)/mypy
 
+# The main suite, then the DAG tests in Airflow's venv.
 test: install lint
 	HF_HUB_OFFLINE=1 $(BIN)/pytest
+	$(MAKE) airflow-test
+
+# Re-install only when the pins change; the constraints file holds the full resolved set.
+$(AIRFLOW_STAMP): $(AIRFLOW_REQS)
+	test -x $(AIRFLOW_BIN)/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_BIN)/python -m pip install --quiet --upgrade pip
+	$(AIRFLOW_BIN)/python -m pip install --quiet -r dags/requirements-airflow.txt -c dags/constraints-airflow.txt
+	touch $(AIRFLOW_STAMP)
+
+airflow-env: $(AIRFLOW_STAMP)
+
+# DAG integrity + dag.test() of the drift DAG, in Airflow's venv, calling vitrina's CLI of .venv.
+airflow-test: install airflow-env
+	VITRINA_BIN=$(abspath $(BIN))/vitrina HF_HUB_OFFLINE=1 $(AIRFLOW_BIN)/pytest -c tests/airflow/pytest.ini tests/airflow
 
 unit: install
 	$(BIN)/pytest -m unit

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     store_keep_versions: int = Field(
         default=3, ge=1, description="Published batches kept in the store for rollback."
     )
+    search_cache_ttl_minutes: float = Field(
+        default=30.0, gt=0, description="Lifetime of a cached search result (same backend as the store)."
+    )
     # Gate of SPEC §5.2. Our NDCG@10 is on held-out logged events (≈0.05–0.07 for the full
     # recommender, popularity ≈0.015–0.03), not the seed's 0.33 scale: the recs floor sits
     # between the popularity baseline and a working model.

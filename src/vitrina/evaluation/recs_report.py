@@ -10,26 +10,21 @@ events and against true utility. Both are copied to ``reports/recs/latest/``.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 
 from vitrina.config import Settings
-from vitrina.lake.io import write_json_atomic, write_text_atomic
-from vitrina.lake.paths import LakePaths
+from vitrina.evaluation.reports import report_folder, write_report
 
 ACCURACY_METRICS = ("ndcg@10", "ndcg@20", "hitrate@10", "map@10", "mrr", "recall@100")
 METRICS = (*ACCURACY_METRICS, "coverage", "diversity", "novelty")
 """Every model's metrics, in this order (the issue's report shape)."""
 Metrics = Mapping[str, Mapping[str, Mapping[str, float]]]
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 SECTIONS = (("models", "Held-out events"), ("truth", "True utility (simulator)"))
 
 
 def report_url(settings: Settings, run_id: str) -> str:
     """Folder of one run's report (``run_id`` may be ``latest``)."""
-    if not _RUN_ID.match(run_id):
-        raise ValueError(f"run_id must be letters, digits, '.', '_' or '-' (no '/'), got {run_id!r}")
-    return f"{LakePaths(settings.lake).layer('reports')}/recs/{run_id}"
+    return report_folder(settings, "recs", run_id)
 
 
 def _strict(metrics: Metrics) -> dict[str, dict[str, dict[str, float | None]]]:
@@ -80,10 +75,4 @@ def write_recs_report(settings: Settings, metrics: Metrics, run_id: str, *, note
     """
     if run_id == "latest":
         raise ValueError("run_id 'latest' is reserved for the copy of the newest report")
-    payload = _strict(metrics)
-    markdown = render_markdown(metrics, run_id, notes)
-    folder = report_url(settings, run_id)
-    for target in (folder, report_url(settings, "latest")):
-        write_json_atomic(payload, f"{target}/metrics.json")
-        write_text_atomic(markdown, f"{target}/metrics.md")
-    return folder
+    return write_report(settings, "recs", run_id, _strict(metrics), render_markdown(metrics, run_id, notes))

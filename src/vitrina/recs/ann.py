@@ -11,6 +11,13 @@ Index kind, chosen by catalog size (:func:`choose_kind`):
   approximate index would buy nothing below that size but lose recall.
 * ``hnsw`` (``IndexHNSWFlat``, inner-product metric) above it: sub-linear queries for the
   500k-item scale, at the price of a build (seconds per 100k items) and approximate results.
+* ``hnsw_sq8`` (``IndexHNSWSQ``, 8-bit scalar quantisation per dimension, trained on the
+  vectors themselves): the same graph over one byte per dimension instead of four, for wide
+  vectors (384-d sentence embeddings) where memory and cache traffic dominate; never chosen
+  by ``auto``. Scores are inner products with the decoded (quantised) item vectors.
+
+``ef_search`` (HNSW kinds) is the breadth of the graph search, the recall/latency knob; a
+search asking for more than ``ef_search`` results widens it to the number asked for.
 
 Exclusions are honoured by over-fetching: a row asks for ``k`` plus its own excluded-item
 count plus a margin for the global mask; rows that still hold fewer than ``k`` allowed items
@@ -104,6 +111,9 @@ def choose_kind(n_items: int) -> str:
     return "flat" if n_items <= EXACT_MAX_ITEMS else "hnsw"
 
 
+KINDS = ("auto", "flat", "hnsw", "hnsw_sq8")
+
+
 class AnnIndex:
     """Inner-product top-k over a fixed set of item vectors; item index = row of ``vectors``."""
 
@@ -111,8 +121,19 @@ class AnnIndex:
         self.index = index
 
     @classmethod
-    def build(cls, vectors: npt.ArrayLike, kind: str = "auto") -> AnnIndex:
-        """Index ``vectors`` ``(n_items, d)`` (cast to float32). ``kind``: auto, flat or hnsw."""
+    def build(
+        cls,
+        vectors: npt.ArrayLike,
+        kind: str = "auto",
+        *,
+        m: int = HNSW_M,
+        ef_construction: int = HNSW_EF_CONSTRUCTION,
+        ef_search: int = HNSW_EF_SEARCH,
+    ) -> AnnIndex:
+        """Index ``vectors`` ``(n_items, d)`` (cast to float32); ``kind`` one of :data:`KINDS`.
+
+        ``m``, ``ef_construction``, ``ef_search``: HNSW graph degree and search breadths.
+        """
         matrix = np.ascontiguousarray(vectors, dtype=np.float32)
         if matrix.ndim != 2 or matrix.shape[1] == 0:
             raise ValueError(f"vectors must be (n_items, d) with d > 0, got {matrix.shape}")
@@ -123,11 +144,20 @@ class AnnIndex:
         if kind == "flat":
             index = faiss.IndexFlatIP(matrix.shape[1])
         elif kind == "hnsw":
-            index = faiss.IndexHNSWFlat(matrix.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-            index.hnsw.efSearch = HNSW_EF_SEARCH
+            index = faiss.IndexHNSWFlat(matrix.shape[1], m, faiss.METRIC_INNER_PRODUCT)
+        elif kind == "hnsw_sq8":
+            index = faiss.IndexHNSWSQ(
+                matrix.shape[1],
+                faiss.ScalarQuantizer.QT_8bit,  # type: ignore[arg-type]  # the stub wants an instance
+                m,
+                faiss.METRIC_INNER_PRODUCT,
+            )
+            index.train(matrix)  # per-dimension ranges of the quantiser
         else:
-            raise ValueError(f"kind must be auto, flat or hnsw, got {kind!r}")
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        if isinstance(index, faiss.IndexHNSW):
+            index.hnsw.efConstruction = ef_construction
+            index.hnsw.efSearch = ef_search
         index.add(matrix)
         return cls(index)
 
@@ -141,7 +171,22 @@ class AnnIndex:
 
     @property
     def kind(self) -> str:
+        if isinstance(self.index, faiss.IndexHNSWSQ):
+            return "hnsw_sq8"
         return "hnsw" if isinstance(self.index, faiss.IndexHNSW) else "flat"
+
+    @property
+    def ef_search(self) -> int | None:
+        """The HNSW search breadth (saved with the index); None for a flat index."""
+        return int(self.index.hnsw.efSearch) if isinstance(self.index, faiss.IndexHNSW) else None
+
+    @ef_search.setter
+    def ef_search(self, value: int) -> None:
+        if not isinstance(self.index, faiss.IndexHNSW):
+            raise ValueError("ef_search applies to HNSW indexes only")
+        if value <= 0:
+            raise ValueError(f"ef_search must be positive, got {value}")
+        self.index.hnsw.efSearch = int(value)
 
     def search(
         self,
@@ -194,11 +239,15 @@ class AnnIndex:
         # First depth: enough for the row's own exclusions plus the expected global ones.
         depth = k + int(own.max(initial=0)) + int(np.ceil(2 * k * share / max(1e-9, 1 - share)))
         pending = rows
+        params = None
         while pending.size:
             fetch = min(depth, self.n_items)
             if isinstance(self.index, faiss.IndexHNSW):
-                self.index.hnsw.efSearch = max(HNSW_EF_SEARCH, fetch)
-            found_scores, found = self.index.search(matrix[pending], fetch)
+                # per call, so the index's own efSearch (and concurrent searches) stay untouched
+                params = faiss.SearchParametersHNSW(  # type: ignore[attr-defined]  # missing from the stub
+                    efSearch=max(self.index.hnsw.efSearch, fetch)
+                )
+            found_scores, found = self.index.search(matrix[pending], fetch, params=params)
             allowed = found >= 0
             if exclude is not None:
                 allowed &= ~exclude[np.clip(found, 0, None)]

@@ -113,12 +113,18 @@ class LambdaRanker:
         # feature_pre_filter off: trials change min_data_in_leaf on one shared (binned) dataset.
         dataset_params = {"feature_pre_filter": False, "verbosity": -1}
         train_set = lgb.Dataset(
-            train.features, train.labels, group=train.group_sizes, params=dataset_params, free_raw_data=False
+            train.features,
+            train.labels,
+            group=train.group_sizes,
+            weight=train.weights,
+            params=dataset_params,
+            free_raw_data=False,
         )
         valid_set = lgb.Dataset(
             valid.features,
             valid.labels,
             group=valid.group_sizes,
+            weight=valid.weights,
             params=dataset_params,
             reference=train_set,
             free_raw_data=False,

@@ -26,6 +26,7 @@ import pandas as pd
 
 from vitrina.recs.base import PAD
 from vitrina.recs.data import EVENT_CODE, FloatArray, IntArray, Interactions
+from vitrina.servable import servable_mask
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -75,10 +76,7 @@ class BusinessRules:
         missing = {"stock", "is_reported", "category_l1"} - set(catalog.columns)
         if missing:
             raise ValueError(f"catalog lacks columns the business rules need: {sorted(missing)}")
-        # Unknown stock counts as out of stock, unknown report state as not reported.
-        stock = pd.to_numeric(catalog["stock"], errors="coerce").fillna(0).to_numpy()
-        reported = catalog["is_reported"].fillna(False).to_numpy(dtype=bool)
-        servable = (stock > 0) & ~reported
+        servable = servable_mask(catalog)
         repurchasable = catalog["category_l1"].isin(config.repurchase_l1).to_numpy(dtype=bool)
         n_items = len(catalog)
         purchased = np.zeros(0, dtype=np.int64)
@@ -88,7 +86,7 @@ class BusinessRules:
             if item.size and item.max() >= n_items:
                 raise ValueError("history refers to items outside the catalog")
             purchased = np.unique(history.user[bought] * n_items + item)
-        return cls(np.asarray(servable, dtype=bool), repurchasable, purchased)
+        return cls(servable, repurchasable, purchased)
 
     def exclude(self) -> BoolArray:
         """Items no list may contain whoever the user is (the ``exclude`` of ``Recommender``)."""

@@ -128,6 +128,8 @@ class RankingFrame:
             queries as consecutive runs), ids need not be consecutive numbers.
         users, items: ``int64`` user and item index of each row, to map scores back and to
             evaluate rankings by item.
+        weights: optional ``float64`` per-row loss weights (e.g. inverse propensity of a
+            click's position, :mod:`vitrina.search.propensity`); ``None`` weighs rows equally.
     """
 
     features: pd.DataFrame
@@ -135,6 +137,7 @@ class RankingFrame:
     groups: IntArray
     users: IntArray
     items: IntArray
+    weights: FloatArray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.features)
@@ -145,6 +148,11 @@ class RankingFrame:
             object.__setattr__(self, name, value)
         if n and self.labels.min() < 0:
             raise ValueError("labels must be non-negative graded gains")
+        if self.weights is not None:
+            weights = np.asarray(self.weights, dtype=np.float64)
+            if weights.shape != (n,) or (n and weights.min() < 0):
+                raise ValueError(f"weights {weights.shape} must be one non-negative value per row ({n})")
+            object.__setattr__(self, "weights", weights)
         if np.unique(self.groups).size != self.group_sizes.size:
             raise ValueError("the rows of each group (query) must be contiguous")
         if not isinstance(self.features.index, pd.RangeIndex) or self.features.index.start != 0:

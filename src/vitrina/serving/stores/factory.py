@@ -1,8 +1,8 @@
 """Build the serving store that ``settings.store_url`` selects (ARCHITECTURE "Backends").
 
-- unset or ``sqlite`` → SQLite file ``$VITRINA_HOME/serving/store.sqlite3``;
-- ``sqlite:///relative/path`` or ``sqlite:////absolute/path`` → SQLite file there;
-- ``redis://…``, ``rediss://…``, ``unix://…`` → Redis (checked with a ``PING`` at once).
+The URL is parsed by :func:`vitrina.serving.backends.select_backend`: SQLite file
+``$VITRINA_HOME/serving/store.sqlite3`` by default (or the ``sqlite:///path`` given), or
+Redis (checked with a ``PING`` at once).
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import datetime as dt
 from pathlib import Path
 
 from vitrina.config import Settings
+from vitrina.serving.backends import RedisBackend, select_backend
 from vitrina.serving.stores.base import Clock, RecsStore, utc_now
 
 SQLITE_FILE = Path("serving") / "store.sqlite3"
-_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 def default_sqlite_path(settings: Settings) -> Path:
@@ -37,19 +37,11 @@ def open_store(
     """
     ttl = dt.timedelta(hours=settings.store_ttl_hours) if ttl is None else ttl
     keep = settings.store_keep_versions if keep is None else keep
-    url = settings.store_url
-    if url is None or url == "sqlite":
-        from vitrina.serving.stores.sqlite import SQLiteRecsStore
-
-        return SQLiteRecsStore(default_sqlite_path(settings), ttl=ttl, keep=keep, clock=clock)
-    if url.startswith("sqlite:///"):
-        from vitrina.serving.stores.sqlite import SQLiteRecsStore
-
-        return SQLiteRecsStore(Path(url.removeprefix("sqlite:///")), ttl=ttl, keep=keep, clock=clock)
-    if url.startswith(_REDIS_SCHEMES):
+    backend = select_backend(settings.store_url, default_sqlite=default_sqlite_path(settings))
+    if isinstance(backend, RedisBackend):
         from vitrina.serving.stores.redis import RedisRecsStore
 
-        return RedisRecsStore(url, ttl=ttl, keep=keep, clock=clock)
-    raise ValueError(
-        f"VITRINA_STORE_URL must be unset, 'sqlite', sqlite:///path or redis://…; got {url.split('@')[-1]!r}"
-    )
+        return RedisRecsStore(backend.url, ttl=ttl, keep=keep, clock=clock)
+    from vitrina.serving.stores.sqlite import SQLiteRecsStore
+
+    return SQLiteRecsStore(backend.path, ttl=ttl, keep=keep, clock=clock)

@@ -22,12 +22,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import re
 from collections.abc import Callable, Sequence
 from typing import ParamSpec, TypeVar
 
 import redis
 
+from vitrina.serving.backends import redact
+from vitrina.serving.redis_keys import unlink_prefix
 from vitrina.serving.stores.base import (
     DEFAULT_KEEP,
     DEFAULT_TTL,
@@ -41,17 +42,7 @@ from vitrina.serving.stores.versioned import VersionedStore
 
 P = ParamSpec("P")
 R = TypeVar("R")
-_DELETE_CHUNK = 2_000
 _READ_RETRIES = 3
-
-
-def redact(url: str) -> str:
-    """``url`` without its password, fit for error messages and logs."""
-    return re.sub(r"//[^/@]*@", "//***@", url)
-
-
-def _glob_escape(text: str) -> str:
-    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
 
 
 def _guarded(method: Callable[P, R]) -> Callable[P, R]:
@@ -146,15 +137,7 @@ class RedisRecsStore(VersionedStore):
 
     @_guarded
     def _drop(self, version: str) -> None:
-        pattern = _glob_escape(self._key(version, "")) + "*"
-        batch: list[str] = []
-        for key in self._redis.scan_iter(match=pattern, count=_DELETE_CHUNK):
-            batch.append(key)
-            if len(batch) >= _DELETE_CHUNK:
-                self._redis.unlink(*batch)
-                batch = []
-        if batch:
-            self._redis.unlink(*batch)
+        unlink_prefix(self._redis, self._key(version, ""))
         self._redis.hdel(self._versions_key, version)
 
     @_guarded
@@ -190,16 +173,7 @@ class RedisRecsStore(VersionedStore):
     @_guarded
     def remove_all(self) -> int:
         """Delete every key under this store's prefix (tests, decommissioning); returns how many."""
-        removed = 0
-        batch: list[str] = []
-        for key in self._redis.scan_iter(match=_glob_escape(self.prefix) + ":*", count=_DELETE_CHUNK):
-            batch.append(key)
-            if len(batch) >= _DELETE_CHUNK:
-                removed += int(self._redis.unlink(*batch))  # type: ignore[arg-type]
-                batch = []
-        if batch:
-            removed += int(self._redis.unlink(*batch))  # type: ignore[arg-type]
-        return removed
+        return unlink_prefix(self._redis, f"{self.prefix}:")
 
     def __repr__(self) -> str:
         return f"RedisRecsStore({self.url!r}, prefix={self.prefix!r})"

