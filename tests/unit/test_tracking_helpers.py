@@ -20,6 +20,11 @@ def test_flatten_metrics_joins_with_slashes_and_drops_missing_values() -> None:
     assert flatten_metrics(nested) == {"models/full/ndcg_at_10": 0.06, "n": 3.0}
 
 
+def test_flatten_metrics_makes_every_name_mlflow_safe() -> None:
+    nested = {"models": {"hybrid+ltr": {"by_query_type": {"categoría": {"p@5": 0.5}}}}}
+    assert flatten_metrics(nested) == {"models/hybrid_ltr/by_query_type/categor_a/p_at_5": 0.5}
+
+
 def test_flatten_metrics_ignores_non_numbers() -> None:
     assert flatten_metrics({"a": "text", "b": True, "c": [1, 2], "d": 1.5}) == {"d": 1.5}
 

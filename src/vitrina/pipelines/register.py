@@ -27,13 +27,13 @@ import pandas as pd
 from vitrina.config import Settings
 from vitrina.contracts.tables import CATALOG, EVENTS, TRANSACTIONS, USERS
 from vitrina.evaluation.behaviour import BehaviourCheck
+from vitrina.evaluation.reports import LATEST, report_folder
 from vitrina.lake.digest import TableDigest
 from vitrina.lake.io import read_json
-from vitrina.lake.paths import LakePaths
 from vitrina.registry.aliases import CHAMPION, AliasPlan
 from vitrina.registry.card_templates import template_for
 from vitrina.registry.gates import GateDecision, GateInput, GateThresholds, decide
-from vitrina.registry.model_card import CardInputs, FeatureDoc, write_model_card
+from vitrina.registry.model_card import RECS_SECTIONS, CardInputs, FeatureDoc, write_model_card
 from vitrina.registry.models import BUNDLE, get_version, register_version
 from vitrina.registry.tracking import (
     RunRecord,
@@ -54,7 +54,8 @@ class Candidate:
     """What a pipeline run offers for registration.
 
     ``metrics`` has metrics.json's shape (section → model → metric); the gate reads
-    ``metrics["models"][served_model]["ndcg@10"]`` and the baseline's beside it.
+    ``metrics["models"][served_model]["ndcg@10"]`` and the baseline's beside it;
+    ``metric_sections`` titles the sections in the model card (search: qrels and logs).
     ``bundle_dir`` and ``report_dir`` are local paths or lake URLs of folders.
     """
 
@@ -71,6 +72,7 @@ class Candidate:
     params: Mapping[str, object] = field(default_factory=dict)
     datasets: Sequence[TableDigest] = field(default_factory=tuple)
     data_window: Mapping[str, str] = field(default_factory=dict)
+    metric_sections: Mapping[str, str] = field(default_factory=lambda: dict(RECS_SECTIONS))
     features: Sequence[FeatureDoc] = field(default_factory=tuple)
     importance: pd.Series | None = None
 
@@ -101,7 +103,7 @@ class Registration:
 
 def latest_drift_psi(settings: Settings) -> float | None:
     """Largest finite feature PSI of ``reports/drift/latest/metrics.json``; None if there is none."""
-    report = read_json(f"{LakePaths(settings.lake).layer('reports')}/drift/latest/metrics.json")
+    report = read_json(f"{report_folder(settings, 'drift', LATEST)}/metrics.json")
     if not isinstance(report, dict):
         return None
     values = [
@@ -178,6 +180,7 @@ def gate_and_register(settings: Settings, candidate: Candidate) -> Registration:
         gate=decision.to_dict(),
         params=candidate.params,
         data_window=candidate.data_window,
+        metric_sections=candidate.metric_sections,
         features=candidate.features,
         importance=candidate.importance,
     )

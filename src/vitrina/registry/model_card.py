@@ -29,7 +29,7 @@ from vitrina.registry.card_templates import CardTemplate
 from vitrina.registry.importance import write_importance
 
 CARD_DIR = Path("docs") / "model_cards"
-HEADLINE_METRICS = ("ndcg@10", "ndcg@20", "hitrate@10", "map@10", "mrr", "recall@100", "coverage")
+RECS_SECTIONS = {"models": "held-out events", "truth": "true utility (simulator)"}
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,8 @@ class CardInputs:
     tags: Mapping[str, str]
     created: dt.datetime
     datasets: Sequence[TableDigest] = field(default_factory=tuple)
-    metrics: Mapping[str, Mapping[str, Mapping[str, float | None]]] = field(default_factory=dict)
+    metrics: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    metric_sections: Mapping[str, str] = field(default_factory=lambda: dict(RECS_SECTIONS))
     served_model: str = "full"
     gate: Mapping[str, Any] = field(default_factory=dict)
     params: Mapping[str, object] = field(default_factory=dict)
@@ -79,20 +80,29 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]
     return [*lines, ""]
 
 
+def _columns(rows: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Scalar metric names in first-seen order (nested breakdowns such as by query type are
+    left to the MLflow run)."""
+    names: dict[str, None] = {}
+    for values in rows.values():
+        names.update({k: None for k, v in values.items() if not isinstance(v, Mapping)})
+    return list(names)
+
+
 def _metrics_section(inputs: CardInputs) -> list[str]:
-    lines = ["## Offline metrics (test week, temporal split)", ""]
-    titles = {"models": "held-out events", "truth": "true utility (simulator)"}
-    for section, title in titles.items():
+    lines = ["## Offline metrics (test window, temporal split)", ""]
+    for section, title in inputs.metric_sections.items():
         rows = inputs.metrics.get(section, {})
         if not rows:
             continue
+        columns = _columns(rows)
         lines += [f"**{title}** — served model `{inputs.served_model}` in bold:", ""]
         body = [
             [f"**{name}**" if name == inputs.served_model else name]
-            + [_number(values.get(m)) for m in HEADLINE_METRICS]
+            + [_number(values.get(m)) for m in columns]
             for name, values in rows.items()
         ]
-        lines += _table(["model", *HEADLINE_METRICS], body)
+        lines += _table(["model", *columns], body)
     return lines if len(lines) > 2 else [*lines, "No offline metrics were recorded.", ""]
 
 

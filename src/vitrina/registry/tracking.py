@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -35,6 +36,7 @@ from vitrina.registry.gates import GateDecision
 if TYPE_CHECKING:
     from mlflow.entities import Dataset
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9_\-. :/]")
 MAX_TAG = 5000
 MAX_PARAM = 6000
 MAX_DIGEST = 32  # MLflow keeps ≤ 36 characters; the full SHA-256 is in the profile
@@ -83,8 +85,9 @@ class RunSummary:
 
 
 def metric_key(name: str) -> str:
-    """An MLflow-safe metric name: ``ndcg@10`` → ``ndcg_at_10``."""
-    return name.replace("@", "_at_")
+    """An MLflow-safe metric name: ``ndcg@10`` → ``ndcg_at_10``; any other character MLflow
+    refuses (accents, ``+``, …) becomes ``_``."""
+    return _UNSAFE.sub("_", name.replace("@", "_at_"))
 
 
 def flatten_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
