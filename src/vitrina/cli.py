@@ -147,6 +147,67 @@ def run_recs_command(
         console.print(run.batch.render())
 
 
+@run_app.command("search")
+def run_search_command(
+    trials: Annotated[int, typer.Option(help="Optuna trials for the ranker.")] = 3,
+    seed: Annotated[int, typer.Option(help="Seed of every model.")] = 42,
+    evaluate: Annotated[
+        bool, typer.Option(help="Evaluate every model on qrels and held-out searches.")
+    ] = True,
+    switch: Annotated[bool, typer.Option(help="Serve the new index version (blue-green switch).")] = True,
+    incremental: Annotated[
+        bool, typer.Option(help="Only re-index changed products with the current models (daily job).")
+    ] = False,
+    home: HomeOption = None,
+) -> None:
+    """Build an index version, fine-tune the encoder, train the ranker, evaluate (SPEC §4)."""
+    from vitrina.evaluation.search import render_markdown
+    from vitrina.pipelines.search import SearchConfig, run_search
+
+    if incremental:
+        from vitrina.pipelines.search_reindex import reindex_search
+
+        done = reindex_search(_settings(home), switch=switch)
+        console.print(
+            f"{done.previous} → [bold]{done.version}[/]: {done.n_products} products, "
+            f"{done.n_embedded} re-embedded, {done.n_removed} removed"
+        )
+        return
+
+    run = run_search(
+        _settings(home), SearchConfig(seed=seed, n_trials=trials, evaluate=evaluate, switch=switch), console
+    )
+    if run.metrics:
+        console.print(render_markdown(run.metrics, run.run_id))
+    for note in run.notes:
+        console.print(f"[yellow]note[/] {note}")
+    console.print(
+        f"index version [bold]{run.version}[/]" + (" is now served" if switch else " built (not served)")
+    )
+
+
+@app.command("search")
+def search_command(
+    query: Annotated[str, typer.Argument(help="What a shopper typed.")],
+    user: Annotated[str | None, typer.Option("--user", help="Personalise for this user id.")] = None,
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="Results to show.")] = 20,
+    explain: Annotated[bool, typer.Option(help="Show why each result ranks where it does.")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Search the served index version."""
+    from vitrina.search.bundle import load_version
+    from vitrina.search.show import render_results
+
+    try:
+        engine = load_version(_settings(home)).engine()
+    except FileNotFoundError as error:
+        console.print(f"[bold red]{error}[/]")
+        raise typer.Exit(code=1) from None
+    ranked = engine.search(query, user_id=user, k=k, explain=explain)
+    console.print(render_results(engine, ranked, explain=explain))
+    engine.close()
+
+
 @app.command("recs")
 def recs_command(
     user_id: Annotated[str, typer.Argument(help="The user whose list to show.")],

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from vitrina.recs.ranker import LambdaRanker
 from vitrina.recs.training_set import RankingFrame
+from vitrina.search.cached import CachedSearch, frequent_queries
 from vitrina.search.engine import SearchEngine, rrf
 from vitrina.search.ltr_features import FEATURES, RankingContext, merge_hits
 from vitrina.search.products import ProductTable
 from vitrina.search.rules import SearchRules
 from vitrina.search.signals import PRODUCT_COLUMNS, SearchSignals
 from vitrina.search.types import Hits, ParsedQuery
+from vitrina.serving.cache.sqlite import SQLiteResultCache
 
 N = 6
 
@@ -132,3 +136,22 @@ def test_rrf_sums_reciprocal_ranks_of_the_retrievers_that_found_it() -> None:
         Hits(np.array([7, 8]), np.ones(2, dtype=np.float32)),
     )
     np.testing.assert_allclose(rrf(retrieval), [2 / 61, 1 / 62], rtol=1e-6)
+
+
+@pytest.mark.unit
+def test_cached_search_serves_the_same_page_until_the_index_changes(tmp_path: Path) -> None:
+    engine = _engine(None)
+    cache = SQLiteResultCache(tmp_path / "cache.sqlite3")
+    cached = CachedSearch(engine, cache)
+    first = cached.search("Producto", k=3)
+    again = cached.search(" producto ", k=3)  # same understood query
+    assert not first.cached
+    assert again.cached
+    assert again.ranked.rows.tolist() == first.ranked.rows.tolist()
+    engine.index_version = "products-v2"  # a blue-green switch makes old pages unreachable
+    assert not cached.search("producto", k=3).cached
+    assert cached.warm_up(["producto", "otro"], k=3) == 1
+    logs = pd.DataFrame({"query": ["Celular", "celular", "tv", "celular "]})
+    assert frequent_queries(logs, lambda q: q.strip().lower(), limit=1) == ["Celular"]
+    cache.close()
+    engine.close()

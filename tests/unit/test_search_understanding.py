@@ -92,6 +92,8 @@ def test_long_queries_are_truncated_and_flagged() -> None:
 
 
 def test_empty_and_punctuation_queries_parse_to_empty() -> None:
+    with pytest.raises(TypeError, match="a query is text"):
+        _handmade().parse(None)  # type: ignore[arg-type]
     for raw in ("", "   ", "¿¡!?"):
         parsed = _handmade().parse(raw)
         assert parsed.is_empty
@@ -103,7 +105,11 @@ def test_build_learns_dictionary_and_neighbours_from_frames() -> None:
     config = UnderstandingConfig(
         neighbours=NeighbourConfig(vector_size=16, epochs=40, threshold=0.5, min_count=2)
     )
-    qu = QueryUnderstanding.build(_catalog(), _logs(), SYNONYMS, config)
+    logs = pd.concat(
+        [_logs(), pd.DataFrame({"query": [None] * 3, "results_clicked": [None] * 3})], ignore_index=True
+    )
+    qu = QueryUnderstanding.build(_catalog(), logs, SYNONYMS, config)
+    assert "none" not in qu.spell  # a missing query is no word
     assert {"celular", "samsung", "smartphones", "parlante", "smartphone", "tenis"} <= set(
         qu.spell.frequencies
     )

@@ -4,8 +4,10 @@ The models share one engine: retrieval runs once per query and encoder, then eac
 ranks the same hits its own way (:meth:`~vitrina.search.engine.SearchEngine.rank`), and the
 business rules apply to all, so differences come from ranking alone:
 
-``bm25`` · ``semantic_base`` (the untuned MiniLM) · ``semantic_tuned`` · ``hybrid`` (RRF of
-BM25 and the tuned encoder) · ``hybrid_ltr`` (the LambdaRank ranker over the same union).
+``bm25`` (the baseline: BM25 on the normalised, stemmed query as typed) · ``bm25_qu`` (BM25
+after query understanding: spelling correction and synonyms) · ``semantic_base`` (the
+untuned MiniLM) · ``semantic_tuned`` · ``hybrid`` (RRF of understood BM25 and the tuned
+encoder) · ``hybrid_ltr`` (the LambdaRank ranker over the same union).
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ import numpy as np
 
 from vitrina.evaluation.search import JudgedQueries, evaluate_rankings
 from vitrina.search.engine import RETRIEVAL_K, Mode, SearchEngine
-from vitrina.search.types import Hits
+from vitrina.search.types import Hits, ParsedQuery
 
 SemanticBatch = Callable[[Sequence[str]], list[Hits]]
 """Corrected query texts → semantic hits (``Hits.empty()`` for an empty text)."""
-MODELS = ("bm25", "semantic_base", "semantic_tuned", "hybrid", "hybrid_ltr")
+MODELS = ("bm25", "bm25_qu", "semantic_base", "semantic_tuned", "hybrid", "hybrid_ltr")
 
 
 def evaluate_search_models(
@@ -33,6 +35,8 @@ def evaluate_search_models(
 ) -> dict[str, dict[str, object]]:
     """Metrics per model (see the module docstring); ``base`` and the ranker are optional."""
     parsed = [engine.understanding.parse(text) for text in queries.texts]
+    as_typed = [ParsedQuery(raw=p.raw, normalised=p.normalised, corrected=p.normalised) for p in parsed]
+    plain = [engine.lexical.search(p, k) if p.corrected else Hits.empty() for p in as_typed]
     lexical = [engine.lexical.search(p, k) for p in parsed]
     corrected = [p.corrected for p in parsed]
     semantic = {"semantic_tuned": tuned(corrected)}
@@ -46,7 +50,7 @@ def evaluate_search_models(
             for i, (p, u) in enumerate(zip(parsed, queries.user_ids, strict=True))
         ]
 
-    rankings = {"bm25": ranked("bm25", lexical, None)}
+    rankings = {"bm25": ranked("bm25", plain, None), "bm25_qu": ranked("bm25", lexical, None)}
     if base is not None:
         rankings["semantic_base"] = ranked("semantic", None, semantic["semantic_base"])
     rankings["semantic_tuned"] = ranked("semantic", None, semantic["semantic_tuned"])

@@ -27,7 +27,7 @@ from vitrina.recs.ranker import LambdaRanker
 from vitrina.search.ltr_features import RankingContext, candidate_features, merge_hits
 from vitrina.search.products import ProductTable
 from vitrina.search.rules import SearchRules
-from vitrina.search.types import Float32Array, Hits, Int64Array, ParsedQuery
+from vitrina.search.types import Float32Array, Hits, Int64Array, ParsedQuery, positions_in
 
 Mode = Literal["bm25", "semantic", "hybrid", "hybrid_ltr"]
 MODES: tuple[Mode, ...] = ("bm25", "semantic", "hybrid", "hybrid_ltr")
@@ -168,7 +168,7 @@ class SearchEngine:
             rules = self.rules if mode == "hybrid_ltr" else self._plain_rules
             # The seller cap acts on the first page; a longer list (evaluation) keeps the rest.
             ruled = rules.apply(Hits(rows, scores), k=min(k, rules.config.k)).hits
-            keep = pd.Index(rows).get_indexer(pd.Index(ruled.rows[:k])).astype(np.int64)
+            keep = positions_in(ruled.rows[:k], rows)
         else:
             keep = np.arange(min(k, rows.size), dtype=np.int64)
         rows, scores = rows[keep], scores[keep]

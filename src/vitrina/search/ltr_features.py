@@ -36,7 +36,7 @@ import pandas as pd
 
 from vitrina.search.products import ProductTable
 from vitrina.search.signals import PRODUCT_COLUMNS, SearchSignals
-from vitrina.search.types import Hits, Int64Array, ParsedQuery
+from vitrina.search.types import Hits, Int64Array, ParsedQuery, positions_in
 
 Analyse = Callable[[str], Sequence[str]]
 
@@ -108,7 +108,7 @@ def merge_hits(lexical: Hits, semantic: Hits) -> tuple[Int64Array, np.ndarray]:
     rows = np.concatenate([lexical.rows, semantic.rows[~np.isin(semantic.rows, lexical.rows)]])
     scores = np.full((rows.size, 4), np.nan)
     for offset, hits in ((0, lexical), (2, semantic)):
-        position = pd.Index(hits.rows).get_indexer(pd.Index(rows))
+        position = positions_in(rows, hits.rows)
         found = position >= 0
         scores[found, offset] = hits.scores[position[found]]
         scores[found, offset + 1] = np.log2(2.0 + position[found])

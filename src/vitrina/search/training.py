@@ -21,7 +21,7 @@ from vitrina.recs.training_set import RankingFrame
 from vitrina.search.ltr_features import RankingContext, candidate_features, merge_hits
 from vitrina.search.products import ProductTable
 from vitrina.search.propensity import PositionBias, estimate_position_bias
-from vitrina.search.types import Hits, ParsedQuery
+from vitrina.search.types import Hits, ParsedQuery, positions_in
 
 Understand = Callable[[str], ParsedQuery]
 Retrieve = Callable[[ParsedQuery], tuple[Hits, Hits]]
@@ -92,7 +92,7 @@ def build_ranking_frame(
         label[np.isin(rows, products.rows_of(np.asarray(search.results_clicked, dtype=object)))] = CLICK
         label[np.isin(rows, products.rows_of(np.asarray(search.results_purchased, dtype=object)))] = PURCHASE
         weight = np.ones(rows.size, dtype=np.float64)
-        position = pd.Index(shown).get_indexer(pd.Index(rows)) + 1
+        position = positions_in(rows, shown) + 1
         positive = (label > 0) & (position > 0)
         weight[positive] = bias.weights(position[positive])
         parts.append(candidate_features(context, parsed, rows, retrieval, user_id=str(search.user_id)))

@@ -70,3 +70,19 @@ class Hits:
 
     def __len__(self) -> int:
         return int(self.rows.size)
+
+
+def positions_in(values: npt.ArrayLike, table: npt.ArrayLike) -> Int64Array:
+    """Position of each of ``values`` in ``table`` (unique ints), ``-1`` where absent.
+
+    A sorted search, a few microseconds for candidate-sized arrays (``pd.Index`` costs ~0.5 ms
+    to build, which matters at serving time).
+    """
+    needles = np.asarray(values, dtype=np.int64)
+    haystack = np.asarray(table, dtype=np.int64)
+    if haystack.size == 0:
+        return np.full(needles.shape, -1, dtype=np.int64)
+    order = np.argsort(haystack, kind="stable")
+    slot = np.minimum(np.searchsorted(haystack[order], needles), haystack.size - 1)
+    found = haystack[order][slot] == needles
+    return np.where(found, order[slot], -1).astype(np.int64)

@@ -92,7 +92,8 @@ class QueryUnderstanding:
                 raise ValueError(f"search_logs lacks column {column!r}")
         product_tokens = [tokenize(text) for text in product_texts(catalog)]
         trusted = product_tokens + [tokenize(phrase) for phrase in synonyms.phrases()]
-        queries = [truncate(tokenize(str(q)), config.max_tokens)[0] for q in search_logs["query"]]
+        texts = search_logs["query"].fillna("").astype(str)
+        queries = [truncate(tokenize(q), config.max_tokens)[0] for q in texts]
         spell = SpellCorrector.build(trusted, queries, config.spell)
         corrected = [spell.correct(tokens)[0] for tokens in queries]
         titles = dict(zip(catalog["product_id"].astype(str), catalog["title"].astype(str), strict=True))
@@ -107,6 +108,8 @@ class QueryUnderstanding:
 
     def parse(self, raw: str) -> ParsedQuery:
         """Understand one query; empty or punctuation-only text gives an empty ParsedQuery."""
+        if not isinstance(raw, str):
+            raise TypeError(f"a query is text, got {type(raw).__name__}")
         tokens, truncated = truncate(tokenize(raw), self.config.max_tokens)
         corrected, corrections = self.spell.correct(tokens)
         return ParsedQuery(

@@ -1,0 +1,296 @@
+"""`vitrina run search`: the search pipeline of SPEC §4, as ordered steps.
+
+Time is split so that no model is judged on what it learned from:
+
+    ... fine-tune encoder ... | t_rank ... train ranker ... | t_eval ... evaluate ... | end
+
+* query understanding (spelling dictionary, embedding neighbours) learns from searches
+  before ``t_eval``; the bi-encoder is fine-tuned on (query, clicked, skipped) triples before
+  ``t_rank``, so the semantic scores the ranker learns from are not over-fitted ones;
+* the ranker learns from searches in ``[t_rank, t_eval)`` with signals as of ``t_rank``;
+* the evaluation judges every model on the simulator's qrels and on held-out searches after
+  ``t_eval``, with signals as of ``t_eval``;
+* the published index version carries signals as of the end of the data.
+
+Without search logs (a catalog brought without traffic) the base encoder is used, no ranker
+is trained (the engine serves the RRF hybrid) and only qrels — if any — are evaluated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from rich.console import Console
+
+from vitrina.config import Settings
+from vitrina.evaluation.reports import write_report
+from vitrina.evaluation.search import judged_from_logs, judged_from_qrels, render_markdown, strict_json
+from vitrina.evaluation.search_models import batch_semantic, evaluate_search_models
+from vitrina.lake.warehouse import Warehouse
+from vitrina.pipelines.steps import StepTimer
+from vitrina.recs.ranker import LambdaRanker
+from vitrina.recs.training_set import RankingFrame
+from vitrina.search.bundle import (
+    BM25,
+    SEMANTIC,
+    SIGNALS,
+    UNDERSTANDING,
+    SemanticRetriever,
+    base_onnx,
+    run_folder,
+)
+from vitrina.search.corpus import read_search_inputs
+from vitrina.search.encoder import QueryEncoder, encode_products
+from vitrina.search.engine import SearchEngine
+from vitrina.search.finetune import FinetuneConfig, base_model_path, finetune
+from vitrina.search.finetune_data import id_texts, training_triples
+from vitrina.search.lexical import BM25Index
+from vitrina.search.ltr_features import RankingContext
+from vitrina.search.onnx_export import export_onnx
+from vitrina.search.product_text import catalog_texts
+from vitrina.search.products import ProductTable
+from vitrina.search.rules import SearchRules
+from vitrina.search.semantic import SemanticIndex
+from vitrina.search.signals import compute_signals
+from vitrina.search.text import analyse, normalise
+from vitrina.search.training import build_ranking_frame, position_bias_from_logs, sample_searches
+from vitrina.search.understanding import QueryUnderstanding
+from vitrina.search.versions import finish_version, next_version, switch_to, version_folder
+from vitrina.simulator.truth import load_truth
+
+LOG_COLUMNS = "search_id, user_id, query, ts, results_shown, results_clicked, results_purchased"
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Knobs of one run; defaults sized for the demo on 2 cores."""
+
+    seed: int = 42
+    eval_days: int = 7
+    ranker_days: int = 14
+    n_trials: int = 3
+    max_train_searches: int = 4_000
+    max_eval_searches: int = 3_000
+    ranker_valid_share: float = 0.2
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    evaluate: bool = True
+    switch: bool = True
+
+
+@dataclass
+class SearchRun:
+    """What a run produced."""
+
+    run_id: str
+    version: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Windows:
+    t_rank: pd.Timestamp
+    t_eval: pd.Timestamp
+    end: pd.Timestamp
+
+
+def _read_logs(settings: Settings) -> pd.DataFrame:
+    with Warehouse.from_settings(settings) as warehouse:
+        if "search_logs" not in warehouse.present:
+            return pd.DataFrame(columns=[c.strip() for c in LOG_COLUMNS.split(",")])
+        logs = warehouse.df(f"SELECT {LOG_COLUMNS} FROM search_logs ORDER BY ts, search_id")
+    for column in ("results_shown", "results_clicked", "results_purchased"):
+        logs[column] = [list(v) if v is not None else [] for v in logs[column]]
+    return logs
+
+
+def _windows(logs: pd.DataFrame, config: SearchConfig) -> _Windows | None:
+    """The split, or ``None`` when the logs are too short to hold out anything."""
+    if logs.empty:
+        return None
+    end = pd.Timestamp(logs["ts"].max())
+    t_eval = end.floor("D") - pd.Timedelta(days=config.eval_days - 1)
+    # Short histories (the 3-week ci data) split what precedes the evaluation in half.
+    days_before = int((t_eval - pd.Timestamp(logs["ts"].min()).floor("D")).days)
+    ranker_days = min(config.ranker_days, days_before // 2)
+    if ranker_days < 1:
+        return None
+    return _Windows(t_eval - pd.Timedelta(days=ranker_days), t_eval, end)
+
+
+def _fit_ranker(frame: RankingFrame, config: SearchConfig) -> LambdaRanker:
+    groups = np.unique(frame.groups)
+    cut = groups[int(len(groups) * (1 - config.ranker_valid_share))]
+    train, valid = _split(frame, frame.groups < cut), _split(frame, frame.groups >= cut)
+    return LambdaRanker(num_threads=1, name="search-lambdarank").fit(
+        train, valid, n_trials=config.n_trials, seed=config.seed
+    )
+
+
+def _split(frame: RankingFrame, mask: np.ndarray) -> RankingFrame:
+    return RankingFrame(
+        frame.features[mask].reset_index(drop=True),
+        frame.labels[mask],
+        frame.groups[mask],
+        frame.users[mask],
+        frame.items[mask],
+        None if frame.weights is None else frame.weights[mask],
+    )
+
+
+def run_search(
+    settings: Settings, config: SearchConfig | None = None, console: Console | None = None
+) -> SearchRun:
+    """Run the whole pipeline; see the module docstring for what each step sees."""
+    config = config or SearchConfig()
+    console = console or Console()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    run = SearchRun(run_id=dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S"))
+    steps = StepTimer(console, "search", run.seconds)
+    models = Path(run_folder(settings, run.run_id))
+    with steps.step("load validated data"):
+        inputs = read_search_inputs(settings)
+        products = ProductTable.from_catalog(inputs.catalog)
+        texts = catalog_texts(products.frame)
+        logs = _read_logs(settings)
+        windows = _windows(logs, config)
+        if windows is None:
+            run.notes.append("no usable search logs: base encoder, no ranker (RRF hybrid)")
+    before_eval = logs if windows is None else logs[logs["ts"] < windows.t_eval]
+    with steps.step("query understanding"):
+        understanding = QueryUnderstanding.build(inputs.catalog, before_eval, inputs.synonyms)
+    with steps.step("fine-tune the bi-encoder"):
+        encoder_dir, onnx_dir = models / "encoder", models / "onnx"
+        if windows is not None:
+            triples = training_triples(
+                logs,
+                until=windows.t_rank.to_pydatetime(),
+                max_examples=config.finetune.max_examples,
+                seed=config.seed,
+            )
+            finetune(triples, id_texts(products.product_ids.tolist(), texts), encoder_dir, config.finetune)
+            export_onnx(encoder_dir, onnx_dir)
+        else:
+            encoder_dir, onnx_dir = base_model_path(), base_onnx(settings)
+        encoder = QueryEncoder.load(onnx_dir)
+    with steps.step("index products (BM25 + HNSW)"):
+        lexical = BM25Index.build(products.product_ids.tolist(), texts)
+        embeddings = encode_products(texts, onnx_dir=onnx_dir)
+        semantic = SemanticIndex.build(embeddings)
+        rules = SearchRules.build(products.frame)
+
+    def engine_as_of(as_of: pd.Timestamp, ranker: LambdaRanker | None) -> tuple[SearchEngine, Any]:
+        signals = compute_signals(settings, products, as_of, normalise)
+        engine = SearchEngine(
+            understanding=understanding,
+            lexical=lexical,
+            semantic=SemanticRetriever(encoder, semantic),
+            products=products,
+            context=RankingContext.build(products, signals, analyse),
+            ranker=ranker,
+            rules=rules,
+            index_version="(building)",
+            model_version=f"search-{run.run_id}",
+        )
+        return engine, signals
+
+    ranker: LambdaRanker | None = None
+    if windows is not None:
+        with steps.step("ranker (LambdaRank + IPS + Optuna)"):
+            engine, _ = engine_as_of(windows.t_rank, None)
+            bias = position_bias_from_logs(before_eval, normalise)
+            window = logs[(logs["ts"] >= windows.t_rank) & (logs["ts"] < windows.t_eval)]
+            searches = sample_searches(window, config.max_train_searches, config.seed)
+            frame = build_ranking_frame(
+                searches, products, engine.context, understanding.parse, engine.retrieve, bias
+            )
+            ranker = _fit_ranker(frame, config)
+            ranker.save(str(models / "ranker"))
+            (models / "position_bias.json").write_text(pd.Series(bias.to_dict()).to_json())
+            engine.close()
+    if config.evaluate:
+        with steps.step("evaluate models against qrels and held-out searches"):
+            run.metrics = _evaluate(
+                settings, config, run, products, windows, logs, engine_as_of, ranker, texts
+            )
+    with steps.step("publish index version"):
+        as_of = (windows.end if windows is not None else pd.Timestamp.now(tz="UTC")) + pd.Timedelta(
+            microseconds=1
+        )
+        _, signals = engine_as_of(as_of, ranker)
+        name = next_version(settings)
+        folder = version_folder(settings, name)
+        products.save(folder)
+        understanding.save(Path(folder) / UNDERSTANDING)
+        lexical.save(Path(folder) / BM25)
+        semantic.save(Path(folder) / SEMANTIC)
+        signals.save(f"{folder}/{SIGNALS}")
+        finish_version(
+            settings,
+            name,
+            {
+                "run_id": run.run_id,
+                "model_version": f"search-{run.run_id}",
+                "encoder": str(encoder_dir),
+                "onnx": str(onnx_dir),
+                "ranker": None if ranker is None else str(models / "ranker"),
+                "n_products": len(products),
+                "n_embedded": len(products),
+                "watermark": pd.Timestamp(products.frame["updated_at"].max()).isoformat(),
+                "signals_as_of": signals.as_of.isoformat(),
+                "created_at": dt.datetime.now(dt.UTC).isoformat(),
+            },
+        )
+        run.version = name
+        if config.switch:
+            switch_to(settings, name, reason=f"vitrina run search {run.run_id}")
+    return run
+
+
+def _evaluate(
+    settings: Settings,
+    config: SearchConfig,
+    run: SearchRun,
+    products: ProductTable,
+    windows: _Windows | None,
+    logs: pd.DataFrame,
+    engine_as_of: Any,
+    ranker: LambdaRanker | None,
+    texts: list[str],
+) -> dict[str, Any]:
+    as_of = windows.t_eval if windows is not None else pd.Timestamp.now(tz="UTC")
+    engine, _ = engine_as_of(as_of, ranker)
+    semantic = engine.semantic
+    assert isinstance(semantic, SemanticRetriever)
+    tuned = batch_semantic(lambda batch: semantic.encoder.encode_batch(batch), semantic.index.search_batch)
+    base_dir = base_onnx(settings)
+    base_encoder = QueryEncoder.load(base_dir)
+    base_index = SemanticIndex.build(encode_products(texts, onnx_dir=base_dir))
+    base = batch_semantic(base_encoder.encode_batch, base_index.search_batch)
+    report: dict[str, Any] = {"models": {}, "logs": {}}
+    try:
+        truth = load_truth(settings)
+    except FileNotFoundError:
+        truth = None
+        run.notes.append("no simulator truth: qrels metrics skipped")
+    if truth is not None:
+        report["models"] = evaluate_search_models(
+            engine, judged_from_qrels(truth.qrels, products.rows_of), tuned=tuned, base=base
+        )
+    if windows is not None:
+        held_out = logs[logs["ts"] >= windows.t_eval]
+        queries = judged_from_logs(
+            held_out, products.rows_of, max_queries=config.max_eval_searches, seed=config.seed
+        )
+        report["logs"] = evaluate_search_models(engine, queries, tuned=tuned, base=base)
+    engine.close()
+    payload: dict[str, Any] = strict_json(report)  # type: ignore[assignment]
+    write_report(settings, "search", run.run_id, payload, render_markdown(report, run.run_id))
+    return payload
