@@ -224,6 +224,74 @@ def recs_command(
     console.print(table)
 
 
+ModelArgument = Annotated[str, typer.Argument(help="Registered model: vitrina-recs | vitrina-search.")]
+RepublishOption = Annotated[
+    bool, typer.Option(help="Re-publish the new champion's recommendations right away (vitrina-recs).")
+]
+
+
+def _switch(
+    action: str, model: str, reason: str, version: int | None, republish: bool, home: str | None
+) -> None:
+    from vitrina.pipelines.lifecycle import promote_model, rollback_model
+    from vitrina.registry.aliases import LifecycleError
+    from vitrina.registry.client import MODELS
+
+    if model not in MODELS:
+        console.print(f"[bold red]unknown model {model!r}[/]: use one of {', '.join(MODELS)}")
+        raise typer.Exit(code=2)
+    settings = _settings(home)
+    try:
+        if action == "promote":
+            switch = promote_model(settings, model, reason, version, republish)
+        else:
+            switch = rollback_model(settings, model, reason, republish)
+    except LifecycleError as error:
+        console.print(f"[bold red]{action} refused:[/] {error}")
+        raise typer.Exit(code=1) from error
+    console.print(switch.render())
+    if switch.publish_error:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def promote(
+    model: ModelArgument,
+    reason: Annotated[str, typer.Option(help="Why: recorded on the version and in the history.")] = "manual",
+    version: Annotated[
+        int | None, typer.Option(help="Promote this version instead of the challenger.")
+    ] = None,
+    republish: RepublishOption = True,
+    home: HomeOption = None,
+) -> None:
+    """Make the challenger (or --version) the champion; the old champion is kept as previous."""
+    _switch("promote", model, reason, version, republish, home)
+
+
+@app.command()
+def rollback(
+    model: ModelArgument,
+    reason: Annotated[str, typer.Option(help="Why: recorded on the versions and in the history.")] = "manual",
+    republish: RepublishOption = True,
+    home: HomeOption = None,
+) -> None:
+    """Move the champion back to the previous champion."""
+    _switch("rollback", model, reason, None, republish, home)
+
+
+@app.command("models")
+def models_command(
+    model: Annotated[str | None, typer.Argument(help="One model (default: all).")] = None,
+    limit: Annotated[int, typer.Option(help="Rows per table.")] = 10,
+    home: HomeOption = None,
+) -> None:
+    """List registered versions with aliases and gate decisions, latest runs, and history."""
+    from vitrina.registry.client import MODELS
+    from vitrina.registry.listing import render_models
+
+    console.print(render_models(_settings(home), [model] if model else list(MODELS), limit))
+
+
 def main() -> None:
     app()
 

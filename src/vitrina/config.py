@@ -52,6 +52,24 @@ class Settings(BaseSettings):
     search_cache_ttl_minutes: float = Field(
         default=30.0, gt=0, description="Lifetime of a cached search result (same backend as the store)."
     )
+    # Gate of SPEC §5.2. Our NDCG@10 is on held-out logged events (≈0.05–0.07 for the full
+    # recommender, popularity ≈0.015–0.03), not the seed's 0.33 scale: the recs floor sits
+    # between the popularity baseline and a working model.
+    gate_ndcg_floor_recs: float = Field(
+        default=0.03, ge=0, le=1, description="Gate: minimum NDCG@10 of a recommendations challenger."
+    )
+    gate_ndcg_floor_search: float = Field(
+        default=0.25, ge=0, le=1, description="Gate: minimum NDCG@10 of a search challenger."
+    )
+    gate_max_ndcg_drop: float = Field(
+        default=0.02, ge=0, le=1, description="Gate: a challenger may be at most this below the champion."
+    )
+    gate_max_psi: float = Field(
+        default=0.25, gt=0, description="Gate: the largest feature PSI must stay below this."
+    )
+    gate_min_baseline_ratio: float = Field(
+        default=1.0, ge=0, description="Gate: NDCG@10 ≥ ratio × the popularity baseline's (0 disables)."
+    )
 
     @field_validator("engine")
     @classmethod

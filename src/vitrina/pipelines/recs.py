@@ -6,10 +6,15 @@ data → item2vec → two-tower → ranker → evaluate → publish. Times and r
   ``valid`` to the candidates retrieved as of ``train_end`` (features as of then too);
 * evaluation scores the ``test`` week with every model's history refreshed to
   ``valid_end`` (never later), baselines fitted on the same history;
-* publishing recomputes every active user's TOP-20 as of the end of the data and
-  switches the serving store to the new version atomically.
+* the register step (:mod:`vitrina.pipelines.recs_register`) tracks the run in MLflow,
+  runs the behaviour tests on the model as it would be published, gates it and registers
+  it as ``vitrina-recs`` challenger (champion if there is none yet);
+* publishing recomputes every active user's TOP-20 with the **champion** (resolved by alias,
+  re-assembled as of the end of the data) and switches the serving store to the new
+  version atomically; with no champion nothing is published and the store keeps serving.
 
-Every artifact is written under ``models/recs/<run_id>/`` in safe formats.
+Every artifact is written under ``models/recs/<run_id>/`` in safe formats (the bundle of
+:mod:`vitrina.recs.bundle`).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
@@ -29,11 +34,14 @@ from rich.console import Console
 
 from vitrina.config import Settings
 from vitrina.evaluation.recs import evaluate_all, history_before
-from vitrina.evaluation.recs_report import write_recs_report
+from vitrina.evaluation.recs_report import report_url, write_recs_report
 from vitrina.lake.paths import LakePaths
+from vitrina.pipelines.recs_register import register_recs
+from vitrina.pipelines.register import Registration, latest_drift_psi
 from vitrina.recs.base import Recommender
 from vitrina.recs.baselines import ALSRecommender, GlobalPopularity, SegmentPopularity
 from vitrina.recs.batch import BatchReport, publish_recommendations
+from vitrina.recs.bundle import RecsBundle, load_bundle, save_bundle
 from vitrina.recs.cold_start import ColdStartRecommender
 from vitrina.recs.data import IntArray, RecsData, load_recs_data
 from vitrina.recs.full import FullRecommender, explain
@@ -44,6 +52,8 @@ from vitrina.recs.ranking_features import ranking_features
 from vitrina.recs.rules import BusinessRules
 from vitrina.recs.training_set import build_ranking_frame
 from vitrina.recs.two_tower import TwoTower, TwoTowerConfig
+from vitrina.registry.client import RECS_MODEL
+from vitrina.registry.models import ModelNotFoundError, resolve
 from vitrina.serving.stores import open_store
 
 DAY_US = 86_400_000_000
@@ -74,6 +84,7 @@ class RecsRun:
     batch: BatchReport | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     sample_user: str | None = None  # an active user with a published list, for demos
+    registration: Registration | None = None
 
 
 class _Steps:
@@ -202,7 +213,12 @@ def _evaluate(
 
 
 def _publish(
-    settings: Settings, data: RecsData, full: FullRecommender, run_id: str, config: RecsConfig
+    settings: Settings,
+    data: RecsData,
+    full: FullRecommender,
+    run_id: str,
+    config: RecsConfig,
+    model_version: str | None = None,
 ) -> BatchReport:
     history = data.interactions
     recent = history.ts_us >= history.ts_us.max() - config.active_days * DAY_US
@@ -224,7 +240,7 @@ def _publish(
             items=items,
             scores=np.where(np.isfinite(scores), scores, 0.0),
             reasons=reasons,
-            model_version=f"recs-{run_id}",
+            model_version=model_version or f"recs-{run_id}",
             lake=LakePaths(settings.lake),
             run_id=run_id,
             servable=data.servable,
@@ -232,6 +248,39 @@ def _publish(
             vocab=data.items,
             k=config.top_k,
         )
+
+
+def _champion(
+    settings: Settings,
+    data: RecsData,
+    end_us: int,
+    config: RecsConfig,
+    fresh: tuple[str, FullRecommender] | None = None,
+) -> tuple[str, FullRecommender] | None:
+    """(pipeline run id, model as of ``end_us``) of the ``vitrina-recs`` champion; ``fresh``
+    is reused when the champion is that run. None when there is no champion."""
+    try:
+        champion = resolve(settings, RECS_MODEL)
+    except ModelNotFoundError:
+        return None
+    trained_in = champion.tags.get("pipeline_run_id", f"v{champion.version}")
+    if fresh is not None and fresh[0] == trained_in:
+        return fresh
+    bundle = load_bundle(champion.path, data)
+    full, _ = _assemble(data, end_us, settings, bundle.item2vec, bundle.two_tower, bundle.ranker, config)
+    return trained_in, full
+
+
+def publish_champion(settings: Settings, config: RecsConfig | None = None) -> BatchReport | None:
+    """Re-publish every active user's list with the current champion (after a promotion or
+    rollback); None when there is no champion. The store version is a new timestamp."""
+    config = config or RecsConfig()
+    data = load_recs_data(settings)
+    champion = _champion(settings, data, int(data.interactions.ts_us.max()) + 1, config)
+    if champion is None:
+        return None
+    version = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    return _publish(settings, data, champion[1], version, config, model_version=f"recs-{champion[0]}")
 
 
 def run_recs(settings: Settings, config: RecsConfig | None = None, console: Console | None = None) -> RecsRun:
@@ -267,14 +316,36 @@ def run_recs(settings: Settings, config: RecsConfig | None = None, console: Cons
             }
             run.metrics = _evaluate(settings, data, models, run.run_id)
     with steps.step("save artifacts"):
-        item2vec.save(f"{models_dir}/item2vec")
-        two_tower.save(f"{models_dir}/two_tower")
-        ranker.save(f"{models_dir}/ranker")
-    if config.publish:
+        save_bundle(models_dir, RecsBundle(item2vec, two_tower, ranker), data)
+    end_us = int(data.interactions.ts_us.max()) + 1
+    if config.publish or config.evaluate:
         with steps.step("assemble the model as of now"):
-            end_us = int(data.interactions.ts_us.max()) + 1
             full, _ = _assemble(data, end_us, settings, item2vec, two_tower, ranker, config)
-        with steps.step("batch inference → serving store"):
-            run.batch = _publish(settings, data, full, run.run_id, config)
-            run.sample_user = str(data.users.ids[int(np.argmax(np.bincount(data.interactions.user)))])
+    if config.evaluate:  # the gate needs the evaluation's metrics
+        with steps.step("behaviour tests, gate, MLflow registry"):
+            run.registration = register_recs(
+                settings,
+                run_id=run.run_id,
+                bundle_dir=models_dir,
+                report_dir=report_url(settings, run.run_id),
+                metrics=run.metrics,
+                data=data,
+                full=full,
+                params=asdict(config),
+                max_psi=latest_drift_psi(settings),
+                k=config.top_k,
+            )
+        console.print(run.registration.render())
+    if config.publish:
+        with steps.step("batch inference → serving store"):  # the champion's
+            champion = _champion(settings, data, end_us, config, (run.run_id, full))
+            if champion is not None:
+                run.batch = _publish(
+                    settings, data, champion[1], run.run_id, config, model_version=f"recs-{champion[0]}"
+                )
+                run.sample_user = str(data.users.ids[int(np.argmax(np.bincount(data.interactions.user)))])
+        if champion is None:
+            console.print(
+                "[yellow]no vitrina-recs champion yet: nothing published, the store is unchanged[/]"
+            )
     return run

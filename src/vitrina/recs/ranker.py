@@ -221,8 +221,9 @@ class LambdaRanker:
             booster = lgb.Booster(model_str=handle.read())
         if booster.feature_name() != meta["feature_names"]:
             raise ValueError(f"{MODEL_FILE} and {META_FILE} under {root} disagree on feature names")
-        # No Booster.reset_parameter here: on a booster read from text it can crash LightGBM
-        # (segfault seen with 4.7); predict() passes num_threads on every call instead.
+        # No booster.reset_parameter here: on a booster built from a model string it
+        # segfaults in LightGBM 4.7 (config_ is unset, LightGBM #3317); predict() passes
+        # num_threads on every call instead.
         return cls(
             max_rounds=int(meta["max_rounds"]),
             early_stopping_rounds=int(meta["early_stopping_rounds"]),

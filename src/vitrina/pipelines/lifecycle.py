@@ -1,0 +1,71 @@
+"""`vitrina promote` / `vitrina rollback`: switch the champion alias, then make serving follow.
+
+For ``vitrina-recs`` the lists users see are precomputed, so after the switch the new
+champion's batch is re-published right away (``republish=True``) and ``vitrina recs USER``
+changes. For ``vitrina-search`` serving resolves the champion when it starts or on an admin
+reload; the switch says so.
+
+The alias switch is the decision and always stands; if re-publishing fails (for example the
+restored version was trained on other users or products than today's data), the store keeps
+its current batch and the failure is reported in :attr:`Switch.publish_error`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vitrina.config import Settings
+from vitrina.recs.batch import BatchReport
+from vitrina.recs.bundle import IncompatibleBundleError
+from vitrina.registry.aliases import AliasPlan
+from vitrina.registry.client import RECS_MODEL
+from vitrina.registry.models import promote, rollback
+
+
+@dataclass(frozen=True)
+class Switch:
+    """A promotion or rollback and what serving did about it."""
+
+    model: str
+    plan: AliasPlan
+    batch: BatchReport | None = None
+    publish_error: str | None = None
+    note: str = ""
+
+    def render(self) -> str:
+        event = self.plan.event
+        before = "none" if event["from"] is None else f"v{event['from']}"
+        lines = [f"{self.model}: {self.plan.action} champion {before} → v{event['to']} ({event['reason']})"]
+        if self.batch is not None:
+            lines.append(self.batch.render())
+        if self.publish_error:
+            lines.append(f"re-publish failed, the store keeps its current batch: {self.publish_error}")
+        if self.note:
+            lines.append(self.note)
+        return "\n".join(lines)
+
+
+def _follow(settings: Settings, model: str, plan: AliasPlan, republish: bool) -> Switch:
+    if model != RECS_MODEL:
+        return Switch(model, plan, note="search serving loads the new champion on reload or restart")
+    if not republish:
+        return Switch(model, plan, note="not re-published: lists change with the next `vitrina run recs`")
+    from vitrina.pipelines.recs import publish_champion
+
+    try:
+        batch = publish_champion(settings)
+    except (IncompatibleBundleError, FileNotFoundError, ValueError) as error:
+        return Switch(model, plan, publish_error=str(error))
+    return Switch(model, plan, batch=batch)
+
+
+def promote_model(
+    settings: Settings, model: str, reason: str, version: int | None = None, republish: bool = True
+) -> Switch:
+    """Challenger (or ``version``) → champion; LifecycleError when there is nothing to promote."""
+    return _follow(settings, model, promote(settings, model, reason, version), republish)
+
+
+def rollback_model(settings: Settings, model: str, reason: str, republish: bool = True) -> Switch:
+    """Champion ← previous champion; LifecycleError when there is none."""
+    return _follow(settings, model, rollback(settings, model, reason), republish)

@@ -1,0 +1,91 @@
+"""`vitrina run recs` with the registry on ci data: the first passing version becomes champion
+and is published, a later one only challenges, and `vitrina promote` / `vitrina rollback`
+change what `vitrina recs USER` shows."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from vitrina.cli import app
+from vitrina.config import Settings, get_settings
+from vitrina.pipelines.recs import RecsConfig, run_recs
+from vitrina.registry.aliases import CHALLENGER, CHAMPION
+from vitrina.registry.client import RECS_MODEL, mlflow_client
+from vitrina.registry.models import get_version, resolve
+from vitrina.serving.stores import open_store
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+QUIET = Console(file=open("/dev/null", "w"))  # noqa: SIM115 - lives as long as the test module
+
+
+def served(settings: Settings, user: str) -> tuple[str, list[str]]:
+    with open_store(settings) as store:
+        record = store.get(user)
+    assert record is not None
+    return record.model_version, [item.product_id for item in record.items]
+
+
+def test_registry_drives_what_is_published(
+    ci_settings: Settings, mlflow_template: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(ci_settings.home, home)
+    shutil.copy(mlflow_template, home / mlflow_template.name)
+    # the lifecycle is under test here, not the threshold: a different seed may score lower
+    settings = get_settings(home=home, gate_max_ndcg_drop=1.0)
+
+    first = run_recs(settings, RecsConfig(n_trials=1), QUIET)
+    assert first.registration is not None
+    assert first.registration.decision.passed, first.registration.decision.summary()
+    assert first.registration.version == 1
+    champion = resolve(settings, RECS_MODEL)
+    assert champion.tags["pipeline_run_id"] == first.run_id
+    assert {p.name for p in champion.path.iterdir()} >= {"item2vec", "two_tower", "ranker", "vocabulary.json"}
+    run = mlflow_client(settings).get_run(first.registration.mlflow_run_id)
+    assert {d.dataset.name for d in run.inputs.dataset_inputs} == {
+        "catalog",
+        "users",
+        "events",
+        "transactions",
+    }
+    assert run.data.tags["gate.behaviour.no_out_of_stock"] == "pass"
+    assert run.data.tags["gate.behaviour.cold_start_non_empty"] == "pass"
+    assert run.data.metrics["ndcg_at_10"] == first.metrics["models"]["full"]["ndcg@10"]
+    card = home / "docs" / "model_cards" / "vitrina-recs-v1.md"
+    assert card.is_file()
+    assert (home / "docs" / "model_cards" / "vitrina-recs-v1" / "shap_importance.png").is_file()
+    user = first.sample_user
+    assert user is not None
+    version_1, list_1 = served(settings, user)
+    assert version_1 == f"recs-{first.run_id}"
+
+    second = run_recs(settings, RecsConfig(n_trials=1, seed=7), QUIET)
+    assert second.registration is not None
+    assert second.registration.version == 2
+    challenger = get_version(settings, RECS_MODEL, CHALLENGER)
+    assert challenger is not None
+    assert challenger.version == 2
+    assert second.batch is not None
+    assert second.batch.model_version == version_1  # the challenger does not serve
+    assert served(settings, user) == (version_1, list_1)
+
+    runner = CliRunner()
+    promoted = runner.invoke(app, ["promote", RECS_MODEL, "--reason", "test", "--home", str(home)])
+    assert promoted.exit_code == 0, promoted.output
+    version_2, list_2 = served(settings, user)
+    assert version_2 == f"recs-{second.run_id}"
+    assert list_2 != list_1
+    shown = runner.invoke(app, ["recs", user, "--home", str(home)])
+    assert f"recs-{second.run_id}" in shown.output
+
+    rolled = runner.invoke(app, ["rollback", RECS_MODEL, "--reason", "test", "--home", str(home)])
+    assert rolled.exit_code == 0, rolled.output
+    assert served(settings, user) == (version_1, list_1)
+    back = get_version(settings, RECS_MODEL, CHAMPION)
+    assert back is not None
+    assert back.version == 1
