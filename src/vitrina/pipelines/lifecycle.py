@@ -2,8 +2,8 @@
 
 For ``vitrina-recs`` the lists users see are precomputed, so after the switch the new
 champion's batch is re-published right away (``republish=True``) and ``vitrina recs USER``
-changes. For ``vitrina-search`` serving resolves the champion when it starts or on an admin
-reload; the switch says so.
+changes. For ``vitrina-search`` the index pointer moves to the index version the new champion
+names (blue-green); running API replicas pick it up on an admin reload.
 
 The alias switch is the decision and always stands; if re-publishing fails (for example the
 restored version was trained on other users or products than today's data), the store keeps
@@ -47,7 +47,12 @@ class Switch:
 
 def _follow(settings: Settings, model: str, plan: AliasPlan, republish: bool) -> Switch:
     if model != RECS_MODEL:
-        return Switch(model, plan, note="search serving loads the new champion on reload or restart")
+        from vitrina.pipelines.search_register import serve_champion_index
+
+        served = serve_champion_index(settings)
+        return Switch(
+            model, plan, note=f"search now serves index {served} (API replicas pick it up on reload)"
+        )
     if not republish:
         return Switch(model, plan, note="not re-published: lists change with the next `vitrina run recs`")
     from vitrina.pipelines.recs import publish_champion

@@ -33,6 +33,7 @@ from vitrina.evaluation.reports import write_report
 from vitrina.evaluation.search import judged_from_logs, judged_from_qrels, render_markdown, strict_json
 from vitrina.evaluation.search_models import batch_semantic, evaluate_search_models
 from vitrina.lake.warehouse import Warehouse
+from vitrina.pipelines.search_register import register_search
 from vitrina.pipelines.steps import StepTimer
 from vitrina.recs.ranker import LambdaRanker
 from vitrina.recs.training_set import RankingFrame
@@ -45,6 +46,7 @@ from vitrina.search.bundle import (
     base_onnx,
     run_folder,
 )
+from vitrina.search.cached import frequent_queries
 from vitrina.search.corpus import read_search_inputs
 from vitrina.search.encoder import QueryEncoder, encode_products
 from vitrina.search.engine import SearchEngine
@@ -92,6 +94,7 @@ class SearchRun:
     metrics: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    registration: str | None = None
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,7 @@ def run_search(
         return engine, signals
 
     ranker: LambdaRanker | None = None
+    training_rows: pd.DataFrame | None = None
     if windows is not None:
         with steps.step("ranker (LambdaRank + IPS + Optuna)"):
             engine, _ = engine_as_of(windows.t_rank, None)
@@ -212,6 +216,7 @@ def run_search(
                 searches, products, engine.context, understanding.parse, engine.retrieve, bias
             )
             ranker = _fit_ranker(frame, config)
+            training_rows = frame.features
             ranker.save(str(models / "ranker"))
             (models / "position_bias.json").write_text(pd.Series(bias.to_dict()).to_json())
             engine.close()
@@ -224,7 +229,7 @@ def run_search(
         as_of = (windows.end if windows is not None else pd.Timestamp.now(tz="UTC")) + pd.Timedelta(
             microseconds=1
         )
-        _, signals = engine_as_of(as_of, ranker)
+        serving, signals = engine_as_of(as_of, ranker)
         name = next_version(settings)
         folder = version_folder(settings, name)
         products.save(folder)
@@ -249,9 +254,40 @@ def run_search(
             },
         )
         run.version = name
-        if config.switch:
-            switch_to(settings, name, reason=f"vitrina run search {run.run_id}")
+    if config.evaluate and config.switch:
+        with steps.step("gate and register (MLflow)"):
+            models.mkdir(parents=True, exist_ok=True)
+            serving.index_version = name
+            registration = register_search(
+                settings,
+                run_id=run.run_id,
+                bundle_dir=models,
+                index_version=name,
+                engine=serving,
+                metrics=_gate_metrics(run.metrics),
+                queries=frequent_queries(before_eval, normalise, limit=200) or ["a"],
+                training_rows=training_rows,
+                params={"n_trials": config.n_trials, "seed": config.seed, "n_products": len(products)},
+                data_window={}
+                if windows is None
+                else {
+                    "ranker_from": windows.t_rank.isoformat(),
+                    "eval_from": windows.t_eval.isoformat(),
+                    "end": windows.end.isoformat(),
+                },
+            )
+            run.registration = registration.render()
+    elif config.switch:  # no evaluation, no gate: the operator asked for this version explicitly
+        switch_to(settings, name, reason=f"vitrina run search {run.run_id} --no-evaluate")
+    serving.close()
     return run
+
+
+def _gate_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The gate reads section ``models``: the qrels when there is truth, else held-out logs."""
+    if metrics.get("models"):
+        return metrics
+    return {"models": metrics.get("logs", {}), "logs": metrics.get("logs", {})}
 
 
 def _evaluate(
