@@ -246,7 +246,8 @@ def evidently_html(
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
-    measured = {f.name: f.kind for f in result.features if f.status != "insufficient" and f.table}
+    present = {f"{t.name}.{c}" for t in tables for c in t.columns}
+    measured = {f.name: f.kind for f in result.features if f.status != "insufficient" and f.name in present}
     numeric = [n for n, k in measured.items() if k == "numeric"]
     categorical = [n for n, k in measured.items() if k == "categorical"]
     frames = {w: _stacked(tables, w, [*numeric, *categorical], rows) for w in ("reference", "current")}
