@@ -172,7 +172,11 @@ def run_drift_command(
     config = DriftConfig(
         window_days=window_days, reference_days=reference_days, end=end, query_sample=query_sample, html=html
     )
-    run = run_drift(_settings(home), config, console)
+    try:
+        run = run_drift(_settings(home), config, console)
+    except ValueError as error:  # no validated data, not enough history, a bad window
+        console.print(f"[bold red]drift check failed:[/] {error}")
+        raise typer.Exit(code=1) from error
     console.print(run.render())
     for reason in run.result.reasons:
         console.print(f"  · {reason}")

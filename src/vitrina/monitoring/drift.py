@@ -180,7 +180,7 @@ def compare_categorical(
 
 
 def group_shifts(
-    reference: pd.DataFrame, current: pd.DataFrame, column: str, by: str, min_rows: int = 10
+    reference: pd.DataFrame, current: pd.DataFrame, column: str, by: str, min_rows: int = 5
 ) -> tuple[GroupShift, ...]:
     """Median of ``column`` per ``by`` group in both windows, for groups with at least
     ``min_rows`` finite rows in each; sorted by the absolute shift, largest first, zero shifts

@@ -34,7 +34,7 @@ class Thresholds:
     new_items_warn: float = 0.20
     centroid_warn: float = 0.10
     centroid_critical: float = 0.20
-    group_min_rows: int = 10
+    group_min_rows: int = 5
 
     def to_dict(self) -> dict[str, float]:
         return {k: float(v) for k, v in self.__dict__.items()}

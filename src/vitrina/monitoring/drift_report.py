@@ -42,7 +42,7 @@ from vitrina.monitoring.drift import DriftResult, MonitoredTable, Thresholds
 from vitrina.monitoring.windows import DriftWindows
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-EVIDENTLY_SAMPLE_ROWS = 5_000
+EVIDENTLY_SAMPLE_ROWS = 2_000
 HISTORY_SCHEMA = pa.schema(
     [
         ("run_id", pa.string()),
