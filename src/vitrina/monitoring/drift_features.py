@@ -77,10 +77,11 @@ def feature_tables(settings: Settings, windows: DriftWindows) -> list[MonitoredT
             continue
         frame = _active(computed[name].to_pandas(), spec, columns)
         is_current = frame["as_of"] == end
+        active = " (rows active in the block only)" if name in ACTIVE_ROWS_ONLY else ""
         tables.append(
             MonitoredTable(
                 f"{name}_features",
-                f"{spec.description.rstrip('.')}; as of each block's end",
+                f"{spec.description.rstrip('.')}; as of each block's end{active}",
                 "recs",
                 columns,
                 frame[~is_current].reset_index(drop=True),

@@ -107,31 +107,29 @@ def encode_queries(*samples: list[str]) -> list[npt.NDArray[np.float32]]:
     return [vectors[a:b] for a, b in itertools.pairwise(bounds)]
 
 
-def _signals(
-    settings: Settings, warehouse: Warehouse, windows: DriftWindows, config: DriftConfig
-) -> tuple[list[Signal], list[FeatureDrift]]:
-    """Target and search signals, plus prediction drift (a feature and a signal) when two batches exist."""
-    th = config.thresholds
+def _rate_signals(warehouse: Warehouse, windows: DriftWindows, th: Thresholds) -> list[Signal]:
+    """Target drift (CTR, conversion) and the zero-result rate, from daily counts."""
     events, searches = daily_counts(warehouse, windows)
-    signals = target_drift(events, events["is_current"], th)
-    signals += search_drift(searches, searches["is_current"], th)
-    if config.query_sample > 0:
-        ref_q, cur_q = query_sample(warehouse, windows, config.query_sample)
-        if ref_q and cur_q:
-            ref_vectors, cur_vectors = encode_queries(ref_q, cur_q)
-            signals.append(embedding_signal(ref_vectors, cur_vectors, th))
+    return target_drift(events, events["is_current"], th) + search_drift(searches, searches["is_current"], th)
+
+
+def _embedding_signals(warehouse: Warehouse, windows: DriftWindows, n: int, th: Thresholds) -> list[Signal]:
+    """The query-centroid shift on ``n`` sampled searches per window (none without searches)."""
+    ref_q, cur_q = query_sample(warehouse, windows, n)
+    if not ref_q or not cur_q:
+        return []
+    ref_vectors, cur_vectors = encode_queries(ref_q, cur_q)
+    return [embedding_signal(ref_vectors, cur_vectors, th)]
+
+
+def _prediction_drift(settings: Settings, th: Thresholds) -> tuple[list[Signal], list[FeatureDrift]]:
+    """Score distribution and new top-10 items of the two latest published batches."""
     batches = prediction_batches(settings)
-    measured: list[FeatureDrift] = []
     if batches is None:
-        signals.append(
-            Signal("predictions", "recs", "insufficient", None, "fewer than two published batches")
-        )
-    else:
-        ref, cur = batches
-        scores, share = prediction_drift(ref["score"], cur["score"], ranked_lists(ref), ranked_lists(cur), th)
-        measured.append(scores)
-        signals.append(share)
-    return signals, measured
+        return [Signal("predictions", "recs", "insufficient", None, "fewer than two published batches")], []
+    ref, cur = batches
+    scores, share = prediction_drift(ref["score"], cur["score"], ranked_lists(ref), ranked_lists(cur), th)
+    return [share], [scores]
 
 
 def run_drift(
@@ -142,6 +140,7 @@ def run_drift(
 ) -> DriftRun:
     """Measure drift between the reference and the current window and write the report."""
     config = config or DriftConfig()
+    th = config.thresholds
     console = console or Console()
     run_id = run_id or dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     steps = Steps(console, "drift")
@@ -161,12 +160,18 @@ def run_drift(
         if config.features:
             with steps.step("feature frames"):
                 tables += feature_tables(settings, windows)
-        with steps.step("target, search and prediction signals"):
-            signals, measured = _signals(settings, warehouse, windows, config)
+        with steps.step("target and search rates"):
+            signals = _rate_signals(warehouse, windows, th)
+        if config.query_sample > 0:
+            with steps.step("query embeddings"):
+                signals += _embedding_signals(warehouse, windows, config.query_sample, th)
+    with steps.step("prediction drift"):
+        prediction_signals, measured = _prediction_drift(settings, th)
+        signals += prediction_signals
     with steps.step("compare and decide"):
-        result = compare_tables(tables, config.thresholds, signals, measured)
+        result = compare_tables(tables, th, signals, measured)
     with steps.step("report"):
         payload = write_drift_report(
-            settings, result, windows, run_id, thresholds=config.thresholds, tables=tables, html=config.html
+            settings, result, windows, run_id, thresholds=th, tables=tables, html=config.html
         )
     return DriftRun(run_id, windows, result, payload, report_url(settings, run_id), steps.seconds)
