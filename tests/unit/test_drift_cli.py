@@ -14,7 +14,8 @@ pytestmark = pytest.mark.unit
 
 def test_run_drift_without_data_says_what_to_do(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    result = CliRunner().invoke(app, ["run", "drift", "--home", str(home), "--query-sample", "0", "--no-html"])
+    args = ["run", "drift", "--home", str(home), "--query-sample", "0", "--no-html"]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 1
     assert "vitrina validate" in result.output
     assert not (home / "lake" / "reports" / "drift").exists()
