@@ -208,6 +208,41 @@ def search_command(
     engine.close()
 
 
+@run_app.command("drift")
+def run_drift_command(
+    window_days: Annotated[int, typer.Option(help="Length of the current window, in days.")] = 7,
+    reference_days: Annotated[
+        int, typer.Option(help="Reference before it (whole windows; cut to the history available).")
+    ] = 28,
+    end_date: Annotated[
+        str | None,
+        typer.Option(help="Last day of the current window, YYYY-MM-DD (default: last event's day)."),
+    ] = None,
+    query_sample: Annotated[
+        int, typer.Option(help="Queries per window for the embedding check (0: off).")
+    ] = 300,
+    html: Annotated[bool, typer.Option(help="Write the Evidently HTML report.")] = True,
+    home: HomeOption = None,
+) -> None:
+    """Compare the latest window with the reference: per-feature drift, then none / warn / retrain."""
+    from vitrina.pipelines.drift import DriftConfig, run_drift
+
+    end = None
+    if end_date:
+        end = dt.datetime.combine(dt.date.fromisoformat(end_date) + dt.timedelta(days=1), dt.time(), dt.UTC)
+    config = DriftConfig(
+        window_days=window_days, reference_days=reference_days, end=end, query_sample=query_sample, html=html
+    )
+    try:
+        run = run_drift(_settings(home), config, console)
+    except ValueError as error:  # no validated data, not enough history, a bad window
+        console.print(f"[bold red]drift check failed:[/] {error}")
+        raise typer.Exit(code=1) from error
+    console.print(run.render())
+    for reason in run.result.reasons:
+        console.print(f"  · {reason}")
+
+
 @app.command("recs")
 def recs_command(
     user_id: Annotated[str, typer.Argument(help="The user whose list to show.")],
