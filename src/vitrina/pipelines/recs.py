@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
@@ -38,6 +36,7 @@ from vitrina.evaluation.recs_report import report_url, write_recs_report
 from vitrina.lake.paths import LakePaths
 from vitrina.pipelines.recs_register import register_recs
 from vitrina.pipelines.register import Registration, latest_drift_psi
+from vitrina.pipelines.steps import StepTimer
 from vitrina.recs.base import Recommender
 from vitrina.recs.baselines import ALSRecommender, GlobalPopularity, SegmentPopularity
 from vitrina.recs.batch import BatchReport, publish_recommendations
@@ -85,23 +84,6 @@ class RecsRun:
     seconds: dict[str, float] = field(default_factory=dict)
     sample_user: str | None = None  # an active user with a published list, for demos
     registration: Registration | None = None
-
-
-class _Steps:
-    """Runs named steps with a progress line and records their duration."""
-
-    def __init__(self, console: Console, run: RecsRun) -> None:
-        self.console = console
-        self.run = run
-
-    @contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        with self.console.status(f"[bold]recs[/] · {name}…"):
-            yield
-        seconds = time.perf_counter() - started
-        self.run.seconds[name] = round(seconds, 2)
-        self.console.print(f"[green]✓[/] {name} [dim]{seconds:.1f} s[/]")
 
 
 def _in_batches(users: IntArray, size: int, fn: Callable[[IntArray], T]) -> list[T]:
@@ -289,7 +271,7 @@ def run_recs(settings: Settings, config: RecsConfig | None = None, console: Cons
     console = console or Console()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per step, not per trial
     run = RecsRun(run_id=dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S"))
-    steps = _Steps(console, run)
+    steps = StepTimer(console, "recs", run.seconds)
     models_dir = f"{LakePaths(settings.lake).table('models', 'recs')}/{run.run_id}"
     with steps.step("load validated data"):
         data = load_recs_data(settings)
