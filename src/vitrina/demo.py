@@ -9,6 +9,8 @@ from __future__ import annotations
 from rich.console import Console
 
 from vitrina.config import Settings
+from vitrina.pipelines.search import SearchConfig
+from vitrina.search.finetune import FinetuneConfig
 
 
 def postgres_reachable(url: str) -> bool:
@@ -24,12 +26,16 @@ def postgres_reachable(url: str) -> bool:
 
 def run_demo(settings: Settings, scale: str, seed: int, postgres_url: str, console: Console) -> None:
     """Generate the marketplace, bring the catalog in through PostgreSQL when available, validate,
-    then train, evaluate and publish the recommendations."""
+    then train, evaluate and publish the recommendations and the search index."""
     from vitrina.contracts.validate import validate_lake
     from vitrina.evaluation.recs_report import render_markdown
+    from vitrina.evaluation.search import render_markdown as render_search_metrics
     from vitrina.ingest.catalog import ingest_catalog_from_postgres
     from vitrina.pipelines.recs import RecsConfig, run_recs
+    from vitrina.pipelines.search import run_search
     from vitrina.recs.show import render_user_recs
+    from vitrina.search.bundle import load_version
+    from vitrina.search.show import render_results
     from vitrina.simulator.generate import generate_marketplace
 
     use_postgres = postgres_reachable(postgres_url)
@@ -66,4 +72,24 @@ def run_demo(settings: Settings, scale: str, seed: int, postgres_url: str, conso
         table = render_user_recs(settings, run.sample_user) if run.sample_user else None
         if table is not None:
             console.print(table)
+    console.rule("5. search: understand, fine-tune, index, rank, evaluate, register (vitrina run search)")
+    search = run_search(settings, search_config(scale, seed), console)
+    console.print(render_search_metrics(search.metrics, search.run_id))
+    if search.registration:
+        console.print(search.registration)
+    engine = load_version(settings).engine()
+    console.print(render_results(engine, engine.search(DEMO_QUERY, k=5, explain=True), explain=True))
+    engine.close()
     console.print(f"[bold green]done.[/] State lives in {settings.home.resolve()}")
+
+
+DEMO_QUERY = "celuar samsng"
+"""A typo query the demo shows: the engine corrects it and finds Samsung phones."""
+
+
+def search_config(scale: str, seed: int) -> SearchConfig:
+    """The demo's search run: the defaults, or a quick one at ci scale (tests, smoke runs)."""
+    if scale != "ci":
+        return SearchConfig(seed=seed)
+    quick = FinetuneConfig(max_examples=512, max_seconds=30, batch_size=32, show_progress=False)
+    return SearchConfig(seed=seed, n_trials=1, max_train_searches=400, max_eval_searches=300, finetune=quick)

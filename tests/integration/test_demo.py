@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from vitrina.cli import app
 from vitrina.config import get_settings
+from vitrina.search.versions import current_version
 from vitrina.serving.stores import open_store
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -27,3 +28,5 @@ def test_demo_runs_the_whole_loop(
     assert "Para ti" in result.output  # a user's served list was printed
     with open_store(get_settings(home=home)) as store:
         assert store.current_version() is not None
+    assert "celular samsung" in result.output  # the demo's typo query was corrected and searched
+    assert current_version(get_settings(home=home)) is not None  # an index version is served
