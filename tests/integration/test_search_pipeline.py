@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from vitrina.cli import app
 from vitrina.config import Settings, get_settings
-from vitrina.contracts.tables import CATALOG, SEARCH_LOGS
+from vitrina.contracts.tables import CATALOG, SEARCH_LOGS, USERS
 from vitrina.contracts.validate import validate_lake
 from vitrina.lake.io import write_table
 from vitrina.lake.paths import LakePaths
@@ -167,8 +167,20 @@ def _handmade_shop(settings: Settings, seed: int = 5) -> None:
         logs["results_shown"].append(shown)
         logs["results_clicked"].append([p for p in shown if p in wanted][:1])
         logs["results_purchased"].append([])
+    users = pa.table(
+        {
+            "user_id": [f"socio-{u}" for u in range(40)],
+            "signup_date": [end.date() - dt.timedelta(days=120)] * 40,
+            "age_range": ["35-44"] * 40,
+            "city": ["Quito"] * 40,
+            "segment": ["frecuente"] * 40,
+            "lifetime_value": [50.0] * 40,
+        },
+        schema=USERS.schema,
+    )
     lake = LakePaths(settings.lake)
     write_table(lake, "raw", "catalog", catalog, None, snapshot_day=end.date())
+    write_table(lake, "raw", "users", users, None, snapshot_day=end.date())
     write_table(lake, "raw", "search_logs", pa.table(logs, schema=SEARCH_LOGS.schema), "ts")
 
 
