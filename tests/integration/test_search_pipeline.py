@@ -65,6 +65,8 @@ def test_every_model_is_evaluated_and_the_learned_hybrid_beats_bm25(
     assert typo["bm25_qu"] > typo["bm25"]  # spelling correction pays on typo queries
     report = LakePaths(settings.lake).layer("reports") + "/search/latest/metrics.json"
     assert Path(report).is_file()
+    assert run.registration is not None
+    assert "as champion" in run.registration  # first passing version: the champion serves
     assert current_version(settings) == run.version
 
 

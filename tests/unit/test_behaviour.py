@@ -72,3 +72,14 @@ def test_exact_titles_outside_the_top_k_fail_unless_the_share_allows() -> None:
 
 def test_exact_titles_with_nothing_to_check_fails() -> None:
     assert not exact_titles_found(fake_search({}), {}).passed
+
+
+@pytest.mark.unit
+def test_exact_titles_accept_catalog_duplicates_outside_the_sample() -> None:
+    def search(query: str) -> list[str]:
+        return ["twin", "other"]  # the sampled product's twin (same title) ranks first
+
+    sampled = {"p1": "Camiseta Puma talla XS"}
+    catalog = {"p1": "Camiseta Puma talla XS", "twin": "Camiseta Puma talla XS", "other": "Camiseta XL"}
+    assert not exact_titles_found(search, sampled, k=1).passed
+    assert exact_titles_found(search, sampled, k=1, catalog_titles=catalog).passed

@@ -87,16 +87,22 @@ def exact_titles_found(
     titles: Mapping[str, str],
     k: int = 3,
     min_share: float = 1.0,
+    catalog_titles: Mapping[str, str] | None = None,
 ) -> BehaviourCheck:
     """Query each title of ``titles`` (product_id → title) with ``search`` (query → product
     ids, best first); a query passes when a product with exactly that title is in the top
-    ``k`` (duplicated titles accept any of their products). Passes when the share of passing
-    queries is ≥ ``min_share``."""
+    ``k`` (duplicated titles accept any of their products: those among ``titles``, or, when
+    ``catalog_titles`` maps every product to its title, any product of the catalog). Passes
+    when the share of passing queries is ≥ ``min_share``."""
     if not titles:
         return BehaviourCheck(f"exact_title_top{k}", False, 0, 0, "no title was checked")
     owners: dict[str, set[str]] = {}
     for product, title in titles.items():
         owners.setdefault(title, set()).add(product)
+    if catalog_titles is not None:
+        for product, title in catalog_titles.items():
+            if title in owners:
+                owners[title].add(product)
     missed = [title for title, products in owners.items() if not products & set(search(title)[:k])]
     share = 1.0 - len(missed) / len(owners)
     detail = f"{len(owners) - len(missed)} of {len(owners)} exact-title queries find their product in top {k}"

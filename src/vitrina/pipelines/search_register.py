@@ -54,7 +54,11 @@ def search_behaviour(
     for i, query in enumerate(queries):
         rows = engine.search(query, k=20).rows
         lists[i, : rows.size] = rows
-    return [exact_titles_found(ids_for, titles, k=3), no_unservable_items(lists, products.servable)]
+    every_title = dict(zip(frame["product_id"], frame["title"], strict=True))
+    return [
+        exact_titles_found(ids_for, titles, k=3, catalog_titles=every_title),
+        no_unservable_items(lists, products.servable),
+    ]
 
 
 def ranker_features_sample(frame: pd.DataFrame, n_rows: int = 2000, seed: int = 0) -> pd.DataFrame:
