@@ -11,7 +11,8 @@ Ranking modes (the evaluation's models are the same engine in another mode):
 * ``semantic`` — semantic hits in cosine order;
 * ``hybrid`` — the union ranked by reciprocal-rank fusion (RRF, k = 60): the un-learned
   hybrid, also what serves when no ranker has been trained yet (no search logs);
-* ``hybrid_ltr`` — the union ranked by the LambdaRank model.
+* ``hybrid_ltr`` — the union ranked by the LambdaRank model; products whose analysed title
+  equals the analysed query are lifted above the rest (navigational queries).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ Mode = Literal["bm25", "semantic", "hybrid", "hybrid_ltr"]
 MODES: tuple[Mode, ...] = ("bm25", "semantic", "hybrid", "hybrid_ltr")
 RETRIEVAL_K = 100
 RRF_K = 60.0
+EXACT_TITLE_LIFT = 1.0
+"""Score margin that puts exact-title matches above every other candidate (learned mode)."""
 
 
 class Understanding(Protocol):
@@ -159,6 +162,12 @@ class SearchEngine:
         else:
             column = 0 if mode == "bm25" else 2
             scores = retrieval[:, column].astype(np.float32)
+        if features is not None:
+            # Navigational queries: a product whose whole title is the query goes first,
+            # whatever the ranker learned (logs rarely teach it; shoppers expect it).
+            exact = features["exact_title"].to_numpy() > 0
+            scores = np.where(exact, scores.max(initial=0.0) + EXACT_TITLE_LIFT + scores, scores)
+            scores = scores.astype(np.float32)
         order = np.argsort(-scores, kind="stable")
         rows, scores, retrieval = rows[order], scores[order], retrieval[order]
         if features is not None:
