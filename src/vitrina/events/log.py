@@ -114,7 +114,10 @@ class EventLog:
             for line in handle:
                 if not line.endswith("\n"):
                     return  # torn tail of a crashed append: never acknowledged
-                row = json.loads(line)
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    continue  # a torn line terminated by a later append: never acknowledged
                 yield int(row["seq"]), row["event"]
 
     def _scan(self) -> Iterator[tuple[int, EventRecord]]:
