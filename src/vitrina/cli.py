@@ -327,6 +327,38 @@ def models_command(
     console.print(render_models(_settings(home), [model] if model else list(MODELS), limit))
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    log_level: Annotated[str, typer.Option(help="debug | info | warning | error")] = "info",
+    home: HomeOption = None,
+) -> None:
+    """Run the API (FastAPI + uvicorn): /recs, /search, /events, /health, /ready, /metrics, /admin."""
+    import uvicorn
+
+    from vitrina.serving.app import create_app
+    from vitrina.serving.logs import configure_logging
+
+    configure_logging(log_level.upper())
+    uvicorn.run(create_app(_settings(home)), host=host, port=port, log_config=None, access_log=False)
+
+
+@ingest_app.command("events")
+def ingest_events(home: HomeOption = None) -> None:
+    """Flush the event buffer (embedded log or Redis Streams) into raw/events; then `vitrina validate`."""
+    from vitrina.events import EventBufferUnavailableError, flush_events, open_event_buffer
+
+    settings = _settings(home)
+    try:
+        with open_event_buffer(settings) as buffer:
+            report = flush_events(settings, buffer)
+    except (EventBufferUnavailableError, ValueError) as error:
+        console.print(f"[bold red]ingestion failed:[/] {error}")
+        raise typer.Exit(code=1) from error
+    console.print(report.render())
+
+
 def main() -> None:
     app()
 

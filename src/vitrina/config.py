@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     )
     search_cache_ttl_minutes: float = Field(
         default=30.0, gt=0, description="Lifetime of a cached search result (same backend as the store)."
+    )
+    events_dedup_hours: float = Field(
+        default=168.0, gt=0, description="POST /events refuses an event_id seen within this many hours."
+    )
+    admin_api_key: SecretStr | None = Field(
+        default=None, description="X-API-Key of the admin endpoints; unset: admin endpoints answer 503."
     )
     # Gate of SPEC §5.2. Our NDCG@10 is on held-out logged events (≈0.05–0.07 for the full
     # recommender, popularity ≈0.015–0.03), not the seed's 0.33 scale: the recs floor sits

@@ -1,0 +1,91 @@
+"""The FastAPI application (SPEC §6): :func:`create_app` builds it, the lifespan loads
+everything once (:func:`~vitrina.serving.state.load_state`) and closes it on shutdown.
+
+``vitrina serve`` runs it with uvicorn; tests drive it with ``TestClient``. Errors keep the
+envelope: 4xx/5xx bodies are :class:`~vitrina.serving.schemas.ErrorResponse` with the
+request id, and validation errors say which parameter is wrong and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import vitrina
+from vitrina.config import Settings
+from vitrina.monitoring.metrics import build_metrics
+from vitrina.serving.middleware import NO_ARM, RequestContextMiddleware
+from vitrina.serving.routes import admin, events, health, recs, search
+from vitrina.serving.state import ServingState, load_state
+
+
+def _error_body(
+    request: Request, status: int, detail: str, errors: list[dict[str, Any]] | None = None
+) -> JSONResponse:
+    serving: ServingState | None = getattr(request.app.state, "serving", None)
+    version = serving.served_versions() if serving is not None else "not loaded"
+    body = {
+        "detail": detail,
+        "errors": errors,
+        "request_id": request.scope.get("state", {}).get("request_id", ""),
+        "model_version": version,
+        "arm": NO_ARM,
+    }
+    return JSONResponse(body, status_code=status)
+
+
+def _validation_detail(errors: list[dict[str, Any]]) -> str:
+    """``"query k: Input should be less than or equal to 100; …"``: where, then what."""
+    parts = []
+    for error in errors:
+        where = " ".join(str(p) for p in error.get("loc", ()))
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """A new app serving ``settings``' home; nothing is loaded until the lifespan starts."""
+    metrics = build_metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.serving = await run_in_threadpool(load_state, settings, metrics)
+        try:
+            yield
+        finally:
+            app.state.serving.close()
+
+    app = FastAPI(
+        title="vitrina",
+        version=vitrina.__version__,
+        description="Recommendations and product search for marketplaces (SPEC §6).",
+        lifespan=lifespan,
+    )
+
+    def versions() -> str:
+        serving: ServingState | None = getattr(app.state, "serving", None)
+        return serving.served_versions() if serving is not None else "not loaded"
+
+    app.add_middleware(RequestContextMiddleware, metrics=lambda: metrics, versions=versions)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in error.errors()]
+        return _error_body(request, 422, _validation_detail(errors), errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        response = _error_body(request, error.status_code, str(error.detail))
+        response.headers.update(error.headers or {})
+        return response
+
+    for module in (recs, search, events, health, admin):
+        app.include_router(module.router)
+    return app

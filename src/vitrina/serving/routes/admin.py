@@ -1,0 +1,91 @@
+"""Admin endpoints behind ``X-API-Key``: reload, promote, rollback, experiment config."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from vitrina.serving.deps import Admin, State, envelope
+from vitrina.serving.experiment import ExperimentConfig, save_experiment
+from vitrina.serving.schemas import ErrorResponse, ReloadResponse, SwitchIn, SwitchResponse
+
+AUTH_ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorResponse, "description": "No X-API-Key header."},
+    403: {"model": ErrorResponse, "description": "Wrong API key."},
+    503: {"model": ErrorResponse, "description": "Admin endpoints are disabled (no key configured)."},
+}
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Admin], responses=AUTH_ERRORS)
+
+
+class ExperimentResponse(ExperimentConfig):
+    request_id: str
+    model_version: str
+    arm: str
+
+
+@router.post("/reload", response_model=ReloadResponse, responses={409: {"model": ReloadResponse}})
+def reload(request: Request, state: State) -> JSONResponse:
+    """Reload the served index version, the store and the fallback list; a part that fails
+    to load or verify keeps its previous version serving (409 says so)."""
+    search, recs = state.reload()
+    ok = search.ok and recs.ok
+    body = ReloadResponse(**envelope(request, state), ok=ok, search=search, recs=recs)
+    return JSONResponse(body.model_dump(mode="json"), status_code=200 if search.ok else 409)
+
+
+def _switch(request: Request, state: State, action: str, model: str, body: SwitchIn) -> SwitchResponse:
+    from vitrina.pipelines.lifecycle import promote_model, rollback_model
+    from vitrina.registry.aliases import LifecycleError
+    from vitrina.registry.client import MODELS
+
+    if model not in MODELS:
+        raise HTTPException(404, f"unknown model {model!r}: use one of {', '.join(MODELS)}")
+    try:
+        if action == "promote":
+            switch = promote_model(state.settings, model, body.reason, body.version, body.republish)
+        else:
+            switch = rollback_model(state.settings, model, body.reason, body.republish)
+    except LifecycleError as error:
+        raise HTTPException(409, f"{action} refused: {error}") from error
+    state.reload()  # serve what the alias now names
+    return SwitchResponse(
+        **envelope(request, state),
+        model=model,
+        ok=switch.publish_error is None,
+        message=switch.render(),
+        publish_error=switch.publish_error,
+    )
+
+
+@router.post(
+    "/promote/{model}",
+    response_model=SwitchResponse,
+    responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}},
+)
+def promote(request: Request, state: State, model: str, body: SwitchIn | None = None) -> SwitchResponse:
+    """Challenger (or ``version``) → champion, then serve it (recs re-published, search index switched)."""
+    return _switch(request, state, "promote", model, body or SwitchIn())
+
+
+@router.post(
+    "/rollback/{model}",
+    response_model=SwitchResponse,
+    responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}},
+)
+def rollback(request: Request, state: State, model: str, body: SwitchIn | None = None) -> SwitchResponse:
+    """Champion ← previous champion, then serve it."""
+    return _switch(request, state, "rollback", model, body or SwitchIn())
+
+
+@router.get("/experiment", response_model=ExperimentResponse)
+def get_experiment(request: Request, state: State) -> ExperimentResponse:
+    """The experiment configuration in force."""
+    return ExperimentResponse(**envelope(request, state), **state.experiment.model_dump())
+
+
+@router.put("/experiment", response_model=ExperimentResponse, responses={422: {"model": ErrorResponse}})
+def put_experiment(request: Request, state: State, config: ExperimentConfig) -> ExperimentResponse:
+    """Replace the experiment configuration (written to the home, in force at once)."""
+    save_experiment(state.settings, config)
+    state.experiment = config
+    return ExperimentResponse(**envelope(request, state), **config.model_dump())

@@ -1,0 +1,32 @@
+"""``GET /health`` (the process is up), ``GET /ready`` (models loaded), ``GET /metrics``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from vitrina.serving.deps import State, envelope
+from vitrina.serving.schemas import HealthResponse, ReadyResponse
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health", response_model=HealthResponse)
+def health(request: Request, state: State) -> HealthResponse:
+    """Liveness: answers while the process runs."""
+    return HealthResponse(**envelope(request, state), status="ok")
+
+
+@router.get("/ready", response_model=ReadyResponse, responses={503: {"model": ReadyResponse}})
+def ready(request: Request, state: State) -> Response:
+    """Readiness: 200 when recommendations can be answered and search is not broken, else 503."""
+    body = ReadyResponse(**envelope(request, state), ready=state.ready, components=state.components())
+    return JSONResponse(body.model_dump(mode="json"), status_code=200 if body.ready else 503)
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+def metrics(request: Request, state: State) -> Response:
+    """Prometheus text exposition of this process's metrics."""
+    envelope(request, state)
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,42 @@
+"""``GET /search``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from vitrina.serving.deps import State, mark
+from vitrina.serving.schemas import ID_PATTERN, MAX_K, MAX_QUERY_CHARS, ErrorResponse, SearchResponse
+from vitrina.serving.search_service import SearchUnavailableError
+
+router = APIRouter(tags=["search"])
+
+
+@router.get(
+    "/search",
+    response_model=SearchResponse,
+    responses={422: {"model": ErrorResponse}, 400: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+)
+def search(
+    request: Request,
+    state: State,
+    q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="What the shopper typed.")],
+    user_id: Annotated[
+        str | None, Query(pattern=ID_PATTERN, description="Personalise for this user.")
+    ] = None,
+    k: Annotated[int, Query(ge=1, le=MAX_K, description="How many results (1–100).")] = 20,
+) -> SearchResponse:
+    """Hybrid search (BM25 ∥ semantic → LambdaRank → rules) over the served index version."""
+    if not q.strip():
+        raise HTTPException(400, "q must contain something other than whitespace")
+    if "\x00" in q:
+        raise HTTPException(400, "q must not contain NUL characters")
+    try:
+        answer = state.search.search(
+            q=q, user_id=user_id, k=k, request_id=request.state.request_id, experiment=state.experiment.search
+        )
+    except SearchUnavailableError as error:
+        raise HTTPException(503, str(error)) from error
+    mark(request, model_version=answer.model_version, arm=answer.arm)
+    return answer

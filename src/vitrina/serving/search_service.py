@@ -1,0 +1,121 @@
+"""``GET /search``: the served engine behind the result cache, with the experiment's arm.
+
+The champion arm answers through :class:`~vitrina.search.cached.CachedSearch` (the engine's
+default mode); the challenger arm ranks the same retrieval in the experiment's mode,
+uncached. In shadow mode the challenger is computed and logged, and the champion shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from vitrina.monitoring.metrics import ServiceMetrics
+from vitrina.search.cached import CachedSearch
+from vitrina.search.engine import Ranked, SearchEngine
+from vitrina.serving.experiment import CHALLENGER, CHAMPION, SearchExperiment
+from vitrina.serving.schemas import SearchItem, SearchResponse
+
+log = logging.getLogger(__name__)
+
+
+class SearchUnavailableError(RuntimeError):
+    """No index version is loaded (none built yet, or none could be loaded)."""
+
+
+def default_mode(engine: SearchEngine) -> str:
+    return "hybrid_ltr" if engine.ranker is not None else "hybrid"
+
+
+def verify_engine(engine: SearchEngine) -> None:
+    """Smoke-test a freshly loaded engine before it may serve: a servable product's exact
+    title must come back with results. Raises ``ValueError`` when it does not."""
+    frame = engine.products.frame
+    servable = np.flatnonzero(engine.products.servable)
+    if servable.size == 0:
+        raise ValueError(f"index {engine.index_version} has no servable product")
+    title = str(frame["title"].iloc[int(servable[0])])
+    ranked = engine.search(title, k=5)
+    if ranked.rows.size == 0 or not np.all((ranked.rows >= 0) & (ranked.rows < len(frame))):
+        raise ValueError(f"index {engine.index_version} returned no valid result for the title {title!r}")
+
+
+@dataclass
+class SearchService:
+    """The loaded engine (None: no index) and the cached front of it."""
+
+    cached: CachedSearch | None
+    metrics: ServiceMetrics
+
+    @property
+    def engine(self) -> SearchEngine | None:
+        return None if self.cached is None else self.cached.engine
+
+    def _items(self, engine: SearchEngine, ranked: Ranked) -> list[SearchItem]:
+        rows = engine.products.frame.iloc[ranked.rows]
+        prices = rows["price"].astype(float).to_numpy()
+        return [
+            SearchItem(
+                product_id=str(pid),
+                title=str(title),
+                brand=str(brand),
+                category=str(category),
+                price=None if not np.isfinite(price) else float(price),
+                score=float(score),
+            )
+            for pid, title, brand, category, price, score in zip(
+                rows["product_id"],
+                rows["title"],
+                rows["brand"],
+                rows["category_l3"],
+                prices,
+                ranked.scores,
+                strict=True,
+            )
+        ]
+
+    def search(
+        self, *, q: str, user_id: str | None, k: int, request_id: str, experiment: SearchExperiment
+    ) -> SearchResponse:
+        if self.cached is None:
+            raise SearchUnavailableError(
+                "no search index is loaded: run `vitrina run search`, then POST /admin/reload"
+            )
+        engine = self.cached.engine
+        assigned = experiment.arm(user_id)
+        shadow = experiment.shadow and assigned == CHALLENGER
+        arm = CHAMPION if shadow else assigned
+        name = experiment.name if experiment.enabled else None
+        if name is not None:
+            self.metrics.experiment_exposures.labels(experiment=name, arm=arm).inc()
+        mode: str
+        if arm == CHALLENGER:
+            mode = experiment.challenger
+            ranked, cached = engine.search(q, user_id=user_id, k=k, mode=mode), False
+        else:
+            mode = default_mode(engine)
+            answer = self.cached.search(q, user_id=user_id, k=k)
+            ranked, cached = answer.ranked, answer.cached
+            self.metrics.cache_requests.labels(cache="search", result="hit" if cached else "miss").inc()
+        if shadow:
+            hidden = engine.search(q, user_id=user_id, k=k, mode=experiment.challenger)
+            ids = engine.products.frame["product_id"].iloc[hidden.rows].astype(str).tolist()
+            log.info("shadow search", extra={"experiment": name, "query": q, "challenger_items": ids})
+        if ranked.rows.size == 0:
+            self.metrics.search_zero_results.labels(mode=mode).inc()
+        return SearchResponse(
+            request_id=request_id,
+            model_version=engine.model_version,
+            arm=arm,
+            experiment=name,
+            query=q,
+            normalised=ranked.query.normalised,
+            corrected=ranked.query.corrected,
+            index_version=engine.index_version,
+            mode=mode,
+            cached=cached,
+            n_candidates=ranked.n_candidates,
+            items=self._items(engine, ranked),
+        )

@@ -1,0 +1,184 @@
+"""Everything the API loads once (FastAPI lifespan) and swaps on ``POST /admin/reload``.
+
+:func:`load_state` opens the serving store, the search result cache and the event buffer,
+loads the served index version (verified before use) and the popularity fallback list, and
+reads the experiment file. :meth:`ServingState.reload` repeats the loading steps and swaps
+each part only when its new version loaded and verified: otherwise the previous one keeps
+serving and the error is reported (degrade, don't fail).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from vitrina.config import Settings
+from vitrina.events import EventBuffer, open_event_buffer
+from vitrina.monitoring.metrics import ServiceMetrics, build_metrics
+from vitrina.search.cached import CachedSearch
+from vitrina.search.engine import SearchEngine
+from vitrina.serving.cache import ResultCache, open_result_cache
+from vitrina.serving.experiment import ExperimentConfig, load_experiment
+from vitrina.serving.popular import load_popular
+from vitrina.serving.recs_service import RecsService
+from vitrina.serving.schemas import ComponentReload
+from vitrina.serving.search_service import SearchService, default_mode, verify_engine
+from vitrina.serving.store_handle import FAILURES, StoreHandle
+
+log = logging.getLogger(__name__)
+
+
+def load_engine(settings: Settings) -> SearchEngine | None:
+    """The served index version's engine, verified; None when no index exists yet. Raises
+    when a version exists but does not load or verify."""
+    from vitrina.search.bundle import load_version
+    from vitrina.search.versions import current_version
+
+    if current_version(settings) is None:
+        return None
+    engine = load_version(settings).engine()
+    try:
+        verify_engine(engine)
+    except Exception:
+        engine.close()
+        raise
+    return engine
+
+
+@dataclass
+class ServingState:
+    """The loaded parts; ``errors`` holds why a part is missing (shown by ``/ready``)."""
+
+    settings: Settings
+    metrics: ServiceMetrics
+    store: StoreHandle
+    cache: ResultCache
+    recs: RecsService
+    search: SearchService
+    experiment: ExperimentConfig
+    events: EventBuffer | None
+    errors: dict[str, str] = field(default_factory=dict)
+    _reload_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def served_versions(self) -> str:
+        """``recs=<model>;search=<model>@<index>``: the envelope's model_version off the model routes."""
+        engine = self.search.engine
+        search = "none" if engine is None else f"{engine.model_version}@{engine.index_version}"
+        return f"recs={self.recs.popular.model_version};search={search}"
+
+    def components(self) -> dict[str, str]:
+        engine = self.search.engine
+        version = self.store.current_version()
+        return {
+            "recs_store": f"ok ({version})"
+            if version
+            else f"unavailable: {self.store.last_error or 'no batch'}",
+            "popular": f"{len(self.recs.popular.items)} items from {self.recs.popular.source}",
+            "search": "no index yet" if engine is None else f"ok ({engine.index_version})",
+            "events": "ok" if self.events is not None else f"unavailable: {self.errors.get('events')}",
+            **{f"error_{name}": error for name, error in self.errors.items()},
+        }
+
+    @property
+    def ready(self) -> bool:
+        """Recs can answer (store up, or a non-empty fallback list) and search is not broken."""
+        recs_ok = self.store.available or bool(self.recs.popular.items)
+        return recs_ok and "search" not in self.errors and self.events is not None
+
+    def _publish_model_info(self) -> None:
+        engine = self.search.engine
+        self.metrics.set_model(model="recs", alias="champion", version=self.recs.popular.model_version)
+        if engine is not None:
+            self.metrics.set_model(model="search", alias="champion", version=engine.model_version)
+
+    def reload_search(self) -> ComponentReload:
+        previous = self.search.engine
+        try:
+            engine = load_engine(self.settings)
+        except Exception as error:
+            message = f"{type(error).__name__}: {error}"
+            log.error("search reload failed, the previous index keeps serving: %s", message)
+            self.errors["search_reload"] = message
+            return ComponentReload(
+                ok=False, serving=None if previous is None else previous.index_version, error=message
+            )
+        self.errors.pop("search", None)
+        self.errors.pop("search_reload", None)
+        if engine is None:
+            return ComponentReload(ok=True, serving=None if previous is None else previous.index_version)
+        self.search.cached = CachedSearch(engine, self.cache)
+        if previous is not None and previous is not engine:
+            previous.close()
+        return ComponentReload(ok=True, serving=engine.index_version)
+
+    def reload_recs(self) -> ComponentReload:
+        self.store.close()  # re-open: a restarted Redis or a moved store URL
+        try:
+            store = self.store.store()
+        except FAILURES as error:
+            store = None
+            self.errors["recs_store"] = str(error)
+        else:
+            self.errors.pop("recs_store", None)
+        popular = load_popular(self.settings, store)
+        if popular.items or not self.recs.popular.items:
+            self.recs.popular = popular
+        return ComponentReload(
+            ok=store is not None, serving=self.store.current_version(), error=self.errors.get("recs_store")
+        )
+
+    def reload(self) -> tuple[ComponentReload, ComponentReload]:
+        """Reload search and recs (serialised); also re-reads the experiment file."""
+        with self._reload_lock:
+            search, recs = self.reload_search(), self.reload_recs()
+            self.experiment = load_experiment(self.settings)
+            self._publish_model_info()
+            return search, recs
+
+    def close(self) -> None:
+        engine = self.search.engine
+        if engine is not None:
+            engine.close()
+        self.store.close()
+        self.cache.close()
+        if self.events is not None:
+            self.events.close()
+
+
+def load_state(settings: Settings, metrics: ServiceMetrics | None = None) -> ServingState:
+    """Load everything once (see the module docstring); never raises for a missing or broken part."""
+    metrics = metrics or build_metrics()
+    errors: dict[str, str] = {}
+    store = StoreHandle(settings)
+    try:
+        opened = store.store()
+    except FAILURES as error:
+        opened, errors["recs_store"] = None, str(error)
+    popular = load_popular(settings, opened)
+    cache = open_result_cache(settings)
+    try:
+        engine = load_engine(settings)
+    except Exception as error:
+        engine, errors["search"] = None, f"{type(error).__name__}: {error}"
+        log.error("search index failed to load: %s", errors["search"])
+    events: EventBuffer | None
+    try:
+        events = open_event_buffer(settings)
+    except Exception as error:
+        events, errors["events"] = None, str(error)
+    state = ServingState(
+        settings=settings,
+        metrics=metrics,
+        store=store,
+        cache=cache,
+        recs=RecsService(store, popular, metrics),
+        search=SearchService(None if engine is None else CachedSearch(engine, cache), metrics),
+        experiment=load_experiment(settings),
+        events=events,
+        errors=errors,
+    )
+    state._publish_model_info()
+    if engine is not None:
+        log.info("search serves %s (%s)", engine.index_version, default_mode(engine))
+    return state
