@@ -21,25 +21,18 @@ import json
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
-from vitrina.metrics.ranking import ranking_report
-from vitrina.metrics.relevance import Truth, judge
-from vitrina.recs.base import top_k_rows
-from vitrina.search.finetune_data import query_key, triple_texts
+from vitrina.search.finetune_data import triple_texts
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 REPORT_FILE = "finetune.json"
-Float32Array = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
@@ -220,43 +213,3 @@ def read_report(model_dir: str | Path) -> FinetuneReport | None:
     """The :class:`FinetuneReport` saved with a fine-tuned model (None for the base model)."""
     path = Path(model_dir) / REPORT_FILE
     return FinetuneReport(**json.loads(path.read_text())) if path.is_file() else None
-
-
-def retrieval_report(
-    encode_queries: Callable[[list[str]], Float32Array],
-    product_vectors: Float32Array,
-    product_ids: Sequence[str],
-    judgements: pd.DataFrame,
-    metrics: Sequence[str] = ("recall@10", "recall@100", "ndcg@10", "mrr"),
-) -> dict[str, float]:
-    """Exact (brute-force) retrieval quality of an encoder over a catalog.
-
-    Args:
-        encode_queries: texts → L2-normalised ``(n, d)`` vectors.
-        product_vectors: ``(n_products, d)`` normalised, row ``i`` is ``product_ids[i]``.
-        judgements: ``query``, ``product_id`` and optionally ``relevance`` (graded gain;
-            binary without it), e.g. :func:`held_out_clicks` or the simulator's qrels.
-            Queries are keyed with :func:`query_key`; products outside the catalog are dropped.
-
-    Returns:
-        ``{metric: mean over queries}`` plus ``queries`` (how many were evaluated).
-    """
-    catalog = pd.Index([str(p) for p in product_ids])
-    rows = catalog.get_indexer(pd.Index(judgements["product_id"].astype(str)))
-    judged = judgements.assign(row=rows, query=judgements["query"].map(query_key)).loc[rows >= 0]
-    queries = sorted(judged["query"].unique())
-    if not queries:
-        raise ValueError("no judged query names a product of this catalog")
-    qindex = pd.Index(queries).get_indexer(pd.Index(judged["query"]))
-    gains = judged["relevance"].to_numpy(np.float64) if "relevance" in judged else None
-    truth = Truth.from_pairs(
-        qindex, judged["row"].to_numpy(), gains, n_queries=len(queries), duplicates="max"
-    )
-    depth = max(int(m.split("@")[1]) for m in metrics if "@" in m) if any("@" in m for m in metrics) else 100
-    vectors = np.asarray(product_vectors, np.float64)
-    query_vectors = np.asarray(encode_queries(queries), np.float64)
-    ranked = np.concatenate(
-        [top_k_rows(query_vectors[i : i + 1024] @ vectors.T, depth)[0] for i in range(0, len(queries), 1024)]
-    )
-    report = ranking_report(judge(ranked, truth), metrics)
-    return {**report, "queries": float(len(queries))}
