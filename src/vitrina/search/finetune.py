@@ -73,14 +73,15 @@ class FinetuneConfig:
 
 @dataclass(frozen=True)
 class FinetuneReport:
-    """What one run did: sizes, steps, seconds, and why it stopped."""
+    """What one run did: sizes, steps, seconds, whether the time bound stopped it, and the
+    mean MNRL loss over its steps."""
 
     base_model: str
     examples: int
     steps: int
     seconds: float
     stopped_by_time: bool
-    final_loss: float | None
+    train_loss: float
     config: dict[str, Any]
 
 
@@ -178,16 +179,15 @@ def finetune(
             loss=MultipleNegativesRankingLoss(model, scale=config.scale),
             callbacks=[bound],
         )
-        trainer.train()
+        output = trainer.train()
         seconds = time.perf_counter() - started
-        losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
         report = FinetuneReport(
             base_model=str(Path(base) if base is not None else base_model_path()),
             examples=len(anchors),
             steps=int(trainer.state.global_step),
             seconds=round(seconds, 2),
             stopped_by_time=bool(bound.stopped),
-            final_loss=float(losses[-1]) if losses else None,
+            train_loss=float(output.training_loss),
             config=asdict(config),
         )
         staged = Path(work) / "model"
