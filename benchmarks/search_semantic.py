@@ -214,10 +214,14 @@ def _markdown(result: dict[str, Any]) -> str:
     lines += [f"| {step} | {seconds:.1f} |" for step, seconds in result["steps_s"].items()]
     lines.append(f"| **total** | **{result['budget_s']:.1f}** |")
     ft, enc = result["finetune"], result["product_encoding"]
+    batch = ft["config"]["batch_size"]
+    seen = ft["steps"] * batch
     lines += [
         "",
-        f"Fine-tuning: {ft['examples']:,} triples, {ft['steps']} steps, mean loss {ft['train_loss']:.3f}, "
-        f"stopped by the time bound: {'yes' if ft['stopped_by_time'] else 'no'}.",
+        f"Fine-tuning: {ft['steps']} steps of {batch} triples ({min(seen, ft['examples']):,} of the "
+        f"{ft['examples']:,} sampled from {result['triples']['before_holdout']:,} before the hold-out), "
+        f"mean loss {ft['train_loss']:.3f}, stopped by the time bound: "
+        f"{'yes' if ft['stopped_by_time'] else 'no'}.",
         f"Product encoding (batch, all cores, {SPEED_SAMPLE:,} products): torch fp32 "
         f"{enc['torch_fp32_per_s']:,.0f}/s, ONNX fp32 {enc['onnx_fp32_per_s']:,.0f}/s → {enc['backend']}.",
         "",
