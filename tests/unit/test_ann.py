@@ -23,7 +23,7 @@ def test_flat_index_equals_brute_force_numpy_top_k() -> None:
     items, queries = _vectors(500, 16, 0), _vectors(40, 16, 1)
     index = AnnIndex.build(items)
     assert index.kind == "flat"
-    found, _ = index.search(queries, 10)
+    found, scores = index.search(queries, 10)
     expected, expected_scores = brute_force_top_k(queries, items, 10)
     assert np.array_equal(found, expected)
     assert np.allclose(scores, expected_scores, atol=1e-5)
