@@ -62,6 +62,27 @@ def test_hnsw_for_large_catalogs_recalls_the_exact_neighbours() -> None:
     assert overlap > 0.95
 
 
+def test_hnsw_sq8_keeps_its_kind_and_search_breadth_through_save(tmp_path: Path) -> None:
+    items, queries = _vectors(2000, 32, 9), _vectors(40, 32, 10)
+    index = AnnIndex.build(items, kind="hnsw_sq8", ef_search=40)
+    assert (index.kind, index.ef_search) == ("hnsw_sq8", 40)
+    found, _ = index.search(queries, 10)
+    expected, _ = brute_force_top_k(queries, items, 10)
+    overlap = np.mean([len(np.intersect1d(a, b)) / 10 for a, b in zip(found, expected, strict=True)])
+    assert overlap > 0.9
+    deep, _ = index.search(queries[:2], 100)  # deeper than ef_search: widened for this call
+    assert (deep >= 0).all()
+    assert index.ef_search == 40
+    index.save(tmp_path / "sq8.faiss")
+    loaded = AnnIndex.load(tmp_path / "sq8.faiss")
+    assert (loaded.kind, loaded.ef_search) == ("hnsw_sq8", 40)
+    assert np.array_equal(loaded.search(queries, 10)[0], found)
+    flat = AnnIndex.build(items[:10], kind="flat")
+    assert flat.ef_search is None
+    with pytest.raises(ValueError, match="HNSW"):
+        flat.ef_search = 10
+
+
 def test_save_and_load_give_identical_results(tmp_path: Path) -> None:
     items, queries = _vectors(200, 8, 7), _vectors(10, 8, 8)
     index = AnnIndex.build(items)

@@ -6,6 +6,7 @@ Writes are atomic (temporary file, then rename), so a reader never sees a half-w
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +41,21 @@ def load_meta(path: str | Path) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise FileNotFoundError(f"no JSON metadata at {path}")
     return payload
+
+
+def replace_folder(staged: str | Path, target: str | Path) -> None:
+    """Move the completely written folder ``staged`` to ``target`` (same file system).
+
+    An existing ``target`` is set aside first and deleted only after the move, so a failure
+    before the move leaves the previous artifact in place; readers see the old folder or
+    the new one, never a mix.
+    """
+    new, final = Path(staged), Path(target)
+    old = final.with_name(f".{final.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        final.rename(old)
+    new.rename(final)
+    if old.exists():
+        shutil.rmtree(old)

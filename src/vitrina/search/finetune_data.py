@@ -122,7 +122,7 @@ def held_out_clicks(
     """Distinct (``query``, ``product_id``) clicked or bought in ``[since, until)``.
 
     The held-out judgement for retrieval: a query's relevant products are all products
-    clicked or bought after it in that window.
+    clicked or bought from its searches in that window.
     """
     _check(logs)
     frame = _window(logs, since, until)

@@ -20,13 +20,14 @@ tokenizer (``tokenizer.json``) and ``export.json`` so it is self-contained.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from vitrina.recs.artifacts import load_meta, replace_folder, save_meta
 
 FP32_FILE = "sentence_fp32.onnx"
 INT8_FILE = "sentence_int8.onnx"
@@ -115,7 +116,7 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path) -> OnnxExport:
         staged.mkdir()
         raw = Path(work) / "raw.onnx"
         example = torch.ones((2, 8), dtype=torch.int64)
-        axes = {"batch": 0, "seq": 1}
+        tokens = {0: "batch", 1: "seq"}
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")  # tracer notes on shape-dependent Python branches
             torch.onnx.export(
@@ -125,8 +126,8 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path) -> OnnxExport:
                 input_names=["input_ids", "attention_mask"],
                 output_names=["embedding"],
                 dynamic_axes={
-                    "input_ids": {v: k for k, v in axes.items()},
-                    "attention_mask": {v: k for k, v in axes.items()},
+                    "input_ids": tokens,
+                    "attention_mask": tokens,
                     "embedding": {0: "batch"},
                 },
                 opset_version=OPSET,
@@ -150,11 +151,8 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path) -> OnnxExport:
             fp32_bytes=(staged / FP32_FILE).stat().st_size,
             int8_bytes=(staged / INT8_FILE).stat().st_size,
         )
-        (staged / EXPORT_FILE).write_text(json.dumps({**asdict(export), "source": str(source)}, indent=2))
-        old = Path(work) / "old"
-        if target.exists():
-            target.rename(old)
-        staged.rename(target)
+        save_meta(staged / EXPORT_FILE, {**asdict(export), "source": str(source)})
+        replace_folder(staged, target)
     return export
 
 
@@ -163,6 +161,6 @@ def read_export(folder: str | Path) -> OnnxExport:
     path = Path(folder) / EXPORT_FILE
     if not path.is_file():
         raise FileNotFoundError(f"no ONNX export at {folder}; run export_onnx(model_dir, {folder!r})")
-    record = json.loads(path.read_text())
+    record = load_meta(path)
     record.pop("source", None)
     return OnnxExport(**{**record, "folder": str(folder)})

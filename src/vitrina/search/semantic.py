@@ -20,7 +20,6 @@ renamed, and loading checks they agree.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import faiss
@@ -28,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vitrina.recs.ann import HNSW_M, AnnIndex
+from vitrina.recs.artifacts import save_meta
 from vitrina.search.types import Hits, Int64Array
 
 INDEX_FILE = "semantic.faiss"
@@ -150,9 +150,7 @@ class SemanticIndex:
             "ef_search": self.ef_search,
             "faiss": faiss.__version__,
         }
-        tmp = target / f".{META_FILE}.tmp"
-        tmp.write_text(json.dumps(meta, indent=2))
-        tmp.replace(target / META_FILE)
+        save_meta(target / META_FILE, meta)
         return target
 
     @classmethod
