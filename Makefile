@@ -40,6 +40,7 @@ install: $(STAMP) promtool
 
 demo: install
 	HF_HUB_OFFLINE=1 $(BIN)/vitrina demo --scale $(SCALE)
+	HF_HUB_OFFLINE=1 $(BIN)/vitrina serve
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks dags
