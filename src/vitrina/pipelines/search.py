@@ -357,7 +357,9 @@ def run_search(
         ledger.skipped("train", decision.reason)
     if not config.switch:
         return run
-    if trained:  # the fresh index is what a re-index would build: record it as such
+    if current_version(settings) is None:  # the gate refused every run so far
+        ledger.skipped("reindex", "no index version is served (no vitrina-search champion)")
+    elif trained:  # the fresh index is what a re-index would build: record it as such
         ledger.record("reindex", _serving_inputs(settings, data()), {"index_version": run.version})
     else:
         ledger.run("reindex", lambda: _serving_inputs(settings, data()), lambda: _reindex(settings, run))
