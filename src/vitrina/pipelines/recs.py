@@ -14,7 +14,9 @@ data → item2vec → two-tower → ranker → evaluate → publish. Times and r
   version atomically; with no champion nothing is published and the store keeps serving.
 
 Every artifact is written under ``models/recs/<run_id>/`` in safe formats (the bundle of
-:mod:`vitrina.recs.bundle`).
+:mod:`vitrina.recs.bundle`). Training (through registration) and publishing are two ledger
+steps (:mod:`vitrina.pipelines.ledger`): ``train`` keyed on the validated tables and the
+config, ``publish`` on the tables and the champion version; unchanged inputs are reused.
 """
 
 from __future__ import annotations
