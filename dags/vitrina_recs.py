@@ -1,7 +1,10 @@
 """Airflow DAG: recommendations four times a day (00, 06, 12, 18 UTC).
 
-Validate the lake, then `vitrina run recs` (features → candidates → ranker → evaluate → gate →
-publish the TOP-20 of every active user)."""
+Validate the lake, then `vitrina run recs --policy auto`: the drift branch — retrain (features →
+candidates → ranker → evaluate → gate → register) when the latest drift report says retrain for
+recs, on schedule or without a champion, else keep the champion — then publish the champion's
+TOP-20 of every active user when the data or the champion changed (steps whose inputs did not
+change are reused, docs/adr/0011)."""
 
 from __future__ import annotations
 
@@ -17,5 +20,5 @@ with vitrina_dag(
     dagrun_timeout=dt.timedelta(hours=5, minutes=30),  # done before the next 6-hourly run
 ):
     validate = cli_task("validate", ["validate"], timeout=dt.timedelta(minutes=30))
-    run_recs = cli_task("run_recs", ["run", "recs"], timeout=dt.timedelta(hours=4))
+    run_recs = cli_task("run_recs", ["run", "recs", "--policy", "auto"], timeout=dt.timedelta(hours=4))
     validate >> run_recs

@@ -1,7 +1,8 @@
 """Airflow DAG: search daily at 02:00 UTC.
 
-Validate the lake, then `vitrina run search` (re-index the catalog, retrain the search ranker,
-evaluate, gate, publish)."""
+Validate the lake, then `vitrina run search --policy auto`: retrain (fine-tune, ranker, evaluate,
+gate, register a new index version) on drift, on schedule or without a champion; otherwise
+re-index the changed products incrementally with the champion's models (docs/adr/0011)."""
 
 from __future__ import annotations
 
@@ -17,5 +18,5 @@ with vitrina_dag(
     dagrun_timeout=dt.timedelta(hours=12),
 ):
     validate = cli_task("validate", ["validate"], timeout=dt.timedelta(minutes=30))
-    run_search = cli_task("run_search", ["run", "search"], timeout=dt.timedelta(hours=4))
+    run_search = cli_task("run_search", ["run", "search", "--policy", "auto"], timeout=dt.timedelta(hours=4))
     validate >> run_search

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -32,6 +33,33 @@ def _settings(home: str | None) -> Settings:
 HomeOption = Annotated[
     str | None, typer.Option("--home", help="State folder (default $VITRINA_HOME or ./.vitrina).")
 ]
+
+
+ForceOption = Annotated[bool, typer.Option("--force", help="Ignore the step ledger: redo every step.")]
+PolicyOption = Annotated[
+    str,
+    typer.Option(
+        help="always: retrain (unless the ledger saw the same inputs) | auto: the drift branch — "
+        "retrain on drift, on schedule or without a champion, else keep it and refresh serving."
+    ),
+]
+
+
+def _decision(settings: Settings, model: str, domain: str, policy: str) -> object:
+    from vitrina.pipelines.policy import POLICIES, training_decision
+
+    if policy not in POLICIES:
+        console.print(f"[bold red]unknown policy {policy!r}[/]: use one of {', '.join(POLICIES)}")
+        raise typer.Exit(code=2)
+    decision = training_decision(settings, model, domain, policy)  # type: ignore[arg-type]
+    console.print(f"[bold]{model}[/]: {decision.reason}")
+    return decision
+
+
+def _failed(error: Exception) -> typer.Exit:
+    console.print(f"[bold red]{error}[/]")
+    console.print("the champion keeps serving; the step's record is under lake/state/steps/")
+    return typer.Exit(code=1)
 
 
 @app.command()
@@ -132,13 +160,24 @@ def run_recs_command(
     seed: Annotated[int, typer.Option(help="Seed of every model.")] = 42,
     evaluate: Annotated[bool, typer.Option(help="Evaluate models and baselines on the test week.")] = True,
     publish: Annotated[bool, typer.Option(help="Publish every active user's TOP-20 to the store.")] = True,
+    policy: PolicyOption = "always",
+    force: ForceOption = False,
     home: HomeOption = None,
 ) -> None:
     """Train, evaluate and publish the "Para ti" recommendations (SPEC §3)."""
+    from vitrina.pipelines.ledger import StepFailedError
+    from vitrina.pipelines.policy import TrainDecision
     from vitrina.pipelines.recs import RecsConfig, run_recs
+    from vitrina.registry.client import RECS_MODEL
 
+    settings = _settings(home)
     config = RecsConfig(seed=seed, n_trials=trials, evaluate=evaluate, publish=publish)
-    run = run_recs(_settings(home), config, console)
+    decision = _decision(settings, RECS_MODEL, "recs", policy)
+    assert isinstance(decision, TrainDecision)
+    try:
+        run = run_recs(settings, config, console, decision=decision, force=force)
+    except StepFailedError as error:
+        raise _failed(error) from error
     if run.metrics:
         from vitrina.evaluation.recs_report import render_markdown
 
@@ -158,11 +197,16 @@ def run_search_command(
     incremental: Annotated[
         bool, typer.Option(help="Only re-index changed products with the current models (daily job).")
     ] = False,
+    policy: PolicyOption = "always",
+    force: ForceOption = False,
     home: HomeOption = None,
 ) -> None:
     """Build an index version, fine-tune the encoder, train the ranker, evaluate (SPEC §4)."""
     from vitrina.evaluation.search import render_markdown
+    from vitrina.pipelines.ledger import StepFailedError
+    from vitrina.pipelines.policy import TrainDecision
     from vitrina.pipelines.search import SearchConfig, run_search
+    from vitrina.registry.client import SEARCH_MODEL
 
     if incremental:
         from vitrina.pipelines.search_reindex import reindex_search
@@ -174,16 +218,56 @@ def run_search_command(
         )
         return
 
-    run = run_search(
-        _settings(home), SearchConfig(seed=seed, n_trials=trials, evaluate=evaluate, switch=switch), console
-    )
+    settings = _settings(home)
+    decision = _decision(settings, SEARCH_MODEL, "search", policy)
+    assert isinstance(decision, TrainDecision)
+    config = SearchConfig(seed=seed, n_trials=trials, evaluate=evaluate, switch=switch)
+    try:
+        run = run_search(settings, config, console, decision=decision, force=force)
+    except StepFailedError as error:
+        raise _failed(error) from error
     if run.metrics:
         console.print(render_markdown(run.metrics, run.run_id))
     for note in run.notes:
         console.print(f"[yellow]note[/] {note}")
-    console.print(
-        f"index version [bold]{run.version}[/]" + (" is now served" if switch else " built (not served)")
+    if run.version:
+        console.print(
+            f"index version [bold]{run.version}[/]" + (" is served" if switch else " built (not served)")
+        )
+
+
+@run_app.command("all")
+def run_all_command(
+    force: ForceOption = False,
+    trials: Annotated[int, typer.Option(help="Optuna trials of each ranker.")] = 4,
+    seed: Annotated[int, typer.Option(help="Seed of every model.")] = 42,
+    quick: Annotated[
+        bool,
+        typer.Option(
+            help="Small budgets for ci-scale data and smoke tests (quick fine-tune, no query embeddings)."
+        ),
+    ] = False,
+    home: HomeOption = None,
+) -> None:
+    """The MLOps loop: validate → features → drift → retrain or reuse → evaluate → gate →
+    register → publish / re-index, for recs and search; unchanged steps are reused."""
+    from vitrina.demo import search_config
+    from vitrina.pipelines.drift import DriftConfig
+    from vitrina.pipelines.ledger import StepFailedError
+    from vitrina.pipelines.loop import LoopConfig, run_all
+    from vitrina.pipelines.recs import RecsConfig
+
+    search = search_config("ci" if quick else "demo", seed)
+    config = LoopConfig(
+        recs=RecsConfig(seed=seed, n_trials=trials),
+        search=search if quick else replace(search, n_trials=trials),
+        drift=DriftConfig(query_sample=0) if quick else DriftConfig(),
+        force=force,
     )
+    try:
+        run_all(_settings(home), config, console)
+    except StepFailedError as error:
+        raise _failed(error) from error
 
 
 @app.command("search")
@@ -222,10 +306,12 @@ def run_drift_command(
         int, typer.Option(help="Queries per window for the embedding check (0: off).")
     ] = 300,
     html: Annotated[bool, typer.Option(help="Write the Evidently HTML report.")] = True,
+    force: ForceOption = False,
     home: HomeOption = None,
 ) -> None:
     """Compare the latest window with the reference: per-feature drift, then none / warn / retrain."""
-    from vitrina.pipelines.drift import DriftConfig, run_drift
+    from vitrina.pipelines.drift import DriftConfig, check_drift
+    from vitrina.pipelines.ledger import StepFailedError
 
     end = None
     if end_date:
@@ -234,12 +320,18 @@ def run_drift_command(
         window_days=window_days, reference_days=reference_days, end=end, query_sample=query_sample, html=html
     )
     try:
-        run = run_drift(_settings(home), config, console)
-    except ValueError as error:  # no validated data, not enough history, a bad window
+        check = check_drift(_settings(home), config, console, force=force)
+    except StepFailedError as error:  # no validated data, not enough history, a bad window
         console.print(f"[bold red]drift check failed:[/] {error}")
         raise typer.Exit(code=1) from error
-    console.print(run.render())
-    for reason in run.result.reasons:
+    if check.run is not None:
+        console.print(check.run.render())
+    else:
+        per_domain = ", ".join(f"{d}: {v}" for d, v in check.decisions.items())
+        console.print(
+            f"drift {check.run_id} (reused): [bold]{check.decision}[/] ({per_domain}); {check.report}"
+        )
+    for reason in check.reasons:
         console.print(f"  · {reason}")
 
 

@@ -16,8 +16,11 @@ from vitrina_dag_common import DEFAULT_ARGS, cli_command, record_failure
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 # dag_id → (UTC hours it fires at on one day, the vitrina commands its tasks run)
 EXPECTED = {
-    "vitrina_recs": ([0, 6, 12, 18], {"validate": ["validate"], "run_recs": ["run", "recs"]}),
-    "vitrina_search": ([2], {"validate": ["validate"], "run_search": ["run", "search"]}),
+    "vitrina_recs": (
+        [0, 6, 12, 18],
+        {"validate": ["validate"], "run_recs": ["run", "recs", "--policy", "auto"]},
+    ),
+    "vitrina_search": ([2], {"validate": ["validate"], "run_search": ["run", "search", "--policy", "auto"]}),
     "vitrina_drift": (
         [4],
         {"validate": ["validate"], "drift_check": ["run", "drift"], "retrain": ["run", "recs"]},

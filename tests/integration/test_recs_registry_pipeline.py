@@ -70,8 +70,9 @@ def test_registry_drives_what_is_published(
     challenger = get_version(settings, RECS_MODEL, CHALLENGER)
     assert challenger is not None
     assert challenger.version == 2
-    assert second.batch is not None
-    assert second.batch.model_version == version_1  # the challenger does not serve
+    # same champion, same data: the publish step is reused (the challenger does not serve)
+    assert second.batch is None
+    assert [(e.step, e.outcome) for e in second.steps] == [("train", "ran"), ("publish", "reused")]
     assert served(settings, user) == (version_1, list_1)
 
     runner = CliRunner()

@@ -23,6 +23,9 @@ from rich.console import Console
 from rich.table import Table
 
 from vitrina.config import Settings
+from vitrina.evaluation.reports import LATEST
+from vitrina.lake.digest import table_digests
+from vitrina.lake.paths import LakePaths
 from vitrina.lake.warehouse import Warehouse
 from vitrina.monitoring.drift import DriftResult, FeatureDrift, Signal, Thresholds, compare_tables
 from vitrina.monitoring.drift_features import feature_tables, prediction_batches, ranked_lists
@@ -30,6 +33,7 @@ from vitrina.monitoring.drift_inputs import MAX_ROWS, daily_counts, data_span, l
 from vitrina.monitoring.drift_report import report_url, write_drift_report
 from vitrina.monitoring.drift_signals import embedding_signal, prediction_drift, search_drift, target_drift
 from vitrina.monitoring.windows import DriftWindows, drift_windows
+from vitrina.pipelines.ledger import ARTIFACTS, Ledger
 from vitrina.pipelines.steps import StepTimer
 
 
@@ -176,3 +180,65 @@ def run_drift(
             settings, result, windows, run_id, thresholds=th, tables=tables, html=config.html
         )
     return DriftRun(run_id, windows, result, payload, report_url(settings, run_id), seconds)
+
+
+DRIFT_TABLES = ("catalog", "users", "events", "transactions", "search_logs")
+
+
+@dataclass(frozen=True)
+class DriftCheck:
+    """The drift step's outcome: measured now (``run`` set) or reused from the ledger."""
+
+    run_id: str
+    decision: str
+    decisions: dict[str, str]
+    reasons: list[str]
+    report: str
+    reused: bool
+    run: DriftRun | None = None
+
+
+def check_drift(
+    settings: Settings,
+    config: DriftConfig | None = None,
+    console: Console | None = None,
+    *,
+    force: bool = False,
+    ledger: Ledger | None = None,
+) -> DriftCheck:
+    """:func:`run_drift` as the ledger step ``drift · check``: re-measured only when the
+    validated tables or the config changed (or ``force``). Prediction drift reads the
+    published batches, which change only with new data, so they are not an input of their own.
+    Raises :class:`~.ledger.StepFailedError` naming the step."""
+    config = config or DriftConfig()
+    console = console or Console()
+    run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    ledger = ledger or Ledger(settings, "drift", run_id, console, force)
+    measured: list[DriftRun] = []
+
+    def inputs() -> dict[str, Any]:
+        digests = table_digests(LakePaths(settings.lake), "validated", DRIFT_TABLES)
+        return {"tables": {d.name: d.digest for d in digests}, "config": config}
+
+    def work() -> dict[str, Any]:
+        run = run_drift(settings, config, console, run_id)
+        measured.append(run)
+        return {
+            "run_id": run.run_id,
+            "decision": run.result.decision,
+            "decisions": dict(run.result.decisions),
+            "reasons": list(run.result.reasons),
+            "report": run.report,
+            ARTIFACTS: [f"{report_url(settings, LATEST)}/metrics.json"],
+        }
+
+    outputs, reused = ledger.run("check", inputs, work)
+    return DriftCheck(
+        run_id=outputs["run_id"],
+        decision=outputs["decision"],
+        decisions=outputs["decisions"],
+        reasons=outputs["reasons"],
+        report=outputs["report"],
+        reused=reused,
+        run=measured[0] if measured else None,
+    )

@@ -14,7 +14,9 @@ data → item2vec → two-tower → ranker → evaluate → publish. Times and r
   version atomically; with no champion nothing is published and the store keeps serving.
 
 Every artifact is written under ``models/recs/<run_id>/`` in safe formats (the bundle of
-:mod:`vitrina.recs.bundle`).
+:mod:`vitrina.recs.bundle`). Training (through registration) and publishing are two ledger
+steps (:mod:`vitrina.pipelines.ledger`): ``train`` keyed on the validated tables and the
+config, ``publish`` on the tables and the champion version; unchanged inputs are reused.
 """
 
 from __future__ import annotations
@@ -33,9 +35,12 @@ from rich.console import Console
 from vitrina.config import Settings
 from vitrina.evaluation.recs import evaluate_all, history_before
 from vitrina.evaluation.recs_report import report_url, write_recs_report
+from vitrina.lake.digest import table_digests
 from vitrina.lake.paths import LakePaths
-from vitrina.pipelines.recs_register import register_recs
-from vitrina.pipelines.register import Registration, latest_drift_psi
+from vitrina.pipelines.ledger import ARTIFACTS, Ledger, StepEvent
+from vitrina.pipelines.policy import TrainDecision
+from vitrina.pipelines.recs_register import INPUT_TABLES, register_recs
+from vitrina.pipelines.register import Registration, gate_psi
 from vitrina.pipelines.steps import StepTimer
 from vitrina.recs.base import Recommender
 from vitrina.recs.baselines import ALSRecommender, GlobalPopularity, SegmentPopularity
@@ -51,8 +56,9 @@ from vitrina.recs.ranking_features import ranking_features
 from vitrina.recs.rules import BusinessRules
 from vitrina.recs.training_set import build_ranking_frame
 from vitrina.recs.two_tower import TwoTower, TwoTowerConfig
+from vitrina.registry.aliases import CHAMPION
 from vitrina.registry.client import RECS_MODEL
-from vitrina.registry.models import ModelNotFoundError, resolve
+from vitrina.registry.models import ModelNotFoundError, get_version, resolve
 from vitrina.serving.stores import open_store
 
 DAY_US = 86_400_000_000
@@ -84,6 +90,8 @@ class RecsRun:
     seconds: dict[str, float] = field(default_factory=dict)
     sample_user: str | None = None  # an active user with a published list, for demos
     registration: Registration | None = None
+    trained: dict[str, Any] = field(default_factory=dict)  # the train step's ledger outputs
+    steps: list[StepEvent] = field(default_factory=list)
 
 
 def _in_batches(users: IntArray, size: int, fn: Callable[[IntArray], T]) -> list[T]:
@@ -265,16 +273,39 @@ def publish_champion(settings: Settings, config: RecsConfig | None = None) -> Ba
     return _publish(settings, data, champion[1], version, config, model_version=f"recs-{champion[0]}")
 
 
-def run_recs(settings: Settings, config: RecsConfig | None = None, console: Console | None = None) -> RecsRun:
-    """Run the whole pipeline; see the module docstring for what each step sees."""
-    config = config or RecsConfig()
-    console = console or Console()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per step, not per trial
-    run = RecsRun(run_id=dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S"))
-    steps = StepTimer(console, "recs", run.seconds)
+def _tables(settings: Settings) -> dict[str, str]:
+    """Content hash of each validated input table (the ledger's data inputs)."""
+    return {d.name: d.digest for d in table_digests(LakePaths(settings.lake), "validated", INPUT_TABLES)}
+
+
+@dataclass
+class _Session:
+    """What one process already loaded or trained, so later steps need not redo it."""
+
+    settings: Settings
+    data: RecsData | None = None
+    fresh: tuple[str, FullRecommender] | None = None
+    digests: dict[str, str] | None = None
+
+    def load(self) -> RecsData:
+        if self.data is None:
+            self.data = load_recs_data(self.settings)
+        return self.data
+
+    def tables(self) -> dict[str, str]:
+        if self.digests is None:
+            self.digests = _tables(self.settings)
+        return self.digests
+
+
+def _train(
+    session: _Session, config: RecsConfig, steps: StepTimer, run: RecsRun, decision: TrainDecision
+) -> dict[str, Any]:
+    """Train, evaluate, save and (with ``evaluate``) gate and register one bundle."""
+    settings = session.settings
     models_dir = f"{LakePaths(settings.lake).table('models', 'recs')}/{run.run_id}"
     with steps.step("load validated data"):
-        data = load_recs_data(settings)
+        data = session.load()
         train = data.part("train")
     with steps.step("item2vec"):
         item2vec = Item2Vec(Item2VecConfig(seed=config.seed)).fit(data, train)
@@ -299,12 +330,16 @@ def run_recs(settings: Settings, config: RecsConfig | None = None, console: Cons
             run.metrics = _evaluate(settings, data, models, run.run_id)
     with steps.step("save artifacts"):
         save_bundle(models_dir, RecsBundle(item2vec, two_tower, ranker), data)
-    end_us = int(data.interactions.ts_us.max()) + 1
-    if config.publish or config.evaluate:
-        with steps.step("assemble the model as of now"):
-            full, _ = _assemble(data, end_us, settings, item2vec, two_tower, ranker, config)
+    outputs: dict[str, Any] = {"run_id": run.run_id, "bundle_dir": models_dir, ARTIFACTS: [models_dir]}
+    if not (config.publish or config.evaluate):
+        return outputs
+    with steps.step("assemble the model as of now"):
+        end_us = int(data.interactions.ts_us.max()) + 1
+        full, _ = _assemble(data, end_us, settings, item2vec, two_tower, ranker, config)
+        session.fresh = (run.run_id, full)
     if config.evaluate:  # the gate needs the evaluation's metrics
         with steps.step("behaviour tests, gate, MLflow registry"):
+            psi = gate_psi(settings, "recs", decision.trigger, decision.drift_run)
             run.registration = register_recs(
                 settings,
                 run_id=run.run_id,
@@ -314,20 +349,80 @@ def run_recs(settings: Settings, config: RecsConfig | None = None, console: Cons
                 data=data,
                 full=full,
                 params=asdict(config),
-                max_psi=latest_drift_psi(settings),
+                max_psi=psi.value,
+                psi_skip_reason=psi.skip_reason,
+                tags={"retrain.trigger": decision.trigger, "retrain.reason": decision.reason},
                 k=config.top_k,
             )
-        console.print(run.registration.render())
+        steps.console.print(run.registration.render())
+        outputs.update(
+            version=run.registration.version,
+            gate=run.registration.decision.summary(),
+            mlflow_run_id=run.registration.mlflow_run_id,
+        )
+    return outputs
+
+
+def _publish_step(session: _Session, config: RecsConfig, run: RecsRun, ledger: Ledger) -> None:
+    """Re-publish with the champion when it or the data changed since the last publish."""
+    settings = session.settings
+    champion = get_version(settings, RECS_MODEL, CHAMPION)
+    if champion is None:
+        ledger.skipped("publish", "no vitrina-recs champion yet: nothing published, the store is unchanged")
+        return
+
+    def inputs() -> dict[str, Any]:
+        knobs = {k: getattr(config, k) for k in ("top_k", "active_days", "mmr_lambda", "n_candidates")}
+        return {"tables": session.tables(), "champion": champion.version, "config": knobs}
+
+    def work() -> dict[str, Any]:
+        data = session.load()
+        found = _champion(settings, data, int(data.interactions.ts_us.max()) + 1, config, session.fresh)
+        if found is None:
+            raise ModelNotFoundError(f"{RECS_MODEL} lost its champion while publishing")
+        run.batch = _publish(settings, data, found[1], run.run_id, config, model_version=f"recs-{found[0]}")
+        run.sample_user = str(data.users.ids[int(np.argmax(np.bincount(data.interactions.user)))])
+        return {
+            "store_version": run.batch.version,
+            "model_version": run.batch.model_version,
+            "champion": champion.version,
+            "users": run.batch.users,
+        }
+
+    ledger.run("publish", inputs, work)
+
+
+def run_recs(
+    settings: Settings,
+    config: RecsConfig | None = None,
+    console: Console | None = None,
+    *,
+    decision: TrainDecision | None = None,
+    force: bool = False,
+) -> RecsRun:
+    """Train (or reuse) and publish; see the module docstring for what each step sees.
+
+    ``decision`` (default: retrain, as asked) comes from :mod:`vitrina.pipelines.policy`;
+    the ``train`` and ``publish`` steps go through the ledger (:mod:`.ledger`), so unchanged
+    inputs are reused unless ``force``. Raises :class:`~.ledger.StepFailedError` naming the step.
+    """
+    config = config or RecsConfig()
+    console = console or Console()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per step, not per trial
+    run = RecsRun(run_id=dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S"))
+    decision = decision or TrainDecision(True, "manual", "retrain requested")
+    steps = StepTimer(console, "recs", run.seconds)
+    ledger = Ledger(settings, "recs", run.run_id, console, force, run.steps)
+    session = _Session(settings)
+    if decision.retrain:
+        training = {k: v for k, v in asdict(config).items() if k != "publish"}
+        run.trained = ledger.run(
+            "train",
+            lambda: {"tables": session.tables(), "config": training},
+            lambda: _train(session, config, steps, run, decision),
+        )[0]
+    else:
+        ledger.skipped("train", decision.reason)
     if config.publish:
-        with steps.step("batch inference → serving store"):  # the champion's
-            champion = _champion(settings, data, end_us, config, (run.run_id, full))
-            if champion is not None:
-                run.batch = _publish(
-                    settings, data, champion[1], run.run_id, config, model_version=f"recs-{champion[0]}"
-                )
-                run.sample_user = str(data.users.ids[int(np.argmax(np.bincount(data.interactions.user)))])
-        if champion is None:
-            console.print(
-                "[yellow]no vitrina-recs champion yet: nothing published, the store is unchanged[/]"
-            )
+        _publish_step(session, config, run, ledger)
     return run

@@ -106,6 +106,8 @@ def register_recs(
     full: FullRecommender,
     params: Mapping[str, object],
     max_psi: float | None,
+    psi_skip_reason: str | None = None,
+    tags: Mapping[str, str] | None = None,
     k: int = 20,
 ) -> Registration:
     """Gate and register the run's bundle as ``vitrina-recs`` (see :mod:`.register`);
@@ -128,6 +130,8 @@ def register_recs(
         metrics=metrics,
         behaviour=recs_behaviour(full, data, k),
         max_psi=max_psi,
+        psi_skip_reason=psi_skip_reason,
+        tags=dict(tags or {}),
         params={key.replace("@", "_at_"): value for key, value in knobs.items()},
         datasets=table_digests(LakePaths(settings.lake), "validated", INPUT_TABLES),
         data_window={

@@ -69,6 +69,8 @@ class Candidate:
     baseline_model: str | None = "popularity"
     report_dir: str | None = None
     max_psi: float | None = None
+    psi_skip_reason: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
     params: Mapping[str, object] = field(default_factory=dict)
     datasets: Sequence[TableDigest] = field(default_factory=tuple)
     data_window: Mapping[str, str] = field(default_factory=dict)
@@ -101,8 +103,9 @@ class Registration:
         return f"{head}; registered version {self.version} as {aliases}{card}"
 
 
-def latest_drift_psi(settings: Settings) -> float | None:
-    """Largest finite feature PSI of ``reports/drift/latest/metrics.json``; None if there is none."""
+def latest_drift_psi(settings: Settings, domain: str | None = None) -> float | None:
+    """Largest finite feature PSI of ``reports/drift/latest/metrics.json`` (of ``domain``'s
+    features when given: ``recs`` | ``search``); None if there is none."""
     report = read_json(f"{report_folder(settings, 'drift', LATEST)}/metrics.json")
     if not isinstance(report, dict):
         return None
@@ -112,8 +115,37 @@ def latest_drift_psi(settings: Settings) -> float | None:
         if isinstance(stats, dict)
         and isinstance(stats.get("psi"), int | float)
         and math.isfinite(stats["psi"])
+        and (domain is None or stats.get("domain", domain) == domain)
     ]
     return max(values) if values else None
+
+
+@dataclass(frozen=True)
+class GatePsi:
+    """What the gate's PSI check gets: the value, or why it is not applied (docs/adr/0011)."""
+
+    value: float | None
+    skip_reason: str | None = None
+
+
+def gate_psi(settings: Settings, domain: str, trigger: str | None, drift_run: str | None = None) -> GatePsi:
+    """The latest drift report's largest PSI of ``domain`` — except for a retrain the drift
+    triggered.
+
+    Such a retrain answers that very drift: the challenger is trained and evaluated on data
+    that includes the drifted window, so its offline metrics already measure the shifted
+    distribution, and it is registered as challenger (it serves only once promoted). A gate
+    that refused it for the PSI that triggered it would make the drift branch a dead end.
+    """
+    psi = latest_drift_psi(settings, domain)
+    if trigger == "drift":
+        measured = "" if psi is None else f" (max PSI {psi:.3f})"
+        return GatePsi(
+            psi,
+            f"not applied: this retrain was triggered by drift report {drift_run}{measured}; "
+            "the challenger was evaluated on the drifted data (ADR-0011)",
+        )
+    return GatePsi(psi)
 
 
 def champion_ndcg(settings: Settings, model: str) -> float | None:
@@ -141,6 +173,7 @@ def gate_and_register(settings: Settings, candidate: Candidate) -> Registration:
         baseline_ndcg=candidate.ndcg(candidate.baseline_model),
         max_psi=candidate.max_psi,
         behaviour=tuple(candidate.behaviour),
+        psi_skip_reason=candidate.psi_skip_reason,
     )
     decision = decide(inputs, GateThresholds.from_settings(settings, candidate.model))
     record = RunRecord(
@@ -152,7 +185,7 @@ def gate_and_register(settings: Settings, candidate: Candidate) -> Registration:
         headline={} if ndcg is None else {GATE_METRIC: ndcg},
         datasets=candidate.datasets,
         artifacts={"report": candidate.report_dir} if candidate.report_dir else {},
-        tags={"vitrina.model": candidate.model, "served_model": candidate.served_model},
+        tags={**candidate.tags, "vitrina.model": candidate.model, "served_model": candidate.served_model},
     )
     tracked = track_run(settings, record)
     record_gate(settings, tracked.run_id, decision)

@@ -32,8 +32,14 @@ from vitrina.config import Settings
 from vitrina.evaluation.reports import write_report
 from vitrina.evaluation.search import judged_from_logs, judged_from_qrels, render_markdown, strict_json
 from vitrina.evaluation.search_models import batch_semantic, evaluate_search_models
+from vitrina.lake.digest import table_digests
+from vitrina.lake.paths import LakePaths
 from vitrina.lake.warehouse import Warehouse
-from vitrina.pipelines.search_register import register_search
+from vitrina.pipelines.ledger import ARTIFACTS, Ledger, StepEvent, cache
+from vitrina.pipelines.policy import TrainDecision
+from vitrina.pipelines.register import gate_psi
+from vitrina.pipelines.search_register import INPUT_TABLES, register_search
+from vitrina.pipelines.search_reindex import reindex_search
 from vitrina.pipelines.steps import StepTimer
 from vitrina.recs.ranker import LambdaRanker
 from vitrina.recs.training_set import RankingFrame
@@ -63,9 +69,18 @@ from vitrina.search.signals import compute_signals
 from vitrina.search.text import analyse, normalise
 from vitrina.search.training import build_ranking_frame, position_bias_from_logs, sample_searches
 from vitrina.search.understanding import QueryUnderstanding
-from vitrina.search.versions import finish_version, next_version, switch_to, version_folder
+from vitrina.search.versions import (
+    current_version,
+    finish_version,
+    next_version,
+    read_version_meta,
+    switch_to,
+    version_folder,
+)
 from vitrina.simulator.truth import load_truth
 
+# What an index version depends on: the registered inputs, plus signals and synonyms.
+LEDGER_TABLES = (*INPUT_TABLES, "events", "transactions", "synonyms")
 LOG_COLUMNS = "search_id, user_id, query, ts, results_shown, results_clicked, results_purchased"
 
 
@@ -95,6 +110,7 @@ class SearchRun:
     seconds: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     registration: str | None = None
+    steps: list[StepEvent] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -148,14 +164,10 @@ def _split(frame: RankingFrame, mask: np.ndarray) -> RankingFrame:
     )
 
 
-def run_search(
-    settings: Settings, config: SearchConfig | None = None, console: Console | None = None
-) -> SearchRun:
-    """Run the whole pipeline; see the module docstring for what each step sees."""
-    config = config or SearchConfig()
-    console = console or Console()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    run = SearchRun(run_id=dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S"))
+def _build(
+    settings: Settings, config: SearchConfig, console: Console, run: SearchRun, decision: TrainDecision
+) -> dict[str, Any]:
+    """The full pipeline (the ``train`` step): models, an index version, gate, register."""
     steps = StepTimer(console, "search", run.seconds)
     models = Path(run_folder(settings, run.run_id))
     with steps.step("load validated data"):
@@ -267,6 +279,8 @@ def run_search(
                 metrics=_gate_metrics(run.metrics),
                 queries=frequent_queries(before_eval, normalise, limit=200) or ["a"],
                 training_rows=training_rows,
+                psi=gate_psi(settings, "search", decision.trigger, decision.drift_run),
+                tags={"retrain.trigger": decision.trigger, "retrain.reason": decision.reason},
                 params={"n_trials": config.n_trials, "seed": config.seed, "n_products": len(products)},
                 data_window={}
                 if windows is None
@@ -280,6 +294,75 @@ def run_search(
     elif config.switch:  # no evaluation, no gate: the operator asked for this version explicitly
         switch_to(settings, name, reason=f"vitrina run search {run.run_id} --no-evaluate")
     serving.close()
+    return {
+        "run_id": run.run_id,
+        "index_version": name,
+        "registration": run.registration,
+        ARTIFACTS: [str(models), version_folder(settings, name)],
+    }
+
+
+def _tables(settings: Settings) -> dict[str, str]:
+    """Content hash of each validated table the search pipeline reads."""
+    return {d.name: d.digest for d in table_digests(LakePaths(settings.lake), "validated", LEDGER_TABLES)}
+
+
+def _serving_inputs(settings: Settings, tables: dict[str, str]) -> dict[str, Any]:
+    """What the served index depends on: the data and the models it was built with (a
+    re-index keeps ``model_version``; a promotion or rollback changes it)."""
+    served = current_version(settings)
+    meta = read_version_meta(settings, served) if served is not None else {}
+    return {"tables": tables, "model_version": meta.get("model_version")}
+
+
+def _reindex(settings: Settings, run: SearchRun) -> dict[str, Any]:
+    done = reindex_search(settings)
+    run.version = done.version
+    run.notes.append(f"{done.previous} → {done.version}: {done.n_embedded} products re-embedded")
+    return {"index_version": done.version, "previous": done.previous, "embedded": done.n_embedded}
+
+
+def run_search(
+    settings: Settings,
+    config: SearchConfig | None = None,
+    console: Console | None = None,
+    *,
+    decision: TrainDecision | None = None,
+    force: bool = False,
+) -> SearchRun:
+    """Train (or reuse) the search models, then keep the served index fresh.
+
+    ``train`` (the whole pipeline of the module docstring) runs when ``decision`` says retrain
+    (default) and its inputs changed; otherwise ``reindex`` re-indexes incrementally with the
+    served models when the data changed (:func:`reindex_search`). Both go through the
+    ledger; raises :class:`~.ledger.StepFailedError` naming the step that failed.
+    """
+    config = config or SearchConfig()
+    console = console or Console()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    run = SearchRun(run_id=dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S"))
+    decision = decision or TrainDecision(True, "manual", "retrain requested")
+    ledger = Ledger(settings, "search", run.run_id, console, force, run.steps)
+    data = cache(lambda: _tables(settings))
+    trained = False
+    if decision.retrain:
+        outputs, reused = ledger.run(
+            "train",
+            lambda: {"tables": data(), "config": config},
+            lambda: _build(settings, config, console, run, decision),
+        )
+        trained = not reused
+        run.version = run.version or outputs.get("index_version")
+    else:
+        ledger.skipped("train", decision.reason)
+    if not config.switch:
+        return run
+    if current_version(settings) is None:  # the gate refused every run so far
+        ledger.skipped("reindex", "no index version is served (no vitrina-search champion)")
+    elif trained:  # the fresh index is what a re-index would build: record it as such
+        ledger.record("reindex", _serving_inputs(settings, data()), {"index_version": run.version})
+    else:
+        ledger.run("reindex", lambda: _serving_inputs(settings, data()), lambda: _reindex(settings, run))
     return run
 
 

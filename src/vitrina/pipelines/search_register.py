@@ -22,7 +22,7 @@ from vitrina.evaluation.behaviour import BehaviourCheck, exact_titles_found, no_
 from vitrina.lake.digest import table_digests
 from vitrina.lake.paths import LakePaths
 from vitrina.metrics import PAD
-from vitrina.pipelines.register import Candidate, Registration, gate_and_register
+from vitrina.pipelines.register import Candidate, GatePsi, Registration, gate_and_register
 from vitrina.registry.client import SEARCH_MODEL
 from vitrina.registry.importance import shap_importance
 from vitrina.registry.model_card import FeatureDoc
@@ -80,6 +80,8 @@ def register_search(
     training_rows: pd.DataFrame | None,
     params: dict[str, object],
     data_window: dict[str, str],
+    psi: GatePsi | None = None,
+    tags: dict[str, str] | None = None,
 ) -> Registration:
     """Gate and register this run; a champion's index version becomes the served one."""
     (bundle_dir / INDEX_FILE).write_text(json.dumps({"index_version": index_version}))
@@ -98,6 +100,9 @@ def register_search(
         behaviour=search_behaviour(engine, queries),
         served_model="hybrid_ltr" if ranker is not None else "hybrid",
         baseline_model="bm25",
+        max_psi=None if psi is None else psi.value,
+        psi_skip_reason=None if psi is None else psi.skip_reason,
+        tags=tags or {},
         params={**params, "index_version": index_version},
         datasets=table_digests(LakePaths(settings.lake), "validated", INPUT_TABLES),
         data_window=data_window,

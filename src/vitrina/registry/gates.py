@@ -7,7 +7,8 @@ A challenger is registered only if every check passes:
 * ``vs_baseline`` — NDCG@10 ≥ ``min_baseline_ratio`` × the popularity baseline's on the same
   test data (a scale-free sanity check; skipped when no baseline is given or the ratio is 0);
 * ``max_psi`` — the largest feature PSI < ``max_psi`` (skipped, and said so, when no drift
-  measurement is available);
+  measurement is available or the caller gives a reason not to apply it: a retrain that the
+  drift itself triggered, docs/adr/0011);
 * every behaviour check (:mod:`vitrina.evaluation.behaviour`) passed.
 
 :meth:`GateDecision.to_dict` is what is written to ``gate.json`` and the run's tags.
@@ -58,6 +59,7 @@ class GateInput:
     baseline_ndcg: float | None = None
     max_psi: float | None = None
     behaviour: Sequence[BehaviourCheck] = field(default_factory=tuple)
+    psi_skip_reason: str | None = None  # set: the PSI check is skipped and this is recorded
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,9 @@ def decide(inputs: GateInput, thresholds: GateThresholds) -> GateDecision:
     else:
         checks.append(GateCheck("vs_baseline", "skip", None, None, "no baseline to compare with"))
     psi = inputs.max_psi
-    if psi is not None and math.isfinite(psi):
+    if inputs.psi_skip_reason:
+        checks.append(GateCheck("max_psi", "skip", psi, thresholds.max_psi, inputs.psi_skip_reason))
+    elif psi is not None and math.isfinite(psi):
         checks.append(
             GateCheck(
                 "max_psi",

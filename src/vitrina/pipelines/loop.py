@@ -1,0 +1,144 @@
+"""`vitrina run all`: the MLOps loop of SPEC §5.5 as ordered, idempotent steps.
+
+validate → features → drift check → (per model) retrain or reuse → evaluate → gate →
+register → publish (recs) / re-index (search).
+
+* ``loop · validate`` re-validates when a raw table changed (raw digests);
+* ``loop · features`` materialises the feature frames as of the end of the data into
+  ``<lake>/features`` (the offline store Feast reads) when a validated table changed;
+* ``drift · check`` measures drift (:func:`vitrina.pipelines.drift.check_drift`);
+* per model, :func:`vitrina.pipelines.policy.training_decision` says retrain (drift, schedule,
+  no champion) or keep the champion; :func:`run_recs` / :func:`run_search` then train through
+  the ledger and re-publish (recs) or re-index incrementally (search) when data changed.
+
+Every step is a ledger record (:mod:`.ledger`): a second run on unchanged data reuses all of
+them and keeps the champion. ``force`` retrains both models and re-runs every step. The first
+failing step raises :class:`~.ledger.StepFailedError`; nothing after it runs, so the champion and
+the published lists / index keep serving.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from vitrina.config import Settings
+from vitrina.contracts.tables import TABLES
+from vitrina.lake.digest import dataset_version, table_digests
+from vitrina.lake.paths import LakePaths
+from vitrina.pipelines.drift import DriftCheck, DriftConfig, check_drift
+from vitrina.pipelines.ledger import Ledger, StepEvent
+from vitrina.pipelines.policy import Policy, TrainDecision, training_decision
+from vitrina.pipelines.recs import RecsConfig, RecsRun, run_recs
+from vitrina.pipelines.search import SearchConfig, SearchRun, run_search
+from vitrina.registry.client import RECS_MODEL, SEARCH_MODEL
+
+FEATURE_TABLES = ("catalog", "users", "events", "transactions")
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """Each pipeline's knobs; ``force`` ignores the ledger and retrains both models."""
+
+    recs: RecsConfig = field(default_factory=RecsConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    drift: DriftConfig = field(default_factory=DriftConfig)
+    force: bool = False
+
+
+@dataclass
+class LoopRun:
+    """What ``run all`` did: every step's outcome, the drift check and the decisions."""
+
+    run_id: str
+    steps: list[StepEvent] = field(default_factory=list)
+    drift: DriftCheck | None = None
+    decisions: dict[str, TrainDecision] = field(default_factory=dict)
+    recs: RecsRun | None = None
+    search: SearchRun | None = None
+
+    def render(self) -> Table:
+        table = Table(title=f"vitrina run all {self.run_id}")
+        for column in ("pipeline", "step", "outcome", "seconds", "detail"):
+            table.add_column(column, justify="right" if column == "seconds" else "left")
+        colour = {"ran": "green", "reused": "cyan", "skipped": "dim", "failed": "red"}
+        for e in self.steps:
+            table.add_row(
+                e.pipeline, e.step, f"[{colour[e.outcome]}]{e.outcome}[/]", f"{e.seconds:.1f}", e.detail
+            )
+        table.caption = "; ".join(f"{model}: {d.reason}" for model, d in self.decisions.items())
+        return table
+
+
+def _digests(settings: Settings, layer: str, names: tuple[str, ...]) -> dict[str, str]:
+    lake = LakePaths(settings.lake)
+    return {d.name: d.digest for d in table_digests(lake, layer, names)}  # type: ignore[arg-type]
+
+
+def _validate(settings: Settings) -> dict[str, Any]:
+    from vitrina.contracts.validate import validate_lake
+
+    validate_lake(
+        settings, max_invalid_share=settings.max_invalid_share, fail_on_stale=settings.fail_on_stale
+    )
+    digests = table_digests(LakePaths(settings.lake), "validated", tuple(TABLES))
+    return {"dataset_version": dataset_version(digests), "tables": {d.name: d.rows for d in digests}}
+
+
+def _features(settings: Settings) -> dict[str, Any]:
+    """The feature frames as of the midnight after the last event (one file per frame)."""
+    from vitrina.features.engine import compute_features_configured
+    from vitrina.features.offline import write_frames
+    from vitrina.lake.warehouse import Warehouse
+    from vitrina.monitoring.drift_inputs import data_span
+
+    with Warehouse.from_settings(settings) as warehouse:
+        _, last = data_span(warehouse)
+    cutoff = pd.Timestamp(last).tz_convert("UTC").floor("D") + pd.Timedelta(days=1)
+    tables = compute_features_configured(settings, pd.DatetimeIndex([cutoff]))
+    written = write_frames(LakePaths(settings.lake), tables)
+    return {"as_of": cutoff.isoformat(), "rows": {k: v.num_rows for k, v in tables.items()}, "files": written}
+
+
+def run_all(settings: Settings, config: LoopConfig | None = None, console: Console | None = None) -> LoopRun:
+    """The whole loop; see the module docstring. Raises StepFailedError at the first failing step."""
+    config = config or LoopConfig()
+    console = console or Console()
+    loop = LoopRun(run_id=dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S"))
+    ledger = Ledger(settings, "loop", loop.run_id, console, config.force, loop.steps)
+    try:
+        ledger.run(
+            "validate",
+            lambda: {
+                "raw": _digests(settings, "raw", tuple(TABLES)),
+                "max_invalid_share": settings.max_invalid_share,
+            },
+            lambda: _validate(settings),
+        )
+        ledger.run(
+            "features",
+            lambda: {"tables": _digests(settings, "validated", FEATURE_TABLES), "engine": settings.engine},
+            lambda: _features(settings),
+        )
+        drift_ledger = Ledger(settings, "drift", loop.run_id, console, config.force, loop.steps)
+        loop.drift = check_drift(settings, config.drift, console, ledger=drift_ledger)
+        policy: Policy = "always" if config.force else "auto"
+        for model, domain in ((RECS_MODEL, "recs"), (SEARCH_MODEL, "search")):
+            loop.decisions[model] = training_decision(settings, model, domain, policy)
+            console.print(f"[bold]{model}[/]: {loop.decisions[model].reason}")
+        loop.recs = run_recs(
+            settings, config.recs, console, decision=loop.decisions[RECS_MODEL], force=config.force
+        )
+        loop.steps += loop.recs.steps
+        loop.search = run_search(
+            settings, config.search, console, decision=loop.decisions[SEARCH_MODEL], force=config.force
+        )
+        loop.steps += loop.search.steps
+    finally:
+        console.print(loop.render())
+    return loop
