@@ -123,6 +123,8 @@ def champion_index_version(settings: Settings) -> str | None:
         folder = Path(resolve(settings, SEARCH_MODEL).path)
     except ModelNotFoundError:
         return None
+    if not (folder / INDEX_FILE).is_file():  # a bundle registered without an index (older runs)
+        return None
     payload = json.loads((folder / INDEX_FILE).read_text())
     return str(payload["index_version"])
 
