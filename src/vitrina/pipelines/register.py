@@ -171,6 +171,7 @@ def gate_and_register(settings: Settings, candidate: Candidate) -> Registration:
         ndcg=math.nan if ndcg is None else ndcg,
         champion_ndcg=champion_ndcg(settings, candidate.model),
         baseline_ndcg=candidate.ndcg(candidate.baseline_model),
+        baseline_name=candidate.baseline_model or "baseline",
         max_psi=candidate.max_psi,
         behaviour=tuple(candidate.behaviour),
         psi_skip_reason=candidate.psi_skip_reason,

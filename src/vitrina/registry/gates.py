@@ -4,7 +4,8 @@ A challenger is registered only if every check passes:
 
 * ``ndcg_floor`` — NDCG@10 ≥ the model's absolute floor (per model, from Settings);
 * ``vs_champion`` — NDCG@10 ≥ champion's − ``max_drop`` (skipped while there is no champion);
-* ``vs_baseline`` — NDCG@10 ≥ ``min_baseline_ratio`` × the popularity baseline's on the same
+* ``vs_baseline`` — NDCG@10 ≥ ``min_baseline_ratio`` × the baseline's (recs: popularity, search:
+  BM25) on the same
   test data (a scale-free sanity check; skipped when no baseline is given or the ratio is 0);
 * ``max_psi`` — the largest feature PSI < ``max_psi`` (skipped, and said so, when no drift
   measurement is available or the caller gives a reason not to apply it: a retrain that the
@@ -57,6 +58,7 @@ class GateInput:
     ndcg: float
     champion_ndcg: float | None = None
     baseline_ndcg: float | None = None
+    baseline_name: str = "baseline"
     max_psi: float | None = None
     behaviour: Sequence[BehaviourCheck] = field(default_factory=tuple)
     psi_skip_reason: str | None = None  # set: the PSI check is skipped and this is recorded
@@ -140,7 +142,8 @@ def decide(inputs: GateInput, thresholds: GateThresholds) -> GateDecision:
                 "pass" if measured and ndcg >= bar else "fail",
                 ndcg if measured else None,
                 bar,
-                f"NDCG@10 {ndcg:.4f} vs {thresholds.min_baseline_ratio:g} × popularity {baseline:.4f}",
+                f"NDCG@10 {ndcg:.4f} vs {thresholds.min_baseline_ratio:g} × "
+                f"{inputs.baseline_name} {baseline:.4f}",
             )
         )
     else:
