@@ -33,26 +33,13 @@ from vitrina.serving.app import create_app
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 KEY = "s3cret-admin-key"
-QUIET = Console(file=open("/dev/null", "w"))  # noqa: SIM115 - lives as long as the test module
-SMALL_SEARCH = SearchConfig(
-    n_trials=1,
-    evaluate=False,  # no gate: this version is served directly (the API is under test, not the gate)
-    max_train_searches=400,
-    max_eval_searches=300,
-    finetune=FinetuneConfig(max_examples=512, max_seconds=30, batch_size=32, show_progress=False),
-)
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory, ci_settings: Settings, mlflow_template: Path) -> Path:
-    """A ci home with a published recs batch (champion) and a served search index."""
+def home(tmp_path_factory: pytest.TempPathFactory, served_home: Path) -> Path:
+    """A writable copy of the served ci home (events, experiment config, index versions change)."""
     root = tmp_path_factory.mktemp("serving") / "home"
-    shutil.copytree(ci_settings.home, root)
-    shutil.copy(mlflow_template, root / mlflow_template.name)
-    settings = get_settings(home=root)
-    recs = run_recs(settings, RecsConfig(n_trials=1), QUIET)
-    assert recs.batch is not None, "the recs pipeline published nothing"
-    run_search(settings, SMALL_SEARCH, QUIET)
+    shutil.copytree(served_home, root)
     return root
 
 
