@@ -78,8 +78,11 @@ def build_data() -> RecsData:
     return build_recs_data(CATALOG, users, events, split)
 
 
-def fitted(data: RecsData, content_weight: float = 0.6) -> ColdStartRecommender:
-    model = ColdStartRecommender(min_group_events=3, content_weight=content_weight)
+def fitted(data: RecsData, content_weight: float = 0.6, prior_strength: float = 0.0) -> ColdStartRecommender:
+    """A model on the toy data; no shrinkage by default, so each group ranks by its own events."""
+    model = ColdStartRecommender(
+        min_group_events=3, content_weight=content_weight, prior_strength=prior_strength
+    )
     return model.fit(data, data.interactions)
 
 
@@ -115,6 +118,21 @@ def test_popularity_backs_off_to_segment_then_to_everyone() -> None:
     assert other_reasons == [REASON_GLOBAL]
 
 
+def test_small_groups_are_shrunk_towards_the_level_above() -> None:
+    data = build_data()
+    own, _ = recommend(fitted(data), data, "new_lima")
+    light, _ = recommend(fitted(data, prior_strength=10.0), data, "new_lima")
+    strong, strong_reasons = recommend(fitted(data, prior_strength=1e6), data, "new_lima")
+    everyone, _ = recommend(fitted(data), data, "new_other")
+    assert "p06" not in own[:4]  # nobody in Lima touched Quito's favourite
+    assert light[:3] == own[:3]  # a light prior keeps the group's own leaders...
+    assert light.index("p06") <= own.index("p06")  # ...and lifts what everyone else likes
+    assert strong[:4] == everyone[:4]  # a heavy prior: the global ranking
+    assert set(strong_reasons) == {"popular en Lima"}  # still the group's row
+    with pytest.raises(ValueError, match="prior_strength"):
+        ColdStartRecommender(prior_strength=-1.0)
+
+
 def test_touching_a_category_lifts_it_and_says_why() -> None:
     data = build_data()
     model = fitted(data)
@@ -139,7 +157,9 @@ def test_custom_item_vectors_drive_the_content_term() -> None:
     vectors[:, 0] = 1.0
     vectors[11] = [0.0, 1.0]  # milk 11 looks like nothing but...
     vectors[1] = [0.0, 1.0]  # ...phone 1, which the clicker touched
-    model = ColdStartRecommender(min_group_events=3, item_vectors=vectors, content_weight=0.8)
+    model = ColdStartRecommender(
+        min_group_events=3, item_vectors=vectors, content_weight=0.8, prior_strength=0
+    )
     model.fit(data, data.interactions)
     items, reasons = recommend(model, data, "clicker", k=2)
     assert items == ["p01", "p11"]
@@ -181,7 +201,8 @@ def test_chunking_and_the_no_history_shortcut_do_not_change_the_lists() -> None:
     data = build_data()
     users = np.arange(len(data.users))
     whole = fitted(data).recommend_with_reasons(users, 6)
-    one_by_one = ColdStartRecommender(min_group_events=3, chunk_size=1).fit(data, data.interactions)
+    one_by_one = ColdStartRecommender(min_group_events=3, chunk_size=1, prior_strength=0)
+    one_by_one.fit(data, data.interactions)
     singles = [one_by_one.recommend_with_reasons(users[[u]], 6) for u in users]
     for part, together in enumerate(whole):
         assert np.array_equal(np.vstack([single[part] for single in singles]), together)

@@ -46,6 +46,19 @@ def test_head_only_diversification() -> None:
     assert list(tail) == sorted(tail)
 
 
+def test_the_top_slots_can_be_kept_as_ranked() -> None:
+    categories = np.array([0, 0, 0, 1, 1, 2])
+    ranked = np.array([[0, 1, 2, 3, 4, 5]])
+    scores = np.array([[6.0, 5.0, 4.0, 3.0, 2.0, 1.0]])
+    similarity = ItemSimilarity(categories)
+    items, _ = diversify_head(ranked, scores, 6, similarity, 0.3, depth=4, pool=6, keep=2)
+    assert items[0, :2].tolist() == [0, 1]  # kept, although both are category 0
+    assert set(categories[items[0, 2:4]]) == {1, 2}  # MMR counts the kept slots as picks
+    assert sorted(items[0].tolist()) == list(range(6))
+    whole, _ = diversify_head(ranked, scores, 6, similarity, 0.3, depth=4, pool=6, keep=4)
+    assert whole.tolist() == ranked.tolist()
+
+
 def test_reasons_name_the_latest_item_seen_in_the_same_category() -> None:
     import datetime as dt
 

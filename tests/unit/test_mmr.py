@@ -123,3 +123,26 @@ def test_short_rows_are_padded_and_bad_input_refused() -> None:
         mmr_rerank([[7]], [[1.0]], 1, sim)
     with pytest.raises(ValueError, match="embeddings"):
         ItemSimilarity(categories=np.zeros(5, dtype=np.int64), embeddings=np.ones((4, 2)))
+
+
+def test_items_already_above_count_in_the_penalty_and_are_not_picked_again() -> None:
+    categories = np.array([0, 0, 1, 1, 2, 2])
+    similarity = ItemSimilarity(categories)
+    candidates = np.array([[1, 3, 5, 2, 4]])
+    relevance = np.array([[5.0, 4.0, 3.0, 2.0, 1.0]])
+    free, _ = mmr_rerank(candidates, relevance, 3, similarity, lambda_=0.5)
+    assert free[0].tolist() == [1, 3, 5]
+    # item 0 (category 0) and item 2 (category 1) are already shown: category 2 comes first,
+    # and item 2 is not picked a second time
+    above = np.array([[0, 2]])
+    picked, _ = mmr_rerank(candidates, relevance, 3, similarity, lambda_=0.5, selected=above)
+    assert picked[0, 0] == 5
+    assert 2 not in picked[0]
+    # the textbook loop with 0 and 2 forced first (top relevance, first in order) agrees
+    seeded = reference_mmr(
+        np.array([[0, 2, 1, 3, 5, 4]]), np.array([[5.0, 5.0, 5.0, 4.0, 3.0, 1.0]]), 5, similarity, 0.5
+    )
+    assert seeded[0][:2] == [0, 2]
+    assert picked[0].tolist() == seeded[0][2:]
+    with pytest.raises(ValueError, match="selected"):
+        mmr_rerank(candidates, relevance, 3, similarity, selected=np.zeros((2, 1), dtype=np.int64))

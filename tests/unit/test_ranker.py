@@ -87,6 +87,35 @@ def test_save_and_load_give_the_same_scores(
     assert loaded.trials == ranker.trials
 
 
+def test_pointwise_objective_learns_weights_and_round_trips(tmp_path: Path) -> None:
+    train, valid = synthetic_frame(1), synthetic_frame(2)
+    pointwise = LambdaRanker(max_rounds=60, early_stopping_rounds=10, num_threads=1, objective="binary")
+    pointwise.fit(train, valid, n_trials=3, seed=5)
+    scores = pointwise.predict(valid.features)
+    assert frame_ndcg(valid, scores) > frame_ndcg(valid, valid.features["noise"].to_numpy()) + 0.2
+    assert pointwise.best_ndcg == pytest.approx(frame_ndcg(valid, scores), abs=1e-9)
+    chosen = min(pointwise.trials, key=lambda t: t["valid_logloss"])  # the loss picks the trial
+    assert (pointwise.best_iteration, pointwise.best_ndcg) == (chosen["best_iteration"], chosen["ndcg@10"])
+    # weighting the positives among red items up makes the model favour red items more
+    red = (train.features["colour"] == "red").to_numpy()
+    heavy = train.with_weights(np.where(red & (train.labels > 0), 10.0, 1.0))
+    weighted = LambdaRanker(max_rounds=60, early_stopping_rounds=10, num_threads=1, objective="binary")
+    weighted.fit(heavy, valid, n_trials=1, seed=5)
+    is_red = (valid.features["colour"] == "red").to_numpy()
+
+    def red_lift(model: LambdaRanker) -> float:
+        margin = model.predict(valid.features)
+        return float(margin[is_red].mean() - margin[~is_red].mean())
+
+    assert red_lift(weighted) > red_lift(pointwise)
+    folder = pointwise.save(str(tmp_path / "pointwise"))
+    loaded = LambdaRanker.load(folder)
+    assert loaded.objective == "binary"
+    assert np.array_equal(loaded.predict(valid.features), scores)
+    with pytest.raises(ValueError, match="objective"):
+        LambdaRanker(objective="regression").fit(train, valid, n_trials=1)
+
+
 def test_bad_inputs_are_refused(tmp_path: Path) -> None:
     frame = synthetic_frame(3, n_groups=5)
     text = RankingFrame(

@@ -8,7 +8,13 @@ impression is not the user's choice) gets
 * ``pop``: what people like them bought and clicked recently — event-weighted popularity
   (``EVENT_WEIGHT``) over the last ``window_days`` before the cutoff within the user's
   segment and city; when that group had fewer than ``min_group_events`` events in the
-  window it backs off to the segment, then to everyone. Scaled so the group's top item is 1.
+  window it backs off to the segment, then to everyone. Each level's item shares are
+  shrunk towards the level above (a Dirichlet prior of ``prior_strength`` weighted events,
+  as in :class:`~vitrina.recs.baselines.SegmentPopularity`): a segment × city group holds a
+  few thousand events, too few to rank 20k items on its own. On the demo's test week, users
+  with no positive event scored NDCG@10 0.008 held-out / 0.013 true utility unsmoothed, below
+  global popularity (0.015 / 0.035); 0.015 / 0.037 with the default prior. Scaled so the
+  row's top item is 1.
 * ``content``: the largest cosine (clipped at 0) between the item's vector and the vectors
   of the (up to ``max_touched``, most recent) items the user touched. Default vectors are
   category one-hots (L2), so ``content`` is 1 for the categories the user looked at; pass
@@ -64,6 +70,7 @@ class ColdStartRecommender:
     window_days: float = 14.0
     content_weight: float = 0.6
     min_group_events: int = 30
+    prior_strength: float = 5000.0
     max_touched: int = 10
     item_vectors: npt.NDArray[np.floating] | None = None
     chunk_size: int = 512
@@ -82,6 +89,8 @@ class ColdStartRecommender:
             raise ValueError(f"content_weight must lie in [0, 1], got {self.content_weight}")
         if self.window_days <= 0 or self.max_touched < 1 or self.chunk_size < 1:
             raise ValueError("window_days, max_touched and chunk_size must be positive")
+        if self.prior_strength < 0:
+            raise ValueError(f"prior_strength must be >= 0, got {self.prior_strength}")
 
     def fit(self, data: RecsData, history: Interactions) -> ColdStartRecommender:
         """Learn popularity as of the end of ``history`` and each user's touched items."""
@@ -184,17 +193,21 @@ class ColdStartRecommender:
         n_cities = int(city_code.max()) + 1 if n_users else 0
         group = np.where((segment >= 0) & (city_code >= 0), segment * max(n_cities, 1) + city_code, -1)
         weight = EVENT_WEIGHT[recent.event]
-        rows = [np.bincount(recent.item, weights=weight, minlength=n_items)]
+        counts = np.bincount(recent.item, weights=weight, minlength=n_items)
+        rows = [counts / max(counts.sum(), 1e-12)]  # item shares, smoothed level by level
         reasons: list[str] = [REASON_GLOBAL]
         user_row = np.zeros(n_users, dtype=np.int64)
         for level, key in (("segment", segment), ("city", group)):
             event_key = key[recent.user]
             counted = event_key >= 0
-            counts = np.bincount(event_key[counted], minlength=int(key.max()) + 1 if key.size else 0)
-            for value in np.flatnonzero(counts >= self.min_group_events):
+            sizes = np.bincount(event_key[counted], minlength=int(key.max()) + 1 if key.size else 0)
+            parent_row = user_row.copy()  # the level above, for each user
+            for value in np.flatnonzero(sizes >= self.min_group_events):
                 mine = counted & (event_key == value)
-                rows.append(np.bincount(recent.item[mine], weights=weight[mine], minlength=n_items))
                 members = key == value
+                own = np.bincount(recent.item[mine], weights=weight[mine], minlength=n_items)
+                parent = rows[int(parent_row[members][0])]
+                rows.append((own + self.prior_strength * parent) / (own.sum() + self.prior_strength))
                 user_row[members] = len(rows) - 1
                 reasons.append(
                     REASON_SEGMENT if level == "segment" else f"popular en {city_names[members][0]}"

@@ -124,6 +124,7 @@ def mmr_rerank(
     *,
     lambda_: float = DEFAULT_LAMBDA,
     chunk_size: int = 2048,
+    selected: npt.ArrayLike | None = None,
 ) -> tuple[IntArray, FloatArray]:
     """Pick ``k`` items per row of ``candidates`` by MMR.
 
@@ -135,6 +136,9 @@ def mmr_rerank(
         similarity: item–item similarity.
         lambda_: weight of relevance in [0, 1].
         chunk_size: users processed together (bounds memory at ``chunk · m · d`` floats).
+        selected: optional ``int (n, p)`` items already placed above the picks (``PAD`` for
+            none): they are not picked again, but count in the similarity penalty, as if MMR
+            had picked them first.
 
     Returns:
         ``items (n, k)`` in pick order, ``PAD``-padded when a row has fewer than ``k``
@@ -152,23 +156,39 @@ def mmr_rerank(
     if items.size and (items.min() < PAD or items.max() >= similarity.n_items):
         raise ValueError(f"candidates must be item indices in [0, {similarity.n_items}) or PAD")
     n = items.shape[0]
+    above = np.full((n, 0), PAD, dtype=np.int64) if selected is None else np.asarray(selected, np.int64)
+    if above.ndim != 2 or above.shape[0] != n:
+        raise ValueError(f"selected {above.shape} must have one row per candidate row ({n})")
     out_items = np.full((n, k), PAD, dtype=np.int64)
     out_scores = np.full((n, k), -np.inf)
     for start in range(0, n, chunk_size):
         rows = slice(start, start + chunk_size)
-        out_items[rows], out_scores[rows] = _greedy(items[rows], rel_in[rows], k, similarity, lambda_)
+        out_items[rows], out_scores[rows] = _greedy(
+            items[rows], rel_in[rows], k, similarity, lambda_, above[rows]
+        )
     return out_items, out_scores
 
 
 def _greedy(
-    items: IntArray, rel_in: FloatArray, k: int, similarity: ItemSimilarity, lambda_: float
+    items: IntArray,
+    rel_in: FloatArray,
+    k: int,
+    similarity: ItemSimilarity,
+    lambda_: float,
+    above: IntArray,
 ) -> tuple[IntArray, FloatArray]:
     n, m = items.shape
     rel = normalise_relevance(rel_in)
     eligible = (items != PAD) & np.isfinite(rel)
+    eligible &= ~(items[:, :, None] == above[:, None, :]).any(axis=2)
     rel = np.where(eligible, rel, 0.0)  # -inf would turn into NaN under λ = 0
-    candidates = similarity.of_candidates(np.where(items != PAD, items, 0))
+    safe = np.where(items != PAD, items, 0)
+    candidates = similarity.of_candidates(safe)
     max_sim = np.zeros((n, m))
+    for column in above.T:  # the items already above count as picks
+        placed = column != PAD
+        sim = similarity.to_picked(safe, np.where(placed, column, 0))
+        np.maximum(max_sim, np.where(placed[:, None], sim, 0.0), out=max_sim)
     row = np.arange(n)
     picked_items = np.full((n, k), PAD, dtype=np.int64)
     picked_scores = np.full((n, k), -np.inf)

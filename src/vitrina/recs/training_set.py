@@ -21,7 +21,7 @@ Everything here is pure: no I/O, no clock, no model.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -128,8 +128,9 @@ class RankingFrame:
             queries as consecutive runs), ids need not be consecutive numbers.
         users, items: ``int64`` user and item index of each row, to map scores back and to
             evaluate rankings by item.
-        weights: optional ``float64`` per-row loss weights (e.g. inverse propensity of a
-            click's position, :mod:`vitrina.search.propensity`); ``None`` weighs rows equally.
+        weights: optional ``float64`` training weight of each row (``None``: all 1), e.g.
+            inverse-propensity weights of :mod:`vitrina.recs.exposure` or
+            :mod:`vitrina.search.propensity`.
     """
 
     features: pd.DataFrame
@@ -150,8 +151,10 @@ class RankingFrame:
             raise ValueError("labels must be non-negative graded gains")
         if self.weights is not None:
             weights = np.asarray(self.weights, dtype=np.float64)
-            if weights.shape != (n,) or (n and weights.min() < 0):
-                raise ValueError(f"weights {weights.shape} must be one non-negative value per row ({n})")
+            if weights.shape != (n,):
+                raise ValueError(f"weights {weights.shape} must have one entry per feature row ({n})")
+            if not np.all(np.isfinite(weights)) or (n and weights.min() < 0):
+                raise ValueError("weights must be finite and non-negative")
             object.__setattr__(self, "weights", weights)
         if np.unique(self.groups).size != self.group_sizes.size:
             raise ValueError("the rows of each group (query) must be contiguous")
@@ -172,6 +175,15 @@ class RankingFrame:
     @property
     def n_groups(self) -> int:
         return int(self.group_sizes.size)
+
+    @property
+    def row_weights(self) -> FloatArray:
+        """``weights``, or ones when the frame is unweighted."""
+        return np.ones(len(self)) if self.weights is None else self.weights
+
+    def with_weights(self, weights: npt.ArrayLike | None) -> RankingFrame:
+        """The same frame with other row weights (``None`` removes them)."""
+        return replace(self, weights=None if weights is None else np.asarray(weights, dtype=np.float64))
 
 
 def horizon_labels(rows: CandidateRows, events: Interactions, start_us: int, end_us: int) -> IntArray:
@@ -286,12 +298,14 @@ def concat_frames(frames: Sequence[RankingFrame]) -> RankingFrame:
         )
         groups.append(run + offset)
         offset += frame.n_groups
+    weighted = any(f.weights is not None for f in frames)
     return RankingFrame(
         features=_concat_features([f.features for f in frames]),
         labels=np.concatenate([f.labels for f in frames]),
         groups=np.concatenate(groups).astype(np.int64),
         users=np.concatenate([f.users for f in frames]),
         items=np.concatenate([f.items for f in frames]),
+        weights=np.concatenate([f.row_weights for f in frames]) if weighted else None,
     )
 
 

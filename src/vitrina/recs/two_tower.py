@@ -299,7 +299,9 @@ class TwoTower:
         """Cosine of user ``users[i]`` with ``items[i]`` (shape ``(n,)``) or with each of
         ``items[i, :]`` (shape ``(n, c)``, e.g. a candidate list per user)."""
         item_index = np.asarray(items, dtype=np.int64)
-        user_vectors = self.user_embeddings(users)
+        # Pair lists repeat each user once per candidate: run the user tower once per user.
+        unique, inverse = np.unique(np.asarray(users, dtype=np.int64), return_inverse=True)
+        user_vectors = self.user_embeddings(unique)[inverse.reshape(-1)]
         item_vectors = self.item_embeddings()[item_index]
         pattern = "nd,nd->n" if item_index.ndim == 1 else "nd,ncd->nc"
         scores: FloatArray = np.einsum(pattern, user_vectors, item_vectors).astype(np.float64)
