@@ -32,7 +32,9 @@ def mlflow_settings(tmp_path: Path, mlflow_template: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def served_home(tmp_path_factory: pytest.TempPathFactory, ci_settings: Settings, mlflow_template: Path) -> Path:
+def served_home(
+    tmp_path_factory: pytest.TempPathFactory, ci_settings: Settings, mlflow_template: Path
+) -> Path:
     """A ci home with a published recs batch (champion) and a served search index, built by the
     real pipelines with small configs. Read-only: tests that write work on a copy
     (``shutil.copytree``; paths inside are relative to the home or read-only)."""
@@ -56,4 +58,3 @@ def served_home(tmp_path_factory: pytest.TempPathFactory, ci_settings: Settings,
     assert recs.batch is not None, "the recs pipeline published nothing"
     run_search(settings, small_search, quiet)
     return root
-

@@ -17,16 +17,12 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
-from rich.console import Console
 from typer.testing import CliRunner
 
 from vitrina.cli import app as cli_app
 from vitrina.config import Settings, get_settings
 from vitrina.lake.io import list_parquet_files
 from vitrina.lake.paths import LakePaths
-from vitrina.pipelines.recs import RecsConfig, run_recs
-from vitrina.pipelines.search import SearchConfig, run_search
-from vitrina.search.finetune import FinetuneConfig
 from vitrina.search.versions import current_version, next_version, switch_to, version_folder
 from vitrina.serving.app import create_app
 
