@@ -23,7 +23,6 @@ from vitrina.pipelines.register import Candidate, Registration, gate_and_registe
 from vitrina.recs.base import PAD
 from vitrina.recs.data import IntArray, RecsData
 from vitrina.recs.full import FullRecommender
-from vitrina.recs.training_set import CandidateRows, join_features
 from vitrina.registry.client import RECS_MODEL
 from vitrina.registry.importance import shap_importance
 from vitrina.registry.model_card import FeatureDoc
@@ -63,15 +62,12 @@ def ranker_sample(
     """``n_rows`` feature rows drawn from the candidates of ``n_users`` warm users, as the
     ranker scores them (TreeSHAP costs grow with rows × trees; 2,000 rows pin the global
     mean |SHAP| well and take about a second on one thread)."""
-    if full.features is None:
-        raise ValueError("the model has no ranking features")
     rng = np.random.default_rng(seed)
     everyone = np.arange(len(data.users), dtype=np.int64)
     warm = everyone[~full.cold_start.is_cold(everyone)] if full.cold_start is not None else everyone
     users = _sample(warm, n_users, rng)
     candidates, relevance = full.candidate_matrix(users, full.n_candidates, ~data.servable)
-    rows = CandidateRows.from_matrix(users, np.where(np.isfinite(relevance), candidates, PAD), relevance)
-    frame = join_features(rows, full.features.user, full.features.item, full.cross)
+    _, frame = full.ranker_inputs(users, np.where(np.isfinite(relevance), candidates, PAD), relevance)
     if len(frame) <= n_rows:
         return frame
     return frame.iloc[np.sort(rng.choice(len(frame), size=n_rows, replace=False))].reset_index(drop=True)

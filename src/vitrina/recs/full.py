@@ -134,16 +134,23 @@ class FullRecommender:
         served candidates both go through here."""
         return with_list_features(query, features, LIST_SCORES)
 
+    def ranker_inputs(
+        self, users: IntArray, candidates: IntArray, relevance: FloatArray
+    ) -> tuple[CandidateRows, pd.DataFrame]:
+        """The candidate rows of ``users`` and the feature matrix the ranker scores them on
+        (serving, the SHAP sample of the model card and training all see the same columns)."""
+        if self.features is None:
+            raise ValueError("a ranker needs ranking features")
+        rows = CandidateRows.from_matrix(users, candidates, relevance)
+        matrix = join_features(rows, self.features.user, self.features.item, self.cross)
+        return rows, self.with_list_features(rows.query, matrix)
+
     def _warm(
         self, users: IntArray, k: int, exclude: npt.NDArray[np.bool_] | None
     ) -> tuple[IntArray, FloatArray]:
         candidates, relevance = self.candidate_matrix(users, k, exclude)
         if self.ranker is not None:
-            if self.features is None:
-                raise ValueError("a ranker needs ranking features")
-            rows = CandidateRows.from_matrix(users, candidates, relevance)
-            matrix = join_features(rows, self.features.user, self.features.item, self.cross)
-            matrix = self.with_list_features(rows.query, matrix)
+            rows, matrix = self.ranker_inputs(users, candidates, relevance)
             relevance = rows.unflatten(self.ranker.predict(matrix, num_threads=self.predict_threads))
         candidates, relevance = self.rules.apply(users, candidates, relevance)
         order = np.argsort(-relevance, axis=1, kind="stable")
