@@ -105,7 +105,8 @@ class FullRecommender:
         self, users: IntArray, k: int, exclude: npt.NDArray[np.bool_] | None
     ) -> tuple[IntArray, FloatArray]:
         """Union of the sources' candidates, ``(n, m)`` with ``PAD``, and their two-tower cosine."""
-        candidates, _ = self.candidates.recommend(users, max(self.n_candidates, k), exclude)
+        vectors = self.candidates.user_embeddings(users)  # once, for retrieval and scoring
+        candidates, _ = self.candidates.recommend(users, max(self.n_candidates, k), exclude, vectors)
         if self.als is not None and self.als.user_factors is not None and self.als.item_factors is not None:
             if self._als_index is None:  # exact inner-product search: ALS's top items, without a dense sort
                 self._als_index = AnnIndex.build(self.als.item_factors, kind="flat")
@@ -113,7 +114,7 @@ class FullRecommender:
                 self.als.user_factors[users], self.n_als_candidates, exclude=exclude
             )
             candidates = union_rows(candidates, extra)
-        cosine = self.candidates.score(users, np.where(candidates == PAD, 0, candidates))
+        cosine = self.candidates.score(users, np.where(candidates == PAD, 0, candidates), vectors)
         return candidates, np.where(candidates == PAD, -np.inf, cosine)
 
     def cross(self, users: IntArray, items: IntArray) -> pd.DataFrame:

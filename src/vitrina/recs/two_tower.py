@@ -295,28 +295,37 @@ class TwoTower:
         index = torch.arange(net.shape.n_items)
         return torch.cat([net.items(chunk) for chunk in torch.split(index, 8192)]).numpy().astype(np.float32)
 
-    def score(self, users: npt.ArrayLike, items: npt.ArrayLike) -> FloatArray:
+    def score(
+        self, users: npt.ArrayLike, items: npt.ArrayLike, user_vectors: Float32Array | None = None
+    ) -> FloatArray:
         """Cosine of user ``users[i]`` with ``items[i]`` (shape ``(n,)``) or with each of
-        ``items[i, :]`` (shape ``(n, c)``, e.g. a candidate list per user)."""
+        ``items[i, :]`` (shape ``(n, c)``, e.g. a candidate list per user). ``user_vectors``:
+        the users' embeddings when the caller already has them (one per ``users`` row)."""
         item_index = np.asarray(items, dtype=np.int64)
-        # Pair lists repeat each user once per candidate: run the user tower once per user.
-        unique, inverse = np.unique(np.asarray(users, dtype=np.int64), return_inverse=True)
-        user_vectors = self.user_embeddings(unique)[inverse.reshape(-1)]
+        if user_vectors is None:
+            # Pair lists repeat each user once per candidate: run the user tower once per user.
+            unique, inverse = np.unique(np.asarray(users, dtype=np.int64), return_inverse=True)
+            user_vectors = self.user_embeddings(unique)[inverse.reshape(-1)]
         item_vectors = self.item_embeddings()[item_index]
         pattern = "nd,nd->n" if item_index.ndim == 1 else "nd,ncd->nc"
         scores: FloatArray = np.einsum(pattern, user_vectors, item_vectors).astype(np.float64)
         return scores
 
     def recommend(
-        self, users: IntArray, k: int, exclude: npt.NDArray[np.bool_] | None = None
+        self,
+        users: IntArray,
+        k: int,
+        exclude: npt.NDArray[np.bool_] | None = None,
+        user_vectors: Float32Array | None = None,
     ) -> tuple[IntArray, FloatArray]:
         """Top ``k`` items by cosine through the ANN index; seen items are skipped unless
-        ``config.exclude_seen`` is False."""
+        ``config.exclude_seen`` is False. ``user_vectors``: see :meth:`score`."""
         if self._index is None:
             raise RuntimeError("TwoTower is not fitted")
         users = np.asarray(users, dtype=np.int64)
         seen = self.seen.subset(users) if self.config.exclude_seen else None
-        items, scores = self._index.search(self.user_embeddings(users), k, exclude=exclude, seen=seen)
+        vectors = self.user_embeddings(users) if user_vectors is None else user_vectors
+        items, scores = self._index.search(vectors, k, exclude=exclude, seen=seen)
         return items, scores.astype(np.float64)
 
     # ---------------------------------------------------------------------------- artifacts
