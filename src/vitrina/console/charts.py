@@ -110,7 +110,7 @@ def heatmap(
         raise ValueError(f"values must be {len(rows)} rows of {len(columns)} columns")
     left = _label_width(rows, maximum=320.0)
     header = 90.0
-    width = left + cell * len(columns) + 8
+    width = left + cell * len(columns) + 90  # room for the last rotated column label
     height = header + cell * len(rows) + 8
     body: list[str] = []
     for j, column in enumerate(columns):

@@ -29,6 +29,7 @@ class PsiGrid:
     features: list[str]
     runs: list[str]
     labels: list[str]
+    """Per run: the last day of the window it measured and the time it ran (``11-17 (12:06)``)."""
     values: list[list[float | None]]
     hidden: int = 0
     """Features left out (the grid keeps the :data:`MAX_FEATURES` most drifted)."""
@@ -51,16 +52,17 @@ def psi_grid(history: pd.DataFrame, max_runs: int = MAX_RUNS, max_features: int 
     rows = history[(history["kind"] != "signal") & history["psi"].notna()]
     if rows.empty:
         return None
-    runs = (
-        rows.groupby("run_id")["generated_at"].max().sort_values().tail(max_runs)
-    )  # run id → when, oldest first
+    # Runs in the order of the window they measured (a re-run of an old window sits there).
+    ends = rows.groupby("run_id").agg(end=("current_end", "max"), at=("generated_at", "max"))
+    runs = ends.sort_values(["end", "at"]).tail(max_runs)
     rows = rows[rows["run_id"].isin(runs.index)]
     table = rows.pivot_table(index="name", columns="run_id", values="psi", aggfunc="max")
     table = table.reindex(columns=list(runs.index))
     order = table.max(axis=1).sort_values(ascending=False, kind="stable")
     kept = table.loc[order.index[:max_features]]
     values = [[None if not math.isfinite(v) else float(v) for v in row] for row in kept.to_numpy(dtype=float)]
-    labels = [pd.Timestamp(t).strftime("%m-%d %H:%M") for t in runs.to_numpy()]
+    day = pd.Timedelta(days=1)  # labels: the current window's last day (and when the run was)
+    labels = [f"{pd.Timestamp(e) - day:%m-%d} ({pd.Timestamp(a):%H:%M})" for e, a in runs.to_numpy()]
     return PsiGrid(list(kept.index.astype(str)), list(runs.index.astype(str)), labels, values, len(order) - len(kept))
 
 
