@@ -46,7 +46,9 @@ class DriftView:
     top: list[dict[str, Any]] = field(default_factory=list)
 
 
-def psi_grid(history: pd.DataFrame, max_runs: int = MAX_RUNS, max_features: int = MAX_FEATURES) -> PsiGrid | None:
+def psi_grid(
+    history: pd.DataFrame, max_runs: int = MAX_RUNS, max_features: int = MAX_FEATURES
+) -> PsiGrid | None:
     """The grid of the newest ``max_runs`` runs (oldest first) and the ``max_features``
     features with the largest PSI in them (largest first); None without any PSI."""
     rows = history[(history["kind"] != "signal") & history["psi"].notna()]
@@ -63,7 +65,9 @@ def psi_grid(history: pd.DataFrame, max_runs: int = MAX_RUNS, max_features: int 
     values = [[None if not math.isfinite(v) else float(v) for v in row] for row in kept.to_numpy(dtype=float)]
     day = pd.Timedelta(days=1)  # labels: the current window's last day (and when the run was)
     labels = [f"{pd.Timestamp(e) - day:%m-%d} ({pd.Timestamp(a):%H:%M})" for e, a in runs.to_numpy()]
-    return PsiGrid(list(kept.index.astype(str)), list(runs.index.astype(str)), labels, values, len(order) - len(kept))
+    return PsiGrid(
+        list(kept.index.astype(str)), list(runs.index.astype(str)), labels, values, len(order) - len(kept)
+    )
 
 
 def top_features(latest: dict[str, Any], n: int = 10) -> list[dict[str, Any]]:
@@ -86,7 +90,9 @@ def drift_view(settings: Settings) -> DriftView:
     default = Thresholds()
     signals = []
     if isinstance(latest, dict):
-        signals = [{"name": name, **s} for name, s in latest.get("signals", {}).items() if isinstance(s, dict)]
+        signals = [
+            {"name": name, **s} for name, s in latest.get("signals", {}).items() if isinstance(s, dict)
+        ]
     return DriftView(
         grid=psi_grid(history),
         latest=latest if isinstance(latest, dict) else None,

@@ -179,7 +179,12 @@ def live_experiments(
             continue
         arms = sessions_by_arm(events, experiment, surface, prices)
         sizes = {arm: len(outcomes) for arm, outcomes in arms.items()}
-        base = {"name": experiment.name, "surface": surface, "status": "running", "source": "live"}
+        base: dict[str, Any] = {
+            "name": experiment.name,
+            "surface": surface,
+            "status": "running",
+            "source": "live",
+        }
         if min(sizes.values()) < MIN_SESSIONS:
             note = f"{sizes[CHAMPION]} / {sizes[CHALLENGER]}"
             found.append(Experiment(**base, note=note))

@@ -96,8 +96,12 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
             "Este usuario no tiene lista publicada (usuario desconocido o sin lote): la API responde "
             "con la lista de popularidad, marcada como respaldo."
         ),
-        "user.kind.store_down": "El almacén de recomendaciones no responde ({error}): se muestra la popularidad.",
-        "user.challenger_note": "El brazo retador del experimento de recomendaciones sirve la lista de popularidad.",
+        "user.kind.store_down": (
+            "El almacén de recomendaciones no responde ({error}): se muestra la popularidad."
+        ),
+        "user.challenger_note": (
+            "El brazo retador del experimento de recomendaciones sirve la lista de popularidad."
+        ),
         "user.reasons_summary": "Motivos en la lista",
         "user.events.view": "vio",
         "user.events.click": "clic",

@@ -29,7 +29,10 @@ CARD_SLUG = re.compile(r"^[a-z0-9-]+-v[0-9]+$")
 CARD_ASSET = re.compile(r"^[A-Za-z0-9_.-]+\.(png|svg|json)$")
 CARD_ROUTE = "/console/models/cards"
 ABLATION = {
-    "recs": ("models", ("popularity", "segment_popularity", "als", "item2vec", "two_tower", "two_tower_ranker", "full")),
+    "recs": (
+        "models",
+        ("popularity", "segment_popularity", "als", "item2vec", "two_tower", "two_tower_ranker", "full"),
+    ),
     "search": ("models", ("bm25", "bm25_qu", "semantic_base", "semantic_tuned", "hybrid", "hybrid_ltr")),
 }
 """Per report kind: the section read and the preferred order of its models (others follow)."""
@@ -91,11 +94,14 @@ def card_asset(settings: Settings, slug: str, name: str) -> Path | None:
 
 
 def render_card(markdown: str) -> str:
-    """The card's Markdown as HTML: raw HTML in the source is escaped, tables are kept, and
-    relative image paths point at :data:`CARD_ROUTE`."""
+    """The card's Markdown as HTML: raw HTML in the source is escaped, tables are kept,
+    headings move two levels down (inside the page's) and relative image paths point at
+    :data:`CARD_ROUTE`."""
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
     tokens = md.parse(markdown)
     for token in tokens:
+        if token.type in ("heading_open", "heading_close"):  # the page owns h1/h2
+            token.tag = f"h{min(int(token.tag[1]) + 2, 6)}"
         for child in token.children or ():
             src = child.attrGet("src") if child.type == "image" else None
             if isinstance(src, str) and "://" not in src and not src.startswith("/"):

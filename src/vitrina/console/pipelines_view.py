@@ -74,7 +74,9 @@ def group_runs(records: Iterable[StepRecord], limit: int = MAX_RUNS) -> list[Pip
     runs: dict[str, list[StepRecord]] = {}
     for record in records:
         runs.setdefault(record.run_id, []).append(record)
-    grouped = [PipelineRun(run_id, sorted(steps, key=lambda s: s.started_at)) for run_id, steps in runs.items()]
+    grouped = [
+        PipelineRun(run_id, sorted(steps, key=lambda s: s.started_at)) for run_id, steps in runs.items()
+    ]
     return sorted(grouped, key=lambda r: r.started_at, reverse=True)[:limit]
 
 

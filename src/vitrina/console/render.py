@@ -76,6 +76,8 @@ def render_page(template: str, *, lang: str, page: str, served: str, **context: 
     def url(path: str, **params: Any) -> str:
         return url_for(path, t.lang, **params)
 
-    return environment().get_template(template).render(
-        t=t, lang=t.lang, url=url, page=page, served=served, **context
+    return (
+        environment()
+        .get_template(template)
+        .render(t=t, lang=t.lang, url=url, page=page, served=served, **context)
     )

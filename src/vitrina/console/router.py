@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from vitrina.console import charts
 from vitrina.console.cache import Refreshing
@@ -30,7 +31,7 @@ from vitrina.console.models_view import (
     load_card,
     load_registry,
 )
-from vitrina.console.pipelines_view import group_runs, read_records, step_label
+from vitrina.console.pipelines_view import PipelineRun, group_runs, read_records, step_label
 from vitrina.console.render import render_page, url_for
 from vitrina.console.search_view import search_view
 from vitrina.console.user_view import Activity, UserExamples, user_view
@@ -87,7 +88,9 @@ def caches(request: Request, state: ServingState) -> Caches:
     return found
 
 
-def page(request: Request, state: ServingState, template: str, name: str, lang: str | None, **ctx: Any) -> HTMLResponse:
+def page(
+    request: Request, state: ServingState, template: str, name: str, lang: str | None, **ctx: Any
+) -> HTMLResponse:
     chosen = pick_lang(lang)
     params = {k: v for k, v in request.query_params.items() if k != "lang"}
     other = url_for(name, "en" if chosen == "es" else "es", **params)
@@ -161,7 +164,14 @@ def user_page(
             store_error=store_error,
         )
     return page(
-        request, state, "user.html", "user", lang, user_id=user_id, view=view, examples=found.examples.get(None)
+        request,
+        state,
+        "user.html",
+        "user",
+        lang,
+        user_id=user_id,
+        view=view,
+        examples=found.examples.get(None),
     )
 
 
@@ -176,7 +186,9 @@ def models_page(
     settings = state.settings
     slugs = card_slugs(settings)
     if card not in slugs:
-        champions = [f"{m.model}-v{m.aliases['champion']}" for m in registry.models if "champion" in m.aliases]
+        champions = [
+            f"{m.model}-v{m.aliases['champion']}" for m in registry.models if "champion" in m.aliases
+        ]
         card = next((s for s in champions if s in slugs), slugs[0] if slugs else None)
     t = Translator(pick_lang(lang))
     ablations = []
@@ -241,10 +253,8 @@ def _experiment_context(x: Experiment, t: Translator) -> dict[str, Any]:
     inter_chart = None
     il = x.interleaving or {}
     if all(isinstance(il.get(k), int | float) for k in ("share_b", "share_ci_low", "share_ci_high")):
-        row = charts.Interval(
-            "B", float(il["share_b"]) - 0.5, float(il["share_ci_low"]) - 0.5, float(il["share_ci_high"]) - 0.5,
-            il.get("winner") is not None,
-        )  # fmt: skip
+        share, low, high = (float(il[k]) - 0.5 for k in ("share_b", "share_ci_low", "share_ci_high"))
+        row = charts.Interval("B", share, low, high, il.get("winner") is not None)
         inter_chart = charts.ci_chart([row], title=t("exp.interleaving_chart", name=x.name))
     srm = x.srm or {}
     observed = " / ".join(str(v) for v in (srm.get("observed") or {}).values())
@@ -271,7 +281,15 @@ def experiments_page(request: Request, state: State, lang: Lang = None) -> HTMLR
     experiments += load_reports(state.settings)
     config = (("recs", state.experiment.recs), ("search", state.experiment.search))
     items = [_experiment_context(x, t) for x in experiments]
-    return page(request, state, "experiments.html", "experiments", lang, config=config, experiments=items, error=error)
+    return page(
+        request, state, "experiments.html", "experiments", lang, config=config, experiments=items, error=error
+    )
+
+
+def _steps_chart(run: PipelineRun, t: Translator) -> Markup:
+    bars = [(step_label(s), s.seconds) for s in run.steps]
+    failed = [step_label(s) for s in run.failed]
+    return charts.bar_chart(bars, title=t("pipe.chart", run=run.run_id), value_format=".2f", highlight=failed)
 
 
 @router.get("/pipelines")
@@ -280,13 +298,11 @@ def pipelines_page(request: Request, state: State, lang: Lang = None) -> HTMLRes
     runs = group_runs(read_records(state.settings))
     t = Translator(pick_lang(lang))
     failures = [s for r in runs for s in r.failed]
-    shown = {}
+    shown: dict[tuple[str, ...], PipelineRun] = {}
     for r in runs:  # the newest run of each pipeline set gets a chart
         shown.setdefault(tuple(r.pipelines), r)
     chart_runs = list(shown.values())[:4]
-    run_charts = [
-        (r, charts.bar_chart([(step_label(s), s.seconds) for s in r.steps], title=t("pipe.chart", run=r.run_id),
-                             value_format=".2f", highlight=[step_label(s) for s in r.failed]))
-        for r in chart_runs
-    ]  # fmt: skip
-    return page(request, state, "pipelines.html", "pipelines", lang, runs=runs, failures=failures, charts=run_charts)
+    run_charts = [(r, _steps_chart(r, t)) for r in chart_runs]
+    return page(
+        request, state, "pipelines.html", "pipelines", lang, runs=runs, failures=failures, charts=run_charts
+    )

@@ -93,7 +93,7 @@ def ranked_list(engine: SearchEngine, ranked: Ranked, mode: str) -> RankedList:
     rows = []
     for i, (product, score) in enumerate(zip(frame.itertuples(index=False), ranked.scores, strict=True)):
         why = ranked.explanations[i] if ranked.explanations else {}
-        price = float(product.price)
+        price = float(product.price)  # type: ignore[arg-type]
         rows.append(
             ResultRow(
                 rank=i + 1,
@@ -102,7 +102,7 @@ def ranked_list(engine: SearchEngine, ranked: Ranked, mode: str) -> RankedList:
                 brand=str(product.brand),
                 category=str(product.category_l3),
                 seller=str(product.seller_id),
-                stock=int(product.stock),
+                stock=int(product.stock),  # type: ignore[arg-type]
                 price=price if np.isfinite(price) else None,
                 score=float(score),
                 found_by=tuple(why.get("found_by", ())),

@@ -25,7 +25,7 @@ import duckdb
 from vitrina.config import Settings
 from vitrina.lake.warehouse import Warehouse
 from vitrina.recs.cold_start import ColdStartRecommender
-from vitrina.serving.stores import RecsRecord, Recommendation
+from vitrina.serving.stores import Recommendation, RecsRecord
 
 COLD_START_MIN = ColdStartRecommender.min_interactions
 """Positive events below which the recommender treats a user as cold (cold start's default)."""
@@ -117,12 +117,12 @@ class Activity:
             "SELECT count(*) FROM activity WHERE user_id = ? AND event_type IN (?, ?, ?)",
             [user_id, *POSITIVE],
         )
-        return int(found[0][0])  # type: ignore[call-overload]
+        count: int = found[0][0]  # type: ignore[assignment]
+        return count
 
     def products(self, ids: Sequence[str]) -> dict[str, Product]:
         rows = self._rows(
-            "SELECT product_id, title, category, price FROM products WHERE product_id IN "
-            "(SELECT unnest(?))",
+            "SELECT product_id, title, category, price FROM products WHERE product_id IN (SELECT unnest(?))",
             [list(ids)],
         )
         return {str(r[0]): _product(*r) for r in rows}
@@ -134,7 +134,9 @@ class Activity:
             "GROUP BY user_id HAVING n {cond} ORDER BY n {order}, user_id LIMIT ?"
         )
         active = self._rows(query.format(cond=">= ?", order="DESC"), [*POSITIVE, COLD_START_MIN, n])
-        cold = self._rows(query.format(cond="BETWEEN 1 AND ?", order="DESC"), [*POSITIVE, COLD_START_MIN - 1, n])
+        cold = self._rows(
+            query.format(cond="BETWEEN 1 AND ?", order="DESC"), [*POSITIVE, COLD_START_MIN - 1, n]
+        )
         return UserExamples(
             active=[(str(u), int(c)) for u, c in active],  # type: ignore[call-overload]
             cold=[(str(u), int(c)) for u, c in cold],  # type: ignore[call-overload]
@@ -168,7 +170,12 @@ class UserView:
 
 def list_rows(items: Sequence[Recommendation], products: dict[str, Product]) -> list[ListRow]:
     return [
-        ListRow(i + 1, products.get(r.product_id, Product(r.product_id, r.product_id, "", None)), r.score, r.reason)
+        ListRow(
+            i + 1,
+            products.get(r.product_id, Product(r.product_id, r.product_id, "", None)),
+            r.score,
+            r.reason,
+        )
         for i, r in enumerate(items)
     ]
 
