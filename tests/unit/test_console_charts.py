@@ -25,7 +25,8 @@ def test_bar_lengths_are_proportional_and_missing_values_draw_nothing() -> None:
     assert widths[2] == 0.0
     assert "—" in "".join(root.itertext())
     assert root.get("role") == "img"
-    assert root.find("s:title", NS) is not None and root.find("s:desc", NS) is not None
+    assert root.find("s:title", NS) is not None
+    assert root.find("s:desc", NS) is not None
 
 
 def test_bar_chart_highlights_and_refuses_negative_values() -> None:
@@ -66,14 +67,16 @@ def test_ci_chart_places_estimates_between_whiskers_and_draws_zero() -> None:
     rows = [Interval("ctr", 0.10, 0.02, 0.18, significant=True), Interval("revenue", -0.05, -0.2, 0.1)]
     root = _parse(ci_chart(rows, title="lift"))
     zero = root.find("s:line", NS)
-    assert zero is not None and zero.get("class") == "ci-zero"
+    assert zero is not None
+    assert zero.get("class") == "ci-zero"
     zero_x = float(zero.get("x1", "nan"))
     groups = root.findall("s:g", NS)
     assert [g.get("class") for g in groups] == ["ci ci-sig", "ci"]
     for group, row in zip(groups, rows, strict=True):
         whisker = group.find("s:line", NS)
         dot = group.find("s:circle", NS)
-        assert whisker is not None and dot is not None
+        assert whisker is not None
+        assert dot is not None
         low, high, x = float(whisker.get("x1", "0")), float(whisker.get("x2", "0")), float(dot.get("cx", "0"))
         assert low < x < high
         assert (x > zero_x) == (row.estimate > 0)
@@ -83,5 +86,6 @@ def test_ci_chart_without_finite_bounds_draws_only_the_estimate() -> None:
     root = _parse(ci_chart([Interval("ctr", 0.1, math.nan, math.nan)], title="t"))
     group = root.find("s:g", NS)
     assert group is not None
-    assert group.findall("s:line", NS) == [] and group.find("s:circle", NS) is not None
+    assert group.findall("s:line", NS) == []
+    assert group.find("s:circle", NS) is not None
     assert re.search(r"\[—, —\]", "".join(root.itertext()))

@@ -50,7 +50,9 @@ def test_every_message_the_templates_use_exists() -> None:
 
 
 def test_translator_formats_falls_back_to_spanish_and_fails_on_typos() -> None:
-    assert pick_lang("en") == "en" and pick_lang("fr") == "es" and pick_lang(None) == "es"
+    assert pick_lang("en") == "en"
+    assert pick_lang("fr") == "es"
+    assert pick_lang(None) == "es"
     assert Translator("en")("user.events_n", n=3) == "3 interactions"
     assert Translator("de")("nav.search") == "Búsqueda"
     with pytest.raises(KeyError):
@@ -109,8 +111,10 @@ def test_ablation_orders_known_models_first_and_reads_search_logs_without_truth(
     assert chart is not None
     assert chart.bars == [("popularity", 0.03), ("full", 0.07), ("extra", 0.01)]
     search = ablation({"models": {}, "logs": {"bm25": {"ndcg@10": 0.4, "by_query_type": {}}}}, "search")
-    assert search is not None and search.bars == [("bm25", 0.4)]
-    assert ablation({"models": {}}, "recs") is None and ablation(None, "recs") is None
+    assert search is not None
+    assert search.bars == [("bm25", 0.4)]
+    assert ablation({"models": {}}, "recs") is None
+    assert ablation(None, "recs") is None
 
 
 def _history() -> pd.DataFrame:
@@ -143,7 +147,9 @@ def test_psi_grid_orders_runs_by_window_and_features_by_drift() -> None:
     assert grid.values == [[0.05, 0.3], [0.02, 0.02]]
     assert grid.labels[0].startswith("01-07")
     small = psi_grid(_history(), max_features=1)
-    assert small is not None and small.features == ["price"] and small.hidden == 1
+    assert small is not None
+    assert small.features == ["price"]
+    assert small.hidden == 1
     assert psi_grid(_history().iloc[0:0]) is None
 
 
@@ -182,8 +188,10 @@ def test_pipeline_runs_group_steps_newest_first_with_failures(settings: Settings
     bad.write_text("{not json")
     runs = group_runs(read_records(settings))
     assert [r.run_id for r in runs] == ["r2", "r1"]
-    assert runs[0].status == "failed" and runs[0].failed[0].message == "ValueError: boom"
-    assert [s.step for s in runs[1].steps] == ["train", "publish"] and runs[1].seconds == 3.0
+    assert runs[0].status == "failed"
+    assert runs[0].failed[0].message == "ValueError: boom"
+    assert [s.step for s in runs[1].steps] == ["train", "publish"]
+    assert runs[1].seconds == 3.0
     assert runs[1].status == "done"
 
 
@@ -203,11 +211,16 @@ def test_reports_in_the_ab_shape_are_read_and_other_json_ignored(settings: Setti
     found = {x.name: x for x in load_reports(settings)}
     assert set(found) == {"recs-v2", "search-il"}
     ab = found["recs-v2"]
-    assert ab.verdict == "ship" and ab.primary == "ctr" and ab.surface == "recs"
+    assert ab.verdict == "ship"
+    assert ab.primary == "ctr"
+    assert ab.surface == "recs"
     ctr = next(m for m in ab.metrics if m.metric == "ctr")
-    assert ctr.significant and ctr.low < ctr.lift < ctr.high
-    assert ab.srm is not None and ab.srm["mismatch"] is False
-    assert found["search-il"].interleaving is not None and found["search-il"].metrics == []
+    assert ctr.significant
+    assert ctr.low < ctr.lift < ctr.high
+    assert ab.srm is not None
+    assert ab.srm["mismatch"] is False
+    assert found["search-il"].interleaving is not None
+    assert found["search-il"].metrics == []
     assert parse_report([1, 2], "x") is None
 
 
@@ -227,7 +240,9 @@ def test_live_experiments_analyse_buffered_sessions_by_sticky_arm() -> None:
     config = ExperimentConfig(recs=RecsExperiment(enabled=True, name="live"))
     events = _events(range(600), click_every=3)
     [found] = live_experiments(config, events, {"p1": 10.0})
-    assert found.source == "live" and found.surface == "recs" and found.status == "running"
+    assert found.source == "live"
+    assert found.surface == "recs"
+    assert found.status == "running"
     assert found.srm is not None
     observed = found.srm["observed"]
     assert observed["control"] + observed["treatment"] == 600  # one session per user, search page excluded
@@ -241,7 +256,8 @@ def test_live_experiments_analyse_buffered_sessions_by_sticky_arm() -> None:
 def test_live_experiment_without_enough_sessions_says_so() -> None:
     config = ExperimentConfig(recs=RecsExperiment(enabled=True, name="tiny"))
     [found] = live_experiments(config, _events(range(1), click_every=1), {})
-    assert found.metrics == [] and found.note is not None
+    assert found.metrics == []
+    assert found.note is not None
 
 
 def test_reports_folder_may_be_missing(settings: Settings) -> None:
