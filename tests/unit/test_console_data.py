@@ -262,3 +262,56 @@ def test_live_experiment_without_enough_sessions_says_so() -> None:
 
 def test_reports_folder_may_be_missing(settings: Settings) -> None:
     assert load_reports(settings) == []
+
+
+def test_refreshing_cache_serves_stale_values_while_it_recomputes() -> None:
+    import threading
+
+    from vitrina.console.cache import Refreshing
+
+    now = [0.0]
+    calls: list[int] = []
+    release = threading.Event()
+
+    def compute(key: object) -> int:
+        calls.append(1)
+        if len(calls) > 1:
+            release.wait(5)
+        return len(calls)
+
+    cache: Refreshing[int] = Refreshing(compute, ttl=10, clock=lambda: now[0])
+    assert cache.get("k") == 1
+    now[0] = 5.0
+    assert cache.get("k") == 1  # fresh
+    now[0] = 20.0
+    assert cache.get("k") == 1  # stale: returned at once, a refresh starts
+    assert cache.get("k") == 1  # one refresh at a time
+    release.set()
+    for _ in range(100):
+        if cache.get("k") == 2:
+            break
+        threading.Event().wait(0.02)
+    assert cache.get("k") == 2
+    assert len(calls) == 2
+
+
+def test_refreshing_cache_joins_a_warm_up_under_way() -> None:
+    import threading
+
+    from vitrina.console.cache import Refreshing
+
+    started, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def compute(key: object) -> str:
+        calls.append(1)
+        started.set()
+        release.wait(5)
+        return "value"
+
+    cache: Refreshing[str] = Refreshing(compute)
+    cache.warm("k")
+    assert started.wait(5)
+    threading.Timer(0.1, release.set).start()
+    assert cache.get("k") == "value"
+    assert len(calls) == 1

@@ -4,7 +4,8 @@ A page must answer in well under 300 ms, but opening the MLflow store or scannin
 history costs more than that. :class:`Refreshing` keeps the last value of each key: within
 ``ttl`` seconds it is returned as is; after that it is still returned at once and a
 background thread recomputes it (one at a time per key). Only the very first request for a
-key waits for the computation; :meth:`Refreshing.warm` starts it ahead of time.
+key waits for the computation (joining a warm-up already under way rather than starting a
+second one); :meth:`Refreshing.warm` starts it ahead of time.
 """
 
 from __future__ import annotations
@@ -35,28 +36,32 @@ class Refreshing(Generic[T]):
     ttl: float = 30.0
     clock: Callable[[], float] = time.monotonic
     _entries: dict[Hashable, _Entry[T]] = field(default_factory=dict)
-    _refreshing: set[Hashable] = field(default_factory=set)
+    _inflight: dict[Hashable, threading.Event] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def get(self, key: Hashable) -> T:
         with self._lock:
             entry = self._entries.get(key)
-            stale = entry is not None and self.clock() - entry.at > self.ttl
-            start = stale and key not in self._refreshing
+            pending = self._inflight.get(key)
+            start = entry is not None and pending is None and self.clock() - entry.at > self.ttl
             if start:
-                self._refreshing.add(key)
+                self._inflight[key] = threading.Event()
         if entry is None:
-            return self._store(key)
+            if pending is not None:  # a warm-up is computing it: wait for that one
+                pending.wait()
+                with self._lock:
+                    entry = self._entries.get(key)
+            return entry.value if entry is not None else self._store(key)
         if start:
             threading.Thread(target=self._refresh, args=(key,), daemon=True, name="console-cache").start()
         return entry.value
 
     def warm(self, key: Hashable) -> None:
-        """Compute ``key`` in a background thread unless it is cached already."""
+        """Compute ``key`` in a background thread unless it is cached or being computed."""
         with self._lock:
-            if key in self._entries or key in self._refreshing:
+            if key in self._entries or key in self._inflight:
                 return
-            self._refreshing.add(key)
+            self._inflight[key] = threading.Event()
         threading.Thread(target=self._refresh, args=(key,), daemon=True, name="console-cache").start()
 
     def invalidate(self) -> None:
@@ -76,4 +81,6 @@ class Refreshing(Generic[T]):
             log.exception("console cache refresh failed for %r", key)
         finally:
             with self._lock:
-                self._refreshing.discard(key)
+                done = self._inflight.pop(key, None)
+            if done is not None:
+                done.set()
