@@ -11,11 +11,12 @@ AIRFLOW_BIN := $(AIRFLOW_VENV)/bin
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 AIRFLOW_REQS := dags/requirements-airflow.txt dags/constraints-airflow.txt
 
-.PHONY: install promtool demo test lint unit bench clean airflow-env airflow-test
+.PHONY: install promtool chromium demo test lint unit bench clean airflow-env airflow-test
 
 # Root installs directly, anyone else through sudo (CI runners).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PROMETHEUS := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus
+APT_CHROMIUM := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
 
 # Re-install only when pyproject.toml changes. torch==2.13.0 (CPU) is pinned in pyproject.toml
 # and must come from pip, never uv/poetry, which would fetch a multi-GB CUDA build.
@@ -36,7 +37,15 @@ promtool:
 	  { $(SUDO) systemctl disable --now prometheus >/dev/null 2>&1 || true; }; \
 	} || { [ -z "$$CI" ] && echo "warning: promtool not installed; the alert-rule tests will skip"; }
 
-install: $(STAMP) promtool
+# The console's browser tests drive Debian's Chromium headless through Playwright (never a
+# browser downloaded by `playwright install`). Without apt, those tests skip locally and fail in CI.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  command -v apt-get >/dev/null && \
+	  { $(APT_CHROMIUM) || { $(SUDO) apt-get update -q && $(APT_CHROMIUM); }; }; \
+	} || { [ -z "$$CI" ] && echo "warning: chromium not installed; the console browser tests will skip"; }
+
+install: $(STAMP) promtool chromium
 
 demo: install
 	HF_HUB_OFFLINE=1 $(BIN)/vitrina demo --scale $(SCALE)

@@ -426,7 +426,8 @@ def serve(
     log_level: Annotated[str, typer.Option(help="debug | info | warning | error")] = "info",
     home: HomeOption = None,
 ) -> None:
-    """Run the API (FastAPI + uvicorn): /recs, /search, /events, /health, /ready, /metrics, /admin."""
+    """Run the API (FastAPI + uvicorn): /recs, /search, /events, /health, /ready, /metrics, /admin,
+    and the web console at /console."""
     import uvicorn
 
     from vitrina.serving.app import create_app

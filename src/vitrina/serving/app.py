@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import vitrina
 from vitrina.config import Settings
+from vitrina.console import router as console
 from vitrina.monitoring.metrics import build_metrics
 from vitrina.serving.middleware import NO_ARM, RequestContextMiddleware
 from vitrina.serving.routes import admin, events, health, recs, search
@@ -86,6 +87,6 @@ def create_app(settings: Settings) -> FastAPI:
         response.headers.update(error.headers or {})
         return response
 
-    for module in (recs, search, events, health, admin):
+    for module in (recs, search, events, health, admin, console):
         app.include_router(module.router)
     return app
