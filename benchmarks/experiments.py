@@ -72,25 +72,16 @@ def truth_ctr(settings: Settings, url: str, n_users: int = 500) -> dict[str, flo
     """Expected session CTR (P(≥ 1 click) on a recs page) of the champion's lists and of the
     popularity list over ``n_users`` active users, from the hidden truth."""
     market = OnlineMarketplace.from_lake(settings, seed=0)
-    truth, model = market.truth, market.truth.click_model
-    day = str(np.datetime64(truth.meta["end_date"]) + np.timedelta64(1, "D"))
     users = load_population(settings).users[:n_users]
-
-    def ctr(user: str, products: tuple[str, ...]) -> float:
-        utility = truth.utility([user] * len(products), list(products), day)
-        n = len(products)
-        p = model.examination(np.arange(1, n + 1)) * model.click_given_examined(
-            utility, np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
-        )
-        return float(1.0 - np.prod(1.0 - p))
-
     with httpx.Client(base_url=url) as http:
         client = ApiClient(http, api_key=KEY)
         popular = client.recs("benchmark-unknown-user", k=20, request_id="truth-popular").product_ids
         lists = [client.recs(u, k=20, request_id=f"truth-{i}").product_ids for i, u in enumerate(users)]
     return {
-        "champion": float(np.mean([ctr(u, items) for u, items in zip(users, lists, strict=True)])),
-        "popularity": float(np.mean([ctr(u, popular) for u in users])),
+        "champion": float(
+            np.mean([market.expected_ctr(u, items) for u, items in zip(users, lists, strict=True)])
+        ),
+        "popularity": float(np.mean([market.expected_ctr(u, popular) for u in users])),
     }
 
 

@@ -66,19 +66,6 @@ def api_url(settings: Settings) -> Iterator[str]:
     thread.join(timeout=30)
 
 
-def _expected_ctr(market: OnlineMarketplace, user: str, products: tuple[str, ...]) -> float:
-    """P(at least one click) on a recs page under the simulator's click model."""
-    truth, model = market.truth, market.truth.click_model
-    day_after = np.datetime64(truth.meta["end_date"]) + np.timedelta64(1, "D")
-    utility = truth.utility([user] * len(products), list(products), str(day_after))
-    positions = np.arange(1, len(products) + 1)
-    zeros = np.zeros(len(products), dtype=np.int64)
-    p = model.examination(positions) * model.click_given_examined(
-        utility, zeros, np.zeros(len(products), bool)
-    )
-    return float(1.0 - np.prod(1.0 - p))
-
-
 def _truth_winner(settings: Settings, api_url: str) -> str:
     """The arm with the higher expected CTR over 300 active users (champion lists vs popularity)."""
     market = OnlineMarketplace.from_lake(settings, seed=0)
@@ -87,8 +74,8 @@ def _truth_winner(settings: Settings, api_url: str) -> str:
         client = ApiClient(http, api_key=KEY)
         lists = {u: client.recs(u, k=20, request_id=f"truth-{i}").product_ids for i, u in enumerate(users)}
         popular = client.recs("nobody-knows-me", k=20, request_id="truth-popular").product_ids
-    champion = np.mean([_expected_ctr(market, u, lists[u]) for u in users])
-    popularity = np.mean([_expected_ctr(market, u, popular) for u in users])
+    champion = np.mean([market.expected_ctr(u, lists[u]) for u in users])
+    popularity = np.mean([market.expected_ctr(u, popular) for u in users])
     return "challenger" if popularity > champion else "champion"
 
 
