@@ -68,11 +68,11 @@ def serve(settings: Settings) -> Iterator[str]:
         thread.join(timeout=30)
 
 
-def truth_ctr(settings: Settings, url: str, n_users: int = 500) -> dict[str, float]:
+def truth_ctr(settings: Settings, url: str) -> dict[str, float]:
     """Expected session CTR (P(≥ 1 click) on a recs page) of the champion's lists and of the
-    popularity list over ``n_users`` active users, from the hidden truth."""
+    popularity list over every active user (whom the A/B draws from), from the hidden truth."""
     market = OnlineMarketplace.from_lake(settings, seed=0)
-    users = load_population(settings).users[:n_users]
+    users = load_population(settings).users
     with httpx.Client(base_url=url) as http:
         client = ApiClient(http, api_key=KEY)
         popular = client.recs("benchmark-unknown-user", k=20, request_id="truth-popular").product_ids
