@@ -238,3 +238,21 @@ def test_api_client_strips_the_envelope_sends_the_key_and_raises_with_the_detail
     assert http.calls[1][2]["headers"] == {"X-Request-ID": "req-1"}
     with pytest.raises(ApiError, match="403: invalid API key"):
         client.put_experiment({})
+
+
+def test_cli_refuses_without_an_admin_key_and_names_a_bad_kind(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from vitrina.cli import app
+
+    monkeypatch.delenv("VITRINA_ADMIN_API_KEY", raising=False)
+    runner = CliRunner()
+    keyless = runner.invoke(app, ["experiment", "run", "--home", str(tmp_path)])
+    assert keyless.exit_code == 2
+    assert "VITRINA_ADMIN_API_KEY" in keyless.output
+    monkeypatch.setenv("VITRINA_ADMIN_API_KEY", "k")
+    bad = runner.invoke(app, ["experiment", "run", "--kind", "interleave", "--home", str(tmp_path)])
+    assert bad.exit_code == 2
+    assert "surface search" in bad.output
