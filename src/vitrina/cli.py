@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from vitrina.cli_experiment import experiment_app
 from vitrina.config import Settings, get_settings
 
 app = typer.Typer(help="vitrina: recommendations + product search with the MLOps loop built in.")
@@ -20,6 +21,7 @@ ingest_app = typer.Typer(help="Bring data from external sources into raw/.")
 app.add_typer(ingest_app, name="ingest")
 run_app = typer.Typer(help="Run a pipeline end to end.")
 app.add_typer(run_app, name="run")
+app.add_typer(experiment_app, name="experiment")
 # piped output (CI logs, files) gets room for the report tables instead of rich's 80 columns
 console = Console(width=None if sys.stdout.isatty() else 140)
 

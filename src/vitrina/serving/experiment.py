@@ -7,7 +7,10 @@ arm is the sticky salted hash of :mod:`vitrina.experiments.assignment`. With
 list is computed and logged beside it (never shown).
 
 What a challenger is: for recs, the popularity list (the store holds one published batch:
-the champion's); for search, another ranking mode of the served engine.
+the champion's) or ``champion`` — the champion's own list under the challenger label, an
+A/A test of the whole pipeline; for search, another ranking mode of the served engine. A
+search experiment of ``kind: interleave`` shows its challenger-arm users one team-draft list
+of both modes, each item labelled with the team (champion or challenger) that drafted it.
 """
 
 from __future__ import annotations
@@ -56,11 +59,18 @@ class SurfaceExperiment(BaseModel):
 
 
 class RecsExperiment(SurfaceExperiment):
-    challenger: Literal["popularity"] = "popularity"
+    challenger: Literal["popularity", "champion"] = Field(
+        default="popularity", description="popularity, or champion (the same list: an A/A test)."
+    )
 
 
 class SearchExperiment(SurfaceExperiment):
     challenger: Literal["bm25", "semantic", "hybrid", "hybrid_ltr"] = "hybrid"
+    kind: Literal["ab", "interleave"] = Field(
+        default="ab",
+        description="ab: the challenger arm sees the challenger's ranking; interleave: it sees a "
+        "team-draft interleaving of the champion's and the challenger's rankings.",
+    )
 
 
 class ExperimentConfig(BaseModel):

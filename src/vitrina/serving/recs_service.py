@@ -3,7 +3,8 @@
 Degrade, don't fail (SPEC §6): a store that is down, a user without a list, no published
 batch — all answer with the in-memory popularity list, flagged ``fallback`` with the reason
 and counted in ``vitrina_fallbacks_total``. The challenger arm of a recs experiment is the
-popularity list too (see :mod:`vitrina.serving.experiment`); it is not a fallback.
+popularity list too (see :mod:`vitrina.serving.experiment`); it is not a fallback. An A/A
+experiment (challenger ``champion``) serves both arms from the store, labelled by arm.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class RecsService:
         name = experiment.name if experiment.enabled else None
         if name is not None:
             self.metrics.experiment_exposures.labels(experiment=name, arm=arm).inc()
-        if arm == CHALLENGER:
+        if arm == CHALLENGER and experiment.challenger == "popularity":
             return RecsResponse(
                 request_id=request_id,
                 model_version=self.popular.model_version,
@@ -75,7 +76,8 @@ class RecsService:
             reason = "unknown_user" if self.store.current_version() else "no_batch"
             return self._fallback(reason, user_id, k, request_id, arm, name)
         if shadow:  # computed and logged, never shown
-            hidden = [item.product_id for item in self.popular.items[:k]]
+            source = self.popular.items if experiment.challenger == "popularity" else record.items
+            hidden = [item.product_id for item in source[:k]]
             log.info(
                 "shadow recs", extra={"experiment": name, "user_id": user_id, "challenger_items": hidden}
             )

@@ -62,6 +62,11 @@ class SearchItem(BaseModel):
     category: str
     price: float | None
     score: float
+    team: str | None = Field(
+        default=None,
+        description="Interleaving experiments only: the arm whose ranking drafted this item "
+        "(champion | challenger); clicks on it are credited to that arm.",
+    )
 
 
 class SearchResponse(Envelope):

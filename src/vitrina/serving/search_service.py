@@ -2,16 +2,21 @@
 
 The champion arm answers through :class:`~vitrina.search.cached.CachedSearch` (the engine's
 default mode); the challenger arm ranks the same retrieval in the experiment's mode,
-uncached. In shadow mode the challenger is computed and logged, and the champion shown.
+uncached. In shadow mode the challenger is computed and logged, and the champion shown. In an
+interleaving experiment the challenger arm sees one team-draft list of both rankings, each item
+labelled with its team; the draft's coin is seeded by (salt, user, query, request id), so a
+logged request can be replayed exactly.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from vitrina.experiments.assignment import hash_unit
+from vitrina.experiments.interleaving import team_draft
 from vitrina.monitoring.metrics import ServiceMetrics
 from vitrina.search.cached import CachedSearch
 from vitrina.search.engine import Ranked, SearchEngine
@@ -53,9 +58,12 @@ class SearchService:
     def engine(self) -> SearchEngine | None:
         return None if self.cached is None else self.cached.engine
 
-    def _items(self, engine: SearchEngine, ranked: Ranked) -> list[SearchItem]:
+    def _items(
+        self, engine: SearchEngine, ranked: Ranked, teams: tuple[str, ...] | None = None
+    ) -> list[SearchItem]:
         rows = engine.products.frame.iloc[ranked.rows]
         prices = rows["price"].astype(float).to_numpy()
+        labels = teams if teams is not None else (None,) * len(rows)
         return [
             SearchItem(
                 product_id=str(pid),
@@ -64,17 +72,34 @@ class SearchService:
                 category=str(category),
                 price=None if not np.isfinite(price) else float(price),
                 score=float(score),
+                team=team,
             )
-            for pid, title, brand, category, price, score in zip(
+            for pid, title, brand, category, price, score, team in zip(
                 rows["product_id"],
                 rows["title"],
                 rows["brand"],
                 rows["category_l3"],
                 prices,
                 ranked.scores,
+                labels,
                 strict=True,
             )
         ]
+
+    @staticmethod
+    def _interleave(
+        champion: Ranked, challenger: Ranked, k: int, seed: int
+    ) -> tuple[Ranked, tuple[str, ...]]:
+        """Team-draft of the two rankings (champion = team A); each item keeps its own score."""
+        drafted = team_draft(champion.rows.tolist(), challenger.rows.tolist(), k, seed)
+        scores = {
+            **dict(zip(challenger.rows.tolist(), challenger.scores.tolist(), strict=True)),
+            **dict(zip(champion.rows.tolist(), champion.scores.tolist(), strict=True)),
+        }
+        rows = np.asarray(drafted.items, dtype=champion.rows.dtype)
+        values = np.asarray([scores[row] for row in drafted.items], dtype=champion.scores.dtype)
+        ranked = replace(champion, rows=rows, scores=values, explanations=[])
+        return ranked, tuple(CHAMPION if team == 0 else CHALLENGER for team in drafted.teams)
 
     def search(
         self, *, q: str, user_id: str | None, k: int, request_id: str, experiment: SearchExperiment
@@ -91,7 +116,14 @@ class SearchService:
         if name is not None:
             self.metrics.experiment_exposures.labels(experiment=name, arm=arm).inc()
         mode: str
-        if arm == CHALLENGER:
+        teams: tuple[str, ...] | None = None
+        if arm == CHALLENGER and experiment.kind == "interleave":
+            mode = f"interleave:{default_mode(engine)}+{experiment.challenger}"
+            champion = self.cached.search(q, user_id=user_id, k=k).ranked
+            other = engine.search(q, user_id=user_id, k=k, mode=experiment.challenger)
+            seed = int(hash_unit(experiment.salt, f"{user_id}\x1f{q}\x1f{request_id}") * 2**62)
+            (ranked, teams), cached = self._interleave(champion, other, k, seed), False
+        elif arm == CHALLENGER:
             mode = experiment.challenger
             ranked, cached = engine.search(q, user_id=user_id, k=k, mode=mode), False
         else:
@@ -117,5 +149,5 @@ class SearchService:
             mode=mode,
             cached=cached,
             n_candidates=ranked.n_candidates,
-            items=self._items(engine, ranked),
+            items=self._items(engine, ranked, teams),
         )

@@ -76,6 +76,22 @@ class OnlineMarketplace:
     def _product_ids(self, products: IntArray) -> list[str]:
         return list(format_ids(PRODUCT_ID[0], products, PRODUCT_ID[1]))
 
+    def expected_ctr(self, user_id: str, shown_product_ids: Sequence[str]) -> float:
+        """P(at least one click) of ``user_id`` on a recs page showing ``shown_product_ids``, from
+        the click model and the true utility on the day after the window: what an A/B test of
+        two recommenders should find (no randomness, no clock advance)."""
+        products = self.truth.product_rows(list(shown_product_ids))
+        n = products.size
+        if n == 0:
+            return 0.0
+        end = dt.date.fromisoformat(self.truth.meta["end_date"]) + dt.timedelta(days=1)
+        t = float(to_days(datetime_to_us(end), self.truth.start_us))
+        utility = self.truth.world.utility(np.repeat(self.truth.user_rows([user_id]), n), products, t)
+        clicks = self.model.examination(np.arange(1, n + 1)) * self.model.click_given_examined(
+            utility, np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+        )
+        return float(1.0 - np.prod(1.0 - clicks))
+
     def respond(
         self, user_id: str, shown_product_ids: Sequence[str], context: Mapping[str, Any]
     ) -> list[dict[str, Any]]:
