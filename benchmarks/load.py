@@ -62,7 +62,7 @@ def run_wrk(wrk: str, base: str, paths: Path, connections: int, seconds: float) 
         wrk,
         "-t1",  # one event-loop thread drives 16 connections easily; the rest of the CPU is the API's
         f"-c{connections}",
-        f"-d{seconds}s",
+        f"-d{max(1, round(seconds))}s",  # wrk takes whole seconds
         "--latency",
         "--timeout",
         "5s",
@@ -72,7 +72,10 @@ def run_wrk(wrk: str, base: str, paths: Path, connections: int, seconds: float) 
         "--",
         str(paths),
     ]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    out = done.stdout
     line = next((x for x in out.splitlines() if x.startswith("WRK_JSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no summary:\n{out}")
