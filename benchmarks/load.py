@@ -36,12 +36,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from load_report import bars, markdown
-from load_servers import ApiServer, RedisServer, copy_batch_to_redis, metric_sum
+from load_servers import ApiServer, RedisServer, clear_search_cache, copy_batch_to_redis, metric_sum
 from load_traffic import Action, mixed_calls, open_loop, summarise, traffic_from_home
 
 RESULTS = Path(__file__).parent / "results"
@@ -97,14 +99,23 @@ def run_wrk(wrk: str, base: str, paths: Path, connections: int, seconds: float) 
 
 
 def closed_loop(
-    wrk: str, api: ApiServer, files: dict[str, Path], connections: list[int], seconds: float
+    wrk: str,
+    api: ApiServer,
+    files: dict[str, Path],
+    connections: list[int],
+    seconds: float,
+    cold_cache: Callable[[], object],
 ) -> list[dict[str, Any]]:
-    """Every route × connection count against the running ``api``, after a warm-up."""
+    """Every route × connection count against the running ``api``, after a warm-up; each
+    /search cell starts with an empty result cache (``cold_cache``), so its hit ratio is
+    what its own repeats earn, not what earlier cells left behind."""
     for route in files:  # warm-up: lazy imports, caches, the connection pool, JIT-free paths
         run_wrk(wrk, api.base, files[route], 4, max(2.0, seconds / 4))
     cells = []
     for route, paths in files.items():
         for n in connections:
+            if route == "search":
+                cold_cache()
             before = api.metrics()
             cell = run_wrk(wrk, api.base, paths, n, seconds)
             after = api.metrics()
@@ -200,7 +211,10 @@ def main() -> None:
                 store_env["VITRINA_STORE_URL"] = store_redis.url + "/0"
             print(f"{store} store: starting the API on {home}", flush=True)
             with ApiServer(home, store_env, tmp / f"api-{store}.log") as api:
-                payload["closed_loop"][store] = closed_loop(wrk, api, files, args.connections, args.seconds)
+                cold = partial(clear_search_cache, home, store_env.get("VITRINA_STORE_URL"))
+                payload["closed_loop"][store] = closed_loop(
+                    wrk, api, files, args.connections, args.seconds, cold
+                )
                 if store == "sqlite" and not args.skip_rate:
                     print(f"fixed rate: {args.rate:.0f}/s mixed for {args.rate_seconds:.0f} s", flush=True)
                     payload["fixed_rate"] = fixed_rate(api, traffic, args.rate, args.rate_seconds)

@@ -29,6 +29,7 @@ import vitrina
 from vitrina.config import get_settings
 from vitrina.lake.io import list_parquet_files
 from vitrina.lake.paths import LakePaths
+from vitrina.serving.cache import open_result_cache
 from vitrina.serving.stores import open_store
 
 
@@ -161,6 +162,14 @@ def metric_sum(text: str, name: str, **labels: str) -> float:
         if all(found.get(k) == v for k, v in labels.items()):
             total += float(match["value"])
     return total
+
+
+def clear_search_cache(home: Path, store_url: str | None) -> int:
+    """Empty the search result cache the API of ``home`` with ``store_url`` uses (SQLite file
+    or Redis keys), so each /search cell starts cold whatever ran before; returns how many
+    entries it held."""
+    with open_result_cache(get_settings(home=home, store_url=store_url)) as cache:
+        return cache.clear()
 
 
 def copy_batch_to_redis(home: Path, redis_url: str) -> dict[str, Any]:
