@@ -11,12 +11,14 @@ AIRFLOW_BIN := $(AIRFLOW_VENV)/bin
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 AIRFLOW_REQS := dags/requirements-airflow.txt dags/constraints-airflow.txt
 
-.PHONY: install promtool chromium demo test lint unit bench clean airflow-env airflow-test
+.PHONY: install promtool chromium wrk demo test lint unit bench bench-load clean airflow-env airflow-test
 
 # Root installs directly, anyone else through sudo (CI runners).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PROMETHEUS := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus
-APT_CHROMIUM := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
+APT_PROMETHEUS := $(APT_INSTALL) prometheus
+APT_CHROMIUM := $(APT_INSTALL) chromium
+APT_WRK := $(APT_INSTALL) wrk
 
 # Re-install only when pyproject.toml changes. torch==2.13.0 (CPU) is pinned in pyproject.toml
 # and must come from pip, never uv/poetry, which would fetch a multi-GB CUDA build.
@@ -44,6 +46,14 @@ chromium:
 	  command -v apt-get >/dev/null && \
 	  { $(APT_CHROMIUM) || { $(SUDO) apt-get update -q && $(APT_CHROMIUM); }; }; \
 	} || { [ -z "$$CI" ] && echo "warning: chromium not installed; the console browser tests will skip"; }
+
+# wrk drives the load benchmark (benchmarks/load.py): Debian's `wrk` package (~100 kB + LuaJIT).
+# Without apt (macOS: `brew install wrk`) the benchmark stops with a message saying so.
+wrk:
+	@command -v wrk >/dev/null || { \
+	  command -v apt-get >/dev/null && \
+	  { $(APT_WRK) || { $(SUDO) apt-get update -q && $(APT_WRK); }; }; \
+	} || echo "warning: wrk not installed; benchmarks/load.py needs it"
 
 install: $(STAMP) promtool chromium
 
@@ -80,6 +90,10 @@ unit: install
 bench: install
 	$(BIN)/python benchmarks/generate.py
 	$(BIN)/python benchmarks/recs.py
+
+# The API under load (wrk), on the demo home (`make demo` first); ~10 min with the defaults.
+bench-load: install wrk
+	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/load.py
 
 clean:
 	rm -rf .vitrina

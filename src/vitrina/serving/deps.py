@@ -11,7 +11,9 @@ from vitrina.serving.middleware import NO_ARM
 from vitrina.serving.state import ServingState
 
 
-def get_state(request: Request) -> ServingState:
+async def get_state(request: Request) -> ServingState:
+    """Async on purpose: FastAPI runs a plain ``def`` dependency in the threadpool, a thread
+    hand-off per request for an attribute read."""
     state: ServingState = request.app.state.serving
     return state
 

@@ -1,5 +1,8 @@
 """The serving store as the API holds it: opened lazily, re-opened after failures.
 
+``remote`` tells callers whether a read may wait on the network (Redis) or is an embedded
+file read of microseconds (SQLite), which the ``/recs`` route does on the event loop.
+
 A store that cannot be opened or read raises :class:`StoreUnavailableError` to the caller
 (which degrades to popularity); the :class:`~vitrina.serving.cache.base.Breaker` then keeps
 callers off the backend for ``retry_after_s``, so a dead Redis costs one connection attempt
@@ -11,8 +14,10 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from pathlib import Path
 
 from vitrina.config import Settings
+from vitrina.serving.backends import RedisBackend, select_backend
 from vitrina.serving.cache.base import Breaker
 from vitrina.serving.stores import RecsRecord, RecsStore, StoreUnavailableError, open_store
 
@@ -30,6 +35,7 @@ class StoreHandle:
         self._breaker = Breaker(retry_after_s)
         self._lock = threading.Lock()
         self.last_error: str | None = None
+        self.remote = isinstance(select_backend(settings.store_url, default_sqlite=Path()), RedisBackend)
 
     @property
     def available(self) -> bool:

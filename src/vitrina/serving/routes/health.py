@@ -13,8 +13,9 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/health", response_model=HealthResponse)
-def health(request: Request, state: State) -> HealthResponse:
-    """Liveness: answers while the process runs."""
+async def health(request: Request, state: State) -> HealthResponse:
+    """Liveness: answers while the process runs (on the event loop: a busy threadpool must not
+    make a liveness probe fail)."""
     return HealthResponse(**envelope(request, state), status="ok")
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from vitrina.serving.deps import State, mark
 from vitrina.serving.schemas import ID_PATTERN, MAX_K, MAX_QUERY_CHARS, ErrorResponse, SearchResponse
@@ -18,7 +20,7 @@ router = APIRouter(tags=["search"])
     response_model=SearchResponse,
     responses={422: {"model": ErrorResponse}, 400: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
 )
-def search(
+async def search(
     request: Request,
     state: State,
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="What the shopper typed.")],
@@ -32,10 +34,16 @@ def search(
         raise HTTPException(400, "q must contain something other than whitespace")
     if "\x00" in q:
         raise HTTPException(400, "q must not contain NUL characters")
-    try:
-        answer = state.search.search(
-            q=q, user_id=user_id, k=k, request_id=request.state.request_id, experiment=state.experiment.search
-        )
+    ask = partial(
+        state.search.search,
+        q=q,
+        user_id=user_id,
+        k=k,
+        request_id=request.state.request_id,
+        experiment=state.experiment.search,
+    )
+    try:  # the engine's milliseconds of CPU run in the threadpool, the rest on the event loop
+        answer = await run_in_threadpool(ask)
     except SearchUnavailableError as error:
         raise HTTPException(503, str(error)) from error
     mark(request, model_version=answer.model_version, arm=answer.arm)

@@ -12,9 +12,10 @@ batch is written beside the live one and published by rewriting the one pointer 
 (``MULTI``: bookkeeping + pointer), instead of overwriting users one by one, which would
 let readers see a mix. Record keys carry the version's absolute expiry (``SET … PXAT``),
 so Redis reclaims a batch nobody republished; the pointer and the bookkeeping hash do not
-expire. A read is two ``GET``s (pointer, then record); if the record vanished because
-the pointer moved meanwhile (retention deleted the old batch), the read is retried on
-the new pointer, so readers never see a spurious miss.
+expire. A read is one round trip: a server-side script reads the pointer and the record it
+names atomically (``EVALSHA``; redis-py re-loads it after a server restart), so a reader
+can neither see a mix nor a spurious miss while a publish moves the pointer — and the hot
+path waits on the network once, not twice (``benchmarks/results/load.md``).
 """
 
 from __future__ import annotations
@@ -42,7 +43,13 @@ from vitrina.serving.stores.versioned import VersionedStore
 
 P = ParamSpec("P")
 R = TypeVar("R")
-_READ_RETRIES = 3
+# KEYS[1]: the pointer; the record's key is ARGV[1] .. version .. ARGV[2]. Returns nil
+# without a current version, else {version} or {version, record}.
+_READ_CURRENT = """
+local current = redis.call('GET', KEYS[1])
+if not current then return false end
+return {current, redis.call('GET', ARGV[1] .. current .. ARGV[2])}
+"""
 
 
 def _guarded(method: Callable[P, R]) -> Callable[P, R]:
@@ -84,6 +91,7 @@ class RedisRecsStore(VersionedStore):
         self._redis: redis.Redis = redis.Redis.from_url(
             url, decode_responses=True, socket_connect_timeout=timeout_s, socket_timeout=timeout_s
         )
+        self._read_script = self._redis.register_script(_READ_CURRENT)
         self._ping()
 
     @_guarded
@@ -146,18 +154,10 @@ class RedisRecsStore(VersionedStore):
         return value
 
     def _read_current(self, tail: str) -> str | None:
-        current = self._current()
-        for _ in range(_READ_RETRIES):
-            if current is None:
-                return None
-            payload: str | None = self._redis.get(self._key(current, tail))  # type: ignore[assignment]
-            if payload is not None:
-                return payload
-            moved = self._current()
-            if moved == current:
-                return None
-            current = moved
-        return None
+        found: list[str] | None = self._read_script(  # type: ignore[assignment]
+            keys=[self._current_key], args=[f"{self.prefix}:v", f":{tail}"]
+        )
+        return None if found is None or len(found) < 2 else found[1]
 
     @_guarded
     def _read(self, user_id: str) -> str | None:

@@ -1,0 +1,195 @@
+"""The processes the load benchmark starts and owns: a private ``redis-server`` and the API.
+
+Both listen on a free loopback port and are stopped on exit (the API with SIGTERM, Redis with
+``SHUTDOWN NOSAVE`` unless the benchmark already stopped it). :func:`copy_batch_to_redis`
+puts the home's published SQLite batch into Redis record for record through the store API,
+under the same version name and model version, so both stores serve the same lists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import pyarrow.parquet as pq
+import redis
+
+import vitrina
+from vitrina.config import get_settings
+from vitrina.lake.io import list_parquet_files
+from vitrina.lake.paths import LakePaths
+from vitrina.serving.cache import open_result_cache
+from vitrina.serving.stores import open_store
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class RedisServer:
+    """``redis-server`` on a free port, no persistence, data in ``folder``."""
+
+    def __init__(self, folder: Path):
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise SystemExit("redis-server is not installed (Debian: apt-get install redis-server)")
+        folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}"
+        command = [binary, "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no"]
+        self._process = subprocess.Popen(
+            command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        client = redis.Redis(port=self.port, socket_connect_timeout=1)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or self._process.poll() is not None:
+                    raise RuntimeError(f"redis-server did not start on port {self.port}") from None
+                time.sleep(0.05)
+
+    def shutdown(self) -> None:
+        """``SHUTDOWN NOSAVE``: the server exits at once and its connections drop. Sent on a raw
+        socket: redis-py's ``shutdown`` retries the closed connection for seconds first."""
+        if self._process.poll() is not None:
+            return
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 2) as conn:
+            conn.sendall(b"SHUTDOWN NOSAVE\r\n")
+            conn.recv(64)  # b"": the server closed the connection as it exited
+        self._process.wait(timeout=10)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        try:
+            self.shutdown()
+        finally:
+            if self._process.poll() is None:
+                self._process.kill()
+
+
+class ApiServer:
+    """``vitrina serve`` on ``home`` with extra environment ``env``, as a subprocess on a free
+    port; entering waits until ``/ready`` answers 200. Its output goes to ``log``."""
+
+    def __init__(self, home: Path, env: dict[str, str], log: Path, ready_timeout_s: float = 600):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        source = str(Path(vitrina.__file__).resolve().parents[1])  # this checkout's sources first
+        child_env = {
+            **os.environ,
+            **env,
+            "PYTHONPATH": os.pathsep.join(p for p in (source, os.environ.get("PYTHONPATH")) if p),
+            "HF_HUB_OFFLINE": "1",
+        }
+        command = [sys.executable, "-m", "vitrina.cli", "serve", "--home", str(home)]
+        command += ["--port", str(self.port), "--log-level", "warning"]
+        self._out = log.open("w")
+        self._process = subprocess.Popen(command, env=child_env, stdout=self._out, stderr=subprocess.STDOUT)
+        self._ready_timeout_s = ready_timeout_s
+
+    def _get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(self.base + path, timeout=30) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def metrics(self) -> str:
+        return self._get("/metrics")[1]
+
+    def __enter__(self) -> Self:
+        deadline = time.monotonic() + self._ready_timeout_s
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                tail = self.log.read_text()[-3000:]
+                raise RuntimeError(f"the API exited ({self._process.returncode}):\n{tail}")
+            try:
+                status, body = self._get("/ready")
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.5)
+                continue
+            if status == 200:
+                return self
+            raise RuntimeError(f"the API is up but not ready: {body}")
+        self.__exit__(None, None, None)
+        raise RuntimeError(f"the API did not get ready in {self._ready_timeout_s:.0f} s")
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._out.close()
+
+
+_LINE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>.*)\})? (?P<value>\S+)$")
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def metric_sum(text: str, name: str, **labels: str) -> float:
+    """Sum of the samples of ``name`` in a Prometheus text exposition whose labels include ``labels``."""
+    total = 0.0
+    for line in text.splitlines():
+        match = _LINE.match(line)
+        if match is None or match["name"] != name:
+            continue
+        found = dict(_LABEL.findall(match["labels"] or ""))
+        if all(found.get(k) == v for k, v in labels.items()):
+            total += float(match["value"])
+    return total
+
+
+def clear_search_cache(home: Path, store_url: str | None) -> int:
+    """Empty the search result cache the API of ``home`` with ``store_url`` uses (SQLite file
+    or Redis keys), so each /search cell starts cold whatever ran before; returns how many
+    entries it held."""
+    with open_result_cache(get_settings(home=home, store_url=store_url)) as cache:
+        return cache.clear()
+
+
+def copy_batch_to_redis(home: Path, redis_url: str) -> dict[str, Any]:
+    """Copy the current published batch of ``home``'s SQLite store into the Redis store at
+    ``redis_url`` (users from the batch's audit) and publish it there."""
+    settings = get_settings(home=home)
+    started = time.perf_counter()
+    audits = list_parquet_files(LakePaths(settings.lake), "predictions", "recs")
+    users = sorted(set(pq.read_table(audits[-1], columns=["user_id"]).column("user_id").to_pylist()))
+    with open_store(settings) as source, open_store(get_settings(home=home, store_url=redis_url)) as target:
+        version = source.current_version()
+        if version is None:
+            raise SystemExit(f"{home} has no published recs batch")
+        info = next(i for i in source.versions() if i.version == version)
+        records = ((u, r.items) for u in users if (r := source.get(u)) is not None)
+        writer = target.begin_version(version, model_version=info.model_version, generated_at=info.created_at)
+        with writer:
+            copied = writer.put_many(records)
+            popular = source.popular()
+            if popular is not None:
+                writer.set_popular(popular.items)
+        target.publish(version)
+    return {"version": version, "users": copied, "seconds": round(time.perf_counter() - started, 2)}
