@@ -51,12 +51,14 @@ NOTES = """\
 * The margin over ALS is thin on held-out clicks (+1 %, about the spread between seeds; on the
   ranker's 1,286 held-out users of the validation week `full` scored 0.066 vs ALS 0.068) and
   clearer on true utility (+3 % here, +6 % on those validation users).
-* Batch speed swings with the load of the shared 2-core machine (FAISS's and LightGBM's
-  OpenMP threads wait on busy cores): 1,400–1,900 users/s for this version, with another job
-  on one core; the code before ADR-0012 measured 1,091 users/s here. The bar is missed before
-  and after. Per 4,096 users, least loaded: exact FAISS searches (two-tower and ALS) ≈ 0.4 s,
-  ranker ≈ 0.3 s (150 trees × ~115 candidates per user), features ≈ 0.5 s, store writes
-  ≈ 0.3 s; an HNSW index for the two searches is the next lever.
+* Batch speed is inference proper (candidates, ranker, rules, MMR, reasons, store write and
+  switch) over every active user (20,237 on the demo); the champion's history refresh as of now
+  is its own step. On a quiet machine: 2,151 users/s (9.4 s), the bar met by a thin margin; with
+  the 2 cores shared (load average ≈ 5) the same code measured 771 users/s, FAISS's and
+  LightGBM's OpenMP threads waiting on busy cores (a flat FAISS search of 4,096 users ran faster
+  on one thread than on two under that load). Costs per 20k users, loaded machine: LightGBM
+  predict (≈ 2.3M rows × ~130 trees) 11 s, exact FAISS searches (two-tower and ALS) 10 s, feature
+  joins 4 s, store writes 2 s. The code before ADR-0012 measured 1,091 users/s.
 """
 
 
