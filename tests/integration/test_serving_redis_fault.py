@@ -29,7 +29,7 @@ import uvicorn
 from vitrina.config import get_settings
 from vitrina.lake.io import list_parquet_files
 from vitrina.lake.paths import LakePaths
-from vitrina.pipelines.recs import publish_champion
+from vitrina.pipelines.recs_publish import publish_champion
 from vitrina.serving.app import create_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

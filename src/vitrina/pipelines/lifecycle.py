@@ -55,7 +55,7 @@ def _follow(settings: Settings, model: str, plan: AliasPlan, republish: bool) ->
         )
     if not republish:
         return Switch(model, plan, note="not re-published: lists change with the next `vitrina run recs`")
-    from vitrina.pipelines.recs import publish_champion
+    from vitrina.pipelines.recs_publish import publish_champion
 
     try:
         batch = publish_champion(settings)

@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import optuna
@@ -41,61 +40,31 @@ from vitrina.lake.digest import table_digests
 from vitrina.lake.paths import LakePaths
 from vitrina.pipelines.ledger import ARTIFACTS, Ledger, StepEvent
 from vitrina.pipelines.policy import TrainDecision
+from vitrina.pipelines.recs_config import RecsConfig
+from vitrina.pipelines.recs_publish import assemble, champion_model, publish_batch
 from vitrina.pipelines.recs_register import INPUT_TABLES, register_recs
 from vitrina.pipelines.register import Registration, gate_psi
 from vitrina.pipelines.steps import StepTimer
 from vitrina.recs.base import Recommender
 from vitrina.recs.baselines import ALSRecommender, GlobalPopularity, SegmentPopularity
-from vitrina.recs.batch import BatchReport, publish_recommendations
-from vitrina.recs.bundle import RecsBundle, load_bundle, save_bundle
+from vitrina.recs.batch import BatchReport
+from vitrina.recs.bundle import RecsBundle, save_bundle
 from vitrina.recs.cold_start import ColdStartRecommender
 from vitrina.recs.data import IntArray, RecsData, load_recs_data
 from vitrina.recs.exposure import ips_weights, item_propensity
-from vitrina.recs.full import FullRecommender, explain
+from vitrina.recs.full import FullRecommender
 from vitrina.recs.item2vec import Item2Vec, Item2VecConfig
-from vitrina.recs.mmr import ItemSimilarity
 from vitrina.recs.ranker import LambdaRanker
-from vitrina.recs.ranking_features import ranking_features
-from vitrina.recs.rules import BusinessRules
 from vitrina.recs.training_set import build_ranking_frame
 from vitrina.recs.two_tower import TwoTower, TwoTowerConfig
 from vitrina.registry.aliases import CHAMPION
 from vitrina.registry.client import RECS_MODEL
-from vitrina.registry.models import ModelNotFoundError, get_version, resolve
-from vitrina.serving.stores import open_store
+from vitrina.registry.models import ModelNotFoundError, get_version
 
-DAY_US = 86_400_000_000
-T = TypeVar("T")
-
+__all__ = ["BATCH_STEP", "RecsConfig", "RecsRun", "run_recs"]
 
 CHAMPION_REFRESH_STEP = "champion histories as of now"
 BATCH_STEP = "batch inference → serving store"
-
-
-@dataclass(frozen=True)
-class RecsConfig:
-    """Knobs of one run; defaults sized for the demo on 2 cores.
-
-    ``ranker_objective`` and ``ips_eta``: see :mod:`vitrina.recs.ranker` and
-    :mod:`vitrina.recs.exposure` (ADR-0012). ``cold_below``: users with fewer positive
-    events go to cold start; on the demo, users with 1–4 got better lists from the ranker
-    (NDCG@10 0.039 held-out / 0.055 truth) than from cold start (0.022 / 0.043).
-    ``mmr_keep``: slots above the MMR-diversified part of the head.
-    """
-
-    seed: int = 42
-    n_trials: int = 4
-    n_candidates: int = 100
-    mmr_lambda: float = 0.7
-    mmr_keep: int = 3
-    ranker_objective: str = "binary"
-    ips_eta: float = 0.25
-    cold_below: int = 1
-    top_k: int = 20
-    active_days: int = 28
-    ranker_valid_share: float = 0.2
-    evaluate: bool = True
-    publish: bool = True
 
 
 @dataclass
@@ -110,10 +79,6 @@ class RecsRun:
     registration: Registration | None = None
     trained: dict[str, Any] = field(default_factory=dict)  # the train step's ledger outputs
     steps: list[StepEvent] = field(default_factory=list)
-
-
-def _in_batches(users: IntArray, size: int, fn: Callable[[IntArray], T]) -> list[T]:
-    return [fn(users[start : start + size]) for start in range(0, users.size, size)]
 
 
 def _ranker_users(
@@ -162,37 +127,6 @@ def _fit_ranker(
     return ranker.fit(frames[0], frames[1], n_trials=config.n_trials, seed=config.seed)
 
 
-def _assemble(
-    data: RecsData,
-    history_end_us: int,
-    settings: Settings,
-    item2vec: Item2Vec,
-    two_tower: TwoTower,
-    ranker: LambdaRanker | None,
-    config: RecsConfig,
-) -> tuple[FullRecommender, ColdStartRecommender]:
-    """The full model as of ``history_end_us``: histories, ALS, features, rules, cold start."""
-    history = data.interactions.before(history_end_us)
-    item2vec.update_history(history, len(data.users))
-    two_tower.update_history(history)
-    features = ranking_features(settings, data, history_end_us, item2vec.user_vectors, item2vec.item_vectors)
-    cold = ColdStartRecommender(item_vectors=item2vec.item_vectors, min_interactions=config.cold_below)
-    cold.fit(data, history)
-    full = FullRecommender(
-        candidates=two_tower,
-        ranker=ranker,
-        features=features,
-        rules=BusinessRules.build(data.catalog, history),
-        cold_start=cold,
-        similarity=ItemSimilarity(data.item_category),
-        mmr_lambda=config.mmr_lambda,
-        mmr_keep=config.mmr_keep,
-        n_candidates=config.n_candidates,
-        als=ALSRecommender().fit(data, history),
-    )
-    return full, cold
-
-
 def _ablations(full: FullRecommender) -> dict[str, Recommender]:
     """two-tower only, + ranker, + MMR (= full): one composition with fewer stages."""
 
@@ -229,77 +163,6 @@ def _evaluate(
     metrics = evaluate_all(models, data, truth)
     write_recs_report(settings, metrics, run_id)
     return metrics
-
-
-def _publish(
-    settings: Settings,
-    data: RecsData,
-    full: FullRecommender,
-    run_id: str,
-    config: RecsConfig,
-    model_version: str | None = None,
-) -> BatchReport:
-    history = data.interactions
-    recent = history.ts_us >= history.ts_us.max() - config.active_days * DAY_US
-    active = np.unique(history.user[recent])
-    exclude = ~data.servable
-    chunks = _in_batches(
-        active, 4096, lambda users: full.recommend_with_reasons(users, config.top_k, exclude)
-    )
-    items = np.vstack([c[0] for c in chunks])
-    scores = np.vstack([c[1] for c in chunks])
-    cold_reasons = np.vstack([c[2] for c in chunks])
-    reasons = explain(data, history, active, items, cold_reasons)
-    popular_model = GlobalPopularity(exclude_purchased=False).fit(data, history)
-    popular, _ = popular_model.recommend(np.zeros(1, dtype=np.int64), config.top_k, exclude)
-    with open_store(settings) as store:
-        return publish_recommendations(
-            store,
-            user_ids=data.users.ids[active],
-            items=items,
-            scores=np.where(np.isfinite(scores), scores, 0.0),
-            reasons=reasons,
-            model_version=model_version or f"recs-{run_id}",
-            lake=LakePaths(settings.lake),
-            run_id=run_id,
-            servable=data.servable,
-            popular=popular[0][popular[0] >= 0],
-            vocab=data.items,
-            k=config.top_k,
-        )
-
-
-def _champion(
-    settings: Settings,
-    data: RecsData,
-    end_us: int,
-    config: RecsConfig,
-    fresh: tuple[str, FullRecommender] | None = None,
-) -> tuple[str, FullRecommender] | None:
-    """(pipeline run id, model as of ``end_us``) of the ``vitrina-recs`` champion; ``fresh``
-    is reused when the champion is that run. None when there is no champion."""
-    try:
-        champion = resolve(settings, RECS_MODEL)
-    except ModelNotFoundError:
-        return None
-    trained_in = champion.tags.get("pipeline_run_id", f"v{champion.version}")
-    if fresh is not None and fresh[0] == trained_in:
-        return fresh
-    bundle = load_bundle(champion.path, data)
-    full, _ = _assemble(data, end_us, settings, bundle.item2vec, bundle.two_tower, bundle.ranker, config)
-    return trained_in, full
-
-
-def publish_champion(settings: Settings, config: RecsConfig | None = None) -> BatchReport | None:
-    """Re-publish every active user's list with the current champion (after a promotion or
-    rollback); None when there is no champion. The store version is a new timestamp."""
-    config = config or RecsConfig()
-    data = load_recs_data(settings)
-    champion = _champion(settings, data, int(data.interactions.ts_us.max()) + 1, config)
-    if champion is None:
-        return None
-    version = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-    return _publish(settings, data, champion[1], version, config, model_version=f"recs-{champion[0]}")
 
 
 def _tables(settings: Settings) -> dict[str, str]:
@@ -341,14 +204,14 @@ def _train(
     with steps.step("two-tower + FAISS"):
         two_tower = TwoTower(TwoTowerConfig(seed=config.seed)).fit(data, train)
     with steps.step("ranker (LightGBM + Optuna)"):
-        at_train_end, cold_train = _assemble(
+        at_train_end, cold_train = assemble(
             data, data.train_end_us, settings, item2vec, two_tower, None, config
         )
         ranker = _fit_ranker(data, at_train_end, cold_train, config)
     if config.evaluate:
         with steps.step("evaluate models and baselines"):
             before_test = history_before(data, "test")
-            full, _ = _assemble(data, data.valid_end_us, settings, item2vec, two_tower, ranker, config)
+            full, _ = assemble(data, data.valid_end_us, settings, item2vec, two_tower, ranker, config)
             models: dict[str, Recommender] = {
                 "popularity": GlobalPopularity().fit(data, before_test),
                 "segment_popularity": SegmentPopularity().fit(data, before_test),
@@ -364,7 +227,7 @@ def _train(
         return outputs
     with steps.step("assemble the model as of now"):
         end_us = int(data.interactions.ts_us.max()) + 1
-        full, _ = _assemble(data, end_us, settings, item2vec, two_tower, ranker, config)
+        full, _ = assemble(data, end_us, settings, item2vec, two_tower, ranker, config)
         session.fresh = (run.run_id, full)
     if config.evaluate:  # the gate needs the evaluation's metrics
         with steps.step("behaviour tests, gate, MLflow registry"):
@@ -414,11 +277,13 @@ def _publish_step(
     def work() -> dict[str, Any]:
         data = session.load()
         with steps.step(CHAMPION_REFRESH_STEP):
-            found = _champion(settings, data, int(data.interactions.ts_us.max()) + 1, config, session.fresh)
+            found = champion_model(
+                settings, data, int(data.interactions.ts_us.max()) + 1, config, session.fresh
+            )
         if found is None:
             raise ModelNotFoundError(f"{RECS_MODEL} lost its champion while publishing")
         with steps.step(BATCH_STEP):
-            run.batch = _publish(
+            run.batch = publish_batch(
                 settings, data, found[1], run.run_id, config, model_version=f"recs-{found[0]}"
             )
         run.sample_user = str(data.users.ids[int(np.argmax(np.bincount(data.interactions.user)))])
