@@ -436,7 +436,13 @@ def serve(
     from vitrina.serving.logs import configure_logging
 
     configure_logging(log_level.upper())
-    uvicorn.run(create_app(_settings(home)), host=host, port=port, log_config=None, access_log=False)
+    uvicorn.run(
+        create_app(_settings(home), warm_console=True),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+    )
 
 
 @ingest_app.command("events")

@@ -4,7 +4,7 @@ Routes only gather data (the page modules) and render (:mod:`.render`). What the
 already loaded comes from its state (the search engine, the recs store handle, the
 popularity list, the experiment file); slow reads — the MLflow registry, the event history,
 the buffered events — go through :class:`~vitrina.console.cache.Refreshing` caches kept on
-the app, warmed by the first console request.
+the app, warmed by the first console request (or at start-up, :func:`app_caches`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
@@ -57,7 +57,9 @@ class Caches:
     events: Refreshing[list[EventRecord]]
 
     def warm(self) -> None:
-        for cache in (self.registry, self.activity, self.events):
+        """Start the slow reads (the registry, the event history). Not the buffered events:
+        they are cheap, and read ahead of a visit they would hide the events that came since."""
+        for cache in (self.registry, self.activity):
             cache.warm(None)
 
 
@@ -65,11 +67,18 @@ _lock = threading.Lock()
 
 
 def caches(request: Request, state: ServingState) -> Caches:
-    found: Caches | None = getattr(request.app.state, "console_caches", None)
+    return app_caches(request.app, state)
+
+
+def app_caches(app: FastAPI, state: ServingState) -> Caches:
+    """The app's console caches, created (and their warm-up started) on first use: the first
+    console request, or the API's start-up when ``vitrina serve`` asks for it — then the first
+    visitor does not wait seconds for the event history of a demo-size lake."""
+    found: Caches | None = getattr(app.state, "console_caches", None)
     if found is not None:
         return found
     with _lock:
-        found = getattr(request.app.state, "console_caches", None)
+        found = getattr(app.state, "console_caches", None)
         if found is None:
             settings = state.settings
             activity: Refreshing[Activity] = Refreshing(lambda _: Activity.load(settings), ttl=600)
@@ -84,7 +93,7 @@ def caches(request: Request, state: ServingState) -> Caches:
                 events=Refreshing(buffered, ttl=15),
             )
             found.warm()
-            request.app.state.console_caches = found
+            app.state.console_caches = found
     return found
 
 

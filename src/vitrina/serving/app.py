@@ -51,13 +51,17 @@ def _validation_detail(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """A new app serving ``settings``' home; nothing is loaded until the lifespan starts."""
+def create_app(settings: Settings, *, warm_console: bool = False) -> FastAPI:
+    """A new app serving ``settings``' home; nothing is loaded until the lifespan starts.
+    ``warm_console`` starts the console's slow reads in the background at start-up
+    (``vitrina serve``); tests leave it off so short-lived apps start no threads."""
     metrics = build_metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.serving = await run_in_threadpool(load_state, settings, metrics)
+        if warm_console:
+            console.app_caches(app, app.state.serving)
         try:
             yield
         finally:
