@@ -53,9 +53,9 @@ NOTES = """\
   clearer on true utility (+3 % here, +6 % on those validation users).
 * Batch speed is inference proper (candidates, ranker, rules, MMR, reasons, store write and
   switch) over every active user (20,237 on the demo); the champion's history refresh as of now
-  is its own step. On a quiet machine: 2,151 and 2,221 users/s in two runs (9.1–9.4 s), the bar met
-  by a thin margin; with
-  the 2 cores shared (load average ≈ 5) the same code measured 771 users/s, FAISS's and
+  is its own step. On a quiet machine: 2,151 and 2,221 users/s in two runs (9.1–9.4 s), the bar
+  met by a thin margin; with the 2 cores shared (load average ≈ 5) a slightly earlier version of
+  this code measured 771 users/s, FAISS's and
   LightGBM's OpenMP threads waiting on busy cores (a flat FAISS search of 4,096 users ran faster
   on one thread than on two under that load). Costs per 20k users, loaded machine: LightGBM
   predict (≈ 2.3M rows × ~130 trees) 11 s, exact FAISS searches (two-tower and ALS) 10 s, feature
