@@ -30,10 +30,15 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-from vitrina.events.base import AppendResult, BufferedEvent, EventBufferUnavailableError, EventRecord
+from vitrina.events.base import (
+    AppendResult,
+    BufferedEvent,
+    ClosesOnExit,
+    EventBufferUnavailableError,
+    EventRecord,
+)
 
 SEGMENT_PREFIX = "segment-"
 SEGMENT_BYTES = 8 * 1024 * 1024
@@ -62,7 +67,7 @@ def _write_atomic(path: Path, text: str) -> None:
     _fsync_dir(path.parent)
 
 
-class EventLog:
+class EventLog(ClosesOnExit):
     """:class:`~vitrina.events.base.EventBuffer` over segment files in ``folder``."""
 
     def __init__(
@@ -248,11 +253,3 @@ class EventLog:
 
     def close(self) -> None:
         self._lock_file.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.close()

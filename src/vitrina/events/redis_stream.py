@@ -16,12 +16,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import redis
 
-from vitrina.events.base import AppendResult, BufferedEvent, EventBufferUnavailableError, EventRecord
+from vitrina.events.base import (
+    AppendResult,
+    BufferedEvent,
+    ClosesOnExit,
+    EventBufferUnavailableError,
+    EventRecord,
+)
 from vitrina.serving.backends import redact
 
 DEFAULT_DEDUP_TTL = dt.timedelta(days=7)
@@ -45,7 +50,7 @@ def _next_id(entry_id: str) -> str:
     return f"{int(millis)}-{int(seq or 0) + 1}"
 
 
-class RedisEventBuffer:
+class RedisEventBuffer(ClosesOnExit):
     """:class:`~vitrina.events.base.EventBuffer` on the Redis server at ``url``."""
 
     def __init__(
@@ -100,11 +105,3 @@ class RedisEventBuffer:
 
     def close(self) -> None:
         self._redis.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.close()

@@ -35,10 +35,12 @@ class RecsService:
         items = self.popular.items if record is None else record.items
         return [RecItem(product_id=p, score=s, reason=r) for p, s, r in items[:k]]
 
-    def _fallback(
-        self, reason: str, user_id: str, k: int, request_id: str, arm: str, exp: str | None
+    def _popular(
+        self, reason: str, user_id: str, k: int, request_id: str, arm: str, exp: str | None, *, fallback: bool
     ) -> RecsResponse:
-        self.metrics.fallbacks.labels(route=ROUTE, reason=reason).inc()
+        """The popularity list: a fallback (counted) or the popularity challenger's answer."""
+        if fallback:
+            self.metrics.fallbacks.labels(route=ROUTE, reason=reason).inc()
         return RecsResponse(
             request_id=request_id,
             model_version=self.popular.model_version,
@@ -46,9 +48,14 @@ class RecsService:
             experiment=exp,
             user_id=user_id,
             items=self._items(None, k),
-            fallback=True,
+            fallback=fallback,
             fallback_reason=reason,
         )
+
+    def _fallback(
+        self, reason: str, user_id: str, k: int, request_id: str, arm: str, exp: str | None
+    ) -> RecsResponse:
+        return self._popular(reason, user_id, k, request_id, arm, exp, fallback=True)
 
     def recommend(self, *, user_id: str, k: int, request_id: str, experiment: RecsExperiment) -> RecsResponse:
         assigned = experiment.arm(user_id)
@@ -58,16 +65,7 @@ class RecsService:
         if name is not None:
             self.metrics.experiment_exposures.labels(experiment=name, arm=arm).inc()
         if arm == CHALLENGER and experiment.challenger == "popularity":
-            return RecsResponse(
-                request_id=request_id,
-                model_version=self.popular.model_version,
-                arm=arm,
-                experiment=name,
-                user_id=user_id,
-                items=self._items(None, k),
-                fallback=False,
-                fallback_reason="experiment",
-            )
+            return self._popular("experiment", user_id, k, request_id, arm, name, fallback=False)
         try:
             record = self.store.get(user_id)
         except StoreUnavailableError:
