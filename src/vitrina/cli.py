@@ -6,15 +6,16 @@ Imports of heavy modules happen inside commands so ``vitrina --help`` stays inst
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from dataclasses import replace
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from vitrina.cli_common import HomeOption, console
+from vitrina.cli_common import settings_for as _settings
 from vitrina.cli_experiment import experiment_app
-from vitrina.config import Settings, get_settings
+from vitrina.cli_lifecycle import models_command, promote, rollback
+from vitrina.config import Settings
 
 app = typer.Typer(help="vitrina: recommendations + product search with the MLOps loop built in.")
 ingest_app = typer.Typer(help="Bring data from external sources into raw/.")
@@ -22,19 +23,8 @@ app.add_typer(ingest_app, name="ingest")
 run_app = typer.Typer(help="Run a pipeline end to end.")
 app.add_typer(run_app, name="run")
 app.add_typer(experiment_app, name="experiment")
-# piped output (CI logs, files) gets room for the report tables instead of rich's 80 columns
-console = Console(width=None if sys.stdout.isatty() else 140)
 
 DEFAULT_PG_URL = "postgresql://127.0.0.1:5432/test"
-
-
-def _settings(home: str | None) -> Settings:
-    return get_settings(home=home) if home else get_settings()
-
-
-HomeOption = Annotated[
-    str | None, typer.Option("--home", help="State folder (default $VITRINA_HOME or ./.vitrina).")
-]
 
 
 ForceOption = Annotated[bool, typer.Option("--force", help="Ignore the step ledger: redo every step.")]
@@ -353,74 +343,6 @@ def recs_command(
     console.print(table)
 
 
-ModelArgument = Annotated[str, typer.Argument(help="Registered model: vitrina-recs | vitrina-search.")]
-RepublishOption = Annotated[
-    bool, typer.Option(help="Re-publish the new champion's recommendations right away (vitrina-recs).")
-]
-
-
-def _switch(
-    action: str, model: str, reason: str, version: int | None, republish: bool, home: str | None
-) -> None:
-    from vitrina.pipelines.lifecycle import promote_model, rollback_model
-    from vitrina.registry.aliases import LifecycleError
-    from vitrina.registry.client import MODELS
-
-    if model not in MODELS:
-        console.print(f"[bold red]unknown model {model!r}[/]: use one of {', '.join(MODELS)}")
-        raise typer.Exit(code=2)
-    settings = _settings(home)
-    try:
-        if action == "promote":
-            switch = promote_model(settings, model, reason, version, republish)
-        else:
-            switch = rollback_model(settings, model, reason, republish)
-    except LifecycleError as error:
-        console.print(f"[bold red]{action} refused:[/] {error}")
-        raise typer.Exit(code=1) from error
-    console.print(switch.render())
-    if switch.publish_error:
-        raise typer.Exit(code=1)
-
-
-@app.command()
-def promote(
-    model: ModelArgument,
-    reason: Annotated[str, typer.Option(help="Why: recorded on the version and in the history.")] = "manual",
-    version: Annotated[
-        int | None, typer.Option(help="Promote this version instead of the challenger.")
-    ] = None,
-    republish: RepublishOption = True,
-    home: HomeOption = None,
-) -> None:
-    """Make the challenger (or --version) the champion; the old champion is kept as previous."""
-    _switch("promote", model, reason, version, republish, home)
-
-
-@app.command()
-def rollback(
-    model: ModelArgument,
-    reason: Annotated[str, typer.Option(help="Why: recorded on the versions and in the history.")] = "manual",
-    republish: RepublishOption = True,
-    home: HomeOption = None,
-) -> None:
-    """Move the champion back to the previous champion."""
-    _switch("rollback", model, reason, None, republish, home)
-
-
-@app.command("models")
-def models_command(
-    model: Annotated[str | None, typer.Argument(help="One model (default: all).")] = None,
-    limit: Annotated[int, typer.Option(help="Rows per table.")] = 10,
-    home: HomeOption = None,
-) -> None:
-    """List registered versions with aliases and gate decisions, latest runs, and history."""
-    from vitrina.registry.client import MODELS
-    from vitrina.registry.listing import render_models
-
-    console.print(render_models(_settings(home), [model] if model else list(MODELS), limit))
-
-
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
@@ -458,6 +380,12 @@ def ingest_events(home: HomeOption = None) -> None:
         console.print(f"[bold red]ingestion failed:[/] {error}")
         raise typer.Exit(code=1) from error
     console.print(report.render())
+
+
+# registered here, after the commands above, to keep `vitrina --help` in its order
+app.command()(promote)
+app.command()(rollback)
+app.command("models")(models_command)
 
 
 def main() -> None:

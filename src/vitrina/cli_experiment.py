@@ -15,7 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from vitrina.config import Settings, get_settings
+from vitrina.cli_common import console, settings_for
+from vitrina.config import Settings
 from vitrina.experiments.driver import DriverConfig, Population
 from vitrina.experiments.report import ExperimentResult
 
@@ -109,9 +110,8 @@ def run_command(
     ] = None,
 ) -> None:
     """Drive the simulator's shoppers against the API under an experiment and print the decision."""
-    from vitrina.cli import console
 
-    settings = get_settings(home=home) if home else get_settings()
+    settings = settings_for(home)
     if settings.admin_api_key is None:
         console.print("[bold red]set VITRINA_ADMIN_API_KEY[/] (the key the API was started with)")
         raise typer.Exit(code=2)
