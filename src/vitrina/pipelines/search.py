@@ -34,10 +34,10 @@ from vitrina.evaluation.search import judged_from_logs, judged_from_qrels, rende
 from vitrina.evaluation.search_models import batch_semantic, evaluate_search_models
 from vitrina.lake.digest import table_digests
 from vitrina.lake.paths import LakePaths
-from vitrina.lake.warehouse import Warehouse
 from vitrina.pipelines.ledger import ARTIFACTS, Ledger, StepEvent, cache
 from vitrina.pipelines.policy import TrainDecision
 from vitrina.pipelines.register import gate_psi
+from vitrina.pipelines.search_logs import LogWindows, log_windows, read_search_logs
 from vitrina.pipelines.search_register import INPUT_TABLES, register_search
 from vitrina.pipelines.search_reindex import reindex_search
 from vitrina.pipelines.steps import StepTimer
@@ -81,7 +81,6 @@ from vitrina.simulator.truth import load_truth
 
 # What an index version depends on: the registered inputs, plus signals and synonyms.
 LEDGER_TABLES = (*INPUT_TABLES, "events", "transactions", "synonyms")
-LOG_COLUMNS = "search_id, user_id, query, ts, results_shown, results_clicked, results_purchased"
 
 
 @dataclass(frozen=True)
@@ -113,54 +112,12 @@ class SearchRun:
     steps: list[StepEvent] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _Windows:
-    t_rank: pd.Timestamp
-    t_eval: pd.Timestamp
-    end: pd.Timestamp
-
-
-def _read_logs(settings: Settings) -> pd.DataFrame:
-    with Warehouse.from_settings(settings) as warehouse:
-        if "search_logs" not in warehouse.present:
-            return pd.DataFrame(columns=[c.strip() for c in LOG_COLUMNS.split(",")])
-        logs = warehouse.df(f"SELECT {LOG_COLUMNS} FROM search_logs ORDER BY ts, search_id")
-    for column in ("results_shown", "results_clicked", "results_purchased"):
-        logs[column] = [list(v) if v is not None else [] for v in logs[column]]
-    return logs
-
-
-def _windows(logs: pd.DataFrame, config: SearchConfig) -> _Windows | None:
-    """The split, or ``None`` when the logs are too short to hold out anything."""
-    if logs.empty:
-        return None
-    end = pd.Timestamp(logs["ts"].max())
-    t_eval = end.floor("D") - pd.Timedelta(days=config.eval_days - 1)
-    # Short histories (the 3-week ci data) split what precedes the evaluation in half.
-    days_before = int((t_eval - pd.Timestamp(logs["ts"].min()).floor("D")).days)
-    ranker_days = min(config.ranker_days, days_before // 2)
-    if ranker_days < 1:
-        return None
-    return _Windows(t_eval - pd.Timedelta(days=ranker_days), t_eval, end)
-
-
 def _fit_ranker(frame: RankingFrame, config: SearchConfig) -> LambdaRanker:
     groups = np.unique(frame.groups)
     cut = groups[int(len(groups) * (1 - config.ranker_valid_share))]
-    train, valid = _split(frame, frame.groups < cut), _split(frame, frame.groups >= cut)
+    train, valid = frame.take(frame.groups < cut), frame.take(frame.groups >= cut)
     return LambdaRanker(num_threads=1, name="search-lambdarank").fit(
         train, valid, n_trials=config.n_trials, seed=config.seed
-    )
-
-
-def _split(frame: RankingFrame, mask: np.ndarray) -> RankingFrame:
-    return RankingFrame(
-        frame.features[mask].reset_index(drop=True),
-        frame.labels[mask],
-        frame.groups[mask],
-        frame.users[mask],
-        frame.items[mask],
-        None if frame.weights is None else frame.weights[mask],
     )
 
 
@@ -174,8 +131,8 @@ def _build(
         inputs = read_search_inputs(settings)
         products = ProductTable.from_catalog(inputs.catalog)
         texts = catalog_texts(products.frame)
-        logs = _read_logs(settings)
-        windows = _windows(logs, config)
+        logs = read_search_logs(settings)
+        windows = log_windows(logs, config.eval_days, config.ranker_days)
         if windows is None:
             run.notes.append("no usable search logs: base encoder, no ranker (RRF hybrid)")
     before_eval = logs if windows is None else logs[logs["ts"] < windows.t_eval]
@@ -378,7 +335,7 @@ def _evaluate(
     config: SearchConfig,
     run: SearchRun,
     products: ProductTable,
-    windows: _Windows | None,
+    windows: LogWindows | None,
     logs: pd.DataFrame,
     engine_as_of: Any,
     ranker: LambdaRanker | None,

@@ -181,6 +181,17 @@ class RankingFrame:
         """``weights``, or ones when the frame is unweighted."""
         return np.ones(len(self)) if self.weights is None else self.weights
 
+    def take(self, mask: npt.NDArray[np.bool_]) -> RankingFrame:
+        """The rows where ``mask`` is true (whole queries, so that groups stay contiguous)."""
+        return RankingFrame(
+            self.features[mask].reset_index(drop=True),
+            self.labels[mask],
+            self.groups[mask],
+            self.users[mask],
+            self.items[mask],
+            None if self.weights is None else self.weights[mask],
+        )
+
     def with_weights(self, weights: npt.ArrayLike | None) -> RankingFrame:
         """The same frame with other row weights (``None`` removes them)."""
         return replace(self, weights=None if weights is None else np.asarray(weights, dtype=np.float64))
