@@ -78,8 +78,8 @@ def markdown(payload: dict[str, Any]) -> str:
         f"{payload['load_average_1m'][1]}) · {payload['date']} · home `{payload['home']}` · "
         f"{traffic['users']:,} users with a list, {traffic['queries']:,} queries sampled from the logs "
         f"({traffic['distinct_queries']:,} distinct, {traffic['typo_share']:.0%} with a typo). "
-        "One `vitrina serve` process (uvicorn) and the load generator share the machine's cores "
-        "with other jobs.",
+        f"`vitrina serve --workers {payload.get('workers', 1)}` (uvicorn) and the load generator "
+        "share the machine's cores with other jobs.",
         "",
         "## Bars",
         "",

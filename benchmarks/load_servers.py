@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+import psutil
 import pyarrow.parquet as pq
 import redis
 
@@ -88,10 +89,13 @@ class RedisServer:
 
 
 class ApiServer:
-    """``vitrina serve`` on ``home`` with extra environment ``env``, as a subprocess on a free
-    port; entering waits until ``/ready`` answers 200. Its output goes to ``log``."""
+    """``vitrina serve --workers N`` on ``home`` with extra environment ``env``, as a subprocess
+    on a free port; entering waits until ``/ready`` answered 200 from every worker (a new
+    request id starts with its worker's random prefix). Its output goes to ``log``."""
 
-    def __init__(self, home: Path, env: dict[str, str], log: Path, ready_timeout_s: float = 600):
+    def __init__(
+        self, home: Path, env: dict[str, str], log: Path, workers: int = 1, ready_timeout_s: float = 600
+    ):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -103,37 +107,69 @@ class ApiServer:
             "HF_HUB_OFFLINE": "1",
         }
         command = [sys.executable, "-m", "vitrina.cli", "serve", "--home", str(home)]
-        command += ["--port", str(self.port), "--log-level", "warning"]
+        command += ["--port", str(self.port), "--log-level", "warning", "--workers", str(workers)]
+        self.workers = workers
         self._out = log.open("w")
         self._process = subprocess.Popen(command, env=child_env, stdout=self._out, stderr=subprocess.STDOUT)
         self._ready_timeout_s = ready_timeout_s
 
-    def _get(self, path: str) -> tuple[int, str]:
+    def _get(self, path: str) -> tuple[int, str, str]:
+        """Status, body and the worker's request-id prefix (one new connection per call)."""
         try:
             with urllib.request.urlopen(self.base + path, timeout=30) as response:
-                return response.status, response.read().decode()
+                worker = (response.headers.get("x-request-id") or "")[:16]
+                return response.status, response.read().decode(), worker
         except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()
+            return error.code, error.read().decode(), ""
 
     def metrics(self) -> str:
+        """``/metrics``: summed over the workers by whichever answers."""
         return self._get("/metrics")[1]
 
     def __enter__(self) -> Self:
         deadline = time.monotonic() + self._ready_timeout_s
+        ready: set[str] = set()
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 tail = self.log.read_text()[-3000:]
                 raise RuntimeError(f"the API exited ({self._process.returncode}):\n{tail}")
             try:
-                status, body = self._get("/ready")
+                status, body, worker = self._get("/ready")
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.5)
                 continue
-            if status == 200:
+            if status != 200:
+                raise RuntimeError(f"the API is up but not ready: {body}")
+            ready.add(worker)
+            if len(ready) >= self.workers:
+                self._wait_quiet(deadline)
                 return self
-            raise RuntimeError(f"the API is up but not ready: {body}")
+            time.sleep(0.2)
         self.__exit__(None, None, None)
         raise RuntimeError(f"the API did not get ready in {self._ready_timeout_s:.0f} s")
+
+    def _wait_quiet(self, deadline: float, share: float = 0.2) -> None:
+        """Wait (until ``deadline``) for the server's processes to use less than ``share`` of a
+        core over a second: once ready, each worker still warms the console's caches and
+        settles its heap in the background (seconds of CPU), which the first cells would
+        otherwise measure."""
+        root = psutil.Process(self._process.pid)
+
+        def cpu_seconds() -> float:
+            total = 0.0
+            for process in (root, *root.children(recursive=True)):
+                with contextlib.suppress(psutil.Error):
+                    times = process.cpu_times()
+                    total += times.user + times.system
+            return total
+
+        before = cpu_seconds()
+        while time.monotonic() < deadline:
+            time.sleep(1.0)
+            now = cpu_seconds()
+            if now - before < share:
+                return
+            before = now
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None

@@ -348,23 +348,22 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
     log_level: Annotated[str, typer.Option(help="debug | info | warning | error")] = "info",
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Worker processes (each loads the models; about one per core). Metrics are "
+            "summed over them and admin changes reach them all within a second.",
+            min=1,
+            max=64,
+        ),
+    ] = 1,
     home: HomeOption = None,
 ) -> None:
     """Run the API (FastAPI + uvicorn): /recs, /search, /events, /health, /ready, /metrics, /admin,
     and the web console at /console."""
-    import uvicorn
+    from vitrina.serving.worker import serve as run_api
 
-    from vitrina.serving.app import create_app
-    from vitrina.serving.logs import configure_logging
-
-    configure_logging(log_level.upper())
-    uvicorn.run(
-        create_app(_settings(home), warm_console=True),
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-    )
+    run_api(_settings(home), host=host, port=port, log_level=log_level, workers=workers)
 
 
 @ingest_app.command("events")

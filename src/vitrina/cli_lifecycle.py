@@ -3,6 +3,7 @@ app by :mod:`vitrina.cli`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,6 +23,7 @@ def _switch(
     from vitrina.pipelines.lifecycle import promote_model, rollback_model
     from vitrina.registry.aliases import LifecycleError
     from vitrina.registry.client import MODELS
+    from vitrina.serving.generation import Generations
 
     if model not in MODELS:
         console.print(f"[bold red]unknown model {model!r}[/]: use one of {', '.join(MODELS)}")
@@ -36,6 +38,8 @@ def _switch(
         console.print(f"[bold red]{action} refused:[/] {error}")
         raise typer.Exit(code=1) from error
     console.print(switch.render())
+    # Running API processes on this home follow within about a second (serving/generation.py).
+    Generations(Path(settings.home)).bump("models")
     if switch.publish_error:
         raise typer.Exit(code=1)
 

@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     store_keep_versions: int = Field(
         default=3, ge=1, description="Published batches kept in the store for rollback."
     )
+    store_read_timeout_ms: float = Field(
+        default=100.0,
+        gt=0,
+        le=10_000,
+        description="API: a Redis store read slower than this answers with the popularity fallback.",
+    )
     search_cache_ttl_minutes: float = Field(
         default=30.0, gt=0, description="Lifetime of a cached search result (same backend as the store)."
     )

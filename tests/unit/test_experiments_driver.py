@@ -9,6 +9,7 @@ differ, and interleaving must prefer the champion.
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -54,7 +55,7 @@ class FakeApi:
         arm = exp.arm(user_id)
         name = exp.name if exp.enabled else None
         if arm == CHALLENGER and exp.kind == "interleave":
-            mixed = team_draft(GOOD, POOR, k, abs(hash(request_id)) % 2**32)
+            mixed = team_draft(GOOD, POOR, k, zlib.crc32(request_id.encode()))  # stable across processes
             teams = tuple("champion" if t == 0 else "challenger" for t in mixed.teams)
             return Served(arm, name, mixed.items, teams, "interleave")
         poor = arm == CHALLENGER and exp.challenger != "hybrid_ltr"

@@ -134,3 +134,32 @@ def test_unopenable_file_fails_clearly(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises(OSError, match="cannot open the search cache"):
         SQLiteResultCache(blocker / "cache.sqlite3")
+
+
+def test_opening_waits_for_another_process_holding_the_file_then_reads_stay_short(tmp_path: Path) -> None:
+    """API workers start together: one holds the file's lock (switching it to WAL, creating
+    the table) while another opens it. Opening waits; reads and writes keep the short
+    busy timeout (a write that finds the file locked is dropped, not waited for)."""
+    import sqlite3
+    import threading
+
+    path = tmp_path / "cache.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    release = threading.Timer(0.5, lambda: holder.execute("COMMIT"))
+    release.start()
+    try:
+        cache = SQLiteResultCache(path, timeout_s=0.05, retry_after_s=0)  # failed after 0.05 s before
+    finally:
+        release.join()
+    cache.set("k", b"v")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        cache.set("late", b"w")  # locked: dropped after the short timeout, counted
+        assert cache.errors == 1
+        assert cache.get("k") == b"v"  # WAL: reads go on beside a writer
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+    assert cache.get("late") is None
+    cache.close()

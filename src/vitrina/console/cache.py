@@ -64,6 +64,13 @@ class Refreshing(Generic[T]):
             self._inflight[key] = threading.Event()
         threading.Thread(target=self._refresh, args=(key,), daemon=True, name="console-cache").start()
 
+    def wait(self, key: Hashable) -> None:
+        """Block until a computation of ``key`` under way (e.g. a warm-up) has ended."""
+        with self._lock:
+            pending = self._inflight.get(key)
+        if pending is not None:
+            pending.wait()
+
     def invalidate(self) -> None:
         with self._lock:
             self._entries.clear()

@@ -62,6 +62,11 @@ class Caches:
         for cache in (self.registry, self.activity):
             cache.warm(None)
 
+    def wait_warm(self) -> None:
+        """Block until the warm-up :meth:`warm` started has ended."""
+        for cache in (self.registry, self.activity):
+            cache.wait(None)
+
 
 _lock = threading.Lock()
 

@@ -104,19 +104,3 @@ class EventBuffer(Protocol):
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None: ...
-
-
-class ClosesOnExit:
-    """``with buffer:`` closes it: the context-manager half of :class:`EventBuffer`, shared by
-    the implementations (each supplies ``close``)."""
-
-    def close(self) -> None:
-        raise NotImplementedError
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.close()

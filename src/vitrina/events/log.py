@@ -32,10 +32,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from vitrina.closing import ClosesOnExit
 from vitrina.events.base import (
     AppendResult,
     BufferedEvent,
-    ClosesOnExit,
     EventBufferUnavailableError,
     EventRecord,
 )

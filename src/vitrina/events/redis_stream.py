@@ -20,10 +20,10 @@ from typing import Any
 
 import redis
 
+from vitrina.closing import ClosesOnExit
 from vitrina.events.base import (
     AppendResult,
     BufferedEvent,
-    ClosesOnExit,
     EventBufferUnavailableError,
     EventRecord,
 )

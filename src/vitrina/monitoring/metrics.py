@@ -11,6 +11,13 @@ Grafana dashboards in ``deploy/grafana/`` use these names and only these (a test
 Label values must stay few: ``route`` is the route *template* (``/recs/{user_id}``), never
 the raw path; ``model`` is ``recs`` or ``search``; ``alias`` is ``champion``/``challenger``.
 
+Several API worker processes share their counters and histograms through prometheus_client's
+multiprocess mode (:mod:`vitrina.monitoring.multiprocess`); each gauge's ``multiprocess_mode``
+says how the workers' values combine: ``livemostrecent`` for the loaded model's figures (the
+workers hold the same model; a stopped worker's value is dropped), ``mostrecent`` for results
+of the last analysis or batch run. ``vitrina_model_info`` is a collector over the loaded
+versions (:class:`ModelInfo`), since prometheus_client's ``Info`` has no multiprocess mode.
+
 Batch jobs run in their own short-lived process: they set the ``vitrina_batch_job_*`` gauges
 (last run's state, not counters, so a Pushgateway keeps them meaningful between runs) on a
 registry from :func:`build_metrics` and push it, e.g. ``push_to_gateway(url,
@@ -20,9 +27,15 @@ label is ``pipeline``, not ``job``, which Prometheus reserves for the scrape job
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from vitrina.monitoring.multiprocess import exposition
 
 LATENCY_BUCKETS_S = (
     0.0005,
@@ -43,6 +56,37 @@ LATENCY_BUCKETS_S = (
 )
 """Request latency buckets (s); the SLOs (2, 5, 10, 30, 100 ms) are bucket edges, so the
 alert thresholds are read exactly rather than interpolated across a wide bucket."""
+
+
+class ModelInfo:
+    """``vitrina_model_info{alias, model, version} 1``: the version loaded per model and
+    alias, the exposition ``Info`` gave (same name, labels and value), computed at
+    collection time from what :meth:`set` recorded, so it also works in multiprocess mode."""
+
+    name = "vitrina_model_info"
+    documentation = "Model version loaded per model and alias."
+
+    def __init__(self) -> None:
+        self._versions: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def set(self, *, model: str, alias: str, version: str) -> None:
+        """``version`` now serves ``model`` under ``alias`` (replaces the previous one)."""
+        with self._lock:
+            self._versions[(model, alias)] = version
+
+    def _family(self) -> GaugeMetricFamily:
+        return GaugeMetricFamily(self.name, self.documentation, labels=("alias", "model", "version"))
+
+    def describe(self) -> Iterator[Metric]:
+        yield self._family()
+
+    def collect(self) -> Iterator[Metric]:
+        family = self._family()
+        with self._lock:
+            for (model, alias), version in sorted(self._versions.items()):
+                family.add_metric((alias, model, version), 1.0)
+        yield family
 
 
 @dataclass(frozen=True)
@@ -83,7 +127,7 @@ class ServiceMetrics:
     fallbacks: Counter
     search_zero_results: Counter
     events_received: Counter
-    model: Info
+    model: ModelInfo
     model_trained: Gauge
     model_offline_metric: Gauge
     coverage: Gauge
@@ -97,15 +141,34 @@ class ServiceMetrics:
     batch_duration: Gauge
     batch_failed: Gauge
     batch_last_success: Gauge
+    _per_request: dict[tuple[str, str, int], tuple[Counter, Histogram]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def observe_request(self, *, route: str, method: str, status: int, seconds: float) -> None:
-        """Count one finished request and its latency (call once per request, in middleware)."""
-        self.requests.labels(route=route, method=method, status=str(status)).inc()
-        self.request_latency.labels(route=route, method=method).observe(seconds)
+        """Count one finished request and its latency (call once per request, in middleware).
+
+        The labelled children are looked up once per (route, method, status) and kept: a
+        ``labels()`` call checks and stringifies every value under a lock, a measurable
+        share of a /recs request. The keys are as bounded as the label values."""
+        key = (route, method, status)
+        children = self._per_request.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(route=route, method=method, status=str(status)),
+                self.request_latency.labels(route=route, method=method),
+            )
+            self._per_request[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def set_model(self, *, model: str, alias: str, version: str) -> None:
         """Record the version now serving ``model`` under ``alias`` (replaces the previous one)."""
-        self.model.labels(model=model, alias=alias).info({"version": version})
+        self.model.set(model=model, alias=alias, version=version)
+
+    def exposition(self) -> bytes:
+        """``GET /metrics``: this registry, or every worker's values in multiprocess mode."""
+        return exposition(self.registry, self.model)
 
 
 def build_metrics(registry: CollectorRegistry | None = None) -> ServiceMetrics:
@@ -115,8 +178,12 @@ def build_metrics(registry: CollectorRegistry | None = None) -> ServiceMetrics:
     def counter(name: str, doc: str, labels: tuple[str, ...]) -> Counter:
         return Counter(name, doc, labels, registry=reg)
 
-    def gauge(name: str, doc: str, labels: tuple[str, ...]) -> Gauge:
-        return Gauge(name, doc, labels, registry=reg)
+    def gauge(name: str, doc: str, labels: tuple[str, ...], *, live: bool = False) -> Gauge:
+        mode: Literal["livemostrecent", "mostrecent"] = "livemostrecent" if live else "mostrecent"
+        return Gauge(name, doc, labels, registry=reg, multiprocess_mode=mode)
+
+    model = ModelInfo()
+    reg.register(model)  # type: ignore[arg-type]
 
     return ServiceMetrics(
         registry=reg,
@@ -139,19 +206,21 @@ def build_metrics(registry: CollectorRegistry | None = None) -> ServiceMetrics:
         events_received=counter(
             "vitrina_events_received", "Events accepted by POST /events.", ("event_type", "page")
         ),
-        model=Info(
-            "vitrina_model", "Model version loaded per model and alias.", ("model", "alias"), registry=reg
-        ),
+        model=model,
         model_trained=gauge(
-            "vitrina_model_trained_timestamp_seconds", "Training time (Unix).", ("model", "alias")
+            "vitrina_model_trained_timestamp_seconds", "Training time (Unix).", ("model", "alias"), live=True
         ),
         model_offline_metric=gauge(
             "vitrina_model_offline_metric",
             "Offline evaluation metric of the loaded model.",
             ("model", "alias", "metric"),
+            live=True,
         ),
         coverage=gauge(
-            "vitrina_catalog_coverage_ratio", "Share of the catalog that gets recommended.", ("model",)
+            "vitrina_catalog_coverage_ratio",
+            "Share of the catalog that gets recommended.",
+            ("model",),
+            live=True,
         ),
         drift_psi=gauge(
             "vitrina_drift_psi", "Latest population stability index per feature.", ("domain", "feature")

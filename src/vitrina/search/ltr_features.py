@@ -23,6 +23,8 @@ qp_log_clicks, qp_log_shown   clicks and impressions of this product for this ve
 qp_ctr                        (clicks + 1) / (impressions + 10): smoothed query–product CTR
 user_l2_affinity              the user's share of positive events in the product's L2
                               (NaN unless the user has enough history to personalise)
+intent_*                      the query's past clicks on the product's category, brand and
+                              both (:mod:`vitrina.search.query_intent`)
 ============================  ============================================================
 """
 
@@ -35,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from vitrina.search.products import ProductTable
+from vitrina.search.query_intent import INTENT_FEATURES, QueryIntent
 from vitrina.search.signals import PRODUCT_COLUMNS, SearchSignals
 from vitrina.search.types import Hits, Int64Array, ParsedQuery, positions_in
 
@@ -60,6 +63,7 @@ FEATURES = (
     "qp_log_shown",
     "qp_ctr",
     "user_l2_affinity",
+    *INTENT_FEATURES,
 )
 
 
@@ -76,6 +80,7 @@ class RankingContext:
     sponsored: np.ndarray
     query_clicks: dict[tuple[str, int], tuple[float, float]]
     affinity: dict[str, dict[str, float]]
+    intent: QueryIntent
     analyse: Analyse
 
     @classmethod
@@ -98,6 +103,7 @@ class RankingContext:
             sponsored=frame["is_sponsored"].to_numpy(dtype=bool).astype(np.float64),
             query_clicks=signals.query_lookup(),
             affinity=signals.affinity_lookup(),
+            intent=QueryIntent.build(frame, signals.query_clicks, analyse),
             analyse=analyse,
         )
 
@@ -162,4 +168,5 @@ def candidate_features(
     shares = context.affinity.get(user_id or "")
     if shares is not None:
         out[:, base + 5] = [shares.get(context.l2[r], 0.0) for r in rows.tolist()]
+    out[:, base + 6 :] = context.intent.features(query, rows)
     return pd.DataFrame(out.astype(np.float32), columns=list(FEATURES))

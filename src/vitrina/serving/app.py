@@ -8,10 +8,12 @@ request id, and validation errors say which parameter is wrong and why.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -22,6 +24,8 @@ import vitrina
 from vitrina.config import Settings
 from vitrina.console import router as console
 from vitrina.monitoring.metrics import build_metrics
+from vitrina.monitoring.multiprocess import process_exited
+from vitrina.serving import generation, heap
 from vitrina.serving.middleware import NO_ARM, RequestContextMiddleware
 from vitrina.serving.routes import admin, events, health, recs, search
 from vitrina.serving.state import ServingState, load_state
@@ -51,6 +55,13 @@ def _validation_detail(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+async def _settle_after(warm_up: Callable[[], None]) -> None:
+    """Freeze the heap again once the console's warm-up (MLflow, DuckDB) has loaded; a
+    shutdown does not wait for the warm-up."""
+    await anyio.to_thread.run_sync(warm_up, abandon_on_cancel=True)
+    heap.settle()
+
+
 def create_app(settings: Settings, *, warm_console: bool = False) -> FastAPI:
     """A new app serving ``settings``' home; nothing is loaded until the lifespan starts.
     ``warm_console`` starts the console's slow reads in the background at start-up
@@ -59,19 +70,30 @@ def create_app(settings: Settings, *, warm_console: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.serving = await run_in_threadpool(load_state, settings, metrics)
+        serving: ServingState = await run_in_threadpool(load_state, settings, metrics)
+        app.state.serving = serving
+        heap.settle()
+        tasks = [asyncio.create_task(serving.generations.follow(serving.apply_peer_changes))]
         if warm_console:
-            console.app_caches(app, app.state.serving)
+            caches = console.app_caches(app, serving)
+            tasks.append(asyncio.create_task(_settle_after(caches.wait_warm)))
         try:
             yield
         finally:
-            app.state.serving.close()
+            for task in tasks:
+                await generation.stop(task)
+            serving.close()
+            await serving.store.aclose()  # the Redis reader lives on this loop
+            process_exited()
 
     app = FastAPI(
         title="vitrina",
         version=vitrina.__version__,
         description="Recommendations and product search for marketplaces (SPEC §6).",
         lifespan=lifespan,
+        # vitrina exports Prometheus metrics and JSON logs of its own; FastAPI's native
+        # OpenTelemetry would only ask, on every request, whether a provider is configured.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
 
     def versions() -> str:

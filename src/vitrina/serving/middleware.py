@@ -1,20 +1,21 @@
 """Per-request plumbing as plain ASGI (no ``BaseHTTPMiddleware`` overhead on the hot path).
 
 For every HTTP request: take ``X-Request-ID`` (echoed when it is a sane token, else a new
-uuid4), expose it to logs, time the request, add the ``X-Request-ID`` / ``X-Model-Version``
-/ ``X-Experiment-Arm`` headers (routes set the latter two in ``request.state``; the served
-versions otherwise), count it in the metrics by route *template*, and log one JSON line. An
-unhandled exception becomes a JSON 500 carrying the request id, counted in
-``vitrina_errors_total``.
+one from :class:`RequestIds`), expose it to logs, time the request, add the
+``X-Request-ID`` / ``X-Model-Version`` / ``X-Experiment-Arm`` headers (routes set the latter
+two in ``request.state``; the served versions otherwise), count it in the metrics by route
+*template*, and log one JSON line. An unhandled exception becomes a JSON 500 carrying the
+request id, counted in ``vitrina_errors_total``.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -28,13 +29,28 @@ _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 NO_ARM = "none"
 
 
-def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
+class RequestIds:
+    """New request ids: 32 hex characters, a random prefix drawn once per instance (64 bits
+    from ``os.urandom``) and a counter. As unique as a uuid4 per process, at a fraction of its
+    cost (``uuid4`` reads the OS's randomness and builds a UUID object on every request).
+    Each worker process builds its own app, so each draws its own prefix."""
+
+    def __init__(self) -> None:
+        self._prefix = os.urandom(8).hex()
+        self._counter = itertools.count(1)
+
+    def new(self) -> str:
+        return f"{self._prefix}{next(self._counter):016x}"
+
+
+def request_id_from(headers: list[tuple[bytes, bytes]], ids: RequestIds) -> str:
+    """The client's ``X-Request-ID`` when it is a sane token, else a new id."""
     for name, value in headers:
         if name == b"x-request-id":
             text = value.decode("latin-1")
             if _SANE_ID.match(text):
                 return text
-    return uuid.uuid4().hex
+    return ids.new()
 
 
 class RequestContextMiddleware:
@@ -44,13 +60,14 @@ class RequestContextMiddleware:
         self.app = app
         self.metrics = metrics
         self.versions = versions
+        self.ids = RequestIds()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = request_id_from(scope["headers"])
+        request_id = request_id_from(scope["headers"], self.ids)
         token = request_id_var.set(request_id)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id

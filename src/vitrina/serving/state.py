@@ -4,7 +4,9 @@
 loads the served index version (verified before use) and the popularity fallback list, and
 reads the experiment file. :meth:`ServingState.reload` repeats the loading steps and swaps
 each part only when its new version loaded and verified: otherwise the previous one keeps
-serving and the error is reported (degrade, don't fail).
+serving and the error is reported (degrade, don't fail). With several worker processes, an
+admin change made on one reaches the others through :mod:`vitrina.serving.generation`
+(:meth:`ServingState.announce`, :meth:`ServingState.apply_peer_changes`).
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
+from starlette.concurrency import run_in_threadpool
+
 from vitrina.config import Settings
 from vitrina.events import EventBuffer, open_event_buffer
 from vitrina.monitoring.metrics import ServiceMetrics, build_metrics
 from vitrina.search.cached import CachedSearch
 from vitrina.search.engine import SearchEngine
+from vitrina.serving import heap
 from vitrina.serving.cache import ResultCache, open_result_cache
 from vitrina.serving.experiment import ExperimentConfig, load_experiment
+from vitrina.serving.generation import Generations, Kind
 from vitrina.serving.popular import load_popular
 from vitrina.serving.recs_service import RecsService
 from vitrina.serving.schemas import ComponentReload
@@ -58,6 +64,7 @@ class ServingState:
     search: SearchService
     experiment: ExperimentConfig
     events: EventBuffer | None
+    generations: Generations
     errors: dict[str, str] = field(default_factory=dict)
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -134,7 +141,20 @@ class ServingState:
             search, recs = self.reload_search(), self.reload_recs()
             self.experiment = load_experiment(self.settings)
             self._publish_model_info()
+            heap.settle()  # the replaced models are collected, the new ones frozen
             return search, recs
+
+    def announce(self, kind: Kind) -> None:
+        """This process applied an admin change of ``kind``: the other workers follow it."""
+        self.generations.bump(kind)
+
+    async def apply_peer_changes(self, kinds: set[Kind]) -> None:
+        """Apply another worker's admin changes: a reload (which re-reads the experiment file
+        too) in the threadpool, or only the experiment file."""
+        if "models" in kinds:
+            await run_in_threadpool(self.reload)
+        elif "experiment" in kinds:
+            self.experiment = load_experiment(self.settings)
 
     def close(self) -> None:
         engine = self.search.engine
@@ -176,6 +196,7 @@ def load_state(settings: Settings, metrics: ServiceMetrics | None = None) -> Ser
         search=SearchService(None if engine is None else CachedSearch(engine, cache), metrics),
         experiment=load_experiment(settings),
         events=events,
+        generations=Generations(settings.home),
         errors=errors,
     )
     state._publish_model_info()

@@ -1,7 +1,10 @@
 """The serving store as the API holds it: opened lazily, re-opened after failures.
 
-``remote`` tells callers whether a read may wait on the network (Redis) or is an embedded
-file read of microseconds (SQLite), which the ``/recs`` route does on the event loop.
+:meth:`StoreHandle.lookup` is the ``/recs`` read, awaited on the event loop: an embedded
+SQLite read takes microseconds and runs inline (cheaper than a thread hand-off); a Redis read
+is one ``EVALSHA`` through :class:`~vitrina.serving.stores.redis_reader.AsyncRedisReader`,
+with the short serving-side timeout ``VITRINA_STORE_READ_TIMEOUT_MS``. Everything else
+(popularity list, versions for ``/ready``, reloads) uses the synchronous store.
 
 A store that cannot be opened or read raises :class:`StoreUnavailableError` to the caller
 (which degrades to popularity); the :class:`~vitrina.serving.cache.base.Breaker` then keeps
@@ -20,6 +23,7 @@ from vitrina.config import Settings
 from vitrina.serving.backends import RedisBackend, select_backend
 from vitrina.serving.cache.base import Breaker
 from vitrina.serving.stores import RecsRecord, RecsStore, StoreUnavailableError, open_store
+from vitrina.serving.stores.redis_reader import AsyncRedisReader
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +39,12 @@ class StoreHandle:
         self._breaker = Breaker(retry_after_s)
         self._lock = threading.Lock()
         self.last_error: str | None = None
-        self.remote = isinstance(select_backend(settings.store_url, default_sqlite=Path()), RedisBackend)
+        backend = select_backend(settings.store_url, default_sqlite=Path())
+        self._reader = (
+            AsyncRedisReader(backend.url, timeout_s=settings.store_read_timeout_ms / 1000)
+            if isinstance(backend, RedisBackend)
+            else None
+        )
 
     @property
     def available(self) -> bool:
@@ -65,6 +74,24 @@ class StoreHandle:
             self._breaker.succeeded()
         return record
 
+    async def lookup(self, user_id: str) -> tuple[str | None, RecsRecord | None]:
+        """(current version, ``user_id``'s record in it); see
+        :meth:`AsyncRedisReader.lookup <vitrina.serving.stores.redis_reader.AsyncRedisReader.lookup>`.
+        Raises :class:`StoreUnavailableError` (at once while the breaker is open)."""
+        if self._reader is None:
+            record = self.get(user_id)
+            return (record.version if record is not None else self.current_version()), record
+        if not self._breaker.allow():
+            raise StoreUnavailableError(f"serving store unavailable: {self.last_error}")
+        try:
+            found = await self._reader.lookup(user_id)
+        except StoreUnavailableError as error:
+            self._failed(error)
+            raise
+        if self._breaker.is_open:
+            self._breaker.succeeded()
+        return found
+
     def current_version(self) -> str | None:
         try:
             return self.store().current_version()
@@ -78,7 +105,14 @@ class StoreHandle:
             log.warning("serving store failed (%s): degrading to popularity", error)
 
     def close(self) -> None:
+        """Close the synchronous store (re-opened on next use); the reader stays."""
         with self._lock:
             if self._store is not None:
                 self._store.close()
                 self._store = None
+
+    async def aclose(self) -> None:
+        """Close everything (the API's shutdown)."""
+        self.close()
+        if self._reader is not None:
+            await self._reader.aclose()

@@ -27,6 +27,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import NamedTuple, Protocol, Self, TypeVar
 
+from vitrina.closing import ClosesOnExit
+
 log = logging.getLogger(__name__)
 
 DEFAULT_TTL = dt.timedelta(minutes=30)  # SPEC §4.7
@@ -144,7 +146,7 @@ def check_entry(key: str, value: bytes | None = None, ttl: dt.timedelta | None =
         raise ValueError(f"ttl must be positive, got {ttl}")
 
 
-class GuardedCache(ABC):
+class GuardedCache(ClosesOnExit, ABC):
     """Shared behaviour of every backend: validation, counters, breaker; subclasses implement
     the ``_``-prefixed primitives and name the exceptions that mean "backend failed"."""
 
@@ -241,11 +243,3 @@ class GuardedCache(ABC):
         if self._breaker.is_open:  # the trial call went through: close it
             self._breaker.succeeded()
         return result
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.close()

@@ -9,7 +9,8 @@ Its own file, not a table in the serving store's: a recommendation batch holds t
 write lock for seconds, and a search must never wait on it. WAL mode lets API worker
 processes share the file; within a process one connection is shared by the threadpool
 under a lock (statements take microseconds). The busy timeout is short (``timeout_s``): a
-write that cannot get the lock quickly is dropped (the cache degrades, see :mod:`.base`).
+write that cannot get the lock quickly is dropped (the cache degrades, see :mod:`.base`);
+only opening the file waits longer, for other workers opening it at the same time.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ CREATE TABLE IF NOT EXISTS entries (
 );
 CREATE INDEX IF NOT EXISTS entries_expiry ON entries (expires_at);
 """
+
+
+OPEN_TIMEOUT_S = 30.0
 
 
 class SQLiteResultCache(GuardedCache):
@@ -65,12 +69,16 @@ class SQLiteResultCache(GuardedCache):
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Opening waits up to OPEN_TIMEOUT_S for the file's lock: API workers starting
+            # together all switch it to WAL and create the table, and a worker that cannot
+            # open its cache does not start. Reads and writes then keep the short timeout.
             self._conn = sqlite3.connect(
-                self.path, timeout=timeout_s, isolation_level=None, check_same_thread=False
+                self.path, timeout=OPEN_TIMEOUT_S, isolation_level=None, check_same_thread=False
             )
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")  # a cache may lose its last writes
             self._conn.executescript(_SCHEMA)
+            self._conn.execute(f"PRAGMA busy_timeout = {max(1, round(timeout_s * 1000))}")
         except (OSError, sqlite3.Error) as error:
             raise OSError(f"cannot open the search cache at {self.path}: {error}") from error
 

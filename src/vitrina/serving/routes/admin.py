@@ -28,6 +28,7 @@ def reload(request: Request, state: State) -> JSONResponse:
     """Reload the served index version, the store and the fallback list; a part that fails
     to load or verify keeps its previous version serving (409 says so)."""
     search, recs = state.reload()
+    state.announce("models")
     ok = search.ok and recs.ok
     body = ReloadResponse(**envelope(request, state), ok=ok, search=search, recs=recs)
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if search.ok else 409)
@@ -48,6 +49,7 @@ def _switch(request: Request, state: State, action: str, model: str, body: Switc
     except LifecycleError as error:
         raise HTTPException(409, f"{action} refused: {error}") from error
     state.reload()  # serve what the alias now names
+    state.announce("models")
     return SwitchResponse(
         **envelope(request, state),
         model=model,
@@ -85,7 +87,9 @@ def get_experiment(request: Request, state: State) -> ExperimentResponse:
 
 @router.put("/experiment", response_model=ExperimentResponse, responses={422: {"model": ErrorResponse}})
 def put_experiment(request: Request, state: State, config: ExperimentConfig) -> ExperimentResponse:
-    """Replace the experiment configuration (written to the home, in force at once)."""
+    """Replace the experiment configuration (written to the home, in force at once; other
+    worker processes follow within a second)."""
     save_experiment(state.settings, config)
     state.experiment = config
+    state.announce("experiment")
     return ExperimentResponse(**envelope(request, state), **config.model_dump())

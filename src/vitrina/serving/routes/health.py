@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from vitrina.serving.deps import State, envelope
 from vitrina.serving.schemas import HealthResponse, ReadyResponse
@@ -28,6 +28,7 @@ def ready(request: Request, state: State) -> Response:
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
 def metrics(request: Request, state: State) -> Response:
-    """Prometheus text exposition of this process's metrics."""
+    """Prometheus text exposition: this process's metrics, or every worker's summed when
+    ``vitrina serve --workers N`` runs several (:mod:`vitrina.monitoring.multiprocess`)."""
     envelope(request, state)
-    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

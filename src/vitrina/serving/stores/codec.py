@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
+import pydantic_core
 
 from vitrina.serving.stores.base import Recommendation, RecsRecord, VersionInfo, from_us, to_us
 
@@ -61,14 +62,19 @@ def encode_lists(
 
 
 def decode_record(user_id: str | None, payload: str | bytes, now: dt.datetime) -> RecsRecord | None:
-    """The record, or None when it has expired at ``now``."""
-    data = json.loads(payload)
+    """The record, or None when it has expired at ``now``.
+
+    On the ``/recs`` hot path: ``pydantic_core.from_json`` parses the same values as
+    ``json.loads`` in about a third of the time, and ids and reasons are JSON strings
+    already (only scores are coerced: a list written with integer scores reads as floats).
+    """
+    data = pydantic_core.from_json(payload)
     expires_at = from_us(int(data["x"]))
     if now >= expires_at:
         return None
     return RecsRecord(
         user_id=user_id,
-        items=tuple(Recommendation(str(p), float(s), str(r)) for p, s, r in data["i"]),
+        items=tuple([Recommendation(p, float(s), r) for p, s, r in data["i"]]),
         version=str(data["v"]),
         model_version=str(data["m"]),
         generated_at=from_us(int(data["g"])),

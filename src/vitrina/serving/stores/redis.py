@@ -45,11 +45,35 @@ P = ParamSpec("P")
 R = TypeVar("R")
 # KEYS[1]: the pointer; the record's key is ARGV[1] .. version .. ARGV[2]. Returns nil
 # without a current version, else {version} or {version, record}.
-_READ_CURRENT = """
+READ_CURRENT = """
 local current = redis.call('GET', KEYS[1])
 if not current then return false end
 return {current, redis.call('GET', ARGV[1] .. current .. ARGV[2])}
 """
+
+
+class RedisLayout:
+    """The store's keys under ``prefix`` (see the module docstring)."""
+
+    def __init__(self, prefix: str = "vitrina:recs") -> None:
+        self.prefix = prefix.rstrip(":")
+        self.current = f"{self.prefix}:current"
+        self.versions = f"{self.prefix}:versions"
+
+    def key(self, version: str, tail: str) -> str:
+        return f"{self.prefix}:v{version}:{tail}"
+
+    def read_current(self, tail: str) -> tuple[list[str], list[str]]:
+        """``keys`` and ``args`` of :data:`READ_CURRENT` for the record ``tail`` (``user:{id}``,
+        ``popular``) of the current version."""
+        return [self.current], [f"{self.prefix}:v", f":{tail}"]
+
+
+def unpack_current(found: list[str] | None) -> tuple[str | None, str | None]:
+    """:data:`READ_CURRENT`'s answer as (current version, payload); None where absent."""
+    if not found:
+        return None, None
+    return found[0], (found[1] if len(found) > 1 else None)
 
 
 def _guarded(method: Callable[P, R]) -> Callable[P, R]:
@@ -87,11 +111,12 @@ class RedisRecsStore(VersionedStore):
     ):
         super().__init__(ttl=ttl, keep=keep, clock=clock)
         self.url = redact(url)
-        self.prefix = prefix.rstrip(":")
+        self.layout = RedisLayout(prefix)
+        self.prefix = self.layout.prefix
         self._redis: redis.Redis = redis.Redis.from_url(
             url, decode_responses=True, socket_connect_timeout=timeout_s, socket_timeout=timeout_s
         )
-        self._read_script = self._redis.register_script(_READ_CURRENT)
+        self._read_script = self._redis.register_script(READ_CURRENT)
         self._ping()
 
     @_guarded
@@ -99,15 +124,15 @@ class RedisRecsStore(VersionedStore):
         self._redis.ping()
 
     def _key(self, version: str, tail: str) -> str:
-        return f"{self.prefix}:v{version}:{tail}"
+        return self.layout.key(version, tail)
 
     @property
     def _versions_key(self) -> str:
-        return f"{self.prefix}:versions"
+        return self.layout.versions
 
     @property
     def _current_key(self) -> str:
-        return f"{self.prefix}:current"
+        return self.layout.current
 
     @_guarded
     def _info(self, version: str) -> VersionInfo | None:
@@ -154,10 +179,9 @@ class RedisRecsStore(VersionedStore):
         return value
 
     def _read_current(self, tail: str) -> str | None:
-        found: list[str] | None = self._read_script(  # type: ignore[assignment]
-            keys=[self._current_key], args=[f"{self.prefix}:v", f":{tail}"]
-        )
-        return None if found is None or len(found) < 2 else found[1]
+        keys, args = self.layout.read_current(tail)
+        found: list[str] | None = self._read_script(keys=keys, args=args)  # type: ignore[assignment]
+        return unpack_current(found)[1]
 
     @_guarded
     def _read(self, user_id: str) -> str | None:

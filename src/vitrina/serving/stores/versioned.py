@@ -19,6 +19,7 @@ from typing import Self
 import numpy as np
 import numpy.typing as npt
 
+from vitrina.closing import ClosesOnExit
 from vitrina.serving.stores.base import (
     DEFAULT_KEEP,
     DEFAULT_TTL,
@@ -36,7 +37,7 @@ from vitrina.serving.stores.codec import decode_record, encode_items, encode_lis
 FLUSH_EVERY = 5_000  # users per backend round (bounded memory, few round trips)
 
 
-class VersionedStore(ABC):
+class VersionedStore(ClosesOnExit, ABC):
     """Shared behaviour; subclasses implement the ``_``-prefixed storage primitives."""
 
     def __init__(self, *, ttl: dt.timedelta = DEFAULT_TTL, keep: int = DEFAULT_KEEP, clock: Clock = utc_now):
@@ -147,14 +148,6 @@ class VersionedStore(ABC):
         if info.expired(self.clock()):
             raise VersionError(f"version {version!r} expired at {info.expires_at.isoformat()}")
         return info
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 class BufferedWriter:

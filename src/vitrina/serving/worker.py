@@ -1,0 +1,56 @@
+"""``vitrina serve``: uvicorn over the API, in one process or in N worker processes.
+
+uvicorn starts worker processes by *spawning* fresh interpreters that import an app factory,
+so the app cannot be handed over as an object: :func:`app_from_environment` builds it in each
+worker from the environment (the ``VITRINA_*`` settings, ``VITRINA_HOME`` included, which
+:func:`serve` exports for ``--home``), after configuring the JSON logs at
+``VITRINA_SERVE_LOG_LEVEL``. Every worker loads its own copy of the models and indexes, and
+the kernel spreads connections over the workers of the one listening socket.
+
+What several workers share, and how:
+
+- metrics — prometheus_client's multiprocess mode, in a folder emptied here before the
+  workers start (:mod:`vitrina.monitoring.multiprocess`);
+- admin changes — :mod:`vitrina.serving.generation` (each worker follows within ~1 s);
+- the serving store and the search result cache — SQLite in WAL mode (one connection per
+  worker; readers never block each other or the batch writer) or Redis;
+- the embedded event log — appends serialise on an ``flock`` (:mod:`vitrina.events.log`).
+"""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import FastAPI
+
+from vitrina.config import Settings, get_settings
+from vitrina.monitoring import multiprocess
+from vitrina.serving.app import create_app
+from vitrina.serving.logs import configure_logging
+
+LOG_LEVEL_ENV = "VITRINA_SERVE_LOG_LEVEL"
+FACTORY = f"{__name__}:app_from_environment"
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker (uvicorn's factory): settings from the environment."""
+    configure_logging(os.environ.get(LOG_LEVEL_ENV, "INFO"))
+    return create_app(get_settings(), warm_console=True)
+
+
+def serve(settings: Settings, *, host: str, port: int, log_level: str, workers: int = 1) -> None:
+    """Run the API on ``host:port`` with ``workers`` processes until interrupted."""
+    import uvicorn
+
+    level = log_level.upper()
+    configure_logging(level)
+    os.environ["VITRINA_HOME"] = str(settings.home.resolve())
+    os.environ[LOG_LEVEL_ENV] = level
+    if workers > 1:
+        folder = settings.home / "serving" / "run" / f"prometheus-{port}"
+        os.environ[multiprocess.ENV] = str(multiprocess.prepare_dir(folder).resolve())
+    else:
+        os.environ.pop(multiprocess.ENV, None)  # one process: its own registry, as in tests
+    uvicorn.run(
+        FACTORY, factory=True, host=host, port=port, workers=workers, log_config=None, access_log=False
+    )
