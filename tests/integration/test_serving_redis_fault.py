@@ -156,8 +156,9 @@ def test_redis_store_stopped_mid_load_degrades_to_popularity(
         for worker in workers:
             worker.start()
         time.sleep(BEFORE_S)
-        stopped = time.perf_counter()
-        _shutdown(redis_port)
+        stopping = time.perf_counter()
+        _shutdown(redis_port)  # returns once redis-server has closed its sockets
+        stopped = time.perf_counter()  # a request sent before this may still be served by Redis
         time.sleep(AFTER_S)
         stop.set()
         for worker in workers:
@@ -170,13 +171,15 @@ def test_redis_store_stopped_mid_load_degrades_to_popularity(
     failed = [a for a in answers if not 200 <= a.status < 300]
     assert not failed, f"{len(failed)} of {len(answers)} requests failed, e.g. {failed[:3]}"
     recs = [a for a in answers if a.path.startswith("/recs/")]
-    before = [a for a in recs if a.sent < stopped]
+    before = [a for a in recs if a.sent < stopping]
     after = [a for a in recs if a.sent > stopped]
     assert before
     assert after
     assert any(a.path.startswith("/search") and a.sent > stopped for a in answers)
     assert not any(a.body["fallback"] for a in before[: len(before) // 2]), "served lists before the stop"
-    assert all(a.body["fallback"] and a.body["fallback_reason"] == "store_unavailable" for a in after)
+    served = [(round(a.sent - stopped, 4), a.body["fallback_reason"]) for a in after if not a.body["fallback"]]
+    assert not served, f"{len(served)} of {len(after)} /recs sent after the stop were not the fallback: {served[:5]}"
+    assert all(a.body["fallback_reason"] == "store_unavailable" for a in after)
     assert all(len(a.body["items"]) == 20 for a in after)  # type: ignore[arg-type]
     flagged = sum(a.body["fallback_reason"] == "store_unavailable" for a in recs)
     assert counted == flagged >= len(after)
