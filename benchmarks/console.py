@@ -17,14 +17,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from fastapi.testclient import TestClient
+from machine import describe, summary
 
 from vitrina.config import get_settings
 from vitrina.serving.app import create_app
@@ -80,7 +79,7 @@ def run(home: Path, requests: int, query: str, user: str | None, warmup_s: float
         "target_ms": TARGET_MS,
         "pages": rows,
         "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "load": os.getloadavg()},
+        "machine": describe(),
     }
 
 
@@ -89,7 +88,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"# Console page times ({result['requests']} requests per page, in process)",
         "",
         f"Home `{result['home']}`, query «{result['query']}», user `{result['user']}`; "
-        f"load {result['machine']['load'][0]:.2f} on {result['machine']['cpus']} cores. "
+        f"load {result['machine']['load_1m']:.2f} on {summary(result['machine'])}. "
         f"Target: p95 < {result['target_ms']:.0f} ms. Cold: the first request, caches empty.",
         "",
         "| page | cold ms | p50 ms | p95 ms | max ms | p95 < target |",

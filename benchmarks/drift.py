@@ -18,11 +18,11 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import time
 from pathlib import Path
 from typing import Any
 
+from machine import describe, summary
 from rich.console import Console
 
 from vitrina.config import Settings, get_settings
@@ -124,14 +124,15 @@ def main() -> None:
         "scale": args.scale,
         "seeds": args.seeds,
         "load_avg_1m": load,
-        "python": platform.python_version(),
+        "machine": describe(),
     }
     payload = {"meta": meta, "runs": rows, "optional_parts_seconds": extras}
     (RESULTS / f"drift_{args.scale}.json").write_text(json.dumps(payload, indent=2, default=str))
     lines = [
         f"# Drift monitoring on the simulator ({args.scale}, seeds {', '.join(map(str, args.seeds))})",
         "",
-        f"Load average at start: {load:.1f} (2 shared cores). Hit = the result names what the scenario did.",
+        f"{summary(meta['machine'])}; load average at start: {load:.1f} (shared cores). "
+        "Hit = the result names what the scenario did.",
         "",
         "| seed | scenario | expected | decision | hit | flagged | named | drift s |",
         "|---:|---|---|---|---|---|---|---:|",

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import socket
 import threading
 import time
@@ -33,6 +32,7 @@ from typing import Any
 import httpx
 import numpy as np
 import uvicorn
+from machine import describe, summary
 
 from vitrina.cli_experiment import load_population, run_experiment
 from vitrina.config import Settings, get_settings
@@ -98,7 +98,7 @@ def _markdown(result: dict[str, Any]) -> str:
     lines = [
         "# Online experiments benchmark",
         "",
-        f"{result['when']} · {result['machine']} · home {result['home']}",
+        f"{result['when']} · {summary(result['machine'])} · home {result['home']}",
         "",
         "## A/B, recs: popularity (challenger) vs the full recommender (champion)",
         "",
@@ -177,7 +177,7 @@ def main() -> None:
         )  # fmt: skip
     result = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": f"{platform.platform()} · {platform.python_version()}",
+        "machine": describe(),
         "home": str(args.home),
         "truth_ctr": truth,
         "ab": ab,

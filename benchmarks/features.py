@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from machine import describe, summary
 
 from vitrina.config import get_settings
 from vitrina.features.cutoffs import daily_cutoffs
@@ -66,19 +65,15 @@ def main() -> None:
 
     report = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "load_1min": os.getloadavg()[0],
-            "python": platform.python_version(),
-        },
+        "machine": describe(),
         "events": events["n"],
         "runs": runs,
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "features.json").write_text(json.dumps(report, indent=2) + "\n")
     lines = [
-        f"# Feature computation ({events['n']:,} events; load {report['machine']['load_1min']:.1f} "
-        f"on {report['machine']['cpus']} cores)",
+        f"# Feature computation ({events['n']:,} events; load {report['machine']['load_1m']:.1f} "
+        f"on {summary(report['machine'])})",
         "",
         "| engine | cutoffs | seconds | user rows | item rows | user_category rows | user_affinity rows |",
         "|---|---|---:|---:|---:|---:|---:|",

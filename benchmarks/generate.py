@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
@@ -24,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from machine import describe, summary
 
 RESULTS = Path(__file__).parent / "results"
 DEMO_BUDGET_SECONDS = 90.0
@@ -65,8 +65,7 @@ def _markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     lines = [
         "# Marketplace generation",
         "",
-        f"{meta['date']} · {meta['machine']} · {meta['cpus']} CPUs · "
-        f"Python {meta['python']} · seed {meta['seed']}",
+        f"{meta['date']} · {summary(meta['machine'])} · seed {meta['seed']}",
         "",
         "| scale | products | users | events | searches | transactions | seconds | events/s | peak MB |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -99,9 +98,7 @@ def main() -> None:
     rows = [measure(scale, args.seed) for scale in scales]
     meta = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": platform.platform(),
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
+        "machine": describe(),
         "seed": args.seed,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -36,7 +36,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -51,6 +50,7 @@ from typing import Any
 from load_report import bars, markdown
 from load_servers import ApiServer, RedisServer, clear_search_cache, copy_batch_to_redis, metric_sum
 from load_traffic import Action, mixed_calls, open_loop, summarise, traffic_from_home
+from machine import describe
 
 RESULTS = Path(__file__).parent / "results"
 WRK_SCRIPT = Path(__file__).parent / "wrk" / "paths.lua"
@@ -197,7 +197,7 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     payload: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "machine": describe(),
         "home": str(home),
         "traffic": {
             "users": len(traffic.users),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import machine
+
 # (route, connections, percentile, limit in ms), checked for every store measured
 LATENCY_BARS = [("recs", 1, "p99", 2.0), ("recs", 16, "p99", 5.0), ("search", 4, "p95", 30.0)]
 
@@ -74,7 +76,7 @@ def markdown(payload: dict[str, Any]) -> str:
     lines = [
         "# load benchmark — the serving API under load",
         "",
-        f"{payload['machine']} (1-min load {payload['load_average_1m'][0]} → "
+        f"{machine.summary(payload['machine'])} (1-min load {payload['load_average_1m'][0]} → "
         f"{payload['load_average_1m'][1]}) · {payload['date']} · home `{payload['home']}` · "
         f"{traffic['users']:,} users with a list, {traffic['queries']:,} queries sampled from the logs "
         f"({traffic['distinct_queries']:,} distinct, {traffic['typo_share']:.0%} with a typo). "

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from machine import describe, summary
 from rich.console import Console
 
 from vitrina.config import get_settings
@@ -80,7 +80,7 @@ def _markdown(result: dict[str, Any]) -> str:
     lines = [
         "# Recommendations benchmark",
         "",
-        f"{result['when']} · {result['machine']} · home {result['home']}",
+        f"{result['when']} · {summary(result['machine'])} · home {result['home']}",
         "",
         "| model | NDCG@10 held-out | NDCG@10 truth | Recall@100 | coverage |",
         "|---|---:|---:|---:|---:|",
@@ -125,7 +125,7 @@ def main() -> None:
     batch_users_per_s = run.batch.users / batch_seconds if run.batch is not None else 0.0
     result = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": f"{platform.platform()} · {platform.python_version()}",
+        "machine": describe(),
         "home": str(home),
         "run_id": run.run_id,
         "metrics": run.metrics,

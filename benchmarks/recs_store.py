@@ -19,7 +19,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from machine import describe, summary
 
 from vitrina.lake.paths import LakePaths
 from vitrina.recs.batch import publish_recommendations
@@ -106,7 +106,7 @@ def markdown(payload: dict[str, Any]) -> str:
     lines = [
         "# recs store benchmark — batch inference output (TOP-20 per user)",
         "",
-        f"{payload['machine']} (1-min load {payload['load_average_1m'][0]} → "
+        f"{summary(payload['machine'])} (1-min load {payload['load_average_1m'][0]} → "
         f"{payload['load_average_1m'][1]}) · {payload['date']} · {BATCHES} batches per row (median), "
         f"end to end: checks + store write + popular + audit Parquet + publish (incl. retention of "
         f"the version it replaces); machine shared with other jobs, so times vary ±50 %",
@@ -148,7 +148,7 @@ def main() -> None:
                     store.remove_all()
     payload = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "machine": describe(),
         "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "k": K,
         "products": PRODUCTS,

@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from machine import describe, summary
 
 RESULTS = Path(__file__).parent / "results"
 N_ITEMS, N_USERS, N_CANDIDATES, N_CATEGORIES, K = 20_000, 30_000, 100, 40, 20
@@ -137,7 +136,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     results: dict[str, Any] = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": describe(),
         "lightgbm_threads": args.threads,
         "shape": {"items": N_ITEMS, "users": N_USERS, "candidates": N_CANDIDATES, "k": K},
         "ranker": bench_ranker(rng, args.threads),
@@ -150,7 +149,7 @@ def main() -> None:
     lines = [
         "# Ranking stage at demo scale",
         "",
-        f"{results['when']}, {os.cpu_count()} CPUs (shared), LightGBM threads: {args.threads}",
+        f"{results['when']}, {summary(results['machine'])} (shared), LightGBM threads: {args.threads}",
         "",
     ]
     lines += ["| piece | measure | value |", "|---|---|---|"]

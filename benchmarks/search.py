@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from machine import describe, summary
 from rich.console import Console
 
 from vitrina.config import get_settings
@@ -120,7 +120,12 @@ def _bars(metrics: dict[str, Any], latency: dict[str, Any], build_s: float) -> d
 
 
 def _markdown(result: dict[str, Any]) -> str:
-    lines = ["# Search benchmark", "", f"{result['when']} · {result['machine']} · home {result['home']}", ""]
+    lines = [
+        "# Search benchmark",
+        "",
+        f"{result['when']} · {summary(result['machine'])} · home {result['home']}",
+        "",
+    ]
     lines.append(render_markdown(result["metrics"], result["run_id"]))
     lines += ["## Latency (one query, in process, result cache off)", ""]
     lines += ["| path | p50 ms | p95 ms | p99 ms |", "|---|---:|---:|---:|"]
@@ -173,7 +178,7 @@ def main() -> None:
     build_s = sum(run.seconds.get(step, 0.0) for step in BUILD_STEPS)
     result = {
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "machine": f"{platform.machine()} · {platform.python_version()}",
+        "machine": describe(),
         "home": str(home),
         "run_id": run.run_id,
         "version": run.version,

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +30,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 import torch
+from machine import describe, summary
 
 from vitrina.config import get_settings
 from vitrina.contracts.validate import validate_lake
@@ -192,7 +192,7 @@ def _markdown(result: dict[str, Any]) -> str:
     lines = [
         "# Semantic retrieval benchmark",
         "",
-        f"{result['when']} · {result['machine']} · home {result['home']}",
+        f"{result['when']} · {summary(result['machine'])} · home {result['home']}",
         "",
         "## Quality, as served (int8 query encoder → HNSW-SQ8 over fp32 product vectors)",
         "",
@@ -261,7 +261,7 @@ def main() -> None:
         result = run(home, Path(work), config)
     result |= {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": f"{platform.platform()} · {platform.python_version()}",
+        "machine": describe(),
         "home": str(home),
     }
     result["bars"] = _bars(result)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from machine import describe, summary
 
 from vitrina.config import Settings, get_settings
 from vitrina.contracts.validate import validate_lake
@@ -117,7 +117,7 @@ def _markdown(result: dict[str, Any]) -> str:
     lines = [
         "# Search text benchmark (query understanding + BM25)",
         "",
-        f"{result['when']} · {result['machine']} · home {result['home']}",
+        f"{result['when']} · {summary(result['machine'])} · home {result['home']}",
         "",
         f"Load average while timing: {result['load_average']:.1f} on {os.cpu_count()} cores "
         "(other processes share the machine: the *best of 3* rows drop the time spent waiting for a core).",
@@ -215,7 +215,7 @@ def main() -> None:
         )
     result = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": f"{platform.platform()} · {platform.python_version()}",
+        "machine": describe(),
         "home": str(home),
         "load_average": load_average,
         "products": len(index),

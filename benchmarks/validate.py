@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
@@ -31,6 +29,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from machine import describe, summary
 
 from vitrina.config import Settings, get_settings
 from vitrina.contracts.tables import EVENTS
@@ -77,7 +76,7 @@ def markdown(payload: dict[str, Any]) -> str:
     lines = [
         f"# validate benchmark — {payload['scale']} (seed {payload['seed']})",
         "",
-        f"{payload['machine']} · {payload['date']} · peak RSS {payload['peak_memory_mb']:,.0f} MB",
+        f"{summary(payload['machine'])} · {payload['date']} · peak RSS {payload['peak_memory_mb']:,.0f} MB",
         "",
         "| run | total s | events rows | events s | events quarantined |",
         "|---|---:|---:|---:|---:|",
@@ -111,7 +110,7 @@ def main() -> None:
         "scale": args.scale,
         "seed": args.seed,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "machine": describe(),
         "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "runs": runs,
     }
