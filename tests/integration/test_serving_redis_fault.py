@@ -177,8 +177,8 @@ def test_redis_store_stopped_mid_load_degrades_to_popularity(
     assert after
     assert any(a.path.startswith("/search") and a.sent > stopped for a in answers)
     assert not any(a.body["fallback"] for a in before[: len(before) // 2]), "served lists before the stop"
-    served = [(round(a.sent - stopped, 4), a.body["fallback_reason"]) for a in after if not a.body["fallback"]]
-    assert not served, f"{len(served)} of {len(after)} /recs sent after the stop were not the fallback: {served[:5]}"
+    served = [round(a.sent - stopped, 4) for a in after if not a.body["fallback"]]
+    assert not served, f"{len(served)} of {len(after)} /recs after the stop got lists, at (s): {served[:5]}"
     assert all(a.body["fallback_reason"] == "store_unavailable" for a in after)
     assert all(len(a.body["items"]) == 20 for a in after)  # type: ignore[arg-type]
     flagged = sum(a.body["fallback_reason"] == "store_unavailable" for a in recs)
