@@ -9,6 +9,7 @@ under the same version name and model version, so both stores serve the same lis
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -121,6 +122,11 @@ class ApiServer:
                 return response.status, response.read().decode(), worker
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode(), ""
+
+    def ready_components(self) -> dict[str, str]:
+        """``/ready``'s components, as one worker reports them."""
+        components: dict[str, str] = json.loads(self._get("/ready")[1])["components"]
+        return components
 
     def metrics(self) -> str:
         """``/metrics``: summed over the workers by whichever answers."""

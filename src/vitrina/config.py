@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     search_cache_ttl_minutes: float = Field(
         default=30.0, gt=0, description="Lifetime of a cached search result (same backend as the store)."
     )
+    search_warm_queries: int = Field(
+        default=500,
+        ge=0,
+        description="API: after loading an index version, run up to this many of its most searched "
+        "queries in the background to fill the result cache (0: off).",
+    )
     events_dedup_hours: float = Field(
         default=168.0, gt=0, description="POST /events refuses an event_id seen within this many hours."
     )

@@ -8,6 +8,7 @@ The recs and search artefacts are built once per module by the real pipelines (s
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from vitrina.cli import app as cli_app
 from vitrina.config import Settings, get_settings
 from vitrina.lake.io import list_parquet_files
 from vitrina.lake.paths import LakePaths
+from vitrina.search.bundle import SIGNALS
+from vitrina.search.signals import SearchSignals
 from vitrina.search.versions import current_version, next_version, switch_to, version_folder
 from vitrina.serving.app import create_app
 
@@ -137,6 +140,27 @@ def test_search_answers_from_the_served_index_and_caches(api: TestClient, home: 
     again = api.get("/search", params={"q": "celuar samsng", "k": 5}).json()
     assert again["cached"] is True
     assert [i["product_id"] for i in again["items"]] == [i["product_id"] for i in body["items"]]
+
+
+def test_the_result_cache_is_warmed_with_the_versions_most_searched_queries(
+    api: TestClient, home: Path
+) -> None:
+    settings = get_settings(home=home)
+    served = current_version(settings)
+    assert served is not None
+    frequent = SearchSignals.load(f"{version_folder(settings, served)}/{SIGNALS}").frequent_queries
+    assert len(frequent) > 0, "the served version recorded no frequent queries"
+    assert frequent["searches"].is_monotonic_decreasing
+    deadline = time.monotonic() + 60
+    while not (status := api.get("/ready").json()["components"]["search_warmup"]).startswith("done"):
+        assert not status.startswith("failed"), status
+        assert time.monotonic() < deadline, f"warm-up still {status!r} after 60 s"
+        time.sleep(0.2)
+    assert f"{min(len(frequent), 500)}/{min(len(frequent), 500)} queries of {served}" in status
+    hits = _metric(api, 'vitrina_cache_requests_total{cache="search",result="hit"}')
+    body = api.get("/search", params={"q": str(frequent["query"].iloc[0])}).json()
+    assert body["cached"] is True  # the head query was answered before any shopper asked
+    assert _metric(api, 'vitrina_cache_requests_total{cache="search",result="hit"}') == hits + 1
 
 
 def test_admin_needs_the_key(api: TestClient, home: Path) -> None:

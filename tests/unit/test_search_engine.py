@@ -15,9 +15,10 @@ from vitrina.search.engine import SearchEngine, rrf
 from vitrina.search.ltr_features import FEATURES, RankingContext, merge_hits
 from vitrina.search.products import ProductTable
 from vitrina.search.rules import SearchRules
-from vitrina.search.signals import PRODUCT_COLUMNS, SearchSignals
+from vitrina.search.signals import PRODUCT_COLUMNS, SearchSignals, query_frequencies
 from vitrina.search.types import Hits, ParsedQuery
 from vitrina.serving.cache.sqlite import SQLiteResultCache
+from vitrina.serving.search_warmup import SearchWarmUp
 
 N = 6
 
@@ -89,6 +90,7 @@ def _engine(ranker: LambdaRanker | None) -> SearchEngine:
         product=pd.DataFrame({c: np.zeros(N) for c in PRODUCT_COLUMNS}),
         query_clicks=pd.DataFrame({"query": [], "row": [], "clicks": [], "impressions": []}),
         affinity=pd.DataFrame({"user_id": [], "category_l2": [], "affinity": []}),
+        frequent_queries=pd.DataFrame({"query": ["producto"], "searches": [2]}),
     )
     return SearchEngine(
         understanding=Parse(),
@@ -115,6 +117,33 @@ def test_modes_order_by_their_own_score_and_rules_drop_out_of_stock() -> None:
     with pytest.raises(ValueError, match="needs a trained ranker"):
         engine.search("x", mode="hybrid_ltr")
     engine.close()
+
+
+@pytest.mark.unit
+def test_warm_up_fills_the_cache_with_the_frequent_queries_in_the_background(tmp_path: Path) -> None:
+    engine = _engine(None)
+    cache = SQLiteResultCache(tmp_path / "cache.sqlite3")
+    cached = CachedSearch(engine, cache)
+    cached.search("otro", k=20)  # already cached: warming it costs a lookup only
+    warm = SearchWarmUp(cached, ["producto", "otro", "tercero"], limit=2).start()
+    assert warm.wait(timeout=30)
+    assert (warm.done, warm.computed) == (2, 1)  # the limit cut the third
+    assert warm.describe().startswith("done: 2/2 queries of ")
+    assert cached.search(" Producto", k=20).cached
+    assert not cached.search("tercero", k=20).cached
+    engine.close()  # a warm-up that meets a closed engine ends with an error, serving goes on
+    failed = SearchWarmUp(cached, ["nuevo"], limit=5).start()
+    assert failed.wait(timeout=30)
+    assert failed.describe().startswith("failed after 0/1 queries")
+    cache.close()
+
+
+@pytest.mark.unit
+def test_query_frequencies_count_searches_per_normalised_query() -> None:
+    counts = pd.DataFrame({"query": ["TV", "tv", "Celular", "celular ", "  "], "searches": [1, 4, 3, 3, 9]})
+    top = query_frequencies(counts, lambda q: q.strip().lower(), limit=5)
+    assert top.to_dict("list") == {"query": ["Celular", "tv"], "searches": [6, 5]}  # blank dropped
+    assert query_frequencies(counts, lambda q: q.strip().lower(), limit=1)["query"].tolist() == ["Celular"]
 
 
 @pytest.mark.unit
@@ -150,7 +179,6 @@ def test_cached_search_serves_the_same_page_until_the_index_changes(tmp_path: Pa
     assert again.ranked.rows.tolist() == first.ranked.rows.tolist()
     engine.index_version = "products-v2"  # a blue-green switch makes old pages unreachable
     assert not cached.search("producto", k=3).cached
-    assert cached.warm_up(["producto", "otro"], k=3) == 1
     logs = pd.DataFrame({"query": ["Celular", "celular", "tv", "celular "]})
     assert frequent_queries(logs, lambda q: q.strip().lower(), limit=1) == ["Celular"]
     cache.close()

@@ -50,6 +50,7 @@ def _context(products: ProductTable) -> RankingContext:
         affinity=pd.DataFrame(
             {"user_id": ["u1", "u1"], "category_l2": ["Celulares", "Audio"], "affinity": [0.75, 0.25]}
         ),
+        frequent_queries=pd.DataFrame({"query": ["celular samsung"], "searches": [3]}),
     )
     return RankingContext.build(products, signals, analyse)
 

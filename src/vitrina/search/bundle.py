@@ -92,6 +92,7 @@ class LoadedVersion:
             rules=SearchRules.build(self.products.frame, rules),
             index_version=self.name,
             model_version=str(self.meta.get("model_version", "unknown")),
+            frequent_queries=tuple(self.signals.frequent_queries["query"].astype(str)),
         )
 
 

@@ -2,8 +2,9 @@
 
 A cached page stores the product rows and scores of one (understood query, user, k) under
 the served index and model versions. Personalised searches (users the ranker personalises)
-are cached per user, anonymous ones once for everybody. Warm-up runs the most frequent
-queries of the logs right after a switch, so the first shoppers of the day hit the cache.
+are cached per user, anonymous ones once for everybody. The API warms the cache with the
+index version's most searched queries right after loading it
+(:mod:`vitrina.serving.search_warmup`), so the head of the traffic hits the cache.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from vitrina.search.engine import Ranked, SearchEngine
+from vitrina.search.signals import query_frequencies
 from vitrina.serving.cache import ResultCache, search_cache_key
 
 
@@ -56,17 +58,8 @@ class CachedSearch:
         self.cache.set(key, json.dumps(value).encode())
         return CachedRanked(ranked, cached=False)
 
-    def warm_up(self, queries: list[str], *, k: int = 20) -> int:
-        """Run (and so cache) each anonymous query; returns how many were computed."""
-        return sum(not self.search(query, k=k).cached for query in queries)
-
 
 def frequent_queries(logs: pd.DataFrame, normalise: Callable[[str], str], limit: int = 500) -> list[str]:
-    """The ``limit`` most frequent queries of ``logs`` (column ``query``), most frequent first,
-    one raw form per normalised query."""
-    if logs.empty:
-        return []
-    frame = pd.DataFrame({"query": logs["query"].astype(str)})
-    frame["key"] = frame["query"].map(normalise)
-    counts = frame.groupby("key")["query"].agg(["size", "first"]).sort_values("size", ascending=False)
-    return [str(q) for q in counts["first"].head(limit)]
+    """The ``limit`` most frequent queries of ``logs`` (one row per search, column ``query``),
+    most frequent first, one typed form per normalised query."""
+    return query_frequencies(logs[["query"]], normalise, limit)["query"].tolist()

@@ -83,6 +83,7 @@ class SearchEngine:
         rules: SearchRules,
         index_version: str,
         model_version: str,
+        frequent_queries: tuple[str, ...] = (),
     ) -> None:
         self.understanding = understanding
         self.lexical = lexical
@@ -95,6 +96,8 @@ class SearchEngine:
         self._plain_rules = replace(rules, config=replace(rules.config, sponsored_max_positions=0))
         self.index_version = index_version
         self.model_version = model_version
+        self.frequent_queries = frequent_queries
+        """The version's most searched queries, most first: what serving warms its cache with."""
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vitrina-search")
 
     def close(self) -> None:

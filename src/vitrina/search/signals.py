@@ -8,7 +8,10 @@
   strongest signal a marketplace has for its head queries;
 * per user: the share of positive events per L2 category over 30 days, kept only for users
   with more than :data:`MIN_USER_EVENTS` positive events (SPEC §4.5: personalise logged-in
-  users with history, leave the others to the non-personal features).
+  users with history, leave the others to the non-personal features);
+* the :data:`FREQUENT_QUERIES` most searched queries of the window (one typed form per
+  normalised query), which the API runs right after loading the version to warm its result
+  cache (SPEC §4.7).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from vitrina.search.products import ProductTable
 WINDOW_DAYS = 30
 MIN_USER_EVENTS = 5
 MIN_SHOWN_UNCLICKED = 5
+FREQUENT_QUERIES = 500
 CTR_PRIOR_IMPRESSIONS = 20.0
 """Beta-prior strength of the smoothed search CTR: a product shown 20 times is half evidence."""
 
@@ -51,12 +55,14 @@ class SearchSignals:
         product: row-aligned to the product table, columns :data:`PRODUCT_COLUMNS`.
         query_clicks: columns ``query`` (normalised), ``row``, ``clicks``, ``impressions``.
         affinity: columns ``user_id``, ``category_l2``, ``affinity`` (share in [0, 1]).
+        frequent_queries: columns ``query`` (a typed form), ``searches``, most searched first.
     """
 
     as_of: pd.Timestamp
     product: pd.DataFrame
     query_clicks: pd.DataFrame
     affinity: pd.DataFrame
+    frequent_queries: pd.DataFrame
 
     def query_lookup(self) -> dict[tuple[str, int], tuple[float, float]]:
         """``(query, row) → (clicks, impressions)`` for constant-time lookups at query time."""
@@ -78,6 +84,7 @@ class SearchSignals:
             "product": self.product,
             "query_clicks": self.query_clicks,
             "affinity": self.affinity,
+            "frequent_queries": self.frequent_queries,
             "as_of": pd.DataFrame({"as_of": [self.as_of]}),
         }
         for name, frame in frames.items():
@@ -89,11 +96,13 @@ class SearchSignals:
 
         def read(name: str) -> pd.DataFrame:
             fs, path = filesystem(f"{root}/{name}.parquet")
+            if name == "frequent_queries" and not fs.exists(path):  # versions built before it
+                return query_frequencies(pd.DataFrame({"query": []}), str, 0)
             with fs.open(path, "rb") as handle:
                 return pd.read_parquet(handle)
 
         as_of = pd.Timestamp(read("as_of")["as_of"].iloc[0])
-        return cls(as_of, read("product"), read("query_clicks"), read("affinity"))
+        return cls(as_of, read("product"), read("query_clicks"), read("affinity"), read("frequent_queries"))
 
 
 def compute_signals(
@@ -105,10 +114,41 @@ def compute_signals(
     frames = compute_features(settings, pd.DatetimeIndex([as_of]), frames=["item", "user_affinity"])
     with Warehouse.from_settings(settings) as warehouse:
         shown, clicked = _search_exposure(warehouse, as_of)
+        searched = _searches(warehouse, as_of)
     product = _product_signals(products, frames["item"].to_pandas(), shown, clicked)
     query_clicks = _query_clicks(products, shown, clicked, normalise)
     affinity = _affinity(frames["user_affinity"].to_pandas())
-    return SearchSignals(as_of, product, query_clicks, affinity)
+    frequent = query_frequencies(searched, normalise, FREQUENT_QUERIES)
+    return SearchSignals(as_of, product, query_clicks, affinity, frequent)
+
+
+def query_frequencies(counts: pd.DataFrame, normalise: Callable[[str], str], limit: int) -> pd.DataFrame:
+    """The ``limit`` most searched queries: ``counts`` has a ``query`` column (typed text) and
+    optionally ``searches`` (default 1 per row); queries that normalise alike are one query,
+    shown in its most searched typed form. Columns ``query``, ``searches``; ties by query."""
+    frame = pd.DataFrame({"query": counts["query"].astype(str)})
+    frame["searches"] = counts["searches"].to_numpy(np.int64) if "searches" in counts else 1
+    frame["key"] = frame["query"].map({q: normalise(q) for q in frame["query"].unique()})
+    frame = frame[frame["key"].astype(str) != ""]
+    forms = frame.groupby(["key", "query"], as_index=False).agg(searches=("searches", "sum"))
+    forms = forms.sort_values(["searches", "query"], ascending=[False, True], kind="stable")
+    best = forms.drop_duplicates("key")[["key", "query"]]
+    totals = forms.groupby("key", as_index=False).agg(searches=("searches", "sum")).merge(best, on="key")
+    totals = totals.sort_values(["searches", "key"], ascending=[False, True], kind="stable").head(limit)
+    return pd.DataFrame(
+        {"query": totals["query"].astype(str), "searches": totals["searches"].astype(np.int64)}
+    ).reset_index(drop=True)
+
+
+def _searches(warehouse: Warehouse, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Searches per typed query in the window (columns ``query``, ``searches``)."""
+    if "search_logs" not in warehouse.present:
+        return pd.DataFrame({"query": pd.Series(dtype=str), "searches": pd.Series(dtype=np.int64)})
+    start = as_of - pd.Timedelta(days=WINDOW_DAYS)
+    return warehouse.df(
+        "SELECT query, count(*) AS searches FROM search_logs WHERE ts >= ? AND ts < ? GROUP BY query",
+        [start.to_pydatetime(), as_of.to_pydatetime()],
+    )
 
 
 def _search_exposure(warehouse: Warehouse, as_of: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:

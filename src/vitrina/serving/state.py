@@ -2,7 +2,9 @@
 
 :func:`load_state` opens the serving store, the search result cache and the event buffer,
 loads the served index version (verified before use) and the popularity fallback list, and
-reads the experiment file. :meth:`ServingState.reload` repeats the loading steps and swaps
+reads the experiment file; the result cache is then warmed with the index version's most
+searched queries in the background (:mod:`vitrina.serving.search_warmup`).
+:meth:`ServingState.reload` repeats the loading steps and swaps
 each part only when its new version loaded and verified: otherwise the previous one keeps
 serving and the error is reported (degrade, don't fail). With several worker processes, an
 admin change made on one reaches the others through :mod:`vitrina.serving.generation`
@@ -30,6 +32,7 @@ from vitrina.serving.popular import load_popular
 from vitrina.serving.recs_service import RecsService
 from vitrina.serving.schemas import ComponentReload
 from vitrina.serving.search_service import SearchService, default_mode, verify_engine
+from vitrina.serving.search_warmup import SearchWarmUp
 from vitrina.serving.store_handle import FAILURES, StoreHandle
 
 log = logging.getLogger(__name__)
@@ -66,6 +69,7 @@ class ServingState:
     events: EventBuffer | None
     generations: Generations
     errors: dict[str, str] = field(default_factory=dict)
+    warm_up: SearchWarmUp | None = None
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def served_versions(self) -> str:
@@ -83,6 +87,7 @@ class ServingState:
             else f"unavailable: {self.store.last_error or 'no batch'}",
             "popular": f"{len(self.recs.popular.items)} items from {self.recs.popular.source}",
             "search": "no index yet" if engine is None else f"ok ({engine.index_version})",
+            **({} if self.warm_up is None else {"search_warmup": self.warm_up.describe()}),
             "events": "ok" if self.events is not None else f"unavailable: {self.errors.get('events')}",
             **{f"error_{name}": error for name, error in self.errors.items()},
         }
@@ -117,7 +122,18 @@ class ServingState:
         self.search.cached = CachedSearch(engine, self.cache)
         if previous is not None and previous is not engine:
             previous.close()
+        self.start_warm_up()
         return ComponentReload(ok=True, serving=engine.index_version)
+
+    def start_warm_up(self) -> None:
+        """Warm the result cache for the served engine (stopping a warm-up of an older one)."""
+        if self.warm_up is not None:
+            self.warm_up.stop()
+        cached, limit = self.search.cached, self.settings.search_warm_queries
+        if cached is None or limit == 0 or not cached.engine.frequent_queries:
+            self.warm_up = None
+            return
+        self.warm_up = SearchWarmUp(cached, cached.engine.frequent_queries, limit=limit).start()
 
     def reload_recs(self) -> ComponentReload:
         self.store.close()  # re-open: a restarted Redis or a moved store URL
@@ -157,6 +173,9 @@ class ServingState:
             self.experiment = load_experiment(self.settings)
 
     def close(self) -> None:
+        if self.warm_up is not None:
+            self.warm_up.stop()
+            self.warm_up.wait(timeout=5)
         engine = self.search.engine
         if engine is not None:
             engine.close()
@@ -202,4 +221,5 @@ def load_state(settings: Settings, metrics: ServiceMetrics | None = None) -> Ser
     state._publish_model_info()
     if engine is not None:
         log.info("search serves %s (%s)", engine.index_version, default_mode(engine))
+    state.start_warm_up()
     return state
