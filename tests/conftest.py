@@ -17,6 +17,9 @@ from vitrina.config import Settings, get_settings
 
 POSTGRES_URL = os.environ.get("VITRINA_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("VITRINA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# Every API a test starts warms its search cache in a background thread (2,000 queries by
+# default, seconds of CPU): 100 keep the feature exercised without loading the shared cores.
+os.environ.setdefault("VITRINA_SEARCH_WARM_QUERIES", "100")
 
 
 def _unavailable(what: str, error: Exception) -> None:

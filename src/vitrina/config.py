@@ -59,10 +59,10 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Lifetime of a cached search result (same backend as the store)."
     )
     search_warm_queries: int = Field(
-        default=500,
+        default=2000,
         ge=0,
-        description="API: after loading an index version, run up to this many of its most searched "
-        "queries in the background to fill the result cache (0: off).",
+        description="API: run up to this many of the served index version's most searched queries "
+        "in the background after loading it, and again every cache TTL, so they stay cached (0: off).",
     )
     events_dedup_hours: float = Field(
         default=168.0, gt=0, description="POST /events refuses an event_id seen within this many hours."

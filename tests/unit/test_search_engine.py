@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -125,16 +126,37 @@ def test_warm_up_fills_the_cache_with_the_frequent_queries_in_the_background(tmp
     cache = SQLiteResultCache(tmp_path / "cache.sqlite3")
     cached = CachedSearch(engine, cache)
     cached.search("otro", k=20)  # already cached: warming it costs a lookup only
-    warm = SearchWarmUp(cached, ["producto", "otro", "tercero"], limit=2).start()
+    warm = SearchWarmUp(cached, ["producto", "otro", "tercero"], limit=2, every_s=3600).start()
     assert warm.wait(timeout=30)
-    assert (warm.done, warm.computed) == (2, 1)  # the limit cut the third
+    assert (warm.passes, warm.done, warm.computed) == (1, 2, 1)  # the limit cut the third
     assert warm.describe().startswith("done: 2/2 queries of ")
+    warm.stop()
+    warm.join(timeout=30)
     assert cached.search(" Producto", k=20).cached
     assert not cached.search("tercero", k=20).cached
     engine.close()  # a warm-up that meets a closed engine ends with an error, serving goes on
-    failed = SearchWarmUp(cached, ["nuevo"], limit=5).start()
+    failed = SearchWarmUp(cached, ["nuevo"], limit=5, every_s=3600).start()
     assert failed.wait(timeout=30)
-    assert failed.describe().startswith("failed after 0/1 queries")
+    assert failed.describe().startswith("failed in pass 1 after 0/1 queries")
+    cache.close()
+
+
+@pytest.mark.unit
+def test_warm_up_runs_again_every_period_and_recomputes_what_expired(tmp_path: Path) -> None:
+    engine = _engine(None)
+    cache = SQLiteResultCache(tmp_path / "cache.sqlite3")
+    warm = SearchWarmUp(CachedSearch(engine, cache), ["producto", "otro"], limit=10, every_s=1.0).start()
+    assert warm.wait(timeout=30)
+    assert warm.computed == 2
+    cache.clear()  # what a TTL does to the pages between two passes
+    deadline = time.monotonic() + 30
+    while not (warm.passes >= 2 and warm.done == 2):
+        assert time.monotonic() < deadline, warm.describe()
+        time.sleep(0.05)
+    warm.stop()
+    warm.join(timeout=30)
+    assert warm.computed == 2  # the second pass found both expired and put them back
+    engine.close()
     cache.close()
 
 

@@ -33,7 +33,7 @@ from vitrina.search.products import ProductTable
 WINDOW_DAYS = 30
 MIN_USER_EVENTS = 5
 MIN_SHOWN_UNCLICKED = 5
-FREQUENT_QUERIES = 500
+FREQUENT_QUERIES = 2000
 CTR_PRIOR_IMPRESSIONS = 20.0
 """Beta-prior strength of the smoothed search CTR: a product shown 20 times is half evidence."""
 

@@ -1,11 +1,13 @@
-"""Warm the search result cache after an index version loads (SPEC §4.7).
+"""Keep the search result cache warm with the index version's most searched queries (SPEC §4.7).
 
 The version's most searched queries (``SearchEngine.frequent_queries``, from its signals)
-run through the cached front in a background thread, so the head of the traffic hits the
-cache from the first minutes, and this process's query-embedding cache is warm too. Serving
-does not wait: a request that comes first is answered as usual, and a query another worker
-already warmed is a cache hit here. Loading a newer version stops the previous warm-up.
-``/ready`` shows the progress.
+run through the cached front in a background thread right after the version loads, so the
+head of the traffic hits the cache from the first minutes (and this process's
+query-embedding cache is warm too). Cached pages live ``search_cache_ttl_minutes``, so the
+thread runs the list again every TTL: a pass recomputes what expired and finds the rest
+cached. Serving does not wait: a request that comes first is answered as usual, and a query
+another worker already warmed is a cache hit here. Loading a newer version stops the older
+thread. ``/ready`` shows the progress.
 """
 
 from __future__ import annotations
@@ -21,18 +23,23 @@ log = logging.getLogger(__name__)
 
 
 class SearchWarmUp:
-    """One warm-up of ``queries`` (at most ``limit``) through ``cached``, page size ``k``."""
+    """Passes over ``queries`` (at most ``limit``) through ``cached``, page size ``k``, one
+    every ``every_s`` seconds until stopped."""
 
-    def __init__(self, cached: CachedSearch, queries: Sequence[str], *, limit: int, k: int = 20) -> None:
+    def __init__(
+        self, cached: CachedSearch, queries: Sequence[str], *, limit: int, every_s: float, k: int = 20
+    ) -> None:
         self.cached = cached
         self.queries = list(queries)[: max(limit, 0)]
+        self.every_s = every_s
         self.k = k
-        self.done = 0
-        self.computed = 0
-        self.seconds = 0.0
+        self.passes = 0  # started so far
+        self.done = 0  # queries of the current (or last) pass
+        self.computed = 0  # of which were not in the cache
+        self.seconds = 0.0  # of the last finished pass
         self.error: str | None = None
         self._stop = threading.Event()
-        self._finished = threading.Event()
+        self._first_pass = threading.Event()
         self._thread = threading.Thread(target=self._run, name="vitrina-search-warmup", daemon=True)
 
     def start(self) -> SearchWarmUp:
@@ -44,32 +51,46 @@ class SearchWarmUp:
         self._stop.set()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """True once the warm-up has ended (finished, stopped or failed)."""
-        return self._finished.wait(timeout)
+        """True once the first pass has ended (finished, stopped or failed)."""
+        return self._first_pass.wait(timeout)
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
 
     def describe(self) -> str:
         index = self.cached.engine.index_version
         progress = f"{self.done}/{len(self.queries)} queries of {index}, {self.computed} computed"
         if self.error is not None:
-            return f"failed after {progress}: {self.error}"
-        if not self._finished.is_set():
+            return f"failed in pass {self.passes} after {progress}: {self.error}"
+        if not self._first_pass.is_set():
             return f"running: {progress}"
-        ended = "stopped" if self._stop.is_set() and self.done < len(self.queries) else "done"
-        return f"{ended}: {progress} in {self.seconds:.1f} s"
+        if self._stop.is_set():
+            return f"stopped in pass {self.passes}: {progress}"
+        if self.done < len(self.queries):
+            return f"refreshing (pass {self.passes}): {progress}"
+        again = f"pass {self.passes}, again every {self.every_s:.0f} s"
+        return f"done: {progress} in {self.seconds:.1f} s ({again})"
 
     def _run(self) -> None:
+        while not self._stop.is_set() and self.error is None:
+            self._pass()
+            self._first_pass.set()
+            if self._stop.wait(self.every_s):
+                break
+
+    def _pass(self) -> None:
         started = time.perf_counter()
+        self.done = self.computed = 0
+        self.passes += 1  # after the reset: a reader never sees a new pass with the old counts
         try:
             for query in self.queries:
                 if self._stop.is_set():
-                    break
+                    return
                 self.computed += not self.cached.search(query, k=self.k).cached
                 self.done += 1
         except Exception as error:  # a closed engine on shutdown, a cache outage: serving goes on
             self.error = f"{type(error).__name__}: {error}"
             log.warning("search cache warm-up ended early: %s", self.error)
-        finally:
-            self.seconds = time.perf_counter() - started
-            self._finished.set()
-        if self.error is None:
-            log.info("search cache warm-up: %s", self.describe())
+            return
+        self.seconds = time.perf_counter() - started
+        log.info("search cache warm-up: %s", self.describe())

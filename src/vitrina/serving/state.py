@@ -133,7 +133,9 @@ class ServingState:
         if cached is None or limit == 0 or not cached.engine.frequent_queries:
             self.warm_up = None
             return
-        self.warm_up = SearchWarmUp(cached, cached.engine.frequent_queries, limit=limit).start()
+        every_s = self.settings.search_cache_ttl_minutes * 60.0  # a pass renews what expired
+        self.warm_up = SearchWarmUp(cached, cached.engine.frequent_queries, limit=limit, every_s=every_s)
+        self.warm_up.start()
 
     def reload_recs(self) -> ComponentReload:
         self.store.close()  # re-open: a restarted Redis or a moved store URL
@@ -175,7 +177,7 @@ class ServingState:
     def close(self) -> None:
         if self.warm_up is not None:
             self.warm_up.stop()
-            self.warm_up.wait(timeout=5)
+            self.warm_up.join(timeout=5)
         engine = self.search.engine
         if engine is not None:
             engine.close()
