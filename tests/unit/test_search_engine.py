@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import time
 from pathlib import Path
 
@@ -138,6 +139,29 @@ def test_warm_up_fills_the_cache_with_the_frequent_queries_in_the_background(tmp
     failed = SearchWarmUp(cached, ["nuevo"], limit=5, every_s=3600).start()
     assert failed.wait(timeout=30)
     assert failed.describe().startswith("failed in pass 1 after 0/1 queries")
+    cache.close()
+
+
+@pytest.mark.unit
+def test_processes_sharing_a_cache_take_turns_through_the_lock_file(tmp_path: Path) -> None:
+    engine = _engine(None)
+    cache = SQLiteResultCache(tmp_path / "cache.sqlite3")
+    cached, lock = CachedSearch(engine, cache), tmp_path / "serving" / ".warm.lock"
+    lock.parent.mkdir(parents=True)
+    with lock.open("a") as peer:  # another worker is warming
+        fcntl.flock(peer, fcntl.LOCK_EX)
+        skipped = SearchWarmUp(cached, ["producto"], limit=5, every_s=3600, lock=lock).start()
+        assert skipped.wait(timeout=30)
+        assert (skipped.passes, skipped.peer_warms) == (0, True)
+        assert skipped.describe().startswith("another worker warms the shared cache")
+        skipped.stop()
+    assert not cached.search("producto", k=20).cached  # nothing was computed while skipping
+    cache.clear()
+    warm = SearchWarmUp(cached, ["producto"], limit=5, every_s=3600, lock=lock).start()
+    assert warm.wait(timeout=30)  # the lock is free again: this one warms
+    assert (warm.passes, warm.computed, warm.peer_warms) == (1, 1, False)
+    warm.stop()
+    engine.close()
     cache.close()
 
 

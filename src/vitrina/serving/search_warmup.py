@@ -5,17 +5,22 @@ run through the cached front in a background thread right after the version load
 head of the traffic hits the cache from the first minutes (and this process's
 query-embedding cache is warm too). Cached pages live ``search_cache_ttl_minutes``, so the
 thread runs the list again every TTL: a pass recomputes what expired and finds the rest
-cached. Serving does not wait: a request that comes first is answered as usual, and a query
-another worker already warmed is a cache hit here. Loading a newer version stops the older
-thread. ``/ready`` shows the progress.
+cached. Serving does not wait: a request that comes first is answered as usual. Worker
+processes on one home share the result cache, so they take turns through a lock file: the
+one that gets it runs the pass, the others skip it (a pass costs seconds of CPU per 1,000
+queries, which N workers would otherwise spend N times). Loading a newer version stops the
+older thread. ``/ready`` shows the progress.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from vitrina.search.cached import CachedSearch
 
@@ -24,12 +29,22 @@ log = logging.getLogger(__name__)
 
 class SearchWarmUp:
     """Passes over ``queries`` (at most ``limit``) through ``cached``, page size ``k``, one
-    every ``every_s`` seconds until stopped."""
+    every ``every_s`` seconds until stopped; with a ``lock`` file, only when no other process
+    holds it."""
 
     def __init__(
-        self, cached: CachedSearch, queries: Sequence[str], *, limit: int, every_s: float, k: int = 20
+        self,
+        cached: CachedSearch,
+        queries: Sequence[str],
+        *,
+        limit: int,
+        every_s: float,
+        k: int = 20,
+        lock: Path | None = None,
     ) -> None:
         self.cached = cached
+        self.lock = lock
+        self.peer_warms = False  # another process held the lock at the latest turn
         self.queries = list(queries)[: max(limit, 0)]
         self.every_s = every_s
         self.k = k
@@ -66,6 +81,8 @@ class SearchWarmUp:
             return f"running: {progress}"
         if self._stop.is_set():
             return f"stopped in pass {self.passes}: {progress}"
+        if self.peer_warms:
+            return f"another worker warms the shared cache ({len(self.queries)} queries of {index})"
         if self.done < len(self.queries):
             return f"refreshing (pass {self.passes}): {progress}"
         again = f"pass {self.passes}, again every {self.every_s:.0f} s"
@@ -73,10 +90,28 @@ class SearchWarmUp:
 
     def _run(self) -> None:
         while not self._stop.is_set() and self.error is None:
-            self._pass()
+            with self._turn() as mine:
+                self.peer_warms = not mine
+                if mine:
+                    self._pass()
             self._first_pass.set()
             if self._stop.wait(self.every_s):
                 break
+
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[bool]:
+        """True while this process holds the lock (always, without a lock file)."""
+        if self.lock is None:
+            yield True
+            return
+        self.lock.parent.mkdir(parents=True, exist_ok=True)
+        with self.lock.open("a") as handle:  # the lock goes with the file's closing
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
 
     def _pass(self) -> None:
         started = time.perf_counter()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 
@@ -36,6 +37,7 @@ from vitrina.serving.search_warmup import SearchWarmUp
 from vitrina.serving.store_handle import FAILURES, StoreHandle
 
 log = logging.getLogger(__name__)
+WARM_LOCK = Path("serving") / ".search-warmup.lock"
 
 
 def load_engine(settings: Settings) -> SearchEngine | None:
@@ -127,14 +129,21 @@ class ServingState:
 
     def start_warm_up(self) -> None:
         """Warm the result cache for the served engine (stopping a warm-up of an older one)."""
-        if self.warm_up is not None:
+        if self.warm_up is not None:  # ends after its current query, releasing the lock
             self.warm_up.stop()
+            self.warm_up.join(timeout=10)
         cached, limit = self.search.cached, self.settings.search_warm_queries
         if cached is None or limit == 0 or not cached.engine.frequent_queries:
             self.warm_up = None
             return
         every_s = self.settings.search_cache_ttl_minutes * 60.0  # a pass renews what expired
-        self.warm_up = SearchWarmUp(cached, cached.engine.frequent_queries, limit=limit, every_s=every_s)
+        self.warm_up = SearchWarmUp(
+            cached,
+            cached.engine.frequent_queries,
+            limit=limit,
+            every_s=every_s,
+            lock=self.settings.home / WARM_LOCK,
+        )
         self.warm_up.start()
 
     def reload_recs(self) -> ComponentReload:
