@@ -27,6 +27,7 @@ from vitrina.monitoring.metrics import build_metrics
 from vitrina.monitoring.multiprocess import process_exited
 from vitrina.serving import generation, heap
 from vitrina.serving.middleware import NO_ARM, RequestContextMiddleware
+from vitrina.serving.recs_lane import RecsLane
 from vitrina.serving.routes import admin, events, health, recs, search
 from vitrina.serving.state import ServingState, load_state
 
@@ -62,10 +63,11 @@ async def _settle_after(warm_up: Callable[[], None]) -> None:
     heap.settle()
 
 
-def create_app(settings: Settings, *, warm_console: bool = False) -> FastAPI:
+def create_app(settings: Settings, *, warm_console: bool = False, recs_lane: bool = True) -> FastAPI:
     """A new app serving ``settings``' home; nothing is loaded until the lifespan starts.
     ``warm_console`` starts the console's slow reads in the background at start-up
-    (``vitrina serve``); tests leave it off so short-lived apps start no threads."""
+    (``vitrina serve``); tests leave it off so short-lived apps start no threads.
+    ``recs_lane=False`` leaves every ``/recs`` request to FastAPI (the lane's equivalence test)."""
     metrics = build_metrics()
 
     @asynccontextmanager
@@ -100,6 +102,8 @@ def create_app(settings: Settings, *, warm_console: bool = False) -> FastAPI:
         serving: ServingState | None = getattr(app.state, "serving", None)
         return serving.served_versions() if serving is not None else "not loaded"
 
+    if recs_lane:  # added first, so it runs inside the request context
+        app.add_middleware(RecsLane, serving=lambda: getattr(app.state, "serving", None), router=recs.router)
     app.add_middleware(RequestContextMiddleware, metrics=lambda: metrics, versions=versions)
 
     @app.exception_handler(RequestValidationError)
