@@ -27,10 +27,9 @@ from pydantic import Field, StringConstraints, TypeAdapter, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vitrina.serving.recs_service import ROUTE
-from vitrina.serving.schemas import ID_PATTERN, MAX_K
+from vitrina.serving.schemas import DEFAULT_K, ID_PATTERN, MAX_K
 
 PREFIX = "/recs/"
-DEFAULT_K = 20
 _USER_ID: TypeAdapter[str] = TypeAdapter(Annotated[str, StringConstraints(pattern=ID_PATTERN)])
 _K: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(ge=1, le=MAX_K)])
 _HEADERS = [(b"content-type", b"application/json")]

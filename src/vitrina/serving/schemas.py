@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from vitrina.contracts.tables import DEVICES, EVENT_TYPES, PAGES
 
 MAX_K = 100
+DEFAULT_K = 20
 MAX_QUERY_CHARS = 200
 MAX_EVENTS = 1000
 ID_PATTERN = r"^[^\s\x00-\x1f]{1,128}$"

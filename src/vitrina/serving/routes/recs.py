@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from vitrina.serving.deps import mark
-from vitrina.serving.schemas import ID_PATTERN, MAX_K, ErrorResponse, RecsResponse
+from vitrina.serving.schemas import DEFAULT_K, ID_PATTERN, MAX_K, ErrorResponse, RecsResponse
 from vitrina.serving.state import ServingState
 
 router = APIRouter(tags=["recommendations"])
@@ -25,7 +25,7 @@ JSON = "application/json"
 async def get_recs(
     request: Request,
     user_id: Annotated[str, Path(pattern=ID_PATTERN, description="The shopper.")],
-    k: Annotated[int, Query(ge=1, le=MAX_K, description="How many items (1–100).")] = 20,
+    k: Annotated[int, Query(ge=1, le=MAX_K, description="How many items (1–100).")] = DEFAULT_K,
 ) -> Response:
     """The user's "Para ti" list (precomputed), or popularity flagged ``fallback``."""
     state: ServingState = request.app.state.serving

@@ -9,7 +9,14 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from vitrina.serving.deps import State, mark
-from vitrina.serving.schemas import ID_PATTERN, MAX_K, MAX_QUERY_CHARS, ErrorResponse, SearchResponse
+from vitrina.serving.schemas import (
+    DEFAULT_K,
+    ID_PATTERN,
+    MAX_K,
+    MAX_QUERY_CHARS,
+    ErrorResponse,
+    SearchResponse,
+)
 from vitrina.serving.search_service import SearchUnavailableError
 
 router = APIRouter(tags=["search"])
@@ -27,7 +34,7 @@ async def search(
     user_id: Annotated[
         str | None, Query(pattern=ID_PATTERN, description="Personalise for this user.")
     ] = None,
-    k: Annotated[int, Query(ge=1, le=MAX_K, description="How many results (1–100).")] = 20,
+    k: Annotated[int, Query(ge=1, le=MAX_K, description="How many results (1–100).")] = DEFAULT_K,
 ) -> SearchResponse:
     """Hybrid search (BM25 ∥ semantic → LambdaRank → rules) over the served index version."""
     if not q.strip():
