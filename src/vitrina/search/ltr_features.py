@@ -39,6 +39,7 @@ import pandas as pd
 from vitrina.search.products import ProductTable
 from vitrina.search.query_intent import INTENT_FEATURES, QueryIntent
 from vitrina.search.signals import PRODUCT_COLUMNS, SearchSignals
+from vitrina.search.token_rows import TokenRows
 from vitrina.search.types import Hits, Int64Array, ParsedQuery, positions_in
 
 Analyse = Callable[[str], Sequence[str]]
@@ -71,9 +72,9 @@ FEATURES = (
 class RankingContext:
     """What features need besides the query, built once per index version and signals."""
 
-    title_tokens: list[frozenset[str]]
-    brand_tokens: list[frozenset[str]]
-    category_tokens: list[frozenset[str]]
+    titles: TokenRows
+    brands: TokenRows
+    categories: TokenRows
     l2: list[str]
     product_signals: np.ndarray
     in_stock: np.ndarray
@@ -94,9 +95,9 @@ class RankingContext:
             return [cache.setdefault(v, frozenset(analyse(v))) for v in frame[column].tolist()]
 
         return cls(
-            title_tokens=token_sets("title"),
-            brand_tokens=token_sets("brand"),
-            category_tokens=token_sets("category_l3"),
+            titles=TokenRows(token_sets("title")),
+            brands=TokenRows(token_sets("brand")),
+            categories=TokenRows(token_sets("category_l3")),
             l2=frame["category_l2"].astype(str).tolist(),
             product_signals=signals.product[list(PRODUCT_COLUMNS)].to_numpy(dtype=np.float64),
             in_stock=(frame["stock"].to_numpy() > 0).astype(np.float64),
@@ -137,23 +138,15 @@ def candidate_features(
     out[:, 4] = np.isfinite(retrieval[:, 0]) & np.isfinite(retrieval[:, 2])
     q_tokens = frozenset(context.analyse(query.corrected))
     syn_tokens = frozenset(t for phrase in query.synonyms for t in context.analyse(phrase))
-    q_sorted = sorted(q_tokens)
-    n_q = max(len(q_tokens), 1)
-    text = np.zeros((n, 6), dtype=np.float64)
-    for i, row in enumerate(rows.tolist()):
-        title = context.title_tokens[row]
-        common = len(q_tokens & title)
-        category = context.category_tokens[row]
-        brand = context.brand_tokens[row]
-        text[i] = (
-            float(q_sorted == sorted(title)),
-            common / n_q,
-            common / max(len(title), 1),
-            float(bool(brand) and brand <= q_tokens),
-            float(bool(category & (q_tokens | syn_tokens))),
-            float(bool(syn_tokens & (title | category))),
-        )
-    out[:, 5:11] = text
+    common = context.titles.count(rows, q_tokens)
+    title_size = context.titles.sizes[rows]
+    brand_size = context.brands.sizes[rows]
+    out[:, 5] = (common == len(q_tokens)) & (title_size == len(q_tokens))  # same token set
+    out[:, 6] = common / max(len(q_tokens), 1)
+    out[:, 7] = common / np.maximum(title_size, 1)
+    out[:, 8] = (brand_size > 0) & (context.brands.count(rows, q_tokens) == brand_size)
+    out[:, 9] = context.categories.count(rows, q_tokens | syn_tokens) > 0
+    out[:, 10] = (context.titles.count(rows, syn_tokens) + context.categories.count(rows, syn_tokens)) > 0
     out[:, 11] = len(q_tokens)
     n_signals = len(PRODUCT_COLUMNS)
     out[:, 12 : 12 + n_signals] = context.product_signals[rows]

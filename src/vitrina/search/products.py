@@ -73,6 +73,20 @@ class ProductTable:
         return np.asarray(self._index.get_indexer(pd.Index(np.asarray(product_ids))), dtype=np.int64)
 
     @cached_property
+    def shown(self) -> tuple[list[str], list[str], list[str], list[str], list[float | None]]:
+        """What a result shows, per row, as plain Python values: product id, title, brand,
+        category (level 3) and price (None when unknown). Built once: reading 20 rows of the
+        frame per query (``iloc``, then a Series per column) cost ≈ 0.8 ms of every search."""
+        prices = self.frame["price"].astype(float).to_numpy()
+        return (
+            self.frame["product_id"].astype(str).tolist(),
+            self.frame["title"].astype(str).tolist(),
+            self.frame["brand"].astype(str).tolist(),
+            self.frame["category_l3"].astype(str).tolist(),
+            [float(p) if np.isfinite(p) else None for p in prices.tolist()],
+        )
+
+    @cached_property
     def servable(self) -> npt.NDArray[np.bool_]:
         """In stock and not reported: the only products a shopper may be shown."""
         return servable_mask(self.frame)

@@ -61,29 +61,19 @@ class SearchService:
     def _items(
         self, engine: SearchEngine, ranked: Ranked, teams: tuple[str, ...] | None = None
     ) -> list[SearchItem]:
-        rows = engine.products.frame.iloc[ranked.rows]
-        prices = rows["price"].astype(float).to_numpy()
-        labels = teams if teams is not None else (None,) * len(rows)
+        product_ids, titles, brands, categories, prices = engine.products.shown
+        labels = teams if teams is not None else (None,) * ranked.rows.size
         return [
             SearchItem(
-                product_id=str(pid),
-                title=str(title),
-                brand=str(brand),
-                category=str(category),
-                price=None if not np.isfinite(price) else float(price),
-                score=float(score),
+                product_id=product_ids[row],
+                title=titles[row],
+                brand=brands[row],
+                category=categories[row],
+                price=prices[row],
+                score=score,
                 team=team,
             )
-            for pid, title, brand, category, price, score, team in zip(
-                rows["product_id"],
-                rows["title"],
-                rows["brand"],
-                rows["category_l3"],
-                prices,
-                ranked.scores,
-                labels,
-                strict=True,
-            )
+            for row, score, team in zip(ranked.rows.tolist(), ranked.scores.tolist(), labels, strict=True)
         ]
 
     @staticmethod
