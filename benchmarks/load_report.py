@@ -103,23 +103,26 @@ def markdown(payload: dict[str, Any]) -> str:
         "|---|---|---|",
         *(f"| {b['bar']} | {b['value']} | {'met' if b['met'] else '**missed**'} |" for b in payload["bars"]),
         "",
-        f"## Closed loop (wrk, {payload['wrk_seconds']:g} s per cell after a warm-up)",
+        f"## Closed loop (wrk at nice {payload.get('wrk_niceness', 0)}, {payload['wrk_seconds']:g} s per "
+        "cell after a warm-up)",
         "",
         "`/health` is the baseline: the framework floor (uvicorn, routing, middleware, the response "
         "envelope) without the store or the engine. Errors = non-2xx + socket errors. "
         "The first cell is /search right after start-up with the result cache as the API's warm-up "
         "left it (the index version's most searched queries); every later /search cell starts with "
-        "an empty cache, so it measures the engine.",
+        "an empty cache, so it measures the engine. Split = the connections each worker held a "
+        "second into the cell (the kernel gives a new connection to whichever worker accepts first).",
         "",
-        "| store | route | conn | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | cache hits "
-        "| fallbacks |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| store | route | conn | split | req/s | p50 ms | p95 ms | p99 ms | max ms | errors "
+        "| cache hits | fallbacks |",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for store, cells in payload["closed_loop"].items():
         for c in cells:
             hits = f"{c['cache_hit_ratio']:.0%}" if "cache_hit_ratio" in c else ""
+            split = "/".join(str(n) for n in c.get("connections_per_worker", []))
             lines.append(
-                f"| {store} | {_route(c['route'])} | {c['connections']} | {c['rps']:,.0f} "
+                f"| {store} | {_route(c['route'])} | {c['connections']} | {split} | {c['rps']:,.0f} "
                 f"| {c['p50_ms']:.2f} | {c['p95_ms']:.2f} | {c['p99_ms']:.2f} | {c['max_ms']:.1f} "
                 f"| {c['errors']} | {hits} | {c['fallbacks']:.0f} |"
             )

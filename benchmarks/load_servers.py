@@ -128,6 +128,19 @@ class ApiServer:
         components: dict[str, str] = json.loads(self._get("/ready")[1])["components"]
         return components
 
+    def connections_per_worker(self) -> list[int]:
+        """Established client connections each worker process holds, busiest first: the kernel
+        hands a new connection to whichever worker accepts first, so a few connections can all
+        land on one worker while the other idles (the split explains a cell's spread)."""
+        counts = []
+        for worker in psutil.Process(self._process.pid).children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                held = worker.net_connections(kind="tcp")
+                counts.append(
+                    sum(1 for c in held if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == self.port)
+                )
+        return sorted((c for c in counts if c), reverse=True)
+
     def metrics(self) -> str:
         """``/metrics``: summed over the workers by whichever answers."""
         return self._get("/metrics")[1]
