@@ -49,6 +49,32 @@ def test_lookup_answers_what_the_synchronous_store_reads(redis_url: str, prefix:
     assert asyncio.run(lookups(["u1", "nobody"])) == [("b1", expected), ("b1", None)]
 
 
+def test_lookups_started_together_share_one_round_trip(redis_url: str, prefix: str) -> None:
+    with RedisRecsStore(redis_url, prefix=prefix) as store:
+        with store.begin_version("b1", model_version="recs-1") as writer:
+            for n in range(8):
+                writer.put(f"u{n}", [Recommendation(f"p{n}", 1.0, "als")])
+        store.publish("b1")
+        expected = {name: store.get(name) for name in ("u0", "u3", "u7", "nobody")}
+    names = ["u0", "u3", "nobody", "u7", "u3"]  # one unknown, one asked twice
+
+    async def together() -> tuple[list[tuple[str | None, object]], int, int]:
+        reader = AsyncRedisReader(redis_url, timeout_s=1.0, prefix=prefix)
+        try:
+            shared = await asyncio.gather(*(reader.lookup(name) for name in names))
+            trips = reader.round_trips
+            for name in names[:3]:
+                await reader.lookup(name)
+            return shared, trips, reader.round_trips - trips
+        finally:
+            await reader.aclose()
+
+    shared, trips, one_by_one = asyncio.run(together())
+    assert shared == [("b1", expected[name]) for name in names]
+    assert trips == 1
+    assert one_by_one == 3  # awaited one after the other: no batching, no added wait
+
+
 @pytest.fixture
 def hung_port() -> Iterator[int]:
     """A TCP server that accepts connections and never answers (a hung Redis)."""

@@ -51,6 +51,17 @@ if not current then return false end
 return {current, redis.call('GET', ARGV[1] .. current .. ARGV[2])}
 """
 
+# The same read for many records in one round trip: (version, payload or false per id).
+READ_CURRENT_MANY = """
+local current = redis.call('GET', KEYS[1])
+if not current then return false end
+local keys = {}
+for i = 3, #ARGV do keys[#keys + 1] = ARGV[1] .. current .. ARGV[2] .. ARGV[i] end
+local found = redis.call('MGET', unpack(keys))
+table.insert(found, 1, current)
+return found
+"""
+
 
 class RedisLayout:
     """The store's keys under ``prefix`` (see the module docstring)."""
@@ -67,6 +78,10 @@ class RedisLayout:
         """``keys`` and ``args`` of :data:`READ_CURRENT` for the record ``tail`` (``user:{id}``,
         ``popular``) of the current version."""
         return [self.current], [f"{self.prefix}:v", f":{tail}"]
+
+    def read_current_many(self, kind: str, ids: list[str]) -> tuple[list[str], list[str]]:
+        """``keys`` and ``args`` of :data:`READ_CURRENT_MANY` for the records ``{kind}:{id}``."""
+        return [self.current], [f"{self.prefix}:v", f":{kind}:", *ids]
 
 
 def unpack_current(found: list[str] | None) -> tuple[str | None, str | None]:
