@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from vitrina.search.cached import CachedSearch
+from vitrina.serving.schemas import DEFAULT_K
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class SearchWarmUp:
         *,
         limit: int,
         every_s: float,
-        k: int = 20,
+        k: int = DEFAULT_K,  # the page /search serves by default: the one worth caching
         lock: Path | None = None,
     ) -> None:
         self.cached = cached
