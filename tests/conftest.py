@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fixed_calendar import WORLD_END
 
 from vitrina.config import Settings, get_settings
 
@@ -90,6 +91,6 @@ def ci_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
     home = tmp_path_factory.mktemp("ci-lake")
     settings = get_settings(home=home)
-    generate_marketplace(settings, scale="ci", seed=7, drift=None, end_date=None, catalog_to=None)
+    generate_marketplace(settings, scale="ci", seed=7, drift=None, end_date=WORLD_END, catalog_to=None)
     validate_lake(settings, max_invalid_share=0.0)
     return settings

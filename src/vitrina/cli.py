@@ -138,12 +138,18 @@ def demo(
     postgres: Annotated[
         str, typer.Option(help="PostgreSQL used to exercise catalog ingestion, if reachable.")
     ] = DEFAULT_PG_URL,
+    end_date: Annotated[
+        str | None, typer.Option(help="Last simulated day, YYYY-MM-DD (default: yesterday, UTC).")
+    ] = None,
     home: HomeOption = None,
 ) -> None:
     """The main job: generate the marketplace, ingest the catalog, validate everything."""
     from vitrina.demo import run_demo
 
-    run_demo(_settings(home), scale=scale, seed=seed, postgres_url=postgres, console=console)
+    last_day = dt.date.fromisoformat(end_date) if end_date else None
+    run_demo(
+        _settings(home), scale=scale, seed=seed, postgres_url=postgres, console=console, end_date=last_day
+    )
 
 
 @run_app.command("recs")

@@ -6,6 +6,8 @@ steps here, so ``make demo`` always shows the whole product.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from rich.console import Console
 
 from vitrina.config import Settings
@@ -24,9 +26,17 @@ def postgres_reachable(url: str) -> bool:
         return False
 
 
-def run_demo(settings: Settings, scale: str, seed: int, postgres_url: str, console: Console) -> None:
+def run_demo(
+    settings: Settings,
+    scale: str,
+    seed: int,
+    postgres_url: str,
+    console: Console,
+    end_date: dt.date | None = None,
+) -> None:
     """Generate the marketplace, bring the catalog in through PostgreSQL when available, validate,
-    then train, evaluate and publish the recommendations and the search index."""
+    then train, evaluate and publish the recommendations and the search index. ``end_date`` is
+    the world's last day (default yesterday, UTC: fresh data)."""
     from vitrina.contracts.validate import validate_lake
     from vitrina.evaluation.recs_report import render_markdown
     from vitrina.evaluation.search import render_markdown as render_search_metrics
@@ -50,7 +60,7 @@ def run_demo(settings: Settings, scale: str, seed: int, postgres_url: str, conso
         scale=scale,
         seed=seed,
         drift=None,
-        end_date=None,
+        end_date=end_date,
         catalog_to=postgres_url if use_postgres else None,
     )
     console.print(summary.render())

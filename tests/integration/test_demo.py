@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fixed_calendar import WORLD_END
 from typer.testing import CliRunner
 
 from vitrina.cli import app
@@ -15,13 +16,19 @@ from vitrina.serving.stores import open_store
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
+@pytest.mark.quality
 def test_demo_runs_the_whole_loop(
     tmp_path: Path, postgres_url: str, pg_table: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("VITRINA_CATALOG_TABLE", pg_table)
     home = tmp_path / "demo-home"
     result = CliRunner().invoke(
-        app, ["demo", "--scale", "ci", "--seed", "11", "--postgres", postgres_url, "--home", str(home)]
+        app,
+        [
+            "demo",
+            *("--scale", "ci", "--seed", "11", "--end-date", WORLD_END.isoformat()),
+            *("--postgres", postgres_url, "--home", str(home)),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "new or changed products" in result.output  # the catalog came through PostgreSQL

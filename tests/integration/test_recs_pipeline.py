@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
+from fixed_calendar import WORLD_END_MIDNIGHT
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -22,7 +23,7 @@ from vitrina.lake.paths import LakePaths
 from vitrina.pipelines.recs import RecsConfig, run_recs
 from vitrina.serving.stores import open_store
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.quality]
 
 METRIC_KEYS = {
     "ndcg@10",
@@ -82,7 +83,7 @@ def test_pipeline_on_simulated_data(ci_settings: Settings, tmp_path: Path) -> No
 def _handmade_shop(settings: Settings, seed: int = 3) -> None:
     """A tiny shop with planted taste: 5 categories, users who mostly click one of them."""
     rng = np.random.default_rng(seed)
-    end = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = WORLD_END_MIDNIGHT
     start = end - dt.timedelta(days=28)
     n_items, n_users, n_cats = 150, 240, 5
     category = np.arange(n_items) % n_cats

@@ -19,7 +19,7 @@ from vitrina.registry.client import RECS_MODEL, mlflow_client
 from vitrina.registry.models import get_version, resolve
 from vitrina.serving.stores import open_store
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.quality]
 QUIET = Console(file=open("/dev/null", "w"))  # noqa: SIM115 - lives as long as the test module
 
 

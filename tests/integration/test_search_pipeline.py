@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from fixed_calendar import WORLD_END_MIDNIGHT
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -27,7 +28,7 @@ from vitrina.search.bundle import load_version
 from vitrina.search.finetune import FinetuneConfig
 from vitrina.search.versions import current_version
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.quality]
 
 QUIET = Console(file=open("/dev/null", "w"))  # noqa: SIM115 - lives as long as the test module
 SMALL = SearchConfig(
@@ -131,7 +132,7 @@ def test_incremental_reindex_embeds_only_changed_products(built: tuple[Settings,
 def _handmade_shop(settings: Settings, seed: int = 5) -> None:
     """A small hardware store with its own words and its own search traffic."""
     rng = np.random.default_rng(seed)
-    end = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = WORLD_END_MIDNIGHT
     kinds = ["taladro", "martillo", "destornillador", "sierra", "llave inglesa", "lijadora"]
     makers = ["Bosch", "Stanley", "Truper", "Makita"]
     rows = [(f"art-{i}", kinds[i % 6], makers[i % 4]) for i in range(96)]

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from fixed_calendar import WORLD_END
 from typer.testing import CliRunner
 
 from vitrina.cli import app
@@ -40,7 +41,7 @@ def clean_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     generate = pytest.importorskip("vitrina.simulator.generate")
     home = tmp_path_factory.mktemp("clean") / "home"
     generate.generate_marketplace(
-        get_settings(home=home), scale="ci", seed=7, drift=None, end_date=None, catalog_to=None
+        get_settings(home=home), scale="ci", seed=7, drift=None, end_date=WORLD_END, catalog_to=None
     )
     return home
 

@@ -205,6 +205,7 @@ class TruthOracle:
 
 
 @pytest.mark.slow
+@pytest.mark.quality
 def test_baselines_on_ci_data_against_held_out_events_and_the_truth(
     ci_data: RecsData, ci_truth: SimulatorTruth, tmp_path: Path
 ) -> None:

@@ -202,6 +202,7 @@ def popularity_frame(data: RecsData, cutoff: int, horizon: int, n_candidates: in
 
 
 @pytest.mark.slow
+@pytest.mark.quality
 def test_lambdarank_beats_popularity_on_the_ci_marketplace(ci_settings: Settings) -> None:
     data = load_recs_data(ci_settings)
     week = data.valid_end_us - data.train_end_us

@@ -20,7 +20,7 @@ from vitrina.search.types import Hits
 from vitrina.search.understanding import QueryUnderstanding
 from vitrina.simulator.truth import load_truth
 
-pytestmark = [pytest.mark.unit, pytest.mark.slow]
+pytestmark = [pytest.mark.unit, pytest.mark.slow, pytest.mark.quality]
 
 
 @pytest.fixture(scope="module")

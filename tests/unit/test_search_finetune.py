@@ -53,6 +53,7 @@ def _report(model_dir: Path | None, catalog: pd.DataFrame, held: pd.DataFrame) -
     return retrieval_report(exact_ranker(encode, products), catalog["product_id"].tolist(), held).metrics
 
 
+@pytest.mark.quality
 def test_finetuning_beats_the_base_model_on_held_out_clicks(
     ci_data: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path
 ) -> None:

@@ -148,6 +148,7 @@ def test_hard_negatives_from_the_index_train_and_still_learn() -> None:
     assert np.mean(category[items] == group[:, None]) > 0.9
 
 
+@pytest.mark.quality
 def test_beats_global_popularity_on_simulated_test_recall_at_100(ci_settings: Settings) -> None:
     """Fitted on everything before the test week, scored on the test week's users with at
     least 5 past interactions: the population retrieval serves (fewer go to cold start,
