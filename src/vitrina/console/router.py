@@ -35,8 +35,8 @@ from vitrina.console.models_view import (
     load_card,
     load_registry,
 )
-from vitrina.console.pipelines_view import PipelineRun, group_runs, read_records, step_label
 from vitrina.console.paths import inside
+from vitrina.console.pipelines_view import PipelineRun, group_runs, read_records, step_label
 from vitrina.console.render import render_page, url_for
 from vitrina.console.search_view import search_view
 from vitrina.console.user_view import Activity, UserExamples, user_view
