@@ -238,6 +238,8 @@ def test_console_pages_flows_and_screenshots(
     assert report.status == 200
     latest = console_home / "lake" / "reports" / "drift" / "latest" / "evidently.html"
     assert report.body() == latest.read_bytes()
+    visit("/console/drift/evidently", "evidently")  # its scripts run inside the sandbox
+    assert page.locator("body").inner_text().strip()
     visit("/console/experiments", "experiments")
     assert EXPERIMENT in page.inner_text("main")
     assert page.locator("section.experiment svg.chart").count() >= 1  # lifts with CIs
