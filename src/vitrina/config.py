@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     admin_api_key: SecretStr | None = Field(
         default=None, description="X-API-Key of the admin endpoints; unset: admin endpoints answer 503."
     )
+    console: bool = Field(
+        default=True, description="Serve the web console at /console (off: its routes answer 404)."
+    )
+    console_token: SecretStr | None = Field(
+        default=None,
+        description="Key of the web console; unset: `vitrina serve` draws a random one at start-up "
+        "and prints the console's link with it.",
+    )
     # Gate of SPEC §5.2. Our NDCG@10 is on held-out logged events (≈0.05–0.07 for the full
     # recommender, popularity ≈0.015–0.03), not the seed's 0.33 scale: the recs floor sits
     # between the popularity baseline and a working model.

@@ -4,21 +4,25 @@ live recs experiment fed through ``POST /events``).
 
 Every page loads without console errors or page errors; the search flow (a typo of a real
 product title → the corrected query and that product on top), the user flow (history and
-reasons; a cold-start user explained) and keyboard navigation work. Screenshots of every page
-go to ``test-artifacts/console/`` (gitignored; the README shows two of them from
-``docs/img/``).
+reasons; a cold-start user explained) and keyboard navigation work. The browser signs in once
+with the link ``vitrina serve`` prints (the token in the query) and then moves on the cookie.
+Screenshots of every page go to ``test-artifacts/console/`` (gitignored; the README shows two
+of them from ``docs/img/``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +31,7 @@ import pytest
 from rich.console import Console
 
 from vitrina.config import get_settings
+from vitrina.console.auth import TOKEN_ENV
 from vitrina.lake.warehouse import Warehouse
 from vitrina.pipelines.drift import DriftConfig, check_drift
 from vitrina.serving.experiment import ExperimentConfig, RecsExperiment, save_experiment
@@ -71,15 +76,37 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Server:
+    base: str
+    link: str
+    """The console's link as ``vitrina serve`` printed it (with its token)."""
+
+
+def _printed_link(process: subprocess.Popen[bytes]) -> str:
+    """The ``console: …`` line of the server's output; the rest is drained in the background
+    so the server never blocks on a full pipe."""
+    assert process.stdout is not None
+    line = process.stdout.readline().decode()
+    found = re.match(r"console: (http://\S+\?token=\S+)$", line.strip())
+    assert found, f"vitrina serve printed {line!r}, not the console's link"
+    threading.Thread(target=process.stdout.read, daemon=True).start()
+    return found.group(1)
+
+
 @pytest.fixture(scope="module")
-def server(console_home: Path) -> Iterator[str]:
-    """``vitrina serve`` on the console home, in its own process; yields the base URL."""
+def server(console_home: Path) -> Iterator[Server]:
+    """``vitrina serve`` on the console home, in its own process, without a configured console
+    token (it draws one and prints the link)."""
     port = _free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
+    env.pop(TOKEN_ENV, None)
     command = [sys.executable, "-m", "vitrina.cli", "serve", "--home", str(console_home), "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
+        link = _printed_link(process)
+        assert link.startswith(f"{base}/console/?token=")
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -91,7 +118,7 @@ def server(console_home: Path) -> Iterator[str]:
                 _, err = process.communicate(timeout=5) if process.poll() is not None else (b"", b"")
                 pytest.fail(f"vitrina serve did not come up: {err.decode()[-2000:]}")
             time.sleep(0.5)
-        yield base
+        yield Server(base, link)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -137,9 +164,10 @@ def browser() -> Iterator[Any]:
 
 
 def test_console_pages_flows_and_screenshots(
-    server: str, browser: Any, typo_target: tuple[str, str], console_home: Path
+    server: Server, browser: Any, typo_target: tuple[str, str], console_home: Path
 ) -> None:
-    _post_sessions(server)
+    _post_sessions(server.base)
+    assert httpx.get(f"{server.base}/console/search").status_code == 401  # no token, no console
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1360, "height": 900})
     problems: list[str] = []
@@ -149,13 +177,18 @@ def test_console_pages_flows_and_screenshots(
     page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
 
     def visit(path: str, shot: str) -> None:
-        response = page.goto(f"{server}{path}")
+        response = page.goto(f"{server.base}{path}")
         assert response is not None
         assert response.status == 200, path
         page.screenshot(path=str(ARTIFACTS / f"{shot}.png"), full_page=True)
 
     # search: the keyboard reaches the search box; a typo of a real title finds that product
     product_id, typo = typo_target
+    response = page.goto(server.link)  # the printed link, once: from now on the cookie
+    assert response is not None
+    assert response.status == 200
+    assert page.url == f"{server.base}/console/search"  # the token is gone from the address bar
+    assert "content-security-policy" in response.headers
     visit("/console", "search-empty")
     assert page.url.endswith("/console/search")
     for _ in range(15):
@@ -201,10 +234,12 @@ def test_console_pages_flows_and_screenshots(
     assert page.locator("svg.chart rect.cell").count() > 0
     link = page.locator("a[href='/console/drift/evidently']")
     assert link.count() == 1
-    report = page.request.get(f"{server}/console/drift/evidently")
+    report = page.request.get(f"{server.base}/console/drift/evidently")
     assert report.status == 200
     latest = console_home / "lake" / "reports" / "drift" / "latest" / "evidently.html"
     assert report.body() == latest.read_bytes()
+    visit("/console/drift/evidently", "evidently")  # its scripts run inside the sandbox
+    assert page.locator("body").inner_text().strip()
     visit("/console/experiments", "experiments")
     assert EXPERIMENT in page.inner_text("main")
     assert page.locator("section.experiment svg.chart").count() >= 1  # lifts with CIs

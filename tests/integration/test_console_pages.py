@@ -1,6 +1,7 @@
-"""The console's routes on the served ci home, without a browser: every page in both languages,
-the explanations of a user without a list, and the routes that must refuse (unknown assets,
-paths outside the model cards, no Evidently report yet)."""
+"""The console's routes on the served ci home, without a browser, signed in with the token:
+every page in both languages, the explanations of a user without a list, the model card as
+HTML, and the routes that must refuse (unknown assets, paths outside the model cards, no
+Evidently report yet)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,15 @@ from vitrina.serving.app import create_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 PAGES = ("search", "user", "models", "drift", "experiments", "pipelines")
+TOKEN = "console-pages-token"
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory, served_home: Path) -> Iterator[TestClient]:
     root = tmp_path_factory.mktemp("console-pages") / "home"
     shutil.copytree(served_home, root)  # the API opens its event buffer in the home
-    with TestClient(create_app(get_settings(home=root))) as api:
+    with TestClient(create_app(get_settings(home=root, console_token=TOKEN))) as api:
+        assert api.get("/console", params={"token": TOKEN}).status_code == 200  # the cookie from now on
         yield api
 
 
@@ -43,6 +46,16 @@ def test_every_page_renders_in_both_languages(client: TestClient, name: str, lan
     assert inputs <= labels
     assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")  # nothing from elsewhere
     assert "https://" not in html
+    assert "content-security-policy" in response.headers
+
+
+def test_the_served_model_card_renders_as_html(client: TestClient) -> None:
+    html = client.get("/console/models").text
+    card = re.search(r'<article class="card"[^>]*>(.*?)</article>', html, re.S)
+    assert card is not None
+    assert "<h3>" in card.group(1)
+    assert "<table>" in card.group(1)
+    assert "&lt;/" not in card.group(1)  # no closing tag shown as text: HTML is not escaped twice
 
 
 def test_the_console_root_redirects_to_search_keeping_the_language(client: TestClient) -> None:

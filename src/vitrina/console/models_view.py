@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from markdown_it import MarkdownIt
+from markupsafe import Markup
 
 from vitrina.config import Settings
+from vitrina.console.paths import inside
 from vitrina.evaluation.reports import LATEST, report_folder
 from vitrina.lake.io import read_json
 from vitrina.registry.client import MODELS
@@ -86,15 +88,17 @@ def card_slugs(settings: Settings) -> list[str]:
 
 
 def card_asset(settings: Settings, slug: str, name: str) -> Path | None:
-    """The file ``<slug>/<name>`` of a card, or None for any other path (no traversal)."""
+    """The file ``<slug>/<name>`` of a card, or None for any other path: no traversal, and
+    no link leading out of the model cards' folder."""
     if not CARD_SLUG.match(slug) or not CARD_ASSET.match(name):
         return None
-    path = card_root(settings) / slug / name
-    return path if path.is_file() else None
+    return inside(card_root(settings), slug, name)
 
 
-def render_card(markdown: str) -> str:
-    """The card's Markdown as HTML: raw HTML in the source is escaped, tables are kept,
+def render_card(markdown: str) -> Markup:
+    """The card's Markdown as HTML, marked safe for the page's template: markdown-it escapes
+    the text and any raw HTML in the source (escaping it again would show the HTML's source),
+    tables are kept,
     headings move two levels down (inside the page's) and relative image paths point at
     :data:`CARD_ROUTE`."""
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
@@ -107,15 +111,17 @@ def render_card(markdown: str) -> str:
             if isinstance(src, str) and "://" not in src and not src.startswith("/"):
                 child.attrSet("src", f"{CARD_ROUTE}/{src}")
     html: str = md.renderer.render(tokens, md.options, {})
-    return html.replace("<table>", '<div class="scroll"><table>').replace("</table>", "</table></div>")
+    wrapped = html.replace("<table>", '<div class="scroll"><table>').replace("</table>", "</table></div>")
+    return Markup(wrapped)  # markdown-it's output, raw HTML disabled
 
 
-def load_card(settings: Settings, slug: str) -> str | None:
-    """The rendered card ``slug`` (None when there is no such card)."""
+def load_card(settings: Settings, slug: str) -> Markup | None:
+    """The rendered card ``slug`` (None when there is no such card, or it links outside the
+    model cards' folder)."""
     if not CARD_SLUG.match(slug):
         return None
-    path = card_root(settings) / f"{slug}.md"
-    return render_card(path.read_text(encoding="utf-8")) if path.is_file() else None
+    path = inside(card_root(settings), f"{slug}.md")
+    return render_card(path.read_text(encoding="utf-8")) if path is not None else None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Jinja2 rendering of the console pages (templates are package data, autoescaped).
 
 Templates get ``t`` (the :class:`~vitrina.console.i18n.Translator` of the request's
-language), ``url`` (a console link that keeps the language) and a few number filters.
+language), ``url`` (a console link that keeps the language), a few number filters, and
+``redact`` for free text that may name a customer (:mod:`vitrina.console.privacy`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 import vitrina
 from vitrina.console.i18n import DEFAULT_LANG, Translator
+from vitrina.console.privacy import mask_id, redact
 
 PREFIX = "/console"
 PAGES = ("search", "user", "models", "drift", "experiments", "pipelines")
@@ -64,7 +66,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(number=number, money=money, when=when)
+    env.filters.update(number=number, money=money, when=when, redact=redact, mask_id=mask_id)
     env.globals.update(pages=PAGES, version=vitrina.__version__)
     return env
 

@@ -12,16 +12,20 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from importlib.resources import files
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from vitrina.config import Settings
 from vitrina.console import charts
+from vitrina.console.auth import ConsoleAuth
 from vitrina.console.cache import Refreshing
 from vitrina.console.drift_view import drift_view, evidently_html
 from vitrina.console.experiments_view import Experiment, live_experiments, load_reports
+from vitrina.console.guard import ConsoleRoute
 from vitrina.console.i18n import Translator, pick_lang
 from vitrina.console.models_view import (
     Registry,
@@ -31,6 +35,7 @@ from vitrina.console.models_view import (
     load_card,
     load_registry,
 )
+from vitrina.console.paths import inside
 from vitrina.console.pipelines_view import PipelineRun, group_runs, read_records, step_label
 from vitrina.console.render import render_page, url_for
 from vitrina.console.search_view import search_view
@@ -41,10 +46,32 @@ from vitrina.serving.schemas import ID_PATTERN, MAX_QUERY_CHARS
 from vitrina.serving.state import ServingState
 from vitrina.serving.stores import StoreUnavailableError
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 STATIC = {"console.css": "text/css", "console.js": "text/javascript"}
 MAX_LIVE_EVENTS = 50_000
 Lang = Annotated[str | None, Query(max_length=5)]
+EVIDENTLY_CSP = "; ".join(
+    (
+        "sandbox allow-scripts",
+        "default-src 'none'",
+        "script-src 'unsafe-inline' 'unsafe-eval'",
+        "style-src 'unsafe-inline'",
+        "img-src data: blob:",
+        "font-src data:",
+        "frame-ancestors 'none'",
+    )
+)
+"""Evidently's report is one file of inline scripts and styles. Sandboxed (an origin of its
+own: no cookie, no request to the console as the signed-in user), they may run."""
+
+
+def mount(app: FastAPI, settings: Settings) -> None:
+    """Serve the console on ``app`` behind its token, unless ``settings.console`` is off (then
+    nothing under ``/console`` exists: 404)."""
+    if not settings.console:
+        return
+    app.state.console_auth = ConsoleAuth.from_settings(settings)
+    app.include_router(router)
 
 
 @dataclass
@@ -121,15 +148,18 @@ def page(
 
 
 @router.get("")
+@router.get("/")
 def index(lang: Lang = None) -> RedirectResponse:
     return RedirectResponse(url_for("search", pick_lang(lang)), status_code=307)
 
 
 @router.get("/static/{name}")
 def static(name: str) -> Response:
-    if name not in STATIC:
+    folder = Path(str(files("vitrina.console") / "static"))
+    path = inside(folder, name) if name in STATIC else None
+    if path is None:
         raise HTTPException(404, "no such asset")
-    body = (files("vitrina.console") / "static" / name).read_bytes()
+    body = path.read_bytes()
     return Response(body, media_type=STATIC[name], headers={"Cache-Control": "public, max-age=300"})
 
 
@@ -177,6 +207,9 @@ def user_page(
             popular_version=popular.model_version,
             store_error=store_error,
         )
+    missing = None
+    if activity.missing is not None:
+        missing = Translator(pick_lang(lang))("user.no_validated", path=activity.missing)
     return page(
         request,
         state,
@@ -186,6 +219,7 @@ def user_page(
         user_id=user_id,
         view=view,
         examples=found.examples.get(None),
+        error=missing,
     )
 
 
@@ -256,7 +290,7 @@ def drift_evidently(state: State) -> HTMLResponse:
     html = evidently_html(state.settings)
     if html is None:
         raise HTTPException(404, "no Evidently report yet: run `vitrina run drift`")
-    return HTMLResponse(html)
+    return HTMLResponse(html, headers={"Content-Security-Policy": EVIDENTLY_CSP})
 
 
 def _experiment_context(x: Experiment, t: Translator) -> dict[str, Any]:

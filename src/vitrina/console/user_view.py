@@ -9,7 +9,9 @@ background every few minutes (:mod:`vitrina.console.cache`).
 The list is what ``GET /recs/{user_id}`` serves the champion arm (the store's record), and
 the challenger arm's list beside it (the popularity list, see
 :mod:`vitrina.serving.experiment`). A user with fewer positive events than cold start's
-threshold is explained as a cold-start user; a user without a list as the fallback.
+threshold is explained as a cold-start user; a user without a list as the fallback. Without
+validated events (``vitrina validate`` never ran, or ``validated/`` was removed) the page
+says so instead of counting zero interactions for everyone.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ COLD_START_MIN = ColdStartRecommender.min_interactions
 """Positive events below which the recommender treats a user as cold (cold start's default)."""
 POSITIVE = ("click", "add_to_cart", "purchase")
 HISTORY_LIMIT = 20
-Kind = Literal["personal", "cold_start", "fallback", "store_down"]
+Kind = Literal["personal", "cold_start", "fallback", "store_down", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -68,16 +70,21 @@ class UserExamples:
 class Activity:
     """Validated events (user, product, type, time) and catalog titles, in memory."""
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection, loaded_at: dt.datetime) -> None:
+    def __init__(
+        self, connection: duckdb.DuckDBPyConnection, loaded_at: dt.datetime, missing: str | None = None
+    ) -> None:
         self._connection = connection
         self._lock = threading.Lock()  # one DuckDB connection, used by one request at a time
         self.loaded_at = loaded_at
+        self.missing = missing
+        """Where the validated events should be, when there were none to load."""
 
     @classmethod
     def load(cls, settings: Settings) -> Activity:
         connection = duckdb.connect()
         connection.execute("SET TimeZone = 'UTC'")
         with Warehouse.from_settings(settings) as warehouse:
+            missing = None if "events" in warehouse.present else warehouse.lake.table("validated", "events")
             events = warehouse.sql("SELECT user_id, product_id, event_type, ts FROM events")
             catalog = warehouse.sql(
                 "SELECT product_id, arg_max(title, updated_at) AS title, "
@@ -90,7 +97,7 @@ class Activity:
         connection.execute("CREATE TABLE products AS SELECT * FROM catalog_arrow")
         connection.unregister("events_arrow")
         connection.unregister("catalog_arrow")
-        return cls(connection, dt.datetime.now(dt.UTC))
+        return cls(connection, dt.datetime.now(dt.UTC), missing)
 
     def close(self) -> None:
         self._connection.close()
@@ -180,12 +187,17 @@ def list_rows(items: Sequence[Recommendation], products: dict[str, Product]) -> 
     ]
 
 
-def classify(record: RecsRecord | None, positives: int, store_error: str | None) -> Kind:
-    """What kind of list the user gets: their own (warm or cold start) or the fallback."""
+def classify(
+    record: RecsRecord | None, positives: int, store_error: str | None, history_known: bool = True
+) -> Kind:
+    """What kind of list the user gets: their own (warm or cold start) or the fallback;
+    ``unknown`` when the user has a list but no validated events tell warm from cold."""
     if store_error is not None:
         return "store_down"
     if record is None:
         return "fallback"
+    if not history_known:
+        return "unknown"
     return "cold_start" if positives < COLD_START_MIN else "personal"
 
 
@@ -205,7 +217,7 @@ def user_view(
     other = list(popular[:k])
     products = activity.products([r.product_id for r in own + other])
     positives = activity.positives(user_id)
-    kind = classify(record, positives, store_error)
+    kind = classify(record, positives, store_error, history_known=activity.missing is None)
     reasons: dict[str, int] = {}
     for item in own:
         reasons[item.reason] = reasons.get(item.reason, 0) + 1

@@ -29,6 +29,7 @@ from vitrina.serving import generation, heap
 from vitrina.serving.middleware import NO_ARM, RequestContextMiddleware
 from vitrina.serving.recs_lane import RecsLane
 from vitrina.serving.routes import admin, events, health, recs, search
+from vitrina.serving.security_headers import SecurityHeaders
 from vitrina.serving.state import ServingState, load_state
 
 
@@ -76,7 +77,7 @@ def create_app(settings: Settings, *, warm_console: bool = False, recs_lane: boo
         app.state.serving = serving
         heap.settle()
         tasks = [asyncio.create_task(serving.generations.follow(serving.apply_peer_changes))]
-        if warm_console:
+        if warm_console and settings.console:
             caches = console.app_caches(app, serving)
             tasks.append(asyncio.create_task(_settle_after(caches.wait_warm)))
         try:
@@ -105,6 +106,7 @@ def create_app(settings: Settings, *, warm_console: bool = False, recs_lane: boo
     if recs_lane:  # added first, so it runs inside the request context
         app.add_middleware(RecsLane, serving=lambda: getattr(app.state, "serving", None), router=recs.router)
     app.add_middleware(RequestContextMiddleware, metrics=lambda: metrics, versions=versions)
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -117,6 +119,7 @@ def create_app(settings: Settings, *, warm_console: bool = False, recs_lane: boo
         response.headers.update(error.headers or {})
         return response
 
-    for module in (recs, search, events, health, admin, console):
+    for module in (recs, search, events, health, admin):
         app.include_router(module.router)
+    console.mount(app, settings)
     return app

@@ -14,7 +14,11 @@ What several workers share, and how:
 - admin changes — :mod:`vitrina.serving.generation` (each worker follows within ~1 s);
 - the serving store and the search result cache — SQLite in WAL mode (one connection per
   worker; readers never block each other or the batch writer) or Redis;
-- the embedded event log — appends serialise on an ``flock`` (:mod:`vitrina.events.log`).
+- the embedded event log — appends serialise on an ``flock`` (:mod:`vitrina.events.log`);
+- the console's token — drawn here when ``VITRINA_CONSOLE_TOKEN`` is unset and exported
+  before the workers start, so they all inherit it (:mod:`vitrina.console.auth`). The
+  environment rather than a file in the home: the token dies with the server, and no
+  readable copy is left behind for a backup or a shared volume to carry.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import os
 from fastapi import FastAPI
 
 from vitrina.config import Settings, get_settings
+from vitrina.console.auth import TOKEN_ENV, TOKEN_PARAM, new_token
 from vitrina.monitoring import multiprocess
 from vitrina.serving.app import create_app
 from vitrina.serving.logs import configure_logging
@@ -38,12 +43,32 @@ def app_from_environment() -> FastAPI:
     return create_app(get_settings(), warm_console=True)
 
 
+def console_link(settings: Settings, host: str, port: int) -> str | None:
+    """The line that tells where the console is, drawing its token first when none is
+    configured (exported for the workers); None when the console is off."""
+    if not settings.console:
+        return None
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    url = f"http://{shown}:{port}/console/"
+    if settings.console_token is not None and settings.console_token.get_secret_value():
+        return f"console: {url} (sign in with ?{TOKEN_PARAM}= and the value of {TOKEN_ENV})"
+    token = new_token()
+    os.environ[TOKEN_ENV] = token
+    return f"console: {url}?{TOKEN_PARAM}={token}"
+
+
 def serve(settings: Settings, *, host: str, port: int, log_level: str, workers: int = 1) -> None:
-    """Run the API on ``host:port`` with ``workers`` processes until interrupted."""
+    """Run the API on ``host:port`` with ``workers`` processes until interrupted; print the
+    console's link first."""
     import uvicorn
 
     level = log_level.upper()
     configure_logging(level)
+    link = console_link(settings, host, port)
+    if link is not None:
+        print(link, flush=True)
     os.environ["VITRINA_HOME"] = str(settings.home.resolve())
     os.environ[LOG_LEVEL_ENV] = level
     if workers > 1:
