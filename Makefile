@@ -11,7 +11,7 @@ AIRFLOW_BIN := $(AIRFLOW_VENV)/bin
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 AIRFLOW_REQS := dags/requirements-airflow.txt dags/constraints-airflow.txt
 
-.PHONY: install promtool chromium wrk demo test lint unit bench bench-load clean airflow-env airflow-test
+.PHONY: install promtool chromium wrk demo test test-weekdays lint unit bench bench-load clean airflow-env airflow-test
 
 # Root installs directly, anyone else through sudo (CI runners).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -66,10 +66,19 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks dags
 	$(BIN)/mypy
 
-# The main suite, then the DAG tests in Airflow's venv.
+# The main suite (its worlds end on a fixed day, tests/fixed_calendar.py), the quality-threshold
+# tests again on worlds ending on other weekdays, then the DAG tests in Airflow's venv.
+QUALITY_WORLD_ENDS ?= 2026-12-02 2026-12-04
 test: install lint
 	HF_HUB_OFFLINE=1 $(BIN)/pytest
+	$(MAKE) test-weekdays
 	$(MAKE) airflow-test
+
+test-weekdays: install
+	set -e; for day in $(QUALITY_WORLD_ENDS); do \
+	  echo "quality-threshold tests on a world ending $$day"; \
+	  VITRINA_TEST_WORLD_END=$$day HF_HUB_OFFLINE=1 $(BIN)/pytest -m quality -q; \
+	done
 
 # Re-install only when the pins change; the constraints file holds the full resolved set.
 $(AIRFLOW_STAMP): $(AIRFLOW_REQS)

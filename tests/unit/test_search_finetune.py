@@ -26,12 +26,14 @@ from vitrina.search.semantic_eval import exact_ranker, retrieval_report
 
 pytestmark = [pytest.mark.unit, pytest.mark.slow]
 
-# 10 steps of 32 triples. Measured on ci (seed 7) with these settings: held-out recall@10
-# 0.770 → 0.797 and NDCG@10 0.645 → 0.672; the bar asks for about a third of that gain.
-TINY = FinetuneConfig(
-    max_examples=320, batch_size=32, learning_rate=1e-4, max_seconds=900, show_progress=False
+# 40 steps of 32 triples. Measured on ci (seed 7) worlds ending on six different weekdays
+# (2026-11-28 … 2026-12-04), held-out gains of recall@10 0.012–0.035 and of NDCG@10
+# 0.020–0.034; the bars ask for under half the smallest gain. Ten steps gained −0.003–0.022:
+# noise that passed or failed with the weekday the world ended on.
+SMALL = FinetuneConfig(
+    max_examples=1280, batch_size=32, learning_rate=1e-4, max_seconds=900, show_progress=False
 )
-MARGIN = 0.01
+MARGINS = {"recall@10": 0.005, "ndcg@10": 0.01}
 
 
 @pytest.fixture(scope="module")
@@ -59,11 +61,11 @@ def test_finetuning_beats_the_base_model_on_held_out_clicks(
 ) -> None:
     logs, catalog = ci_data
     start = holdout_start(logs, days=5)
-    triples = training_triples(logs, until=start, max_examples=TINY.max_examples, seed=1)
+    triples = training_triples(logs, until=start, max_examples=SMALL.max_examples, seed=1)
     texts = id_texts(catalog["product_id"].tolist(), catalog_texts(catalog))
-    report = finetune(triples, texts, tmp_path / "tuned", TINY)
+    report = finetune(triples, texts, tmp_path / "tuned", SMALL)
 
-    assert (report.examples, report.steps, report.stopped_by_time) == (320, 10, False)
+    assert (report.examples, report.steps, report.stopped_by_time) == (1280, 40, False)
     assert np.isfinite(report.train_loss)
     assert report.train_loss > 0
     files = {p.name for p in (tmp_path / "tuned").rglob("*")}
@@ -74,8 +76,8 @@ def test_finetuning_beats_the_base_model_on_held_out_clicks(
     held = held_out_clicks(logs, since=start)
     base = _report(None, catalog, held)
     tuned = _report(tmp_path / "tuned", catalog, held)
-    for metric in ("recall@10", "ndcg@10"):
-        assert tuned[metric] >= base[metric] + MARGIN, (metric, base, tuned)
+    for metric, margin in MARGINS.items():
+        assert tuned[metric] >= base[metric] + margin, (metric, base, tuned)
 
 
 def test_time_bound_and_bad_input_keep_the_last_good_model(
