@@ -102,7 +102,9 @@ def flush_events(settings: Settings, buffer: EventBuffer, *, chunk: int = CHUNK)
     with flush_lock(settings):
         while batch := buffer.read(chunk):
             part = "events-" + re.sub(r"[^0-9A-Za-z]", "_", batch[0].offset)
-            written = write_table(lake, "raw", EVENTS.name, events_table(batch), EVENTS.date_column, part=part)
+            written = write_table(
+                lake, "raw", EVENTS.name, events_table(batch), EVENTS.date_column, part=part
+            )
             make_durable(written, settings.lake)
             buffer.commit(batch[-1].offset)  # only after the chunk is durably in the lake
             files += written

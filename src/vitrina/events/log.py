@@ -28,11 +28,12 @@ serialise the writers anyway).
 
 A home holding the former layout (``segment-*.jsonl``, ``committed.json``,
 ``flushed-ids.jsonl``) is migrated on open: its unflushed events and remembered ids are
-imported in one transaction, then the old files move to ``segment-log.migrated/``.
+imported in one transaction, then the old files move to ``migrated-segment-log/``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sqlite3
@@ -53,7 +54,7 @@ from vitrina.events.base import (
 DATABASE = "buffer.sqlite3"
 DEFAULT_DEDUP_TTL = dt.timedelta(days=7)
 BUSY_TIMEOUT_S = 30.0
-LEGACY_FOLDER = "segment-log.migrated"
+LEGACY_FOLDER = "migrated-segment-log"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -114,6 +115,17 @@ class EventLog(ClosesOnExit):
             ) from error
 
     # --- transactions ------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _failures(self, action: str) -> Iterator[None]:
+        """SQLite's errors (locked past the busy timeout, I/O, disk full) as 'unavailable':
+        the API answers 503 and the client retries the batch, which is idempotent."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            raise EventBufferUnavailableError(
+                f"cannot {action} the event buffer at {self.path}: {error}"
+            ) from error
+
     def _transaction(self) -> _Transaction:
         return _Transaction(self._conn, self._lock)
 
@@ -135,11 +147,8 @@ class EventLog(ClosesOnExit):
     def append(self, events: list[EventRecord]) -> AppendResult:
         if not events:
             return AppendResult(0, ())
-        try:
-            with self._transaction() as conn:
-                added = self._insert(conn, events)
-        except sqlite3.Error as error:
-            raise EventBufferUnavailableError(f"cannot write the event buffer at {self.path}: {error}") from error
+        with self._failures("write"), self._transaction() as conn:
+            added = self._insert(conn, events)
         duplicates: list[str] = []
         for event in events:  # the first copy of an added id is the accepted one
             if event.event_id in added:
@@ -151,38 +160,29 @@ class EventLog(ClosesOnExit):
     def read(self, limit: int) -> list[BufferedEvent]:
         if limit < 1:
             raise ValueError(f"limit must be ≥ 1, got {limit}")
-        try:
-            with self._lock:
-                rows = self._conn.execute(
-                    "SELECT offset, body FROM events ORDER BY offset LIMIT ?", (limit,)
-                ).fetchall()
-        except sqlite3.Error as error:
-            raise EventBufferUnavailableError(f"cannot read the event buffer at {self.path}: {error}") from error
+        with self._failures("read"), self._lock:
+            rows = self._conn.execute(
+                "SELECT offset, body FROM events ORDER BY offset LIMIT ?", (limit,)
+            ).fetchall()
         return [BufferedEvent(_offset(seq), EventRecord.from_json(json.loads(body))) for seq, body in rows]
 
     def commit(self, offset: str) -> int:
         """Delete the events ``≤ offset`` (all of them read by the caller: offsets are in
         commit order) and remember their ids for the de-duplication window."""
         upto = int(offset)
-        try:
-            with self._transaction() as conn:
-                conn.execute(
-                    "INSERT OR REPLACE INTO flushed (event_id, at) "
-                    "SELECT event_id, ? FROM events WHERE offset <= ?",
-                    (self._clock(), upto),
-                )
-                removed = conn.execute("DELETE FROM events WHERE offset <= ?", (upto,)).rowcount
-                conn.execute("DELETE FROM flushed WHERE at < ?", (self._horizon(),))
-        except sqlite3.Error as error:
-            raise EventBufferUnavailableError(f"cannot commit the event buffer at {self.path}: {error}") from error
+        with self._failures("commit"), self._transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO flushed (event_id, at) "
+                "SELECT event_id, ? FROM events WHERE offset <= ?",
+                (self._clock(), upto),
+            )
+            removed = conn.execute("DELETE FROM events WHERE offset <= ?", (upto,)).rowcount
+            conn.execute("DELETE FROM flushed WHERE at < ?", (self._horizon(),))
         return int(removed)
 
     def pending(self) -> int:
-        try:
-            with self._lock:
-                (count,) = self._conn.execute("SELECT count(*) FROM events").fetchone()
-        except sqlite3.Error as error:
-            raise EventBufferUnavailableError(f"cannot read the event buffer at {self.path}: {error}") from error
+        with self._failures("read"), self._lock:
+            (count,) = self._conn.execute("SELECT count(*) FROM events").fetchone()
         return int(count)
 
     def close(self) -> None:
