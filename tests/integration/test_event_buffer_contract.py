@@ -146,6 +146,21 @@ def test_a_crash_between_write_and_commit_redelivers_without_duplicating(
     assert sorted(ids) == ["e0", "e1", "e2", "e3"]  # the re-run replaced its own file
 
 
+def test_redis_buffer_warns_when_acknowledged_events_would_not_survive_a_restart(
+    redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import redis
+
+    with redis.Redis.from_url(redis_url, decode_responses=True) as client:
+        aof = client.config_get("appendonly")["appendonly"] == "yes"
+    with (
+        caplog.at_level("WARNING"),
+        RedisEventBuffer(redis_url, prefix=f"vitrina-test:{uuid.uuid4().hex}") as buffer,
+    ):
+        assert buffer.aof_enabled is aof
+    assert ("append-only file off" in caplog.text) is not aof
+
+
 @pytest.mark.unit
 def test_embedded_log_survives_reopen_and_keeps_offsets_in_order(tmp_path: Path) -> None:
     folder = tmp_path / "events"

@@ -14,7 +14,8 @@ What several workers share, and how:
 - admin changes — :mod:`vitrina.serving.generation` (each worker follows within ~1 s);
 - the serving store and the search result cache — SQLite in WAL mode (one connection per
   worker; readers never block each other or the batch writer) or Redis;
-- the embedded event log — appends serialise on an ``flock`` (:mod:`vitrina.events.log`).
+- the embedded event buffer — SQLite in WAL mode; appends are transactions that SQLite
+  serialises across processes (:mod:`vitrina.events.log`).
 """
 
 from __future__ import annotations
