@@ -2,7 +2,7 @@
 buffer; ``vitrina ingest events`` flushes it into ``raw/events`` through the contracts.
 
 One :class:`~vitrina.events.base.EventBuffer` interface, two backends: an embedded
-append-only log of JSON-lines segments (default) and Redis Streams
+append-only log in one SQLite file (default) and Redis Streams
 (``VITRINA_EVENTS_URL=redis://…``). Open the configured one with :func:`open_event_buffer`.
 """
 

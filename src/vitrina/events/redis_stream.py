@@ -8,14 +8,20 @@ Keys (``prefix`` defaults to ``vitrina:events``)::
 An append is one Lua script (atomic on the server): for each event, ``SET seen NX PX``
 then ``XADD`` only if the marker was new — so an id is buffered at most once per window,
 across every API replica. Offsets are stream entry ids; :meth:`RedisEventBuffer.commit`
-trims entries up to and including the offset (``XTRIM MINID`` to the next id).
-Durability is the server's (configure AOF with ``appendfsync everysec`` or ``always``).
+trims entries up to and including the offset (``XTRIM MINID`` to the next id); entry ids
+grow in the order the scripts run, so a reader that saw an id saw every earlier entry.
+
+Durability is the server's: an append is acknowledged once Redis has applied the script,
+so an acknowledged event survives a Redis restart only with the append-only file on
+(``appendonly yes``), and a power loss only with ``appendfsync always`` (``everysec`` may
+lose the last second). Opening the buffer logs a warning when the server's AOF is off.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from typing import Any
 
 import redis
@@ -28,6 +34,8 @@ from vitrina.events.base import (
     EventRecord,
 )
 from vitrina.serving.backends import redact
+
+log = logging.getLogger(__name__)
 
 DEFAULT_DEDUP_TTL = dt.timedelta(days=7)
 _APPEND = """
@@ -69,6 +77,21 @@ class RedisEventBuffer(ClosesOnExit):
         )
         self._script = self._redis.register_script(_APPEND)
         self._call(self._redis.ping)
+        self.aof_enabled = self._aof_enabled()
+        if self.aof_enabled is False:
+            log.warning(
+                "the Redis event buffer at %s has its append-only file off: acknowledged "
+                "events are lost if Redis restarts before its next snapshot (set appendonly yes)",
+                self.url,
+            )
+
+    def _aof_enabled(self) -> bool | None:
+        """Whether the server persists every write (None: ``INFO`` is not allowed here)."""
+        try:
+            info = self._call(self._redis.info, "persistence")
+        except redis.exceptions.ResponseError:
+            return None
+        return bool(int(info.get("aof_enabled", 0)))
 
     @property
     def stream(self) -> str:

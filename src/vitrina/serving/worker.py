@@ -14,7 +14,8 @@ What several workers share, and how:
 - admin changes — :mod:`vitrina.serving.generation` (each worker follows within ~1 s);
 - the serving store and the search result cache — SQLite in WAL mode (one connection per
   worker; readers never block each other or the batch writer) or Redis;
-- the embedded event log — appends serialise on an ``flock`` (:mod:`vitrina.events.log`);
+- the embedded event buffer — SQLite in WAL mode; appends are transactions that SQLite
+  serialises across processes (:mod:`vitrina.events.log`);
 - the console's token — drawn here when ``VITRINA_CONSOLE_TOKEN`` is unset and exported
   before the workers start, so they all inherit it (:mod:`vitrina.console.auth`). The
   environment rather than a file in the home: the token dies with the server, and no
