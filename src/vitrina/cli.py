@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from vitrina.cli_common import HomeOption, console
+from vitrina.cli_common import HomeOption, console, home_locked
 from vitrina.cli_common import settings_for as _settings
 from vitrina.cli_experiment import experiment_app
 from vitrina.cli_lifecycle import models_command, promote, rollback
@@ -79,9 +79,10 @@ def generate(
 
     settings = _settings(home)
     last_day = dt.date.fromisoformat(end_date) if end_date else None
-    summary = generate_marketplace(
-        settings, scale=scale, seed=seed, drift=drift, end_date=last_day, catalog_to=catalog_to
-    )
+    with home_locked(settings):
+        summary = generate_marketplace(
+            settings, scale=scale, seed=seed, drift=drift, end_date=last_day, catalog_to=catalog_to
+        )
     console.print(summary.render())
 
 
@@ -98,7 +99,10 @@ def validate(
     settings = _settings(home)
     threshold = settings.max_invalid_share if max_invalid_share is None else max_invalid_share
     try:
-        report = validate_lake(settings, max_invalid_share=threshold, fail_on_stale=settings.fail_on_stale)
+        with home_locked(settings):
+            report = validate_lake(
+                settings, max_invalid_share=threshold, fail_on_stale=settings.fail_on_stale
+            )
     except ContractViolation as error:
         console.print(error.report.render())
         console.print(f"[bold red]validation failed:[/] {error}")
@@ -143,7 +147,9 @@ def demo(
     """The main job: generate the marketplace, ingest the catalog, validate everything."""
     from vitrina.demo import run_demo
 
-    run_demo(_settings(home), scale=scale, seed=seed, postgres_url=postgres, console=console)
+    settings = _settings(home)
+    with home_locked(settings):
+        run_demo(settings, scale=scale, seed=seed, postgres_url=postgres, console=console)
 
 
 @run_app.command("recs")
@@ -164,12 +170,13 @@ def run_recs_command(
 
     settings = _settings(home)
     config = RecsConfig(seed=seed, n_trials=trials, evaluate=evaluate, publish=publish)
-    decision = _decision(settings, RECS_MODEL, "recs", policy)
-    assert isinstance(decision, TrainDecision)
-    try:
-        run = run_recs(settings, config, console, decision=decision, force=force)
-    except StepFailedError as error:
-        raise _failed(error) from error
+    with home_locked(settings):  # the decision reads the champion the run then replaces
+        decision = _decision(settings, RECS_MODEL, "recs", policy)
+        assert isinstance(decision, TrainDecision)
+        try:
+            run = run_recs(settings, config, console, decision=decision, force=force)
+        except StepFailedError as error:
+            raise _failed(error) from error
     if run.metrics:
         from vitrina.evaluation.recs_report import render_markdown
 
@@ -203,7 +210,9 @@ def run_search_command(
     if incremental:
         from vitrina.pipelines.search_reindex import reindex_search
 
-        done = reindex_search(_settings(home), switch=switch)
+        settings = _settings(home)
+        with home_locked(settings):
+            done = reindex_search(settings, switch=switch)
         console.print(
             f"{done.previous} → [bold]{done.version}[/]: {done.n_products} products, "
             f"{done.n_embedded} re-embedded, {done.n_removed} removed"
@@ -211,13 +220,14 @@ def run_search_command(
         return
 
     settings = _settings(home)
-    decision = _decision(settings, SEARCH_MODEL, "search", policy)
-    assert isinstance(decision, TrainDecision)
     config = SearchConfig(seed=seed, n_trials=trials, evaluate=evaluate, switch=switch)
-    try:
-        run = run_search(settings, config, console, decision=decision, force=force)
-    except StepFailedError as error:
-        raise _failed(error) from error
+    with home_locked(settings):
+        decision = _decision(settings, SEARCH_MODEL, "search", policy)
+        assert isinstance(decision, TrainDecision)
+        try:
+            run = run_search(settings, config, console, decision=decision, force=force)
+        except StepFailedError as error:
+            raise _failed(error) from error
     if run.metrics:
         console.print(render_markdown(run.metrics, run.run_id))
     for note in run.notes:
@@ -256,8 +266,10 @@ def run_all_command(
         drift=DriftConfig(query_sample=0) if quick else DriftConfig(),
         force=force,
     )
+    settings = _settings(home)
     try:
-        run_all(_settings(home), config, console)
+        with home_locked(settings):
+            run_all(settings, config, console)
     except StepFailedError as error:
         raise _failed(error) from error
 
@@ -311,8 +323,10 @@ def run_drift_command(
     config = DriftConfig(
         window_days=window_days, reference_days=reference_days, end=end, query_sample=query_sample, html=html
     )
+    settings = _settings(home)
     try:
-        check = check_drift(_settings(home), config, console, force=force)
+        with home_locked(settings):
+            check = check_drift(settings, config, console, force=force)
     except StepFailedError as error:  # no validated data, not enough history, a bad window
         console.print(f"[bold red]drift check failed:[/] {error}")
         raise typer.Exit(code=1) from error

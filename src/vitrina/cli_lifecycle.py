@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from vitrina.cli_common import HomeOption, console
+from vitrina.cli_common import HomeOption, console, home_locked
 from vitrina.cli_common import settings_for as _settings
 
 ModelArgument = Annotated[str, typer.Argument(help="Registered model: vitrina-recs | vitrina-search.")]
@@ -29,17 +29,18 @@ def _switch(
         console.print(f"[bold red]unknown model {model!r}[/]: use one of {', '.join(MODELS)}")
         raise typer.Exit(code=2)
     settings = _settings(home)
-    try:
-        if action == "promote":
-            switch = promote_model(settings, model, reason, version, republish)
-        else:
-            switch = rollback_model(settings, model, reason, republish)
-    except LifecycleError as error:
-        console.print(f"[bold red]{action} refused:[/] {error}")
-        raise typer.Exit(code=1) from error
-    console.print(switch.render())
-    # Running API processes on this home follow within about a second (serving/generation.py).
-    Generations(Path(settings.home)).bump("models")
+    with home_locked(settings):
+        try:
+            if action == "promote":
+                switch = promote_model(settings, model, reason, version, republish)
+            else:
+                switch = rollback_model(settings, model, reason, republish)
+        except LifecycleError as error:
+            console.print(f"[bold red]{action} refused:[/] {error}")
+            raise typer.Exit(code=1) from error
+        console.print(switch.render())
+        # Running API processes on this home follow within about a second (serving/generation.py).
+        Generations(Path(settings.home)).bump("models")
     if switch.publish_error:
         raise typer.Exit(code=1)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from vitrina.config import Settings
+from vitrina.pipelines.home_lock import holds_home_lock
 from vitrina.pipelines.search import SearchConfig
 from vitrina.search.finetune import FinetuneConfig
 
@@ -24,6 +25,7 @@ def postgres_reachable(url: str) -> bool:
         return False
 
 
+@holds_home_lock
 def run_demo(settings: Settings, scale: str, seed: int, postgres_url: str, console: Console) -> None:
     """Generate the marketplace, bring the catalog in through PostgreSQL when available, validate,
     then train, evaluate and publish the recommendations and the search index."""

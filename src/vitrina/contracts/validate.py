@@ -46,6 +46,7 @@ from vitrina.contracts.storage import read_raw_files, replace_table
 from vitrina.contracts.tables import TABLES, TableSpec
 from vitrina.lake.io import list_parquet_files, read_table, write_json_atomic
 from vitrina.lake.paths import LakePaths
+from vitrina.pipelines.home_lock import holds_home_lock
 
 __all__ = ["ContractViolation", "TableResult", "ValidationReport", "check_table", "validate_lake"]
 
@@ -179,6 +180,7 @@ def _failure_message(report: ValidationReport) -> str:
     return "; ".join(parts)
 
 
+@holds_home_lock
 def validate_lake(
     settings: Settings, *, max_invalid_share: float, fail_on_stale: bool = False
 ) -> ValidationReport:

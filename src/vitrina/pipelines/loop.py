@@ -32,6 +32,7 @@ from vitrina.contracts.tables import TABLES
 from vitrina.lake.digest import dataset_version, table_digests
 from vitrina.lake.paths import LakePaths
 from vitrina.pipelines.drift import DriftCheck, DriftConfig, check_drift
+from vitrina.pipelines.home_lock import holds_home_lock
 from vitrina.pipelines.ledger import Ledger, StepEvent
 from vitrina.pipelines.policy import Policy, TrainDecision, training_decision
 from vitrina.pipelines.recs import RecsConfig, RecsRun, run_recs
@@ -105,6 +106,7 @@ def _features(settings: Settings) -> dict[str, Any]:
     return {"as_of": cutoff.isoformat(), "rows": {k: v.num_rows for k, v in tables.items()}, "files": written}
 
 
+@holds_home_lock
 def run_all(settings: Settings, config: LoopConfig | None = None, console: Console | None = None) -> LoopRun:
     """The whole loop; see the module docstring. Raises StepFailedError at the first failing step."""
     config = config or LoopConfig()
