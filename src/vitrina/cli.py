@@ -104,10 +104,10 @@ def validate(
                 settings, max_invalid_share=threshold, fail_on_stale=settings.fail_on_stale
             )
     except ContractViolation as error:
-        console.print(error.report.render())
+        console.print(error.report.render(), soft_wrap=True)
         console.print(f"[bold red]validation failed:[/] {error}")
         raise typer.Exit(code=1) from error
-    console.print(report.render())
+    console.print(report.render(), soft_wrap=True)  # a raw file's path and error stay on one line
 
 
 @ingest_app.command("catalog")

@@ -65,7 +65,7 @@ def run_demo(settings: Settings, scale: str, seed: int, postgres_url: str, conso
     validation = validate_lake(
         settings, max_invalid_share=settings.max_invalid_share, fail_on_stale=settings.fail_on_stale
     )
-    console.print(validation.render())
+    console.print(validation.render(), soft_wrap=True)
     console.rule("4. recommendations: train, evaluate, publish (vitrina run recs)")
     run = run_recs(settings, RecsConfig(seed=seed), console)
     console.print(render_markdown(run.metrics, run.run_id))
