@@ -161,3 +161,49 @@ def test_a_holder_killed_with_sigkill_leaves_the_home_unlocked(tmp_path: Path) -
     assert "killed holder" in lock_path(tmp_path).read_text()  # its identity is left behind …
     with home_lock(tmp_path, command="next run"):  # … but the kernel released the lock
         assert json.loads(lock_path(tmp_path).read_text())["command"] == "next run"
+
+
+LOCKED_COMMANDS = [
+    ["validate"],
+    ["generate", "--scale", "ci"],
+    ["demo", "--scale", "ci"],
+    ["run", "recs"],
+    ["run", "search"],
+    ["run", "search", "--incremental"],
+    ["run", "drift"],
+    ["run", "all", "--quick"],
+    ["promote", "vitrina-recs"],
+    ["rollback", "vitrina-recs"],
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", LOCKED_COMMANDS, ids=" ".join)
+def test_every_command_that_writes_refuses_a_locked_home_before_touching_it(
+    tmp_path: Path, command: list[str]
+) -> None:
+    from typer.testing import CliRunner
+
+    from vitrina.cli import app
+    from vitrina.pipelines.home_lock import BUSY_EXIT_CODE
+
+    held, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with home_lock(tmp_path, command="vitrina run all"):
+            held.set()
+            release.wait(60)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        held.wait(10)
+        result = CliRunner().invoke(app, [*command, "--home", str(tmp_path)])
+    finally:
+        release.set()
+        thread.join(10)
+    assert result.exit_code == BUSY_EXIT_CODE, result.output
+    flat = " ".join(result.output.split())
+    assert f"another vitrina run holds {lock_path(tmp_path)}: pid {os.getpid()}" in flat
+    assert "'vitrina run all'" in flat
+    assert sorted(p.name for p in tmp_path.iterdir()) == [LOCK_FILE]  # nothing read or written
