@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from test_contracts_factory import clean_rows, write_clean_lake
 from typer.testing import CliRunner
@@ -175,3 +176,12 @@ def test_the_raw_digest_of_run_all_hashes_an_unreadable_file_instead_of_failing(
     assert after.digest != before.digest
     assert after.rows == before.rows
     assert after.files == len(list_parquet_files(lake, "raw", "events"))
+
+
+def test_an_unreadable_validated_file_still_fails_its_digest(settings: Settings) -> None:
+    _lake(settings)
+    validate_lake(settings, max_invalid_share=0.0)
+    lake = LakePaths(settings.lake)
+    Path(list_parquet_files(lake, "validated", "events")[0]).write_bytes(b"")
+    with pytest.raises(pa.ArrowInvalid):
+        table_digest(lake, "validated", "events")

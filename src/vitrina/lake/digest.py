@@ -3,9 +3,9 @@
 A table's digest is the SHA-256 over its visible Parquet files in partition order, each
 contributing its path relative to the table folder and its bytes; the same files give the
 same digest on any machine or fsspec backend, and any rewritten, added or removed file
-changes it. Row counts come from the Parquet footers (no data is decoded); a file whose footer
-cannot be read (an unreadable raw file, which validation quarantines) counts no rows but its
-bytes are still hashed.
+changes it. Row counts come from the Parquet footers (no data is decoded); in ``raw/`` a file
+whose footer cannot be read (validation quarantines it) counts no rows but its bytes are still
+hashed, elsewhere it is an error (we wrote those files: unreadable means corrupt).
 
 ``dataset_version`` combines several table digests into one id: the tag a model version
 carries so "which data?" has a one-word answer (SPEC §5.1).
@@ -71,7 +71,9 @@ def table_digest(lake: LakePaths, layer: Layer, name: str) -> TableDigest:
             with fs.open(path, "rb") as handle:
                 meta = pq.read_metadata(handle)
         except (pa.ArrowException, OSError):
-            continue  # unreadable (validation quarantines it): its bytes are hashed, it has no rows
+            if layer != "raw":
+                raise
+            continue  # an unreadable raw file (validation quarantines it): hashed, no rows
         rows += meta.num_rows
         columns = columns or tuple(meta.schema.to_arrow_schema().names)
     return TableDigest(layer, name, root, sha.hexdigest(), len(files), rows, columns)
