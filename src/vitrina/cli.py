@@ -145,10 +145,10 @@ def demo(
     home: HomeOption = None,
 ) -> None:
     """The main job: generate the marketplace, ingest the catalog, validate everything."""
-    from vitrina.demo import run_demo
-
     settings = _settings(home)
     with home_locked(settings):
+        from vitrina.demo import run_demo
+
         run_demo(settings, scale=scale, seed=seed, postgres_url=postgres, console=console)
 
 
@@ -163,14 +163,16 @@ def run_recs_command(
     home: HomeOption = None,
 ) -> None:
     """Train, evaluate and publish the "Para ti" recommendations (SPEC §3)."""
-    from vitrina.pipelines.ledger import StepFailedError
-    from vitrina.pipelines.policy import TrainDecision
-    from vitrina.pipelines.recs import RecsConfig, run_recs
-    from vitrina.registry.client import RECS_MODEL
-
     settings = _settings(home)
-    config = RecsConfig(seed=seed, n_trials=trials, evaluate=evaluate, publish=publish)
-    with home_locked(settings):  # the decision reads the champion the run then replaces
+    # locked before the heavy imports (a busy home answers at once) and before the decision,
+    # which reads the champion the run then replaces
+    with home_locked(settings):
+        from vitrina.pipelines.ledger import StepFailedError
+        from vitrina.pipelines.policy import TrainDecision
+        from vitrina.pipelines.recs import RecsConfig, run_recs
+        from vitrina.registry.client import RECS_MODEL
+
+        config = RecsConfig(seed=seed, n_trials=trials, evaluate=evaluate, publish=publish)
         decision = _decision(settings, RECS_MODEL, "recs", policy)
         assert isinstance(decision, TrainDecision)
         try:
@@ -201,17 +203,11 @@ def run_search_command(
     home: HomeOption = None,
 ) -> None:
     """Build an index version, fine-tune the encoder, train the ranker, evaluate (SPEC §4)."""
-    from vitrina.evaluation.search import render_markdown
-    from vitrina.pipelines.ledger import StepFailedError
-    from vitrina.pipelines.policy import TrainDecision
-    from vitrina.pipelines.search import SearchConfig, run_search
-    from vitrina.registry.client import SEARCH_MODEL
-
+    settings = _settings(home)
     if incremental:
-        from vitrina.pipelines.search_reindex import reindex_search
-
-        settings = _settings(home)
         with home_locked(settings):
+            from vitrina.pipelines.search_reindex import reindex_search
+
             done = reindex_search(settings, switch=switch)
         console.print(
             f"{done.previous} → [bold]{done.version}[/]: {done.n_products} products, "
@@ -219,9 +215,14 @@ def run_search_command(
         )
         return
 
-    settings = _settings(home)
-    config = SearchConfig(seed=seed, n_trials=trials, evaluate=evaluate, switch=switch)
-    with home_locked(settings):
+    with home_locked(settings):  # before the heavy imports: a busy home answers at once
+        from vitrina.evaluation.search import render_markdown
+        from vitrina.pipelines.ledger import StepFailedError
+        from vitrina.pipelines.policy import TrainDecision
+        from vitrina.pipelines.search import SearchConfig, run_search
+        from vitrina.registry.client import SEARCH_MODEL
+
+        config = SearchConfig(seed=seed, n_trials=trials, evaluate=evaluate, switch=switch)
         decision = _decision(settings, SEARCH_MODEL, "search", policy)
         assert isinstance(decision, TrainDecision)
         try:
@@ -253,22 +254,23 @@ def run_all_command(
 ) -> None:
     """The MLOps loop: validate → features → drift → retrain or reuse → evaluate → gate →
     register → publish / re-index, for recs and search; unchanged steps are reused."""
-    from vitrina.demo import search_config
-    from vitrina.pipelines.drift import DriftConfig
     from vitrina.pipelines.ledger import StepFailedError
-    from vitrina.pipelines.loop import LoopConfig, run_all
-    from vitrina.pipelines.recs import RecsConfig
 
-    search = search_config("ci" if quick else "demo", seed)
-    config = LoopConfig(
-        recs=RecsConfig(seed=seed, n_trials=trials),
-        search=search if quick else replace(search, n_trials=trials),
-        drift=DriftConfig(query_sample=0) if quick else DriftConfig(),
-        force=force,
-    )
     settings = _settings(home)
     try:
-        with home_locked(settings):
+        with home_locked(settings):  # before the heavy imports: a busy home answers at once
+            from vitrina.demo import search_config
+            from vitrina.pipelines.drift import DriftConfig
+            from vitrina.pipelines.loop import LoopConfig, run_all
+            from vitrina.pipelines.recs import RecsConfig
+
+            search = search_config("ci" if quick else "demo", seed)
+            config = LoopConfig(
+                recs=RecsConfig(seed=seed, n_trials=trials),
+                search=search if quick else replace(search, n_trials=trials),
+                drift=DriftConfig(query_sample=0) if quick else DriftConfig(),
+                force=force,
+            )
             run_all(settings, config, console)
     except StepFailedError as error:
         raise _failed(error) from error
@@ -314,18 +316,23 @@ def run_drift_command(
     home: HomeOption = None,
 ) -> None:
     """Compare the latest window with the reference: per-feature drift, then none / warn / retrain."""
-    from vitrina.pipelines.drift import DriftConfig, check_drift
     from vitrina.pipelines.ledger import StepFailedError
 
     end = None
     if end_date:
         end = dt.datetime.combine(dt.date.fromisoformat(end_date) + dt.timedelta(days=1), dt.time(), dt.UTC)
-    config = DriftConfig(
-        window_days=window_days, reference_days=reference_days, end=end, query_sample=query_sample, html=html
-    )
     settings = _settings(home)
     try:
-        with home_locked(settings):
+        with home_locked(settings):  # before the heavy imports: a busy home answers at once
+            from vitrina.pipelines.drift import DriftConfig, check_drift
+
+            config = DriftConfig(
+                window_days=window_days,
+                reference_days=reference_days,
+                end=end,
+                query_sample=query_sample,
+                html=html,
+            )
             check = check_drift(settings, config, console, force=force)
     except StepFailedError as error:  # no validated data, not enough history, a bad window
         console.print(f"[bold red]drift check failed:[/] {error}")

@@ -20,16 +20,17 @@ RepublishOption = Annotated[
 def _switch(
     action: str, model: str, reason: str, version: int | None, republish: bool, home: str | None
 ) -> None:
-    from vitrina.pipelines.lifecycle import promote_model, rollback_model
-    from vitrina.registry.aliases import LifecycleError
     from vitrina.registry.client import MODELS
-    from vitrina.serving.generation import Generations
 
     if model not in MODELS:
         console.print(f"[bold red]unknown model {model!r}[/]: use one of {', '.join(MODELS)}")
         raise typer.Exit(code=2)
     settings = _settings(home)
     with home_locked(settings):
+        from vitrina.pipelines.lifecycle import promote_model, rollback_model
+        from vitrina.registry.aliases import LifecycleError
+        from vitrina.serving.generation import Generations
+
         try:
             if action == "promote":
                 switch = promote_model(settings, model, reason, version, republish)
