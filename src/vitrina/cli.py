@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from vitrina.cli_common import HomeOption, console
+from vitrina.cli_common import HomeOption, console, home_locked
 from vitrina.cli_common import settings_for as _settings
 from vitrina.cli_experiment import experiment_app
 from vitrina.cli_lifecycle import models_command, promote, rollback
@@ -79,9 +79,10 @@ def generate(
 
     settings = _settings(home)
     last_day = dt.date.fromisoformat(end_date) if end_date else None
-    summary = generate_marketplace(
-        settings, scale=scale, seed=seed, drift=drift, end_date=last_day, catalog_to=catalog_to
-    )
+    with home_locked(settings):
+        summary = generate_marketplace(
+            settings, scale=scale, seed=seed, drift=drift, end_date=last_day, catalog_to=catalog_to
+        )
     console.print(summary.render())
 
 
@@ -98,12 +99,15 @@ def validate(
     settings = _settings(home)
     threshold = settings.max_invalid_share if max_invalid_share is None else max_invalid_share
     try:
-        report = validate_lake(settings, max_invalid_share=threshold, fail_on_stale=settings.fail_on_stale)
+        with home_locked(settings):
+            report = validate_lake(
+                settings, max_invalid_share=threshold, fail_on_stale=settings.fail_on_stale
+            )
     except ContractViolation as error:
-        console.print(error.report.render())
+        console.print(error.report.render(), soft_wrap=True)
         console.print(f"[bold red]validation failed:[/] {error}")
         raise typer.Exit(code=1) from error
-    console.print(report.render())
+    console.print(report.render(), soft_wrap=True)  # a raw file's path and error stay on one line
 
 
 @ingest_app.command("catalog")
@@ -144,12 +148,12 @@ def demo(
     home: HomeOption = None,
 ) -> None:
     """The main job: generate the marketplace, ingest the catalog, validate everything."""
-    from vitrina.demo import run_demo
+    settings = _settings(home)
+    with home_locked(settings):
+        from vitrina.demo import run_demo
 
-    last_day = dt.date.fromisoformat(end_date) if end_date else None
-    run_demo(
-        _settings(home), scale=scale, seed=seed, postgres_url=postgres, console=console, end_date=last_day
-    )
+        last_day = dt.date.fromisoformat(end_date) if end_date else None
+        run_demo(settings, scale=scale, seed=seed, postgres_url=postgres, console=console, end_date=last_day)
 
 
 @run_app.command("recs")
@@ -163,19 +167,22 @@ def run_recs_command(
     home: HomeOption = None,
 ) -> None:
     """Train, evaluate and publish the "Para ti" recommendations (SPEC §3)."""
-    from vitrina.pipelines.ledger import StepFailedError
-    from vitrina.pipelines.policy import TrainDecision
-    from vitrina.pipelines.recs import RecsConfig, run_recs
-    from vitrina.registry.client import RECS_MODEL
-
     settings = _settings(home)
-    config = RecsConfig(seed=seed, n_trials=trials, evaluate=evaluate, publish=publish)
-    decision = _decision(settings, RECS_MODEL, "recs", policy)
-    assert isinstance(decision, TrainDecision)
-    try:
-        run = run_recs(settings, config, console, decision=decision, force=force)
-    except StepFailedError as error:
-        raise _failed(error) from error
+    # locked before the heavy imports (a busy home answers at once) and before the decision,
+    # which reads the champion the run then replaces
+    with home_locked(settings):
+        from vitrina.pipelines.ledger import StepFailedError
+        from vitrina.pipelines.policy import TrainDecision
+        from vitrina.pipelines.recs import RecsConfig, run_recs
+        from vitrina.registry.client import RECS_MODEL
+
+        config = RecsConfig(seed=seed, n_trials=trials, evaluate=evaluate, publish=publish)
+        decision = _decision(settings, RECS_MODEL, "recs", policy)
+        assert isinstance(decision, TrainDecision)
+        try:
+            run = run_recs(settings, config, console, decision=decision, force=force)
+        except StepFailedError as error:
+            raise _failed(error) from error
     if run.metrics:
         from vitrina.evaluation.recs_report import render_markdown
 
@@ -200,30 +207,32 @@ def run_search_command(
     home: HomeOption = None,
 ) -> None:
     """Build an index version, fine-tune the encoder, train the ranker, evaluate (SPEC §4)."""
-    from vitrina.evaluation.search import render_markdown
-    from vitrina.pipelines.ledger import StepFailedError
-    from vitrina.pipelines.policy import TrainDecision
-    from vitrina.pipelines.search import SearchConfig, run_search
-    from vitrina.registry.client import SEARCH_MODEL
-
+    settings = _settings(home)
     if incremental:
-        from vitrina.pipelines.search_reindex import reindex_search
+        with home_locked(settings):
+            from vitrina.pipelines.search_reindex import reindex_search
 
-        done = reindex_search(_settings(home), switch=switch)
+            done = reindex_search(settings, switch=switch)
         console.print(
             f"{done.previous} → [bold]{done.version}[/]: {done.n_products} products, "
             f"{done.n_embedded} re-embedded, {done.n_removed} removed"
         )
         return
 
-    settings = _settings(home)
-    decision = _decision(settings, SEARCH_MODEL, "search", policy)
-    assert isinstance(decision, TrainDecision)
-    config = SearchConfig(seed=seed, n_trials=trials, evaluate=evaluate, switch=switch)
-    try:
-        run = run_search(settings, config, console, decision=decision, force=force)
-    except StepFailedError as error:
-        raise _failed(error) from error
+    with home_locked(settings):  # before the heavy imports: a busy home answers at once
+        from vitrina.evaluation.search import render_markdown
+        from vitrina.pipelines.ledger import StepFailedError
+        from vitrina.pipelines.policy import TrainDecision
+        from vitrina.pipelines.search import SearchConfig, run_search
+        from vitrina.registry.client import SEARCH_MODEL
+
+        config = SearchConfig(seed=seed, n_trials=trials, evaluate=evaluate, switch=switch)
+        decision = _decision(settings, SEARCH_MODEL, "search", policy)
+        assert isinstance(decision, TrainDecision)
+        try:
+            run = run_search(settings, config, console, decision=decision, force=force)
+        except StepFailedError as error:
+            raise _failed(error) from error
     if run.metrics:
         console.print(render_markdown(run.metrics, run.run_id))
     for note in run.notes:
@@ -249,21 +258,24 @@ def run_all_command(
 ) -> None:
     """The MLOps loop: validate → features → drift → retrain or reuse → evaluate → gate →
     register → publish / re-index, for recs and search; unchanged steps are reused."""
-    from vitrina.demo import search_config
-    from vitrina.pipelines.drift import DriftConfig
     from vitrina.pipelines.ledger import StepFailedError
-    from vitrina.pipelines.loop import LoopConfig, run_all
-    from vitrina.pipelines.recs import RecsConfig
 
-    search = search_config("ci" if quick else "demo", seed)
-    config = LoopConfig(
-        recs=RecsConfig(seed=seed, n_trials=trials),
-        search=search if quick else replace(search, n_trials=trials),
-        drift=DriftConfig(query_sample=0) if quick else DriftConfig(),
-        force=force,
-    )
+    settings = _settings(home)
     try:
-        run_all(_settings(home), config, console)
+        with home_locked(settings):  # before the heavy imports: a busy home answers at once
+            from vitrina.demo import search_config
+            from vitrina.pipelines.drift import DriftConfig
+            from vitrina.pipelines.loop import LoopConfig, run_all
+            from vitrina.pipelines.recs import RecsConfig
+
+            search = search_config("ci" if quick else "demo", seed)
+            config = LoopConfig(
+                recs=RecsConfig(seed=seed, n_trials=trials),
+                search=search if quick else replace(search, n_trials=trials),
+                drift=DriftConfig(query_sample=0) if quick else DriftConfig(),
+                force=force,
+            )
+            run_all(settings, config, console)
     except StepFailedError as error:
         raise _failed(error) from error
 
@@ -308,17 +320,24 @@ def run_drift_command(
     home: HomeOption = None,
 ) -> None:
     """Compare the latest window with the reference: per-feature drift, then none / warn / retrain."""
-    from vitrina.pipelines.drift import DriftConfig, check_drift
     from vitrina.pipelines.ledger import StepFailedError
 
     end = None
     if end_date:
         end = dt.datetime.combine(dt.date.fromisoformat(end_date) + dt.timedelta(days=1), dt.time(), dt.UTC)
-    config = DriftConfig(
-        window_days=window_days, reference_days=reference_days, end=end, query_sample=query_sample, html=html
-    )
+    settings = _settings(home)
     try:
-        check = check_drift(_settings(home), config, console, force=force)
+        with home_locked(settings):  # before the heavy imports: a busy home answers at once
+            from vitrina.pipelines.drift import DriftConfig, check_drift
+
+            config = DriftConfig(
+                window_days=window_days,
+                reference_days=reference_days,
+                end=end,
+                query_sample=query_sample,
+                html=html,
+            )
+            check = check_drift(settings, config, console, force=force)
     except StepFailedError as error:  # no validated data, not enough history, a bad window
         console.print(f"[bold red]drift check failed:[/] {error}")
         raise typer.Exit(code=1) from error

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from vitrina.cli_common import HomeOption, console
+from vitrina.cli_common import HomeOption, console, home_locked
 from vitrina.cli_common import settings_for as _settings
 
 ModelArgument = Annotated[str, typer.Argument(help="Registered model: vitrina-recs | vitrina-search.")]
@@ -20,26 +20,28 @@ RepublishOption = Annotated[
 def _switch(
     action: str, model: str, reason: str, version: int | None, republish: bool, home: str | None
 ) -> None:
-    from vitrina.pipelines.lifecycle import promote_model, rollback_model
-    from vitrina.registry.aliases import LifecycleError
     from vitrina.registry.client import MODELS
-    from vitrina.serving.generation import Generations
 
     if model not in MODELS:
         console.print(f"[bold red]unknown model {model!r}[/]: use one of {', '.join(MODELS)}")
         raise typer.Exit(code=2)
     settings = _settings(home)
-    try:
-        if action == "promote":
-            switch = promote_model(settings, model, reason, version, republish)
-        else:
-            switch = rollback_model(settings, model, reason, republish)
-    except LifecycleError as error:
-        console.print(f"[bold red]{action} refused:[/] {error}")
-        raise typer.Exit(code=1) from error
-    console.print(switch.render())
-    # Running API processes on this home follow within about a second (serving/generation.py).
-    Generations(Path(settings.home)).bump("models")
+    with home_locked(settings):
+        from vitrina.pipelines.lifecycle import promote_model, rollback_model
+        from vitrina.registry.aliases import LifecycleError
+        from vitrina.serving.generation import Generations
+
+        try:
+            if action == "promote":
+                switch = promote_model(settings, model, reason, version, republish)
+            else:
+                switch = rollback_model(settings, model, reason, republish)
+        except LifecycleError as error:
+            console.print(f"[bold red]{action} refused:[/] {error}")
+            raise typer.Exit(code=1) from error
+        console.print(switch.render())
+        # Running API processes on this home follow within about a second (serving/generation.py).
+        Generations(Path(settings.home)).bump("models")
     if switch.publish_error:
         raise typer.Exit(code=1)
 

@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     retrain_max_age_days: float = Field(
         default=7.0, gt=0, description="Retrain on schedule when the champion is older than this (days)."
     )
+    lock_wait_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        description="A run finding the home locked by another run waits this long for it (0: fail at once).",
+    )
 
     @field_validator("engine")
     @classmethod

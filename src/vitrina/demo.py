@@ -11,6 +11,7 @@ import datetime as dt
 from rich.console import Console
 
 from vitrina.config import Settings
+from vitrina.pipelines.home_lock import holds_home_lock
 from vitrina.pipelines.search import SearchConfig
 from vitrina.search.finetune import FinetuneConfig
 
@@ -26,6 +27,7 @@ def postgres_reachable(url: str) -> bool:
         return False
 
 
+@holds_home_lock
 def run_demo(
     settings: Settings,
     scale: str,
@@ -73,7 +75,7 @@ def run_demo(
     validation = validate_lake(
         settings, max_invalid_share=settings.max_invalid_share, fail_on_stale=settings.fail_on_stale
     )
-    console.print(validation.render())
+    console.print(validation.render(), soft_wrap=True)
     console.rule("4. recommendations: train, evaluate, publish (vitrina run recs)")
     run = run_recs(settings, RecsConfig(seed=seed), console)
     console.print(render_markdown(run.metrics, run.run_id))

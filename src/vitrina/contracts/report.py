@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 SUMMARY_COLUMNS = (
     "table",
@@ -23,6 +24,24 @@ SUMMARY_COLUMNS = (
 
 
 @dataclass(frozen=True)
+class FileIssue:
+    """A raw file validation could not use: ``unreadable`` (its bytes copied to ``copy`` under
+    ``quarantine/<table>/_files/``) or ``unsupported`` (a type the table is not read from, or
+    no table's folder at all: ``table`` is None). ``error`` is ``ErrorClass: message``."""
+
+    table: str | None
+    path: str
+    problem: Literal["unreadable", "unsupported"]
+    error: str
+    copy: str | None = None
+
+    def line(self) -> str:
+        """One line naming the file and what is wrong with it."""
+        where = f" → copied to {self.copy}" if self.copy else ""
+        return f"{self.problem} raw file {self.path}: {self.error}{where}"
+
+
+@dataclass(frozen=True)
 class TableReport:
     """One table's outcome. ``input_rows == valid_rows + quarantined_rows`` always.
 
@@ -31,6 +50,8 @@ class TableReport:
     ``published`` is False when ``validated/`` was left untouched because the invalid
     share exceeded the threshold. ``stale`` is set for dated tables whose newest valid
     timestamp is older than the freshness limit (a warning: no row is quarantined for it).
+    ``files`` counts the raw files read; ``unreadable_files`` (quarantined as files) and
+    ``unsupported_files`` (not read) the others.
     """
 
     table: str
@@ -44,6 +65,8 @@ class TableReport:
     stale: bool
     published: bool
     seconds: float = 0.0
+    unreadable_files: int = 0
+    unsupported_files: int = 0
 
     @property
     def invalid_share(self) -> float:
@@ -53,7 +76,8 @@ class TableReport:
 @dataclass(frozen=True)
 class ValidationReport:
     """The whole run. ``failed`` names the tables over ``max_invalid_share`` (or stale, when
-    staleness is configured to fail); ``missing`` the tables with no raw files."""
+    staleness is configured to fail); ``missing`` the tables with no readable raw files;
+    ``files`` the raw files that could not be used (unreadable ones quarantined as files)."""
 
     run_id: str
     validated_at: dt.datetime
@@ -63,10 +87,19 @@ class ValidationReport:
     missing: tuple[str, ...]
     failed: tuple[str, ...]
     warnings: tuple[str, ...] = field(default=())
+    files: tuple[FileIssue, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
         return not self.failed
+
+    @property
+    def unreadable(self) -> tuple[FileIssue, ...]:
+        return tuple(f for f in self.files if f.problem == "unreadable")
+
+    @property
+    def unsupported(self) -> tuple[FileIssue, ...]:
+        return tuple(f for f in self.files if f.problem == "unsupported")
 
     def reason_counts(self) -> dict[str, dict[str, int]]:
         """``{table: {reason code: rows}}`` for every table with quarantined rows."""
@@ -92,6 +125,10 @@ class ValidationReport:
                 status.append("[bold red]failed[/]")
             if t.stale:
                 status.append("[yellow]stale[/]")
+            if t.unreadable_files:
+                status.append(f"[bold red]{t.unreadable_files} unreadable file(s) quarantined[/]")
+            if t.unsupported_files:
+                status.append(f"[yellow]{t.unsupported_files} unsupported file(s) not read[/]")
             if not status:
                 status.append("[green]ok[/]")
             summary.add_row(
@@ -106,7 +143,11 @@ class ValidationReport:
                 " ".join(status),
             )
         for name in self.missing:
-            summary.add_row(name, "0", "-", "-", "-", "-", "-", "-", "[dim]no raw files[/]")
+            unreadable = sum(1 for f in self.unreadable if f.table == name)
+            note = f"[bold red]no readable raw files ({unreadable} unreadable)[/]"
+            summary.add_row(
+                name, "0", "-", "-", "-", "-", "-", "-", note if unreadable else "[dim]no raw files[/]"
+            )
         parts: list[Any] = [summary]
         reasons = Table(title="quarantined rows per reason", title_justify="left")
         reasons.add_column("table")
@@ -118,4 +159,9 @@ class ValidationReport:
         if reasons.row_count:
             parts.append(reasons)
         parts.extend(f"[yellow]warning:[/] {w}" for w in self.warnings)
+        # one line per file (print with soft_wrap): a log search for the path finds its error
+        for issue in self.files:
+            unreadable = issue.problem == "unreadable"
+            label = ("error: ", "bold red") if unreadable else ("warning: ", "yellow")
+            parts.append(Text.assemble(label, issue.line()))
         return Group(*parts)

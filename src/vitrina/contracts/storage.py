@@ -1,4 +1,5 @@
-"""Lake I/O of the contracts: reading raw files one by one, replacing a published table.
+"""Lake I/O of the contracts: replacing a published table (raw files are read by
+:mod:`vitrina.contracts.raw_files`).
 
 Kept apart from the checks so they stay pure functions over Arrow/pandas.
 """
@@ -7,53 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from vitrina.contracts.coerce import RawFile
-from vitrina.contracts.tables import TableSpec
 from vitrina.lake.io import filesystem, list_parquet_files, write_table
 from vitrina.lake.paths import LakePaths, Layer
-
-CSV_TABLES = frozenset({"synonyms"})
-LIST_SEPARATOR = "|"
-
-
-def _csv_files(lake: LakePaths, name: str) -> list[str]:
-    fs, path = filesystem(lake.table("raw", name))
-    if not fs.exists(path):
-        return []
-    found = [f for f in fs.find(path) if f.endswith(".csv")]
-    visible = [f for f in found if not any(seg.startswith((".", "_")) for seg in f[len(path) :].split("/"))]
-    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    prefix = "" if protocol in ("file", "local") else f"{protocol}://"
-    return sorted(f"{prefix}{f}" for f in visible)
-
-
-def read_csv_text(url: str) -> pa.Table:
-    """A CSV with every column as text (empty cells are null): typing is coercion's job."""
-    fs, path = filesystem(url)
-    with fs.open(path, "r", encoding="utf-8") as handle:
-        frame = pd.read_csv(handle, dtype=str, keep_default_na=False)
-    frame = frame.replace({"": None})
-    return pa.Table.from_pandas(frame, preserve_index=False)
-
-
-def read_raw_files(lake: LakePaths, spec: TableSpec) -> list[RawFile]:
-    """Every raw file of ``spec`` in partition (time) order, each with its own schema.
-
-    Synonyms also come as curated CSV files (``term,synonyms,category_scope`` with the
-    synonyms separated by ``|``).
-    """
-    files: list[RawFile] = []
-    for url in list_parquet_files(lake, "raw", spec.name):
-        fs, path = filesystem(url)
-        with fs.open(path, "rb") as handle:
-            files.append(RawFile(path=url, table=pq.read_table(handle)))
-    if spec.name in CSV_TABLES:
-        files.extend(RawFile(path=url, table=read_csv_text(url)) for url in _csv_files(lake, spec.name))
-    return files
 
 
 def replace_table(

@@ -5,8 +5,10 @@ references are checked against *their valid rows* of this run (or, when a refere
 has no raw files, against what ``validated/`` currently serves).
 
 For each table (see :mod:`coerce`, :mod:`schemas`, :mod:`integrity`): read each raw file on
-its own, coerce it to the canonical types, collapse the catalog change log, run the pandera
-contract and the cross-table checks, then split rows into valid and quarantined —
+its own (one that cannot be read is quarantined as a file and the rest goes on; one of a type
+the table is not read from is reported — :mod:`raw_files`), coerce it to the canonical types,
+collapse the catalog change log, run the pandera contract and the cross-table checks, then
+split rows into valid and quarantined —
 ``valid + quarantined = input`` always. Outputs replace the previous run's:
 
 * ``quarantine/<table>/`` is always written (rows as text with ``_reason``, ``_source_file``,
@@ -40,12 +42,14 @@ from vitrina.contracts.coerce import RawFile, coerce_file
 from vitrina.contracts.integrity import Reference, collapse_change_log, integrity_issues
 from vitrina.contracts.issues import Issues, summarise
 from vitrina.contracts.quarantine import build_quarantine
-from vitrina.contracts.report import TableReport, ValidationReport
+from vitrina.contracts.raw_files import quarantine_file, scan_raw, stray_entries
+from vitrina.contracts.report import FileIssue, TableReport, ValidationReport
 from vitrina.contracts.schemas import schema_issues, to_frame
-from vitrina.contracts.storage import read_raw_files, replace_table
+from vitrina.contracts.storage import replace_table
 from vitrina.contracts.tables import TABLES, TableSpec
 from vitrina.lake.io import list_parquet_files, read_table, write_json_atomic
 from vitrina.lake.paths import LakePaths
+from vitrina.pipelines.home_lock import holds_home_lock
 
 __all__ = ["ContractViolation", "TableResult", "ValidationReport", "check_table", "validate_lake"]
 
@@ -179,6 +183,7 @@ def _failure_message(report: ValidationReport) -> str:
     return "; ".join(parts)
 
 
+@holds_home_lock
 def validate_lake(
     settings: Settings, *, max_invalid_share: float, fail_on_stale: bool = False
 ) -> ValidationReport:
@@ -196,10 +201,14 @@ def validate_lake(
     missing: list[str] = []
     failed: list[str] = []
     warnings: list[str] = []
+    file_issues: list[FileIssue] = stray_entries(lake, TABLE_ORDER)
     for name in TABLE_ORDER:
         spec = TABLES[name]
         started = time.perf_counter()
-        files = read_raw_files(lake, spec)
+        scan = scan_raw(lake, spec)
+        file_issues += [quarantine_file(lake, bad, run_id, now) for bad in scan.unreadable]
+        file_issues += scan.unsupported
+        files = scan.files
         if not files:
             missing.append(name)
             if name in REFERENCED:
@@ -236,6 +245,8 @@ def validate_lake(
             stale=stale,
             published=not over,
             seconds=time.perf_counter() - started,
+            unreadable_files=len(scan.unreadable),
+            unsupported_files=len(scan.unsupported),
         )
     report = ValidationReport(
         run_id=run_id,
@@ -246,6 +257,7 @@ def validate_lake(
         missing=tuple(missing),
         failed=tuple(failed),
         warnings=tuple(warnings),
+        files=tuple(file_issues),
     )
     folder = lake.table("reports", "validation")
     write_json_atomic(report.to_dict(), f"{folder}/{run_id}.json")

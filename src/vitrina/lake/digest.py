@@ -3,7 +3,9 @@
 A table's digest is the SHA-256 over its visible Parquet files in partition order, each
 contributing its path relative to the table folder and its bytes; the same files give the
 same digest on any machine or fsspec backend, and any rewritten, added or removed file
-changes it. Row counts come from the Parquet footers (no data is decoded).
+changes it. Row counts come from the Parquet footers (no data is decoded); in ``raw/`` a file
+whose footer cannot be read (validation quarantines it) counts no rows but its bytes are still
+hashed, elsewhere it is an error (we wrote those files: unreadable means corrupt).
 
 ``dataset_version`` combines several table digests into one id: the tag a model version
 carries so "which data?" has a one-word answer (SPEC §5.1).
@@ -15,6 +17,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vitrina.lake.io import filesystem, list_parquet_files
@@ -64,8 +67,13 @@ def table_digest(lake: LakePaths, layer: Layer, name: str) -> TableDigest:
         with fs.open(path, "rb") as handle:
             while chunk := handle.read(CHUNK):
                 sha.update(chunk)
-        with fs.open(path, "rb") as handle:
-            meta = pq.read_metadata(handle)
+        try:
+            with fs.open(path, "rb") as handle:
+                meta = pq.read_metadata(handle)
+        except (pa.ArrowException, OSError):
+            if layer != "raw":
+                raise
+            continue  # an unreadable raw file (validation quarantines it): hashed, no rows
         rows += meta.num_rows
         columns = columns or tuple(meta.schema.to_arrow_schema().names)
     return TableDigest(layer, name, root, sha.hexdigest(), len(files), rows, columns)

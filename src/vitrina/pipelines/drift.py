@@ -33,6 +33,7 @@ from vitrina.monitoring.drift_inputs import MAX_ROWS, daily_counts, data_span, l
 from vitrina.monitoring.drift_report import report_url, write_drift_report
 from vitrina.monitoring.drift_signals import embedding_signal, prediction_drift, search_drift, target_drift
 from vitrina.monitoring.windows import DriftWindows, drift_windows
+from vitrina.pipelines.home_lock import holds_home_lock
 from vitrina.pipelines.ledger import ARTIFACTS, Ledger
 from vitrina.pipelines.steps import StepTimer
 
@@ -198,6 +199,7 @@ class DriftCheck:
     run: DriftRun | None = None
 
 
+@holds_home_lock
 def check_drift(
     settings: Settings,
     config: DriftConfig | None = None,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vitrina.config import Settings
+from vitrina.pipelines.home_lock import holds_home_lock
 from vitrina.recs.batch import BatchReport
 from vitrina.recs.bundle import IncompatibleBundleError
 from vitrina.registry.aliases import AliasPlan
@@ -64,6 +65,7 @@ def _follow(settings: Settings, model: str, plan: AliasPlan, republish: bool) ->
     return Switch(model, plan, batch=batch)
 
 
+@holds_home_lock
 def promote_model(
     settings: Settings, model: str, reason: str, version: int | None = None, republish: bool = True
 ) -> Switch:
@@ -71,6 +73,7 @@ def promote_model(
     return _follow(settings, model, promote(settings, model, reason, version), republish)
 
 
+@holds_home_lock
 def rollback_model(settings: Settings, model: str, reason: str, republish: bool = True) -> Switch:
     """Champion ← previous champion; LifecycleError when there is none."""
     return _follow(settings, model, rollback(settings, model, reason), republish)

@@ -32,6 +32,7 @@ from vitrina.contracts.tables import TABLES
 from vitrina.lake.digest import dataset_version, table_digests
 from vitrina.lake.paths import LakePaths
 from vitrina.pipelines.drift import DriftCheck, DriftConfig, check_drift
+from vitrina.pipelines.home_lock import holds_home_lock
 from vitrina.pipelines.ledger import Ledger, StepEvent
 from vitrina.pipelines.policy import Policy, TrainDecision, training_decision
 from vitrina.pipelines.recs import RecsConfig, RecsRun, run_recs
@@ -80,12 +81,14 @@ def _digests(settings: Settings, layer: str, names: tuple[str, ...]) -> dict[str
     return {d.name: d.digest for d in table_digests(lake, layer, names)}  # type: ignore[arg-type]
 
 
-def _validate(settings: Settings) -> dict[str, Any]:
+def _validate(settings: Settings, console: Console) -> dict[str, Any]:
     from vitrina.contracts.validate import validate_lake
 
-    validate_lake(
+    report = validate_lake(
         settings, max_invalid_share=settings.max_invalid_share, fail_on_stale=settings.fail_on_stale
     )
+    for issue in report.files:  # unreadable raw files (quarantined as files) and unsupported ones
+        console.print(issue.line(), soft_wrap=True, style="yellow", markup=False)
     digests = table_digests(LakePaths(settings.lake), "validated", tuple(TABLES))
     return {"dataset_version": dataset_version(digests), "tables": {d.name: d.rows for d in digests}}
 
@@ -105,6 +108,7 @@ def _features(settings: Settings) -> dict[str, Any]:
     return {"as_of": cutoff.isoformat(), "rows": {k: v.num_rows for k, v in tables.items()}, "files": written}
 
 
+@holds_home_lock
 def run_all(settings: Settings, config: LoopConfig | None = None, console: Console | None = None) -> LoopRun:
     """The whole loop; see the module docstring. Raises StepFailedError at the first failing step."""
     config = config or LoopConfig()
@@ -118,7 +122,7 @@ def run_all(settings: Settings, config: LoopConfig | None = None, console: Conso
                 "raw": _digests(settings, "raw", tuple(TABLES)),
                 "max_invalid_share": settings.max_invalid_share,
             },
-            lambda: _validate(settings),
+            lambda: _validate(settings, console),
         )
         ledger.run(
             "features",

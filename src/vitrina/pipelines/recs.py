@@ -38,6 +38,7 @@ from vitrina.evaluation.recs import evaluate_all, history_before
 from vitrina.evaluation.recs_report import report_url, write_recs_report
 from vitrina.lake.digest import table_digests
 from vitrina.lake.paths import LakePaths
+from vitrina.pipelines.home_lock import holds_home_lock
 from vitrina.pipelines.ledger import ARTIFACTS, Ledger, StepEvent
 from vitrina.pipelines.policy import TrainDecision
 from vitrina.pipelines.recs_config import RecsConfig
@@ -297,6 +298,7 @@ def _publish_step(
     ledger.run("publish", inputs, work)
 
 
+@holds_home_lock
 def run_recs(
     settings: Settings,
     config: RecsConfig | None = None,

@@ -34,6 +34,7 @@ from vitrina.evaluation.search import judged_from_logs, judged_from_qrels, rende
 from vitrina.evaluation.search_models import batch_semantic, evaluate_search_models
 from vitrina.lake.digest import table_digests
 from vitrina.lake.paths import LakePaths
+from vitrina.pipelines.home_lock import holds_home_lock
 from vitrina.pipelines.ledger import ARTIFACTS, Ledger, StepEvent, cache
 from vitrina.pipelines.policy import TrainDecision
 from vitrina.pipelines.register import gate_psi
@@ -279,6 +280,7 @@ def _reindex(settings: Settings, run: SearchRun) -> dict[str, Any]:
     return {"index_version": done.version, "previous": done.previous, "embedded": done.n_embedded}
 
 
+@holds_home_lock
 def run_search(
     settings: Settings,
     config: SearchConfig | None = None,

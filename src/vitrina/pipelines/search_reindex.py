@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from vitrina.config import Settings
+from vitrina.pipelines.home_lock import holds_home_lock
 from vitrina.search.bundle import BM25, SEMANTIC, SIGNALS, UNDERSTANDING, load_version
 from vitrina.search.corpus import read_search_inputs
 from vitrina.search.encoder import encode_products
@@ -49,6 +50,7 @@ class Reindex:
     n_removed: int
 
 
+@holds_home_lock
 def reindex_search(settings: Settings, *, switch: bool = True, now: pd.Timestamp | None = None) -> Reindex:
     """Build the next index version from the current one (see the module docstring)."""
     current = load_version(settings)

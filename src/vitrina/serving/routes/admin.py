@@ -35,6 +35,7 @@ def reload(request: Request, state: State) -> JSONResponse:
 
 
 def _switch(request: Request, state: State, action: str, model: str, body: SwitchIn) -> SwitchResponse:
+    from vitrina.pipelines.home_lock import HomeLockedError, home_lock
     from vitrina.pipelines.lifecycle import promote_model, rollback_model
     from vitrina.registry.aliases import LifecycleError
     from vitrina.registry.client import MODELS
@@ -42,11 +43,13 @@ def _switch(request: Request, state: State, action: str, model: str, body: Switc
     if model not in MODELS:
         raise HTTPException(404, f"unknown model {model!r}: use one of {', '.join(MODELS)}")
     try:
-        if action == "promote":
-            switch = promote_model(state.settings, model, body.reason, body.version, body.republish)
-        else:
-            switch = rollback_model(state.settings, model, body.reason, body.republish)
-    except LifecycleError as error:
+        # the same lock as `vitrina run`: never switch a champion a running pipeline is replacing
+        with home_lock(state.settings, command=f"API POST /admin/{action}/{model}", wait_seconds=0):
+            if action == "promote":
+                switch = promote_model(state.settings, model, body.reason, body.version, body.republish)
+            else:
+                switch = rollback_model(state.settings, model, body.reason, body.republish)
+    except (HomeLockedError, LifecycleError) as error:
         raise HTTPException(409, f"{action} refused: {error}") from error
     state.reload()  # serve what the alias now names
     state.announce("models")
