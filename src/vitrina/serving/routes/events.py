@@ -6,6 +6,7 @@ import datetime as dt
 from collections import Counter
 
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 
 from vitrina.events import EventBufferUnavailableError, EventRecord
 from vitrina.serving.deps import State, envelope
@@ -15,10 +16,24 @@ from vitrina.serving.state import ServingState
 router = APIRouter(tags=["events"])
 
 
-def _record(state: ServingState, events: EventsIn, received: dt.datetime) -> list[EventRecord]:
-    return [
-        EventRecord(**{**e.model_dump(), "ts": (e.ts or received).astimezone(dt.UTC)}) for e in events.events
+def accept(events: EventsIn, received: dt.datetime, future_skew_minutes: float) -> list[EventRecord]:
+    """The batch as records, or a 422 naming the events whose ``ts`` is later than the events
+    contract allows (``received + future_skew_minutes``: validation would quarantine them).
+    The model already holds every other rule of the contract; this one needs the clock."""
+    latest = received + dt.timedelta(minutes=future_skew_minutes)
+    rows = events.rows()
+    late = [
+        {
+            "loc": ("body", "events", i, "ts"),
+            "msg": f"in the future: later than the time of receipt + {future_skew_minutes:g} min",
+            "type": "ts_in_the_future",
+        }
+        for i, row in enumerate(rows)
+        if row["ts"] is not None and row["ts"] > latest
     ]
+    if late:
+        raise RequestValidationError(late)
+    return [EventRecord(**{**row, "ts": row["ts"] or received}) for row in rows]
 
 
 def _count(state: ServingState, records: list[EventRecord], duplicates: tuple[str, ...]) -> None:
@@ -52,7 +67,7 @@ def post_events(request: Request, state: State, body: EventsIn) -> EventsRespons
     """Buffer a batch of events durably; idempotent by ``event_id`` (repeats are ignored)."""
     if state.events is None:
         raise HTTPException(503, f"the event buffer is unavailable: {state.errors.get('events')}")
-    records = _record(state, body, dt.datetime.now(dt.UTC))
+    records = accept(body, dt.datetime.now(dt.UTC), state.settings.future_skew_minutes)
     try:
         result = state.events.append(records)
     except EventBufferUnavailableError as error:
