@@ -123,6 +123,10 @@ def create_app(settings: Settings, *, warm_console: bool = False, recs_lane: boo
         every = error.errors()
         errors = errors_module.capped_errors(every)
         detail = errors_module.validation_detail(errors, len(every))
+        # The frame that raised holds the parsed body and the error, the error's traceback
+        # holds that frame: a cycle only a full collection frees, keeping each invalid body
+        # (a 2 MB body of 150,000 keys parses to ≈ 25 MB) alive for seconds. Cut it now.
+        error.__traceback__ = None
         return _error_body(request, 422, detail, errors, len(every))
 
     @app.exception_handler(StarletteHTTPException)

@@ -21,6 +21,7 @@ from pydantic import (
     create_model,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from vitrina.contracts.schemas import ColumnRule, column_rules
 from vitrina.contracts.tables import EVENTS
@@ -58,13 +59,21 @@ class StrictBody(BaseModel):
     @classmethod
     def _known_keys(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            unknown = [key for key in data if key not in cls.model_fields]
+            known = cls.__pydantic_fields__
+            unknown = [key for key in data if key not in known]
             if unknown:
                 shown = ", ".join(repr(str(key)[:MAX_KEY_CHARS]) for key in unknown[:MAX_UNKNOWN_KEYS_SHOWN])
                 extra = len(unknown) - MAX_UNKNOWN_KEYS_SHOWN
                 more = f" and {extra} more" if extra > 0 else ""
-                raise ValueError(f"unknown keys {shown}{more}; allowed: {', '.join(cls.model_fields)}")
+                raise invalid("unknown_keys", f"unknown keys {shown}{more}; allowed: {', '.join(known)}")
         return data
+
+
+def invalid(kind: str, message: str) -> PydanticCustomError:
+    """A validation error that keeps no reference to the raising frame: pydantic keeps a
+    ``ValueError`` in the error's context, its traceback keeps the validator's frame, and with
+    it the request's parsed body in a reference cycle, alive until a full collection."""
+    return PydanticCustomError(kind, "{message}", {"message": message})
 
 
 class Envelope(BaseModel):
@@ -131,9 +140,9 @@ def _in_utc(earliest: dt.datetime) -> AfterValidator:
         try:
             utc = value.astimezone(dt.UTC)
         except OverflowError:
-            raise ValueError("outside the range of representable UTC times") from None
+            raise invalid("ts_out_of_range", "outside the range of representable UTC times") from None
         if utc < earliest:
-            raise ValueError(f"before {earliest:%Y-%m-%d} (the events contract's earliest time)")
+            raise invalid("ts_too_early", f"before {earliest:%Y-%m-%d}, the events contract's earliest time")
         return utc
 
     return AfterValidator(check)
@@ -192,7 +201,7 @@ class EventsIn(StrictBody):
         """Refuse an oversized batch before validating its events (one error, not thousands)."""
         events = data.get("events") if isinstance(data, dict) else None
         if isinstance(events, list) and len(events) > MAX_EVENTS:
-            raise ValueError(f"at most {MAX_EVENTS} events per batch, got {len(events)}")
+            raise invalid("too_many_events", f"at most {MAX_EVENTS} events per batch, got {len(events)}")
         return data
 
     def rows(self) -> list[dict[str, Any]]:
