@@ -18,6 +18,7 @@ RSS is sampled throughout. The numbers are printed (``pytest -s``).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -120,10 +121,8 @@ def _send_and_read(port: int, head: bytes, body: Callable[[socket.socket], None]
     the status line."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
         conn.sendall(head)
-        try:
+        with contextlib.suppress(OSError):  # the server answered and closed before the end
             body(conn)
-        except OSError:
-            pass  # the server answered and closed before the whole body was sent
         try:
             return _status_of(conn.recv(65536))
         except OSError:
@@ -284,5 +283,6 @@ def test_a_hostile_client_does_not_delay_health_or_grow_memory(server: tuple[int
     assert max(loris) < HEADER_TIMEOUT + 1.5  # each trickle would take 44 s to finish
     # /health: a few milliseconds at most, on a machine shared with the attacking threads
     assert attack_p99 < base_p99 + 5.0, report
+    assert near_p99 < base_p99 + 25.0, report  # 150,000 keys to parse: in a thread, not on the loop
     assert rss_attack - rss_before < 64 * 2**20, report
     assert sampler.peak - rss_before < 128 * 2**20, report

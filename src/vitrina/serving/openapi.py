@@ -5,7 +5,7 @@ parameters, but the app's handler answers with :class:`~vitrina.serving.schemas.
 (the envelope: detail, the first errors, the request id). :func:`envelope_for_validation_errors`
 rewrites the generated document once, for every route present and future, and adds the 413
 (body too large) and 408 (body too slow) that any operation with a body may answer
-(:mod:`vitrina.serving.limits`).
+(:mod:`vitrina.serving.limits`), and the schemas of bodies a route parses itself.
 """
 
 from __future__ import annotations
@@ -13,10 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 
-from vitrina.serving.schemas import ErrorResponse
+from vitrina.serving.schemas import ErrorResponse, EventsIn
 
 ENVELOPE_REF = f"#/components/schemas/{ErrorResponse.__name__}"
+# Models a route reads itself (``POST /events`` parses its body off the event loop), so
+# FastAPI does not list them: their schemas are added here.
+COMPONENTS: tuple[type[BaseModel], ...] = (ErrorResponse, EventsIn)
 FASTAPI_MODELS = ("HTTPValidationError", "ValidationError")
 BODY_ERRORS = {
     "413": "The body is larger than VITRINA_MAX_BODY_BYTES.",
@@ -39,9 +43,10 @@ def rewrite(document: dict[str, Any]) -> dict[str, Any]:
                 for status, description in BODY_ERRORS.items():
                     responses.setdefault(status, _envelope(description))
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    if ErrorResponse.__name__ not in schemas:
-        template = "#/components/schemas/{model}"
-        schemas[ErrorResponse.__name__] = ErrorResponse.model_json_schema(ref_template=template)
+    for model in COMPONENTS:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas.setdefault(model.__name__, schema)
     for name in FASTAPI_MODELS:
         schemas.pop(name, None)
     return document
