@@ -150,8 +150,8 @@ def _in_utc(earliest: dt.datetime) -> AfterValidator:
 
 _EVENT_DOCS = {
     "event_id": "Idempotency key: a repeated id is ignored.",
-    "ts": "When it happened (with a UTC offset); default: the time of receipt. Not later than "
-    "the time of receipt + VITRINA_FUTURE_SKEW_MINUTES.",
+    "ts": "When it happened (with a UTC offset); default: the time of receipt. Not before "
+    "{earliest:%Y-%m-%d}, not later than the time of receipt + VITRINA_FUTURE_SKEW_MINUTES.",
     "request_id": "Of the response shown.",
 }
 
@@ -176,7 +176,7 @@ def _event_field(rule: ColumnRule) -> tuple[Any, Any]:
         kind = Literal[rule.allowed]
     else:
         kind = Id
-    doc = _EVENT_DOCS.get(rule.name)
+    doc = _EVENT_DOCS.get(rule.name, "").format(earliest=rule.earliest) or None
     if rule.name == "ts":  # required by the contract, filled in at receipt when absent
         return kind | None, Field(default=None, description=doc)
     if rule.required:
