@@ -227,7 +227,8 @@ def test_the_published_id_pattern_is_the_check(api: TestClient, char: str) -> No
 @pytest.mark.parametrize("q", [" ", "\t \n", "\x85", "\u3000", "a\x00b", "\x01"])
 def test_a_blank_query_is_a_422_the_schema_announces(api: TestClient, q: str) -> None:
     response = api.get("/search", params={"q": q})
-    _is_envelope(response, 422)
+    body = _is_envelope(response, 422)
+    assert body["detail"] == "query q: must contain something other than blanks, and no NUL character"
     assert re.fullmatch(QUERY_PATTERN, q) is None
     operation = api.get("/openapi.json").json()["paths"]["/search"]["get"]
     q_schema = next(p for p in operation["parameters"] if p["name"] == "q")["schema"]

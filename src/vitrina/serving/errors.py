@@ -13,6 +13,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from vitrina.serving.schemas import PATTERN_MEANINGS
+
 MAX_ERRORS = 20
 MAX_ERROR_CHARS = 200
 
@@ -23,11 +25,13 @@ def shorten(value: object, limit: int = MAX_ERROR_CHARS) -> str:
 
 
 def capped_errors(errors: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The first :data:`MAX_ERRORS` errors, with only ``loc`` / ``msg`` / ``type``, shortened."""
+    """The first :data:`MAX_ERRORS` errors, with only ``loc`` / ``msg`` / ``type``, shortened;
+    a pattern the value does not match is said in words."""
     capped = []
     for error in errors[:MAX_ERRORS]:
         loc = [part if isinstance(part, int) else shorten(part) for part in error.get("loc", ())]
-        message = shorten(error.get("msg", "invalid"))
+        pattern = str((error.get("ctx") or {}).get("pattern"))
+        message = shorten(PATTERN_MEANINGS.get(pattern, error.get("msg", "invalid")))
         capped.append({"loc": loc, "msg": message, "type": shorten(error.get("type"))})
     return capped
 

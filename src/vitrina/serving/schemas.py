@@ -39,6 +39,11 @@ BLANK = r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\uf
 ID_PATTERN = rf"^[^{BLANK}]{{1,128}}$"
 # A query: no NUL, and at least one character that is not blank.
 QUERY_PATTERN = rf"^[^\x00]*[^{BLANK}][^\x00]*$"
+# What a pattern means, in the words of a 422 (pydantic would quote the regular expression).
+PATTERN_MEANINGS = {
+    ID_PATTERN: "must be an id: 1-128 characters, none of them blank or a control character",
+    QUERY_PATTERN: "must contain something other than blanks, and no NUL character",
+}
 MAX_UNKNOWN_KEYS_SHOWN = 5
 MAX_KEY_CHARS = 40
 
