@@ -293,3 +293,28 @@ def test_a_hostile_client_does_not_delay_health_or_grow_memory(server: tuple[int
     assert near_p99 < noise_p99 + 150.0, report
     assert rss_attack - rss_before < 64 * 2**20, report
     assert sampler.peak - rss_before < 128 * 2**20, report
+
+
+def test_the_header_deadline_holds_on_every_request_of_a_connection(
+    server: tuple[int, psutil.Process],
+) -> None:
+    """A connection that never sends a byte, and a kept-alive one whose *second* request
+    trickles its headers, are closed after the header deadline; a request whose headers
+    arrive in time is answered, however it is split."""
+    port, _ = server
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as idle:
+        started = time.monotonic()
+        assert idle.recv(1024) == b""
+        assert time.monotonic() - started < HEADER_TIMEOUT + 1.0
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _status_of(conn.recv(65536)) == 200
+        trickle = b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"X-Padding: " + b"a" * 400
+        assert _seconds_until_closed(conn, trickle) < HEADER_TIMEOUT + 1.5
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        for part in (b"GET /hea", b"lth HTTP/1.1\r\nHo", b"st: x\r\n\r\n"):
+            conn.sendall(part)
+            time.sleep(HEADER_TIMEOUT / 4)
+        assert _status_of(conn.recv(65536)) == 200
