@@ -329,7 +329,7 @@ CHECKS = [
     response_headers_conformance,
     negative_data_rejection,
 ]
-EXAMPLES = 25  # at most, per operation and generation mode
+EXAMPLES = 50  # at most, per operation and generation mode
 
 
 @pytest.fixture

@@ -285,8 +285,11 @@ def test_a_hostile_client_does_not_delay_health_or_grow_memory(server: tuple[int
     assert max(partial_closed) < BODY_TIMEOUT + 1.5
     assert len(loris) >= 8
     assert max(loris) < HEADER_TIMEOUT + 1.5  # each trickle would take 44 s to finish
-    # /health: a few milliseconds at most, on a machine shared with the attacking threads
-    assert attack_p99 < noise_p99 + 5.0, report
+    # /health under attack: the median a few ms at most, the p99 within 10 ms of the p99 the
+    # machine (2 cores shared with the attacking threads and other work) shows without attack.
+    # Before the limits: 7.3-7.8 s.
+    assert attack_p50 < base_p50 + 3.0, report
+    assert attack_p99 < noise_p99 + 10.0, report
     # A body under the limit is parsed: 150,000 keys cost ≈ 40-100 ms of native code holding
     # the GIL (pydantic's JSON parser, in a worker thread), which /health waits for when it
     # arrives meanwhile. VITRINA_MAX_BODY_BYTES is what bounds it.
