@@ -100,6 +100,8 @@ def mixed_calls(traffic: Traffic, n: int, *, run: str, seed: int = 1) -> list[Ca
                 "user_id": traffic.users[int(rng.integers(len(traffic.users)))],
                 "product_id": traffic.products[int(rng.integers(len(traffic.products)))],
                 "event_type": EVENT_TYPES[int(rng.integers(len(EVENT_TYPES)))],
+                "session_id": f"load-{run}-s{i // 10}",
+                "device": "mobile",
                 "page": "recs" if rng.random() < 0.5 else "search",
             }
             calls.append(Call(kind, "POST", "/events", {"events": [event]}))

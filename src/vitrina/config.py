@@ -67,6 +67,21 @@ class Settings(BaseSettings):
     events_dedup_hours: float = Field(
         default=168.0, gt=0, description="POST /events refuses an event_id seen within this many hours."
     )
+    max_body_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        description="API: a request body larger than this is refused (413) without being read.",
+    )
+    body_timeout_seconds: float = Field(
+        default=15.0, gt=0, le=600, description="API: a request body must arrive within this (else 408)."
+    )
+    header_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=600,
+        description="API (vitrina serve): a connection must send a request's headers within this "
+        "(counted from its first byte, or from the connection) or it is closed.",
+    )
     admin_api_key: SecretStr | None = Field(
         default=None, description="X-API-Key of the admin endpoints; unset: admin endpoints answer 503."
     )

@@ -131,6 +131,7 @@ def _post_sessions(base: str, n: int = 400) -> None:
     for i in range(1, n + 1):
         user, session = f"u{i:07d}", f"console-s{i}"
         common = {"user_id": user, "product_id": "p0000001", "ts": now, "session_id": session, "page": "recs"}
+        common["device"] = "desktop"  # the events contract requires it
         events.append({"event_id": f"console-v{i}", "event_type": "view", **common})
         if i % 3 == 0:
             events.append({"event_id": f"console-c{i}", "event_type": "click", **common})

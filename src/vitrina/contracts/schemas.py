@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -44,16 +45,38 @@ NULLABLE: dict[str, frozenset[str]] = {
 IDENTIFIERS = frozenset(
     {"product_id", "user_id", "event_id", "order_id", "search_id", "session_id", "seller_id", "term"}
 )
-RANGES: dict[tuple[str, str], Check] = {
-    ("catalog", "price"): Check.gt(0, error="must be > 0"),
-    ("catalog", "cost"): Check.ge(0, error="must be >= 0"),
-    ("catalog", "stock"): Check.ge(0, error="must be >= 0"),
-    ("users", "lifetime_value"): Check.ge(0, error="must be >= 0"),
-    ("events", "position"): Check.ge(1, error="must be >= 1"),
-    ("transactions", "quantity"): Check.ge(1, error="must be >= 1"),
-    ("transactions", "amount"): Check.ge(0, error="must be >= 0"),
-    ("transactions", "discount_pct"): Check.in_range(0, 100, error="must be in [0, 100]"),
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A numeric range of the contract, kept as data so that other models (the API's event
+    model) can state the same range; :meth:`check` is its pandera form."""
+
+    ge: int | float | None = None
+    gt: int | float | None = None
+    le: int | float | None = None
+
+    def check(self) -> Check:
+        if self.ge is not None and self.le is not None:
+            return Check.in_range(self.ge, self.le, error=f"must be in [{self.ge}, {self.le}]")
+        if self.gt is not None:
+            return Check.gt(self.gt, error=f"must be > {self.gt}")
+        if self.ge is not None:
+            return Check.ge(self.ge, error=f"must be >= {self.ge}")
+        raise ValueError(f"unsupported bound {self}")
+
+
+BOUNDS: dict[tuple[str, str], Bound] = {
+    ("catalog", "price"): Bound(gt=0),
+    ("catalog", "cost"): Bound(ge=0),
+    ("catalog", "stock"): Bound(ge=0),
+    ("users", "lifetime_value"): Bound(ge=0),
+    ("events", "position"): Bound(ge=1),
+    ("transactions", "quantity"): Bound(ge=1),
+    ("transactions", "amount"): Bound(ge=0),
+    ("transactions", "discount_pct"): Bound(ge=0, le=100),
 }
+RANGES: dict[tuple[str, str], Check] = {key: bound.check() for key, bound in BOUNDS.items()}
 ALLOWED: dict[tuple[str, str], tuple[str, ...]] = {
     ("events", "event_type"): tables.EVENT_TYPES,
     ("events", "page"): tables.PAGES,
@@ -67,6 +90,37 @@ ALLOWED: dict[tuple[str, str], tuple[str, ...]] = {
 DUPLICATE_CODES = {"catalog": "product_id: conflicting versions with the same updated_at"}
 UPDATED_BEFORE_CREATED = "updated_at: before created_at"
 WIDE_CHECKS = {UPDATED_BEFORE_CREATED: "updated_at"}
+
+
+@dataclass(frozen=True)
+class ColumnRule:
+    """What the contract asks of one column, for models that accept rows one by one (the
+    API's ``POST /events``): deriving them from here keeps both sides the same contract."""
+
+    name: str
+    kind: pa.DataType
+    required: bool
+    identifier: bool
+    bound: Bound | None
+    allowed: tuple[str, ...] | None
+    earliest: dt.datetime | None  # timestamps: the earliest allowed instant (UTC)
+
+
+def column_rules(spec: TableSpec) -> dict[str, ColumnRule]:
+    """Every canonical column of ``spec`` with its rules, in schema order. The latest allowed
+    timestamp is not here: it is ``now + future_skew_minutes`` at the time of the check."""
+    return {
+        field.name: ColumnRule(
+            name=field.name,
+            kind=field.type,
+            required=field.name not in NULLABLE[spec.name],
+            identifier=field.name in IDENTIFIERS,
+            bound=BOUNDS.get((spec.name, field.name)),
+            allowed=ALLOWED.get((spec.name, field.name)),
+            earliest=EARLIEST.to_pydatetime() if pa.types.is_timestamp(field.type) else None,
+        )
+        for field in spec.schema
+    }
 
 
 def to_frame(table: pa.Table) -> pd.DataFrame:

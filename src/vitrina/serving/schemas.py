@@ -8,21 +8,77 @@ answered and the experiment arm the user was served (also sent as the headers
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+import pyarrow as pa
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    create_model,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from vitrina.contracts.tables import DEVICES, EVENT_TYPES, PAGES
+from vitrina.contracts.schemas import ColumnRule, column_rules
+from vitrina.contracts.tables import EVENTS
 
 MAX_K = 100
 DEFAULT_K = 20
 MAX_QUERY_CHARS = 200
 MAX_EVENTS = 1000
-ID_PATTERN = r"^[^\s\x00-\x1f]{1,128}$"
 
-EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
-Page = Literal[PAGES]  # type: ignore[valid-type]
-Device = Literal[DEVICES]  # type: ignore[valid-type]
+# Characters no id may hold: C0/C1 controls, DEL and every character any common regex engine
+# calls whitespace. Spelled out, not as ``\s``: ``\s`` means different sets in pydantic's Rust
+# engine, Python's ``re`` and the ECMA-262 dialect of JSON Schema (U+0085 is whitespace in
+# the first two only), and the published pattern must accept exactly what the API accepts.
+BLANK = r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+ID_PATTERN = rf"^[^{BLANK}]{{1,128}}$"
+# A query: no NUL, and at least one character that is not blank.
+QUERY_PATTERN = rf"^[^\x00]*[^{BLANK}][^\x00]*$"
+# What a pattern means, in the words of a 422 (pydantic would quote the regular expression).
+PATTERN_MEANINGS = {
+    ID_PATTERN: "must be an id: 1-128 characters, none of them blank or a control character",
+    QUERY_PATTERN: "must contain something other than blanks, and no NUL character",
+}
+MAX_UNKNOWN_KEYS_SHOWN = 5
+MAX_KEY_CHARS = 40
+
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+
+
+class StrictBody(BaseModel):
+    """A request body that refuses keys it does not know, with one error per object.
+
+    ``extra="forbid"`` alone reports every unknown key as its own error: a body of 900,000
+    keys would cost as many errors, built on the event loop. Ignoring unknown keys instead
+    would hide a misspelled field (``positon``) and store the event without it. So the keys
+    are checked once before the fields are: one error naming a few of them and their count."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            known = cls.__pydantic_fields__
+            unknown = [key for key in data if key not in known]
+            if unknown:
+                shown = ", ".join(repr(str(key)[:MAX_KEY_CHARS]) for key in unknown[:MAX_UNKNOWN_KEYS_SHOWN])
+                extra = len(unknown) - MAX_UNKNOWN_KEYS_SHOWN
+                more = f" and {extra} more" if extra > 0 else ""
+                raise invalid("unknown_keys", f"unknown keys {shown}{more}; allowed: {', '.join(known)}")
+        return data
+
+
+def invalid(kind: str, message: str) -> PydanticCustomError:
+    """A validation error that keeps no reference to the raising frame: pydantic keeps a
+    ``ValueError`` in the error's context, its traceback keeps the validator's frame, and with
+    it the request's parsed body in a reference cycle, alive until a full collection."""
+    return PydanticCustomError(kind, "{message}", {"message": message})
 
 
 class Envelope(BaseModel):
@@ -36,7 +92,10 @@ class Envelope(BaseModel):
 
 class ErrorResponse(Envelope):
     detail: str
-    errors: list[dict[str, Any]] | None = None
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="Validation errors: the first 20 (loc, msg, type), each shortened."
+    )
+    error_count: int | None = Field(default=None, description="How many validation errors there were.")
 
 
 class RecItem(BaseModel):
@@ -81,27 +140,79 @@ class SearchResponse(Envelope):
     items: list[SearchItem]
 
 
-class EventIn(BaseModel):
-    """One event of the EVENTS contract (SPEC §1); ``ts`` defaults to the time of receipt."""
+def _in_utc(earliest: dt.datetime) -> AfterValidator:
+    def check(value: dt.datetime) -> dt.datetime:
+        try:
+            utc = value.astimezone(dt.UTC)
+        except OverflowError:
+            raise invalid("ts_out_of_range", "outside the range of representable UTC times") from None
+        if utc < earliest:
+            raise invalid("ts_too_early", f"before {earliest:%Y-%m-%d}, the events contract's earliest time")
+        return utc
 
-    model_config = ConfigDict(extra="forbid")
-
-    event_id: str = Field(pattern=ID_PATTERN, description="Idempotency key: a repeated id is ignored.")
-    user_id: str = Field(pattern=ID_PATTERN)
-    product_id: str = Field(pattern=ID_PATTERN)
-    event_type: EventType
-    ts: AwareDatetime | None = Field(default=None, description="When it happened (with a UTC offset).")
-    session_id: str | None = Field(default=None, pattern=ID_PATTERN)
-    device: Device | None = None
-    page: Page | None = None
-    position: int | None = Field(default=None, ge=0, le=10_000)
-    request_id: str | None = Field(default=None, pattern=ID_PATTERN, description="Of the response shown.")
+    return AfterValidator(check)
 
 
-class EventsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+_EVENT_DOCS = {
+    "event_id": "Idempotency key: a repeated id is ignored.",
+    "ts": "When it happened (with a UTC offset); default: the time of receipt. Not before "
+    "{earliest:%Y-%m-%d}, not later than the time of receipt + VITRINA_FUTURE_SKEW_MINUTES.",
+    "request_id": "Of the response shown.",
+}
 
-    events: list[EventIn] = Field(min_length=1, max_length=MAX_EVENTS)
+
+def _event_field(rule: ColumnRule) -> tuple[Any, Any]:
+    """The pydantic type and default of one EVENTS column, from the contract's rule for it.
+    Strings that are not vocabularies are ids (the API's id pattern, stricter than the
+    contract's "not empty"); integers are strict (``true`` is not ``1``)."""
+    kind: Any
+    if pa.types.is_timestamp(rule.kind):
+        assert rule.earliest is not None
+        kind = Annotated[AwareDatetime, _in_utc(rule.earliest)]
+    elif pa.types.is_integer(rule.kind):
+        width = rule.kind.bit_width - 1
+        bound = rule.bound
+        low = bound.ge if bound is not None and bound.ge is not None else -(2**width)
+        if bound is not None and bound.gt is not None:
+            low = int(bound.gt) + 1
+        high = bound.le if bound is not None and bound.le is not None else 2**width - 1
+        kind = Annotated[int, Field(strict=True, ge=low, le=high)]
+    elif rule.allowed is not None:
+        kind = Literal[rule.allowed]
+    else:
+        kind = Id
+    doc = _EVENT_DOCS.get(rule.name, "").format(earliest=rule.earliest) or None
+    if rule.name == "ts":  # required by the contract, filled in at receipt when absent
+        return kind | None, Field(default=None, description=doc)
+    if rule.required:
+        return kind, Field(description=doc)
+    return kind | None, Field(default=None, description=doc)
+
+
+EventIn: type[StrictBody] = create_model(  # type: ignore[call-overload]
+    "EventIn",
+    __base__=StrictBody,
+    __doc__="One event of the EVENTS contract: its required columns, ranges and vocabularies.",
+    **{name: _event_field(rule) for name, rule in column_rules(EVENTS).items()},
+)
+
+
+class EventsIn(StrictBody):
+    events: Annotated[list[EventIn], Field(min_length=1, max_length=MAX_EVENTS)]  # type: ignore[valid-type]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _batch_size(cls, data: Any) -> Any:
+        """Refuse an oversized batch before validating its events (one error, not thousands)."""
+        events = data.get("events") if isinstance(data, dict) else None
+        if isinstance(events, list) and len(events) > MAX_EVENTS:
+            raise invalid("too_many_events", f"at most {MAX_EVENTS} events per batch, got {len(events)}")
+        return data
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The events as dicts of the EVENTS columns (``ts`` in UTC, None when absent)."""
+        events: list[BaseModel] = self.events
+        return [event.model_dump() for event in events]
 
 
 class EventsResponse(Envelope):
@@ -130,9 +241,7 @@ class ReloadResponse(Envelope):
     recs: ComponentReload
 
 
-class SwitchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SwitchIn(StrictBody):
     reason: str = Field(default="admin API", min_length=1, max_length=200)
     version: int | None = Field(default=None, ge=1, description="Promote this version, not the challenger.")
     republish: bool = Field(default=True, description="Re-publish the recs champion's batch now.")

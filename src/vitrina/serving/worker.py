@@ -14,6 +14,8 @@ What several workers share, and how:
 - admin changes — :mod:`vitrina.serving.generation` (each worker follows within ~1 s);
 - the serving store and the search result cache — SQLite in WAL mode (one connection per
   worker; readers never block each other or the batch writer) or Redis;
+- request limits — the body's size and read time in the app (:mod:`vitrina.serving.limits`),
+  the headers' read time in uvicorn's protocol (:mod:`vitrina.serving.protocol`);
 - the embedded event buffer — SQLite in WAL mode; appends are transactions that SQLite
   serialises across processes (:mod:`vitrina.events.log`);
 - the console's token — drawn here when ``VITRINA_CONSOLE_TOKEN`` is unset and exported
@@ -36,6 +38,8 @@ from vitrina.serving.logs import configure_logging
 
 LOG_LEVEL_ENV = "VITRINA_SERVE_LOG_LEVEL"
 FACTORY = f"{__name__}:app_from_environment"
+PROTOCOL = "vitrina.serving.protocol:HeaderDeadlineProtocol"
+HEADER_TIMEOUT_ENV = "VITRINA_HEADER_TIMEOUT_SECONDS"
 
 
 def app_from_environment() -> FastAPI:
@@ -72,11 +76,19 @@ def serve(settings: Settings, *, host: str, port: int, log_level: str, workers: 
         print(link, flush=True)
     os.environ["VITRINA_HOME"] = str(settings.home.resolve())
     os.environ[LOG_LEVEL_ENV] = level
+    os.environ[HEADER_TIMEOUT_ENV] = str(settings.header_timeout_seconds)  # read by PROTOCOL
     if workers > 1:
         folder = settings.home / "serving" / "run" / f"prometheus-{port}"
         os.environ[multiprocess.ENV] = str(multiprocess.prepare_dir(folder).resolve())
     else:
         os.environ.pop(multiprocess.ENV, None)  # one process: its own registry, as in tests
     uvicorn.run(
-        FACTORY, factory=True, host=host, port=port, workers=workers, log_config=None, access_log=False
+        FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        http=PROTOCOL,  # a deadline on request headers (uvicorn has none)
     )

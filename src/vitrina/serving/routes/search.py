@@ -14,6 +14,7 @@ from vitrina.serving.schemas import (
     ID_PATTERN,
     MAX_K,
     MAX_QUERY_CHARS,
+    QUERY_PATTERN,
     ErrorResponse,
     SearchResponse,
 )
@@ -25,22 +26,26 @@ router = APIRouter(tags=["search"])
 @router.get(
     "/search",
     response_model=SearchResponse,
-    responses={422: {"model": ErrorResponse}, 400: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+    responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
 )
 async def search(
     request: Request,
     state: State,
-    q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="What the shopper typed.")],
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=MAX_QUERY_CHARS,
+            pattern=QUERY_PATTERN,
+            description="What the shopper typed: something other than blanks, no NUL character.",
+        ),
+    ],
     user_id: Annotated[
         str | None, Query(pattern=ID_PATTERN, description="Personalise for this user.")
     ] = None,
     k: Annotated[int, Query(ge=1, le=MAX_K, description="How many results (1–100).")] = DEFAULT_K,
 ) -> SearchResponse:
     """Hybrid search (BM25 ∥ semantic → LambdaRank → rules) over the served index version."""
-    if not q.strip():
-        raise HTTPException(400, "q must contain something other than whitespace")
-    if "\x00" in q:
-        raise HTTPException(400, "q must not contain NUL characters")
     ask = partial(
         state.search.search,
         q=q,
