@@ -203,7 +203,7 @@ class ServingState:
         self.warm_up.start()
 
     def reload_recs(self) -> ComponentReload:
-        self.store.close()  # re-open: a restarted Redis or a moved store URL
+        self.store.reopen()  # a restarted Redis, a moved store URL, a repaired file: try now
         try:
             store = self.store.store()
         except FAILURES as error:
