@@ -48,8 +48,13 @@ def test_a_sealed_folder_verifies_and_lists_every_file(tmp_path: Path) -> None:
         (lambda f: (f / "extra.npy").write_bytes(b"x"), "extra.npy", "not listed"),
         (lambda f: (f / MANIFEST_FILE).unlink(), MANIFEST_FILE, "no manifest"),
         (lambda f: (f / MANIFEST_FILE).write_text("{not json"), MANIFEST_FILE, "unreadable"),
+        (
+            lambda f: (f / MANIFEST_FILE).write_text('{"format": 1, "files": {"a": 3}}'),
+            MANIFEST_FILE,
+            "not a",
+        ),
     ],
-    ids=["truncated", "garbled", "missing", "extra", "no-manifest", "bad-manifest"],
+    ids=["truncated", "garbled", "missing", "extra", "no-manifest", "bad-json", "bad-manifest"],
 )
 def test_damage_is_refused_naming_the_file(
     tmp_path: Path, damage: Callable[[Path], None], file: str, problem: str

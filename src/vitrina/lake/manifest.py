@@ -121,6 +121,17 @@ def is_sealed(folder: str | PathLike[str]) -> bool:
     return bool(fs.exists(f"{root.rstrip('/')}/{MANIFEST_FILE}"))
 
 
+def _listed(manifest: object) -> dict[str, tuple[int, str]] | None:
+    """Relative path → (size, sha256) of a parsed manifest; None when it is not one."""
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        return None
+    files = manifest.get("files")
+    try:
+        return {str(k): (int(v["size"]), str(v["sha256"])) for k, v in files.items()}  # type: ignore[union-attr]
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+
+
 def verify(folder: str | PathLike[str]) -> Verified:
     """Check every file under ``folder`` against its manifest; :class:`ArtifactRejectedError`
     naming the file when one is missing, extra, of another size or another digest, or when
@@ -143,21 +154,21 @@ def verify(folder: str | PathLike[str]) -> Verified:
             "no manifest: the folder was not completely written, or predates manifests; "
             "rebuild it (e.g. `vitrina run search` / `vitrina run recs`)",
         )
-    listed = manifest.get("files") if isinstance(manifest, dict) else None
-    if manifest.get("format") != FORMAT or not isinstance(listed, dict) or not listed:
+    listed = _listed(manifest)
+    if not listed:
         raise ArtifactRejectedError(root, MANIFEST_FILE, "not a vitrina manifest (format or files)")
     present = _files(root)
-    for relative, entry in sorted(listed.items()):
+    for relative, (size, _) in sorted(listed.items()):
         if relative not in present:
             raise ArtifactRejectedError(root, relative, "missing (listed in the manifest)")
-        if present[relative] != int(entry["size"]):
+        if present[relative] != size:
             raise ArtifactRejectedError(
-                root, relative, f"{present[relative]:,} bytes, the manifest says {int(entry['size']):,}"
+                root, relative, f"{present[relative]:,} bytes, the manifest says {size:,}"
             )
     extra = sorted(set(present) - set(listed))
     if extra:
         raise ArtifactRejectedError(root, extra[0], "not listed in the manifest (added after sealing)")
-    for relative, entry in sorted(listed.items()):
-        if file_digest(f"{root}/{relative}") != entry["sha256"]:
+    for relative, (_, digest) in sorted(listed.items()):
+        if file_digest(f"{root}/{relative}") != digest:
             raise ArtifactRejectedError(root, relative, "sha256 differs from the manifest (corrupted)")
     return Verified(root, len(listed), sum(present.values()), time.perf_counter() - started)
