@@ -6,13 +6,15 @@ reads the experiment file; the result cache is then warmed with the index versio
 searched queries in the background (:mod:`vitrina.serving.search_warmup`).
 :meth:`ServingState.reload` repeats the loading steps and swaps
 each part only when its new version loaded and verified: otherwise the previous one keeps
-serving and the error is reported (degrade, don't fail). Model and index files are checked
-against their manifests (:mod:`vitrina.lake.manifest`) before any native library opens them;
-a refused current index at start-up falls back to the versions served before it, and every
-refusal is named in ``/ready`` (``refused``) and counted in ``vitrina_artifact_rejected_total``
-(``vitrina_serving_fallback`` is 1 while a component serves a fallback). With several worker processes, an
+serving and the error is reported (degrade, don't fail). With several worker processes, an
 admin change made on one reaches the others through :mod:`vitrina.serving.generation`
 (:meth:`ServingState.announce`, :meth:`ServingState.apply_peer_changes`).
+
+Model and index files are checked against their manifests (:mod:`vitrina.lake.manifest`)
+before any native library opens them. A refused current index at start-up falls back to the
+versions served before it (else search answers 503); an unreadable store leaves ``/recs`` to
+the popularity list. Every refusal is named in ``/ready`` (``refused``) and counted in
+``vitrina_artifact_rejected_total``; ``vitrina_serving_fallback`` is 1 while it lasts.
 """
 
 from __future__ import annotations
