@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from vitrina.config import Settings
+from vitrina.lake.manifest import seal
 from vitrina.lake.warehouse import Warehouse
 from vitrina.recs.ann import brute_force_top_k
 from vitrina.search.encoder import QueryEncoder, encode_products
@@ -117,6 +118,7 @@ def test_export_refuses_a_non_mean_pooling_model(tmp_path: Path) -> None:
     model = load_model()
     cls_model = SentenceTransformer(modules=[model[0], Pooling(384, pooling_mode="cls")], device="cpu")
     cls_model.save(str(tmp_path / "cls"))
+    seal(tmp_path / "cls")  # a model folder vitrina did not seal is refused before this check
     with pytest.raises(ValueError, match="mean Pooling"):
         export_onnx(tmp_path / "cls", tmp_path / "out")
     assert not (tmp_path / "out").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fsspec
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +16,7 @@ from vitrina.search.versions import (
     next_version,
     plan_reindex,
     roll_back,
+    served_before,
     switch_to,
     version_folder,
 )
@@ -27,8 +29,6 @@ def test_switch_is_blue_green_and_rolls_back(settings: Settings) -> None:
     finish_version(settings, "products-v1", {"n_products": 3})
     switch_to(settings, "products-v1")
     # A half-built version takes a number but cannot be switched to.
-    import fsspec
-
     fs, path = fsspec.core.url_to_fs(version_folder(settings, "products-v2"))
     fs.makedirs(path, exist_ok=True)
     assert next_version(settings) == "products-v3"
@@ -43,6 +43,25 @@ def test_switch_is_blue_green_and_rolls_back(settings: Settings) -> None:
     assert current_version(settings) == "products-v1"
     with pytest.raises(ValueError, match="named products-vN"):
         version_folder(settings, "../evil")
+
+
+@pytest.mark.unit
+def test_versions_are_sealed_and_the_pointer_remembers_what_served_before(settings: Settings) -> None:
+    from vitrina.lake.manifest import verify
+
+    for n in (1, 2, 3):
+        finish_version(settings, f"products-v{n}", {"n_products": n})
+        assert verify(version_folder(settings, f"products-v{n}")).files == 1  # version.json, sealed
+    assert served_before(settings) == []
+    switch_to(settings, "products-v1")
+    switch_to(settings, "products-v2")
+    switch_to(settings, "products-v3")
+    assert served_before(settings) == ["products-v2", "products-v1"]  # most recent first
+    switch_to(settings, "products-v1")
+    assert served_before(settings) == ["products-v3", "products-v2"]
+    fs, path = fsspec.core.url_to_fs(version_folder(settings, "products-v2"))
+    fs.rm(path, recursive=True)  # deleted versions are no fallback
+    assert served_before(settings) == ["products-v3"]
 
 
 def _catalog(ids: list[str], days: list[int]) -> pd.DataFrame:

@@ -114,6 +114,10 @@ class ServiceMetrics:
         experiment_srm_p_value: ``vitrina_experiment_srm_p_value`` — experiment.
         experiment_required_sessions: ``vitrina_experiment_required_sessions`` — experiment —
             planned sessions per arm (sample size for the MDE).
+        artifact_rejected: ``vitrina_artifact_rejected_total`` — component (``recs``/``search``)
+            — versions refused at load (manifest mismatch, unloadable, store unreadable).
+        serving_fallback: ``vitrina_serving_fallback`` — component — 1 while the component serves
+            something other than its current version (an earlier one, popularity or nothing).
         batch_duration: ``vitrina_batch_job_last_duration_seconds`` — pipeline.
         batch_failed: ``vitrina_batch_job_failed`` — pipeline — 1 if the last run failed, else 0.
         batch_last_success: ``vitrina_batch_job_last_success_timestamp_seconds`` — pipeline.
@@ -138,6 +142,8 @@ class ServiceMetrics:
     experiment_lift: Gauge
     experiment_srm_p_value: Gauge
     experiment_required_sessions: Gauge
+    artifact_rejected: Counter
+    serving_fallback: Gauge
     batch_duration: Gauge
     batch_failed: Gauge
     batch_last_success: Gauge
@@ -244,6 +250,15 @@ def build_metrics(registry: CollectorRegistry | None = None) -> ServiceMetrics:
         ),
         experiment_required_sessions=gauge(
             "vitrina_experiment_required_sessions", "Planned sessions per arm for the MDE.", ("experiment",)
+        ),
+        artifact_rejected=counter(
+            "vitrina_artifact_rejected", "Versions refused at load (damaged or unloadable).", ("component",)
+        ),
+        serving_fallback=gauge(
+            "vitrina_serving_fallback",
+            "1 while the component serves other than its current version.",
+            ("component",),
+            live=True,
         ),
         batch_duration=gauge(
             "vitrina_batch_job_last_duration_seconds", "Duration of the last run.", ("pipeline",)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from vitrina.lake import manifest
 from vitrina.lake.io import read_json, write_json_atomic
 from vitrina.recs.data import RecsData
 from vitrina.recs.item2vec import Item2Vec
@@ -46,8 +47,10 @@ def vocabulary_hash(ids: npt.NDArray[np.str_]) -> str:
 
 
 def save_bundle(folder: str, bundle: RecsBundle, data: RecsData) -> str:
-    """Write every part under ``folder`` (vocabulary last, so its presence marks completion)."""
+    """Write every part under ``folder``, then the vocabulary, then the bundle's manifest
+    (:mod:`vitrina.lake.manifest`): only a sealed bundle whose files match it is loaded."""
     root = folder.rstrip("/")
+    manifest.discard(root)
     bundle.item2vec.save(f"{root}/item2vec")
     bundle.two_tower.save(f"{root}/two_tower")
     bundle.ranker.save(f"{root}/ranker")
@@ -58,6 +61,7 @@ def save_bundle(folder: str, bundle: RecsBundle, data: RecsData) -> str:
         },
         f"{root}/{VOCABULARY_FILE}",
     )
+    manifest.seal(root)
     return root
 
 
@@ -75,7 +79,10 @@ def check_compatible(folder: str | Path, data: RecsData) -> None:
 
 
 def load_bundle(folder: str | Path, data: RecsData) -> RecsBundle:
-    """Read a bundle written by :func:`save_bundle`, after checking it fits ``data``."""
+    """Read a bundle written by :func:`save_bundle`, after verifying its manifest (before
+    LightGBM, FAISS or safetensors open a file: :class:`~vitrina.lake.manifest.ArtifactRejectedError`
+    names a damaged one) and checking it fits ``data``."""
+    manifest.verify(str(folder))
     check_compatible(folder, data)
     root = str(folder).rstrip("/")
     return RecsBundle(

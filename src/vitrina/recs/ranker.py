@@ -49,6 +49,7 @@ import numpy.typing as npt
 import optuna
 import pandas as pd
 
+from vitrina.lake import manifest
 from vitrina.lake.io import filesystem, read_json, write_json_atomic, write_text_atomic
 from vitrina.metrics import PAD, Truth, judge, mean_over_queries, ndcg
 from vitrina.recs.data import FloatArray
@@ -227,10 +228,12 @@ class LambdaRanker:
     def save(self, path: str) -> str:
         """Write ``model.txt`` and ``ranker.json`` under the folder (path or URL) ``path``.
 
-        The JSON is written last, atomically: a folder with a ``ranker.json`` is complete.
+        The JSON follows the model, and the folder's manifest (:mod:`vitrina.lake.manifest`)
+        comes last: only a folder whose manifest matches its files is loaded.
         """
         booster = self._fitted()
         root = str(path).rstrip("/")
+        manifest.discard(root)  # a folder being rewritten is unloadable until sealed again
         write_text_atomic(booster.model_to_string(), f"{root}/{MODEL_FILE}")
         meta = {
             "name": self.name,
@@ -246,12 +249,16 @@ class LambdaRanker:
             "lightgbm_version": lgb.__version__,
         }
         write_json_atomic(meta, f"{root}/{META_FILE}")
+        manifest.seal(root)
         return root
 
     @classmethod
     def load(cls, path: str, *, num_threads: int = 0) -> LambdaRanker:
-        """Read a ranker written by :meth:`save`."""
+        """Read a ranker written by :meth:`save`, after its manifest is verified: LightGBM
+        aborts the process on a malformed model file, so it never sees an unverified one
+        (:class:`~vitrina.lake.manifest.ArtifactRejectedError` instead)."""
         root = str(path).rstrip("/")
+        manifest.verify(root)
         meta = read_json(f"{root}/{META_FILE}")
         if meta is None:
             raise FileNotFoundError(

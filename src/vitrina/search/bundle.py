@@ -5,7 +5,8 @@ products, query understanding, BM25, product embeddings + HNSW, behavioural sign
 names the *models* it was built with in ``version.json``: the bi-encoder (a
 sentence-transformers folder plus its ONNX export) and the ranker (LightGBM text), which
 live under ``models/search/runs/<run_id>/`` and are shared by every version re-indexed from
-that run. Loading reads each file once; nothing is loaded per query.
+that run. Loading verifies every folder against its manifest (:mod:`vitrina.lake.manifest`),
+then reads each file once; nothing is loaded per query.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from vitrina.config import Settings
+from vitrina.lake import manifest
 from vitrina.lake.paths import LakePaths
 from vitrina.recs.ranker import LambdaRanker
 from vitrina.search.encoder import QueryEncoder
 from vitrina.search.engine import RETRIEVAL_K, SearchEngine
-from vitrina.search.finetune import base_model_path
+from vitrina.search.finetune import base_model_path, verify_encoder
 from vitrina.search.lexical import BM25Index
 from vitrina.search.ltr_features import RankingContext
 from vitrina.search.onnx_export import export_onnx, read_export
@@ -97,12 +99,21 @@ class LoadedVersion:
 
 
 def load_version(settings: Settings, name: str | None = None) -> LoadedVersion:
-    """Load version ``name`` (default: the current one) with its models."""
+    """Load version ``name`` (default: the current one) with its models.
+
+    Every folder is verified against its manifest before a library reads it: the version
+    folder first (BM25, HNSW, products, signals), then the fine-tuned encoder it names; the
+    ONNX export and the ranker are verified by their own loaders. A damaged or unsealed
+    folder raises :class:`~vitrina.lake.manifest.ArtifactRejectedError` naming the file.
+    """
     name = name or current_version(settings)
     if name is None:
         raise FileNotFoundError(f"no search index under {settings.lake}: run `vitrina run search` first")
-    meta = read_version_meta(settings, name)
     folder = version_folder(settings, name)
+    manifest.verify(folder)
+    meta = read_version_meta(settings, name)
+    if meta.get("encoder"):
+        verify_encoder(meta["encoder"])
     ranker_path = meta.get("ranker")
     return LoadedVersion(
         name=name,

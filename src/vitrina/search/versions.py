@@ -3,8 +3,9 @@
 Layout::
 
     <lake>/models/search/products-v7/      one complete, immutable index version
-        products.parquet, embeddings.npy, …, version.json   (version.json written last)
-    <lake>/state/search_index.json         {"current": "products-v7", "previous": "products-v6", …}
+        products.parquet, embeddings.npy, …, version.json, MANIFEST.json   (written last)
+    <lake>/state/search_index.json         {"current": "products-v7", "previous": "products-v6",
+                                            "history": ["products-v6", "products-v5"], …}
 
 A version is built beside the one being served and becomes live only when the pointer file
 is replaced (an atomic rename): readers see the old version or the new one, never a mix.
@@ -28,12 +29,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from vitrina.config import Settings
+from vitrina.lake import manifest
 from vitrina.lake.io import filesystem, read_json, write_json_atomic
 from vitrina.lake.paths import LakePaths
 
 PREFIX = "products-v"
 META_FILE = "version.json"
 POINTER = "search_index.json"
+HISTORY = 10  # versions the pointer remembers as served before (the API's fallbacks)
 _NAME = re.compile(rf"^{PREFIX}(\d+)$")
 
 
@@ -85,8 +88,11 @@ def read_version_meta(settings: Settings, name: str) -> dict[str, Any]:
 
 
 def finish_version(settings: Settings, name: str, meta: dict[str, Any]) -> None:
-    """Mark a version complete: its ``version.json`` is the last file written."""
-    write_json_atomic({"version": name, **meta}, f"{version_folder(settings, name)}/{META_FILE}")
+    """Mark a version complete: ``version.json``, then the folder's manifest, the last file
+    written (:mod:`vitrina.lake.manifest`; loading refuses a version whose files differ)."""
+    folder = version_folder(settings, name)
+    write_json_atomic({"version": name, **meta}, f"{folder}/{META_FILE}")
+    manifest.seal(folder)
 
 
 def current_version(settings: Settings) -> str | None:
@@ -99,14 +105,27 @@ def switch_to(settings: Settings, name: str, *, reason: str = "") -> dict[str, A
     """Atomically make ``name`` current (blue-green); the old current becomes ``previous``."""
     read_version_meta(settings, name)  # refuses incomplete versions
     old = read_json(pointer_url(settings)) or {}
+    served = [old["current"]] if old.get("current") else []
+    history = [v for v in dict.fromkeys(served + list(old.get("history", []))) if v != name]
     pointer = {
         "current": name,
         "previous": old.get("current") if old.get("current") != name else old.get("previous"),
+        "history": history[:HISTORY],
         "switched_at": dt.datetime.now(dt.UTC).isoformat(),
         "reason": reason,
     }
     write_json_atomic(pointer, pointer_url(settings))
     return pointer
+
+
+def served_before(settings: Settings) -> list[str]:
+    """Versions that were current before the current one, most recently served first (the
+    pointer's ``history``; only ``previous`` for a pointer written without one), limited to
+    complete versions still on disk: where the API falls back when the current one is refused."""
+    pointer = read_json(pointer_url(settings)) or {}
+    names = list(pointer.get("history") or [pointer.get("previous")])
+    complete = set(complete_versions(settings))
+    return [str(v) for v in names if v and v != pointer.get("current") and v in complete]
 
 
 def roll_back(settings: Settings, *, reason: str = "rollback") -> dict[str, Any]:

@@ -224,9 +224,27 @@ class HealthResponse(Envelope):
     status: Literal["ok"]
 
 
+class RefusedVersion(BaseModel):
+    """A version the API would serve but refused (damaged, unsealed or unloadable)."""
+
+    component: Literal["recs", "search"]
+    version: str | None = Field(
+        description="The refused version (search: the index version; recs: null, the serving store)."
+    )
+    reason: str = Field(description="Why, naming the file at fault when a manifest check failed.")
+    serving: str | None = Field(
+        description="What answers instead: an earlier index version, the popularity list, or null (nothing)."
+    )
+
+
 class ReadyResponse(Envelope):
     ready: bool
     components: dict[str, str]
+    refused: list[RefusedVersion] = Field(
+        default_factory=list,
+        description="Versions refused at start-up or on the last reload, and what serves instead "
+        "(also counted in vitrina_artifact_rejected_total; vitrina_serving_fallback is 1 meanwhile).",
+    )
 
 
 class ComponentReload(BaseModel):

@@ -53,6 +53,7 @@ class SearchService:
 
     cached: CachedSearch | None
     metrics: ServiceMetrics
+    unavailable: str | None = None  # why no engine serves, when an index exists but was refused
 
     @property
     def engine(self) -> SearchEngine | None:
@@ -96,7 +97,8 @@ class SearchService:
     ) -> SearchResponse:
         if self.cached is None:
             raise SearchUnavailableError(
-                "no search index is loaded: run `vitrina run search`, then POST /admin/reload"
+                self.unavailable
+                or "no search index is loaded: run `vitrina run search`, then POST /admin/reload"
             )
         engine = self.cached.engine
         assigned = experiment.arm(user_id)

@@ -9,6 +9,12 @@ each part only when its new version loaded and verified: otherwise the previous 
 serving and the error is reported (degrade, don't fail). With several worker processes, an
 admin change made on one reaches the others through :mod:`vitrina.serving.generation`
 (:meth:`ServingState.announce`, :meth:`ServingState.apply_peer_changes`).
+
+Model and index files are checked against their manifests (:mod:`vitrina.lake.manifest`)
+before any native library opens them. A refused current index at start-up falls back to the
+versions served before it (else search answers 503); an unreadable store leaves ``/recs`` to
+the popularity list. Every refusal is named in ``/ready`` (``refused``) and counted in
+``vitrina_artifact_rejected_total``; ``vitrina_serving_fallback`` is 1 while it lasts.
 """
 
 from __future__ import annotations
@@ -29,9 +35,9 @@ from vitrina.serving import heap
 from vitrina.serving.cache import ResultCache, open_result_cache
 from vitrina.serving.experiment import ExperimentConfig, load_experiment
 from vitrina.serving.generation import Generations, Kind
-from vitrina.serving.popular import load_popular
+from vitrina.serving.popular import PopularList, load_popular
 from vitrina.serving.recs_service import RecsService
-from vitrina.serving.schemas import ComponentReload
+from vitrina.serving.schemas import ComponentReload, RefusedVersion
 from vitrina.serving.search_service import SearchService, default_mode, verify_engine
 from vitrina.serving.search_warmup import SearchWarmUp
 from vitrina.serving.store_handle import FAILURES, StoreHandle
@@ -40,21 +46,53 @@ log = logging.getLogger(__name__)
 WARM_LOCK = Path("serving") / ".search-warmup.lock"
 
 
-def load_engine(settings: Settings) -> SearchEngine | None:
-    """The served index version's engine, verified; None when no index exists yet. Raises
-    when a version exists but does not load or verify."""
+def load_engine(settings: Settings, name: str | None = None) -> SearchEngine | None:
+    """Index version ``name``'s engine (default: the current one), its files checked against
+    their manifests before any is opened and the engine smoke-tested; None when no index
+    exists yet. Raises when the version is damaged, does not load or does not verify."""
     from vitrina.search.bundle import load_version
     from vitrina.search.versions import current_version
 
-    if current_version(settings) is None:
+    name = name or current_version(settings)
+    if name is None:
         return None
-    engine = load_version(settings).engine()
+    engine = load_version(settings, name).engine()
     try:
         verify_engine(engine)
     except Exception:
         engine.close()
         raise
     return engine
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def load_search_at_startup(settings: Settings) -> tuple[SearchEngine | None, RefusedVersion | None]:
+    """The engine to serve at start-up and, when the current version was refused, why.
+
+    A refused current version falls back to the versions served before it (most recent
+    first, :func:`~vitrina.search.versions.served_before`); when none loads, nothing serves
+    search (``/search`` answers 503 and ``/ready`` names the refused version).
+    """
+    from vitrina.search.versions import current_version, served_before
+
+    current = current_version(settings)
+    try:
+        return load_engine(settings, current), None
+    except Exception as error:
+        reason = _describe(error)
+        log.error("search index %s refused: %s", current, reason)
+    for name in served_before(settings):
+        try:
+            engine = load_engine(settings, name)
+        except Exception as error:
+            log.error("earlier search index %s refused too: %s", name, _describe(error))
+            continue
+        log.warning("search serves %s in place of the refused %s", name, current)
+        return engine, RefusedVersion(component="search", version=current, reason=reason, serving=name)
+    return None, RefusedVersion(component="search", version=current, reason=reason, serving=None)
 
 
 @dataclass
@@ -71,6 +109,7 @@ class ServingState:
     events: EventBuffer | None
     generations: Generations
     errors: dict[str, str] = field(default_factory=dict)
+    refused: dict[str, RefusedVersion] = field(default_factory=dict)
     warm_up: SearchWarmUp | None = None
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -90,6 +129,10 @@ class ServingState:
             "popular": f"{len(self.recs.popular.items)} items from {self.recs.popular.source}",
             "search": "no index yet" if engine is None else f"ok ({engine.index_version})",
             **({} if self.warm_up is None else {"search_warmup": self.warm_up.describe()}),
+            **{
+                f"refused_{name}": f"{r.version or 'store'} refused; serving {r.serving or 'nothing'}"
+                for name, r in self.refused.items()
+            },
             "events": "ok" if self.events is not None else f"unavailable: {self.errors.get('events')}",
             **{f"error_{name}": error for name, error in self.errors.items()},
         }
@@ -100,6 +143,17 @@ class ServingState:
         recs_ok = self.store.available or bool(self.recs.popular.items)
         return recs_ok and "search" not in self.errors and self.events is not None
 
+    def refuse(self, refusal: RefusedVersion) -> None:
+        """Record that ``refusal.component`` serves a fallback because a version was refused."""
+        self.refused[refusal.component] = refusal
+        self.metrics.artifact_rejected.labels(component=refusal.component).inc()
+        self.metrics.serving_fallback.labels(component=refusal.component).set(1)
+
+    def serving_current(self, component: str) -> None:
+        """``component`` serves its current version again (a reload succeeded)."""
+        self.refused.pop(component, None)
+        self.metrics.serving_fallback.labels(component=component).set(0)
+
     def _publish_model_info(self) -> None:
         engine = self.search.engine
         self.metrics.set_model(model="recs", alias="champion", version=self.recs.popular.model_version)
@@ -107,21 +161,25 @@ class ServingState:
             self.metrics.set_model(model="search", alias="champion", version=engine.model_version)
 
     def reload_search(self) -> ComponentReload:
+        from vitrina.search.versions import current_version
+
         previous = self.search.engine
+        serving = None if previous is None else previous.index_version
         try:
             engine = load_engine(self.settings)
         except Exception as error:
-            message = f"{type(error).__name__}: {error}"
+            message = _describe(error)
             log.error("search reload failed, the previous index keeps serving: %s", message)
             self.errors["search_reload"] = message
-            return ComponentReload(
-                ok=False, serving=None if previous is None else previous.index_version, error=message
-            )
+            version = current_version(self.settings)
+            self.refuse(RefusedVersion(component="search", version=version, reason=message, serving=serving))
+            return ComponentReload(ok=False, serving=serving, error=message)
         self.errors.pop("search", None)
         self.errors.pop("search_reload", None)
+        self.serving_current("search")
         if engine is None:
             return ComponentReload(ok=True, serving=None if previous is None else previous.index_version)
-        self.search.cached = CachedSearch(engine, self.cache)
+        self.search.cached, self.search.unavailable = CachedSearch(engine, self.cache), None
         if previous is not None and previous is not engine:
             previous.close()
         self.start_warm_up()
@@ -147,7 +205,7 @@ class ServingState:
         self.warm_up.start()
 
     def reload_recs(self) -> ComponentReload:
-        self.store.close()  # re-open: a restarted Redis or a moved store URL
+        self.store.reopen()  # a restarted Redis, a moved store URL, a repaired file: try now
         try:
             store = self.store.store()
         except FAILURES as error:
@@ -158,6 +216,10 @@ class ServingState:
         popular = load_popular(self.settings, store)
         if popular.items or not self.recs.popular.items:
             self.recs.popular = popular
+        if store is None:
+            self.refuse(_store_refusal(self.errors["recs_store"], self.recs.popular))
+        else:
+            self.serving_current("recs")
         return ComponentReload(
             ok=store is not None, serving=self.store.current_version(), error=self.errors.get("recs_store")
         )
@@ -196,6 +258,12 @@ class ServingState:
             self.events.close()
 
 
+def _store_refusal(error: str, popular: PopularList) -> RefusedVersion:
+    """The serving store could not be opened or read: the popularity list answers ``/recs``."""
+    serving = f"popularity ({popular.source})" if popular.items else None
+    return RefusedVersion(component="recs", version=None, reason=error, serving=serving)
+
+
 def load_state(settings: Settings, metrics: ServiceMetrics | None = None) -> ServingState:
     """Load everything once (see the module docstring); never raises for a missing or broken part."""
     metrics = metrics or build_metrics()
@@ -207,11 +275,9 @@ def load_state(settings: Settings, metrics: ServiceMetrics | None = None) -> Ser
         opened, errors["recs_store"] = None, str(error)
     popular = load_popular(settings, opened)
     cache = open_result_cache(settings)
-    try:
-        engine = load_engine(settings)
-    except Exception as error:
-        engine, errors["search"] = None, f"{type(error).__name__}: {error}"
-        log.error("search index failed to load: %s", errors["search"])
+    engine, refusal = load_search_at_startup(settings)
+    if refusal is not None and engine is None:
+        errors["search"] = refusal.reason
     events: EventBuffer | None
     try:
         events = open_event_buffer(settings)
@@ -229,6 +295,13 @@ def load_state(settings: Settings, metrics: ServiceMetrics | None = None) -> Ser
         generations=Generations(settings.home),
         errors=errors,
     )
+    if refusal is not None and engine is None:
+        state.search.unavailable = (
+            f"search index {refusal.version} was refused and no earlier version loads: {refusal.reason}"
+        )
+    for refused in (refusal, None if opened is not None else _store_refusal(errors["recs_store"], popular)):
+        if refused is not None:
+            state.refuse(refused)
     state._publish_model_info()
     if engine is not None:
         log.info("search serves %s (%s)", engine.index_version, default_mode(engine))

@@ -111,6 +111,12 @@ class StoreHandle:
                 self._store.close()
                 self._store = None
 
+    def reopen(self) -> None:
+        """Close the synchronous store and forget past failures, so the next use tries the
+        backend at once: an operator's reload retries now, not after the breaker's period."""
+        self.close()
+        self._breaker.succeeded()
+
     async def aclose(self) -> None:
         """Close everything (the API's shutdown)."""
         self.close()

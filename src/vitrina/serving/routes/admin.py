@@ -23,15 +23,35 @@ class ExperimentResponse(ExperimentConfig):
     arm: str
 
 
-@router.post("/reload", response_model=ReloadResponse, responses={409: {"model": ReloadResponse}})
+@router.post(
+    "/reload",
+    response_model=ReloadResponse,
+    responses={
+        409: {
+            "model": ErrorResponse,
+            "description": "A part was refused (damaged or unloadable index version, serving store "
+            "unreadable): it keeps serving its previous version. ``errors`` holds one entry per "
+            "component: ``component``, ``ok``, ``serving`` (the version answering now), ``error``.",
+        }
+    },
+)
 def reload(request: Request, state: State) -> JSONResponse:
-    """Reload the served index version, the store and the fallback list; a part that fails
-    to load or verify keeps its previous version serving (409 says so)."""
+    """Reload the served index version, the store and the fallback list. Each part is
+    swapped only when its new version verifies and loads; otherwise it keeps its previous
+    version serving and the answer is 409 with the error envelope naming what was refused."""
     search, recs = state.reload()
     state.announce("models")
-    ok = search.ok and recs.ok
-    body = ReloadResponse(**envelope(request, state), ok=ok, search=search, recs=recs)
-    return JSONResponse(body.model_dump(mode="json"), status_code=200 if search.ok else 409)
+    parts = {"search": search, "recs": recs}
+    if search.ok and recs.ok:
+        body = ReloadResponse(**envelope(request, state), ok=True, search=search, recs=recs)
+        return JSONResponse(body.model_dump(mode="json"))
+    refused = "; ".join(f"{name}: {part.error}" for name, part in parts.items() if not part.ok)
+    error = ErrorResponse(
+        **envelope(request, state),
+        detail=f"reload refused, the previous versions keep serving: {refused}",
+        errors=[{"component": name, **part.model_dump(mode="json")} for name, part in parts.items()],
+    )
+    return JSONResponse(error.model_dump(mode="json"), status_code=409)
 
 
 def _switch(request: Request, state: State, action: str, model: str, body: SwitchIn) -> SwitchResponse:

@@ -21,8 +21,14 @@ async def health(request: Request, state: State) -> HealthResponse:
 
 @router.get("/ready", response_model=ReadyResponse, responses={503: {"model": ReadyResponse}})
 def ready(request: Request, state: State) -> Response:
-    """Readiness: 200 when recommendations can be answered and search is not broken, else 503."""
-    body = ReadyResponse(**envelope(request, state), ready=state.ready, components=state.components())
+    """Readiness: 200 when recommendations can be answered and search is not broken, else 503.
+    ``refused`` names each version refused at start-up or reload and what serves instead."""
+    body = ReadyResponse(
+        **envelope(request, state),
+        ready=state.ready,
+        components=state.components(),
+        refused=list(state.refused.values()),
+    )
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if body.ready else 503)
 
 
