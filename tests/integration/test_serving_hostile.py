@@ -54,18 +54,16 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, psutil.Process]]:
-    root = tmp_path_factory.mktemp("hostile")
+@contextlib.contextmanager
+def _serving(root: Path, **env_extra: str) -> Iterator[tuple[int, psutil.Process]]:
+    """``vitrina serve`` on an empty home under ``root``, once /health answers 200."""
     port = _free_port()
     source = str(Path(vitrina.__file__).resolve().parents[1])
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(p for p in (source, os.environ.get("PYTHONPATH")) if p),
         "HF_HUB_OFFLINE": "1",
-        "VITRINA_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT),
-        "VITRINA_BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT),
-        "VITRINA_MAX_BODY_BYTES": str(MAX_BODY),
+        **env_extra,
     }
     command = [sys.executable, "-m", "vitrina.cli", "serve", "--home", str(root / "home")]
     command += ["--port", str(port), "--log-level", "warning"]
@@ -93,6 +91,36 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, psut
             process.wait()
         log.close()
         shutil.rmtree(root / "home", ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, psutil.Process]]:
+    limits = {
+        "VITRINA_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT),
+        "VITRINA_BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT),
+        "VITRINA_MAX_BODY_BYTES": str(MAX_BODY),
+    }
+    with _serving(tmp_path_factory.mktemp("hostile"), **limits) as running:
+        yield running
+
+
+def test_one_process_that_inherited_the_multiprocess_variable_counts_its_requests(tmp_path: Path) -> None:
+    """``PROMETHEUS_MULTIPROC_DIR`` set in the environment (a shell, or a library such as
+    feast that sets it) makes prometheus_client keep values in files from its import on:
+    ``vitrina serve`` with one worker must give it a folder, or every request fails to count."""
+    elsewhere = tmp_path / "not-prepared"
+    with _serving(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(elsewhere)) as (port, _):
+        for _ in range(3):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", "/health")
+            assert connection.getresponse().status == 200
+            connection.close()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/metrics")
+        lines = connection.getresponse().read().decode().splitlines()
+    health = 'vitrina_http_requests_total{method="GET",route="/health",status="200"}'
+    counted = sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(health))
+    assert counted >= 4  # the start-up probe and the three above
 
 
 def _health_p99(port: int, n: int = PROBES) -> tuple[float, float]:

@@ -32,9 +32,15 @@ def multiprocess_dir() -> str | None:
     The mode is the one prometheus_client chose when it was imported, not what the variable
     says now: a library may set it later (importing ``feast.metrics`` does), which must not
     make ``/metrics`` read an empty folder instead of this process's values."""
-    if values.ValueClass is values.MutexValue:
+    if not stores_in_files():
         return None
     return os.environ.get(ENV) or None
+
+
+def stores_in_files() -> bool:
+    """Whether prometheus_client, when it was imported, chose to keep values in files: it did
+    if ``PROMETHEUS_MULTIPROC_DIR`` was set then, even if nobody meant it for this process."""
+    return values.ValueClass is not values.MutexValue
 
 
 def prepare_dir(folder: Path) -> Path:

@@ -77,7 +77,10 @@ def serve(settings: Settings, *, host: str, port: int, log_level: str, workers: 
     os.environ["VITRINA_HOME"] = str(settings.home.resolve())
     os.environ[LOG_LEVEL_ENV] = level
     os.environ[HEADER_TIMEOUT_ENV] = str(settings.header_timeout_seconds)  # read by PROTOCOL
-    if workers > 1:
+    if workers > 1 or multiprocess.stores_in_files():
+        # Workers sum their values through one folder. A single process that inherited the
+        # variable (from a shell, or a library that set it) already stores its values in
+        # files: without a folder of its own, every request would fail to count itself.
         folder = settings.home / "serving" / "run" / f"prometheus-{port}"
         os.environ[multiprocess.ENV] = str(multiprocess.prepare_dir(folder).resolve())
     else:

@@ -21,7 +21,6 @@ from vitrina.config import Settings
 from vitrina.contracts.tables import AGE_RANGES, CATALOG, SEGMENTS, TS, USERS
 from vitrina.lake.io import remove_table, write_bytes_atomic, write_table
 from vitrina.lake.paths import LakePaths
-from vitrina.pipelines.home_lock import holds_home_lock
 from vitrina.simulator.common import US_PER_DAY, format_ids
 from vitrina.simulator.day import simulate_day
 from vitrina.simulator.drift import SCENARIOS
@@ -134,7 +133,6 @@ def _peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
 
 
-@holds_home_lock
 def generate_marketplace(
     settings: Settings,
     *,
