@@ -66,7 +66,7 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks dags
 	$(BIN)/mypy
 
-# The main suite (its worlds end on a fixed day, tests/fixed_calendar.py), the quality-threshold
+# The main suite (its worlds end on a fixed day, tests/support/fixed_calendar.py), the quality-threshold
 # tests again on worlds ending on other weekdays, then the DAG tests in Airflow's venv.
 QUALITY_WORLD_ENDS ?= 2026-12-02 2026-12-04
 test: install lint

@@ -26,9 +26,9 @@ from machine import describe, summary
 from rich.console import Console
 
 from vitrina.config import Settings, get_settings
-from vitrina.contracts.validate import validate_lake
-from vitrina.monitoring.drift import SEVERITY, DriftResult
-from vitrina.pipelines.drift import DriftConfig, run_drift
+from vitrina.core.drift.decision import SEVERITY, DriftResult
+from vitrina.pipelines.drift.run import DriftConfig, run_drift
+from vitrina.pipelines.validate import validate_lake
 from vitrina.simulator.drift import SCENARIOS
 from vitrina.simulator.generate import generate_marketplace
 from vitrina.simulator.truth import load_truth

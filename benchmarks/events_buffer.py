@@ -1,6 +1,6 @@
 """Append latency and throughput of the embedded event buffer, against its former design.
 
-The embedded buffer (:mod:`vitrina.events.log`, SQLite in WAL mode, ``synchronous=FULL``)
+The embedded buffer (:mod:`vitrina.adapters.events.sqlite_buffer`, SQLite in WAL mode, ``synchronous=FULL``)
 and the former JSON-lines segment log (loaded from git at ``--baseline-ref``), measured in
 the same run on the same disk: ``POST /events`` answers 202 once ``append`` returns, so
 the append's latency is the 202's floor. Cells: one thread appending batches of 1 and of
@@ -30,8 +30,8 @@ from typing import Any
 
 from machine import describe, summary
 
-from vitrina.events import EventRecord
-from vitrina.events.log import EventLog
+from vitrina.adapters.events import EventRecord
+from vitrina.adapters.events.sqlite_buffer import EventLog
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "benchmarks"
@@ -40,9 +40,9 @@ DAY = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
 
 def load_baseline(ref: str) -> Any:
-    """The former ``vitrina.events.log`` module, as it was at ``ref``."""
+    """The former ``vitrina.adapters.events.sqlite_buffer`` module, as it was at ``ref``."""
     source = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{ref}:src/vitrina/events/log.py"],
+        ["git", "-C", str(ROOT), "show", f"{ref}:src/vitrina/adapters/events/sqlite_buffer.py"],
         check=True,
         capture_output=True,
         text=True,

@@ -34,12 +34,12 @@ import numpy as np
 import uvicorn
 from machine import describe, summary
 
-from vitrina.cli_experiment import load_population, run_experiment
+from vitrina.cli.experiment import load_population, run_experiment
 from vitrina.config import Settings, get_settings
-from vitrina.experiments.driver import DriverConfig, Kind, Surface
+from vitrina.serving.api_client import ApiClient
 from vitrina.serving.app import create_app
-from vitrina.serving.client import ApiClient
 from vitrina.simulator.online import OnlineMarketplace
+from vitrina.simulator.shoppers import DriverConfig, Kind, Surface
 
 RESULTS = Path(__file__).parent / "results"
 KEY = "benchmark-admin-key"

@@ -21,10 +21,10 @@ from typing import Any
 import pandas as pd
 from machine import describe, summary
 
+from vitrina.adapters.features.cutoffs import daily_cutoffs
+from vitrina.adapters.features.duckdb_engine import compute_features
+from vitrina.adapters.lake.warehouse import Warehouse
 from vitrina.config import get_settings
-from vitrina.features.cutoffs import daily_cutoffs
-from vitrina.features.duckdb_engine import compute_features
-from vitrina.lake.warehouse import Warehouse
 
 RESULTS = Path(__file__).parent / "results"
 TRAINING_DAYS = 28
@@ -53,7 +53,7 @@ def main() -> None:
         seconds, rows = _timed(lambda c=cutoffs: compute_features(settings, c))
         runs.append({"engine": "duckdb", "cutoffs": label, "seconds": seconds, "rows": rows})
     if args.spark:
-        from vitrina.features.spark_engine import compute_features_spark, local_spark
+        from vitrina.adapters.features.spark_engine import compute_features_spark, local_spark
 
         began = time.perf_counter()
         spark = local_spark(cores=2)

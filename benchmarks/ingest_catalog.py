@@ -21,9 +21,9 @@ import numpy as np
 import psycopg
 import pyarrow as pa
 
+from vitrina.adapters.ingest.catalog import ingest_catalog_from_postgres, load_catalog_to_postgres
 from vitrina.config import get_settings
-from vitrina.contracts.tables import CATALOG
-from vitrina.ingest.catalog import ingest_catalog_from_postgres, load_catalog_to_postgres
+from vitrina.core.tables import CATALOG
 
 RESULTS = Path(__file__).parent / "results"
 T = TypeVar("T")

@@ -28,11 +28,11 @@ import pyarrow.parquet as pq
 import redis
 
 import vitrina
+from vitrina.adapters.lake.io import list_parquet_files
+from vitrina.adapters.lake.paths import LakePaths
+from vitrina.adapters.search_cache import open_result_cache
+from vitrina.adapters.stores import open_store
 from vitrina.config import get_settings
-from vitrina.lake.io import list_parquet_files
-from vitrina.lake.paths import LakePaths
-from vitrina.serving.cache import open_result_cache
-from vitrina.serving.stores import open_store
 
 
 def free_port() -> int:
@@ -107,7 +107,7 @@ class ApiServer:
             "PYTHONPATH": os.pathsep.join(p for p in (source, os.environ.get("PYTHONPATH")) if p),
             "HF_HUB_OFFLINE": "1",
         }
-        command = [sys.executable, "-m", "vitrina.cli", "serve", "--home", str(home)]
+        command = [sys.executable, "-m", "vitrina.cli.main", "serve", "--home", str(home)]
         command += ["--port", str(self.port), "--log-level", "warning", "--workers", str(workers)]
         self.workers = workers
         self._out = log.open("w")

@@ -26,10 +26,10 @@ import aiohttp
 import numpy as np
 import pyarrow.parquet as pq
 
+from vitrina.adapters.lake.io import list_parquet_files
+from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import get_settings
-from vitrina.contracts.tables import EVENT_TYPES
-from vitrina.lake.io import list_parquet_files
-from vitrina.lake.paths import LakePaths
+from vitrina.core.tables import EVENT_TYPES
 from vitrina.simulator.vocabulary import add_typos
 
 # The mixed phase: shares of /recs, /search and POST /events (a backend posts the events of

@@ -24,8 +24,8 @@ from machine import describe, summary
 from rich.console import Console
 
 from vitrina.config import get_settings
-from vitrina.contracts.validate import validate_lake
-from vitrina.pipelines.recs import BATCH_STEP, RecsConfig, run_recs
+from vitrina.pipelines.recs.run import BATCH_STEP, RecsConfig, run_recs
+from vitrina.pipelines.validate import validate_lake
 from vitrina.simulator.generate import generate_marketplace
 
 RESULTS = Path(__file__).parent / "results"

@@ -1,7 +1,7 @@
 """Benchmark batch inference output into the serving store, on SQLite and on Redis.
 
 A synthetic batch (TOP-20 per user over a 20k-product catalog, Spanish reasons) goes
-through :func:`vitrina.recs.batch.publish_recommendations` end to end: checks, store
+through :func:`vitrina.pipelines.recs.batch.publish_recommendations` end to end: checks, store
 writes, popular fallback, audit Parquet, atomic publish, retention. Per backend and
 user count, three consecutive batches with two versions kept (so the third publish
 deletes the first: retention is part of the measured time),
@@ -29,12 +29,12 @@ from typing import Any
 import numpy as np
 from machine import describe, summary
 
-from vitrina.lake.paths import LakePaths
-from vitrina.recs.batch import publish_recommendations
-from vitrina.recs.data import Vocabulary
-from vitrina.serving.stores.base import RecsStore
-from vitrina.serving.stores.redis import RedisRecsStore
-from vitrina.serving.stores.sqlite import SQLiteRecsStore
+from vitrina.adapters.lake.paths import LakePaths
+from vitrina.adapters.stores.base import RecsStore
+from vitrina.adapters.stores.redis import RedisRecsStore
+from vitrina.adapters.stores.sqlite import SQLiteRecsStore
+from vitrina.core.recs.dataset import Vocabulary
+from vitrina.pipelines.recs.batch import publish_recommendations
 
 RESULTS = Path(__file__).parent / "results"
 K = 20

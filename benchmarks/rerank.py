@@ -40,8 +40,8 @@ def timed(step: Callable[[], object], repeat: int = 2) -> float:
 
 
 def bench_ranker(rng: np.random.Generator, threads: int) -> dict[str, Any]:
-    from vitrina.recs.ranker import LambdaRanker
-    from vitrina.recs.training_set import RankingFrame
+    from vitrina.core.ranking.lambdarank import LambdaRanker
+    from vitrina.core.ranking.training_set import RankingFrame
 
     def frame(n_groups: int) -> RankingFrame:
         n = n_groups * N_CANDIDATES
@@ -66,9 +66,9 @@ def bench_ranker(rng: np.random.Generator, threads: int) -> dict[str, Any]:
 
 
 def bench_rules_and_mmr(rng: np.random.Generator) -> dict[str, Any]:
-    from vitrina.recs.data import EVENT_CODE, Interactions
-    from vitrina.recs.mmr import ItemSimilarity, mmr_rerank
-    from vitrina.recs.rules import BusinessRules
+    from vitrina.core.recs.business_rules import BusinessRules
+    from vitrina.core.recs.dataset import EVENT_CODE, Interactions
+    from vitrina.core.recs.mmr import ItemSimilarity, mmr_rerank
 
     catalog = pd.DataFrame(
         {
@@ -108,8 +108,8 @@ def bench_rules_and_mmr(rng: np.random.Generator) -> dict[str, Any]:
 
 def bench_cold_start(home: str) -> dict[str, Any]:
     from vitrina.config import get_settings
-    from vitrina.recs.cold_start import ColdStartRecommender
-    from vitrina.recs.data import load_recs_data
+    from vitrina.core.recs.cold_start import ColdStartRecommender
+    from vitrina.core.recs.dataset import load_recs_data
 
     data = load_recs_data(get_settings(home=home))
     history = data.part("train")

@@ -32,17 +32,17 @@ import pandas as pd
 import torch
 from machine import describe, summary
 
+from vitrina.adapters.lake.warehouse import Warehouse
 from vitrina.config import get_settings
-from vitrina.contracts.validate import validate_lake
-from vitrina.lake.warehouse import Warehouse
-from vitrina.recs.ann import brute_force_top_k
-from vitrina.search.encoder import QueryEncoder, encode_products
-from vitrina.search.finetune import FinetuneConfig, base_model_path, finetune, load_model
-from vitrina.search.finetune_data import held_out_clicks, holdout_start, id_texts, training_triples
-from vitrina.search.onnx_export import export_onnx
-from vitrina.search.product_text import catalog_texts
-from vitrina.search.semantic import SemanticIndex
-from vitrina.search.semantic_eval import exact_ranker, index_ranker, retrieval_report
+from vitrina.core.ranking.ann import brute_force_top_k
+from vitrina.core.search.product_text import catalog_texts
+from vitrina.core.search.semantic.encoder import QueryEncoder, encode_products
+from vitrina.core.search.semantic.finetune import FinetuneConfig, base_model_path, finetune, load_model
+from vitrina.core.search.semantic.index import SemanticIndex
+from vitrina.core.search.semantic.onnx_export import export_onnx
+from vitrina.core.search.semantic.retrieval_quality import exact_ranker, index_ranker, retrieval_report
+from vitrina.core.search.semantic.triples import held_out_clicks, holdout_start, id_texts, training_triples
+from vitrina.pipelines.validate import validate_lake
 from vitrina.simulator.generate import generate_marketplace
 from vitrina.simulator.truth import load_truth
 

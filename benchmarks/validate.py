@@ -31,11 +31,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from machine import describe, summary
 
+from vitrina.adapters.lake.io import read_table, remove_table, write_table
+from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings, get_settings
-from vitrina.contracts.tables import EVENTS
-from vitrina.contracts.validate import validate_lake
-from vitrina.lake.io import read_table, remove_table, write_table
-from vitrina.lake.paths import LakePaths
+from vitrina.core.tables import EVENTS
+from vitrina.pipelines.validate import validate_lake
 
 RESULTS = Path(__file__).parent / "results"
 CORRUPT_SHARE = 0.05

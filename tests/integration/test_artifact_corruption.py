@@ -22,11 +22,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from vitrina.config import Settings, get_settings
-from vitrina.lake.io import write_json_atomic
-from vitrina.lake.manifest import ArtifactRejectedError
-from vitrina.search.bundle import BM25, SEMANTIC, run_folder
-from vitrina.search.versions import (
+from vitrina.adapters.lake.io import write_json_atomic
+from vitrina.adapters.models.index_versions import (
     current_version,
     finish_version,
     next_version,
@@ -35,6 +32,9 @@ from vitrina.search.versions import (
     switch_to,
     version_folder,
 )
+from vitrina.adapters.models.search_index import BM25, SEMANTIC, run_folder
+from vitrina.config import Settings, get_settings
+from vitrina.core.artifacts.manifest import ArtifactRejectedError
 from vitrina.serving.app import create_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -206,7 +206,7 @@ def test_with_no_good_version_left_search_answers_503_and_recs_keep_serving(home
 
 
 def _store_file(home: Path) -> Path:
-    from vitrina.serving.stores.factory import default_sqlite_path
+    from vitrina.adapters.stores.factory import default_sqlite_path
 
     return Path(default_sqlite_path(get_settings(home=home)))
 
@@ -251,8 +251,8 @@ RECS_CASES = [(target, damage) for target in RECS_TARGETS for damage in DAMAGES]
 def test_a_damaged_recs_bundle_is_refused_before_loading(
     home: Path, tmp_path: Path, target: str, damage: str
 ) -> None:
-    from vitrina.lake.paths import LakePaths
-    from vitrina.recs.bundle import load_bundle
+    from vitrina.adapters.lake.paths import LakePaths
+    from vitrina.adapters.models.recs_bundle import load_bundle
 
     bundles = Path(LakePaths(get_settings(home=home).lake).table("models", "recs"))
     source = next(p for p in sorted(bundles.iterdir()) if (p / "MANIFEST.json").is_file())

@@ -19,13 +19,13 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from httpx import Headers
 
+from vitrina.adapters.lake.io import write_json_atomic
+from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings, get_settings
-from vitrina.console import router as console
-from vitrina.console.auth import COOKIE, ConsoleAuth
-from vitrina.console.guard import CSP
-from vitrina.lake.io import write_json_atomic
-from vitrina.lake.paths import LakePaths
 from vitrina.serving.app import create_app
+from vitrina.serving.console import router as console
+from vitrina.serving.console.auth import COOKIE, ConsoleAuth
+from vitrina.serving.console.guard import CSP
 
 pytestmark = pytest.mark.integration
 TOKEN = "test-console-token-0123456789"

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fixed_calendar import WORLD_END
+from support.fixed_calendar import WORLD_END
 from typer.testing import CliRunner
 
-from vitrina.cli import app
+from vitrina.adapters.models.index_versions import current_version
+from vitrina.adapters.stores import open_store
+from vitrina.cli.main import app
 from vitrina.config import get_settings
-from vitrina.search.versions import current_version
-from vitrina.serving.stores import open_store
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -19,14 +19,14 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from vitrina.cli import app
+from vitrina.adapters.lake.io import write_table
+from vitrina.adapters.lake.paths import LakePaths
+from vitrina.cli.main import app
 from vitrina.config import Settings, get_settings
-from vitrina.contracts.validate import validate_lake
-from vitrina.lake.io import write_table
-from vitrina.lake.paths import LakePaths
-from vitrina.monitoring.drift import SEVERITY, FeatureDrift
-from vitrina.pipelines.drift import DriftConfig, DriftRun, run_drift
-from vitrina.recs.batch import AUDIT_SCHEMA, AUDIT_TABLE
+from vitrina.core.drift.decision import SEVERITY, FeatureDrift
+from vitrina.pipelines.drift.run import DriftConfig, DriftRun, run_drift
+from vitrina.pipelines.recs.batch import AUDIT_SCHEMA, AUDIT_TABLE
+from vitrina.pipelines.validate import validate_lake
 from vitrina.simulator.generate import generate_marketplace
 from vitrina.simulator.truth import load_truth
 

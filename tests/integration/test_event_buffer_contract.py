@@ -20,15 +20,15 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from event_writers import DUP_SIZE, WriterSpec, dup_ids, run_writer
+from support.event_writers import DUP_SIZE, WriterSpec, dup_ids, run_writer
 
+from vitrina.adapters.events import EventBuffer, EventRecord, flush_events, open_event_buffer
+from vitrina.adapters.events.redis_stream import RedisEventBuffer
+from vitrina.adapters.events.sqlite_buffer import LEGACY_FOLDER, EventLog
+from vitrina.adapters.lake.io import list_parquet_files
+from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings, get_settings
-from vitrina.contracts.tables import EVENTS
-from vitrina.events import EventBuffer, EventRecord, flush_events, open_event_buffer
-from vitrina.events.log import LEGACY_FOLDER, EventLog
-from vitrina.events.redis_stream import RedisEventBuffer
-from vitrina.lake.io import list_parquet_files
-from vitrina.lake.paths import LakePaths
+from vitrina.core.tables import EVENTS
 
 pytestmark = pytest.mark.integration
 

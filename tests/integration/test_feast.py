@@ -12,17 +12,17 @@ import pyarrow as pa
 import pytest
 import yaml
 
-from vitrina.config import Settings, get_settings
-from vitrina.features.definitions import FRAMES
-from vitrina.features.feast_repo import (
+from vitrina.adapters.features.definitions import FRAMES
+from vitrina.adapters.features.feast_repo import (
     historical_features,
     online_features,
     open_store,
     redis_connection_string,
     repo_config,
 )
-from vitrina.features.offline import write_frames
-from vitrina.lake.paths import LakePaths
+from vitrina.adapters.features.offline import write_frames
+from vitrina.adapters.lake.paths import LakePaths
+from vitrina.config import Settings, get_settings
 
 pytestmark = [
     pytest.mark.integration,

@@ -9,10 +9,10 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from vitrina.adapters.features.definitions import FRAMES
+from vitrina.adapters.features.duckdb_engine import compute_features
+from vitrina.adapters.lake.warehouse import Warehouse
 from vitrina.config import Settings
-from vitrina.features.definitions import FRAMES
-from vitrina.features.duckdb_engine import compute_features
-from vitrina.lake.warehouse import Warehouse
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -27,7 +27,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def spark() -> Iterator[SparkSession]:
     pytest.importorskip("pyspark", reason="the spark extra is not installed")
-    from vitrina.features.spark_engine import local_spark
+    from vitrina.adapters.features.spark_engine import local_spark
 
     session = local_spark(cores=2, app_name="vitrina-features-test")
     yield session
@@ -46,7 +46,7 @@ def cutoff(ci_settings: Settings) -> pd.Timestamp:
 def both(
     ci_settings: Settings, spark: SparkSession, cutoff: pd.Timestamp
 ) -> dict[str, tuple[pa.Table, pa.Table]]:
-    from vitrina.features.spark_engine import compute_features_spark
+    from vitrina.adapters.features.spark_engine import compute_features_spark
 
     duck = compute_features(ci_settings, [cutoff])
     sparked = compute_features_spark(spark, ci_settings.lake, [cutoff])
@@ -69,7 +69,7 @@ def test_spark_rows_equal_duckdb_rows(both: dict[str, tuple[pa.Table, pa.Table]]
 
 
 def test_spark_refuses_a_non_utc_session(spark: SparkSession, ci_settings: Settings) -> None:
-    from vitrina.features.spark_engine import compute_features_spark
+    from vitrina.adapters.features.spark_engine import compute_features_spark
 
     spark.conf.set("spark.sql.session.timeZone", "America/Lima")
     try:
@@ -86,8 +86,8 @@ def test_the_configured_engine_is_spark_when_settings_say_so(
     both: dict[str, tuple[pa.Table, pa.Table]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from vitrina.adapters.features import engine
     from vitrina.config import get_settings
-    from vitrina.features import engine
 
     def duckdb_must_not_run(*args: object, **kwargs: object) -> None:
         raise AssertionError("DuckDB ran although the engine is spark")

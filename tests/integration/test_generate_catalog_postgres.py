@@ -6,16 +6,16 @@ import datetime as dt
 
 import pytest
 
+from vitrina.adapters.lake.io import list_parquet_files
+from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings
-from vitrina.lake.io import list_parquet_files
-from vitrina.lake.paths import LakePaths
 from vitrina.simulator.generate import generate_marketplace
 
 pytestmark = [pytest.mark.integration]
 
 
 def test_catalog_goes_to_postgres(settings: Settings, postgres_url: str, pg_table: str) -> None:
-    pytest.importorskip("vitrina.ingest.catalog")
+    pytest.importorskip("vitrina.adapters.ingest.catalog")
     import psycopg
 
     settings = settings.model_copy(update={"catalog_table": pg_table})

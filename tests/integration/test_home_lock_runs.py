@@ -17,11 +17,11 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from vitrina.cli import app
+from vitrina.adapters.home_lock import BUSY_EXIT_CODE, lock_path
+from vitrina.adapters.registry.mlflow_client import RECS_MODEL
+from vitrina.adapters.registry.models import list_versions
+from vitrina.cli.main import app
 from vitrina.config import Settings, get_settings
-from vitrina.pipelines.home_lock import BUSY_EXIT_CODE, lock_path
-from vitrina.registry.client import RECS_MODEL
-from vitrina.registry.models import list_versions
 from vitrina.serving.app import create_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -19,15 +19,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from vitrina.cli import app
+from vitrina.adapters.lake.io import list_parquet_files
+from vitrina.adapters.lake.paths import LakePaths
+from vitrina.adapters.lake.warehouse import Warehouse
+from vitrina.adapters.registry.mlflow_client import RECS_MODEL, SEARCH_MODEL, mlflow_client
+from vitrina.adapters.registry.models import get_version
+from vitrina.adapters.stores import open_store
+from vitrina.cli.main import app
 from vitrina.config import Settings, get_settings
-from vitrina.lake.io import list_parquet_files
-from vitrina.lake.paths import LakePaths
-from vitrina.lake.warehouse import Warehouse
-from vitrina.registry.aliases import CHALLENGER, CHAMPION
-from vitrina.registry.client import RECS_MODEL, SEARCH_MODEL, mlflow_client
-from vitrina.registry.models import get_version
-from vitrina.serving.stores import open_store
+from vitrina.core.promotion.alias_plans import CHALLENGER, CHAMPION
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 RUNNER = CliRunner()

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from prometheus_client import generate_latest
 
-from vitrina.monitoring.metrics import build_metrics
+from vitrina.adapters.prometheus.instruments import build_metrics
 
 pytestmark = pytest.mark.integration
 

@@ -10,18 +10,18 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
-from fixed_calendar import WORLD_END_MIDNIGHT
 from rich.console import Console
+from support.fixed_calendar import WORLD_END_MIDNIGHT
 from typer.testing import CliRunner
 
-from vitrina.cli import app
+from vitrina.adapters.lake.io import read_json, read_table, write_table
+from vitrina.adapters.lake.paths import LakePaths
+from vitrina.adapters.stores import open_store
+from vitrina.cli.main import app
 from vitrina.config import Settings, get_settings
-from vitrina.contracts.tables import CATALOG, EVENTS, TRANSACTIONS, USERS
-from vitrina.contracts.validate import validate_lake
-from vitrina.lake.io import read_json, read_table, write_table
-from vitrina.lake.paths import LakePaths
-from vitrina.pipelines.recs import RecsConfig, run_recs
-from vitrina.serving.stores import open_store
+from vitrina.core.tables import CATALOG, EVENTS, TRANSACTIONS, USERS
+from vitrina.pipelines.recs.run import RecsConfig, run_recs
+from vitrina.pipelines.validate import validate_lake
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.quality]
 

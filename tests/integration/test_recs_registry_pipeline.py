@@ -11,13 +11,13 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from vitrina.cli import app
+from vitrina.adapters.registry.mlflow_client import RECS_MODEL, mlflow_client
+from vitrina.adapters.registry.models import get_version, resolve
+from vitrina.adapters.stores import open_store
+from vitrina.cli.main import app
 from vitrina.config import Settings, get_settings
-from vitrina.pipelines.recs import RecsConfig, run_recs
-from vitrina.registry.aliases import CHALLENGER, CHAMPION
-from vitrina.registry.client import RECS_MODEL, mlflow_client
-from vitrina.registry.models import get_version, resolve
-from vitrina.serving.stores import open_store
+from vitrina.core.promotion.alias_plans import CHALLENGER, CHAMPION
+from vitrina.pipelines.recs.run import RecsConfig, run_recs
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.quality]
 QUIET = Console(file=open("/dev/null", "w"))  # noqa: SIM115 - lives as long as the test module

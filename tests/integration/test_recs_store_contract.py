@@ -17,16 +17,16 @@ from typing import Any
 
 import pytest
 
-from vitrina.config import get_settings
-from vitrina.serving.stores import (
+from vitrina.adapters.stores import (
     Recommendation,
     RecsStore,
     StoreUnavailableError,
     VersionError,
     open_store,
 )
-from vitrina.serving.stores.redis import RedisRecsStore
-from vitrina.serving.stores.sqlite import SQLiteRecsStore
+from vitrina.adapters.stores.redis import RedisRecsStore
+from vitrina.adapters.stores.sqlite import SQLiteRecsStore
+from vitrina.config import get_settings
 
 pytestmark = pytest.mark.integration
 

@@ -14,17 +14,12 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
-from vitrina.cli import app
-from vitrina.config import Settings
-from vitrina.evaluation.behaviour import BehaviourCheck
-from vitrina.lake.digest import dataset_version, table_digests
-from vitrina.lake.io import write_json_atomic, write_table
-from vitrina.lake.paths import LakePaths
-from vitrina.pipelines.register import Candidate, gate_and_register
-from vitrina.registry.aliases import CHALLENGER, CHAMPION, PREVIOUS, LifecycleError
-from vitrina.registry.client import RECS_MODEL, SEARCH_MODEL, mlflow_client
-from vitrina.registry.importance import shap_importance
-from vitrina.registry.models import (
+from vitrina.adapters.lake.digest import dataset_version, table_digests
+from vitrina.adapters.lake.io import write_json_atomic, write_table
+from vitrina.adapters.lake.paths import LakePaths
+from vitrina.adapters.registry.importance import shap_importance
+from vitrina.adapters.registry.mlflow_client import RECS_MODEL, SEARCH_MODEL, mlflow_client
+from vitrina.adapters.registry.models import (
     ModelNotFoundError,
     get_version,
     history,
@@ -33,8 +28,13 @@ from vitrina.registry.models import (
     resolve,
     rollback,
 )
-from vitrina.registry.tracking import RunRecord, track_run
-from vitrina.serving.generation import Generations
+from vitrina.adapters.registry.tracking import RunRecord, track_run
+from vitrina.cli.main import app
+from vitrina.config import Settings
+from vitrina.core.evaluation.behaviour import BehaviourCheck
+from vitrina.core.promotion.alias_plans import CHALLENGER, CHAMPION, PREVIOUS, LifecycleError
+from vitrina.pipelines.registration import Candidate, gate_and_register
+from vitrina.serving.reload_signal import Generations
 
 pytestmark = pytest.mark.integration
 

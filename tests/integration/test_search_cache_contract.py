@@ -20,15 +20,15 @@ from typing import Any
 
 import pytest
 
-from vitrina.config import get_settings
-from vitrina.serving.cache import (
+from vitrina.adapters.search_cache import (
     CacheUnavailableError,
     ResultCache,
     open_result_cache,
     search_cache_key,
 )
-from vitrina.serving.cache.redis import DEFAULT_PREFIX, RedisResultCache
-from vitrina.serving.cache.sqlite import SQLiteResultCache
+from vitrina.adapters.search_cache.redis import DEFAULT_PREFIX, RedisResultCache
+from vitrina.adapters.search_cache.sqlite import SQLiteResultCache
+from vitrina.config import get_settings
 
 pytestmark = pytest.mark.integration
 

@@ -11,22 +11,22 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from fixed_calendar import WORLD_END_MIDNIGHT
 from rich.console import Console
+from support.fixed_calendar import WORLD_END_MIDNIGHT
 from typer.testing import CliRunner
 
-from vitrina.cli import app
+from vitrina.adapters.lake.io import write_table
+from vitrina.adapters.lake.paths import LakePaths
+from vitrina.adapters.lake.warehouse import Warehouse
+from vitrina.adapters.models.index_versions import current_version
+from vitrina.adapters.models.search_index import load_version
+from vitrina.cli.main import app
 from vitrina.config import Settings, get_settings
-from vitrina.contracts.tables import CATALOG, SEARCH_LOGS, USERS
-from vitrina.contracts.validate import validate_lake
-from vitrina.lake.io import write_table
-from vitrina.lake.paths import LakePaths
-from vitrina.lake.warehouse import Warehouse
-from vitrina.pipelines.search import SearchConfig, SearchRun, run_search
-from vitrina.pipelines.search_reindex import reindex_search
-from vitrina.search.bundle import load_version
-from vitrina.search.finetune import FinetuneConfig
-from vitrina.search.versions import current_version
+from vitrina.core.search.semantic.finetune import FinetuneConfig
+from vitrina.core.tables import CATALOG, SEARCH_LOGS, USERS
+from vitrina.pipelines.search.reindex import reindex_search
+from vitrina.pipelines.search.run import SearchConfig, SearchRun, run_search
+from vitrina.pipelines.validate import validate_lake
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.quality]
 

@@ -34,13 +34,13 @@ from schemathesis.specs.openapi.checks import (
 )
 from typer.testing import CliRunner
 
-from vitrina.cli import app as cli_app
+from vitrina.adapters.lake.io import list_parquet_files
+from vitrina.adapters.lake.paths import LakePaths
+from vitrina.adapters.models.index_versions import current_version, next_version, switch_to, version_folder
+from vitrina.adapters.models.search_index import SIGNALS
+from vitrina.cli.main import app as cli_app
 from vitrina.config import Settings, get_settings
-from vitrina.lake.io import list_parquet_files
-from vitrina.lake.paths import LakePaths
-from vitrina.search.bundle import SIGNALS
-from vitrina.search.signals import SearchSignals
-from vitrina.search.versions import current_version, next_version, switch_to, version_folder
+from vitrina.core.search.signals import SearchSignals
 from vitrina.serving.app import create_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -68,7 +68,7 @@ def api(home: Path) -> Iterator[TestClient]:
 
 @pytest.fixture(scope="module")
 def user_with_list(home: Path) -> str:
-    from vitrina.serving.stores import open_store
+    from vitrina.adapters.stores import open_store
 
     with open_store(get_settings(home=home)) as store:
         table = pq.read_table(

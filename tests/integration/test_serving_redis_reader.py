@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from vitrina.adapters.stores import Recommendation, StoreUnavailableError
+from vitrina.adapters.stores.redis import RedisRecsStore
+from vitrina.adapters.stores.redis_reader import AsyncRedisReader
 from vitrina.config import get_settings
 from vitrina.serving.store_handle import StoreHandle
-from vitrina.serving.stores import Recommendation, StoreUnavailableError
-from vitrina.serving.stores.redis import RedisRecsStore
-from vitrina.serving.stores.redis_reader import AsyncRedisReader
 
 pytestmark = pytest.mark.integration
 

@@ -19,15 +19,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from fixed_calendar import WORLD_END
+from support.fixed_calendar import WORLD_END
 from typer.testing import CliRunner
 
-from vitrina.cli import app
+from vitrina.adapters.lake.io import read_table, remove_table, write_parquet_atomic, write_table
+from vitrina.adapters.lake.paths import LakePaths
+from vitrina.cli.main import app
 from vitrina.config import Settings, get_settings
-from vitrina.contracts.tables import TABLES
-from vitrina.contracts.validate import ContractViolation, ValidationReport, validate_lake
-from vitrina.lake.io import read_table, remove_table, write_parquet_atomic, write_table
-from vitrina.lake.paths import LakePaths
+from vitrina.core.tables import TABLES
+from vitrina.pipelines.validate import ContractViolation, ValidationReport, validate_lake
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vitrina.metrics import category_diversity
-from vitrina.recs.base import PAD
-from vitrina.recs.mmr import ItemSimilarity, mmr_rerank, normalise_relevance
+from vitrina.core.metrics import category_diversity
+from vitrina.core.ranking.recommender import PAD
+from vitrina.core.recs.mmr import ItemSimilarity, mmr_rerank, normalise_relevance
 
 pytestmark = pytest.mark.unit
 

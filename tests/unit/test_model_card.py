@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from vitrina.adapters.lake.digest import TableDigest
+from vitrina.adapters.registry.card_templates import template_for
+from vitrina.adapters.registry.importance import shap_importance, write_importance
+from vitrina.adapters.registry.mlflow_client import RECS_MODEL, SEARCH_MODEL
+from vitrina.adapters.registry.model_card import CardInputs, FeatureDoc, render_model_card, write_model_card
 from vitrina.config import Settings
-from vitrina.lake.digest import TableDigest
-from vitrina.registry.card_templates import template_for
-from vitrina.registry.client import RECS_MODEL, SEARCH_MODEL
-from vitrina.registry.gates import GateInput, GateThresholds, decide
-from vitrina.registry.importance import shap_importance, write_importance
-from vitrina.registry.model_card import CardInputs, FeatureDoc, render_model_card, write_model_card
+from vitrina.core.promotion.gate import GateInput, GateThresholds, decide
 
 pytestmark = pytest.mark.unit
 

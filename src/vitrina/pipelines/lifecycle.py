@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vitrina.adapters.home_lock import holds_home_lock
+from vitrina.adapters.models.recs_bundle import IncompatibleBundleError
+from vitrina.adapters.registry.mlflow_client import RECS_MODEL
+from vitrina.adapters.registry.models import promote, rollback
 from vitrina.config import Settings
-from vitrina.pipelines.home_lock import holds_home_lock
-from vitrina.recs.batch import BatchReport
-from vitrina.recs.bundle import IncompatibleBundleError
-from vitrina.registry.aliases import AliasPlan
-from vitrina.registry.client import RECS_MODEL
-from vitrina.registry.models import promote, rollback
+from vitrina.core.promotion.alias_plans import AliasPlan
+from vitrina.pipelines.recs.batch import BatchReport
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Switch:
 
 def _follow(settings: Settings, model: str, plan: AliasPlan, republish: bool) -> Switch:
     if model != RECS_MODEL:
-        from vitrina.pipelines.search_register import serve_champion_index
+        from vitrina.pipelines.search.register import serve_champion_index
 
         served = serve_champion_index(settings)
         return Switch(
@@ -56,7 +56,7 @@ def _follow(settings: Settings, model: str, plan: AliasPlan, republish: bool) ->
         )
     if not republish:
         return Switch(model, plan, note="not re-published: lists change with the next `vitrina run recs`")
-    from vitrina.pipelines.recs_publish import publish_champion
+    from vitrina.pipelines.recs.publish import publish_champion
 
     try:
         batch = publish_champion(settings)

@@ -6,8 +6,8 @@ register → publish (recs) / re-index (search).
 * ``loop · validate`` re-validates when a raw table changed (raw digests);
 * ``loop · features`` materialises the feature frames as of the end of the data into
   ``<lake>/features`` (the offline store Feast reads) when a validated table changed;
-* ``drift · check`` measures drift (:func:`vitrina.pipelines.drift.check_drift`);
-* per model, :func:`vitrina.pipelines.policy.training_decision` says retrain (drift, schedule,
+* ``drift · check`` measures drift (:func:`vitrina.pipelines.drift.run.check_drift`);
+* per model, :func:`vitrina.pipelines.retrain_policy.training_decision` says retrain (drift, schedule,
   no champion) or keep the champion; :func:`run_recs` / :func:`run_search` then train through
   the ledger and re-publish (recs) or re-index incrementally (search) when data changed.
 
@@ -27,17 +27,17 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from vitrina.adapters.home_lock import holds_home_lock
+from vitrina.adapters.lake.digest import dataset_version, table_digests
+from vitrina.adapters.lake.paths import LakePaths
+from vitrina.adapters.registry.mlflow_client import RECS_MODEL, SEARCH_MODEL
+from vitrina.adapters.step_ledger import Ledger, StepEvent
 from vitrina.config import Settings
-from vitrina.contracts.tables import TABLES
-from vitrina.lake.digest import dataset_version, table_digests
-from vitrina.lake.paths import LakePaths
-from vitrina.pipelines.drift import DriftCheck, DriftConfig, check_drift
-from vitrina.pipelines.home_lock import holds_home_lock
-from vitrina.pipelines.ledger import Ledger, StepEvent
-from vitrina.pipelines.policy import Policy, TrainDecision, training_decision
-from vitrina.pipelines.recs import RecsConfig, RecsRun, run_recs
-from vitrina.pipelines.search import SearchConfig, SearchRun, run_search
-from vitrina.registry.client import RECS_MODEL, SEARCH_MODEL
+from vitrina.core.tables import TABLES
+from vitrina.pipelines.drift.run import DriftCheck, DriftConfig, check_drift
+from vitrina.pipelines.recs.run import RecsConfig, RecsRun, run_recs
+from vitrina.pipelines.retrain_policy import Policy, TrainDecision, training_decision
+from vitrina.pipelines.search.run import SearchConfig, SearchRun, run_search
 
 FEATURE_TABLES = ("catalog", "users", "events", "transactions")
 
@@ -82,7 +82,7 @@ def _digests(settings: Settings, layer: str, names: tuple[str, ...]) -> dict[str
 
 
 def _validate(settings: Settings, console: Console) -> dict[str, Any]:
-    from vitrina.contracts.validate import validate_lake
+    from vitrina.pipelines.validate import validate_lake
 
     report = validate_lake(
         settings, max_invalid_share=settings.max_invalid_share, fail_on_stale=settings.fail_on_stale
@@ -95,10 +95,10 @@ def _validate(settings: Settings, console: Console) -> dict[str, Any]:
 
 def _features(settings: Settings) -> dict[str, Any]:
     """The feature frames as of the midnight after the last event (one file per frame)."""
-    from vitrina.features.engine import compute_features_configured
-    from vitrina.features.offline import write_frames
-    from vitrina.lake.warehouse import Warehouse
-    from vitrina.monitoring.drift_inputs import data_span
+    from vitrina.adapters.features.engine import compute_features_configured
+    from vitrina.adapters.features.offline import write_frames
+    from vitrina.adapters.lake.warehouse import Warehouse
+    from vitrina.pipelines.drift.inputs import data_span
 
     with Warehouse.from_settings(settings) as warehouse:
         _, last = data_span(warehouse)

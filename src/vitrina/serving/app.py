@@ -21,16 +21,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import vitrina
+from vitrina.adapters.prometheus.instruments import build_metrics
+from vitrina.adapters.prometheus.multiprocess import process_exited
 from vitrina.config import Settings
-from vitrina.console import router as console
-from vitrina.monitoring.metrics import build_metrics
-from vitrina.monitoring.multiprocess import process_exited
 from vitrina.serving import errors as errors_module
-from vitrina.serving import generation, heap
+from vitrina.serving import gc_freeze, reload_signal
+from vitrina.serving.console import router as console
 from vitrina.serving.limits import RequestLimits
 from vitrina.serving.middleware import NO_ARM, RequestContextMiddleware
 from vitrina.serving.openapi import envelope_for_validation_errors
-from vitrina.serving.recs_lane import RecsLane
+from vitrina.serving.recs.fast_path import RecsLane
 from vitrina.serving.routes import admin, events, health, recs, search
 from vitrina.serving.security_headers import SecurityHeaders
 from vitrina.serving.state import ServingState, load_state
@@ -67,7 +67,7 @@ async def _settle_after(warm_up: Callable[[], None]) -> None:
     """Freeze the heap again once the console's warm-up (MLflow, DuckDB) has loaded; a
     shutdown does not wait for the warm-up."""
     await anyio.to_thread.run_sync(warm_up, abandon_on_cancel=True)
-    heap.settle()
+    gc_freeze.settle()
 
 
 def create_app(settings: Settings, *, warm_console: bool = False, recs_lane: bool = True) -> FastAPI:
@@ -81,7 +81,7 @@ def create_app(settings: Settings, *, warm_console: bool = False, recs_lane: boo
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         serving: ServingState = await run_in_threadpool(load_state, settings, metrics)
         app.state.serving = serving
-        heap.settle()
+        gc_freeze.settle()
         tasks = [asyncio.create_task(serving.generations.follow(serving.apply_peer_changes))]
         if warm_console and settings.console:
             caches = console.app_caches(app, serving)
@@ -90,7 +90,7 @@ def create_app(settings: Settings, *, warm_console: bool = False, recs_lane: boo
             yield
         finally:
             for task in tasks:
-                await generation.stop(task)
+                await reload_signal.stop(task)
             serving.close()
             await serving.store.aclose()  # the Redis reader lives on this loop
             process_exited()

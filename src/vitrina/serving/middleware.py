@@ -21,8 +21,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vitrina.monitoring.metrics import ServiceMetrics
-from vitrina.serving.logs import request_id_var
+from vitrina.adapters.prometheus.instruments import ServiceMetrics
+from vitrina.serving.request_logs import request_id_var
 
 log = logging.getLogger("vitrina.serving.access")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

@@ -23,8 +23,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from vitrina.contracts.schemas import ColumnRule, column_rules
-from vitrina.contracts.tables import EVENTS
+from vitrina.adapters.contracts.schemas import ColumnRule, column_rules
+from vitrina.core.tables import EVENTS
 
 MAX_K = 100
 DEFAULT_K = 20

@@ -3,7 +3,7 @@
 ``X-Content-Type-Options: nosniff`` (a JSON body is never taken for HTML or script),
 ``X-Frame-Options: DENY`` (no page of the API inside another site's frame) and
 ``Referrer-Policy: no-referrer``. A header the route set itself is kept. The console adds a
-Content-Security-Policy of its own (:mod:`vitrina.console.guard`); the API's JSON needs none,
+Content-Security-Policy of its own (:mod:`vitrina.serving.console.guard`); the API's JSON needs none,
 and ``/docs`` loads Swagger UI from a CDN, which a policy here would block.
 """
 

@@ -3,14 +3,14 @@
 :func:`load_state` opens the serving store, the search result cache and the event buffer,
 loads the served index version (verified before use) and the popularity fallback list, and
 reads the experiment file; the result cache is then warmed with the index version's most
-searched queries in the background (:mod:`vitrina.serving.search_warmup`).
+searched queries in the background (:mod:`vitrina.serving.search.warmup`).
 :meth:`ServingState.reload` repeats the loading steps and swaps
 each part only when its new version loaded and verified: otherwise the previous one keeps
 serving and the error is reported (degrade, don't fail). With several worker processes, an
-admin change made on one reaches the others through :mod:`vitrina.serving.generation`
+admin change made on one reaches the others through :mod:`vitrina.serving.reload_signal`
 (:meth:`ServingState.announce`, :meth:`ServingState.apply_peer_changes`).
 
-Model and index files are checked against their manifests (:mod:`vitrina.lake.manifest`)
+Model and index files are checked against their manifests (:mod:`vitrina.core.artifacts.manifest`)
 before any native library opens them. A refused current index at start-up falls back to the
 versions served before it (else search answers 503); an unreadable store leaves ``/recs`` to
 the popularity list. Every refusal is named in ``/ready`` (``refused``) and counted in
@@ -26,20 +26,20 @@ from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 
+from vitrina.adapters.events import EventBuffer, open_event_buffer
+from vitrina.adapters.prometheus.instruments import ServiceMetrics, build_metrics
+from vitrina.adapters.search_cache import ResultCache, open_result_cache
+from vitrina.adapters.search_cache.cached_search import CachedSearch
 from vitrina.config import Settings
-from vitrina.events import EventBuffer, open_event_buffer
-from vitrina.monitoring.metrics import ServiceMetrics, build_metrics
-from vitrina.search.cached import CachedSearch
-from vitrina.search.engine import SearchEngine
-from vitrina.serving import heap
-from vitrina.serving.cache import ResultCache, open_result_cache
-from vitrina.serving.experiment import ExperimentConfig, load_experiment
-from vitrina.serving.generation import Generations, Kind
-from vitrina.serving.popular import PopularList, load_popular
-from vitrina.serving.recs_service import RecsService
+from vitrina.core.search.engine import SearchEngine
+from vitrina.serving import gc_freeze
+from vitrina.serving.experiment_config import ExperimentConfig, load_experiment
+from vitrina.serving.popular_fallback import PopularList, load_popular
+from vitrina.serving.recs.answer import RecsService
+from vitrina.serving.reload_signal import Generations, Kind
 from vitrina.serving.schemas import ComponentReload, RefusedVersion
-from vitrina.serving.search_service import SearchService, default_mode, verify_engine
-from vitrina.serving.search_warmup import SearchWarmUp
+from vitrina.serving.search.answer import SearchService, default_mode, verify_engine
+from vitrina.serving.search.warmup import SearchWarmUp
 from vitrina.serving.store_handle import FAILURES, StoreHandle
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,8 @@ def load_engine(settings: Settings, name: str | None = None) -> SearchEngine | N
     """Index version ``name``'s engine (default: the current one), its files checked against
     their manifests before any is opened and the engine smoke-tested; None when no index
     exists yet. Raises when the version is damaged, does not load or does not verify."""
-    from vitrina.search.bundle import load_version
-    from vitrina.search.versions import current_version
+    from vitrina.adapters.models.index_versions import current_version
+    from vitrina.adapters.models.search_index import load_version
 
     name = name or current_version(settings)
     if name is None:
@@ -73,10 +73,10 @@ def load_search_at_startup(settings: Settings) -> tuple[SearchEngine | None, Ref
     """The engine to serve at start-up and, when the current version was refused, why.
 
     A refused current version falls back to the versions served before it (most recent
-    first, :func:`~vitrina.search.versions.served_before`); when none loads, nothing serves
+    first, :func:`~vitrina.adapters.models.index_versions.served_before`); when none loads, nothing serves
     search (``/search`` answers 503 and ``/ready`` names the refused version).
     """
-    from vitrina.search.versions import current_version, served_before
+    from vitrina.adapters.models.index_versions import current_version, served_before
 
     current = current_version(settings)
     try:
@@ -161,7 +161,7 @@ class ServingState:
             self.metrics.set_model(model="search", alias="champion", version=engine.model_version)
 
     def reload_search(self) -> ComponentReload:
-        from vitrina.search.versions import current_version
+        from vitrina.adapters.models.index_versions import current_version
 
         previous = self.search.engine
         serving = None if previous is None else previous.index_version
@@ -230,7 +230,7 @@ class ServingState:
             search, recs = self.reload_search(), self.reload_recs()
             self.experiment = load_experiment(self.settings)
             self._publish_model_info()
-            heap.settle()  # the replaced models are collected, the new ones frozen
+            gc_freeze.settle()  # the replaced models are collected, the new ones frozen
             return search, recs
 
     def announce(self, kind: Kind) -> None:

@@ -2,12 +2,12 @@
 
 :meth:`StoreHandle.lookup` is the ``/recs`` read, awaited on the event loop: an embedded
 SQLite read takes microseconds and runs inline (cheaper than a thread hand-off); a Redis read
-is one ``EVALSHA`` through :class:`~vitrina.serving.stores.redis_reader.AsyncRedisReader`,
+is one ``EVALSHA`` through :class:`~vitrina.adapters.stores.redis_reader.AsyncRedisReader`,
 with the short serving-side timeout ``VITRINA_STORE_READ_TIMEOUT_MS``. Everything else
 (popularity list, versions for ``/ready``, reloads) uses the synchronous store.
 
 A store that cannot be opened or read raises :class:`StoreUnavailableError` to the caller
-(which degrades to popularity); the :class:`~vitrina.serving.cache.base.Breaker` then keeps
+(which degrades to popularity); the :class:`~vitrina.adapters.search_cache.base.Breaker` then keeps
 callers off the backend for ``retry_after_s``, so a dead Redis costs one connection attempt
 per period, not one per request.
 """
@@ -19,11 +19,11 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from vitrina.adapters.backends import RedisBackend, select_backend
+from vitrina.adapters.search_cache.base import Breaker
+from vitrina.adapters.stores import RecsRecord, RecsStore, StoreUnavailableError, open_store
+from vitrina.adapters.stores.redis_reader import AsyncRedisReader
 from vitrina.config import Settings
-from vitrina.serving.backends import RedisBackend, select_backend
-from vitrina.serving.cache.base import Breaker
-from vitrina.serving.stores import RecsRecord, RecsStore, StoreUnavailableError, open_store
-from vitrina.serving.stores.redis_reader import AsyncRedisReader
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class StoreHandle:
 
     async def lookup(self, user_id: str) -> tuple[str | None, RecsRecord | None]:
         """(current version, ``user_id``'s record in it); see
-        :meth:`AsyncRedisReader.lookup <vitrina.serving.stores.redis_reader.AsyncRedisReader.lookup>`.
+        :meth:`AsyncRedisReader.lookup <vitrina.adapters.stores.redis_reader.AsyncRedisReader.lookup>`.
         Raises :class:`StoreUnavailableError` (at once while the breaker is open)."""
         if self._reader is None:
             record = self.get(user_id)

@@ -10,16 +10,16 @@ the kernel spreads connections over the workers of the one listening socket.
 What several workers share, and how:
 
 - metrics — prometheus_client's multiprocess mode, in a folder emptied here before the
-  workers start (:mod:`vitrina.monitoring.multiprocess`);
-- admin changes — :mod:`vitrina.serving.generation` (each worker follows within ~1 s);
+  workers start (:mod:`vitrina.adapters.prometheus.multiprocess`);
+- admin changes — :mod:`vitrina.serving.reload_signal` (each worker follows within ~1 s);
 - the serving store and the search result cache — SQLite in WAL mode (one connection per
   worker; readers never block each other or the batch writer) or Redis;
 - request limits — the body's size and read time in the app (:mod:`vitrina.serving.limits`),
   the headers' read time in uvicorn's protocol (:mod:`vitrina.serving.protocol`);
 - the embedded event buffer — SQLite in WAL mode; appends are transactions that SQLite
-  serialises across processes (:mod:`vitrina.events.log`);
+  serialises across processes (:mod:`vitrina.adapters.events.sqlite_buffer`);
 - the console's token — drawn here when ``VITRINA_CONSOLE_TOKEN`` is unset and exported
-  before the workers start, so they all inherit it (:mod:`vitrina.console.auth`). The
+  before the workers start, so they all inherit it (:mod:`vitrina.serving.console.auth`). The
   environment rather than a file in the home: the token dies with the server, and no
   readable copy is left behind for a backup or a shared volume to carry.
 """
@@ -30,11 +30,11 @@ import os
 
 from fastapi import FastAPI
 
+from vitrina.adapters.prometheus import multiprocess
 from vitrina.config import Settings, get_settings
-from vitrina.console.auth import TOKEN_ENV, TOKEN_PARAM, new_token
-from vitrina.monitoring import multiprocess
 from vitrina.serving.app import create_app
-from vitrina.serving.logs import configure_logging
+from vitrina.serving.console.auth import TOKEN_ENV, TOKEN_PARAM, new_token
+from vitrina.serving.request_logs import configure_logging
 
 LOG_LEVEL_ENV = "VITRINA_SERVE_LOG_LEVEL"
 FACTORY = f"{__name__}:app_from_environment"

@@ -17,10 +17,10 @@ import numpy as np
 import pyarrow as pa
 from rich.table import Table
 
+from vitrina.adapters.lake.io import remove_table, write_bytes_atomic, write_table
+from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings
-from vitrina.contracts.tables import AGE_RANGES, CATALOG, SEGMENTS, TS, USERS
-from vitrina.lake.io import remove_table, write_bytes_atomic, write_table
-from vitrina.lake.paths import LakePaths
+from vitrina.core.tables import AGE_RANGES, CATALOG, SEGMENTS, TS, USERS
 from vitrina.simulator.common import US_PER_DAY, format_ids
 from vitrina.simulator.day import simulate_day
 from vitrina.simulator.drift import SCENARIOS
@@ -174,7 +174,7 @@ def generate_marketplace(
     if catalog_to is None:
         write_table(lake, "raw", "catalog", catalog, None, snapshot_day=last, part=PART)
     else:
-        from vitrina.ingest.catalog import load_catalog_to_postgres
+        from vitrina.adapters.ingest.catalog import load_catalog_to_postgres
 
         load_catalog_to_postgres(catalog, catalog_to, settings.catalog_table)
         destination = f"PostgreSQL table {settings.catalog_table}"

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from vitrina.config import Settings
-from vitrina.contracts.tables import DEVICES, EVENT_TYPES
+from vitrina.core.tables import DEVICES, EVENT_TYPES
 from vitrina.simulator.common import US_PER_SECOND, IntArray, datetime_to_us, format_ids, us_to_datetime
 from vitrina.simulator.market import PRODUCT_ID
 from vitrina.simulator.taxonomy import build_taxonomy

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from vitrina.contracts.tables import (
+from vitrina.core.tables import (
     DEVICES,
     EVENT_TYPES,
     EVENTS,
@@ -48,7 +48,7 @@ def _lists(product_ids: pa.Array, matrix: np.ndarray, mask: np.ndarray) -> pa.Ar
 
 
 def day_tables(m: Marketplace, log: DayLog) -> DayTables:
-    """Arrow tables for one day, columns exactly as in :mod:`vitrina.contracts.tables`."""
+    """Arrow tables for one day, columns exactly as in :mod:`vitrina.core.tables`."""
     date = m.start_date + dt.timedelta(days=log.day)
     stamp = date.strftime("%Y%m%d")
     req = log.requests

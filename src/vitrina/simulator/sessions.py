@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vitrina.contracts.tables import DEVICES, PAGES
+from vitrina.core.tables import DEVICES, PAGES
 from vitrina.simulator.common import US_PER_DAY, US_PER_SECOND, BoolArray, IntArray, gumbel
 from vitrina.simulator.market import Marketplace
 

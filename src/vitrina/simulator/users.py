@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vitrina.contracts.tables import AGE_RANGES, DEVICES, PAYMENT_METHODS, SEGMENTS
+from vitrina.core.tables import AGE_RANGES, DEVICES, PAYMENT_METHODS, SEGMENTS
 from vitrina.simulator.common import BoolArray, FloatArray, IntArray, stream
 
 # city -> (share of users, UTC offset in hours)

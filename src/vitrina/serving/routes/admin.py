@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from vitrina.serving.deps import Admin, State, envelope
-from vitrina.serving.experiment import ExperimentConfig, save_experiment
+from vitrina.serving.experiment_config import ExperimentConfig, save_experiment
 from vitrina.serving.schemas import ErrorResponse, ReloadResponse, SwitchIn, SwitchResponse
 
 AUTH_ERRORS: dict[int | str, dict[str, object]] = {
@@ -55,10 +55,10 @@ def reload(request: Request, state: State) -> JSONResponse:
 
 
 def _switch(request: Request, state: State, action: str, model: str, body: SwitchIn) -> SwitchResponse:
-    from vitrina.pipelines.home_lock import HomeLockedError, home_lock
+    from vitrina.adapters.home_lock import HomeLockedError, home_lock
+    from vitrina.adapters.registry.mlflow_client import MODELS
+    from vitrina.core.promotion.alias_plans import LifecycleError
     from vitrina.pipelines.lifecycle import promote_model, rollback_model
-    from vitrina.registry.aliases import LifecycleError
-    from vitrina.registry.client import MODELS
 
     if model not in MODELS:
         raise HTTPException(404, f"unknown model {model!r}: use one of {', '.join(MODELS)}")

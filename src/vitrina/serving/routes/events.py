@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from vitrina.events import EventBufferUnavailableError, EventRecord
+from vitrina.adapters.events import EventBufferUnavailableError, EventRecord
 from vitrina.serving.deps import State, envelope
 from vitrina.serving.schemas import ErrorResponse, EventsIn, EventsResponse
 from vitrina.serving.state import ServingState

@@ -35,6 +35,6 @@ def ready(request: Request, state: State) -> Response:
 @router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
 def metrics(request: Request, state: State) -> Response:
     """Prometheus text exposition: this process's metrics, or every worker's summed when
-    ``vitrina serve --workers N`` runs several (:mod:`vitrina.monitoring.multiprocess`)."""
+    ``vitrina serve --workers N`` runs several (:mod:`vitrina.adapters.prometheus.multiprocess`)."""
     envelope(request, state)
     return Response(state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

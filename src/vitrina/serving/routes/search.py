@@ -18,7 +18,7 @@ from vitrina.serving.schemas import (
     ErrorResponse,
     SearchResponse,
 )
-from vitrina.serving.search_service import SearchUnavailableError
+from vitrina.serving.search.answer import SearchUnavailableError
 
 router = APIRouter(tags=["search"])
 

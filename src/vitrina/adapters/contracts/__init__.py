@@ -1,0 +1,1 @@
+"""Data contracts for the canonical tables (docs/spec.md §1) and the quarantine."""

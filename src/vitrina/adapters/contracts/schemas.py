@@ -1,0 +1,246 @@
+"""Single-table contracts as pandera schemas, and their failures as per-row issues.
+
+Each schema checks, on the canonical (already coerced) frame of one table: dtypes (a
+safety net — coercion guarantees them), nullability, ranges, allowed values, non-empty
+identifiers, key uniqueness (the first occurrence in file order stays valid, later ones are
+quarantined as ``duplicate <key>``) and timestamp sanity (not before 2000-01-01, not after
+now + ``future_skew_minutes``, ``updated_at >= created_at``, ``signup_date`` not in the
+future). Validation is lazy, so every failure of every row is reported at once; all
+checks are vectorised pandas expressions, which keeps a million-row table to seconds.
+
+Cross-table checks (references, list subsets) live in :mod:`vitrina.adapters.contracts.integrity`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import pandera.errors
+import pyarrow as pa
+from pandera.pandas import Check, Column, DataFrameSchema
+
+from vitrina.adapters.contracts.issues import SCHEMA_STAGE, Issues
+from vitrina.core import tables
+from vitrina.core.tables import TableSpec
+
+EARLIEST = pd.Timestamp("2000-01-01", tz="UTC")
+EARLIEST_TEXT = "before 2000-01-01"
+
+# Columns that may be null (SPEC §1); every other canonical column is required. A product
+# without a description, a brand ("genérico") or a known cost is still sellable: models
+# fall back (no margin feature, brand "unknown") instead of losing the product.
+NULLABLE: dict[str, frozenset[str]] = {
+    "catalog": frozenset({"description", "brand", "cost"}),
+    "users": frozenset(),
+    "events": frozenset({"position", "request_id"}),
+    "transactions": frozenset(),
+    "search_logs": frozenset({"user_id"}),
+    "synonyms": frozenset({"category_scope"}),
+}
+IDENTIFIERS = frozenset(
+    {"product_id", "user_id", "event_id", "order_id", "search_id", "session_id", "seller_id", "term"}
+)
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A numeric range of the contract, kept as data so that other models (the API's event
+    model) can state the same range; :meth:`check` is its pandera form."""
+
+    ge: int | float | None = None
+    gt: int | float | None = None
+    le: int | float | None = None
+
+    def check(self) -> Check:
+        if self.ge is not None and self.le is not None:
+            return Check.in_range(self.ge, self.le, error=f"must be in [{self.ge}, {self.le}]")
+        if self.gt is not None:
+            return Check.gt(self.gt, error=f"must be > {self.gt}")
+        if self.ge is not None:
+            return Check.ge(self.ge, error=f"must be >= {self.ge}")
+        raise ValueError(f"unsupported bound {self}")
+
+
+BOUNDS: dict[tuple[str, str], Bound] = {
+    ("catalog", "price"): Bound(gt=0),
+    ("catalog", "cost"): Bound(ge=0),
+    ("catalog", "stock"): Bound(ge=0),
+    ("users", "lifetime_value"): Bound(ge=0),
+    ("events", "position"): Bound(ge=1),
+    ("transactions", "quantity"): Bound(ge=1),
+    ("transactions", "amount"): Bound(ge=0),
+    ("transactions", "discount_pct"): Bound(ge=0, le=100),
+}
+RANGES: dict[tuple[str, str], Check] = {key: bound.check() for key, bound in BOUNDS.items()}
+ALLOWED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("events", "event_type"): tables.EVENT_TYPES,
+    ("events", "page"): tables.PAGES,
+    ("events", "device"): tables.DEVICES,
+    ("users", "age_range"): tables.AGE_RANGES,
+    ("users", "segment"): tables.SEGMENTS,
+    ("transactions", "payment_method"): tables.PAYMENT_METHODS,
+}
+# After the catalog change log is collapsed, two rows with one product_id can only be
+# different versions stamped with the same updated_at: say so instead of "duplicate".
+DUPLICATE_CODES = {"catalog": "product_id: conflicting versions with the same updated_at"}
+UPDATED_BEFORE_CREATED = "updated_at: before created_at"
+WIDE_CHECKS = {UPDATED_BEFORE_CREATED: "updated_at"}
+
+
+@dataclass(frozen=True)
+class ColumnRule:
+    """What the contract asks of one column, for models that accept rows one by one (the
+    API's ``POST /events``): deriving them from here keeps both sides the same contract."""
+
+    name: str
+    kind: pa.DataType
+    required: bool
+    identifier: bool
+    bound: Bound | None
+    allowed: tuple[str, ...] | None
+    earliest: dt.datetime | None  # timestamps: the earliest allowed instant (UTC)
+
+
+def column_rules(spec: TableSpec) -> dict[str, ColumnRule]:
+    """Every canonical column of ``spec`` with its rules, in schema order. The latest allowed
+    timestamp is not here: it is ``now + future_skew_minutes`` at the time of the check."""
+    return {
+        field.name: ColumnRule(
+            name=field.name,
+            kind=field.type,
+            required=field.name not in NULLABLE[spec.name],
+            identifier=field.name in IDENTIFIERS,
+            bound=BOUNDS.get((spec.name, field.name)),
+            allowed=ALLOWED.get((spec.name, field.name)),
+            earliest=EARLIEST.to_pydatetime() if pa.types.is_timestamp(field.type) else None,
+        )
+        for field in spec.schema
+    }
+
+
+def to_frame(table: pa.Table) -> pd.DataFrame:
+    """The pandas view pandera checks: nullable ints/bools stay ints/bools, dates become datetimes."""
+    mapping: dict[pa.DataType, Any] = {
+        # Arrow-backed strings: no copy into Python objects, and null/isin/compare run in C++.
+        pa.string(): pd.StringDtype("pyarrow"),
+        pa.int64(): pd.Int64Dtype(),
+        pa.int32(): pd.Int32Dtype(),
+        pa.bool_(): pd.BooleanDtype(),
+    }
+    frame: pd.DataFrame = table.to_pandas(types_mapper=mapping.get, date_as_object=False)
+    return frame
+
+
+@functools.cache
+def _dtypes(spec: TableSpec) -> dict[str, Any]:
+    """The pandas dtype of every canonical column, derived from the Arrow schema itself."""
+    empty = to_frame(spec.schema.empty_table())
+    return {name: empty[name].dtype for name in spec.schema.names}
+
+
+def _time_checks(now: pd.Timestamp, skew_minutes: float, is_date: bool) -> list[Check]:
+    latest = now + pd.Timedelta(minutes=skew_minutes)
+    if is_date:
+        # A calendar day is in the future only when it starts after the latest allowed instant.
+        latest = latest.tz_convert("UTC").tz_localize(None).normalize()
+        earliest = EARLIEST.tz_localize(None)
+    else:
+        earliest = EARLIEST
+    return [
+        Check(lambda s: s >= earliest, error=EARLIEST_TEXT),
+        Check(lambda s: s <= latest, error="in the future"),
+    ]
+
+
+def _column_checks(spec: TableSpec, name: str, kind: pa.DataType, now: pd.Timestamp, skew: float) -> Column:
+    checks: list[Check] = []
+    if (spec.name, name) in RANGES:
+        checks.append(RANGES[(spec.name, name)])
+    if (spec.name, name) in ALLOWED:
+        checks.append(Check.isin(list(ALLOWED[(spec.name, name)]), error="not an allowed value"))
+    if name in IDENTIFIERS:
+        checks.append(Check(lambda s: s != "", error="empty"))
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+        checks.extend(_time_checks(now, skew, is_date=pa.types.is_date(kind)))
+    unique = spec.key == (name,)
+    return Column(
+        _dtypes(spec)[name],
+        checks=checks,
+        nullable=name in NULLABLE[spec.name],
+        unique=unique,
+        report_duplicates="exclude_first",
+    )
+
+
+def _updated_after_created(frame: pd.DataFrame) -> pd.Series:
+    before = frame["updated_at"] < frame["created_at"]
+    return ~before.fillna(False).astype(bool)
+
+
+def contract_schema(spec: TableSpec, *, now: dt.datetime, future_skew_minutes: float) -> DataFrameSchema:
+    """The pandera schema of ``spec``; ``now`` (UTC) anchors the "in the future" checks."""
+    stamp = pd.Timestamp(now).tz_convert("UTC")
+    columns = {
+        field.name: _column_checks(spec, field.name, field.type, stamp, future_skew_minutes)
+        for field in spec.schema
+    }
+    wide: list[Check] = []
+    if spec.name == "catalog":
+        wide.append(Check(_updated_after_created, error=UPDATED_BEFORE_CREATED, ignore_na=False))
+    return DataFrameSchema(
+        columns,
+        checks=wide,
+        unique=list(spec.key) if len(spec.key) > 1 else None,
+        report_duplicates="exclude_first",
+        strict=True,
+        ordered=False,
+    )
+
+
+def _code(spec: TableSpec, column: str, check: str) -> tuple[str, bool]:
+    """(reason code, whether the offending value belongs in the text)."""
+    if check == "not_nullable":
+        return f"{column}: null", False
+    if check == "field_uniqueness":
+        return DUPLICATE_CODES.get(spec.name, f"duplicate {column}"), True
+    if check == "multiple_fields_uniqueness":
+        return f"duplicate ({', '.join(spec.key)})", False
+    return f"{column}: {check}", True
+
+
+def schema_issues(
+    spec: TableSpec, frame: pd.DataFrame, *, now: dt.datetime, future_skew_minutes: float
+) -> Issues:
+    """Run the contract of ``spec`` over ``frame`` (RangeIndex = row positions) lazily."""
+    issues = Issues()
+    schema = contract_schema(spec, now=now, future_skew_minutes=future_skew_minutes)
+    try:
+        with warnings.catch_warnings():
+            # pandera's own failure-case concat trips a pandas deprecation; not ours to fix.
+            warnings.filterwarnings("ignore", category=FutureWarning, module="pandera")
+            schema.validate(frame, lazy=True, inplace=True)
+    except pandera.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+        if cases["index"].isna().any():
+            broken = cases[cases["index"].isna()][["column", "check"]].drop_duplicates()
+            message = f"{spec.name}: coercion left column-level failures: {broken.to_dict('records')}"
+            raise RuntimeError(message) from errors
+        for (column, check), group in cases.groupby(["column", "check"], sort=False):
+            column, check = str(column), str(check)
+            if check in WIDE_CHECKS:
+                if column != WIDE_CHECKS[check]:
+                    continue  # pandera repeats a frame-level failure once per column
+                issues.add(group["index"].to_numpy(), column, check, stage=SCHEMA_STAGE)
+                continue
+            code, with_value = _code(spec, column, check)
+            if check == "multiple_fields_uniqueness":
+                group = group.drop_duplicates(subset="index")
+                column = spec.key[0]
+            values = group["failure_case"].tolist() if with_value else None
+            issues.add(group["index"].to_numpy(), column, code, values, stage=SCHEMA_STAGE)
+    return issues

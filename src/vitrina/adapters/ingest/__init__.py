@@ -1,0 +1,1 @@
+"""Ingestion from external sources (PostgreSQL) into ``raw/``."""

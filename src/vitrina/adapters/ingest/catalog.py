@@ -1,0 +1,380 @@
+"""The product catalog from PostgreSQL, read incrementally by ``updated_at`` (SPEC §1).
+
+Two directions:
+
+* :func:`load_catalog_to_postgres` puts a canonical catalog into a PostgreSQL table (the
+  simulator's stand-in for the seeds' RDS), upserting by ``product_id``.
+* :func:`ingest_catalog_from_postgres` brings the rows changed since the last run into
+  ``raw/catalog/`` as a **change log**: every version of a product that was read is kept;
+  the newest ``updated_at`` per ``product_id`` is the current product (the contracts
+  collapse it when validating).
+
+Watermark scheme (why it neither loses nor repeats a row):
+
+``updated_at`` is usually set by the writer's clock (often ``now()``, the *start* of its
+transaction), so a row can become visible after rows with later timestamps were already
+read: a plain ``updated_at > watermark`` would skip it forever. Each run therefore re-reads a
+``lookback`` window below the watermark (``updated_at >= watermark - lookback``) and drops
+the (product_id, updated_at) pairs it has already ingested, which the state keeps for that
+window. With ``lookback = 0`` this is "``>=`` plus de-duplication of the rows at the
+watermark"; the default of ten minutes also absorbs transactions that commit up to ten
+minutes after stamping their rows. Two limits are inherent to timestamp-based change
+capture and documented rather than hidden: a change that keeps the same ``updated_at`` is
+invisible, and deletions are not seen (use a flag such as ``is_reported`` or a soft delete).
+
+The state lives in ``<lake>/state/ingest/catalog/<table>.json`` and is written atomically
+only after every file of the run is in place, so a failed run leaves it untouched and the
+next run reads the same rows again into the same file names (``part`` is derived from the
+watermark the run started from), replacing rather than duplicating. Rows with a NULL
+``updated_at`` cannot be ordered by the watermark; they are counted and reported, never
+silently read or dropped. One ingestion per table and lake at a time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
+from psycopg import sql
+from rich.table import Table
+
+from vitrina.adapters.ingest.postgres import (
+    SourceError,
+    column_definitions,
+    connect,
+    copy_arrow,
+    describe,
+    pg_type,
+    require_columns,
+    table_identifier,
+)
+from vitrina.adapters.lake.io import list_parquet_files, read_json, write_json_atomic, write_table
+from vitrina.adapters.lake.paths import LakePaths
+from vitrina.config import Settings
+from vitrina.core.tables import CATALOG
+
+__all__ = [
+    "DEFAULT_CHUNK_ROWS",
+    "DEFAULT_LOOKBACK",
+    "IngestResult",
+    "SourceError",
+    "ingest_catalog_from_postgres",
+    "load_catalog_to_postgres",
+    "state_url",
+]
+
+DEFAULT_CHUNK_ROWS = 50_000
+DEFAULT_LOOKBACK = dt.timedelta(minutes=10)
+STATE_VERSION = 1
+_COLUMNS = CATALOG.schema.names
+_UPDATED = _COLUMNS.index("updated_at")
+_KEY = _COLUMNS.index("product_id")
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+Pair = tuple[str, int]
+"""(product_id, updated_at in microseconds since the epoch): one version of a product."""
+
+
+def _micros(value: dt.datetime) -> int:
+    return (value - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def _from_micros(value: int) -> dt.datetime:
+    return _EPOCH + dt.timedelta(microseconds=value)
+
+
+# -- PostgreSQL ← catalog --------------------------------------------------------------------
+
+
+def _conform(catalog: pa.Table) -> pa.Table:
+    """``catalog`` with exactly the canonical columns and types, or a clear ValueError."""
+    missing = [name for name in _COLUMNS if name not in catalog.column_names]
+    if missing:
+        raise ValueError(f"the catalog lacks the columns {', '.join(missing)}")
+    try:
+        return catalog.select(_COLUMNS).cast(CATALOG.schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as error:
+        raise ValueError(f"the catalog's columns do not cast to the canonical types: {error}") from error
+
+
+def _check_keys(catalog: pa.Table) -> None:
+    """A keyed source table cannot hold these rows; refuse them instead of dropping any."""
+    if catalog["product_id"].null_count:
+        raise ValueError(f"{catalog['product_id'].null_count} catalog rows have no product_id")
+    if catalog["updated_at"].null_count:
+        raise ValueError(
+            f"{catalog['updated_at'].null_count} catalog rows have no updated_at, "
+            "so incremental ingestion could never read them"
+        )
+    distinct = pc.count_distinct(catalog["product_id"]).as_py()
+    if distinct != catalog.num_rows:
+        raise ValueError(
+            f"{catalog.num_rows - distinct} catalog rows repeat a product_id; "
+            "a source table holds one row per product"
+        )
+
+
+def _create_table(connection: psycopg.Connection, table: str) -> None:
+    ident = table_identifier(table)
+    connection.execute(
+        sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}, PRIMARY KEY (product_id))").format(
+            ident, column_definitions(CATALOG.schema, not_null=("product_id", "updated_at"))
+        )
+    )
+    index = sql.Identifier(f"{table.rsplit('.', 1)[-1]}_updated_at_idx"[:63])
+    # (updated_at, product_id) serves the watermark scan in the order it reads
+    connection.execute(
+        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (updated_at, product_id)").format(index, ident)
+    )
+
+
+def load_catalog_to_postgres(catalog: pa.Table, url: str, table: str) -> int:
+    """Create ``table`` if missing and upsert ``catalog`` into it by ``product_id``.
+
+    Columns are those of :data:`vitrina.core.tables.CATALOG` (``product_id`` primary key,
+    ``updated_at`` NOT NULL and indexed). Rows are COPYed into a temporary table and merged
+    with ``INSERT … ON CONFLICT DO UPDATE`` in one transaction; a row identical to the stored
+    one is left alone. Returns the number of rows inserted or changed.
+
+    Raises ValueError for a catalog that a keyed table cannot hold (missing columns, null or
+    repeated ``product_id``, null ``updated_at``) and :class:`SourceError` when PostgreSQL
+    refuses (unreachable, no rights, an existing table with another shape).
+    """
+    data = _conform(catalog)
+    _check_keys(data)
+    ident = table_identifier(table)
+    staging = sql.Identifier(f"vitrina_staging_{uuid.uuid4().hex[:12]}")
+    columns = sql.SQL(", ").join(sql.Identifier(name) for name in _COLUMNS)
+    updatable = [name for name in _COLUMNS if name != "product_id"]
+    assignments = sql.SQL(", ").join(
+        sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(name)) for name in updatable
+    )
+    stored = sql.SQL(", ").join(sql.SQL("{}.{}").format(ident, sql.Identifier(n)) for n in updatable)
+    incoming = sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(n)) for n in updatable)
+    with connect(url) as connection:
+        try:
+            _create_table(connection, table)
+            require_columns(connection, table, _COLUMNS, url)
+            connection.execute(
+                sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
+                    staging, column_definitions(CATALOG.schema)
+                )
+            )
+            with connection.cursor() as cursor:
+                copy_arrow(cursor, staging, data)
+                cursor.execute(
+                    sql.SQL(
+                        "INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "
+                        "ON CONFLICT (product_id) DO UPDATE SET {assignments} "
+                        "WHERE ({stored}) IS DISTINCT FROM ({incoming})"
+                    ).format(
+                        table=ident,
+                        columns=columns,
+                        staging=staging,
+                        assignments=assignments,
+                        stored=stored,
+                        incoming=incoming,
+                    )
+                )
+                return max(cursor.rowcount, 0)
+        except psycopg.Error as error:
+            raise SourceError(
+                f"could not load the catalog into {table!r} at {describe(url)}: "
+                f"{str(error).strip().splitlines()[0]}"
+            ) from error
+
+
+# -- PostgreSQL → lake -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one ingestion run did. ``rows`` counts new product versions written."""
+
+    source: str
+    table: str
+    rows: int
+    watermark_before: dt.datetime | None
+    watermark_after: dt.datetime | None
+    files: tuple[str, ...] = ()
+    rows_without_updated_at: int = 0
+
+    def render(self) -> Table:
+        """A two-column summary for the console."""
+        view = Table(title=f"catalog ingestion from {self.source} / {self.table}", title_justify="left")
+        view.add_column("", style="bold")
+        view.add_column("")
+        view.add_row("new or changed products", f"{self.rows:,}")
+        view.add_row("files written", f"{len(self.files)}")
+        before = self.watermark_before.isoformat() if self.watermark_before else "— (first run)"
+        after = self.watermark_after.isoformat() if self.watermark_after else "—"
+        view.add_row("watermark before", before)
+        view.add_row(
+            "watermark after", after if self.watermark_after != self.watermark_before else "unchanged"
+        )
+        if self.rows_without_updated_at:
+            view.add_row(
+                "[yellow]skipped[/]",
+                f"[yellow]{self.rows_without_updated_at:,} rows with NULL updated_at cannot be "
+                "ingested incrementally[/]",
+            )
+        return view
+
+
+@dataclass
+class _State:
+    """The persisted watermark. ``seen`` holds every ingested pair with updated_at >= seen_from."""
+
+    watermark: dt.datetime | None = None
+    seen_from: dt.datetime | None = None
+    seen: set[Pair] = field(default_factory=set)
+    rows_total: int = 0
+
+    @classmethod
+    def load(cls, url: str) -> _State:
+        payload = read_json(url)
+        if payload is None:
+            return cls()
+        try:
+            return cls(
+                watermark=dt.datetime.fromisoformat(payload["watermark"]),
+                seen_from=dt.datetime.fromisoformat(payload["seen_from"]),
+                seen={(str(pid), int(micros)) for pid, micros in payload["seen"]},
+                rows_total=int(payload["rows_total"]),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(
+                f"the ingestion state {url} is unreadable ({error!r}); delete it to ingest everything again"
+            ) from error
+
+    def to_json(self, source: str, table: str) -> dict[str, Any]:
+        return {
+            "version": STATE_VERSION,
+            "source": source,
+            "table": table,
+            "watermark": None if self.watermark is None else self.watermark.isoformat(),
+            "seen_from": None if self.seen_from is None else self.seen_from.isoformat(),
+            "seen": sorted([pid, micros] for pid, micros in self.seen),
+            "rows_total": self.rows_total,
+            "saved_at": dt.datetime.now(dt.UTC).isoformat(),
+        }
+
+    def lower_bound(self, lookback: dt.timedelta) -> dt.datetime | None:
+        """Where the next scan starts: the lookback window, never below what ``seen`` covers."""
+        if self.watermark is None or self.seen_from is None:
+            return None
+        return max(self.watermark - lookback, self.seen_from)
+
+    def advanced(self, read: Iterable[Pair], lookback: dt.timedelta, rows: int) -> _State:
+        """The state after ingesting ``read`` (every new pair of this run)."""
+        pairs = self.seen | set(read)
+        newest = _from_micros(max(micros for _, micros in pairs))
+        watermark = newest if self.watermark is None else max(newest, self.watermark)
+        seen_from = watermark - lookback
+        if self.seen_from is not None:
+            seen_from = max(seen_from, self.seen_from)
+        floor = _micros(seen_from)
+        return _State(
+            watermark=watermark,
+            seen_from=seen_from,
+            seen={pair for pair in pairs if pair[1] >= floor},
+            rows_total=self.rows_total + rows,
+        )
+
+
+def state_url(lake: LakePaths, table: str) -> str:
+    """Where the watermark of the source ``table`` is kept."""
+    return f"{lake.layer('state')}/ingest/catalog/{table}.json"
+
+
+def _part_prefix(watermark: dt.datetime | None) -> str:
+    """File-name stem that is the same whenever a run starts from the same watermark."""
+    return "initial" if watermark is None else "since-" + watermark.strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def _select(table: str, since: dt.datetime | None) -> tuple[sql.Composed, dict[str, Any]]:
+    """The ordered scan; columns are cast to canonical types so user tables may use others."""
+    columns = sql.SQL(", ").join(
+        sql.SQL("{0}::{1} AS {0}").format(sql.Identifier(f.name), sql.SQL(pg_type(f.type)))
+        for f in CATALOG.schema
+    )
+    where = sql.SQL("updated_at IS NOT NULL") if since is None else sql.SQL("updated_at >= %(since)s")
+    query = sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY updated_at, product_id").format(
+        columns, table_identifier(table), where
+    )
+    return query, {} if since is None else {"since": since}
+
+
+def _to_arrow(rows: Sequence[tuple[Any, ...]]) -> pa.Table:
+    arrays = [pa.array([row[i] for row in rows], type=f.type) for i, f in enumerate(CATALOG.schema)]
+    return pa.Table.from_arrays(arrays, schema=CATALOG.schema)
+
+
+def ingest_catalog_from_postgres(
+    settings: Settings,
+    *,
+    url: str,
+    table: str,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    lookback: dt.timedelta = DEFAULT_LOOKBACK,
+    ingestion_day: dt.date | None = None,
+) -> IngestResult:
+    """Read the products changed since the last run into ``raw/catalog/`` (see module docs).
+
+    Streams the source with a server-side cursor, ``chunk_rows`` rows per Parquet file, all
+    in the ``dt=`` partition of ``ingestion_day`` (default today, UTC). Returns what was
+    read and the watermark before and after. A run with nothing new writes nothing.
+
+    Raises :class:`SourceError` (one sentence) when the server is unreachable or the table
+    is missing or lacks canonical columns; any failure leaves the watermark unchanged.
+    """
+    if chunk_rows <= 0 or lookback < dt.timedelta(0):
+        raise ValueError(f"chunk_rows must be positive and lookback >= 0, got {chunk_rows}, {lookback}")
+    lake = LakePaths(settings.lake)
+    where_state = state_url(lake, table)
+    state = _State.load(where_state)
+    if state.watermark is not None and not list_parquet_files(lake, "raw", "catalog"):
+        # the watermark describes what raw/catalog holds; with raw/catalog gone (a regenerated
+        # or deleted lake) it would hide every product, so ingest everything again
+        state = _State()
+    since = state.lower_bound(lookback)
+    day = ingestion_day or dt.datetime.now(dt.UTC).date()
+    prefix = _part_prefix(state.watermark)
+    source = describe(url)
+    files: list[str] = []
+    new_pairs: list[Pair] = []
+    with connect(url) as connection:
+        try:
+            require_columns(connection, table, _COLUMNS, url)
+            null_row = connection.execute(
+                sql.SQL("SELECT count(*) FROM {} WHERE updated_at IS NULL").format(table_identifier(table))
+            ).fetchone()
+            query, params = _select(table, since)
+            with connection.cursor(name=f"vitrina_catalog_{uuid.uuid4().hex[:8]}") as cursor:
+                cursor.itersize = chunk_rows
+                cursor.execute(query, params)
+                while rows := cursor.fetchmany(chunk_rows):
+                    pairs = [(row[_KEY], _micros(row[_UPDATED])) for row in rows]
+                    fresh = [i for i, pair in enumerate(pairs) if pair not in state.seen]
+                    if not fresh:
+                        continue
+                    chunk = _to_arrow([rows[i] for i in fresh])
+                    part = f"{prefix}-{len(files):05d}"
+                    files += write_table(lake, "raw", "catalog", chunk, None, snapshot_day=day, part=part)
+                    new_pairs += [pairs[i] for i in fresh]
+        except psycopg.Error as error:
+            raise SourceError(
+                f"could not read {table!r} at {source}: {str(error).strip().splitlines()[0]}"
+            ) from error
+    nulls = int(null_row[0]) if null_row else 0
+    if not new_pairs:
+        return IngestResult(source, table, 0, state.watermark, state.watermark, (), nulls)
+    after = state.advanced(new_pairs, lookback, len(new_pairs))
+    write_json_atomic(after.to_json(source, table), where_state)
+    return IngestResult(source, table, len(new_pairs), state.watermark, after.watermark, tuple(files), nulls)

@@ -1,0 +1,128 @@
+"""One index version on disk and the engine loaded from it.
+
+An index version folder (:mod:`vitrina.adapters.models.index_versions`) holds the *data* of search —
+products, query understanding, BM25, product embeddings + HNSW, behavioural signals — and
+names the *models* it was built with in ``version.json``: the bi-encoder (a
+sentence-transformers folder plus its ONNX export) and the ranker (LightGBM text), which
+live under ``models/search/runs/<run_id>/`` and are shared by every version re-indexed from
+that run. Loading verifies every folder against its manifest (:mod:`vitrina.core.artifacts.manifest`),
+then reads each file once; nothing is loaded per query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vitrina.adapters.lake.paths import LakePaths
+from vitrina.adapters.models.index_versions import current_version, read_version_meta, version_folder
+from vitrina.config import Settings
+from vitrina.core.artifacts import manifest
+from vitrina.core.ranking.lambdarank import LambdaRanker
+from vitrina.core.search.engine import RETRIEVAL_K, SearchEngine
+from vitrina.core.search.lexical import BM25Index
+from vitrina.core.search.products import ProductTable
+from vitrina.core.search.ranker_features import RankingContext
+from vitrina.core.search.result_rules import SearchRules, SearchRulesConfig
+from vitrina.core.search.semantic.encoder import QueryEncoder
+from vitrina.core.search.semantic.finetune import base_model_path, verify_encoder
+from vitrina.core.search.semantic.index import SemanticIndex
+from vitrina.core.search.semantic.onnx_export import export_onnx, read_export
+from vitrina.core.search.signals import SearchSignals
+from vitrina.core.search.text import analyse
+from vitrina.core.search.types import Hits, ParsedQuery
+from vitrina.core.search.understanding import QueryUnderstanding
+
+UNDERSTANDING = "understanding"
+BM25 = "bm25"
+SEMANTIC = "semantic"
+SIGNALS = "signals"
+
+
+def run_folder(settings: Settings, run_id: str) -> str:
+    """Where one search training run keeps its models (encoder, ONNX export, ranker)."""
+    return f"{LakePaths(settings.lake).table('models', 'search')}/runs/{run_id}"
+
+
+def base_onnx(settings: Settings) -> Path:
+    """The ONNX export of the untuned base encoder, made once per home and reused (the base
+    model never changes): what serves without search logs, and the evaluation's baseline."""
+    folder = Path(f"{LakePaths(settings.lake).table('models', 'search')}/base-onnx")
+    try:
+        read_export(folder)
+    except (FileNotFoundError, ValueError):
+        export_onnx(base_model_path(), folder)
+    return folder
+
+
+class SemanticRetriever:
+    """Query encoder + HNSW index: the semantic retriever of the engine."""
+
+    def __init__(self, encoder: QueryEncoder, index: SemanticIndex) -> None:
+        self.encoder = encoder
+        self.index = index
+
+    def search(self, query: ParsedQuery, k: int = RETRIEVAL_K) -> Hits:
+        if query.is_empty:
+            return Hits.empty()
+        return self.index.search(self.encoder.encode(query.corrected), k)
+
+
+@dataclass(frozen=True)
+class LoadedVersion:
+    """Every loaded part of one index version (the engine, and what evaluation also needs)."""
+
+    name: str
+    meta: dict[str, Any]
+    products: ProductTable
+    understanding: QueryUnderstanding
+    lexical: BM25Index
+    semantic: SemanticIndex
+    encoder: QueryEncoder
+    signals: SearchSignals
+    ranker: LambdaRanker | None
+
+    def engine(self, rules: SearchRulesConfig | None = None) -> SearchEngine:
+        return SearchEngine(
+            understanding=self.understanding,
+            lexical=self.lexical,
+            semantic=SemanticRetriever(self.encoder, self.semantic),
+            products=self.products,
+            context=RankingContext.build(self.products, self.signals, analyse),
+            ranker=self.ranker,
+            rules=SearchRules.build(self.products.frame, rules),
+            index_version=self.name,
+            model_version=str(self.meta.get("model_version", "unknown")),
+            frequent_queries=tuple(self.signals.frequent_queries["query"].astype(str)),
+        )
+
+
+def load_version(settings: Settings, name: str | None = None) -> LoadedVersion:
+    """Load version ``name`` (default: the current one) with its models.
+
+    Every folder is verified against its manifest before a library reads it: the version
+    folder first (BM25, HNSW, products, signals), then the fine-tuned encoder it names; the
+    ONNX export and the ranker are verified by their own loaders. A damaged or unsealed
+    folder raises :class:`~vitrina.core.artifacts.manifest.ArtifactRejectedError` naming the file.
+    """
+    name = name or current_version(settings)
+    if name is None:
+        raise FileNotFoundError(f"no search index under {settings.lake}: run `vitrina run search` first")
+    folder = version_folder(settings, name)
+    manifest.verify(folder)
+    meta = read_version_meta(settings, name)
+    if meta.get("encoder"):
+        verify_encoder(meta["encoder"])
+    ranker_path = meta.get("ranker")
+    return LoadedVersion(
+        name=name,
+        meta=meta,
+        products=ProductTable.load(folder),
+        understanding=QueryUnderstanding.load(Path(folder) / UNDERSTANDING),
+        lexical=BM25Index.load(Path(folder) / BM25),
+        semantic=SemanticIndex.load(Path(folder) / SEMANTIC),
+        encoder=QueryEncoder.load(meta["onnx"]),
+        signals=SearchSignals.load(f"{folder}/{SIGNALS}"),
+        ranker=LambdaRanker.load(str(ranker_path), num_threads=1) if ranker_path else None,
+    )

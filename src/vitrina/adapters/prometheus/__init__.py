@@ -1,0 +1,1 @@
+"""Prometheus metrics of the service and the batch jobs, one process or many."""

@@ -1,0 +1,31 @@
+"""Serving stores of precomputed recommendations: one interface, SQLite and Redis backends.
+
+Open the configured one with :func:`open_store`; see :mod:`.base` for the contract.
+"""
+
+from vitrina.adapters.stores.base import (
+    DEFAULT_KEEP,
+    DEFAULT_TTL,
+    Recommendation,
+    RecsRecord,
+    RecsStore,
+    StoreUnavailableError,
+    VersionError,
+    VersionInfo,
+    VersionWriter,
+)
+from vitrina.adapters.stores.factory import default_sqlite_path, open_store
+
+__all__ = [
+    "DEFAULT_KEEP",
+    "DEFAULT_TTL",
+    "Recommendation",
+    "RecsRecord",
+    "RecsStore",
+    "StoreUnavailableError",
+    "VersionError",
+    "VersionInfo",
+    "VersionWriter",
+    "default_sqlite_path",
+    "open_store",
+]

@@ -1,0 +1,1 @@
+"""The ``vitrina`` command line: one module per command group, wiring only."""

@@ -1,0 +1,136 @@
+"""``vitrina experiment run``: an online experiment against the running API (wiring only).
+
+Reads who shops from the lake (active users, catalog prices, the simulator's query traffic),
+builds the simulator's online market, talks to the API over HTTP and hands all of it to
+:class:`vitrina.simulator.shoppers.Driver`; prints the decision and writes the report to
+``$VITRINA_HOME/lake/reports/experiments/<run_id>/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vitrina.cli.common import console, settings_for
+from vitrina.config import Settings
+from vitrina.core.experiments.report import ExperimentResult
+from vitrina.simulator.shoppers import DriverConfig, Population
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+experiment_app = typer.Typer(help="Online experiments against the running API (SPEC §5.6).")
+ACTIVE_DAYS = 28
+"""Users with an event in the last 28 days of the data are active (as the recs batch has it)."""
+
+
+def load_population(settings: Settings, queries: pd.DataFrame | None = None) -> Population:
+    """Active users and catalog prices from the validated lake; queries (with their truth ids
+    and traffic weights) from ``queries``, the truth's ``queries`` frame, when given."""
+    from vitrina.adapters.lake.warehouse import Warehouse
+
+    with Warehouse.from_settings(settings) as warehouse:
+        users = warehouse.df(
+            "SELECT DISTINCT user_id FROM events WHERE ts >= "
+            f"(SELECT max(ts) FROM events) - INTERVAL {ACTIVE_DAYS} DAY ORDER BY user_id"
+        )
+        prices = warehouse.df(
+            "SELECT product_id, arg_max(price, updated_at) AS price FROM catalog GROUP BY product_id"
+        )
+    texts: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()
+    weights: tuple[float, ...] = ()
+    if queries is not None:
+        texts = tuple(queries["query"].astype(str))
+        ids = tuple(queries["query_id"].astype(str))
+        weights = tuple(queries["n_searches"].astype(float).clip(lower=1.0))
+    return Population(
+        users=tuple(users["user_id"].astype(str)),
+        prices=dict(zip(prices["product_id"].astype(str), prices["price"].astype(float), strict=True)),
+        queries=texts,
+        query_ids=ids,
+        query_weights=weights,
+    )
+
+
+def run_experiment(
+    settings: Settings, config: DriverConfig, api_url: str, *, timeout: float = 60.0
+) -> tuple[ExperimentResult, str]:
+    """Run ``config`` against the API at ``api_url`` on ``settings``' data; returns the result
+    and the report folder."""
+    import httpx
+
+    from vitrina.pipelines.reports import write_report
+    from vitrina.serving.api_client import ApiClient
+    from vitrina.simulator.online import OnlineMarketplace
+    from vitrina.simulator.shoppers import Driver
+
+    market = OnlineMarketplace.from_lake(settings, config.seed)
+    population = load_population(settings, market.truth.queries if config.surface == "search" else None)
+    key = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
+    with httpx.Client(base_url=api_url, timeout=timeout) as http:
+        result = Driver(ApiClient(http, api_key=key), market, population, config).run()
+    folder = write_report(settings, "experiments", config.run_id, result.to_dict(), result.markdown())
+    return result, folder
+
+
+def print_result(console: Console, result: ExperimentResult, folder: str) -> None:
+    table = Table(title=f"{result.kind} · {result.surface} · {result.run_id}")
+    for header in result.headers:
+        table.add_column(header)
+    for row in result.rows:
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"[bold]{result.headline}[/]")
+    console.print(f"report: {folder}")
+
+
+@experiment_app.command("run")
+def run_command(
+    kind: Annotated[str, typer.Option(help="ab | aa | interleave (search)")] = "ab",
+    sessions: Annotated[
+        int, typer.Option(help="ab: sessions; aa: per run; interleave: most per method.", min=2)
+    ] = 2000,
+    api: Annotated[str, typer.Option(help="Base URL of the running API.")] = "http://127.0.0.1:8000",
+    surface: Annotated[str, typer.Option(help="recs | search")] = "recs",
+    seed: Annotated[int, typer.Option(help="Seed of the simulated shoppers: same seed, same verdict.")] = 7,
+    runs: Annotated[int, typer.Option(help="aa: how many A/A analyses.", min=1)] = 40,
+    repeats: Annotated[int, typer.Option(help="interleave: repeats of each sequential test.", min=1)] = 1,
+    block: Annotated[int, typer.Option(help="interleave: sessions between two looks.", min=1)] = 100,
+    challenger: Annotated[
+        str | None, typer.Option(help="recs: popularity; search: bm25 | semantic | hybrid (default bm25).")
+    ] = None,
+    post_events: Annotated[bool, typer.Option(help="Send the simulated events to POST /events.")] = True,
+    home: Annotated[
+        str | None, typer.Option("--home", help="State folder the API serves (default $VITRINA_HOME).")
+    ] = None,
+) -> None:
+    """Drive the simulator's shoppers against the API under an experiment and print the decision."""
+
+    settings = settings_for(home)
+    if settings.admin_api_key is None:
+        console.print("[bold red]set VITRINA_ADMIN_API_KEY[/] (the key the API was started with)")
+        raise typer.Exit(code=2)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        config = DriverConfig(
+            kind=kind,  # type: ignore[arg-type]
+            surface=surface,  # type: ignore[arg-type]
+            sessions=sessions,
+            seed=seed,
+            runs=runs,
+            repeats=repeats,
+            block=block,
+            challenger=challenger,
+            post_events=post_events,
+            run_id=f"{kind}-{surface}-seed{seed}-{stamp}",
+        )
+    except ValueError as error:
+        console.print(f"[bold red]{error}[/]")
+        raise typer.Exit(code=2) from error
+    result, folder = run_experiment(settings, config, api)
+    print_result(console, result, folder)

@@ -1,0 +1,1 @@
+"""Model files in safe formats, folders replaced as a whole, and the manifests that seal them."""

@@ -1,0 +1,1 @@
+"""Offline evaluation that needs no I/O: temporal split, behaviour tests, search ranking metrics."""

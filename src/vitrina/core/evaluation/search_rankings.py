@@ -1,0 +1,175 @@
+"""Offline evaluation of search rankings (SPEC §4.8), overall and by query type.
+
+Two kinds of judgement, each a :class:`JudgedQueries`:
+
+* **qrels** — the simulator's graded relevance (0–3) of products to its evaluation queries,
+  each tagged with its query type (exact, typo, synonym, brand-only, category-only, …);
+* **held-out logs** — searches of the evaluation window, a product's gain being what the user
+  did with it (purchase 2, click 1). Biased towards what the logging policy showed, so it
+  favours rankers that resemble it; read it beside the qrels.
+
+Metrics per model: NDCG@10 (exponential gains), MRR, Recall@100, Precision@5 (relevant =
+gain > 0) and the zero-result rate (share of queries whose ranking is empty: on a real site,
+the page that says "no results").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from vitrina.core.metrics import PAD, Truth, judge, ranking_report
+
+METRICS = ("ndcg@10", "mrr", "recall@100", "p@5", "zero_result_rate")
+_LIBRARY_NAMES = {"ndcg@10": "ndcg@10", "mrr": "mrr", "recall@100": "recall@100", "p@5": "precision@5"}
+K_MAX = 100
+
+
+@dataclass(frozen=True)
+class JudgedQueries:
+    """Queries with their judgements: ``texts[i]`` is judged by ``rows[i]`` (product rows)
+    with ``gains[i]``; ``types[i]`` is its query type (``"logged"`` for held-out logs);
+    ``user_ids[i]`` the searching user, if any."""
+
+    texts: list[str]
+    types: list[str]
+    rows: list[npt.NDArray[np.int64]]
+    gains: list[npt.NDArray[np.float64]]
+    user_ids: list[str | None]
+
+    def __post_init__(self) -> None:
+        n = len(self.texts)
+        if not all(len(v) == n for v in (self.types, self.rows, self.gains, self.user_ids)):
+            raise ValueError("texts, types, rows, gains and user_ids must have one entry per query")
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def truth(self, subset: npt.NDArray[np.int64] | None = None) -> Truth:
+        picked = np.arange(len(self)) if subset is None else subset
+        empty = [np.zeros(0, dtype=np.int64)]
+        index = np.concatenate([np.full(self.rows[i].size, j) for j, i in enumerate(picked)] or empty)
+        items = np.concatenate([self.rows[i] for i in picked] or empty)
+        gains = np.concatenate([self.gains[i] for i in picked] or empty)
+        return Truth.from_pairs(
+            index.astype(np.int64), items.astype(np.int64), gains, n_queries=len(picked), duplicates="max"
+        )
+
+
+def ranked_matrix(rankings: Sequence[npt.ArrayLike], k_max: int = K_MAX) -> npt.NDArray[np.int64]:
+    """Rankings (product rows, best first, any length) → ``(n, k_max)`` padded with PAD."""
+    out = np.full((len(rankings), k_max), PAD, dtype=np.int64)
+    for i, ranking in enumerate(rankings):
+        rows = np.asarray(ranking, dtype=np.int64)[:k_max]
+        out[i, : rows.size] = rows
+    return out
+
+
+def _metrics(ranked: npt.NDArray[np.int64], truth: Truth) -> dict[str, float]:
+    report = ranking_report(judge(ranked, truth), list(_LIBRARY_NAMES.values()))
+    out = {name: report[library] for name, library in _LIBRARY_NAMES.items()}
+    out["zero_result_rate"] = float((ranked[:, 0] == PAD).mean()) if len(ranked) else math.nan
+    return out
+
+
+def evaluate_rankings(
+    queries: JudgedQueries, rankings: Sequence[npt.ArrayLike], *, by_type: bool = True
+) -> dict[str, object]:
+    """Metrics of one model's ``rankings`` (aligned with ``queries``), plus ``by_query_type``."""
+    if len(rankings) != len(queries):
+        raise ValueError(f"{len(rankings)} rankings for {len(queries)} queries")
+    ranked = ranked_matrix(rankings)
+    result: dict[str, object] = dict(_metrics(ranked, queries.truth()))
+    if by_type:
+        types = np.asarray(queries.types)
+        result["by_query_type"] = {
+            kind: {**_metrics(ranked[subset], queries.truth(subset)), "n_queries": int(subset.size)}
+            for kind in sorted(set(queries.types))
+            for subset in [np.flatnonzero(types == kind).astype(np.int64)]
+        }
+    return result
+
+
+def render_markdown(report: Mapping[str, Mapping[str, Mapping[str, object]]], run_id: str) -> str:
+    """Tables: one per judgement section (rows models, columns metrics), then NDCG@10 by type."""
+    lines = [f"# Search: offline evaluation `{run_id}`", ""]
+    titles = {"models": "Simulator qrels", "logs": "Held-out search logs"}
+    for section, models in report.items():
+        if not models:
+            continue
+        lines += [f"## {titles.get(section, section)}", "", "| model | " + " | ".join(METRICS) + " |"]
+        lines.append("|---|" + "---:|" * len(METRICS))
+        for model, values in models.items():
+            lines.append(f"| {model} | " + " | ".join(_cell(values.get(m)) for m in METRICS) + " |")
+        lines.append("")
+        types = sorted({t for v in models.values() for t in v.get("by_query_type", {})})  # type: ignore[attr-defined]
+        if len(types) > 1:
+            lines += [f"### NDCG@10 by query type ({titles.get(section, section)})", ""]
+            lines += ["| model | " + " | ".join(types) + " |", "|---|" + "---:|" * len(types)]
+            for model, values in models.items():
+                by_type = values.get("by_query_type", {})
+                cells = [_cell(by_type.get(t, {}).get("ndcg@10")) for t in types]  # type: ignore[attr-defined]
+                lines.append(f"| {model} | " + " | ".join(cells) + " |")
+            lines.append("")
+    return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{float(value):.4f}"  # type: ignore[arg-type]
+
+
+def strict_json(value: object) -> object:
+    """NaN → None, recursively, so the report is strict JSON."""
+    if isinstance(value, Mapping):
+        return {str(k): strict_json(v) for k, v in value.items()}
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def judged_from_qrels(
+    qrels: pd.DataFrame, product_rows: Callable[[npt.ArrayLike], npt.NDArray[np.int64]]
+) -> JudgedQueries:
+    """The simulator's evaluation queries (one per ``query_id``) with their graded products;
+    ``product_rows`` maps product ids to index rows (``-1``: not in the index, dropped)."""
+    texts, types, rows, gains = [], [], [], []
+    for _, group in qrels.groupby("query_id", sort=True):
+        found = product_rows(group["product_id"].to_numpy())
+        keep = found >= 0
+        texts.append(str(group["query"].iloc[0]))
+        types.append(str(group["query_type"].iloc[0]))
+        rows.append(found[keep])
+        gains.append(group["relevance"].to_numpy(dtype=np.float64)[keep])
+    return JudgedQueries(texts, types, rows, gains, [None] * len(texts))
+
+
+def judged_from_logs(
+    logs: pd.DataFrame,
+    product_rows: Callable[[npt.ArrayLike], npt.NDArray[np.int64]],
+    *,
+    max_queries: int,
+    seed: int,
+) -> JudgedQueries:
+    """Held-out searches with at least one click: gain 2 for a purchase, 1 for a click."""
+    clicked = logs[[len(c) > 0 for c in logs["results_clicked"]]]
+    if len(clicked) > max_queries:
+        clicked = clicked.sample(n=max_queries, random_state=seed)
+    texts, rows, gains, users = [], [], [], []
+    columns = ("query", "user_id", "results_clicked", "results_purchased")
+    for query, user, clicks, purchases in zip(*(clicked[c].tolist() for c in columns), strict=True):
+        ids = list(dict.fromkeys([*clicks, *purchases]))
+        bought = set(purchases)
+        found = product_rows(np.asarray(ids, dtype=object))
+        gain = np.array([2.0 if p in bought else 1.0 for p in ids])
+        texts.append(str(query))
+        rows.append(found[found >= 0])
+        gains.append(gain[found >= 0])
+        users.append(None if user is None else str(user))
+    return JudgedQueries(texts, ["logged"] * len(texts), rows, gains, users)

@@ -1,0 +1,1 @@
+"""The registration gate and the champion / challenger alias plans, as pure decisions."""

@@ -1,0 +1,173 @@
+"""The registration gate of SPEC §5.2, as a pure decision over numbers and check results.
+
+A challenger is registered only if every check passes:
+
+* ``ndcg_floor`` — NDCG@10 ≥ the model's absolute floor (per model, from Settings);
+* ``vs_champion`` — NDCG@10 ≥ champion's − ``max_drop`` (skipped while there is no champion);
+* ``vs_baseline`` — NDCG@10 ≥ ``min_baseline_ratio`` × the baseline's (recs: popularity, search:
+  BM25) on the same
+  test data (a scale-free sanity check; skipped when no baseline is given or the ratio is 0);
+* ``max_psi`` — the largest feature PSI < ``max_psi`` (skipped, and said so, when no drift
+  measurement is available or the caller gives a reason not to apply it: a retrain that the
+  drift itself triggered, docs/adr/0011);
+* every behaviour check (:mod:`vitrina.core.evaluation.behaviour`) passed.
+
+:meth:`GateDecision.to_dict` is what is written to ``gate.json`` and the run's tags.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from vitrina.adapters.registry.mlflow_client import RECS_MODEL, SEARCH_MODEL
+from vitrina.config import Settings
+from vitrina.core.evaluation.behaviour import BehaviourCheck
+
+Status = Literal["pass", "fail", "skip"]
+
+
+@dataclass(frozen=True)
+class GateThresholds:
+    """The numbers a challenger is held to; NDCG values are NDCG@10 in [0, 1]."""
+
+    ndcg_floor: float
+    max_drop: float = 0.02
+    max_psi: float = 0.25
+    min_baseline_ratio: float = 1.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, model: str) -> GateThresholds:
+        floors = {RECS_MODEL: settings.gate_ndcg_floor_recs, SEARCH_MODEL: settings.gate_ndcg_floor_search}
+        if model not in floors:
+            raise ValueError(f"no gate floor for model {model!r}; known: {sorted(floors)}")
+        return cls(
+            ndcg_floor=floors[model],
+            max_drop=settings.gate_max_ndcg_drop,
+            max_psi=settings.gate_max_psi,
+            min_baseline_ratio=settings.gate_min_baseline_ratio,
+        )
+
+
+@dataclass(frozen=True)
+class GateInput:
+    """What the gate judges: the challenger's NDCG@10 and what it is compared with."""
+
+    ndcg: float
+    champion_ndcg: float | None = None
+    baseline_ndcg: float | None = None
+    baseline_name: str = "baseline"
+    max_psi: float | None = None
+    behaviour: Sequence[BehaviourCheck] = field(default_factory=tuple)
+    psi_skip_reason: str | None = None  # set: the PSI check is skipped and this is recorded
+
+
+@dataclass(frozen=True)
+class GateCheck:
+    """One line of the decision: the measured ``value`` against its ``threshold``."""
+
+    name: str
+    status: Status
+    value: float | None
+    threshold: float | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """``passed`` iff no check failed; ``checks`` in the order they were evaluated."""
+
+    passed: bool
+    checks: tuple[GateCheck, ...]
+    thresholds: GateThresholds
+
+    @property
+    def failures(self) -> list[GateCheck]:
+        return [c for c in self.checks if c.status == "fail"]
+
+    def summary(self) -> str:
+        """One line: pass, or which checks failed and why."""
+        if self.passed:
+            skipped = [c.name for c in self.checks if c.status == "skip"]
+            return "pass" + (f" (not measured: {', '.join(skipped)})" if skipped else "")
+        return "fail: " + "; ".join(f"{c.name} ({c.detail})" for c in self.failures)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "summary": self.summary(),
+            "thresholds": asdict(self.thresholds),
+            "checks": [asdict(c) for c in self.checks],
+        }
+
+
+def decide(inputs: GateInput, thresholds: GateThresholds) -> GateDecision:
+    """Evaluate every check of the module docstring; nothing is short-circuited, so the
+    record always shows all the numbers."""
+    ndcg = inputs.ndcg
+    measured = math.isfinite(ndcg)
+    checks = [
+        GateCheck(
+            "ndcg_floor",
+            "pass" if measured and ndcg >= thresholds.ndcg_floor else "fail",
+            ndcg if measured else None,
+            thresholds.ndcg_floor,
+            f"NDCG@10 {ndcg:.4f} vs floor {thresholds.ndcg_floor:.4f}"
+            if measured
+            else "NDCG@10 was not measured",
+        )
+    ]
+    champion = inputs.champion_ndcg
+    if champion is not None and math.isfinite(champion):
+        bar = champion - thresholds.max_drop
+        checks.append(
+            GateCheck(
+                "vs_champion",
+                "pass" if measured and ndcg >= bar else "fail",
+                ndcg if measured else None,
+                bar,
+                f"NDCG@10 {ndcg:.4f} vs champion {champion:.4f} − {thresholds.max_drop:.4f}",
+            )
+        )
+    else:
+        checks.append(GateCheck("vs_champion", "skip", None, None, "no champion to compare with"))
+    baseline = inputs.baseline_ndcg
+    if baseline is not None and math.isfinite(baseline) and thresholds.min_baseline_ratio > 0:
+        bar = thresholds.min_baseline_ratio * baseline
+        checks.append(
+            GateCheck(
+                "vs_baseline",
+                "pass" if measured and ndcg >= bar else "fail",
+                ndcg if measured else None,
+                bar,
+                f"NDCG@10 {ndcg:.4f} vs {thresholds.min_baseline_ratio:g} × "
+                f"{inputs.baseline_name} {baseline:.4f}",
+            )
+        )
+    else:
+        checks.append(GateCheck("vs_baseline", "skip", None, None, "no baseline to compare with"))
+    psi = inputs.max_psi
+    if inputs.psi_skip_reason:
+        checks.append(GateCheck("max_psi", "skip", psi, thresholds.max_psi, inputs.psi_skip_reason))
+    elif psi is not None and math.isfinite(psi):
+        checks.append(
+            GateCheck(
+                "max_psi",
+                "pass" if psi < thresholds.max_psi else "fail",
+                psi,
+                thresholds.max_psi,
+                f"max feature PSI {psi:.3f} vs {thresholds.max_psi:.2f}",
+            )
+        )
+    else:
+        checks.append(GateCheck("max_psi", "skip", None, thresholds.max_psi, "no drift measurement"))
+    if not inputs.behaviour:
+        checks.append(GateCheck("behaviour", "fail", None, None, "no behaviour test was run"))
+    for check in inputs.behaviour:
+        checks.append(
+            GateCheck(f"behaviour.{check.name}", "pass" if check.passed else "fail", None, None, check.detail)
+        )
+    passed = all(c.status != "fail" for c in checks)
+    return GateDecision(passed=passed, checks=tuple(checks), thresholds=thresholds)

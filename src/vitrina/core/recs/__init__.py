@@ -1,0 +1,1 @@
+"""Recommendations ("Para ti"): dataset, candidates, cold start, the full model, re-ranking."""

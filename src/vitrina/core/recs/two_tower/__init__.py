@@ -1,0 +1,1 @@
+"""Two-tower retrieval: the network, its inputs, and the trained model."""

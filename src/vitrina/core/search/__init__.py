@@ -1,0 +1,1 @@
+"""Product search: query understanding, BM25 + semantic retrieval, ranking features, rules."""

@@ -1,0 +1,224 @@
+"""The search engine as served: understanding → BM25 ∥ semantic → merge → LambdaRank → rules.
+
+Everything is loaded once (:mod:`vitrina.adapters.models.search_index` builds an engine from an index
+version); a query then costs one parse, two retrievals run in parallel threads (bm25s,
+onnxruntime and FAISS release the GIL for their heavy parts), a feature frame of ~150 rows, a
+LightGBM predict and the business rules.
+
+Ranking modes (the evaluation's models are the same engine in another mode):
+
+* ``bm25`` — lexical hits in BM25 order;
+* ``semantic`` — semantic hits in cosine order;
+* ``hybrid`` — the union ranked by reciprocal-rank fusion (RRF, k = 60): the un-learned
+  hybrid, also what serves when no ranker has been trained yet (no search logs);
+* ``hybrid_ltr`` — the union ranked by the LambdaRank model; products whose analysed title
+  equals the analysed query are lifted above the rest (navigational queries).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import pandas as pd
+
+from vitrina.core.ranking.lambdarank import LambdaRanker
+from vitrina.core.search.products import ProductTable
+from vitrina.core.search.ranker_features import RankingContext, candidate_features, merge_hits
+from vitrina.core.search.result_rules import SearchRules
+from vitrina.core.search.types import Float32Array, Hits, Int64Array, ParsedQuery, positions_in
+
+Mode = Literal["bm25", "semantic", "hybrid", "hybrid_ltr"]
+MODES: tuple[Mode, ...] = ("bm25", "semantic", "hybrid", "hybrid_ltr")
+RETRIEVAL_K = 100
+RRF_K = 60.0
+EXACT_TITLE_LIFT = 1.0
+"""Score margin that puts exact-title matches above every other candidate (learned mode)."""
+
+
+class Understanding(Protocol):
+    def parse(self, raw: str) -> ParsedQuery: ...
+
+
+class Retriever(Protocol):
+    def search(self, query: ParsedQuery, k: int = RETRIEVAL_K) -> Hits: ...
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One query's final list: product ``rows`` best first with the ``scores`` that ordered
+    them, and (with ``explain``) one explanation per row."""
+
+    query: ParsedQuery
+    rows: Int64Array
+    scores: Float32Array
+    n_candidates: int
+    explanations: list[dict[str, Any]] = field(default_factory=list)
+
+
+def rrf(retrieval: np.ndarray) -> Float32Array:
+    """Reciprocal-rank fusion of the ``(n, 4)`` retrieval matrix of :func:`merge_hits`
+    (ranks stored as log2(1 + rank)): Σ 1 / (60 + rank) over the retrievers that found it."""
+    score = np.zeros(retrieval.shape[0])
+    for column in (1, 3):
+        rank = np.exp2(retrieval[:, column]) - 1.0
+        score += np.where(np.isfinite(rank), 1.0 / (RRF_K + rank), 0.0)
+    return score.astype(np.float32)
+
+
+class SearchEngine:
+    """A loaded search stack; :meth:`search` answers one query."""
+
+    def __init__(
+        self,
+        *,
+        understanding: Understanding,
+        lexical: Retriever,
+        semantic: Retriever,
+        products: ProductTable,
+        context: RankingContext,
+        ranker: LambdaRanker | None,
+        rules: SearchRules,
+        index_version: str,
+        model_version: str,
+        frequent_queries: tuple[str, ...] = (),
+    ) -> None:
+        self.understanding = understanding
+        self.lexical = lexical
+        self.semantic = semantic
+        self.products = products
+        self.context = context
+        self.ranker = ranker
+        self.rules = rules
+        # The sponsored margin is in LambdaRank score units: other modes rank without a boost.
+        self._plain_rules = replace(rules, config=replace(rules.config, sponsored_max_positions=0))
+        self.index_version = index_version
+        self.model_version = model_version
+        self.frequent_queries = frequent_queries
+        """The version's most searched queries, most first: what serving warms its cache with."""
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vitrina-search")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+
+    def retrieve(self, query: ParsedQuery, k: int = RETRIEVAL_K) -> tuple[Hits, Hits]:
+        """BM25 and semantic hits, computed in parallel."""
+        if query.is_empty:
+            return Hits.empty(), Hits.empty()
+        semantic = self._pool.submit(self.semantic.search, query, k)
+        lexical = self.lexical.search(query, k)
+        return lexical, semantic.result()
+
+    def search(
+        self,
+        raw: str,
+        *,
+        user_id: str | None = None,
+        k: int = 20,
+        mode: Mode | None = None,
+        explain: bool = False,
+        apply_rules: bool = True,
+    ) -> Ranked:
+        """Top ``k`` for ``raw`` (``mode`` default: ``hybrid_ltr`` when a ranker is loaded, else
+        ``hybrid``); ``explain`` adds per-result reasons (LightGBM contributions, retrievers)."""
+        query = self.understanding.parse(raw)
+        return self.rank(
+            query,
+            *self.retrieve(query),
+            user_id=user_id,
+            k=k,
+            mode=mode,
+            explain=explain,
+            apply_rules=apply_rules,
+        )
+
+    def rank(
+        self,
+        query: ParsedQuery,
+        lexical: Hits,
+        semantic: Hits,
+        *,
+        user_id: str | None = None,
+        k: int = 20,
+        mode: Mode | None = None,
+        explain: bool = False,
+        apply_rules: bool = True,
+    ) -> Ranked:
+        """Order already-retrieved hits (the evaluation retrieves once and ranks in every mode)."""
+        mode = mode or ("hybrid_ltr" if self.ranker is not None else "hybrid")
+        if mode == "bm25":
+            rows, retrieval = merge_hits(lexical, Hits.empty())
+        elif mode == "semantic":
+            rows, retrieval = merge_hits(Hits.empty(), semantic)
+        else:
+            rows, retrieval = merge_hits(lexical, semantic)
+        features: pd.DataFrame | None = None
+        if mode == "hybrid_ltr":
+            if self.ranker is None:
+                raise ValueError("mode hybrid_ltr needs a trained ranker; this engine has none")
+            features = candidate_features(self.context, query, rows, retrieval, user_id=user_id)
+            scores = self.ranker.predict(features, num_threads=1).astype(np.float32)
+        elif mode == "hybrid":
+            scores = rrf(retrieval)
+        else:
+            column = 0 if mode == "bm25" else 2
+            scores = retrieval[:, column].astype(np.float32)
+        if features is not None:
+            # Navigational queries: a product whose whole title is the query goes first,
+            # whatever the ranker learned (logs rarely teach it; shoppers expect it).
+            exact = features["exact_title"].to_numpy() > 0
+            scores = np.where(exact, scores.max(initial=0.0) + EXACT_TITLE_LIFT + scores, scores)
+            scores = scores.astype(np.float32)
+        order = np.argsort(-scores, kind="stable")
+        rows, scores, retrieval = rows[order], scores[order], retrieval[order]
+        if features is not None and explain:  # only explanations read the features again
+            features = features.iloc[order].reset_index(drop=True)
+        n_candidates = int(rows.size)
+        if apply_rules:
+            rules = self.rules if mode == "hybrid_ltr" else self._plain_rules
+            # The seller cap acts on the first page; a longer list (evaluation) keeps the rest.
+            ruled = rules.apply(Hits(rows, scores), k=min(k, rules.config.k)).hits
+            keep = positions_in(ruled.rows[:k], rows)
+        else:
+            keep = np.arange(min(k, rows.size), dtype=np.int64)
+        rows, scores = rows[keep], scores[keep]
+        explanations: list[dict[str, Any]] = []
+        if explain:
+            explanations = self._explain(query, rows, retrieval[keep], features, keep, user_id)
+        return Ranked(query, rows, scores, n_candidates, explanations)
+
+    def _explain(
+        self,
+        query: ParsedQuery,
+        rows: Int64Array,
+        retrieval: np.ndarray,
+        features: pd.DataFrame | None,
+        keep: Int64Array,
+        user_id: str | None,
+    ) -> list[dict[str, Any]]:
+        contributions: np.ndarray | None = None
+        names: list[str] = []
+        if features is not None and self.ranker is not None and self.ranker.booster is not None:
+            names = list(self.ranker.feature_names)
+            picked = features.iloc[keep][names]
+            contributions = np.asarray(self.ranker.booster.predict(picked, pred_contrib=True))
+        out = []
+        for i in range(rows.size):
+            found_by = [n for n, col in (("bm25", 0), ("semantic", 2)) if np.isfinite(retrieval[i, col])]
+            item: dict[str, Any] = {
+                "found_by": found_by,
+                "bm25": _finite(retrieval[i, 0]),
+                "semantic": _finite(retrieval[i, 2]),
+            }
+            if contributions is not None:
+                pairs = sorted(zip(names, contributions[i, :-1], strict=True), key=lambda p: -abs(p[1]))
+                item["contributions"] = {name: round(float(v), 4) for name, v in pairs[:6]}
+                item["base_value"] = round(float(contributions[i, -1]), 4)
+            out.append(item)
+        return out
+
+
+def _finite(value: float) -> float | None:
+    return round(float(value), 4) if np.isfinite(value) else None

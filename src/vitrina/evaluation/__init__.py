@@ -1,1 +1,0 @@
-"""Offline evaluation: temporal split, protocol, reports."""

@@ -1,1 +1,0 @@
-"""Ingestion from external sources into ``raw/``."""

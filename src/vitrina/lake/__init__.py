@@ -1,5 +1,0 @@
-"""The lake: paths, atomic Parquet I/O over fsspec, DuckDB views."""
-
-from vitrina.lake.paths import LAYERS, LakePaths, Layer
-
-__all__ = ["LAYERS", "LakePaths", "Layer"]

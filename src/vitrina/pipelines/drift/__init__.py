@@ -1,0 +1,1 @@
+"""``vitrina drift``: the drift monitor as ordered steps."""

@@ -1,0 +1,113 @@
+"""``vitrina ingest events``: move buffered events into ``raw/events`` (SPEC §1 EVENTS).
+
+Each chunk is written to the lake *first* (one Parquet file per day, in the EVENTS
+contract's schema, named by the chunk's first offset), made durable (on a local lake the
+files and their folders are fsync'd; an object store's completed upload already is), and
+only then committed in the buffer. A crash between the two re-delivers the chunk on the
+next run, which reads it again from the same first offset and writes the same file names
+(replacing, not duplicating). ``vitrina validate`` then checks the rows against the
+contract and quarantines the bad ones (unknown users or products, …).
+
+One flush at a time per home (an ``flock`` on ``events/.flush.lock``): two flushes reading
+different lengths from the same offset would write the same file name, and the shorter
+file replacing the longer one would lose the events committed by the other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from vitrina.adapters.events.base import EVENT_FIELDS, BufferedEvent, EventBuffer
+from vitrina.adapters.events.factory import EVENTS_FOLDER
+from vitrina.adapters.lake.io import filesystem, write_table
+from vitrina.adapters.lake.paths import LakePaths
+from vitrina.config import Settings
+from vitrina.core.tables import EVENTS
+
+CHUNK = 50_000
+
+
+@dataclass(frozen=True)
+class FlushReport:
+    """What one flush moved: events, chunks, files written and the time it took."""
+
+    events: int
+    chunks: int
+    seconds: float
+    files: list[str] = field(default_factory=list)
+
+    def render(self) -> str:
+        if not self.events:
+            return "no buffered events: nothing to flush"
+        return (
+            f"flushed {self.events:,} events in {self.chunks} chunk(s) to raw/events "
+            f"({len(self.files)} file(s), {self.seconds:.1f} s); run `vitrina validate` next"
+        )
+
+
+def events_table(batch: list[BufferedEvent]) -> pa.Table:
+    """The chunk as an Arrow table in the EVENTS contract's schema."""
+    columns = {name: [getattr(item.event, name) for item in batch] for name in EVENT_FIELDS}
+    return pa.Table.from_pydict(columns, schema=EVENTS.schema)
+
+
+def _fsync(path: str | Path, flags: int = os.O_RDONLY) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_durable(files: list[str], root: str) -> None:
+    """fsync local ``files`` and every folder from theirs up to ``root`` (new partition
+    folders included), so the written chunk survives a power loss before it is committed."""
+    fs, top_path = filesystem(root)
+    if "file" not in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)):
+        return  # an object store's upload is durable once it completes
+    top = Path(top_path).resolve()
+    folders: set[Path] = set()
+    for url in files:
+        path = Path(filesystem(url)[1]).resolve()
+        _fsync(path)
+        folders.update(p for p in path.parents if p == top or top in p.parents)
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        _fsync(folder)
+
+
+@contextlib.contextmanager
+def flush_lock(settings: Settings) -> Iterator[None]:
+    """Hold the home's flush lock (a fresh descriptor: excludes threads and processes)."""
+    path = settings.home / EVENTS_FOLDER / ".flush.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def flush_events(settings: Settings, buffer: EventBuffer, *, chunk: int = CHUNK) -> FlushReport:
+    """Write every buffered event into ``raw/events``, committing chunk by chunk."""
+    started = time.perf_counter()
+    lake = LakePaths(settings.lake)
+    total, chunks, files = 0, 0, []
+    with flush_lock(settings):
+        while batch := buffer.read(chunk):
+            part = "events-" + re.sub(r"[^0-9A-Za-z]", "_", batch[0].offset)
+            written = write_table(
+                lake, "raw", EVENTS.name, events_table(batch), EVENTS.date_column, part=part
+            )
+            make_durable(written, settings.lake)
+            buffer.commit(batch[-1].offset)  # only after the chunk is durably in the lake
+            files += written
+            total += len(batch)
+            chunks += 1
+    return FlushReport(total, chunks, time.perf_counter() - started, files)

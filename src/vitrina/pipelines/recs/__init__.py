@@ -1,0 +1,1 @@
+"""``vitrina train recs``: the recommendations pipeline as ordered steps."""

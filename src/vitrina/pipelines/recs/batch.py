@@ -1,0 +1,335 @@
+"""Batch inference output (SPEC §3.9): every active user's TOP-k into the serving store.
+
+:func:`publish_recommendations` takes the ranked matrix a recommender produced, checks it
+(never an out-of-stock or reported product, no duplicate in a list, finite scores, a
+reason for every item), writes it to the store as a new version together with the
+popularity fallback, writes the audit copy to the lake, and only then publishes the
+version in one atomic switch. Any failure before the switch leaves the current version
+serving and the new one discarded, so a bad batch can never reach users.
+
+Audit: ``predictions/recs/dt=<day of generated_at>/part-<run_id>.parquet`` with one row
+per served (user, rank): user_id, rank (1-based), product_id, score, reason,
+model_version, generated_at.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from vitrina.adapters.lake.io import write_table
+from vitrina.adapters.lake.paths import LakePaths
+from vitrina.adapters.stores.base import Recommendation, RecsStore, check_version_name
+from vitrina.core.ranking.recommender import PAD
+from vitrina.core.recs.dataset import Vocabulary
+
+TOP_K = 20
+POPULAR_REASON = "popular ahora"
+AUDIT_TABLE = "recs"
+AUDIT_SCHEMA = pa.schema(
+    [
+        ("user_id", pa.string()),
+        ("rank", pa.int16()),
+        ("product_id", pa.string()),
+        ("score", pa.float64()),
+        ("reason", pa.string()),
+        ("model_version", pa.string()),
+        ("generated_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+StrArray = npt.NDArray[np.str_]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """What one batch wrote; ``seconds`` covers checks, store writes, audit and publish."""
+
+    version: str
+    model_version: str
+    generated_at: dt.datetime
+    users: int
+    users_written: int
+    recommendations: int
+    popular: int
+    seconds: float
+    phases: dict[str, float] = field(default_factory=dict)  # check, store_write, audit, publish
+    audit_paths: list[str] = field(default_factory=list)
+    dropped_versions: list[str] = field(default_factory=list)
+
+    @property
+    def users_skipped(self) -> int:
+        """Users whose row was all padding (nothing servable): serving falls back to popular."""
+        return self.users - self.users_written
+
+    @property
+    def users_per_second(self) -> float:
+        return self.users / self.seconds if self.seconds > 0 else float("inf")
+
+    def render(self) -> str:
+        return (
+            f"published recommendations version {self.version} ({self.model_version}): "
+            f"{self.users_written:,} users, {self.recommendations:,} items, "
+            f"{self.users_skipped:,} without a list, {self.popular} popular fallback items; "
+            f"{self.seconds:.1f} s ({self.users_per_second:,.0f} users/s); "
+            f"audit {', '.join(self.audit_paths)}"
+            + (f"; removed old versions {', '.join(self.dropped_versions)}" if self.dropped_versions else "")
+        )
+
+
+def publish_recommendations(
+    store: RecsStore,
+    *,
+    user_ids: Sequence[str] | npt.ArrayLike,
+    items: npt.ArrayLike,
+    scores: npt.ArrayLike,
+    reasons: npt.ArrayLike,
+    model_version: str,
+    lake: LakePaths,
+    run_id: str,
+    servable: BoolArray | AbstractSet[str],
+    popular: npt.ArrayLike,
+    popular_scores: npt.ArrayLike | None = None,
+    popular_reason: str = POPULAR_REASON,
+    vocab: Vocabulary | None = None,
+    k: int = TOP_K,
+    generated_at: dt.datetime | None = None,
+) -> BatchReport:
+    """Check, write, audit and atomically publish one batch; the store version is ``run_id``.
+
+    Shapes: ``user_ids`` (n,); ``items``, ``scores``, ``reasons`` (n, ≥k), each row best
+    first, of which the first ``k`` columns are served. ``items`` holds either item
+    indices into ``vocab`` (``PAD`` = -1 skipped) or product ids (``""``/None skipped).
+    ``popular`` (m,) is the fallback list in the same form, with ``popular_scores`` (m,)
+    (default m, m-1, …, 1). ``servable`` is a bool mask over ``vocab`` or a set of product
+    ids: any other product in the batch is a :class:`ValueError` and nothing is written.
+    Users whose row is all padding get no record (the store answers None, serving uses
+    the popular list).
+    """
+    clock = _Phases()
+    check_version_name(run_id)
+    batch = _checked_batch(
+        user_ids, items, scores, reasons, servable, popular, popular_scores, popular_reason, vocab, k
+    )
+    when = generated_at or dt.datetime.now(dt.UTC)
+    audit = _audit_table(batch, model_version, when)
+    clock.lap("check")
+    with store.begin_version(run_id, model_version=model_version, generated_at=when) as writer:
+        served = batch.counts > 0
+        written = writer.put_columns(
+            [u for u, keep in zip(batch.users, served.tolist(), strict=True) if keep],
+            batch.counts[served].tolist(),
+            batch.product_ids,
+            batch.scores,
+            batch.reasons,
+        )
+        writer.set_popular(batch.popular)
+        clock.lap("store_write")
+        # Audited before the switch: every version users can see has its audit copy.
+        paths = write_table(
+            lake, "predictions", AUDIT_TABLE, audit, date_column=None, snapshot_day=when.date(), part=run_id
+        )
+        clock.lap("audit")
+    dropped = store.publish(run_id)
+    clock.lap("publish")
+    return BatchReport(
+        version=run_id,
+        model_version=model_version,
+        generated_at=when,
+        users=len(batch.users),
+        users_written=written,
+        recommendations=len(batch.product_ids),
+        popular=len(batch.popular),
+        seconds=clock.total,
+        phases=clock.seconds,
+        audit_paths=paths,
+        dropped_versions=dropped,
+    )
+
+
+class _Phases:
+    """Wall time per phase, so a slow batch says where its time went."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._started = self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = now - self._last
+        self._last = now
+
+    @property
+    def total(self) -> float:
+        return self._last - self._started
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """A checked batch as flat row-major cells: user ``u`` owns the next ``counts[u]``."""
+
+    users: list[str]
+    counts: npt.NDArray[np.int64]
+    valid: BoolArray  # (n, k): which cells of the ranked matrix are served
+    product_ids: list[str]
+    scores: npt.NDArray[np.float64]
+    reasons: list[str]
+    popular: list[Recommendation]
+
+
+def _checked_batch(
+    user_ids: Sequence[str] | npt.ArrayLike,
+    items: npt.ArrayLike,
+    scores: npt.ArrayLike,
+    reasons: npt.ArrayLike,
+    servable: BoolArray | AbstractSet[str],
+    popular: npt.ArrayLike,
+    popular_scores: npt.ArrayLike | None,
+    popular_reason: str,
+    vocab: Vocabulary | None,
+    k: int,
+) -> _Batch:
+    """Every check of :func:`publish_recommendations`, before anything is written."""
+    users = _user_ids(user_ids)
+    pids, valid = _product_ids(items, vocab, "items")
+    if pids.shape[0] != len(users):
+        raise ValueError(f"items has {pids.shape[0]} rows for {len(users)} user_ids")
+    pids, valid = pids[:, :k], valid[:, :k]
+    score = _matrix(scores, "scores", pids.shape, k).astype(np.float64)
+    reason = _reasons(_matrix(reasons, "reasons", pids.shape, k), valid)
+    if not np.isfinite(score[valid]).all():
+        raise ValueError("scores must be finite wherever an item is recommended")
+    _check_unique_per_row(pids, valid)
+    pop_ids, pop_valid = _product_ids(np.asarray(popular).reshape(1, -1), vocab, "popular")
+    pop_ids = pop_ids[pop_valid]
+    if len(pop_ids) == 0:
+        raise ValueError("the popular fallback list is empty; serving needs it when a user has no list")
+    _check_servable(np.concatenate([pids[valid], pop_ids]), servable, vocab)
+    pop_scores = _popular_scores(popular_scores, pop_valid[0])
+    return _Batch(
+        users=users,
+        counts=valid.sum(axis=1),
+        valid=valid,
+        product_ids=pids[valid].tolist(),
+        scores=score[valid],
+        reasons=reason[valid].tolist(),
+        popular=[
+            Recommendation(p, s, popular_reason)
+            for p, s in zip(pop_ids.tolist(), pop_scores.tolist(), strict=True)
+        ],
+    )
+
+
+def _popular_scores(scores: npt.ArrayLike | None, valid: BoolArray) -> npt.NDArray[np.float64]:
+    """Given fallback scores (finite, one per popular cell) or m, m-1, …, 1 by rank."""
+    if scores is None:
+        return np.arange(int(valid.sum()), 0, -1, dtype=np.float64)
+    array = np.asarray(scores, dtype=np.float64).ravel()
+    if array.shape != valid.shape or not np.isfinite(array[valid]).all():
+        raise ValueError(f"popular_scores must be {valid.shape[0]} finite numbers, one per popular item")
+    return array[valid]
+
+
+def _user_ids(user_ids: Sequence[str] | npt.ArrayLike) -> list[str]:
+    raw = np.asarray(user_ids, dtype=object).ravel()
+    if any(not isinstance(u, str) or not u for u in raw):
+        raise ValueError("user_ids must be non-empty strings")
+    users = [str(u) for u in raw]
+    if len(set(users)) != len(users):
+        raise ValueError(f"user_ids has {len(users) - len(set(users))} duplicates; one list per user")
+    return users
+
+
+def _product_ids(items: npt.ArrayLike, vocab: Vocabulary | None, what: str) -> tuple[StrArray, BoolArray]:
+    """Product ids (n, k) and where they are real (not padding), from indices or ids."""
+    raw = np.asarray(items)
+    if raw.ndim != 2:
+        raise ValueError(f"{what} must be a 2-d (users, k) matrix, got shape {raw.shape}")
+    if np.issubdtype(raw.dtype, np.integer):
+        if vocab is None:
+            raise ValueError(f"{what} holds item indices: pass the vocab that maps them to product ids")
+        valid = raw != PAD
+        if ((raw < PAD) | (raw >= len(vocab))).any():
+            raise ValueError(f"{what} holds indices outside the vocabulary of {len(vocab)} items")
+        if not len(vocab):
+            return np.full(raw.shape, "", dtype=str), valid
+        return vocab.ids[np.where(valid, raw, 0)], valid
+    if raw.dtype.kind not in "OU":
+        raise ValueError(
+            f"{what} must hold item indices (integers) or product ids (strings), not {raw.dtype}"
+        )
+    valid = ~_blank(raw)
+    return np.where(valid, raw, "").astype(str), valid
+
+
+def _blank(values: npt.NDArray[np.generic]) -> BoolArray:
+    """Cells that are None or empty strings."""
+    if values.dtype.kind == "O":
+        return np.asarray(np.frompyfunc(lambda v: v is None or v == "", 1, 1)(values), dtype=bool)
+    return np.asarray(values == "", dtype=bool)
+
+
+def _matrix(values: npt.ArrayLike, what: str, shape: tuple[int, ...], k: int) -> npt.NDArray[np.generic]:
+    array = np.asarray(values)
+    if array.ndim != 2 or array.shape[0] != shape[0] or array.shape[1] < shape[1]:
+        raise ValueError(f"{what} must have shape {shape} like items, got {array.shape}")
+    return array[:, :k]
+
+
+def _reasons(reasons: npt.NDArray[np.generic], valid: BoolArray) -> StrArray:
+    missing = valid & _blank(reasons)
+    if missing.any():
+        raise ValueError(f"{int(missing.sum())} recommended items have no reason; every item needs one")
+    return reasons.astype(str)
+
+
+def _check_unique_per_row(pids: StrArray, valid: BoolArray) -> None:
+    ordered = np.sort(np.where(valid, pids, ""), axis=1)
+    repeated = (ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] != "")
+    if repeated.any():
+        rows = np.flatnonzero(repeated.any(axis=1))
+        raise ValueError(f"{len(rows)} users have a product twice in their list (first at row {rows[0]})")
+
+
+def _check_servable(
+    product_ids: StrArray, servable: BoolArray | AbstractSet[str], vocab: Vocabulary | None
+) -> None:
+    """Refuse the batch if any product is not servable (out of stock, reported, unknown)."""
+    if isinstance(servable, AbstractSet):
+        allowed = Vocabulary.of(list(servable))
+    else:
+        mask = np.asarray(servable, dtype=bool)
+        if vocab is None or mask.shape != (len(vocab),):
+            raise ValueError("a servable mask needs the vocab it is aligned with (one flag per item)")
+        allowed = Vocabulary(vocab.ids[mask])  # a sorted vocabulary stays sorted under a mask
+    bad = np.unique(product_ids[allowed.index(product_ids) < 0])
+    if len(bad):
+        shown = ", ".join(bad[:5].tolist())
+        raise ValueError(
+            f"refusing the batch: {len(bad)} products are not servable (out of stock, reported or "
+            f"unknown), e.g. {shown}; nothing was written"
+        )
+
+
+def _audit_table(batch: _Batch, model_version: str, when: dt.datetime) -> pa.Table:
+    n = len(batch.product_ids)
+    ranks = np.cumsum(batch.valid, axis=1)[batch.valid]  # 1-based position among the served items
+    return pa.table(
+        {
+            "user_id": pa.array(np.repeat(np.asarray(batch.users, dtype=object), batch.counts), pa.string()),
+            "rank": pa.array(ranks.astype(np.int16)),
+            "product_id": pa.array(batch.product_ids, pa.string()),
+            "score": pa.array(batch.scores, pa.float64()),
+            "reason": pa.array(batch.reasons, pa.string()),
+            "model_version": pa.repeat(pa.scalar(model_version, pa.string()), n),
+            "generated_at": pa.repeat(pa.scalar(when, pa.timestamp("us", tz="UTC")), n),
+        },
+        schema=AUDIT_SCHEMA,
+    )

@@ -1,0 +1,147 @@
+"""Assemble a recommender as of a time and publish every active user's list with it.
+
+:func:`assemble` puts trained parts (Item2Vec, two-tower, ranker) together with histories, ALS,
+features, rules and cold start refreshed up to a cutoff — training uses it at ``train_end``,
+evaluation at ``valid_end``, publishing at the end of the data. :func:`champion_model` does that
+for the ``vitrina-recs`` champion; :func:`publish_batch` runs batch inference for every active
+user and switches the serving store to the new version atomically; :func:`publish_champion` is
+both, after a promotion or a rollback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import TypeVar
+
+import numpy as np
+
+from vitrina.adapters.lake.paths import LakePaths
+from vitrina.adapters.models.recs_bundle import load_bundle
+from vitrina.adapters.registry.mlflow_client import RECS_MODEL
+from vitrina.adapters.registry.models import ModelNotFoundError, resolve
+from vitrina.adapters.stores import open_store
+from vitrina.config import Settings
+from vitrina.core.ranking.lambdarank import LambdaRanker
+from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity
+from vitrina.core.recs.business_rules import BusinessRules
+from vitrina.core.recs.cold_start import ColdStartRecommender
+from vitrina.core.recs.dataset import IntArray, RecsData, load_recs_data
+from vitrina.core.recs.full import FullRecommender, explain
+from vitrina.core.recs.item2vec import Item2Vec
+from vitrina.core.recs.mmr import ItemSimilarity
+from vitrina.core.recs.two_tower.model import TwoTower
+from vitrina.pipelines.recs.batch import BatchReport, publish_recommendations
+from vitrina.pipelines.recs.options import RecsConfig
+from vitrina.pipelines.recs.ranking_features import ranking_features
+
+DAY_US = 86_400_000_000
+T = TypeVar("T")
+
+
+def in_batches(users: IntArray, size: int, fn: Callable[[IntArray], T]) -> list[T]:
+    """``fn`` over slices of ``size`` users (bounds the memory of the candidate matrices)."""
+    return [fn(users[start : start + size]) for start in range(0, users.size, size)]
+
+
+def assemble(
+    data: RecsData,
+    history_end_us: int,
+    settings: Settings,
+    item2vec: Item2Vec,
+    two_tower: TwoTower,
+    ranker: LambdaRanker | None,
+    config: RecsConfig,
+) -> tuple[FullRecommender, ColdStartRecommender]:
+    """The full model as of ``history_end_us``: histories, ALS, features, rules, cold start."""
+    history = data.interactions.before(history_end_us)
+    item2vec.update_history(history, len(data.users))
+    two_tower.update_history(history)
+    features = ranking_features(settings, data, history_end_us, item2vec.user_vectors, item2vec.item_vectors)
+    cold = ColdStartRecommender(item_vectors=item2vec.item_vectors, min_interactions=config.cold_below)
+    cold.fit(data, history)
+    full = FullRecommender(
+        candidates=two_tower,
+        ranker=ranker,
+        features=features,
+        rules=BusinessRules.build(data.catalog, history),
+        cold_start=cold,
+        similarity=ItemSimilarity(data.item_category),
+        mmr_lambda=config.mmr_lambda,
+        mmr_keep=config.mmr_keep,
+        n_candidates=config.n_candidates,
+        als=ALSRecommender().fit(data, history),
+    )
+    return full, cold
+
+
+def publish_batch(
+    settings: Settings,
+    data: RecsData,
+    full: FullRecommender,
+    run_id: str,
+    config: RecsConfig,
+    model_version: str | None = None,
+) -> BatchReport:
+    """Batch inference for every user active in the last ``active_days`` (TOP-``top_k`` with
+    reasons) and the popularity fallback list, written to the serving store as version
+    ``run_id`` and switched to atomically (audit copy under ``predictions/``)."""
+    history = data.interactions
+    recent = history.ts_us >= history.ts_us.max() - config.active_days * DAY_US
+    active = np.unique(history.user[recent])
+    exclude = ~data.servable
+    chunks = in_batches(active, 4096, lambda users: full.recommend_with_reasons(users, config.top_k, exclude))
+    items = np.vstack([c[0] for c in chunks])
+    scores = np.vstack([c[1] for c in chunks])
+    cold_reasons = np.vstack([c[2] for c in chunks])
+    reasons = explain(data, history, active, items, cold_reasons)
+    popular_model = GlobalPopularity(exclude_purchased=False).fit(data, history)
+    popular, _ = popular_model.recommend(np.zeros(1, dtype=np.int64), config.top_k, exclude)
+    with open_store(settings) as store:
+        return publish_recommendations(
+            store,
+            user_ids=data.users.ids[active],
+            items=items,
+            scores=np.where(np.isfinite(scores), scores, 0.0),
+            reasons=reasons,
+            model_version=model_version or f"recs-{run_id}",
+            lake=LakePaths(settings.lake),
+            run_id=run_id,
+            servable=data.servable,
+            popular=popular[0][popular[0] >= 0],
+            vocab=data.items,
+            k=config.top_k,
+        )
+
+
+def champion_model(
+    settings: Settings,
+    data: RecsData,
+    end_us: int,
+    config: RecsConfig,
+    fresh: tuple[str, FullRecommender] | None = None,
+) -> tuple[str, FullRecommender] | None:
+    """(pipeline run id, model as of ``end_us``) of the ``vitrina-recs`` champion; ``fresh``
+    is reused when the champion is that run. None when there is no champion."""
+    try:
+        champion = resolve(settings, RECS_MODEL)
+    except ModelNotFoundError:
+        return None
+    trained_in = champion.tags.get("pipeline_run_id", f"v{champion.version}")
+    if fresh is not None and fresh[0] == trained_in:
+        return fresh
+    bundle = load_bundle(champion.path, data)
+    full, _ = assemble(data, end_us, settings, bundle.item2vec, bundle.two_tower, bundle.ranker, config)
+    return trained_in, full
+
+
+def publish_champion(settings: Settings, config: RecsConfig | None = None) -> BatchReport | None:
+    """Re-publish every active user's list with the current champion (after a promotion or
+    rollback); None when there is no champion. The store version is a new timestamp."""
+    config = config or RecsConfig()
+    data = load_recs_data(settings)
+    champion = champion_model(settings, data, int(data.interactions.ts_us.max()) + 1, config)
+    if champion is None:
+        return None
+    version = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    return publish_batch(settings, data, champion[1], version, config, model_version=f"recs-{champion[0]}")

@@ -1,0 +1,335 @@
+"""`vitrina run recs`: the recommendations pipeline of SPEC §3, as ordered steps.
+
+data → item2vec → two-tower → ranker → evaluate → publish. Times and roles:
+
+* candidate generators fit on ``train``; the ranker learns from what users did in
+  ``valid`` to the candidates retrieved as of ``train_end`` (features as of then too),
+  each positive weighted by the inverse of its item's exposure in ``valid``
+  (:mod:`vitrina.core.recs.exposure`);
+* evaluation scores the ``test`` week with every model's history refreshed to
+  ``valid_end`` (never later), baselines fitted on the same history;
+* the register step (:mod:`vitrina.pipelines.recs.register`) tracks the run in MLflow,
+  runs the behaviour tests on the model as it would be published, gates it and registers
+  it as ``vitrina-recs`` challenger (champion if there is none yet);
+* publishing recomputes every active user's TOP-20 with the **champion** (resolved by alias,
+  re-assembled as of the end of the data) and switches the serving store to the new
+  version atomically; with no champion nothing is published and the store keeps serving.
+
+Every artifact is written under ``models/recs/<run_id>/`` in safe formats (the bundle of
+:mod:`vitrina.adapters.models.recs_bundle`). Training (through registration) and publishing are two ledger
+steps (:mod:`vitrina.adapters.step_ledger`): ``train`` keyed on the validated tables and the
+config, ``publish`` on the tables and the champion version; unchanged inputs are reused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from rich.console import Console
+
+from vitrina.adapters.home_lock import holds_home_lock
+from vitrina.adapters.lake.digest import table_digests
+from vitrina.adapters.lake.paths import LakePaths
+from vitrina.adapters.models.recs_bundle import RecsBundle, save_bundle
+from vitrina.adapters.registry.mlflow_client import RECS_MODEL
+from vitrina.adapters.registry.models import ModelNotFoundError, get_version
+from vitrina.adapters.step_ledger import ARTIFACTS, Ledger, StepEvent
+from vitrina.config import Settings
+from vitrina.core.promotion.alias_plans import CHAMPION
+from vitrina.core.ranking.lambdarank import LambdaRanker
+from vitrina.core.ranking.recommender import Recommender
+from vitrina.core.ranking.training_set import build_ranking_frame
+from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity, SegmentPopularity
+from vitrina.core.recs.cold_start import ColdStartRecommender
+from vitrina.core.recs.dataset import IntArray, RecsData, load_recs_data
+from vitrina.core.recs.exposure import ips_weights, item_propensity
+from vitrina.core.recs.full import FullRecommender
+from vitrina.core.recs.item2vec import Item2Vec, Item2VecConfig
+from vitrina.core.recs.two_tower.model import TwoTower, TwoTowerConfig
+from vitrina.pipelines.recs.batch import BatchReport
+from vitrina.pipelines.recs.evaluation import evaluate_all, history_before
+from vitrina.pipelines.recs.options import RecsConfig
+from vitrina.pipelines.recs.publish import assemble, champion_model, publish_batch
+from vitrina.pipelines.recs.register import INPUT_TABLES, register_recs
+from vitrina.pipelines.recs.report import report_url, write_recs_report
+from vitrina.pipelines.registration import Registration, gate_psi
+from vitrina.pipelines.retrain_policy import TrainDecision
+from vitrina.pipelines.steps import StepTimer
+
+__all__ = ["BATCH_STEP", "RecsConfig", "RecsRun", "run_recs"]
+
+CHAMPION_REFRESH_STEP = "champion histories as of now"
+BATCH_STEP = "batch inference → serving store"
+
+
+@dataclass
+class RecsRun:
+    """What a run produced: its id, metrics, batch report and step timings."""
+
+    run_id: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    batch: BatchReport | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+    sample_user: str | None = None  # an active user with a published list, for demos
+    registration: Registration | None = None
+    trained: dict[str, Any] = field(default_factory=dict)  # the train step's ledger outputs
+    steps: list[StepEvent] = field(default_factory=list)
+
+
+def _ranker_users(
+    data: RecsData, cold: ColdStartRecommender, share: float, seed: int
+) -> tuple[IntArray, IntArray]:
+    """Warm users with a positive in ``valid``, split into ranker-train and early-stopping sets
+    (cold users are served by cold start, so the ranker never sees them)."""
+    users = np.unique(data.part("valid").positives().user)
+    users = users[~cold.is_cold(users)]
+    salt = np.frombuffer(hashlib.sha256(str(seed).encode()).digest()[:8], dtype=np.uint64)[0]
+    held = ((users.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + salt) % np.uint64(1000)) < share * 1000
+    return users[~held], users[held]
+
+
+def _fit_ranker(
+    data: RecsData, full: FullRecommender, cold: ColdStartRecommender, config: RecsConfig
+) -> LambdaRanker:
+    """The ranker on what users did in ``valid`` to the candidates ``full`` retrieves as of
+    ``train_end`` (``full`` must be assembled at that cutoff, without a ranker); positives
+    weighted by inverse exposure propensity in ``valid``."""
+    fit_users, stop_users = _ranker_users(data, cold, config.ranker_valid_share, config.seed)
+    horizon = data.valid_end_us - data.train_end_us
+    propensity = item_propensity(data.part("valid"), len(data.items), config.ips_eta)
+    frames = []
+    for users in (fit_users, stop_users):
+        items, scores = full.candidate_matrix(users, config.n_candidates, ~data.servable)
+        frame = build_ranking_frame(
+            users,
+            items,
+            scores,
+            data.interactions,
+            data.train_end_us,
+            horizon,
+            user_features=full.features.user if full.features else pd.DataFrame(),
+            item_features=full.features.item if full.features else pd.DataFrame(),
+            cross=full.cross,
+        )
+        frames.append(
+            replace(
+                frame,
+                features=full.with_list_features(frame.groups, frame.features),
+                weights=ips_weights(frame.labels, frame.items, propensity),
+            )
+        )
+    ranker = LambdaRanker(num_threads=1, objective=config.ranker_objective, name=config.ranker_objective)
+    return ranker.fit(frames[0], frames[1], n_trials=config.n_trials, seed=config.seed)
+
+
+def _ablations(full: FullRecommender) -> dict[str, Recommender]:
+    """two-tower only, + ranker, + MMR (= full): one composition with fewer stages."""
+
+    def variant(name: str, ranker: LambdaRanker | None) -> FullRecommender:
+        return FullRecommender(
+            candidates=full.candidates,
+            ranker=ranker,
+            features=full.features,
+            rules=full.rules,
+            cold_start=None,
+            similarity=full.similarity,
+            mmr_lambda=None,
+            n_candidates=full.n_candidates,
+            als=full.als if ranker is not None else None,
+            name=name,
+        )
+
+    return {
+        "two_tower": variant("two_tower", None),
+        "two_tower_ranker": variant("two_tower_ranker", full.ranker),
+        "full": full,
+    }
+
+
+def _evaluate(
+    settings: Settings, data: RecsData, models: dict[str, Recommender], run_id: str
+) -> dict[str, Any]:
+    from vitrina.simulator.truth import load_truth
+
+    try:
+        truth = load_truth(settings)
+    except FileNotFoundError:
+        truth = None  # bring-your-own data: held-out metrics only
+    metrics = evaluate_all(models, data, truth)
+    write_recs_report(settings, metrics, run_id)
+    return metrics
+
+
+def _tables(settings: Settings) -> dict[str, str]:
+    """Content hash of each validated input table (the ledger's data inputs)."""
+    return {d.name: d.digest for d in table_digests(LakePaths(settings.lake), "validated", INPUT_TABLES)}
+
+
+@dataclass
+class _Session:
+    """What one process already loaded or trained, so later steps need not redo it."""
+
+    settings: Settings
+    data: RecsData | None = None
+    fresh: tuple[str, FullRecommender] | None = None
+    digests: dict[str, str] | None = None
+
+    def load(self) -> RecsData:
+        if self.data is None:
+            self.data = load_recs_data(self.settings)
+        return self.data
+
+    def tables(self) -> dict[str, str]:
+        if self.digests is None:
+            self.digests = _tables(self.settings)
+        return self.digests
+
+
+def _train(
+    session: _Session, config: RecsConfig, steps: StepTimer, run: RecsRun, decision: TrainDecision
+) -> dict[str, Any]:
+    """Train, evaluate, save and (with ``evaluate``) gate and register one bundle."""
+    settings = session.settings
+    models_dir = f"{LakePaths(settings.lake).table('models', 'recs')}/{run.run_id}"
+    with steps.step("load validated data"):
+        data = session.load()
+        train = data.part("train")
+    with steps.step("item2vec"):
+        item2vec = Item2Vec(Item2VecConfig(seed=config.seed)).fit(data, train)
+    with steps.step("two-tower + FAISS"):
+        two_tower = TwoTower(TwoTowerConfig(seed=config.seed)).fit(data, train)
+    with steps.step("ranker (LightGBM + Optuna)"):
+        at_train_end, cold_train = assemble(
+            data, data.train_end_us, settings, item2vec, two_tower, None, config
+        )
+        ranker = _fit_ranker(data, at_train_end, cold_train, config)
+    if config.evaluate:
+        with steps.step("evaluate models and baselines"):
+            before_test = history_before(data, "test")
+            full, _ = assemble(data, data.valid_end_us, settings, item2vec, two_tower, ranker, config)
+            models: dict[str, Recommender] = {
+                "popularity": GlobalPopularity().fit(data, before_test),
+                "segment_popularity": SegmentPopularity().fit(data, before_test),
+                "als": ALSRecommender().fit(data, before_test),
+                "item2vec": item2vec,
+                **_ablations(full),
+            }
+            run.metrics = _evaluate(settings, data, models, run.run_id)
+    with steps.step("save artifacts"):
+        save_bundle(models_dir, RecsBundle(item2vec, two_tower, ranker), data)
+    outputs: dict[str, Any] = {"run_id": run.run_id, "bundle_dir": models_dir, ARTIFACTS: [models_dir]}
+    if not (config.publish or config.evaluate):
+        return outputs
+    with steps.step("assemble the model as of now"):
+        end_us = int(data.interactions.ts_us.max()) + 1
+        full, _ = assemble(data, end_us, settings, item2vec, two_tower, ranker, config)
+        session.fresh = (run.run_id, full)
+    if config.evaluate:  # the gate needs the evaluation's metrics
+        with steps.step("behaviour tests, gate, MLflow registry"):
+            psi = gate_psi(settings, "recs", decision.trigger, decision.drift_run)
+            run.registration = register_recs(
+                settings,
+                run_id=run.run_id,
+                bundle_dir=models_dir,
+                report_dir=report_url(settings, run.run_id),
+                metrics=run.metrics,
+                data=data,
+                full=full,
+                params=asdict(config),
+                max_psi=psi.value,
+                psi_skip_reason=psi.skip_reason,
+                tags={"retrain.trigger": decision.trigger, "retrain.reason": decision.reason},
+                k=config.top_k,
+            )
+        steps.console.print(run.registration.render())
+        outputs.update(
+            version=run.registration.version,
+            gate=run.registration.decision.summary(),
+            mlflow_run_id=run.registration.mlflow_run_id,
+        )
+    return outputs
+
+
+def _publish_step(
+    session: _Session, config: RecsConfig, run: RecsRun, ledger: Ledger, steps: StepTimer
+) -> None:
+    """Re-publish with the champion when it or the data changed since the last publish.
+
+    Two timed sub-steps: refreshing the champion's histories as of the end of the data (a
+    model refresh: ALS, features, cold start) and batch inference proper (candidates, ranker,
+    rules, MMR, reasons, store write) — the second is what users/s is measured on."""
+    settings = session.settings
+    champion = get_version(settings, RECS_MODEL, CHAMPION)
+    if champion is None:
+        ledger.skipped("publish", "no vitrina-recs champion yet: nothing published, the store is unchanged")
+        return
+
+    def inputs() -> dict[str, Any]:
+        names = ("top_k", "active_days", "mmr_lambda", "mmr_keep", "cold_below", "n_candidates")
+        knobs = {k: getattr(config, k) for k in names}
+        return {"tables": session.tables(), "champion": champion.version, "config": knobs}
+
+    def work() -> dict[str, Any]:
+        data = session.load()
+        with steps.step(CHAMPION_REFRESH_STEP):
+            found = champion_model(
+                settings, data, int(data.interactions.ts_us.max()) + 1, config, session.fresh
+            )
+        if found is None:
+            raise ModelNotFoundError(f"{RECS_MODEL} lost its champion while publishing")
+        with steps.step(BATCH_STEP):
+            run.batch = publish_batch(
+                settings, data, found[1], run.run_id, config, model_version=f"recs-{found[0]}"
+            )
+        run.sample_user = str(data.users.ids[int(np.argmax(np.bincount(data.interactions.user)))])
+        return {
+            "store_version": run.batch.version,
+            "model_version": run.batch.model_version,
+            "champion": champion.version,
+            "users": run.batch.users,
+        }
+
+    ledger.run("publish", inputs, work)
+
+
+@holds_home_lock
+def run_recs(
+    settings: Settings,
+    config: RecsConfig | None = None,
+    console: Console | None = None,
+    *,
+    decision: TrainDecision | None = None,
+    force: bool = False,
+) -> RecsRun:
+    """Train (or reuse) and publish; see the module docstring for what each step sees.
+
+    ``decision`` (default: retrain, as asked) comes from :mod:`vitrina.pipelines.retrain_policy`;
+    the ``train`` and ``publish`` steps go through the ledger (:mod:`.ledger`), so unchanged
+    inputs are reused unless ``force``. Raises :class:`~.ledger.StepFailedError` naming the step.
+    """
+    config = config or RecsConfig()
+    console = console or Console()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per step, not per trial
+    run = RecsRun(run_id=dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S"))
+    decision = decision or TrainDecision(True, "manual", "retrain requested")
+    steps = StepTimer(console, "recs", run.seconds)
+    ledger = Ledger(settings, "recs", run.run_id, console, force, run.steps)
+    session = _Session(settings)
+    if decision.retrain:
+        training = {k: v for k, v in asdict(config).items() if k != "publish"}
+        run.trained = ledger.run(
+            "train",
+            lambda: {"tables": session.tables(), "config": training},
+            lambda: _train(session, config, steps, run, decision),
+        )[0]
+    else:
+        ledger.skipped("train", decision.reason)
+    if config.publish:
+        _publish_step(session, config, run, ledger, steps)
+    return run

@@ -1,0 +1,224 @@
+"""Pipeline steps track → gate → register → model card, shared by the recs and search loops.
+
+A pipeline hands over a :class:`Candidate` (its metrics, bundle folder, input digests,
+behaviour-test results, drift PSI); :func:`gate_and_register` then
+
+1. logs an MLflow run (params, metrics, reports, datasets, lineage tags);
+2. decides the gate (:func:`vitrina.core.promotion.gate.decide`) against the current champion and
+   records the decision, thresholds and numbers on the run;
+3. if it passed: logs the bundle, registers a version (challenger, or champion when the
+   model has none yet) and writes the version's model card (home + MLflow).
+
+A failed gate registers nothing: the champion keeps serving. Any exception propagates, so
+the calling pipeline stops before publishing and says what failed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from vitrina.adapters.lake.digest import TableDigest
+from vitrina.adapters.lake.io import read_json
+from vitrina.adapters.registry.card_templates import template_for
+from vitrina.adapters.registry.model_card import RECS_SECTIONS, CardInputs, FeatureDoc, write_model_card
+from vitrina.adapters.registry.models import BUNDLE, get_version, register_version
+from vitrina.adapters.registry.tracking import (
+    RunRecord,
+    log_artifact_files,
+    log_artifacts,
+    record_gate,
+    tag_run,
+    track_run,
+)
+from vitrina.config import Settings
+from vitrina.core.evaluation.behaviour import BehaviourCheck
+from vitrina.core.promotion.alias_plans import CHAMPION, AliasPlan
+from vitrina.core.promotion.gate import GateDecision, GateInput, GateThresholds, decide
+from vitrina.core.tables import CATALOG, EVENTS, TRANSACTIONS, USERS
+from vitrina.pipelines.reports import LATEST, report_folder
+
+GATE_METRIC = "ndcg@10"
+GATE_TAG = "ndcg_at_10"  # the gate metric as a version tag: the next challenger's bar
+TABLE_SCHEMAS = {spec.name: spec.schema for spec in (CATALOG, USERS, EVENTS, TRANSACTIONS)}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What a pipeline run offers for registration.
+
+    ``metrics`` has metrics.json's shape (section → model → metric); the gate reads
+    ``metrics["models"][served_model]["ndcg@10"]`` and the baseline's beside it;
+    ``metric_sections`` titles the sections in the model card (search: qrels and logs).
+    ``bundle_dir`` and ``report_dir`` are local paths or lake URLs of folders.
+    """
+
+    model: str
+    pipeline_run_id: str
+    train_date: dt.date
+    bundle_dir: str
+    metrics: Mapping[str, Any]
+    behaviour: Sequence[BehaviourCheck]
+    served_model: str = "full"
+    baseline_model: str | None = "popularity"
+    report_dir: str | None = None
+    max_psi: float | None = None
+    psi_skip_reason: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, object] = field(default_factory=dict)
+    datasets: Sequence[TableDigest] = field(default_factory=tuple)
+    data_window: Mapping[str, str] = field(default_factory=dict)
+    metric_sections: Mapping[str, str] = field(default_factory=lambda: dict(RECS_SECTIONS))
+    features: Sequence[FeatureDoc] = field(default_factory=tuple)
+    importance: pd.Series | None = None
+
+    def ndcg(self, model: str | None) -> float | None:
+        value = self.metrics.get("models", {}).get(model or "", {}).get(GATE_METRIC) if model else None
+        return None if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class Registration:
+    """The outcome: the MLflow run, the gate decision, and the version if one was registered."""
+
+    model: str
+    mlflow_run_id: str
+    decision: GateDecision
+    version: int | None = None
+    plan: AliasPlan | None = None
+    card: tuple[Path, ...] = ()
+
+    def render(self) -> str:
+        head = f"{self.model}: gate {self.decision.summary()}"
+        if self.version is None:
+            return f"{head}; not registered, the champion keeps serving (MLflow run {self.mlflow_run_id})"
+        aliases = ", ".join(sorted(self.plan.set_aliases)) if self.plan else "—"
+        card = f"; model card {self.card[0]}" if self.card else ""
+        return f"{head}; registered version {self.version} as {aliases}{card}"
+
+
+def latest_drift_psi(settings: Settings, domain: str | None = None) -> float | None:
+    """Largest finite feature PSI of ``reports/drift/latest/metrics.json`` (of ``domain``'s
+    features when given: ``recs`` | ``search``); None if there is none."""
+    report = read_json(f"{report_folder(settings, 'drift', LATEST)}/metrics.json")
+    if not isinstance(report, dict):
+        return None
+    values = [
+        float(stats["psi"])
+        for stats in report.get("features", {}).values()
+        if isinstance(stats, dict)
+        and isinstance(stats.get("psi"), int | float)
+        and math.isfinite(stats["psi"])
+        and (domain is None or stats.get("domain", domain) == domain)
+    ]
+    return max(values) if values else None
+
+
+@dataclass(frozen=True)
+class GatePsi:
+    """What the gate's PSI check gets: the value, or why it is not applied (docs/adr/0011)."""
+
+    value: float | None
+    skip_reason: str | None = None
+
+
+def gate_psi(settings: Settings, domain: str, trigger: str | None, drift_run: str | None = None) -> GatePsi:
+    """The latest drift report's largest PSI of ``domain`` — except for a retrain the drift
+    triggered.
+
+    Such a retrain answers that very drift: the challenger is trained and evaluated on data
+    that includes the drifted window, so its offline metrics already measure the shifted
+    distribution, and it is registered as challenger (it serves only once promoted). A gate
+    that refused it for the PSI that triggered it would make the drift branch a dead end.
+    """
+    psi = latest_drift_psi(settings, domain)
+    if trigger == "drift":
+        measured = "" if psi is None else f" (max PSI {psi:.3f})"
+        return GatePsi(
+            psi,
+            f"not applied: this retrain was triggered by drift report {drift_run}{measured}; "
+            "the challenger was evaluated on the drifted data (ADR-0011)",
+        )
+    return GatePsi(psi)
+
+
+def champion_ndcg(settings: Settings, model: str) -> float | None:
+    """The gate metric the current champion was registered with (None: no champion)."""
+    champion = get_version(settings, model, CHAMPION)
+    if champion is None or GATE_TAG not in champion.tags:
+        return None
+    return float(champion.tags[GATE_TAG])
+
+
+def _schemas(datasets: Sequence[TableDigest]) -> dict[str, list[tuple[str, str]]]:
+    return {
+        d.name: [(f.name, str(f.type)) for f in TABLE_SCHEMAS[d.name]]
+        for d in datasets
+        if d.name in TABLE_SCHEMAS
+    }
+
+
+def gate_and_register(settings: Settings, candidate: Candidate) -> Registration:
+    """Track, gate and (if it passes) register ``candidate``; see the module docstring."""
+    ndcg = candidate.ndcg(candidate.served_model)
+    inputs = GateInput(
+        ndcg=math.nan if ndcg is None else ndcg,
+        champion_ndcg=champion_ndcg(settings, candidate.model),
+        baseline_ndcg=candidate.ndcg(candidate.baseline_model),
+        baseline_name=candidate.baseline_model or "baseline",
+        max_psi=candidate.max_psi,
+        behaviour=tuple(candidate.behaviour),
+        psi_skip_reason=candidate.psi_skip_reason,
+    )
+    decision = decide(inputs, GateThresholds.from_settings(settings, candidate.model))
+    record = RunRecord(
+        experiment=candidate.model,
+        run_name=candidate.pipeline_run_id,
+        train_date=candidate.train_date,
+        params=candidate.params,
+        metrics=candidate.metrics,
+        headline={} if ndcg is None else {GATE_METRIC: ndcg},
+        datasets=candidate.datasets,
+        artifacts={"report": candidate.report_dir} if candidate.report_dir else {},
+        tags={**candidate.tags, "vitrina.model": candidate.model, "served_model": candidate.served_model},
+    )
+    tracked = track_run(settings, record)
+    record_gate(settings, tracked.run_id, decision)
+    if not decision.passed:
+        return Registration(candidate.model, tracked.run_id, decision)
+    log_artifacts(settings, tracked.run_id, {BUNDLE: candidate.bundle_dir})
+    lineage = {k: tracked.tags[k] for k in ("git_sha", "dataset_version", "train_date", "pipeline_run_id")}
+    version, plan = register_version(
+        settings,
+        candidate.model,
+        tracked.run_id,
+        tags={**lineage, GATE_TAG: str(ndcg), "gate.summary": decision.summary()[:5000]},
+    )
+    tag_run(settings, tracked.run_id, {"registered_version": str(version.version)})
+    card = CardInputs(
+        model=candidate.model,
+        version=version.version,
+        mlflow_run_id=tracked.run_id,
+        template=template_for(settings, candidate.model),
+        tags=tracked.tags,
+        created=version.created,
+        datasets=candidate.datasets,
+        metrics=candidate.metrics,
+        served_model=candidate.served_model,
+        gate=decision.to_dict(),
+        params=candidate.params,
+        data_window=candidate.data_window,
+        metric_sections=candidate.metric_sections,
+        features=candidate.features,
+        importance=candidate.importance,
+    )
+    files = write_model_card(settings, card, _schemas(candidate.datasets))
+    log_artifact_files(settings, tracked.run_id, files[:1], "model_card")
+    log_artifact_files(settings, tracked.run_id, files[1:], f"model_card/{card.slug}")
+    return Registration(candidate.model, tracked.run_id, decision, version.version, plan, tuple(files))

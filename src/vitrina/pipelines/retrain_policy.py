@@ -1,0 +1,99 @@
+"""Retrain or reuse: the drift branch of the SodAI pipeline (SPEC §5.5), per model.
+
+:func:`decide_training` is the pure rule, first match wins:
+
+1. ``policy="always"`` (a plain ``vitrina run recs|search``) → retrain (trigger ``manual``);
+2. no champion → retrain (``no_champion``);
+3. the drift report's decision for the model's domain is ``retrain`` → retrain (``drift``);
+4. the champion is older than ``max_age_days`` → retrain (``schedule``);
+5. otherwise keep the champion (``keep``): the pipeline only re-publishes / re-indexes.
+
+"Retrain" is a request: the step ledger still reuses a training whose inputs (data digests,
+config) did not change since it last ran, so a retrain on unchanged data is never repeated.
+:func:`training_decision` gathers the inputs (the latest drift report, the champion's age).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from vitrina.adapters.lake.io import read_json
+from vitrina.adapters.registry.models import get_version
+from vitrina.config import Settings
+from vitrina.core.promotion.alias_plans import CHAMPION
+from vitrina.pipelines.reports import LATEST, report_folder
+
+Policy = Literal["always", "auto"]
+Trigger = Literal["manual", "no_champion", "drift", "schedule", "keep"]
+POLICIES: tuple[Policy, ...] = ("always", "auto")
+
+
+@dataclass(frozen=True)
+class TrainDecision:
+    """Whether to retrain, what triggered it, and a sentence for logs and the MLflow run."""
+
+    retrain: bool
+    trigger: Trigger
+    reason: str
+    drift_decision: str | None = None
+    drift_run: str | None = None
+
+
+def decide_training(
+    policy: Policy,
+    *,
+    drift_decision: str | None,
+    champion_age_days: float | None,
+    max_age_days: float,
+    domain: str,
+    drift_run: str | None = None,
+) -> TrainDecision:
+    """The rule of the module docstring; ``champion_age_days`` is None without a champion."""
+    seen = f"drift {domain}: {drift_decision or 'not measured'}"
+    extra = {"drift_decision": drift_decision, "drift_run": drift_run}
+    if policy == "always":
+        return TrainDecision(True, "manual", f"retrain requested ({seen})", **extra)
+    if champion_age_days is None:
+        return TrainDecision(True, "no_champion", f"no champion yet ({seen})", **extra)
+    if drift_decision == "retrain":
+        return TrainDecision(True, "drift", f"drift report {drift_run} decided retrain for {domain}", **extra)
+    if champion_age_days > max_age_days:
+        return TrainDecision(
+            True,
+            "schedule",
+            f"champion is {champion_age_days:.1f} days old (> {max_age_days:g}; {seen})",
+            **extra,
+        )
+    return TrainDecision(False, "keep", f"champion kept: {champion_age_days:.1f} days old, {seen}", **extra)
+
+
+def latest_drift(settings: Settings, domain: str) -> tuple[str | None, str | None]:
+    """(decision for ``domain``, report run id) of ``reports/drift/latest``; (None, None) if absent."""
+    report: Any = read_json(f"{report_folder(settings, 'drift', LATEST)}/metrics.json")
+    if not isinstance(report, dict):
+        return None, None
+    decision = report.get("decisions", {}).get(domain, report.get("decision"))
+    return (None if decision is None else str(decision)), report.get("run_id")
+
+
+def champion_age_days(settings: Settings, model: str, now: dt.datetime | None = None) -> float | None:
+    """Days since the champion version was registered (None without a champion)."""
+    champion = get_version(settings, model, CHAMPION)
+    if champion is None:
+        return None
+    return ((now or dt.datetime.now(dt.UTC)) - champion.created).total_seconds() / 86_400
+
+
+def training_decision(settings: Settings, model: str, domain: str, policy: Policy) -> TrainDecision:
+    """:func:`decide_training` on the home's latest drift report and ``model``'s champion."""
+    decision, run = latest_drift(settings, domain)
+    return decide_training(
+        policy,
+        drift_decision=decision,
+        champion_age_days=champion_age_days(settings, model),
+        max_age_days=settings.retrain_max_age_days,
+        domain=domain,
+        drift_run=run,
+    )

@@ -1,0 +1,1 @@
+"""``vitrina train search``: the search pipeline as ordered steps."""

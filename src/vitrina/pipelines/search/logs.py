@@ -1,0 +1,48 @@
+"""The search logs as the search pipeline reads them, and its time windows.
+
+``[.., t_rank)`` fits the encoder's training pairs and the signals, ``[t_rank, t_eval)`` labels
+the ranker, ``[t_eval, end]`` is held out for evaluation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from vitrina.adapters.lake.warehouse import Warehouse
+from vitrina.config import Settings
+
+LOG_COLUMNS = "search_id, user_id, query, ts, results_shown, results_clicked, results_purchased"
+
+
+@dataclass(frozen=True)
+class LogWindows:
+    t_rank: pd.Timestamp
+    t_eval: pd.Timestamp
+    end: pd.Timestamp
+
+
+def read_search_logs(settings: Settings) -> pd.DataFrame:
+    """Validated search logs in time order, list columns as Python lists (empty frame if none)."""
+    with Warehouse.from_settings(settings) as warehouse:
+        if "search_logs" not in warehouse.present:
+            return pd.DataFrame(columns=[c.strip() for c in LOG_COLUMNS.split(",")])
+        logs = warehouse.df(f"SELECT {LOG_COLUMNS} FROM search_logs ORDER BY ts, search_id")
+    for column in ("results_shown", "results_clicked", "results_purchased"):
+        logs[column] = [list(v) if v is not None else [] for v in logs[column]]
+    return logs
+
+
+def log_windows(logs: pd.DataFrame, eval_days: int, ranker_days: int) -> LogWindows | None:
+    """The split, or ``None`` when the logs are too short to hold out anything."""
+    if logs.empty:
+        return None
+    end = pd.Timestamp(logs["ts"].max())
+    t_eval = end.floor("D") - pd.Timedelta(days=eval_days - 1)
+    # Short histories (the 3-week ci data) split what precedes the evaluation in half.
+    days_before = int((t_eval - pd.Timestamp(logs["ts"].min()).floor("D")).days)
+    ranker_days = min(ranker_days, days_before // 2)
+    if ranker_days < 1:
+        return None
+    return LogWindows(t_eval - pd.Timedelta(days=ranker_days), t_eval, end)

@@ -1,0 +1,138 @@
+"""The search side of the register step: behaviour tests on the engine as it will serve,
+a SHAP sample of the ranker, the feature dictionary, then :func:`gate_and_register`.
+
+What is registered as ``vitrina-search`` is the run's model folder (bi-encoder, ONNX export,
+ranker) plus ``index_version.json`` naming the index version built with it. Serving follows
+the champion: registering a champion (or promoting / rolling back) switches the index
+pointer to the version the champion names (:func:`serve_champion_index`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vitrina.adapters.lake.digest import table_digests
+from vitrina.adapters.lake.paths import LakePaths
+from vitrina.adapters.models.index_versions import current_version, switch_to
+from vitrina.adapters.registry.importance import shap_importance
+from vitrina.adapters.registry.mlflow_client import SEARCH_MODEL
+from vitrina.adapters.registry.model_card import FeatureDoc
+from vitrina.adapters.registry.models import ModelNotFoundError, resolve
+from vitrina.config import Settings
+from vitrina.core.evaluation.behaviour import BehaviourCheck, exact_titles_found, no_unservable_items
+from vitrina.core.metrics import PAD
+from vitrina.core.search.engine import SearchEngine
+from vitrina.core.search.ranker_features import FEATURES
+from vitrina.pipelines.registration import Candidate, GatePsi, Registration, gate_and_register
+
+INDEX_FILE = "index_version.json"
+INPUT_TABLES = ("catalog", "search_logs")
+SECTIONS = {"models": "simulator qrels", "logs": "held-out search logs"}
+
+
+def search_behaviour(
+    engine: SearchEngine, queries: list[str], n_titles: int = 200, seed: int = 0
+) -> list[BehaviourCheck]:
+    """An exact title finds its product in the top 3; no result list holds an unservable product."""
+    products = engine.products
+    frame = products.frame
+    servable_rows = np.flatnonzero(products.servable)
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(servable_rows, size=min(n_titles, servable_rows.size), replace=False)
+    titles = dict(zip(frame["product_id"].iloc[picked], frame["title"].iloc[picked], strict=True))
+
+    def ids_for(query: str) -> list[str]:
+        return [str(p) for p in frame["product_id"].iloc[engine.search(query, k=3).rows]]
+
+    lists = np.full((len(queries), 20), PAD, dtype=np.int64)
+    for i, query in enumerate(queries):
+        rows = engine.search(query, k=20).rows
+        lists[i, : rows.size] = rows
+    every_title = dict(zip(frame["product_id"], frame["title"], strict=True))
+    return [
+        exact_titles_found(ids_for, titles, k=3, catalog_titles=every_title),
+        no_unservable_items(lists, products.servable),
+    ]
+
+
+def ranker_features_sample(frame: pd.DataFrame, n_rows: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Rows of the ranker's training frame for TreeSHAP (cost grows with rows × trees)."""
+    if len(frame) <= n_rows:
+        return frame
+    return frame.sample(n=n_rows, random_state=seed).reset_index(drop=True)
+
+
+def register_search(
+    settings: Settings,
+    *,
+    run_id: str,
+    bundle_dir: Path,
+    index_version: str,
+    engine: SearchEngine,
+    metrics: dict[str, Any],
+    queries: list[str],
+    training_rows: pd.DataFrame | None,
+    params: dict[str, object],
+    data_window: dict[str, str],
+    psi: GatePsi | None = None,
+    tags: dict[str, str] | None = None,
+) -> Registration:
+    """Gate and register this run; a champion's index version becomes the served one."""
+    (bundle_dir / INDEX_FILE).write_text(json.dumps({"index_version": index_version}))
+    ranker = engine.ranker
+    importance = None
+    if ranker is not None and ranker.booster is not None and training_rows is not None:
+        importance = shap_importance(
+            ranker.booster, ranker_features_sample(training_rows)[ranker.feature_names]
+        )
+    candidate = Candidate(
+        model=SEARCH_MODEL,
+        pipeline_run_id=run_id,
+        train_date=dt.datetime.now(dt.UTC).date(),
+        bundle_dir=str(bundle_dir),
+        metrics=metrics,
+        behaviour=search_behaviour(engine, queries),
+        served_model="hybrid_ltr" if ranker is not None else "hybrid",
+        baseline_model="bm25",
+        max_psi=None if psi is None else psi.value,
+        psi_skip_reason=None if psi is None else psi.skip_reason,
+        tags=tags or {},
+        params={**params, "index_version": index_version},
+        datasets=table_digests(LakePaths(settings.lake), "validated", INPUT_TABLES),
+        data_window=data_window,
+        metric_sections=SECTIONS,
+        features=[
+            FeatureDoc(name, "search ranking", "", "see vitrina.core.search.ranker_features")
+            for name in FEATURES
+        ],
+        importance=importance,
+    )
+    registration = gate_and_register(settings, candidate)
+    serve_champion_index(settings)
+    return registration
+
+
+def champion_index_version(settings: Settings) -> str | None:
+    """The index version the ``vitrina-search`` champion names (None without a champion)."""
+    try:
+        folder = Path(resolve(settings, SEARCH_MODEL).path)
+    except ModelNotFoundError:
+        return None
+    if not (folder / INDEX_FILE).is_file():  # a bundle registered without an index (older runs)
+        return None
+    payload = json.loads((folder / INDEX_FILE).read_text())
+    return str(payload["index_version"])
+
+
+def serve_champion_index(settings: Settings) -> str | None:
+    """Switch the index pointer to the champion's version if it is not served already."""
+    wanted = champion_index_version(settings)
+    if wanted is not None and wanted != current_version(settings):
+        switch_to(settings, wanted, reason=f"{SEARCH_MODEL} champion")
+    return wanted

@@ -1,0 +1,379 @@
+"""`vitrina run search`: the search pipeline of SPEC §4, as ordered steps.
+
+Time is split so that no model is judged on what it learned from:
+
+    ... fine-tune encoder ... | t_rank ... train ranker ... | t_eval ... evaluate ... | end
+
+* query understanding (spelling dictionary, embedding neighbours) learns from searches
+  before ``t_eval``; the bi-encoder is fine-tuned on (query, clicked, skipped) triples before
+  ``t_rank``, so the semantic scores the ranker learns from are not over-fitted ones;
+* the ranker learns from searches in ``[t_rank, t_eval)`` with signals as of ``t_rank``;
+* the evaluation judges every model on the simulator's qrels and on held-out searches after
+  ``t_eval``, with signals as of ``t_eval``;
+* the published index version carries signals as of the end of the data.
+
+Without search logs (a catalog brought without traffic) the base encoder is used, no ranker
+is trained (the engine serves the RRF hybrid) and only qrels — if any — are evaluated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from rich.console import Console
+
+from vitrina.adapters.home_lock import holds_home_lock
+from vitrina.adapters.lake.digest import table_digests
+from vitrina.adapters.lake.paths import LakePaths
+from vitrina.adapters.models.index_versions import (
+    current_version,
+    finish_version,
+    next_version,
+    read_version_meta,
+    switch_to,
+    version_folder,
+)
+from vitrina.adapters.models.search_index import (
+    BM25,
+    SEMANTIC,
+    SIGNALS,
+    UNDERSTANDING,
+    SemanticRetriever,
+    base_onnx,
+    run_folder,
+)
+from vitrina.adapters.search_cache.cached_search import frequent_queries
+from vitrina.adapters.step_ledger import ARTIFACTS, Ledger, StepEvent, cache
+from vitrina.config import Settings
+from vitrina.core.evaluation.search_models import batch_semantic, evaluate_search_models
+from vitrina.core.evaluation.search_rankings import (
+    judged_from_logs,
+    judged_from_qrels,
+    render_markdown,
+    strict_json,
+)
+from vitrina.core.ranking.lambdarank import LambdaRanker
+from vitrina.core.ranking.training_set import RankingFrame
+from vitrina.core.search.corpus import read_search_inputs
+from vitrina.core.search.engine import SearchEngine
+from vitrina.core.search.lexical import BM25Index
+from vitrina.core.search.product_text import catalog_texts
+from vitrina.core.search.products import ProductTable
+from vitrina.core.search.ranker_examples import build_ranking_frame, position_bias_from_logs, sample_searches
+from vitrina.core.search.ranker_features import RankingContext
+from vitrina.core.search.result_rules import SearchRules
+from vitrina.core.search.semantic.encoder import QueryEncoder, encode_products
+from vitrina.core.search.semantic.finetune import FinetuneConfig, base_model_path, finetune
+from vitrina.core.search.semantic.index import SemanticIndex
+from vitrina.core.search.semantic.onnx_export import export_onnx
+from vitrina.core.search.semantic.triples import id_texts, training_triples
+from vitrina.core.search.signals import compute_signals
+from vitrina.core.search.text import analyse, normalise
+from vitrina.core.search.understanding import QueryUnderstanding
+from vitrina.pipelines.registration import gate_psi
+from vitrina.pipelines.reports import write_report
+from vitrina.pipelines.retrain_policy import TrainDecision
+from vitrina.pipelines.search.logs import LogWindows, log_windows, read_search_logs
+from vitrina.pipelines.search.register import INPUT_TABLES, register_search
+from vitrina.pipelines.search.reindex import reindex_search
+from vitrina.pipelines.steps import StepTimer
+from vitrina.simulator.truth import load_truth
+
+# What an index version depends on: the registered inputs, plus signals and synonyms.
+LEDGER_TABLES = (*INPUT_TABLES, "events", "transactions", "synonyms")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Knobs of one run; defaults sized for the demo on 2 cores."""
+
+    seed: int = 42
+    eval_days: int = 7
+    ranker_days: int = 14
+    n_trials: int = 3
+    max_train_searches: int = 4_000
+    max_eval_searches: int = 3_000
+    ranker_valid_share: float = 0.2
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    evaluate: bool = True
+    switch: bool = True
+
+
+@dataclass
+class SearchRun:
+    """What a run produced."""
+
+    run_id: str
+    version: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    registration: str | None = None
+    steps: list[StepEvent] = field(default_factory=list)
+
+
+def _fit_ranker(frame: RankingFrame, config: SearchConfig) -> LambdaRanker:
+    groups = np.unique(frame.groups)
+    cut = groups[int(len(groups) * (1 - config.ranker_valid_share))]
+    train, valid = frame.take(frame.groups < cut), frame.take(frame.groups >= cut)
+    return LambdaRanker(num_threads=1, name="search-lambdarank").fit(
+        train, valid, n_trials=config.n_trials, seed=config.seed
+    )
+
+
+def _build(
+    settings: Settings, config: SearchConfig, console: Console, run: SearchRun, decision: TrainDecision
+) -> dict[str, Any]:
+    """The full pipeline (the ``train`` step): models, an index version, gate, register."""
+    steps = StepTimer(console, "search", run.seconds)
+    models = Path(run_folder(settings, run.run_id))
+    with steps.step("load validated data"):
+        inputs = read_search_inputs(settings)
+        products = ProductTable.from_catalog(inputs.catalog)
+        texts = catalog_texts(products.frame)
+        logs = read_search_logs(settings)
+        windows = log_windows(logs, config.eval_days, config.ranker_days)
+        if windows is None:
+            run.notes.append("no usable search logs: base encoder, no ranker (RRF hybrid)")
+    before_eval = logs if windows is None else logs[logs["ts"] < windows.t_eval]
+    with steps.step("query understanding"):
+        understanding = QueryUnderstanding.build(inputs.catalog, before_eval, inputs.synonyms)
+    with steps.step("fine-tune the bi-encoder"):
+        encoder_dir, onnx_dir = models / "encoder", models / "onnx"
+        if windows is not None:
+            triples = training_triples(
+                logs,
+                until=windows.t_rank.to_pydatetime(),
+                max_examples=config.finetune.max_examples,
+                seed=config.seed,
+            )
+            finetune(triples, id_texts(products.product_ids.tolist(), texts), encoder_dir, config.finetune)
+            export_onnx(encoder_dir, onnx_dir)
+        else:
+            encoder_dir, onnx_dir = base_model_path(), base_onnx(settings)
+        encoder = QueryEncoder.load(onnx_dir)
+    with steps.step("index products (BM25 + HNSW)"):
+        lexical = BM25Index.build(products.product_ids.tolist(), texts)
+        embeddings = encode_products(texts, onnx_dir=onnx_dir)
+        semantic = SemanticIndex.build(embeddings)
+        rules = SearchRules.build(products.frame)
+
+    def engine_as_of(as_of: pd.Timestamp, ranker: LambdaRanker | None) -> tuple[SearchEngine, Any]:
+        signals = compute_signals(settings, products, as_of, normalise)
+        engine = SearchEngine(
+            understanding=understanding,
+            lexical=lexical,
+            semantic=SemanticRetriever(encoder, semantic),
+            products=products,
+            context=RankingContext.build(products, signals, analyse),
+            ranker=ranker,
+            rules=rules,
+            index_version="(building)",
+            model_version=f"search-{run.run_id}",
+        )
+        return engine, signals
+
+    ranker: LambdaRanker | None = None
+    training_rows: pd.DataFrame | None = None
+    if windows is not None:
+        with steps.step("ranker (LambdaRank + IPS + Optuna)"):
+            engine, _ = engine_as_of(windows.t_rank, None)
+            bias = position_bias_from_logs(before_eval, normalise)
+            window = logs[(logs["ts"] >= windows.t_rank) & (logs["ts"] < windows.t_eval)]
+            searches = sample_searches(window, config.max_train_searches, config.seed)
+            frame = build_ranking_frame(
+                searches, products, engine.context, understanding.parse, engine.retrieve, bias
+            )
+            ranker = _fit_ranker(frame, config)
+            training_rows = frame.features
+            ranker.save(str(models / "ranker"))
+            (models / "position_bias.json").write_text(pd.Series(bias.to_dict()).to_json())
+            engine.close()
+    if config.evaluate:
+        with steps.step("evaluate models against qrels and held-out searches"):
+            run.metrics = _evaluate(
+                settings, config, run, products, windows, logs, engine_as_of, ranker, texts
+            )
+    with steps.step("publish index version"):
+        as_of = (windows.end if windows is not None else pd.Timestamp.now(tz="UTC")) + pd.Timedelta(
+            microseconds=1
+        )
+        serving, signals = engine_as_of(as_of, ranker)
+        name = next_version(settings)
+        folder = version_folder(settings, name)
+        products.save(folder)
+        understanding.save(Path(folder) / UNDERSTANDING)
+        lexical.save(Path(folder) / BM25)
+        semantic.save(Path(folder) / SEMANTIC)
+        signals.save(f"{folder}/{SIGNALS}")
+        finish_version(
+            settings,
+            name,
+            {
+                "run_id": run.run_id,
+                "model_version": f"search-{run.run_id}",
+                "encoder": str(encoder_dir),
+                "onnx": str(onnx_dir),
+                "ranker": None if ranker is None else str(models / "ranker"),
+                "n_products": len(products),
+                "n_embedded": len(products),
+                "watermark": pd.Timestamp(products.frame["updated_at"].max()).isoformat(),
+                "signals_as_of": signals.as_of.isoformat(),
+                "created_at": dt.datetime.now(dt.UTC).isoformat(),
+            },
+        )
+        run.version = name
+    if config.evaluate and config.switch:
+        with steps.step("gate and register (MLflow)"):
+            models.mkdir(parents=True, exist_ok=True)
+            serving.index_version = name
+            registration = register_search(
+                settings,
+                run_id=run.run_id,
+                bundle_dir=models,
+                index_version=name,
+                engine=serving,
+                metrics=_gate_metrics(run.metrics),
+                queries=frequent_queries(before_eval, normalise, limit=200) or ["a"],
+                training_rows=training_rows,
+                psi=gate_psi(settings, "search", decision.trigger, decision.drift_run),
+                tags={"retrain.trigger": decision.trigger, "retrain.reason": decision.reason},
+                params={"n_trials": config.n_trials, "seed": config.seed, "n_products": len(products)},
+                data_window={}
+                if windows is None
+                else {
+                    "ranker_from": windows.t_rank.isoformat(),
+                    "eval_from": windows.t_eval.isoformat(),
+                    "end": windows.end.isoformat(),
+                },
+            )
+            run.registration = registration.render()
+    elif config.switch:  # no evaluation, no gate: the operator asked for this version explicitly
+        switch_to(settings, name, reason=f"vitrina run search {run.run_id} --no-evaluate")
+    serving.close()
+    return {
+        "run_id": run.run_id,
+        "index_version": name,
+        "registration": run.registration,
+        ARTIFACTS: [str(models), version_folder(settings, name)],
+    }
+
+
+def _tables(settings: Settings) -> dict[str, str]:
+    """Content hash of each validated table the search pipeline reads."""
+    return {d.name: d.digest for d in table_digests(LakePaths(settings.lake), "validated", LEDGER_TABLES)}
+
+
+def _serving_inputs(settings: Settings, tables: dict[str, str]) -> dict[str, Any]:
+    """What the served index depends on: the data and the models it was built with (a
+    re-index keeps ``model_version``; a promotion or rollback changes it)."""
+    served = current_version(settings)
+    meta = read_version_meta(settings, served) if served is not None else {}
+    return {"tables": tables, "model_version": meta.get("model_version")}
+
+
+def _reindex(settings: Settings, run: SearchRun) -> dict[str, Any]:
+    done = reindex_search(settings)
+    run.version = done.version
+    run.notes.append(f"{done.previous} → {done.version}: {done.n_embedded} products re-embedded")
+    return {"index_version": done.version, "previous": done.previous, "embedded": done.n_embedded}
+
+
+@holds_home_lock
+def run_search(
+    settings: Settings,
+    config: SearchConfig | None = None,
+    console: Console | None = None,
+    *,
+    decision: TrainDecision | None = None,
+    force: bool = False,
+) -> SearchRun:
+    """Train (or reuse) the search models, then keep the served index fresh.
+
+    ``train`` (the whole pipeline of the module docstring) runs when ``decision`` says retrain
+    (default) and its inputs changed; otherwise ``reindex`` re-indexes incrementally with the
+    served models when the data changed (:func:`reindex_search`). Both go through the
+    ledger; raises :class:`~.ledger.StepFailedError` naming the step that failed.
+    """
+    config = config or SearchConfig()
+    console = console or Console()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    run = SearchRun(run_id=dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S"))
+    decision = decision or TrainDecision(True, "manual", "retrain requested")
+    ledger = Ledger(settings, "search", run.run_id, console, force, run.steps)
+    data = cache(lambda: _tables(settings))
+    trained = False
+    if decision.retrain:
+        outputs, reused = ledger.run(
+            "train",
+            lambda: {"tables": data(), "config": config},
+            lambda: _build(settings, config, console, run, decision),
+        )
+        trained = not reused
+        run.version = run.version or outputs.get("index_version")
+    else:
+        ledger.skipped("train", decision.reason)
+    if not config.switch:
+        return run
+    if current_version(settings) is None:  # the gate refused every run so far
+        ledger.skipped("reindex", "no index version is served (no vitrina-search champion)")
+    elif trained:  # the fresh index is what a re-index would build: record it as such
+        ledger.record("reindex", _serving_inputs(settings, data()), {"index_version": run.version})
+    else:
+        ledger.run("reindex", lambda: _serving_inputs(settings, data()), lambda: _reindex(settings, run))
+    return run
+
+
+def _gate_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The gate reads section ``models``: the qrels when there is truth, else held-out logs."""
+    if metrics.get("models"):
+        return metrics
+    return {"models": metrics.get("logs", {}), "logs": metrics.get("logs", {})}
+
+
+def _evaluate(
+    settings: Settings,
+    config: SearchConfig,
+    run: SearchRun,
+    products: ProductTable,
+    windows: LogWindows | None,
+    logs: pd.DataFrame,
+    engine_as_of: Any,
+    ranker: LambdaRanker | None,
+    texts: list[str],
+) -> dict[str, Any]:
+    as_of = windows.t_eval if windows is not None else pd.Timestamp.now(tz="UTC")
+    engine, _ = engine_as_of(as_of, ranker)
+    semantic = engine.semantic
+    assert isinstance(semantic, SemanticRetriever)
+    tuned = batch_semantic(lambda batch: semantic.encoder.encode_batch(batch), semantic.index.search_batch)
+    base_dir = base_onnx(settings)
+    base_encoder = QueryEncoder.load(base_dir)
+    base_index = SemanticIndex.build(encode_products(texts, onnx_dir=base_dir))
+    base = batch_semantic(base_encoder.encode_batch, base_index.search_batch)
+    report: dict[str, Any] = {"models": {}, "logs": {}}
+    try:
+        truth = load_truth(settings)
+    except FileNotFoundError:
+        truth = None
+        run.notes.append("no simulator truth: qrels metrics skipped")
+    if truth is not None:
+        report["models"] = evaluate_search_models(
+            engine, judged_from_qrels(truth.qrels, products.rows_of), tuned=tuned, base=base
+        )
+    if windows is not None:
+        held_out = logs[logs["ts"] >= windows.t_eval]
+        queries = judged_from_logs(
+            held_out, products.rows_of, max_queries=config.max_eval_searches, seed=config.seed
+        )
+        report["logs"] = evaluate_search_models(engine, queries, tuned=tuned, base=base)
+    engine.close()
+    payload: dict[str, Any] = strict_json(report)  # type: ignore[assignment]
+    write_report(settings, "search", run.run_id, payload, render_markdown(report, run.run_id))
+    return payload

@@ -1,0 +1,267 @@
+"""``vitrina validate``: every raw table against its contract, valid rows to ``validated/``.
+
+Order matters: ``catalog`` and ``users`` are validated first because the other tables'
+references are checked against *their valid rows* of this run (or, when a referenced table
+has no raw files, against what ``validated/`` currently serves).
+
+For each table (see :mod:`coerce`, :mod:`schemas`, :mod:`integrity`): read each raw file on
+its own (one that cannot be read is quarantined as a file and the rest goes on; one of a type
+the table is not read from is reported — :mod:`raw_files`), coerce it to the canonical types,
+collapse the catalog change log, run the pandera contract and the cross-table checks, then
+split rows into valid and quarantined —
+``valid + quarantined = input`` always. Outputs replace the previous run's:
+
+* ``quarantine/<table>/`` is always written (rows as text with ``_reason``, ``_source_file``,
+  ``_validated_at``);
+* ``validated/<table>/`` (dated tables partitioned by their date column, snapshots in one
+  partition) is replaced only when the table's invalid share is within
+  ``max_invalid_share``; otherwise the last good data keeps serving and, once everything is
+  written, :class:`ContractViolation` is raised naming the tables and their shares.
+
+Freshness is table-level: a dated table whose newest valid timestamp is older than
+``freshness_max_age_hours`` is reported as stale (a warning, or a failure with
+``fail_on_stale=True``); it never quarantines rows. The report is also written as JSON to
+``reports/validation/<run_id>.json`` and ``latest.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from vitrina.adapters.contracts.coerce import RawFile, coerce_file
+from vitrina.adapters.contracts.integrity import Reference, collapse_change_log, integrity_issues
+from vitrina.adapters.contracts.issues import Issues, summarise
+from vitrina.adapters.contracts.quarantine import build_quarantine
+from vitrina.adapters.contracts.raw_files import quarantine_file, scan_raw, stray_entries
+from vitrina.adapters.contracts.report import FileIssue, TableReport, ValidationReport
+from vitrina.adapters.contracts.schemas import schema_issues, to_frame
+from vitrina.adapters.contracts.storage import replace_table
+from vitrina.adapters.home_lock import holds_home_lock
+from vitrina.adapters.lake.io import list_parquet_files, read_table, write_json_atomic
+from vitrina.adapters.lake.paths import LakePaths
+from vitrina.config import Settings
+from vitrina.core.tables import TABLES, TableSpec
+
+__all__ = ["ContractViolation", "TableResult", "ValidationReport", "check_table", "validate_lake"]
+
+TABLE_ORDER = ("catalog", "users", "events", "transactions", "search_logs", "synonyms")
+REFERENCED = ("catalog", "users")
+
+
+class ContractViolation(Exception):  # noqa: N818 (name fixed by the CLI contract)
+    """Raised after everything is written when a table breaks its contract beyond the threshold."""
+
+    def __init__(self, message: str, report: ValidationReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+@dataclass(frozen=True)
+class TableResult:
+    """The outcome of :func:`check_table`, before anything is written."""
+
+    valid: pa.Table
+    quarantine: pa.Table
+    input_ids: pa.Array | None
+    input_rows: int
+    superseded_rows: int
+    reasons: dict[str, int]
+    newest: dt.datetime | None
+
+    @property
+    def invalid_share(self) -> float:
+        return self.quarantine.num_rows / self.input_rows if self.input_rows else 0.0
+
+    def reference(self, spec: TableSpec) -> Reference:
+        """What other tables may point at: this table's valid keys and every key it had."""
+        key = spec.key[0]
+        known = self.input_ids if self.input_ids is not None else pa.array([], pa.string())
+        return Reference(valid=_unique(self.valid[key]), known=known)
+
+
+def _unique(values: pa.ChunkedArray) -> pa.Array:
+    unique: pa.Array = pc.unique(values.combine_chunks())
+    return unique
+
+
+def _coerce_all(
+    spec: TableSpec, files: Sequence[RawFile], issues: Issues
+) -> tuple[pa.Table, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    chunks: list[pa.Table] = []
+    file_index: list[npt.NDArray[np.int64]] = []
+    local_row: list[npt.NDArray[np.int64]] = []
+    offset = 0
+    for index, raw in enumerate(files):
+        chunks.append(coerce_file(raw, spec, issues, offset))
+        file_index.append(np.full(raw.table.num_rows, index, dtype=np.int64))
+        local_row.append(np.arange(raw.table.num_rows, dtype=np.int64))
+        offset += raw.table.num_rows
+    canonical = pa.concat_tables(chunks) if chunks else spec.schema.empty_table()
+    empty = np.zeros(0, dtype=np.int64)
+    return (
+        canonical,
+        np.concatenate(file_index) if file_index else empty,
+        np.concatenate(local_row) if local_row else empty,
+    )
+
+
+def check_table(
+    spec: TableSpec,
+    files: Sequence[RawFile],
+    *,
+    references: dict[str, Reference],
+    now: dt.datetime,
+    future_skew_minutes: float,
+) -> TableResult:
+    """Validate one table's raw files (pure: no lake I/O). ``now`` is a UTC datetime."""
+    issues = Issues()
+    canonical, file_index, local_row = _coerce_all(spec, files, issues)
+    frame = to_frame(canonical)
+    superseded = 0
+    if spec.name == "catalog":
+        keep, superseded = collapse_change_log(frame)
+        if superseded:
+            issues.keep_rows(keep, canonical.num_rows)
+            canonical = canonical.take(pa.array(keep))
+            frame = frame.iloc[keep].reset_index(drop=True)
+            file_index, local_row = file_index[keep], local_row[keep]
+    issues.extend(schema_issues(spec, frame, now=now, future_skew_minutes=future_skew_minutes))
+    issues.extend(integrity_issues(canonical, spec.name, references))
+    invalid, reasons, counts = summarise(issues.frame(), canonical.num_rows)
+    valid = canonical.filter(pa.array(~invalid))
+    newest = None
+    if spec.date_column is not None and valid.num_rows:
+        newest = pc.max(valid[spec.date_column]).as_py()
+    return TableResult(
+        valid=valid,
+        quarantine=build_quarantine(spec, files, file_index, local_row, reasons, now),
+        input_ids=_unique(canonical[spec.key[0]]) if spec.name in REFERENCED else None,
+        input_rows=canonical.num_rows,
+        superseded_rows=superseded,
+        reasons=counts,
+        newest=newest,
+    )
+
+
+def _published_reference(lake: LakePaths, spec: TableSpec) -> Reference:
+    """The ids ``validated/`` serves now; used when a referenced table has no raw files."""
+    if not list_parquet_files(lake, "validated", spec.name):
+        empty = pa.array([], pa.string())
+        return Reference(valid=empty, known=empty)
+    ids = _unique(read_table(lake, "validated", spec.name, schema=spec.schema)[spec.key[0]])
+    return Reference(valid=ids, known=ids)
+
+
+def _is_stale(newest: dt.datetime | None, now: dt.datetime, max_age_hours: float) -> bool:
+    return newest is None or now - newest > dt.timedelta(hours=max_age_hours)
+
+
+def _failure_message(report: ValidationReport) -> str:
+    parts = []
+    over = [t for t in report.failed if report.tables[t].invalid_share > report.max_invalid_share]
+    if over:
+        shares = ", ".join(f"{t} {report.tables[t].invalid_share:.1%}" for t in over)
+        parts.append(
+            f"invalid rows exceed the {report.max_invalid_share:.1%} limit in {shares} "
+            "(their validated/ data was left unchanged; see quarantine/)"
+        )
+    stale = [t for t in report.failed if t not in over]
+    if stale:
+        parts.append(
+            f"{', '.join(stale)} {'is' if len(stale) == 1 else 'are'} older than "
+            f"{report.freshness_max_age_hours:g} h"
+        )
+    return "; ".join(parts)
+
+
+@holds_home_lock
+def validate_lake(
+    settings: Settings, *, max_invalid_share: float, fail_on_stale: bool = False
+) -> ValidationReport:
+    """Validate every raw table, publish the results, and return the report.
+
+    Raises :class:`ContractViolation` (carrying the report) after writing everything when a
+    table's invalid share exceeds ``max_invalid_share`` — or, with ``fail_on_stale``, when a
+    dated table is stale.
+    """
+    now = dt.datetime.now(dt.UTC)
+    run_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    lake = LakePaths(settings.lake)
+    references: dict[str, Reference] = {}
+    tables: dict[str, TableReport] = {}
+    missing: list[str] = []
+    failed: list[str] = []
+    warnings: list[str] = []
+    file_issues: list[FileIssue] = stray_entries(lake, TABLE_ORDER)
+    for name in TABLE_ORDER:
+        spec = TABLES[name]
+        started = time.perf_counter()
+        scan = scan_raw(lake, spec)
+        file_issues += [quarantine_file(lake, bad, run_id, now) for bad in scan.unreadable]
+        file_issues += scan.unsupported
+        files = scan.files
+        if not files:
+            missing.append(name)
+            if name in REFERENCED:
+                references[name] = _published_reference(lake, spec)
+            continue
+        result = check_table(
+            spec, files, references=references, now=now, future_skew_minutes=settings.future_skew_minutes
+        )
+        if name in REFERENCED:
+            references[name] = result.reference(spec)
+        over = result.invalid_share > max_invalid_share
+        replace_table(lake, "quarantine", name, result.quarantine, None, run_id, now.date())
+        if not over:
+            replace_table(lake, "validated", name, result.valid, spec.date_column, run_id, now.date())
+        stale = spec.date_column is not None and _is_stale(
+            result.newest, now, settings.freshness_max_age_hours
+        )
+        if stale:
+            age = "no valid rows" if result.newest is None else f"newest valid {spec.date_column} is "
+            if result.newest is not None:
+                age += f"{(now - result.newest).total_seconds() / 3600:.1f} h old"
+            warnings.append(f"{name} is stale: {age} (limit {settings.freshness_max_age_hours:g} h)")
+        if over or (stale and fail_on_stale):
+            failed.append(name)
+        tables[name] = TableReport(
+            table=name,
+            files=len(files),
+            input_rows=result.input_rows,
+            valid_rows=result.valid.num_rows,
+            quarantined_rows=result.quarantine.num_rows,
+            superseded_rows=result.superseded_rows,
+            reasons=result.reasons,
+            newest=result.newest,
+            stale=stale,
+            published=not over,
+            seconds=time.perf_counter() - started,
+            unreadable_files=len(scan.unreadable),
+            unsupported_files=len(scan.unsupported),
+        )
+    report = ValidationReport(
+        run_id=run_id,
+        validated_at=now,
+        max_invalid_share=max_invalid_share,
+        freshness_max_age_hours=settings.freshness_max_age_hours,
+        tables=tables,
+        missing=tuple(missing),
+        failed=tuple(failed),
+        warnings=tuple(warnings),
+        files=tuple(file_issues),
+    )
+    folder = lake.table("reports", "validation")
+    write_json_atomic(report.to_dict(), f"{folder}/{run_id}.json")
+    write_json_atomic(report.to_dict(), f"{folder}/latest.json")
+    if failed:
+        raise ContractViolation(_failure_message(report), report)
+    return report

@@ -1,0 +1,356 @@
+"""The console's routes under ``/console`` (HTML, outside the OpenAPI schema).
+
+Routes only gather data (the page modules) and render (:mod:`.render`). What the API
+already loaded comes from its state (the search engine, the recs store handle, the
+popularity list, the experiment file); slow reads — the MLflow registry, the event history,
+the buffered events — go through :class:`~vitrina.serving.console.cache.Refreshing` caches kept on
+the app, warmed by the first console request (or at start-up, :func:`app_caches`).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+
+from vitrina.adapters.events.base import EventRecord
+from vitrina.adapters.stores import StoreUnavailableError
+from vitrina.config import Settings
+from vitrina.serving.console import charts
+from vitrina.serving.console.auth import ConsoleAuth
+from vitrina.serving.console.cache import Refreshing
+from vitrina.serving.console.drift_view import drift_view, evidently_html
+from vitrina.serving.console.experiments_view import Experiment, live_experiments, load_reports
+from vitrina.serving.console.guard import ConsoleRoute
+from vitrina.serving.console.i18n import Translator, pick_lang
+from vitrina.serving.console.models_view import (
+    Registry,
+    card_asset,
+    card_slugs,
+    load_ablations,
+    load_card,
+    load_registry,
+)
+from vitrina.serving.console.paths import inside
+from vitrina.serving.console.pipelines_view import PipelineRun, group_runs, read_records, step_label
+from vitrina.serving.console.render import render_page, url_for
+from vitrina.serving.console.search_view import search_view
+from vitrina.serving.console.user_view import Activity, UserExamples, user_view
+from vitrina.serving.deps import State
+from vitrina.serving.schemas import ID_PATTERN, MAX_QUERY_CHARS
+from vitrina.serving.state import ServingState
+
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
+STATIC = {"console.css": "text/css", "console.js": "text/javascript"}
+MAX_LIVE_EVENTS = 50_000
+Lang = Annotated[str | None, Query(max_length=5)]
+EVIDENTLY_CSP = "; ".join(
+    (
+        "sandbox allow-scripts",
+        "default-src 'none'",
+        "script-src 'unsafe-inline' 'unsafe-eval'",
+        "style-src 'unsafe-inline'",
+        "img-src data: blob:",
+        "font-src data:",
+        "frame-ancestors 'none'",
+    )
+)
+"""Evidently's report is one file of inline scripts and styles. Sandboxed (an origin of its
+own: no cookie, no request to the console as the signed-in user), they may run."""
+
+
+def mount(app: FastAPI, settings: Settings) -> None:
+    """Serve the console on ``app`` behind its token, unless ``settings.console`` is off (then
+    nothing under ``/console`` exists: 404)."""
+    if not settings.console:
+        return
+    app.state.console_auth = ConsoleAuth.from_settings(settings)
+    app.include_router(router)
+
+
+@dataclass
+class Caches:
+    """The console's slow reads for one loaded state (see the module docstring)."""
+
+    registry: Refreshing[Registry]
+    activity: Refreshing[Activity]
+    examples: Refreshing[UserExamples]
+    events: Refreshing[list[EventRecord]]
+
+    def warm(self) -> None:
+        """Start the slow reads (the registry, the event history). Not the buffered events:
+        they are cheap, and read ahead of a visit they would hide the events that came since."""
+        for cache in (self.registry, self.activity):
+            cache.warm(None)
+
+    def wait_warm(self) -> None:
+        """Block until the warm-up :meth:`warm` started has ended."""
+        for cache in (self.registry, self.activity):
+            cache.wait(None)
+
+
+_lock = threading.Lock()
+
+
+def caches(request: Request, state: ServingState) -> Caches:
+    return app_caches(request.app, state)
+
+
+def app_caches(app: FastAPI, state: ServingState) -> Caches:
+    """The app's console caches, created (and their warm-up started) on first use: the first
+    console request, or the API's start-up when ``vitrina serve`` asks for it — then the first
+    visitor does not wait seconds for the event history of a demo-size lake."""
+    found: Caches | None = getattr(app.state, "console_caches", None)
+    if found is not None:
+        return found
+    with _lock:
+        found = getattr(app.state, "console_caches", None)
+        if found is None:
+            settings = state.settings
+            activity: Refreshing[Activity] = Refreshing(lambda _: Activity.load(settings), ttl=600)
+
+            def buffered(_: object) -> list[EventRecord]:
+                return [] if state.events is None else [b.event for b in state.events.read(MAX_LIVE_EVENTS)]
+
+            found = Caches(
+                registry=Refreshing(lambda _: load_registry(settings), ttl=30),
+                activity=activity,
+                examples=Refreshing(lambda _: activity.get(None).examples(), ttl=600),
+                events=Refreshing(buffered, ttl=15),
+            )
+            found.warm()
+            app.state.console_caches = found
+    return found
+
+
+def page(
+    request: Request, state: ServingState, template: str, name: str, lang: str | None, **ctx: Any
+) -> HTMLResponse:
+    chosen = pick_lang(lang)
+    params = {k: v for k, v in request.query_params.items() if k != "lang"}
+    other = url_for(name, "en" if chosen == "es" else "es", **params)
+    html = render_page(
+        template,
+        lang=chosen,
+        page=name,
+        served=state.served_versions(),
+        page_title=f"nav.{name}",
+        other_lang_url=other,
+        **ctx,
+    )
+    return HTMLResponse(html)
+
+
+@router.get("")
+@router.get("/")
+def index(lang: Lang = None) -> RedirectResponse:
+    return RedirectResponse(url_for("search", pick_lang(lang)), status_code=307)
+
+
+@router.get("/static/{name}")
+def static(name: str) -> Response:
+    folder = Path(str(files("vitrina.serving.console") / "static"))
+    path = inside(folder, name) if name in STATIC else None
+    if path is None:
+        raise HTTPException(404, "no such asset")
+    body = path.read_bytes()
+    return Response(body, media_type=STATIC[name], headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.get("/search")
+def search_page(
+    request: Request,
+    state: State,
+    q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",
+    user_id: Annotated[str | None, Query(max_length=128)] = None,
+    lang: Lang = None,
+) -> HTMLResponse:
+    caches(request, state)
+    engine = state.search.engine
+    view, error = None, None
+    t = Translator(pick_lang(lang))
+    if engine is None:
+        error = t("search.no_index")
+    elif q.strip() and "\x00" not in q:
+        view = search_view(engine, q, challenger=state.experiment.search.challenger, user_id=user_id or None)
+    return page(request, state, "search.html", "search", lang, q=q, user_id=user_id, view=view, error=error)
+
+
+@router.get("/user")
+def user_page(
+    request: Request,
+    state: State,
+    user_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    lang: Lang = None,
+) -> HTMLResponse:
+    found = caches(request, state)
+    activity = found.activity.get(None)
+    view = None
+    if user_id:
+        record, store_error = None, None
+        try:
+            record = state.store.get(user_id)
+        except StoreUnavailableError as error:
+            store_error = str(error)
+        popular = state.recs.popular
+        view = user_view(
+            activity,
+            user_id,
+            record=record,
+            popular=popular.items,
+            popular_version=popular.model_version,
+            store_error=store_error,
+        )
+    missing = None
+    if activity.missing is not None:
+        missing = Translator(pick_lang(lang))("user.no_validated", path=activity.missing)
+    return page(
+        request,
+        state,
+        "user.html",
+        "user",
+        lang,
+        user_id=user_id,
+        view=view,
+        examples=found.examples.get(None),
+        error=missing,
+    )
+
+
+@router.get("/models")
+def models_page(
+    request: Request,
+    state: State,
+    card: Annotated[str | None, Query(max_length=80)] = None,
+    lang: Lang = None,
+) -> HTMLResponse:
+    registry = caches(request, state).registry.get(None)
+    settings = state.settings
+    slugs = card_slugs(settings)
+    if card not in slugs:
+        champions = [
+            f"{m.model}-v{m.aliases['champion']}" for m in registry.models if "champion" in m.aliases
+        ]
+        card = next((s for s in champions if s in slugs), slugs[0] if slugs else None)
+    t = Translator(pick_lang(lang))
+    ablations = []
+    for a in load_ablations(settings):
+        chart = charts.bar_chart(
+            a.bars,
+            title=t("models.ablation_chart", kind=a.kind, metric=a.metric, run=a.run_id),
+            highlight=("full", "hybrid_ltr"),
+        )
+        columns = sorted({k for values in a.metrics.values() for k in values})
+        ablations.append({"kind": a.kind, "metric": a.metric, "run_id": a.run_id, "metrics": a.metrics,
+                          "columns": columns, "chart": chart})  # fmt: skip
+    return page(
+        request,
+        state,
+        "models.html",
+        "models",
+        lang,
+        registry=registry,
+        ablations=ablations,
+        cards=slugs,
+        card=card,
+        card_html=None if card is None else load_card(settings, card),
+    )
+
+
+@router.get("/models/cards/{slug}/{name}")
+def card_file(state: State, slug: str, name: str) -> FileResponse:
+    path = card_asset(state.settings, slug, name)
+    if path is None:
+        raise HTTPException(404, "no such model card file")
+    return FileResponse(path)
+
+
+@router.get("/drift")
+def drift_page(request: Request, state: State, lang: Lang = None) -> HTMLResponse:
+    caches(request, state)
+    view = drift_view(state.settings)
+    t = Translator(pick_lang(lang))
+    heatmap = None
+    if view.grid is not None:
+        heatmap = charts.heatmap(
+            view.grid.features, view.grid.labels, view.grid.values, title=t("drift.heatmap"),
+            warn=view.warn, critical=view.critical,
+        )  # fmt: skip
+    return page(request, state, "drift.html", "drift", lang, view=view, heatmap=heatmap)
+
+
+@router.get("/drift/evidently")
+def drift_evidently(state: State) -> HTMLResponse:
+    html = evidently_html(state.settings)
+    if html is None:
+        raise HTTPException(404, "no Evidently report yet: run `vitrina run drift`")
+    return HTMLResponse(html, headers={"Content-Security-Policy": EVIDENTLY_CSP})
+
+
+def _experiment_context(x: Experiment, t: Translator) -> dict[str, Any]:
+    chart = None
+    if x.metrics:
+        rows = [charts.Interval(m.metric, m.lift, m.low, m.high, m.significant) for m in x.metrics]
+        chart = charts.ci_chart(rows, title=t("exp.chart", name=x.name))
+    inter_chart = None
+    il = x.interleaving or {}
+    if all(isinstance(il.get(k), int | float) for k in ("share_b", "share_ci_low", "share_ci_high")):
+        share, low, high = (float(il[k]) - 0.5 for k in ("share_b", "share_ci_low", "share_ci_high"))
+        row = charts.Interval("B", share, low, high, il.get("winner") is not None)
+        inter_chart = charts.ci_chart([row], title=t("exp.interleaving_chart", name=x.name))
+    srm = x.srm or {}
+    observed = " / ".join(str(v) for v in (srm.get("observed") or {}).values())
+    expected = " / ".join(f"{float(v):.0f}" for v in (srm.get("expected") or {}).values())
+    return {"exp": x, "chart": chart, "interleaving_chart": inter_chart,
+            "srm_observed": observed, "srm_expected": expected}  # fmt: skip
+
+
+@router.get("/experiments")
+def experiments_page(request: Request, state: State, lang: Lang = None) -> HTMLResponse:
+    found = caches(request, state)
+    t = Translator(pick_lang(lang))
+    experiments: list[Experiment] = []
+    error = None
+    try:
+        engine = state.search.engine
+        prices: dict[str, float] = {}
+        if engine is not None:
+            frame = engine.products.frame
+            prices = dict(zip(frame["product_id"].astype(str), frame["price"].astype(float), strict=True))
+        experiments += live_experiments(state.experiment, found.events.get(None), prices)
+    except Exception as failure:  # the buffer may be down; the reports still show
+        error = t("common.error", error=f"{type(failure).__name__}: {failure}")
+    experiments += load_reports(state.settings)
+    config = (("recs", state.experiment.recs), ("search", state.experiment.search))
+    items = [_experiment_context(x, t) for x in experiments]
+    return page(
+        request, state, "experiments.html", "experiments", lang, config=config, experiments=items, error=error
+    )
+
+
+def _steps_chart(run: PipelineRun, t: Translator) -> Markup:
+    bars = [(step_label(s), s.seconds) for s in run.steps]
+    failed = [step_label(s) for s in run.failed]
+    return charts.bar_chart(bars, title=t("pipe.chart", run=run.run_id), value_format=".2f", highlight=failed)
+
+
+@router.get("/pipelines")
+def pipelines_page(request: Request, state: State, lang: Lang = None) -> HTMLResponse:
+    caches(request, state)
+    runs = group_runs(read_records(state.settings))
+    t = Translator(pick_lang(lang))
+    failures = [s for r in runs for s in r.failed]
+    shown: dict[tuple[str, ...], PipelineRun] = {}
+    for r in runs:  # the newest run of each pipeline set gets a chart
+        shown.setdefault(tuple(r.pipelines), r)
+    chart_runs = list(shown.values())[:4]
+    run_charts = [(r, _steps_chart(r, t)) for r in chart_runs]
+    return page(
+        request, state, "pipelines.html", "pipelines", lang, runs=runs, failures=failures, charts=run_charts
+    )

@@ -1,0 +1,134 @@
+"""``GET /recs/{user_id}``: the user's precomputed list, or popularity when it cannot be served.
+
+Degrade, don't fail (SPEC §6): a store that is down, a user without a list, no published
+batch — all answer with the in-memory popularity list, flagged ``fallback`` with the reason
+and counted in ``vitrina_fallbacks_total``. The challenger arm of a recs experiment is the
+popularity list too (see :mod:`vitrina.serving.experiment_config`); it is not a fallback. An A/A
+experiment (challenger ``champion``) serves both arms from the store, labelled by arm.
+
+The answer is a :class:`RecsAnswer`, encoded straight to the bytes of its
+:class:`~vitrina.serving.schemas.RecsResponse` (the route's documented schema): building
+and validating twenty ``RecItem`` models and the response model per request cost more than
+the store read itself (``benchmarks/results/load.md``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pydantic_core
+
+from vitrina.adapters.prometheus.instruments import ServiceMetrics
+from vitrina.adapters.stores import Recommendation, StoreUnavailableError
+from vitrina.serving.experiment_config import CHALLENGER, CHAMPION, RecsExperiment
+from vitrina.serving.popular_fallback import PopularList
+from vitrina.serving.store_handle import StoreHandle
+
+log = logging.getLogger(__name__)
+ROUTE = "/recs/{user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class RecsAnswer:
+    """The fields of :class:`~vitrina.serving.schemas.RecsResponse`, in its order, with the
+    items as the store holds them."""
+
+    request_id: str
+    model_version: str
+    arm: str
+    experiment: str | None
+    user_id: str
+    items: Sequence[Recommendation]
+    fallback: bool
+    fallback_reason: str | None = None
+    batch_version: str | None = None
+    generated_at: dt.datetime | None = None
+
+    def to_json(self) -> bytes:
+        """The bytes ``RecsResponse(...).model_dump_json()`` would give (pydantic's own
+        serialiser over plain dicts: same key order, floats and datetimes; a unit test holds
+        them equal) without building a model per item."""
+        return pydantic_core.to_json(
+            {
+                "request_id": self.request_id,
+                "model_version": self.model_version,
+                "arm": self.arm,
+                "experiment": self.experiment,
+                "user_id": self.user_id,
+                "items": [{"product_id": p, "score": float(s), "reason": r} for p, s, r in self.items],
+                "fallback": self.fallback,
+                "fallback_reason": self.fallback_reason,
+                "batch_version": self.batch_version,
+                "generated_at": self.generated_at,
+            }
+        )
+
+
+@dataclass
+class RecsService:
+    """The store, the fallback list and the metrics the route needs."""
+
+    store: StoreHandle
+    popular: PopularList
+    metrics: ServiceMetrics
+
+    def _popular(
+        self, reason: str, user_id: str, k: int, request_id: str, arm: str, exp: str | None, *, fallback: bool
+    ) -> RecsAnswer:
+        """The popularity list: a fallback (counted) or the popularity challenger's answer."""
+        if fallback:
+            self.metrics.fallbacks.labels(route=ROUTE, reason=reason).inc()
+        return RecsAnswer(
+            request_id=request_id,
+            model_version=self.popular.model_version,
+            arm=arm,
+            experiment=exp,
+            user_id=user_id,
+            items=self.popular.items[:k],
+            fallback=fallback,
+            fallback_reason=reason,
+        )
+
+    def _fallback(
+        self, reason: str, user_id: str, k: int, request_id: str, arm: str, exp: str | None
+    ) -> RecsAnswer:
+        return self._popular(reason, user_id, k, request_id, arm, exp, fallback=True)
+
+    async def recommend(
+        self, *, user_id: str, k: int, request_id: str, experiment: RecsExperiment
+    ) -> RecsAnswer:
+        assigned = experiment.arm(user_id)
+        shadow = experiment.shadow and assigned == CHALLENGER
+        arm = CHAMPION if shadow else assigned  # the arm shown
+        name = experiment.name if experiment.enabled else None
+        if name is not None:
+            self.metrics.experiment_exposures.labels(experiment=name, arm=arm).inc()
+        if arm == CHALLENGER and experiment.challenger == "popularity":
+            return self._popular("experiment", user_id, k, request_id, arm, name, fallback=False)
+        try:
+            version, record = await self.store.lookup(user_id)
+        except StoreUnavailableError:
+            return self._fallback("store_unavailable", user_id, k, request_id, arm, name)
+        if record is None:
+            reason = "unknown_user" if version else "no_batch"
+            return self._fallback(reason, user_id, k, request_id, arm, name)
+        if shadow:  # computed and logged, never shown
+            source = self.popular.items if experiment.challenger == "popularity" else record.items
+            hidden = [item.product_id for item in source[:k]]
+            log.info(
+                "shadow recs", extra={"experiment": name, "user_id": user_id, "challenger_items": hidden}
+            )
+        return RecsAnswer(
+            request_id=request_id,
+            model_version=record.model_version,
+            arm=arm,
+            experiment=name,
+            user_id=user_id,
+            items=record.items[:k],
+            fallback=False,
+            batch_version=record.version,
+            generated_at=record.generated_at,
+        )

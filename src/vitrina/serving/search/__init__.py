@@ -1,0 +1,1 @@
+"""``GET /search``: the served engine behind the result cache, and its warm-up."""

@@ -1,0 +1,1 @@
+"""Helpers the tests share: fixed calendar, hand-made worlds, synthetic experiments, writers."""

@@ -1,0 +1,60 @@
+"""A recs bundle may only be re-assembled on data with the ids it was trained on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from vitrina.adapters.lake.io import write_json_atomic
+from vitrina.adapters.models.recs_bundle import (
+    VOCABULARY_FILE,
+    IncompatibleBundleError,
+    check_compatible,
+    vocabulary_hash,
+)
+from vitrina.core.recs.dataset import Vocabulary
+
+pytestmark = pytest.mark.unit
+
+
+def data(items: list[str], users: list[str]) -> SimpleNamespace:
+    return SimpleNamespace(items=Vocabulary.of(items), users=Vocabulary.of(users))
+
+
+def saved(folder: Path, items: list[str], users: list[str]) -> Path:
+    vocab = data(items, users)
+    write_json_atomic(
+        {
+            "items": {"count": len(items), "sha256": vocabulary_hash(vocab.items.ids)},
+            "users": {"count": len(users), "sha256": vocabulary_hash(vocab.users.ids)},
+        },
+        str(folder / VOCABULARY_FILE),
+    )
+    return folder
+
+
+def test_same_ids_are_compatible(tmp_path: Path) -> None:
+    check_compatible(saved(tmp_path, ["p1", "p2"], ["u1"]), data(["p2", "p1"], ["u1"]))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("items", "users", "what"), [(["p1", "p2", "p3"], ["u1"], "items"), (["p1", "p2"], ["u1", "u0"], "users")]
+)
+def test_new_ids_are_refused_with_the_reason(
+    tmp_path: Path, items: list[str], users: list[str], what: str
+) -> None:
+    folder = saved(tmp_path, ["p1", "p2"], ["u1"])
+    with pytest.raises(IncompatibleBundleError, match=f"trained on .* {what}, the data has"):
+        check_compatible(folder, data(items, users))  # type: ignore[arg-type]
+
+
+def test_a_folder_without_vocabulary_is_not_a_bundle(tmp_path: Path) -> None:
+    with pytest.raises(IncompatibleBundleError, match="not a complete recs bundle"):
+        check_compatible(tmp_path, data(["p1"], ["u1"]))  # type: ignore[arg-type]
+
+
+def test_vocabulary_hash_depends_on_order() -> None:
+    assert vocabulary_hash(np.array(["a", "b"])) != vocabulary_hash(np.array(["b", "a"]))

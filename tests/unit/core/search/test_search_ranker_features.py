@@ -1,0 +1,129 @@
+"""Search ranking features and training rows on a hand-made catalog."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vitrina.core.search.products import ProductTable
+from vitrina.core.search.propensity import PositionBias
+from vitrina.core.search.ranker_examples import build_ranking_frame, impressions
+from vitrina.core.search.ranker_features import FEATURES, RankingContext, candidate_features, merge_hits
+from vitrina.core.search.signals import PRODUCT_COLUMNS, SearchSignals
+from vitrina.core.search.types import Hits, ParsedQuery
+
+
+def analyse(text: str) -> list[str]:
+    """A toy Spanish plural stripper standing in for query understanding's analyser."""
+    return [t[:-2] if t.endswith("es") else t.rstrip("s") for t in text.lower().split()]
+
+
+def _products() -> ProductTable:
+    return ProductTable.from_catalog(
+        pd.DataFrame(
+            {
+                "product_id": ["p1", "p2", "p3"],
+                "title": ["Celular Samsung Nova", "Funda Samsung", "Celular Motorola G"],
+                "brand": ["Samsung", "Samsung", "Motorola"],
+                "category_l1": ["Tecnología"] * 3,
+                "category_l2": ["Celulares", "Accesorios", "Celulares"],
+                "category_l3": ["Celulares", "Fundas", "Celulares"],
+                "price": [100.0, 10.0, 300.0],
+                "stock": [5, 0, 2],
+                "seller_id": ["s1", "s1", "s2"],
+                "is_sponsored": [False, True, False],
+                "is_reported": [False, False, False],
+                "updated_at": pd.to_datetime(["2026-01-01"] * 3, utc=True),
+            }
+        )
+    )
+
+
+def _context(products: ProductTable) -> RankingContext:
+    signals = SearchSignals(
+        as_of=pd.Timestamp("2026-02-01", tz="UTC"),
+        product=pd.DataFrame({c: np.arange(3, dtype=float) for c in PRODUCT_COLUMNS}),
+        query_clicks=pd.DataFrame(
+            {"query": ["celular samsung"], "row": [0], "clicks": [4.0], "impressions": [10.0]}
+        ),
+        affinity=pd.DataFrame(
+            {"user_id": ["u1", "u1"], "category_l2": ["Celulares", "Audio"], "affinity": [0.75, 0.25]}
+        ),
+        frequent_queries=pd.DataFrame({"query": ["celular samsung"], "searches": [3]}),
+    )
+    return RankingContext.build(products, signals, analyse)
+
+
+def _query(text: str, synonyms: tuple[str, ...] = ()) -> ParsedQuery:
+    return ParsedQuery(raw=text, normalised=text, corrected=text, synonyms=synonyms)
+
+
+@pytest.mark.unit
+def test_merge_hits_unions_and_keeps_both_scores() -> None:
+    lexical = Hits(np.array([2, 0]), np.array([5.0, 3.0], dtype=np.float32))
+    semantic = Hits(np.array([0, 1]), np.array([0.9, 0.8], dtype=np.float32))
+    rows, scores = merge_hits(lexical, semantic)
+    assert rows.tolist() == [2, 0, 1]
+    np.testing.assert_allclose(scores[1], [3.0, np.log2(3), 0.9, 1.0])
+    assert np.isnan(scores[0, 2])
+    assert np.isnan(scores[2, 0])
+
+
+@pytest.mark.unit
+def test_text_behaviour_and_personalisation_features() -> None:
+    products = _products()
+    context = _context(products)
+    rows, retrieval = merge_hits(Hits(np.array([0, 1, 2]), np.ones(3, dtype=np.float32)), Hits.empty())
+    frame = candidate_features(context, _query("celular samsung"), rows, retrieval, user_id="u1")
+    assert list(frame.columns) == list(FEATURES)
+    by = frame.set_index(pd.Index(rows))
+    assert by.loc[0, "query_coverage"] == 1.0
+    assert by.loc[2, "query_coverage"] == 0.5
+    assert by.loc[0, "brand_match"] == 1.0
+    assert by.loc[2, "brand_match"] == 0.0
+    assert by.loc[0, "category_match"] == 1.0
+    assert by.loc[1, "category_match"] == 0.0
+    assert by.loc[0, "qp_log_clicks"] == pytest.approx(np.log1p(4.0))
+    assert by.loc[0, "user_l2_affinity"] == pytest.approx(0.75)
+    assert by.loc[1, "user_l2_affinity"] == 0.0
+    assert by.loc[1, "in_stock"] == 0.0
+    assert by.loc[1, "sponsored"] == 1.0
+    exact = candidate_features(context, _query("celular samsung nova"), rows, retrieval)
+    assert exact["exact_title"].tolist() == [1.0, 0.0, 0.0]
+    assert exact["user_l2_affinity"].isna().all()  # anonymous: no personalisation
+    synonym = candidate_features(context, _query("smartphone", ("celular",)), rows, retrieval)
+    assert synonym["synonym_match"].tolist() == [1.0, 0.0, 1.0]
+
+
+@pytest.mark.unit
+def test_training_rows_label_clicks_and_weight_them_by_position() -> None:
+    products = _products()
+    context = _context(products)
+    logs = pd.DataFrame(
+        {
+            "search_id": ["s1"],
+            "user_id": ["u1"],
+            "query": ["celular"],
+            "ts": pd.to_datetime(["2026-02-02"], utc=True),
+            "results_shown": [["p2", "p3", "p1"]],
+            "results_clicked": [["p1", "p3"]],
+            "results_purchased": [["p1"]],
+        }
+    )
+    bias = PositionBias(theta=np.array([1.0, 0.5, 0.25]))
+    frame = build_ranking_frame(
+        logs,
+        products,
+        context,
+        understand=_query,
+        retrieve=lambda q: (Hits(np.array([2]), np.ones(1, dtype=np.float32)), Hits.empty()),
+        bias=bias,
+    )
+    assert frame.items.tolist() == [2, 1, 0]  # retrieved first, then the shown ones it missed
+    assert frame.labels.tolist() == [1, 0, 2]
+    assert frame.weights is not None
+    assert frame.weights.tolist() == [2.0, 1.0, 4.0]
+    shown = impressions(logs, str.lower)
+    assert shown["position"].tolist() == [1, 2, 3]
+    assert shown["clicked"].tolist() == [0, 1, 1]

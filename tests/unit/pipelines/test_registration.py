@@ -1,0 +1,70 @@
+"""The register step's inputs: the drift PSI it hands to the gate and the candidate's metrics."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from vitrina.adapters.lake.io import write_json_atomic
+from vitrina.config import Settings
+from vitrina.core.promotion.gate import GateInput, GateThresholds, decide
+from vitrina.pipelines.registration import Candidate, gate_psi, latest_drift_psi
+from vitrina.pipelines.reports import report_folder
+
+pytestmark = pytest.mark.unit
+
+
+def test_latest_drift_psi_is_the_largest_measured_feature_psi(settings: Settings) -> None:
+    assert latest_drift_psi(settings) is None  # no drift run yet
+    features = {
+        "item_price": {"psi": 0.31, "status": "critical"},
+        "city": {"psi": 0.02, "status": "ok"},
+        "query_length": {"psi": None, "status": "ok"},  # not measurable this window
+        "broken": "not a record",
+    }
+    write_json_atomic(
+        {"decision": "retrain", "features": features},
+        f"{report_folder(settings, 'drift', 'latest')}/metrics.json",
+    )
+    assert latest_drift_psi(settings) == pytest.approx(0.31)
+
+
+def test_gate_psi_is_per_domain_and_not_applied_to_a_drift_triggered_retrain(settings: Settings) -> None:
+    features = {
+        "transactions.price_vs_catalog": {"psi": 0.52, "status": "critical", "domain": "recs"},
+        "searches.query_tokens": {"psi": 0.04, "status": "ok", "domain": "search"},
+    }
+    write_json_atomic(
+        {"decision": "retrain", "features": features},
+        f"{report_folder(settings, 'drift', 'latest')}/metrics.json",
+    )
+    assert latest_drift_psi(settings, "search") == pytest.approx(0.04)
+    scheduled = gate_psi(settings, "recs", "schedule")
+    assert (scheduled.value, scheduled.skip_reason) == (pytest.approx(0.52), None)
+    drifted = gate_psi(settings, "recs", "drift", "20260101T000000")
+    assert drifted.value == pytest.approx(0.52)
+    assert drifted.skip_reason is not None
+    assert "20260101T000000" in drifted.skip_reason
+    thresholds = GateThresholds(ndcg_floor=0.0)
+    refused = decide(GateInput(ndcg=0.1, max_psi=scheduled.value), thresholds)
+    psi_check = {c.name: c for c in refused.checks}["max_psi"]
+    assert (refused.passed, psi_check.status) == (False, "fail")
+    kept = decide(GateInput(ndcg=0.1, max_psi=drifted.value, psi_skip_reason=drifted.skip_reason), thresholds)
+    psi_check = {c.name: c for c in kept.checks}["max_psi"]
+    assert (psi_check.status, psi_check.value, psi_check.detail) == ("skip", 0.52, drifted.skip_reason)
+
+
+def test_candidate_reads_ndcg_of_the_served_model_and_the_baseline() -> None:
+    candidate = Candidate(
+        model="vitrina-recs",
+        pipeline_run_id="r",
+        train_date=dt.date(2026, 11, 22),
+        bundle_dir="/nowhere",
+        metrics={"models": {"full": {"ndcg@10": 0.06}, "popularity": {"ndcg@10": 0.03}}},
+        behaviour=[],
+    )
+    assert candidate.ndcg("full") == 0.06
+    assert candidate.ndcg(candidate.baseline_model) == 0.03
+    assert candidate.ndcg("absent") is None
+    assert candidate.ndcg(None) is None
