@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from typer.testing import CliRunner
-from vitrina.ingest import catalog as ingest
+from vitrina.adapters.ingest import catalog as ingest
 
 from vitrina.adapters.ingest.catalog import (
     SourceError,

@@ -2,7 +2,7 @@
 runs (those the gate refused too), the champion history, the model cards, and the ablation
 of the latest evaluation reports as charts.
 
-Everything registry-related comes from :mod:`vitrina.registry` (MLflow); it is slow to open,
+Everything registry-related comes from :mod:`vitrina.adapters.registry` (MLflow); it is slow to open,
 so the router caches :func:`load_registry` (:mod:`vitrina.serving.console.cache`). Model cards are
 the Markdown files the pipelines wrote under ``$VITRINA_HOME/docs/model_cards/``, rendered
 with raw HTML disabled; their images are served by the console's card route.
