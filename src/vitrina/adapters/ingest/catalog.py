@@ -3,7 +3,7 @@
 Two directions:
 
 * :func:`load_catalog_to_postgres` puts a canonical catalog into a PostgreSQL table (the
-  simulator's stand-in for the seeds' RDS), upserting by ``product_id``.
+  simulator's stand-in for a shop's operational database), upserting by ``product_id``.
 * :func:`ingest_catalog_from_postgres` brings the rows changed since the last run into
   ``raw/catalog/`` as a **change log**: every version of a product that was read is kept;
   the newest ``updated_at`` per ``product_id`` is the current product (the contracts

@@ -1,4 +1,4 @@
-"""The hand-written parts of each model's card (the seeds' §4.4 / §5.4 sections): what the
+"""The hand-written parts of each model's card (docs/spec.md §5.3): what the
 model is, its intended use, business KPIs, known limitations and alert policy.
 
 Everything measurable (data, metrics, gate, features, SHAP) is filled in from the run by
@@ -51,7 +51,7 @@ def recs_template(settings: Settings) -> CardTemplate:
             "Users with < 5 positive interactions get the cold-start list (popularity in their "
             "segment/city blended with content similarity), not the personalised model.",
             "Offline NDCG is measured on held-out logged events under a popularity-biased, "
-            "position-biased logging policy; it is not on the scale of the seeds' 0.39 and "
+            "position-biased logging policy; it is not on the scale of the reference design's 0.39 and "
             "understates models that surface items users were never shown.",
             "Lists are up to 6 h old: stock changes in between are filtered at publish time "
             "only; flash trends inside a window are not captured.",

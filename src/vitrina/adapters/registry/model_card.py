@@ -1,6 +1,6 @@
 """Model card + data dictionary of a registered version, as Markdown (SPEC §5.3).
 
-Sections follow the seeds' model cards: general information, training data, offline
+Sections follow the model cards of docs/spec.md §5.3: general information, training data, offline
 metrics, the gate, business KPIs, limitations, intended use, alert thresholds, and global
 SHAP importance of the ranker. The data dictionary lists each input table (rows, content
 hash, columns with types) and every feature the ranker reads.

@@ -3,11 +3,11 @@
 * **prediction drift** — the served model's score distribution (PSI/KS/Wasserstein like a
   feature, capped at *warn*: two model versions do not share a score scale, so a score shift
   alone is a reason to look, not to retrain) and the share of items in the current top-10
-  lists that no reference list contained (*warn* above 20 %, the seeds' rule);
+  lists that no reference list contained (*warn* above 20 %, docs/spec.md §5.4);
 * **target drift** — CTR (clicks / views) and conversion (purchases / sessions) of the
   current window against the reference's daily values, as statistical process control:
   *warn* when the current rate lies more than ``spc_sigmas`` daily standard deviations from
-  the reference's daily mean (the seeds' "gap > 2 std vs the historical mean"). The
+  the reference's daily mean (docs/spec.md §5.4: "gap > 2 std vs the historical mean"). The
   yardstick is the spread of single days, so a whole week's rate must move a lot to flag;
 * **search drift** — the zero-result rate with the same process control, and the cosine
   distance between the centroids of query embeddings (*warn* ≥ 0.10, *critical* ≥ 0.20:

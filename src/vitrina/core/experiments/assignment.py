@@ -43,7 +43,7 @@ class Arm:
 
 
 DEFAULT_ARMS: tuple[Arm, ...] = (Arm("champion", 0.8), Arm("challenger", 0.2))
-"""The seeds' split: 80 % champion, 20 % challenger."""
+"""The rollout split of docs/spec.md §5.6: 80 % champion, 20 % challenger."""
 
 
 def hash_unit(salt: str, user_id: str) -> float:

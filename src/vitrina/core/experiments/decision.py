@@ -16,7 +16,7 @@ The rule (:func:`decide`), in order:
    ``rollback``;
 3. the primary metric significantly better with a relative lift ≥ ``min_lift`` → ``ship``;
    significantly better but below ``min_lift`` → ``rollback`` (not worth the change, as the
-   seeds' "KPI lift > threshold and p < 0.05");
+   rule of docs/spec.md §5.6, "KPI lift > threshold and p < 0.05");
 4. no significant difference: ``rollback`` once both arms reached the planned sample size
    (the champion stays), else ``keep_running``.
 """
