@@ -10,18 +10,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from typer.testing import CliRunner
-from vitrina.adapters.ingest import catalog as ingest
 
+from vitrina.adapters.ingest import catalog as ingest
 from vitrina.adapters.ingest.catalog import (
     SourceError,
     ingest_catalog_from_postgres,
     load_catalog_to_postgres,
     state_url,
 )
-from vitrina.adapters.lake.io import list_parquet_files, read_json, read_table, remove_table
+from vitrina.adapters.lake.io import list_parquet_files, read_table, remove_table
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.cli.main import app
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import read_json
 from vitrina.core.tables import CATALOG
 
 pytestmark = pytest.mark.integration

@@ -25,7 +25,6 @@ from typing import Any
 import pandas as pd
 
 from vitrina.adapters.lake.digest import TableDigest
-from vitrina.adapters.lake.io import read_json
 from vitrina.adapters.registry.card_templates import template_for
 from vitrina.adapters.registry.model_card import RECS_SECTIONS, CardInputs, FeatureDoc, write_model_card
 from vitrina.adapters.registry.models import BUNDLE, get_version, register_version
@@ -38,6 +37,7 @@ from vitrina.adapters.registry.tracking import (
     track_run,
 )
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import read_json
 from vitrina.core.evaluation.behaviour import BehaviourCheck
 from vitrina.core.promotion.alias_plans import CHAMPION, AliasPlan
 from vitrina.core.promotion.gate import GateDecision, GateInput, GateThresholds, decide

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vitrina.adapters.lake.io import write_json_atomic
 from vitrina.adapters.stores.base import Recommendation, RecsStore
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import write_json_atomic
 from vitrina.pipelines.recs.batch import POPULAR_REASON, TOP_K
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from vitrina.adapters.lake.io import write_json_atomic
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import write_json_atomic
 from vitrina.core.promotion.gate import GateInput, GateThresholds, decide
 from vitrina.pipelines.registration import Candidate, gate_psi, latest_drift_psi
 from vitrina.pipelines.reports import report_folder

@@ -25,9 +25,9 @@ import pyarrow as pa
 
 from vitrina.adapters.features.cutoffs import normalise_cutoffs
 from vitrina.adapters.features.duckdb_engine import compute_features
-from vitrina.adapters.lake.io import filesystem, write_parquet_atomic
 from vitrina.adapters.lake.warehouse import Warehouse
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import filesystem, write_parquet_atomic
 from vitrina.core.search.products import ProductTable
 
 WINDOW_DAYS = 30
