@@ -70,7 +70,7 @@ def _from_snapshot(settings: Settings) -> PopularList | None:
 
 def _from_lake(settings: Settings, k: int) -> PopularList | None:
     from vitrina.core.recs.baselines import GlobalPopularity
-    from vitrina.core.recs.dataset import load_recs_data
+    from vitrina.pipelines.recs.dataset import load_recs_data
 
     data = load_recs_data(settings)
     if len(data.users) == 0 or len(data.items) == 0:
