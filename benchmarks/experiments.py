@@ -36,10 +36,10 @@ from machine import describe, summary
 
 from vitrina.cli.experiment import load_population, run_experiment
 from vitrina.config import Settings, get_settings
+from vitrina.core.experiments.run_config import DriverConfig, Kind, Surface
 from vitrina.serving.api_client import ApiClient
 from vitrina.serving.app import create_app
 from vitrina.simulator.online import OnlineMarketplace
-from vitrina.simulator.shoppers import DriverConfig, Kind, Surface
 
 RESULTS = Path(__file__).parent / "results"
 KEY = "benchmark-admin-key"

@@ -109,7 +109,7 @@ def bench_rules_and_mmr(rng: np.random.Generator) -> dict[str, Any]:
 def bench_cold_start(home: str) -> dict[str, Any]:
     from vitrina.config import get_settings
     from vitrina.core.recs.cold_start import ColdStartRecommender
-    from vitrina.core.recs.dataset import load_recs_data
+    from vitrina.pipelines.recs.dataset import load_recs_data
 
     data = load_recs_data(get_settings(home=home))
     history = data.part("train")

@@ -31,10 +31,11 @@ from machine import describe, summary
 from vitrina.config import Settings, get_settings
 from vitrina.core.metrics.ranking import mean_over_queries, ndcg, recall
 from vitrina.core.metrics.relevance import PAD, Truth, judge
-from vitrina.core.search.corpus import product_texts, read_search_inputs
+from vitrina.core.search.corpus import product_texts
 from vitrina.core.search.lexical import BM25Index
 from vitrina.core.search.types import Hits, ParsedQuery
 from vitrina.core.search.understanding import QueryUnderstanding
+from vitrina.pipelines.search.corpus import read_search_inputs
 from vitrina.pipelines.validate import validate_lake
 from vitrina.simulator.generate import generate_marketplace
 from vitrina.simulator.truth import load_truth

@@ -24,10 +24,10 @@ import uvicorn
 
 from vitrina.cli.experiment import load_population, run_experiment
 from vitrina.config import Settings, get_settings
+from vitrina.core.experiments.run_config import DriverConfig
 from vitrina.serving.api_client import ApiClient
 from vitrina.serving.app import create_app
 from vitrina.simulator.online import OnlineMarketplace
-from vitrina.simulator.shoppers import DriverConfig
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

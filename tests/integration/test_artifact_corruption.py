@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from vitrina.adapters.lake.io import write_json_atomic
 from vitrina.adapters.models.index_versions import (
     current_version,
     finish_version,
@@ -34,6 +33,7 @@ from vitrina.adapters.models.index_versions import (
 )
 from vitrina.adapters.models.search_index import BM25, SEMANTIC, run_folder
 from vitrina.config import Settings, get_settings
+from vitrina.core.artifacts.files import write_json_atomic
 from vitrina.core.artifacts.manifest import ArtifactRejectedError
 from vitrina.serving.app import create_app
 

@@ -19,9 +19,9 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from httpx import Headers
 
-from vitrina.adapters.lake.io import write_json_atomic
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings, get_settings
+from vitrina.core.artifacts.files import write_json_atomic
 from vitrina.serving.app import create_app
 from vitrina.serving.console import router as console
 from vitrina.serving.console.auth import COOKIE, ConsoleAuth

@@ -18,10 +18,11 @@ from vitrina.adapters.ingest.catalog import (
     load_catalog_to_postgres,
     state_url,
 )
-from vitrina.adapters.lake.io import list_parquet_files, read_json, read_table, remove_table
+from vitrina.adapters.lake.io import list_parquet_files, read_table, remove_table
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.cli.main import app
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import read_json
 from vitrina.core.tables import CATALOG
 
 pytestmark = pytest.mark.integration

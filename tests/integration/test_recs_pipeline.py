@@ -14,11 +14,12 @@ from rich.console import Console
 from support.fixed_calendar import WORLD_END_MIDNIGHT
 from typer.testing import CliRunner
 
-from vitrina.adapters.lake.io import read_json, read_table, write_table
+from vitrina.adapters.lake.io import read_table, write_table
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.stores import open_store
 from vitrina.cli.main import app
 from vitrina.config import Settings, get_settings
+from vitrina.core.artifacts.files import read_json
 from vitrina.core.tables import CATALOG, EVENTS, TRANSACTIONS, USERS
 from vitrina.pipelines.recs.run import RecsConfig, run_recs
 from vitrina.pipelines.validate import validate_lake

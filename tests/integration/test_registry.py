@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from vitrina.adapters.lake.digest import dataset_version, table_digests
-from vitrina.adapters.lake.io import write_json_atomic, write_table
+from vitrina.adapters.lake.io import write_table
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.registry.importance import shap_importance
 from vitrina.adapters.registry.mlflow_client import RECS_MODEL, SEARCH_MODEL, mlflow_client
@@ -31,6 +31,7 @@ from vitrina.adapters.registry.models import (
 from vitrina.adapters.registry.tracking import RunRecord, track_run
 from vitrina.cli.main import app
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import write_json_atomic
 from vitrina.core.evaluation.behaviour import BehaviourCheck
 from vitrina.core.promotion.alias_plans import CHALLENGER, CHAMPION, PREVIOUS, LifecycleError
 from vitrina.pipelines.registration import Candidate, gate_and_register

@@ -22,10 +22,11 @@ import pytest
 from support.fixed_calendar import WORLD_END
 from typer.testing import CliRunner
 
-from vitrina.adapters.lake.io import read_table, remove_table, write_parquet_atomic, write_table
+from vitrina.adapters.lake.io import read_table, remove_table, write_table
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.cli.main import app
 from vitrina.config import Settings, get_settings
+from vitrina.core.artifacts.files import write_parquet_atomic
 from vitrina.core.tables import TABLES
 from vitrina.pipelines.validate import ContractViolation, ValidationReport, validate_lake
 

@@ -30,9 +30,9 @@ from typing import Any, Literal, TypeVar
 
 from rich.console import Console
 
-from vitrina.adapters.lake.io import filesystem, read_json, write_json_atomic
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import filesystem, read_json, write_json_atomic
 
 Status = Literal["done", "failed"]
 Outcome = Literal["ran", "reused", "failed", "skipped"]

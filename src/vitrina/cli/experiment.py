@@ -18,7 +18,8 @@ from rich.table import Table
 from vitrina.cli.common import console, settings_for
 from vitrina.config import Settings
 from vitrina.core.experiments.report import ExperimentResult
-from vitrina.simulator.shoppers import DriverConfig, Population
+from vitrina.core.experiments.run_config import DriverConfig
+from vitrina.simulator.shoppers import Population
 
 if TYPE_CHECKING:
     import pandas as pd

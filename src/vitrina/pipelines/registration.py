@@ -25,8 +25,8 @@ from typing import Any
 import pandas as pd
 
 from vitrina.adapters.lake.digest import TableDigest
-from vitrina.adapters.lake.io import read_json
 from vitrina.adapters.registry.card_templates import template_for
+from vitrina.adapters.registry.mlflow_client import RECS_MODEL, SEARCH_MODEL
 from vitrina.adapters.registry.model_card import RECS_SECTIONS, CardInputs, FeatureDoc, write_model_card
 from vitrina.adapters.registry.models import BUNDLE, get_version, register_version
 from vitrina.adapters.registry.tracking import (
@@ -38,6 +38,7 @@ from vitrina.adapters.registry.tracking import (
     track_run,
 )
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import read_json
 from vitrina.core.evaluation.behaviour import BehaviourCheck
 from vitrina.core.promotion.alias_plans import CHAMPION, AliasPlan
 from vitrina.core.promotion.gate import GateDecision, GateInput, GateThresholds, decide
@@ -148,6 +149,20 @@ def gate_psi(settings: Settings, domain: str, trigger: str | None, drift_run: st
     return GatePsi(psi)
 
 
+def gate_thresholds(settings: Settings, model: str) -> GateThresholds:
+    """The gate's numbers for ``model`` (recs or search) from ``settings``: its NDCG floor,
+    and the drop, PSI and baseline limits shared by both."""
+    floors = {RECS_MODEL: settings.gate_ndcg_floor_recs, SEARCH_MODEL: settings.gate_ndcg_floor_search}
+    if model not in floors:
+        raise ValueError(f"no gate floor for model {model!r}; known: {sorted(floors)}")
+    return GateThresholds(
+        ndcg_floor=floors[model],
+        max_drop=settings.gate_max_ndcg_drop,
+        max_psi=settings.gate_max_psi,
+        min_baseline_ratio=settings.gate_min_baseline_ratio,
+    )
+
+
 def champion_ndcg(settings: Settings, model: str) -> float | None:
     """The gate metric the current champion was registered with (None: no champion)."""
     champion = get_version(settings, model, CHAMPION)
@@ -176,7 +191,7 @@ def gate_and_register(settings: Settings, candidate: Candidate) -> Registration:
         behaviour=tuple(candidate.behaviour),
         psi_skip_reason=candidate.psi_skip_reason,
     )
-    decision = decide(inputs, GateThresholds.from_settings(settings, candidate.model))
+    decision = decide(inputs, gate_thresholds(settings, candidate.model))
     record = RunRecord(
         experiment=candidate.model,
         run_name=candidate.pipeline_run_id,

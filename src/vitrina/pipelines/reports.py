@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from vitrina.adapters.lake.io import write_json_atomic, write_text_atomic
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import write_json_atomic, write_text_atomic
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 LATEST = "latest"

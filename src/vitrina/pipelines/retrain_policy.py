@@ -19,9 +19,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from vitrina.adapters.lake.io import read_json
 from vitrina.adapters.registry.models import get_version
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import read_json
 from vitrina.core.promotion.alias_plans import CHAMPION
 from vitrina.pipelines.reports import LATEST, report_folder
 

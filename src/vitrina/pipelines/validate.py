@@ -46,9 +46,10 @@ from vitrina.adapters.contracts.report import FileIssue, TableReport, Validation
 from vitrina.adapters.contracts.schemas import schema_issues, to_frame
 from vitrina.adapters.contracts.storage import replace_table
 from vitrina.adapters.home_lock import holds_home_lock
-from vitrina.adapters.lake.io import list_parquet_files, read_table, write_json_atomic
+from vitrina.adapters.lake.io import list_parquet_files, read_table
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import write_json_atomic
 from vitrina.core.tables import TABLES, TableSpec
 
 __all__ = ["ContractViolation", "TableResult", "ValidationReport", "check_table", "validate_lake"]

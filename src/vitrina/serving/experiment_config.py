@@ -23,8 +23,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from vitrina.adapters.lake.io import write_json_atomic
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import write_json_atomic
 from vitrina.core.experiments.assignment import Arm, Assignment
 
 log = logging.getLogger(__name__)

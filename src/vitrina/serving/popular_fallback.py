@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vitrina.adapters.lake.io import write_json_atomic
 from vitrina.adapters.stores.base import Recommendation, RecsStore
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import write_json_atomic
 from vitrina.pipelines.recs.batch import POPULAR_REASON, TOP_K
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def _from_snapshot(settings: Settings) -> PopularList | None:
 
 def _from_lake(settings: Settings, k: int) -> PopularList | None:
     from vitrina.core.recs.baselines import GlobalPopularity
-    from vitrina.core.recs.dataset import load_recs_data
+    from vitrina.pipelines.recs.dataset import load_recs_data
 
     data = load_recs_data(settings)
     if len(data.users) == 0 or len(data.items) == 0:

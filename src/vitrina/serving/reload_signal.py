@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Literal
 
-from vitrina.adapters.lake.io import write_json_atomic
+from vitrina.core.artifacts.files import write_json_atomic
 
 log = logging.getLogger(__name__)
 

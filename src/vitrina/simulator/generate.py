@@ -17,9 +17,10 @@ import numpy as np
 import pyarrow as pa
 from rich.table import Table
 
-from vitrina.adapters.lake.io import remove_table, write_bytes_atomic, write_table
+from vitrina.adapters.lake.io import remove_table, write_table
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import write_bytes_atomic
 from vitrina.core.tables import AGE_RANGES, CATALOG, SEGMENTS, TS, USERS
 from vitrina.simulator.common import US_PER_DAY, format_ids
 from vitrina.simulator.day import simulate_day

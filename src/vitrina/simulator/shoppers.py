@@ -23,20 +23,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from vitrina.core.experiments.decision import AbReport, SessionOutcomes, analyze_ab
 from vitrina.core.experiments.interleaving import TEAM_A, TEAM_B, Interleaved, interleaving_test, outcome
 from vitrina.core.experiments.report import ExperimentResult, aa_result, ab_result, interleave_result
+from vitrina.core.experiments.run_config import DriverConfig
 from vitrina.core.experiments.simulation import ArmPair, aa_false_positive_rates, sessions_to_decision
 
-Kind = Literal["ab", "aa", "interleave"]
-Surface = Literal["recs", "search"]
-KINDS: tuple[Kind, ...] = ("ab", "aa", "interleave")
-SURFACES: tuple[Surface, ...] = ("recs", "search")
-DEFAULT_CHALLENGER: dict[str, str] = {"recs": "popularity", "search": "bm25"}
 CHAMPION, CHALLENGER = "champion", "challenger"
 EVENTS_PER_POST = 500
 ALL_TRAFFIC = {"champion_weight": 1e-6, "challenger_weight": 1e6}
@@ -89,45 +85,6 @@ class Population:
             raise ValueError("no active users to simulate")
         if not len(self.queries) == len(self.query_ids) == len(self.query_weights):
             raise ValueError("queries, query_ids and query_weights must align")
-
-
-@dataclass(frozen=True)
-class DriverConfig:
-    """One ``vitrina experiment run``.
-
-    Attributes:
-        kind, surface: what to run; ``interleave`` needs ``surface="search"``.
-        sessions: sessions of the A/B test (``ab``), per A/A run (``aa``), or the most each
-            sequential procedure may use (``interleave``).
-        runs: A/A analyses (``aa``). repeats, block: sequential repeats and sessions per look
-            (``interleave``). challenger: recs ``popularity``; search a ranking mode (``bm25``).
-        post_events: send every simulated event to ``POST /events``.
-    """
-
-    kind: Kind
-    surface: Surface = "recs"
-    sessions: int = 2000
-    seed: int = 7
-    runs: int = 40
-    repeats: int = 1
-    block: int = 100
-    k: int = 20
-    alpha: float = 0.05
-    challenger: str | None = None
-    post_events: bool = True
-    run_id: str = "experiment"
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS or self.surface not in SURFACES:
-            raise ValueError(f"kind must be one of {KINDS} and surface one of {SURFACES}")
-        if self.kind == "interleave" and self.surface != "search":
-            raise ValueError("interleaving compares rankings: use --surface search")
-        if min(self.sessions, self.runs, self.repeats, self.block, self.k) <= 0:
-            raise ValueError("sessions, runs, repeats, block and k must be > 0")
-
-    @property
-    def challenger_name(self) -> str:
-        return self.challenger or DEFAULT_CHALLENGER[self.surface]
 
 
 @dataclass

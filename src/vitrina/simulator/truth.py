@@ -26,15 +26,15 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from vitrina.adapters.lake.io import (
+from vitrina.adapters.lake.paths import LakePaths
+from vitrina.config import Settings
+from vitrina.core.artifacts.files import (
     filesystem,
     read_json,
     write_bytes_atomic,
     write_json_atomic,
     write_parquet_atomic,
 )
-from vitrina.adapters.lake.paths import LakePaths
-from vitrina.config import Settings
 from vitrina.simulator.clickmodel import ClickModel
 from vitrina.simulator.common import US_PER_DAY, FloatArray, IntArray, datetime_to_us, parse_ids
 from vitrina.simulator.market import PRODUCT_ID, USER_ID, Marketplace

@@ -1,4 +1,4 @@
-"""The register step's inputs: the drift PSI it hands to the gate and the candidate's metrics."""
+"""The register step's inputs: the drift PSI and thresholds it gives the gate, the candidate's metrics."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import datetime as dt
 
 import pytest
 
-from vitrina.adapters.lake.io import write_json_atomic
-from vitrina.config import Settings
+from vitrina.adapters.registry.mlflow_client import RECS_MODEL, SEARCH_MODEL
+from vitrina.config import Settings, get_settings
+from vitrina.core.artifacts.files import write_json_atomic
 from vitrina.core.promotion.gate import GateInput, GateThresholds, decide
-from vitrina.pipelines.registration import Candidate, gate_psi, latest_drift_psi
+from vitrina.pipelines.registration import Candidate, gate_psi, gate_thresholds, latest_drift_psi
 from vitrina.pipelines.reports import report_folder
 
 pytestmark = pytest.mark.unit
@@ -68,3 +69,12 @@ def test_candidate_reads_ndcg_of_the_served_model_and_the_baseline() -> None:
     assert candidate.ndcg(candidate.baseline_model) == 0.03
     assert candidate.ndcg("absent") is None
     assert candidate.ndcg(None) is None
+
+
+def test_floors_come_from_settings_per_model() -> None:
+    settings = get_settings(gate_ndcg_floor_recs=0.05, gate_ndcg_floor_search=0.4, gate_max_psi=0.2)
+    assert gate_thresholds(settings, RECS_MODEL).ndcg_floor == 0.05
+    search = gate_thresholds(settings, SEARCH_MODEL)
+    assert (search.ndcg_floor, search.max_psi) == (0.4, 0.2)
+    with pytest.raises(ValueError, match="no gate floor"):
+        gate_thresholds(settings, "vitrina-other")

@@ -17,9 +17,10 @@ import numpy as np
 import pytest
 
 from vitrina.core.experiments.interleaving import team_draft
+from vitrina.core.experiments.run_config import DriverConfig
 from vitrina.serving.api_client import ApiClient, ApiError
 from vitrina.serving.experiment_config import CHALLENGER, ExperimentConfig
-from vitrina.simulator.shoppers import Driver, DriverConfig, Population, Served
+from vitrina.simulator.shoppers import Driver, Population, Served
 
 pytestmark = pytest.mark.unit
 

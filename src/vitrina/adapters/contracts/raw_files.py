@@ -30,8 +30,8 @@ from fsspec import AbstractFileSystem
 
 from vitrina.adapters.contracts.coerce import RawFile
 from vitrina.adapters.contracts.report import FileIssue
-from vitrina.adapters.lake.io import filesystem, write_bytes_atomic, write_json_atomic
 from vitrina.adapters.lake.paths import LakePaths
+from vitrina.core.artifacts.files import filesystem, write_bytes_atomic, write_json_atomic
 from vitrina.core.tables import TableSpec
 
 CSV_TABLES = frozenset({"synonyms"})

@@ -10,8 +10,9 @@ import datetime as dt
 
 import pyarrow as pa
 
-from vitrina.adapters.lake.io import filesystem, list_parquet_files, write_table
+from vitrina.adapters.lake.io import list_parquet_files, write_table
 from vitrina.adapters.lake.paths import LakePaths, Layer
+from vitrina.core.artifacts.files import filesystem
 
 
 def replace_table(

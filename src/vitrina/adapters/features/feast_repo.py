@@ -35,9 +35,9 @@ import yaml
 
 from vitrina.adapters.features.definitions import ENTITY_KEYS, FRAMES, FeatureFrame
 from vitrina.adapters.features.offline import frame_glob
-from vitrina.adapters.lake.io import filesystem
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import filesystem
 
 DEFAULT_PROJECT = "vitrina"
 DEFAULT_TTL = dt.timedelta(days=2)

@@ -12,8 +12,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vitrina.adapters.features.definitions import FRAMES
-from vitrina.adapters.lake.io import read_table, write_parquet_atomic
+from vitrina.adapters.lake.io import read_table
 from vitrina.adapters.lake.paths import LakePaths
+from vitrina.core.artifacts.files import write_parquet_atomic
 
 
 def frame_glob(lake: LakePaths, frame: str) -> str:

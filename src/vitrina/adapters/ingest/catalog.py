@@ -54,9 +54,10 @@ from vitrina.adapters.ingest.postgres import (
     require_columns,
     table_identifier,
 )
-from vitrina.adapters.lake.io import list_parquet_files, read_json, write_json_atomic, write_table
+from vitrina.adapters.lake.io import list_parquet_files, write_table
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import read_json, write_json_atomic
 from vitrina.core.tables import CATALOG
 
 __all__ = [

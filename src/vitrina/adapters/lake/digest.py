@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vitrina.adapters.lake.io import filesystem, list_parquet_files
+from vitrina.adapters.lake.io import list_parquet_files
 from vitrina.adapters.lake.paths import LakePaths, Layer
+from vitrina.core.artifacts.files import filesystem
 
 CHUNK = 1 << 20
 

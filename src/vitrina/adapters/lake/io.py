@@ -1,89 +1,28 @@
-"""Atomic Parquet reads and writes over fsspec.
+"""Lake tables over fsspec: partitioned Parquet writes, listings and reads.
 
-A writer never leaves a half-written file where a reader looks: it writes a hidden
-temporary file in the target folder and renames it into place. Readers skip hidden
-files (names starting with ``.`` or ``_``), as Arrow datasets do.
+Each file is written by :func:`vitrina.core.artifacts.files.write_parquet_atomic` (a hidden
+temporary file in the target folder, then a rename), so a reader never sees a half-written
+file. Readers skip hidden files and folders (names starting with ``.`` or ``_``), as Arrow
+datasets do.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
-import fsspec
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
-from fsspec.core import url_to_fs
 
 from vitrina.adapters.lake.paths import LakePaths, Layer
-
-
-def filesystem(url: str) -> tuple[fsspec.AbstractFileSystem, str]:
-    """The fsspec filesystem of ``url`` and the path inside it."""
-    fs, path = url_to_fs(url)
-    return fs, path
+from vitrina.core.artifacts.files import filesystem, write_parquet_atomic
 
 
 def _is_visible(name: str) -> bool:
     base = name.rstrip("/").rsplit("/", 1)[-1]
     return not base.startswith((".", "_"))
-
-
-def write_parquet_atomic(table: pa.Table, url: str) -> str:
-    """Write ``table`` to ``url`` (a ``.parquet`` file path): temporary file, then rename."""
-    fs, path = filesystem(url)
-    folder, _, name = path.rpartition("/")
-    fs.makedirs(folder, exist_ok=True)
-    tmp = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp"
-    try:
-        with fs.open(tmp, "wb") as handle:
-            pq.write_table(table, handle, compression="zstd")
-        fs.mv(tmp, path)
-    finally:
-        if fs.exists(tmp):
-            fs.rm(tmp)
-    return url
-
-
-def write_bytes_atomic(payload: bytes, url: str) -> str:
-    """Write ``payload`` to ``url`` atomically: a hidden temporary sibling, then a rename."""
-    fs, path = filesystem(url)
-    folder, _, name = path.rpartition("/")
-    fs.makedirs(folder, exist_ok=True)
-    tmp = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp"
-    try:
-        with fs.open(tmp, "wb") as handle:
-            handle.write(payload)
-        fs.mv(tmp, path)
-    finally:
-        if fs.exists(tmp):
-            fs.rm(tmp)
-    return url
-
-
-def write_text_atomic(text: str, url: str) -> str:
-    """Write UTF-8 ``text`` to ``url`` atomically (models, reports)."""
-    return write_bytes_atomic(text.encode("utf-8"), url)
-
-
-def write_json_atomic(payload: Any, url: str) -> str:
-    """Write JSON to ``url`` atomically (used for state such as watermarks and reports)."""
-    text = json.dumps(payload, indent=2, sort_keys=True, default=str)  # fail before touching files
-    return write_text_atomic(text, url)
-
-
-def read_json(url: str) -> Any | None:
-    """Read JSON from ``url``; None when the file does not exist."""
-    fs, path = filesystem(url)
-    if not fs.exists(path):
-        return None
-    with fs.open(path, "r") as handle:
-        return json.load(handle)
 
 
 def partition_days(

@@ -44,8 +44,8 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 import duckdb
 import pyarrow as pa
 
-from vitrina.adapters.lake.io import filesystem
 from vitrina.adapters.lake.paths import LakePaths
+from vitrina.core.artifacts.files import filesystem
 from vitrina.core.tables import TABLES, TableSpec
 
 if TYPE_CHECKING:

@@ -28,10 +28,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from vitrina.adapters.lake.io import filesystem, read_json, write_json_atomic
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings
 from vitrina.core.artifacts import manifest
+from vitrina.core.artifacts.files import filesystem, read_json, write_json_atomic
 
 PREFIX = "products-v"
 META_FILE = "version.json"

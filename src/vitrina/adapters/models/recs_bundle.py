@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from vitrina.adapters.lake.io import read_json, write_json_atomic
 from vitrina.core.artifacts import manifest
+from vitrina.core.artifacts.files import read_json, write_json_atomic
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.item2vec import Item2Vec

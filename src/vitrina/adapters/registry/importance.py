@@ -15,7 +15,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from vitrina.adapters.lake.io import write_json_atomic
+from vitrina.core.artifacts.files import write_json_atomic
 
 
 def shap_importance(booster: lgb.Booster, features: pd.DataFrame, num_threads: int = 1) -> pd.Series:

@@ -23,10 +23,10 @@ from typing import Any
 import pandas as pd
 
 from vitrina.adapters.lake.digest import TableDigest
-from vitrina.adapters.lake.io import write_text_atomic
 from vitrina.adapters.registry.card_templates import CardTemplate
 from vitrina.adapters.registry.importance import write_importance
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import write_text_atomic
 
 CARD_DIR = Path("docs") / "model_cards"
 RECS_SECTIONS = {"models": "held-out events", "truth": "true utility (simulator)"}

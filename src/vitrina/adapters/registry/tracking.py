@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from vitrina.adapters.lake.digest import TableDigest, dataset_version
-from vitrina.adapters.lake.io import filesystem
 from vitrina.adapters.registry.mlflow_client import experiment_id, mlflow_client
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import filesystem
 from vitrina.core.promotion.gate import GateDecision
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from safetensors.numpy import load_file, save_file
 
-from vitrina.adapters.lake.io import read_json, write_json_atomic
+from vitrina.core.artifacts.files import read_json, write_json_atomic
 
 
 def save_arrays(path: str | Path, arrays: dict[str, npt.NDArray[Any]]) -> None:

@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass
 from os import PathLike
 
-from vitrina.adapters.lake.io import filesystem, read_json, write_json_atomic
+from vitrina.core.artifacts.files import filesystem, read_json, write_json_atomic
 
 MANIFEST_FILE = "MANIFEST.json"
 FORMAT = 1

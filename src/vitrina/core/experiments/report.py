@@ -1,22 +1,21 @@
 """What an online experiment run reports: a headline, a table, and the JSON payload.
 
-One :class:`ExperimentResult` per run of :mod:`.driver`; the CLI prints the table with rich,
-the report folder gets the payload (``metrics.json``) and the same table in Markdown.
+One :class:`ExperimentResult` per run (a :class:`~.run_config.DriverConfig`); the CLI prints
+the table with rich, the report folder gets the payload (``metrics.json``) and the same table
+in Markdown.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vitrina.core.experiments.ab import Comparison
 from vitrina.core.experiments.decision import AbReport
 from vitrina.core.experiments.interleaving import InterleavingTest
+from vitrina.core.experiments.run_config import DriverConfig
 from vitrina.core.experiments.simulation import FalsePositiveCheck, SensitivityComparison
-
-if TYPE_CHECKING:
-    from vitrina.simulator.shoppers import DriverConfig
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 A challenger is registered only if every check passes:
 
-* ``ndcg_floor`` — NDCG@10 ≥ the model's absolute floor (per model, from Settings);
+* ``ndcg_floor`` — NDCG@10 ≥ the model's absolute floor (per model; the caller picks it);
 * ``vs_champion`` — NDCG@10 ≥ champion's − ``max_drop`` (skipped while there is no champion);
 * ``vs_baseline`` — NDCG@10 ≥ ``min_baseline_ratio`` × the baseline's (recs: popularity, search:
   BM25) on the same
@@ -22,8 +22,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from vitrina.adapters.registry.mlflow_client import RECS_MODEL, SEARCH_MODEL
-from vitrina.config import Settings
 from vitrina.core.evaluation.behaviour import BehaviourCheck
 
 Status = Literal["pass", "fail", "skip"]
@@ -31,24 +29,16 @@ Status = Literal["pass", "fail", "skip"]
 
 @dataclass(frozen=True)
 class GateThresholds:
-    """The numbers a challenger is held to; NDCG values are NDCG@10 in [0, 1]."""
+    """The numbers a challenger is held to; NDCG values are NDCG@10 in [0, 1].
+
+    The caller builds them (from its settings, for the model it registers), so the decision
+    stays a function of numbers only.
+    """
 
     ndcg_floor: float
     max_drop: float = 0.02
     max_psi: float = 0.25
     min_baseline_ratio: float = 1.0
-
-    @classmethod
-    def from_settings(cls, settings: Settings, model: str) -> GateThresholds:
-        floors = {RECS_MODEL: settings.gate_ndcg_floor_recs, SEARCH_MODEL: settings.gate_ndcg_floor_search}
-        if model not in floors:
-            raise ValueError(f"no gate floor for model {model!r}; known: {sorted(floors)}")
-        return cls(
-            ndcg_floor=floors[model],
-            max_drop=settings.gate_max_ndcg_drop,
-            max_psi=settings.gate_max_psi,
-            min_baseline_ratio=settings.gate_min_baseline_ratio,
-        )
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """The recommendation dataset: validated tables as contiguous integer indices.
 
 Every recommender, baseline and evaluator works on :class:`RecsData`, built once per run
-from the validated lake. String ids become row numbers of a :class:`Vocabulary`
-(``items.ids[i]`` is the product of item index ``i``), so models use plain numpy
-arrays and embeddings tables, and only the edges translate back to product ids.
+from the frames of the validated lake (the caller reads them; this module never touches
+storage). String ids become row numbers of a :class:`Vocabulary` (``items.ids[i]`` is the
+product of item index ``i``), so models use plain numpy arrays and embeddings tables, and
+only the edges translate back to product ids.
 
 Interactions are the user's own actions on products (SPEC §1 ``events``), with a
 strength per event type; impressions (``view`` events) are kept apart because they are
@@ -19,8 +20,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from vitrina.adapters.lake.warehouse import Warehouse
-from vitrina.config import Settings
 from vitrina.core.evaluation.split import TemporalSplit
 from vitrina.core.tables import EVENT_TYPES
 
@@ -198,17 +197,3 @@ def build_recs_data(
     if split is None:
         split = TemporalSplit.trailing(events, column="ts")
     return RecsData(items, user_vocab, catalog, users, interactions, split)
-
-
-def load_recs_data(settings: Settings, split: TemporalSplit | None = None) -> RecsData:
-    """Read the validated catalog, users and events through DuckDB and index them."""
-    with Warehouse.from_settings(settings, persistent=False) as warehouse:
-        catalog = warehouse.df(f"SELECT {', '.join(CATALOG_COLUMNS)} FROM catalog")
-        users = warehouse.df("SELECT * FROM users")
-        events = warehouse.df(
-            "SELECT user_id, product_id, event_type, ts, session_id, page, position FROM events"
-        )
-    if events.empty:
-        raise ValueError("no validated events: run `vitrina validate` first")
-    catalog["is_reported"] = catalog["is_reported"].fillna(False).astype(bool)
-    return build_recs_data(catalog, users, events, split)

@@ -37,8 +37,8 @@ from vitrina.core.recs.cold_start import ColdStartRecommender
 from vitrina.core.recs.dataset import FloatArray, IntArray, Interactions, RecsData
 from vitrina.core.recs.list_features import with_list_features
 from vitrina.core.recs.mmr import ItemSimilarity, mmr_rerank
+from vitrina.core.recs.ranking_features import RankingFeatures
 from vitrina.core.recs.two_tower.model import TwoTower
-from vitrina.pipelines.recs.ranking_features import RankingFeatures
 
 REASON_DEFAULT = "elegido para ti"
 LIST_SCORES = (RETRIEVAL_SCORE, "als_score", "user_item_i2v_cosine")

@@ -1,22 +1,19 @@
 """What the text stages learn from: product texts, past queries, clicked titles, synonyms.
 
 Pure functions over canonical frames (``catalog`` and ``search_logs`` columns of
-:mod:`vitrina.core.tables`), plus :func:`read_search_inputs`, the one reader of the lake.
+:mod:`vitrina.core.tables`), and :class:`SearchInputs`, the tables a build reads from the lake
+(the caller reads them; nothing here touches storage).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from vitrina.core.search.synonyms import SynonymTable
 from vitrina.core.search.text import tokenize
-
-if TYPE_CHECKING:
-    from vitrina.config import Settings
 
 PRODUCT_TEXT_COLUMNS = ("title", "brand", "category_l1", "category_l2", "category_l3")
 """The product text BM25 indexes and the spell dictionary trusts: title, brand, category names."""
@@ -70,19 +67,3 @@ class SearchInputs:
     catalog: pd.DataFrame
     search_logs: pd.DataFrame
     synonyms: SynonymTable
-
-
-def read_search_inputs(settings: Settings) -> SearchInputs:
-    """Read the validated catalog and search logs through DuckDB. Synonyms come from the
-    lake's ``synonyms`` table, or the curated CSV shipped with vitrina when it is empty."""
-    from vitrina.adapters.lake.warehouse import Warehouse
-
-    with Warehouse.from_settings(settings) as warehouse:
-        catalog = warehouse.df("SELECT * FROM catalog ORDER BY product_id")
-        logs = warehouse.df("SELECT query, results_clicked FROM search_logs ORDER BY ts, search_id")
-        synonym_rows = warehouse.df("SELECT term, synonyms, category_scope FROM synonyms")
-    if catalog.empty:
-        raise ValueError(f"no validated catalog under {settings.lake}: run `vitrina validate` first")
-    logs["results_clicked"] = [list(c) if c is not None else [] for c in logs["results_clicked"]]
-    synonyms = SynonymTable.from_frame(synonym_rows) if not synonym_rows.empty else SynonymTable.from_csv()
-    return SearchInputs(catalog, logs, synonyms)

@@ -14,7 +14,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from vitrina.adapters.lake.io import filesystem, write_parquet_atomic
+from vitrina.core.artifacts.files import filesystem, write_parquet_atomic
 from vitrina.core.ranking.visible_products import servable_mask
 
 COLUMNS = (

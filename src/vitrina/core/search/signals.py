@@ -12,6 +12,10 @@
 * the :data:`FREQUENT_QUERIES` most searched queries of the window (one typed form per
   normalised query), which the API runs right after loading the version to warm its result
   cache (SPEC §4.7).
+
+:func:`signals_from_frames` derives them from frames its caller has read from the lake as of
+the cutoff, and :class:`SearchSignals` saves and loads its own Parquet files in the folder its
+caller names: the signals know their format, not where the lake or the index versions live.
 """
 
 from __future__ import annotations
@@ -23,11 +27,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from vitrina.adapters.features.cutoffs import normalise_cutoffs
-from vitrina.adapters.features.duckdb_engine import compute_features
-from vitrina.adapters.lake.io import filesystem, write_parquet_atomic
-from vitrina.adapters.lake.warehouse import Warehouse
-from vitrina.config import Settings
+from vitrina.core.artifacts.files import filesystem, write_parquet_atomic
 from vitrina.core.search.products import ProductTable
 
 WINDOW_DAYS = 30
@@ -105,19 +105,27 @@ class SearchSignals:
         return cls(as_of, read("product"), read("query_clicks"), read("affinity"), read("frequent_queries"))
 
 
-def compute_signals(
-    settings: Settings, products: ProductTable, as_of: pd.Timestamp, normalise: Callable[[str], str]
+def signals_from_frames(
+    products: ProductTable,
+    as_of: pd.Timestamp,
+    item: pd.DataFrame,
+    user_affinity: pd.DataFrame,
+    shown: pd.DataFrame,
+    clicked: pd.DataFrame,
+    searched: pd.DataFrame,
+    normalise: Callable[[str], str],
 ) -> SearchSignals:
-    """Signals from the validated lake as of ``as_of`` (UTC); ``normalise`` is the query
-    normaliser of query understanding, so click history is keyed as queries will be."""
-    as_of = normalise_cutoffs([as_of])[0]
-    frames = compute_features(settings, pd.DatetimeIndex([as_of]), frames=["item", "user_affinity"])
-    with Warehouse.from_settings(settings) as warehouse:
-        shown, clicked = _search_exposure(warehouse, as_of)
-        searched = _searches(warehouse, as_of)
-    product = _product_signals(products, frames["item"].to_pandas(), shown, clicked)
+    """Signals as of ``as_of`` from frames the caller read point-in-time (only ``ts < as_of``).
+
+    ``item`` and ``user_affinity`` are the feature store's frames of those names; ``shown``
+    and ``clicked`` count, per ``(query, product_id)``, the times a product was shown or
+    clicked on a search page in the window (column ``n``); ``searched`` counts searches per
+    typed query (``query``, ``searches``). ``normalise`` is the query normaliser of query
+    understanding, so click history is keyed as queries will be.
+    """
+    product = _product_signals(products, item, shown, clicked)
     query_clicks = _query_clicks(products, shown, clicked, normalise)
-    affinity = _affinity(frames["user_affinity"].to_pandas())
+    affinity = _affinity(user_affinity)
     frequent = query_frequencies(searched, normalise, FREQUENT_QUERIES)
     return SearchSignals(as_of, product, query_clicks, affinity, frequent)
 
@@ -138,36 +146,6 @@ def query_frequencies(counts: pd.DataFrame, normalise: Callable[[str], str], lim
     return pd.DataFrame(
         {"query": totals["query"].astype(str), "searches": totals["searches"].astype(np.int64)}
     ).reset_index(drop=True)
-
-
-def _searches(warehouse: Warehouse, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Searches per typed query in the window (columns ``query``, ``searches``)."""
-    if "search_logs" not in warehouse.present:
-        return pd.DataFrame({"query": pd.Series(dtype=str), "searches": pd.Series(dtype=np.int64)})
-    start = as_of - pd.Timedelta(days=WINDOW_DAYS)
-    return warehouse.df(
-        "SELECT query, count(*) AS searches FROM search_logs WHERE ts >= ? AND ts < ? GROUP BY query",
-        [start.to_pydatetime(), as_of.to_pydatetime()],
-    )
-
-
-def _search_exposure(warehouse: Warehouse, as_of: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(query, product_id) → times shown and times clicked on search pages in the window."""
-    if "search_logs" not in warehouse.present:
-        empty = pd.DataFrame({"query": pd.Series(dtype=str), "product_id": pd.Series(dtype=str), "n": []})
-        return empty, empty.copy()
-    start = as_of - pd.Timedelta(days=WINDOW_DAYS)
-    params = [start.to_pydatetime(), as_of.to_pydatetime()]
-
-    def count(column: str) -> pd.DataFrame:
-        return warehouse.df(
-            f"""SELECT query, product_id, count(*) AS n FROM (
-                  SELECT query, unnest({column}) AS product_id FROM search_logs WHERE ts >= ? AND ts < ?)
-                GROUP BY ALL""",
-            params,
-        )
-
-    return count("results_shown"), count("results_clicked")
 
 
 def _product_signals(

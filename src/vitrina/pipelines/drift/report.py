@@ -35,9 +35,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vitrina.adapters.lake.io import filesystem, write_bytes_atomic, write_json_atomic, write_text_atomic
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import filesystem, write_bytes_atomic, write_json_atomic, write_text_atomic
 from vitrina.core.drift.decision import DriftResult, MonitoredTable, Thresholds
 from vitrina.core.drift.windows import DriftWindows
 

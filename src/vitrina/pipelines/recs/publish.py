@@ -26,12 +26,13 @@ from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity
 from vitrina.core.recs.business_rules import BusinessRules
 from vitrina.core.recs.cold_start import ColdStartRecommender
-from vitrina.core.recs.dataset import IntArray, RecsData, load_recs_data
+from vitrina.core.recs.dataset import IntArray, RecsData
 from vitrina.core.recs.full import FullRecommender, explain
 from vitrina.core.recs.item2vec import Item2Vec
 from vitrina.core.recs.mmr import ItemSimilarity
 from vitrina.core.recs.two_tower.model import TwoTower
 from vitrina.pipelines.recs.batch import BatchReport, publish_recommendations
+from vitrina.pipelines.recs.dataset import load_recs_data
 from vitrina.pipelines.recs.options import RecsConfig
 from vitrina.pipelines.recs.ranking_features import ranking_features
 

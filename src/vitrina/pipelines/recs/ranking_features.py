@@ -3,15 +3,15 @@ plus the cross features of (user, candidate) pairs.
 
 The frames come from the configured feature engine (DuckDB or Spark, the one definition
 of every feature); this module only re-keys them by the indices of
-:class:`~vitrina.core.recs.dataset.RecsData` and adds the two embedding-based cross features
-the SQL leaves as hooks (user–item Item2Vec cosine, and the user's affinity to the
+:class:`~vitrina.core.recs.dataset.RecsData` into a
+:class:`~vitrina.core.recs.ranking_features.RankingFeatures`, which adds the two cross
+features the SQL leaves as hooks (user–item Item2Vec cosine, and the user's affinity to the
 item's L2 category looked up per pair).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -19,7 +19,8 @@ import pandas as pd
 
 from vitrina.adapters.features.engine import compute_features_configured
 from vitrina.config import Settings
-from vitrina.core.recs.dataset import FloatArray, IntArray, RecsData
+from vitrina.core.recs.dataset import RecsData
+from vitrina.core.recs.ranking_features import RankingFeatures
 
 # Item counts measure what the logging policy chose to show (popularity-biased by design)
 # as much as what users want: clicks and purchases scale with exposure. A ranker fed them
@@ -35,29 +36,6 @@ def _numeric(frame: pd.DataFrame, drop: list[str]) -> pd.DataFrame:
     """Keep the model's numeric columns (categories are present as integer codes)."""
     kept = frame.drop(columns=[c for c in [*drop, *EXPOSURE_FEATURES] if c in frame.columns])
     return kept.select_dtypes(include=["number", "bool"]).astype("float64")
-
-
-@dataclass(frozen=True)
-class RankingFeatures:
-    """User and item features (indexed by user / item index) and per-pair cross features."""
-
-    user: pd.DataFrame
-    item: pd.DataFrame
-    affinity: pd.DataFrame  # index user idx · n_l2 + L2 code → affinity columns
-    item_l2: IntArray
-    n_l2: int
-    user_vectors: npt.NDArray[np.float32]  # Item2Vec profiles, unit rows (zero if unknown)
-    item_vectors: npt.NDArray[np.float32]  # Item2Vec item vectors, unit rows
-
-    def cross(self, users: IntArray, items: IntArray) -> pd.DataFrame:
-        """One row per (users[i], items[i]): L2 affinity columns and Item2Vec cosine."""
-        keys = users * self.n_l2 + self.item_l2[items]  # one int64 key: a fast hash lookup
-        cross = self.affinity.reindex(keys).reset_index(drop=True).fillna(0.0)
-        cosine: FloatArray = np.einsum("nd,nd->n", self.user_vectors[users], self.item_vectors[items]).astype(
-            np.float64
-        )
-        cross["user_item_i2v_cosine"] = cosine
-        return cross
 
 
 def _unit(vectors: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:

@@ -47,12 +47,13 @@ from vitrina.core.ranking.recommender import Recommender
 from vitrina.core.ranking.training_set import build_ranking_frame
 from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity, SegmentPopularity
 from vitrina.core.recs.cold_start import ColdStartRecommender
-from vitrina.core.recs.dataset import IntArray, RecsData, load_recs_data
+from vitrina.core.recs.dataset import IntArray, RecsData
 from vitrina.core.recs.exposure import ips_weights, item_propensity
 from vitrina.core.recs.full import FullRecommender
 from vitrina.core.recs.item2vec import Item2Vec, Item2VecConfig
 from vitrina.core.recs.two_tower.model import TwoTower, TwoTowerConfig
 from vitrina.pipelines.recs.batch import BatchReport
+from vitrina.pipelines.recs.dataset import load_recs_data
 from vitrina.pipelines.recs.evaluation import evaluate_all, history_before
 from vitrina.pipelines.recs.options import RecsConfig
 from vitrina.pipelines.recs.publish import assemble, champion_model, publish_batch

@@ -29,14 +29,14 @@ from vitrina.adapters.models.index_versions import (
 )
 from vitrina.adapters.models.search_index import BM25, SEMANTIC, SIGNALS, UNDERSTANDING, load_version
 from vitrina.config import Settings
-from vitrina.core.search.corpus import read_search_inputs
 from vitrina.core.search.lexical import BM25Index
 from vitrina.core.search.product_text import catalog_texts
 from vitrina.core.search.products import ProductTable
 from vitrina.core.search.semantic.encoder import encode_products
 from vitrina.core.search.semantic.index import SemanticIndex
-from vitrina.core.search.signals import compute_signals
 from vitrina.core.search.text import normalise
+from vitrina.pipelines.search.corpus import read_search_inputs
+from vitrina.pipelines.search.signals import compute_signals
 
 
 @dataclass(frozen=True)

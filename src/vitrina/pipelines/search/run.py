@@ -60,7 +60,6 @@ from vitrina.core.evaluation.search_rankings import (
 )
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.ranking.training_set import RankingFrame
-from vitrina.core.search.corpus import read_search_inputs
 from vitrina.core.search.engine import SearchEngine
 from vitrina.core.search.lexical import BM25Index
 from vitrina.core.search.product_text import catalog_texts
@@ -73,15 +72,16 @@ from vitrina.core.search.semantic.finetune import FinetuneConfig, base_model_pat
 from vitrina.core.search.semantic.index import SemanticIndex
 from vitrina.core.search.semantic.onnx_export import export_onnx
 from vitrina.core.search.semantic.triples import id_texts, training_triples
-from vitrina.core.search.signals import compute_signals
 from vitrina.core.search.text import analyse, normalise
 from vitrina.core.search.understanding import QueryUnderstanding
 from vitrina.pipelines.registration import gate_psi
 from vitrina.pipelines.reports import write_report
 from vitrina.pipelines.retrain_policy import TrainDecision
+from vitrina.pipelines.search.corpus import read_search_inputs
 from vitrina.pipelines.search.logs import LogWindows, log_windows, read_search_logs
 from vitrina.pipelines.search.register import INPUT_TABLES, register_search
 from vitrina.pipelines.search.reindex import reindex_search
+from vitrina.pipelines.search.signals import compute_signals
 from vitrina.pipelines.steps import StepTimer
 from vitrina.simulator.truth import load_truth
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from vitrina.adapters.lake.io import filesystem, read_json
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import filesystem, read_json
 from vitrina.core.drift.records import Thresholds
 from vitrina.pipelines.drift.report import read_history, report_url
 

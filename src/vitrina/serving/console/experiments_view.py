@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vitrina.adapters.events.base import EventRecord
-from vitrina.adapters.lake.io import filesystem
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import filesystem
 from vitrina.core.experiments.decision import SessionOutcomes, analyze_ab
 from vitrina.serving.experiment_config import CHALLENGER, CHAMPION, ExperimentConfig, SurfaceExperiment
 

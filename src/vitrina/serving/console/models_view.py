@@ -18,12 +18,12 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from vitrina.adapters.lake.io import read_json
 from vitrina.adapters.registry.mlflow_client import MODELS
 from vitrina.adapters.registry.model_card import CARD_DIR
 from vitrina.adapters.registry.models import VersionInfo, history, list_versions
 from vitrina.adapters.registry.tracking import RunSummary, recent_runs
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import read_json
 from vitrina.pipelines.reports import LATEST, report_folder
 from vitrina.serving.console.paths import inside
 

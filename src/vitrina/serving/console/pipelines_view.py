@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from vitrina.adapters.lake.io import filesystem
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.step_ledger import StepRecord
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import filesystem
 
 MAX_RUNS = 15
 

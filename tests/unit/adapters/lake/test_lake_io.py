@@ -1,9 +1,8 @@
-"""Atomic lake I/O (vitrina.adapters.lake.io) and the lake layout (vitrina.adapters.lake.paths)."""
+"""Lake tables (vitrina.adapters.lake.io) and the lake layout (vitrina.adapters.lake.paths)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from vitrina.adapters.lake import io
 from vitrina.adapters.lake.paths import LAYERS, LakePaths
+from vitrina.core.artifacts import files
 
 pytestmark = pytest.mark.unit
 
@@ -64,33 +64,7 @@ def test_paths_follow_the_documented_layout() -> None:
     assert {"raw", "validated", "quarantine", "state"} <= set(LAYERS)
 
 
-# -- atomic writes -------------------------------------------------------------------------
-
-
-def test_atomic_write_leaves_only_the_target_file(tmp_path: Path) -> None:
-    target = tmp_path / "t" / "part-a.parquet"
-    io.write_parquet_atomic(_rows([dt.datetime(2024, 1, 1, tzinfo=UTC)]), str(target))
-    assert _all_files(tmp_path) == ["t/part-a.parquet"]
-    assert pq.read_table(target).num_rows == 1
-
-
-def test_failing_write_keeps_the_previous_file_and_leaves_no_temporary(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    target = tmp_path / "t" / "part-a.parquet"
-    before = _rows([dt.datetime(2024, 1, 1, tzinfo=UTC)] * 3)
-    io.write_parquet_atomic(before, str(target))
-
-    def half_write(table: pa.Table, where: Any, **_: Any) -> None:
-        where.write(b"PAR1 half a file")  # bytes reach the temporary file, then the writer dies
-        raise _DiskFullError("disk full")
-
-    monkeypatch.setattr(io.pq, "write_table", half_write)
-    with pytest.raises(_DiskFullError):
-        io.write_parquet_atomic(_rows([dt.datetime(2024, 1, 2, tzinfo=UTC)]), str(target))
-    monkeypatch.undo()
-    assert _all_files(tmp_path) == ["t/part-a.parquet"]
-    assert pq.read_table(target).equals(before)
+# -- readers see whole files only ----------------------------------------------------------
 
 
 def test_reader_never_lists_a_temporary_file(lake: LakePaths, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -104,7 +78,7 @@ def test_reader_never_lists_a_temporary_file(lake: LakePaths, monkeypatch: pytes
         where.flush()
         seen_mid_write.append(io.list_parquet_files(lake, "raw", "t"))
 
-    monkeypatch.setattr(io.pq, "write_table", observing_write)
+    monkeypatch.setattr(pq, "write_table", observing_write)
     io.write_table(lake, "raw", "t", _rows([dt.datetime(2024, 1, 1, tzinfo=UTC)]), "ts", part="new")
     assert len(seen_mid_write) == 1
     assert [Path(f).name for f in seen_mid_write[0]] == ["part-old.parquet"]
@@ -118,10 +92,10 @@ def test_hidden_files_and_folders_are_skipped(lake: LakePaths) -> None:
     day = dt.date(2024, 1, 1)
     one = _rows([dt.datetime(2024, 1, 1, tzinfo=UTC)])
     folder = lake.partition("raw", "t", day)
-    io.write_parquet_atomic(one, f"{folder}/part-a.parquet")
-    io.write_parquet_atomic(one, f"{folder}/_staging/part-b.parquet")
-    io.write_parquet_atomic(one, f"{folder}/.hidden.parquet")
-    io.write_parquet_atomic(one, f"{lake.table('raw', 't')}/_tmp/dt=2024-01-01/part-c.parquet")
+    files.write_parquet_atomic(one, f"{folder}/part-a.parquet")
+    files.write_parquet_atomic(one, f"{folder}/_staging/part-b.parquet")
+    files.write_parquet_atomic(one, f"{folder}/.hidden.parquet")
+    files.write_parquet_atomic(one, f"{lake.table('raw', 't')}/_tmp/dt=2024-01-01/part-c.parquet")
     assert [Path(f).name for f in io.list_parquet_files(lake, "raw", "t")] == ["part-a.parquet"]
     assert io.read_table(lake, "raw", "t").num_rows == 1
 
@@ -201,30 +175,6 @@ def test_remove_table(lake: LakePaths) -> None:
     assert io.list_parquet_files(lake, "raw", "t") == []
 
 
-# -- JSON state ----------------------------------------------------------------------------
-
-
-def test_json_round_trip_and_missing_file(tmp_path: Path) -> None:
-    url = str(tmp_path / "state" / "w.json")
-    assert io.read_json(url) is None
-    io.write_json_atomic({"watermark": dt.datetime(2024, 1, 1, tzinfo=UTC), "n": 3}, url)
-    assert io.read_json(url) == {"n": 3, "watermark": "2024-01-01 00:00:00+00:00"}
-    io.write_json_atomic({"n": 4}, url)
-    assert io.read_json(url) == {"n": 4}
-    assert _all_files(tmp_path) == ["state/w.json"]
-
-
-def test_failing_json_write_keeps_previous_state_and_no_temporary(tmp_path: Path) -> None:
-    url = str(tmp_path / "w.json")
-    io.write_json_atomic({"n": 1}, url)
-    circular: list[Any] = []
-    circular.append(circular)
-    with pytest.raises(ValueError, match="Circular"):
-        io.write_json_atomic({"bad": circular}, url)
-    assert json.loads(Path(url).read_text()) == {"n": 1}
-    assert _all_files(tmp_path) == ["w.json"]
-
-
 def test_rows_without_a_date_are_not_lost(lake: LakePaths) -> None:
     table = pa.table(
         {"id": ["a", "b"], "ts": [dt.datetime(2024, 1, 1, tzinfo=UTC), None]}, schema=SCHEMA.remove(2)
@@ -241,15 +191,15 @@ def test_same_code_works_on_an_fsspec_memory_lake(memory_lake: LakePaths) -> Non
     written = io.write_table(memory_lake, "raw", "t", _rows(stamps), "ts", part="p")
     io.write_table(memory_lake, "raw", "t", _rows(stamps), "ts", part="p")  # replaces
     assert all(w.startswith("memory://") for w in written)
-    files = io.list_parquet_files(memory_lake, "raw", "t")
-    assert len(files) == 2
-    assert all(f.startswith("memory://") for f in files)
+    listed = io.list_parquet_files(memory_lake, "raw", "t")
+    assert len(listed) == 2
+    assert all(f.startswith("memory://") for f in listed)
     assert io.read_table(memory_lake, "raw", "t").equals(_rows(stamps))
     fs = fsspec.filesystem("memory")
     leftovers = [f for f in fs.find(memory_lake.root) if Path(f).name.startswith(".")]
     assert leftovers == []
     state = f"{memory_lake.layer('state')}/w.json"
-    io.write_json_atomic({"a": 1}, state)
-    assert io.read_json(state) == {"a": 1}
+    files.write_json_atomic({"a": 1}, state)
+    assert files.read_json(state) == {"a": 1}
     io.remove_table(memory_lake, "raw", "t")
     assert io.read_table(memory_lake, "raw", "t", schema=SCHEMA).num_rows == 0

@@ -11,10 +11,11 @@ import fsspec
 import pyarrow as pa
 import pytest
 
-from vitrina.adapters.lake.io import write_parquet_atomic, write_table
+from vitrina.adapters.lake.io import write_table
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.lake.warehouse import Warehouse
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import write_parquet_atomic
 from vitrina.core.tables import EVENTS, SYNONYMS, TABLES, USERS
 
 pytestmark = pytest.mark.unit

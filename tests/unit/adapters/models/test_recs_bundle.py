@@ -8,13 +8,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from vitrina.adapters.lake.io import write_json_atomic
 from vitrina.adapters.models.recs_bundle import (
     VOCABULARY_FILE,
     IncompatibleBundleError,
     check_compatible,
     vocabulary_hash,
 )
+from vitrina.core.artifacts.files import write_json_atomic
 from vitrina.core.recs.dataset import Vocabulary
 
 pytestmark = pytest.mark.unit

@@ -8,8 +8,6 @@ import math
 
 import pytest
 
-from vitrina.adapters.registry.mlflow_client import RECS_MODEL, SEARCH_MODEL
-from vitrina.config import get_settings
 from vitrina.core.evaluation.behaviour import BehaviourCheck
 from vitrina.core.promotion.gate import GateInput, GateThresholds, decide
 
@@ -81,12 +79,3 @@ def test_skipped_checks_are_named_in_the_summary() -> None:
     assert decide(GateInput(0.2, behaviour=[OK]), LIMITS).summary() == (
         "pass (not measured: vs_champion, vs_baseline, max_psi)"
     )
-
-
-def test_floors_come_from_settings_per_model() -> None:
-    settings = get_settings(gate_ndcg_floor_recs=0.05, gate_ndcg_floor_search=0.4, gate_max_psi=0.2)
-    assert GateThresholds.from_settings(settings, RECS_MODEL).ndcg_floor == 0.05
-    search = GateThresholds.from_settings(settings, SEARCH_MODEL)
-    assert (search.ndcg_floor, search.max_psi) == (0.4, 0.2)
-    with pytest.raises(ValueError, match="no gate floor"):
-        GateThresholds.from_settings(settings, "vitrina-other")

@@ -13,10 +13,11 @@ from support.recs_handmade import handmade
 from vitrina.config import Settings
 from vitrina.core.metrics import judge, recall
 from vitrina.core.ranking.recommender import PAD
-from vitrina.core.recs.dataset import RecsData, load_recs_data
+from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.retrieval import held_out, retrieval_recall
 from vitrina.core.recs.two_tower.model import TwoTower, TwoTowerConfig
 from vitrina.core.recs.two_tower.network import sampled_softmax_loss
+from vitrina.pipelines.recs.dataset import load_recs_data
 
 pytestmark = pytest.mark.unit
 

@@ -13,11 +13,12 @@ import pytest
 from vitrina.config import Settings
 from vitrina.core.metrics.ranking import mean_over_queries, ndcg
 from vitrina.core.metrics.relevance import PAD, Truth, judge
-from vitrina.core.search.corpus import SearchInputs, product_texts, read_search_inputs
+from vitrina.core.search.corpus import SearchInputs, product_texts
 from vitrina.core.search.lexical import BM25Index
 from vitrina.core.search.text import normalise
 from vitrina.core.search.types import Hits
 from vitrina.core.search.understanding import QueryUnderstanding
+from vitrina.pipelines.search.corpus import read_search_inputs
 from vitrina.simulator.truth import load_truth
 
 pytestmark = [pytest.mark.unit, pytest.mark.slow, pytest.mark.quality]

@@ -14,7 +14,8 @@ from support.recs_handmade import Event, handmade
 from vitrina.config import Settings, get_settings
 from vitrina.core.metrics import PAD
 from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity, SegmentPopularity
-from vitrina.core.recs.dataset import EVENT_GAIN, RecsData, load_recs_data
+from vitrina.core.recs.dataset import EVENT_GAIN, RecsData
+from vitrina.pipelines.recs.dataset import load_recs_data
 from vitrina.pipelines.recs.evaluation import (
     METRICS,
     TRUTH_TIERS,

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from vitrina.adapters.events.base import EventRecord
-from vitrina.adapters.lake.io import write_json_atomic
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.stores import Recommendation, RecsRecord
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import write_json_atomic
 from vitrina.core.experiments.decision import SessionOutcomes, analyze_ab
 from vitrina.core.experiments.interleaving import interleaving_test
 from vitrina.serving.console.drift_view import psi_grid, top_features

@@ -1,0 +1,26 @@
+"""Read what the text stages of search learn from, out of the validated lake.
+
+:class:`~vitrina.core.search.corpus.SearchInputs` and the pure functions over it live in the
+core; this step is the one reader of the lake that fills it.
+"""
+
+from __future__ import annotations
+
+from vitrina.adapters.lake.warehouse import Warehouse
+from vitrina.config import Settings
+from vitrina.core.search.corpus import SearchInputs
+from vitrina.core.search.synonyms import SynonymTable
+
+
+def read_search_inputs(settings: Settings) -> SearchInputs:
+    """Read the validated catalog and search logs through DuckDB. Synonyms come from the
+    lake's ``synonyms`` table, or the curated CSV shipped with vitrina when it is empty."""
+    with Warehouse.from_settings(settings) as warehouse:
+        catalog = warehouse.df("SELECT * FROM catalog ORDER BY product_id")
+        logs = warehouse.df("SELECT query, results_clicked FROM search_logs ORDER BY ts, search_id")
+        synonym_rows = warehouse.df("SELECT term, synonyms, category_scope FROM synonyms")
+    if catalog.empty:
+        raise ValueError(f"no validated catalog under {settings.lake}: run `vitrina validate` first")
+    logs["results_clicked"] = [list(c) if c is not None else [] for c in logs["results_clicked"]]
+    synonyms = SynonymTable.from_frame(synonym_rows) if not synonym_rows.empty else SynonymTable.from_csv()
+    return SearchInputs(catalog, logs, synonyms)
