@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from typer.testing import CliRunner
-from vitrina.adapters.ingest import catalog as ingest
 
+from vitrina.adapters.ingest import catalog as ingest
 from vitrina.adapters.ingest.catalog import (
     SourceError,
     ingest_catalog_from_postgres,
@@ -259,7 +259,7 @@ def test_cli_ingests_once_and_then_finds_nothing(
 ) -> None:
     load_catalog_to_postgres(_catalog(range(12), T0), postgres_url, pg_table)
     home = str(settings.home)
-    arguments = ["ingest", "catalog", "--from", postgres_url, "--table", pg_table, "--home", home]
+    arguments = ["data", "ingest", "catalog", "--from", postgres_url, "--table", pg_table, "--home", home]
     runner = CliRunner()
     first = runner.invoke(app, arguments)
     assert first.exit_code == 0, first.output

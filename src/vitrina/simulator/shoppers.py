@@ -93,7 +93,7 @@ class Population:
 
 @dataclass(frozen=True)
 class DriverConfig:
-    """One ``vitrina experiment run``.
+    """One ``vitrina experiment ab | aa | interleave``.
 
     Attributes:
         kind, surface: what to run; ``interleave`` needs ``surface="search"``.
