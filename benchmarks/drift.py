@@ -5,7 +5,7 @@ it changes, does a lake without drift stay quiet, and how long does a run take.
     .venv/bin/python benchmarks/drift.py --scale ci --seeds 1 2 3 5 7 11 --work /tmp/drift-ci
 
 For every (seed, scenario) — no drift and the four drift scenarios — it generates and
-validates a lake, runs ``vitrina run drift`` (no Evidently page, no query embeddings: both are
+validates a lake, runs ``vitrina drift`` (no Evidently page, no query embeddings: both are
 timed separately once on the first lake) and checks the result against the simulator's
 truth: the decision, the flagged features, and whether the first named category / group is
 one the scenario really changed. Writes ``benchmarks/results/drift_<scale>.json`` and

@@ -1,6 +1,7 @@
 """Benchmark feature computation on an existing validated lake (demo data by default).
 
-    .venv/bin/vitrina generate --scale demo --home /tmp/demo && .venv/bin/vitrina validate --home /tmp/demo
+    .venv/bin/vitrina data generate --scale demo --home /tmp/demo
+    .venv/bin/vitrina data validate --home /tmp/demo
     .venv/bin/python benchmarks/features.py --home /tmp/demo [--spark]
 
 Measures, per engine: one cutoff (the pipeline's "now": all four frames), and daily

@@ -62,7 +62,7 @@ def traffic_from_home(
     if not audits or not logs:
         raise SystemExit(
             f"{home} has no published recs batch or no validated search logs: build it first "
-            "(vitrina generate, validate, run recs, run search; or `make demo`)"
+            "(vitrina data generate, data validate, train recs, train search; or `make demo`)"
         )
     audit = pq.read_table(audits[-1], columns=["user_id", "product_id"])
     users = sorted(set(audit.column("user_id").to_pylist()))

@@ -1,6 +1,6 @@
 """Recommendations benchmark (issue 3): quality against baselines, batch speed, pipeline time.
 
-Runs `vitrina run recs` once on a validated home (default: a fresh demo marketplace in a
+Runs `vitrina train recs` once on a validated home (default: a fresh demo marketplace in a
 temporary folder) and checks the bars in the same run:
 
 * ``full`` NDCG@10 ≥ 1.3 × ``popularity`` and > ``als``, held-out and against true utility;

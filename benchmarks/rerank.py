@@ -3,8 +3,8 @@ cold start, in users per second (the batch-inference bar is 2,000 users/s end to
 
 Ranker, rules and MMR run on synthetic arrays shaped like the demo (20k items, 30k users,
 100 candidates each, 40 categories), so they need no data. Cold start needs a validated demo
-lake (``--home``; make one with ``vitrina generate --scale demo --home …`` and ``vitrina
-validate``) and is skipped without it.
+lake (``--home``; make one with ``vitrina data generate --scale demo --home …`` and ``vitrina
+data validate``) and is skipped without it.
 
     .venv/bin/python benchmarks/rerank.py [--home /tmp/demo] [--threads 2]
 

@@ -1,6 +1,6 @@
 """Search benchmark (issue 4): quality of every model, end-to-end latency, build time.
 
-Runs `vitrina run search` once on a validated home (default: a fresh demo marketplace in a
+Runs `vitrina train search` once on a validated home (default: a fresh demo marketplace in a
 temporary folder), then times queries through the published index version, and checks the
 bars in the same run:
 

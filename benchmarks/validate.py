@@ -1,6 +1,6 @@
-"""Benchmark ``vitrina validate`` on the demo marketplace: clean, re-run, and 5 % corrupted events.
+"""Benchmark ``vitrina data validate`` on the demo marketplace: clean, re-run, and 5 % corrupted events.
 
-The marketplace is generated in a child process (``vitrina generate``), so the peak memory
+The marketplace is generated in a child process (``vitrina data generate``), so the peak memory
 reported here is validation's own. Three runs on the same lake:
 
 1. clean: every table validated and published;
@@ -97,7 +97,17 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="vitrina-bench-validate-") as home:
         vitrina = Path(sys.executable).with_name("vitrina")
-        command = [str(vitrina), "generate", "--scale", args.scale, "--seed", str(args.seed), "--home", home]
+        command = [
+            str(vitrina),
+            "data",
+            "generate",
+            "--scale",
+            args.scale,
+            "--seed",
+            str(args.seed),
+            "--home",
+            home,
+        ]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
         settings = get_settings(home=home)
         runs = [

@@ -138,7 +138,7 @@ def read_drift_decision(config: VitrinaConfig) -> tuple[str, Mapping[str, Any]]:
         with fsspec.open(url, "r", encoding="utf-8") as handle:
             payload = json.load(handle)
     except FileNotFoundError as error:
-        raise FileNotFoundError(f"no drift report at {url}: did `vitrina run drift` run?") from error
+        raise FileNotFoundError(f"no drift report at {url}: did `vitrina drift` run?") from error
     return parse_decision(payload), payload
 
 

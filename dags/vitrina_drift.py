@@ -1,7 +1,7 @@
 """Airflow DAG: drift monitor daily at 04:00 UTC, with the SodAI branch.
 
-Validate the lake, then `vitrina run drift` (writes reports/drift/latest/metrics.json with a
-decision none | warn | retrain); the branch retrains the recommendations (`vitrina run recs`, whose
+Validate the lake, then `vitrina drift` (writes reports/drift/latest/metrics.json with a
+decision none | warn | retrain); the branch retrains the recommendations (`vitrina train recs`, whose
 gate decides whether the challenger is registered) on `retrain`, and keeps the champion on `none`
 or `warn`."""
 
@@ -20,9 +20,9 @@ with vitrina_dag(
     doc_md=__doc__ or "",
     dagrun_timeout=dt.timedelta(hours=12),
 ):
-    validate = cli_task("validate", ["validate"], timeout=dt.timedelta(minutes=30))
-    drift_check = cli_task("drift_check", ["run", "drift"], timeout=dt.timedelta(hours=1))
+    validate = cli_task("validate", ["data", "validate"], timeout=dt.timedelta(minutes=30))
+    drift_check = cli_task("drift_check", ["drift"], timeout=dt.timedelta(hours=1))
     branch = BranchPythonOperator(task_id="branch_on_drift", python_callable=choose_after_drift)
-    retrain = cli_task(RETRAIN_TASK, ["run", "recs"], timeout=dt.timedelta(hours=4))
+    retrain = cli_task(RETRAIN_TASK, ["train", "recs"], timeout=dt.timedelta(hours=4))
     keep_champion = EmptyOperator(task_id=KEEP_TASK)
     validate >> drift_check >> branch >> [retrain, keep_champion]

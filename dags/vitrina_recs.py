@@ -1,6 +1,6 @@
 """Airflow DAG: recommendations four times a day (00, 06, 12, 18 UTC).
 
-Validate the lake, then `vitrina run recs --policy auto`: the drift branch — retrain (features →
+Validate the lake, then `vitrina train recs --policy auto`: the drift branch — retrain (features →
 candidates → ranker → evaluate → gate → register) when the latest drift report says retrain for
 recs, on schedule or without a champion, else keep the champion — then publish the champion's
 TOP-20 of every active user when the data or the champion changed (steps whose inputs did not
@@ -19,6 +19,6 @@ with vitrina_dag(
     doc_md=__doc__ or "",
     dagrun_timeout=dt.timedelta(hours=5, minutes=30),  # done before the next 6-hourly run
 ):
-    validate = cli_task("validate", ["validate"], timeout=dt.timedelta(minutes=30))
-    run_recs = cli_task("run_recs", ["run", "recs", "--policy", "auto"], timeout=dt.timedelta(hours=4))
+    validate = cli_task("validate", ["data", "validate"], timeout=dt.timedelta(minutes=30))
+    run_recs = cli_task("run_recs", ["train", "recs", "--policy", "auto"], timeout=dt.timedelta(hours=4))
     validate >> run_recs

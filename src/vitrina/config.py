@@ -112,7 +112,7 @@ class Settings(BaseSettings):
         default=1.0, ge=0, description="Gate: NDCG@10 ≥ ratio × the popularity baseline's (0 disables)."
     )
 
-    # The drift branch of `vitrina run all` (SPEC §5.5): retrain on drift, or when the
+    # The drift branch of `vitrina train all` (SPEC §5.5): retrain on drift, or when the
     # champion is older than this, otherwise keep it and only re-publish / re-index.
     retrain_max_age_days: float = Field(
         default=7.0, gt=0, description="Retrain on schedule when the champion is older than this (days)."

@@ -77,9 +77,9 @@ def test_cli_command_runs_the_cli_against_the_home(tmp_path: Path, fake_bin: Pat
     """The rendered line, run by bash as BashOperator does, passes the home and arguments intact."""
     home = tmp_path / "a home with spaces"
     config = VitrinaConfig(bin=str(fake_bin), home=home, lake_url="file:///x y/lake")
-    line = cli_command(["run", "drift", "--window-days", "7"], config)
+    line = cli_command(["drift", "--window-days", "7"], config)
     out = subprocess.run(["bash", "-c", line], capture_output=True, text=True, check=True).stdout
-    assert out.splitlines() == [str(home), "file:///x y/lake", "run", "drift", "--window-days", "7"]
+    assert out.splitlines() == [str(home), "file:///x y/lake", "drift", "--window-days", "7"]
 
 
 @pytest.mark.unit
@@ -100,7 +100,7 @@ def test_unknown_decision_is_an_error(payload: dict[str, object]) -> None:
 @pytest.mark.unit
 def test_read_drift_decision_from_the_lake(tmp_path: Path) -> None:
     config = VitrinaConfig(bin="vitrina", home=tmp_path)
-    with pytest.raises(FileNotFoundError, match="vitrina run drift"):
+    with pytest.raises(FileNotFoundError, match="vitrina drift"):
         read_drift_decision(config)
     report = tmp_path / "lake" / "reports" / "drift" / "latest" / "metrics.json"
     report.parent.mkdir(parents=True)

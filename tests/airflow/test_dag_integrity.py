@@ -18,12 +18,15 @@ DAGS = Path(__file__).resolve().parents[2] / "dags"
 EXPECTED = {
     "vitrina_recs": (
         [0, 6, 12, 18],
-        {"validate": ["validate"], "run_recs": ["run", "recs", "--policy", "auto"]},
+        {"validate": ["data", "validate"], "run_recs": ["train", "recs", "--policy", "auto"]},
     ),
-    "vitrina_search": ([2], {"validate": ["validate"], "run_search": ["run", "search", "--policy", "auto"]}),
+    "vitrina_search": (
+        [2],
+        {"validate": ["data", "validate"], "run_search": ["train", "search", "--policy", "auto"]},
+    ),
     "vitrina_drift": (
         [4],
-        {"validate": ["validate"], "drift_check": ["run", "drift"], "retrain": ["run", "recs"]},
+        {"validate": ["data", "validate"], "drift_check": ["drift"], "retrain": ["train", "recs"]},
     ),
 }
 

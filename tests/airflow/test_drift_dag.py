@@ -18,11 +18,11 @@ DRIFT_REPORT = Path("lake/reports/drift/latest/metrics.json")
 
 
 def _fake_vitrina(path: Path, decision: str, drift_exit: int = 0) -> Path:
-    """A stand-in CLI: appends its arguments to $VITRINA_HOME/calls.log; `run drift` writes DECISION."""
+    """A stand-in CLI: appends its arguments to $VITRINA_HOME/calls.log; `drift` writes DECISION."""
     path.write_text(
         f"""#!/usr/bin/env bash
 echo "$*" >> "$VITRINA_HOME/calls.log"
-if [ "$1 $2" = "run drift" ]; then
+if [ "$1" = "drift" ]; then
   mkdir -p "$VITRINA_HOME/{DRIFT_REPORT.parent}"
   echo '{{"decision": "{decision}", "reasons": ["fake"]}}' > "$VITRINA_HOME/{DRIFT_REPORT}"
   exit {drift_exit}
@@ -69,7 +69,7 @@ def test_branch_follows_the_drift_decision(
     assert states["validate"] == states["drift_check"] == states["branch_on_drift"] == "success"
     assert (states[followed], states[skipped]) == ("success", "skipped")
     calls = (home / "calls.log").read_text().splitlines()
-    assert calls == ["validate", "run drift"] + (["run recs"] if decision == "retrain" else [])
+    assert calls == ["data validate", "drift"] + (["train recs"] if decision == "retrain" else [])
     assert not (home / "lake" / "state" / "airflow_failures.jsonl").exists()
 
 
@@ -85,7 +85,7 @@ def test_failed_drift_check_keeps_the_champion_and_is_recorded(
     states = _run_drift_dag(dagbag, monkeypatch)
     assert states["drift_check"] == "failed"
     assert states["branch_on_drift"] == states["retrain"] == "upstream_failed"
-    assert "run recs" not in (home / "calls.log").read_text()
+    assert "train recs" not in (home / "calls.log").read_text()
     failures = (home / "lake" / "state" / "airflow_failures.jsonl").read_text().splitlines()
     record = json.loads(failures[-1])
     assert (record["dag_id"], record["task_id"]) == ("vitrina_drift", "drift_check")
@@ -94,11 +94,9 @@ def test_failed_drift_check_keeps_the_champion_and_is_recorded(
 
 @pytest.fixture
 def vitrina_with_drift(vitrina_bin: str) -> str:
-    """The real CLI; it must have `vitrina run drift` (a missing command is a failure)."""
-    probe = subprocess.run(
-        [vitrina_bin, "run", "drift", "--help"], capture_output=True, timeout=120, check=False
-    )
-    assert probe.returncode == 0, f"`vitrina run drift --help` failed: {probe.stderr!r}"
+    """The real CLI; it must have `vitrina drift` (a missing command is a failure)."""
+    probe = subprocess.run([vitrina_bin, "drift", "--help"], capture_output=True, timeout=120, check=False)
+    assert probe.returncode == 0, f"`vitrina drift --help` failed: {probe.stderr!r}"
     return vitrina_bin
 
 
@@ -110,7 +108,7 @@ def test_drift_dag_end_to_end_with_the_real_cli(
     """The real `vitrina` on a ci-scale marketplace: the branch taken is the one the report asks for."""
     home = tmp_path / "home"
     subprocess.run(
-        [vitrina_with_drift, "generate", "--scale", "ci", "--seed", "7", "--home", str(home)],
+        [vitrina_with_drift, "data", "generate", "--scale", "ci", "--seed", "7", "--home", str(home)],
         check=True,
         timeout=600,
     )

@@ -1,4 +1,5 @@
-"""`vitrina experiment run` against a real uvicorn server on the served ci home.
+"""The driver of `vitrina experiment ab | aa | interleave` against a real uvicorn server on the
+served ci home.
 
 The A/B is checked against the hidden truth rather than a hope: the expected session CTR of
 the champion's lists and of the popularity list, from the simulator's click model and true

@@ -244,5 +244,5 @@ def test_customer_ids_are_masked_outside_the_user_page(signed_in: TestClient) ->
 def test_without_validated_events_the_user_page_says_so(signed_in: TestClient) -> None:
     html = signed_in.get("/console/user", params={"user_id": CUSTOMER, "lang": "en"}).text
     assert 'role="alert">No validated events at ' in html
-    assert "Run `vitrina validate`" in html
+    assert "Run `vitrina data validate`" in html
     assert "Cold start" not in html

@@ -126,7 +126,7 @@ def test_new_trend_is_flagged_on_the_category_mix_of_interactions(tmp_path: Path
 def test_cli_prints_the_decision_and_exits_zero(tmp_path: Path) -> None:
     settings = _lake(tmp_path / "home", "price_inflation")
     result = CliRunner().invoke(
-        app, ["run", "drift", "--home", str(settings.home), "--query-sample", "0", "--no-html"]
+        app, ["drift", "--home", str(settings.home), "--query-sample", "0", "--no-html"]
     )
     assert result.exit_code == 0, result.output
     assert "retrain" in result.output

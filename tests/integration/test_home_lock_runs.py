@@ -27,7 +27,7 @@ from vitrina.serving.app import create_app
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 VITRINA = str(Path(sys.executable).with_name("vitrina"))
-RECS = ["run", "recs", "--trials", "1", "--no-publish"]
+RECS = ["train", "recs", "--trials", "1", "--no-publish"]
 KEY = "lock-test-key"
 
 
@@ -85,7 +85,7 @@ def test_a_second_run_and_the_admin_promote_are_refused_while_the_first_complete
         assert second.returncode == BUSY_EXIT_CODE, output
         flat = " ".join(output.split())
         assert f"another vitrina run holds {lock_path(home)}: pid {first.pid} on " in flat
-        assert "'vitrina run recs --trials 1" in flat
+        assert "'vitrina train recs --trials 1" in flat
         assert "wait for it or stop it" in flat
 
         output, _ = first.communicate(timeout=600)
@@ -98,15 +98,15 @@ def test_a_second_run_and_the_admin_promote_are_refused_while_the_first_complete
     assert steps
     assert len({json.loads(step.read_text())["run_id"] for step in steps}) == 1  # one run wrote the ledger
     assert lock_path(home).read_text() == ""  # released
-    after = CliRunner().invoke(app, ["validate", "--home", str(home)])
+    after = CliRunner().invoke(app, ["data", "validate", "--home", str(home)])
     assert after.exit_code == 0, after.output
 
 
 def test_a_run_killed_with_sigkill_does_not_leave_the_home_locked(home: Path) -> None:
-    holder = _start(home, "run", "drift", "--query-sample", "0", "--no-html")
+    holder = _start(home, "drift", "--query-sample", "0", "--no-html")
     try:
         _wait_until_holding(home, holder)
-        busy = CliRunner().invoke(app, ["validate", "--home", str(home)])
+        busy = CliRunner().invoke(app, ["data", "validate", "--home", str(home)])
         assert busy.exit_code == BUSY_EXIT_CODE
         assert f"pid {holder.pid}" in busy.output
     finally:
@@ -114,5 +114,5 @@ def test_a_run_killed_with_sigkill_does_not_leave_the_home_locked(home: Path) ->
         holder.communicate(timeout=60)
     assert holder.returncode == -signal.SIGKILL
     assert f'"pid": {holder.pid}' in lock_path(home).read_text()  # the dead holder's identity stays …
-    after = CliRunner().invoke(app, ["validate", "--home", str(home)])  # … and is no obstacle
+    after = CliRunner().invoke(app, ["data", "validate", "--home", str(home)])  # … and is no obstacle
     assert after.exit_code == 0, after.output

@@ -260,7 +260,7 @@ def test_cli_ingests_once_and_then_finds_nothing(
 ) -> None:
     load_catalog_to_postgres(_catalog(range(12), T0), postgres_url, pg_table)
     home = str(settings.home)
-    arguments = ["ingest", "catalog", "--from", postgres_url, "--table", pg_table, "--home", home]
+    arguments = ["data", "ingest", "catalog", "--from", postgres_url, "--table", pg_table, "--home", home]
     runner = CliRunner()
     first = runner.invoke(app, arguments)
     assert first.exit_code == 0, first.output

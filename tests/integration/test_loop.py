@@ -1,9 +1,10 @@
-"""`vitrina run all` at ci scale (SPEC §5.5 and issue 5's must-show), through the CLI:
+"""`vitrina train all` at ci scale (SPEC §5.5 and issue 5's must-show), through the CLI:
 
 1. a second run on unchanged data reuses every step and keeps the champion;
-2. after `vitrina generate --drift price_inflation` into the same home, `vitrina run drift`
-   decides retrain on price features, `run all` retrains and registers a challenger with its
-   gate decision, and `vitrina promote` / `vitrina rollback` change what `vitrina recs USER` shows;
+2. after `vitrina data generate --drift price_inflation` into the same home, `vitrina drift`
+   decides retrain on price features, `train all` retrains and registers a challenger with its
+   gate decision, and `vitrina models promote` / `vitrina models rollback` change what
+   `vitrina query recs USER` shows;
 3. a corrupted input fails its step: the CLI exits 1 naming it, the ledger records it, and the
    champion keeps serving the same lists.
 
@@ -42,7 +43,7 @@ def cli(home: Path, *args: str, ok: bool = True) -> str:
 
 
 def run_all(home: Path, ok: bool = True) -> str:
-    return cli(home, "run", "all", "--quick", "--trials", "1", "--seed", SEED, ok=ok)
+    return cli(home, "train", "all", "--quick", "--trials", "1", "--seed", SEED, ok=ok)
 
 
 def record(settings: Settings, pipeline: str, step: str) -> dict[str, object]:
@@ -77,11 +78,11 @@ def busiest_user(settings: Settings) -> str:
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory, mlflow_template: Path) -> Path:
-    """A ci-scale marketplace after one `vitrina run all`."""
+    """A ci-scale marketplace after one `vitrina train all`."""
     home = tmp_path_factory.mktemp("loop") / "home"
     home.mkdir()
     shutil.copy(mlflow_template, home / mlflow_template.name)
-    cli(home, "generate", "--scale", "ci", "--seed", SEED)
+    cli(home, "data", "generate", "--scale", "ci", "--seed", SEED)
     run_all(home)
     return home
 
@@ -108,9 +109,9 @@ def test_price_inflation_leads_to_a_challenger_that_promote_and_rollback_serve(h
     settings = get_settings(home=home)
     user = busiest_user(settings)
     champion_version, champion_list = served(settings, user)
-    cli(home, "generate", "--scale", "ci", "--seed", SEED, "--drift", "price_inflation")
-    cli(home, "validate")
-    drift = cli(home, "run", "drift", "--query-sample", "0", "--no-html")
+    cli(home, "data", "generate", "--scale", "ci", "--seed", SEED, "--drift", "price_inflation")
+    cli(home, "data", "validate")
+    drift = cli(home, "drift", "--query-sample", "0", "--no-html")
     report = json.loads((Path(settings.lake) / "reports/drift/latest/metrics.json").read_text())
     assert report["decisions"]["recs"] == "retrain", report["reasons"]
     assert any("price" in reason for reason in report["reasons"][:1]), report["reasons"]
@@ -133,14 +134,14 @@ def test_price_inflation_leads_to_a_challenger_that_promote_and_rollback_serve(h
     # the champion still serves, on the new data
     assert served(settings, user)[0] == champion_version
 
-    cli(home, "promote", RECS_MODEL, "--reason", "must-show")
+    cli(home, "models", "promote", RECS_MODEL, "--reason", "must-show")
     promoted = served(settings, user)
     assert promoted[0] != champion_version
-    assert promoted[0] in cli(home, "recs", user)
-    cli(home, "rollback", RECS_MODEL, "--reason", "must-show")
+    assert promoted[0] in cli(home, "query", "recs", user)
+    cli(home, "models", "rollback", RECS_MODEL, "--reason", "must-show")
     rolled = served(settings, user)
     assert rolled[0] == champion_version
-    assert rolled[0] in cli(home, "recs", user)
+    assert rolled[0] in cli(home, "query", "recs", user)
     assert promoted[1] != rolled[1]
     assert champion_list  # (the pre-drift list; the champion re-published it on the drifted data)
 
@@ -165,4 +166,4 @@ def test_a_corrupt_input_fails_its_step_and_the_champion_keeps_serving(home: Pat
     victim.write_bytes(original)  # repaired: the step runs again and the loop completes
     assert "✓ loop · features" in run_all(home)
     assert record(settings, "loop", "features")["status"] == "done"
-    assert lists[0] in cli(home, "recs", user)  # (the CLI reads the lake too, so only once repaired)
+    assert lists[0] in cli(home, "query", "recs", user)  # (the CLI reads the lake too, so only once repaired)

@@ -1,4 +1,4 @@
-"""`vitrina run recs` end to end: on simulated ci data, and on a hand-made shop that never
+"""`vitrina train recs` end to end: on simulated ci data, and on a hand-made shop that never
 saw the simulator (bring your own data)."""
 
 from __future__ import annotations
@@ -74,10 +74,10 @@ def test_pipeline_on_simulated_data(ci_settings: Settings, tmp_path: Path) -> No
         assert record.model_version == f"recs-{run.run_id}"
         assert all(item.reason for item in record.items)
 
-    shown = CliRunner().invoke(app, ["recs", some_user, "--home", str(settings.home)])
+    shown = CliRunner().invoke(app, ["query", "recs", some_user, "--home", str(settings.home)])
     assert shown.exit_code == 0, shown.output
     assert record.items[0].reason in shown.output
-    missing = CliRunner().invoke(app, ["recs", "nobody", "--home", str(settings.home)])
+    missing = CliRunner().invoke(app, ["query", "recs", "nobody", "--home", str(settings.home)])
     assert missing.exit_code == 1
 
 

@@ -1,6 +1,6 @@
-"""`vitrina run recs` with the registry on ci data: the first passing version becomes champion
-and is published, a later one only challenges, and `vitrina promote` / `vitrina rollback`
-change what `vitrina recs USER` shows."""
+"""`vitrina train recs` with the registry on ci data: the first passing version becomes champion
+and is published, a later one only challenges, and `vitrina models promote` / `vitrina models rollback`
+change what `vitrina query recs USER` shows."""
 
 from __future__ import annotations
 
@@ -76,15 +76,15 @@ def test_registry_drives_what_is_published(
     assert served(settings, user) == (version_1, list_1)
 
     runner = CliRunner()
-    promoted = runner.invoke(app, ["promote", RECS_MODEL, "--reason", "test", "--home", str(home)])
+    promoted = runner.invoke(app, ["models", "promote", RECS_MODEL, "--reason", "test", "--home", str(home)])
     assert promoted.exit_code == 0, promoted.output
     version_2, list_2 = served(settings, user)
     assert version_2 == f"recs-{second.run_id}"
     assert list_2 != list_1
-    shown = runner.invoke(app, ["recs", user, "--home", str(home)])
+    shown = runner.invoke(app, ["query", "recs", user, "--home", str(home)])
     assert f"recs-{second.run_id}" in shown.output
 
-    rolled = runner.invoke(app, ["rollback", RECS_MODEL, "--reason", "test", "--home", str(home)])
+    rolled = runner.invoke(app, ["models", "rollback", RECS_MODEL, "--reason", "test", "--home", str(home)])
     assert rolled.exit_code == 0, rolled.output
     assert served(settings, user) == (version_1, list_1)
     back = get_version(settings, RECS_MODEL, CHAMPION)

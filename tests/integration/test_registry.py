@@ -214,21 +214,21 @@ def test_cli_lists_models_and_switches_search_champions(mlflow_settings: Setting
     runner = CliRunner()
     home = ["--home", str(mlflow_settings.home)]
     generations = Generations(Path(mlflow_settings.home))
-    refused = runner.invoke(app, ["rollback", RECS_MODEL, *home])
+    refused = runner.invoke(app, ["models", "rollback", RECS_MODEL, *home])
     assert refused.exit_code == 1
     assert "no champion" in refused.output
     assert generations.pending() == set()  # a refused switch tells running APIs nothing
     gate_and_register(mlflow_settings, candidate(tmp_path, "s1", 0.5, model=SEARCH_MODEL))
     gate_and_register(mlflow_settings, candidate(tmp_path, "s2", 0.49, model=SEARCH_MODEL))
-    switched = runner.invoke(app, ["promote", SEARCH_MODEL, "--reason", "interleaving won", *home])
+    switched = runner.invoke(app, ["models", "promote", SEARCH_MODEL, "--reason", "interleaving won", *home])
     assert switched.exit_code == 0, switched.output
     assert "promote champion v1 → v2 (interleaving won)" in switched.output
     assert "reload" in switched.output
     assert generations.pending() == {"models"}  # running API workers reload within a second
-    listed = runner.invoke(app, ["models", SEARCH_MODEL, *home])
+    listed = runner.invoke(app, ["models", "list", SEARCH_MODEL, *home])
     assert listed.exit_code == 0, listed.output
     assert "champion" in listed.output
     assert "previous" in listed.output
     assert "interleaving won" in listed.output
-    unknown = runner.invoke(app, ["promote", "vitrina-other", *home])
+    unknown = runner.invoke(app, ["models", "promote", "vitrina-other", *home])
     assert unknown.exit_code == 2

@@ -1,4 +1,4 @@
-"""`vitrina run search` end to end: on simulated ci data (quality, behaviour, incremental
+"""`vitrina train search` end to end: on simulated ci data (quality, behaviour, incremental
 re-index, CLI) and on a hand-made shop that never saw the simulator (bring your own data)."""
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def test_incremental_reindex_embeds_only_changed_products(built: tuple[Settings,
     assert changed["product_id"].iloc[0] in set(top["product_id"])
     engine.close()
     result = CliRunner().invoke(
-        app, ["search", "celuar samsng", "--k", "3", "--explain", "--home", str(settings.home)]
+        app, ["query", "search", "celuar samsng", "--k", "3", "--explain", "--home", str(settings.home)]
     )
     assert result.exit_code == 0, result.output
     assert "celular samsung" in result.output

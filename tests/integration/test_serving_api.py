@@ -264,7 +264,7 @@ def test_events_are_idempotent_and_flushed_into_raw(api: TestClient, home: Path,
     assert bad.status_code == 422
     assert "event_type" in bad.json()["detail"]
     assert api.post("/events", json={"events": []}).status_code == 422
-    result = CliRunner().invoke(cli_app, ["ingest", "events", "--home", str(home)])
+    result = CliRunner().invoke(cli_app, ["data", "ingest", "events", "--home", str(home)])
     assert result.exit_code == 0, result.output
     assert "flushed 2 events" in result.output
     ids = [

@@ -183,7 +183,7 @@ def test_cli_exit_codes_and_message(clean_home: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     home = tmp_path / "cli"
     settings = copy_home(clean_home, home)
-    ok = runner.invoke(app, ["validate", "--home", str(home)])
+    ok = runner.invoke(app, ["data", "validate", "--home", str(home)])
     assert ok.exit_code == 0, ok.output
     assert "events" in ok.output
 
@@ -191,7 +191,7 @@ def test_cli_exit_codes_and_message(clean_home: Path, tmp_path: Path) -> None:
     lines = curated.read_text(encoding="utf-8").splitlines()
     n_terms = len(lines) - 1
     curated.write_text("\n".join([lines[0], *(f"termino{i},," for i in range(n_terms))]), encoding="utf-8")
-    failed = runner.invoke(app, ["validate", "--home", str(home)])
+    failed = runner.invoke(app, ["data", "validate", "--home", str(home)])
     assert failed.exit_code == 1
     output = " ".join(failed.output.split())
     assert output.count("validation failed:") == 1

@@ -1,9 +1,11 @@
-"""What every ``vitrina`` command module shares: the console, the ``--home`` option and the
-settings it selects."""
+"""What every ``vitrina`` command module shares: the console, the options several commands take
+(one name, one default, wherever they appear), the settings ``--home`` selects and the home lock.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import sys
 from collections.abc import Iterator
 from typing import Annotated
@@ -16,14 +18,32 @@ from vitrina.config import Settings, get_settings
 # piped output (CI logs, files) gets room for the report tables instead of rich's 80 columns
 console = Console(width=None if sys.stdout.isatty() else 140)
 
+DEFAULT_SEED = 42
+"""``--seed`` of every command that takes one: the same seed gives the same world, models and verdict."""
+DEFAULT_TRIALS = 4
+"""``--trials`` of every training command: Optuna trials of each ranker."""
+DEFAULT_SCALE = "demo"
+
 HomeOption = Annotated[
     str | None, typer.Option("--home", help="State folder (default $VITRINA_HOME or ./.vitrina).")
+]
+TrialsOption = Annotated[int, typer.Option("--trials", help="Optuna trials of each ranker.", min=1)]
+ForceOption = Annotated[bool, typer.Option("--force", help="Ignore the step ledger: redo every step.")]
+ScaleOption = Annotated[str, typer.Option("--scale", help="ci | demo | large")]
+EndDateOption = Annotated[
+    str | None,
+    typer.Option("--end-date", help="Last simulated day, YYYY-MM-DD (default: yesterday, UTC)."),
 ]
 
 
 def settings_for(home: str | None) -> Settings:
     """The settings of ``--home`` (or of the environment when it is not given)."""
     return get_settings(home=home) if home else get_settings()
+
+
+def parse_day(value: str | None) -> dt.date | None:
+    """A ``YYYY-MM-DD`` option as a date (None stays None)."""
+    return dt.date.fromisoformat(value) if value else None
 
 
 @contextlib.contextmanager

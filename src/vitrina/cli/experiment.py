@@ -1,4 +1,5 @@
-"""``vitrina experiment run``: an online experiment against the running API (wiring only).
+"""``vitrina experiment ab | aa | interleave``: an online experiment against the running API
+(wiring only).
 
 Reads who shops from the lake (active users, catalog prices, the simulator's query traffic),
 builds the simulator's online market, talks to the API over HTTP and hands all of it to
@@ -9,22 +10,27 @@ builds the simulator's online market, talks to the API over HTTP and hands all o
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from vitrina.cli.common import console, settings_for
-from vitrina.config import Settings
-from vitrina.core.experiments.report import ExperimentResult
-from vitrina.core.experiments.run_config import DriverConfig
-from vitrina.simulator.shoppers import Population
+from vitrina.cli.common import DEFAULT_SEED, HomeOption, console, settings_for
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the statistics (scipy) load with the first experiment, not with `vitrina --help`
     import pandas as pd
+    from rich.console import Console
 
-experiment_app = typer.Typer(help="Online experiments against the running API (SPEC §5.6).")
+    from vitrina.config import Settings
+    from vitrina.core.experiments.report import ExperimentResult
+    from vitrina.core.experiments.run_config import DriverConfig
+    from vitrina.simulator.shoppers import Population
+
+experiment_app = typer.Typer(
+    help="Online experiments against the running API, played by the simulator's shoppers; needs "
+    "VITRINA_ADMIN_API_KEY (the key the API was started with) and --home the API serves.",
+    no_args_is_help=True,
+)
 ACTIVE_DAYS = 28
 """Users with an event in the last 28 days of the data are active (as the recs batch has it)."""
 
@@ -33,6 +39,7 @@ def load_population(settings: Settings, queries: pd.DataFrame | None = None) -> 
     """Active users and catalog prices from the validated lake; queries (with their truth ids
     and traffic weights) from ``queries``, the truth's ``queries`` frame, when given."""
     from vitrina.adapters.lake.warehouse import Warehouse
+    from vitrina.simulator.shoppers import Population
 
     with Warehouse.from_settings(settings) as warehouse:
         users = warehouse.df(
@@ -80,6 +87,7 @@ def run_experiment(
 
 
 def print_result(console: Console, result: ExperimentResult, folder: str) -> None:
+    """The result table, the decision in one line, and where the report was written."""
     table = Table(title=f"{result.kind} · {result.surface} · {result.run_id}")
     for header in result.headers:
         table.add_column(header)
@@ -90,48 +98,101 @@ def print_result(console: Console, result: ExperimentResult, folder: str) -> Non
     console.print(f"report: {folder}")
 
 
-@experiment_app.command("run")
-def run_command(
-    kind: Annotated[str, typer.Option(help="ab | aa | interleave (search)")] = "ab",
-    sessions: Annotated[
-        int, typer.Option(help="ab: sessions; aa: per run; interleave: most per method.", min=2)
-    ] = 2000,
-    api: Annotated[str, typer.Option(help="Base URL of the running API.")] = "http://127.0.0.1:8000",
-    surface: Annotated[str, typer.Option(help="recs | search")] = "recs",
-    seed: Annotated[int, typer.Option(help="Seed of the simulated shoppers: same seed, same verdict.")] = 7,
-    runs: Annotated[int, typer.Option(help="aa: how many A/A analyses.", min=1)] = 40,
-    repeats: Annotated[int, typer.Option(help="interleave: repeats of each sequential test.", min=1)] = 1,
-    block: Annotated[int, typer.Option(help="interleave: sessions between two looks.", min=1)] = 100,
-    challenger: Annotated[
-        str | None, typer.Option(help="recs: popularity; search: bm25 | semantic | hybrid (default bm25).")
-    ] = None,
-    post_events: Annotated[bool, typer.Option(help="Send the simulated events to POST /events.")] = True,
-    home: Annotated[
-        str | None, typer.Option("--home", help="State folder the API serves (default $VITRINA_HOME).")
-    ] = None,
-) -> None:
-    """Drive the simulator's shoppers against the API under an experiment and print the decision."""
+ApiOption = Annotated[str, typer.Option(help="Base URL of the running API.")]
+SeedOption = Annotated[int, typer.Option(help="Seed of the simulated shoppers: same seed, same verdict.")]
+SurfaceOption = Annotated[str, typer.Option(help="recs | search")]
+PostEventsOption = Annotated[bool, typer.Option(help="Send the simulated events to POST /events.")]
+ChallengerOption = Annotated[
+    str | None, typer.Option(help="recs: popularity; search: bm25 | semantic | hybrid (default bm25).")
+]
+SearchChallengerOption = Annotated[
+    str | None, typer.Option("--challenger", help="bm25 | semantic | hybrid (default bm25).")
+]
+DEFAULT_API = "http://127.0.0.1:8000"
+DEFAULT_SESSIONS = 2000
+
+
+def drive(kind: str, surface: str, home: str | None, api: str, **options: Any) -> None:
+    """Check the admin key and the options, run the experiment, print the decision (exit 2 on
+    a missing key or an invalid combination, before any request)."""
+    from vitrina.core.experiments.run_config import DriverConfig
 
     settings = settings_for(home)
     if settings.admin_api_key is None:
         console.print("[bold red]set VITRINA_ADMIN_API_KEY[/] (the key the API was started with)")
         raise typer.Exit(code=2)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    seed = options["seed"]
     try:
         config = DriverConfig(
             kind=kind,  # type: ignore[arg-type]
             surface=surface,  # type: ignore[arg-type]
-            sessions=sessions,
-            seed=seed,
-            runs=runs,
-            repeats=repeats,
-            block=block,
-            challenger=challenger,
-            post_events=post_events,
             run_id=f"{kind}-{surface}-seed{seed}-{stamp}",
+            **options,
         )
     except ValueError as error:
         console.print(f"[bold red]{error}[/]")
         raise typer.Exit(code=2) from error
     result, folder = run_experiment(settings, config, api)
     print_result(console, result, folder)
+
+
+@experiment_app.command("ab")
+def ab(
+    sessions: Annotated[int, typer.Option(help="Sessions of the A/B test.", min=2)] = DEFAULT_SESSIONS,
+    surface: SurfaceOption = "recs",
+    challenger: ChallengerOption = None,
+    seed: SeedOption = DEFAULT_SEED,
+    post_events: PostEventsOption = True,
+    api: ApiOption = DEFAULT_API,
+    home: HomeOption = None,
+) -> None:
+    """A/B test, champion vs challenger on a 50/50 split: every metric, the sample-ratio check,
+    the verdict."""
+    drive(
+        "ab", surface, home, api, sessions=sessions, challenger=challenger, seed=seed, post_events=post_events
+    )
+
+
+@experiment_app.command("aa")
+def aa(
+    sessions: Annotated[int, typer.Option(help="Sessions of each A/A run.", min=2)] = DEFAULT_SESSIONS,
+    runs: Annotated[int, typer.Option(help="How many A/A analyses.", min=1)] = 40,
+    surface: SurfaceOption = "recs",
+    seed: SeedOption = DEFAULT_SEED,
+    post_events: PostEventsOption = True,
+    api: ApiOption = DEFAULT_API,
+    home: HomeOption = None,
+) -> None:
+    """A/A tests, both arms served the champion's answer: how often --runs analyses fire (about
+    alpha when assignment and statistics are sound), with its exact interval."""
+    drive("aa", surface, home, api, sessions=sessions, runs=runs, seed=seed, post_events=post_events)
+
+
+@experiment_app.command("interleave")
+def interleave(
+    sessions: Annotated[
+        int, typer.Option(help="The most sessions each method may use.", min=2)
+    ] = DEFAULT_SESSIONS,
+    repeats: Annotated[int, typer.Option(help="Repeats of each sequential test.", min=1)] = 1,
+    block: Annotated[int, typer.Option(help="Sessions between two looks.", min=1)] = 100,
+    challenger: SearchChallengerOption = None,
+    seed: SeedOption = DEFAULT_SEED,
+    post_events: PostEventsOption = True,
+    api: ApiOption = DEFAULT_API,
+    home: HomeOption = None,
+) -> None:
+    """Search only: sessions until a decision for team-draft interleaving and for an A/B test of
+    the same pair (both sequential), and each one's verdict."""
+    drive(
+        "interleave",
+        "search",
+        home,
+        api,
+        sessions=sessions,
+        repeats=repeats,
+        block=block,
+        challenger=challenger,
+        seed=seed,
+        post_events=post_events,
+    )

@@ -1,5 +1,10 @@
-"""``vitrina promote | rollback | models``: the registry's aliases by hand (registered on the
-app by :mod:`vitrina.cli.main`)."""
+"""``vitrina models list | promote | rollback | publish``: the registry's aliases by hand, and
+serving brought back in line with them.
+
+A training run gates its model and registers it (champion when there is none, else challenger);
+these commands are the human decisions after that: promote a challenger that won an experiment,
+roll back a champion that misbehaves, re-publish the recs champion's lists.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,12 @@ import typer
 
 from vitrina.cli.common import HomeOption, console, home_locked
 from vitrina.cli.common import settings_for as _settings
+from vitrina.cli.deprecated import ListWhenNoCommand
+
+models_app = typer.Typer(
+    cls=ListWhenNoCommand,
+    help="Registered model versions and their aliases: list, promote, roll back, re-publish.",
+)
 
 ModelArgument = Annotated[str, typer.Argument(help="Registered model: vitrina-recs | vitrina-search.")]
 RepublishOption = Annotated[
@@ -46,6 +57,20 @@ def _switch(
         raise typer.Exit(code=1)
 
 
+@models_app.command("list")
+def list_models(
+    model: Annotated[str | None, typer.Argument(help="One model (default: all).")] = None,
+    limit: Annotated[int, typer.Option(help="Rows per table.")] = 10,
+    home: HomeOption = None,
+) -> None:
+    """Registered versions with aliases and gate decisions, the latest runs, and the alias history."""
+    from vitrina.adapters.registry.listing import render_models
+    from vitrina.adapters.registry.mlflow_client import MODELS
+
+    console.print(render_models(_settings(home), [model] if model else list(MODELS), limit))
+
+
+@models_app.command("promote")
 def promote(
     model: ModelArgument,
     reason: Annotated[str, typer.Option(help="Why: recorded on the version and in the history.")] = "manual",
@@ -55,27 +80,37 @@ def promote(
     republish: RepublishOption = True,
     home: HomeOption = None,
 ) -> None:
-    """Make the challenger (or --version) the champion; the old champion is kept as previous."""
+    """Make the challenger (or --version) the champion, the old one kept as previous; serving follows
+    (vitrina-recs: lists re-published unless --no-republish; vitrina-search: its index served)."""
     _switch("promote", model, reason, version, republish, home)
 
 
+@models_app.command("rollback")
 def rollback(
     model: ModelArgument,
     reason: Annotated[str, typer.Option(help="Why: recorded on the versions and in the history.")] = "manual",
     republish: RepublishOption = True,
     home: HomeOption = None,
 ) -> None:
-    """Move the champion back to the previous champion."""
+    """Move the champion back to the previous champion; serving follows as after a promotion."""
     _switch("rollback", model, reason, None, republish, home)
 
 
-def models_command(
-    model: Annotated[str | None, typer.Argument(help="One model (default: all).")] = None,
-    limit: Annotated[int, typer.Option(help="Rows per table.")] = 10,
-    home: HomeOption = None,
-) -> None:
-    """List registered versions with aliases and gate decisions, latest runs, and history."""
-    from vitrina.adapters.registry.listing import render_models
-    from vitrina.adapters.registry.mlflow_client import MODELS
+@models_app.command("publish")
+def publish(home: HomeOption = None) -> None:
+    """Re-publish every active user's list with the vitrina-recs champion now, as a new store
+    version (after --no-republish, or when a re-publish failed)."""
+    settings = _settings(home)
+    with home_locked(settings):  # the store and the champion must not move underneath
+        from vitrina.adapters.models.recs_bundle import IncompatibleBundleError
+        from vitrina.pipelines.recs.publish import publish_champion
 
-    console.print(render_models(_settings(home), [model] if model else list(MODELS), limit))
+        try:
+            batch = publish_champion(settings)
+        except (IncompatibleBundleError, FileNotFoundError, ValueError) as error:
+            console.print(f"[bold red]publish failed, the store keeps its current batch:[/] {error}")
+            raise typer.Exit(code=1) from error
+    if batch is None:
+        console.print("[bold red]no vitrina-recs champion to publish[/]: run `vitrina train recs` first")
+        raise typer.Exit(code=1)
+    console.print(batch.render())

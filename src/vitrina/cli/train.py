@@ -1,20 +1,33 @@
-"""``vitrina run recs|search|all|drift``: the pipelines end to end, one at a time per home."""
+"""``vitrina train recs | search | all``: the training pipelines end to end, one at a time per home.
+
+``recs`` and ``search`` train one model each (``--policy auto`` is what the Airflow DAGs run);
+``all`` is the MLOps loop over both, with the drift check deciding what to retrain."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import replace
 from typing import Annotated
 
 import typer
 
-from vitrina.cli.common import HomeOption, console, home_locked
+from vitrina.cli.common import (
+    DEFAULT_SEED,
+    DEFAULT_TRIALS,
+    ForceOption,
+    HomeOption,
+    TrialsOption,
+    console,
+    home_locked,
+)
 from vitrina.cli.common import settings_for as _settings
 from vitrina.config import Settings
 
-run_app = typer.Typer(help="Run a pipeline end to end.")
+train_app = typer.Typer(
+    help="Train, evaluate, gate, register and serve the models (one run per home at a time).",
+    no_args_is_help=True,
+)
 
-ForceOption = Annotated[bool, typer.Option("--force", help="Ignore the step ledger: redo every step.")]
+SeedOption = Annotated[int, typer.Option(help="Seed of every model.")]
 PolicyOption = Annotated[
     str,
     typer.Option(
@@ -41,17 +54,18 @@ def _failed(error: Exception) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-@run_app.command("recs")
-def run_recs_command(
-    trials: Annotated[int, typer.Option(help="Optuna trials for the ranker.")] = 4,
-    seed: Annotated[int, typer.Option(help="Seed of every model.")] = 42,
+@train_app.command("recs")
+def train_recs(
+    trials: TrialsOption = DEFAULT_TRIALS,
+    seed: SeedOption = DEFAULT_SEED,
     evaluate: Annotated[bool, typer.Option(help="Evaluate models and baselines on the test week.")] = True,
     publish: Annotated[bool, typer.Option(help="Publish every active user's TOP-20 to the store.")] = True,
     policy: PolicyOption = "always",
     force: ForceOption = False,
     home: HomeOption = None,
 ) -> None:
-    """Train, evaluate and publish the "Para ti" recommendations (SPEC §3)."""
+    """The "Para ti" recommendations: features → candidates → ranker → evaluate → gate → register
+    → publish every active user's TOP-20 with the champion."""
     settings = _settings(home)
     # locked before the heavy imports (a busy home answers at once) and before the decision,
     # which reads the champion the run then replaces
@@ -76,10 +90,10 @@ def run_recs_command(
         console.print(run.batch.render())
 
 
-@run_app.command("search")
-def run_search_command(
-    trials: Annotated[int, typer.Option(help="Optuna trials for the ranker.")] = 3,
-    seed: Annotated[int, typer.Option(help="Seed of every model.")] = 42,
+@train_app.command("search")
+def train_search(
+    trials: TrialsOption = DEFAULT_TRIALS,
+    seed: SeedOption = DEFAULT_SEED,
     evaluate: Annotated[
         bool, typer.Option(help="Evaluate every model on qrels and held-out searches.")
     ] = True,
@@ -91,7 +105,8 @@ def run_search_command(
     force: ForceOption = False,
     home: HomeOption = None,
 ) -> None:
-    """Build an index version, fine-tune the encoder, train the ranker, evaluate (SPEC §4)."""
+    """Product search: query understanding → fine-tune the encoder → index version → ranker →
+    evaluate → gate → register, then serve the index (blue-green)."""
     settings = _settings(home)
     if incremental:
         with home_locked(settings):
@@ -128,17 +143,18 @@ def run_search_command(
         )
 
 
-@run_app.command("all")
-def run_all_command(
-    force: ForceOption = False,
-    trials: Annotated[int, typer.Option(help="Optuna trials of each ranker.")] = 4,
-    seed: Annotated[int, typer.Option(help="Seed of every model.")] = 42,
+@train_app.command("all")
+def train_all(
+    trials: TrialsOption = DEFAULT_TRIALS,
+    seed: SeedOption = DEFAULT_SEED,
     quick: Annotated[
         bool,
         typer.Option(
-            help="Small budgets for ci-scale data and smoke tests (quick fine-tune, no query embeddings)."
+            help="Small budgets for ci-scale data and smoke tests: quick fine-tune, one search "
+            "ranker trial (--trials then counts for recs only), no query embeddings in the drift check."
         ),
     ] = False,
+    force: ForceOption = False,
     home: HomeOption = None,
 ) -> None:
     """The MLOps loop: validate → features → drift → retrain or reuse → evaluate → gate →
@@ -163,53 +179,3 @@ def run_all_command(
             run_all(settings, config, console)
     except StepFailedError as error:
         raise _failed(error) from error
-
-
-@run_app.command("drift")
-def run_drift_command(
-    window_days: Annotated[int, typer.Option(help="Length of the current window, in days.")] = 7,
-    reference_days: Annotated[
-        int, typer.Option(help="Reference before it (whole windows; cut to the history available).")
-    ] = 28,
-    end_date: Annotated[
-        str | None,
-        typer.Option(help="Last day of the current window, YYYY-MM-DD (default: last event's day)."),
-    ] = None,
-    query_sample: Annotated[
-        int, typer.Option(help="Queries per window for the embedding check (0: off).")
-    ] = 300,
-    html: Annotated[bool, typer.Option(help="Write the Evidently HTML report.")] = True,
-    force: ForceOption = False,
-    home: HomeOption = None,
-) -> None:
-    """Compare the latest window with the reference: per-feature drift, then none / warn / retrain."""
-    from vitrina.adapters.step_ledger import StepFailedError
-
-    end = None
-    if end_date:
-        end = dt.datetime.combine(dt.date.fromisoformat(end_date) + dt.timedelta(days=1), dt.time(), dt.UTC)
-    settings = _settings(home)
-    try:
-        with home_locked(settings):  # before the heavy imports: a busy home answers at once
-            from vitrina.pipelines.drift.run import DriftConfig, check_drift
-
-            config = DriftConfig(
-                window_days=window_days,
-                reference_days=reference_days,
-                end=end,
-                query_sample=query_sample,
-                html=html,
-            )
-            check = check_drift(settings, config, console, force=force)
-    except StepFailedError as error:  # no validated data, not enough history, a bad window
-        console.print(f"[bold red]drift check failed:[/] {error}")
-        raise typer.Exit(code=1) from error
-    if check.run is not None:
-        console.print(check.run.render())
-    else:
-        per_domain = ", ".join(f"{d}: {v}" for d, v in check.decisions.items())
-        console.print(
-            f"drift {check.run_id} (reused): [bold]{check.decision}[/] ({per_domain}); {check.report}"
-        )
-    for reason in check.reasons:
-        console.print(f"  · {reason}")

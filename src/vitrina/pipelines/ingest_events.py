@@ -1,11 +1,11 @@
-"""``vitrina ingest events``: move buffered events into ``raw/events`` (SPEC §1 EVENTS).
+"""``vitrina data ingest events``: move buffered events into ``raw/events`` (SPEC §1 EVENTS).
 
 Each chunk is written to the lake *first* (one Parquet file per day, in the EVENTS
 contract's schema, named by the chunk's first offset), made durable (on a local lake the
 files and their folders are fsync'd; an object store's completed upload already is), and
 only then committed in the buffer. A crash between the two re-delivers the chunk on the
 next run, which reads it again from the same first offset and writes the same file names
-(replacing, not duplicating). ``vitrina validate`` then checks the rows against the
+(replacing, not duplicating). ``vitrina data validate`` then checks the rows against the
 contract and quarantines the bad ones (unknown users or products, …).
 
 One flush at a time per home (an ``flock`` on ``events/.flush.lock``): two flushes reading
@@ -51,7 +51,7 @@ class FlushReport:
             return "no buffered events: nothing to flush"
         return (
             f"flushed {self.events:,} events in {self.chunks} chunk(s) to raw/events "
-            f"({len(self.files)} file(s), {self.seconds:.1f} s); run `vitrina validate` next"
+            f"({len(self.files)} file(s), {self.seconds:.1f} s); run `vitrina data validate` next"
         )
 
 

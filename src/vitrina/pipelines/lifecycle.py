@@ -1,7 +1,7 @@
-"""`vitrina promote` / `vitrina rollback`: switch the champion alias, then make serving follow.
+"""`vitrina models promote` / `vitrina models rollback`: switch the champion alias, then make serving follow.
 
 For ``vitrina-recs`` the lists users see are precomputed, so after the switch the new
-champion's batch is re-published right away (``republish=True``) and ``vitrina recs USER``
+champion's batch is re-published right away (``republish=True``) and ``vitrina query recs USER``
 changes. For ``vitrina-search`` the index pointer moves to the index version the new champion
 names (blue-green); running API replicas pick it up on an admin reload.
 
@@ -55,7 +55,7 @@ def _follow(settings: Settings, model: str, plan: AliasPlan, republish: bool) ->
             model, plan, note=f"search now serves index {served} (API replicas pick it up on reload)"
         )
     if not republish:
-        return Switch(model, plan, note="not re-published: lists change with the next `vitrina run recs`")
+        return Switch(model, plan, note="not re-published: lists change with the next `vitrina train recs`")
     from vitrina.pipelines.recs.publish import publish_champion
 
     try:

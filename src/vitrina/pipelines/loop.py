@@ -1,4 +1,4 @@
-"""`vitrina run all`: the MLOps loop of SPEC §5.5 as ordered, idempotent steps.
+"""`vitrina train all`: the MLOps loop of SPEC §5.5 as ordered, idempotent steps.
 
 validate → features → drift check → (per model) retrain or reuse → evaluate → gate →
 register → publish (recs) / re-index (search).
@@ -64,7 +64,7 @@ class LoopRun:
     search: SearchRun | None = None
 
     def render(self) -> Table:
-        table = Table(title=f"vitrina run all {self.run_id}")
+        table = Table(title=f"vitrina train all {self.run_id}")
         for column in ("pipeline", "step", "outcome", "seconds", "detail"):
             table.add_column(column, justify="right" if column == "seconds" else "left")
         colour = {"ran": "green", "reused": "cyan", "skipped": "dim", "failed": "red"}

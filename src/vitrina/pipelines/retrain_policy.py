@@ -2,7 +2,7 @@
 
 :func:`decide_training` is the pure rule, first match wins:
 
-1. ``policy="always"`` (a plain ``vitrina run recs|search``) → retrain (trigger ``manual``);
+1. ``policy="always"`` (a plain ``vitrina train recs|search``) → retrain (trigger ``manual``);
 2. no champion → retrain (``no_champion``);
 3. the drift report's decision for the model's domain is ``retrain`` → retrain (``drift``);
 4. the champion is older than ``max_age_days`` → retrain (``schedule``);

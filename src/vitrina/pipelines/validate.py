@@ -1,4 +1,4 @@
-"""``vitrina validate``: every raw table against its contract, valid rows to ``validated/``.
+"""``vitrina data validate``: every raw table against its contract, valid rows to ``validated/``.
 
 Order matters: ``catalog`` and ``users`` are validated first because the other tables'
 references are checked against *their valid rows* of this run (or, when a referenced table

@@ -1,4 +1,4 @@
-"""``vitrina generate``: simulate the marketplace and write raw tables plus the hidden truth.
+"""``vitrina data generate``: simulate the marketplace and write raw tables plus the hidden truth.
 
 Order of work: validate arguments → build the static marketplace → clear the raw and truth
 tables this run owns → simulate and write day by day (memory stays bounded by one day) →

@@ -53,7 +53,7 @@ class OnlineMarketplace:
 
     @classmethod
     def from_lake(cls, settings: Settings, seed: int) -> OnlineMarketplace:
-        """Load the truth written by ``vitrina generate`` under ``settings.lake``."""
+        """Load the truth written by ``vitrina data generate`` under ``settings.lake``."""
         return cls(load_truth(settings), seed)
 
     def _grades(self, products: IntArray, context: Mapping[str, Any]) -> IntArray:

@@ -48,19 +48,19 @@ def _attempt_in_thread(home: Path) -> BaseException | None:
 
 
 def test_another_thread_is_refused_with_the_holders_identity(tmp_path: Path) -> None:
-    with home_lock(tmp_path, command="vitrina run recs") as path:
+    with home_lock(tmp_path, command="vitrina train recs") as path:
         assert path == tmp_path.resolve() / LOCK_FILE
         error = _attempt_in_thread(tmp_path)
         assert isinstance(error, HomeLockedError)
         message = str(error)
         assert message.startswith(f"another vitrina run holds {path}: ")
         assert f"pid {os.getpid()} on {socket.gethostname()}" in message
-        assert "'vitrina run recs'" in message
+        assert "'vitrina train recs'" in message
         assert "since 20" in message
         assert "wait for it or stop it" in message
         identity = json.loads(path.read_text())
         assert identity["pid"] == os.getpid()
-        assert identity["command"] == "vitrina run recs"
+        assert identity["command"] == "vitrina train recs"
     assert path.read_text() == ""  # released: no identity of a holder that is gone
     assert _attempt_in_thread(tmp_path) is None
 
@@ -164,16 +164,17 @@ def test_a_holder_killed_with_sigkill_leaves_the_home_unlocked(tmp_path: Path) -
 
 
 LOCKED_COMMANDS = [
-    ["validate"],
-    ["generate", "--scale", "ci"],
+    ["data", "validate"],
+    ["data", "generate", "--scale", "ci"],
     ["demo", "--scale", "ci"],
-    ["run", "recs"],
-    ["run", "search"],
-    ["run", "search", "--incremental"],
-    ["run", "drift"],
-    ["run", "all", "--quick"],
-    ["promote", "vitrina-recs"],
-    ["rollback", "vitrina-recs"],
+    ["train", "recs"],
+    ["train", "search"],
+    ["train", "search", "--incremental"],
+    ["drift"],
+    ["train", "all", "--quick"],
+    ["models", "promote", "vitrina-recs"],
+    ["models", "rollback", "vitrina-recs"],
+    ["models", "publish"],
 ]
 
 
@@ -190,7 +191,7 @@ def test_every_command_that_writes_refuses_a_locked_home_before_touching_it(
     held, release = threading.Event(), threading.Event()
 
     def holder() -> None:
-        with home_lock(tmp_path, command="vitrina run all"):
+        with home_lock(tmp_path, command="vitrina train all"):
             held.set()
             release.wait(60)
 
@@ -205,5 +206,5 @@ def test_every_command_that_writes_refuses_a_locked_home_before_touching_it(
     assert result.exit_code == BUSY_EXIT_CODE, result.output
     flat = " ".join(result.output.split())
     assert f"another vitrina run holds {lock_path(tmp_path)}: pid {os.getpid()}" in flat
-    assert "'vitrina run all'" in flat
+    assert "'vitrina train all'" in flat
     assert sorted(p.name for p in tmp_path.iterdir()) == [LOCK_FILE]  # nothing read or written

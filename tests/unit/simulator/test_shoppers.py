@@ -242,7 +242,7 @@ def test_api_client_strips_the_envelope_sends_the_key_and_raises_with_the_detail
         client.put_experiment({})
 
 
-def test_cli_refuses_without_an_admin_key_and_names_a_bad_kind(
+def test_cli_refuses_without_an_admin_key_and_names_a_bad_surface(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from typer.testing import CliRunner
@@ -251,10 +251,10 @@ def test_cli_refuses_without_an_admin_key_and_names_a_bad_kind(
 
     monkeypatch.delenv("VITRINA_ADMIN_API_KEY", raising=False)
     runner = CliRunner()
-    keyless = runner.invoke(app, ["experiment", "run", "--home", str(tmp_path)])
+    keyless = runner.invoke(app, ["experiment", "ab", "--home", str(tmp_path)])
     assert keyless.exit_code == 2
     assert "VITRINA_ADMIN_API_KEY" in keyless.output
     monkeypatch.setenv("VITRINA_ADMIN_API_KEY", "k")
-    bad = runner.invoke(app, ["experiment", "run", "--kind", "interleave", "--home", str(tmp_path)])
+    bad = runner.invoke(app, ["experiment", "aa", "--surface", "shop", "--home", str(tmp_path)])
     assert bad.exit_code == 2
-    assert "surface search" in bad.output
+    assert "surface one of" in bad.output

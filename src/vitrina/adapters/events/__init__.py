@@ -1,5 +1,5 @@
 """Event intake (SPEC §6, ARCHITECTURE "Backends"): ``POST /events`` appends to a durable
-buffer; ``vitrina ingest events`` flushes it into ``raw/events`` through the contracts.
+buffer; ``vitrina data ingest events`` flushes it into ``raw/events`` through the contracts.
 
 One :class:`~vitrina.adapters.events.base.EventBuffer` interface, two backends: an embedded
 append-only log in one SQLite file (default) and Redis Streams

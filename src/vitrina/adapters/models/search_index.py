@@ -108,7 +108,7 @@ def load_version(settings: Settings, name: str | None = None) -> LoadedVersion:
     """
     name = name or current_version(settings)
     if name is None:
-        raise FileNotFoundError(f"no search index under {settings.lake}: run `vitrina run search` first")
+        raise FileNotFoundError(f"no search index under {settings.lake}: run `vitrina train search` first")
     folder = version_folder(settings, name)
     manifest.verify(folder)
     meta = read_version_meta(settings, name)

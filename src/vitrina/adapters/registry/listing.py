@@ -1,4 +1,4 @@
-"""`vitrina models`: registered versions with aliases and gate decisions, the latest runs
+"""`vitrina models list`: registered versions with aliases and gate decisions, the latest runs
 (including those the gate refused), and the promotion history — as rich tables."""
 
 from __future__ import annotations

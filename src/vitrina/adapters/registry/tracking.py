@@ -74,7 +74,7 @@ class TrackedRun:
 
 @dataclass(frozen=True)
 class RunSummary:
-    """A past run as ``vitrina models`` lists it: when, gate outcome, registered version."""
+    """A past run as ``vitrina models list`` lists it: when, gate outcome, registered version."""
 
     run_id: str
     run_name: str

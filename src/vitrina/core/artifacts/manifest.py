@@ -152,7 +152,7 @@ def verify(folder: str | PathLike[str]) -> Verified:
             root,
             MANIFEST_FILE,
             "no manifest: the folder was not completely written, or predates manifests; "
-            "rebuild it (e.g. `vitrina run search` / `vitrina run recs`)",
+            "rebuild it (e.g. `vitrina train search` / `vitrina train recs`)",
         )
     listed = _listed(manifest)
     if not listed:

@@ -19,7 +19,7 @@ DEFAULT_CHALLENGER: dict[str, str] = {"recs": "popularity", "search": "bm25"}
 
 @dataclass(frozen=True)
 class DriverConfig:
-    """One ``vitrina experiment run``.
+    """One ``vitrina experiment ab | aa | interleave``.
 
     Attributes:
         kind, surface: what to run; ``interleave`` needs ``surface="search"``.

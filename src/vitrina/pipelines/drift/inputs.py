@@ -145,7 +145,7 @@ def data_span(warehouse: Warehouse) -> tuple[dt.datetime, dt.datetime]:
     row = warehouse.sql("SELECT min(ts) AS first, max(ts) AS last FROM events").to_pylist()[0]
     if row["first"] is None:
         raise ValueError(
-            "the validated lake has no events: run `vitrina generate` and `vitrina validate` first"
+            "the validated lake has no events: run `vitrina data generate` and `vitrina data validate` first"
         )
     return row["first"], row["last"]
 

@@ -23,6 +23,6 @@ def load_recs_data(settings: Settings, split: TemporalSplit | None = None) -> Re
             "SELECT user_id, product_id, event_type, ts, session_id, page, position FROM events"
         )
     if events.empty:
-        raise ValueError("no validated events: run `vitrina validate` first")
+        raise ValueError("no validated events: run `vitrina data validate` first")
     catalog["is_reported"] = catalog["is_reported"].fillna(False).astype(bool)
     return build_recs_data(catalog, users, events, split)

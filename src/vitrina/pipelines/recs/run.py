@@ -1,4 +1,4 @@
-"""`vitrina run recs`: the recommendations pipeline of SPEC §3, as ordered steps.
+"""`vitrina train recs`: the recommendations pipeline of SPEC §3, as ordered steps.
 
 data → item2vec → two-tower → ranker → evaluate → publish. Times and roles:
 

@@ -20,7 +20,7 @@ def read_search_inputs(settings: Settings) -> SearchInputs:
         logs = warehouse.df("SELECT query, results_clicked FROM search_logs ORDER BY ts, search_id")
         synonym_rows = warehouse.df("SELECT term, synonyms, category_scope FROM synonyms")
     if catalog.empty:
-        raise ValueError(f"no validated catalog under {settings.lake}: run `vitrina validate` first")
+        raise ValueError(f"no validated catalog under {settings.lake}: run `vitrina data validate` first")
     logs["results_clicked"] = [list(c) if c is not None else [] for c in logs["results_clicked"]]
     synonyms = SynonymTable.from_frame(synonym_rows) if not synonym_rows.empty else SynonymTable.from_csv()
     return SearchInputs(catalog, logs, synonyms)

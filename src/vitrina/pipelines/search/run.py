@@ -1,4 +1,4 @@
-"""`vitrina run search`: the search pipeline of SPEC §4, as ordered steps.
+"""`vitrina train search`: the search pipeline of SPEC §4, as ordered steps.
 
 Time is split so that no model is judged on what it learned from:
 
@@ -255,7 +255,7 @@ def _build(
             )
             run.registration = registration.render()
     elif config.switch:  # no evaluation, no gate: the operator asked for this version explicitly
-        switch_to(settings, name, reason=f"vitrina run search {run.run_id} --no-evaluate")
+        switch_to(settings, name, reason=f"vitrina train search {run.run_id} --no-evaluate")
     serving.close()
     return {
         "run_id": run.run_id,

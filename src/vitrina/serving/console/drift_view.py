@@ -1,7 +1,7 @@
 """Data of the Drift page: PSI per feature over the drift runs (a heatmap), the latest
 decision with its reasons and signals, and whether the latest Evidently report exists.
 
-Reads what ``vitrina run drift`` wrote (:mod:`vitrina.pipelines.drift.report`):
+Reads what ``vitrina drift`` wrote (:mod:`vitrina.pipelines.drift.report`):
 ``history.parquet`` for the grid and ``latest/metrics.json`` for the decision.
 """
 

@@ -289,7 +289,7 @@ def drift_page(request: Request, state: State, lang: Lang = None) -> HTMLRespons
 def drift_evidently(state: State) -> HTMLResponse:
     html = evidently_html(state.settings)
     if html is None:
-        raise HTTPException(404, "no Evidently report yet: run `vitrina run drift`")
+        raise HTTPException(404, "no Evidently report yet: run `vitrina drift`")
     return HTMLResponse(html, headers={"Content-Security-Policy": EVIDENTLY_CSP})
 
 

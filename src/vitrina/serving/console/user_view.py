@@ -10,7 +10,7 @@ The list is what ``GET /recs/{user_id}`` serves the champion arm (the store's re
 the challenger arm's list beside it (the popularity list, see
 :mod:`vitrina.serving.experiment_config`). A user with fewer positive events than cold start's
 threshold is explained as a cold-start user; a user without a list as the fallback. Without
-validated events (``vitrina validate`` never ran, or ``validated/`` was removed) the page
+validated events (``vitrina data validate`` never ran, or ``validated/`` was removed) the page
 says so instead of counting zero interactions for everyone.
 """
 

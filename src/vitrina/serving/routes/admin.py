@@ -63,7 +63,7 @@ def _switch(request: Request, state: State, action: str, model: str, body: Switc
     if model not in MODELS:
         raise HTTPException(404, f"unknown model {model!r}: use one of {', '.join(MODELS)}")
     try:
-        # the same lock as `vitrina run`: never switch a champion a running pipeline is replacing
+        # the same lock as `vitrina train`: never switch a champion a running pipeline is replacing
         with home_lock(state.settings, command=f"API POST /admin/{action}/{model}", wait_seconds=0):
             if action == "promote":
                 switch = promote_model(state.settings, model, body.reason, body.version, body.republish)

@@ -99,7 +99,7 @@ class SearchService:
         if self.cached is None:
             raise SearchUnavailableError(
                 self.unavailable
-                or "no search index is loaded: run `vitrina run search`, then POST /admin/reload"
+                or "no search index is loaded: run `vitrina train search`, then POST /admin/reload"
             )
         engine = self.cached.engine
         assigned = experiment.arm(user_id)

@@ -362,7 +362,7 @@ def test_stale_table_is_a_warning_or_a_failure_but_never_quarantines(settings: S
     from vitrina.cli.main import app
 
     env = {"VITRINA_FAIL_ON_STALE": "true", "VITRINA_MAX_INVALID_SHARE": "1.0"}
-    result = CliRunner().invoke(app, ["validate", "--home", str(settings.home)], env=env)
+    result = CliRunner().invoke(app, ["data", "validate", "--home", str(settings.home)], env=env)
     assert result.exit_code == 1
     assert "events is older than 48 h" in result.output
 

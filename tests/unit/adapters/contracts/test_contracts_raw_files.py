@@ -138,7 +138,7 @@ def test_the_cli_names_each_file_and_its_error_on_one_line_and_a_rerun_is_the_sa
     latest = Path(settings.lake) / "reports" / "validation" / "latest.json"
     outputs, reported = [], []
     for _ in range(2):
-        result = CliRunner().invoke(app, ["validate", "--home", str(settings.home)])
+        result = CliRunner().invoke(app, ["data", "validate", "--home", str(settings.home)])
         assert result.exit_code == 0, result.output
         outputs.append(result.output)
         saved = json.loads(latest.read_text())

@@ -1,0 +1,128 @@
+"""``vitrina data generate | validate | ingest catalog | ingest events``: what goes into the lake.
+
+``raw/`` is written by the simulator (``generate``) or by ingestion from outside (``ingest``);
+``validate`` checks it against the contracts into ``validated/``, which every pipeline reads.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from vitrina.cli.common import (
+    DEFAULT_SCALE,
+    DEFAULT_SEED,
+    EndDateOption,
+    HomeOption,
+    ScaleOption,
+    console,
+    home_locked,
+    parse_day,
+    settings_for,
+)
+
+data_app = typer.Typer(
+    help="The lake's inputs: generate the synthetic marketplace, ingest from outside, validate.",
+    no_args_is_help=True,
+)
+ingest_app = typer.Typer(help="Bring data from external sources into raw/.", no_args_is_help=True)
+
+
+@data_app.command("generate")
+def generate(
+    scale: ScaleOption = DEFAULT_SCALE,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same marketplace.")] = DEFAULT_SEED,
+    drift: Annotated[
+        str | None, typer.Option(help="price_inflation | new_trend | new_city | seasonal")
+    ] = None,
+    end_date: EndDateOption = None,
+    catalog_to: Annotated[
+        str | None,
+        typer.Option(
+            "--catalog-to",
+            help="Load the catalog into this PostgreSQL URL instead of raw/catalog; "
+            "`vitrina data ingest catalog` then brings it into the lake.",
+        ),
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Generate the synthetic marketplace: raw tables plus the hidden truth."""
+    from vitrina.simulator.generate import generate_marketplace
+
+    settings = settings_for(home)
+    last_day = parse_day(end_date)
+    with home_locked(settings):
+        summary = generate_marketplace(
+            settings, scale=scale, seed=seed, drift=drift, end_date=last_day, catalog_to=catalog_to
+        )
+    console.print(summary.render())
+
+
+@data_app.command("validate")
+def validate(
+    max_invalid_share: Annotated[
+        float | None, typer.Option(help="Fail when a table's invalid share exceeds this (0–1).")
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Check raw tables against their contracts: valid rows to validated/, the rest to quarantine/."""
+    from vitrina.pipelines.validate import ContractViolation, validate_lake
+
+    settings = settings_for(home)
+    threshold = settings.max_invalid_share if max_invalid_share is None else max_invalid_share
+    try:
+        with home_locked(settings):
+            report = validate_lake(
+                settings, max_invalid_share=threshold, fail_on_stale=settings.fail_on_stale
+            )
+    except ContractViolation as error:
+        console.print(error.report.render(), soft_wrap=True)
+        console.print(f"[bold red]validation failed:[/] {error}")
+        raise typer.Exit(code=1) from error
+    console.print(report.render(), soft_wrap=True)  # a raw file's path and error stay on one line
+
+
+@ingest_app.command("catalog")
+def ingest_catalog(
+    source: Annotated[
+        str | None,
+        typer.Option("--from", help="PostgreSQL URL (default $VITRINA_CATALOG_URL)."),
+    ] = None,
+    table: Annotated[str | None, typer.Option(help="Source table name.")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Read products changed since the last watermark (updated_at) into raw/catalog; then
+    `vitrina data validate`."""
+    from vitrina.adapters.ingest.catalog import SourceError, ingest_catalog_from_postgres
+
+    settings = settings_for(home)
+    url = source or settings.catalog_url
+    if not url:
+        console.print("[bold red]no source:[/] pass --from postgresql://… or set VITRINA_CATALOG_URL")
+        raise typer.Exit(code=2)
+    try:
+        result = ingest_catalog_from_postgres(settings, url=url, table=table or settings.catalog_table)
+    except SourceError as error:
+        console.print(f"[bold red]ingestion failed:[/] {error}")
+        raise typer.Exit(code=1) from error
+    console.print(result.render())
+
+
+@ingest_app.command("events")
+def ingest_events(home: HomeOption = None) -> None:
+    """Flush the event buffer (embedded log or Redis Streams) into raw/events; then
+    `vitrina data validate`."""
+    from vitrina.adapters.events import EventBufferUnavailableError, flush_events, open_event_buffer
+
+    settings = settings_for(home)
+    try:
+        with open_event_buffer(settings) as buffer:
+            report = flush_events(settings, buffer)
+    except (EventBufferUnavailableError, ValueError) as error:
+        console.print(f"[bold red]ingestion failed:[/] {error}")
+        raise typer.Exit(code=1) from error
+    console.print(report.render())
+
+
+data_app.add_typer(ingest_app, name="ingest")
