@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from typer.testing import CliRunner
-from vitrina.adapters.ingest import catalog as ingest
 
+from vitrina.adapters.ingest import catalog as ingest
 from vitrina.adapters.ingest.catalog import (
     SourceError,
     ingest_catalog_from_postgres,
