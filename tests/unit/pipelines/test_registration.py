@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 
 from vitrina.adapters.lake.io import write_json_atomic
+from vitrina.adapters.reports import report_folder
 from vitrina.config import Settings
 from vitrina.core.promotion.gate import GateInput, GateThresholds, decide
 from vitrina.pipelines.registration import Candidate, gate_psi, latest_drift_psi
-from vitrina.pipelines.reports import report_folder
 
 pytestmark = pytest.mark.unit
 

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from vitrina.core.experiments.interleaving import team_draft
-from vitrina.serving.api_client import ApiClient, ApiError
+from vitrina.serving.api_client import ApiClient, ApiError, Served
 from vitrina.serving.experiment_config import CHALLENGER, ExperimentConfig
-from vitrina.simulator.shoppers import Driver, DriverConfig, Population, Served
+from vitrina.simulator.shoppers import Driver, DriverConfig, Population
 
 pytestmark = pytest.mark.unit
 
