@@ -61,10 +61,12 @@ demo: install
 	HF_HUB_OFFLINE=1 $(BIN)/vitrina demo --scale $(SCALE)
 	HF_HUB_OFFLINE=1 $(BIN)/vitrina serve
 
+# lint-imports: the layer contracts of pyproject.toml (docs/adr/0016-layers.md).
 lint: install
 	$(BIN)/ruff check src tests benchmarks dags
 	$(BIN)/ruff format --check src tests benchmarks dags
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The main suite (its worlds end on a fixed day, tests/support/fixed_calendar.py), the quality-threshold
 # tests again on worlds ending on other weekdays, then the DAG tests in Airflow's venv.

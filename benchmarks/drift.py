@@ -25,13 +25,13 @@ from typing import Any
 from machine import describe, summary
 from rich.console import Console
 
+from vitrina.adapters.lake.truth import load_truth
 from vitrina.config import Settings, get_settings
 from vitrina.core.drift.decision import SEVERITY, DriftResult
 from vitrina.pipelines.drift.run import DriftConfig, run_drift
 from vitrina.pipelines.validate import validate_lake
 from vitrina.simulator.drift import SCENARIOS
 from vitrina.simulator.generate import generate_marketplace
-from vitrina.simulator.truth import load_truth
 
 RESULTS = Path(__file__).parent / "results"
 END = dt.date(2025, 3, 31)

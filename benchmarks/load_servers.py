@@ -30,8 +30,7 @@ import redis
 import vitrina
 from vitrina.adapters.lake.io import list_parquet_files
 from vitrina.adapters.lake.paths import LakePaths
-from vitrina.adapters.search_cache import open_result_cache
-from vitrina.adapters.stores import open_store
+from vitrina.bootstrap import open_result_cache, open_store
 from vitrina.config import get_settings
 
 

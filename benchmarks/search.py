@@ -29,13 +29,13 @@ import pandas as pd
 from machine import describe, summary
 from rich.console import Console
 
+from vitrina.adapters.lake.truth import load_truth
 from vitrina.adapters.models.search_index import load_version
 from vitrina.config import get_settings
 from vitrina.core.evaluation.search_rankings import render_markdown
 from vitrina.pipelines.search.run import SearchConfig, run_search
 from vitrina.pipelines.validate import validate_lake
 from vitrina.simulator.generate import generate_marketplace
-from vitrina.simulator.truth import load_truth
 
 RESULTS = Path(__file__).parent / "results"
 BUILD_STEPS = ("fine-tune the bi-encoder", "index products (BM25 + HNSW)")

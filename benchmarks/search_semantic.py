@@ -32,6 +32,7 @@ import pandas as pd
 import torch
 from machine import describe, summary
 
+from vitrina.adapters.lake.truth import load_truth
 from vitrina.adapters.lake.warehouse import Warehouse
 from vitrina.config import get_settings
 from vitrina.core.ranking.ann import brute_force_top_k
@@ -44,7 +45,6 @@ from vitrina.core.search.semantic.retrieval_quality import exact_ranker, index_r
 from vitrina.core.search.semantic.triples import held_out_clicks, holdout_start, id_texts, training_triples
 from vitrina.pipelines.validate import validate_lake
 from vitrina.simulator.generate import generate_marketplace
-from vitrina.simulator.truth import load_truth
 
 RESULTS = Path(__file__).parent / "results"
 HOLDOUT_DAYS = 7

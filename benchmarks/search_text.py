@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from machine import describe, summary
 
+from vitrina.adapters.lake.truth import load_truth
 from vitrina.config import Settings, get_settings
 from vitrina.core.metrics.ranking import mean_over_queries, ndcg, recall
 from vitrina.core.metrics.relevance import PAD, Truth, judge
@@ -38,7 +39,6 @@ from vitrina.core.search.understanding import QueryUnderstanding
 from vitrina.pipelines.search.corpus import read_search_inputs
 from vitrina.pipelines.validate import validate_lake
 from vitrina.simulator.generate import generate_marketplace
-from vitrina.simulator.truth import load_truth
 
 RESULTS = Path(__file__).parent / "results"
 PARSE_BAR_MS = 0.3

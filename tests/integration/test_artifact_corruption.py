@@ -206,7 +206,7 @@ def test_with_no_good_version_left_search_answers_503_and_recs_keep_serving(home
 
 
 def _store_file(home: Path) -> Path:
-    from vitrina.adapters.stores.factory import default_sqlite_path
+    from vitrina.bootstrap import default_sqlite_path
 
     return Path(default_sqlite_path(get_settings(home=home)))
 

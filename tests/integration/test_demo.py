@@ -9,7 +9,7 @@ from support.fixed_calendar import WORLD_END
 from typer.testing import CliRunner
 
 from vitrina.adapters.models.index_versions import current_version
-from vitrina.adapters.stores import open_store
+from vitrina.bootstrap import open_store
 from vitrina.cli.main import app
 from vitrina.config import get_settings
 

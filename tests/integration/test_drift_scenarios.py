@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from vitrina.adapters.lake.io import write_table
 from vitrina.adapters.lake.paths import LakePaths
+from vitrina.adapters.lake.truth import load_truth
 from vitrina.cli.main import app
 from vitrina.config import Settings, get_settings
 from vitrina.core.drift.decision import SEVERITY, FeatureDrift
@@ -28,7 +29,6 @@ from vitrina.pipelines.drift.run import DriftConfig, DriftRun, run_drift
 from vitrina.pipelines.recs.batch import AUDIT_SCHEMA, AUDIT_TABLE
 from vitrina.pipelines.validate import validate_lake
 from vitrina.simulator.generate import generate_marketplace
-from vitrina.simulator.truth import load_truth
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

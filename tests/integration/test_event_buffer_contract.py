@@ -22,13 +22,15 @@ import pyarrow.parquet as pq
 import pytest
 from support.event_writers import DUP_SIZE, WriterSpec, dup_ids, run_writer
 
-from vitrina.adapters.events import EventBuffer, EventRecord, flush_events, open_event_buffer
+from vitrina.adapters.events import EventBuffer, EventRecord
 from vitrina.adapters.events.redis_stream import RedisEventBuffer
 from vitrina.adapters.events.sqlite_buffer import LEGACY_FOLDER, EventLog
 from vitrina.adapters.lake.io import list_parquet_files
 from vitrina.adapters.lake.paths import LakePaths
+from vitrina.bootstrap import open_event_buffer
 from vitrina.config import Settings, get_settings
 from vitrina.core.tables import EVENTS
+from vitrina.pipelines.ingest_events import flush_events
 
 pytestmark = pytest.mark.integration
 

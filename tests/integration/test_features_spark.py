@@ -86,16 +86,17 @@ def test_the_configured_engine_is_spark_when_settings_say_so(
     both: dict[str, tuple[pa.Table, pa.Table]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from vitrina.adapters.features import engine
+    from vitrina.adapters.features import duckdb_engine
+    from vitrina.bootstrap import compute_features_configured
     from vitrina.config import get_settings
 
     def duckdb_must_not_run(*args: object, **kwargs: object) -> None:
         raise AssertionError("DuckDB ran although the engine is spark")
 
-    monkeypatch.setattr(engine, "compute_features", duckdb_must_not_run)
+    monkeypatch.setattr(duckdb_engine, "compute_features", duckdb_must_not_run)
     on_spark = get_settings(home=ci_settings.home, engine="spark")
-    item = engine.compute_features_configured(on_spark, [cutoff], frames=["item"])["item"]
+    item = compute_features_configured(on_spark, [cutoff], frames=["item"])["item"]
     key = [("product_id", "ascending"), ("as_of", "ascending")]
     assert item.sort_by(key).equals(both["item"][1].sort_by(key))
     with pytest.raises(AssertionError, match="DuckDB ran"):
-        engine.compute_features_configured(ci_settings, [cutoff], frames=["item"])
+        compute_features_configured(ci_settings, [cutoff], frames=["item"])

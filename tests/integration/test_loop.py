@@ -25,7 +25,7 @@ from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.lake.warehouse import Warehouse
 from vitrina.adapters.registry.mlflow_client import RECS_MODEL, SEARCH_MODEL, mlflow_client
 from vitrina.adapters.registry.models import get_version
-from vitrina.adapters.stores import open_store
+from vitrina.bootstrap import open_store
 from vitrina.cli.main import app
 from vitrina.config import Settings, get_settings
 from vitrina.core.promotion.alias_plans import CHALLENGER, CHAMPION

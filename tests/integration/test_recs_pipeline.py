@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from vitrina.adapters.lake.io import read_table, write_table
 from vitrina.adapters.lake.paths import LakePaths
-from vitrina.adapters.stores import open_store
+from vitrina.bootstrap import open_store
 from vitrina.cli.main import app
 from vitrina.config import Settings, get_settings
 from vitrina.core.artifacts.files import read_json

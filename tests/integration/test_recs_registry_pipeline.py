@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from vitrina.adapters.registry.mlflow_client import RECS_MODEL, mlflow_client
 from vitrina.adapters.registry.models import get_version, resolve
-from vitrina.adapters.stores import open_store
+from vitrina.bootstrap import open_store
 from vitrina.cli.main import app
 from vitrina.config import Settings, get_settings
 from vitrina.core.promotion.alias_plans import CHALLENGER, CHAMPION

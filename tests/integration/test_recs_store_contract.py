@@ -22,10 +22,10 @@ from vitrina.adapters.stores import (
     RecsStore,
     StoreUnavailableError,
     VersionError,
-    open_store,
 )
 from vitrina.adapters.stores.redis import RedisRecsStore
 from vitrina.adapters.stores.sqlite import SQLiteRecsStore
+from vitrina.bootstrap import open_store
 from vitrina.config import get_settings
 
 pytestmark = pytest.mark.integration

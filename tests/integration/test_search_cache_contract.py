@@ -23,11 +23,11 @@ import pytest
 from vitrina.adapters.search_cache import (
     CacheUnavailableError,
     ResultCache,
-    open_result_cache,
     search_cache_key,
 )
 from vitrina.adapters.search_cache.redis import DEFAULT_PREFIX, RedisResultCache
 from vitrina.adapters.search_cache.sqlite import SQLiteResultCache
+from vitrina.bootstrap import open_result_cache
 from vitrina.config import get_settings
 
 pytestmark = pytest.mark.integration

@@ -68,7 +68,7 @@ def api(home: Path) -> Iterator[TestClient]:
 
 @pytest.fixture(scope="module")
 def user_with_list(home: Path) -> str:
-    from vitrina.adapters.stores import open_store
+    from vitrina.bootstrap import open_store
 
     with open_store(get_settings(home=home)) as store:
         table = pq.read_table(

@@ -36,7 +36,7 @@ def test_bad_values_are_refused(field: str, value: object) -> None:
 def test_store_expiry_and_retention_come_from_settings(tmp_path: Path) -> None:
     import datetime as dt
 
-    from vitrina.adapters.stores import open_store
+    from vitrina.bootstrap import open_store
 
     settings = get_settings(home=tmp_path, store_ttl_hours=1.5, store_keep_versions=5)
     with open_store(settings) as store:

@@ -1,4 +1,5 @@
-"""Redis key housekeeping shared by the serving store and the search result cache."""
+"""Redis helpers shared by the serving store, the search result cache and the event buffer:
+key housekeeping and URLs fit for logs."""
 
 from __future__ import annotations
 
@@ -6,6 +7,11 @@ import re
 from typing import Any
 
 UNLINK_CHUNK = 2_000  # keys per SCAN page and per UNLINK (bounded round trips and memory)
+
+
+def redact(url: str) -> str:
+    """``url`` without its password, fit for error messages and logs."""
+    return re.sub(r"//[^/@]*@", "//***@", url)
 
 
 def glob_escape(text: str) -> str:

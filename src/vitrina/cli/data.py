@@ -113,7 +113,9 @@ def ingest_catalog(
 def ingest_events(home: HomeOption = None) -> None:
     """Flush the event buffer (embedded log or Redis Streams) into raw/events; then
     `vitrina data validate`."""
-    from vitrina.adapters.events import EventBufferUnavailableError, flush_events, open_event_buffer
+    from vitrina.adapters.events import EventBufferUnavailableError
+    from vitrina.bootstrap import open_event_buffer
+    from vitrina.pipelines.ingest_events import flush_events
 
     settings = settings_for(home)
     try:

@@ -63,7 +63,7 @@ def render_user_recs(settings: Settings, user_id: str) -> Table | None:
     import pandas as pd
 
     from vitrina.adapters.lake.warehouse import Warehouse
-    from vitrina.adapters.stores import open_store
+    from vitrina.bootstrap import open_store
 
     with open_store(settings) as store:
         record = store.get(user_id)

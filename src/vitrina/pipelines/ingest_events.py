@@ -27,9 +27,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from vitrina.adapters.events.base import EVENT_FIELDS, BufferedEvent, EventBuffer
-from vitrina.adapters.events.factory import EVENTS_FOLDER
 from vitrina.adapters.lake.io import write_table
 from vitrina.adapters.lake.paths import LakePaths
+from vitrina.bootstrap import EVENTS_FOLDER
 from vitrina.config import Settings
 from vitrina.core.artifacts.files import filesystem
 from vitrina.core.tables import EVENTS

@@ -95,9 +95,9 @@ def _validate(settings: Settings, console: Console) -> dict[str, Any]:
 
 def _features(settings: Settings) -> dict[str, Any]:
     """The feature frames as of the midnight after the last event (one file per frame)."""
-    from vitrina.adapters.features.engine import compute_features_configured
     from vitrina.adapters.features.offline import write_frames
     from vitrina.adapters.lake.warehouse import Warehouse
+    from vitrina.bootstrap import compute_features_configured
     from vitrina.pipelines.drift.inputs import data_span
 
     with Warehouse.from_settings(settings) as warehouse:

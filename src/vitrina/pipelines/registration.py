@@ -37,13 +37,12 @@ from vitrina.adapters.registry.tracking import (
     tag_run,
     track_run,
 )
+from vitrina.adapters.reports import read_latest_metrics
 from vitrina.config import Settings
-from vitrina.core.artifacts.files import read_json
 from vitrina.core.evaluation.behaviour import BehaviourCheck
 from vitrina.core.promotion.alias_plans import CHAMPION, AliasPlan
 from vitrina.core.promotion.gate import GateDecision, GateInput, GateThresholds, decide
 from vitrina.core.tables import CATALOG, EVENTS, TRANSACTIONS, USERS
-from vitrina.pipelines.reports import LATEST, report_folder
 
 GATE_METRIC = "ndcg@10"
 GATE_TAG = "ndcg_at_10"  # the gate metric as a version tag: the next challenger's bar
@@ -107,7 +106,7 @@ class Registration:
 def latest_drift_psi(settings: Settings, domain: str | None = None) -> float | None:
     """Largest finite feature PSI of ``reports/drift/latest/metrics.json`` (of ``domain``'s
     features when given: ``recs`` | ``search``); None if there is none."""
-    report = read_json(f"{report_folder(settings, 'drift', LATEST)}/metrics.json")
+    report = read_latest_metrics(settings, "drift")
     if not isinstance(report, dict):
         return None
     values = [

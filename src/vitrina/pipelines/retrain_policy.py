@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from vitrina.adapters.registry.models import get_version
+from vitrina.adapters.reports import read_latest_metrics
 from vitrina.config import Settings
-from vitrina.core.artifacts.files import read_json
 from vitrina.core.promotion.alias_plans import CHAMPION
-from vitrina.pipelines.reports import LATEST, report_folder
 
 Policy = Literal["always", "auto"]
 Trigger = Literal["manual", "no_champion", "drift", "schedule", "keep"]
@@ -71,7 +70,7 @@ def decide_training(
 
 def latest_drift(settings: Settings, domain: str) -> tuple[str | None, str | None]:
     """(decision for ``domain``, report run id) of ``reports/drift/latest``; (None, None) if absent."""
-    report: Any = read_json(f"{report_folder(settings, 'drift', LATEST)}/metrics.json")
+    report: Any = read_latest_metrics(settings, "drift")
     if not isinstance(report, dict):
         return None, None
     decision = report.get("decisions", {}).get(domain, report.get("decision"))

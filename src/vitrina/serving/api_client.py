@@ -8,11 +8,22 @@ raises :class:`ApiError` with the status and the API's ``detail``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from vitrina.simulator.shoppers import Served
-
 SURFACES = ("recs", "search")
+
+
+@dataclass(frozen=True)
+class Served:
+    """What one list request showed: the arm, the products in order and, for an interleaved
+    search list, the team of each item (``None`` elsewhere); ``mode`` is search's ranking."""
+
+    arm: str
+    experiment: str | None
+    product_ids: tuple[str, ...]
+    teams: tuple[str | None, ...]
+    mode: str | None = None
 
 
 class Response(Protocol):

@@ -7,7 +7,8 @@ is down. Sources, first that works:
    ``$VITRINA_HOME/serving/popular.json``, the snapshot for the next start;
 2. that snapshot, when the store is unreachable;
 3. popularity computed from the validated lake (:class:`~vitrina.core.recs.baselines.GlobalPopularity`,
-   the same model the batch uses, servable products only);
+   the same model the batch uses, servable products only; the tables read by
+   :mod:`vitrina.adapters.lake.recs_tables`);
 4. an empty list (nothing to recommend yet).
 """
 
@@ -23,10 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vitrina.adapters.stores.base import Recommendation, RecsStore
+from vitrina.adapters.stores.base import POPULAR_REASON, TOP_K, Recommendation, RecsStore
 from vitrina.config import Settings
 from vitrina.core.artifacts.files import write_json_atomic
-from vitrina.pipelines.recs.batch import POPULAR_REASON, TOP_K
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +69,11 @@ def _from_snapshot(settings: Settings) -> PopularList | None:
 
 
 def _from_lake(settings: Settings, k: int) -> PopularList | None:
+    from vitrina.adapters.lake.recs_tables import read_recs_tables
     from vitrina.core.recs.baselines import GlobalPopularity
-    from vitrina.pipelines.recs.dataset import load_recs_data
+    from vitrina.core.recs.dataset import build_recs_data
 
-    data = load_recs_data(settings)
+    data = build_recs_data(*read_recs_tables(settings))
     if len(data.users) == 0 or len(data.items) == 0:
         return None
     model = GlobalPopularity(exclude_purchased=False).fit(data, data.interactions)

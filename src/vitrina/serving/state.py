@@ -26,10 +26,11 @@ from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 
-from vitrina.adapters.events import EventBuffer, open_event_buffer
+from vitrina.adapters.events import EventBuffer
 from vitrina.adapters.prometheus.instruments import ServiceMetrics, build_metrics
-from vitrina.adapters.search_cache import ResultCache, open_result_cache
+from vitrina.adapters.search_cache import ResultCache
 from vitrina.adapters.search_cache.cached_search import CachedSearch
+from vitrina.bootstrap import open_event_buffer, open_result_cache
 from vitrina.config import Settings
 from vitrina.core.search.engine import SearchEngine
 from vitrina.serving import gc_freeze

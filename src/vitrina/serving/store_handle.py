@@ -17,12 +17,10 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from pathlib import Path
 
-from vitrina.adapters.backends import RedisBackend, select_backend
 from vitrina.adapters.search_cache.base import Breaker
-from vitrina.adapters.stores import RecsRecord, RecsStore, StoreUnavailableError, open_store
-from vitrina.adapters.stores.redis_reader import AsyncRedisReader
+from vitrina.adapters.stores import RecsRecord, RecsStore, StoreUnavailableError
+from vitrina.bootstrap import open_store, open_store_reader
 from vitrina.config import Settings
 
 log = logging.getLogger(__name__)
@@ -39,12 +37,7 @@ class StoreHandle:
         self._breaker = Breaker(retry_after_s)
         self._lock = threading.Lock()
         self.last_error: str | None = None
-        backend = select_backend(settings.store_url, default_sqlite=Path())
-        self._reader = (
-            AsyncRedisReader(backend.url, timeout_s=settings.store_read_timeout_ms / 1000)
-            if isinstance(backend, RedisBackend)
-            else None
-        )
+        self._reader = open_store_reader(settings)
 
     @property
     def available(self) -> bool:

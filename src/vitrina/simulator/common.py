@@ -31,25 +31,10 @@ def stream(seed: int, name: str, *keys: int) -> np.random.Generator:
 
 
 def format_ids(prefix: str, numbers: npt.ArrayLike, width: int) -> StrArray:
-    """Zero-padded string ids, vectorised: ``format_ids("p", [7], 7) -> ["p0000007"]``."""
+    """Zero-padded string ids, vectorised: ``format_ids("p", [7], 7) -> ["p0000007"]`` (read back
+    with :func:`vitrina.adapters.lake.truth.parse_ids`)."""
     digits = np.strings.zfill(np.asarray(numbers, dtype=np.int64).astype(np.str_), width)
     return np.asarray(np.strings.add(prefix, digits), dtype=np.str_)
-
-
-def parse_ids(ids: npt.ArrayLike, prefix: str, limit: int, what: str) -> IntArray:
-    """Inverse of :func:`format_ids`; raises ``ValueError`` naming the first unknown id."""
-    values = np.atleast_1d(np.asarray(ids, dtype=np.str_))
-    if values.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    ok = np.strings.startswith(values, prefix)
-    digits = np.strings.slice(values, len(prefix), None)
-    ok &= np.strings.isdecimal(digits) & (np.strings.str_len(digits) > 0)
-    numbers = np.zeros(values.size, dtype=np.int64)
-    numbers[ok] = digits[ok].astype(np.int64)
-    ok &= (numbers >= 0) & (numbers < limit)
-    if not ok.all():
-        raise ValueError(f"unknown {what} id {values[~ok][0]!r} (expected {prefix}NNN below {limit})")
-    return numbers
 
 
 def day_to_us(day: dt.date) -> int:

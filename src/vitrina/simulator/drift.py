@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from vitrina.adapters.lake.truth_world import World
 from vitrina.simulator.catalog import Catalog
 from vitrina.simulator.common import stream
 from vitrina.simulator.taxonomy import Taxonomy
 from vitrina.simulator.users import NEW_CITY
-from vitrina.simulator.world import World
 
 SCENARIOS = ("price_inflation", "new_trend", "new_city", "seasonal")
 PRICE_INFLATION = (1.25, 1.35)

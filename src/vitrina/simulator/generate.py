@@ -19,6 +19,7 @@ from rich.table import Table
 
 from vitrina.adapters.lake.io import remove_table, write_table
 from vitrina.adapters.lake.paths import LakePaths
+from vitrina.adapters.lake.truth import clear_truth
 from vitrina.config import Settings
 from vitrina.core.artifacts.files import write_bytes_atomic
 from vitrina.core.tables import AGE_RANGES, CATALOG, SEGMENTS, TS, USERS
@@ -28,7 +29,7 @@ from vitrina.simulator.drift import SCENARIOS
 from vitrina.simulator.market import SELLER_ID, Marketplace, build_marketplace
 from vitrina.simulator.records import day_tables
 from vitrina.simulator.scales import get_scale
-from vitrina.simulator.truth import clear_truth, write_truth
+from vitrina.simulator.truth import write_truth
 from vitrina.simulator.vocabulary import synonyms_csv_bytes
 
 log = logging.getLogger(__name__)

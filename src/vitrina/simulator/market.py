@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from vitrina.adapters.lake.truth import PRODUCT_ID, USER_ID
+from vitrina.adapters.lake.truth_world import World
 from vitrina.simulator.catalog import Catalog, build_catalog
 from vitrina.simulator.clickmodel import ClickModel
 from vitrina.simulator.common import FloatArray, day_to_us, format_ids
@@ -18,10 +20,8 @@ from vitrina.simulator.scales import Scale
 from vitrina.simulator.taxonomy import Taxonomy, build_taxonomy
 from vitrina.simulator.users import NEW_CITY, Users, build_users, concat_users
 from vitrina.simulator.vocabulary import load_synonyms
-from vitrina.simulator.world import World, build_centroids, build_world, user_latents
+from vitrina.simulator.world import build_centroids, build_world, user_latents
 
-PRODUCT_ID = ("p", 7)
-USER_ID = ("u", 7)
 SELLER_ID = ("s", 6)
 
 

@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from vitrina.adapters.lake.truth import PRODUCT_ID, Truth, load_truth, to_days
 from vitrina.config import Settings
 from vitrina.core.tables import DEVICES, EVENT_TYPES
 from vitrina.simulator.common import US_PER_SECOND, IntArray, datetime_to_us, format_ids, us_to_datetime
-from vitrina.simulator.market import PRODUCT_ID
 from vitrina.simulator.taxonomy import build_taxonomy
-from vitrina.simulator.truth import Truth, load_truth, to_days
+from vitrina.simulator.truth import click_model, query_relevance
 from vitrina.simulator.vocabulary import strip_accents
 
 LIST_PAGES = ("home", "recs", "search")
@@ -37,7 +37,7 @@ class OnlineMarketplace:
     def __init__(self, truth: Truth, seed: int) -> None:
         self.truth = truth
         self.seed = seed
-        self.model = truth.click_model
+        self.model = click_model(truth)
         self._rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0x0E11E]))
         end = dt.date.fromisoformat(truth.meta["end_date"]) + dt.timedelta(days=1)
         self._clock_us = datetime_to_us(end)
@@ -63,7 +63,9 @@ class OnlineMarketplace:
             options = self._by_text[text]
             query_id = options[int(self._rng.integers(len(options)))]
         if query_id is not None:
-            grades = self.truth.relevance(np.full(products.size, str(query_id)), self._product_ids(products))
+            grades = query_relevance(
+                self.truth, np.full(products.size, str(query_id)), self._product_ids(products)
+            )
             return grades.astype(np.int64)
         words = f" {strip_accents(text.lower())} "
         leaf_hit = np.array([f" {noun} " in words for noun in self._nouns])

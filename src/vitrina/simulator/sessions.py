@@ -22,6 +22,7 @@ import numpy as np
 from vitrina.core.tables import DEVICES, PAGES
 from vitrina.simulator.common import US_PER_DAY, US_PER_SECOND, BoolArray, IntArray, gumbel
 from vitrina.simulator.market import Marketplace
+from vitrina.simulator.world import global_intent_logits, intent_logits
 
 # local-time share of sessions per hour 0..23
 HOUR_PROFILE = np.array(
@@ -78,8 +79,8 @@ def draw_requests(m: Marketplace, day: int, rng: np.random.Generator) -> Request
     own = rng.random(n) < MAIN_DEVICE_SHARE
     device = np.where(own, users.device[user], rng.integers(0, len(DEVICES), n))
     t = float(day) + 0.5
-    habitual = m.world.interest_l2[user, np.argmax(m.world.intent_logits(user, t) + gumbel(rng, (n, 3)), 1)]
-    global_logits = m.world.global_intent_logits(t)
+    habitual = m.world.interest_l2[user, np.argmax(intent_logits(m.world, user, t) + gumbel(rng, (n, 3)), 1)]
+    global_logits = global_intent_logits(m.world, t)
     anywhere = np.argmax(global_logits[None, :] + gumbel(rng, (n, global_logits.size)), axis=1)
     intent = np.where(rng.random(n) < HABIT_SHARE, habitual, anywhere)
 

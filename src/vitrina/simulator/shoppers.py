@@ -32,23 +32,12 @@ from vitrina.core.experiments.interleaving import TEAM_A, TEAM_B, Interleaved, i
 from vitrina.core.experiments.report import ExperimentResult, aa_result, ab_result, interleave_result
 from vitrina.core.experiments.run_config import DriverConfig
 from vitrina.core.experiments.simulation import ArmPair, aa_false_positive_rates, sessions_to_decision
+from vitrina.serving.api_client import Served
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 EVENTS_PER_POST = 500
 ALL_TRAFFIC = {"champion_weight": 1e-6, "challenger_weight": 1e6}
 """Interleaving puts (practically) every user in the experiment: the challenger arm sees the mix."""
-
-
-@dataclass(frozen=True)
-class Served:
-    """What one list request showed: the arm, the products in order and, for an interleaved
-    search list, the team of each item (``None`` elsewhere); ``mode`` is search's ranking."""
-
-    arm: str
-    experiment: str | None
-    product_ids: tuple[str, ...]
-    teams: tuple[str | None, ...]
-    mode: str | None = None
 
 
 class Api(Protocol):

@@ -1,32 +1,22 @@
-"""The hidden world: latent factors, trends and the true utility of (user, product, time).
+"""Drawing the hidden world: latent factors, trends and what each session is after.
 
-Time ``t`` is measured in days from 00:00 UTC of the first simulated day (float).
-
-    U(u, i, t) = x_u · v_i + q_i + trend_{c(i)}(t) + bump_i(t)
-                 − s_u · (log(p_i / m_{leaf(i)}) + log π_i(t)) + σ ε_{u,i}
+The record and the true utility ``U(u, i, t)`` it defines are the lake format
+:mod:`vitrina.adapters.lake.truth_world` (evaluation reads them back); this module draws them:
 
 * ``v_i = c_leaf + b_brand + n_model + n_i``: category centroids are nested
   (L1 → L2 → L3, each a Gaussian step), so related categories are close;
 * ``x_u = a · Σ_k w_uk c_{L2_uk} + 0.8 · Σ_b b_b + n_u``: a mixture of K = 3 category
   interests (Dirichlet weights), two preferred brands and personal noise;
-* ``q_i`` quality (brand + model + product, −1.2 for reported products);
-* ``trend_c(t) = A_c sin(2πt / P_c + φ_c) + J_c [t ≥ t_drift]`` per L2 category;
-* ``bump_i(t)`` a Gaussian bump for the 1 % of products that trend for a few days;
-* ``s_u`` price sensitivity, ``p_i / m_leaf`` price relative to the leaf's median price,
-  ``π_i(t)`` a drift price factor (1 outside price inflation);
-* ``ε_{u,i}`` standard normal from a hash of (seed, u, i): a fixed idiosyncratic taste,
-  recomputable anywhere without storing a matrix.
+* quality, category trends, trending bumps and price sensitivity as documented there.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
-from scipy.special import ndtri
 
+from vitrina.adapters.lake.truth_world import World
 from vitrina.simulator.catalog import Catalog
 from vitrina.simulator.common import FloatArray, IntArray, gumbel, stream
 from vitrina.simulator.taxonomy import Taxonomy
@@ -36,108 +26,21 @@ DIM = 16
 N_INTERESTS = 3
 INTEREST_SCALE = 1.2
 BRAND_AFFINITY = 0.8
-NOISE_SIGMA = 0.5
 TRENDING_SHARE = 0.01
 
 
-@dataclass(frozen=True)
-class World:
-    """Every parameter needed to recompute the true utility (saved to ``truth/world.npz``)."""
-
-    product_vec: npt.NDArray[np.float32]
-    quality: FloatArray
-    log_price_rel: FloatArray
-    product_l2: IntArray
-    popularity: FloatArray
-    user_vec: npt.NDArray[np.float32]
-    price_sensitivity: FloatArray
-    interest_l2: IntArray
-    interest_w: FloatArray
-    l2_share: FloatArray
-    l2_amp: FloatArray
-    l2_period: FloatArray
-    l2_phase: FloatArray
-    bump_amp: FloatArray
-    bump_center: FloatArray
-    bump_width: FloatArray
-    l2_jump: FloatArray
-    l2_shift: FloatArray
-    price_jump: FloatArray
-    drift_start: float
-    noise_key: int
-
-    def trend(self, l2: IntArray, t: npt.ArrayLike) -> FloatArray:
-        """Category trend of L2 ``l2`` at day ``t`` (drift jump included)."""
-        t = np.asarray(t, dtype=np.float64)
-        wave = self.l2_amp[l2] * np.sin(2 * np.pi * t / self.l2_period[l2] + self.l2_phase[l2])
-        return np.asarray(wave + self.l2_jump[l2] * (t >= self.drift_start), dtype=np.float64)
-
-    def bump(self, products: IntArray, t: npt.ArrayLike) -> FloatArray:
-        """Short-lived trending bump of each product at day ``t``."""
-        z = (np.asarray(t, dtype=np.float64) - self.bump_center[products]) / self.bump_width[products]
-        return np.asarray(self.bump_amp[products] * np.exp(-0.5 * z * z), dtype=np.float64)
-
-    def price_factor(self, products: IntArray, t: npt.ArrayLike) -> FloatArray:
-        """Multiplier of the base price at day ``t`` (price inflation drift)."""
-        after = np.asarray(t, dtype=np.float64) >= self.drift_start
-        return np.asarray(np.where(after, self.price_jump[products], 1.0), dtype=np.float64)
-
-    def pair_noise(self, users: IntArray, products: IntArray) -> FloatArray:
-        """Standard normal ε(u, i), a pure function of (noise_key, u, i)."""
-        with np.errstate(over="ignore"):
-            h = _splitmix(users.astype(np.uint64) ^ np.uint64(self.noise_key))
-            h = _splitmix(h + products.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
-        unit = ((h >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / 2.0**53)
-        return np.asarray(ndtri(unit), dtype=np.float64)
-
-    def utility(self, users: IntArray, products: IntArray, t: npt.ArrayLike) -> FloatArray:
-        """True utility for aligned 1-D ``users`` and ``products`` (row numbers) at day(s) ``t``."""
-        users = np.asarray(users, dtype=np.int64)
-        products = np.asarray(products, dtype=np.int64)
-        affinity = np.einsum("ij,ij->i", self.user_vec[users], self.product_vec[products], dtype=np.float64)
-        price = self.log_price_rel[products] + np.log(self.price_factor(products, t))
-        return np.asarray(
-            affinity
-            + self.quality[products]
-            + self.trend(self.product_l2[products], t)
-            + self.bump(products, t)
-            - self.price_sensitivity[users] * price
-            + NOISE_SIGMA * self.pair_noise(users, products),
-            dtype=np.float64,
-        )
-
-    def intent_logits(self, users: IntArray, t: float) -> FloatArray:
-        """(n, K) log-weights of each user's interests at day ``t`` (trends and drift shift)."""
-        l2 = self.interest_l2[users]
-        shift = self.l2_shift[l2] * (t >= self.drift_start)
-        return np.asarray(np.log(self.interest_w[users]) + self.trend(l2, t) + shift, dtype=np.float64)
-
-    def global_intent_logits(self, t: float) -> FloatArray:
-        """(n_l2,) log-weights of the category a non-habitual session lands on."""
-        l2 = np.arange(self.l2_share.size)
-        shift = self.l2_shift * (t >= self.drift_start)
-        return np.asarray(np.log(self.l2_share) + self.trend(l2, t) + shift, dtype=np.float64)
-
-    def to_arrays(self) -> dict[str, Any]:
-        """Plain arrays and scalars, for ``np.savez`` (no pickle)."""
-        return {k: np.asarray(v) for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_arrays(cls, arrays: Any) -> World:
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            value = np.asarray(arrays[f.name])
-            values[f.name] = value.item() if value.ndim == 0 else value
-        values["noise_key"] = int(values["noise_key"])
-        values["drift_start"] = float(values["drift_start"])
-        return cls(**values)
+def intent_logits(world: World, users: IntArray, t: float) -> FloatArray:
+    """(n, K) log-weights of each user's interests at day ``t`` (trends and drift shift)."""
+    l2 = world.interest_l2[users]
+    shift = world.l2_shift[l2] * (t >= world.drift_start)
+    return np.asarray(np.log(world.interest_w[users]) + world.trend(l2, t) + shift, dtype=np.float64)
 
 
-def _splitmix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    x = x + np.uint64(0x9E3779B97F4A7C15)
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return np.asarray(x ^ (x >> np.uint64(31)), dtype=np.uint64)
+def global_intent_logits(world: World, t: float) -> FloatArray:
+    """(n_l2,) log-weights of the category a non-habitual session lands on."""
+    l2 = np.arange(world.l2_share.size)
+    shift = world.l2_shift * (t >= world.drift_start)
+    return np.asarray(np.log(world.l2_share) + world.trend(l2, t) + shift, dtype=np.float64)
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ import datetime as dt
 import pytest
 
 from vitrina.adapters.registry.mlflow_client import RECS_MODEL, SEARCH_MODEL
+from vitrina.adapters.reports import report_folder
 from vitrina.config import Settings, get_settings
 from vitrina.core.artifacts.files import write_json_atomic
 from vitrina.core.promotion.gate import GateInput, GateThresholds, decide
 from vitrina.pipelines.registration import Candidate, gate_psi, gate_thresholds, latest_drift_psi
-from vitrina.pipelines.reports import report_folder
 
 pytestmark = pytest.mark.unit
 

@@ -18,9 +18,9 @@ import pytest
 
 from vitrina.core.experiments.interleaving import team_draft
 from vitrina.core.experiments.run_config import DriverConfig
-from vitrina.serving.api_client import ApiClient, ApiError
+from vitrina.serving.api_client import ApiClient, ApiError, Served
 from vitrina.serving.experiment_config import CHALLENGER, ExperimentConfig
-from vitrina.simulator.shoppers import Driver, Population, Served
+from vitrina.simulator.shoppers import Driver, Population
 
 pytestmark = pytest.mark.unit
 

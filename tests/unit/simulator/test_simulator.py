@@ -15,12 +15,13 @@ import pytest
 
 from vitrina.adapters.lake.io import read_table
 from vitrina.adapters.lake.paths import LakePaths
+from vitrina.adapters.lake.truth import Truth, load_truth
 from vitrina.config import Settings, get_settings
 from vitrina.core.tables import TABLES
 from vitrina.simulator.generate import generate_marketplace
 from vitrina.simulator.online import OnlineMarketplace
 from vitrina.simulator.queries import QUERY_TYPE_SHARES, QUERY_TYPES
-from vitrina.simulator.truth import Truth, load_truth
+from vitrina.simulator.truth import query_relevance
 from vitrina.simulator.vocabulary import load_synonyms, synonyms_csv_bytes
 
 pytestmark = pytest.mark.unit
@@ -159,7 +160,7 @@ def test_exact_title_queries_have_their_product_at_relevance_three(
     exact = truth.queries.query("query_type == 'exact'")
     assert len(exact) > 100
     assert (exact["query"].to_numpy() == titles.loc[exact["product_id"]].str.lower().to_numpy()).all()
-    assert (truth.relevance(exact["query_id"], exact["product_id"]) == 3).all()
+    assert (query_relevance(truth, exact["query_id"], exact["product_id"]) == 3).all()
     judged = truth.qrels.merge(
         truth.queries[["query_id", "product_id"]], on="query_id", suffixes=("", "_target")
     )

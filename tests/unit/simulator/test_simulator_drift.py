@@ -11,9 +11,9 @@ import pytest
 
 from vitrina.adapters.lake.io import read_table
 from vitrina.adapters.lake.paths import LakePaths
+from vitrina.adapters.lake.truth import load_truth
 from vitrina.config import Settings, get_settings
 from vitrina.simulator.generate import generate_marketplace
-from vitrina.simulator.truth import load_truth
 
 pytestmark = [pytest.mark.unit, pytest.mark.slow]
 

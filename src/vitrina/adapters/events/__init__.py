@@ -3,7 +3,8 @@ buffer; ``vitrina data ingest events`` flushes it into ``raw/events`` through th
 
 One :class:`~vitrina.adapters.events.base.EventBuffer` interface, two backends: an embedded
 append-only log in one SQLite file (default) and Redis Streams
-(``VITRINA_EVENTS_URL=redis://…``). Open the configured one with :func:`open_event_buffer`.
+(``VITRINA_EVENTS_URL=redis://…``). Open the configured one with
+:func:`vitrina.bootstrap.open_event_buffer`; the flush is :mod:`vitrina.pipelines.ingest_events`.
 """
 
 from vitrina.adapters.events.base import (
@@ -13,8 +14,6 @@ from vitrina.adapters.events.base import (
     EventBufferUnavailableError,
     EventRecord,
 )
-from vitrina.adapters.events.factory import open_event_buffer
-from vitrina.pipelines.ingest_events import FlushReport, flush_events
 
 __all__ = [
     "AppendResult",
@@ -22,7 +21,4 @@ __all__ = [
     "EventBuffer",
     "EventBufferUnavailableError",
     "EventRecord",
-    "FlushReport",
-    "flush_events",
-    "open_event_buffer",
 ]

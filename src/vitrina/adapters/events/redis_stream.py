@@ -26,7 +26,6 @@ from typing import Any
 
 import redis
 
-from vitrina.adapters.backends import redact
 from vitrina.adapters.closes_on_exit import ClosesOnExit
 from vitrina.adapters.events.base import (
     AppendResult,
@@ -34,6 +33,7 @@ from vitrina.adapters.events.base import (
     EventBufferUnavailableError,
     EventRecord,
 )
+from vitrina.adapters.redis_keys import redact
 
 log = logging.getLogger(__name__)
 

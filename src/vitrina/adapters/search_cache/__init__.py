@@ -1,6 +1,6 @@
 """Search result cache (SPEC §4.7): one interface, SQLite and Redis backends.
 
-Open the configured one with :func:`open_result_cache`; key entries with
+Open the configured one with :func:`vitrina.bootstrap.open_result_cache`; key entries with
 :func:`search_cache_key`; see :mod:`.base` for the contract (TTL, counters, degraded mode).
 """
 
@@ -10,7 +10,6 @@ from vitrina.adapters.search_cache.base import (
     CacheUnavailableError,
     ResultCache,
 )
-from vitrina.adapters.search_cache.factory import open_result_cache
 from vitrina.adapters.search_cache.keys import search_cache_key
 
 __all__ = [
@@ -18,6 +17,5 @@ __all__ = [
     "CacheStats",
     "CacheUnavailableError",
     "ResultCache",
-    "open_result_cache",
     "search_cache_key",
 ]

@@ -18,8 +18,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from vitrina.adapters.backends import redact
-from vitrina.adapters.redis_keys import unlink_prefix
+from vitrina.adapters.redis_keys import redact, unlink_prefix
 from vitrina.adapters.search_cache.base import DEFAULT_TTL, GuardedCache
 
 DEFAULT_PREFIX = "vitrina:search:"

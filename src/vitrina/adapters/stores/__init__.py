@@ -1,6 +1,6 @@
 """Serving stores of precomputed recommendations: one interface, SQLite and Redis backends.
 
-Open the configured one with :func:`open_store`; see :mod:`.base` for the contract.
+Open the configured one with :func:`vitrina.bootstrap.open_store`; see :mod:`.base` for the contract.
 """
 
 from vitrina.adapters.stores.base import (
@@ -14,7 +14,6 @@ from vitrina.adapters.stores.base import (
     VersionInfo,
     VersionWriter,
 )
-from vitrina.adapters.stores.factory import default_sqlite_path, open_store
 
 __all__ = [
     "DEFAULT_KEEP",
@@ -26,6 +25,4 @@ __all__ = [
     "VersionError",
     "VersionInfo",
     "VersionWriter",
-    "default_sqlite_path",
-    "open_store",
 ]

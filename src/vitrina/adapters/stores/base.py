@@ -29,6 +29,8 @@ Clock = Callable[[], dt.datetime]
 
 DEFAULT_TTL = dt.timedelta(hours=6)  # SPEC §3.9: one batch every 6 h, each valid for 6 h
 DEFAULT_KEEP = 3  # published versions kept for rollback
+TOP_K = 20  # items of a served list (SPEC §3.9: TOP-20)
+POPULAR_REASON = "popular ahora"  # the reason on every item of the popularity fallback list
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 

@@ -28,8 +28,7 @@ from typing import ParamSpec, TypeVar
 
 import redis
 
-from vitrina.adapters.backends import redact
-from vitrina.adapters.redis_keys import unlink_prefix
+from vitrina.adapters.redis_keys import redact, unlink_prefix
 from vitrina.adapters.stores.base import (
     DEFAULT_KEEP,
     DEFAULT_TTL,

@@ -25,7 +25,7 @@ import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from vitrina.adapters.backends import redact
+from vitrina.adapters.redis_keys import redact
 from vitrina.adapters.stores.base import Clock, RecsRecord, StoreUnavailableError, utc_now
 from vitrina.adapters.stores.codec import decode_record
 from vitrina.adapters.stores.redis import READ_CURRENT_MANY, RedisLayout

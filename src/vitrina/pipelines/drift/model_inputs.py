@@ -27,9 +27,9 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from vitrina.adapters.features.definitions import FRAMES, FeatureFrame
-from vitrina.adapters.features.engine import compute_features_configured
 from vitrina.adapters.lake.io import list_parquet_files, read_table
 from vitrina.adapters.lake.paths import LakePaths
+from vitrina.bootstrap import compute_features_configured
 from vitrina.config import Settings
 from vitrina.core.drift.decision import Kind, MonitoredTable
 from vitrina.core.drift.windows import DriftWindows

@@ -27,7 +27,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,46 +34,24 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vitrina.adapters.lake.paths import LakePaths
+from vitrina.adapters.reports import (
+    DRIFT_HISTORY_SCHEMA,
+    LATEST,
+    drift_history_url,
+    read_drift_history,
+    report_folder,
+)
 from vitrina.config import Settings
 from vitrina.core.artifacts.files import filesystem, write_bytes_atomic, write_json_atomic, write_text_atomic
 from vitrina.core.drift.decision import DriftResult, MonitoredTable, Thresholds
 from vitrina.core.drift.windows import DriftWindows
 
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 EVIDENTLY_SAMPLE_ROWS = 2_000
-HISTORY_SCHEMA = pa.schema(
-    [
-        ("run_id", pa.string()),
-        ("generated_at", pa.timestamp("us", tz="UTC")),
-        ("current_start", pa.timestamp("us", tz="UTC")),
-        ("current_end", pa.timestamp("us", tz="UTC")),
-        ("name", pa.string()),
-        ("kind", pa.string()),
-        ("domain", pa.string()),
-        ("status", pa.string()),
-        ("psi", pa.float64()),
-        ("ks_stat", pa.float64()),
-        ("ks_p", pa.float64()),
-        ("wasserstein", pa.float64()),
-        ("chi2_p", pa.float64()),
-        ("value", pa.float64()),
-        ("n_reference", pa.int64()),
-        ("n_current", pa.int64()),
-    ]
-)
-
-
-def drift_folder(settings: Settings) -> str:
-    """``$lake/reports/drift``."""
-    return f"{LakePaths(settings.lake).layer('reports')}/drift"
 
 
 def report_url(settings: Settings, run_id: str) -> str:
     """Folder of one run's report (``run_id`` may be ``latest``)."""
-    if not _RUN_ID.match(run_id):
-        raise ValueError(f"run_id must be letters, digits, '.', '_' or '-' (no '/'), got {run_id!r}")
-    return f"{drift_folder(settings)}/{run_id}"
+    return report_folder(settings, "drift", run_id)
 
 
 def _strict(value: Any) -> Any:
@@ -197,28 +174,19 @@ def history_rows(payload: Mapping[str, Any]) -> pa.Table:
         | {"name": name, "kind": "signal", "domain": s["domain"], "status": s["status"], "value": s["value"]}
         for name, s in payload["signals"].items()
     ]
-    frame = pd.DataFrame(rows, columns=HISTORY_SCHEMA.names)
-    return pa.Table.from_pandas(frame, schema=HISTORY_SCHEMA, preserve_index=False)
-
-
-def read_history(settings: Settings) -> pa.Table:
-    """Every run's rows so far (empty table with :data:`HISTORY_SCHEMA` before the first run)."""
-    fs, path = filesystem(f"{drift_folder(settings)}/history.parquet")
-    if not fs.exists(path):
-        return HISTORY_SCHEMA.empty_table()
-    with fs.open(path, "rb") as handle:
-        return pq.read_table(handle, schema=HISTORY_SCHEMA)
+    frame = pd.DataFrame(rows, columns=DRIFT_HISTORY_SCHEMA.names)
+    return pa.Table.from_pandas(frame, schema=DRIFT_HISTORY_SCHEMA, preserve_index=False)
 
 
 def append_history(settings: Settings, rows: pa.Table) -> str:
     """Add ``rows`` to ``history.parquet`` (replacing earlier rows of the same run ids)."""
-    old = read_history(settings).to_pandas()
+    old = read_drift_history(settings).to_pandas()
     new = rows.to_pandas()
     merged = pd.concat([old[~old["run_id"].isin(set(new["run_id"]))], new], ignore_index=True)
-    table = pa.Table.from_pandas(merged, schema=HISTORY_SCHEMA, preserve_index=False)
+    table = pa.Table.from_pandas(merged, schema=DRIFT_HISTORY_SCHEMA, preserve_index=False)
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd")
-    return write_bytes_atomic(sink.getvalue(), f"{drift_folder(settings)}/history.parquet")
+    return write_bytes_atomic(sink.getvalue(), drift_history_url(settings))
 
 
 def _stacked(
@@ -289,7 +257,7 @@ def write_drift_report(
     markdown = render_markdown(payload)
     page = evidently_html(tables, result, thresholds) if html and tables else None
     folder = report_url(settings, run_id)
-    for target in (folder, report_url(settings, "latest")):
+    for target in (folder, report_url(settings, LATEST)):
         if page is not None:
             write_text_atomic(page, f"{target}/evidently.html")
         else:  # no stale page from an earlier run beside this run's numbers

@@ -26,6 +26,7 @@ from vitrina.adapters.home_lock import holds_home_lock
 from vitrina.adapters.lake.digest import table_digests
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.lake.warehouse import Warehouse
+from vitrina.adapters.reports import LATEST
 from vitrina.adapters.step_ledger import ARTIFACTS, Ledger
 from vitrina.config import Settings
 from vitrina.core.drift.decision import DriftResult, FeatureDrift, Signal, Thresholds, compare_tables
@@ -34,7 +35,6 @@ from vitrina.core.drift.windows import DriftWindows, drift_windows
 from vitrina.pipelines.drift.inputs import MAX_ROWS, daily_counts, data_span, lake_tables, query_sample
 from vitrina.pipelines.drift.model_inputs import feature_tables, prediction_batches, ranked_lists
 from vitrina.pipelines.drift.report import report_url, write_drift_report
-from vitrina.pipelines.reports import LATEST
 from vitrina.pipelines.steps import StepTimer
 
 

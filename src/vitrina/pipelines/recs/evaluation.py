@@ -41,11 +41,14 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from vitrina.adapters.lake.truth import Truth as SimulatorTruth
+from vitrina.adapters.lake.truth import to_days
+from vitrina.adapters.lake.truth_world import NOISE_SIGMA
 from vitrina.core.metrics import (
     PAD,
     Truth,
@@ -60,9 +63,6 @@ from vitrina.core.ranking.recommender import Recommender, top_k_rows
 from vitrina.core.recs.dataset import EVENT_GAIN, FloatArray, IntArray, Interactions, RecsData, to_micros
 from vitrina.core.recs.user_items import UserItems, drop_members
 from vitrina.pipelines.recs.report import ACCURACY_METRICS, METRICS, write_recs_report
-
-if TYPE_CHECKING:
-    from vitrina.simulator.truth import Truth as SimulatorTruth
 
 __all__ = [
     "METRICS",
@@ -165,8 +165,6 @@ def grade_by_utility(
     at_us: int,
 ) -> Truth:
     """Gains of :data:`TRUTH_TIERS` for each user's top candidate items by true utility at ``at_us``."""
-    from vitrina.simulator.truth import to_days
-
     depth = TRUTH_TIERS[-1][0]
     rank_gain = np.zeros(depth)
     lower = 0
@@ -206,12 +204,10 @@ def _utility_block(
 ) -> FloatArray:
     """True utility of every (user, product) pair at ``day``, shape (users, products).
 
-    The simulator's ``World.utility`` takes aligned pairs; here its terms are regrouped so the
+    The truth's ``World.utility`` takes aligned pairs; here its terms are regrouped so the
     user × product affinity is one matrix product and per-product terms are computed once.
     :func:`_check_utility` guards that the two agree.
     """
-    from vitrina.simulator.world import NOISE_SIGMA
-
     world = truth.world
     affinity = (
         world.user_vec[user_rows].astype(np.float64) @ world.product_vec[product_rows].astype(np.float64).T

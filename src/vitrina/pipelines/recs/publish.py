@@ -20,7 +20,7 @@ from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.models.recs_bundle import load_bundle
 from vitrina.adapters.registry.mlflow_client import RECS_MODEL
 from vitrina.adapters.registry.models import ModelNotFoundError, resolve
-from vitrina.adapters.stores import open_store
+from vitrina.bootstrap import open_store
 from vitrina.config import Settings
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity

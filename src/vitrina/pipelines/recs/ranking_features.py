@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from vitrina.adapters.features.engine import compute_features_configured
+from vitrina.bootstrap import compute_features_configured
 from vitrina.config import Settings
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.ranking_features import RankingFeatures

@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from vitrina.adapters.reports import report_folder
 from vitrina.config import Settings
-from vitrina.pipelines.reports import report_folder, write_report
+from vitrina.pipelines.reports import write_report
 
 ACCURACY_METRICS = ("ndcg@10", "ndcg@20", "hitrate@10", "map@10", "mrr", "recall@100")
 METRICS = (*ACCURACY_METRICS, "coverage", "diversity", "novelty")

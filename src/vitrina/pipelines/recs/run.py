@@ -36,6 +36,7 @@ from rich.console import Console
 from vitrina.adapters.home_lock import holds_home_lock
 from vitrina.adapters.lake.digest import table_digests
 from vitrina.adapters.lake.paths import LakePaths
+from vitrina.adapters.lake.truth import load_truth
 from vitrina.adapters.models.recs_bundle import RecsBundle, save_bundle
 from vitrina.adapters.registry.mlflow_client import RECS_MODEL
 from vitrina.adapters.registry.models import ModelNotFoundError, get_version
@@ -156,8 +157,6 @@ def _ablations(full: FullRecommender) -> dict[str, Recommender]:
 def _evaluate(
     settings: Settings, data: RecsData, models: dict[str, Recommender], run_id: str
 ) -> dict[str, Any]:
-    from vitrina.simulator.truth import load_truth
-
     try:
         truth = load_truth(settings)
     except FileNotFoundError:

@@ -31,6 +31,7 @@ from rich.console import Console
 from vitrina.adapters.home_lock import holds_home_lock
 from vitrina.adapters.lake.digest import table_digests
 from vitrina.adapters.lake.paths import LakePaths
+from vitrina.adapters.lake.truth import load_truth
 from vitrina.adapters.models.index_versions import (
     current_version,
     finish_version,
@@ -83,7 +84,6 @@ from vitrina.pipelines.search.register import INPUT_TABLES, register_search
 from vitrina.pipelines.search.reindex import reindex_search
 from vitrina.pipelines.search.signals import compute_signals
 from vitrina.pipelines.steps import StepTimer
-from vitrina.simulator.truth import load_truth
 
 # What an index version depends on: the registered inputs, plus signals and synonyms.
 LEDGER_TABLES = (*INPUT_TABLES, "events", "transactions", "synonyms")

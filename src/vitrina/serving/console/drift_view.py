@@ -1,7 +1,7 @@
 """Data of the Drift page: PSI per feature over the drift runs (a heatmap), the latest
 decision with its reasons and signals, and whether the latest Evidently report exists.
 
-Reads what ``vitrina drift`` wrote (:mod:`vitrina.pipelines.drift.report`):
+Reads what ``vitrina drift`` wrote, through :mod:`vitrina.adapters.reports`:
 ``history.parquet`` for the grid and ``latest/metrics.json`` for the decision.
 """
 
@@ -13,10 +13,10 @@ from typing import Any
 
 import pandas as pd
 
+from vitrina.adapters.reports import LATEST, read_drift_history, read_latest_metrics, report_folder
 from vitrina.config import Settings
-from vitrina.core.artifacts.files import filesystem, read_json
+from vitrina.core.artifacts.files import filesystem
 from vitrina.core.drift.records import Thresholds
-from vitrina.pipelines.drift.report import read_history, report_url
 
 MAX_RUNS = 12
 MAX_FEATURES = 30
@@ -83,9 +83,9 @@ def top_features(latest: dict[str, Any], n: int = 10) -> list[dict[str, Any]]:
 
 def drift_view(settings: Settings) -> DriftView:
     """Everything the page shows (each part None or empty when drift never ran)."""
-    history = read_history(settings).to_pandas()
-    latest = read_json(f"{report_url(settings, 'latest')}/metrics.json")
-    fs, path = filesystem(f"{report_url(settings, 'latest')}/evidently.html")
+    history = read_drift_history(settings).to_pandas()
+    latest = read_latest_metrics(settings, "drift")
+    fs, path = filesystem(f"{report_folder(settings, 'drift', LATEST)}/evidently.html")
     thresholds = latest.get("thresholds", {}) if isinstance(latest, dict) else {}
     default = Thresholds()
     signals = []
@@ -106,7 +106,7 @@ def drift_view(settings: Settings) -> DriftView:
 
 def evidently_html(settings: Settings) -> bytes | None:
     """The latest Evidently report (self-contained HTML, ≈ 4 MB), or None before the first one."""
-    fs, path = filesystem(f"{report_url(settings, 'latest')}/evidently.html")
+    fs, path = filesystem(f"{report_folder(settings, 'drift', LATEST)}/evidently.html")
     if not fs.exists(path):
         return None
     with fs.open(path, "rb") as handle:

@@ -22,9 +22,8 @@ from vitrina.adapters.registry.mlflow_client import MODELS
 from vitrina.adapters.registry.model_card import CARD_DIR
 from vitrina.adapters.registry.models import VersionInfo, history, list_versions
 from vitrina.adapters.registry.tracking import RunSummary, recent_runs
+from vitrina.adapters.reports import LATEST, read_latest_metrics
 from vitrina.config import Settings
-from vitrina.core.artifacts.files import read_json
-from vitrina.pipelines.reports import LATEST, report_folder
 from vitrina.serving.console.paths import inside
 
 CARD_SLUG = re.compile(r"^[a-z0-9-]+-v[0-9]+$")
@@ -159,7 +158,7 @@ def load_ablations(settings: Settings) -> list[Ablation]:
     """The latest recs and search reports as :class:`Ablation` (those that exist)."""
     found = []
     for kind in ABLATION:
-        chart = ablation(read_json(f"{report_folder(settings, kind, LATEST)}/metrics.json"), kind)
+        chart = ablation(read_latest_metrics(settings, kind), kind)
         if chart is not None:
             found.append(chart)
     return found

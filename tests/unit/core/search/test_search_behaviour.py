@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from vitrina.adapters.lake.truth import load_truth
 from vitrina.config import Settings
 from vitrina.core.metrics.ranking import mean_over_queries, ndcg
 from vitrina.core.metrics.relevance import PAD, Truth, judge
@@ -19,7 +20,6 @@ from vitrina.core.search.text import normalise
 from vitrina.core.search.types import Hits
 from vitrina.core.search.understanding import QueryUnderstanding
 from vitrina.pipelines.search.corpus import read_search_inputs
-from vitrina.simulator.truth import load_truth
 
 pytestmark = [pytest.mark.unit, pytest.mark.slow, pytest.mark.quality]
 

@@ -11,13 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from vitrina.adapters.reports import drift_history_url, read_drift_history
 from vitrina.config import Settings
 from vitrina.core.drift.decision import DriftResult, MonitoredTable, Signal, Thresholds, compare_tables
 from vitrina.core.drift.windows import DriftWindows
 from vitrina.pipelines.drift.report import (
-    drift_folder,
     evidently_html,
-    read_history,
     render_markdown,
     report_url,
     write_drift_report,
@@ -108,13 +107,13 @@ def test_report_files_shape_and_latest_copy(settings: Settings) -> None:
 
 
 def test_history_appends_runs_and_replaces_a_rerun(settings: Settings) -> None:
-    assert read_history(settings).num_rows == 0
+    assert read_drift_history(settings).num_rows == 0
     tables = _tables(0.0)
     result = _result(tables)
     write_drift_report(settings, result, WINDOWS, "a", thresholds=TH, tables=tables, html=False)
     write_drift_report(settings, result, WINDOWS, "b", thresholds=TH, tables=tables, html=False)
     write_drift_report(settings, result, WINDOWS, "b", thresholds=TH, tables=tables, html=False)
-    history = read_history(settings).to_pandas()
+    history = read_drift_history(settings).to_pandas()
     per_run = len(result.features) + len(result.signals)
     assert len(history) == 2 * per_run
     assert sorted(history["run_id"].unique()) == ["a", "b"]
@@ -122,7 +121,7 @@ def test_history_appends_runs_and_replaces_a_rerun(settings: Settings) -> None:
     assert x["psi"].notna().all()
     assert (x["kind"] == "numeric").all()
     assert (history.loc[history["kind"] == "signal", "name"] == "target.ctr").all()
-    assert Path(drift_folder(settings), "history.parquet").exists()
+    assert Path(drift_history_url(settings)).exists()
 
 
 def test_run_ids_are_checked(settings: Settings) -> None:

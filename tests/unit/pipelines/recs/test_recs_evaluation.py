@@ -11,6 +11,8 @@ import numpy.typing as npt
 import pytest
 from support.recs_handmade import Event, handmade
 
+from vitrina.adapters.lake.truth import Truth as SimulatorTruth
+from vitrina.adapters.lake.truth import load_truth
 from vitrina.config import Settings, get_settings
 from vitrina.core.metrics import PAD
 from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity, SegmentPopularity
@@ -26,8 +28,6 @@ from vitrina.pipelines.recs.evaluation import (
     rank_users,
     write_recs_report,
 )
-from vitrina.simulator.truth import Truth as SimulatorTruth
-from vitrina.simulator.truth import load_truth
 
 pytestmark = pytest.mark.unit
 Bools = npt.NDArray[np.bool_]
