@@ -33,7 +33,7 @@ from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.stores.base import RecsStore
 from vitrina.adapters.stores.redis import RedisRecsStore
 from vitrina.adapters.stores.sqlite import SQLiteRecsStore
-from vitrina.core.recs.dataset import Vocabulary
+from vitrina.core.ranking.interactions import Vocabulary
 from vitrina.pipelines.recs.batch import publish_recommendations
 
 RESULTS = Path(__file__).parent / "results"

@@ -66,8 +66,8 @@ def bench_ranker(rng: np.random.Generator, threads: int) -> dict[str, Any]:
 
 
 def bench_rules_and_mmr(rng: np.random.Generator) -> dict[str, Any]:
+    from vitrina.core.ranking.interactions import EVENT_CODE, Interactions
     from vitrina.core.recs.business_rules import BusinessRules
-    from vitrina.core.recs.dataset import EVENT_CODE, Interactions
     from vitrina.core.recs.mmr import ItemSimilarity, mmr_rerank
 
     catalog = pd.DataFrame(

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from vitrina.core.metrics import category_diversity
-from vitrina.core.ranking.recommender import PAD
+from vitrina.core.ranking.top_k import PAD
 from vitrina.core.recs.mmr import ItemSimilarity, mmr_rerank, normalise_relevance
 
 pytestmark = pytest.mark.unit

@@ -34,7 +34,7 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from vitrina.core.ranking.recommender import PAD, top_k_rows
+from vitrina.core.ranking.top_k import PAD, top_k_rows
 
 EXACT_MAX_ITEMS = 50_000
 HNSW_M = 32  # graph degree: the usual recall/memory balance for 64-d vectors

@@ -52,8 +52,8 @@ import pandas as pd
 from vitrina.core.artifacts import manifest
 from vitrina.core.artifacts.files import filesystem, read_json, write_json_atomic, write_text_atomic
 from vitrina.core.metrics import PAD, Truth, judge, mean_over_queries, ndcg
+from vitrina.core.ranking.interactions import FloatArray
 from vitrina.core.ranking.training_set import RankingFrame
-from vitrina.core.recs.dataset import FloatArray
 
 logger = logging.getLogger(__name__)
 

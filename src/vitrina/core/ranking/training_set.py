@@ -27,8 +27,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from vitrina.core.ranking.recommender import PAD
-from vitrina.core.recs.dataset import EVENT_GAIN, FloatArray, IntArray, Interactions
+from vitrina.core.ranking.interactions import EVENT_GAIN, FloatArray, IntArray, Interactions
+from vitrina.core.ranking.top_k import PAD
 
 RETRIEVAL_SCORE = "retrieval_score"
 """Name of the feature column holding the candidate generator's score."""

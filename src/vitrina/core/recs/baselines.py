@@ -1,6 +1,6 @@
 """Baselines every recommender is compared with (SPEC §3.7): popularity, segment popularity, ALS.
 
-All three implement :class:`~vitrina.core.ranking.recommender.Recommender`: ``fit(data, history)`` reads
+All three implement :class:`~vitrina.core.recs.recommender.Recommender`: ``fit(data, history)`` reads
 only ``history`` (interactions before a cutoff) plus the static user table, never
 ``data.interactions``, so fitting before the test part cannot see the test.
 
@@ -23,8 +23,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from vitrina.core.artifacts.arrays import load_arrays, load_meta, save_arrays, save_meta
-from vitrina.core.ranking.recommender import PAD, top_k_rows
-from vitrina.core.recs.dataset import EVENT_WEIGHT, FloatArray, IntArray, Interactions, RecsData
+from vitrina.core.ranking.interactions import EVENT_WEIGHT, FloatArray, IntArray, Interactions
+from vitrina.core.ranking.top_k import PAD, top_k_rows
+from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.user_items import UserItems, drop_members
 
 BoolArray = npt.NDArray[np.bool_]

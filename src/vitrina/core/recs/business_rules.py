@@ -24,9 +24,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from vitrina.core.ranking.recommender import PAD
+from vitrina.core.ranking.interactions import EVENT_CODE, FloatArray, IntArray, Interactions
+from vitrina.core.ranking.top_k import PAD
 from vitrina.core.ranking.visible_products import servable_mask
-from vitrina.core.recs.dataset import EVENT_CODE, FloatArray, IntArray, Interactions
 
 BoolArray = npt.NDArray[np.bool_]
 

@@ -49,8 +49,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from vitrina.core.ranking.recommender import PAD, top_k_rows
-from vitrina.core.recs.dataset import EVENT_WEIGHT, FloatArray, IntArray, Interactions, RecsData
+from vitrina.core.ranking.interactions import EVENT_WEIGHT, FloatArray, IntArray, Interactions
+from vitrina.core.ranking.top_k import PAD, top_k_rows
+from vitrina.core.recs.dataset import RecsData
 
 DAY_US = 86_400_000_000
 REASON_GLOBAL = "popular en la tienda"

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vitrina.core.recs.dataset import FloatArray, IntArray, Interactions
+from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
 
 
 def item_propensity(impressions: Interactions, n_items: int, eta: float) -> FloatArray:

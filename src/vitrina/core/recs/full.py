@@ -28,13 +28,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from vitrina.core.ranking.ann import AnnIndex
+from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
 from vitrina.core.ranking.lambdarank import LambdaRanker
-from vitrina.core.ranking.recommender import PAD
+from vitrina.core.ranking.top_k import PAD
 from vitrina.core.ranking.training_set import RETRIEVAL_SCORE, CandidateRows, join_features
 from vitrina.core.recs.baselines import ALSRecommender
 from vitrina.core.recs.business_rules import BusinessRules
 from vitrina.core.recs.cold_start import ColdStartRecommender
-from vitrina.core.recs.dataset import FloatArray, IntArray, Interactions, RecsData
+from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.list_features import with_list_features
 from vitrina.core.recs.mmr import ItemSimilarity, mmr_rerank
 from vitrina.core.recs.ranking_features import RankingFeatures

@@ -31,8 +31,9 @@ from gensim.models import Word2Vec
 
 from vitrina.core.artifacts.arrays import load_arrays, load_meta, save_arrays, save_meta
 from vitrina.core.ranking.ann import AnnIndex, ItemSets
-from vitrina.core.ranking.recommender import PAD
-from vitrina.core.recs.dataset import EVENT_WEIGHT, FloatArray, IntArray, Interactions, RecsData
+from vitrina.core.ranking.interactions import EVENT_WEIGHT, FloatArray, IntArray, Interactions
+from vitrina.core.ranking.top_k import PAD
+from vitrina.core.recs.dataset import RecsData
 
 Float32Array = npt.NDArray[np.float32]
 DAY_US = 86_400 * 1_000_000

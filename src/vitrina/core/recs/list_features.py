@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from vitrina.core.recs.dataset import FloatArray, IntArray
+from vitrina.core.ranking.interactions import FloatArray, IntArray
 
 
 def rank_and_gap(query: IntArray, values: FloatArray) -> tuple[FloatArray, FloatArray]:

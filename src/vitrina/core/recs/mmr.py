@@ -30,8 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from vitrina.core.ranking.recommender import PAD
-from vitrina.core.recs.dataset import FloatArray, IntArray
+from vitrina.core.ranking.interactions import FloatArray, IntArray
+from vitrina.core.ranking.top_k import PAD
 
 DEFAULT_LAMBDA = 0.7
 

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from vitrina.core.recs.dataset import FloatArray, IntArray
+from vitrina.core.ranking.interactions import FloatArray, IntArray
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ import numpy as np
 import numpy.typing as npt
 
 from vitrina.core.metrics import Truth, judge, mean_over_queries, recall
-from vitrina.core.ranking.recommender import Recommender
-from vitrina.core.recs.dataset import EVENT_GAIN, IntArray, Interactions, RecsData
+from vitrina.core.ranking.interactions import EVENT_GAIN, IntArray, Interactions
+from vitrina.core.recs.dataset import RecsData
+from vitrina.core.recs.recommender import Recommender
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from vitrina.core.ranking.recommender import PAD
-from vitrina.core.recs.dataset import FloatArray, IntArray, Interactions
+from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
+from vitrina.core.ranking.top_k import PAD
 from vitrina.core.tables import EVENT_TYPES
 
 BoolArray = npt.NDArray[np.bool_]

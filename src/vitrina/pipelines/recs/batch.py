@@ -27,8 +27,8 @@ import pyarrow as pa
 from vitrina.adapters.lake.io import write_table
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.stores.base import POPULAR_REASON, TOP_K, Recommendation, RecsStore, check_version_name
-from vitrina.core.ranking.recommender import PAD
-from vitrina.core.recs.dataset import Vocabulary
+from vitrina.core.ranking.interactions import Vocabulary
+from vitrina.core.ranking.top_k import PAD
 
 AUDIT_TABLE = "recs"
 AUDIT_SCHEMA = pa.schema(

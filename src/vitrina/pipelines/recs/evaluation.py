@@ -59,8 +59,10 @@ from vitrina.core.metrics import (
     novelty,
     ranking_report,
 )
-from vitrina.core.ranking.recommender import Recommender, top_k_rows
-from vitrina.core.recs.dataset import EVENT_GAIN, FloatArray, IntArray, Interactions, RecsData, to_micros
+from vitrina.core.ranking.interactions import EVENT_GAIN, FloatArray, IntArray, Interactions
+from vitrina.core.ranking.top_k import top_k_rows
+from vitrina.core.recs.dataset import RecsData, to_micros
+from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.user_items import UserItems, drop_members
 from vitrina.pipelines.recs.report import ACCURACY_METRICS, METRICS, write_recs_report
 

@@ -22,11 +22,12 @@ from vitrina.adapters.registry.mlflow_client import RECS_MODEL
 from vitrina.adapters.registry.models import ModelNotFoundError, resolve
 from vitrina.bootstrap import open_store
 from vitrina.config import Settings
+from vitrina.core.ranking.interactions import IntArray
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity
 from vitrina.core.recs.business_rules import BusinessRules
 from vitrina.core.recs.cold_start import ColdStartRecommender
-from vitrina.core.recs.dataset import IntArray, RecsData
+from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.full import FullRecommender, explain
 from vitrina.core.recs.item2vec import Item2Vec
 from vitrina.core.recs.mmr import ItemSimilarity

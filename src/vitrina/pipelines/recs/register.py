@@ -22,8 +22,9 @@ from vitrina.adapters.registry.mlflow_client import RECS_MODEL
 from vitrina.adapters.registry.model_card import FeatureDoc
 from vitrina.config import Settings
 from vitrina.core.evaluation.behaviour import BehaviourCheck, cold_users_served, no_unservable_items
-from vitrina.core.ranking.recommender import PAD
-from vitrina.core.recs.dataset import IntArray, RecsData
+from vitrina.core.ranking.interactions import IntArray
+from vitrina.core.ranking.top_k import PAD
+from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.full import FullRecommender
 from vitrina.pipelines.registration import Candidate, Registration, gate_and_register
 

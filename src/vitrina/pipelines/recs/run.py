@@ -43,15 +43,16 @@ from vitrina.adapters.registry.models import ModelNotFoundError, get_version
 from vitrina.adapters.step_ledger import ARTIFACTS, Ledger, StepEvent
 from vitrina.config import Settings
 from vitrina.core.promotion.alias_plans import CHAMPION
+from vitrina.core.ranking.interactions import IntArray
 from vitrina.core.ranking.lambdarank import LambdaRanker
-from vitrina.core.ranking.recommender import Recommender
 from vitrina.core.ranking.training_set import build_ranking_frame
 from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity, SegmentPopularity
 from vitrina.core.recs.cold_start import ColdStartRecommender
-from vitrina.core.recs.dataset import IntArray, RecsData
+from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.exposure import ips_weights, item_propensity
 from vitrina.core.recs.full import FullRecommender
 from vitrina.core.recs.item2vec import Item2Vec, Item2VecConfig
+from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.two_tower.model import TwoTower, TwoTowerConfig
 from vitrina.pipelines.recs.batch import BatchReport
 from vitrina.pipelines.recs.dataset import load_recs_data

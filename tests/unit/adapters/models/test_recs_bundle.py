@@ -15,7 +15,7 @@ from vitrina.adapters.models.recs_bundle import (
     vocabulary_hash,
 )
 from vitrina.core.artifacts.files import write_json_atomic
-from vitrina.core.recs.dataset import Vocabulary
+from vitrina.core.ranking.interactions import Vocabulary
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from vitrina.core.ranking.ann import EXACT_MAX_ITEMS, AnnIndex, ItemSets, brute_force_top_k, choose_kind
-from vitrina.core.ranking.recommender import PAD
+from vitrina.core.ranking.top_k import PAD
 
 pytestmark = pytest.mark.unit
 

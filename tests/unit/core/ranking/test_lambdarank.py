@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 
 from vitrina.config import Settings
+from vitrina.core.ranking.interactions import EVENT_WEIGHT, IntArray
 from vitrina.core.ranking.lambdarank import META_FILE, MODEL_FILE, LambdaRanker, frame_ndcg
 from vitrina.core.ranking.training_set import RETRIEVAL_SCORE, RankingFrame, build_ranking_frame
-from vitrina.core.recs.dataset import EVENT_WEIGHT, IntArray, RecsData
+from vitrina.core.recs.dataset import RecsData
 from vitrina.pipelines.recs.dataset import load_recs_data
 
 pytestmark = pytest.mark.unit

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vitrina.core.ranking.recommender import PAD
+from vitrina.core.ranking.interactions import EVENT_CODE, Interactions
+from vitrina.core.ranking.top_k import PAD
 from vitrina.core.ranking.training_set import (
     RETRIEVAL_SCORE,
     CandidateRows,
@@ -17,7 +18,6 @@ from vitrina.core.ranking.training_set import (
     horizon_labels,
     join_features,
 )
-from vitrina.core.recs.dataset import EVENT_CODE, Interactions
 
 pytestmark = pytest.mark.unit
 

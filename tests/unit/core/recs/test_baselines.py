@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from support.recs_handmade import Event, handmade
 
-from vitrina.core.ranking.recommender import PAD
+from vitrina.core.ranking.top_k import PAD
 from vitrina.core.recs.baselines import (
     ALSRecommender,
     GlobalPopularity,

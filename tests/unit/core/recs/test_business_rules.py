@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vitrina.core.ranking.recommender import PAD
+from vitrina.core.ranking.interactions import EVENT_CODE, Interactions
+from vitrina.core.ranking.top_k import PAD
 from vitrina.core.recs.business_rules import BusinessRules, RulesConfig
-from vitrina.core.recs.dataset import EVENT_CODE, Interactions
 
 pytestmark = pytest.mark.unit
 

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from vitrina.core.evaluation.split import TemporalSplit
-from vitrina.core.ranking.recommender import PAD, Recommender
+from vitrina.core.ranking.top_k import PAD
 from vitrina.core.recs.cold_start import REASON_GLOBAL, REASON_SEEN, REASON_SEGMENT, ColdStartRecommender
 from vitrina.core.recs.dataset import RecsData, build_recs_data
+from vitrina.core.recs.recommender import Recommender
 
 pytestmark = pytest.mark.unit
 

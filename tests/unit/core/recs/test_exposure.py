@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vitrina.core.recs.dataset import EVENT_CODE, Interactions
+from vitrina.core.ranking.interactions import EVENT_CODE, Interactions
 from vitrina.core.recs.exposure import ips_weights, item_propensity
 
 pytestmark = pytest.mark.unit

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vitrina.core.ranking.recommender import PAD
+from vitrina.core.ranking.top_k import PAD
 from vitrina.core.recs.full import diversify_head, union_rows
 from vitrina.core.recs.mmr import ItemSimilarity
 

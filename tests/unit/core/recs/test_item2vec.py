@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from support.recs_handmade import handmade
 
-from vitrina.core.ranking.recommender import PAD
+from vitrina.core.ranking.top_k import PAD
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.item2vec import Item2Vec, Item2VecConfig, session_sequences
 

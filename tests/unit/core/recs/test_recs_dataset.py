@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vitrina.core.recs.dataset import Vocabulary
+from vitrina.core.ranking.interactions import Vocabulary
 
 pytestmark = pytest.mark.unit
 
@@ -18,7 +18,7 @@ def test_vocabulary_round_trips_and_flags_unknown_ids() -> None:
 
 
 def test_top_k_rows_orders_pads_and_never_returns_excluded() -> None:
-    from vitrina.core.ranking.recommender import PAD, top_k_rows
+    from vitrina.core.ranking.top_k import PAD, top_k_rows
 
     scores = np.array([[0.1, 0.9, -np.inf, 0.5], [-np.inf, -np.inf, 0.2, -np.inf]])
     items, top = top_k_rows(scores, 3)

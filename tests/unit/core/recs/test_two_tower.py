@@ -12,7 +12,7 @@ from support.recs_handmade import handmade
 
 from vitrina.config import Settings
 from vitrina.core.metrics import judge, recall
-from vitrina.core.ranking.recommender import PAD
+from vitrina.core.ranking.top_k import PAD
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.retrieval import held_out, retrieval_recall
 from vitrina.core.recs.two_tower.model import TwoTower, TwoTowerConfig

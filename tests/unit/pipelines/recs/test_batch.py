@@ -15,8 +15,8 @@ from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.stores.base import POPULAR_REASON, Recommendation, VersionInfo
 from vitrina.adapters.stores.codec import decode_record, encode_items, encode_lists, record_prefix
 from vitrina.adapters.stores.sqlite import SQLiteRecsStore
-from vitrina.core.ranking.recommender import PAD
-from vitrina.core.recs.dataset import Vocabulary
+from vitrina.core.ranking.interactions import Vocabulary
+from vitrina.core.ranking.top_k import PAD
 from vitrina.pipelines.recs.batch import AUDIT_SCHEMA, publish_recommendations
 
 pytestmark = pytest.mark.unit

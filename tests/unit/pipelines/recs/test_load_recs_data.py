@@ -9,7 +9,7 @@ import pytest
 from vitrina.adapters.lake.io import read_table
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings
-from vitrina.core.recs.dataset import EVENT_CODE
+from vitrina.core.ranking.interactions import EVENT_CODE
 from vitrina.pipelines.recs.dataset import load_recs_data
 
 pytestmark = pytest.mark.unit

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from vitrina.core.recs.dataset import EVENT_WEIGHT, FloatArray, IntArray, Interactions
+from vitrina.core.ranking.interactions import EVENT_WEIGHT, FloatArray, IntArray, Interactions
 from vitrina.core.recs.two_tower.network import ITEM_FEATURES, USER_FEATURES
 
 UNKNOWN = "∅"

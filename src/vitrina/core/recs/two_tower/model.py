@@ -38,7 +38,8 @@ from safetensors.torch import load_file, save_file
 
 from vitrina.core.artifacts.arrays import load_meta, save_meta
 from vitrina.core.ranking.ann import AnnIndex, ItemSets
-from vitrina.core.recs.dataset import FloatArray, IntArray, Interactions, RecsData
+from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
+from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.item2vec import seen_items
 from vitrina.core.recs.retrieval import HeldOut, held_out, recall_at_k
 from vitrina.core.recs.two_tower.inputs import (
@@ -98,7 +99,7 @@ class EpochLog:
 
 
 class TwoTower:
-    """Two-tower candidate generator; implements :class:`~vitrina.core.ranking.recommender.Recommender`."""
+    """Two-tower candidate generator; implements :class:`~vitrina.core.recs.recommender.Recommender`."""
 
     name = "two_tower"
 

@@ -26,7 +26,7 @@ import pandas as pd
 
 from vitrina.core.metrics.ranking import ranking_report
 from vitrina.core.metrics.relevance import PAD, Truth, judge
-from vitrina.core.ranking.recommender import top_k_rows
+from vitrina.core.ranking.top_k import top_k_rows
 from vitrina.core.search.semantic.index import SemanticIndex
 from vitrina.core.search.semantic.triples import query_key
 
