@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     console: bool = Field(
         default=True, description="Serve the web console at /console (off: its routes answer 404)."
     )
+    job_runner: bool = Field(
+        default=True,
+        description="`vitrina serve` starts the runner of queued batch jobs (re-publishing the recs "
+        "lists after an admin promote) beside the API workers; off: run `python -m "
+        "vitrina.pipelines.jobs_runner` elsewhere.",
+    )
     console_token: SecretStr | None = Field(
         default=None,
         description="Key of the web console; unset: `vitrina serve` draws a random one at start-up "

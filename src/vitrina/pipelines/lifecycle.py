@@ -2,8 +2,10 @@
 
 For ``vitrina-recs`` the lists users see are precomputed, so after the switch the new
 champion's batch is re-published right away (``republish=True``) and ``vitrina query recs USER``
-changes. For ``vitrina-search`` the index pointer moves to the index version the new champion
-names (blue-green); running API replicas pick it up on an admin reload.
+changes: the CLI is a batch process itself. (The API's admin promote only switches the
+alias and queues a ``publish-recs`` job for :mod:`vitrina.pipelines.jobs_runner`.) For
+``vitrina-search`` the index pointer moves to the index version the new champion names
+(blue-green); running API replicas pick it up on an admin reload.
 
 The alias switch is the decision and always stands; if re-publishing fails (for example the
 restored version was trained on other users or products than today's data), the store keeps
@@ -34,9 +36,7 @@ class Switch:
     note: str = ""
 
     def render(self) -> str:
-        event = self.plan.event
-        before = "none" if event["from"] is None else f"v{event['from']}"
-        lines = [f"{self.model}: {self.plan.action} champion {before} → v{event['to']} ({event['reason']})"]
+        lines = [self.plan.summary(self.model)]
         if self.batch is not None:
             lines.append(self.batch.render())
         if self.publish_error:
@@ -48,7 +48,7 @@ class Switch:
 
 def _follow(settings: Settings, model: str, plan: AliasPlan, republish: bool) -> Switch:
     if model != RECS_MODEL:
-        from vitrina.pipelines.search.register import serve_champion_index
+        from vitrina.adapters.models.champion_index import serve_champion_index
 
         served = serve_champion_index(settings)
         return Switch(

@@ -4,7 +4,8 @@ An admin call lands on one worker: ``PUT /admin/experiment`` rewrites the experi
 ``POST /admin/reload`` and promote / rollback reload what the registry aliases now name. That
 worker applies the change, then bumps a counter in ``$VITRINA_HOME/serving/generation.json``
 (``{"experiment": n, "models": m}``, incremented under an ``flock`` so concurrent admin calls
-on two workers never lose a bump). Every worker reads the file once per second
+on two workers never lose a bump; :mod:`vitrina.adapters.reload_counters`, which batch jobs
+bump too). Every worker reads the file once per second
 (:meth:`Generations.follow`, a task on its event loop; a few microseconds) and, when a
 counter differs from what it last applied, re-reads the experiment file or reloads — in the
 threadpool, while the previous state keeps serving. So every worker serves the change within
@@ -17,50 +18,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import json
 import logging
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Literal
 
-from vitrina.core.artifacts.files import write_json_atomic
+from vitrina.adapters.reload_counters import FILE, KINDS, Kind, bump_counter, read_counters
 
 log = logging.getLogger(__name__)
-
-Kind = Literal["experiment", "models"]
-KINDS: tuple[Kind, ...] = ("experiment", "models")
-FILE = Path("serving") / "generation.json"
-LOCK = Path("serving") / ".generation.lock"
 
 
 class Generations:
     """This process's view of the counters under ``home`` (see the module docstring)."""
 
     def __init__(self, home: Path, interval_s: float = 1.0) -> None:
+        self.home = home
         self.path = home / FILE
-        self._lock_path = home / LOCK
         self.interval_s = interval_s
         self._guard = threading.Lock()  # bump (threadpool) and pending (event loop) interleave
         self._applied = self.read()
 
     def read(self) -> dict[Kind, int]:
         """The counters on disk; zeros when the file is missing or unreadable."""
-        try:
-            data = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            data = {}
-        return {kind: int(data.get(kind, 0)) if isinstance(data, dict) else 0 for kind in KINDS}
+        return read_counters(self.home)
 
     def bump(self, kind: Kind) -> None:
         """Tell the other processes that this one changed ``kind`` (call after applying it)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._guard, self._lock_path.open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-            counters = self.read()
-            counters[kind] += 1
-            write_json_atomic(counters, str(self.path))
+        with self._guard:
+            counters = bump_counter(self.home, kind)  # under the file's flock
             if counters[kind] == self._applied[kind] + 1:  # nobody else's change in between
                 self._applied[kind] = counters[kind]
 

@@ -262,11 +262,52 @@ class ReloadResponse(Envelope):
 class SwitchIn(StrictBody):
     reason: str = Field(default="admin API", min_length=1, max_length=200)
     version: int | None = Field(default=None, ge=1, description="Promote this version, not the challenger.")
-    republish: bool = Field(default=True, description="Re-publish the recs champion's batch now.")
+    republish: bool = Field(
+        default=True,
+        description="vitrina-recs: queue a job re-publishing every active user's list with the "
+        "new champion (false: the lists change with the next `vitrina run recs`).",
+    )
+
+
+class JobInfo(BaseModel):
+    """A batch job run outside the API (``vitrina.adapters.jobs``)."""
+
+    id: int
+    kind: str = Field(description="publish-recs: re-publish every active user's list with the recs champion.")
+    state: Literal["queued", "running", "done", "failed"]
+    requested_by: str
+    reason: str
+    created_at: AwareDatetime
+    started_at: AwareDatetime | None = Field(description="When its last attempt started.")
+    finished_at: AwareDatetime | None
+    updated_at: AwareDatetime
+    progress: str = Field(description="What it is doing now, or why it waits; when done, what it published.")
+    error: str | None = Field(description="Why it failed (the previous batch keeps serving).")
+    attempts: int = Field(description="Runs started (a runner that died leaves the job to the next one).")
+    runner: str | None = Field(description="The process that ran it last (pid on host).")
+    result: dict[str, Any] = Field(
+        description="When done: store_version, model_version, users, recommendations, seconds."
+    )
+
+
+class JobResponse(Envelope):
+    job: JobInfo
+
+
+class JobsResponse(Envelope):
+    jobs: list[JobInfo] = Field(description="Newest first.")
 
 
 class SwitchResponse(Envelope):
     model: str
-    ok: bool
+    ok: bool = Field(description="The champion alias moved (the switch stands even if a later job fails).")
     message: str
-    publish_error: str | None = None
+    champion: int = Field(description="The champion version now.")
+    index_version: str | None = Field(
+        default=None, description="vitrina-search: the index version served now (null: none named)."
+    )
+    job: JobInfo | None = Field(
+        default=None,
+        description="vitrina-recs: the job re-publishing the lists (null when republish was false); "
+        "the lists change when it is done. Follow it at GET /admin/jobs/{id}.",
+    )

@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from vitrina.adapters.events import EventBuffer
 from vitrina.adapters.prometheus.instruments import ServiceMetrics, build_metrics
+from vitrina.adapters.reload_counters import Kind
 from vitrina.adapters.search_cache import ResultCache
 from vitrina.adapters.search_cache.cached_search import CachedSearch
 from vitrina.bootstrap import open_event_buffer, open_result_cache
@@ -37,7 +38,7 @@ from vitrina.serving import gc_freeze
 from vitrina.serving.experiment_config import ExperimentConfig, load_experiment
 from vitrina.serving.popular_fallback import PopularList, load_popular
 from vitrina.serving.recs.answer import RecsService
-from vitrina.serving.reload_signal import Generations, Kind
+from vitrina.serving.reload_signal import Generations
 from vitrina.serving.schemas import ComponentReload, RefusedVersion
 from vitrina.serving.search.answer import SearchService, default_mode, verify_engine
 from vitrina.serving.search.warmup import SearchWarmUp

@@ -22,11 +22,22 @@ What several workers share, and how:
   before the workers start, so they all inherit it (:mod:`vitrina.serving.console.auth`). The
   environment rather than a file in the home: the token dies with the server, and no
   readable copy is left behind for a backup or a shared volume to carry.
+
+Batch work never runs in a worker: an admin promote of ``vitrina-recs`` queues a job
+(:mod:`vitrina.adapters.jobs`), and :func:`job_runner` starts the process that runs it —
+``python -m vitrina.pipelines.jobs_runner``, named as a module so serving imports none of
+the pipelines — beside the workers, and stops it with them (``VITRINA_JOB_RUNNER=off``
+leaves the jobs to a runner started elsewhere).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import subprocess
+import sys
+from collections.abc import Iterator
 
 from fastapi import FastAPI
 
@@ -40,6 +51,10 @@ LOG_LEVEL_ENV = "VITRINA_SERVE_LOG_LEVEL"
 FACTORY = f"{__name__}:app_from_environment"
 PROTOCOL = "vitrina.serving.protocol:HeaderDeadlineProtocol"
 HEADER_TIMEOUT_ENV = "VITRINA_HEADER_TIMEOUT_SECONDS"
+JOB_RUNNER = "vitrina.pipelines.jobs_runner"
+STOP_SECONDS = 15.0  # a runner cut short re-queues its job and exits at once
+
+log = logging.getLogger(__name__)
 
 
 def app_from_environment() -> FastAPI:
@@ -64,9 +79,32 @@ def console_link(settings: Settings, host: str, port: int) -> str | None:
     return f"console: {url}?{TOKEN_PARAM}={token}"
 
 
+@contextlib.contextmanager
+def job_runner(settings: Settings) -> Iterator[subprocess.Popen[bytes] | None]:
+    """The job runner process for ``settings``' home while the block runs (None when
+    ``settings.job_runner`` is off): started with this process as its parent (it stops by
+    itself should this one die), stopped with SIGTERM at the end."""
+    if not settings.job_runner:
+        yield None
+        return
+    command = [sys.executable, "-m", JOB_RUNNER, "--home", str(settings.home.resolve())]
+    process = subprocess.Popen([*command, "--parent-pid", str(os.getpid())])
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                log.warning("the job runner (pid %s) did not stop in time: killing it", process.pid)
+                process.kill()
+                process.wait()
+
+
 def serve(settings: Settings, *, host: str, port: int, log_level: str, workers: int = 1) -> None:
-    """Run the API on ``host:port`` with ``workers`` processes until interrupted; print the
-    console's link first."""
+    """Run the API on ``host:port`` with ``workers`` processes, and the job runner beside
+    them, until interrupted; print the console's link first."""
     import uvicorn
 
     level = log_level.upper()
@@ -85,13 +123,14 @@ def serve(settings: Settings, *, host: str, port: int, log_level: str, workers: 
         os.environ[multiprocess.ENV] = str(multiprocess.prepare_dir(folder).resolve())
     else:
         os.environ.pop(multiprocess.ENV, None)  # one process: its own registry, as in tests
-    uvicorn.run(
-        FACTORY,
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-        http=PROTOCOL,  # a deadline on request headers (uvicorn has none)
-    )
+    with job_runner(settings):
+        uvicorn.run(
+            FACTORY,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+            http=PROTOCOL,  # a deadline on request headers (uvicorn has none)
+        )

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from vitrina.serving.reload_signal import Generations, Kind, stop
+from vitrina.adapters.reload_counters import Kind
+from vitrina.serving.reload_signal import Generations, stop
 
 pytestmark = pytest.mark.unit
 

@@ -58,6 +58,11 @@ class AliasPlan:
     version_tags: dict[int, dict[str, str]]
     event: dict[str, Any]
 
+    def summary(self, model: str) -> str:
+        """``vitrina-recs: promote champion v1 → v2 (why)``: the line every caller prints."""
+        before = "none" if self.event["from"] is None else f"v{self.event['from']}"
+        return f"{model}: {self.action} champion {before} → v{self.event['to']} ({self.event['reason']})"
+
 
 def plan_registration(state: AliasState, version: int, at: str, reason: str = "gate passed") -> AliasPlan:
     """A version that passed the gate: challenger, or champion when there is none yet."""

@@ -137,13 +137,20 @@ def champion_model(
     return trained_in, full
 
 
-def publish_champion(settings: Settings, config: RecsConfig | None = None) -> BatchReport | None:
+def publish_champion(
+    settings: Settings, config: RecsConfig | None = None, on_step: Callable[[str], None] | None = None
+) -> BatchReport | None:
     """Re-publish every active user's list with the current champion (after a promotion or
-    rollback); None when there is no champion. The store version is a new timestamp."""
+    rollback); None when there is no champion. The store version is a new timestamp.
+    ``on_step`` hears each phase as it starts (a job records it as its progress)."""
+    step = on_step or (lambda _: None)
     config = config or RecsConfig()
+    step("loading the interactions and the catalog")
     data = load_recs_data(settings)
+    step("assembling the champion model")
     champion = champion_model(settings, data, int(data.interactions.ts_us.max()) + 1, config)
     if champion is None:
         return None
+    step(f"scoring every active user with recs-{champion[0]} and writing the serving store")
     version = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     return publish_batch(settings, data, champion[1], version, config, model_version=f"recs-{champion[0]}")

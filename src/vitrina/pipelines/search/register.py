@@ -4,7 +4,8 @@ a SHAP sample of the ranker, the feature dictionary, then :func:`gate_and_regist
 What is registered as ``vitrina-search`` is the run's model folder (bi-encoder, ONNX export,
 ranker) plus ``index_version.json`` naming the index version built with it. Serving follows
 the champion: registering a champion (or promoting / rolling back) switches the index
-pointer to the version the champion names (:func:`serve_champion_index`).
+pointer to the version the champion names
+(:func:`~vitrina.adapters.models.champion_index.serve_champion_index`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ import pandas as pd
 
 from vitrina.adapters.lake.digest import table_digests
 from vitrina.adapters.lake.paths import LakePaths
-from vitrina.adapters.models.index_versions import current_version, switch_to
+from vitrina.adapters.models.champion_index import INDEX_FILE, serve_champion_index
 from vitrina.adapters.registry.importance import shap_importance
 from vitrina.adapters.registry.mlflow_client import SEARCH_MODEL
 from vitrina.adapters.registry.model_card import FeatureDoc
-from vitrina.adapters.registry.models import ModelNotFoundError, resolve
 from vitrina.config import Settings
 from vitrina.core.evaluation.behaviour import BehaviourCheck, exact_titles_found, no_unservable_items
 from vitrina.core.metrics import PAD
@@ -31,7 +31,6 @@ from vitrina.core.search.engine import SearchEngine
 from vitrina.core.search.ranker_features import FEATURES
 from vitrina.pipelines.registration import Candidate, GatePsi, Registration, gate_and_register
 
-INDEX_FILE = "index_version.json"
 INPUT_TABLES = ("catalog", "search_logs")
 SECTIONS = {"models": "simulator qrels", "logs": "held-out search logs"}
 
@@ -116,23 +115,3 @@ def register_search(
     registration = gate_and_register(settings, candidate)
     serve_champion_index(settings)
     return registration
-
-
-def champion_index_version(settings: Settings) -> str | None:
-    """The index version the ``vitrina-search`` champion names (None without a champion)."""
-    try:
-        folder = Path(resolve(settings, SEARCH_MODEL).path)
-    except ModelNotFoundError:
-        return None
-    if not (folder / INDEX_FILE).is_file():  # a bundle registered without an index (older runs)
-        return None
-    payload = json.loads((folder / INDEX_FILE).read_text())
-    return str(payload["index_version"])
-
-
-def serve_champion_index(settings: Settings) -> str | None:
-    """Switch the index pointer to the champion's version if it is not served already."""
-    wanted = champion_index_version(settings)
-    if wanted is not None and wanted != current_version(settings):
-        switch_to(settings, wanted, reason=f"{SEARCH_MODEL} champion")
-    return wanted

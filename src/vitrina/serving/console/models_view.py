@@ -1,6 +1,7 @@
 """Data of the Modelos page: registered versions with aliases and gate decisions, the latest
-runs (those the gate refused too), the champion history, the model cards, and the ablation
-of the latest evaluation reports as charts.
+runs (those the gate refused too), the champion history, the model cards, the ablation
+of the latest evaluation reports as charts, and the job re-publishing the recs lists after
+an admin promote or rollback (:func:`publish_job`).
 
 Everything registry-related comes from :mod:`vitrina.adapters.registry` (MLflow); it is slow to open,
 so the router caches :func:`load_registry` (:mod:`vitrina.serving.console.cache`). Model cards are
@@ -18,6 +19,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from vitrina.adapters.jobs import PUBLISH_RECS, Job, JobQueue
 from vitrina.adapters.registry.mlflow_client import MODELS
 from vitrina.adapters.registry.model_card import CARD_DIR
 from vitrina.adapters.registry.models import VersionInfo, history, list_versions
@@ -71,6 +73,15 @@ def load_registry(settings: Settings, limit: int = 10) -> Registry:
         )  # fmt: skip
     except Exception as error:  # a broken store must not take the page down
         return Registry([], f"{type(error).__name__}: {error}")
+
+
+def publish_job(settings: Settings) -> Job | None:
+    """The latest ``publish-recs`` job (queued, running, done or failed), read on every page
+    view: one indexed SQLite row, and the page is the place to watch it move."""
+    try:
+        return JobQueue(settings.home).latest(PUBLISH_RECS)
+    except Exception:  # an unreadable queue must not take the page down
+        return None
 
 
 def card_root(settings: Settings) -> Path:

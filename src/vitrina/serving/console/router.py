@@ -36,6 +36,7 @@ from vitrina.serving.console.models_view import (
     load_ablations,
     load_card,
     load_registry,
+    publish_job,
 )
 from vitrina.serving.console.paths import inside
 from vitrina.serving.console.pipelines_view import PipelineRun, group_runs, read_records, step_label
@@ -256,6 +257,7 @@ def models_page(
         "models",
         lang,
         registry=registry,
+        publish_job=publish_job(settings),
         ablations=ablations,
         cards=slugs,
         card=card,

@@ -1,0 +1,40 @@
+"""Search serves the index version its champion was built with (blue-green, docs/spec.md §4.7).
+
+A registered ``vitrina-search`` bundle holds ``index_version.json`` naming the index version
+built with it. Whenever the champion changes — a registration, a promotion, a rollback, from
+a pipeline or from the API — :func:`serve_champion_index` moves the index pointer to that
+version. It is an adapter, not a pipeline step, because the API's admin promote calls it
+too: moving a pointer is a file rename, not batch work.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from vitrina.adapters.models.index_versions import current_version, switch_to
+from vitrina.adapters.registry.mlflow_client import SEARCH_MODEL
+from vitrina.adapters.registry.models import ModelNotFoundError, resolve
+from vitrina.config import Settings
+
+INDEX_FILE = "index_version.json"
+
+
+def champion_index_version(settings: Settings) -> str | None:
+    """The index version the ``vitrina-search`` champion names (None without a champion)."""
+    try:
+        folder = Path(resolve(settings, SEARCH_MODEL).path)
+    except ModelNotFoundError:
+        return None
+    if not (folder / INDEX_FILE).is_file():  # a bundle registered without an index (older runs)
+        return None
+    payload = json.loads((folder / INDEX_FILE).read_text())
+    return str(payload["index_version"])
+
+
+def serve_champion_index(settings: Settings) -> str | None:
+    """Switch the index pointer to the champion's version if it is not served already."""
+    wanted = champion_index_version(settings)
+    if wanted is not None and wanted != current_version(settings):
+        switch_to(settings, wanted, reason=f"{SEARCH_MODEL} champion")
+    return wanted
