@@ -28,7 +28,7 @@ from vitrina.adapters.lake.io import list_parquet_files
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.registry.mlflow_client import RECS_MODEL
 from vitrina.adapters.registry.models import get_version, register_version
-from vitrina.adapters.stores import open_store
+from vitrina.bootstrap import open_store
 from vitrina.config import Settings, get_settings
 from vitrina.pipelines.jobs_runner import publish_pending
 from vitrina.serving.app import create_app
@@ -266,3 +266,32 @@ def test_jobs_need_the_admin_key_and_unknown_ones_are_404(api: TestClient) -> No
     listed = api.get("/admin/jobs", headers=ADMIN, params={"limit": 2}).json()["jobs"]
     assert len(listed) <= 2
     assert [j["id"] for j in listed] == sorted((j["id"] for j in listed), reverse=True)
+
+
+def test_models_publish_runs_the_same_job_from_the_cli(api: TestClient, settings: Settings) -> None:
+    """Where no runner serves the home, `vitrina models publish` queues the publish job and runs
+    it in its own process: a failure exits 1 and leaves the batch, a success publishes a new
+    store version; both are jobs the API and console show like the runner's."""
+    from typer.testing import CliRunner
+
+    from vitrina.adapters.registry.models import promote
+    from vitrina.cli.main import app
+
+    def publish() -> tuple[int, str]:
+        result = CliRunner().invoke(app, ["models", "publish", "--home", str(settings.home)])
+        return result.exit_code, " ".join(result.output.split())
+
+    batch_before = _store_version(settings)
+    promote(settings, RECS_MODEL, "cli test: broken", _register(settings, "cli-broken", "no-such-bundle"))
+    code, output = publish()
+    assert code == 1, output
+    assert "the store keeps its current batch" in output
+    assert "no-such-bundle" in output
+    assert _store_version(settings) == batch_before
+
+    promote(settings, RECS_MODEL, "cli test: good", _register(settings, "cli-good"))
+    code, output = publish()
+    assert code == 0, output
+    job_id = int(output.split("publish job ", 1)[1].split()[0])
+    assert _job(api, job_id)["state"] == "done"
+    assert _store_version(settings) not in (None, batch_before)

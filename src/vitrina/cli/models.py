@@ -99,18 +99,19 @@ def rollback(
 @models_app.command("publish")
 def publish(home: HomeOption = None) -> None:
     """Re-publish every active user's list with the vitrina-recs champion now, as a new store
-    version (after --no-republish, or when a re-publish failed)."""
-    settings = _settings(home)
-    with home_locked(settings):  # the store and the champion must not move underneath
-        from vitrina.adapters.models.recs_bundle import IncompatibleBundleError
-        from vitrina.pipelines.recs.publish import publish_champion
+    version, through the same publish job the API queues (it joins a queued one): for homes
+    where no `vitrina serve` runs its job runner, after --no-republish, or after a failure."""
+    from vitrina.adapters.home_lock import BUSY_EXIT_CODE, HomeLockedError
+    from vitrina.pipelines.jobs_runner import publish_now
 
-        try:
-            batch = publish_champion(settings)
-        except (IncompatibleBundleError, FileNotFoundError, ValueError) as error:
-            console.print(f"[bold red]publish failed, the store keeps its current batch:[/] {error}")
-            raise typer.Exit(code=1) from error
-    if batch is None:
-        console.print("[bold red]no vitrina-recs champion to publish[/]: run `vitrina train recs` first")
+    settings = _settings(home)
+    try:
+        job = publish_now(settings, requested_by="vitrina models publish")
+    except HomeLockedError as error:
+        console.print(f"[bold red]busy:[/] {error}", soft_wrap=True)
+        raise typer.Exit(code=BUSY_EXIT_CODE) from error
+    if job.state != "done":
+        failed = f"publish job {job.id} {job.state}, the store keeps its current batch"
+        console.print(f"[bold red]{failed}:[/] {job.error}")
         raise typer.Exit(code=1)
-    console.print(batch.render())
+    console.print(f"publish job {job.id} done\n{job.progress}")

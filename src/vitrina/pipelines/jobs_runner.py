@@ -117,9 +117,17 @@ def publish_pending(settings: Settings, wait_seconds: float | None = None) -> li
 
 
 def publish_now(settings: Settings, requested_by: str, reason: str = "") -> Job:
-    """Queue a ``publish-recs`` job (or join the queued one) and run it here."""
-    queued = JobQueue(settings.home).enqueue(PUBLISH_RECS, requested_by, reason)
-    return run_publish_job(settings, queued.job.id)
+    """Queue a ``publish-recs`` job (or join the queued one) and run it here, under the home's
+    run lock taken first: a busy home raises
+    :class:`~vitrina.adapters.home_lock.HomeLockedError` with nothing written."""
+    with home_lock(settings, command=requested_by):
+        queue = JobQueue(settings.home)
+        queue.recover()
+        queued = queue.enqueue(PUBLISH_RECS, requested_by, reason)
+        job = queue.claim(runner_name(), kind=PUBLISH_RECS, job_id=queued.job.id)
+        if job is None:  # cannot happen under the lock: only a lock holder claims
+            raise JobStateError(f"publish job {queued.job.id} could not be claimed")
+        return _execute(settings, queue, job)
 
 
 def _note_busy(settings: Settings, busy: HomeLockedError) -> None:
