@@ -99,7 +99,7 @@ class Settings(BaseSettings):
         description="Key of the web console; unset: `vitrina serve` draws a random one at start-up "
         "and prints the console's link with it.",
     )
-    # Gate of SPEC §5.2. Our NDCG@10 is on held-out logged events (≈0.05–0.07 for the full
+    # Gate of docs/spec.md §5.2. Our NDCG@10 is on held-out logged events (≈0.05–0.07 for the full
     # recommender, popularity ≈0.015–0.03), not the seed's 0.33 scale: the recs floor sits
     # between the popularity baseline and a working model.
     gate_ndcg_floor_recs: float = Field(
@@ -118,7 +118,7 @@ class Settings(BaseSettings):
         default=1.0, ge=0, description="Gate: NDCG@10 ≥ ratio × the popularity baseline's (0 disables)."
     )
 
-    # The drift branch of `vitrina train all` (SPEC §5.5): retrain on drift, or when the
+    # The drift branch of `vitrina train all` (docs/spec.md §5.5): retrain on drift, or when the
     # champion is older than this, otherwise keep it and only re-publish / re-index.
     retrain_max_age_days: float = Field(
         default=7.0, gt=0, description="Retrain on schedule when the champion is older than this (days)."

@@ -1,4 +1,4 @@
-"""The DAGs as the dag processor sees them: they import, have no cycles, run on SPEC §5.5's schedule,
+"""The DAGs as the dag processor sees them: they import, have no cycles, run on docs/spec.md §5.5's schedule,
 retry with backoff, record failures, and only ever call the vitrina CLI (docs/adr/0005)."""
 
 from __future__ import annotations

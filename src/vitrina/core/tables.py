@@ -1,4 +1,4 @@
-"""The canonical tables of SPEC §1: names, columns and Arrow types.
+"""The canonical tables of docs/spec.md §1: names, columns and Arrow types.
 
 This is the one place the column layout is written down. The simulator writes these
 schemas, the contracts validate against them, and users map their own data onto them.

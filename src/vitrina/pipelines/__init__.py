@@ -1,1 +1,1 @@
-"""Pipelines: ordered, orchestrator-agnostic steps wiring the packages (SPEC §5.5)."""
+"""Pipelines: ordered, orchestrator-agnostic steps wiring the packages (docs/spec.md §5.5)."""

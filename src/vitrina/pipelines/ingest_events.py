@@ -1,4 +1,4 @@
-"""``vitrina data ingest events``: move buffered events into ``raw/events`` (SPEC §1 EVENTS).
+"""``vitrina data ingest events``: move buffered events into ``raw/events`` (docs/spec.md §1 EVENTS).
 
 Each chunk is written to the lake *first* (one Parquet file per day, in the EVENTS
 contract's schema, named by the chunk's first offset), made durable (on a local lake the

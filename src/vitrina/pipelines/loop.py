@@ -1,4 +1,4 @@
-"""`vitrina train all`: the MLOps loop of SPEC §5.5 as ordered, idempotent steps.
+"""`vitrina train all`: the MLOps loop of docs/spec.md §5.5 as ordered, idempotent steps.
 
 validate → features → drift check → (per model) retrain or reuse → evaluate → gate →
 register → publish (recs) / re-index (search).

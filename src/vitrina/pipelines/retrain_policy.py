@@ -1,4 +1,4 @@
-"""Retrain or reuse: the drift branch of the SodAI pipeline (SPEC §5.5), per model.
+"""Retrain or reuse: the drift branch of the SodAI pipeline (docs/spec.md §5.5), per model.
 
 :func:`decide_training` is the pure rule, first match wins:
 

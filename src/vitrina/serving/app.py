@@ -1,4 +1,4 @@
-"""The FastAPI application (SPEC §6): :func:`create_app` builds it, the lifespan loads
+"""The FastAPI application (docs/spec.md §6): :func:`create_app` builds it, the lifespan loads
 everything once (:func:`~vitrina.serving.state.load_state`) and closes it on shutdown.
 
 ``vitrina serve`` runs it with uvicorn; tests drive it with ``TestClient``. Errors keep the
@@ -98,7 +98,7 @@ def create_app(settings: Settings, *, warm_console: bool = False, recs_lane: boo
     app = FastAPI(
         title="vitrina",
         version=vitrina.__version__,
-        description="Recommendations and product search for marketplaces (SPEC §6).",
+        description="Recommendations and product search for marketplaces (docs/spec.md §6).",
         lifespan=lifespan,
         # vitrina exports Prometheus metrics and JSON logs of its own; FastAPI's native
         # OpenTelemetry would only ask, on every request, whether a provider is configured.

@@ -1,4 +1,4 @@
-"""The experiment configuration served by the API (SPEC §5.6), kept in one JSON file.
+"""The experiment configuration served by the API (docs/spec.md §5.6), kept in one JSON file.
 
 ``$VITRINA_HOME/serving/experiment.json`` holds one experiment per surface (recs, search);
 ``PUT /admin/experiment`` validates and rewrites it atomically, ``GET`` reads it. A user's

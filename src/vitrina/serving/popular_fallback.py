@@ -1,4 +1,4 @@
-"""The popularity list that answers when a user's own list cannot be served (SPEC §6).
+"""The popularity list that answers when a user's own list cannot be served (docs/spec.md §6).
 
 Loaded once at start-up (and on reload), held in memory, so it answers even when the store
 is down. Sources, first that works:

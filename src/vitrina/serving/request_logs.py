@@ -1,4 +1,4 @@
-"""Structured JSON logs carrying the request id (SPEC §5.7).
+"""Structured JSON logs carrying the request id (docs/spec.md §5.8).
 
 :data:`request_id_var` holds the id of the request being served (set by the middleware);
 :class:`JsonFormatter` writes one JSON object per line with it and any ``extra=`` fields.

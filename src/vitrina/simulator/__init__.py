@@ -1,1 +1,1 @@
-"""Synthetic marketplace with hidden ground truth (SPEC §2)."""
+"""Synthetic marketplace with hidden ground truth (docs/spec.md §2)."""

@@ -1,4 +1,4 @@
-"""Online experiments end to end: simulated shoppers against the running API (SPEC §5.6).
+"""Online experiments end to end: simulated shoppers against the running API (docs/spec.md §5.6).
 
 The driver puts an experiment into the API (``PUT /admin/experiment``), plays sessions — a
 user drawn from the active users asks for their list (``/recs``) or types a query drawn from

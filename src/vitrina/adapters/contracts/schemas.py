@@ -31,7 +31,7 @@ from vitrina.core.tables import TableSpec
 EARLIEST = pd.Timestamp("2000-01-01", tz="UTC")
 EARLIEST_TEXT = "before 2000-01-01"
 
-# Columns that may be null (SPEC §1); every other canonical column is required. A product
+# Columns that may be null (docs/spec.md §1); every other canonical column is required. A product
 # without a description, a brand ("genérico") or a known cost is still sellable: models
 # fall back (no margin feature, brand "unknown") instead of losing the product.
 NULLABLE: dict[str, frozenset[str]] = {

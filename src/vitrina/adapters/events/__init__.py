@@ -1,4 +1,4 @@
-"""Event intake (SPEC §6, ARCHITECTURE "Backends"): ``POST /events`` appends to a durable
+"""Event intake (docs/spec.md §6, ARCHITECTURE "Backends"): ``POST /events`` appends to a durable
 buffer; ``vitrina data ingest events`` flushes it into ``raw/events`` through the contracts.
 
 One :class:`~vitrina.adapters.events.base.EventBuffer` interface, two backends: an embedded

@@ -1,4 +1,4 @@
-"""Recommendation features (SPEC §3.1): defined once, point-in-time correct.
+"""Recommendation features (docs/spec.md §3.1): defined once, point-in-time correct.
 
 * :mod:`~vitrina.adapters.features.definitions` — the feature list (names, entity, window, meaning);
 * :mod:`~vitrina.adapters.features.expressions` — the definitions as Ibis expressions;

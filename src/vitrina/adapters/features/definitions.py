@@ -1,4 +1,4 @@
-"""The one list of recommendation features (SPEC §3.1): names, entity, window, meaning.
+"""The one list of recommendation features (docs/spec.md §3.1): names, entity, window, meaning.
 
 Features are grouped in four *frames*, each a table keyed by its entity columns plus
 ``as_of``, the cutoff the row is computed at. A row as of ``t`` uses only events with
@@ -43,7 +43,7 @@ from vitrina.core.tables import TS
 DType = Literal["float64", "int64", "string"]
 
 CTR_WINDOWS_DAYS = (7, 14, 30)
-"""Windows of the user CTR features (SPEC §3.1)."""
+"""Windows of the user CTR features (docs/spec.md §3.1)."""
 ACTIVITY_WINDOW_DAYS = 30
 """Window of frequency, monetary, average ticket and affinity."""
 RECENCY_HORIZON_DAYS = 90

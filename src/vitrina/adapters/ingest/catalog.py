@@ -1,4 +1,4 @@
-"""The product catalog from PostgreSQL, read incrementally by ``updated_at`` (SPEC §1).
+"""The product catalog from PostgreSQL, read incrementally by ``updated_at`` (docs/spec.md §1).
 
 Two directions:
 

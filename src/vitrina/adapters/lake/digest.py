@@ -8,7 +8,7 @@ whose footer cannot be read (validation quarantines it) counts no rows but its b
 hashed, elsewhere it is an error (we wrote those files: unreadable means corrupt).
 
 ``dataset_version`` combines several table digests into one id: the tag a model version
-carries so "which data?" has a one-word answer (SPEC §5.1).
+carries so "which data?" has a one-word answer (docs/spec.md §5.1).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Lake layout (SPEC §1): ``<layer>/<table>/dt=YYYY-MM-DD/part-*.parquet``.
+"""Lake layout (docs/spec.md §1): ``<layer>/<table>/dt=YYYY-MM-DD/part-*.parquet``.
 
 Paths are plain strings joined with ``/`` so the same layout works for a local folder
 and for any fsspec URL (``s3://bucket/lake``).

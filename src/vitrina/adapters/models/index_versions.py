@@ -1,4 +1,4 @@
-"""Index versions ``products-vN`` under the lake and the blue-green pointer between them (SPEC §4.7).
+"""Index versions ``products-vN`` under the lake and the blue-green pointer between them (docs/spec.md §4.7).
 
 Layout::
 

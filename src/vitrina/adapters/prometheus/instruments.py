@@ -1,4 +1,4 @@
-"""Prometheus metrics of the service and the batch jobs (SPEC §5.7), in a registry of their own.
+"""Prometheus metrics of the service and the batch jobs (docs/spec.md §5.8), in a registry of their own.
 
 Nothing is registered at import time: :func:`build_metrics` creates a fresh
 :class:`~prometheus_client.CollectorRegistry` and the metrics in it, so every app (and every

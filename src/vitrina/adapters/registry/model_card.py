@@ -1,4 +1,4 @@
-"""Model card + data dictionary of a registered version, as Markdown (SPEC §5.3).
+"""Model card + data dictionary of a registered version, as Markdown (docs/spec.md §5.3).
 
 Sections follow the model cards of docs/spec.md §5.3: general information, training data, offline
 metrics, the gate, business KPIs, limitations, intended use, alert thresholds, and global
@@ -115,7 +115,7 @@ def _gate_section(gate: Mapping[str, Any]) -> list[str]:
     ]
     verdict = "**passed**" if gate.get("passed") else "**failed**"
     return [
-        "## Gate (SPEC §5.2)",
+        "## Gate (docs/spec.md §5.2)",
         "",
         f"Decision: {verdict}.",
         "",

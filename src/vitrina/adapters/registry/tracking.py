@@ -1,5 +1,5 @@
 """One MLflow run per pipeline run: params, metrics, reports, the model bundle, the input
-datasets with their content hashes, and the lineage tags of SPEC §5.1.
+datasets with their content hashes, and the lineage tags of docs/spec.md §5.1.
 
 Metric names: ``metrics.json``'s nesting flattened with ``/`` and ``@k`` spelled ``_at_k``
 (MLflow allows neither ``@`` nor ``.`` semantics in the UI grouping), for example

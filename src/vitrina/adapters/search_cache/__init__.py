@@ -1,4 +1,4 @@
-"""Search result cache (SPEC §4.7): one interface, SQLite and Redis backends.
+"""Search result cache (docs/spec.md §4.7): one interface, SQLite and Redis backends.
 
 Open the configured one with :func:`vitrina.bootstrap.open_result_cache`; key entries with
 :func:`search_cache_key`; see :mod:`.base` for the contract (TTL, counters, degraded mode).

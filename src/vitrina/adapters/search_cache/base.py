@@ -1,4 +1,4 @@
-"""The search result cache: interface, counters, and the degrade-don't-fail guard (SPEC §4.7, §6).
+"""The search result cache: interface, counters, and the degrade-don't-fail guard (docs/spec.md §4.7, §6).
 
 A cache maps a key (:func:`~vitrina.adapters.search_cache.keys.search_cache_key`) to opaque bytes
 (the engine's encoded result page) for ``ttl`` (default 30 min). It is an accelerator,
@@ -31,7 +31,7 @@ from vitrina.adapters.closes_on_exit import ClosesOnExit
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TTL = dt.timedelta(minutes=30)  # SPEC §4.7
+DEFAULT_TTL = dt.timedelta(minutes=30)  # docs/spec.md §4.7
 MAX_KEY_CHARS = 256
 T = TypeVar("T")
 

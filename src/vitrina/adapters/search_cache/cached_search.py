@@ -1,4 +1,4 @@
-"""Search through the result cache, and the warm-up of frequent queries (SPEC §4.7).
+"""Search through the result cache, and the warm-up of frequent queries (docs/spec.md §4.7).
 
 A cached page stores the product rows and scores of one (understood query, user, k) under
 the served index and model versions. Personalised searches (users the ranker personalises)

@@ -1,4 +1,4 @@
-"""The serving store's interface and records (SPEC §3.9, §6).
+"""The serving store's interface and records (docs/spec.md §3.11, §6).
 
 A store holds *versions*: one version is one batch of precomputed recommendations (every
 active user's list, plus a popularity fallback list). Versions are written in bulk while
@@ -27,9 +27,9 @@ import numpy.typing as npt
 
 Clock = Callable[[], dt.datetime]
 
-DEFAULT_TTL = dt.timedelta(hours=6)  # SPEC §3.9: one batch every 6 h, each valid for 6 h
+DEFAULT_TTL = dt.timedelta(hours=6)  # docs/spec.md §3.11: one batch every 6 h, each valid for 6 h
 DEFAULT_KEEP = 3  # published versions kept for rollback
-TOP_K = 20  # items of a served list (SPEC §3.9: TOP-20)
+TOP_K = 20  # items of a served list (docs/spec.md §3.11: TOP-20)
 POPULAR_REASON = "popular ahora"  # the reason on every item of the popularity fallback list
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 

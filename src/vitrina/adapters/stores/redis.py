@@ -7,7 +7,7 @@ Keys (``prefix`` defaults to ``vitrina:recs``)::
     {prefix}:versions                    hash: version → bookkeeping JSON
     {prefix}:current                     the current version's name
 
-SPEC §6 names the key ``user:{id}:recs``; here the version is part of the key so a new
+docs/spec.md §6 names the key ``user:{id}:recs``; here the version is part of the key so a new
 batch is written beside the live one and published by rewriting the one pointer key
 (``MULTI``: bookkeeping + pointer), instead of overwriting users one by one, which would
 let readers see a mix. Record keys carry the version's absolute expiry (``SET … PXAT``),

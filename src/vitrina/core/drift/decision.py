@@ -1,11 +1,11 @@
-"""Per-feature drift between a reference and a current window, and the decision (SPEC §5.4).
+"""Per-feature drift between a reference and a current window, and the decision (docs/spec.md §5.4).
 
 Input: :class:`MonitoredTable` s — one DataFrame per window with the same columns, one row
 per *unit* (an event, a session, an active user, a product's features as of a cutoff …).
 Output: a :class:`FeatureDrift` per column and a :class:`DriftResult` with the decision
 ``none`` / ``warn`` / ``retrain``, per domain (``recs``, ``search``) and overall.
 
-The rule (thresholds in :class:`Thresholds`, defaults from SPEC §5.4):
+The rule (thresholds in :class:`Thresholds`, defaults from docs/spec.md §5.4):
 
 * **numeric** features get PSI (reference deciles), KS and Wasserstein. PSI ≥ 0.25 is
   *critical*, ≥ 0.10 *warn* — but only when Pearson's chi-squared on PSI's own bins

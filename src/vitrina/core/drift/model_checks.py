@@ -1,4 +1,4 @@
-"""Drift checks beyond feature distributions: predictions, target and search (SPEC §5.4).
+"""Drift checks beyond feature distributions: predictions, target and search (docs/spec.md §5.4).
 
 * **prediction drift** — the served model's score distribution (PSI/KS/Wasserstein like a
   feature, capped at *warn*: two model versions do not share a score scale, so a score shift

@@ -22,7 +22,7 @@ DECISIONS: tuple[Decision, ...] = ("none", "warn", "retrain")
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Every threshold of the decision (defaults: SPEC §5.4 and the seeds' §11)."""
+    """Every threshold of the decision (defaults: docs/spec.md §5.4)."""
 
     psi_warn: float = 0.10
     psi_critical: float = 0.25

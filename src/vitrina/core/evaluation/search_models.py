@@ -1,4 +1,4 @@
-"""Run every search model of the evaluation over one query set (SPEC §4.8).
+"""Run every search model of the evaluation over one query set (docs/spec.md §4.8).
 
 The models share one engine: retrieval runs once per query and encoder, then each model
 ranks the same hits its own way (:meth:`~vitrina.core.search.engine.SearchEngine.rank`), and the

@@ -1,4 +1,4 @@
-"""Offline evaluation of search rankings (SPEC §4.8), overall and by query type.
+"""Offline evaluation of search rankings (docs/spec.md §4.8), overall and by query type.
 
 Two kinds of judgement, each a :class:`JudgedQueries`:
 

@@ -1,4 +1,4 @@
-"""Temporal train / validation / test split (SPEC §3.8: by time, never random).
+"""Temporal train / validation / test split (docs/spec.md §3.8: by time, never random).
 
 Boundary convention (half-open intervals, all instants in UTC)::
 

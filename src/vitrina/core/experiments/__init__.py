@@ -1,4 +1,4 @@
-"""Online experiments (SPEC §5.6), pure: no I/O, no service.
+"""Online experiments (docs/spec.md §5.6), pure: no I/O, no service.
 
 * :mod:`~vitrina.core.experiments.assignment` — sticky salted-hash assignment of users to arms;
 * :mod:`~vitrina.core.experiments.ab` — two-proportion z-test, Welch's t-test, SRM guard, sample size;

@@ -1,4 +1,4 @@
-"""A/B statistics: two-proportion z-test, Welch's t-test, SRM guard, sample size (SPEC §5.6).
+"""A/B statistics: two-proportion z-test, Welch's t-test, SRM guard, sample size (docs/spec.md §5.6).
 
 Every comparison reads **treatment − control** (challenger − champion): a positive ``diff``
 means the challenger is higher. All metrics here are higher-is-better (CTR, conversion,

@@ -1,4 +1,4 @@
-"""Deterministic, sticky assignment of users to experiment arms (SPEC §5.6).
+"""Deterministic, sticky assignment of users to experiment arms (docs/spec.md §5.6).
 
 A user's arm is a pure function of ``(salt, user_id)``: the keyed BLAKE2b hash of the user id
 (the experiment's salt is the key) is read as a uniform point in ``[0, 1)`` and the arms split

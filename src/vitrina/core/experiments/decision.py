@@ -1,4 +1,4 @@
-"""From per-session outcomes to a ship / rollback / keep-running decision (SPEC §5.6).
+"""From per-session outcomes to a ship / rollback / keep-running decision (docs/spec.md §5.6).
 
 The unit of analysis is the **session**: ``ctr`` is the share of sessions with at least one
 click on the list, ``conversion`` the share with a purchase, ``revenue`` the revenue per

@@ -170,7 +170,7 @@ def ranking_report(
 
     Names are ``<metric>@<k>`` with metric in ``ndcg, map, hitrate, precision, recall, mrr``;
     ``mrr`` may omit ``@k`` (whole list). Unknown names raise ``ValueError`` before any work.
-    The default set is the one the recommendation evaluation reports (SPEC §3.8).
+    The default set is the one the recommendation evaluation reports (docs/spec.md §3.8).
     """
     parsed: list[tuple[str, _PerQuery, int | None]] = []
     for name in metrics:

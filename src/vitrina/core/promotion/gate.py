@@ -1,4 +1,4 @@
-"""The registration gate of SPEC §5.2, as a pure decision over numbers and check results.
+"""The registration gate of docs/spec.md §5.2, as a pure decision over numbers and check results.
 
 A challenger is registered only if every check passes:
 

@@ -1,4 +1,4 @@
-"""LightGBM ranker over candidate features, tuned by Optuna (SPEC §3.4).
+"""LightGBM ranker over candidate features, tuned by Optuna (docs/spec.md §3.4).
 
 The ranker re-orders a candidate generator's output for each query (a user at a cutoff)
 using user, item, cross and retrieval-score features (:class:`RankingFrame`). Two

@@ -1,4 +1,4 @@
-"""Baselines every recommender is compared with (SPEC §3.7): popularity, segment popularity, ALS.
+"""Baselines every recommender is compared with (docs/spec.md §3.7): popularity, segment popularity, ALS.
 
 All three implement :class:`~vitrina.core.recs.recommender.Recommender`: ``fit(data, history)`` reads
 only ``history`` (interactions before a cutoff) plus the static user table, never

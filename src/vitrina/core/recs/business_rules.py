@@ -1,4 +1,4 @@
-"""Business filters applied to ranked candidates before the final cut (SPEC §3.5).
+"""Business filters applied to ranked candidates before the final cut (docs/spec.md §3.5).
 
 Three rules, in the order a shopper would complain about them:
 

@@ -1,4 +1,4 @@
-"""Cold start (SPEC §3.6): lists for users with too little history for collaborative models.
+"""Cold start (docs/spec.md §3.6): lists for users with too little history for collaborative models.
 
 A user with fewer than ``min_interactions`` positive events (clicks, carts, purchases; an
 impression is not the user's choice) gets

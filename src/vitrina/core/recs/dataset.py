@@ -6,7 +6,7 @@ storage). String ids become row numbers of a :class:`Vocabulary` (``items.ids[i]
 product of item index ``i``), so models use plain numpy arrays and embeddings tables, and
 only the edges translate back to product ids.
 
-Interactions are the user's own actions on products (SPEC §1 ``events``), with a
+Interactions are the user's own actions on products (docs/spec.md §1 ``events``), with a
 strength per event type; impressions (``view`` events) are kept apart because they are
 exposures, not preferences: the ranker needs them as shown-not-clicked negatives.
 """

@@ -1,4 +1,4 @@
-"""The full "Para ti" model (SPEC §3): candidates → LambdaRank → business rules → MMR,
+"""The full "Para ti" model (docs/spec.md §3): candidates → LambdaRank → business rules → MMR,
 and cold start for users with few interactions.
 
 Candidates are the union of the two-tower's nearest items (FAISS) and, when given, ALS's

@@ -1,4 +1,4 @@
-"""Maximal Marginal Relevance re-ranking for category diversity (SPEC §3.5; Carbonell &
+"""Maximal Marginal Relevance re-ranking for category diversity (docs/spec.md §3.5; Carbonell &
 Goldstein 1998).
 
 From each user's candidates, items are picked one at a time; the next pick maximises

@@ -1,7 +1,7 @@
 """Retrieval quality: Recall@k of a candidate generator against held-out positives.
 
 A retrieval stage only has to get the relevant items *into* the candidate set the ranker
-reorders, so its metric is Recall@100 (SPEC §3.3): the share of a user's held-out positives
+reorders, so its metric is Recall@100 (docs/spec.md §3.3): the share of a user's held-out positives
 (clicks, add-to-carts, purchases of one part of the temporal split) found in their top 100.
 """
 

@@ -1,4 +1,4 @@
-"""Lexical retrieval (SPEC §4.2): BM25 over product texts, with bm25s.
+"""Lexical retrieval (docs/spec.md §4.2): BM25 over product texts, with bm25s.
 
 Each product text (title + brand + category names, :func:`vitrina.core.search.corpus.product_texts`)
 is analysed by :func:`vitrina.core.search.text.analyse` (fold, tokenise, drop function words,

@@ -1,4 +1,4 @@
-"""Position bias estimated from the search logs, for unbiased learning to rank (SPEC §4.5).
+"""Position bias estimated from the search logs, for unbiased learning to rank (docs/spec.md §4.5).
 
 Users click what they look at, and they look at the top: a click at rank 1 says less about
 relevance than a click at rank 15. Under the position-based model

@@ -1,4 +1,4 @@
-"""Training examples for the search ranker from the search logs (SPEC §4.5).
+"""Training examples for the search ranker from the search logs (docs/spec.md §4.5).
 
 Each logged search with at least one click becomes one LambdaRank query. Its rows are the
 hybrid candidates the engine would retrieve for the query today, plus every product the

@@ -1,4 +1,4 @@
-"""Features of (query, candidate product) pairs for the search ranker (SPEC §4.5).
+"""Features of (query, candidate product) pairs for the search ranker (docs/spec.md §4.5).
 
 One function, :func:`candidate_features`, used by training, evaluation and serving alike, so
 the ranker never sees a feature computed two ways. Text matching works on *analysed* tokens

@@ -1,4 +1,4 @@
-"""Post-processing of a ranked result list (SPEC §4.6), in this order:
+"""Post-processing of a ranked result list (docs/spec.md §4.6), in this order:
 
 1. **Servable only**: out-of-stock and reported products are dropped (the definition shared
    with recommendations, :func:`vitrina.core.ranking.visible_products.servable_mask`). Not configurable.

@@ -7,11 +7,11 @@
 * per (normalised query, product): clicks and impressions in search over the window — the
   strongest signal a marketplace has for its head queries;
 * per user: the share of positive events per L2 category over 30 days, kept only for users
-  with more than :data:`MIN_USER_EVENTS` positive events (SPEC §4.5: personalise logged-in
+  with more than :data:`MIN_USER_EVENTS` positive events (docs/spec.md §4.5: personalise logged-in
   users with history, leave the others to the non-personal features);
 * the :data:`FREQUENT_QUERIES` most searched queries of the window (one typed form per
   normalised query), which the API runs right after loading the version to warm its result
-  cache (SPEC §4.7).
+  cache (docs/spec.md §4.7).
 
 :func:`signals_from_frames` derives them from frames its caller has read from the lake as of
 the cutoff, and :class:`SearchSignals` saves and loads its own Parquet files in the folder its

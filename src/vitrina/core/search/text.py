@@ -1,4 +1,4 @@
-"""Text normalisation shared by every search stage: fold, tokenise, stem (SPEC §4.1).
+"""Text normalisation shared by every search stage: fold, tokenise, stem (docs/spec.md §4.1).
 
 One analysis, applied identically to product texts and to queries, so whatever a query
 matches is decided by the same rules on both sides:

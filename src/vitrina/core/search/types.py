@@ -20,7 +20,7 @@ MAX_QUERY_TOKENS = 20
 
 @dataclass(frozen=True)
 class ParsedQuery:
-    """A query after understanding (SPEC §4.1).
+    """A query after understanding (docs/spec.md §4.1).
 
     Attributes:
         raw: the text as typed.

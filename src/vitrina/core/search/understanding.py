@@ -1,4 +1,4 @@
-"""Query understanding (SPEC §4.1): raw text → :class:`~vitrina.core.search.types.ParsedQuery`.
+"""Query understanding (docs/spec.md §4.1): raw text → :class:`~vitrina.core.search.types.ParsedQuery`.
 
 ``parse`` runs, in order: fold and tokenise (:mod:`.text`), cut at ``max_tokens``, correct
 each token (:mod:`.spell`), then add synonym phrases: curated ones first (:mod:`.synonyms`),

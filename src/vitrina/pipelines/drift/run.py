@@ -1,4 +1,4 @@
-"""`vitrina drift`: the drift monitor of SPEC §5.4, as ordered steps.
+"""`vitrina drift`: the drift monitor of docs/spec.md §5.4, as ordered steps.
 
 windows → lake tables → feature frames → target, search and prediction signals →
 compare and decide → report. The decision (``none`` / ``warn`` / ``retrain``, overall and

@@ -1,4 +1,4 @@
-"""Batch inference output (SPEC §3.9): every active user's TOP-k into the serving store.
+"""Batch inference output (docs/spec.md §3.11): every active user's TOP-k into the serving store.
 
 :func:`publish_recommendations` takes the ranked matrix a recommender produced, checks it
 (never an out-of-stock or reported product, no duplicate in a list, finite scores, a

@@ -1,4 +1,4 @@
-"""Offline evaluation protocol of recommenders (SPEC §3.8), against held-out events and the truth.
+"""Offline evaluation protocol of recommenders (docs/spec.md §3.8), against held-out events and the truth.
 
 Protocol for a part ``P`` (``valid`` or ``test``) starting at instant ``t0``:
 
@@ -9,7 +9,7 @@ Protocol for a part ``P`` (``valid`` or ``test``) starting at instant ``t0``:
   other item; returning one is a contract violation and raises ``ValueError``.
 * **Previously purchased items** (purchases before ``t0``) are removed from every ranked
   list and from the truth, whatever the model returns. This is the business filter the
-  served lists apply (SPEC §3.5, "nothing already bought"), so the evaluation scores what
+  served lists apply (docs/spec.md §3.5, "nothing already bought"), so the evaluation scores what
   users would actually see. Earlier clicks and carts stay eligible: coming back to a product
   one compared is real interest (on the demo data 8 % of held-out user-item pairs repeat an
   earlier click or cart, 2.4 % an earlier purchase), and removing them would stop rewarding the

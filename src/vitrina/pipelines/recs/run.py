@@ -1,4 +1,4 @@
-"""`vitrina train recs`: the recommendations pipeline of SPEC §3, as ordered steps.
+"""`vitrina train recs`: the recommendations pipeline of docs/spec.md §3, as ordered steps.
 
 data → item2vec → two-tower → ranker → evaluate → publish. Times and roles:
 

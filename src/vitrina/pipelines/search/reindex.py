@@ -1,6 +1,6 @@
 """`vitrina train search --incremental`: a new index version that re-embeds only what changed.
 
-The daily re-index of SPEC §4.7. It keeps the current version's models (encoder, ranker)
+The daily re-index of docs/spec.md §4.7. It keeps the current version's models (encoder, ranker)
 and query understanding, reads the validated catalog, and asks
 :func:`~vitrina.adapters.models.index_versions.plan_reindex` which products are new or changed since the
 current version's watermark (or whose text changed); only those are encoded. BM25 and

@@ -1,4 +1,4 @@
-"""`vitrina train search`: the search pipeline of SPEC §4, as ordered steps.
+"""`vitrina train search`: the search pipeline of docs/spec.md §4, as ordered steps.
 
 Time is split so that no model is judged on what it learned from:
 

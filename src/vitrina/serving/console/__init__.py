@@ -1,4 +1,4 @@
-"""The web console (SPEC §7), served by the API at ``/console``: server-rendered pages over
+"""The web console (docs/spec.md §7), served by the API at ``/console``: server-rendered pages over
 what the service already loaded (the search engine, the recs store, the experiment file) and
 what the pipelines wrote (registry, reports, drift history, step ledger).
 

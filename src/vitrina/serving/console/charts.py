@@ -87,7 +87,7 @@ def bar_chart(
 
 
 def psi_level(value: float | None, warn: float, critical: float) -> str:
-    """``na`` | ``ok`` | ``warn`` | ``crit``: the CSS class of a PSI cell (SPEC §5.4 bands)."""
+    """``na`` | ``ok`` | ``warn`` | ``crit``: the CSS class of a PSI cell (docs/spec.md §5.4 bands)."""
     if value is None or not math.isfinite(value):
         return "na"
     return "crit" if value >= critical else "warn" if value >= warn else "ok"

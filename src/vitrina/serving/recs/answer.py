@@ -1,6 +1,6 @@
 """``GET /recs/{user_id}``: the user's precomputed list, or popularity when it cannot be served.
 
-Degrade, don't fail (SPEC §6): a store that is down, a user without a list, no published
+Degrade, don't fail (docs/spec.md §6): a store that is down, a user without a list, no published
 batch — all answer with the in-memory popularity list, flagged ``fallback`` with the reason
 and counted in ``vitrina_fallbacks_total``. The challenger arm of a recs experiment is the
 popularity list too (see :mod:`vitrina.serving.experiment_config`); it is not a fallback. An A/A

@@ -1,4 +1,4 @@
-"""Keep the search result cache warm with the index version's most searched queries (SPEC §4.7).
+"""Keep the search result cache warm with the index version's most searched queries (docs/spec.md §4.7).
 
 The version's most searched queries (``SearchEngine.frequent_queries``, from its signals)
 run through the cached front in a background thread right after the version loads, so the

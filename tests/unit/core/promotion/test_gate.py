@@ -1,4 +1,4 @@
-"""The registration gate (SPEC §5.2): each check decides on its boundary, skipped checks are
+"""The registration gate (docs/spec.md §5.2): each check decides on its boundary, skipped checks are
 said to be skipped, and the decision carries every number."""
 
 from __future__ import annotations

@@ -153,7 +153,7 @@ def test_hard_negatives_from_the_index_train_and_still_learn() -> None:
 def test_beats_global_popularity_on_simulated_test_recall_at_100(ci_settings: Settings) -> None:
     """Fitted on everything before the test week, scored on the test week's users with at
     least 5 past interactions: the population retrieval serves (fewer go to cold start,
-    SPEC §3.6), against the 100 most chosen items of the same history."""
+    docs/spec.md §3.6), against the 100 most chosen items of the same history."""
     data = load_recs_data(ci_settings)
     history = data.interactions.before(data.valid_end_us)
     model = TwoTower(TwoTowerConfig(batch_size=128, epochs=6)).fit(data, history)

@@ -1,4 +1,4 @@
-"""Two-tower retrieval (SPEC §3.3): training, serving through the ANN index, save / load.
+"""Two-tower retrieval (docs/spec.md §3.3): training, serving through the ANN index, save / load.
 
 Training (:meth:`TwoTower.fit`): each epoch draws ``n_pairs`` training pairs with probability
 proportional to their event weight (a purchase counts more than a click) and walks them in

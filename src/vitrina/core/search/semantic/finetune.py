@@ -1,4 +1,4 @@
-"""Fine-tune all-MiniLM-L6-v2 on (query, clicked product, skipped product) triples (SPEC §4.3).
+"""Fine-tune all-MiniLM-L6-v2 on (query, clicked product, skipped product) triples (docs/spec.md §4.3).
 
 sentence-transformers' trainer with ``MultipleNegativesRankingLoss``: for each query the
 clicked product must score above every other product of the batch (in-batch negatives) and
