@@ -16,7 +16,6 @@ import datetime as dt
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +28,7 @@ from typing import Any
 import httpx
 import pytest
 from rich.console import Console
+from support.ports import free_port
 
 from vitrina.adapters.lake.warehouse import Warehouse
 from vitrina.config import get_settings
@@ -70,12 +70,6 @@ def console_home(tmp_path_factory: pytest.TempPathFactory, served_home: Path) ->
     return root
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass(frozen=True)
 class Server:
     base: str
@@ -98,7 +92,7 @@ def _printed_link(process: subprocess.Popen[bytes]) -> str:
 def server(console_home: Path) -> Iterator[Server]:
     """``vitrina serve`` on the console home, in its own process, without a configured console
     token (it draws one and prints the link)."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
     env.pop(TOKEN_ENV, None)
     command = [

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ import httpx
 import numpy as np
 import pytest
 import uvicorn
+from support.ports import free_port
 
 from vitrina.cli.experiment import load_population, run_experiment
 from vitrina.config import Settings, get_settings
@@ -30,15 +30,9 @@ from vitrina.serving.api_client import ApiClient
 from vitrina.serving.app import create_app
 from vitrina.simulator.online import OnlineMarketplace
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 KEY = "experiment-admin-key"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +45,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory, served_home: Path) -> Set
 @pytest.fixture(scope="module")
 def api_url(settings: Settings) -> Iterator[str]:
     """The real app under uvicorn in a thread, on a free port."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None, access_log=False)
     )

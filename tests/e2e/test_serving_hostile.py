@@ -35,6 +35,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from support.ports import free_port
 
 import vitrina
 
@@ -48,16 +49,10 @@ HOSTILE = b'{"events": [{' + b",".join(b'"k%d": %d' % (i, i) for i in range(900_
 NEAR_LIMIT = b'{"events": [{' + b",".join(b'"k%d": 1' % i for i in range(150_000)) + b"}]}"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
 def _serving(root: Path, **env_extra: str) -> Iterator[tuple[int, psutil.Process]]:
     """``vitrina serve`` on an empty home under ``root``, once /health answers 200."""
-    port = _free_port()
+    port = free_port()
     source = str(Path(vitrina.__file__).resolve().parents[1])
     env = {
         **os.environ,

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 import redis
 import uvicorn
+from support.ports import free_port
 
 from vitrina.adapters.lake.io import list_parquet_files
 from vitrina.adapters.lake.paths import LakePaths
@@ -32,19 +33,12 @@ from vitrina.config import get_settings
 from vitrina.pipelines.recs.publish import publish_champion
 from vitrina.serving.app import create_app
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 THREADS = 6
 BEFORE_S = 1.5  # load before the stop
 AFTER_S = 3.0  # load after it
 QUERIES = ("zapatillas", "celular samsung", "celuar samsng", "audifonos inalambricos")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -56,7 +50,7 @@ def redis_port(tmp_path: Path) -> Iterator[int]:
         if os.environ.get("CI"):
             pytest.fail(f"{message}; CI requires it")
         pytest.skip(message)
-    port = _free_port()
+    port = free_port()
     command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -133,7 +127,7 @@ def test_redis_store_stopped_mid_load_degrades_to_popularity(
     searches = [f"/search?{urllib.parse.urlencode({'q': q})}" for q in QUERIES]
     paths = [p for pair in zip([f"/recs/{u}" for u in users], searches * 13, strict=False) for p in pair]
 
-    api_port = _free_port()
+    api_port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=api_port, log_level="warning")
     )

@@ -12,7 +12,6 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from support.ports import free_port
 
 import vitrina
 from vitrina.adapters.lake.io import list_parquet_files
@@ -30,17 +30,10 @@ from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import get_settings
 from vitrina.serving.experiment_config import RecsExperiment
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 KEY = "workers-admin-key"
 RECS = 'vitrina_http_requests_total{method="GET",route="/recs/{user_id}",status="200"}'
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)
@@ -91,7 +84,7 @@ def _recs_total(port: int) -> float:
 def api(tmp_path: Path, served_home: Path) -> Iterator[tuple[int, Path]]:
     home = tmp_path / "home"
     shutil.copytree(served_home, home)
-    port = _free_port()
+    port = free_port()
     source = str(Path(vitrina.__file__).resolve().parents[1])
     env = {
         **os.environ,
