@@ -184,7 +184,8 @@ def test_a_failing_publish_leaves_the_previous_batch_serving(
 def test_the_runner_beside_the_server_waits_for_the_home_then_publishes(
     api: TestClient, settings: Settings, user: str
 ) -> None:
-    answer = api.post(f"/admin/rollback/{RECS_MODEL}", headers=ADMIN, json={"reason": "broken bundle"})
+    version = _register(settings, "jobs-runner")
+    answer = api.post(f"/admin/promote/{RECS_MODEL}", headers=ADMIN, json={"version": version})
     assert answer.status_code == 202, answer.text
     job_id = answer.json()["job"]["id"]
     queue = JobQueue(settings.home)
@@ -207,7 +208,7 @@ def test_the_runner_beside_the_server_waits_for_the_home_then_publishes(
             assert time.monotonic() < deadline, "the job did not finish"
             time.sleep(0.5)
     assert runner.returncode == 0  # SIGTERM: a clean stop
-    assert api.get(f"/recs/{user}").json()["model_version"] == "recs-jobs-new"  # the restored champion
+    assert api.get(f"/recs/{user}").json()["model_version"] == "recs-jobs-runner"  # the new champion
 
 
 def _register_search(settings: Settings, folder: Path, index_version: str) -> int:
