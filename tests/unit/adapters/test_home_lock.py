@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.locks import lock_held_elsewhere
 
 from vitrina.adapters.home_lock import (
     LOCK_FILE,
@@ -188,21 +189,8 @@ def test_every_command_that_writes_refuses_a_locked_home_before_touching_it(
     from vitrina.adapters.home_lock import BUSY_EXIT_CODE
     from vitrina.cli.main import app
 
-    held, release = threading.Event(), threading.Event()
-
-    def holder() -> None:
-        with home_lock(tmp_path, command="vitrina train all"):
-            held.set()
-            release.wait(60)
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    try:
-        held.wait(10)
+    with lock_held_elsewhere(tmp_path, command="vitrina train all"):
         result = CliRunner().invoke(app, [*command, "--home", str(tmp_path)])
-    finally:
-        release.set()
-        thread.join(10)
     assert result.exit_code == BUSY_EXIT_CODE, result.output
     flat = " ".join(result.output.split())
     assert f"another vitrina run holds {lock_path(tmp_path)}: pid {os.getpid()}" in flat

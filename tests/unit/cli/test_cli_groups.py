@@ -4,16 +4,16 @@ stderr) and the options that must mean the same everywhere (``--trials``, ``--se
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import typer
+from support.locks import lock_held_elsewhere
 from typer.testing import CliRunner
 
-from vitrina.adapters.home_lock import BUSY_EXIT_CODE, home_lock
+from vitrina.adapters.home_lock import BUSY_EXIT_CODE
 from vitrina.cli.common import DEFAULT_SEED, DEFAULT_TRIALS
 from vitrina.cli.main import app
 
@@ -94,19 +94,8 @@ LEAVES = dict(walk(typer.main.get_command(app)))
 @pytest.fixture
 def held_home(tmp_path: Path) -> Iterator[Path]:
     """A home whose run lock another thread holds (as a running pipeline would)."""
-    held, release = threading.Event(), threading.Event()
-
-    def holder() -> None:
-        with home_lock(tmp_path, command="vitrina train all"):
-            held.set()
-            release.wait(60)
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    held.wait(10)
-    yield tmp_path
-    release.set()
-    thread.join(10)
+    with lock_held_elsewhere(tmp_path) as home:
+        yield home
 
 
 @pytest.mark.parametrize("command", [*GROUPS, *COMMANDS])
