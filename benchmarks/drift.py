@@ -30,8 +30,8 @@ from vitrina.config import Settings, get_settings
 from vitrina.core.drift.decision import SEVERITY, DriftResult
 from vitrina.pipelines.drift.run import DriftConfig, run_drift
 from vitrina.pipelines.validate import validate_lake
-from vitrina.simulator.drift import SCENARIOS
 from vitrina.simulator.generate import generate_marketplace
+from vitrina.simulator.scenarios import SCENARIOS
 
 RESULTS = Path(__file__).parent / "results"
 END = dt.date(2025, 3, 31)

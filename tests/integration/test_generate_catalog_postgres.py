@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.integration]
 
 
 def test_catalog_goes_to_postgres(settings: Settings, postgres_url: str, pg_table: str) -> None:
-    pytest.importorskip("vitrina.adapters.ingest.catalog")
+    pytest.importorskip("vitrina.adapters.ingest.catalog_changes")
     import psycopg
 
     settings = settings.model_copy(update={"catalog_table": pg_table})

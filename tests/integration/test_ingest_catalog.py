@@ -11,8 +11,8 @@ import pyarrow.compute as pc
 import pytest
 from typer.testing import CliRunner
 
-from vitrina.adapters.ingest import catalog as ingest
-from vitrina.adapters.ingest.catalog import (
+from vitrina.adapters.ingest import catalog_changes as ingest
+from vitrina.adapters.ingest.catalog_changes import (
     SourceError,
     ingest_catalog_from_postgres,
     load_catalog_to_postgres,

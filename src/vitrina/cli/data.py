@@ -94,7 +94,7 @@ def ingest_catalog(
 ) -> None:
     """Read products changed since the last watermark (updated_at) into raw/catalog; then
     `vitrina data validate`."""
-    from vitrina.adapters.ingest.catalog import SourceError, ingest_catalog_from_postgres
+    from vitrina.adapters.ingest.catalog_changes import SourceError, ingest_catalog_from_postgres
 
     settings = settings_for(home)
     url = source or settings.catalog_url

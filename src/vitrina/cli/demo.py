@@ -88,7 +88,7 @@ def run_demo(
     """The steps of the module docstring, under the home lock (re-entered when the caller holds
     it). ``end_date`` is
     the world's last day (default yesterday, UTC: fresh data)."""
-    from vitrina.adapters.ingest.catalog import ingest_catalog_from_postgres
+    from vitrina.adapters.ingest.catalog_changes import ingest_catalog_from_postgres
     from vitrina.adapters.models.search_index import load_version
     from vitrina.cli.query import render_results, render_user_recs
     from vitrina.core.evaluation.search_rankings import render_markdown as render_search_metrics

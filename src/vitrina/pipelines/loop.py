@@ -98,7 +98,7 @@ def _features(settings: Settings) -> dict[str, Any]:
     from vitrina.adapters.features.offline import write_frames
     from vitrina.adapters.lake.warehouse import Warehouse
     from vitrina.bootstrap import compute_features_configured
-    from vitrina.pipelines.drift.inputs import data_span
+    from vitrina.pipelines.drift.monitored_tables import data_span
 
     with Warehouse.from_settings(settings) as warehouse:
         _, last = data_span(warehouse)

@@ -2,7 +2,7 @@
 everything once (:func:`~vitrina.serving.state.load_state`) and closes it on shutdown.
 
 ``vitrina serve`` runs it with uvicorn; tests drive it with ``TestClient``. Errors keep the
-envelope: 4xx/5xx bodies are :class:`~vitrina.serving.schemas.ErrorResponse` with the
+envelope: 4xx/5xx bodies are :class:`~vitrina.serving.api_models.ErrorResponse` with the
 request id, and validation errors say which parameter is wrong and why.
 """
 

@@ -24,7 +24,7 @@ State = Annotated[ServingState, Depends(get_state)]
 def envelope(
     request: Request, state: ServingState, *, model_version: str | None = None, arm: str = NO_ARM
 ) -> dict[str, Any]:
-    """The :class:`~vitrina.serving.schemas.Envelope` fields for this request; also recorded
+    """The :class:`~vitrina.serving.api_models.Envelope` fields for this request; also recorded
     for the response headers."""
     version = model_version or state.served_versions()
     request.state.model_version = version

@@ -1,4 +1,4 @@
-"""The error envelope (:class:`~vitrina.serving.schemas.ErrorResponse`) as the exception
+"""The error envelope (:class:`~vitrina.serving.api_models.ErrorResponse`) as the exception
 handlers and the ASGI layers build it, and the bounds on what a 4xx body may echo.
 
 A validation error list is the client's input reflected back: a body of 900,000 unknown keys
@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from vitrina.serving.schemas import PATTERN_MEANINGS
+from vitrina.serving.api_models import PATTERN_MEANINGS
 
 MAX_ERRORS = 20
 MAX_ERROR_CHARS = 200

@@ -1,7 +1,7 @@
 """The OpenAPI document says what the API answers: every error body is the envelope.
 
 FastAPI documents a 422 as its own ``HTTPValidationError`` on every operation with
-parameters, but the app's handler answers with :class:`~vitrina.serving.schemas.ErrorResponse`
+parameters, but the app's handler answers with :class:`~vitrina.serving.api_models.ErrorResponse`
 (the envelope: detail, the first errors, the request id). :func:`envelope_for_validation_errors`
 rewrites the generated document once, for every route present and future, and adds the 413
 (body too large) and 408 (body too slow) that any operation with a body may answer
@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from vitrina.serving.schemas import ErrorResponse, EventsIn
+from vitrina.serving.api_models import ErrorResponse, EventsIn
 
 ENVELOPE_REF = f"#/components/schemas/{ErrorResponse.__name__}"
 # Models a route reads itself (``POST /events`` parses its body off the event loop), so

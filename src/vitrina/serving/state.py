@@ -35,11 +35,11 @@ from vitrina.bootstrap import open_event_buffer, open_result_cache
 from vitrina.config import Settings
 from vitrina.core.search.engine import SearchEngine
 from vitrina.serving import gc_freeze
+from vitrina.serving.api_models import ComponentReload, RefusedVersion
 from vitrina.serving.experiment_config import ExperimentConfig, load_experiment
 from vitrina.serving.popular_fallback import PopularList, load_popular
 from vitrina.serving.recs.answer import RecsService
 from vitrina.serving.reload_signal import Generations
-from vitrina.serving.schemas import ComponentReload, RefusedVersion
 from vitrina.serving.search.answer import SearchService, default_mode, verify_engine
 from vitrina.serving.search.warmup import SearchWarmUp
 from vitrina.serving.store_handle import FAILURES, StoreHandle

@@ -25,10 +25,10 @@ from vitrina.core.artifacts.files import write_bytes_atomic
 from vitrina.core.tables import AGE_RANGES, CATALOG, SEGMENTS, TS, USERS
 from vitrina.simulator.common import US_PER_DAY, format_ids
 from vitrina.simulator.day import simulate_day
-from vitrina.simulator.drift import SCENARIOS
+from vitrina.simulator.day_tables import day_tables
 from vitrina.simulator.market import SELLER_ID, Marketplace, build_marketplace
-from vitrina.simulator.records import day_tables
 from vitrina.simulator.scales import get_scale
+from vitrina.simulator.scenarios import SCENARIOS
 from vitrina.simulator.truth import write_truth
 from vitrina.simulator.vocabulary import synonyms_csv_bytes
 
@@ -176,7 +176,7 @@ def generate_marketplace(
     if catalog_to is None:
         write_table(lake, "raw", "catalog", catalog, None, snapshot_day=last, part=PART)
     else:
-        from vitrina.adapters.ingest.catalog import load_catalog_to_postgres
+        from vitrina.adapters.ingest.catalog_changes import load_catalog_to_postgres
 
         load_catalog_to_postgres(catalog, catalog_to, settings.catalog_table)
         destination = f"PostgreSQL table {settings.catalog_table}"

@@ -13,10 +13,10 @@ from vitrina.adapters.lake.truth_world import World
 from vitrina.simulator.catalog import Catalog, build_catalog
 from vitrina.simulator.clickmodel import ClickModel
 from vitrina.simulator.common import FloatArray, day_to_us, format_ids
-from vitrina.simulator.drift import DriftPlan, apply_drift, plan_drift, with_new_users
 from vitrina.simulator.policy import LexicalIndex, SegmentIndex
 from vitrina.simulator.queries import QueryMaker
 from vitrina.simulator.scales import Scale
+from vitrina.simulator.scenarios import DriftPlan, apply_drift, plan_drift, with_new_users
 from vitrina.simulator.taxonomy import Taxonomy, build_taxonomy
 from vitrina.simulator.users import NEW_CITY, Users, build_users, concat_users
 from vitrina.simulator.vocabulary import load_synonyms

@@ -24,8 +24,8 @@ from vitrina.adapters.contracts.schemas import column_rules
 from vitrina.adapters.events.base import EVENT_FIELDS
 from vitrina.core.tables import DEVICES, EVENT_TYPES, EVENTS, PAGES
 from vitrina.pipelines.validate import check_table
+from vitrina.serving.api_models import EventIn, EventsIn
 from vitrina.serving.routes.events import accept
-from vitrina.serving.schemas import EventIn, EventsIn
 
 pytestmark = pytest.mark.unit
 

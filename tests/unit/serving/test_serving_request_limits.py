@@ -20,9 +20,9 @@ from fastapi.testclient import TestClient
 from pydantic import TypeAdapter, ValidationError
 
 from vitrina.config import get_settings
+from vitrina.serving.api_models import ID_PATTERN, QUERY_PATTERN, Id
 from vitrina.serving.app import create_app
 from vitrina.serving.errors import MAX_ERROR_CHARS, MAX_ERRORS
-from vitrina.serving.schemas import ID_PATTERN, QUERY_PATTERN, Id
 
 pytestmark = pytest.mark.unit
 

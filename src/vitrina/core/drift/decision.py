@@ -35,7 +35,7 @@ categories that moved or the groups whose values shifted.
 
 Tests assume independent rows. Rows of one session or one user are not, so the monitored
 tables use the session, the active user or the order line as their unit where the quantity
-allows it (see :mod:`vitrina.pipelines.drift.inputs`).
+allows it (see :mod:`vitrina.pipelines.drift.monitored_tables`).
 
 The records (:class:`Thresholds`, :class:`MonitoredTable`, :class:`FeatureDrift`, …) live in
 :mod:`vitrina.core.drift.records` and are re-exported here.

@@ -13,7 +13,7 @@
   distance between the centroids of query embeddings (*warn* ≥ 0.10, *critical* ≥ 0.20:
   the seeds re-fine-tune the encoder above 0.20), reported with the distance between the
   two halves of the reference sample as its noise level. Query length is a feature of the
-  ``searches`` table (see :mod:`vitrina.pipelines.drift.inputs`).
+  ``searches`` table (see :mod:`vitrina.pipelines.drift.monitored_tables`).
 
 Inputs are arrays and small DataFrames; models, indexes and encoders live elsewhere.
 """

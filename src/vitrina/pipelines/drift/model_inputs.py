@@ -12,7 +12,7 @@ and CTRs at the default window) and the catalog attributes, except
 
 Catalog attributes are current values (the lake keeps no catalog history), so
 ``item_price`` is the same in both windows except for new products; the price actually
-paid is monitored on ``transactions`` (see :mod:`vitrina.pipelines.drift.inputs`).
+paid is monitored on ``transactions`` (see :mod:`vitrina.pipelines.drift.monitored_tables`).
 Rows of ``user`` and ``user_category`` exist for 30 or 90 days of activity; only rows with
 activity inside the block are kept, so a longer-lived row does not dilute a 7-day count.
 

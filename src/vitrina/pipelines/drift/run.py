@@ -32,8 +32,14 @@ from vitrina.config import Settings
 from vitrina.core.drift.decision import DriftResult, FeatureDrift, Signal, Thresholds, compare_tables
 from vitrina.core.drift.model_checks import embedding_signal, prediction_drift, search_drift, target_drift
 from vitrina.core.drift.windows import DriftWindows, drift_windows
-from vitrina.pipelines.drift.inputs import MAX_ROWS, daily_counts, data_span, lake_tables, query_sample
 from vitrina.pipelines.drift.model_inputs import feature_tables, prediction_batches, ranked_lists
+from vitrina.pipelines.drift.monitored_tables import (
+    MAX_ROWS,
+    daily_counts,
+    data_span,
+    lake_tables,
+    query_sample,
+)
 from vitrina.pipelines.drift.report import report_url, write_drift_report
 from vitrina.pipelines.steps import StepTimer
 

@@ -26,7 +26,7 @@ from vitrina.adapters.registry.models import VersionInfo, history, list_versions
 from vitrina.adapters.registry.tracking import RunSummary, recent_runs
 from vitrina.adapters.reports import LATEST, read_latest_metrics
 from vitrina.config import Settings
-from vitrina.serving.console.paths import inside
+from vitrina.serving.console.static_files import inside
 
 CARD_SLUG = re.compile(r"^[a-z0-9-]+-v[0-9]+$")
 CARD_ASSET = re.compile(r"^[A-Za-z0-9_.-]+\.(png|svg|json)$")

@@ -22,6 +22,7 @@ from markupsafe import Markup
 from vitrina.adapters.events.base import EventRecord
 from vitrina.adapters.stores import StoreUnavailableError
 from vitrina.config import Settings
+from vitrina.serving.api_models import ID_PATTERN, MAX_QUERY_CHARS
 from vitrina.serving.console import charts
 from vitrina.serving.console.auth import ConsoleAuth
 from vitrina.serving.console.cache import Refreshing
@@ -38,13 +39,12 @@ from vitrina.serving.console.models_view import (
     load_registry,
     publish_job,
 )
-from vitrina.serving.console.paths import inside
 from vitrina.serving.console.pipelines_view import PipelineRun, group_runs, read_records, step_label
 from vitrina.serving.console.render import render_page, url_for
 from vitrina.serving.console.search_view import search_view
+from vitrina.serving.console.static_files import inside
 from vitrina.serving.console.user_view import Activity, UserExamples, user_view
 from vitrina.serving.deps import State
-from vitrina.serving.schemas import ID_PATTERN, MAX_QUERY_CHARS
 from vitrina.serving.state import ServingState
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)

@@ -7,7 +7,7 @@ popularity list too (see :mod:`vitrina.serving.experiment_config`); it is not a 
 experiment (challenger ``champion``) serves both arms from the store, labelled by arm.
 
 The answer is a :class:`RecsAnswer`, encoded straight to the bytes of its
-:class:`~vitrina.serving.schemas.RecsResponse` (the route's documented schema): building
+:class:`~vitrina.serving.api_models.RecsResponse` (the route's documented schema): building
 and validating twenty ``RecItem`` models and the response model per request cost more than
 the store read itself (``benchmarks/results/load.md``).
 """
@@ -33,7 +33,7 @@ ROUTE = "/recs/{user_id}"
 
 @dataclass(frozen=True, slots=True)
 class RecsAnswer:
-    """The fields of :class:`~vitrina.serving.schemas.RecsResponse`, in its order, with the
+    """The fields of :class:`~vitrina.serving.api_models.RecsResponse`, in its order, with the
     items as the store holds them."""
 
     request_id: str

@@ -26,8 +26,8 @@ from fastapi.routing import APIRoute
 from pydantic import Field, StringConstraints, TypeAdapter, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from vitrina.serving.api_models import DEFAULT_K, ID_PATTERN, MAX_K
 from vitrina.serving.recs.answer import ROUTE
-from vitrina.serving.schemas import DEFAULT_K, ID_PATTERN, MAX_K
 
 PREFIX = "/recs/"
 _USER_ID: TypeAdapter[str] = TypeAdapter(Annotated[str, StringConstraints(pattern=ID_PATTERN)])

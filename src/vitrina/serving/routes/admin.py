@@ -13,9 +13,7 @@ from vitrina.adapters.models.champion_index import serve_champion_index
 from vitrina.adapters.registry import models as registry
 from vitrina.adapters.registry.mlflow_client import MODELS, SEARCH_MODEL
 from vitrina.core.promotion.alias_plans import AliasPlan, LifecycleError
-from vitrina.serving.deps import Admin, State, envelope
-from vitrina.serving.experiment_config import ExperimentConfig, save_experiment
-from vitrina.serving.schemas import (
+from vitrina.serving.api_models import (
     ErrorResponse,
     JobInfo,
     JobResponse,
@@ -24,6 +22,8 @@ from vitrina.serving.schemas import (
     SwitchIn,
     SwitchResponse,
 )
+from vitrina.serving.deps import Admin, State, envelope
+from vitrina.serving.experiment_config import ExperimentConfig, save_experiment
 from vitrina.serving.state import ServingState
 
 MAX_JOB_ID = 2**63 - 1  # SQLite's largest integer

@@ -12,8 +12,8 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from vitrina.adapters.events import EventBufferUnavailableError, EventRecord
+from vitrina.serving.api_models import ErrorResponse, EventsIn, EventsResponse
 from vitrina.serving.deps import State, envelope
-from vitrina.serving.schemas import ErrorResponse, EventsIn, EventsResponse
 from vitrina.serving.state import ServingState
 
 router = APIRouter(tags=["events"])

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from vitrina.serving.api_models import HealthResponse, ReadyResponse
 from vitrina.serving.deps import State, envelope
-from vitrina.serving.schemas import HealthResponse, ReadyResponse
 
 router = APIRouter(tags=["operations"])
 

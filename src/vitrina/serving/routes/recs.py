@@ -1,7 +1,7 @@
 """``GET /recs/{user_id}``: the hot path of the API.
 
 The route keeps FastAPI's validation (the path pattern, ``k`` in 1–100) and documents
-:class:`~vitrina.serving.schemas.RecsResponse` as its schema, but returns the answer's JSON
+:class:`~vitrina.serving.api_models.RecsResponse` as its schema, but returns the answer's JSON
 bytes in a :class:`~fastapi.Response`: FastAPI then neither validates the answer a second
 time nor serialises it again. It reads the loaded state off the app instead of through the
 ``State`` dependency (one dependency fewer to solve per request).
@@ -13,8 +13,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from vitrina.serving.api_models import DEFAULT_K, ID_PATTERN, MAX_K, ErrorResponse, RecsResponse
 from vitrina.serving.deps import mark
-from vitrina.serving.schemas import DEFAULT_K, ID_PATTERN, MAX_K, ErrorResponse, RecsResponse
 from vitrina.serving.state import ServingState
 
 router = APIRouter(tags=["recommendations"])

@@ -8,8 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from vitrina.serving.deps import State, mark
-from vitrina.serving.schemas import (
+from vitrina.serving.api_models import (
     DEFAULT_K,
     ID_PATTERN,
     MAX_K,
@@ -18,6 +17,7 @@ from vitrina.serving.schemas import (
     ErrorResponse,
     SearchResponse,
 )
+from vitrina.serving.deps import State, mark
 from vitrina.serving.search.answer import SearchUnavailableError
 
 router = APIRouter(tags=["search"])

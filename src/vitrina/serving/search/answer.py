@@ -21,8 +21,8 @@ from vitrina.adapters.search_cache.cached_search import CachedSearch
 from vitrina.core.experiments.assignment import hash_unit
 from vitrina.core.experiments.interleaving import team_draft
 from vitrina.core.search.engine import Ranked, SearchEngine
+from vitrina.serving.api_models import SearchItem, SearchResponse
 from vitrina.serving.experiment_config import CHALLENGER, CHAMPION, SearchExperiment
-from vitrina.serving.schemas import SearchItem, SearchResponse
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from vitrina.adapters.search_cache.cached_search import CachedSearch
-from vitrina.serving.schemas import DEFAULT_K
+from vitrina.serving.api_models import DEFAULT_K
 
 log = logging.getLogger(__name__)
 

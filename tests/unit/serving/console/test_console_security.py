@@ -13,8 +13,8 @@ import pytest
 from vitrina.adapters.stores import Recommendation, RecsRecord
 from vitrina.config import Settings, get_settings
 from vitrina.serving.console.auth import TOKEN_ENV, ConsoleAuth, same_secret
-from vitrina.serving.console.paths import inside
 from vitrina.serving.console.privacy import mask_id, redact
+from vitrina.serving.console.static_files import inside
 from vitrina.serving.console.user_view import Activity, classify, user_view
 from vitrina.serving.worker import console_link
 

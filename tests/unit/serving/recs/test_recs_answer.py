@@ -1,5 +1,5 @@
 """The /recs hot path encodes its answer without pydantic models: the bytes must be exactly
-those of the documented schema, :class:`~vitrina.serving.schemas.RecsResponse`."""
+those of the documented schema, :class:`~vitrina.serving.api_models.RecsResponse`."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 
 from vitrina.adapters.stores import Recommendation
+from vitrina.serving.api_models import RecItem, RecsResponse
 from vitrina.serving.middleware import RequestIds, request_id_from
 from vitrina.serving.recs.answer import RecsAnswer
-from vitrina.serving.schemas import RecItem, RecsResponse
 
 pytestmark = pytest.mark.unit
 
