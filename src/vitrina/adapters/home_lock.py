@@ -13,7 +13,7 @@ Why ``fcntl.flock`` on a file opened per acquisition:
 * ``flock`` excludes *open file descriptions*, not processes: two threads sharing one descriptor
   would both "hold" it. Each acquisition opens its own descriptor, so another thread of the same
   process (an API admin request beside another) is refused like another process. Nested calls
-  in one thread (``run all`` → ``run recs``, ``vitrina promote`` → ``promote_model``) re-enter
+  in one thread (``run all`` → ``run recs``, ``vitrina models promote`` → ``promote_model``) re-enter
   the lock their thread already holds.
 
 The lock guards the home (ledger, MLflow store, serving store, lake under it) on one machine:

@@ -14,7 +14,7 @@ serving; a failed job leaves it serving too, and the job says why.
   that dies; ``vitrina serve`` starts it beside the uvicorn workers and stops it on shutdown
   (SIGTERM: a job cut short goes back to the queue, and the next round starts it again).
 
-A job runs under the home's run lock, like every pipeline: while ``vitrina run recs`` holds
+A job runs under the home's run lock, like every pipeline: while ``vitrina train recs`` holds
 it, the job waits in the queue (its progress says for whom). Runners claim only under the
 lock, so the runner holding it may put back any job left ``running`` by a runner that died
 (:meth:`~vitrina.adapters.jobs.JobQueue.recover`). After a successful publish the running API

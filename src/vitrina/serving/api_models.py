@@ -265,7 +265,7 @@ class SwitchIn(StrictBody):
     republish: bool = Field(
         default=True,
         description="vitrina-recs: queue a job re-publishing every active user's list with the "
-        "new champion (false: the lists change with the next `vitrina run recs`).",
+        "new champion (false: the lists change with the next `vitrina train recs`).",
     )
 
 

@@ -34,6 +34,6 @@ def read_recs_tables(settings: Settings) -> RecsTables:
             "SELECT user_id, product_id, event_type, ts, session_id, page, position FROM events"
         )
     if events.empty:
-        raise ValueError("no validated events: run `vitrina validate` first")
+        raise ValueError("no validated events: run `vitrina data validate` first")
     catalog["is_reported"] = catalog["is_reported"].fillna(False).astype(bool)
     return RecsTables(catalog, users, events)

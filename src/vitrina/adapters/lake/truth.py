@@ -150,7 +150,9 @@ def load_truth(settings: Settings) -> Truth:
     """Read ``<lake>/truth/``; ``FileNotFoundError`` when nothing was generated there."""
     meta = read_json(truth_url(settings, "meta.json"))
     if meta is None:
-        raise FileNotFoundError(f"no simulator truth under {truth_url(settings, '')}; run `vitrina generate`")
+        raise FileNotFoundError(
+            f"no simulator truth under {truth_url(settings, '')}; run `vitrina data generate`"
+        )
     fs, path = filesystem(truth_url(settings, "world.npz"))
     with fs.open(path, "rb") as handle, np.load(io.BytesIO(handle.read()), allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files}

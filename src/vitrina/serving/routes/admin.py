@@ -104,7 +104,7 @@ def _follow_up(model: str, index_version: str | None, queued: Enqueued | None) -
     if model == SEARCH_MODEL:
         return f"search now serves index {index_version or 'unchanged (the champion names none)'}"
     if queued is None:
-        return "not re-published: the lists change with the next `vitrina run recs`"
+        return "not re-published: the lists change with the next `vitrina train recs`"
     joined = " (joined the job already queued)" if queued.joined else ""
     return (
         f"re-publishing the lists in job {queued.job.id}{joined}: they change when it is done "
