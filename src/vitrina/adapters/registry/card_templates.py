@@ -48,8 +48,9 @@ def recs_template(settings: Settings) -> CardTemplate:
             "D7 retention of active users",
         ),
         limitations=(
-            "Users with < 5 positive interactions get the cold-start list (popularity in their "
-            "segment/city blended with content similarity), not the personalised model.",
+            "Users with no positive interaction yet get the cold-start list (popularity in their "
+            "segment/city blended with content similarity), not the personalised model; one "
+            "click is enough for the ranked list.",
             "Offline NDCG is measured on held-out logged events under a popularity-biased, "
             "position-biased logging policy; it is not on the scale of the reference design's 0.39 and "
             "understates models that surface items users were never shown.",
@@ -100,7 +101,8 @@ def search_template(settings: Settings) -> CardTemplate:
         limitations=(
             "Queries over 20 tokens are truncated.",
             "Spanish only; other languages are matched lexically at best.",
-            "New products are found lexically only until the next re-index embeds them.",
+            "New products are not searchable until the next re-index adds them (daily, or "
+            "`vitrina train search --incremental`).",
             "Personalisation only for logged-in users with > 5 events.",
         ),
         alerts=(
