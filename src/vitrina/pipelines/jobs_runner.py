@@ -6,9 +6,9 @@ it is when the job runs (:func:`~vitrina.pipelines.recs.publish.publish_champion
 to the serving store and switched to atomically. Until then the previous batch keeps
 serving; a failed job leaves it serving too, and the job says why.
 
-* :func:`publish_pending` runs every queued ``publish-recs`` job once (``vitrina models
-  publish``, and the body of the runner's loop); :func:`run_publish_job` runs one job by id;
-  :func:`publish_now` queues one and runs it here.
+* :func:`publish_pending` runs every queued ``publish-recs`` job once (the body of the
+  runner's loop); :func:`publish_now` queues one (or joins the queued one) and runs it here
+  (``vitrina models publish``).
 * ``python -m vitrina.pipelines.jobs_runner --home H`` polls the queue until stopped and runs
   the waiting jobs in a child process (``--once``), so the loop stays small and outlives a job
   that dies; ``vitrina serve`` starts it beside the uvicorn workers and stops it on shutdown
@@ -82,22 +82,6 @@ def _execute(settings: Settings, queue: JobQueue, job: Job) -> Job:
     bump_counter(Path(settings.home), "models")  # the running API reloads the popular list
     log.info("job %s (%s) done: %s", job.id, job.kind, done.progress)
     return done
-
-
-def run_publish_job(settings: Settings, job_id: int, wait_seconds: float | None = None) -> Job:
-    """Run the queued job ``job_id`` here, under the home's run lock (waiting ``wait_seconds``
-    for it, default the settings'); the finished job (done or failed). Raises
-    :class:`~vitrina.adapters.jobs.JobStateError` when the job is not queued and
-    :class:`~vitrina.adapters.home_lock.HomeLockedError` when the home stays busy."""
-    queue = JobQueue(settings.home)
-    with home_lock(settings, command=f"publish job {job_id}", wait_seconds=wait_seconds):
-        queue.recover()
-        job = queue.claim(runner_name(), kind=PUBLISH_RECS, job_id=job_id)
-        if job is None:
-            found = queue.get(job_id)
-            state = "missing" if found is None else found.state
-            raise JobStateError(f"publish job {job_id} is {state}, not queued")
-        return _execute(settings, queue, job)
 
 
 def publish_pending(settings: Settings, wait_seconds: float | None = None) -> list[Job]:
