@@ -5,10 +5,13 @@ Nothing happens at import time: call :func:`get_settings` where work starts.
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vitrina.shop_config import ShopConfig, load_shop_config, shop_file_path
 
 
 class Settings(BaseSettings):
@@ -20,6 +23,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VITRINA_", extra="ignore")
 
     home: Path = Field(default=Path(".vitrina"), description="Root of all local state.")
+    shop_file: Path | None = Field(
+        default=None,
+        description="The shop's deployment file (language, contracts); default $VITRINA_HOME/vitrina.yaml.",
+    )
     lake_url: str | None = Field(
         default=None, description="fsspec URL of the lake; default is $VITRINA_HOME/lake."
     )
@@ -135,6 +142,11 @@ class Settings(BaseSettings):
         if value not in {"duckdb", "spark"}:
             raise ValueError(f"engine must be 'duckdb' or 'spark', got {value!r}")
         return value
+
+    @cached_property
+    def shop(self) -> ShopConfig:
+        """The shop's deployment file (:mod:`vitrina.shop_config`), read once per settings object."""
+        return load_shop_config(shop_file_path(self.home, self.shop_file))
 
     @property
     def lake(self) -> str:

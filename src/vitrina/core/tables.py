@@ -146,6 +146,23 @@ SYNONYMS = TableSpec(
     date_column=None,
 )
 
+JUDGMENTS = TableSpec(
+    name="judgments",
+    schema=pa.schema(
+        [
+            ("query", pa.string()),
+            ("product_id", pa.string()),
+            ("grade", pa.float64()),
+            ("source", pa.string()),
+        ]
+    ),
+    key=("query", "product_id"),
+    date_column=None,
+)
+"""A shop's own relevance judgments (graded by people or by a rule it trusts): what the search
+evaluation scores against beside, or instead of, the simulator's truth. ``grade`` is on the
+shop's own scale (0 = irrelevant); ``source`` says who graded (optional)."""
+
 TABLES: dict[str, TableSpec] = {
-    spec.name: spec for spec in (CATALOG, USERS, EVENTS, TRANSACTIONS, SEARCH_LOGS, SYNONYMS)
+    spec.name: spec for spec in (CATALOG, USERS, EVENTS, TRANSACTIONS, SEARCH_LOGS, SYNONYMS, JUDGMENTS)
 }

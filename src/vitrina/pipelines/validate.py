@@ -54,7 +54,7 @@ from vitrina.core.tables import TABLES, TableSpec
 
 __all__ = ["ContractViolation", "TableResult", "ValidationReport", "check_table", "validate_lake"]
 
-TABLE_ORDER = ("catalog", "users", "events", "transactions", "search_logs", "synonyms")
+TABLE_ORDER = ("catalog", "users", "events", "transactions", "search_logs", "synonyms", "judgments")
 REFERENCED = ("catalog", "users")
 
 

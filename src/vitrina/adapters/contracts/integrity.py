@@ -58,6 +58,7 @@ FOREIGN_KEYS: dict[str, tuple[ForeignKey, ...]] = {
         ForeignKey("user_id", "users", "user"),
     ),
     "search_logs": (ForeignKey("user_id", "users", "user"),),
+    "judgments": (ForeignKey("product_id", "catalog", "product"),),
 }
 LIST_FOREIGN_KEYS: dict[str, tuple[ForeignKey, ...]] = {
     "search_logs": (ForeignKey("results_shown", "catalog", "product"),),

@@ -41,6 +41,7 @@ NULLABLE: dict[str, frozenset[str]] = {
     "transactions": frozenset(),
     "search_logs": frozenset({"user_id"}),
     "synonyms": frozenset({"category_scope"}),
+    "judgments": frozenset({"source"}),
 }
 IDENTIFIERS = frozenset(
     {"product_id", "user_id", "event_id", "order_id", "search_id", "session_id", "seller_id", "term"}
