@@ -23,6 +23,8 @@ DEFAULT_SEED = 42
 DEFAULT_TRIALS = 4
 """``--trials`` of every training command: Optuna trials of each ranker."""
 DEFAULT_SCALE = "demo"
+SHOP_FILE_EXIT_CODE = 2
+"""A shop file (vitrina.yaml) that breaks its schema: a usage error, as click's own."""
 
 HomeOption = Annotated[
     str | None, typer.Option("--home", help="State folder (default $VITRINA_HOME or ./.vitrina).")

@@ -62,20 +62,24 @@ def generate(
 @data_app.command("validate")
 def validate(
     max_invalid_share: Annotated[
-        float | None, typer.Option(help="Fail when a table's invalid share exceeds this (0–1).")
+        float | None,
+        typer.Option(
+            help="Fail when a table's invalid share exceeds this (0–1); default: the shop file's "
+            "contracts.max_invalid_share, else $VITRINA_MAX_INVALID_SHARE.",
+            min=0.0,
+            max=1.0,
+        ),
     ] = None,
     home: HomeOption = None,
 ) -> None:
-    """Check raw tables against their contracts: valid rows to validated/, the rest to quarantine/."""
+    """Check raw tables against the shop's contracts (its vitrina.yaml): valid rows to validated/,
+    the rest to quarantine/."""
     from vitrina.pipelines.validate import ContractViolation, validate_lake
 
     settings = settings_for(home)
-    threshold = settings.max_invalid_share if max_invalid_share is None else max_invalid_share
     try:
         with home_locked(settings):
-            report = validate_lake(
-                settings, max_invalid_share=threshold, fail_on_stale=settings.fail_on_stale
-            )
+            report = validate_lake(settings, max_invalid_share=max_invalid_share)
     except ContractViolation as error:
         console.print(error.report.render(), soft_wrap=True)
         console.print(f"[bold red]validation failed:[/] {error}")

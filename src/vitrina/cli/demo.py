@@ -120,9 +120,7 @@ def run_demo(
             ingest_catalog_from_postgres(settings, url=postgres_url, table=settings.catalog_table).render()
         )
     console.rule("3. validate every table against its contract")
-    validation = validate_lake(
-        settings, max_invalid_share=settings.max_invalid_share, fail_on_stale=settings.fail_on_stale
-    )
+    validation = validate_lake(settings)
     console.print(validation.render(), soft_wrap=True)
     console.rule("4. recommendations: train, evaluate, publish (vitrina train recs)")
     run = run_recs(settings, RecsConfig(seed=seed), console)

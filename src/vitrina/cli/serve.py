@@ -28,4 +28,6 @@ def serve(
     and the web console at /console."""
     from vitrina.serving.worker import serve as run_api
 
-    run_api(settings_for(home), host=host, port=port, log_level=log_level, workers=workers)
+    settings = settings_for(home)
+    settings.shop  # noqa: B018 (a bad shop file fails here, once, not in every worker)
+    run_api(settings, host=host, port=port, log_level=log_level, workers=workers)

@@ -84,9 +84,7 @@ def _digests(settings: Settings, layer: str, names: tuple[str, ...]) -> dict[str
 def _validate(settings: Settings, console: Console) -> dict[str, Any]:
     from vitrina.pipelines.validate import validate_lake
 
-    report = validate_lake(
-        settings, max_invalid_share=settings.max_invalid_share, fail_on_stale=settings.fail_on_stale
-    )
+    report = validate_lake(settings)
     for issue in report.files:  # unreadable raw files (quarantined as files) and unsupported ones
         console.print(issue.line(), soft_wrap=True, style="yellow", markup=False)
     digests = table_digests(LakePaths(settings.lake), "validated", tuple(TABLES))
@@ -121,6 +119,8 @@ def run_all(settings: Settings, config: LoopConfig | None = None, console: Conso
             lambda: {
                 "raw": _digests(settings, "raw", tuple(TABLES)),
                 "max_invalid_share": settings.max_invalid_share,
+                # the shop file's contract decides what is valid: a change to it re-validates
+                "contract": settings.shop.contracts.model_dump(mode="json"),
             },
             lambda: _validate(settings, console),
         )

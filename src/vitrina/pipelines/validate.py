@@ -4,12 +4,18 @@ Order matters: ``catalog`` and ``users`` are validated first because the other t
 references are checked against *their valid rows* of this run (or, when a referenced table
 has no raw files, against what ``validated/`` currently serves).
 
+Each shop is held to its own contract: the ``contracts`` part of its shop file
+(:mod:`vitrina.shop_config`, ``Settings.shop``) — vocabularies, value maps, the earliest plausible
+date, the event types it logs, its thresholds. With no file the contract is the simulator's.
+
 For each table (see :mod:`coerce`, :mod:`schemas`, :mod:`integrity`): read each raw file on
 its own (one that cannot be read is quarantined as a file and the rest goes on; one of a type
 the table is not read from is reported — :mod:`raw_files`), coerce it to the canonical types,
-collapse the catalog change log, run the pandera contract and the cross-table checks, then
-split rows into valid and quarantined —
-``valid + quarantined = input`` always. Outputs replace the previous run's:
+collapse the catalog change log, map the shop's spellings (:mod:`value_maps`), run the pandera
+contract and the cross-table checks, then split rows into valid and quarantined —
+``valid + quarantined = input`` always. A table with no raw files is not provided: nothing to
+validate, ``validated/`` keeps what it had, and the report says so. Outputs replace the
+previous run's:
 
 * ``quarantine/<table>/`` is always written (rows as text with ``_reason``, ``_source_file``,
   ``_validated_at``);
@@ -19,9 +25,10 @@ split rows into valid and quarantined —
   written, :class:`ContractViolation` is raised naming the tables and their shares.
 
 Freshness is table-level: a dated table whose newest valid timestamp is older than
-``freshness_max_age_hours`` is reported as stale (a warning, or a failure with
-``fail_on_stale=True``); it never quarantines rows. The report is also written as JSON to
-``reports/validation/<run_id>.json`` and ``latest.json``.
+``freshness_max_age_hours`` is reported as stale — a warning only, so a shop's historical export
+validates, unless ``fail_on_stale`` makes it a failure; it never quarantines rows. Each threshold
+is the caller's explicit value (the CLI flag), else the shop file's, else the setting's. The
+report is also written as JSON to ``reports/validation/<run_id>.json`` and ``latest.json``.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ import datetime as dt
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -45,12 +52,14 @@ from vitrina.adapters.contracts.raw_files import quarantine_file, scan_raw, stra
 from vitrina.adapters.contracts.report import FileIssue, TableReport, ValidationReport
 from vitrina.adapters.contracts.schemas import schema_issues, to_frame
 from vitrina.adapters.contracts.storage import replace_table
+from vitrina.adapters.contracts.value_maps import apply_value_maps
 from vitrina.adapters.home_lock import holds_home_lock
 from vitrina.adapters.lake.io import list_parquet_files, read_table
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings
 from vitrina.core.artifacts.files import write_json_atomic
 from vitrina.core.tables import TABLES, TableSpec
+from vitrina.shop_config import ContractsConfig
 
 __all__ = ["ContractViolation", "TableResult", "ValidationReport", "check_table", "validate_lake"]
 
@@ -77,6 +86,7 @@ class TableResult:
     superseded_rows: int
     reasons: dict[str, int]
     newest: dt.datetime | None
+    mapped: dict[str, int] = field(default_factory=dict)
 
     @property
     def invalid_share(self) -> float:
@@ -122,8 +132,10 @@ def check_table(
     references: dict[str, Reference],
     now: dt.datetime,
     future_skew_minutes: float,
+    contract: ContractsConfig | None = None,
 ) -> TableResult:
-    """Validate one table's raw files (pure: no lake I/O). ``now`` is a UTC datetime."""
+    """Validate one table's raw files (pure: no lake I/O) under ``contract`` (default: the
+    simulator's). ``now`` is a UTC datetime."""
     issues = Issues()
     canonical, file_index, local_row = _coerce_all(spec, files, issues)
     frame = to_frame(canonical)
@@ -135,7 +147,14 @@ def check_table(
             canonical = canonical.take(pa.array(keep))
             frame = frame.iloc[keep].reset_index(drop=True)
             file_index, local_row = file_index[keep], local_row[keep]
-    issues.extend(schema_issues(spec, frame, now=now, future_skew_minutes=future_skew_minutes))
+    mapped: dict[str, int] = {}
+    if contract is not None:
+        canonical, mapped = apply_value_maps(canonical, contract.maps_of(spec.name))
+        if mapped:
+            frame = to_frame(canonical)
+    issues.extend(
+        schema_issues(spec, frame, now=now, future_skew_minutes=future_skew_minutes, contract=contract)
+    )
     issues.extend(integrity_issues(canonical, spec.name, references))
     invalid, reasons, counts = summarise(issues.frame(), canonical.num_rows)
     valid = canonical.filter(pa.array(~invalid))
@@ -150,6 +169,7 @@ def check_table(
         superseded_rows=superseded,
         reasons=counts,
         newest=newest,
+        mapped=mapped,
     )
 
 
@@ -162,8 +182,53 @@ def _published_reference(lake: LakePaths, spec: TableSpec) -> Reference:
     return Reference(valid=ids, known=ids)
 
 
+@dataclass(frozen=True)
+class Thresholds:
+    """What fails a run: the caller's explicit value, else the shop file's, else the setting's."""
+
+    max_invalid_share: float
+    freshness_max_age_hours: float
+    fail_on_stale: bool
+
+    @classmethod
+    def resolve(
+        cls, settings: Settings, max_invalid_share: float | None, fail_on_stale: bool | None
+    ) -> Thresholds:
+        contracts = settings.shop.contracts
+        return cls(
+            max_invalid_share=_first(
+                max_invalid_share, contracts.max_invalid_share, settings.max_invalid_share
+            ),
+            freshness_max_age_hours=_first(
+                None, contracts.freshness_max_age_hours, settings.freshness_max_age_hours
+            ),
+            fail_on_stale=settings.fail_on_stale if fail_on_stale is None else fail_on_stale,
+        )
+
+
+def _first(explicit: float | None, shop: float | None, setting: float) -> float:
+    return explicit if explicit is not None else shop if shop is not None else setting
+
+
 def _is_stale(newest: dt.datetime | None, now: dt.datetime, max_age_hours: float) -> bool:
     return newest is None or now - newest > dt.timedelta(hours=max_age_hours)
+
+
+def _stale_warning(
+    name: str, spec: TableSpec, newest: dt.datetime | None, now: dt.datetime, limits: Thresholds
+) -> str:
+    """One line: how old the table is, the limit, and whether that fails the run. A shop's
+    historical export is stale by design; by default it is told, not failed."""
+    if newest is None:
+        age = "no valid rows"
+    else:
+        hours = (now - newest).total_seconds() / 3600
+        age = f"newest valid {spec.date_column} is {newest:%Y-%m-%d %H:%M} UTC, "
+        age += f"{hours:.1f} h old" if hours < 72 else f"{hours / 24:,.0f} days old"
+    limit = f"limit {limits.freshness_max_age_hours:g} h"
+    if limits.fail_on_stale:
+        return f"{name} is stale: {age} ({limit}; fails validation: fail_on_stale is set)"
+    return f"{name} is stale: {age} ({limit}; a warning only — set VITRINA_FAIL_ON_STALE=true to fail on it)"
 
 
 def _failure_message(report: ValidationReport) -> str:
@@ -186,14 +251,20 @@ def _failure_message(report: ValidationReport) -> str:
 
 @holds_home_lock
 def validate_lake(
-    settings: Settings, *, max_invalid_share: float, fail_on_stale: bool = False
+    settings: Settings, *, max_invalid_share: float | None = None, fail_on_stale: bool | None = None
 ) -> ValidationReport:
-    """Validate every raw table, publish the results, and return the report.
+    """Validate every raw table against the shop's contract, publish the results, and return
+    the report.
 
-    Raises :class:`ContractViolation` (carrying the report) after writing everything when a
-    table's invalid share exceeds ``max_invalid_share`` — or, with ``fail_on_stale``, when a
-    dated table is stale.
+    ``max_invalid_share`` and ``fail_on_stale`` override the shop file and the settings when
+    given (``vitrina data validate --max-invalid-share``). Raises :class:`ContractViolation`
+    (carrying the report) after writing everything when a table's invalid share exceeds the
+    limit — or, with ``fail_on_stale``, when a dated table is stale. A bad shop file raises
+    :class:`~vitrina.shop_config.ShopFileError` before anything is read or written.
     """
+    shop = settings.shop
+    contract = shop.contracts
+    limits = Thresholds.resolve(settings, max_invalid_share, fail_on_stale)
     now = dt.datetime.now(dt.UTC)
     run_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     lake = LakePaths(settings.lake)
@@ -216,23 +287,23 @@ def validate_lake(
                 references[name] = _published_reference(lake, spec)
             continue
         result = check_table(
-            spec, files, references=references, now=now, future_skew_minutes=settings.future_skew_minutes
+            spec,
+            files,
+            references=references,
+            now=now,
+            future_skew_minutes=settings.future_skew_minutes,
+            contract=contract,
         )
         if name in REFERENCED:
             references[name] = result.reference(spec)
-        over = result.invalid_share > max_invalid_share
+        over = result.invalid_share > limits.max_invalid_share
         replace_table(lake, "quarantine", name, result.quarantine, None, run_id, now.date())
         if not over:
             replace_table(lake, "validated", name, result.valid, spec.date_column, run_id, now.date())
-        stale = spec.date_column is not None and _is_stale(
-            result.newest, now, settings.freshness_max_age_hours
-        )
+        stale = spec.date_column is not None and _is_stale(result.newest, now, limits.freshness_max_age_hours)
         if stale:
-            age = "no valid rows" if result.newest is None else f"newest valid {spec.date_column} is "
-            if result.newest is not None:
-                age += f"{(now - result.newest).total_seconds() / 3600:.1f} h old"
-            warnings.append(f"{name} is stale: {age} (limit {settings.freshness_max_age_hours:g} h)")
-        if over or (stale and fail_on_stale):
+            warnings.append(_stale_warning(name, spec, result.newest, now, limits))
+        if over or (stale and limits.fail_on_stale):
             failed.append(name)
         tables[name] = TableReport(
             table=name,
@@ -248,17 +319,23 @@ def validate_lake(
             seconds=time.perf_counter() - started,
             unreadable_files=len(scan.unreadable),
             unsupported_files=len(scan.unsupported),
+            mapped=result.mapped,
         )
     report = ValidationReport(
         run_id=run_id,
         validated_at=now,
-        max_invalid_share=max_invalid_share,
-        freshness_max_age_hours=settings.freshness_max_age_hours,
+        max_invalid_share=limits.max_invalid_share,
+        freshness_max_age_hours=limits.freshness_max_age_hours,
         tables=tables,
         missing=tuple(missing),
         failed=tuple(failed),
         warnings=tuple(warnings),
         files=tuple(file_issues),
+        shop=shop.name,
+        currency=shop.currency,
+        event_types=contract.event_types,
+        earliest_date=contract.earliest_date,
+        fail_on_stale=limits.fail_on_stale,
     )
     folder = lake.table("reports", "validation")
     write_json_atomic(report.to_dict(), f"{folder}/{run_id}.json")

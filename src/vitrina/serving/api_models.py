@@ -8,6 +8,7 @@ answered and the experiment arm the user was served (also sent as the headers
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Annotated, Any, Literal
 
 import pyarrow as pa
@@ -15,6 +16,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -25,6 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from vitrina.adapters.contracts.schemas import ColumnRule, column_rules
 from vitrina.core.tables import EVENTS
+from vitrina.shop_config import ContractsConfig
 
 MAX_K = 100
 DEFAULT_K = 20
@@ -153,6 +156,20 @@ def _in_utc(earliest: dt.datetime) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _logged(not_logged: tuple[str, ...]) -> BeforeValidator:
+    """Refuse an event type the shop says it does not log, in those words (the enum's own
+    message would only list the types it does log)."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and value in not_logged:
+            raise invalid(
+                "event_type_not_logged", f"{value!r} is not logged by this shop (contracts.event_types)"
+            )
+        return value
+
+    return BeforeValidator(check)
+
+
 _EVENT_DOCS = {
     "event_id": "Idempotency key: a repeated id is ignored.",
     "ts": "When it happened (with a UTC offset); default: the time of receipt. Not before "
@@ -164,7 +181,8 @@ _EVENT_DOCS = {
 def _event_field(rule: ColumnRule) -> tuple[Any, Any]:
     """The pydantic type and default of one EVENTS column, from the contract's rule for it.
     Strings that are not vocabularies are ids (the API's id pattern, stricter than the
-    contract's "not empty"); integers are strict (``true`` is not ``1``)."""
+    contract's "not empty"); an open vocabulary takes any non-empty text, as the contract does;
+    integers are strict (``true`` is not ``1``)."""
     kind: Any
     if pa.types.is_timestamp(rule.kind):
         assert rule.earliest is not None
@@ -177,8 +195,12 @@ def _event_field(rule: ColumnRule) -> tuple[Any, Any]:
             low = int(bound.gt) + 1
         high = bound.le if bound is not None and bound.le is not None else 2**width - 1
         kind = Annotated[int, Field(strict=True, ge=low, le=high)]
+    elif rule.allowed is not None and rule.not_logged:
+        kind = Annotated[Literal[rule.allowed], _logged(rule.not_logged)]
     elif rule.allowed is not None:
         kind = Literal[rule.allowed]
+    elif rule.open:
+        kind = Annotated[str, StringConstraints(strict=True, min_length=1)]
     else:
         kind = Id
     doc = _EVENT_DOCS.get(rule.name, "").format(earliest=rule.earliest) or None
@@ -189,16 +211,11 @@ def _event_field(rule: ColumnRule) -> tuple[Any, Any]:
     return kind | None, Field(default=None, description=doc)
 
 
-EventIn: type[StrictBody] = create_model(  # type: ignore[call-overload]
-    "EventIn",
-    __base__=StrictBody,
-    __doc__="One event of the EVENTS contract: its required columns, ranges and vocabularies.",
-    **{name: _event_field(rule) for name, rule in column_rules(EVENTS).items()},
-)
+class EventsBatch(StrictBody):
+    """A batch of events (``POST /events``); :func:`events_model` gives the model of one shop's
+    contract, whose ``events`` are that contract's event model."""
 
-
-class EventsIn(StrictBody):
-    events: Annotated[list[EventIn], Field(min_length=1, max_length=MAX_EVENTS)]  # type: ignore[valid-type]
+    events: list[Any]
 
     @model_validator(mode="before")
     @classmethod
@@ -213,6 +230,47 @@ class EventsIn(StrictBody):
         """The events as dicts of the EVENTS columns (``ts`` in UTC, None when absent)."""
         events: list[BaseModel] = self.events
         return [event.model_dump() for event in events]
+
+
+@functools.cache
+def _event_model(rules: tuple[ColumnRule, ...]) -> type[StrictBody]:
+    model: type[StrictBody] = create_model(  # type: ignore[call-overload]
+        "EventIn",
+        __base__=StrictBody,
+        __doc__="One event of the EVENTS contract: its required columns, ranges and vocabularies.",
+        **{rule.name: _event_field(rule) for rule in rules},
+    )
+    return model
+
+
+@functools.cache
+def _batch_model(rules: tuple[ColumnRule, ...]) -> type[EventsBatch]:
+    event = _event_model(rules)
+    model: type[EventsBatch] = create_model(  # type: ignore[call-overload]
+        "EventsIn",
+        __base__=EventsBatch,
+        __doc__="A batch of events of the shop's EVENTS contract.",
+        events=(Annotated[list[event], Field(min_length=1, max_length=MAX_EVENTS)], ...),  # type: ignore[valid-type,arg-type]
+    )
+    return model
+
+
+def event_model(contract: ContractsConfig | None = None) -> type[StrictBody]:
+    """One event under a shop's contract (default: the simulator's): the allowed values,
+    earliest date and event types validation holds raw events to, so that what the API accepts
+    validation accepts. One model per distinct contract."""
+    return _event_model(tuple(column_rules(EVENTS, contract).values()))
+
+
+def events_model(contract: ContractsConfig | None = None) -> type[EventsBatch]:
+    """The body of ``POST /events`` under a shop's contract (a batch of :func:`event_model`)."""
+    return _batch_model(tuple(column_rules(EVENTS, contract).values()))
+
+
+EventIn = event_model()
+"""An event under the simulator's contract (no shop file)."""
+EventsIn = events_model()
+"""The events body under the simulator's contract (no shop file)."""
 
 
 class EventsResponse(Envelope):

@@ -26,6 +26,7 @@ from vitrina.adapters.prometheus.multiprocess import process_exited
 from vitrina.config import Settings
 from vitrina.serving import errors as errors_module
 from vitrina.serving import gc_freeze, reload_signal
+from vitrina.serving.api_models import ErrorResponse, events_model
 from vitrina.serving.console import router as console
 from vitrina.serving.limits import RequestLimits
 from vitrina.serving.middleware import NO_ARM, RequestContextMiddleware
@@ -76,6 +77,9 @@ def create_app(settings: Settings, *, warm_console: bool = False, recs_lane: boo
     (``vitrina serve``); tests leave it off so short-lived apps start no threads.
     ``recs_lane=False`` leaves every ``/recs`` request to FastAPI (the lane's equivalence test)."""
     metrics = build_metrics()
+    # POST /events holds events to this shop's contract, as validation will (a bad shop file
+    # fails here, before anything starts: ShopFileError)
+    events_body = events_model(settings.shop.contracts)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -104,6 +108,7 @@ def create_app(settings: Settings, *, warm_console: bool = False, recs_lane: boo
         # OpenTelemetry would only ask, on every request, whether a provider is configured.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
+    app.state.events_model = events_body
 
     def versions() -> str:
         serving: ServingState | None = getattr(app.state, "serving", None)
@@ -145,5 +150,5 @@ def create_app(settings: Settings, *, warm_console: bool = False, recs_lane: boo
     for module in (recs, search, events, health, admin):
         app.include_router(module.router)
     console.mount(app, settings)
-    envelope_for_validation_errors(app)
+    envelope_for_validation_errors(app, (ErrorResponse, events_body))
     return app

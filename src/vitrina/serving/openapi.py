@@ -32,8 +32,9 @@ def _envelope(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": ENVELOPE_REF}}}}
 
 
-def rewrite(document: dict[str, Any]) -> dict[str, Any]:
-    """``document`` with every 422 as the envelope and the body errors documented (in place)."""
+def rewrite(document: dict[str, Any], components: tuple[type[BaseModel], ...] = COMPONENTS) -> dict[str, Any]:
+    """``document`` with every 422 as the envelope and the body errors documented (in place);
+    ``components`` are the models of the bodies routes parse themselves."""
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
@@ -43,7 +44,7 @@ def rewrite(document: dict[str, Any]) -> dict[str, Any]:
                 for status, description in BODY_ERRORS.items():
                     responses.setdefault(status, _envelope(description))
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    for model in COMPONENTS:
+    for model in components:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas.setdefault(model.__name__, schema)
@@ -52,13 +53,17 @@ def rewrite(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-def envelope_for_validation_errors(app: FastAPI) -> None:
-    """Make ``app.openapi()`` return the rewritten document (built once, then cached)."""
+def envelope_for_validation_errors(
+    app: FastAPI, components: tuple[type[BaseModel], ...] = COMPONENTS
+) -> None:
+    """Make ``app.openapi()`` return the rewritten document (built once, then cached);
+    ``components``: the models of self-parsed bodies, as this app validates them (the events
+    body follows the shop's contract)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = rewrite(generate())
+            app.openapi_schema = rewrite(generate(), components)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -12,7 +12,8 @@ folder is hidden from the quarantine table's readers (names starting with ``_`` 
 
 A visible file of a type the table is not read from (a ``.csv`` in ``raw/events/``, a
 ``notes.txt``) and anything in ``raw/`` that is not a table's folder are reported as unsupported
-(they are not imported: only Parquet is read, plus curated CSV for the synonyms). Hidden names
+(they are not imported: only Parquet is read, plus curated CSV for the tables people write by
+hand — synonyms and relevance judgments). Hidden names
 (``.x`` temporaries of atomic writes, ``_x`` staging folders) are the lake's own and stay ignored.
 """
 
@@ -34,7 +35,8 @@ from vitrina.adapters.lake.paths import LakePaths
 from vitrina.core.artifacts.files import filesystem, write_bytes_atomic, write_json_atomic
 from vitrina.core.tables import TableSpec
 
-CSV_TABLES = frozenset({"synonyms"})
+CSV_TABLES = frozenset({"synonyms", "judgments"})
+"""Tables curated by hand (in a spreadsheet as often as not), so also read from CSV."""
 FILES_FOLDER = "_files"
 REASON_SUFFIX = ".reason.json"
 # What a reader raises on a file it cannot parse: Arrow (ArrowInvalid is also a ValueError),
@@ -76,10 +78,12 @@ def _read_parquet(url: str) -> pa.Table:
 
 
 def read_csv_text(url: str) -> pa.Table:
-    """A curated CSV (``term,synonyms,category_scope``, synonyms separated by ``|``) with every
-    column as text (empty cells are null): typing is coercion's job."""
+    """A curated CSV with a header of canonical column names (synonyms: ``term,synonyms,
+    category_scope``, synonyms separated by ``|``; judgments: ``query,product_id,grade,source``)
+    with every column as text (empty cells are null): typing is coercion's job. UTF-8, with or
+    without the byte-order mark spreadsheets write (it would otherwise rename the first column)."""
     fs, path = filesystem(url)
-    with fs.open(path, "r", encoding="utf-8") as handle:
+    with fs.open(path, "r", encoding="utf-8-sig") as handle:
         frame = pd.read_csv(handle, dtype=str, keep_default_na=False)
     frame = frame.replace({"": None})
     return pa.Table.from_pandas(frame, preserve_index=False)

@@ -10,6 +10,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from vitrina.core.tables import EVENT_TYPES
+
 SUMMARY_COLUMNS = (
     "table",
     "files",
@@ -51,7 +53,8 @@ class TableReport:
     share exceeded the threshold. ``stale`` is set for dated tables whose newest valid
     timestamp is older than the freshness limit (a warning: no row is quarantined for it).
     ``files`` counts the raw files read; ``unreadable_files`` (quarantined as files) and
-    ``unsupported_files`` (not read) the others.
+    ``unsupported_files`` (not read) the others. ``mapped`` counts, per column, the values the
+    shop file's value maps turned into canonical ones.
     """
 
     table: str
@@ -67,6 +70,7 @@ class TableReport:
     seconds: float = 0.0
     unreadable_files: int = 0
     unsupported_files: int = 0
+    mapped: dict[str, int] = field(default_factory=dict)
 
     @property
     def invalid_share(self) -> float:
@@ -76,8 +80,10 @@ class TableReport:
 @dataclass(frozen=True)
 class ValidationReport:
     """The whole run. ``failed`` names the tables over ``max_invalid_share`` (or stale, when
-    staleness is configured to fail); ``missing`` the tables with no readable raw files;
-    ``files`` the raw files that could not be used (unreadable ones quarantined as files)."""
+    staleness is configured to fail); ``missing`` the tables with no readable raw files (not
+    provided: a normal state, said plainly); ``files`` the raw files that could not be used
+    (unreadable ones quarantined as files). ``shop``, ``currency``, ``event_types`` (those the
+    shop logs) and ``earliest_date`` are the contract the run held the data to."""
 
     run_id: str
     validated_at: dt.datetime
@@ -88,6 +94,11 @@ class ValidationReport:
     failed: tuple[str, ...]
     warnings: tuple[str, ...] = field(default=())
     files: tuple[FileIssue, ...] = field(default=())
+    shop: str = "demo"
+    currency: str = "MXN"
+    event_types: tuple[str, ...] = EVENT_TYPES
+    earliest_date: dt.date = dt.date(2000, 1, 1)
+    fail_on_stale: bool = False
 
     @property
     def ok(self) -> bool:
@@ -105,6 +116,23 @@ class ValidationReport:
         """``{table: {reason code: rows}}`` for every table with quarantined rows."""
         return {name: dict(t.reasons) for name, t in self.tables.items() if t.reasons}
 
+    def contract_lines(self) -> list[str]:
+        """What the data was held to, beyond the defaults everyone shares: the event types the
+        shop does not log and the tables it did not provide, each a normal state."""
+        lines = []
+        not_logged = [kind for kind in EVENT_TYPES if kind not in self.event_types]
+        if not_logged:
+            lines.append(
+                f"event types logged: {', '.join(self.event_types)}; not logged by this shop "
+                f"(contracts.event_types): {', '.join(not_logged)} — such events are quarantined"
+            )
+        if self.missing:
+            lines.append(
+                f"not provided (no raw files): {', '.join(self.missing)} — nothing to validate; "
+                "validated/ keeps what it had, if anything"
+            )
+        return lines
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data (what is written to ``reports/validation/``)."""
         payload = asdict(self)
@@ -114,7 +142,8 @@ class ValidationReport:
 
     def render(self) -> Group:
         """Per table: input / valid / quarantined / share / superseded / freshness; then reasons."""
-        summary = Table(title=f"validation {self.run_id}", title_justify="left")
+        title = f"validation {self.run_id} · shop {self.shop} · currency {self.currency}"
+        summary = Table(title=title, title_justify="left")
         for header in SUMMARY_COLUMNS:
             summary.add_column(header, justify="left" if header in ("table", "status") else "right")
         for name, t in self.tables.items():
@@ -124,7 +153,7 @@ class ValidationReport:
             elif name in self.failed:
                 status.append("[bold red]failed[/]")
             if t.stale:
-                status.append("[yellow]stale[/]")
+                status.append("[yellow]stale[/]" if self.fail_on_stale else "[yellow]stale (warning)[/]")
             if t.unreadable_files:
                 status.append(f"[bold red]{t.unreadable_files} unreadable file(s) quarantined[/]")
             if t.unsupported_files:
@@ -158,6 +187,15 @@ class ValidationReport:
                 reasons.add_row(name, code, f"{count:,}")
         if reasons.row_count:
             parts.append(reasons)
+        mapped = Table(title="values mapped by the shop file (contracts.value_maps)", title_justify="left")
+        for header in ("table", "column", "values"):
+            mapped.add_column(header, justify="right" if header == "values" else "left")
+        for name, t in self.tables.items():
+            for column, count in t.mapped.items():
+                mapped.add_row(name, column, f"{count:,}")
+        if mapped.row_count:
+            parts.append(mapped)
+        parts.extend(Text(line) for line in self.contract_lines())
         parts.extend(f"[yellow]warning:[/] {w}" for w in self.warnings)
         # one line per file (print with soft_wrap): a log search for the path finds its error
         for issue in self.files:

@@ -3,10 +3,16 @@
 Each schema checks, on the canonical (already coerced) frame of one table: dtypes (a
 safety net — coercion guarantees them), nullability, ranges, allowed values, non-empty
 identifiers, key uniqueness (the first occurrence in file order stays valid, later ones are
-quarantined as ``duplicate <key>``) and timestamp sanity (not before 2000-01-01, not after
-now + ``future_skew_minutes``, ``updated_at >= created_at``, ``signup_date`` not in the
-future). Validation is lazy, so every failure of every row is reported at once; all
+quarantined as ``duplicate <key>``) and timestamp sanity (not before the contract's earliest
+date, not after now + ``future_skew_minutes``, ``updated_at >= created_at``, ``signup_date``
+not in the future). Validation is lazy, so every failure of every row is reported at once; all
 checks are vectorised pandas expressions, which keeps a million-row table to seconds.
+
+What varies by shop comes from its :class:`~vitrina.shop_config.ContractsConfig` (the shop
+file; its defaults are the simulator's): each vocabulary's allowed values — or ``open``, any
+non-empty text —, the earliest plausible date and the event types it logs at all. An event of a
+canonical type the shop says it does not log is quarantined as ``event_type: not logged by
+this shop``, apart from a value no shop may use (``not an allowed value``).
 
 Cross-table checks (references, list subsets) live in :mod:`vitrina.adapters.contracts.integrity`.
 """
@@ -25,11 +31,15 @@ import pyarrow as pa
 from pandera.pandas import Check, Column, DataFrameSchema
 
 from vitrina.adapters.contracts.issues import SCHEMA_STAGE, Issues
-from vitrina.core import tables
 from vitrina.core.tables import TableSpec
+from vitrina.shop_config import ContractsConfig
 
-EARLIEST = pd.Timestamp("2000-01-01", tz="UTC")
-EARLIEST_TEXT = "before 2000-01-01"
+SIMULATOR_CONTRACT = ContractsConfig()
+"""The contract when no shop file says otherwise: the simulator's marketplace."""
+NOT_ALLOWED = "not an allowed value"
+NOT_LOGGED = "not logged by this shop"
+EMPTY = "empty"
+EVENT_TYPE = ("events", "event_type")
 
 # Columns that may be null (docs/spec.md §1); every other canonical column is required. A product
 # without a description, a brand ("genérico") or a known cost is still sellable: models
@@ -46,6 +56,8 @@ NULLABLE: dict[str, frozenset[str]] = {
 IDENTIFIERS = frozenset(
     {"product_id", "user_id", "event_id", "order_id", "search_id", "session_id", "seller_id", "term"}
 )
+# Text that must say something (not empty, not only blanks): a judgment of the query "" means nothing.
+NON_BLANK: frozenset[tuple[str, str]] = frozenset({("judgments", "query")})
 
 
 @dataclass(frozen=True)
@@ -76,16 +88,9 @@ BOUNDS: dict[tuple[str, str], Bound] = {
     ("transactions", "quantity"): Bound(ge=1),
     ("transactions", "amount"): Bound(ge=0),
     ("transactions", "discount_pct"): Bound(ge=0, le=100),
+    ("judgments", "grade"): Bound(ge=0),
 }
 RANGES: dict[tuple[str, str], Check] = {key: bound.check() for key, bound in BOUNDS.items()}
-ALLOWED: dict[tuple[str, str], tuple[str, ...]] = {
-    ("events", "event_type"): tables.EVENT_TYPES,
-    ("events", "page"): tables.PAGES,
-    ("events", "device"): tables.DEVICES,
-    ("users", "age_range"): tables.AGE_RANGES,
-    ("users", "segment"): tables.SEGMENTS,
-    ("transactions", "payment_method"): tables.PAYMENT_METHODS,
-}
 # After the catalog change log is collapsed, two rows with one product_id can only be
 # different versions stamped with the same updated_at: say so instead of "duplicate".
 DUPLICATE_CODES = {"catalog": "product_id: conflicting versions with the same updated_at"}
@@ -96,7 +101,11 @@ WIDE_CHECKS = {UPDATED_BEFORE_CREATED: "updated_at"}
 @dataclass(frozen=True)
 class ColumnRule:
     """What the contract asks of one column, for models that accept rows one by one (the
-    API's ``POST /events``): deriving them from here keeps both sides the same contract."""
+    API's ``POST /events``): deriving them from here keeps both sides the same contract.
+
+    ``allowed`` are the values accepted (None: no vocabulary, or an ``open`` one — then
+    ``open`` is set and any non-empty text is accepted); ``not_logged`` are the canonical
+    values the shop says it never produces (event types), refused with their own reason."""
 
     name: str
     kind: pa.DataType
@@ -105,11 +114,20 @@ class ColumnRule:
     bound: Bound | None
     allowed: tuple[str, ...] | None
     earliest: dt.datetime | None  # timestamps: the earliest allowed instant (UTC)
+    open: bool = False
+    not_logged: tuple[str, ...] = ()
 
 
-def column_rules(spec: TableSpec) -> dict[str, ColumnRule]:
-    """Every canonical column of ``spec`` with its rules, in schema order. The latest allowed
-    timestamp is not here: it is ``now + future_skew_minutes`` at the time of the check."""
+def _earliest(contract: ContractsConfig) -> pd.Timestamp:
+    return pd.Timestamp(contract.earliest_date).tz_localize("UTC")
+
+
+def column_rules(spec: TableSpec, contract: ContractsConfig | None = None) -> dict[str, ColumnRule]:
+    """Every canonical column of ``spec`` with its rules under ``contract`` (default: the
+    simulator's), in schema order. The latest allowed timestamp is not here: it is
+    ``now + future_skew_minutes`` at the time of the check."""
+    contract = contract or SIMULATOR_CONTRACT
+    earliest = _earliest(contract).to_pydatetime()
     return {
         field.name: ColumnRule(
             name=field.name,
@@ -117,8 +135,10 @@ def column_rules(spec: TableSpec) -> dict[str, ColumnRule]:
             required=field.name not in NULLABLE[spec.name],
             identifier=field.name in IDENTIFIERS,
             bound=BOUNDS.get((spec.name, field.name)),
-            allowed=ALLOWED.get((spec.name, field.name)),
-            earliest=EARLIEST.to_pydatetime() if pa.types.is_timestamp(field.type) else None,
+            allowed=contract.allowed(spec.name, field.name),
+            earliest=earliest if pa.types.is_timestamp(field.type) else None,
+            open=contract.is_open(spec.name, field.name),
+            not_logged=contract.not_logged() if (spec.name, field.name) == EVENT_TYPE else (),
         )
         for field in spec.schema
     }
@@ -144,30 +164,57 @@ def _dtypes(spec: TableSpec) -> dict[str, Any]:
     return {name: empty[name].dtype for name in spec.schema.names}
 
 
-def _time_checks(now: pd.Timestamp, skew_minutes: float, is_date: bool) -> list[Check]:
+def earliest_text(contract: ContractsConfig) -> str:
+    """The reason of a timestamp before the contract's earliest date: ``before 2000-01-01``."""
+    return f"before {contract.earliest_date:%Y-%m-%d}"
+
+
+def _time_checks(
+    now: pd.Timestamp, skew_minutes: float, is_date: bool, contract: ContractsConfig
+) -> list[Check]:
     latest = now + pd.Timedelta(minutes=skew_minutes)
+    earliest = _earliest(contract)
     if is_date:
         # A calendar day is in the future only when it starts after the latest allowed instant.
         latest = latest.tz_convert("UTC").tz_localize(None).normalize()
-        earliest = EARLIEST.tz_localize(None)
-    else:
-        earliest = EARLIEST
+        earliest = earliest.tz_localize(None)
     return [
-        Check(lambda s: s >= earliest, error=EARLIEST_TEXT),
+        Check(lambda s: s >= earliest, error=earliest_text(contract)),
         Check(lambda s: s <= latest, error="in the future"),
     ]
 
 
-def _column_checks(spec: TableSpec, name: str, kind: pa.DataType, now: pd.Timestamp, skew: float) -> Column:
+def _vocabulary_checks(rule: ColumnRule) -> list[Check]:
+    """Allowed values, or any non-empty text for an open vocabulary. An event type the shop
+    does not log is refused under its own reason, so the quarantine says which it was."""
+    if rule.open:
+        return [Check(lambda s: s != "", error=EMPTY)]
+    if rule.allowed is None:
+        return []
+    if not rule.not_logged:
+        return [Check.isin(list(rule.allowed), error=NOT_ALLOWED)]
+    known = list(rule.allowed) + list(rule.not_logged)
+    unlogged = list(rule.not_logged)
+    return [
+        Check.isin(known, error=NOT_ALLOWED),
+        Check(lambda s: ~s.isin(unlogged), error=NOT_LOGGED),
+    ]
+
+
+def _column_checks(
+    spec: TableSpec, rule: ColumnRule, now: pd.Timestamp, skew: float, contract: ContractsConfig
+) -> Column:
+    name, kind = rule.name, rule.kind
     checks: list[Check] = []
     if (spec.name, name) in RANGES:
         checks.append(RANGES[(spec.name, name)])
-    if (spec.name, name) in ALLOWED:
-        checks.append(Check.isin(list(ALLOWED[(spec.name, name)]), error="not an allowed value"))
+    checks.extend(_vocabulary_checks(rule))
     if name in IDENTIFIERS:
-        checks.append(Check(lambda s: s != "", error="empty"))
+        checks.append(Check(lambda s: s != "", error=EMPTY))
+    if (spec.name, name) in NON_BLANK:
+        checks.append(Check(lambda s: s.str.strip() != "", error=EMPTY))
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
-        checks.extend(_time_checks(now, skew, is_date=pa.types.is_date(kind)))
+        checks.extend(_time_checks(now, skew, pa.types.is_date(kind), contract))
     unique = spec.key == (name,)
     return Column(
         _dtypes(spec)[name],
@@ -183,12 +230,20 @@ def _updated_after_created(frame: pd.DataFrame) -> pd.Series:
     return ~before.fillna(False).astype(bool)
 
 
-def contract_schema(spec: TableSpec, *, now: dt.datetime, future_skew_minutes: float) -> DataFrameSchema:
-    """The pandera schema of ``spec``; ``now`` (UTC) anchors the "in the future" checks."""
+def contract_schema(
+    spec: TableSpec,
+    *,
+    now: dt.datetime,
+    future_skew_minutes: float,
+    contract: ContractsConfig | None = None,
+) -> DataFrameSchema:
+    """The pandera schema of ``spec`` under ``contract`` (default: the simulator's); ``now``
+    (UTC) anchors the "in the future" checks."""
+    contract = contract or SIMULATOR_CONTRACT
     stamp = pd.Timestamp(now).tz_convert("UTC")
     columns = {
-        field.name: _column_checks(spec, field.name, field.type, stamp, future_skew_minutes)
-        for field in spec.schema
+        name: _column_checks(spec, rule, stamp, future_skew_minutes, contract)
+        for name, rule in column_rules(spec, contract).items()
     }
     wide: list[Check] = []
     if spec.name == "catalog":
@@ -215,11 +270,16 @@ def _code(spec: TableSpec, column: str, check: str) -> tuple[str, bool]:
 
 
 def schema_issues(
-    spec: TableSpec, frame: pd.DataFrame, *, now: dt.datetime, future_skew_minutes: float
+    spec: TableSpec,
+    frame: pd.DataFrame,
+    *,
+    now: dt.datetime,
+    future_skew_minutes: float,
+    contract: ContractsConfig | None = None,
 ) -> Issues:
     """Run the contract of ``spec`` over ``frame`` (RangeIndex = row positions) lazily."""
     issues = Issues()
-    schema = contract_schema(spec, now=now, future_skew_minutes=future_skew_minutes)
+    schema = contract_schema(spec, now=now, future_skew_minutes=future_skew_minutes, contract=contract)
     try:
         with warnings.catch_warnings():
             # pandera's own failure-case concat trips a pandas deprecation; not ours to fix.
