@@ -141,6 +141,13 @@ class ContractsConfig(_Strict):
             _text_column(key)
             if any(not source or not target for source, target in mapping.items()):
                 raise ValueError(f"{key!r}: a value map maps non-empty texts to non-empty texts")
+            # one pass maps a value: a target mapped again would mean one thing to validation
+            # and another to an API that maps at receipt
+            chained = sorted(set(mapping) & set(mapping.values()) - {s for s, t in mapping.items() if s == t})
+            if chained:
+                raise ValueError(
+                    f"{key!r}: {', '.join(map(repr, chained))} is both mapped and a map's target"
+                )
         return value
 
     @field_validator("event_types")

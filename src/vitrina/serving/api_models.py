@@ -170,6 +170,11 @@ def _logged(not_logged: tuple[str, ...]) -> BeforeValidator:
     return BeforeValidator(check)
 
 
+def _mapped(mapping: dict[str, str]) -> AfterValidator:
+    """The shop's spelling replaced by the value it stands for (``contracts.value_maps``)."""
+    return AfterValidator(lambda value: mapping.get(value, value))
+
+
 _EVENT_DOCS = {
     "event_id": "Idempotency key: a repeated id is ignored.",
     "ts": "When it happened (with a UTC offset); default: the time of receipt. Not before "
@@ -182,6 +187,7 @@ def _event_field(rule: ColumnRule) -> tuple[Any, Any]:
     """The pydantic type and default of one EVENTS column, from the contract's rule for it.
     Strings that are not vocabularies are ids (the API's id pattern, stricter than the
     contract's "not empty"); an open vocabulary takes any non-empty text, as the contract does;
+    a spelling of the shop's value maps is accepted and stored as the value it stands for;
     integers are strict (``true`` is not ``1``)."""
     kind: Any
     if pa.types.is_timestamp(rule.kind):
@@ -195,14 +201,18 @@ def _event_field(rule: ColumnRule) -> tuple[Any, Any]:
             low = int(bound.gt) + 1
         high = bound.le if bound is not None and bound.le is not None else 2**width - 1
         kind = Annotated[int, Field(strict=True, ge=low, le=high)]
-    elif rule.allowed is not None and rule.not_logged:
-        kind = Annotated[Literal[rule.allowed], _logged(rule.not_logged)]
     elif rule.allowed is not None:
-        kind = Literal[rule.allowed]
+        spellings = tuple(source for source, _ in rule.value_map if source not in rule.allowed)
+        kind = Literal[rule.allowed + spellings]
+        not_logged = tuple(value for value in rule.not_logged if value not in dict(rule.value_map))
+        if not_logged:
+            kind = Annotated[kind, _logged(not_logged)]
     elif rule.open:
         kind = Annotated[str, StringConstraints(strict=True, min_length=1)]
     else:
         kind = Id
+    if rule.value_map:  # stored as validation would keep it
+        kind = Annotated[kind, _mapped(dict(rule.value_map))]
     doc = _EVENT_DOCS.get(rule.name, "").format(earliest=rule.earliest) or None
     if rule.name == "ts":  # required by the contract, filled in at receipt when absent
         return kind | None, Field(default=None, description=doc)

@@ -105,7 +105,9 @@ class ColumnRule:
 
     ``allowed`` are the values accepted (None: no vocabulary, or an ``open`` one — then
     ``open`` is set and any non-empty text is accepted); ``not_logged`` are the canonical
-    values the shop says it never produces (event types), refused with their own reason."""
+    values the shop says it never produces (event types), refused with their own reason;
+    ``value_map`` the shop's spellings and the values they stand for, applied before the
+    checks (a spelling is accepted when what it stands for is)."""
 
     name: str
     kind: pa.DataType
@@ -116,6 +118,7 @@ class ColumnRule:
     earliest: dt.datetime | None  # timestamps: the earliest allowed instant (UTC)
     open: bool = False
     not_logged: tuple[str, ...] = ()
+    value_map: tuple[tuple[str, str], ...] = ()
 
 
 def _earliest(contract: ContractsConfig) -> pd.Timestamp:
@@ -139,6 +142,7 @@ def column_rules(spec: TableSpec, contract: ContractsConfig | None = None) -> di
             earliest=earliest if pa.types.is_timestamp(field.type) else None,
             open=contract.is_open(spec.name, field.name),
             not_logged=contract.not_logged() if (spec.name, field.name) == EVENT_TYPE else (),
+            value_map=tuple(contract.maps_of(spec.name).get(field.name, {}).items()),
         )
         for field in spec.schema
     }
