@@ -175,7 +175,7 @@ class ValidationReport:
             unreadable = sum(1 for f in self.unreadable if f.table == name)
             note = f"[bold red]no readable raw files ({unreadable} unreadable)[/]"
             summary.add_row(
-                name, "0", "-", "-", "-", "-", "-", "-", note if unreadable else "[dim]no raw files[/]"
+                name, "0", "-", "-", "-", "-", "-", "-", note if unreadable else "[dim]not provided[/]"
             )
         parts: list[Any] = [summary]
         reasons = Table(title="quarantined rows per reason", title_justify="left")
