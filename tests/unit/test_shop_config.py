@@ -93,6 +93,14 @@ BAD_FILES = [
         "value_maps.events.device: 'computer'",
     ),
     ("contracts:\n  value_maps:\n    events.ts: {a: b}\n", "'events.ts' is not a text column"),
+    (
+        "contracts:\n  value_maps:\n    events.page: {a: b, b: cart}\n",
+        "'b' is both mapped and a map's target",
+    ),
+    (
+        "contracts:\n  event_types: [purchase]\n  value_maps:\n    events.event_type: {pageview: view}\n",
+        "value_maps.events.event_type: 'view' is not allowed",
+    ),
     ("contracts:\n  event_types: [purchase, like]\n", "contracts.event_types: 'like' unknown"),
     ("contracts:\n  event_types: []\n", "contracts.event_types"),
     ("contracts:\n  earliest_date: yesterday\n", "contracts.earliest_date"),
