@@ -22,9 +22,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from vitrina.core import tables
+from vitrina.core.search.languages import Language
 
-Language = Literal["es", "pt", "en"]
-LANGUAGES: tuple[Language, ...] = ("es", "pt", "en")
 SHOP_FILE_NAME = "vitrina.yaml"
 OPEN = "open"
 
