@@ -17,7 +17,7 @@ language (the shop's, recorded with each index version); nothing here reads a se
   (``3,5`` → ``3.5``) and a thousands separator in English (``1,000`` → ``1000``). In English
   a possessive ``'s`` goes (``men's`` → ``men``, ``Lay's`` → ``lay``).
 * **stem**: the language's Snowball stemmer (PyStemmer) on folded tokens, after dropping a
-  short list of function words. General-purpose stop lists (NLTK's 313 Spanish words) also
+  short list of function words (Portuguese *-ões* plurals first become *-ão*). General-purpose stop lists (NLTK's 313 Spanish words) also
   drop words that carry product meaning — ``sin`` in *agua sin gas*, ``te`` (folded *té*) —
   so ours hold only articles, prepositions and conjunctions.
 
