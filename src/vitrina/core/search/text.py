@@ -17,9 +17,10 @@ language (the shop's, recorded with each index version); nothing here reads a se
   (``3,5`` → ``3.5``) and a thousands separator in English (``1,000`` → ``1000``). In English
   a possessive ``'s`` goes (``men's`` → ``men``, ``Lay's`` → ``lay``).
 * **stem**: the language's Snowball stemmer (PyStemmer) on folded tokens, after dropping a
-  short list of function words (Portuguese *-ões* plurals first become *-ão*). General-purpose stop lists (NLTK's 313 Spanish words) also
-  drop words that carry product meaning — ``sin`` in *agua sin gas*, ``te`` (folded *té*) —
-  so ours hold only articles, prepositions and conjunctions.
+  short list of function words (Portuguese *-ões* plurals first become *-ão*). General-purpose
+  stop lists (NLTK's 313 Spanish words) also drop words that carry product meaning — ``sin``
+  in *agua sin gas*, ``te`` (folded *té*) — so ours hold only articles, prepositions and
+  conjunctions.
 
 The module-level functions are the Spanish analyser's unless given a ``language``. Queries are
 cut at :data:`MAX_QUERY_TOKENS` tokens (:func:`truncate`).
