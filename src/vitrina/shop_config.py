@@ -32,9 +32,8 @@ from pydantic import (
 )
 
 from vitrina.core import tables
+from vitrina.core.search.languages import Language
 
-Language = Literal["es", "pt", "en"]
-LANGUAGES: tuple[Language, ...] = ("es", "pt", "en")
 SHOP_FILE_NAME = "vitrina.yaml"
 OPEN = "open"
 CURRENCY_PATTERN = r"[A-Z]{3}"

@@ -7,6 +7,11 @@ sentence-transformers folder plus its ONNX export) and the ranker (LightGBM text
 live under ``models/search/runs/<run_id>/`` and are shared by every version re-indexed from
 that run. Loading verifies every folder against its manifest (:mod:`vitrina.core.artifacts.manifest`),
 then reads each file once; nothing is loaded per query.
+
+A version is analysed in one language, recorded in ``version.json`` (``language``) and in its
+query-understanding and BM25 folders; the loaded engine parses queries in that language, so
+a later change of the shop file never mixes the analysis of an index and of its queries (it
+takes effect at the next full ``vitrina train search``).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from vitrina.config import Settings
 from vitrina.core.artifacts import manifest
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.search.engine import RETRIEVAL_K, SearchEngine
+from vitrina.core.search.languages import DEFAULT_LANGUAGE, Language, as_language
 from vitrina.core.search.lexical import BM25Index
 from vitrina.core.search.products import ProductTable
 from vitrina.core.search.ranker_features import RankingContext
@@ -30,7 +36,6 @@ from vitrina.core.search.semantic.finetune import base_model_path, verify_encode
 from vitrina.core.search.semantic.index import SemanticIndex
 from vitrina.core.search.semantic.onnx_export import export_onnx, read_export
 from vitrina.core.search.signals import SearchSignals
-from vitrina.core.search.text import analyse
 from vitrina.core.search.types import Hits, ParsedQuery
 from vitrina.core.search.understanding import QueryUnderstanding
 
@@ -82,6 +87,7 @@ class LoadedVersion:
     encoder: QueryEncoder
     signals: SearchSignals
     ranker: LambdaRanker | None
+    language: Language = DEFAULT_LANGUAGE
 
     def engine(self, rules: SearchRulesConfig | None = None) -> SearchEngine:
         return SearchEngine(
@@ -89,13 +95,27 @@ class LoadedVersion:
             lexical=self.lexical,
             semantic=SemanticRetriever(self.encoder, self.semantic),
             products=self.products,
-            context=RankingContext.build(self.products, self.signals, analyse),
+            context=RankingContext.build(self.products, self.signals, self.understanding.analyzer.analyse),
             ranker=self.ranker,
             rules=SearchRules.build(self.products.frame, rules),
             index_version=self.name,
             model_version=str(self.meta.get("model_version", "unknown")),
             frequent_queries=tuple(self.signals.frequent_queries["query"].astype(str)),
+            language=self.language,
         )
+
+
+def version_language(
+    name: str, meta: dict[str, Any], understanding: QueryUnderstanding, lexical: BM25Index
+) -> Language:
+    """The language version ``name`` was analysed in: what ``version.json`` records (Spanish for
+    versions written before languages were recorded), checked against its query understanding
+    and BM25 folders. A disagreement raises: queries would be analysed unlike the products."""
+    language = as_language(meta.get("language", DEFAULT_LANGUAGE))
+    found = {"version.json": language, "understanding": understanding.language, "bm25": lexical.language}
+    if len(set(found.values())) > 1:
+        raise ValueError(f"index version {name} mixes text analyses {found}: rebuild it")
+    return language
 
 
 def load_version(settings: Settings, name: str | None = None) -> LoadedVersion:
@@ -115,14 +135,17 @@ def load_version(settings: Settings, name: str | None = None) -> LoadedVersion:
     if meta.get("encoder"):
         verify_encoder(meta["encoder"])
     ranker_path = meta.get("ranker")
+    understanding = QueryUnderstanding.load(Path(folder) / UNDERSTANDING)
+    lexical = BM25Index.load(Path(folder) / BM25)
     return LoadedVersion(
         name=name,
         meta=meta,
         products=ProductTable.load(folder),
-        understanding=QueryUnderstanding.load(Path(folder) / UNDERSTANDING),
-        lexical=BM25Index.load(Path(folder) / BM25),
+        understanding=understanding,
+        lexical=lexical,
         semantic=SemanticIndex.load(Path(folder) / SEMANTIC),
         encoder=QueryEncoder.load(meta["onnx"]),
         signals=SearchSignals.load(f"{folder}/{SIGNALS}"),
         ranker=LambdaRanker.load(str(ranker_path), num_threads=1) if ranker_path else None,
+        language=version_language(name, meta, understanding, lexical),
     )

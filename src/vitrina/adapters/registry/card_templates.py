@@ -88,8 +88,9 @@ def search_template(settings: Settings) -> CardTemplate:
         ),
         retraining="daily (02:00 UTC) re-index of new or changed products; ranker on drift or schedule",
         intended_use=(
-            "Real-time ranking of catalog products for Spanish (LatAm) text queries, "
-            "personalised for logged-in users with > 5 events. Not for other languages."
+            "Real-time ranking of catalog products for text queries in the shop's language "
+            "(Spanish, Portuguese or English), personalised for logged-in users with > 5 events. "
+            "Not for other languages."
         ),
         business_kpis=(
             "search CTR (clicks on results / searches)",
@@ -100,7 +101,7 @@ def search_template(settings: Settings) -> CardTemplate:
         ),
         limitations=(
             "Queries over 20 tokens are truncated.",
-            "Spanish only; other languages are matched lexically at best.",
+            "Spanish, Portuguese or English only (one per index version); the base bi-encoder is English.",
             "New products are not searchable until the next re-index adds them (daily, or "
             "`vitrina train search --incremental`).",
             "Personalisation only for logged-in users with > 5 events.",

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from vitrina.core.search.languages import DEFAULT_LANGUAGE
 from vitrina.core.search.synonyms import SynonymTable
-from vitrina.core.search.text import tokenize
+from vitrina.core.search.text import text_analyzer
 
 PRODUCT_TEXT_COLUMNS = ("title", "brand", "category_l1", "category_l2", "category_l3")
 """The product text BM25 indexes and the spell dictionary trusts: title, brand, category names."""
@@ -32,20 +33,26 @@ def product_texts(catalog: pd.DataFrame) -> list[str]:
     return [" ".join(p for p in row if p) for row in parts.itertuples(index=False, name=None)]
 
 
-def brand_tokens(catalog: pd.DataFrame) -> set[str]:
+def brand_tokens(catalog: pd.DataFrame, language: str = DEFAULT_LANGUAGE) -> set[str]:
     """Folded tokens of every brand name (``The North Face`` gives ``the``, ``north``, ``face``)."""
     _require(catalog, ("brand",), "catalog")
+    tokenize = text_analyzer(language).tokenize
     return {t for brand in catalog["brand"].dropna().unique() for t in tokenize(str(brand))}
 
 
 def clicked_sentences(
-    queries: Sequence[Sequence[str]], clicked: Sequence[Sequence[str]], titles: Mapping[str, str]
+    queries: Sequence[Sequence[str]],
+    clicked: Sequence[Sequence[str]],
+    titles: Mapping[str, str],
+    language: str = DEFAULT_LANGUAGE,
 ) -> list[list[str]]:
-    """One sentence per clicked result: the query's tokens, then the clicked title's tokens.
+    """One sentence per clicked result: the query's tokens, then the clicked title's tokens
+    (in ``language``).
 
     ``queries[i]`` are the tokens of search ``i`` and ``clicked[i]`` its clicked product ids;
     products missing from ``titles`` are skipped.
     """
+    tokenize = text_analyzer(language).tokenize
     title_tokens: dict[str, list[str]] = {}
     out: list[list[str]] = []
     for tokens, products in zip(queries, clicked, strict=True):

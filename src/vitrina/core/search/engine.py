@@ -1,9 +1,9 @@
 """The search engine as served: understanding → BM25 ∥ semantic → merge → LambdaRank → rules.
 
 Everything is loaded once (:mod:`vitrina.adapters.models.search_index` builds an engine from an index
-version); a query then costs one parse, two retrievals run in parallel threads (bm25s,
-onnxruntime and FAISS release the GIL for their heavy parts), a feature frame of ~150 rows, a
-LightGBM predict and the business rules.
+version, in the language that version was analysed in); a query then costs one parse,
+two retrievals run in parallel threads (bm25s, onnxruntime and FAISS release the GIL for their
+heavy parts), a feature frame of ~150 rows, a LightGBM predict and the business rules.
 
 Ranking modes (the evaluation's models are the same engine in another mode):
 
@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from vitrina.core.ranking.lambdarank import LambdaRanker
+from vitrina.core.search.languages import DEFAULT_LANGUAGE
 from vitrina.core.search.products import ProductTable
 from vitrina.core.search.ranker_features import RankingContext, candidate_features, merge_hits
 from vitrina.core.search.result_rules import SearchRules
@@ -84,6 +85,7 @@ class SearchEngine:
         index_version: str,
         model_version: str,
         frequent_queries: tuple[str, ...] = (),
+        language: str = DEFAULT_LANGUAGE,
     ) -> None:
         self.understanding = understanding
         self.lexical = lexical
@@ -98,6 +100,8 @@ class SearchEngine:
         self.model_version = model_version
         self.frequent_queries = frequent_queries
         """The version's most searched queries, most first: what serving warms its cache with."""
+        self.language = language
+        """The language queries and products are analysed in (the index version's)."""
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vitrina-search")
 
     def close(self) -> None:

@@ -1,9 +1,10 @@
 """Lexical retrieval (docs/spec.md §4.2): BM25 over product texts, with bm25s.
 
 Each product text (title + brand + category names, :func:`vitrina.core.search.corpus.product_texts`)
-is analysed by :func:`vitrina.core.search.text.analyse` (fold, tokenise, drop function words,
-Spanish Snowball stems) and indexed by bm25s, whose eager sparse matrix makes a query a sum
-of a few posting lists.
+is analysed by the :class:`~vitrina.core.search.text.TextAnalyzer` of the index's language (fold,
+tokenise, drop function words, Snowball stems) and indexed by bm25s, whose eager sparse matrix
+makes a query a sum of a few posting lists. Queries are analysed by the same analyser: the
+language is saved with the index and a loaded index analyses with it.
 
 Scoring is Okapi BM25 with Robertson's idf, ``log((N - df + 0.5) / (df + 0.5))``: the
 formula of rank_bm25's ``BM25Okapi``, which our ranking is tested against. bm25s floors a
@@ -31,7 +32,8 @@ import numpy as np
 
 from vitrina.core.artifacts.arrays import load_meta, save_meta
 from vitrina.core.artifacts.folders import replacing_folder, require_folder
-from vitrina.core.search.text import STEMMER_LANGUAGE, STOPWORDS, analyse
+from vitrina.core.search.languages import DEFAULT_LANGUAGE, as_language
+from vitrina.core.search.text import text_analyzer
 from vitrina.core.search.types import Float32Array, Hits, Int64Array, ParsedQuery
 
 FORMAT_VERSION = 1
@@ -56,7 +58,14 @@ def top_k(scores: Float32Array, k: int) -> Hits:
 class BM25Index:
     """BM25 over one product table; rows of :class:`Hits` index ``product_ids``."""
 
-    def __init__(self, model: bm25s.BM25, product_ids: Sequence[str], synonym_weight: float = 0.5) -> None:
+    def __init__(
+        self,
+        model: bm25s.BM25,
+        product_ids: Sequence[str],
+        synonym_weight: float = 0.5,
+        *,
+        language: str = DEFAULT_LANGUAGE,
+    ) -> None:
         if int(model.scores["num_docs"]) != len(product_ids):
             raise ValueError(f"index has {model.scores['num_docs']} documents but {len(product_ids)} ids")
         if not 0.0 <= synonym_weight <= 1.0:
@@ -64,6 +73,8 @@ class BM25Index:
         self.model = model
         self.product_ids: tuple[str, ...] = tuple(product_ids)
         self.synonym_weight = synonym_weight
+        self.analyzer = text_analyzer(language)
+        self.language = self.analyzer.language
 
     @classmethod
     def build(
@@ -74,17 +85,19 @@ class BM25Index:
         k1: float = 1.5,
         b: float = 0.75,
         synonym_weight: float = 0.5,
+        language: str = DEFAULT_LANGUAGE,
     ) -> BM25Index:
-        """Index ``texts[i]`` as the product ``product_ids[i]`` (row ``i``)."""
+        """Index ``texts[i]`` as the product ``product_ids[i]`` (row ``i``), analysed in ``language``."""
         if len(product_ids) != len(texts):
             raise ValueError(f"{len(product_ids)} product ids but {len(texts)} texts")
         if not texts:
             raise ValueError("cannot build a BM25 index over no products")
         if len(set(product_ids)) != len(product_ids):
             raise ValueError("product ids must be unique")
+        analyzer = text_analyzer(language)
         model = bm25s.BM25(k1=k1, b=b, method=METHOD, idf_method=METHOD)
-        model.index([analyse(t) for t in texts], show_progress=False)
-        return cls(model, product_ids, synonym_weight)
+        model.index([analyzer.analyse(t) for t in texts], show_progress=False)
+        return cls(model, product_ids, synonym_weight, language=language)
 
     def __len__(self) -> int:
         return len(self.product_ids)
@@ -93,7 +106,7 @@ class BM25Index:
         """Distinct known term ids of ``text`` after analysis, in order of appearance, and
         whether some of its terms are unknown to the index."""
         vocab = self.model.vocab_dict
-        terms = analyse(text)
+        terms = self.analyzer.analyse(text)
         ids = list(dict.fromkeys(vocab[t] for t in terms if t in vocab))
         return ids, any(t not in vocab for t in terms)
 
@@ -132,8 +145,9 @@ class BM25Index:
                 folder / "products.json",
                 {
                     "format_version": FORMAT_VERSION,
-                    "stemmer": STEMMER_LANGUAGE,
-                    "stopwords": sorted(STOPWORDS),
+                    "language": self.language,
+                    "stemmer": self.analyzer.profile.stemmer,
+                    "stopwords": sorted(self.analyzer.stopwords),
                     "synonym_weight": self.synonym_weight,
                     "product_ids": list(self.product_ids),
                 },
@@ -145,7 +159,9 @@ class BM25Index:
         meta = load_meta(folder / "products.json")
         if meta.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"{folder}: format {meta.get('format_version')!r}, expected {FORMAT_VERSION}")
-        if meta["stemmer"] != STEMMER_LANGUAGE or set(meta["stopwords"]) != STOPWORDS:
+        # An index written before languages were recorded is Spanish (its stemmer says so).
+        analyzer = text_analyzer(as_language(meta.get("language", DEFAULT_LANGUAGE)))
+        if meta["stemmer"] != analyzer.profile.stemmer or set(meta["stopwords"]) != analyzer.stopwords:
             raise ValueError(f"{folder} was built with another text analysis; rebuild it")
         model = bm25s.BM25.load(str(folder / "bm25s"), load_corpus=False, allow_pickle=False)
-        return cls(model, meta["product_ids"], float(meta["synonym_weight"]))
+        return cls(model, meta["product_ids"], float(meta["synonym_weight"]), language=analyzer.language)

@@ -15,6 +15,11 @@ words with cosine similarity ≥ ``threshold``, where
 * targets are catalog words that are neither brands, numbers nor stop words: a brand
   near *smartphone* only says which brand is popular.
 
+Stop words are those of the shop's language: its short list leaves the sentences, and its
+broad function-word list (:class:`~vitrina.core.search.languages.LanguageProfile`) is never a
+source nor a target, where a word like *sin* would otherwise pick up *freidora* from
+*freidora sin aceite*.
+
 Tokens are folded (:func:`vitrina.core.search.text.tokenize`); numbers never take part.
 """
 
@@ -24,15 +29,11 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bm25s.stopwords import STOPWORDS_SPANISH
 from gensim.models import Word2Vec
 
 from vitrina.core.artifacts.arrays import load_meta, save_meta
-from vitrina.core.search.text import STOPWORDS, fold, has_digit
-
-FUNCTION_WORDS = frozenset(fold(w) for w in STOPWORDS_SPANISH) | STOPWORDS
-"""Never sources nor targets: a broad stop list (bm25s's Spanish one, folded) is right here,
-where a word like *sin* would otherwise pick up *freidora* from *freidora sin aceite*."""
+from vitrina.core.search.languages import DEFAULT_LANGUAGE, language_profile
+from vitrina.core.search.text import has_digit
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,8 @@ class NeighbourConfig:
             raise ValueError("max_neighbours and min_count must be >= 1")
 
 
-def _usable(token: str, min_length: int) -> bool:
-    return len(token) >= min_length and token not in FUNCTION_WORDS and not has_digit(token)
+def _usable(token: str, min_length: int, function_words: frozenset[str]) -> bool:
+    return len(token) >= min_length and token not in function_words and not has_digit(token)
 
 
 class EmbeddingNeighbours:
@@ -81,12 +82,15 @@ class EmbeddingNeighbours:
         catalog_vocabulary: Collection[str],
         brands: Collection[str] = (),
         config: NeighbourConfig | None = None,
+        language: str = DEFAULT_LANGUAGE,
     ) -> EmbeddingNeighbours:
-        """Train Word2Vec on ``sentences`` (query tokens + clicked title tokens) and keep the
-        neighbours of out-of-catalog query words among ``catalog_vocabulary`` minus ``brands``
-        (see the module docstring). Fewer than two usable sentences give an empty table."""
+        """Train Word2Vec on ``sentences`` (query tokens + clicked title tokens, folded in
+        ``language``) and keep the neighbours of out-of-catalog query words among
+        ``catalog_vocabulary`` minus ``brands`` (see the module docstring). Fewer than two
+        usable sentences give an empty table."""
         config = config or NeighbourConfig()
-        corpus = [[t for t in s if t not in STOPWORDS] for s in sentences]
+        profile = language_profile(language)
+        corpus = [[t for t in s if t not in profile.stopwords] for s in sentences]
         corpus = [s for s in corpus if len(s) > 1]
         if len(corpus) < 2:
             return cls({}, config)
@@ -105,7 +109,7 @@ class EmbeddingNeighbours:
         if not words:
             return cls({}, config)
         vocabulary, excluded = set(catalog_vocabulary), set(brands)
-        usable = [w for w in words if _usable(w, config.min_length)]
+        usable = [w for w in words if _usable(w, config.min_length, profile.broad_stopwords)]
         targets = [w for w in usable if w in vocabulary and w not in excluded]
         sources = [w for w in usable if w not in vocabulary]
         table: dict[str, list[tuple[str, float]]] = {}

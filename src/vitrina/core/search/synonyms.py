@@ -1,10 +1,13 @@
 """Curated synonym expansion: a term and its synonyms are one group, used both ways.
 
-The source is the curated CSV shipped in :mod:`vitrina.resources` (``term,synonyms,
-category_scope``; synonyms ``|``-separated; empty scope = global) or the lake's
-``synonyms`` table with the same columns (a marketplace's own list).
+The source is a curated CSV (``term,synonyms,category_scope``; synonyms ``|``-separated;
+empty scope = global) — the starter file of the shop's language shipped in
+:mod:`vitrina.resources` (``synonyms_es.csv``, ``synonyms_pt.csv``, ``synonyms_en.csv``) or
+a file of the shop's own — or the lake's ``synonyms`` table with the same columns (a
+marketplace's own list).
 
-Phrases are matched on **stems of folded tokens** (:mod:`vitrina.core.search.text`), so
+A table belongs to one language: phrases are matched on **stems of folded tokens** of that
+language's analyser (:mod:`vitrina.core.search.text`), so
 *zapatilla*, *Zapatillas* and *zapatíllas* all hit the group of *zapatillas*, and multi-word
 phrases (*teléfono móvil*) match as token sequences. Matching is greedy longest-first, left
 to right, without overlap: *zapatillas running* hits its own group rather than the group of
@@ -25,9 +28,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from vitrina.core.search.text import normalise, stem, tokenize
+from vitrina.core.search.languages import DEFAULT_LANGUAGE, language_profile
+from vitrina.core.search.text import TextAnalyzer, text_analyzer
 
-SYNONYMS_RESOURCE = "synonyms_es.csv"
 CSV_COLUMNS = ("term", "synonyms", "category_scope")
 
 
@@ -48,63 +51,69 @@ class Expansion:
     covered: frozenset[int]
 
 
-def _key(phrase: str) -> tuple[str, ...]:
-    return tuple(stem(tokenize(phrase)))
-
-
 class SynonymTable:
-    """Bidirectional phrase → phrases expansion over :class:`SynonymGroup` rows."""
+    """Bidirectional phrase → phrases expansion over :class:`SynonymGroup` rows of one language."""
 
-    def __init__(self, groups: Iterable[SynonymGroup]) -> None:
+    def __init__(self, groups: Iterable[SynonymGroup], language: str = DEFAULT_LANGUAGE) -> None:
+        self.analyzer: TextAnalyzer = text_analyzer(language)
+        self.language = self.analyzer.language
         self.groups: tuple[SynonymGroup, ...] = tuple(groups)
         # stems of a phrase -> (group index, phrase is the group's term)
         self._index: dict[tuple[str, ...], list[tuple[int, bool]]] = {}
         self._stems: dict[str, frozenset[str]] = {}
         for g, group in enumerate(self.groups):
             for phrase, is_term in [(group.term, True), *((s, False) for s in group.synonyms)]:
-                key = _key(phrase)
+                key = tuple(self.analyzer.stem(self.analyzer.tokenize(phrase)))
                 self._stems[phrase] = frozenset(key)
                 if key:
                     self._index.setdefault(key, []).append((g, is_term))
         self._longest = max((len(k) for k in self._index), default=0)
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple[str, Sequence[str], str | None]]) -> SynonymTable:
-        """Groups from ``(term, synonyms, scope)`` rows; empty phrases are dropped."""
+    def from_rows(
+        cls, rows: Iterable[tuple[str, Sequence[str], str | None]], language: str = DEFAULT_LANGUAGE
+    ) -> SynonymTable:
+        """Groups from ``(term, synonyms, scope)`` rows in ``language``; empty phrases are dropped."""
+        normalise = text_analyzer(language).normalise
         groups = []
         for term, synonyms, scope in rows:
             folded = normalise(term or "")
             phrases = tuple(dict.fromkeys(p for p in (normalise(s) for s in synonyms) if p and p != folded))
             if folded and phrases:
                 groups.append(SynonymGroup(folded, phrases, (scope or "").strip()))
-        return cls(groups)
+        return cls(groups, language)
 
     @classmethod
-    def from_csv(cls, path: str | Path | None = None) -> SynonymTable:
-        """The curated CSV at ``path``, by default the one shipped with vitrina."""
+    def from_csv(cls, path: str | Path | None = None, language: str = DEFAULT_LANGUAGE) -> SynonymTable:
+        """The curated CSV at ``path``, by default the starter file of ``language`` shipped
+        with vitrina."""
         if path is None:
-            text = resources.files("vitrina.resources").joinpath(SYNONYMS_RESOURCE).read_text("utf-8")
+            source = language_profile(language).synonyms_resource
+            text = resources.files("vitrina.resources").joinpath(source).read_text("utf-8")
         else:
+            source = str(path)
             text = Path(path).read_text(encoding="utf-8")
         reader = csv.DictReader(io.StringIO(text))
         missing = set(CSV_COLUMNS) - set(reader.fieldnames or ())
         if missing:
-            raise ValueError(f"synonyms CSV {path or SYNONYMS_RESOURCE} lacks columns {sorted(missing)}")
+            raise ValueError(f"synonyms CSV {source} lacks columns {sorted(missing)}")
         return cls.from_rows(
-            (row["term"], (row["synonyms"] or "").split("|"), row["category_scope"]) for row in reader
+            ((row["term"], (row["synonyms"] or "").split("|"), row["category_scope"]) for row in reader),
+            language,
         )
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame) -> SynonymTable:
+    def from_frame(cls, frame: pd.DataFrame, language: str = DEFAULT_LANGUAGE) -> SynonymTable:
         """The lake's ``synonyms`` table (``synonyms`` is a list of strings per row)."""
         missing = set(CSV_COLUMNS) - set(frame.columns)
         if missing:
             raise ValueError(f"synonyms table lacks columns {sorted(missing)}")
         rows = frame[list(CSV_COLUMNS)].itertuples(index=False)
-        return cls.from_rows(
+        parsed = (
             (str(term), [str(s) for s in (() if syn is None else syn)], "" if pd.isna(scope) else str(scope))
             for term, syn, scope in rows
         )
+        return cls.from_rows(parsed, language)
 
     def to_csv(self, path: str | Path) -> None:
         """Write the (normalised) table in the curated CSV layout, atomically."""
@@ -131,7 +140,7 @@ class SynonymTable:
         ``scope``: a category name; when given, only global groups and groups of that scope
         apply (without it every group applies: a bare query has no category yet).
         """
-        stems = stem(tokens)
+        stems = self.analyzer.stem(tokens)
         present = set(stems)
         phrases: dict[str, None] = {}
         covered: set[int] = set()

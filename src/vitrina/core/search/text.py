@@ -1,23 +1,29 @@
 """Text normalisation shared by every search stage: fold, tokenise, stem (docs/spec.md §4.1).
 
-One analysis, applied identically to product texts and to queries, so whatever a query
-matches is decided by the same rules on both sides:
+One analysis per language (:class:`TextAnalyzer`, the language's data in
+:mod:`vitrina.core.search.languages`), applied identically to product texts and to queries, so
+whatever a query matches is decided by the same rules on both sides. The caller names the
+language (the shop's, recorded with each index version); nothing here reads a setting.
 
 * **fold**: ``casefold`` plus removal of combining marks (NFKD), so ``Cámara`` and
-  ``camara`` are one word. ``ñ`` folds to ``n`` too: shoppers on phones and US keyboards
-  type ``panales`` for ``pañales`` (the simulator's ``no_accent`` queries do exactly this),
-  and because documents are folded the same way the match stays symmetric. The price is a
-  few collisions (``año``/``ano``) that do not occur in product vocabulary.
+  ``camara`` are one word, in every language. ``ñ`` folds to ``n`` too: shoppers on phones and
+  US keyboards type ``panales`` for ``pañales`` (the simulator's ``no_accent`` queries do
+  exactly this), and because documents are folded the same way the match stays symmetric. The
+  price is a few collisions (``año``/``ano``) that do not occur in product vocabulary.
 * **tokenise**: letters and digits only; apostrophes are dropped inside words
   (``Lay's`` → ``lays``), every other mark separates (``Ray-Ban`` → ``ray ban``); letter/digit
   boundaries split (``128gb`` → ``128 gb``, as titles write ``128 GB``); a decimal number
-  stays whole and a decimal comma becomes a point (``3,5`` → ``3.5``).
-* **stem**: Spanish Snowball (PyStemmer) on folded tokens, after dropping a short list of
-  function words. General-purpose stop lists (NLTK's 313 words) also drop words that carry
-  product meaning — ``sin`` in *agua sin gas*, ``te`` (folded *té*) — so ours holds only
-  articles, prepositions and conjunctions.
+  stays whole. A comma between digits is a decimal comma in Spanish and Portuguese
+  (``3,5`` → ``3.5``) and a thousands separator in English (``1,000`` → ``1000``). In English
+  a possessive ``'s`` goes (``men's`` → ``men``, ``Lay's`` → ``lay``).
+* **stem**: the language's Snowball stemmer (PyStemmer) on folded tokens, after dropping a
+  short list of function words (Portuguese *-ões* plurals first become *-ão*). General-purpose
+  stop lists (NLTK's 313 Spanish words) also drop words that carry product meaning — ``sin``
+  in *agua sin gas*, ``te`` (folded *té*) — so ours hold only articles, prepositions and
+  conjunctions.
 
-Queries are cut at :data:`MAX_QUERY_TOKENS` tokens (:func:`truncate`).
+The module-level functions are the Spanish analyser's unless given a ``language``. Queries are
+cut at :data:`MAX_QUERY_TOKENS` tokens (:func:`truncate`).
 """
 
 from __future__ import annotations
@@ -29,20 +35,21 @@ from collections.abc import Iterable, Sequence
 
 import Stemmer
 
+from vitrina.core.search.languages import (
+    DEFAULT_LANGUAGE,
+    MIN_REWRITE_LENGTH,
+    Language,
+    LanguageProfile,
+    language_profile,
+)
 from vitrina.core.search.types import MAX_QUERY_TOKENS
 
-STEMMER_LANGUAGE = "spanish"
-
-STOPWORDS: frozenset[str] = frozenset(
-    {
-        *("a", "al", "con", "de", "del", "e", "el", "en", "la", "las", "lo", "los", "o"),
-        *("para", "por", "u", "un", "una", "unas", "unos", "y"),
-    }
-)
-"""Function words dropped before stemming (already folded)."""
+STOPWORDS: frozenset[str] = language_profile(DEFAULT_LANGUAGE).stopwords
+"""Function words the Spanish analyser drops before stemming (already folded)."""
 
 _TOKEN = re.compile(r"\d+(?:\.\d+)*|[a-z]+")
 _APOSTROPHES = re.compile(r"(?<=\w)['’´`](?=\w)")
+_POSSESSIVE = re.compile(r"(?<=\w)['’´`]s\b")
 _DECIMAL_COMMA = re.compile(r"(?<=\d),(?=\d)")
 _local = threading.local()
 
@@ -53,17 +60,6 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def tokenize(text: str) -> list[str]:
-    """Folded tokens of ``text`` (see the module docstring for the rules); no stemming."""
-    folded = _DECIMAL_COMMA.sub(".", _APOSTROPHES.sub("", fold(text)))
-    return _TOKEN.findall(folded)
-
-
-def normalise(text: str) -> str:
-    """``text`` folded and tokenised, tokens joined by single spaces (no stemming, no truncation)."""
-    return " ".join(tokenize(text))
-
-
 def truncate(tokens: Sequence[str], limit: int = MAX_QUERY_TOKENS) -> tuple[list[str], bool]:
     """The first ``limit`` tokens and whether any were cut."""
     if limit < 1:
@@ -71,28 +67,103 @@ def truncate(tokens: Sequence[str], limit: int = MAX_QUERY_TOKENS) -> tuple[list
     return list(tokens[:limit]), len(tokens) > limit
 
 
-def _stemmer() -> Stemmer.Stemmer:
-    """One stemmer per thread: PyStemmer objects must not be shared between threads."""
-    stemmer: Stemmer.Stemmer | None = getattr(_local, "stemmer", None)
+def _stemmer(algorithm: str) -> Stemmer.Stemmer:
+    """One stemmer per thread and algorithm: PyStemmer objects must not be shared between threads."""
+    stemmers: dict[str, Stemmer.Stemmer] | None = getattr(_local, "stemmers", None)
+    if stemmers is None:
+        stemmers = {}
+        _local.stemmers = stemmers
+    stemmer = stemmers.get(algorithm)
     if stemmer is None:
-        stemmer = Stemmer.Stemmer(STEMMER_LANGUAGE)
-        _local.stemmer = stemmer
+        stemmer = stemmers[algorithm] = Stemmer.Stemmer(algorithm)
     return stemmer
 
 
-def stem(tokens: Iterable[str]) -> list[str]:
-    """Spanish Snowball stems of already folded ``tokens``; numbers pass through unchanged."""
-    return [str(s) for s in _stemmer().stemWords(list(tokens))]
+class TextAnalyzer:
+    """Tokenise, drop stop words and stem the text of one language (module docstring).
+
+    Stateless and thread-safe; :func:`text_analyzer` hands out one per language, so its bound
+    methods can be passed around as the normaliser or analyser of a search stage.
+    """
+
+    def __init__(self, language: str = DEFAULT_LANGUAGE) -> None:
+        self.profile: LanguageProfile = language_profile(language)
+        self.language: Language = self.profile.code
+
+    def __repr__(self) -> str:
+        return f"TextAnalyzer({self.language!r})"
+
+    @property
+    def stopwords(self) -> frozenset[str]:
+        return self.profile.stopwords
+
+    def tokenize(self, text: str) -> list[str]:
+        """Folded tokens of ``text`` (see the module docstring for the rules); no stemming."""
+        folded = fold(text)
+        if self.profile.possessives:
+            folded = _POSSESSIVE.sub("", folded)
+        folded = _APOSTROPHES.sub("", folded)
+        folded = _DECIMAL_COMMA.sub("." if self.profile.decimal_comma else "", folded)
+        return _TOKEN.findall(folded)
+
+    def normalise(self, text: str) -> str:
+        """``text`` folded and tokenised, tokens joined by single spaces (no stemming, no truncation)."""
+        return " ".join(self.tokenize(text))
+
+    def stem(self, tokens: Iterable[str]) -> list[str]:
+        """Snowball stems of already folded ``tokens``; numbers pass through unchanged."""
+        words = list(tokens)
+        for ending, singular in self.profile.plural_endings:
+            words = [
+                w[: -len(ending)] + singular if len(w) >= MIN_REWRITE_LENGTH and w.endswith(ending) else w
+                for w in words
+            ]
+        return [str(s) for s in _stemmer(self.profile.stemmer).stemWords(words)]
+
+    def content_tokens(self, tokens: Iterable[str]) -> list[str]:
+        """``tokens`` without the language's stop words."""
+        stopwords = self.profile.stopwords
+        return [t for t in tokens if t not in stopwords]
+
+    def analyse(self, text: str) -> list[str]:
+        """The terms BM25 indexes and matches: tokenise, drop stop words, stem."""
+        return self.stem(self.content_tokens(self.tokenize(text)))
 
 
-def content_tokens(tokens: Iterable[str]) -> list[str]:
-    """``tokens`` without :data:`STOPWORDS`."""
-    return [t for t in tokens if t not in STOPWORDS]
+_ANALYZERS: dict[str, TextAnalyzer] = {}
 
 
-def analyse(text: str) -> list[str]:
-    """The terms BM25 indexes and matches: tokenise, drop stop words, stem."""
-    return stem(content_tokens(tokenize(text)))
+def text_analyzer(language: str = DEFAULT_LANGUAGE) -> TextAnalyzer:
+    """The analyser of ``language`` (one shared instance each); ValueError for an unknown one."""
+    analyzer = _ANALYZERS.get(language)
+    if analyzer is None:
+        analyzer = _ANALYZERS.setdefault(language, TextAnalyzer(language))
+    return analyzer
+
+
+def tokenize(text: str, language: str = DEFAULT_LANGUAGE) -> list[str]:
+    """:meth:`TextAnalyzer.tokenize` of ``language`` (Spanish by default)."""
+    return text_analyzer(language).tokenize(text)
+
+
+def normalise(text: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """:meth:`TextAnalyzer.normalise` of ``language`` (Spanish by default)."""
+    return text_analyzer(language).normalise(text)
+
+
+def stem(tokens: Iterable[str], language: str = DEFAULT_LANGUAGE) -> list[str]:
+    """:meth:`TextAnalyzer.stem` of ``language`` (Spanish by default)."""
+    return text_analyzer(language).stem(tokens)
+
+
+def content_tokens(tokens: Iterable[str], language: str = DEFAULT_LANGUAGE) -> list[str]:
+    """:meth:`TextAnalyzer.content_tokens` of ``language`` (Spanish by default)."""
+    return text_analyzer(language).content_tokens(tokens)
+
+
+def analyse(text: str, language: str = DEFAULT_LANGUAGE) -> list[str]:
+    """:meth:`TextAnalyzer.analyse` of ``language`` (Spanish by default)."""
+    return text_analyzer(language).analyse(text)
 
 
 def has_digit(token: str) -> bool:

@@ -4,10 +4,15 @@
 each token (:mod:`.spell`), then add synonym phrases: curated ones first (:mod:`.synonyms`),
 then embedding neighbours (:mod:`.neighbours`), at most ``max_synonyms`` in all.
 
+Every stage works in one language, the shop's, given to :meth:`QueryUnderstanding.build`: its
+analyser tokenises catalog texts, past queries and new queries, and the synonym table must
+be of the same language. The language is saved with the folder, so a loaded understanding
+parses queries exactly as the index it was built with was analysed.
+
 Built once from the catalog and the search logs (:meth:`QueryUnderstanding.build`), saved
 as a folder of plain files and loaded by the service (:meth:`save` / :meth:`load`)::
 
-    understanding.json   settings and sizes
+    understanding.json   language, settings and sizes
     spell.txt            the spell dictionary (term<TAB>count)
     synonyms.csv         the curated table used, normalised
     neighbours.json      the embedding neighbour table
@@ -24,10 +29,11 @@ import pandas as pd
 from vitrina.core.artifacts.arrays import load_meta, save_meta
 from vitrina.core.artifacts.folders import replacing_folder, require_folder
 from vitrina.core.search.corpus import brand_tokens, clicked_sentences, product_texts
+from vitrina.core.search.languages import DEFAULT_LANGUAGE, as_language
 from vitrina.core.search.neighbours import EmbeddingNeighbours, NeighbourConfig
 from vitrina.core.search.spell import SpellConfig, SpellCorrector
 from vitrina.core.search.synonyms import SynonymTable
-from vitrina.core.search.text import tokenize, truncate
+from vitrina.core.search.text import TextAnalyzer, text_analyzer, truncate
 from vitrina.core.search.types import MAX_QUERY_TOKENS, ParsedQuery
 
 FORMAT_VERSION = 1
@@ -58,7 +64,10 @@ class UnderstandingConfig:
 
 
 class QueryUnderstanding:
-    """Normalise, truncate, spell-correct and expand queries; thread-safe once built."""
+    """Normalise, truncate, spell-correct and expand queries; thread-safe once built.
+
+    ``language`` is the analysis of every stage; ``synonyms`` must be of the same language.
+    """
 
     def __init__(
         self,
@@ -66,7 +75,15 @@ class QueryUnderstanding:
         synonyms: SynonymTable,
         neighbours: EmbeddingNeighbours,
         config: UnderstandingConfig | None = None,
+        *,
+        language: str = DEFAULT_LANGUAGE,
     ) -> None:
+        self.analyzer: TextAnalyzer = text_analyzer(language)
+        self.language = self.analyzer.language
+        if synonyms.language != self.language:
+            raise ValueError(
+                f"the synonym table is in {synonyms.language!r} but query understanding in {self.language!r}"
+            )
         self.spell = spell
         self.synonyms = synonyms
         self.neighbours = neighbours
@@ -79,14 +96,20 @@ class QueryUnderstanding:
         search_logs: pd.DataFrame,
         synonyms: SynonymTable | None = None,
         config: UnderstandingConfig | None = None,
+        *,
+        language: str = DEFAULT_LANGUAGE,
     ) -> QueryUnderstanding:
         """Learn from ``catalog`` (``product_id``, ``title``, ``brand``, ``category_l1..3``)
-        and ``search_logs`` (``query``, ``results_clicked``: lists of product ids).
+        and ``search_logs`` (``query``, ``results_clicked``: lists of product ids), whose texts
+        are in ``language``.
 
-        ``synonyms`` defaults to the curated CSV shipped with vitrina.
+        ``synonyms`` defaults to the starter file of ``language`` shipped with vitrina.
         """
         config = config or UnderstandingConfig()
-        synonyms = synonyms if synonyms is not None else SynonymTable.from_csv()
+        synonyms = synonyms if synonyms is not None else SynonymTable.from_csv(language=language)
+        if synonyms.language != language:
+            raise ValueError(f"the synonym table is in {synonyms.language!r}, the catalog in {language!r}")
+        tokenize = text_analyzer(language).tokenize
         for column in ("query", "results_clicked"):
             if column not in search_logs.columns:
                 raise ValueError(f"search_logs lacks column {column!r}")
@@ -99,18 +122,19 @@ class QueryUnderstanding:
         titles = dict(zip(catalog["product_id"].astype(str), catalog["title"].astype(str), strict=True))
         clicked = [list(c) if c is not None else [] for c in search_logs["results_clicked"]]
         neighbours = EmbeddingNeighbours.train(
-            clicked_sentences(corrected, clicked, titles),
+            clicked_sentences(corrected, clicked, titles, language),
             catalog_vocabulary={t for tokens in product_tokens for t in tokens},
-            brands=brand_tokens(catalog),
+            brands=brand_tokens(catalog, language),
             config=config.neighbours,
+            language=language,
         )
-        return cls(spell, synonyms, neighbours, config)
+        return cls(spell, synonyms, neighbours, config, language=language)
 
     def parse(self, raw: str) -> ParsedQuery:
         """Understand one query; empty or punctuation-only text gives an empty ParsedQuery."""
         if not isinstance(raw, str):
             raise TypeError(f"a query is text, got {type(raw).__name__}")
-        tokens, truncated = truncate(tokenize(raw), self.config.max_tokens)
+        tokens, truncated = truncate(self.analyzer.tokenize(raw), self.config.max_tokens)
         corrected, corrections = self.spell.correct(tokens)
         return ParsedQuery(
             raw=raw,
@@ -142,6 +166,7 @@ class QueryUnderstanding:
                 folder / "understanding.json",
                 {
                     "format_version": FORMAT_VERSION,
+                    "language": self.language,
                     "config": asdict(self.config),
                     "sizes": {
                         "spell_words": len(self.spell),
@@ -158,9 +183,12 @@ class QueryUnderstanding:
         if meta.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"{folder}: format {meta.get('format_version')!r}, expected {FORMAT_VERSION}")
         config = UnderstandingConfig.from_dict(meta["config"])
+        # A folder written before languages were recorded is Spanish.
+        language = as_language(meta.get("language", DEFAULT_LANGUAGE))
         return cls(
             SpellCorrector.load(folder / "spell.txt"),
-            SynonymTable.from_csv(folder / "synonyms.csv"),
+            SynonymTable.from_csv(folder / "synonyms.csv", language=language),
             EmbeddingNeighbours.load(folder / "neighbours.json"),
             config,
+            language=language,
         )

@@ -7,6 +7,10 @@ current version's watermark (or whose text changed); only those are encoded. BM2
 HNSW are rebuilt from the merged texts and embeddings (seconds), signals are recomputed as
 of now, and the new version is switched to blue-green. The full ``vitrina train search``
 retrains everything instead.
+
+The new version keeps the current one's language with its query understanding: BM25 is
+analysed as its queries will be, whatever the shop file says now (a new language takes a
+full retrain).
 """
 
 from __future__ import annotations
@@ -34,7 +38,6 @@ from vitrina.core.search.product_text import catalog_texts
 from vitrina.core.search.products import ProductTable
 from vitrina.core.search.semantic.encoder import encode_products
 from vitrina.core.search.semantic.index import SemanticIndex
-from vitrina.core.search.text import normalise
 from vitrina.pipelines.search.corpus import read_search_inputs
 from vitrina.pipelines.search.signals import compute_signals
 
@@ -66,12 +69,12 @@ def reindex_search(settings: Settings, *, switch: bool = True, now: pd.Timestamp
     )
     embeddings = assemble_embeddings(plan, current.semantic.embeddings, fresh)
     as_of = now if now is not None else pd.Timestamp.now(tz="UTC")
-    signals = compute_signals(settings, products, as_of, normalise)
+    signals = compute_signals(settings, products, as_of, current.understanding.analyzer.normalise)
     name = next_version(settings)
     folder = version_folder(settings, name)
     products.save(folder)
     current.understanding.save(Path(folder) / UNDERSTANDING)
-    BM25Index.build(products.product_ids.tolist(), texts).save(Path(folder) / BM25)
+    BM25Index.build(products.product_ids.tolist(), texts, language=current.language).save(Path(folder) / BM25)
     SemanticIndex.build(embeddings).save(Path(folder) / SEMANTIC)
     signals.save(f"{folder}/{SIGNALS}")
     removed = int((~old["product_id"].isin(products.frame["product_id"])).sum())
@@ -80,6 +83,7 @@ def reindex_search(settings: Settings, *, switch: bool = True, now: pd.Timestamp
         name,
         {
             **{k: current.meta[k] for k in ("run_id", "model_version", "encoder", "onnx", "ranker")},
+            "language": current.language,
             "parent": current.name,
             "n_products": len(products),
             "n_embedded": int(plan.to_embed.size),

@@ -12,6 +12,9 @@ Time is split so that no model is judged on what it learned from:
   ``t_eval``, with signals as of ``t_eval``;
 * the published index version carries signals as of the end of the data.
 
+Text is analysed in the shop's language (``settings.shop.language``), recorded in the index
+version; a change of language or synonyms file makes the next run retrain.
+
 Without search logs (a catalog brought without traffic) the base encoder is used, no ranker
 is trained (the engine serves the RRF hybrid) and only qrels — if any — are evaluated.
 """
@@ -73,12 +76,12 @@ from vitrina.core.search.semantic.finetune import FinetuneConfig, base_model_pat
 from vitrina.core.search.semantic.index import SemanticIndex
 from vitrina.core.search.semantic.onnx_export import export_onnx
 from vitrina.core.search.semantic.triples import id_texts, training_triples
-from vitrina.core.search.text import analyse, normalise
+from vitrina.core.search.text import text_analyzer
 from vitrina.core.search.understanding import QueryUnderstanding
 from vitrina.pipelines.registration import gate_psi
 from vitrina.pipelines.reports import write_report
 from vitrina.pipelines.retrain_policy import TrainDecision
-from vitrina.pipelines.search.corpus import read_search_inputs
+from vitrina.pipelines.search.corpus import read_search_inputs, text_inputs
 from vitrina.pipelines.search.logs import LogWindows, log_windows, read_search_logs
 from vitrina.pipelines.search.register import INPUT_TABLES, register_search
 from vitrina.pipelines.search.reindex import reindex_search
@@ -133,6 +136,9 @@ def _build(
     """The full pipeline (the ``train`` step): models, an index version, gate, register."""
     steps = StepTimer(console, "search", run.seconds)
     models = Path(run_folder(settings, run.run_id))
+    language = settings.shop.language
+    analyzer = text_analyzer(language)
+    analyse, normalise = analyzer.analyse, analyzer.normalise
     with steps.step("load validated data"):
         inputs = read_search_inputs(settings)
         products = ProductTable.from_catalog(inputs.catalog)
@@ -143,7 +149,9 @@ def _build(
             run.notes.append("no usable search logs: base encoder, no ranker (RRF hybrid)")
     before_eval = logs if windows is None else logs[logs["ts"] < windows.t_eval]
     with steps.step("query understanding"):
-        understanding = QueryUnderstanding.build(inputs.catalog, before_eval, inputs.synonyms)
+        understanding = QueryUnderstanding.build(
+            inputs.catalog, before_eval, inputs.synonyms, language=language
+        )
     with steps.step("fine-tune the bi-encoder"):
         encoder_dir, onnx_dir = models / "encoder", models / "onnx"
         if windows is not None:
@@ -159,7 +167,7 @@ def _build(
             encoder_dir, onnx_dir = base_model_path(), base_onnx(settings)
         encoder = QueryEncoder.load(onnx_dir)
     with steps.step("index products (BM25 + HNSW)"):
-        lexical = BM25Index.build(products.product_ids.tolist(), texts)
+        lexical = BM25Index.build(products.product_ids.tolist(), texts, language=language)
         embeddings = encode_products(texts, onnx_dir=onnx_dir)
         semantic = SemanticIndex.build(embeddings)
         rules = SearchRules.build(products.frame)
@@ -176,6 +184,7 @@ def _build(
             rules=rules,
             index_version="(building)",
             model_version=f"search-{run.run_id}",
+            language=language,
         )
         return engine, signals
 
@@ -218,6 +227,7 @@ def _build(
             {
                 "run_id": run.run_id,
                 "model_version": f"search-{run.run_id}",
+                "language": language,
                 "encoder": str(encoder_dir),
                 "onnx": str(onnx_dir),
                 "ranker": None if ranker is None else str(models / "ranker"),
@@ -312,7 +322,7 @@ def run_search(
     if decision.retrain:
         outputs, reused = ledger.run(
             "train",
-            lambda: {"tables": data(), "config": config},
+            lambda: {"tables": data(), "config": config, "text": text_inputs(settings)},
             lambda: _build(settings, config, console, run, decision),
         )
         trained = not reused
