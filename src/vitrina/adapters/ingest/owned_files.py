@@ -7,13 +7,14 @@ snapshots such as the catalog) and ``import-shop.undated.parquet`` (rows of a da
 date did not convert: validation quarantines them). Names of imports have no dots, so two imports
 never own one file, and files dropped in by hand or written by other ingestion are never touched.
 
-**Idempotent.** A file whose bytes would not change is not rewritten (Parquet output of the same
-rows is byte-identical); snapshot and undated files keep their partition while unchanged, and a
-changed one goes to today's. Re-importing the same inputs therefore changes nothing, and
+**Idempotent.** A file whose content would not change is not rewritten: a manifest
+(``state/import/<name>.json``) keeps each file's content digest and size, and without a fitting
+record the Parquet bytes are compared (the same rows give the same bytes). Snapshot and undated
+files keep their partition while unchanged; a changed one goes to today's. Re-importing the same inputs therefore changes nothing, and
 re-importing more replaces the import's files of each table as a whole: files of days (or
 tables) the new set no longer has are removed.
 
-**Atomic as a set.** The new and changed files are first written under a hidden staging folder
+**Atomic as a set.** The new and changed files are first written into a hidden staging folder
 ``raw/<table>/_import-<name>.staging/`` (names starting with ``_`` are invisible to every raw
 reader). Then a journal ``state/import/<name>.pending.json`` listing every move and removal is
 written atomically: that is the commit. Only then are staged files renamed into place and old
@@ -26,6 +27,7 @@ half of a set.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -33,10 +35,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from vitrina.adapters.lake.paths import LakePaths
-from vitrina.core.artifacts.files import filesystem, read_json, write_bytes_atomic, write_json_atomic
+from vitrina.core.artifacts.files import filesystem, read_json, write_json_atomic
 from vitrina.core.tables import TABLES
 
 PREFIX = "import-"
@@ -119,31 +122,76 @@ def _visible(relative: str) -> bool:
     return not any(part.startswith((".", "_")) for part in relative.split("/") if part)
 
 
-def owned_files(lake: LakePaths, table: str, name: str) -> list[str]:
-    """The files of ``raw/<table>/`` import ``name`` owns, relative to the table's folder."""
+def owned_files(lake: LakePaths, table: str, name: str) -> dict[str, int]:
+    """The files of ``raw/<table>/`` import ``name`` owns (relative to the table's folder) and
+    their sizes in bytes."""
     fs, root = filesystem(lake.table("raw", table))
     if not fs.exists(root):
-        return []
+        return {}
     names = set(owned_names(name))
-    found = (_relative(root, p) for p in fs.find(root))
-    return sorted(r for r in found if _visible(r) and r.rsplit("/", 1)[-1] in names)
+    found = {_relative(root, p): int(info.get("size") or 0) for p, info in fs.find(root, detail=True).items()}
+    return {r: size for r, size in sorted(found.items()) if _visible(r) and r.rsplit("/", 1)[-1] in names}
 
 
-def _targets(
-    lake: LakePaths, table: str, planned: Iterable[PlannedFile], existing: list[str], today: dt.date
-) -> dict[str, bytes]:
-    """Relative path → bytes of every file the new set has. A file without a day stays where an
-    identical one already lies, else goes to today's partition."""
-    fs, root = filesystem(lake.table("raw", table))
-    targets: dict[str, bytes] = {}
+def content_digest(rows: pa.Table) -> str:
+    """SHA-256 of ``rows`` as an Arrow IPC stream: what the manifest remembers of a file's
+    content, fifty times cheaper than writing the Parquet file to compare bytes."""
+    sink = pa.BufferOutputStream()
+    with ipc.new_stream(sink, rows.schema) as writer:
+        writer.write_table(rows)
+    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Target:
+    relative: str
+    digest: str
+    rows: pa.Table
+
+
+def _locate(
+    planned: Iterable[PlannedFile], existing: dict[str, int], known: dict[str, Any], today: dt.date
+) -> list[_Target]:
+    """Where each planned file goes. A file without a day stays where the manifest says the same
+    content already lies, else goes to today's partition."""
+    targets = []
     for item in planned:
-        payload = parquet_bytes(item.rows)
+        digest = content_digest(item.rows)
         if item.day is not None:
-            targets[f"dt={item.day.isoformat()}/{item.file_name}"] = payload
-            continue
-        same = [r for r in existing if r.endswith(f"/{item.file_name}") and fs.cat_file(f"{root}/{r}") == payload]
-        targets[same[0] if same else f"dt={today.isoformat()}/{item.file_name}"] = payload
+            relative = f"dt={item.day.isoformat()}/{item.file_name}"
+        else:
+            same = [
+                r
+                for r in existing
+                if r.endswith(f"/{item.file_name}") and known.get(r, {}).get("digest") == digest
+            ]
+            relative = same[0] if same else f"dt={today.isoformat()}/{item.file_name}"
+        targets.append(_Target(relative, digest, item.rows))
     return targets
+
+
+def _unchanged(fs: Any, path: str, size: int | None, record: dict[str, Any] | None, target: _Target) -> bool:
+    """Whether the file at ``path`` already holds ``target``: by the manifest's record of it,
+    else (no record, or one that does not fit) by comparing the bytes."""
+    if size is None:
+        return False
+    if record is not None and record.get("digest") == target.digest and record.get("size") == size:
+        return True
+    return bool(fs.cat_file(path) == parquet_bytes(target.rows))
+
+
+def _flat(relative: str) -> str:
+    """A staged file's name: its path under the table, flattened (one staging folder per table)."""
+    return relative.replace("/", "~")
+
+
+def _stage(lake: LakePaths, table: str, name: str, relative: str, payload: bytes) -> None:
+    """Write one new file into the hidden staging folder. No temporary name is needed: a staged
+    file counts only once the journal that lists it is written, after every staged file."""
+    fs, folder = filesystem(staging_folder(lake, table, name))
+    fs.makedirs(folder, exist_ok=True)
+    with fs.open(f"{folder}/{_flat(relative)}", "wb") as handle:
+        handle.write(payload)
 
 
 def _apply(lake: LakePaths, journal: dict[str, Any]) -> None:
@@ -152,7 +200,7 @@ def _apply(lake: LakePaths, journal: dict[str, Any]) -> None:
         fs, root = filesystem(lake.table("raw", table))
         staging = filesystem(staging_folder(lake, table, journal["name"]))[1]
         for relative in steps["moves"]:
-            staged, final = f"{staging}/{relative}", f"{root}/{relative}"
+            staged, final = f"{staging}/{_flat(relative)}", f"{root}/{relative}"
             if fs.exists(staged):
                 fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
                 fs.mv(staged, final)
@@ -192,28 +240,42 @@ def finish_pending_imports(lake: LakePaths) -> list[str]:
     return finished
 
 
+def manifest_url(lake: LakePaths, name: str) -> str:
+    return f"{lake.layer('state')}/import/{name}.json"
+
+
 def replace_owned_files(
     lake: LakePaths, name: str, planned: dict[str, list[PlannedFile]], today: dt.date
 ) -> dict[str, FileChanges]:
     """Make import ``name``'s files of every canonical table exactly ``planned`` (a table not in
     ``planned`` keeps none), atomically as a set (see the module docstring)."""
     finish_pending_imports(lake)
+    manifest = read_json(manifest_url(lake, name)) or {}
+    records: dict[str, dict[str, Any]] = manifest.get("tables", {})
     changes: dict[str, FileChanges] = {}
     journal: dict[str, Any] = {"name": name, "tables": {}}
+    kept: dict[str, dict[str, Any]] = {}
     for table in TABLES:
         existing = owned_files(lake, table, name)
         if table not in planned and not existing:
             continue
         fs, root = filesystem(lake.table("raw", table))
-        targets = _targets(lake, table, planned.get(table, []), existing, today)
+        known = records.get(table, {})
         change = FileChanges()
-        for relative, payload in targets.items():
-            if relative in existing and fs.cat_file(f"{root}/{relative}") == payload:
-                change.unchanged.append(relative)
-                continue
-            write_bytes_atomic(payload, f"{staging_folder(lake, table, name)}/{relative}")
-            change.written.append(relative)
-        change.removed = [r for r in existing if r not in targets]
+        kept[table] = {}
+        for target in _locate(planned.get(table, []), existing, known, today):
+            path = f"{root}/{target.relative}"
+            if _unchanged(fs, path, existing.get(target.relative), known.get(target.relative), target):
+                change.unchanged.append(target.relative)
+                size = existing[target.relative]
+            else:
+                payload = parquet_bytes(target.rows)
+                _stage(lake, table, name, target.relative, payload)
+                change.written.append(target.relative)
+                size = len(payload)
+            kept[table][target.relative] = {"digest": target.digest, "size": size}
+        placed = set(kept[table])
+        change.removed = [r for r in existing if r not in placed]
         changes[table] = change
         if change.written or change.removed:
             journal["tables"][table] = {"moves": change.written, "removes": change.removed}
@@ -223,4 +285,6 @@ def replace_owned_files(
         _apply(lake, journal)
         fs, path = filesystem(url)
         fs.rm(path)
+    if journal["tables"] or kept != records:
+        write_json_atomic({"name": name, "tables": kept}, manifest_url(lake, name))
     return changes
