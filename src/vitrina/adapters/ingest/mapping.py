@@ -242,13 +242,20 @@ def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], file: str) -> N
             _walk(item, (*path, index), lines, file)
 
 
+_OPENED_CONTEXTS = ("while parsing a flow", "while scanning a quoted scalar", "while scanning a double-quoted")
+
+
 def _yaml_error(file: str, error: yaml.YAMLError) -> MappingError:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     line = mark.line + 1 if mark is not None else 1
     problem = getattr(error, "problem", None) or str(error).splitlines()[0]
     context, context_mark = getattr(error, "context", None), getattr(error, "context_mark", None)
     if context and context_mark is not None and context_mark.line + 1 != line:
-        problem = f"{problem} ({context} on line {context_mark.line + 1})"
+        if context.startswith(_OPENED_CONTEXTS):  # an unclosed bracket or quote: where it opened
+            problem = f"{context} opened here: {problem} on line {line}"
+            line = context_mark.line + 1
+        else:
+            problem = f"{problem} ({context} on line {context_mark.line + 1})"
     return MappingError(file, line, f"not valid YAML: {problem}")
 
 

@@ -74,10 +74,10 @@ def _files(source: FileSource, root: Path, path: tuple[str, ...], lines: Mapping
     if glob.has_magic(source.path):
         found = sorted(Path(p) for p in glob.glob(str(pattern), recursive=True) if Path(p).is_file())
         if not found:
-            raise lines.error((*path, "path"), f"no file matches {source.path!r} under {root}")
+            raise lines.error((*path, "path"), f"sources.{path[1]}.path: no file matches {source.path!r} under {root}")
         return found
     if not pattern.is_file():
-        raise lines.error((*path, "path"), f"no such file: {pattern}")
+        raise lines.error((*path, "path"), f"sources.{path[1]}.path: no such file: {pattern}")
     return [pattern]
 
 

@@ -68,7 +68,7 @@ class TableCounts:
         return {
             "read": self.read,
             "written": self.written,
-            "filtered": dict(self.filtered),
+            "filtered": [{"reason": reason, "rows": rows} for reason, rows in self.filtered.items()],
             "merged": self.merged,
             "merged_label": self.merged_label,
         }
