@@ -97,7 +97,8 @@ class ImportResult:
             view.add_column(column, justify="right" if column in ("read", "written", "rows") else "left")
         for item in self.tables:
             counts, files = item.counts, item.files
-            changes = f"{len(files.written)} written, {len(files.unchanged)} unchanged, {len(files.removed)} removed"
+            written, unchanged, removed = len(files.written), len(files.unchanged), len(files.removed)
+            changes = f"{written} written, {unchanged} unchanged, {removed} removed"
             lines = [(reason, n) for reason, n in counts.filtered.items()]
             if counts.merged_label is not None:
                 lines.append((counts.merged_label, counts.merged))
@@ -120,7 +121,9 @@ class ImportResult:
                     "(validation quarantines those rows)[/]"
                 )
             if item.null_columns:
-                notes.append(f"{item.name}: written null (not mapped, allowed): {', '.join(item.null_columns)}")
+                notes.append(
+                    f"{item.name}: written null (not mapped, allowed): {', '.join(item.null_columns)}"
+                )
         if self.removed_tables:
             notes.append(f"files of this import removed from: {', '.join(self.removed_tables)}")
         notes.append("nothing changed in raw/" if not self.changed else "next: vitrina data validate")

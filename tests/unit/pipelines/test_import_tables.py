@@ -165,7 +165,9 @@ def test_every_row_is_written_filtered_by_its_reason_or_merged(tmp_path: Path, s
     assert (counts["users"].written, counts["users"].merged) == (2, 4)
     assert (counts["catalog"].written, counts["catalog"].merged) == (3, 3)
 
-    rows = read_raw(settings, "transactions").sort_by([("order_id", "ascending"), ("product_id", "ascending")])
+    rows = read_raw(settings, "transactions").sort_by(
+        [("order_id", "ascending"), ("product_id", "ascending")]
+    )
     assert rows.column("order_id").to_pylist() == ["A1", "A1", "A4", "A5", "A6"]
     assert rows.column("user_id").to_pylist() == ["17850", "17850", "13047", "13047", "13047"]
     assert rows.column("quantity").to_pylist() == [3, 1, 3, 2, 1]  # A1/P1: two lines merged
@@ -175,7 +177,9 @@ def test_every_row_is_written_filtered_by_its_reason_or_merged(tmp_path: Path, s
     assert rows.column("ts")[0].as_py() == dt.datetime(2024, 3, 1, 10, tzinfo=dt.UTC)
 
 
-def test_sessions_are_cut_where_a_users_next_row_comes_after_the_gap(tmp_path: Path, settings: Settings) -> None:
+def test_sessions_are_cut_where_a_users_next_row_comes_after_the_gap(
+    tmp_path: Path, settings: Settings
+) -> None:
     run(settings, shop(tmp_path))
     events = read_raw(settings, "events").to_pandas().sort_values("event_id")
     sessions = dict(zip(events["event_id"], events["session_id"], strict=True))
@@ -187,7 +191,8 @@ def test_sessions_are_cut_where_a_users_next_row_comes_after_the_gap(tmp_path: P
         "A6:P3": "13047:2",  # the next morning: a new one
     }
     assert set(events["event_type"]) == {"purchase"}
-    assert events["position"].isna().all() and events["request_id"].isna().all()
+    assert events["position"].isna().all()
+    assert events["request_id"].isna().all()
 
 
 def test_users_and_catalog_are_derived_from_the_order_lines(tmp_path: Path, settings: Settings) -> None:
@@ -211,7 +216,7 @@ def test_the_report_is_kept_as_json(tmp_path: Path, settings: Settings) -> None:
     run(settings, shop(tmp_path))
     report = json.loads(Path(report_url(LakePaths(settings.lake), "mugs")).read_text())
     transactions = report["tables"]["transactions"]
-    assert transactions["read"] == 10 and transactions["written"] == 5 and transactions["merged"] == 1
+    assert (transactions["read"], transactions["written"], transactions["merged"]) == (10, 5, 1)
     assert [f["reason"] for f in transactions["filtered"]] == [
         "no customer id",
         "cancellation",
@@ -261,22 +266,37 @@ BAD = [
     ("path: orders.csv", "path: missing.csv", "missing.csv", "no such file"),
     ("path: orders.csv", "path: orders-*.csv", "orders-*.csv", "no file matches"),
     ("    group_by: [customer]", "    groupby: [customer]", "groupby", "unknown key 'groupby'"),
-    ("      title: \"mode(trim(title))\"", "     title: \"mode(trim(title))\"", "mode(trim(title))", "YAML"),
+    ('      title: "mode(trim(title))"', '     title: "mode(trim(title))"', "mode(trim(title))", "YAML"),
     ("group_by: [customer]", "group_by: [customer", "group_by: [customer", "YAML"),
     (
         "when: \"sku = 'POST'\"",
-        "when: \"CAST(sku AS INTEGER) > 0\"",
+        'when: "CAST(sku AS INTEGER) > 0"',
         "CAST(sku AS INTEGER)",
         "Could not convert",
     ),
-    ('city: "mode(country)"', "city: country", "city: country", "neither in group_by nor inside an aggregate"),
+    (
+        'city: "mode(country)"',
+        "city: country",
+        "city: country",
+        "neither in group_by nor inside an aggregate",
+    ),
     ('quantity: "sum(qty)"', "quantity: qty", "quantity: qty", "neither in group_by"),
     ("timezone: Europe/London", "timezone: Europe/Londres", "Europe/Londres", "unknown time zone"),
     ("when: VARCHAR}", "when: VARCHAR, wen: VARCHAR}", "wen: VARCHAR", "the files have no column 'wen'"),
     ("      stock: 1\n", "", "# catalog columns", "no mapping for the canonical column stock"),
     ("      stock: 1\n", "      stock: 1\n      stok: 1\n", "stok", "not a canonical column of catalog"),
-    ("event_id: \"order_id || ':' || product_id\"", "event_id: \"order_id || ':' || sku\"", "|| sku", "unknown column 'sku'"),
-    ("    from: transactions", "    from: transaction", "from: transaction", "neither a source nor an earlier table"),
+    (
+        "event_id: \"order_id || ':' || product_id\"",
+        "event_id: \"order_id || ':' || sku\"",
+        "|| sku",
+        "unknown column 'sku'",
+    ),
+    (
+        "    from: transactions",
+        "    from: transaction",
+        "from: transaction",
+        "neither a source nor an earlier table",
+    ),
 ]
 
 
@@ -285,7 +305,9 @@ def test_a_bad_mapping_fails_at_once_on_its_line_and_writes_nothing(
     tmp_path: Path, settings: Settings, old: str, new: str, marker: str, phrase: str
 ) -> None:
     assert old in MAPPING, old
-    text = MAPPING.replace(old, new, 1).replace("    group_by: [sku]\n    columns:", "    group_by: [sku]\n    columns:  # catalog columns")
+    text = MAPPING.replace(old, new, 1).replace(
+        "    group_by: [sku]\n    columns:", "    group_by: [sku]\n    columns:  # catalog columns"
+    )
     with pytest.raises(MappingError) as caught:
         run(settings, shop(tmp_path, text))
     error = caught.value
@@ -309,18 +331,27 @@ def test_a_bad_mapping_leaves_the_previous_import_as_it_was(tmp_path: Path, sett
 def test_the_command_prints_the_counts_or_the_line_and_exits_1(tmp_path: Path, settings: Settings) -> None:
     path = shop(tmp_path)
     runner = CliRunner()
-    good = runner.invoke(app, ["data", "import", str(path), "--home", str(settings.home)], env={"COLUMNS": "200"})
+    good = runner.invoke(
+        app, ["data", "import", str(path), "--home", str(settings.home)], env={"COLUMNS": "200"}
+    )
     assert good.exit_code == 0, good.output
-    assert "exact duplicate line" in good.output and "merged (same" in good.output
+    assert "exact duplicate line" in good.output
+    assert "merged (same" in good.output
     text = MAPPING.replace("product_id: sku\n", "product_id: skuu\n", 1)
     path.write_text(text, encoding="utf-8")
-    bad = runner.invoke(app, ["data", "import", str(path), "--home", str(settings.home)], env={"COLUMNS": "400"})
+    bad = runner.invoke(
+        app, ["data", "import", str(path), "--home", str(settings.home)], env={"COLUMNS": "400"}
+    )
     assert bad.exit_code == 1
-    assert f"mapping.yaml:{line_of(text, 'skuu')}: transactions.product_id: unknown column 'skuu'" in bad.output
+    assert (
+        f"mapping.yaml:{line_of(text, 'skuu')}: transactions.product_id: unknown column 'skuu'" in bad.output
+    )
     assert "nothing written" in bad.output
 
 
-def test_an_import_waits_for_no_one_when_another_run_holds_the_home(tmp_path: Path, settings: Settings) -> None:
+def test_an_import_waits_for_no_one_when_another_run_holds_the_home(
+    tmp_path: Path, settings: Settings
+) -> None:
     settings.home.mkdir(parents=True)
     with lock_held_elsewhere(settings.home), pytest.raises(HomeLockedError):
         run(settings, shop(tmp_path))
@@ -358,7 +389,10 @@ def test_more_inputs_replace_the_imports_files_as_a_whole_and_drop_ins_stay(
     raw = Path(settings.lake) / "raw" / "transactions"
     drop_in = raw / "dt=2024-03-01" / "part-by-hand.parquet"
     pq.write_table(pa.table({"order_id": ["H1"]}), drop_in)
-    assert sorted(p.parent.name for p in raw.rglob("import-mugs.parquet")) == ["dt=2024-03-01", "dt=2024-03-02"]
+    assert sorted(p.parent.name for p in raw.rglob("import-mugs.parquet")) == [
+        "dt=2024-03-01",
+        "dt=2024-03-02",
+    ]
 
     (tmp_path / "data" / "days" / "2024-03-01.csv").unlink()
     shop(tmp_path, text, {"days/2024-03-03.csv": header + "A3,1.0,P1,Mug,2,2.0,2024-03-03 10:00:00,UK\n"})
@@ -369,12 +403,17 @@ def test_more_inputs_replace_the_imports_files_as_a_whole_and_drop_ins_stay(
         ["dt=2024-03-01/import-mugs.parquet"],
         ["dt=2024-03-02/import-mugs.parquet"],
     )
-    assert sorted(p.parent.name for p in raw.rglob("import-mugs.parquet")) == ["dt=2024-03-02", "dt=2024-03-03"]
+    assert sorted(p.parent.name for p in raw.rglob("import-mugs.parquet")) == [
+        "dt=2024-03-02",
+        "dt=2024-03-03",
+    ]
     assert drop_in.exists()
     assert sorted(read_raw(settings, "transactions").column("order_id").to_pylist()) == ["A2", "A3", "H1"]
 
 
-def test_tables_the_mapping_no_longer_lists_lose_the_imports_files(tmp_path: Path, settings: Settings) -> None:
+def test_tables_the_mapping_no_longer_lists_lose_the_imports_files(
+    tmp_path: Path, settings: Settings
+) -> None:
     path = shop(tmp_path)
     run(settings, path)
     catalog = MAPPING.index("  catalog:\n")
@@ -399,7 +438,9 @@ def test_a_crash_after_the_commit_is_finished_before_raw_is_read(
         patch.setattr(owned_files, "_apply", crash)
         with pytest.raises(RuntimeError, match="power cut"):
             run(settings, path)
-    visible = [f for f in raw_files(settings) if not any(part.startswith(("_", ".")) for part in f.split("/"))]
+    visible = [
+        f for f in raw_files(settings) if not any(part.startswith(("_", ".")) for part in f.split("/"))
+    ]
     assert sorted(visible) == old  # nothing of the new set is visible yet; it waits, staged
     assert Path(owned_files.journal_url(LakePaths(settings.lake), "mugs")).exists()
     validate_lake(settings, max_invalid_share=1.0)  # a reader first completes the import
@@ -416,7 +457,9 @@ def test_a_crash_before_the_commit_leaves_the_old_set_and_its_staging_is_cleaned
     old = read_raw(settings, "catalog")
     path.write_text(MAPPING.replace("      stock: 1\n", "      stock: 5\n"), encoding="utf-8")
     with monkeypatch.context() as patch:
-        patch.setattr(owned_files, "write_json_atomic", lambda *_: (_ for _ in ()).throw(OSError("disk full")))
+        patch.setattr(
+            owned_files, "write_json_atomic", lambda *_: (_ for _ in ()).throw(OSError("disk full"))
+        )
         with pytest.raises(OSError, match="disk full"):
             run(settings, path)
     assert read_raw(settings, "catalog").equals(old)
@@ -460,10 +503,21 @@ tables:
 def test_values_that_convert_in_some_rows_only_are_kept_as_text_for_validation_to_quarantine(
     tmp_path: Path, settings: Settings
 ) -> None:
-    result = run(settings, shop(tmp_path, CATALOG_MAPPING.replace("name: products\n", "name: products\nroot: data\n"), {"products.csv": PRODUCTS}))
+    result = run(
+        settings,
+        shop(
+            tmp_path,
+            CATALOG_MAPPING.replace("name: products\n", "name: products\nroot: data\n"),
+            {"products.csv": PRODUCTS},
+        ),
+    )
     assert result.table("catalog").kept_as_text == {"price": 1, "created_at": 1, "updated_at": 1}
     rows = read_raw(settings, "catalog").sort_by("product_id")
-    assert rows.column("created_at").to_pylist() == ["2024-03-01 00:00:00.000000Z", "someday", "2024-03-02 00:00:00.000000Z"]
+    assert rows.column("created_at").to_pylist() == [
+        "2024-03-01 00:00:00.000000Z",
+        "someday",
+        "2024-03-02 00:00:00.000000Z",
+    ]
     assert rows.column("price").to_pylist() == ["2.5", "3", "abc"]
     report = validate_lake(settings, max_invalid_share=1.0)
     catalog = report.tables["catalog"]
@@ -489,14 +543,16 @@ tables:
 @pytest.mark.parametrize(
     ("payload", "options", "query", "grade"),
     [
-        ("query;product;grade\nred mug;P1;2,5\n".encode(), "delimiter: ';', decimal: ','", "red mug", 2.5),
+        (b"query;product;grade\nred mug;P1;2,5\n", "delimiter: ';', decimal: ','", "red mug", 2.5),
         ("query,product,grade\ncafé,P1,1\n".encode("latin-1"), "encoding: latin-1", "café", 1.0),
         ("query,product,grade\n€uro mug,P1,1\n".encode("cp1252"), "encoding: cp1252", "€uro mug", 1.0),
         (b"\xef\xbb\xbfquery,product,grade\nmug,P1,0\n", "encoding: utf-8", "mug", 0.0),
-        ("query\tproduct\tgrade\nmug\tP1\t1\n".encode(), "delimiter: \"\\t\"", "mug", 1.0),
+        (b"query\tproduct\tgrade\nmug\tP1\t1\n", 'delimiter: "\\t"', "mug", 1.0),
     ],
 )
-def test_csv_options(tmp_path: Path, settings: Settings, payload: bytes, options: str, query: str, grade: float) -> None:
+def test_csv_options(
+    tmp_path: Path, settings: Settings, payload: bytes, options: str, query: str, grade: float
+) -> None:
     text = JUDGMENTS.replace("format: csv}", f"format: csv, {options}}}")
     run(settings, shop(tmp_path, text, {"marks.csv": payload}))
     rows = read_raw(settings, "judgments").to_pylist()
@@ -522,7 +578,9 @@ def test_json_lines_and_parquet_sources(tmp_path: Path, settings: Settings) -> N
     ]
 
 
-def test_a_glob_reads_its_files_in_name_order_and_by_name_when_asked(tmp_path: Path, settings: Settings) -> None:
+def test_a_glob_reads_its_files_in_name_order_and_by_name_when_asked(
+    tmp_path: Path, settings: Settings
+) -> None:
     files = {"marks/b.csv": "query,product\nmug,P1\n", "marks/a.csv": "query,product,grade\ncup,P2,1\n"}
     text = JUDGMENTS.replace("{path: marks.csv, format: csv}", "{path: marks/*.csv, format: csv}")
     path = shop(tmp_path, text, files)

@@ -10,7 +10,14 @@ import duckdb
 
 _KIND = re.compile(r"^[A-Za-z ]+ Error: ")
 _UNKNOWN_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
-_KEEP = ("Candidate bindings:", "Did you mean", "Original Line:", "file =", "Current file:", "Column with name")
+_KEEP = (
+    "Candidate bindings:",
+    "Did you mean",
+    "Original Line:",
+    "file =",
+    "Current file:",
+    "Column with name",
+)
 
 
 def ident(name: str) -> str:

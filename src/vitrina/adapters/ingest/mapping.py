@@ -117,7 +117,9 @@ class PostgresSource(_Strict):
 
 
 FileSource = CsvSource | ParquetSource | JsonLinesSource
-Source = Annotated[CsvSource | ParquetSource | JsonLinesSource | PostgresSource, Field(discriminator="format")]
+Source = Annotated[
+    CsvSource | ParquetSource | JsonLinesSource | PostgresSource, Field(discriminator="format")
+]
 Scalar = str | bool | int | float
 
 
@@ -242,7 +244,11 @@ def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], file: str) -> N
             _walk(item, (*path, index), lines, file)
 
 
-_OPENED_CONTEXTS = ("while parsing a flow", "while scanning a quoted scalar", "while scanning a double-quoted")
+_OPENED_CONTEXTS = (
+    "while parsing a flow",
+    "while scanning a quoted scalar",
+    "while scanning a double-quoted",
+)
 
 
 def _yaml_error(file: str, error: yaml.YAMLError) -> MappingError:
@@ -383,11 +389,15 @@ def _check_table(mapping: Mapping, table: str, built: list[str], lines: MappingL
     spec_path: Path_ = ("tables", table)
     entry = mapping.tables[table]
     if entry.from_ is not None and entry.from_ not in mapping.sources and entry.from_ not in built:
-        later = " (it is built later: order the tables so it comes first)" if entry.from_ in mapping.tables else ""
+        later = (
+            " (it is built later: order the tables so it comes first)"
+            if entry.from_ in mapping.tables
+            else ""
+        )
         known = ", ".join([*mapping.sources, *built]) or "none"
         raise lines.error(
-            (*spec_path, "from"), f"{table}: from {entry.from_!r} is neither a source nor an earlier table{later} "
-            f"(known: {known})"
+            (*spec_path, "from"),
+            f"{table}: from {entry.from_!r} is neither a source nor an earlier table{later} (known: {known})",
         )
     for column in entry.columns:
         if column not in spec.schema.names:
@@ -399,7 +409,9 @@ def _check_table(mapping: Mapping, table: str, built: list[str], lines: MappingL
     if entry.sessions is not None:
         lacking = [c for c in SESSION_COLUMNS if c not in spec.schema.names]
         if lacking:
-            raise lines.error((*spec_path, "sessions"), f"{table} has no {', '.join(lacking)}: sessions need them")
+            raise lines.error(
+                (*spec_path, "sessions"), f"{table} has no {', '.join(lacking)}: sessions need them"
+            )
         if "session_id" in given:
             raise lines.error(
                 (*spec_path, "columns", "session_id"),

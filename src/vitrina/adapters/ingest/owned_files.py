@@ -10,9 +10,9 @@ never own one file, and files dropped in by hand or written by other ingestion a
 **Idempotent.** A file whose content would not change is not rewritten: a manifest
 (``state/import/<name>.json``) keeps each file's content digest and size, and without a fitting
 record the Parquet bytes are compared (the same rows give the same bytes). Snapshot and undated
-files keep their partition while unchanged; a changed one goes to today's. Re-importing the same inputs therefore changes nothing, and
-re-importing more replaces the import's files of each table as a whole: files of days (or
-tables) the new set no longer has are removed.
+files keep their partition while unchanged; a changed one goes to today's. Re-importing the same
+inputs therefore changes nothing, and re-importing more replaces the import's files of each table
+as a whole: files of days (or tables) the new set no longer has are removed.
 
 **Atomic as a set.** The new and changed files are first written into a hidden staging folder
 ``raw/<table>/_import-<name>.staging/`` (names starting with ``_`` are invisible to every raw

@@ -41,7 +41,7 @@ from vitrina.adapters.ingest.postgres import SourceError, connect, describe
 
 NATIVE_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "utf-16": "utf-16", "iso8859-1": "latin-1"}
 """Python's codec name → DuckDB's, for encodings DuckDB reads without an extension."""
-_MISSING_TYPES = re.compile(r'Columns with names: (.+?) do not exist')
+_MISSING_TYPES = re.compile(r"Columns with names: (.+?) do not exist")
 _PG_TYPES = {
     "bool": pa.bool_(),
     "int2": pa.int16(),
@@ -66,7 +66,12 @@ class SourceRead:
     columns: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "rows": self.rows, "origin": list(self.origin), "columns": list(self.columns)}
+        return {
+            "name": self.name,
+            "rows": self.rows,
+            "origin": list(self.origin),
+            "columns": list(self.columns),
+        }
 
 
 def _files(source: FileSource, root: Path, path: tuple[str, ...], lines: MappingLines) -> list[Path]:
@@ -74,7 +79,9 @@ def _files(source: FileSource, root: Path, path: tuple[str, ...], lines: Mapping
     if glob.has_magic(source.path):
         found = sorted(Path(p) for p in glob.glob(str(pattern), recursive=True) if Path(p).is_file())
         if not found:
-            raise lines.error((*path, "path"), f"sources.{path[1]}.path: no file matches {source.path!r} under {root}")
+            raise lines.error(
+                (*path, "path"), f"sources.{path[1]}.path: no file matches {source.path!r} under {root}"
+            )
         return found
     if not pattern.is_file():
         raise lines.error((*path, "path"), f"sources.{path[1]}.path: no such file: {pattern}")
@@ -180,7 +187,7 @@ def _read_postgres(
         with connect(source.url) as pg:
             pg.execute("SET TRANSACTION READ ONLY")  # an import never writes to a shop's database
             with pg.cursor() as cursor:
-                cursor.execute(source.query)  # type: ignore[arg-type]  # the mapping's own SQL
+                cursor.execute(source.query)
                 description = cursor.description or []
                 rows = cursor.fetchall()
                 names = [column.name for column in description]

@@ -158,7 +158,9 @@ class TableBuilder:
 
     # -- 2. filters --------------------------------------------------------------------------
 
-    def _filter(self, name: str, entry: TableMapping, source: str, into: str, columns: list[str]) -> dict[str, int]:
+    def _filter(
+        self, name: str, entry: TableMapping, source: str, into: str, columns: list[str]
+    ) -> dict[str, int]:
         """Mark each row of ``source`` with the index of the filter that drops it; counts by reason."""
         base: Path_ = ("tables", name, "filters")
         conditions: list[str] = []
@@ -180,7 +182,8 @@ class TableBuilder:
             if unknown:
                 raise self.lines.error(
                     (*path, "duplicates"),
-                    f"{name}: filter {rule.reason!r}: unknown column {unknown[0]!r} (columns: {', '.join(columns)})",
+                    f"{name}: filter {rule.reason!r}: unknown column {unknown[0]!r} "
+                    f"(columns: {', '.join(columns)})",
                 )
             survived = f"({self._reason_case(conditions)}) IS NULL" if conditions else "TRUE"
             flag = f"__vitrina_dup_{index}"
@@ -192,13 +195,18 @@ class TableBuilder:
             conditions.append(flag)
         reason = self._reason_case(conditions) if conditions else "CAST(NULL AS INTEGER)"
         try:
-            self.connection.execute(f"CREATE TEMP TABLE {ident(into)} AS SELECT *, {reason} AS {REASON} FROM {layer}")
+            self.connection.execute(
+                f"CREATE TEMP TABLE {ident(into)} AS SELECT *, {reason} AS {REASON} FROM {layer}"
+            )
         except duckdb.Error as error:
             raise self._locate_filter(name, entry, source, error) from None
         counts: Counter[int] = Counter(
-            {int(i): int(n) for i, n in self.connection.execute(
-                f"SELECT {REASON}, count(*) FROM {ident(into)} WHERE {REASON} IS NOT NULL GROUP BY 1"
-            ).fetchall()}
+            {
+                int(i): int(n)
+                for i, n in self.connection.execute(
+                    f"SELECT {REASON}, count(*) FROM {ident(into)} WHERE {REASON} IS NOT NULL GROUP BY 1"
+                ).fetchall()
+            }
         )
         filtered: dict[str, int] = {}
         for index, rule in enumerate(entry.filters):
@@ -215,9 +223,13 @@ class TableBuilder:
             if rule.when is None:
                 continue
             try:
-                self.connection.execute(f"SELECT count(*) FROM {ident(source)} WHERE ({rule.when})").fetchone()
+                self.connection.execute(
+                    f"SELECT count(*) FROM {ident(source)} WHERE ({rule.when})"
+                ).fetchone()
             except duckdb.Error as own:
-                return self._fail(("tables", name, "filters", index, "when"), f"{name}: filter {rule.reason!r}", own)
+                return self._fail(
+                    ("tables", name, "filters", index, "when"), f"{name}: filter {rule.reason!r}", own
+                )
         return self._fail(("tables", name, "filters"), f"{name}: filters", error)
 
     # -- 3./4. grouping and columns ----------------------------------------------------------
@@ -227,7 +239,9 @@ class TableBuilder:
             try:
                 self.connection.execute(f"SELECT {key} FROM {ident(kept)} LIMIT 0")
             except duckdb.Error as error:
-                raise self._fail(("tables", name, "group_by", index), f"{name}.group_by", error, columns) from None
+                raise self._fail(
+                    ("tables", name, "group_by", index), f"{name}.group_by", error, columns
+                ) from None
         return f" GROUP BY {', '.join(entry.group_by)}" if entry.group_by else ""
 
     def _describe_value(
@@ -260,15 +274,15 @@ class TableBuilder:
     ) -> _Column:
         base: Path_ = ("tables", name, "columns", field_.name)
         spec = given if isinstance(given, ColumnSpec) else None
-        if spec is None:
+        if not isinstance(given, ColumnSpec):
             value = given if isinstance(given, str) else literal(given)
             origin = base
-        elif spec.is_constant:
-            value, origin = literal(spec.constant), (*base, "constant")
-        elif spec.column is not None:
-            value, origin = ident(spec.column), (*base, "column")
+        elif given.is_constant:
+            value, origin = literal(given.constant), (*base, "constant")
+        elif given.column is not None:
+            value, origin = ident(given.column), (*base, "column")
         else:
-            value, origin = str(spec.sql), (*base, "sql")
+            value, origin = str(given.sql), (*base, "sql")
         kind = self._describe_value(name, field_.name, value, origin, kept, group, columns)
         original = value
         raw: str | None = None
@@ -317,7 +331,11 @@ class TableBuilder:
                 path, f"{name}.{column}: the value already carries its time zone; drop timezone"
             )
         if kind == "VARCHAR":
-            return f"timezone({literal(zone)}, TRY_CAST({value} AS TIMESTAMP))", "TIMESTAMP WITH TIME ZONE", True
+            return (
+                f"timezone({literal(zone)}, TRY_CAST({value} AS TIMESTAMP))",
+                "TIMESTAMP WITH TIME ZONE",
+                True,
+            )
         if kind in ("TIMESTAMP", "DATE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"):
             return f"timezone({literal(zone)}, CAST({value} AS TIMESTAMP))", "TIMESTAMP WITH TIME ZONE", False
         raise self.lines.error(path, f"{name}.{column}: a {kind} value has no local time to convert")
@@ -333,7 +351,9 @@ class TableBuilder:
         row = f"min({ROW}) AS {ROW}" if group else ROW
         select = ", ".join([*(item for item, _ in items), row])
         try:
-            self.connection.execute(f"CREATE TEMP TABLE {ident(into)} AS SELECT {select} FROM {ident(kept)}{group}")
+            self.connection.execute(
+                f"CREATE TEMP TABLE {ident(into)} AS SELECT {select} FROM {ident(kept)}{group}"
+            )
         except duckdb.Error as error:
             for item, path in items:
                 try:
@@ -358,8 +378,8 @@ class TableBuilder:
                 FROM timed WINDOW w AS ({order})
             )
             SELECT * EXCLUDE (__t, __new),
-                CAST({user} AS VARCHAR) || ':' || CAST(sum(__new) OVER ({order} ROWS UNBOUNDED PRECEDING) AS VARCHAR)
-                AS {session}
+                CAST({user} AS VARCHAR) || ':'
+                || CAST(sum(__new) OVER ({order} ROWS UNBOUNDED PRECEDING) AS VARCHAR) AS {session}
             FROM starts
             """
         )
@@ -401,7 +421,7 @@ class TableBuilder:
         return arrays, kept_as_text, typed
 
     def _none_read(self, name: str, column: _Column, failed_text: pa.Array, present: int) -> Exception:
-        examples = [v for v in pc.unique(failed_text.drop_null()).to_pylist()[:_EXAMPLES]]
+        examples = pc.unique(failed_text.drop_null()).to_pylist()[:_EXAMPLES]
         shown = ", ".join(repr(v) for v in examples)
         if column.how is not None:
             detail = f"{column.how} reads none of the {present:,} values (e.g. {shown})"
@@ -415,7 +435,9 @@ class TableBuilder:
         """Build table ``name`` and register it (canonical columns) for later tables' ``from``."""
         spec = TABLES[name]
         stage = f"__vitrina_{name}"
-        source, marked, kept, out, sessions = (f"{stage}_{s}" for s in ("in", "marked", "kept", "out", "sessions"))
+        source, marked, kept, out, sessions = (
+            f"{stage}_{s}" for s in ("in", "marked", "kept", "out", "sessions")
+        )
         try:
             self._input(name, entry, source)
             columns = [c for c in self._columns(ident(source)) if c != ROW]
@@ -423,7 +445,8 @@ class TableBuilder:
             filtered = self._filter(name, entry, source, marked, columns)
             listed = ", ".join([ROW, *(ident(c) for c in columns)])
             self.connection.execute(
-                f"CREATE TEMP TABLE {ident(kept)} AS SELECT {listed} FROM {ident(marked)} WHERE {REASON} IS NULL"
+                f"CREATE TEMP TABLE {ident(kept)} AS "
+                f"SELECT {listed} FROM {ident(marked)} WHERE {REASON} IS NULL"
             )
             remaining = self._count(ident(kept))
             group = self._group_clause(name, entry, kept, columns)
@@ -442,8 +465,15 @@ class TableBuilder:
                 self._sessions(out, sessions, entry.sessions.gap_minutes)
                 final = sessions
                 planned.append(
-                    _Column("session_id", pa.string(), "", None, ("tables", name, "sessions"),
-                            ("tables", name, "sessions"), None)
+                    _Column(
+                        "session_id",
+                        pa.string(),
+                        "",
+                        None,
+                        ("tables", name, "sessions"),
+                        ("tables", name, "sessions"),
+                        None,
+                    )
                 )
             result = self._arrow(final, spec)
             arrays, kept_as_text, typed = self._finish(name, result, planned)
@@ -473,4 +503,3 @@ class TableBuilder:
             self.connection.execute(f"CREATE TABLE {ident(name)} AS SELECT * FROM {ident(view)}")
         finally:
             self.connection.unregister(view)
-
