@@ -28,7 +28,8 @@ from rich.console import Group
 from rich.table import Table
 
 from vitrina.adapters.home_lock import holds_home_lock
-from vitrina.adapters.ingest.mapping import MappingError, load_mapping
+from vitrina.adapters.ingest.duck_sql import literal
+from vitrina.adapters.ingest.mapping import LoadedMapping, MappingError, load_mapping
 from vitrina.adapters.ingest.owned_files import FileChanges, plan_files, replace_owned_files
 from vitrina.adapters.ingest.sources import SourceRead, read_sources
 from vitrina.adapters.ingest.table_builder import BuiltTable, TableBuilder, TableCounts
@@ -135,11 +136,15 @@ def report_url(lake: LakePaths, name: str) -> str:
     return f"{lake.table('reports', 'import')}/{name}/latest.json"
 
 
-def _build(mapping_path: Path, data_dir: Path | None) -> tuple[Any, dict[str, SourceRead], list[BuiltTable]]:
+def _build(
+    mapping_path: Path, data_dir: Path | None
+) -> tuple[LoadedMapping, dict[str, SourceRead], list[BuiltTable]]:
+    """Everything in memory: the checked mapping, its sources and its tables (nothing written)."""
     loaded = load_mapping(mapping_path, data_dir)
     with tempfile.TemporaryDirectory(prefix="vitrina-import-") as scratch, duckdb.connect() as connection:
         connection.execute("SET TimeZone = 'UTC'")
         connection.execute("SET enable_progress_bar = false")
+        connection.execute(f"SET temp_directory = {literal(str(Path(scratch) / 'spill'))}")  # not the cwd
         sources = read_sources(connection, loaded, Path(scratch))
         # One thread: parallel aggregation sums floats in a varying order and breaks ties
         # (mode, any_value) by whichever thread came first; the same inputs must give the same bytes.

@@ -148,7 +148,8 @@ class TableBuilder:
         else:
             staged = f"{into}_sql"
             try:
-                self.connection.execute(f"CREATE TEMP TABLE {ident(staged)} AS {entry.sql}")
+                query = str(entry.sql).strip().rstrip(";")
+                self.connection.execute(f"CREATE TEMP TABLE {ident(staged)} AS {query}")
             except duckdb.Error as error:
                 raise self._fail((*base, "sql"), f"{name}.sql", error) from None
             source = ident(staged)
