@@ -255,8 +255,24 @@ tables:
 BAD = [
     # (what is replaced, by what, the marker of the line named, a phrase of the message)
     ("product_id: sku\n", "product_id: skuu\n", "skuu", "unknown column 'skuu'"),
-    ('quantity: "sum(qty)"', 'quantity: "sum(qty"', 'quantity: "sum(qty"', "transactions.quantity"),
-    ('quantity: "sum(qty)"', 'quantity: "sum(qty) +* nonsense("', "nonsense", "transactions.quantity"),
+    (
+        'quantity: "sum(qty)"',
+        'quantity: "sum(qty"',
+        'quantity: "sum(qty"',
+        "quantity: not a valid SQL expression",
+    ),
+    (
+        'quantity: "sum(qty)"',
+        'quantity: "sum(qty) *"',
+        'quantity: "sum(qty) *"',
+        'syntax error at or near "*"',
+    ),
+    (
+        "when: \"sku = 'POST'\"",
+        'when: "sku = \'POST"',
+        "sku = 'POST\"",
+        "filter 'not a product': not a valid",
+    ),
     (
         'format: "%Y-%m-%d %H:%M:%S", timezone',
         'format: "%d/%m/%Y %H:%M", timezone',

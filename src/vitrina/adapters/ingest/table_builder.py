@@ -132,7 +132,22 @@ class TableBuilder:
         rows = self.connection.execute(f"DESCRIBE {query}").fetchall()
         return str(rows[0][1])
 
-    def _fail(self, path: Path_, what: str, error: duckdb.Error, columns: Sequence[str] = ()) -> Exception:
+    def _fail(
+        self,
+        path: Path_,
+        what: str,
+        error: duckdb.Error,
+        columns: Sequence[str] = (),
+        expression: str | None = None,
+    ) -> Exception:
+        """The mapping error for ``error``; a syntax error in ``expression`` is reported on the
+        expression alone, so its "near …" points into the author's text, not the query around it."""
+        if expression is not None and isinstance(error, duckdb.ParserException):
+            try:
+                self.connection.extract_statements(f"SELECT {expression}")
+            except duckdb.ParserException as own:
+                error = own
+            return self.lines.error(path, f"{what}: not a valid SQL expression: {short_error(error)}")
         return self.lines.error(path, f"{what}: {short_error(error, columns)}")
 
     def _drop(self, *names: str) -> None:
@@ -174,7 +189,7 @@ class TableBuilder:
                     self.connection.execute(f"SELECT CASE WHEN {condition} THEN 1 END FROM {layer} LIMIT 0")
                 except duckdb.Error as error:
                     raise self._fail(
-                        (*path, "when"), f"{name}: filter {rule.reason!r}", error, columns
+                        (*path, "when"), f"{name}: filter {rule.reason!r}", error, columns, rule.when
                     ) from None
                 conditions.append(condition)
                 continue
@@ -241,7 +256,7 @@ class TableBuilder:
                 self.connection.execute(f"SELECT {key} FROM {ident(kept)} LIMIT 0")
             except duckdb.Error as error:
                 raise self._fail(
-                    ("tables", name, "group_by", index), f"{name}.group_by", error, columns
+                    ("tables", name, "group_by", index), f"{name}.group_by", error, columns, key
                 ) from None
         return f" GROUP BY {', '.join(entry.group_by)}" if entry.group_by else ""
 
@@ -262,7 +277,7 @@ class TableBuilder:
                     else "it aggregates rows (sum, min, mode…) but the table has no group_by"
                 )
                 raise self.lines.error(path, f"{name}.{column}: {hint}") from None
-            raise self._fail(path, f"{name}.{column}", error, columns) from None
+            raise self._fail(path, f"{name}.{column}", error, columns, expression) from None
 
     def _column(
         self,
