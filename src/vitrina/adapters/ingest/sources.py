@@ -2,8 +2,10 @@
 
 Files are read by DuckDB itself (CSV with its options, Parquet, JSON lines; a glob is expanded
 here, sorted, so row order — which "the first of duplicates" depends on — is the same on every
-run). Several files are read by name (``union_by_name``), so a column missing from one day's
-file is null there instead of shifting the others. A PostgreSQL query is read with psycopg into
+run). Several CSV files are matched by their header's names; with ``union_by_name`` a column
+missing from one file is null there (without it, DuckDB refuses the files, and sniffs them once
+instead of once per file: seconds for hundreds of day files). Parquet and JSON lines are always
+read by name. A PostgreSQL query is read with psycopg into
 Arrow and registered (DuckDB's own postgres extension would need a download; an import must work
 offline), in a read-only transaction.
 
