@@ -1,11 +1,13 @@
-"""``vitrina data generate | validate | ingest catalog | ingest events``: what goes into the lake.
+"""``vitrina data generate | import | validate | ingest catalog | ingest events``: what goes into the lake.
 
-``raw/`` is written by the simulator (``generate``) or by ingestion from outside (``ingest``);
+``raw/`` is written by the simulator (``generate``), by a shop's own files through a mapping
+(``import``) or by ingestion from outside (``ingest``);
 ``validate`` checks it against the contracts into ``validated/``, which every pipeline reads.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -85,6 +87,31 @@ def validate(
         console.print(f"[bold red]validation failed:[/] {error}")
         raise typer.Exit(code=1) from error
     console.print(report.render(), soft_wrap=True)  # a raw file's path and error stay on one line
+
+
+@data_app.command("import")
+def import_data(
+    mapping: Annotated[Path, typer.Argument(help="The mapping file (docs/reference/import-mapping.md).")],
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Folder the sources' paths start from (instead of the mapping's root)."),
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Turn a shop's own files into the canonical raw tables with a mapping file; then
+    `vitrina data validate`."""
+    from rich.markup import escape
+
+    from vitrina.pipelines.import_tables import MappingError, import_mapping
+
+    settings = settings_for(home)
+    try:
+        with home_locked(settings):
+            result = import_mapping(settings, mapping, data_dir=data)
+    except MappingError as error:
+        console.print(f"[bold red]import failed, nothing written:[/] {escape(str(error))}", soft_wrap=True)
+        raise typer.Exit(code=1) from error
+    console.print(result.render(), soft_wrap=True)
 
 
 @ingest_app.command("catalog")

@@ -54,6 +54,7 @@ from vitrina.adapters.contracts.schemas import schema_issues, to_frame
 from vitrina.adapters.contracts.storage import replace_table
 from vitrina.adapters.contracts.value_maps import apply_value_maps
 from vitrina.adapters.home_lock import holds_home_lock
+from vitrina.adapters.ingest.owned_files import finish_pending_imports
 from vitrina.adapters.lake.io import list_parquet_files, read_table
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings
@@ -268,6 +269,7 @@ def validate_lake(
     now = dt.datetime.now(dt.UTC)
     run_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     lake = LakePaths(settings.lake)
+    finish_pending_imports(lake)  # an import a crash interrupted is completed before raw/ is read
     references: dict[str, Reference] = {}
     tables: dict[str, TableReport] = {}
     missing: list[str] = []

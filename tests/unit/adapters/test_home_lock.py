@@ -166,6 +166,7 @@ def test_a_holder_killed_with_sigkill_leaves_the_home_unlocked(tmp_path: Path) -
 
 LOCKED_COMMANDS = [
     ["data", "validate"],
+    ["data", "import", "mapping.yaml"],
     ["data", "generate", "--scale", "ci"],
     ["demo", "--scale", "ci"],
     ["train", "recs"],

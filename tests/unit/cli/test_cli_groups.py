@@ -24,6 +24,7 @@ COMMANDS = [
     "demo",
     "serve",
     "data generate",
+    "data import",
     "data validate",
     "data ingest catalog",
     "data ingest events",

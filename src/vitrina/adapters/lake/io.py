@@ -12,6 +12,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterator
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
@@ -40,8 +41,13 @@ def partition_days(
         if default_day is None:
             raise ValueError(f"{days.null_count} rows have no {date_column} and no default day was given")
         days = pc.fill_null(days, pa.scalar(default_day, pa.date32()))
-    for day in sorted(pc.unique(days).to_pylist()):
-        yield day, table.filter(pc.equal(days, pa.scalar(day, pa.date32())))
+    # One stable sort, then a slice per day: filtering once per day costs days x rows, which is
+    # minutes for a shop with years of history (thousands of days).
+    order = pc.sort_indices(days)
+    table, numbers = table.take(order), days.take(order).cast(pa.int32()).to_numpy()
+    starts = np.flatnonzero(np.r_[True, numbers[1:] != numbers[:-1]])
+    for start, end in zip(starts, [*starts[1:], len(numbers)], strict=True):
+        yield dt.date(1970, 1, 1) + dt.timedelta(days=int(numbers[start])), table.slice(start, end - start)
 
 
 def write_table(
