@@ -17,6 +17,7 @@ import pytest
 
 from vitrina.config import Settings, get_settings
 from vitrina.pipelines.import_tables import ImportResult, import_mapping
+from vitrina.pipelines.validate import validate_lake
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -36,13 +37,24 @@ def _data(name: str) -> Path:
 
 
 def _import(tmp_path: Path, name: str) -> tuple[Settings, ImportResult]:
+    """Import the example, then validate it under the example's shop file: every row read is
+    written, filtered or merged by the import, and every row written is valid or quarantined
+    (with its reason) by the contract — and the examples quarantine nothing."""
     _data(name)
-    settings = get_settings(home=tmp_path / "home")
-    result = import_mapping(settings, REPO / "examples" / name / "mapping.yaml")
+    example = REPO / "examples" / name
+    settings = get_settings(home=tmp_path / "home", shop_file=example / "vitrina.yaml")
+    result = import_mapping(settings, example / "mapping.yaml")
     for table in result.tables:
         counts = table.counts
         assert counts.read == counts.written + sum(counts.filtered.values()) + counts.merged, table.name
         assert not table.kept_as_text, f"{table.name}: values that did not convert {table.kept_as_text}"
+    report = validate_lake(settings)
+    for table in result.tables:
+        checked = report.tables[table.name]
+        assert checked.input_rows + checked.superseded_rows == table.counts.written, table.name
+        assert checked.input_rows == checked.valid_rows + checked.quarantined_rows, table.name
+        assert checked.reasons == {}, f"{table.name} quarantined: {checked.reasons}"
+        assert checked.published, table.name
     return settings, result
 
 
