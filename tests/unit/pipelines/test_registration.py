@@ -71,6 +71,26 @@ def test_candidate_reads_ndcg_of_the_served_model_and_the_baseline() -> None:
     assert candidate.ndcg(None) is None
 
 
+def test_candidate_reads_the_section_the_gate_was_given() -> None:
+    metrics = {
+        "judgments": {"hybrid": {"ndcg@10": 0.41}, "bm25": {"ndcg@10": 0.39}},
+        "models": {"hybrid": {"ndcg@10": 0.9}},
+    }
+    common = {
+        "model": "vitrina-search",
+        "pipeline_run_id": "r",
+        "train_date": dt.date(2026, 11, 22),
+        "bundle_dir": "/nowhere",
+        "metrics": metrics,
+        "behaviour": [],
+        "served_model": "hybrid",
+        "baseline_model": "bm25",
+    }
+    judged = Candidate(**common, gate_section="judgments", relevance_source="judgments")  # type: ignore[arg-type]
+    assert (judged.ndcg("hybrid"), judged.ndcg("bm25")) == (0.41, 0.39)
+    assert Candidate(**common).ndcg("hybrid") == 0.9  # type: ignore[arg-type]
+
+
 def test_floors_come_from_settings_per_model() -> None:
     settings = get_settings(gate_ndcg_floor_recs=0.05, gate_ndcg_floor_search=0.4, gate_max_psi=0.2)
     assert gate_thresholds(settings, RECS_MODEL).ndcg_floor == 0.05
