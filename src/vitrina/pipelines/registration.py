@@ -102,11 +102,13 @@ class Registration:
     version: int | None = None
     plan: AliasPlan | None = None
     card: tuple[Path, ...] = ()
+    had_champion: bool = True
 
     def render(self) -> str:
         head = f"{self.model}: gate {self.decision.summary()}"
         if self.version is None:
-            return f"{head}; not registered, the champion keeps serving (MLflow run {self.mlflow_run_id})"
+            kept = "the champion keeps serving" if self.had_champion else "no champion yet: nothing serves"
+            return f"{head}; not registered, {kept} (MLflow run {self.mlflow_run_id})"
         aliases = ", ".join(sorted(self.plan.set_aliases)) if self.plan else "—"
         card = f"; model card {self.card[0]}" if self.card else ""
         return f"{head}; registered version {self.version} as {aliases}{card}"
@@ -243,7 +245,7 @@ def gate_and_register(settings: Settings, candidate: Candidate) -> Registration:
     tracked = track_run(settings, record)
     record_gate(settings, tracked.run_id, decision)
     if not decision.passed:
-        return Registration(candidate.model, tracked.run_id, decision)
+        return Registration(candidate.model, tracked.run_id, decision, had_champion=champion is not None)
     log_artifacts(settings, tracked.run_id, {BUNDLE: candidate.bundle_dir})
     lineage = {k: tracked.tags[k] for k in ("git_sha", "dataset_version", "train_date", "pipeline_run_id")}
     version, plan = register_version(

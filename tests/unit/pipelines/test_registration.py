@@ -11,7 +11,13 @@ from vitrina.adapters.reports import report_folder
 from vitrina.config import Settings, get_settings
 from vitrina.core.artifacts.files import write_json_atomic
 from vitrina.core.promotion.gate import GateInput, GateThresholds, decide
-from vitrina.pipelines.registration import Candidate, gate_psi, gate_thresholds, latest_drift_psi
+from vitrina.pipelines.registration import (
+    Candidate,
+    Registration,
+    gate_psi,
+    gate_thresholds,
+    latest_drift_psi,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -98,3 +104,10 @@ def test_floors_come_from_settings_per_model() -> None:
     assert (search.ndcg_floor, search.max_psi) == (0.4, 0.2)
     with pytest.raises(ValueError, match="no gate floor"):
         gate_thresholds(settings, "vitrina-other")
+
+
+def test_a_refusal_says_whether_a_champion_still_serves() -> None:
+    refused = decide(GateInput(0.1), GateThresholds(ndcg_floor=0.2))
+    assert "not registered, the champion keeps serving" in Registration("m", "r", refused).render()
+    first = Registration("m", "r", refused, had_champion=False).render()
+    assert "not registered, no champion yet: nothing serves" in first
