@@ -34,6 +34,7 @@ from rich.table import Table
 
 from vitrina.adapters.home_lock import holds_home_lock
 from vitrina.adapters.lake.digest import dataset_version, table_digests
+from vitrina.adapters.lake.io import list_parquet_files
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.registry.mlflow_client import RECS_MODEL, SEARCH_MODEL
 from vitrina.adapters.step_ledger import Ledger, StepEvent
@@ -89,10 +90,11 @@ def _digests(settings: Settings, layer: str, names: tuple[str, ...]) -> dict[str
     return {d.name: d.digest for d in table_digests(lake, layer, names)}  # type: ignore[arg-type]
 
 
-def _rows(settings: Settings, names: tuple[str, ...]) -> dict[str, int]:
-    """Validated rows per table among ``names`` (0 for an absent table)."""
-    found = {d.name: d.rows for d in table_digests(LakePaths(settings.lake), "validated", names)}
-    return {name: found.get(name, 0) for name in names}
+def _present(settings: Settings, names: tuple[str, ...]) -> dict[str, bool]:
+    """Whether each table has validated files. Listed, not read: a corrupt file must fail the
+    step that reads it, not this check."""
+    lake = LakePaths(settings.lake)
+    return {name: bool(list_parquet_files(lake, "validated", name)) for name in names}
 
 
 def _validate(settings: Settings, console: Console) -> dict[str, Any]:
@@ -138,7 +140,7 @@ def run_all(settings: Settings, config: LoopConfig | None = None, console: Conso
             },
             lambda: _validate(settings, console),
         )
-        interactions = _rows(settings, INTERACTIONS)
+        interactions = _present(settings, INTERACTIONS)
         drift_ledger = Ledger(settings, "drift", loop.run_id, console, config.force, loop.steps)
         if interactions["events"]:
             ledger.run(
