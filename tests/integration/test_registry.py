@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from pathlib import Path
 
 import lightgbm as lgb
@@ -232,3 +233,49 @@ def test_cli_lists_models_and_switches_search_champions(mlflow_settings: Setting
     assert "interleaving won" in listed.output
     unknown = runner.invoke(app, ["models", "promote", "vitrina-other", *home])
     assert unknown.exit_code == 2
+
+
+def _search_candidate(tmp_path: Path, marker: str, section: str | None, ndcg: float) -> Candidate:
+    """A search run whose gate reads ``section`` (None: nothing was measured)."""
+    metrics = {} if section is None else {section: {"hybrid": {"ndcg@10": ndcg}, "bm25": {"ndcg@10": 0.3}}}
+    labels = {"judgments": "judgments", "models": "qrels"}
+    return Candidate(
+        model=SEARCH_MODEL,
+        pipeline_run_id=f"run-{marker}",
+        train_date=dt.date(2026, 11, 22),
+        bundle_dir=bundle(tmp_path, marker),
+        metrics=metrics,
+        behaviour=[OK],
+        served_model="hybrid",
+        baseline_model="bm25",
+        gate_section=section or "models",
+        relevance_source=None if section is None else labels[section],
+        unmeasured_reason="nothing to measure" if section is None else None,
+    )
+
+
+def test_search_first_version_without_measure_then_the_gate_rules_and_sources_recorded(
+    mlflow_settings: Settings, tmp_path: Path
+) -> None:
+    first = gate_and_register(mlflow_settings, _search_candidate(tmp_path, "a", None, math.nan))
+    assert first.version == 1
+    assert "as champion" in first.render()
+    champion = get_version(mlflow_settings, SEARCH_MODEL, CHAMPION)
+    assert champion is not None
+    assert champion.tags["ndcg_at_10"] == "nan"
+    again = gate_and_register(mlflow_settings, _search_candidate(tmp_path, "b", None, math.nan))
+    assert again.version is None  # a champion serves: an unmeasured challenger is refused
+    assert "a champion already serves" in again.render()
+    measured = gate_and_register(mlflow_settings, _search_candidate(tmp_path, "c", "judgments", 0.4))
+    assert measured.version == 2  # the unmeasured champion is no bar
+    run = mlflow_client(mlflow_settings).get_run(measured.mlflow_run_id)
+    assert run.data.tags["ndcg_at_10.source"] == "judgments"
+    assert run.data.metrics["judgments/hybrid/ndcg_at_10"] == pytest.approx(0.4)
+    promote(mlflow_settings, SEARCH_MODEL, reason="judged better")
+    # a champion measured on judgments is not a bar for a number measured on the simulator's qrels
+    other = gate_and_register(mlflow_settings, _search_candidate(tmp_path, "d", "models", 0.35))
+    vs_champion = {c.name: c for c in other.decision.checks}["vs_champion"]
+    assert (vs_champion.status, other.version) == ("skip", 3)
+    assert "measured on judgments, this run on qrels" in vs_champion.detail
+    worse = gate_and_register(mlflow_settings, _search_candidate(tmp_path, "e", "judgments", 0.35))
+    assert worse.version is None  # same source: 0.35 < 0.4 − 0.02

@@ -120,6 +120,7 @@ def train_search(
         return
 
     with home_locked(settings):  # before the heavy imports: a busy home answers at once
+        from vitrina.adapters.models.index_versions import current_version
         from vitrina.adapters.registry.mlflow_client import SEARCH_MODEL
         from vitrina.adapters.step_ledger import StepFailedError
         from vitrina.core.evaluation.search_rankings import render_markdown
@@ -135,11 +136,15 @@ def train_search(
             raise _failed(error) from error
     if run.metrics:
         console.print(render_markdown(run.metrics, run.run_id))
-    for note in run.notes:
+    for note in run.notes if not run.metrics else []:  # the report lists them otherwise
         console.print(f"[yellow]note[/] {note}")
+    if run.registration:
+        console.print(run.registration)
     if run.version:
+        served = current_version(settings)
         console.print(
-            f"index version [bold]{run.version}[/]" + (" is served" if switch else " built (not served)")
+            f"index version [bold]{run.version}[/]"
+            + (" is served" if served == run.version else f" built, not served (served: {served or 'none'})")
         )
 
 

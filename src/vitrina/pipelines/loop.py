@@ -11,6 +11,11 @@ register → publish (recs) / re-index (search).
   no champion) or keep the champion; :func:`run_recs` / :func:`run_search` then train through
   the ledger and re-publish (recs) or re-index incrementally (search) when data changed.
 
+A shop brings what it has: without validated events the feature frames and the drift check
+are skipped (they are built from events), and without events or transactions the recs branch
+has nothing to learn from and is skipped; each skip is a step of the run with its reason, and
+search (which needs only the catalog) still runs.
+
 Every step is a ledger record (:mod:`.ledger`): a second run on unchanged data reuses all of
 them and keeps the champion. ``force`` retrains both models and re-runs every step. The first
 failing step raises :class:`~.ledger.StepFailedError`; nothing after it runs, so the champion and
@@ -29,6 +34,7 @@ from rich.table import Table
 
 from vitrina.adapters.home_lock import holds_home_lock
 from vitrina.adapters.lake.digest import dataset_version, table_digests
+from vitrina.adapters.lake.io import list_parquet_files
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.registry.mlflow_client import RECS_MODEL, SEARCH_MODEL
 from vitrina.adapters.step_ledger import Ledger, StepEvent
@@ -40,6 +46,9 @@ from vitrina.pipelines.retrain_policy import Policy, TrainDecision, training_dec
 from vitrina.pipelines.search.run import SearchConfig, SearchRun, run_search
 
 FEATURE_TABLES = ("catalog", "users", "events", "transactions")
+INTERACTIONS = ("events", "transactions")
+NO_EVENTS = "no validated events"
+NO_INTERACTIONS = "no validated events or transactions: no interactions to learn recommendations from"
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,13 @@ class LoopRun:
 def _digests(settings: Settings, layer: str, names: tuple[str, ...]) -> dict[str, str]:
     lake = LakePaths(settings.lake)
     return {d.name: d.digest for d in table_digests(lake, layer, names)}  # type: ignore[arg-type]
+
+
+def _present(settings: Settings, names: tuple[str, ...]) -> dict[str, bool]:
+    """Whether each table has validated files. Listed, not read: a corrupt file must fail the
+    step that reads it, not this check."""
+    lake = LakePaths(settings.lake)
+    return {name: bool(list_parquet_files(lake, "validated", name)) for name in names}
 
 
 def _validate(settings: Settings, console: Console) -> dict[str, Any]:
@@ -124,25 +140,42 @@ def run_all(settings: Settings, config: LoopConfig | None = None, console: Conso
             },
             lambda: _validate(settings, console),
         )
-        ledger.run(
-            "features",
-            lambda: {"tables": _digests(settings, "validated", FEATURE_TABLES), "engine": settings.engine},
-            lambda: _features(settings),
-        )
+        interactions = _present(settings, INTERACTIONS)
         drift_ledger = Ledger(settings, "drift", loop.run_id, console, config.force, loop.steps)
-        loop.drift = check_drift(settings, config.drift, console, ledger=drift_ledger)
+        if interactions["events"]:
+            ledger.run(
+                "features",
+                lambda: {
+                    "tables": _digests(settings, "validated", FEATURE_TABLES),
+                    "engine": settings.engine,
+                },
+                lambda: _features(settings),
+            )
+            loop.drift = check_drift(settings, config.drift, console, ledger=drift_ledger)
+        else:
+            ledger.skipped("features", f"{NO_EVENTS}: no feature frames to build")
+            drift_ledger.skipped("check", f"{NO_EVENTS}: nothing to measure drift on")
         policy: Policy = "always" if config.force else "auto"
         for model, domain in ((RECS_MODEL, "recs"), (SEARCH_MODEL, "search")):
             loop.decisions[model] = training_decision(settings, model, domain, policy)
             console.print(f"[bold]{model}[/]: {loop.decisions[model].reason}")
-        loop.recs = run_recs(
-            settings, config.recs, console, decision=loop.decisions[RECS_MODEL], force=config.force
-        )
-        loop.steps += loop.recs.steps
+        if any(interactions.values()):
+            loop.recs = run_recs(
+                settings, config.recs, console, decision=loop.decisions[RECS_MODEL], force=config.force
+            )
+            loop.steps += loop.recs.steps
+        else:
+            Ledger(settings, "recs", loop.run_id, console, config.force, loop.steps).skipped(
+                "train", NO_INTERACTIONS
+            )
         loop.search = run_search(
             settings, config.search, console, decision=loop.decisions[SEARCH_MODEL], force=config.force
         )
         loop.steps += loop.search.steps
+        for note in loop.search.notes:
+            console.print(f"[yellow]note[/] search: {note}")
+        if loop.search.registration:
+            console.print(loop.search.registration)
     finally:
         console.print(loop.render())
     return loop

@@ -46,6 +46,7 @@ from vitrina.core.tables import CATALOG, EVENTS, TRANSACTIONS, USERS
 
 GATE_METRIC = "ndcg@10"
 GATE_TAG = "ndcg_at_10"  # the gate metric as a version tag: the next challenger's bar
+SOURCE_TAG = "ndcg_at_10.source"  # what that number was measured on (search: judgments, qrels, logs)
 TABLE_SCHEMAS = {spec.name: spec.schema for spec in (CATALOG, USERS, EVENTS, TRANSACTIONS)}
 
 
@@ -54,8 +55,12 @@ class Candidate:
     """What a pipeline run offers for registration.
 
     ``metrics`` has metrics.json's shape (section → model → metric); the gate reads
-    ``metrics["models"][served_model]["ndcg@10"]`` and the baseline's beside it;
-    ``metric_sections`` titles the sections in the model card (search: qrels and logs).
+    ``metrics[gate_section][served_model]["ndcg@10"]`` and the baseline's beside it;
+    ``metric_sections`` titles the sections in the model card (search: judgments, qrels and
+    logs). ``relevance_source`` names what the gate's section was measured on (recorded on the
+    run and the version; a champion measured on another source is not compared with);
+    ``unmeasured_reason`` says why there is no NDCG@10 to gate on (see
+    :mod:`vitrina.core.promotion.gate`: a first version then still registers).
     ``bundle_dir`` and ``report_dir`` are local paths or lake URLs of folders.
     """
 
@@ -77,9 +82,13 @@ class Candidate:
     metric_sections: Mapping[str, str] = field(default_factory=lambda: dict(RECS_SECTIONS))
     features: Sequence[FeatureDoc] = field(default_factory=tuple)
     importance: pd.Series | None = None
+    gate_section: str = "models"
+    relevance_source: str | None = None
+    unmeasured_reason: str | None = None
 
     def ndcg(self, model: str | None) -> float | None:
-        value = self.metrics.get("models", {}).get(model or "", {}).get(GATE_METRIC) if model else None
+        section = self.metrics.get(self.gate_section, {})
+        value = section.get(model or "", {}).get(GATE_METRIC) if model else None
         return None if value is None else float(value)
 
 
@@ -93,11 +102,13 @@ class Registration:
     version: int | None = None
     plan: AliasPlan | None = None
     card: tuple[Path, ...] = ()
+    had_champion: bool = True
 
     def render(self) -> str:
         head = f"{self.model}: gate {self.decision.summary()}"
         if self.version is None:
-            return f"{head}; not registered, the champion keeps serving (MLflow run {self.mlflow_run_id})"
+            kept = "the champion keeps serving" if self.had_champion else "no champion yet: nothing serves"
+            return f"{head}; not registered, {kept} (MLflow run {self.mlflow_run_id})"
         aliases = ", ".join(sorted(self.plan.set_aliases)) if self.plan else "—"
         card = f"; model card {self.card[0]}" if self.card else ""
         return f"{head}; registered version {self.version} as {aliases}{card}"
@@ -163,11 +174,30 @@ def gate_thresholds(settings: Settings, model: str) -> GateThresholds:
 
 
 def champion_ndcg(settings: Settings, model: str) -> float | None:
-    """The gate metric the current champion was registered with (None: no champion)."""
+    """The gate metric the current champion was registered with (None: no champion; NaN: a
+    champion whose NDCG@10 was not measured)."""
+    return champion_measure(settings, model)[0]
+
+
+def champion_measure(settings: Settings, model: str) -> tuple[float | None, str | None]:
+    """(:func:`champion_ndcg`, the relevance source it was measured on, if recorded)."""
     champion = get_version(settings, model, CHAMPION)
-    if champion is None or GATE_TAG not in champion.tags:
+    if champion is None:
+        return None, None
+    value = champion.tags.get(GATE_TAG)
+    return (math.nan if value is None else float(value)), champion.tags.get(SOURCE_TAG)
+
+
+def _not_comparable(candidate: Candidate, champion_source: str | None) -> str | None:
+    """Why the champion's NDCG@10 cannot be compared with this run's, if it cannot."""
+    if candidate.relevance_source is None or champion_source is None:
         return None
-    return float(champion.tags[GATE_TAG])
+    if champion_source == candidate.relevance_source:
+        return None
+    return (
+        f"not comparable: the champion was measured on {champion_source}, "
+        f"this run on {candidate.relevance_source}"
+    )
 
 
 def _schemas(datasets: Sequence[TableDigest]) -> dict[str, list[tuple[str, str]]]:
@@ -181,15 +211,20 @@ def _schemas(datasets: Sequence[TableDigest]) -> dict[str, list[tuple[str, str]]
 def gate_and_register(settings: Settings, candidate: Candidate) -> Registration:
     """Track, gate and (if it passes) register ``candidate``; see the module docstring."""
     ndcg = candidate.ndcg(candidate.served_model)
+    champion, champion_source = champion_measure(settings, candidate.model)
     inputs = GateInput(
         ndcg=math.nan if ndcg is None else ndcg,
-        champion_ndcg=champion_ndcg(settings, candidate.model),
+        champion_ndcg=champion,
         baseline_ndcg=candidate.ndcg(candidate.baseline_model),
         baseline_name=candidate.baseline_model or "baseline",
         max_psi=candidate.max_psi,
         behaviour=tuple(candidate.behaviour),
         psi_skip_reason=candidate.psi_skip_reason,
+        unmeasured_reason=candidate.unmeasured_reason,
+        champion_skip_reason=_not_comparable(candidate, champion_source),
     )
+    source = {} if candidate.relevance_source is None else {SOURCE_TAG: candidate.relevance_source}
+    measured = "nan" if ndcg is None else str(ndcg)
     decision = decide(inputs, gate_thresholds(settings, candidate.model))
     record = RunRecord(
         experiment=candidate.model,
@@ -200,19 +235,24 @@ def gate_and_register(settings: Settings, candidate: Candidate) -> Registration:
         headline={} if ndcg is None else {GATE_METRIC: ndcg},
         datasets=candidate.datasets,
         artifacts={"report": candidate.report_dir} if candidate.report_dir else {},
-        tags={**candidate.tags, "vitrina.model": candidate.model, "served_model": candidate.served_model},
+        tags={
+            **candidate.tags,
+            **source,
+            "vitrina.model": candidate.model,
+            "served_model": candidate.served_model,
+        },
     )
     tracked = track_run(settings, record)
     record_gate(settings, tracked.run_id, decision)
     if not decision.passed:
-        return Registration(candidate.model, tracked.run_id, decision)
+        return Registration(candidate.model, tracked.run_id, decision, had_champion=champion is not None)
     log_artifacts(settings, tracked.run_id, {BUNDLE: candidate.bundle_dir})
     lineage = {k: tracked.tags[k] for k in ("git_sha", "dataset_version", "train_date", "pipeline_run_id")}
     version, plan = register_version(
         settings,
         candidate.model,
         tracked.run_id,
-        tags={**lineage, GATE_TAG: str(ndcg), "gate.summary": decision.summary()[:5000]},
+        tags={**lineage, **source, GATE_TAG: measured, "gate.summary": decision.summary()[:5000]},
     )
     tag_run(settings, tracked.run_id, {"registered_version": str(version.version)})
     card = CardInputs(

@@ -11,7 +11,13 @@ from vitrina.adapters.reports import report_folder
 from vitrina.config import Settings, get_settings
 from vitrina.core.artifacts.files import write_json_atomic
 from vitrina.core.promotion.gate import GateInput, GateThresholds, decide
-from vitrina.pipelines.registration import Candidate, gate_psi, gate_thresholds, latest_drift_psi
+from vitrina.pipelines.registration import (
+    Candidate,
+    Registration,
+    gate_psi,
+    gate_thresholds,
+    latest_drift_psi,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -71,6 +77,26 @@ def test_candidate_reads_ndcg_of_the_served_model_and_the_baseline() -> None:
     assert candidate.ndcg(None) is None
 
 
+def test_candidate_reads_the_section_the_gate_was_given() -> None:
+    metrics = {
+        "judgments": {"hybrid": {"ndcg@10": 0.41}, "bm25": {"ndcg@10": 0.39}},
+        "models": {"hybrid": {"ndcg@10": 0.9}},
+    }
+    common = {
+        "model": "vitrina-search",
+        "pipeline_run_id": "r",
+        "train_date": dt.date(2026, 11, 22),
+        "bundle_dir": "/nowhere",
+        "metrics": metrics,
+        "behaviour": [],
+        "served_model": "hybrid",
+        "baseline_model": "bm25",
+    }
+    judged = Candidate(**common, gate_section="judgments", relevance_source="judgments")  # type: ignore[arg-type]
+    assert (judged.ndcg("hybrid"), judged.ndcg("bm25")) == (0.41, 0.39)
+    assert Candidate(**common).ndcg("hybrid") == 0.9  # type: ignore[arg-type]
+
+
 def test_floors_come_from_settings_per_model() -> None:
     settings = get_settings(gate_ndcg_floor_recs=0.05, gate_ndcg_floor_search=0.4, gate_max_psi=0.2)
     assert gate_thresholds(settings, RECS_MODEL).ndcg_floor == 0.05
@@ -78,3 +104,10 @@ def test_floors_come_from_settings_per_model() -> None:
     assert (search.ndcg_floor, search.max_psi) == (0.4, 0.2)
     with pytest.raises(ValueError, match="no gate floor"):
         gate_thresholds(settings, "vitrina-other")
+
+
+def test_a_refusal_says_whether_a_champion_still_serves() -> None:
+    refused = decide(GateInput(0.1), GateThresholds(ndcg_floor=0.2))
+    assert "not registered, the champion keeps serving" in Registration("m", "r", refused).render()
+    first = Registration("m", "r", refused, had_champion=False).render()
+    assert "not registered, no champion yet: nothing serves" in first

@@ -1,16 +1,19 @@
 """Offline evaluation of search rankings (docs/spec.md §4.8), overall and by query type.
 
-Two kinds of judgement, each a :class:`JudgedQueries`:
+Three kinds of judgement, each a :class:`JudgedQueries`:
 
+* **judgments** — the shop's own graded relevance (``judgments`` table: query, product,
+  grade on the shop's scale, 0 = irrelevant), read with *linear* gains (gain = grade): the
+  shop chose its scale, and an exponential transform would reweigh it behind its back;
 * **qrels** — the simulator's graded relevance (0–3) of products to its evaluation queries,
   each tagged with its query type (exact, typo, synonym, brand-only, category-only, …);
 * **held-out logs** — searches of the evaluation window, a product's gain being what the user
   did with it (purchase 2, click 1). Biased towards what the logging policy showed, so it
   favours rankers that resemble it; read it beside the qrels.
 
-Metrics per model: NDCG@10 (exponential gains), MRR, Recall@100, Precision@5 (relevant =
-gain > 0) and the zero-result rate (share of queries whose ranking is empty: on a real site,
-the page that says "no results").
+Metrics per model: NDCG@10 (exponential gains for qrels and logs, linear for judgments), MRR,
+Recall@100, Precision@5 (relevant = gain > 0) and the zero-result rate (share of queries whose
+ranking is empty: on a real site, the page that says "no results").
 """
 
 from __future__ import annotations
@@ -18,29 +21,35 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from vitrina.core.metrics import PAD, Truth, judge, ranking_report
+from vitrina.core.evaluation.relevance_source import LABELS
+from vitrina.core.metrics import PAD, Truth, judge, mean_over_queries, ndcg, ranking_report
+from vitrina.core.metrics.ranking import Transform
 
 METRICS = ("ndcg@10", "mrr", "recall@100", "p@5", "zero_result_rate")
-_LIBRARY_NAMES = {"ndcg@10": "ndcg@10", "mrr": "mrr", "recall@100": "recall@100", "p@5": "precision@5"}
+_LIBRARY_NAMES = {"mrr": "mrr", "recall@100": "recall@100", "p@5": "precision@5"}
 K_MAX = 100
+JUDGED = "judged"
+"""Query type of a shop's judged queries (the judgments table has no query types)."""
 
 
 @dataclass(frozen=True)
 class JudgedQueries:
     """Queries with their judgements: ``texts[i]`` is judged by ``rows[i]`` (product rows)
     with ``gains[i]``; ``types[i]`` is its query type (``"logged"`` for held-out logs);
-    ``user_ids[i]`` the searching user, if any."""
+    ``user_ids[i]`` the searching user, if any; ``transform`` the gain transform of NDCG."""
 
     texts: list[str]
     types: list[str]
     rows: list[npt.NDArray[np.int64]]
     gains: list[npt.NDArray[np.float64]]
     user_ids: list[str | None]
+    transform: Transform = "exponential"
 
     def __post_init__(self) -> None:
         n = len(self.texts)
@@ -49,6 +58,12 @@ class JudgedQueries:
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    @property
+    def n_scored(self) -> int:
+        """Queries with at least one relevant (gain > 0) product in the index: the only ones
+        the metrics average over (a query with none has no defined NDCG)."""
+        return sum(bool((gains > 0).any()) for gains in self.gains)
 
     def truth(self, subset: npt.NDArray[np.int64] | None = None) -> Truth:
         picked = np.arange(len(self)) if subset is None else subset
@@ -70,9 +85,11 @@ def ranked_matrix(rankings: Sequence[npt.ArrayLike], k_max: int = K_MAX) -> npt.
     return out
 
 
-def _metrics(ranked: npt.NDArray[np.int64], truth: Truth) -> dict[str, float]:
-    report = ranking_report(judge(ranked, truth), list(_LIBRARY_NAMES.values()))
-    out = {name: report[library] for name, library in _LIBRARY_NAMES.items()}
+def _metrics(ranked: npt.NDArray[np.int64], truth: Truth, transform: Transform) -> dict[str, float]:
+    judged = judge(ranked, truth)
+    report = ranking_report(judged, list(_LIBRARY_NAMES.values()))
+    out = {"ndcg@10": mean_over_queries(ndcg(judged, 10, transform))}
+    out.update({name: report[library] for name, library in _LIBRARY_NAMES.items()})
     out["zero_result_rate"] = float((ranked[:, 0] == PAD).mean()) if len(ranked) else math.nan
     return out
 
@@ -84,25 +101,51 @@ def evaluate_rankings(
     if len(rankings) != len(queries):
         raise ValueError(f"{len(rankings)} rankings for {len(queries)} queries")
     ranked = ranked_matrix(rankings)
-    result: dict[str, object] = dict(_metrics(ranked, queries.truth()))
+    transform = queries.transform
+    result: dict[str, object] = dict(_metrics(ranked, queries.truth(), transform))
     if by_type:
         types = np.asarray(queries.types)
         result["by_query_type"] = {
-            kind: {**_metrics(ranked[subset], queries.truth(subset)), "n_queries": int(subset.size)}
+            kind: {
+                **_metrics(ranked[subset], queries.truth(subset), transform),
+                "n_queries": int(subset.size),
+            }
             for kind in sorted(set(queries.types))
             for subset in [np.flatnonzero(types == kind).astype(np.int64)]
         }
     return result
 
 
-def render_markdown(report: Mapping[str, Mapping[str, Mapping[str, object]]], run_id: str) -> str:
-    """Tables: one per judgement section (rows models, columns metrics), then NDCG@10 by type."""
+SECTION_TITLES = {
+    "judgments": "Shop's judgments",
+    "models": "Simulator qrels",
+    "logs": "Held-out search logs",
+}
+"""The report's judgement sections (``models`` holds the qrels: its historical name)."""
+
+
+def render_markdown(report: Mapping[str, Mapping[str, Any]], run_id: str) -> str:
+    """The run's ``notes`` and which relevance the gate read (``relevance``), when present,
+    then one table per judgement section (rows models, columns metrics), then NDCG@10 by type."""
     lines = [f"# Search: offline evaluation `{run_id}`", ""]
-    titles = {"models": "Simulator qrels", "logs": "Held-out search logs"}
+    titles = SECTION_TITLES
+    notes: list[str] = list(report.get("notes") or [])
+    lines += [*(f"- {note}" for note in notes), *([""] if notes else [])]
+    relevance = report.get("relevance")
+    if relevance:
+        lines += [f"Gate: {relevance.get('gate_detail', '—')}.", ""]
     for section, models in report.items():
-        if not models:
+        if not models or section not in titles:
             continue
-        lines += [f"## {titles.get(section, section)}", "", "| model | " + " | ".join(METRICS) + " |"]
+        lines += [f"## {titles.get(section, section)}", ""]
+        counts = (relevance or {}).get("sources", {}).get(LABELS.get(section, ""))
+        if counts:
+            lines += [
+                f"{counts['n_queries']} queries, {counts['n_scored']} scored "
+                "(those with a relevant product in the index).",
+                "",
+            ]
+        lines += ["| model | " + " | ".join(METRICS) + " |"]
         lines.append("|---|" + "---:|" * len(METRICS))
         for model, values in models.items():
             lines.append(f"| {model} | " + " | ".join(_cell(values.get(m)) for m in METRICS) + " |")
@@ -173,3 +216,21 @@ def judged_from_logs(
         gains.append(gain[found >= 0])
         users.append(None if user is None else str(user))
     return JudgedQueries(texts, ["logged"] * len(texts), rows, gains, users)
+
+
+def judged_from_judgments(
+    judgments: pd.DataFrame, product_rows: Callable[[npt.ArrayLike], npt.NDArray[np.int64]]
+) -> JudgedQueries:
+    """The shop's judged queries (one per distinct ``query`` text, in text order) with their
+    graded products, gain = ``grade`` (linear NDCG); ``product_rows`` maps product ids to
+    index rows (``-1``: not in the index, dropped). A product judged twice for a query keeps
+    its highest grade."""
+    texts, rows, gains = [], [], []
+    for query, group in judgments.groupby("query", sort=True):
+        found = product_rows(group["product_id"].to_numpy())
+        keep = found >= 0
+        texts.append(str(query))
+        rows.append(found[keep])
+        gains.append(group["grade"].to_numpy(dtype=np.float64)[keep])
+    n = len(texts)
+    return JudgedQueries(texts, [JUDGED] * n, rows, gains, [None] * n, transform="linear")

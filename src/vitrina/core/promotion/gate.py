@@ -2,8 +2,14 @@
 
 A challenger is registered only if every check passes:
 
-* ``ndcg_floor`` — NDCG@10 ≥ the model's absolute floor (per model; the caller picks it);
-* ``vs_champion`` — NDCG@10 ≥ champion's − ``max_drop`` (skipped while there is no champion);
+* ``ndcg_floor`` — NDCG@10 ≥ the model's absolute floor (per model; the caller picks it). An
+  unmeasured NDCG@10 fails it — except for a model's **first** version when the caller says
+  why nothing could be measured (``unmeasured_reason``: a new shop with no judgments, no
+  simulator truth and no logs): the check is skipped with that reason, so a shop is never left
+  without a first version. Once a champion exists, an unmeasured challenger fails as before;
+* ``vs_champion`` — NDCG@10 ≥ champion's − ``max_drop`` (skipped while there is no champion,
+  when the champion's NDCG@10 was not measured, or when the caller says the two numbers are
+  not comparable: measured on different relevance sources);
 * ``vs_baseline`` — NDCG@10 ≥ ``min_baseline_ratio`` × the baseline's (recs: popularity, search:
   BM25) on the same
   test data (a scale-free sanity check; skipped when no baseline is given or the ratio is 0);
@@ -52,6 +58,9 @@ class GateInput:
     max_psi: float | None = None
     behaviour: Sequence[BehaviourCheck] = field(default_factory=tuple)
     psi_skip_reason: str | None = None  # set: the PSI check is skipped and this is recorded
+    # why NDCG@10 could not be measured; with no champion (champion_ndcg None) the floor is skipped
+    unmeasured_reason: str | None = None
+    champion_skip_reason: str | None = None  # set: vs_champion is skipped and this is recorded
 
 
 @dataclass(frozen=True)
@@ -98,19 +107,11 @@ def decide(inputs: GateInput, thresholds: GateThresholds) -> GateDecision:
     record always shows all the numbers."""
     ndcg = inputs.ndcg
     measured = math.isfinite(ndcg)
-    checks = [
-        GateCheck(
-            "ndcg_floor",
-            "pass" if measured and ndcg >= thresholds.ndcg_floor else "fail",
-            ndcg if measured else None,
-            thresholds.ndcg_floor,
-            f"NDCG@10 {ndcg:.4f} vs floor {thresholds.ndcg_floor:.4f}"
-            if measured
-            else "NDCG@10 was not measured",
-        )
-    ]
     champion = inputs.champion_ndcg
-    if champion is not None and math.isfinite(champion):
+    checks = [_floor(inputs, thresholds)]
+    if inputs.champion_skip_reason and champion is not None:
+        checks.append(GateCheck("vs_champion", "skip", None, None, inputs.champion_skip_reason))
+    elif champion is not None and math.isfinite(champion):
         bar = champion - thresholds.max_drop
         checks.append(
             GateCheck(
@@ -121,6 +122,8 @@ def decide(inputs: GateInput, thresholds: GateThresholds) -> GateDecision:
                 f"NDCG@10 {ndcg:.4f} vs champion {champion:.4f} − {thresholds.max_drop:.4f}",
             )
         )
+    elif champion is not None:
+        checks.append(GateCheck("vs_champion", "skip", None, None, "the champion's NDCG@10 was not measured"))
     else:
         checks.append(GateCheck("vs_champion", "skip", None, None, "no champion to compare with"))
     baseline = inputs.baseline_ndcg
@@ -161,3 +164,21 @@ def decide(inputs: GateInput, thresholds: GateThresholds) -> GateDecision:
         )
     passed = all(c.status != "fail" for c in checks)
     return GateDecision(passed=passed, checks=tuple(checks), thresholds=thresholds)
+
+
+def _floor(inputs: GateInput, thresholds: GateThresholds) -> GateCheck:
+    """``ndcg_floor``, with the first-version exception of the module docstring."""
+    ndcg, floor = inputs.ndcg, thresholds.ndcg_floor
+    if math.isfinite(ndcg):
+        status: Status = "pass" if ndcg >= floor else "fail"
+        return GateCheck("ndcg_floor", status, ndcg, floor, f"NDCG@10 {ndcg:.4f} vs floor {floor:.4f}")
+    if inputs.unmeasured_reason is None:
+        return GateCheck("ndcg_floor", "fail", None, floor, "NDCG@10 was not measured")
+    if inputs.champion_ndcg is None:
+        detail = (
+            f"NDCG@10 was not measured ({inputs.unmeasured_reason}); no champion yet: "
+            "the first version serves, so the shop is never left without one"
+        )
+        return GateCheck("ndcg_floor", "skip", None, floor, detail)
+    detail = f"NDCG@10 was not measured ({inputs.unmeasured_reason}); a champion already serves"
+    return GateCheck("ndcg_floor", "fail", None, floor, detail)

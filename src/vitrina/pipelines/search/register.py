@@ -26,13 +26,14 @@ from vitrina.adapters.registry.mlflow_client import SEARCH_MODEL
 from vitrina.adapters.registry.model_card import FeatureDoc
 from vitrina.config import Settings
 from vitrina.core.evaluation.behaviour import BehaviourCheck, exact_titles_found, no_unservable_items
+from vitrina.core.evaluation.relevance_source import NOTHING_TO_MEASURE, gate_source
 from vitrina.core.metrics import PAD
 from vitrina.core.search.engine import SearchEngine
 from vitrina.core.search.ranker_features import FEATURES
 from vitrina.pipelines.registration import Candidate, GatePsi, Registration, gate_and_register
 
-INPUT_TABLES = ("catalog", "search_logs")
-SECTIONS = {"models": "simulator qrels", "logs": "held-out search logs"}
+INPUT_TABLES = ("catalog", "search_logs", "judgments")
+SECTIONS = {"judgments": "the shop's judgments", "models": "simulator qrels", "logs": "held-out search logs"}
 
 
 def search_behaviour(
@@ -82,7 +83,11 @@ def register_search(
     psi: GatePsi | None = None,
     tags: dict[str, str] | None = None,
 ) -> Registration:
-    """Gate and register this run; a champion's index version becomes the served one."""
+    """Gate and register this run; a champion's index version becomes the served one.
+
+    The gate reads the section :func:`~vitrina.core.evaluation.relevance_source.gate_source`
+    picks from ``metrics`` (judgments, else qrels, else held-out logs); with none of them, a
+    first version still registers, the reason recorded."""
     (bundle_dir / INDEX_FILE).write_text(json.dumps({"index_version": index_version}))
     ranker = engine.ranker
     importance = None
@@ -90,6 +95,7 @@ def register_search(
         importance = shap_importance(
             ranker.booster, ranker_features_sample(training_rows)[ranker.feature_names]
         )
+    chosen = gate_source(metrics)
     candidate = Candidate(
         model=SEARCH_MODEL,
         pipeline_run_id=run_id,
@@ -111,6 +117,9 @@ def register_search(
             for name in FEATURES
         ],
         importance=importance,
+        gate_section=chosen.section or "models",
+        relevance_source=chosen.label,
+        unmeasured_reason=NOTHING_TO_MEASURE if chosen.section is None else None,
     )
     registration = gate_and_register(settings, candidate)
     serve_champion_index(settings)

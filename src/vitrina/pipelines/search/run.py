@@ -8,15 +8,19 @@ Time is split so that no model is judged on what it learned from:
   before ``t_eval``; the bi-encoder is fine-tuned on (query, clicked, skipped) triples before
   ``t_rank``, so the semantic scores the ranker learns from are not over-fitted ones;
 * the ranker learns from searches in ``[t_rank, t_eval)`` with signals as of ``t_rank``;
-* the evaluation judges every model on the simulator's qrels and on held-out searches after
-  ``t_eval``, with signals as of ``t_eval``;
+* the evaluation judges every model on the shop's judgments, the simulator's qrels and
+  held-out searches after ``t_eval`` — whichever exist —, with signals as of ``t_eval``; the
+  gate reads one of them (:mod:`vitrina.core.evaluation.relevance_source`: judgments first);
 * the published index version carries signals as of the end of the data.
 
 Text is analysed in the shop's language (``settings.shop.language``), recorded in the index
 version; a change of language or synonyms file makes the next run retrain.
 
 Without search logs (a catalog brought without traffic) the base encoder is used, no ranker
-is trained (the engine serves the RRF hybrid) and only qrels — if any — are evaluated.
+is trained (the engine serves the RRF hybrid: the run says so) and only judgments and qrels —
+if any — are evaluated. With nothing to measure at all, the gate lets a first version through
+with the reason recorded (:mod:`vitrina.core.promotion.gate`), so a new shop is never left
+without search.
 """
 
 from __future__ import annotations
@@ -55,8 +59,11 @@ from vitrina.adapters.models.search_index import (
 from vitrina.adapters.search_cache.cached_search import frequent_queries
 from vitrina.adapters.step_ledger import ARTIFACTS, Ledger, StepEvent, cache
 from vitrina.config import Settings
-from vitrina.core.evaluation.search_models import batch_semantic, evaluate_search_models
+from vitrina.core.evaluation.relevance_source import LABELS, gate_source
+from vitrina.core.evaluation.search_models import SemanticBatch, batch_semantic, evaluate_search_models
 from vitrina.core.evaluation.search_rankings import (
+    JudgedQueries,
+    judged_from_judgments,
     judged_from_logs,
     judged_from_qrels,
     render_markdown,
@@ -82,13 +89,15 @@ from vitrina.pipelines.registration import gate_psi
 from vitrina.pipelines.reports import write_report
 from vitrina.pipelines.retrain_policy import TrainDecision
 from vitrina.pipelines.search.corpus import read_search_inputs, text_inputs
+from vitrina.pipelines.search.judgments import read_judgments
 from vitrina.pipelines.search.logs import LogWindows, log_windows, read_search_logs
 from vitrina.pipelines.search.register import INPUT_TABLES, register_search
 from vitrina.pipelines.search.reindex import reindex_search
 from vitrina.pipelines.search.signals import compute_signals
 from vitrina.pipelines.steps import StepTimer
 
-# What an index version depends on: the registered inputs, plus signals and synonyms.
+# What an index version depends on: the registered inputs (judgments among them: they decide the
+# gate), plus signals and synonyms.
 LEDGER_TABLES = (*INPUT_TABLES, "events", "transactions", "synonyms")
 
 
@@ -119,6 +128,8 @@ class SearchRun:
     notes: list[str] = field(default_factory=list)
     registration: str | None = None
     steps: list[StepEvent] = field(default_factory=list)
+    judged_queries: list[str] = field(default_factory=list)
+    """The shop's judged query texts (the behaviour tests' queries when there are no logs)."""
 
 
 def _fit_ranker(frame: RankingFrame, config: SearchConfig) -> LambdaRanker:
@@ -146,7 +157,8 @@ def _build(
         logs = read_search_logs(settings)
         windows = log_windows(logs, config.eval_days, config.ranker_days)
         if windows is None:
-            run.notes.append("no usable search logs: base encoder, no ranker (RRF hybrid)")
+            what = "no search logs" if logs.empty else "search logs too short to hold out a week"
+            run.notes.append(f"{what}: ranker not trained, encoder not fine-tuned (base MiniLM, RRF hybrid)")
     before_eval = logs if windows is None else logs[logs["ts"] < windows.t_eval]
     with steps.step("query understanding"):
         understanding = QueryUnderstanding.build(
@@ -205,9 +217,10 @@ def _build(
             (models / "position_bias.json").write_text(pd.Series(bias.to_dict()).to_json())
             engine.close()
     if config.evaluate:
-        with steps.step("evaluate models against qrels and held-out searches"):
+        with steps.step("evaluate models against judgments, qrels and held-out searches"):
+            fine_tuned = None if windows is None else embeddings
             run.metrics = _evaluate(
-                settings, config, run, products, windows, logs, engine_as_of, ranker, texts
+                settings, config, run, products, windows, logs, engine_as_of, ranker, texts, fine_tuned
             )
     with steps.step("publish index version"):
         as_of = (windows.end if windows is not None else pd.Timestamp.now(tz="UTC")) + pd.Timedelta(
@@ -249,12 +262,19 @@ def _build(
                 bundle_dir=models,
                 index_version=name,
                 engine=serving,
-                metrics=_gate_metrics(run.metrics),
-                queries=frequent_queries(before_eval, normalise, limit=200) or ["a"],
+                metrics=run.metrics,
+                queries=frequent_queries(before_eval, normalise, limit=200)
+                or run.judged_queries[:200]
+                or ["a"],
                 training_rows=training_rows,
                 psi=gate_psi(settings, "search", decision.trigger, decision.drift_run),
                 tags={"retrain.trigger": decision.trigger, "retrain.reason": decision.reason},
-                params={"n_trials": config.n_trials, "seed": config.seed, "n_products": len(products)},
+                params={
+                    "n_trials": config.n_trials,
+                    "seed": config.seed,
+                    "n_products": len(products),
+                    **_relevance_params(run.metrics),
+                },
                 data_window={}
                 if windows is None
                 else {
@@ -340,11 +360,43 @@ def run_search(
     return run
 
 
-def _gate_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
-    """The gate reads section ``models``: the qrels when there is truth, else held-out logs."""
-    if metrics.get("models"):
-        return metrics
-    return {"models": metrics.get("logs", {}), "logs": metrics.get("logs", {})}
+def _relevance_params(metrics: dict[str, Any]) -> dict[str, object]:
+    """MLflow params naming the relevance the gate read and how many judged queries it had."""
+    relevance = metrics.get("relevance", {})
+    judged = relevance.get("sources", {}).get("judgments", {})
+    return {
+        "relevance_source": relevance.get("gate") or "none",
+        "judged_queries": judged.get("n_queries", 0),
+        "judged_queries_scored": judged.get("n_scored", 0),
+        "tuned_on_judgments": bool(relevance.get("tuned_on_judgments", False)),
+    }
+
+
+def _judged_sources(
+    settings: Settings,
+    config: SearchConfig,
+    run: SearchRun,
+    products: ProductTable,
+    windows: LogWindows | None,
+    logs: pd.DataFrame,
+) -> dict[str, JudgedQueries]:
+    """Every relevance source this home has, by report section (see ``relevance_source``)."""
+    sources: dict[str, JudgedQueries] = {}
+    judgments = read_judgments(settings)
+    if not judgments.empty:
+        sources["judgments"] = judged_from_judgments(judgments, products.rows_of)
+    try:
+        truth = load_truth(settings)
+    except FileNotFoundError:
+        run.notes.append("no simulator truth: qrels metrics skipped")
+    else:
+        sources["models"] = judged_from_qrels(truth.qrels, products.rows_of)
+    if windows is not None:
+        held_out = logs[logs["ts"] >= windows.t_eval]
+        sources["logs"] = judged_from_logs(
+            held_out, products.rows_of, max_queries=config.max_eval_searches, seed=config.seed
+        )
+    return sources
 
 
 def _evaluate(
@@ -357,33 +409,43 @@ def _evaluate(
     engine_as_of: Any,
     ranker: LambdaRanker | None,
     texts: list[str],
+    fine_tuned: np.ndarray | None,
 ) -> dict[str, Any]:
-    as_of = windows.t_eval if windows is not None else pd.Timestamp.now(tz="UTC")
-    engine, _ = engine_as_of(as_of, ranker)
-    semantic = engine.semantic
-    assert isinstance(semantic, SemanticRetriever)
-    tuned = batch_semantic(lambda batch: semantic.encoder.encode_batch(batch), semantic.index.search_batch)
-    base_dir = base_onnx(settings)
-    base_encoder = QueryEncoder.load(base_dir)
-    base_index = SemanticIndex.build(encode_products(texts, onnx_dir=base_dir))
-    base = batch_semantic(base_encoder.encode_batch, base_index.search_batch)
-    report: dict[str, Any] = {"models": {}, "logs": {}}
-    try:
-        truth = load_truth(settings)
-    except FileNotFoundError:
-        truth = None
-        run.notes.append("no simulator truth: qrels metrics skipped")
-    if truth is not None:
-        report["models"] = evaluate_search_models(
-            engine, judged_from_qrels(truth.qrels, products.rows_of), tuned=tuned, base=base
-        )
-    if windows is not None:
-        held_out = logs[logs["ts"] >= windows.t_eval]
-        queries = judged_from_logs(
-            held_out, products.rows_of, max_queries=config.max_eval_searches, seed=config.seed
-        )
-        report["logs"] = evaluate_search_models(engine, queries, tuned=tuned, base=base)
-    engine.close()
+    """Every model on every relevance source (``fine_tuned``: the served embeddings when the
+    encoder was fine-tuned; None when the base encoder serves, whose index is then reused as
+    ``semantic_base`` instead of embedding the catalog twice), plus which source the gate reads."""
+    sources = _judged_sources(settings, config, run, products, windows, logs)
+    report: dict[str, Any] = {"judgments": {}, "models": {}, "logs": {}}
+    if sources:
+        as_of = windows.t_eval if windows is not None else pd.Timestamp.now(tz="UTC")
+        engine, _ = engine_as_of(as_of, ranker)
+        semantic = engine.semantic
+        assert isinstance(semantic, SemanticRetriever)
+        tuned = batch_semantic(semantic.encoder.encode_batch, semantic.index.search_batch)
+        base: SemanticBatch = tuned
+        if fine_tuned is not None:
+            base_dir = base_onnx(settings)
+            base_index = SemanticIndex.build(encode_products(texts, onnx_dir=base_dir))
+            base = batch_semantic(QueryEncoder.load(base_dir).encode_batch, base_index.search_batch)
+        for section, queries in sources.items():
+            report[section] = evaluate_search_models(engine, queries, tuned=tuned, base=base)
+        engine.close()
+    chosen = gate_source(report)
+    run.judged_queries = sources["judgments"].texts if "judgments" in sources else []
+    report["relevance"] = {
+        "gate": chosen.label,
+        "gate_detail": chosen.detail,
+        "sources": {
+            LABELS[section]: {
+                "n_queries": len(queries),
+                "n_scored": queries.n_scored,
+                "n_pairs": int(sum(rows.size for rows in queries.rows)),
+            }
+            for section, queries in sources.items()
+        },
+        "tuned_on_judgments": False,
+    }
+    report["notes"] = list(run.notes)
     payload: dict[str, Any] = strict_json(report)  # type: ignore[assignment]
     write_report(settings, "search", run.run_id, payload, render_markdown(report, run.run_id))
     return payload

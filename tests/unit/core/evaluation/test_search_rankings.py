@@ -5,11 +5,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
+import pandas as pd
 import pytest
 
 from vitrina.core.evaluation.search_rankings import (
     JudgedQueries,
     evaluate_rankings,
+    judged_from_judgments,
     ranked_matrix,
     render_markdown,
 )
@@ -53,3 +56,52 @@ def test_rankings_must_align_and_markdown_lists_models() -> None:
     text = render_markdown(report, "r1")
     assert "| bm25 |" in text
     assert "NDCG@10 by query type" in text
+
+
+INDEX = {"p1": 0, "p2": 1, "p3": 2, "p4": 3}
+
+
+def _rows_of(ids: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    return np.array([INDEX.get(str(i), -1) for i in np.atleast_1d(np.asarray(ids))], dtype=np.int64)
+
+
+def _judgments() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "query": ["drill", "drill", "drill", "drill", "saw", "hammer", "hammer"],
+            "product_id": ["p1", "p2", "p3", "p9", "p3", "p4", "p4"],
+            "grade": [2.0, 1.0, 0.0, 2.0, 0.0, 2.0, 1.0],
+        }
+    )
+
+
+@pytest.mark.unit
+def test_judgments_are_graded_with_linear_gains_by_hand() -> None:
+    queries = judged_from_judgments(_judgments(), _rows_of)
+    assert queries.texts == ["drill", "hammer", "saw"]
+    assert set(queries.types) == {"judged"}
+    assert queries.transform == "linear"
+    assert len(queries) == 3
+    assert queries.n_scored == 2  # "saw" has no relevant product: it cannot be scored
+    # drill ranks p2 (grade 1), p3 (grade 0), p1 (grade 2); p9 is not in the index (dropped)
+    rankings = [np.array([1, 2, 0]), np.array([], dtype=np.int64), np.array([2])]
+    result = evaluate_rankings(queries, rankings)
+    dcg = 1 / math.log2(2) + 0 / math.log2(3) + 2 / math.log2(4)
+    ideal = 2 / math.log2(2) + 1 / math.log2(3)
+    assert result["ndcg@10"] == pytest.approx((dcg / ideal + 0.0) / 2)  # hammer found nothing: 0
+    exponential = (1 + 3 / 2) / (3 + 1 / math.log2(3))
+    assert result["ndcg@10"] != pytest.approx((exponential + 0.0) / 2)
+    assert result["mrr"] == pytest.approx((1 + 0) / 2)
+    assert result["recall@100"] == pytest.approx((2 / 2 + 0) / 2)
+    assert result["zero_result_rate"] == pytest.approx(1 / 3)
+
+
+@pytest.mark.unit
+def test_a_product_judged_twice_keeps_its_highest_grade() -> None:
+    twice = pd.DataFrame(
+        {"query": ["hammer"] * 3, "product_id": ["p4", "p1", "p4"], "grade": [1.0, 1.5, 2.0]}
+    )
+    queries = judged_from_judgments(twice, _rows_of)
+    result = evaluate_rankings(queries, [np.array([0, 3])], by_type=False)  # p1, then p4
+    ideal = 2 + 1.5 / math.log2(3)  # p4 counts with grade 2, not 1
+    assert result["ndcg@10"] == pytest.approx((1.5 + 2 / math.log2(3)) / ideal)

@@ -79,3 +79,47 @@ def test_skipped_checks_are_named_in_the_summary() -> None:
     assert decide(GateInput(0.2, behaviour=[OK]), LIMITS).summary() == (
         "pass (not measured: vs_champion, vs_baseline, max_psi)"
     )
+
+
+UNMEASURED = "no judgments, no simulator qrels and no held-out search logs"
+
+
+def test_a_first_version_with_nothing_to_measure_passes_and_says_why() -> None:
+    decision = decide(GateInput(math.nan, behaviour=[OK], unmeasured_reason=UNMEASURED), LIMITS)
+    floor = {c.name: c for c in decision.checks}["ndcg_floor"]
+    assert decision.passed
+    assert floor.status == "skip"
+    assert UNMEASURED in floor.detail
+    assert "no champion yet" in floor.detail
+    assert "ndcg_floor" in decision.summary()  # listed among the checks not measured
+
+
+def test_an_unmeasured_challenger_fails_once_a_champion_serves() -> None:
+    for champion in (0.4, math.nan):  # a measured champion, or a first version that was not
+        decision = decide(
+            GateInput(math.nan, champion_ndcg=champion, behaviour=[OK], unmeasured_reason=UNMEASURED), LIMITS
+        )
+        assert not decision.passed
+        assert "a champion already serves" in {c.name: c for c in decision.checks}["ndcg_floor"].detail
+
+
+def test_unmeasured_without_a_reason_still_fails_a_first_version() -> None:
+    decision = decide(GateInput(math.nan, behaviour=[OK]), LIMITS)
+    assert not decision.passed
+    assert decision.failures[0].detail == "NDCG@10 was not measured"
+
+
+def test_a_first_version_without_measure_still_needs_its_behaviour_tests() -> None:
+    assert not decide(GateInput(math.nan, behaviour=[BAD], unmeasured_reason=UNMEASURED), LIMITS).passed
+
+
+def test_champion_measured_elsewhere_or_not_at_all_is_not_compared() -> None:
+    reason = "not comparable: the champion was measured on qrels, this run on judgments"
+    other = decide(GateInput(0.3, champion_ndcg=0.9, behaviour=[OK], champion_skip_reason=reason), LIMITS)
+    check = {c.name: c for c in other.checks}["vs_champion"]
+    assert (other.passed, check.status, check.detail) == (True, "skip", reason)
+    unmeasured = decide(GateInput(0.3, champion_ndcg=math.nan, behaviour=[OK]), LIMITS)
+    check = {c.name: c for c in unmeasured.checks}["vs_champion"]
+    assert (check.status, check.detail) == ("skip", "the champion's NDCG@10 was not measured")
+    same = decide(GateInput(0.3, champion_ndcg=0.9, behaviour=[OK]), LIMITS)
+    assert {c.name: c.status for c in same.checks}["vs_champion"] == "fail"
