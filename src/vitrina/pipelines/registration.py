@@ -55,7 +55,8 @@ class Candidate:
 
     ``metrics`` has metrics.json's shape (section → model → metric); the gate reads
     ``metrics["models"][served_model]["ndcg@10"]`` and the baseline's beside it;
-    ``metric_sections`` titles the sections in the model card (search: qrels and logs).
+    ``metric_sections`` titles the sections in the model card (search: qrels and logs);
+    ``left_out`` names the parts the run trained without and why (the card lists them).
     ``bundle_dir`` and ``report_dir`` are local paths or lake URLs of folders.
     """
 
@@ -77,6 +78,7 @@ class Candidate:
     metric_sections: Mapping[str, str] = field(default_factory=lambda: dict(RECS_SECTIONS))
     features: Sequence[FeatureDoc] = field(default_factory=tuple)
     importance: pd.Series | None = None
+    left_out: Sequence[str] = field(default_factory=tuple)
 
     def ndcg(self, model: str | None) -> float | None:
         value = self.metrics.get("models", {}).get(model or "", {}).get(GATE_METRIC) if model else None
@@ -231,6 +233,7 @@ def gate_and_register(settings: Settings, candidate: Candidate) -> Registration:
         metric_sections=candidate.metric_sections,
         features=candidate.features,
         importance=candidate.importance,
+        left_out=candidate.left_out,
     )
     files = write_model_card(settings, card, _schemas(candidate.datasets))
     log_artifact_files(settings, tracked.run_id, files[:1], "model_card")

@@ -303,6 +303,7 @@ def _train(
                     **({} if item2vec.learned else {"item2vec.skipped": NOTHING_CHOSEN_TOGETHER}),
                 },
                 k=config.top_k,
+                left_out=[n for n in (None if item2vec.learned else NOTHING_CHOSEN_TOGETHER, skipped) if n],
             )
         steps.console.print(run.registration.render())
         outputs.update(
