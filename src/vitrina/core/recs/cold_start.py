@@ -21,7 +21,8 @@ impression is not the user's choice) gets
   what a handful of people liked, not what is popular — the last two weeks of a ratings log
   that spans 18 years hold one or two users' bursts, and cold start built on them scored
   NDCG@10 0.035 where global popularity scored 0.30. Such a window is doubled until it holds
-  that many users, or the whole history. The demo's two weeks hold about 12,000 such users.
+  that many users, or the whole history (:mod:`vitrina.core.recs.crowd`). The demo's two
+  weeks hold about 12,000 such users.
 * ``content``: the largest cosine (clipped at 0) between the item's vector and the vectors
   of the (up to ``max_touched``, most recent) items the user touched. Default vectors are
   category one-hots (L2), so ``content`` is 1 for the categories the user looked at; pass
@@ -58,6 +59,7 @@ import pandas as pd
 
 from vitrina.core.ranking.interactions import EVENT_WEIGHT, FloatArray, IntArray, Interactions
 from vitrina.core.ranking.top_k import PAD, top_k_rows
+from vitrina.core.recs.crowd import MIN_CROWD, crowd_days
 from vitrina.core.recs.dataset import RecsData
 
 DAY_US = 86_400_000_000
@@ -76,7 +78,7 @@ class ColdStartRecommender:
 
     min_interactions: int = 5
     window_days: float = 14.0
-    min_window_users: int = 100
+    min_window_users: int = MIN_CROWD
     content_weight: float = 0.6
     min_group_events: int = 30
     prior_strength: float = 5000.0
@@ -120,15 +122,9 @@ class ColdStartRecommender:
 
     def _window(self, positives: Interactions, cutoff: int) -> Interactions:
         """The positives of the last ``window_days`` before ``cutoff``, the window doubled
-        until at least ``min_window_users`` users chose something in it (or it holds all)."""
-        days = self.window_days
-        while True:
-            recent = positives.take(positives.ts_us >= cutoff - int(days * DAY_US))
-            if len(recent) == len(positives):
-                return recent
-            if len(recent) and np.unique(recent.user).size >= self.min_window_users:
-                return recent
-            days *= 2
+        until at least ``min_window_users`` users (one, at least) chose something in it."""
+        days = crowd_days(positives, cutoff, self.window_days, max(self.min_window_users, 1))
+        return positives.take(positives.ts_us >= cutoff - int(days * DAY_US))
 
     def is_cold(self, users: npt.ArrayLike) -> npt.NDArray[np.bool_]:
         """Which users have fewer than ``min_interactions`` positive events in the history."""
