@@ -3,6 +3,7 @@ that adds up to the model's score and finds the informative feature; files in th
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -120,3 +121,11 @@ def test_each_model_has_its_own_template(settings: Settings) -> None:
     assert "Spanish" in template_for(settings, SEARCH_MODEL).intended_use
     with pytest.raises(ValueError, match="no model card template"):
         template_for(settings, "other")
+
+
+def test_a_card_says_which_parts_the_version_was_trained_without(settings: Settings) -> None:
+    inputs = dataclasses.replace(card_inputs(settings, None), left_out=("no ranker: nobody came back",))
+    text = render_model_card(inputs)
+    limitations = text[text.index("## Limitations") : text.index("## Intended use")]
+    assert "- This version: no ranker: nobody came back." in limitations
+    assert "This version" not in render_model_card(card_inputs(settings, None))

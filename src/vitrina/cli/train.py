@@ -85,7 +85,7 @@ def train_recs(
     if run.metrics:
         from vitrina.pipelines.recs.report import render_markdown
 
-        console.print(render_markdown(run.metrics, run.run_id))
+        console.print(render_markdown(run.metrics, run.run_id, "\n\n".join(run.notes)))
     if run.batch is not None:
         console.print(run.batch.render())
 

@@ -72,6 +72,16 @@ class LoopRun:
     recs: RecsRun | None = None
     search: SearchRun | None = None
 
+    def notes(self) -> list[str]:
+        """What each pipeline could not do or measured on (no search logs, no ranker, the test
+        window), and the search gate's decision: a shop without some input reads why here."""
+        lines = [f"recs: {note}" for note in (self.recs.notes if self.recs else [])]
+        if self.search is not None:
+            lines += [f"search: {note}" for note in self.search.notes]
+            if self.search.registration:
+                lines.append(f"search: {self.search.registration}")
+        return lines
+
     def render(self) -> Table:
         table = Table(title=f"vitrina train all {self.run_id}")
         for column in ("pipeline", "step", "outcome", "seconds", "detail"):
@@ -178,4 +188,6 @@ def run_all(settings: Settings, config: LoopConfig | None = None, console: Conso
             console.print(loop.search.registration)
     finally:
         console.print(loop.render())
+        for line in loop.notes():
+            console.print(line, soft_wrap=True, markup=False)
     return loop

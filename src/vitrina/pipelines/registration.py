@@ -61,6 +61,7 @@ class Candidate:
     run and the version; a champion measured on another source is not compared with);
     ``unmeasured_reason`` says why there is no NDCG@10 to gate on (see
     :mod:`vitrina.core.promotion.gate`: a first version then still registers).
+    ``left_out`` names the parts the run trained without and why (the card lists them).
     ``bundle_dir`` and ``report_dir`` are local paths or lake URLs of folders.
     """
 
@@ -85,6 +86,7 @@ class Candidate:
     gate_section: str = "models"
     relevance_source: str | None = None
     unmeasured_reason: str | None = None
+    left_out: Sequence[str] = field(default_factory=tuple)
 
     def ndcg(self, model: str | None) -> float | None:
         section = self.metrics.get(self.gate_section, {})
@@ -116,10 +118,17 @@ class Registration:
 
 def latest_drift_psi(settings: Settings, domain: str | None = None) -> float | None:
     """Largest finite feature PSI of ``reports/drift/latest/metrics.json`` (of ``domain``'s
-    features when given: ``recs`` | ``search``); None if there is none."""
+    features when given: ``recs`` | ``search``); None if there is none.
+
+    A PSI the drift check itself judged to be noise does not count: one that reached the
+    report's warn level while the feature's status stayed ``ok`` (its significance test did
+    not confirm the difference). PSI's noise grows with the number of categories and shrinks
+    with the samples — a shop's 1,600 cities over a week of 176 new buyers give PSI 2.7
+    without any drift — and the gate must not refuse a model for it."""
     report = read_latest_metrics(settings, "drift")
     if not isinstance(report, dict):
         return None
+    warn = report.get("thresholds", {}).get("psi_warn")
     values = [
         float(stats["psi"])
         for stats in report.get("features", {}).values()
@@ -127,6 +136,7 @@ def latest_drift_psi(settings: Settings, domain: str | None = None) -> float | N
         and isinstance(stats.get("psi"), int | float)
         and math.isfinite(stats["psi"])
         and (domain is None or stats.get("domain", domain) == domain)
+        and not (isinstance(warn, int | float) and stats.get("status") == "ok" and stats["psi"] >= warn)
     ]
     return max(values) if values else None
 
@@ -271,6 +281,7 @@ def gate_and_register(settings: Settings, candidate: Candidate) -> Registration:
         metric_sections=candidate.metric_sections,
         features=candidate.features,
         importance=candidate.importance,
+        left_out=candidate.left_out,
     )
     files = write_model_card(settings, card, _schemas(candidate.datasets))
     log_artifact_files(settings, tracked.run_id, files[:1], "model_card")

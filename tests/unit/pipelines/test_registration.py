@@ -111,3 +111,20 @@ def test_a_refusal_says_whether_a_champion_still_serves() -> None:
     assert "not registered, the champion keeps serving" in Registration("m", "r", refused).render()
     first = Registration("m", "r", refused, had_champion=False).render()
     assert "not registered, no champion yet: nothing serves" in first
+
+
+def test_a_psi_the_drift_check_judged_to_be_noise_does_not_count(settings: Settings) -> None:
+    features = {
+        # 1,600 cities, a week of 176 buyers: a large PSI that chi² does not confirm
+        "users.city": {"psi": 2.69, "status": "ok", "chi2_p": 0.05, "domain": "recs"},
+        "transactions.unit_price": {"psi": 0.08, "status": "ok", "domain": "recs"},
+        "sessions.category_l1": {"psi": 0.53, "status": "critical", "domain": "recs"},
+    }
+    report = f"{report_folder(settings, 'drift', 'latest')}/metrics.json"
+    write_json_atomic({"thresholds": {"psi_warn": 0.1}, "features": features}, report)
+    assert latest_drift_psi(settings, "recs") == pytest.approx(0.53)
+    del features["sessions.category_l1"]
+    write_json_atomic({"thresholds": {"psi_warn": 0.1}, "features": features}, report)
+    assert latest_drift_psi(settings, "recs") == pytest.approx(0.08)  # below warn, it still counts
+    write_json_atomic({"features": features}, report)  # a report without thresholds: every PSI
+    assert latest_drift_psi(settings, "recs") == pytest.approx(2.69)

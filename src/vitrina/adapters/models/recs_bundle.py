@@ -2,11 +2,12 @@
 (ADR-0004: a registered version is the whole bundle, so serving never mixes parts).
 
 Layout under the bundle folder: ``item2vec/``, ``two_tower/``, ``ranker/`` (each part's own
-safe format) and ``vocabulary.json`` — the product and user ids the parts' rows are indexed
-by, with their hash. The models index items and users by position in the vocabularies of
-the data they were trained on, so a bundle may only be re-assembled on data with the very
-same vocabularies; :func:`load_bundle` refuses anything else with a clear error instead of
-silently recommending the wrong products.
+safe format; no ``ranker/`` when the run had too few labelled users to train one, and the
+model then orders candidates by their retrieval score) and ``vocabulary.json`` — the product
+and user ids the parts' rows are indexed by, with their hash. The models index items and
+users by position in the vocabularies of the data they were trained on, so a bundle may only
+be re-assembled on data with the very same vocabularies; :func:`load_bundle` refuses anything
+else with a clear error instead of silently recommending the wrong products.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ import numpy as np
 import numpy.typing as npt
 
 from vitrina.core.artifacts import manifest
-from vitrina.core.artifacts.files import read_json, write_json_atomic
+from vitrina.core.artifacts.files import filesystem, read_json, write_json_atomic
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.item2vec import Item2Vec
 from vitrina.core.recs.two_tower.model import TwoTower
 
 VOCABULARY_FILE = "vocabulary.json"
+RANKER_FOLDER = "ranker"
 
 
 class IncompatibleBundleError(ValueError):
@@ -38,7 +40,7 @@ class RecsBundle:
 
     item2vec: Item2Vec
     two_tower: TwoTower
-    ranker: LambdaRanker
+    ranker: LambdaRanker | None
 
 
 def vocabulary_hash(ids: npt.NDArray[np.str_]) -> str:
@@ -53,7 +55,8 @@ def save_bundle(folder: str, bundle: RecsBundle, data: RecsData) -> str:
     manifest.discard(root)
     bundle.item2vec.save(f"{root}/item2vec")
     bundle.two_tower.save(f"{root}/two_tower")
-    bundle.ranker.save(f"{root}/ranker")
+    if bundle.ranker is not None:
+        bundle.ranker.save(f"{root}/{RANKER_FOLDER}")
     write_json_atomic(
         {
             "items": {"count": len(data.items), "sha256": vocabulary_hash(data.items.ids)},
@@ -86,8 +89,11 @@ def load_bundle(folder: str | Path, data: RecsData) -> RecsBundle:
     manifest.verify(str(folder))
     check_compatible(folder, data)
     root = str(folder).rstrip("/")
+    fs, local = filesystem(f"{root}/{RANKER_FOLDER}")
+    # the manifest was verified above: a ranker folder it lists cannot have gone missing
+    ranker = LambdaRanker.load(f"{root}/{RANKER_FOLDER}", num_threads=1) if fs.isdir(local) else None
     return RecsBundle(
         item2vec=Item2Vec.load(f"{root}/item2vec"),
         two_tower=TwoTower.load(f"{root}/two_tower"),
-        ranker=LambdaRanker.load(f"{root}/ranker", num_threads=1),
+        ranker=ranker,
     )

@@ -62,6 +62,7 @@ class CardInputs:
     data_window: Mapping[str, str] = field(default_factory=dict)
     features: Sequence[FeatureDoc] = field(default_factory=tuple)
     importance: pd.Series | None = None
+    left_out: Sequence[str] = field(default_factory=tuple)  # parts this version was trained without, why
 
     @property
     def slug(self) -> str:
@@ -169,6 +170,7 @@ def render_model_card(inputs: CardInputs) -> str:
         "## Limitations and known biases",
         "",
         *[f"- {item}" for item in t.limitations],
+        *[f"- This version: {item}." for item in inputs.left_out],
         "",
         "## Intended use",
         "",

@@ -4,7 +4,8 @@ All three implement :class:`~vitrina.core.recs.recommender.Recommender`: ``fit(d
 only ``history`` (interactions before a cutoff) plus the static user table, never
 ``data.interactions``, so fitting before the test part cannot see the test.
 
-* :class:`GlobalPopularity` — recency-weighted popularity of positive events.
+* :class:`GlobalPopularity` — recency-weighted popularity of positive events (the half-life
+  widened when it holds too few users to call anything popular: :mod:`.crowd`).
 * :class:`SegmentPopularity` — popularity within the user's segment, shrunk towards global.
 * :class:`ALSRecommender` — implicit-feedback matrix factorisation (Hu, Koren & Volinsky
   2008) with the ``implicit`` library; users it never saw get global popularity.
@@ -25,6 +26,7 @@ import scipy.sparse as sp
 from vitrina.core.artifacts.arrays import load_arrays, load_meta, save_arrays, save_meta
 from vitrina.core.ranking.interactions import EVENT_WEIGHT, FloatArray, IntArray, Interactions
 from vitrina.core.ranking.top_k import PAD, top_k_rows
+from vitrina.core.recs.crowd import MIN_CROWD, crowd_days
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.user_items import UserItems, drop_members
 
@@ -33,18 +35,23 @@ US_PER_DAY = 86_400_000_000
 _SCORE_CHUNK = 1 << 22  # users per dense scoring chunk = this / n_items (~32 MB of float64)
 
 
-def recency_weights(history: Interactions, half_life_days: float | None) -> FloatArray:
+def recency_weights(history: Interactions, half_life_days: float | None, min_users: int = 0) -> FloatArray:
     """``EVENT_WEIGHT[event] · 2^(-(t_last - t) / half_life)`` per interaction.
 
     ``t_last`` is the last instant of ``history`` (the cutoff as far as the model knows), so
-    an event one half-life before it counts half. ``None`` disables the decay.
+    an event one half-life before it counts half. ``None`` disables the decay. With
+    ``min_users``, the half-life is doubled until at least that many users chose within one
+    half-life of ``t_last`` (:func:`~vitrina.core.recs.crowd.crowd_days`): a week in which
+    six users chose is not what is popular.
     """
     weights = EVENT_WEIGHT[history.event]
     if half_life_days is None or len(history) == 0:
         return np.asarray(weights, dtype=np.float64)
     if half_life_days <= 0:
         raise ValueError(f"half_life_days must be > 0, got {half_life_days}")
-    age_days = (history.ts_us.max() - history.ts_us) / US_PER_DAY
+    last = int(history.ts_us.max())
+    half_life_days = crowd_days(history.positives(), last + 1, half_life_days, min_users)
+    age_days = (last - history.ts_us) / US_PER_DAY
     return np.asarray(weights * np.exp2(-age_days / half_life_days), dtype=np.float64)
 
 
@@ -56,9 +63,16 @@ class _GroupPopularity:
 
     name = "popularity"
 
-    def __init__(self, *, half_life_days: float | None = 7.0, exclude_purchased: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        half_life_days: float | None = 7.0,
+        exclude_purchased: bool = True,
+        min_recent_users: int = MIN_CROWD,
+    ) -> None:
         self.half_life_days = half_life_days
         self.exclude_purchased = exclude_purchased
+        self.min_recent_users = min_recent_users
         self.scores: FloatArray | None = None  # (n_groups + 1, n_items); last row global
         self.user_group: IntArray | None = None  # (n_users,) row of ``scores``
         self.bought: UserItems | None = None
@@ -106,7 +120,11 @@ class _GroupPopularity:
         _save_artifact(folder, arrays, params | self._params())
 
     def _params(self) -> dict[str, Any]:
-        return {"half_life_days": self.half_life_days, "exclude_purchased": self.exclude_purchased}
+        return {
+            "half_life_days": self.half_life_days,
+            "exclude_purchased": self.exclude_purchased,
+            "min_recent_users": self.min_recent_users,
+        }
 
     def _load_arrays(self, arrays: dict[str, npt.NDArray[Any]], params: dict[str, Any]) -> None:
         self.scores = arrays["scores"]
@@ -125,14 +143,18 @@ class GlobalPopularity(_GroupPopularity):
     name = "popularity"
 
     def _group_scores(self, data: RecsData, history: Interactions) -> tuple[FloatArray, IntArray]:
-        weights = recency_weights(history, self.half_life_days)
+        weights = recency_weights(history, self.half_life_days, self.min_recent_users)
         scores = np.bincount(history.item, weights=weights, minlength=len(data.items)).astype(np.float64)
         return scores[None, :], np.zeros(len(data.users), dtype=np.int64)
 
     @classmethod
     def load(cls, folder: str | Path) -> GlobalPopularity:
         arrays, params = _load_artifact(folder, cls.__name__)
-        model = cls(half_life_days=params["half_life_days"], exclude_purchased=params["exclude_purchased"])
+        model = cls(
+            half_life_days=params["half_life_days"],
+            exclude_purchased=params["exclude_purchased"],
+            min_recent_users=params.get("min_recent_users", MIN_CROWD),
+        )
         model._load_arrays(arrays, params)
         return model
 
@@ -158,8 +180,13 @@ class SegmentPopularity(_GroupPopularity):
         prior_strength: float = 200.0,
         half_life_days: float | None = 7.0,
         exclude_purchased: bool = True,
+        min_recent_users: int = MIN_CROWD,
     ) -> None:
-        super().__init__(half_life_days=half_life_days, exclude_purchased=exclude_purchased)
+        super().__init__(
+            half_life_days=half_life_days,
+            exclude_purchased=exclude_purchased,
+            min_recent_users=min_recent_users,
+        )
         if prior_strength < 0:
             raise ValueError(f"prior_strength must be >= 0, got {prior_strength}")
         self.column = column
@@ -171,7 +198,7 @@ class SegmentPopularity(_GroupPopularity):
         codes, _ = pd.factorize(data.user_table[self.column])  # -1 for missing values
         codes = np.asarray(codes, dtype=np.int64)
         n_groups, n_items = int(codes.max(initial=-1)) + 1, len(data.items)
-        weights = recency_weights(history, self.half_life_days)
+        weights = recency_weights(history, self.half_life_days, self.min_recent_users)
         group = codes[history.user]
         known = group >= 0
         counts = np.bincount(
@@ -199,6 +226,7 @@ class SegmentPopularity(_GroupPopularity):
             prior_strength=params["prior_strength"],
             half_life_days=params["half_life_days"],
             exclude_purchased=params["exclude_purchased"],
+            min_recent_users=params.get("min_recent_users", MIN_CROWD),
         )
         model._load_arrays(arrays, params)
         return model

@@ -21,6 +21,7 @@ import pandas as pd
 
 from vitrina.core.evaluation.split import TemporalSplit
 from vitrina.core.ranking.interactions import EVENT_CODE, IntArray, Interactions, Vocabulary
+from vitrina.core.recs.heldout_windows import heldout_split
 
 CATALOG_COLUMNS = [
     "product_id",
@@ -98,7 +99,8 @@ def build_recs_data(
 ) -> RecsData:
     """Index canonical frames. Events of unknown users or products are dropped (contracts
     already quarantine them; this only guards hand-made inputs). Default split: the last
-    7 days test, the 7 before validation.
+    7 days test, the 7 before validation, wider when a week holds too few users
+    (:func:`~vitrina.core.recs.heldout_windows.heldout_split`).
     """
     items = Vocabulary.of(catalog["product_id"])
     user_vocab = Vocabulary.of(users["user_id"])
@@ -122,5 +124,5 @@ def build_recs_data(
         page=events["page"].to_numpy(dtype=str)[order],
     )
     if split is None:
-        split = TemporalSplit.trailing(events, column="ts")
+        split = heldout_split(events, column="ts")
     return RecsData(items, user_vocab, catalog, users, interactions, split)

@@ -94,7 +94,8 @@ class Item2Vec:
 
     After :meth:`fit`: ``item_vectors`` float32 ``(n_items, dim)`` (zero rows where
     ``known`` is False), ``user_vectors`` float32 ``(n_users, dim)`` L2-normalised (zero for
-    users without a known item in their history).
+    users without a known item in their history). When no session of the history holds two
+    distinct chosen items, nothing is learned: no item is known (:attr:`learned` is False).
     """
 
     name = "item2vec"
@@ -111,8 +112,14 @@ class Item2Vec:
         """Train on the sessions of ``history`` and build every user's profile from it."""
         cfg = self.config
         sentences = session_sequences(history.positives())
+        vectors = np.zeros((len(data.items), cfg.dim), dtype=np.float32)
+        self.known = np.zeros(len(data.items), dtype=bool)
         if not sentences:
-            raise ValueError("item2vec needs at least one session with two distinct chosen items")
+            # Nothing was chosen together (a shop of one-product orders): no item is known, so
+            # every vector stays zero, nobody gets a profile and nothing is recommended.
+            self.item_vectors = vectors
+            self._index = AnnIndex.build(vectors)
+            return self.update_history(history, n_users=len(data.users))
         model = Word2Vec(
             sentences=sentences,
             vector_size=cfg.dim,
@@ -129,14 +136,17 @@ class Item2Vec:
             workers=cfg.workers,
             hashfxn=_stable_hash,
         )
-        vectors = np.zeros((len(data.items), cfg.dim), dtype=np.float32)
         keys = np.asarray([int(key) for key in model.wv.index_to_key], dtype=np.int64)
         vectors[keys] = model.wv.vectors
         self.item_vectors = vectors
-        self.known = np.zeros(len(data.items), dtype=bool)
         self.known[keys] = True
         self._index = AnnIndex.build(normalise_rows(vectors))
         return self.update_history(history, n_users=len(data.users))
+
+    @property
+    def learned(self) -> bool:
+        """Whether :meth:`fit` found items chosen together, i.e. any item has a vector."""
+        return bool(self.known.any())
 
     def update_history(self, history: Interactions, n_users: int | None = None) -> Item2Vec:
         """Rebuild user profiles and seen items from ``history`` without retraining vectors

@@ -341,11 +341,14 @@ def evaluate_all(
     *,
     part: str = "test",
     k_max: int = 100,
+    evaluation: EvaluationSet | None = None,
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Every fitted model on one shared :class:`EvaluationSet`, in the report's shape:
     ``{"models": {name: metrics}, "truth": {name: metrics}}`` (``truth`` empty without truth).
+    Pass ``evaluation`` when it was built already (``part`` and ``truth`` are then its own).
     """
-    evaluation = build_evaluation_set(data, part=part, truth=truth)
+    if evaluation is None:
+        evaluation = build_evaluation_set(data, part=part, truth=truth)
     report: dict[str, dict[str, dict[str, float]]] = {"models": {}, "truth": {}}
     for name, model in models.items():
         result = evaluate_recommender(model, data, k_max=k_max, evaluation=evaluation)

@@ -8,7 +8,7 @@ as it would be published (assembled as of the end of the data).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -106,6 +106,7 @@ def register_recs(
     psi_skip_reason: str | None = None,
     tags: Mapping[str, str] | None = None,
     k: int = 20,
+    left_out: Sequence[str] = (),
 ) -> Registration:
     """Gate and register the run's bundle as ``vitrina-recs`` (see :mod:`.register`);
     ``params`` are the run's knobs (the ranker's tuned parameters are added)."""
@@ -139,5 +140,6 @@ def register_recs(
         },
         features=feature_docs(ranker.feature_names) if ranker is not None else [],
         importance=importance,
+        left_out=tuple(left_out),
     )
     return gate_and_register(settings, candidate)

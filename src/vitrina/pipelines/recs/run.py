@@ -56,7 +56,12 @@ from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.two_tower.model import TwoTower, TwoTowerConfig
 from vitrina.pipelines.recs.batch import BatchReport
 from vitrina.pipelines.recs.dataset import load_recs_data
-from vitrina.pipelines.recs.evaluation import evaluate_all, history_before
+from vitrina.pipelines.recs.evaluation import (
+    EvaluationSet,
+    build_evaluation_set,
+    evaluate_all,
+    history_before,
+)
 from vitrina.pipelines.recs.options import RecsConfig
 from vitrina.pipelines.recs.publish import assemble, champion_model, publish_batch
 from vitrina.pipelines.recs.register import INPUT_TABLES, register_recs
@@ -68,6 +73,11 @@ from vitrina.pipelines.steps import StepTimer
 __all__ = ["BATCH_STEP", "RecsConfig", "RecsRun", "run_recs"]
 
 CHAMPION_REFRESH_STEP = "champion histories as of now"
+NOTHING_CHOSEN_TOGETHER = (
+    "item2vec learned nothing: no session of the training data holds two distinct chosen "
+    "products; it recommends nothing, and the signals built on its vectors (cold start's "
+    "content term, the ranker's cosines) are zero"
+)
 BATCH_STEP = "batch inference → serving store"
 
 
@@ -83,6 +93,7 @@ class RecsRun:
     registration: Registration | None = None
     trained: dict[str, Any] = field(default_factory=dict)  # the train step's ledger outputs
     steps: list[StepEvent] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the numbers rest on, what was left out
 
 
 def _ranker_users(
@@ -99,15 +110,25 @@ def _ranker_users(
 
 def _fit_ranker(
     data: RecsData, full: FullRecommender, cold: ColdStartRecommender, config: RecsConfig
-) -> LambdaRanker:
+) -> tuple[LambdaRanker | None, str | None]:
     """The ranker on what users did in ``valid`` to the candidates ``full`` retrieves as of
     ``train_end`` (``full`` must be assembled at that cutoff, without a ranker); positives
-    weighted by inverse exposure propensity in ``valid``."""
+    weighted by inverse exposure propensity in ``valid``.
+
+    ``(None, why)`` when there is nothing to learn from: no warm user chose anything in
+    ``valid`` (a shop of one-time buyers), or none of them chose a candidate the retrieval
+    offered them. Such a run serves candidates in their retrieval order, and says so."""
     fit_users, stop_users = _ranker_users(data, cold, config.ranker_valid_share, config.seed)
+    if fit_users.size == 0 or stop_users.size == 0:
+        return None, (
+            f"no ranker: {fit_users.size + stop_users.size} users with history chose something in the "
+            f"validation window, too few to fit ({fit_users.size}) and early-stop ({stop_users.size}) "
+            "one; candidates keep their retrieval order"
+        )
     horizon = data.valid_end_us - data.train_end_us
     propensity = item_propensity(data.part("valid"), len(data.items), config.ips_eta)
     frames = []
-    for users in (fit_users, stop_users):
+    for role, users in (("fit", fit_users), ("early-stopping", stop_users)):
         items, scores = full.candidate_matrix(users, config.n_candidates, ~data.servable)
         frame = build_ranking_frame(
             users,
@@ -120,6 +141,11 @@ def _fit_ranker(
             item_features=full.features.item if full.features else pd.DataFrame(),
             cross=full.cross,
         )
+        if len(frame) == 0 or not (frame.labels > 0).any():
+            return None, (
+                f"no ranker: none of the {users.size} {role} users chose one of their retrieved "
+                "candidates in the validation window; candidates keep their retrieval order"
+            )
         frames.append(
             replace(
                 frame,
@@ -128,11 +154,18 @@ def _fit_ranker(
             )
         )
     ranker = LambdaRanker(num_threads=1, objective=config.ranker_objective, name=config.ranker_objective)
-    return ranker.fit(frames[0], frames[1], n_trials=config.n_trials, seed=config.seed)
+    return ranker.fit(frames[0], frames[1], n_trials=config.n_trials, seed=config.seed), None
+
+
+def _note(run: RecsRun, steps: StepTimer, note: str) -> None:
+    """Something the run could not do, for the console, the report and the ledger."""
+    run.notes.append(note)
+    steps.console.print(f"[yellow]note[/] {note}")
 
 
 def _ablations(full: FullRecommender) -> dict[str, Recommender]:
-    """two-tower only, + ranker, + MMR (= full): one composition with fewer stages."""
+    """two-tower only, + ranker (when one was trained), + MMR (= full): one composition with
+    fewer stages."""
 
     def variant(name: str, ranker: LambdaRanker | None) -> FullRecommender:
         return FullRecommender(
@@ -148,23 +181,35 @@ def _ablations(full: FullRecommender) -> dict[str, Recommender]:
             name=name,
         )
 
-    return {
-        "two_tower": variant("two_tower", None),
-        "two_tower_ranker": variant("two_tower_ranker", full.ranker),
-        "full": full,
-    }
+    stages: dict[str, Recommender] = {"two_tower": variant("two_tower", None)}
+    if full.ranker is not None:  # without one, "+ ranker" would be two-tower alone again
+        stages["two_tower_ranker"] = variant("two_tower_ranker", full.ranker)
+    return {**stages, "full": full}
 
 
 def _evaluate(
-    settings: Settings, data: RecsData, models: dict[str, Recommender], run_id: str
+    settings: Settings, data: RecsData, models: dict[str, Recommender], run: RecsRun
 ) -> dict[str, Any]:
     try:
         truth = load_truth(settings)
     except FileNotFoundError:
         truth = None  # bring-your-own data: held-out metrics only
-    metrics = evaluate_all(models, data, truth)
-    write_recs_report(settings, metrics, run_id)
+    evaluation = build_evaluation_set(data, part="test", truth=truth)
+    metrics = evaluate_all(models, data, evaluation=evaluation)
+    run.notes.insert(0, _measured_on(data, evaluation))
+    write_recs_report(settings, metrics, run.run_id, notes="\n\n".join(run.notes))
     return metrics
+
+
+def _measured_on(data: RecsData, evaluation: EvaluationSet) -> str:
+    """The test window and how many users the numbers average over."""
+    split = data.split
+    end = split.end.isoformat() if split.end else "the end of the data"
+    days = (split.valid_end - split.train_end).days
+    return (
+        f"Evaluated on {evaluation.users.size:,} users with a held-out choice between "
+        f"{split.valid_end.isoformat()} and {end} (test and validation windows of {days} days each)."
+    )
 
 
 def _tables(settings: Settings) -> dict[str, str]:
@@ -203,13 +248,17 @@ def _train(
         train = data.part("train")
     with steps.step("item2vec"):
         item2vec = Item2Vec(Item2VecConfig(seed=config.seed)).fit(data, train)
+    if not item2vec.learned:
+        _note(run, steps, NOTHING_CHOSEN_TOGETHER)
     with steps.step("two-tower + FAISS"):
         two_tower = TwoTower(TwoTowerConfig(seed=config.seed)).fit(data, train)
     with steps.step("ranker (LightGBM + Optuna)"):
         at_train_end, cold_train = assemble(
             data, data.train_end_us, settings, item2vec, two_tower, None, config
         )
-        ranker = _fit_ranker(data, at_train_end, cold_train, config)
+        ranker, skipped = _fit_ranker(data, at_train_end, cold_train, config)
+    if skipped:
+        _note(run, steps, skipped)
     if config.evaluate:
         with steps.step("evaluate models and baselines"):
             before_test = history_before(data, "test")
@@ -221,10 +270,12 @@ def _train(
                 "item2vec": item2vec,
                 **_ablations(full),
             }
-            run.metrics = _evaluate(settings, data, models, run.run_id)
+            run.metrics = _evaluate(settings, data, models, run)
     with steps.step("save artifacts"):
         save_bundle(models_dir, RecsBundle(item2vec, two_tower, ranker), data)
     outputs: dict[str, Any] = {"run_id": run.run_id, "bundle_dir": models_dir, ARTIFACTS: [models_dir]}
+    if run.notes:
+        outputs["notes"] = list(run.notes)
     if not (config.publish or config.evaluate):
         return outputs
     with steps.step("assemble the model as of now"):
@@ -245,8 +296,14 @@ def _train(
                 params=asdict(config),
                 max_psi=psi.value,
                 psi_skip_reason=psi.skip_reason,
-                tags={"retrain.trigger": decision.trigger, "retrain.reason": decision.reason},
+                tags={
+                    "retrain.trigger": decision.trigger,
+                    "retrain.reason": decision.reason,
+                    **({"ranker.skipped": skipped} if skipped else {}),
+                    **({} if item2vec.learned else {"item2vec.skipped": NOTHING_CHOSEN_TOGETHER}),
+                },
                 k=config.top_k,
+                left_out=[n for n in (None if item2vec.learned else NOTHING_CHOSEN_TOGETHER, skipped) if n],
             )
         steps.console.print(run.registration.render())
         outputs.update(

@@ -58,3 +58,29 @@ def test_a_folder_without_vocabulary_is_not_a_bundle(tmp_path: Path) -> None:
 
 def test_vocabulary_hash_depends_on_order() -> None:
     assert vocabulary_hash(np.array(["a", "b"])) != vocabulary_hash(np.array(["b", "a"]))
+
+
+def test_a_bundle_without_ranker_saves_and_loads_as_one(tmp_path: Path) -> None:
+    """A run with nobody to learn a ranker from saves item2vec and the two towers only; the
+    sealed bundle loads back with no ranker, and a ranker folder removed later is refused."""
+    from support.recs_handmade import handmade
+
+    from vitrina.adapters.models.recs_bundle import RANKER_FOLDER, RecsBundle, load_bundle, save_bundle
+    from vitrina.core.artifacts.manifest import ArtifactRejectedError
+    from vitrina.core.recs.item2vec import Item2Vec, Item2VecConfig
+    from vitrina.core.recs.two_tower.model import TwoTower, TwoTowerConfig
+
+    events = [(f"u{u}", f"p{(u + d) % 8}", "purchase", d + u / 10) for u in range(4) for d in range(14)]
+    shop = handmade(events)
+    train = shop.part("train")
+    item2vec = Item2Vec(Item2VecConfig(epochs=1, dim=4)).fit(shop, train)
+    towers = TwoTower(TwoTowerConfig(epochs=1, id_dim=4, hidden=8, out_dim=4, eval_k=4)).fit(shop, train)
+    folder = save_bundle(str(tmp_path / "bundle"), RecsBundle(item2vec, towers, None), shop)
+    assert not (tmp_path / "bundle" / RANKER_FOLDER).exists()
+    loaded = load_bundle(folder, shop)
+    assert loaded.ranker is None
+    np.testing.assert_allclose(loaded.item2vec.item_vectors, item2vec.item_vectors)
+    (tmp_path / "bundle" / RANKER_FOLDER).mkdir()
+    (tmp_path / "bundle" / RANKER_FOLDER / "model.txt").write_text("tree\n")
+    with pytest.raises(ArtifactRejectedError, match="not listed"):
+        load_bundle(folder, shop)

@@ -55,6 +55,19 @@ def test_drop_members_keeps_order_and_pads() -> None:
     assert top[0].tolist() == [-1.0, -3.0, -4.0, -np.inf]
 
 
+def test_a_half_life_holding_too_few_users_is_doubled_until_it_holds_enough() -> None:
+    # the last choice on day 13; three other users chose on days 8, 9 and 10
+    events = [("u0", "p0", "click", 13.0), *[(f"u{u}", "p1", "click", 7.0 + u) for u in (1, 2, 3)]]
+    data = handmade(events)
+    fixed = recency_weights(data.interactions, half_life_days=1.0)
+    crowd = recency_weights(data.interactions, half_life_days=1.0, min_users=3)
+    assert fixed.tolist() == pytest.approx([2.0**-5, 2.0**-4, 2.0**-3, 1.0])
+    # 1, 2 and 4 days back hold one or two users; 8 days hold all four
+    assert crowd.tolist() == pytest.approx([2.0 ** (-5 / 8), 2.0 ** (-4 / 8), 2.0 ** (-3 / 8), 1.0])
+    everyone = recency_weights(data.interactions, half_life_days=1.0, min_users=50)
+    assert everyone.tolist() == pytest.approx(crowd.tolist())  # never beyond the first choice
+
+
 def test_recency_weights_halve_per_half_life() -> None:
     data = handmade([("u0", "p0", "click", 0.0), ("u0", "p1", "purchase", 7.0), ("u1", "p2", "click", 14.0)])
     weights = recency_weights(data.interactions, half_life_days=7.0)
@@ -89,9 +102,12 @@ def test_fitting_before_the_cutoff_never_sees_the_future(make) -> None:  # type:
 
 def test_popularity_ranks_by_decayed_weight_and_respects_exclusions() -> None:
     data = handmade([*PAST, ("u3", "p4", "click", 9.5)])
-    model = GlobalPopularity(half_life_days=1.0).fit(data, data.part("train"))
+    # the toy's four users are its whole crowd: a one-day half-life holding one of them stays one day
+    model = GlobalPopularity(half_life_days=1.0, min_recent_users=1).fit(data, data.part("train"))
     items, scores = model.recommend(np.array([3]), 3)
     assert items[0, 0] == 4  # a fresh click beats older, heavier interest with a 1-day half-life
+    crowd = GlobalPopularity(half_life_days=1.0, min_recent_users=3).fit(data, data.part("train"))
+    assert crowd.recommend(np.array([3]), 1)[0][0, 0] == 1  # one user's fresh click is not popular
     assert np.all(np.diff(scores[0]) <= 0)
     slow = GlobalPopularity(half_life_days=None).fit(data, data.part("train"))
     assert slow.recommend(np.array([3]), 1)[0][0, 0] == 1  # p1 has the most weight overall

@@ -80,9 +80,13 @@ def build_data() -> RecsData:
 
 
 def fitted(data: RecsData, content_weight: float = 0.6, prior_strength: float = 0.0) -> ColdStartRecommender:
-    """A model on the toy data; no shrinkage by default, so each group ranks by its own events."""
+    """A model on the toy data; no shrinkage by default, so each group ranks by its own events.
+    The toy's eight users with recent events are its whole crowd: its window is never widened."""
     model = ColdStartRecommender(
-        min_group_events=3, content_weight=content_weight, prior_strength=prior_strength
+        min_group_events=3,
+        content_weight=content_weight,
+        prior_strength=prior_strength,
+        min_window_users=1,
     )
     return model.fit(data, data.interactions)
 
@@ -159,7 +163,7 @@ def test_custom_item_vectors_drive_the_content_term() -> None:
     vectors[11] = [0.0, 1.0]  # milk 11 looks like nothing but...
     vectors[1] = [0.0, 1.0]  # ...phone 1, which the clicker touched
     model = ColdStartRecommender(
-        min_group_events=3, item_vectors=vectors, content_weight=0.8, prior_strength=0
+        min_group_events=3, item_vectors=vectors, content_weight=0.8, prior_strength=0, min_window_users=1
     )
     model.fit(data, data.interactions)
     items, reasons = recommend(model, data, "clicker", k=2)
@@ -202,8 +206,59 @@ def test_chunking_and_the_no_history_shortcut_do_not_change_the_lists() -> None:
     data = build_data()
     users = np.arange(len(data.users))
     whole = fitted(data).recommend_with_reasons(users, 6)
-    one_by_one = ColdStartRecommender(min_group_events=3, chunk_size=1, prior_strength=0)
+    one_by_one = ColdStartRecommender(min_group_events=3, chunk_size=1, prior_strength=0, min_window_users=1)
     one_by_one.fit(data, data.interactions)
     singles = [one_by_one.recommend_with_reasons(users[[u]], 6) for u in users]
     for part, together in enumerate(whole):
         assert np.array_equal(np.vstack([single[part] for single in singles]), together)
+
+
+def _shop(rows: list[tuple[str, str, str, float]], users: dict[str, tuple[str, str]]) -> RecsData:
+    """A shop of ``rows`` (user, product, type, days before END) and ``users`` (segment, city)."""
+    events = pd.DataFrame(
+        {
+            "user_id": [r[0] for r in rows],
+            "product_id": [r[1] for r in rows],
+            "event_type": [r[2] for r in rows],
+            "ts": [END - dt.timedelta(days=r[3]) for r in rows],
+            "session_id": [f"s{i}" for i in range(len(rows))],
+            "page": "pdp",
+            "position": 0,
+        }
+    )
+    table = pd.DataFrame(
+        {
+            "user_id": list(users),
+            "segment": [s for s, _ in users.values()],
+            "city": [c for _, c in users.values()],
+        }
+    )
+    split = TemporalSplit(END + dt.timedelta(days=1), END + dt.timedelta(days=2), END + dt.timedelta(days=3))
+    return build_recs_data(CATALOG, table, events, split)
+
+
+def test_a_window_that_few_users_chose_in_is_widened_until_enough_did() -> None:
+    # a slow shop: one user's burst in the last two weeks, the crowd's favourite a month before
+    crowd = [f"c{i}" for i in range(6)]
+    rows = [("burst", product, "purchase", 1.0) for product in ("p02", "p03")]
+    rows += [(user, "p07", "purchase", 40.0 + i) for i, user in enumerate(crowd)]
+    users = dict.fromkeys([*crowd, "burst", "newcomer"], ("ocasional", "Lima"))
+    data = _shop(rows, users)
+    one_user = ColdStartRecommender(min_window_users=1, prior_strength=0).fit(data, data.interactions)
+    enough = ColdStartRecommender(min_window_users=5, prior_strength=0).fit(data, data.interactions)
+    assert set(recommend(one_user, data, "newcomer", k=3)[0][:2]) == {"p02", "p03"}  # one user's taste
+    assert recommend(enough, data, "newcomer", k=1)[0] == ["p07"]  # what the crowd chose
+    everyone = ColdStartRecommender(min_window_users=50, prior_strength=0).fit(data, data.interactions)
+    assert recommend(everyone, data, "newcomer", k=1)[0] == ["p07"]  # never more than all history
+
+
+def test_a_segment_and_city_everyone_shares_are_no_group() -> None:
+    # a shop that records neither segments nor cities: the import fills one value for all
+    rows = [(f"u{i}", f"p{i % 4:02d}", "purchase", 1.0 + i % 3) for i in range(12)]
+    users = {f"u{i}": ("ocasional", "unknown") for i in range(12)} | {"newcomer": ("ocasional", "unknown")}
+    data = _shop(rows, users)
+    model = ColdStartRecommender(min_group_events=3, min_window_users=1).fit(data, data.interactions)
+    items, reasons = recommend(model, data, "newcomer", k=4)
+    assert set(reasons) == {REASON_GLOBAL}  # not "popular en unknown", not "clientes como tú"
+    glob = ColdStartRecommender(min_group_events=10**6, min_window_users=1).fit(data, data.interactions)
+    assert items == recommend(glob, data, "newcomer", k=4)[0]  # the same list as everyone's

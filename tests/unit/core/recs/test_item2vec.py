@@ -111,3 +111,20 @@ def test_save_then_load_gives_identical_recommendations(tmp_path: Path) -> None:
     assert np.array_equal(loaded.item_vectors, model.item_vectors)
     with pytest.raises(FileNotFoundError):
         Item2Vec.load(tmp_path / "nothing")
+
+
+def test_a_shop_of_one_product_orders_teaches_nothing_and_recommends_nothing() -> None:
+    # every order (session) holds one product: nothing co-occurs, so nothing is learned
+    events = [
+        (f"u{u}", f"p{(u * 3 + day) % 8}", "purchase", day + u / 10) for u in range(6) for day in range(14)
+    ]
+    data = handmade(events, n_items=8, n_users=6)
+    model = Item2Vec(CONFIG).fit(data, data.part("train"))
+    assert not model.learned
+    assert not model.item_vectors.any()
+    assert not model.user_vectors.any()
+    items, scores = model.recommend(np.arange(6), 5)
+    assert (items == PAD).all()
+    assert np.isneginf(scores).all()
+    clustered = _sessions_within_clusters()
+    assert Item2Vec(CONFIG).fit(clustered, clustered.part("train")).learned
