@@ -10,7 +10,8 @@ Ranking modes (the evaluation's models are the same engine in another mode):
 * ``bm25`` — lexical hits in BM25 order;
 * ``semantic`` — semantic hits in cosine order;
 * ``hybrid`` — the union ranked by reciprocal-rank fusion (RRF, k = 60): the un-learned
-  hybrid, also what serves when no ranker has been trained yet (no search logs);
+  hybrid, also what serves when no ranker has been trained yet (no search logs); exact-title
+  matches are lifted as in ``hybrid_ltr``;
 * ``hybrid_ltr`` — the union ranked by the LambdaRank model; products whose analysed title
   equals the analysed query are lifted above the rest (navigational queries).
 """
@@ -27,7 +28,7 @@ import pandas as pd
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.search.languages import DEFAULT_LANGUAGE
 from vitrina.core.search.products import ProductTable
-from vitrina.core.search.ranker_features import RankingContext, candidate_features, merge_hits
+from vitrina.core.search.ranker_features import RankingContext, candidate_features, exact_titles, merge_hits
 from vitrina.core.search.result_rules import SearchRules
 from vitrina.core.search.types import Float32Array, Hits, Int64Array, ParsedQuery, positions_in
 
@@ -169,10 +170,16 @@ class SearchEngine:
         else:
             column = 0 if mode == "bm25" else 2
             scores = retrieval[:, column].astype(np.float32)
-        if features is not None:
+        if mode in ("hybrid", "hybrid_ltr"):
             # Navigational queries: a product whose whole title is the query goes first,
-            # whatever the ranker learned (logs rarely teach it; shoppers expect it).
-            exact = features["exact_title"].to_numpy() > 0
+            # whatever the ranker learned (logs rarely teach it; shoppers expect it) or the
+            # fusion made of it (RRF lifts a crowd of products with a shorter title that both
+            # retrievers rank fairly high above the few whose title is the query).
+            exact = (
+                features["exact_title"].to_numpy() > 0
+                if features is not None
+                else exact_titles(self.context, query, rows)
+            )
             scores = np.where(exact, scores.max(initial=0.0) + EXACT_TITLE_LIFT + scores, scores)
             scores = scores.astype(np.float32)
         order = np.argsort(-scores, kind="stable")

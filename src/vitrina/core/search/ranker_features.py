@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from vitrina.core.search.products import ProductTable
@@ -120,6 +121,13 @@ def merge_hits(lexical: Hits, semantic: Hits) -> tuple[Int64Array, np.ndarray]:
         scores[found, offset] = hits.scores[position[found]]
         scores[found, offset + 1] = np.log2(2.0 + position[found])
     return rows, scores
+
+
+def exact_titles(context: RankingContext, query: ParsedQuery, rows: Int64Array) -> npt.NDArray[np.bool_]:
+    """Which candidates ``rows`` have an analysed title with exactly the analysed query's tokens."""
+    q_tokens = frozenset(context.analyse(query.corrected))
+    common = context.titles.count(rows, q_tokens)
+    return np.asarray((common == len(q_tokens)) & (context.titles.sizes[rows] == len(q_tokens)), dtype=bool)
 
 
 def candidate_features(

@@ -229,3 +229,14 @@ def test_cached_search_serves_the_same_page_until_the_index_changes(tmp_path: Pa
     assert frequent_queries(logs, lambda q: q.strip().lower(), limit=1) == ["Celular"]
     cache.close()
     engine.close()
+
+
+@pytest.mark.unit
+def test_hybrid_lifts_a_product_whose_whole_title_is_the_query() -> None:
+    engine = _engine(None)
+    fused = engine.search("x").rows.tolist()
+    assert fused[0] == 3  # RRF: found by both retrievers, ranked high by both
+    exact = engine.search("producto 1").rows.tolist()  # product 1's whole title
+    assert exact == [1, *(row for row in fused if row != 1)]  # lifted first, the rest in RRF order
+    assert engine.search("producto 1", mode="bm25").rows.tolist() == [0, 1, 3]  # other modes unchanged
+    engine.close()
