@@ -21,7 +21,7 @@ from support.fixed_calendar import WORLD_END_MIDNIGHT
 
 from vitrina.adapters.lake.io import write_table
 from vitrina.adapters.lake.paths import LakePaths
-from vitrina.adapters.models.index_versions import current_version
+from vitrina.adapters.models.index_versions import current_version, read_version_meta
 from vitrina.adapters.registry.mlflow_client import mlflow_client
 from vitrina.config import Settings, get_settings
 from vitrina.core.tables import CATALOG, JUDGMENTS
@@ -157,8 +157,20 @@ def test_the_gate_reads_the_judgments_and_the_first_version_is_champion(
     assert "hybrid_ltr" not in judged  # no ranker without logs
     relevance = run.metrics["relevance"]
     assert relevance["gate"] == "judgments"
-    assert relevance["sources"]["judgments"]["n_queries"] == len(_judged_queries())
-    assert relevance["tuned_on_judgments"] is False
+    # No ranker: the served mode is chosen on one half of the judged queries, gated on the other.
+    served = run.metrics["served_mode"]
+    assert served["n_selection"] + served["n_gate"] == len(_judged_queries())
+    assert abs(served["n_selection"] - served["n_gate"]) <= 1
+    assert relevance["sources"]["judgments"]["n_queries"] == served["n_gate"]
+    assert relevance["tuned_on_judgments"] is True
+    selection = run.metrics["judgments_selection"]
+    assert served["selection"] == {
+        "hybrid": selection["hybrid"]["ndcg@10"],
+        "bm25": selection["bm25_qu"]["ndcg@10"],
+    }
+    # Intents only the encoder understands: the hybrid wins the selection half.
+    assert served["mode"] == "hybrid"
+    assert served["model"] == "hybrid"
     # BM25 finds what a query names and nothing for an intent; the hybrid finds both.
     assert judged["bm25"]["zero_result_rate"] > 0
     assert judged["hybrid"]["zero_result_rate"] == 0
@@ -170,7 +182,11 @@ def test_the_gate_reads_the_judgments_and_the_first_version_is_champion(
         [mlflow_client(settings).get_experiment_by_name("vitrina-search").experiment_id]
     )[0]
     assert mlflow_run.data.params["relevance_source"] == "judgments"
-    assert mlflow_run.data.params["judged_queries"] == str(len(_judged_queries()))
+    assert mlflow_run.data.params["judged_queries"] == str(served["n_gate"])
+    assert mlflow_run.data.params["served_mode"] == "hybrid"
+    assert mlflow_run.data.params["served_mode_selection_queries"] == str(served["n_selection"])
+    assert mlflow_run.data.params["served_mode_reason"] == served["reason"]
+    assert mlflow_run.data.tags["served_model"] == "hybrid"
     assert mlflow_run.data.tags["ndcg_at_10.source"] == "judgments"
     logged = mlflow_run.data.metrics["judgments/hybrid/ndcg_at_10"]
     assert logged == pytest.approx(judged["hybrid"]["ndcg@10"])
@@ -178,6 +194,9 @@ def test_the_gate_reads_the_judgments_and_the_first_version_is_champion(
     text = report.read_text()
     assert "Gate: NDCG@10 on the shop's judgments" in text
     assert "no search logs: ranker not trained" in text
+    assert f"chosen on {served['n_selection']} judged queries" in text
+    assert "selection half" in text
+    assert read_version_meta(settings, run.version)["served_mode"] == "hybrid"
 
 
 @pytest.fixture(scope="module")
@@ -187,11 +206,16 @@ def api(shop: tuple[Settings, LoopRun]) -> Iterator[TestClient]:
         yield client
 
 
-def test_the_api_answers_search_and_an_empty_recs_fallback(api: TestClient) -> None:
+def test_the_api_answers_search_and_an_empty_recs_fallback(
+    shop: tuple[Settings, LoopRun], api: TestClient
+) -> None:
+    settings, loop = shop
     answer = api.get("/search", params={"q": "makita drill", "k": 5})
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert body["mode"] == "hybrid"
+    assert loop.search is not None
+    assert loop.search.version is not None
+    assert body["mode"] == read_version_meta(settings, loop.search.version)["served_mode"] == "hybrid"
     titles = [item["title"] for item in body["items"]]
     assert len(titles) == 5
     assert titles[0].startswith("Makita")
@@ -208,6 +232,10 @@ def test_without_judgments_the_first_version_still_serves(tmp_path: Path, mlflow
     validate_lake(settings, max_invalid_share=0.0)
     run = run_search(settings, replace(SearchConfig(), n_trials=1), QUIET)
     assert run.metrics["relevance"]["gate"] is None
+    assert "served_mode" not in run.metrics  # nothing to choose on: the hybrid serves, as before
+    assert run.metrics["relevance"]["tuned_on_judgments"] is False
+    assert run.version is not None
+    assert read_version_meta(settings, run.version)["served_mode"] == "hybrid"
     assert run.registration is not None
     assert "as champion" in run.registration
     assert current_version(settings) == run.version

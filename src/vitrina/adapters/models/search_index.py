@@ -12,20 +12,23 @@ A version is analysed in one language, recorded in ``version.json`` (``language`
 query-understanding and BM25 folders; the loaded engine parses queries in that language, so
 a later change of the shop file never mixes the analysis of an index and of its queries (it
 takes effect at the next full ``vitrina train search``).
+
+``version.json`` also records the mode the version was gated in (``served_mode``): the loaded
+engine ranks in it by default.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.models.index_versions import current_version, read_version_meta, version_folder
 from vitrina.config import Settings
 from vitrina.core.artifacts import manifest
 from vitrina.core.ranking.lambdarank import LambdaRanker
-from vitrina.core.search.engine import RETRIEVAL_K, SearchEngine
+from vitrina.core.search.engine import MODES, RETRIEVAL_K, Mode, SearchEngine
 from vitrina.core.search.languages import DEFAULT_LANGUAGE, Language, as_language
 from vitrina.core.search.lexical import BM25Index
 from vitrina.core.search.products import ProductTable
@@ -102,7 +105,19 @@ class LoadedVersion:
             model_version=str(self.meta.get("model_version", "unknown")),
             frequent_queries=tuple(self.signals.frequent_queries["query"].astype(str)),
             language=self.language,
+            served_mode=served_mode(self.meta),
         )
+
+
+def served_mode(meta: dict[str, Any]) -> Mode | None:
+    """The mode ``version.json`` says the version was gated in (None for versions written
+    before it was recorded: the engine's default then applies, as it did when they were built)."""
+    mode = meta.get("served_mode")
+    if mode is None:
+        return None
+    if mode not in MODES:
+        raise ValueError(f"version.json names an unknown served mode {mode!r}")
+    return cast(Mode, mode)
 
 
 def version_language(

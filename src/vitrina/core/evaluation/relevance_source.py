@@ -10,9 +10,10 @@ held-out search logs. The gate needs one number, read from the first present of:
 3. ``logs`` — clicks and purchases after the evaluation cut, biased towards what the logging
    policy showed: the last resort.
 
-Every present source is still reported beside the one the gate read. Nothing is tuned on the
-judgments yet, so all judged queries serve the gate; a step that learns from them (fusion
-weights, a ranker) must hold part of them out and gate on that part only.
+Every present source is still reported beside the one the gate read. A step that learns from
+the judgments must hold part of them out and gate on that part only: without a ranker, the
+served mode is chosen on one half of the judged queries and the ``judgments`` section holds
+the other (:mod:`vitrina.core.evaluation.served_mode`).
 """
 
 from __future__ import annotations

@@ -118,6 +118,7 @@ def evaluate_rankings(
 
 SECTION_TITLES = {
     "judgments": "Shop's judgments",
+    "judgments_selection": "Shop's judgments: selection half (chose the served mode, not gated on)",
     "models": "Simulator qrels",
     "logs": "Held-out search logs",
 }

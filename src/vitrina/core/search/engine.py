@@ -10,10 +10,14 @@ Ranking modes (the evaluation's models are the same engine in another mode):
 * ``bm25`` — lexical hits in BM25 order;
 * ``semantic`` — semantic hits in cosine order;
 * ``hybrid`` — the union ranked by reciprocal-rank fusion (RRF, k = 60): the un-learned
-  hybrid, also what serves when no ranker has been trained yet (no search logs); exact-title
+  hybrid, what serves by default when no ranker has been trained yet (no search logs); exact-title
   matches are lifted as in ``hybrid_ltr``;
 * ``hybrid_ltr`` — the union ranked by the LambdaRank model; products whose analysed title
   equals the analysed query are lifted above the rest (navigational queries).
+
+The default mode is the index version's ``served_mode`` when it records one (without a ranker,
+the search pipeline may choose ``bm25`` on the shop's judgments:
+:mod:`vitrina.core.evaluation.served_mode`), else ``hybrid_ltr`` with a ranker, ``hybrid`` without.
 """
 
 from __future__ import annotations
@@ -87,7 +91,12 @@ class SearchEngine:
         model_version: str,
         frequent_queries: tuple[str, ...] = (),
         language: str = DEFAULT_LANGUAGE,
+        served_mode: Mode | None = None,
     ) -> None:
+        if served_mode is not None and served_mode not in MODES:
+            raise ValueError(f"unknown served mode {served_mode!r}; expected one of {MODES}")
+        if served_mode == "hybrid_ltr" and ranker is None:
+            raise ValueError("served mode hybrid_ltr needs a trained ranker; this engine has none")
         self.understanding = understanding
         self.lexical = lexical
         self.semantic = semantic
@@ -103,7 +112,17 @@ class SearchEngine:
         """The version's most searched queries, most first: what serving warms its cache with."""
         self.language = language
         """The language queries and products are analysed in (the index version's)."""
+        self.served_mode = served_mode
+        """The mode the index version was gated in (None: the ranker decides, as before)."""
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vitrina-search")
+
+    @property
+    def default_mode(self) -> Mode:
+        """What ``mode=None`` ranks in: the served mode, else ``hybrid_ltr`` with a ranker,
+        else ``hybrid``."""
+        if self.served_mode is not None:
+            return self.served_mode
+        return "hybrid_ltr" if self.ranker is not None else "hybrid"
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
@@ -126,8 +145,8 @@ class SearchEngine:
         explain: bool = False,
         apply_rules: bool = True,
     ) -> Ranked:
-        """Top ``k`` for ``raw`` (``mode`` default: ``hybrid_ltr`` when a ranker is loaded, else
-        ``hybrid``); ``explain`` adds per-result reasons (LightGBM contributions, retrievers)."""
+        """Top ``k`` for ``raw`` (``mode`` default: :attr:`default_mode`); ``explain`` adds
+        per-result reasons (LightGBM contributions, retrievers)."""
         query = self.understanding.parse(raw)
         return self.rank(
             query,
@@ -152,7 +171,7 @@ class SearchEngine:
         apply_rules: bool = True,
     ) -> Ranked:
         """Order already-retrieved hits (the evaluation retrieves once and ranks in every mode)."""
-        mode = mode or ("hybrid_ltr" if self.ranker is not None else "hybrid")
+        mode = mode or self.default_mode
         if mode == "bm25":
             rows, retrieval = merge_hits(lexical, Hits.empty())
         elif mode == "semantic":

@@ -33,7 +33,12 @@ from vitrina.core.search.ranker_features import FEATURES
 from vitrina.pipelines.registration import Candidate, GatePsi, Registration, gate_and_register
 
 INPUT_TABLES = ("catalog", "search_logs", "judgments")
-SECTIONS = {"judgments": "the shop's judgments", "models": "simulator qrels", "logs": "held-out search logs"}
+SECTIONS = {
+    "judgments": "the shop's judgments",
+    "judgments_selection": "the shop's judgments, selection half (chose the served mode; not gated on)",
+    "models": "simulator qrels",
+    "logs": "held-out search logs",
+}
 
 
 def search_behaviour(
@@ -82,12 +87,14 @@ def register_search(
     data_window: dict[str, str],
     psi: GatePsi | None = None,
     tags: dict[str, str] | None = None,
+    served_model: str | None = None,
 ) -> Registration:
     """Gate and register this run; a champion's index version becomes the served one.
 
     The gate reads the section :func:`~vitrina.core.evaluation.relevance_source.gate_source`
     picks from ``metrics`` (judgments, else qrels, else held-out logs); with none of them, a
-    first version still registers, the reason recorded."""
+    first version still registers, the reason recorded. ``served_model`` is the evaluation
+    model the engine serves as (default: ``hybrid_ltr`` with a ranker, else ``hybrid``)."""
     (bundle_dir / INDEX_FILE).write_text(json.dumps({"index_version": index_version}))
     ranker = engine.ranker
     importance = None
@@ -103,7 +110,7 @@ def register_search(
         bundle_dir=str(bundle_dir),
         metrics=metrics,
         behaviour=search_behaviour(engine, queries),
-        served_model="hybrid_ltr" if ranker is not None else "hybrid",
+        served_model=served_model or ("hybrid_ltr" if ranker is not None else "hybrid"),
         baseline_model="bm25",
         max_psi=None if psi is None else psi.value,
         psi_skip_reason=None if psi is None else psi.skip_reason,

@@ -17,8 +17,11 @@ Text is analysed in the shop's language (``settings.shop.language``), recorded i
 version; a change of language or synonyms file makes the next run retrain.
 
 Without search logs (a catalog brought without traffic) the base encoder is used, no ranker
-is trained (the engine serves the RRF hybrid: the run says so) and only judgments and qrels —
-if any — are evaluated. With nothing to measure at all, the gate lets a first version through
+is trained and only judgments and qrels — if any — are evaluated. The served mode is then
+the RRF ``hybrid``, unless the shop's judgments say ``bm25`` (after query understanding) is
+better: chosen on one half of the judged queries, gated on the other
+(:mod:`vitrina.core.evaluation.served_mode`), recorded in the index version and the run.
+With nothing to measure at all, the gate lets a first version through
 with the reason recorded (:mod:`vitrina.core.promotion.gate`), so a new shop is never left
 without search.
 """
@@ -26,6 +29,7 @@ without search.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +73,7 @@ from vitrina.core.evaluation.search_rankings import (
     render_markdown,
     strict_json,
 )
+from vitrina.core.evaluation.served_mode import choose_mode, split_judged
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.ranking.training_set import RankingFrame
 from vitrina.core.search.engine import SearchEngine
@@ -158,7 +163,9 @@ def _build(
         windows = log_windows(logs, config.eval_days, config.ranker_days)
         if windows is None:
             what = "no search logs" if logs.empty else "search logs too short to hold out a week"
-            run.notes.append(f"{what}: ranker not trained, encoder not fine-tuned (base MiniLM, RRF hybrid)")
+            run.notes.append(
+                f"{what}: ranker not trained, encoder not fine-tuned (base MiniLM, un-learned modes)"
+            )
     before_eval = logs if windows is None else logs[logs["ts"] < windows.t_eval]
     with steps.step("query understanding"):
         understanding = QueryUnderstanding.build(
@@ -220,13 +227,25 @@ def _build(
         with steps.step("evaluate models against judgments, qrels and held-out searches"):
             fine_tuned = None if windows is None else embeddings
             run.metrics = _evaluate(
-                settings, config, run, products, windows, logs, engine_as_of, ranker, texts, fine_tuned
+                settings,
+                config,
+                run,
+                products,
+                windows,
+                logs,
+                engine_as_of,
+                ranker,
+                texts,
+                fine_tuned,
+                normalise,
             )
+    chosen_mode = run.metrics.get("served_mode")
     with steps.step("publish index version"):
         as_of = (windows.end if windows is not None else pd.Timestamp.now(tz="UTC")) + pd.Timedelta(
             microseconds=1
         )
         serving, signals = engine_as_of(as_of, ranker)
+        serving.served_mode = chosen_mode["mode"] if chosen_mode else None
         name = next_version(settings)
         folder = version_folder(settings, name)
         products.save(folder)
@@ -241,6 +260,7 @@ def _build(
                 "run_id": run.run_id,
                 "model_version": f"search-{run.run_id}",
                 "language": language,
+                "served_mode": serving.default_mode,
                 "encoder": str(encoder_dir),
                 "onnx": str(onnx_dir),
                 "ranker": None if ranker is None else str(models / "ranker"),
@@ -267,6 +287,7 @@ def _build(
                 or run.judged_queries[:200]
                 or ["a"],
                 training_rows=training_rows,
+                served_model=chosen_mode["model"] if chosen_mode else None,
                 psi=gate_psi(settings, "search", decision.trigger, decision.drift_run),
                 tags={"retrain.trigger": decision.trigger, "retrain.reason": decision.reason},
                 params={
@@ -274,6 +295,7 @@ def _build(
                     "seed": config.seed,
                     "n_products": len(products),
                     **_relevance_params(run.metrics),
+                    **_served_mode_params(serving.default_mode, chosen_mode),
                 },
                 data_window={}
                 if windows is None
@@ -372,6 +394,19 @@ def _relevance_params(metrics: dict[str, Any]) -> dict[str, object]:
     }
 
 
+def _served_mode_params(mode: str, chosen: dict[str, Any] | None) -> dict[str, object]:
+    """MLflow params naming the served mode and, when judgments chose it, the choice."""
+    if not chosen:
+        return {"served_mode": mode}
+    return {
+        "served_mode": mode,
+        "served_mode_reason": chosen["reason"],
+        "served_mode_selection_queries": chosen["n_selection"],
+        "served_mode_gate_queries": chosen["n_gate"],
+        **{f"served_mode_selection_ndcg_{m}": v for m, v in chosen["selection"].items()},
+    }
+
+
 def _judged_sources(
     settings: Settings,
     config: SearchConfig,
@@ -410,11 +445,22 @@ def _evaluate(
     ranker: LambdaRanker | None,
     texts: list[str],
     fine_tuned: np.ndarray | None,
+    normalise: Callable[[str], str],
 ) -> dict[str, Any]:
     """Every model on every relevance source (``fine_tuned``: the served embeddings when the
     encoder was fine-tuned; None when the base encoder serves, whose index is then reused as
-    ``semantic_base`` instead of embedding the catalog twice), plus which source the gate reads."""
+    ``semantic_base`` instead of embedding the catalog twice), plus which source the gate reads.
+
+    Without a ranker, the shop's judgments choose the served mode on one half of the judged
+    queries (section ``judgments_selection``) and the ``judgments`` section, which the gate
+    reads, holds the other half only."""
     sources = _judged_sources(settings, config, run, products, windows, logs)
+    run.judged_queries = sources["judgments"].texts if "judgments" in sources else []
+    split = (
+        split_judged(sources["judgments"], normalise) if ranker is None and "judgments" in sources else None
+    )
+    if split is not None:
+        sources["judgments"] = split.gate
     report: dict[str, Any] = {"judgments": {}, "models": {}, "logs": {}}
     if sources:
         as_of = windows.t_eval if windows is not None else pd.Timestamp.now(tz="UTC")
@@ -429,9 +475,14 @@ def _evaluate(
             base = batch_semantic(QueryEncoder.load(base_dir).encode_batch, base_index.search_batch)
         for section, queries in sources.items():
             report[section] = evaluate_search_models(engine, queries, tuned=tuned, base=base)
+        if split is not None:
+            selection = evaluate_search_models(engine, split.selection, tuned=tuned, base=base)
+            report["judgments_selection"] = selection
+            choice = choose_mode(selection, split)
+            report["served_mode"] = choice.to_dict()
+            run.notes.append(choice.reason)
         engine.close()
     chosen = gate_source(report)
-    run.judged_queries = sources["judgments"].texts if "judgments" in sources else []
     report["relevance"] = {
         "gate": chosen.label,
         "gate_detail": chosen.detail,
@@ -443,7 +494,7 @@ def _evaluate(
             }
             for section, queries in sources.items()
         },
-        "tuned_on_judgments": False,
+        "tuned_on_judgments": split is not None,
     }
     report["notes"] = list(run.notes)
     payload: dict[str, Any] = strict_json(report)  # type: ignore[assignment]

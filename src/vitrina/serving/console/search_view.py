@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vitrina.core.search.engine import Mode, Ranked, SearchEngine
-from vitrina.serving.search.answer import default_mode
 
 FALLBACK_CHALLENGER: Mode = "bm25"
 """Compared with when the experiment's challenger is the champion's own mode (the gate's baseline)."""
@@ -121,11 +120,12 @@ def search_view(
     """Understand and retrieve ``q`` once; rank it as the champion and as the challenger."""
     query = engine.understanding.parse(q)
     lexical, semantic = engine.retrieve(query)
-    champion_mode: Mode = "hybrid_ltr" if default_mode(engine) == "hybrid_ltr" else "hybrid"
+    champion_mode: Mode = engine.default_mode
     notes = []
     challenger_mode = challenger
     if challenger == champion_mode or (challenger == "hybrid_ltr" and engine.ranker is None):
-        challenger_mode = FALLBACK_CHALLENGER
+        # A champion serving bm25 (chosen on the shop's judgments) is compared with the hybrid.
+        challenger_mode = "hybrid" if champion_mode == FALLBACK_CHALLENGER else FALLBACK_CHALLENGER
         notes.append("challenger_fallback")
     lists = [
         ranked_list(

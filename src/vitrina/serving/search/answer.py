@@ -32,7 +32,8 @@ class SearchUnavailableError(RuntimeError):
 
 
 def default_mode(engine: SearchEngine) -> str:
-    return "hybrid_ltr" if engine.ranker is not None else "hybrid"
+    """The champion arm's mode: the index version's served mode (see :attr:`SearchEngine.default_mode`)."""
+    return engine.default_mode
 
 
 def verify_engine(engine: SearchEngine) -> None:

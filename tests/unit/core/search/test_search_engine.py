@@ -10,16 +10,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from vitrina.adapters.models.search_index import served_mode
 from vitrina.adapters.search_cache.cached_search import CachedSearch, frequent_queries
 from vitrina.adapters.search_cache.sqlite import SQLiteResultCache
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.ranking.training_set import RankingFrame
-from vitrina.core.search.engine import SearchEngine, rrf
+from vitrina.core.search.engine import Mode, SearchEngine, rrf
 from vitrina.core.search.products import ProductTable
 from vitrina.core.search.ranker_features import FEATURES, RankingContext, merge_hits
 from vitrina.core.search.result_rules import SearchRules
 from vitrina.core.search.signals import PRODUCT_COLUMNS, SearchSignals, query_frequencies
 from vitrina.core.search.types import Hits, ParsedQuery
+from vitrina.serving.search.answer import default_mode
 from vitrina.serving.search.warmup import SearchWarmUp
 
 N = 6
@@ -85,7 +87,7 @@ def _ranker_preferring_both_retrievers() -> LambdaRanker:
     )
 
 
-def _engine(ranker: LambdaRanker | None) -> SearchEngine:
+def _engine(ranker: LambdaRanker | None, served_mode: Mode | None = None) -> SearchEngine:
     products = _products()
     signals = SearchSignals(
         as_of=pd.Timestamp("2026-02-01", tz="UTC"),
@@ -104,6 +106,7 @@ def _engine(ranker: LambdaRanker | None) -> SearchEngine:
         rules=SearchRules.build(products.frame),
         index_version="products-v1",
         model_version="test",
+        served_mode=served_mode,
     )
 
 
@@ -119,6 +122,23 @@ def test_modes_order_by_their_own_score_and_rules_drop_out_of_stock() -> None:
     with pytest.raises(ValueError, match="needs a trained ranker"):
         engine.search("x", mode="hybrid_ltr")
     engine.close()
+
+
+@pytest.mark.unit
+def test_a_version_served_in_bm25_ranks_in_bm25_by_default() -> None:
+    engine = _engine(None, served_mode=served_mode({"served_mode": "bm25"}))
+    assert engine.default_mode == default_mode(engine) == "bm25"
+    assert engine.search("x").rows.tolist() == engine.search("x", mode="bm25").rows.tolist() == [0, 1, 3]
+    assert engine.search("x", mode="hybrid").rows[0] == 3  # an experiment naming a mode still gets it
+    engine.close()
+    older = _engine(None, served_mode=served_mode({}))  # a version.json without the field
+    assert older.default_mode == "hybrid"
+    assert older.search("x").rows[0] == 3
+    older.close()
+    with pytest.raises(ValueError, match="unknown served mode"):
+        served_mode({"served_mode": "bm42"})
+    with pytest.raises(ValueError, match="needs a trained ranker"):
+        _engine(None, served_mode="hybrid_ltr")
 
 
 @pytest.mark.unit
