@@ -30,12 +30,11 @@ import psycopg
 import pyarrow as pa
 
 from vitrina.adapters.ingest.duck_sql import ident, literal, short_error
-from vitrina.adapters.ingest.mapping import (
+from vitrina.adapters.ingest.mapping import LoadedMapping, MappingLines
+from vitrina.adapters.ingest.mapping_model import (
     CsvSource,
     FileSource,
     JsonLinesSource,
-    LoadedMapping,
-    MappingLines,
     ParquetSource,
     PostgresSource,
 )

@@ -40,7 +40,8 @@ import pyarrow.compute as pc
 
 from vitrina.adapters.contracts.coerce import as_text, coerce_column, type_name
 from vitrina.adapters.ingest.duck_sql import ident, literal, short_error
-from vitrina.adapters.ingest.mapping import ColumnSpec, MappingLines, Path_, TableMapping
+from vitrina.adapters.ingest.mapping import MappingLines, Path_
+from vitrina.adapters.ingest.mapping_model import ColumnSpec, TableMapping
 from vitrina.core.tables import TABLES, TableSpec
 
 ROW = "__vitrina_row"
