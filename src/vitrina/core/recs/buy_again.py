@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
-from vitrina.core.ranking.top_k import PAD
+from vitrina.core.ranking.top_k import top_k_pairs
 from vitrina.core.recs.baselines import _load_artifact, _save_artifact
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.repurchase import CYCLE_PRIOR, DAY_US, RATE_PRIOR, Occasions, RepurchaseStats
@@ -117,22 +117,10 @@ class BuyAgain:
     ) -> tuple[IntArray, FloatArray]:
         """Each user's top ``k`` own purchases; ``PAD`` / ``-inf`` after the last one."""
         users = np.asarray(users, dtype=np.int64)
-        out_items = np.full((users.size, k), PAD, dtype=np.int64)
-        out_scores = np.full((users.size, k), -np.inf)
         rows, item, score = self.user_item_scores(users)
         if exclude is not None:
-            keep = ~exclude[item]
-            rows, item, score = rows[keep], item[keep], score[keep]
-        if rows.size == 0 or k == 0:
-            return out_items, out_scores
-        order = np.lexsort((item, -score, rows))  # per row: best first, ties by item index
-        rows, item, score = rows[order], item[order], score[order]
-        first = np.searchsorted(rows, rows, side="left")
-        rank = np.arange(rows.size) - first
-        top = rank < k
-        out_items[rows[top], rank[top]] = item[top]
-        out_scores[rows[top], rank[top]] = score[top]
-        return out_items, out_scores
+            score = np.where(exclude[item], -np.inf, score)
+        return top_k_pairs(rows, item, score, users.size, k)
 
     def save(self, folder: str | Path) -> None:
         """Occasions and repurchase statistics as safetensors, parameters as JSON, under ``folder``."""
