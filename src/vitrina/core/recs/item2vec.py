@@ -17,7 +17,9 @@ and an item trained on few pairs keeps little else, so the cosine of a user's me
 highest for the rarest items: on a real shop (online-retail, forward split) the median item
 recommended had been chosen by one user and NDCG@10 was 0.009 (popularity: 0.068). Subtracting
 the mean vector of the trained items ("all-but-the-top", Mu & Viswanath 2018) removes it
-(0.047).
+(0.047). As a list of its own it stays below co-occurrence (item-kNN 0.113 there; 0.021 against
+0.066 on movielens, leave-last-5-out): its vectors serve as ranking features, cold-start content
+and MMR similarity, and a shop's validation decides whether its list is worth publishing.
 
 Only positives count (impressions are exposures, not choices); repeats of an item in a row
 (click → cart → purchase) collapse to one token, and one-item sessions are dropped: they
