@@ -41,6 +41,7 @@ from vitrina.serving.popular_fallback import PopularList, load_popular
 from vitrina.serving.recs.answer import RecsService
 from vitrina.serving.reload_signal import Generations
 from vitrina.serving.search.answer import SearchService, default_mode, verify_engine
+from vitrina.serving.search.answer_log import AnswerLog
 from vitrina.serving.search.warmup import SearchWarmUp
 from vitrina.serving.store_handle import FAILURES, StoreHandle
 
@@ -113,6 +114,8 @@ class ServingState:
     errors: dict[str, str] = field(default_factory=dict)
     refused: dict[str, RefusedVersion] = field(default_factory=dict)
     warm_up: SearchWarmUp | None = None
+    answers: AnswerLog | None = None
+    """Where ``/search`` answers are logged (None: no event buffer to log them to)."""
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def served_versions(self) -> str:
@@ -256,6 +259,8 @@ class ServingState:
             engine.close()
         self.store.close()
         self.cache.close()
+        if self.answers is not None:
+            self.answers.close()  # appends what is queued, before the buffer closes
         if self.events is not None:
             self.events.close()
 
@@ -296,6 +301,7 @@ def load_state(settings: Settings, metrics: ServiceMetrics | None = None) -> Ser
         events=events,
         generations=Generations(settings.home),
         errors=errors,
+        answers=None if events is None else AnswerLog(events, metrics),
     )
     if refusal is not None and engine is None:
         state.search.unavailable = (
