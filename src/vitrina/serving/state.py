@@ -1,6 +1,7 @@
 """Everything the API loads once (FastAPI lifespan) and swaps on ``POST /admin/reload``.
 
-:func:`load_state` opens the serving store, the search result cache and the event buffer,
+:func:`load_state` opens the serving store, the search result cache and the event buffer
+(with the log of ``/search`` answers in front of it: :mod:`vitrina.serving.search.answer_log`),
 loads the served index version (verified before use) and the popularity fallback list, and
 reads the experiment file; the result cache is then warmed with the index version's most
 searched queries in the background (:mod:`vitrina.serving.search.warmup`).
