@@ -145,6 +145,8 @@ def ingest_events(home: HomeOption = None) -> None:
     """Flush the event buffer (embedded log or Redis Streams) into raw/events and the API's
     search answers into raw/search_answers, derive raw/search_logs from them; then
     `vitrina data validate`."""
+    from pyarrow import ArrowException
+
     from vitrina.adapters.events import EventBufferUnavailableError
     from vitrina.bootstrap import open_event_buffer
     from vitrina.pipelines.ingest_events import flush_events
@@ -159,7 +161,11 @@ def ingest_events(home: HomeOption = None) -> None:
         raise typer.Exit(code=1) from error
     console.print(report.render())
     if report.events or report.answers:  # a new click may complete an earlier answer
-        console.print(build_live_search_logs(settings).render())
+        try:
+            console.print(build_live_search_logs(settings).render())
+        except (OSError, ValueError, ArrowException) as error:  # the flush stands; derive again later
+            console.print(f"[bold red]search logs not derived:[/] {error}; `vitrina data ingest search-logs`")
+            raise typer.Exit(code=1) from error
 
 
 @ingest_app.command("search-logs")
