@@ -22,14 +22,14 @@ import pyarrow.parquet as pq
 import pytest
 from support.event_writers import DUP_SIZE, WriterSpec, dup_ids, run_writer
 
-from vitrina.adapters.events import EventBuffer, EventRecord
+from vitrina.adapters.events import EventBuffer, EventRecord, SearchAnswerRecord
 from vitrina.adapters.events.redis_stream import RedisEventBuffer
 from vitrina.adapters.events.sqlite_buffer import LEGACY_FOLDER, EventLog
 from vitrina.adapters.lake.io import list_parquet_files
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.bootstrap import open_event_buffer
 from vitrina.config import Settings, get_settings
-from vitrina.core.tables import EVENTS
+from vitrina.core.tables import EVENTS, SEARCH_ANSWERS
 from vitrina.pipelines.ingest_events import flush_events
 
 pytestmark = pytest.mark.integration
@@ -126,6 +126,47 @@ def test_flush_writes_raw_events_in_the_contract_then_commits(
         f"e{i}" for i in range(7)
     )
     assert flush_events(settings, buffer).events == 0
+
+
+def answer(i: int, *, interleaved: bool = False) -> SearchAnswerRecord:
+    shown = tuple(f"p{(i + j) % 5}" for j in range(3))
+    return SearchAnswerRecord(
+        request_id=f"r{i}",
+        ts=dt.datetime(2026, 3, 1 + i % 2, 9, tzinfo=dt.UTC),
+        user_id=None if i % 3 == 0 else f"u{i}",
+        query=f"café {i}",
+        results_shown=shown,
+        positions=(1, 2, 3),
+        arm="challenger" if interleaved else "champion",
+        mode="hybrid_ltr",
+        index_version="v0001",
+        model_version="search-x",
+        experiment="exp" if interleaved else None,
+        teams=("champion", "challenger", "champion") if interleaved else (),
+    )
+
+
+def test_search_answers_share_the_buffer_and_flush_to_their_own_raw_table(
+    settings_and_buffer: tuple[Settings, EventBuffer],
+) -> None:
+    settings, buffer = settings_and_buffer
+    first = buffer.append([answer(0), event(1), answer(1, interleaved=True), answer(0)])
+    assert (first.accepted, first.duplicates) == (3, ("search-answer:r0",))
+    assert [b.event for b in buffer.read(10)] == [answer(0), event(1), answer(1, interleaved=True)]
+    buffer.append([answer(2), event(2)])
+    report = flush_events(settings, buffer, chunk=2)
+    assert (report.events, report.answers, report.chunks) == (2, 3, 3)
+    assert buffer.pending() == 0
+    assert buffer.append([answer(1)]).duplicates == ("search-answer:r1",)  # remembered once flushed
+    lake = LakePaths(settings.lake)
+    tables = [pq.read_table(f) for f in list_parquet_files(lake, "raw", "search_answers")]
+    assert all(t.schema.equals(SEARCH_ANSWERS.schema) for t in tables)
+    rows = sorted((r for t in tables for r in t.to_pylist()), key=lambda r: r["request_id"])
+    assert [r["request_id"] for r in rows] == ["r0", "r1", "r2"]
+    assert rows[1]["results_shown"] == list(answer(1).results_shown)
+    assert rows[1]["teams"] == ["champion", "challenger", "champion"]
+    assert (rows[0]["teams"], rows[0]["user_id"], rows[0]["query"]) == (None, None, "café 0")
+    assert sorted(flushed_ids(settings)) == ["e1", "e2"]
 
 
 def test_a_crash_between_write_and_commit_redelivers_without_duplicating(

@@ -34,6 +34,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from typer.testing import CliRunner
 
+from vitrina.adapters.events import SearchAnswerRecord
 from vitrina.adapters.lake.io import list_parquet_files
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.models.index_versions import current_version, next_version, switch_to, version_folder
@@ -155,6 +156,32 @@ def test_search_answers_from_the_served_index_and_caches(api: TestClient, home: 
     again = api.get("/search", params={"q": "celuar samsng", "k": 5}).json()
     assert again["cached"] is True
     assert [i["product_id"] for i in again["items"]] == [i["product_id"] for i in body["items"]]
+
+
+def test_every_search_answer_is_logged_to_the_event_buffer(api: TestClient, user_with_list: str) -> None:
+    headers = {"X-Request-ID": "logged-search-1"}
+    body = api.get(
+        "/search", params={"q": "celular", "k": 4, "user_id": user_with_list}, headers=headers
+    ).json()
+    serving = api.app.state.serving  # type: ignore[attr-defined]
+    assert serving.answers.drain(timeout_s=10)
+    logged = [
+        b.event
+        for b in serving.events.read(10_000)
+        if isinstance(b.event, SearchAnswerRecord) and b.event.request_id == "logged-search-1"
+    ]
+    assert len(logged) == 1
+    answer = logged[0]
+    assert list(answer.results_shown) == [item["product_id"] for item in body["items"]]
+    assert answer.positions == tuple(range(1, len(body["items"]) + 1))
+    assert (answer.user_id, answer.query, answer.arm, answer.mode) == (
+        user_with_list,
+        "celular",
+        body["arm"],
+        body["mode"],
+    )
+    assert (answer.index_version, answer.model_version) == (body["index_version"], body["model_version"])
+    assert _metric(api, 'vitrina_search_answers_logged_total{outcome="buffered"}') >= 1
 
 
 def test_the_result_cache_is_warmed_with_the_versions_most_searched_queries(

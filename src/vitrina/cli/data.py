@@ -1,4 +1,4 @@
-"""``vitrina data generate | import | validate | ingest catalog | ingest events``: what goes into the lake.
+"""``vitrina data generate | import | validate | ingest …``: what goes into the lake.
 
 ``raw/`` is written by the simulator (``generate``), by a shop's own files through a mapping
 (``import``) or by ingestion from outside (``ingest``);
@@ -142,11 +142,15 @@ def ingest_catalog(
 
 @ingest_app.command("events")
 def ingest_events(home: HomeOption = None) -> None:
-    """Flush the event buffer (embedded log or Redis Streams) into raw/events; then
+    """Flush the event buffer (embedded log or Redis Streams) into raw/events and the API's
+    search answers into raw/search_answers, derive raw/search_logs from them; then
     `vitrina data validate`."""
+    from pyarrow import ArrowException
+
     from vitrina.adapters.events import EventBufferUnavailableError
     from vitrina.bootstrap import open_event_buffer
     from vitrina.pipelines.ingest_events import flush_events
+    from vitrina.pipelines.search.live_logs import build_live_search_logs
 
     settings = settings_for(home)
     try:
@@ -156,6 +160,21 @@ def ingest_events(home: HomeOption = None) -> None:
         console.print(f"[bold red]ingestion failed:[/] {error}")
         raise typer.Exit(code=1) from error
     console.print(report.render())
+    if report.events or report.answers:  # a new click may complete an earlier answer
+        try:
+            console.print(build_live_search_logs(settings).render())
+        except (OSError, ValueError, ArrowException) as error:  # the flush stands; derive again later
+            console.print(f"[bold red]search logs not derived:[/] {error}; `vitrina data ingest search-logs`")
+            raise typer.Exit(code=1) from error
+
+
+@ingest_app.command("search-logs")
+def ingest_search_logs(home: HomeOption = None) -> None:
+    """Derive raw/search_logs from the API's logged search answers (raw/search_answers) and the
+    clicks and purchases that carry their request id; then `vitrina data validate`."""
+    from vitrina.pipelines.search.live_logs import build_live_search_logs
+
+    console.print(build_live_search_logs(settings_for(home)).render())
 
 
 data_app.add_typer(ingest_app, name="ingest")

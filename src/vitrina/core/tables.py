@@ -133,6 +133,34 @@ SEARCH_LOGS = TableSpec(
     date_column="ts",
 )
 
+SEARCH_ANSWERS = TableSpec(
+    name="search_answers",
+    schema=pa.schema(
+        [
+            ("request_id", pa.string()),
+            ("ts", TS),
+            ("user_id", pa.string()),
+            ("query", pa.string()),
+            ("results_shown", ID_LIST),
+            ("positions", pa.list_(pa.int32())),
+            ("teams", ID_LIST),
+            ("arm", pa.string()),
+            ("experiment", pa.string()),
+            ("mode", pa.string()),
+            ("index_version", pa.string()),
+            ("model_version", pa.string()),
+        ]
+    ),
+    key=("request_id",),
+    date_column="ts",
+)
+"""What the API showed for each ``/search`` request: the products in order with their 1-based
+positions (a later page starts past 1), the interleaving team of each (null outside an
+interleaving experiment), the arm and what ranked it. Written by the API (through the event
+buffer), never by a shop: raw only, not validated. ``search_logs`` rows are derived from it
+joined with the clicks and purchases that carry its ``request_id``
+(:mod:`vitrina.core.search.logged_answers`)."""
+
 SYNONYMS = TableSpec(
     name="synonyms",
     schema=pa.schema(

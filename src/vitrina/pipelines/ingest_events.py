@@ -1,4 +1,5 @@
-"""``vitrina data ingest events``: move buffered events into ``raw/events`` (docs/spec.md §1 EVENTS).
+"""``vitrina data ingest events``: move buffered events into ``raw/events`` (docs/spec.md §1 EVENTS)
+and the API's buffered ``/search`` answers into ``raw/search_answers``.
 
 Each chunk is written to the lake *first* (one Parquet file per day, in the EVENTS
 contract's schema, named by the chunk's first offset), made durable (on a local lake the
@@ -26,39 +27,49 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from vitrina.adapters.events.base import EVENT_FIELDS, BufferedEvent, EventBuffer
+from vitrina.adapters.events.base import EVENT_FIELDS, BufferedEvent, EventBuffer, EventRecord
+from vitrina.adapters.events.search_answers import SearchAnswerRecord
 from vitrina.adapters.lake.io import write_table
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.bootstrap import EVENTS_FOLDER
 from vitrina.config import Settings
 from vitrina.core.artifacts.files import filesystem
-from vitrina.core.tables import EVENTS
+from vitrina.core.tables import EVENTS, SEARCH_ANSWERS
 
 CHUNK = 50_000
 
 
 @dataclass(frozen=True)
 class FlushReport:
-    """What one flush moved: events, chunks, files written and the time it took."""
+    """What one flush moved: events, search answers, chunks, files written and the time it took."""
 
     events: int
     chunks: int
     seconds: float
     files: list[str] = field(default_factory=list)
+    answers: int = 0
 
     def render(self) -> str:
-        if not self.events:
+        if not self.events and not self.answers:
             return "no buffered events: nothing to flush"
         return (
-            f"flushed {self.events:,} events in {self.chunks} chunk(s) to raw/events "
-            f"({len(self.files)} file(s), {self.seconds:.1f} s); run `vitrina data validate` next"
+            f"flushed {self.events:,} events to raw/events and {self.answers:,} search answers to "
+            f"raw/search_answers in {self.chunks} chunk(s) ({len(self.files)} file(s), "
+            f"{self.seconds:.1f} s); run `vitrina data validate` next"
         )
 
 
 def events_table(batch: list[BufferedEvent]) -> pa.Table:
-    """The chunk as an Arrow table in the EVENTS contract's schema."""
-    columns = {name: [getattr(item.event, name) for item in batch] for name in EVENT_FIELDS}
+    """The chunk's events as an Arrow table in the EVENTS contract's schema."""
+    events = [item.event for item in batch if isinstance(item.event, EventRecord)]
+    columns = {name: [getattr(event, name) for event in events] for name in EVENT_FIELDS}
     return pa.Table.from_pydict(columns, schema=EVENTS.schema)
+
+
+def answers_table(batch: list[BufferedEvent]) -> pa.Table:
+    """The chunk's search answers as an Arrow table in the SEARCH_ANSWERS schema."""
+    rows = [item.event.row() for item in batch if isinstance(item.event, SearchAnswerRecord)]
+    return pa.Table.from_pylist(rows, schema=SEARCH_ANSWERS.schema)
 
 
 def _fsync(path: str | Path, flags: int = os.O_RDONLY) -> None:
@@ -96,19 +107,24 @@ def flush_lock(settings: Settings) -> Iterator[None]:
 
 
 def flush_events(settings: Settings, buffer: EventBuffer, *, chunk: int = CHUNK) -> FlushReport:
-    """Write every buffered event into ``raw/events``, committing chunk by chunk."""
+    """Write every buffered event into ``raw/events`` and every search answer into
+    ``raw/search_answers``, committing chunk by chunk."""
     started = time.perf_counter()
     lake = LakePaths(settings.lake)
-    total, chunks, files = 0, 0, []
+    total, answers, chunks, files = 0, 0, 0, []
     with flush_lock(settings):
         while batch := buffer.read(chunk):
-            part = "events-" + re.sub(r"[^0-9A-Za-z]", "_", batch[0].offset)
-            written = write_table(
-                lake, "raw", EVENTS.name, events_table(batch), EVENTS.date_column, part=part
-            )
+            first = re.sub(r"[^0-9A-Za-z]", "_", batch[0].offset)
+            written: list[str] = []
+            for spec, table in ((EVENTS, events_table(batch)), (SEARCH_ANSWERS, answers_table(batch))):
+                written += write_table(
+                    lake, "raw", spec.name, table, spec.date_column, part=f"events-{first}"
+                )
             make_durable(written, settings.lake)
             buffer.commit(batch[-1].offset)  # only after the chunk is durably in the lake
             files += written
-            total += len(batch)
+            n_answers = sum(isinstance(item.event, SearchAnswerRecord) for item in batch)
+            total += len(batch) - n_answers
+            answers += n_answers
             chunks += 1
-    return FlushReport(total, chunks, time.perf_counter() - started, files)
+    return FlushReport(total, chunks, time.perf_counter() - started, files, answers)

@@ -1,6 +1,7 @@
 """Everything the API loads once (FastAPI lifespan) and swaps on ``POST /admin/reload``.
 
-:func:`load_state` opens the serving store, the search result cache and the event buffer,
+:func:`load_state` opens the serving store, the search result cache and the event buffer
+(with the log of ``/search`` answers in front of it: :mod:`vitrina.serving.search.answer_log`),
 loads the served index version (verified before use) and the popularity fallback list, and
 reads the experiment file; the result cache is then warmed with the index version's most
 searched queries in the background (:mod:`vitrina.serving.search.warmup`).
@@ -41,6 +42,7 @@ from vitrina.serving.popular_fallback import PopularList, load_popular
 from vitrina.serving.recs.answer import RecsService
 from vitrina.serving.reload_signal import Generations
 from vitrina.serving.search.answer import SearchService, default_mode, verify_engine
+from vitrina.serving.search.answer_log import AnswerLog
 from vitrina.serving.search.warmup import SearchWarmUp
 from vitrina.serving.store_handle import FAILURES, StoreHandle
 
@@ -113,6 +115,8 @@ class ServingState:
     errors: dict[str, str] = field(default_factory=dict)
     refused: dict[str, RefusedVersion] = field(default_factory=dict)
     warm_up: SearchWarmUp | None = None
+    answers: AnswerLog | None = None
+    """Where ``/search`` answers are logged (None: no event buffer to log them to)."""
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def served_versions(self) -> str:
@@ -256,6 +260,8 @@ class ServingState:
             engine.close()
         self.store.close()
         self.cache.close()
+        if self.answers is not None:
+            self.answers.close()  # appends what is queued, before the buffer closes
         if self.events is not None:
             self.events.close()
 
@@ -296,6 +302,7 @@ def load_state(settings: Settings, metrics: ServiceMetrics | None = None) -> Ser
         events=events,
         generations=Generations(settings.home),
         errors=errors,
+        answers=None if events is None else AnswerLog(events, metrics),
     )
     if refusal is not None and engine is None:
         state.search.unavailable = (

@@ -94,6 +94,25 @@ class OnlineMarketplace:
         )
         return float(1.0 - np.prod(1.0 - clicks))
 
+    def expected_search_clicks(
+        self, user_id: str, shown_product_ids: Sequence[str], query_id: str, ts: dt.datetime
+    ) -> float:
+        """Expected clicks of ``user_id`` on a search page showing ``shown_product_ids`` for the
+        truth's query ``query_id`` at ``ts``: the click model's examination × click probability
+        from the true utility and the query's relevance grades — what the same search would
+        bring on average under another ranking (no randomness, no clock advance)."""
+        products = self.truth.product_rows(list(shown_product_ids))
+        n = products.size
+        if n == 0:
+            return 0.0
+        t = float(to_days(datetime_to_us(ts), self.truth.start_us))
+        utility = self.truth.world.utility(np.repeat(self.truth.user_rows([user_id]), n), products, t)
+        grades = query_relevance(self.truth, np.full(n, str(query_id)), self._product_ids(products))
+        clicks = self.model.examination(np.arange(1, n + 1)) * self.model.click_given_examined(
+            utility, grades.astype(np.int64), np.ones(n, dtype=bool)
+        )
+        return float(clicks.sum())
+
     def respond(
         self, user_id: str, shown_product_ids: Sequence[str], context: Mapping[str, Any]
     ) -> list[dict[str, Any]]:

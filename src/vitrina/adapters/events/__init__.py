@@ -10,15 +10,19 @@ append-only log in one SQLite file (default) and Redis Streams
 from vitrina.adapters.events.base import (
     AppendResult,
     BufferedEvent,
+    BufferRecord,
     EventBuffer,
     EventBufferUnavailableError,
     EventRecord,
 )
+from vitrina.adapters.events.search_answers import SearchAnswerRecord
 
 __all__ = [
     "AppendResult",
+    "BufferRecord",
     "BufferedEvent",
     "EventBuffer",
     "EventBufferUnavailableError",
     "EventRecord",
+    "SearchAnswerRecord",
 ]

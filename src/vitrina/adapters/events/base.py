@@ -12,15 +12,21 @@ Contract of every backend (one suite, ``tests/integration/test_event_buffer_cont
   between re-delivers, never loses). Committing does not forget the ids: re-sending an
   already-flushed event within the window is still a duplicate.
 - ``pending()`` counts unflushed events.
+
+Besides events, the buffer holds the API's ``/search`` answers
+(:class:`~vitrina.adapters.events.search_answers.SearchAnswerRecord`): every rule above holds
+for them alike, and :func:`record_from_json` tells the two apart when they are read back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, NamedTuple, Protocol, Self
 
+from vitrina.adapters.events.search_answers import KIND, SearchAnswerRecord
 from vitrina.core.tables import EVENTS
 
 EVENT_FIELDS: tuple[str, ...] = tuple(EVENTS.schema.names)
@@ -71,11 +77,22 @@ class EventRecord:
         )
 
 
+BufferRecord = EventRecord | SearchAnswerRecord
+"""What the buffer holds: an event, or a ``/search`` answer."""
+
+
+def record_from_json(data: dict[str, Any]) -> BufferRecord:
+    """A buffered body back as its record (a body without ``kind`` is an event)."""
+    if data.get("kind") == KIND:
+        return SearchAnswerRecord.from_json(data)
+    return EventRecord.from_json(data)
+
+
 class BufferedEvent(NamedTuple):
-    """An event as read back, with the offset to commit once it is written elsewhere."""
+    """A record as read back, with the offset to commit once it is written elsewhere."""
 
     offset: str
-    event: EventRecord
+    event: BufferRecord
 
 
 @dataclass(frozen=True)
@@ -89,7 +106,7 @@ class AppendResult:
 class EventBuffer(Protocol):
     """Durable, de-duplicating, append-only event buffer (see the module docstring)."""
 
-    def append(self, events: list[EventRecord]) -> AppendResult: ...
+    def append(self, events: Sequence[BufferRecord]) -> AppendResult: ...
 
     def read(self, limit: int) -> list[BufferedEvent]: ...
 

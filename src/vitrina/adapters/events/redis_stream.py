@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import redis
@@ -30,8 +31,9 @@ from vitrina.adapters.closes_on_exit import ClosesOnExit
 from vitrina.adapters.events.base import (
     AppendResult,
     BufferedEvent,
+    BufferRecord,
     EventBufferUnavailableError,
-    EventRecord,
+    record_from_json,
 )
 from vitrina.adapters.redis_keys import redact
 
@@ -105,7 +107,7 @@ class RedisEventBuffer(ClosesOnExit):
                 f"the Redis event buffer at {self.url} is unreachable: {error}"
             ) from error
 
-    def append(self, events: list[EventRecord]) -> AppendResult:
+    def append(self, events: Sequence[BufferRecord]) -> AppendResult:
         if not events:
             return AppendResult(0, ())
         keys = [self.stream] + [f"{self.prefix}:seen:{e.event_id}" for e in events]
@@ -118,7 +120,7 @@ class RedisEventBuffer(ClosesOnExit):
         if limit < 1:
             raise ValueError(f"limit must be ≥ 1, got {limit}")
         entries = self._call(self._redis.xrange, self.stream, "-", "+", count=limit)
-        return [BufferedEvent(str(i), EventRecord.from_json(json.loads(f["e"]))) for i, f in entries]
+        return [BufferedEvent(str(i), record_from_json(json.loads(f["e"]))) for i, f in entries]
 
     def commit(self, offset: str) -> int:
         return int(self._call(self._redis.xtrim, self.stream, minid=_next_id(offset), approximate=False))

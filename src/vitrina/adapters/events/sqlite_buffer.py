@@ -39,7 +39,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +47,9 @@ from vitrina.adapters.closes_on_exit import ClosesOnExit
 from vitrina.adapters.events.base import (
     AppendResult,
     BufferedEvent,
+    BufferRecord,
     EventBufferUnavailableError,
-    EventRecord,
+    record_from_json,
 )
 
 DATABASE = "buffer.sqlite3"
@@ -132,7 +133,7 @@ class EventLog(ClosesOnExit):
     def _horizon(self) -> float:
         return self._clock() - self.dedup_ttl.total_seconds()
 
-    def _insert(self, conn: sqlite3.Connection, events: Iterable[EventRecord]) -> set[str]:
+    def _insert(self, conn: sqlite3.Connection, events: Iterable[BufferRecord]) -> set[str]:
         """Insert the new events in order; returns the ids this transaction added."""
         (last,) = conn.execute("SELECT coalesce(max(offset), 0) FROM events").fetchone()
         horizon = self._horizon()
@@ -144,7 +145,7 @@ class EventLog(ClosesOnExit):
         return {event_id for (event_id,) in rows}
 
     # --- the contract ------------------------------------------------------------------
-    def append(self, events: list[EventRecord]) -> AppendResult:
+    def append(self, events: Sequence[BufferRecord]) -> AppendResult:
         if not events:
             return AppendResult(0, ())
         with self._failures("write"), self._transaction() as conn:
@@ -164,7 +165,7 @@ class EventLog(ClosesOnExit):
             rows = self._conn.execute(
                 "SELECT offset, body FROM events ORDER BY offset LIMIT ?", (limit,)
             ).fetchall()
-        return [BufferedEvent(_offset(seq), EventRecord.from_json(json.loads(body))) for seq, body in rows]
+        return [BufferedEvent(_offset(seq), record_from_json(json.loads(body))) for seq, body in rows]
 
     def commit(self, offset: str) -> int:
         """Delete the events ``≤ offset`` (all of them read by the caller: offsets are in
@@ -209,7 +210,7 @@ class EventLog(ClosesOnExit):
                 ((row["id"], float(row["at"])) for row in _json_lines(self.folder / "flushed-ids.jsonl")),
             )
             events = (
-                EventRecord.from_json(row["event"])
+                record_from_json(row["event"])
                 for path in segments
                 for row in _json_lines(path)
                 if int(row["seq"]) > committed

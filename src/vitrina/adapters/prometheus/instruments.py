@@ -101,6 +101,9 @@ class ServiceMetrics:
         fallbacks: ``vitrina_fallbacks_total`` — route, reason — degraded (popularity) answers.
         search_zero_results: ``vitrina_search_zero_results_total`` — mode — empty result pages.
         events_received: ``vitrina_events_received_total`` — event_type, page — ``POST /events``.
+        search_answers_logged: ``vitrina_search_answers_logged_total`` — outcome (``buffered``:
+            appended to the event buffer; ``dropped``: lost, the buffer down too long) — the
+            ``/search`` answers logged for learning from the shop's own traffic.
         model: ``vitrina_model_info`` — model, alias, version — the loaded model versions.
         model_trained: ``vitrina_model_trained_timestamp_seconds`` — model, alias — train time.
         model_offline_metric: ``vitrina_model_offline_metric`` — model, alias, metric — e.g.
@@ -131,6 +134,7 @@ class ServiceMetrics:
     fallbacks: Counter
     search_zero_results: Counter
     events_received: Counter
+    search_answers_logged: Counter
     model: ModelInfo
     model_trained: Gauge
     model_offline_metric: Gauge
@@ -211,6 +215,9 @@ def build_metrics(registry: CollectorRegistry | None = None) -> ServiceMetrics:
         ),
         events_received=counter(
             "vitrina_events_received", "Events accepted by POST /events.", ("event_type", "page")
+        ),
+        search_answers_logged=counter(
+            "vitrina_search_answers_logged", "/search answers written to the event buffer.", ("outcome",)
         ),
         model=model,
         model_trained=gauge(

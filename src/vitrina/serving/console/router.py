@@ -117,7 +117,10 @@ def app_caches(app: FastAPI, state: ServingState) -> Caches:
             activity: Refreshing[Activity] = Refreshing(lambda _: Activity.load(settings), ttl=600)
 
             def buffered(_: object) -> list[EventRecord]:
-                return [] if state.events is None else [b.event for b in state.events.read(MAX_LIVE_EVENTS)]
+                if state.events is None:
+                    return []
+                records = state.events.read(MAX_LIVE_EVENTS)  # search answers are not events
+                return [b.event for b in records if isinstance(b.event, EventRecord)]
 
             found = Caches(
                 registry=Refreshing(lambda _: load_registry(settings), ttl=30),

@@ -59,4 +59,6 @@ async def search(
     except SearchUnavailableError as error:
         raise HTTPException(503, str(error)) from error
     mark(request, model_version=answer.model_version, arm=answer.arm)
+    if state.answers is not None:  # queued: written to the event buffer in the background
+        state.answers.record(answer, user_id=user_id)
     return answer
