@@ -70,12 +70,28 @@ def _load() -> float:
 
 
 def _timed(function: Callable[[], Any]) -> tuple[Any, dict[str, float]]:
-    """``function()`` and its seconds, with the 1-minute load before and after."""
+    """``function()``, its wall seconds and the CPU seconds of this process (all its threads),
+    with the 1-minute load before and after. On a busy machine wall time measures the
+    neighbours too; CPU seconds do not (``per_cpu_s`` x cores is what an idle machine would
+    give at best)."""
     before = _load()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     value = function()
-    seconds = time.perf_counter() - started
-    return value, {"seconds": round(seconds, 3), "load_before": before, "load_after": _load()}
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+    return value, {
+        "seconds": round(seconds, 3),
+        "cpu_seconds": round(cpu_seconds, 3),
+        "load_before": before,
+        "load_after": _load(),
+    }
+
+
+def _rates(n: int, timing: dict[str, float]) -> dict[str, float]:
+    return {
+        **timing,
+        "per_s": round(n / timing["seconds"], 1),
+        "per_cpu_s": round(n / max(timing["cpu_seconds"], 1e-9), 1),
+    }
 
 
 def _homedepot_home(given: str | None, work: Path) -> Settings:
@@ -105,9 +121,10 @@ def _demo_home(given: str | None, work: Path) -> Settings:
     return settings
 
 
-def _catalog(settings: Settings) -> pd.DataFrame:
+def _catalog(settings: Settings, limit: int | None) -> pd.DataFrame:
     with Warehouse.from_settings(settings) as warehouse:
-        return warehouse.df("SELECT * FROM catalog ORDER BY product_id")
+        frame = warehouse.df("SELECT * FROM catalog ORDER BY product_id")
+    return frame if limit is None else frame.head(limit)
 
 
 def _homedepot_judgments(settings: Settings) -> pd.DataFrame:
@@ -134,7 +151,7 @@ def _speed(texts: list[str], onnx_dir: Path, sample: int, seed: int) -> dict[str
     result: dict[str, Any] = {}
     for name, run in runs.items():
         _, timing = _timed(run)
-        result[name] = {**timing, "per_s": round(len(chosen) / timing["seconds"], 1)}
+        result[name] = _rates(len(chosen), timing)
         print(f"  {name}: {result[name]['per_s']:.0f}/s (load {timing['load_before']})", flush=True)
     return {"sample": len(chosen), "runs": result}
 
@@ -162,15 +179,14 @@ def _full(texts: list[str], onnx_dir: Path) -> tuple[dict[str, np.ndarray], dict
     report = {
         "products": n,
         "distinct_texts": len(first.cache),
-        "int8_cold_cache": {**cold, "embedded": first.n_embedded, "per_s": round(n / cold["seconds"], 1)},
+        "int8_cold_cache": {**_rates(n, cold), "embedded": first.n_embedded},
         "int8_after_edits": {
-            **warm,
+            **_rates(n, warm),
             "edited": n_edited,
             "embedded": second.n_embedded,
             "reused": second.n_reused,
-            "per_s": round(n / warm["seconds"], 1),
         },
-        "fp32_batch64_before": {**fp32_timing, "per_s": round(n / fp32_timing["seconds"], 1)},
+        "fp32_batch64_before": _rates(n, fp32_timing),
     }
     for name in ("int8_cold_cache", "int8_after_edits", "fp32_batch64_before"):
         print(f"  {name}: {report[name]['per_s']:.0f}/s in {report[name]['seconds']:.1f} s", flush=True)
@@ -214,6 +230,10 @@ def _catalog_run(
     return {"speed": speed, "full": full, "quality": _quality(vectors, onnx, ids, judged)}
 
 
+def _cells(row: dict[str, float]) -> str:
+    return f"{row['seconds']:.1f} | {row['per_s']:,.0f} | {row['per_cpu_s']:,.0f} | {row['load_before']}"
+
+
 def _markdown(result: dict[str, Any]) -> str:
     lines = [
         "# Catalog embedding: throughput and int8 quality",
@@ -224,7 +244,9 @@ def _markdown(result: dict[str, Any]) -> str:
         f"Command: `{result['command']}`",
         "",
         "The machine is shared with other jobs: each row gives the 1-minute load before it ran "
-        "(2 cores: a load above 2 means the run had less than the whole machine).",
+        "(2 cores: a load above 2 means the run had less than the whole machine), and products "
+        "per CPU-second of this process, which the neighbours do not change (times the cores: "
+        "the best an idle machine gives).",
         "",
     ]
     for name, run in result["catalogs"].items():
@@ -234,25 +256,27 @@ def _markdown(result: dict[str, Any]) -> str:
             "",
             f"### Throughput on {speed['sample']:,} products (products embedded per second, 2 threads)",
             "",
-            "| encoder | products/s | seconds | load before |",
-            "|---|---:|---:|---:|",
+            "| encoder | products/s | seconds | products per CPU-second | load before |",
+            "|---|---:|---:|---:|---:|",
         ]
         for encoder, row in speed["runs"].items():
-            lines.append(f"| {encoder} | {row['per_s']:,.0f} | {row['seconds']:.1f} | {row['load_before']} |")
+            lines.append(
+                f"| {encoder} | {row['per_s']:,.0f} | {row['seconds']:.1f} | {row['per_cpu_s']:,.0f} | "
+                f"{row['load_before']} |"
+            )
         cold, warm, fp32 = full["int8_cold_cache"], full["int8_after_edits"], full["fp32_batch64_before"]
         lines += [
             "",
             f"### The whole catalog ({full['products']:,} products, "
             f"{full['distinct_texts']:,} distinct texts)",
             "",
-            "| build | embedded | seconds | products/s | load before |",
-            "|---|---:|---:|---:|---:|",
-            f"| onnx fp32, batch 64 (before) | {full['products']:,} | {fp32['seconds']:.1f} | "
-            f"{fp32['per_s']:,.0f} | {fp32['load_before']} |",
+            "| build | embedded | seconds | products/s | products per CPU-second | load before |",
+            "|---|---:|---:|---:|---:|---:|",
+            f"| onnx fp32, batch 64 (before) | {full['products']:,} | {_cells(fp32)} |",
             f"| onnx int8, batch {result['product_batch']}, empty cache | {cold['embedded']:,} | "
-            f"{cold['seconds']:.1f} | {cold['per_s']:,.0f} | {cold['load_before']} |",
+            f"{_cells(cold)} |",
             f"| same, after {warm['edited']:,} titles changed (cache) | {warm['embedded']:,} | "
-            f"{warm['seconds']:.1f} | {warm['per_s']:,.0f} | {warm['load_before']} |",
+            f"{_cells(warm)} |",
             "",
             "### Retrieval quality: int8 queries (as served) against int8 or fp32 product vectors",
             "",
@@ -296,6 +320,7 @@ def main() -> None:
     parser.add_argument("--homedepot-home", help="a validated home of the homedepot-search example")
     parser.add_argument("--demo-home", help="a validated home of the simulator's demo marketplace")
     parser.add_argument("--sample", type=int, default=2000, help="products in each throughput sample")
+    parser.add_argument("--limit", type=int, help="only the first N products of each catalog (a smoke run)")
     args = parser.parse_args()
     threads = os.cpu_count() or 1
     torch.set_num_threads(threads)
@@ -307,7 +332,7 @@ def main() -> None:
         export_onnx(base_model_path(), onnx)
         catalogs: dict[str, Any] = {}
         homedepot = _homedepot_home(args.homedepot_home, work)
-        catalog = _catalog(homedepot)
+        catalog = _catalog(homedepot, args.limit)
         catalogs["homedepot-search"] = _catalog_run(
             "homedepot-search",
             catalog_texts(catalog),
@@ -317,7 +342,7 @@ def main() -> None:
             args.sample,
         )
         demo = _demo_home(args.demo_home, work)
-        catalog = _catalog(demo)
+        catalog = _catalog(demo, args.limit)
         catalogs["simulator demo"] = _catalog_run(
             "simulator demo",
             catalog_texts(catalog),

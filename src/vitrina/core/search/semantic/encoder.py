@@ -9,10 +9,12 @@ folds case and accents anyway, so keys that differ only there share one vector).
 vectors are read-only.
 
 **Products** are encoded in batches (:func:`encode_products`): texts tokenised at once, sorted
-by token length so a batch pads little, :data:`PRODUCT_BATCH` texts per run, the int8 graph
-with one intra-op thread per core. int8 like the queries: in ``benchmarks/search_indexing.py``
-it embeds a catalog several times faster than the fp32 graph (and than torch) and retrieves
-as well on the shop's judgments and on the simulator's qrels; ``precision="fp32"`` and
+by token length so a batch pads little, :data:`PRODUCT_BATCH` texts per run, by the int8
+graph like the queries, with one intra-op thread per core. The threads sleep rather than
+spin between operators: on a shared machine spinning burnt a third more CPU for the same
+vectors and slowed the run. In ``benchmarks/search_indexing.py`` the int8 graph embeds a
+catalog about twice as fast as the fp32 graph (three times torch) and retrieves as well on
+the shop's judgments and on the simulator's qrels; ``precision="fp32"`` and
 ``backend="torch"`` stay for comparison. :func:`product_encoder_id` names the graph a vector
 came from, so cached vectors (:mod:`vitrina.core.search.semantic.embedding_cache`) are never
 mixed across models or precisions.
@@ -47,7 +49,9 @@ Float32Array = npt.NDArray[np.float32]
 class OnnxSentenceEncoder:
     """A tokenizer plus an exported sentence graph in one onnxruntime session."""
 
-    def __init__(self, graph: str | Path, tokenizer: str | Path, *, max_length: int, threads: int) -> None:
+    def __init__(
+        self, graph: str | Path, tokenizer: str | Path, *, max_length: int, threads: int, spin: bool = True
+    ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -58,6 +62,8 @@ class OnnxSentenceEncoder:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if not spin:  # idle worker threads sleep instead of busy-waiting for the next op
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
         self.tokenizer = Tokenizer.from_file(str(tokenizer))
         self.tokenizer.no_padding()  # the shipped tokenizer pads to 128; we pad per batch
@@ -210,6 +216,7 @@ def encode_products(
             Path(onnx_dir) / TOKENIZER_FILE,
             max_length=PRODUCT_MAX_TOKENS,
             threads=threads or os.cpu_count() or 1,
+            spin=False,
         )
         return encoder.encode(texts, batch_size=batch_size)
     if backend == "torch":
