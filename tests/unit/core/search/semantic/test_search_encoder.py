@@ -124,12 +124,15 @@ def test_product_batches_give_the_same_vectors_in_any_order(
     order = np.random.default_rng(3).permutation(len(texts))
     shuffled = encode_products([texts[i] for i in order], onnx_dir=exported.folder, batch_size=16)
     np.testing.assert_array_equal(shuffled, vectors[order])
-    # Another batch size changes batch mates: only the per-batch quantisation moves a vector.
-    other = encode_products(texts, onnx_dir=exported.folder, batch_size=64)
-    assert np.sum(other * vectors, axis=1).min() > 0.995
     fp32 = encode_products(texts, onnx_dir=exported.folder, precision="fp32", batch_size=16)
     fp32_other = encode_products([texts[i] for i in order], onnx_dir=exported.folder, precision="fp32")
-    np.testing.assert_allclose(fp32_other, fp32[order], atol=1e-5)
+    np.testing.assert_allclose(fp32_other, fp32[order], atol=1e-5)  # fp32: batch mates do not matter
+    # Another batch size gives other batch mates, hence other int8 vectors, as close to fp32.
+    other = encode_products(texts, onnx_dir=exported.folder, batch_size=64)
+    for int8 in (vectors, other):
+        cosine = np.sum(int8 * fp32, axis=1)
+        assert cosine.mean() > 0.985, cosine.mean()
+        assert cosine.min() > 0.96, cosine.min()
 
 
 def test_the_product_encoder_id_names_graph_and_precision(exported: OnnxExport, tmp_path: Path) -> None:
