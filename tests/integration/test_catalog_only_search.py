@@ -24,6 +24,7 @@ from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.models.index_versions import current_version, read_version_meta
 from vitrina.adapters.registry.mlflow_client import mlflow_client
 from vitrina.config import Settings, get_settings
+from vitrina.core.search.product_text import catalog_texts
 from vitrina.core.tables import CATALOG, JUDGMENTS
 from vitrina.pipelines.drift.run import DriftConfig
 from vitrina.pipelines.loop import NO_INTERACTIONS, LoopConfig, LoopRun, run_all
@@ -239,7 +240,19 @@ def test_without_judgments_the_first_version_still_serves(tmp_path: Path, mlflow
     assert run.registration is not None
     assert "as champion" in run.registration
     assert current_version(settings) == run.version
+    first = read_version_meta(settings, run.version)
+    assert first["product_precision"] == "int8"
+    assert first["n_embedded"] == len(set(catalog_texts(_catalog().to_pandas())))  # each distinct text once
+    with TestClient(create_app(settings)) as client:
+        answer = client.get("/search", params={"q": "makita drill", "k": 5})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["items"][0]["title"].startswith("Makita")
+        assert client.get("/ready").json()["components"]["search"].startswith("ok")
     again = run_search(settings, replace(SearchConfig(), n_trials=1), QUIET, force=True)
     assert again.registration is not None
     assert "not registered" in again.registration
     assert current_version(settings) == run.version  # the champion keeps serving
+    # The same catalog again: every vector comes from the home's cache, none is re-embedded.
+    assert again.version is not None
+    assert read_version_meta(settings, again.version)["n_embedded"] == 0
+    assert f"0 product texts embedded, {len(_catalog())} vectors from the cache" in again.notes

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -36,10 +37,19 @@ from vitrina.config import Settings
 from vitrina.core.search.lexical import BM25Index
 from vitrina.core.search.product_text import catalog_texts
 from vitrina.core.search.products import ProductTable
-from vitrina.core.search.semantic.encoder import encode_products
+from vitrina.core.search.semantic.encoder import Precision, encode_products
 from vitrina.core.search.semantic.index import SemanticIndex
 from vitrina.pipelines.search.corpus import read_search_inputs
 from vitrina.pipelines.search.signals import compute_signals
+
+
+def product_precision(meta: dict[str, Any]) -> Precision:
+    """The precision a version's product vectors were computed at (versions that do not
+    say were built with the fp32 graph): new vectors must match the reused ones."""
+    precision = meta.get("product_precision", "fp32")
+    if precision not in ("int8", "fp32"):
+        raise ValueError(f"version.json names an unknown product precision {precision!r}")
+    return cast(Precision, precision)
 
 
 @dataclass(frozen=True)
@@ -61,9 +71,10 @@ def reindex_search(settings: Settings, *, switch: bool = True, now: pd.Timestamp
     texts = catalog_texts(products.frame)
     old = current.products.frame
     watermark = pd.Timestamp(current.meta["watermark"]) if current.meta.get("watermark") else None
+    precision = product_precision(current.meta)
     plan = plan_reindex(products.frame, old, watermark, pd.Series(texts), pd.Series(catalog_texts(old)))
     fresh = (
-        encode_products([texts[i] for i in plan.to_embed], onnx_dir=current.meta["onnx"])
+        encode_products([texts[i] for i in plan.to_embed], onnx_dir=current.meta["onnx"], precision=precision)
         if plan.to_embed.size
         else np.zeros((0, current.semantic.dim), dtype=np.float32)
     )
@@ -88,6 +99,7 @@ def reindex_search(settings: Settings, *, switch: bool = True, now: pd.Timestamp
             "parent": current.name,
             "n_products": len(products),
             "n_embedded": int(plan.to_embed.size),
+            "product_precision": precision,
             "n_removed": removed,
             "watermark": None if plan.watermark is None else plan.watermark.isoformat(),
             "signals_as_of": signals.as_of.isoformat(),

@@ -43,6 +43,7 @@ from vitrina.adapters.home_lock import holds_home_lock
 from vitrina.adapters.lake.digest import table_digests
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.lake.truth import load_truth
+from vitrina.adapters.models.embedding_store import embed_catalog
 from vitrina.adapters.models.index_versions import (
     current_version,
     finish_version,
@@ -83,7 +84,7 @@ from vitrina.core.search.products import ProductTable
 from vitrina.core.search.ranker_examples import build_ranking_frame, position_bias_from_logs, sample_searches
 from vitrina.core.search.ranker_features import RankingContext
 from vitrina.core.search.result_rules import SearchRules
-from vitrina.core.search.semantic.encoder import QueryEncoder, encode_products
+from vitrina.core.search.semantic.encoder import Precision, QueryEncoder
 from vitrina.core.search.semantic.finetune import FinetuneConfig, base_model_path, finetune
 from vitrina.core.search.semantic.index import SemanticIndex
 from vitrina.core.search.semantic.onnx_export import export_onnx
@@ -104,6 +105,8 @@ from vitrina.pipelines.steps import StepTimer
 # What an index version depends on: the registered inputs (judgments among them: they decide the
 # gate), plus signals and synonyms.
 LEDGER_TABLES = (*INPUT_TABLES, "events", "transactions", "synonyms")
+PRODUCT_PRECISION: Precision = "int8"
+"""Product vectors from the int8 graph, like the queries' (see ``benchmarks/search_indexing.py``)."""
 
 
 @dataclass(frozen=True)
@@ -187,7 +190,11 @@ def _build(
         encoder = QueryEncoder.load(onnx_dir)
     with steps.step("index products (BM25 + HNSW)"):
         lexical = BM25Index.build(products.product_ids.tolist(), texts, language=language)
-        embeddings = encode_products(texts, onnx_dir=onnx_dir)
+        embedded = embed_catalog(settings, texts, onnx_dir, PRODUCT_PRECISION)
+        embeddings = embedded.vectors
+        run.notes.append(
+            f"{embedded.n_embedded} product texts embedded, {embedded.n_reused} vectors from the cache"
+        )
         semantic = SemanticIndex.build(embeddings)
         rules = SearchRules.build(products.frame)
 
@@ -265,7 +272,8 @@ def _build(
                 "onnx": str(onnx_dir),
                 "ranker": None if ranker is None else str(models / "ranker"),
                 "n_products": len(products),
-                "n_embedded": len(products),
+                "n_embedded": embedded.n_embedded,
+                "product_precision": PRODUCT_PRECISION,
                 "watermark": pd.Timestamp(products.frame["updated_at"].max()).isoformat(),
                 "signals_as_of": signals.as_of.isoformat(),
                 "created_at": dt.datetime.now(dt.UTC).isoformat(),
@@ -471,7 +479,8 @@ def _evaluate(
         base: SemanticBatch = tuned
         if fine_tuned is not None:
             base_dir = base_onnx(settings)
-            base_index = SemanticIndex.build(encode_products(texts, onnx_dir=base_dir))
+            base_vectors = embed_catalog(settings, texts, base_dir, PRODUCT_PRECISION).vectors
+            base_index = SemanticIndex.build(base_vectors)
             base = batch_semantic(QueryEncoder.load(base_dir).encode_batch, base_index.search_batch)
         for section, queries in sources.items():
             report[section] = evaluate_search_models(engine, queries, tuned=tuned, base=base)

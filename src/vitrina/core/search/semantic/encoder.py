@@ -8,11 +8,16 @@ an LRU cache of recent queries keyed by their lower-case, single-spaced text (th
 folds case and accents anyway, so keys that differ only there share one vector). Cached
 vectors are read-only.
 
-**Products** are encoded in batches (:func:`encode_products`): texts sorted by length so a
-batch pads little, the fp32 ONNX graph with all cores. fp32, not int8: product vectors are
-computed once per index version, so their precision matters more than their speed, and
-in ``benchmarks/search_semantic.py`` the fused fp32 ONNX graph beat torch
-(sentence-transformers ``encode``) on batches; ``backend="torch"`` stays for comparison.
+**Products** are encoded in batches (:func:`encode_products`): texts tokenised at once, sorted
+by token length so a batch pads little, :data:`PRODUCT_BATCH` texts per run, by the int8
+graph like the queries, with one intra-op thread per core. The threads sleep rather than
+spin between operators: on a shared machine spinning burnt a third more CPU for the same
+vectors and slowed the run. In ``benchmarks/search_indexing.py`` the int8 graph embeds a
+catalog about twice as fast as the fp32 graph (three times torch) and retrieves as well on
+the shop's judgments and on the simulator's qrels; ``precision="fp32"`` and
+``backend="torch"`` stay for comparison. :func:`product_encoder_id` names the graph a vector
+came from, so cached vectors (:mod:`vitrina.core.search.semantic.embedding_cache`) are never
+mixed across models or precisions.
 
 Both return L2-normalised float32 vectors (inner product = cosine).
 """
@@ -28,19 +33,25 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from vitrina.core.artifacts.files import read_json
+from vitrina.core.artifacts.manifest import MANIFEST_FILE, file_digest
 from vitrina.core.search.semantic.onnx_export import FP32_FILE, INT8_FILE, TOKENIZER_FILE, read_export
 from vitrina.core.search.semantic.triples import query_key
 
 QUERY_MAX_TOKENS = 32
 PRODUCT_MAX_TOKENS = 64
 QUERY_CACHE_SIZE = 20_000
+PRODUCT_BATCH = 128
+Precision = Literal["int8", "fp32"]
 Float32Array = npt.NDArray[np.float32]
 
 
 class OnnxSentenceEncoder:
     """A tokenizer plus an exported sentence graph in one onnxruntime session."""
 
-    def __init__(self, graph: str | Path, tokenizer: str | Path, *, max_length: int, threads: int) -> None:
+    def __init__(
+        self, graph: str | Path, tokenizer: str | Path, *, max_length: int, threads: int, spin: bool = True
+    ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -51,6 +62,8 @@ class OnnxSentenceEncoder:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if not spin:  # idle worker threads sleep instead of busy-waiting for the next op
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
         self.tokenizer = Tokenizer.from_file(str(tokenizer))
         self.tokenizer.no_padding()  # the shipped tokenizer pads to 128; we pad per batch
@@ -68,11 +81,17 @@ class OnnxSentenceEncoder:
         return np.asarray(out, dtype=np.float32)
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> Float32Array:
-        """``(len(texts), d)`` normalised vectors, in the order of ``texts``."""
+        """``(len(texts), d)`` normalised vectors, in the order of ``texts``.
+
+        Batches are cut from the texts sorted by (token count, text), so they pad little and
+        hold the same texts whatever the order of ``texts``: the int8 graph quantises its
+        activations per batch, so a text's vector depends (slightly) on its batch mates, and
+        this keeps it the same for the same set of texts.
+        """
         if len(texts) == 0:
             raise ValueError("no texts to encode")
         ids = [encoding.ids for encoding in self.tokenizer.encode_batch(list(texts))]
-        order = np.argsort([len(row) for row in ids], kind="stable")
+        order = np.asarray(sorted(range(len(ids)), key=lambda i: (len(ids[i]), texts[i])), dtype=np.int64)
         out: Float32Array | None = None
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
@@ -147,29 +166,57 @@ class QueryEncoder:
         self._cached.cache_clear()
 
 
+def product_graph(onnx_dir: str | Path, precision: Precision = "int8") -> Path:
+    """The graph file of an export folder that encodes products at ``precision``."""
+    if precision not in ("int8", "fp32"):
+        raise ValueError(f"precision must be 'int8' or 'fp32', got {precision!r}")
+    return Path(onnx_dir) / (INT8_FILE if precision == "int8" else FP32_FILE)
+
+
+def product_encoder_id(onnx_dir: str | Path, precision: Precision = "int8") -> str:
+    """A name for what turns a product text into a vector: the graph's SHA-256 (from the
+    export's manifest, else hashed), its precision and the token limit. Equal ids, equal
+    vectors for equal texts."""
+    graph = product_graph(onnx_dir, precision)
+    digest = None
+    manifest = Path(onnx_dir) / MANIFEST_FILE
+    if manifest.is_file():
+        listed = read_json(str(manifest.resolve()))
+        if isinstance(listed, dict):
+            entry = listed.get("files", {}).get(graph.name)
+            digest = entry.get("sha256") if isinstance(entry, dict) else None
+    if not isinstance(digest, str):
+        digest = file_digest(str(graph.resolve()))
+    return f"{precision}-{PRODUCT_MAX_TOKENS}-{digest[:32]}"
+
+
 def encode_products(
     texts: Sequence[str],
     *,
     onnx_dir: str | Path | None = None,
     model_dir: str | Path | None = None,
     backend: Literal["onnx", "torch"] = "onnx",
-    batch_size: int = 64,
+    precision: Precision = "int8",
+    batch_size: int = PRODUCT_BATCH,
     threads: int | None = None,
 ) -> Float32Array:
-    """``(len(texts), d)`` normalised fp32 product vectors (see the module doc for the choice).
+    """``(len(texts), d)`` normalised float32 product vectors (see the module doc for the choice).
 
-    ``backend="onnx"`` needs ``onnx_dir`` (an export folder); ``"torch"`` needs ``model_dir``
-    (a sentence-transformers folder). ``threads``: onnxruntime threads, default all cores
-    (torch uses its own ``torch.get_num_threads()``).
+    ``backend="onnx"`` needs ``onnx_dir`` (an export folder) and reads its ``precision``
+    graph; ``"torch"`` needs ``model_dir`` (a sentence-transformers folder, fp32).
+    ``threads``: onnxruntime intra-op threads, default all cores (torch uses its own
+    ``torch.get_num_threads()``). The vectors do not depend on the order of ``texts`` nor on
+    the batch size beyond float rounding.
     """
     if backend == "onnx":
         if onnx_dir is None:
             raise ValueError("backend='onnx' needs onnx_dir")
         encoder = OnnxSentenceEncoder(
-            Path(onnx_dir) / FP32_FILE,
+            product_graph(onnx_dir, precision),
             Path(onnx_dir) / TOKENIZER_FILE,
             max_length=PRODUCT_MAX_TOKENS,
             threads=threads or os.cpu_count() or 1,
+            spin=False,
         )
         return encoder.encode(texts, batch_size=batch_size)
     if backend == "torch":

@@ -13,7 +13,7 @@ from vitrina.config import Settings
 from vitrina.core.artifacts.manifest import seal
 from vitrina.core.ranking.ann import brute_force_top_k
 from vitrina.core.search.product_text import catalog_texts
-from vitrina.core.search.semantic.encoder import QueryEncoder, encode_products
+from vitrina.core.search.semantic.encoder import QueryEncoder, encode_products, product_encoder_id
 from vitrina.core.search.semantic.finetune import base_model_path, load_model
 from vitrina.core.search.semantic.onnx_export import OnnxExport, export_onnx, read_export
 
@@ -98,12 +98,54 @@ def test_product_encoders_agree(
     exported: OnnxExport, ci_text: tuple[list[str], list[str]], torch_vectors: tuple[np.ndarray, np.ndarray]
 ) -> None:
     texts = ci_text[1][:120]
-    onnx = encode_products(texts, onnx_dir=exported.folder, threads=1, batch_size=32)
+    onnx = encode_products(texts, onnx_dir=exported.folder, precision="fp32", threads=1, batch_size=32)
     assert onnx.shape == (120, 384)
     assert onnx.dtype == np.float32
     assert np.sum(onnx * torch_vectors[1][:120], axis=1).min() > 0.9999
+    int8 = encode_products(texts, onnx_dir=exported.folder, threads=1, batch_size=32)  # the default
+    assert np.allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-4)
+    cosine = np.sum(int8 * torch_vectors[1][:120], axis=1)
+    assert cosine.mean() > 0.98, cosine.mean()
+    assert cosine.min() > 0.95, cosine.min()
     with pytest.raises(ValueError, match="onnx_dir"):
         encode_products(texts)
+    with pytest.raises(ValueError, match="precision"):
+        encode_products(texts, onnx_dir=exported.folder, precision="int4")  # type: ignore[arg-type]
+
+
+def test_product_batches_give_the_same_vectors_in_any_order(
+    exported: OnnxExport, ci_text: tuple[list[str], list[str]]
+) -> None:
+    """Batches are cut from the texts sorted by (length, text): the same texts in another
+    order meet the same batch mates, so the int8 graph (whose activation scales are per
+    batch) gives each the very same vector."""
+    texts = ci_text[1][:200]
+    vectors = encode_products(texts, onnx_dir=exported.folder, batch_size=16)
+    order = np.random.default_rng(3).permutation(len(texts))
+    shuffled = encode_products([texts[i] for i in order], onnx_dir=exported.folder, batch_size=16)
+    np.testing.assert_array_equal(shuffled, vectors[order])
+    fp32 = encode_products(texts, onnx_dir=exported.folder, precision="fp32", batch_size=16)
+    fp32_other = encode_products([texts[i] for i in order], onnx_dir=exported.folder, precision="fp32")
+    np.testing.assert_allclose(fp32_other, fp32[order], atol=1e-5)  # fp32: batch mates do not matter
+    # Another batch size gives other batch mates, hence other int8 vectors, as close to fp32.
+    other = encode_products(texts, onnx_dir=exported.folder, batch_size=64)
+    for int8 in (vectors, other):
+        cosine = np.sum(int8 * fp32, axis=1)
+        assert cosine.mean() > 0.985, cosine.mean()
+        assert cosine.min() > 0.96, cosine.min()
+
+
+def test_the_product_encoder_id_names_graph_and_precision(exported: OnnxExport, tmp_path: Path) -> None:
+    int8, fp32 = product_encoder_id(exported.folder), product_encoder_id(exported.folder, "fp32")
+    assert int8 != fp32
+    assert int8.startswith("int8-")
+    assert fp32.startswith("fp32-")
+    assert product_encoder_id(exported.folder) == int8
+    # The same graph without a manifest is hashed: same id.
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "sentence_int8.onnx").write_bytes(exported.int8.read_bytes())
+    assert product_encoder_id(copy) == int8
 
 
 def test_loading_a_folder_without_an_export_fails_clearly(tmp_path: Path) -> None:
