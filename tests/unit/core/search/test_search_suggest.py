@@ -51,7 +51,8 @@ def test_a_typo_is_corrected_and_the_answer_says_so(index: SuggestIndex) -> None
     assert completion.suggestions[0].text.startswith("martillo de carp")
     cut = index.complete("taladrx", 5, correct=spell.correct_token)  # a typo in the word being typed
     assert cut.corrected is not None
-    assert cut.suggestions and all(s.text.lower().startswith("taladr") for s in cut.suggestions)
+    assert cut.suggestions
+    assert all(s.text.lower().startswith("taladr") for s in cut.suggestions)
     assert index.complete("taladro", 5).corrected is None
     assert index.complete("zzzzzz", 5).suggestions == []
     assert index.complete("   ", 5).suggestions == []
