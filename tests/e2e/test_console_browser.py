@@ -213,6 +213,45 @@ def test_console_pages_flows_and_screenshots(
     assert page.locator("ul.contrib li").count() > 0  # LightGBM contributions shown
     page.screenshot(path=str(ARTIFACTS / "search.png"), full_page=True)
 
+    # the shopper's panel: suggestions while typing, a facet, a sort, the next page, a chip
+    visit("/console/search", "search-empty-again")
+    page.click("#q")
+    page.keyboard.type("celu")
+    page.wait_for_function("document.querySelectorAll('#q-suggestions option').length > 0", timeout=10_000)
+    suggested = page.eval_on_selector_all("#q-suggestions option", "os => os.map(o => o.value.toLowerCase())")
+    assert any(s.startswith("celu") for s in suggested), suggested
+    page.fill("#q", "celular")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#shop-h")
+    assert page.locator("ol.shop-list li.shop-item").count() == 10
+    brand_link = page.locator("ul.facet[data-facet=brand] li a").first
+    brand = brand_link.inner_text()
+    brand_link.click()
+    page.wait_for_selector("a.filter-chip")
+    assert brand in page.inner_text("p.active-filters")
+    brands = page.eval_on_selector_all(
+        "ol.shop-list p.pid", "ps => ps.map(p => p.textContent.split(' · ')[1])"
+    )
+    assert brands
+    assert set(brands) == {brand}
+    page.click("a[data-sort=price_asc]")
+    page.wait_for_selector("a[data-sort=price_asc][aria-current]")
+    prices = [
+        float(p) for p in page.eval_on_selector_all("li.shop-item", "ls => ls.map(l => l.dataset.price)") if p
+    ]
+    assert prices == sorted(prices)
+    if page.locator("#page-next").count():
+        first_page = page.eval_on_selector_all("li.shop-item", "ls => ls.map(l => l.dataset.product)")
+        page.click("#page-next")
+        page.wait_for_selector("#page-prev")
+        second_page = page.eval_on_selector_all("li.shop-item", "ls => ls.map(l => l.dataset.product)")
+        assert not set(first_page) & set(second_page)
+        assert page.inner_text("#shop-range").startswith("11")
+    page.screenshot(path=str(ARTIFACTS / "search-shop.png"), full_page=True)
+    page.click("a.filter-chip")  # removing the brand filter
+    page.wait_for_selector("#shop-h")
+    assert page.locator("a.filter-chip").count() == 0
+
     # user: pick an active user, then a cold-start one
     visit("/console/user", "user-empty")
     active = page.locator(".examples p").nth(0).locator("a").first.inner_text()
