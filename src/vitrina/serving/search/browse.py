@@ -112,7 +112,7 @@ def browse(
     mode = engine.default_mode
     metrics = service.metrics
     metrics.cache_requests.labels(cache="search", result="hit" if was_cached else "miss").inc()
-    if pool.rows.size == 0:
+    if pool.rows.size == 0 and not request.is_plain:  # a plain search counted its own
         metrics.search_zero_results.labels(mode=mode).inc()
     following = page.next_offset
     relaxation = pool.relaxation
