@@ -132,18 +132,28 @@ class LoadedVersion:
         )
 
 
-def build_suggest(products: ProductTable, signals: SearchSignals, language: str) -> SuggestIndex:
-    """The autocomplete index of a version: its catalog phrases and its most searched queries."""
-    return SuggestIndex.build(products.frame, signals.frequent_queries, language=language)
+def build_suggest(
+    products: ProductTable, signals: SearchSignals, understanding: QueryUnderstanding
+) -> SuggestIndex:
+    """The autocomplete index of a version: its catalog phrases and its most searched queries
+    (their typos corrected by the version's spell corrector)."""
+    return SuggestIndex.build(
+        products.frame,
+        signals.frequent_queries,
+        language=understanding.language,
+        correct=understanding.spell.correct_token,
+    )
 
 
-def load_suggest(folder: str, products: ProductTable, signals: SearchSignals, language: str) -> SuggestIndex:
+def load_suggest(
+    folder: str, products: ProductTable, signals: SearchSignals, understanding: QueryUnderstanding
+) -> SuggestIndex:
     """The version's saved autocomplete index; built from its products and signals for a
     version written before autocomplete existed."""
     path = Path(folder) / SUGGEST
     if path.is_dir():
         return SuggestIndex.load(path)
-    return build_suggest(products, signals, language)
+    return build_suggest(products, signals, understanding)
 
 
 def served_mode(meta: dict[str, Any]) -> Mode | None:
@@ -203,5 +213,5 @@ def load_version(settings: Settings, name: str | None = None) -> LoadedVersion:
         signals=signals,
         ranker=LambdaRanker.load(str(ranker_path), num_threads=1) if ranker_path else None,
         language=language,
-        suggest=load_suggest(folder, products, signals, language),
+        suggest=load_suggest(folder, products, signals, understanding),
     )

@@ -143,9 +143,14 @@ class SuggestIndex:
         queries: pd.DataFrame | None = None,
         *,
         language: str = DEFAULT_LANGUAGE,
+        correct: Callable[[str], str] | None = None,
     ) -> SuggestIndex:
         """From the product table (``title``, ``brand``, ``category_l1..3``) and the popular
-        ``queries`` (columns ``query``, ``searches``; None or empty without logs)."""
+        ``queries`` (columns ``query``, ``searches``; None or empty without logs).
+
+        ``correct`` (the version's spell corrector) rewrites each word of a popular query, so
+        the shoppers' typos ("celuar") are suggested as what they meant, their searches added
+        to it, never as typed."""
         analyzer = text_analyzer(as_language(language))
         stop = analyzer.stopwords
         entries: dict[str, tuple[str, float, str]] = {}  # folded key → (text, weight, category)
@@ -183,7 +188,13 @@ class SuggestIndex:
                 if name:
                     add(str(name), kind, float(len(group)), _dominant(Counter(group.tolist())))
         if queries is not None and len(queries):
+            searched: Counter[str] = Counter()
             for query, searches in zip(queries["query"].astype(str), queries["searches"], strict=True):
+                words = analyzer.tokenize(query)
+                searched[" ".join(correct(w) for w in words) if correct is not None else " ".join(words)] += (
+                    int(searches)
+                )
+            for query, searches in sorted(searched.items()):
                 add(query, "query", float(searches) + 1.0, "")
         keys = sorted(entries)
         return cls(

@@ -85,7 +85,7 @@ def reindex_search(settings: Settings, *, switch: bool = True, now: pd.Timestamp
     BM25Index.build(products.product_ids.tolist(), texts, language=current.language).save(Path(folder) / BM25)
     SemanticIndex.build(embeddings).save(Path(folder) / SEMANTIC)
     signals.save(f"{folder}/{SIGNALS}")
-    build_suggest(products, signals, current.language).save(Path(folder) / SUGGEST)
+    build_suggest(products, signals, current.understanding).save(Path(folder) / SUGGEST)
     removed = int((~old["product_id"].isin(products.frame["product_id"])).sum())
     finish_version(
         settings,

@@ -255,7 +255,7 @@ def _build(
         lexical.save(Path(folder) / BM25)
         semantic.save(Path(folder) / SEMANTIC)
         signals.save(f"{folder}/{SIGNALS}")
-        build_suggest(products, signals, language).save(Path(folder) / SUGGEST)
+        build_suggest(products, signals, understanding).save(Path(folder) / SUGGEST)
         finish_version(
             settings,
             name,

@@ -58,6 +58,17 @@ def test_a_typo_is_corrected_and_the_answer_says_so(index: SuggestIndex) -> None
     assert index.complete("   ", 5).suggestions == []
 
 
+def test_popular_queries_are_suggested_as_meant_not_as_typed() -> None:
+    spell = shop.engine().understanding.spell  # type: ignore[attr-defined]
+    queries = pd.DataFrame({"query": ["taladro percutr", "Taladro Percutor"], "searches": [30, 20]})
+    index = SuggestIndex.build(shop.catalog(), queries, language="es", correct=spell.correct_token)
+    first = index.complete("taladro per", 3).suggestions[0]
+    assert (first.text, first.kind) == ("taladro percutor", "query")
+    alone = SuggestIndex.build(shop.catalog(), queries.iloc[1:], language="es", correct=spell.correct_token)
+    assert first.score > alone.complete("taladro per", 3).suggestions[0].score  # the typo's searches count
+    assert all("percutr" not in s.text for s in index.complete("taladro", 20).suggestions)
+
+
 def test_a_users_favourite_category_lifts_its_entries(index: SuggestIndex) -> None:
     anonymous = _texts(index, "b")
     painter = _texts(index, "b", affinity={"Pinturas": 1.0})
