@@ -30,7 +30,7 @@ router = APIRouter(tags=["search"])
     response_model=SuggestResponse,
     responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
 )
-def suggest(
+async def suggest(
     request: Request,
     state: State,
     q: Annotated[
