@@ -47,12 +47,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from load_marketplace import filtered_search_paths, served_products, suggest_paths
 from load_report import bars, markdown
 from load_servers import ApiServer, RedisServer, clear_search_cache, copy_batch_to_redis, metric_sum
 from load_traffic import Action, mixed_calls, open_loop, summarise, traffic_from_home
 from machine import describe
 
 RESULTS = Path(__file__).parent / "results"
+ROUTES = ("health", "recs", "search", "search_filtered", "suggest")
 WRK_SCRIPT = Path(__file__).parent / "wrk" / "paths.lua"
 FALLBACKS = "vitrina_fallbacks_total"
 # wrk shares the cores with the API it measures. At normal priority the scheduler makes it wait
@@ -147,7 +149,7 @@ def closed_loop(
         run_wrk(wrk, api.base, files[route], 4, max(2.0, seconds / 4))
     for route, paths in files.items():
         for n in connections:
-            if route == "search":
+            if route in ("search", "search_filtered"):
                 cold_cache()
             cells.append(_measure(wrk, api, route, paths, n, seconds))
     return cells
@@ -221,6 +223,13 @@ def main() -> None:
     parser.add_argument("--fault-seconds", type=float, default=15.0, help="0 skips the fault phase")
     parser.add_argument("--skip-rate", action="store_true")
     parser.add_argument(
+        "--routes",
+        nargs="+",
+        default=list(ROUTES),
+        choices=list(ROUTES),
+        help="closed-loop routes (default all; search_filtered and suggest: the marketplace search)",
+    )
+    parser.add_argument(
         "--workers", type=int, default=default_workers(), help="vitrina serve --workers (2 with ≥ 2 cores)"
     )
     args = parser.parse_args()
@@ -245,11 +254,15 @@ def main() -> None:
     }
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vitrina-load-")))
-        files = {
-            "health": write_paths(tmp, "health", ["/health"]),
-            "recs": write_paths(tmp, "recs", traffic.recs_paths()),
-            "search": write_paths(tmp, "search", traffic.search_paths()),
+        products = served_products(home)
+        every = {
+            "health": lambda: ["/health"],
+            "recs": traffic.recs_paths,
+            "search": traffic.search_paths,
+            "search_filtered": lambda: filtered_search_paths(traffic.queries, products),
+            "suggest": lambda: suggest_paths(traffic.queries, traffic.users),
         }
+        files = {route: write_paths(tmp, route, every[route]()) for route in ROUTES if route in args.routes}
         events = stack.enter_context(RedisServer(tmp / "events-redis"))
         env = {"VITRINA_EVENTS_URL": f"{events.url}/0"}
         store_redis = stack.enter_context(RedisServer(tmp / "store-redis"))

@@ -13,10 +13,13 @@ LATENCY_BARS = [
     ("recs", 16, "p99", 5.0),
     ("search", 4, "p95", 30.0),
     ("search_warmed", 4, "p95", 30.0),
+    ("search_filtered", 4, "p95", 30.0),
+    ("suggest", 4, "p95", 5.0),
 ]
 ROUTE_LABELS = {
     "search": "/search (cold cache)",
     "search_warmed": "/search (cache warmed at start, as served)",
+    "search_filtered": "/search with filters, facets, sort, pages (cold cache)",
 }
 
 

@@ -167,6 +167,13 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
+def _attributes(page: Any, selector: str, name: str) -> list[str | None]:
+    """``name`` of every element ``selector`` matches (read one by one: the console's CSP forbids
+    the script evaluation Playwright's list helpers rely on)."""
+    found = page.locator(selector)
+    return [found.nth(i).get_attribute(name) for i in range(found.count())]
+
+
 def test_console_pages_flows_and_screenshots(
     server: Server, browser: Any, typo_target: tuple[str, str], console_home: Path
 ) -> None:
@@ -212,6 +219,42 @@ def test_console_pages_flows_and_screenshots(
     assert page.locator("ol.results[data-arm=challenger] li.result").count() > 0
     assert page.locator("ul.contrib li").count() > 0  # LightGBM contributions shown
     page.screenshot(path=str(ARTIFACTS / "search.png"), full_page=True)
+
+    # the shopper's panel: suggestions while typing, a facet, a sort, the next page, a chip
+    visit("/console/search", "search-empty-again")
+    page.click("#q")
+    page.keyboard.type("celu")
+    page.wait_for_selector("#q-suggestions option", state="attached", timeout=10_000)  # CSP: no eval
+    suggested = [(v or "").lower() for v in _attributes(page, "#q-suggestions option", "value")]
+    assert any(s.startswith("celu") for s in suggested), suggested
+    page.fill("#q", "celular")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#shop-h")
+    assert page.locator("ol.shop-list li.shop-item").count() == 10
+    brand_link = page.locator("ul.facet[data-facet=brand] li a").first
+    brand = brand_link.inner_text()
+    brand_link.click()
+    page.wait_for_selector("a.filter-chip")
+    assert brand in page.inner_text("p.active-filters")
+    pids = page.locator("ol.shop-list p.pid")
+    brands = [pids.nth(i).inner_text().split(" · ")[1] for i in range(pids.count())]
+    assert brands
+    assert set(brands) == {brand}
+    page.click("a[data-sort=price_asc]")
+    page.wait_for_selector("a[data-sort=price_asc][aria-current]")
+    prices = [float(p) for p in _attributes(page, "li.shop-item", "data-price") if p]
+    assert prices == sorted(prices)
+    if page.locator("#page-next").count():
+        first_page = _attributes(page, "li.shop-item", "data-product")
+        page.click("#page-next")
+        page.wait_for_selector("#page-prev")
+        second_page = _attributes(page, "li.shop-item", "data-product")
+        assert not set(first_page) & set(second_page)
+        assert page.inner_text("#shop-range").startswith("11")
+    page.screenshot(path=str(ARTIFACTS / "search-shop.png"), full_page=True)
+    page.click("a.filter-chip")  # removing the brand filter
+    page.wait_for_selector("#shop-h")
+    assert page.locator("a.filter-chip").count() == 0
 
     # user: pick an active user, then a cold-start one
     visit("/console/user", "user-empty")

@@ -132,6 +132,39 @@ class SearchItem(BaseModel):
     )
 
 
+class FacetCount(BaseModel):
+    value: str
+    count: int
+
+
+class PriceBandCount(BaseModel):
+    low: float
+    high: float | None = Field(description="Exclusive upper edge; null: no upper edge.")
+    count: int
+
+
+class SearchFacets(BaseModel):
+    """Counts over the matched pool (every result of the search within its filters)."""
+
+    category_l1: list[FacetCount]
+    category_l2: list[FacetCount]
+    category_l3: list[FacetCount]
+    brand: list[FacetCount]
+    seller: list[FacetCount]
+    price: list[PriceBandCount]
+    price_min: float | None
+    price_max: float | None
+
+
+class Relaxed(BaseModel):
+    """How a search that found nothing was relaxed (see ``vitrina.core.search.relax``)."""
+
+    steps: list[str] = Field(description="completion | semantic | filters, in the order they ran.")
+    query: str = Field(description="The query text that answered.")
+    dropped_filters: list[str] = Field(description="Filter fields lifted: price, seller, brand, category.")
+    message: str
+
+
 class SearchResponse(Envelope):
     query: str
     normalised: str
@@ -141,6 +174,35 @@ class SearchResponse(Envelope):
     cached: bool
     n_candidates: int
     items: list[SearchItem]
+    total: int | None = Field(
+        default=None,
+        description="Results the search has in all (marketplace searches: filters, pages, sort).",
+    )
+    offset: int = Field(default=0, description="Position of the first item in the whole result list.")
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; null: last page."
+    )
+    sort: str = "relevance"
+    filters: dict[str, Any] = Field(default_factory=dict, description="The filters that answered.")
+    facets: SearchFacets | None = Field(default=None, description="With facets=true.")
+    relaxed: Relaxed | None = Field(
+        default=None, description="Set when nothing matched and the search was relaxed."
+    )
+
+
+class SuggestionItem(BaseModel):
+    text: str
+    kind: str = Field(description="query | phrase | brand | category | title")
+    score: float
+
+
+class SuggestResponse(Envelope):
+    query: str
+    corrected: str | None = Field(
+        description="What was completed instead of a mistyped prefix; null: as typed."
+    )
+    index_version: str
+    suggestions: list[SuggestionItem]
 
 
 def _in_utc(earliest: dt.datetime) -> AfterValidator:

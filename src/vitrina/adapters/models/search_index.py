@@ -23,6 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
+import numpy.typing as npt
+
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.models.index_versions import current_version, read_version_meta, version_folder
 from vitrina.config import Settings
@@ -39,13 +42,17 @@ from vitrina.core.search.semantic.finetune import base_model_path, verify_encode
 from vitrina.core.search.semantic.index import SemanticIndex
 from vitrina.core.search.semantic.onnx_export import export_onnx, read_export
 from vitrina.core.search.signals import SearchSignals
+from vitrina.core.search.suggest import SuggestIndex
 from vitrina.core.search.types import Hits, ParsedQuery
 from vitrina.core.search.understanding import QueryUnderstanding
 
+EXACT_MAX_ROWS = 8192
+"""Allowed rows up to which a filtered semantic search scores every one (≈ 1 ms at 384 dims)."""
 UNDERSTANDING = "understanding"
 BM25 = "bm25"
 SEMANTIC = "semantic"
 SIGNALS = "signals"
+SUGGEST = "suggest"
 
 
 def run_folder(settings: Settings, run_id: str) -> str:
@@ -76,6 +83,20 @@ class SemanticRetriever:
             return Hits.empty()
         return self.index.search(self.encoder.encode(query.corrected), k)
 
+    def search_within(self, query: ParsedQuery, k: int, allowed: npt.NDArray[np.bool_]) -> Hits:
+        """The best ``k`` allowed rows: scored exactly when at most :data:`EXACT_MAX_ROWS` are
+        allowed (a narrow filter would make the graph over-fetch most of the catalog), else
+        through the graph told to skip the rest."""
+        if query.is_empty:
+            return Hits.empty()
+        vector = self.encoder.encode(query.corrected)
+        rows = np.flatnonzero(allowed)
+        if rows.size > EXACT_MAX_ROWS:
+            return self.index.search(vector, k, exclude=~allowed)
+        scores = self.index.similarity(vector, rows)
+        best = np.lexsort((rows, -scores))[:k]
+        return Hits(rows[best].astype(np.int64), scores[best].astype(np.float32))
+
 
 @dataclass(frozen=True)
 class LoadedVersion:
@@ -91,6 +112,7 @@ class LoadedVersion:
     signals: SearchSignals
     ranker: LambdaRanker | None
     language: Language = DEFAULT_LANGUAGE
+    suggest: SuggestIndex | None = None
 
     def engine(self, rules: SearchRulesConfig | None = None) -> SearchEngine:
         return SearchEngine(
@@ -106,7 +128,32 @@ class LoadedVersion:
             frequent_queries=tuple(self.signals.frequent_queries["query"].astype(str)),
             language=self.language,
             served_mode=served_mode(self.meta),
+            suggest=self.suggest,
         )
+
+
+def build_suggest(
+    products: ProductTable, signals: SearchSignals, understanding: QueryUnderstanding
+) -> SuggestIndex:
+    """The autocomplete index of a version: its catalog phrases and its most searched queries
+    (their typos corrected by the version's spell corrector)."""
+    return SuggestIndex.build(
+        products.frame,
+        signals.frequent_queries,
+        language=understanding.language,
+        correct=understanding.spell.correct_token,
+    )
+
+
+def load_suggest(
+    folder: str, products: ProductTable, signals: SearchSignals, understanding: QueryUnderstanding
+) -> SuggestIndex:
+    """The version's saved autocomplete index; built from its products and signals for a
+    version written before autocomplete existed."""
+    path = Path(folder) / SUGGEST
+    if path.is_dir():
+        return SuggestIndex.load(path)
+    return build_suggest(products, signals, understanding)
 
 
 def served_mode(meta: dict[str, Any]) -> Mode | None:
@@ -152,15 +199,19 @@ def load_version(settings: Settings, name: str | None = None) -> LoadedVersion:
     ranker_path = meta.get("ranker")
     understanding = QueryUnderstanding.load(Path(folder) / UNDERSTANDING)
     lexical = BM25Index.load(Path(folder) / BM25)
+    products = ProductTable.load(folder)
+    signals = SearchSignals.load(f"{folder}/{SIGNALS}")
+    language = version_language(name, meta, understanding, lexical)
     return LoadedVersion(
         name=name,
         meta=meta,
-        products=ProductTable.load(folder),
+        products=products,
         understanding=understanding,
         lexical=lexical,
         semantic=SemanticIndex.load(Path(folder) / SEMANTIC),
         encoder=QueryEncoder.load(meta["onnx"]),
-        signals=SearchSignals.load(f"{folder}/{SIGNALS}"),
+        signals=signals,
         ranker=LambdaRanker.load(str(ranker_path), num_threads=1) if ranker_path else None,
-        language=version_language(name, meta, understanding, lexical),
+        language=language,
+        suggest=load_suggest(folder, products, signals, understanding),
     )

@@ -19,6 +19,7 @@ def search_cache_key(
     k: int,
     index_version: str,
     model_version: str,
+    variant: str = "",
 ) -> str:
     """A 32-hex-character key (128 bits of SHA-256), equal across processes and machines.
 
@@ -26,6 +27,10 @@ def search_cache_key(
     and "celular " share an entry; ``user_id`` is None for anonymous searches (personalised
     pages are cached per user). The fields are JSON-encoded before hashing, so no two
     different tuples collide by concatenation ("a b" + "c" vs "a" + "b c").
+
+    ``variant`` names what else shapes the entry — a marketplace search's filters, sort and
+    mode (:meth:`~vitrina.adapters.search_cache.cached_search.CachedSearch.pool`); "" (a plain
+    first page) leaves the key exactly as it was before variants existed.
     """
     if not isinstance(query_normalised, str):
         raise TypeError(f"query_normalised must be a string, got {type(query_normalised).__name__}")
@@ -35,6 +40,10 @@ def search_cache_key(
         raise ValueError(f"k must be a positive integer, got {k!r}")
     if not all(isinstance(v, str) and v for v in (index_version, model_version)):
         raise ValueError("index_version and model_version must be non-empty strings: they keep results fresh")
-    fields = [KEY_VERSION, query_normalised, user_id, k, index_version, model_version]
+    if not isinstance(variant, str):
+        raise TypeError(f"variant must be a string, got {type(variant).__name__}")
+    fields: list[object] = [KEY_VERSION, query_normalised, user_id, k, index_version, model_version]
+    if variant:
+        fields.append(variant)
     text = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]

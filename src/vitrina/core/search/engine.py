@@ -24,16 +24,20 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
 
 from vitrina.core.ranking.lambdarank import LambdaRanker
+from vitrina.core.search.filters import BoolArray, FilterIndex
 from vitrina.core.search.languages import DEFAULT_LANGUAGE
 from vitrina.core.search.products import ProductTable
 from vitrina.core.search.ranker_features import RankingContext, candidate_features, exact_titles, merge_hits
+from vitrina.core.search.restricted import search_within
 from vitrina.core.search.result_rules import SearchRules
+from vitrina.core.search.suggest import SuggestIndex
 from vitrina.core.search.types import Float32Array, Hits, Int64Array, ParsedQuery, positions_in
 
 Mode = Literal["bm25", "semantic", "hybrid", "hybrid_ltr"]
@@ -92,6 +96,7 @@ class SearchEngine:
         frequent_queries: tuple[str, ...] = (),
         language: str = DEFAULT_LANGUAGE,
         served_mode: Mode | None = None,
+        suggest: SuggestIndex | None = None,
     ) -> None:
         if served_mode is not None and served_mode not in MODES:
             raise ValueError(f"unknown served mode {served_mode!r}; expected one of {MODES}")
@@ -114,6 +119,8 @@ class SearchEngine:
         """The language queries and products are analysed in (the index version's)."""
         self.served_mode = served_mode
         """The mode the index version was gated in (None: the ranker decides, as before)."""
+        self.suggest = suggest
+        """The version's autocomplete index (None: the version has none)."""
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vitrina-search")
 
     @property
@@ -127,10 +134,21 @@ class SearchEngine:
     def close(self) -> None:
         self._pool.shutdown(wait=False)
 
-    def retrieve(self, query: ParsedQuery, k: int = RETRIEVAL_K) -> tuple[Hits, Hits]:
-        """BM25 and semantic hits, computed in parallel."""
+    @cached_property
+    def catalog_filters(self) -> FilterIndex:
+        """The product table's filterable fields, coded once (filters, facets, sorts)."""
+        return FilterIndex.build(self.products)
+
+    def retrieve(
+        self, query: ParsedQuery, k: int = RETRIEVAL_K, allowed: BoolArray | None = None
+    ) -> tuple[Hits, Hits]:
+        """BM25 and semantic hits, computed in parallel; with ``allowed`` (a filter's mask
+        over product rows), each retriever's best ``k`` among the allowed rows."""
         if query.is_empty:
             return Hits.empty(), Hits.empty()
+        if allowed is not None:
+            restricted = self._pool.submit(search_within, self.semantic, query, k, allowed)
+            return search_within(self.lexical, query, k, allowed), restricted.result()
         semantic = self._pool.submit(self.semantic.search, query, k)
         lexical = self.lexical.search(query, k)
         return lexical, semantic.result()
@@ -201,7 +219,7 @@ class SearchEngine:
             )
             scores = np.where(exact, scores.max(initial=0.0) + EXACT_TITLE_LIFT + scores, scores)
             scores = scores.astype(np.float32)
-        order = np.argsort(-scores, kind="stable")
+        order = np.lexsort((rows, -scores))  # ties by row: the product id's order
         rows, scores, retrieval = rows[order], scores[order], retrieval[order]
         if features is not None and explain:  # only explanations read the features again
             features = features.iloc[order].reset_index(drop=True)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import bm25s
 import numpy as np
+import numpy.typing as npt
 
 from vitrina.core.artifacts.arrays import load_meta, save_meta
 from vitrina.core.artifacts.folders import replacing_folder, require_folder
@@ -131,6 +132,12 @@ class BM25Index:
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
         return top_k(self.scores(query), k)
+
+    def search_within(self, query: ParsedQuery | str, k: int, allowed: npt.NDArray[np.bool_]) -> Hits:
+        """:meth:`search` among the rows where ``allowed`` (a filter's mask), before the top-k cut."""
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        return top_k(np.where(allowed, self.scores(query), np.float32(0)).astype(np.float32), k)
 
     def search_many(self, queries: Sequence[ParsedQuery | str], k: int = DEFAULT_K) -> list[Hits]:
         """:meth:`search` for each query (evaluation batches)."""

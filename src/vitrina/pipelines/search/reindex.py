@@ -32,7 +32,15 @@ from vitrina.adapters.models.index_versions import (
     switch_to,
     version_folder,
 )
-from vitrina.adapters.models.search_index import BM25, SEMANTIC, SIGNALS, UNDERSTANDING, load_version
+from vitrina.adapters.models.search_index import (
+    BM25,
+    SEMANTIC,
+    SIGNALS,
+    SUGGEST,
+    UNDERSTANDING,
+    build_suggest,
+    load_version,
+)
 from vitrina.config import Settings
 from vitrina.core.search.lexical import BM25Index
 from vitrina.core.search.product_text import catalog_texts
@@ -88,6 +96,7 @@ def reindex_search(settings: Settings, *, switch: bool = True, now: pd.Timestamp
     BM25Index.build(products.product_ids.tolist(), texts, language=current.language).save(Path(folder) / BM25)
     SemanticIndex.build(embeddings).save(Path(folder) / SEMANTIC)
     signals.save(f"{folder}/{SIGNALS}")
+    build_suggest(products, signals, current.understanding).save(Path(folder) / SUGGEST)
     removed = int((~old["product_id"].isin(products.frame["product_id"])).sum())
     finish_version(
         settings,

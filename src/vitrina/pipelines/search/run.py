@@ -56,9 +56,11 @@ from vitrina.adapters.models.search_index import (
     BM25,
     SEMANTIC,
     SIGNALS,
+    SUGGEST,
     UNDERSTANDING,
     SemanticRetriever,
     base_onnx,
+    build_suggest,
     run_folder,
 )
 from vitrina.adapters.search_cache.cached_search import frequent_queries
@@ -260,6 +262,7 @@ def _build(
         lexical.save(Path(folder) / BM25)
         semantic.save(Path(folder) / SEMANTIC)
         signals.save(f"{folder}/{SIGNALS}")
+        build_suggest(products, signals, understanding).save(Path(folder) / SUGGEST)
         finish_version(
             settings,
             name,

@@ -22,6 +22,7 @@ CSP = "; ".join(
     (
         "default-src 'none'",
         "script-src 'self'",
+        "connect-src 'self'",
         "style-src 'self'",
         "img-src 'self' data:",
         "form-action 'self'",

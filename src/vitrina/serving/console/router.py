@@ -22,6 +22,9 @@ from markupsafe import Markup
 from vitrina.adapters.events.base import EventRecord
 from vitrina.adapters.stores import StoreUnavailableError
 from vitrina.config import Settings
+from vitrina.core.search.filters import FilterError, SearchFilters
+from vitrina.core.search.pages import MAX_OFFSET
+from vitrina.core.search.sorting import as_sort
 from vitrina.serving.api_models import ID_PATTERN, MAX_QUERY_CHARS
 from vitrina.serving.console import charts
 from vitrina.serving.console.auth import ConsoleAuth
@@ -42,6 +45,7 @@ from vitrina.serving.console.models_view import (
 from vitrina.serving.console.pipelines_view import PipelineRun, group_runs, read_records, step_label
 from vitrina.serving.console.render import render_page, url_for
 from vitrina.serving.console.search_view import search_view
+from vitrina.serving.console.shop_view import ShopParams, shop_view
 from vitrina.serving.console.static_files import inside
 from vitrina.serving.console.user_view import Activity, UserExamples, user_view
 from vitrina.serving.deps import State
@@ -174,16 +178,66 @@ def search_page(
     q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",
     user_id: Annotated[str | None, Query(max_length=128)] = None,
     lang: Lang = None,
+    category: Annotated[list[str] | None, Query(max_length=200)] = None,
+    brand: Annotated[list[str] | None, Query(max_length=200)] = None,
+    seller: Annotated[list[str] | None, Query(max_length=128)] = None,
+    price_min: Annotated[str, Query(max_length=40)] = "",
+    price_max: Annotated[str, Query(max_length=40)] = "",
+    sort: Annotated[str, Query(max_length=20)] = "relevance",
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> HTMLResponse:
     caches(request, state)
     engine = state.search.engine
-    view, error = None, None
+    view, shop, error = None, None, None
     t = Translator(pick_lang(lang))
+    # the form sends its empty boxes too: an empty box is no filter
+    categories, brands, sellers = (
+        [v for v in values or () if v.strip()] for values in (category, brand, seller)
+    )
+    form = {
+        "category": ", ".join(categories),
+        "brand": ", ".join(brands),
+        "price_min": price_min,
+        "price_max": price_max,
+    }
     if engine is None:
         error = t("search.no_index")
     elif q.strip() and "\x00" not in q:
+        try:
+            filters = SearchFilters(
+                tuple(categories), tuple(brands), tuple(sellers), _price(price_min), _price(price_max)
+            )
+            params = ShopParams(filters, as_sort(sort), offset)
+            base = [
+                (name, value) for name, value in (("q", q), ("user_id", user_id), ("lang", lang)) if value
+            ]
+            shop = shop_view(engine, q, params, base=base, user_id=user_id or None)
+        except FilterError as problem:
+            error = t("search.bad_filter", reason=str(problem))
         view = search_view(engine, q, challenger=state.experiment.search.challenger, user_id=user_id or None)
-    return page(request, state, "search.html", "search", lang, q=q, user_id=user_id, view=view, error=error)
+    return page(
+        request,
+        state,
+        "search.html",
+        "search",
+        lang,
+        q=q,
+        user_id=user_id,
+        view=view,
+        shop=shop,
+        form=form,
+        error=error,
+    )
+
+
+def _price(text: str) -> float | None:
+    """A price box's text as a number (None when empty); FilterError when it is not one."""
+    if not text.strip():
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise FilterError(f"{text!r} is not a price") from None
 
 
 @router.get("/user")
