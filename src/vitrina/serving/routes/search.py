@@ -88,26 +88,24 @@ async def search(
                 experiment=state.experiment.search,
             )
             answer = await run_in_threadpool(ask)
-            if answer.items:
-                mark(request, model_version=answer.model_version, arm=answer.arm)
-                return answer
-        # a marketplace search, or a plain one that found nothing (relaxed from its pool)
-        answer = await run_in_threadpool(
-            partial(
-                browse,
-                state.search,
-                q=q,
-                user_id=user_id,
-                k=k,
-                request=wanted,
-                request_id=request.state.request_id,
+        if not wanted.is_plain or not answer.items:
+            # a marketplace search, or a plain one that found nothing (relaxed from its pool)
+            answer = await run_in_threadpool(
+                partial(
+                    browse,
+                    state.search,
+                    q=q,
+                    user_id=user_id,
+                    k=k,
+                    request=wanted,
+                    request_id=request.state.request_id,
+                )
             )
-        )
     except SearchUnavailableError as error:
         raise HTTPException(503, str(error)) from error
     except FilterError as error:
         raise HTTPException(422, str(error)) from error
     mark(request, model_version=answer.model_version, arm=answer.arm)
     if state.answers is not None:  # queued: written to the event buffer in the background
-        state.answers.record(answer, user_id=user_id)
+        state.answers.record(answer, user_id=user_id, first_position=answer.offset + 1)
     return answer
