@@ -1,0 +1,163 @@
+"""The selection step: score every contender on the validation window, choose the policy the
+shop serves (:mod:`vitrina.core.recs.selection`), and rebuild it at later cutoffs.
+
+Who is scored on what, so that no number has seen its own answers:
+
+* every source is fitted on ``train`` and scored on the ``valid`` window, in both views
+  (all positives; discovery), on every user with a held-out choice;
+* the full model's ranker learnt from ``valid``: it is scored only on the validation users it
+  did not fit on (its early-stopping share), side by side with the best other contender on
+  those same users, and replaces it only if it beats it there. Without a ranker the full
+  model is two-tower retrieval with MMR and cold start, trained on ``train`` only, and it
+  competes like any source.
+
+The chosen policy is then refitted on ``train`` + ``valid`` and scored on ``test``
+(:func:`served_model`), which is what the gate reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from vitrina.core.ranking.interactions import IntArray, Interactions
+from vitrina.core.ranking.lambdarank import LambdaRanker
+from vitrina.core.recs.dataset import RecsData
+from vitrina.core.recs.full import FullRecommender
+from vitrina.core.recs.policy import FULL, SOURCES, TWO_TOWER, Policy, PolicyModel, build_policy
+from vitrina.core.recs.recommender import Recommender
+from vitrina.core.recs.selection import ALL_POSITIVES, DISCOVERY, VIEWS, choose, contenders, full_or
+from vitrina.pipelines.recs.evaluation import (
+    EvaluationSet,
+    build_evaluation_set,
+    history_before,
+    rank_users,
+    score_lists,
+)
+
+GATE_SECTIONS = {ALL_POSITIVES: "all_positives", DISCOVERY: "models"}
+"""The test-metrics section of each view (``models`` is the evaluation's default protocol)."""
+Table = dict[str, dict[str, float]]
+
+
+@dataclass
+class Selection:
+    """The choice and the validation numbers it rests on."""
+
+    policy: Policy
+    view: str
+    table: Table  # contender → {view: NDCG@10} on every validation user
+    users: int
+    paired: Table = field(default_factory=dict)  # full vs the best other, on the ranker's held-out users
+    paired_users: int = 0
+    fallback: str | None = None  # why the served policy is not the validation's choice
+
+    def record(self) -> dict[str, Any]:
+        """MLflow tags of the choice (names can be long: tags, not params)."""
+        return {
+            "selection.chosen": self.policy.name,
+            "selection.view": self.view,
+            "selection.validation_users": str(self.users),
+            "selection.ranker_heldout_users": str(self.paired_users),
+            **({"selection.fallback": self.fallback} if self.fallback else {}),
+        }
+
+    def metrics(self) -> dict[str, dict[str, dict[str, float]]]:
+        """The validation numbers as metric sections (MLflow and the model card)."""
+        def rows(table: Table) -> dict[str, dict[str, float]]:
+            return {name: {f"ndcg@10 {view}": row[view] for view in VIEWS} for name, row in table.items()}
+
+        sections = {"validation": rows(self.table)}
+        if self.paired:
+            sections["validation_ranker_heldout"] = rows(self.paired)
+        return sections
+
+    def note(self) -> str:
+        """A paragraph for the report: what was chosen, on what, against what."""
+        best = sorted(self.table.items(), key=lambda kv: -kv[1][self.view])[:5]
+        shown = "; ".join(f"{n} {r[ALL_POSITIVES]:.4f} / {r[DISCOVERY]:.4f}" for n, r in best)
+        text = (
+            f"Served policy: **{self.policy.name}**, the best NDCG@10 on {self.view.replace('_', ' ')} "
+            f"of {len(self.table)} contenders on {self.users:,} validation users (all positives / "
+            f"discovery, best five: {shown})."
+        )
+        if self.paired:
+            pair = "; ".join(f"{n} {r[ALL_POSITIVES]:.4f} / {r[DISCOVERY]:.4f}" for n, r in self.paired.items())
+            text += f" On the {self.paired_users:,} users the ranker never fitted on: {pair}."
+        if self.fallback:
+            text += f" {self.fallback}"
+        return text
+
+
+def _two_tower_alone(full: FullRecommender) -> FullRecommender:
+    """The full model's retrieval stage alone (no ALS, ranker, MMR or cold start)."""
+    return replace(full, ranker=None, als=None, cold_start=None, mmr_lambda=None, name=TWO_TOWER)
+
+
+def trained_parts(full: FullRecommender) -> dict[str, Recommender]:
+    """The run's trained models as policy parts, at the cutoff ``full`` was assembled at."""
+    return {FULL: full, TWO_TOWER: _two_tower_alone(full)}
+
+
+def fitted_sources(data: RecsData, history: Interactions) -> dict[str, Recommender]:
+    """Every refittable source of :data:`~vitrina.core.recs.policy.SOURCES` fitted on ``history``."""
+    return {name: make().fit(data, history) for name, make in SOURCES.items()}
+
+
+def _views(data: RecsData, users: IntArray | None) -> dict[str, EvaluationSet]:
+    """The ``valid`` evaluation in both views (``users``: only those users)."""
+    return {
+        view: build_evaluation_set(data, part="valid", repeats=view == ALL_POSITIVES, users=users)
+        for view in VIEWS
+    }
+
+
+def _score(model: Recommender, views: Mapping[str, EvaluationSet]) -> dict[str, float]:
+    """NDCG@10 of ``model`` in each view."""
+    return {
+        view: float(score_lists(rank_users(model, evaluation), evaluation)["heldout"]["ndcg@10"])
+        for view, evaluation in views.items()
+    }
+
+
+def select_policy(
+    data: RecsData,
+    at_train_end: FullRecommender,
+    ranker: LambdaRanker | None,
+    heldout_users: IntArray,
+    view: str = ALL_POSITIVES,
+) -> Selection:
+    """Score the contenders on ``valid`` and choose (see the module docstring).
+    ``at_train_end`` is the full model assembled at ``train_end`` without a ranker;
+    ``heldout_users`` are the validation users the ranker did not fit on."""
+    parts: dict[str, Recommender] = {
+        **fitted_sources(data, history_before(data, "valid")),
+        TWO_TOWER: _two_tower_alone(at_train_end),
+    }
+    if ranker is None:  # nothing learnt from valid: the full model competes like a source
+        parts[FULL] = at_train_end
+    everyone = _views(data, None)
+    by_name = {policy.name: policy for policy in contenders(parts)}
+    table = {name: _score(PolicyModel(policy, parts), everyone) for name, policy in by_name.items()}
+    best = choose(table, view)
+    selection = Selection(by_name[best], view, table, int(everyone[ALL_POSITIVES].users.size))
+    if ranker is not None and heldout_users.size:
+        heldout = _views(data, heldout_users)
+        paired = {
+            best: _score(PolicyModel(by_name[best], parts), heldout),
+            FULL: _score(replace(at_train_end, ranker=ranker), heldout),
+        }
+        selection.paired, selection.paired_users = paired, int(heldout[ALL_POSITIVES].users.size)
+        if full_or(best, paired, view) == FULL:
+            selection.policy = Policy("single", (FULL,))
+    return selection
+
+
+def served_model(
+    policy: Policy, data: RecsData, history_end_us: int, full: FullRecommender
+) -> PolicyModel:
+    """``policy`` as of ``history_end_us``: its sources refitted on the history before it, its
+    trained parts from ``full`` (assembled at that same instant by the caller)."""
+    history = data.interactions.before(history_end_us)
+    return build_policy(policy, data, history, trained_parts(full))
