@@ -40,7 +40,7 @@ def first_occurrences(items: IntArray) -> BoolArray:
     repeat[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
     first = np.zeros(items.shape, dtype=bool)
     np.put_along_axis(first, order, ~repeat, axis=1)
-    return first & (items != PAD)
+    return np.asarray(first & (items != PAD), dtype=bool)
 
 
 def compact(
@@ -138,7 +138,8 @@ class ScoreBlend:
         users = np.asarray(users, dtype=np.int64)
         depth = max(k, SCORE_BLEND_DEPTH)
         items, parts, shares = [], [], []
-        for index, (part, weight) in enumerate(zip(self.parts, (self.weight, 1.0 - self.weight), strict=True)):
+        weights = (self.weight, 1.0 - self.weight)
+        for index, (part, weight) in enumerate(zip(self.parts, weights, strict=True)):
             got, scores = part.recommend(users, depth, exclude)
             got = np.asarray(got, dtype=np.int64)
             scaled = _scaled(np.where(got == PAD, -np.inf, np.asarray(scores, dtype=np.float64)))

@@ -20,6 +20,7 @@ import numpy.typing as npt
 from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
 from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity
 from vitrina.core.recs.blends import ScoreBlend, SequenceBlend
+from vitrina.core.recs.buy_again import BuyAgain
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.recommender import Recommender
 
@@ -35,6 +36,7 @@ SOURCES: dict[str, Callable[[], Recommender]] = {
     "popularity_all_time": lambda: GlobalPopularity(half_life_days=None, exclude_purchased=False),
     "popularity_recent": lambda: GlobalPopularity(exclude_purchased=False),
     "als": lambda: ALSRecommender(),
+    "buy_again": lambda: BuyAgain(),
 }
 """Candidate sources refitted on the history at hand, by name. Popularity keeps what a user
 bought: whether showing it again pays is what the evaluation's two views measure."""
@@ -85,7 +87,8 @@ class Policy:
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Policy:
         weight = raw.get("weight")
-        return cls(raw["kind"], tuple(str(p) for p in raw["parts"]), None if weight is None else float(weight))
+        parts = tuple(str(p) for p in raw["parts"])
+        return cls(raw["kind"], parts, None if weight is None else float(weight))
 
 
 FULL_POLICY = Policy("single", (FULL,))

@@ -20,7 +20,11 @@ ACCURACY_METRICS = ("ndcg@10", "ndcg@20", "hitrate@10", "map@10", "mrr", "recall
 METRICS = (*ACCURACY_METRICS, "coverage", "diversity", "novelty")
 """Every model's metrics, in this order (the issue's report shape)."""
 Metrics = Mapping[str, Mapping[str, Mapping[str, float]]]
-SECTIONS = (("models", "Held-out events"), ("truth", "True utility (simulator)"))
+SECTIONS = (
+    ("models", "Held-out events (items new to the user)"),
+    ("all_positives", "Held-out events, all positives (buying again counts)"),
+    ("truth", "True utility (simulator)"),
+)
 
 
 def report_url(settings: Settings, run_id: str) -> str:

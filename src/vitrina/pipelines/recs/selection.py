@@ -17,6 +17,7 @@ The chosen policy is then refitted on ``train`` + ``valid`` and scored on ``test
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -65,6 +66,7 @@ class Selection:
 
     def metrics(self) -> dict[str, dict[str, dict[str, float]]]:
         """The validation numbers as metric sections (MLflow and the model card)."""
+
         def rows(table: Table) -> dict[str, dict[str, float]]:
             return {name: {f"ndcg@10 {view}": row[view] for view in VIEWS} for name, row in table.items()}
 
@@ -83,7 +85,9 @@ class Selection:
             f"discovery, best five: {shown})."
         )
         if self.paired:
-            pair = "; ".join(f"{n} {r[ALL_POSITIVES]:.4f} / {r[DISCOVERY]:.4f}" for n, r in self.paired.items())
+            pair = "; ".join(
+                f"{n} {r[ALL_POSITIVES]:.4f} / {r[DISCOVERY]:.4f}" for n, r in self.paired.items()
+            )
             text += f" On the {self.paired_users:,} users the ranker never fitted on: {pair}."
         if self.fallback:
             text += f" {self.fallback}"
@@ -154,10 +158,37 @@ def select_policy(
     return selection
 
 
-def served_model(
-    policy: Policy, data: RecsData, history_end_us: int, full: FullRecommender
-) -> PolicyModel:
+def served_model(policy: Policy, data: RecsData, history_end_us: int, full: FullRecommender) -> PolicyModel:
     """``policy`` as of ``history_end_us``: its sources refitted on the history before it, its
     trained parts from ``full`` (assembled at that same instant by the caller)."""
     history = data.interactions.before(history_end_us)
     return build_policy(policy, data, history, trained_parts(full))
+
+
+FALLBACK = Policy("single", ("popularity_recent",))
+"""What a shop's first version serves when its choice loses to popularity on ``test``: the
+gate's own baseline (recent popularity, purchases kept), so the gate can pass it."""
+
+
+def first_version_fallback(selection: Selection, metrics: dict[str, Any], ratio: float) -> bool:
+    """For a shop without a champion: if the chosen policy scored below ``ratio`` × popularity
+    on ``test`` in the gate's section, serve :data:`FALLBACK` instead, copy popularity's numbers
+    to the ``served`` rows and say why. True when it did. A shop is never left without lists
+    because its validation window and its test window disagree."""
+    section = GATE_SECTIONS[selection.view]
+    rows = metrics.get(section, {})
+    served = rows.get("served", {}).get("ndcg@10")
+    popular = rows.get("popularity", {}).get("ndcg@10")
+    if served is None or popular is None or not math.isfinite(popular) or selection.policy == FALLBACK:
+        return False
+    if math.isfinite(served) and served >= ratio * popular:
+        return False
+    selection.fallback = (
+        f"No champion yet and {selection.policy.name} scored NDCG@10 {served:.4f} on the test window, "
+        f"under popularity's {popular:.4f}: this first version serves {FALLBACK.name}, so the shop has lists."
+    )
+    selection.policy = FALLBACK
+    for values in metrics.values():
+        if isinstance(values, dict) and "popularity" in values:
+            values["served"] = dict(values["popularity"])
+    return True
