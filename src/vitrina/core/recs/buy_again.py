@@ -13,7 +13,10 @@ film), and what is bought again is bought on a cycle (coffee monthly, cat food w
   ``a`` (default 1) is the weight of the item's rate against the customer's own count;
 * ``due(r) = exp(−½ (ln r / σ)²)``, ``r`` = days since the user's last occasion over the item's
   learnt median cycle: 1 when a cycle has just passed, half at ``r ≈ e^{±1.18σ}``, so a tin bought
-  yesterday is not yet due and one bought ten cycles ago is probably no longer used (recency);
+  yesterday is not yet due and one bought ten cycles ago is probably no longer used (recency).
+  A list is read for a while after it is made, so ``r`` is the ratio nearest to 1 over
+  ``[now, now + horizon]`` (default 7 days: the week the batch lists and the held-out windows
+  cover): an item due at any time of that week counts as due;
 * ``floor`` (default 0.2) keeps timing from erasing a strong habit: it scales the score by at most
   1/floor, never to zero, because cycles are medians over many customers, not this one.
 
@@ -31,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
-from vitrina.core.ranking.top_k import PAD
+from vitrina.core.ranking.top_k import top_k_pairs
 from vitrina.core.recs.baselines import _load_artifact, _save_artifact
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.repurchase import CYCLE_PRIOR, DAY_US, RATE_PRIOR, Occasions, RepurchaseStats
@@ -50,11 +53,13 @@ class BuyAgain:
         personal_prior: float = 1.0,
         due_width: float = 1.0,
         due_floor: float = 0.2,
+        horizon_days: float = 7.0,
         rate_prior: float = RATE_PRIOR,
         cycle_prior: float = CYCLE_PRIOR,
     ) -> None:
-        if personal_prior <= 0 or due_width <= 0 or not 0 <= due_floor <= 1:
-            raise ValueError("personal_prior and due_width must be > 0, due_floor in [0, 1]")
+        if personal_prior <= 0 or due_width <= 0 or not 0 <= due_floor <= 1 or horizon_days < 0:
+            raise ValueError("personal_prior, due_width must be > 0, due_floor in [0, 1], horizon_days >= 0")
+        self.horizon_days = horizon_days
         self.personal_prior = personal_prior
         self.due_width = due_width
         self.due_floor = due_floor
@@ -100,7 +105,9 @@ class BuyAgain:
         repeats = (count - 1).astype(np.float64)
         propensity = (repeats + self.personal_prior * rate) / (repeats + self.personal_prior)
         days = np.maximum((self.now_us - occ.last_us[at]) / DAY_US, 1e-3)
-        log_ratio = np.log(days / stats.cycle_days[item])
+        cycle = stats.cycle_days[item]
+        # the ratio nearest to one cycle within [now, now + horizon]: due at any time of the horizon
+        log_ratio = np.clip(0.0, np.log(days / cycle), np.log((days + self.horizon_days) / cycle))
         due = np.exp(-0.5 * (log_ratio / self.due_width) ** 2)
         score = propensity * (self.due_floor + (1.0 - self.due_floor) * due)
         return rows, item, np.asarray(score, dtype=np.float64)
@@ -110,22 +117,10 @@ class BuyAgain:
     ) -> tuple[IntArray, FloatArray]:
         """Each user's top ``k`` own purchases; ``PAD`` / ``-inf`` after the last one."""
         users = np.asarray(users, dtype=np.int64)
-        out_items = np.full((users.size, k), PAD, dtype=np.int64)
-        out_scores = np.full((users.size, k), -np.inf)
         rows, item, score = self.user_item_scores(users)
         if exclude is not None:
-            keep = ~exclude[item]
-            rows, item, score = rows[keep], item[keep], score[keep]
-        if rows.size == 0 or k == 0:
-            return out_items, out_scores
-        order = np.lexsort((item, -score, rows))  # per row: best first, ties by item index
-        rows, item, score = rows[order], item[order], score[order]
-        first = np.searchsorted(rows, rows, side="left")
-        rank = np.arange(rows.size) - first
-        top = rank < k
-        out_items[rows[top], rank[top]] = item[top]
-        out_scores[rows[top], rank[top]] = score[top]
-        return out_items, out_scores
+            score = np.where(exclude[item], -np.inf, score)
+        return top_k_pairs(rows, item, score, users.size, k)
 
     def save(self, folder: str | Path) -> None:
         """Occasions and repurchase statistics as safetensors, parameters as JSON, under ``folder``."""
@@ -141,6 +136,7 @@ class BuyAgain:
             "personal_prior": self.personal_prior,
             "due_width": self.due_width,
             "due_floor": self.due_floor,
+            "horizon_days": self.horizon_days,
             "rate_prior": self.rate_prior,
             "cycle_prior": self.cycle_prior,
             "shop_rate": stats.shop_rate,
@@ -151,7 +147,7 @@ class BuyAgain:
     @classmethod
     def load(cls, folder: str | Path) -> BuyAgain:
         arrays, params = _load_artifact(folder, cls.__name__)
-        names = ("personal_prior", "due_width", "due_floor", "rate_prior", "cycle_prior")
+        names = ("personal_prior", "due_width", "due_floor", "horizon_days", "rate_prior", "cycle_prior")
         model = cls(**{n: float(params[n]) for n in names})
         model.stats = RepurchaseStats.from_arrays(
             {k.removeprefix("stats_"): v for k, v in arrays.items() if k.startswith("stats_")}, params

@@ -88,13 +88,25 @@ def test_an_item_bought_yesterday_is_less_due_than_one_bought_a_cycle_ago() -> N
         ("u7", "p0", "purchase", 21.0),
     ]
     data = handmade(events, n_users=8)
-    model = BuyAgain().fit(data, data.interactions)
+    model = BuyAgain(horizon_days=0.0).fit(data, data.interactions)
     _, scores = model.recommend(np.array([6, 7]), k=1)
     assert scores[1, 0] > 2 * scores[0, 0]
     # with no floor and a narrow window, timing decides almost alone
-    strict = BuyAgain(due_floor=0.0, due_width=0.25).fit(data, data.interactions)
+    strict = BuyAgain(due_floor=0.0, due_width=0.25, horizon_days=0.0).fit(data, data.interactions)
     _, strict_scores = strict.recommend(np.array([6, 7]), k=1)
     assert strict_scores[0, 0] < 1e-3 < strict_scores[1, 0]
+
+
+def test_an_item_due_within_the_horizon_counts_as_due() -> None:
+    # bought 4 days before the lists are made: not due now, due 3 days into a week's horizon
+    events = [*weekly_and_one_off(last_day=28.0), ("u6", "p0", "purchase", 24.0)]
+    data = handmade(events, n_users=8)
+    now = BuyAgain(horizon_days=0.0, due_floor=0.0).fit(data, data.interactions)
+    week = BuyAgain(horizon_days=7.0, due_floor=0.0).fit(data, data.interactions)
+    assert now.recommend(np.array([6]), k=1)[1][0, 0] < 0.9 * week.recommend(np.array([6]), k=1)[1][0, 0]
+    # one occasion and fully due: the score is the item's repurchase rate
+    assert week.stats is not None
+    assert week.user_item_scores(np.array([6]))[2][0] == pytest.approx(week.stats.rate[0])
 
 
 def test_exclusion_and_round_trip(tmp_path: Path) -> None:
