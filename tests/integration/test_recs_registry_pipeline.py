@@ -55,7 +55,7 @@ def test_registry_drives_what_is_published(
     }
     assert run.data.tags["gate.behaviour.no_out_of_stock"] == "pass"
     assert run.data.tags["gate.behaviour.cold_start_non_empty"] == "pass"
-    assert run.data.metrics["ndcg_at_10"] == first.metrics["models"]["full"]["ndcg@10"]
+    assert run.data.metrics["ndcg_at_10"] == first.metrics["all_positives"]["served"]["ndcg@10"]
     card = home / "docs" / "model_cards" / "vitrina-recs-v1.md"
     assert card.is_file()
     assert (home / "docs" / "model_cards" / "vitrina-recs-v1" / "shap_importance.png").is_file()

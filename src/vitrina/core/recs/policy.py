@@ -22,6 +22,7 @@ from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity
 from vitrina.core.recs.blends import ScoreBlend, SequenceBlend
 from vitrina.core.recs.buy_again import BuyAgain
 from vitrina.core.recs.dataset import RecsData
+from vitrina.core.recs.item_knn import ItemKNN
 from vitrina.core.recs.recommender import Recommender
 
 ObjectArray = npt.NDArray[np.object_]
@@ -37,6 +38,7 @@ SOURCES: dict[str, Callable[[], Recommender]] = {
     "popularity_recent": lambda: GlobalPopularity(exclude_purchased=False),
     "als": lambda: ALSRecommender(),
     "buy_again": lambda: BuyAgain(),
+    "item_knn": lambda: ItemKNN(),
 }
 """Candidate sources refitted on the history at hand, by name. Popularity keeps what a user
 bought: whether showing it again pays is what the evaluation's two views measure."""
