@@ -22,6 +22,7 @@ from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity
 from vitrina.core.recs.blends import ScoreBlend, SequenceBlend
 from vitrina.core.recs.buy_again import BuyAgain
 from vitrina.core.recs.dataset import RecsData
+from vitrina.core.recs.ease import EASE
 from vitrina.core.recs.item_knn import ItemKNN
 from vitrina.core.recs.recommender import Recommender
 
@@ -39,6 +40,7 @@ SOURCES: dict[str, Callable[[], Recommender]] = {
     "als": lambda: ALSRecommender(),
     "buy_again": lambda: BuyAgain(),
     "item_knn": lambda: ItemKNN(),
+    "ease": lambda: EASE(),
 }
 """Candidate sources refitted on the history at hand, by name. Popularity keeps what a user
 bought: whether showing it again pays is what the evaluation's two views measure."""
