@@ -68,7 +68,7 @@ from vitrina.pipelines.recs.selection import (
     select_policy,
     served_model,
 )
-from vitrina.pipelines.registration import Registration, gate_psi
+from vitrina.pipelines.registration import Registration, first_version_psi, gate_psi
 from vitrina.pipelines.retrain_policy import TrainDecision
 from vitrina.pipelines.steps import StepTimer
 
@@ -208,6 +208,7 @@ def _train(
         ranker, skipped = fit_ranker(data, at_train_end, cold_train, config)
     if skipped:
         _note(run, steps, skipped)
+    has_champion = get_version(settings, RECS_MODEL, CHAMPION) is not None
     with steps.step(SELECT_STEP):
         heldout = ranker_users(data, cold_train, config.ranker_valid_share, config.seed)[1]
         selection = select_policy(data, at_train_end, ranker, heldout, config.select_on)
@@ -224,7 +225,7 @@ def _train(
                 "served": served_model(selection.policy, data, data.valid_end_us, full),
             }
             run.metrics = _evaluate(settings, data, models, run)
-            if get_version(settings, RECS_MODEL, CHAMPION) is None:
+            if not has_champion:
                 first_version_fallback(selection, run.metrics, settings.gate_min_baseline_ratio)
         run.notes.insert(1, selection.note())
         write_recs_report(settings, run.metrics, run.run_id, notes="\n\n".join(run.notes))
@@ -243,7 +244,9 @@ def _train(
         session.fresh = (run.run_id, served)
     if config.evaluate:  # the gate needs the evaluation's metrics
         with steps.step("behaviour tests, gate, MLflow registry"):
-            psi = gate_psi(settings, "recs", decision.trigger, decision.drift_run)
+            psi = first_version_psi(
+                gate_psi(settings, "recs", decision.trigger, decision.drift_run), has_champion
+            )
             run.registration = register_recs(
                 settings,
                 run_id=run.run_id,

@@ -56,11 +56,16 @@ class Selection:
     paired: Table = field(default_factory=dict)  # full vs the best other, on the ranker's held-out users
     paired_users: int = 0
     fallback: str | None = None  # why the served policy is not the validation's choice
+    validated: str = field(init=False)  # the validation's choice, kept when a fallback serves
+
+    def __post_init__(self) -> None:
+        self.validated = self.policy.name
 
     def record(self) -> dict[str, Any]:
         """MLflow tags of the choice (names can be long: tags, not params)."""
         return {
             "selection.chosen": self.policy.name,
+            "selection.validation_choice": self.validated,
             "selection.view": self.view,
             "selection.validation_users": str(self.users),
             "selection.ranker_heldout_users": str(self.paired_users),
@@ -83,7 +88,7 @@ class Selection:
         best = sorted(self.table.items(), key=lambda kv: -kv[1][self.view])[:5]
         shown = "; ".join(f"{n} {r[ALL_POSITIVES]:.4f} / {r[DISCOVERY]:.4f}" for n, r in best)
         text = (
-            f"Served policy: **{self.policy.name}**, the best NDCG@10 on {self.view.replace('_', ' ')} "
+            f"Chosen on validation: **{self.validated}**, the best NDCG@10 on {self.view.replace('_', ' ')} "
             f"of {len(self.table)} contenders on {self.users:,} validation users (all positives / "
             f"discovery, best five: {shown})."
         )
@@ -189,6 +194,7 @@ def select_policy(
         selection.paired, selection.paired_users = paired, int(heldout[ALL_POSITIVES].users.size)
         if full_or(best, paired, view) == FULL:
             selection.policy = Policy("single", (FULL,))
+            selection.validated = FULL
     return selection
 
 
