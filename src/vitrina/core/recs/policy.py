@@ -18,8 +18,9 @@ import numpy as np
 import numpy.typing as npt
 
 from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
+from vitrina.core.ranking.top_k import PAD
 from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity
-from vitrina.core.recs.blends import ScoreBlend, SequenceBlend
+from vitrina.core.recs.blends import ScoreBlend, SequenceBlend, compact, first_occurrences
 from vitrina.core.recs.buy_again import BuyAgain
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.ease import EASE
@@ -31,6 +32,8 @@ BoolArray = npt.NDArray[np.bool_]
 Kind = Literal["single", "sequence", "score"]
 FULL = "full"
 TWO_TOWER = "two_tower"
+FILL = "popularity_recent"
+"""The source that completes short lists (and ends every sequence blend)."""
 TRAINED = (FULL, TWO_TOWER)
 """Parts that are trained models of the run (in its bundle), not refitted sources."""
 
@@ -108,9 +111,15 @@ class ServedModel(Protocol):
 
 
 class PolicyModel:
-    """A :class:`Policy` built over fitted parts: a recommender with reasons per source."""
+    """A :class:`Policy` built over fitted parts: a recommender with reasons per source.
 
-    def __init__(self, policy: Policy, parts: Mapping[str, Recommender]) -> None:
+    ``fill`` (recent popularity) completes any list the policy leaves short — a user without
+    history gets nothing from EASE or buy-again — so every served user has a full list; the
+    full model has cold start of its own and is never filled."""
+
+    def __init__(
+        self, policy: Policy, parts: Mapping[str, Recommender], fill: Recommender | None = None
+    ) -> None:
         self.policy = policy
         self.name = policy.name
         chosen = [parts[p] for p in policy.parts]
@@ -120,6 +129,7 @@ class PolicyModel:
             self.model = SequenceBlend(chosen, policy.name)
         else:
             self.model = ScoreBlend(chosen[0], chosen[1], float(policy.weight or 0.0), policy.name)
+        self.fill = None if policy == FULL_POLICY else fill
 
     def fit(self, data: RecsData, history: Interactions) -> PolicyModel:
         """The parts come fitted; refitting is :func:`build_policy`'s job."""
@@ -128,23 +138,53 @@ class PolicyModel:
     def recommend(
         self, users: IntArray, k: int, exclude: BoolArray | None = None
     ) -> tuple[IntArray, FloatArray]:
-        return self.model.recommend(users, k, exclude)
+        items, scores, _ = self.recommend_with_reasons(users, k, exclude)
+        return items, scores
 
     def recommend_with_reasons(
         self, users: IntArray, k: int, exclude: BoolArray | None = None
     ) -> tuple[IntArray, FloatArray, ObjectArray]:
+        users = np.asarray(users, dtype=np.int64)
         if self.policy.kind == "single":
             served = getattr(self.model, "recommend_with_reasons", None)
-            if served is not None:  # the full model: cold start's reasons
+            if served is not None and self.fill is None:  # the full model: cold start's reasons
                 items, scores, reasons = served(users, k, exclude)
                 return items, scores, reasons
             items, scores = self.model.recommend(users, k, exclude)
-            sources = np.where(np.asarray(items) >= 0, 0, -1)
+            items = np.asarray(items, dtype=np.int64)
+            sources = np.where(items != PAD, 0, -1)
         else:
             assert isinstance(self.model, SequenceBlend | ScoreBlend)
             items, scores, sources = self.model.recommend_with_sources(users, k, exclude)
-        texts = np.array([REASONS.get(p, "") for p in self.policy.parts] + [""], dtype=object)
-        return items, np.asarray(scores, dtype=np.float64), texts[sources]
+        scores = np.asarray(scores, dtype=np.float64)
+        if self.fill is not None:
+            items, scores, sources = self._filled(users, k, exclude, items, scores, sources)
+        fill_reason = [REASONS["popularity_recent"]]
+        texts = np.array([REASONS.get(p, "") for p in self.policy.parts] + fill_reason + [""], dtype=object)
+        return items, scores, texts[sources]
+
+    def _filled(
+        self,
+        users: IntArray,
+        k: int,
+        exclude: BoolArray | None,
+        items: IntArray,
+        scores: FloatArray,
+        sources: IntArray,
+    ) -> tuple[IntArray, FloatArray, IntArray]:
+        """Rows with padding completed from :attr:`fill` (its slots' source: ``len(parts)``)."""
+        short = np.flatnonzero((items[:, :k] == PAD).any(axis=1))
+        if short.size == 0 or self.fill is None:
+            return items, scores, sources
+        extra, _ = self.fill.recommend(users[short], 2 * k, exclude)
+        extra = np.asarray(extra, dtype=np.int64)
+        combined = np.hstack([items[short, :k], extra])
+        origin = np.hstack([sources[short, :k], np.full(extra.shape, len(self.policy.parts))])
+        items, scores, sources = items.copy(), scores.copy(), sources.copy()
+        items[short], scores[short], sources[short] = compact(
+            combined, first_occurrences(combined), origin, k
+        )
+        return items, scores, sources
 
 
 def build_policy(
@@ -164,4 +204,5 @@ def build_policy(
             parts[name] = sources[name]().fit(data, history)
         else:
             raise KeyError(f"policy {policy.name!r} uses {name!r}, which is no known source")
-    return PolicyModel(policy, parts)
+    fill = parts.get(FILL) or sources[FILL]().fit(data, history)
+    return PolicyModel(policy, parts, fill)

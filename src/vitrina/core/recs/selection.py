@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
-from vitrina.core.recs.policy import FULL, TWO_TOWER, Policy
+from vitrina.core.recs.policy import FILL, FULL, TWO_TOWER, Policy
 
 ALL_POSITIVES = "all_positives"
 DISCOVERY = "discovery"
@@ -30,8 +30,6 @@ TIE = 0.005
 few hundred validation users, about 0.02)."""
 WEIGHTS = (0.25, 0.5, 0.75)
 """Weights of the first part tried in each score blend."""
-FILL = "popularity_recent"
-"""The source that ends every sequence: it always has an item to offer."""
 PERSONAL = ("ease", "item_knn", TWO_TOWER, "als")
 """Sources that learn from who chose what together, in the order they are tried in blends."""
 

@@ -29,7 +29,7 @@ from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.full import FullRecommender
-from vitrina.core.recs.policy import FULL, SOURCES, TWO_TOWER, Policy, PolicyModel, build_policy
+from vitrina.core.recs.policy import FILL, FULL, SOURCES, TWO_TOWER, Policy, PolicyModel, build_policy
 from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.selection import ALL_POSITIVES, DISCOVERY, VIEWS, choose, contenders, full_or
 from vitrina.pipelines.recs.evaluation import (
@@ -182,13 +182,14 @@ def select_policy(
         parts[FULL] = at_train_end
     everyone = _views(data, None)
     by_name = {policy.name: policy for policy in contenders(parts)}
-    table = {name: _score(PolicyModel(policy, parts), everyone) for name, policy in by_name.items()}
+    fill = parts[FILL]
+    table = {name: _score(PolicyModel(policy, parts, fill), everyone) for name, policy in by_name.items()}
     best = choose(table, view)
     selection = Selection(by_name[best], view, table, int(everyone[ALL_POSITIVES].users.size))
     if ranker is not None and heldout_users.size:
         heldout = _views(data, heldout_users)
         paired = {
-            best: _score(PolicyModel(by_name[best], parts), heldout),
+            best: _score(PolicyModel(by_name[best], parts, fill), heldout),
             FULL: _score(replace(at_train_end, ranker=ranker), heldout),
         }
         selection.paired, selection.paired_users = paired, int(heldout[ALL_POSITIVES].users.size)

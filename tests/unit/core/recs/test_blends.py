@@ -90,3 +90,17 @@ def test_a_built_policy_gives_each_item_the_reason_of_its_source() -> None:
     assert np.isfinite(scores[items >= 0]).all()
     with pytest.raises(KeyError, match="no known source"):
         build_policy(Policy("single", ("full",)), data, data.interactions, trained={})
+
+
+def test_a_policy_completes_short_lists_from_recent_popularity() -> None:
+    events = [("u0", "p1", "purchase", 1.0), ("u0", "p1", "purchase", 3.0), ("u1", "p2", "purchase", 2.0)]
+    data = handmade(events)
+    model = build_policy(Policy("single", ("buy_again",)), data, data.interactions, trained={})
+    items, scores, reasons = model.recommend_with_reasons(np.array([0, 3]), 4, ~data.servable)
+    assert (items >= 0).all()  # u3 bought nothing, u0 one product: both lists are complete
+    assert items[0, 0] == 1
+    assert reasons[0, 0] == "para volver a comprar"
+    assert set(reasons[0, 1:]) == {"popular ahora"}
+    assert set(reasons[1]) == {"popular ahora"}
+    assert np.all(np.diff(scores, axis=1) < 0)
+    assert len(set(items[0].tolist())) == 4
