@@ -31,7 +31,15 @@ from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.full import FullRecommender
 from vitrina.core.recs.policy import FILL, FULL, SOURCES, TWO_TOWER, Policy, PolicyModel, build_policy
 from vitrina.core.recs.recommender import Recommender
-from vitrina.core.recs.selection import ALL_POSITIVES, DISCOVERY, VIEWS, choose, contenders, full_or
+from vitrina.core.recs.selection import (
+    ALL_POSITIVES,
+    DISCOVERY,
+    MIN_PAIRED_USERS,
+    VIEWS,
+    choose,
+    contenders,
+    full_or,
+)
 from vitrina.pipelines.recs.evaluation import (
     EvaluationSet,
     build_evaluation_set,
@@ -96,7 +104,9 @@ class Selection:
             pair = "; ".join(
                 f"{n} {r[ALL_POSITIVES]:.4f} / {r[DISCOVERY]:.4f}" for n, r in self.paired.items()
             )
-            text += f" On the {self.paired_users:,} users the ranker never fitted on: {pair}."
+            text += f" On the {self.paired_users:,} users the ranker never fitted on: {pair}"
+            few = self.paired_users < MIN_PAIRED_USERS
+            text += " (too few to choose the full model on)." if few else "."
         if self.fallback:
             text += f" {self.fallback}"
         return text
@@ -193,7 +203,7 @@ def select_policy(
             FULL: _score(replace(at_train_end, ranker=ranker), heldout),
         }
         selection.paired, selection.paired_users = paired, int(heldout[ALL_POSITIVES].users.size)
-        if full_or(best, paired, view) == FULL:
+        if full_or(best, paired, view, selection.paired_users) == FULL:
             selection.policy = Policy("single", (FULL,))
             selection.validated = FULL
     return selection

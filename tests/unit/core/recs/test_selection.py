@@ -8,7 +8,15 @@ import math
 import pytest
 
 from vitrina.core.recs.policy import Policy
-from vitrina.core.recs.selection import ALL_POSITIVES, DISCOVERY, TIE, choose, contenders, full_or
+from vitrina.core.recs.selection import (
+    ALL_POSITIVES,
+    DISCOVERY,
+    MIN_PAIRED_USERS,
+    TIE,
+    choose,
+    contenders,
+    full_or,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -54,6 +62,9 @@ def test_the_full_model_must_beat_the_best_other_on_the_same_users() -> None:
     paired["full"] = row(0.15, 0.20)
     assert full_or("ease", paired) == "ease"
     assert full_or("ease", {"ease": row(0.2, 0.1)}) == "ease"  # no ranker: nothing to pair
+    paired["full"] = row(0.40, 0.30)
+    assert full_or("ease", paired, users=MIN_PAIRED_USERS) == "full"
+    assert full_or("ease", paired, users=MIN_PAIRED_USERS - 1) == "ease"  # a handful of users is noise
 
 
 def test_contenders_blend_what_is_available_and_end_sequences_with_recent_popularity() -> None:
