@@ -1,6 +1,7 @@
 """`vitrina train recs` on shops that log orders only (no views, clicks or search logs, dates in
 2011), end to end to what the API answers: a shop of repeat buyers publishes a champion; a shop
-where nobody comes back trains without a ranker or item vectors, says so, and the gate decides."""
+where nobody comes back trains without a ranker or item vectors, says so, and still publishes
+the policy it chose on validation."""
 
 from __future__ import annotations
 
@@ -79,15 +80,14 @@ def test_a_shop_where_nobody_comes_back_says_what_it_could_not_learn(tmp_path: P
     assert bundle.is_dir()
     assert not (bundle / RANKER_FOLDER).exists()
 
-    # the gate holds the model to popularity: it registers (and publishes) only what beats it
+    # what is served was chosen on validation among popularity and the sources, so even a shop
+    # where the full model learnt nothing gets a first version, no worse than popularity on test
     assert run.registration is not None
-    beats = metrics["full"]["ndcg@10"] >= metrics["popularity"]["ndcg@10"]
-    assert run.registration.decision.passed == beats
-    assert (run.registration.version is not None) == beats
-    assert (run.batch is not None) == beats
+    assert run.registration.decision.passed, run.registration.decision.summary()
+    repeats = run.metrics["all_positives"]
+    assert repeats["served"]["ndcg@10"] >= repeats["popularity"]["ndcg@10"]
+    assert run.batch is not None
+    assert run.batch.users_written > 0
     with TestClient(create_app(settings)) as api:
         answer = api.get("/recs/12000").json()
         assert len(answer["items"]) == 20
-        assert answer["fallback"] is not beats  # no champion: the popularity list, flagged
-        if not beats:
-            assert answer["fallback_reason"] == "no_batch"

@@ -37,7 +37,16 @@ METRIC_KEYS = {
     "diversity",
     "novelty",
 }
-MODELS = {"popularity", "segment_popularity", "als", "item2vec", "two_tower", "two_tower_ranker", "full"}
+MODELS = {
+    "popularity",
+    "segment_popularity",
+    "als",
+    "item2vec",
+    "two_tower",
+    "two_tower_ranker",
+    "full",
+    "served",
+}
 QUIET = Console(file=open("/dev/null", "w"))  # noqa: SIM115 - lives as long as the test module
 
 

@@ -55,7 +55,7 @@ def test_registry_drives_what_is_published(
     }
     assert run.data.tags["gate.behaviour.no_out_of_stock"] == "pass"
     assert run.data.tags["gate.behaviour.cold_start_non_empty"] == "pass"
-    assert run.data.metrics["ndcg_at_10"] == first.metrics["models"]["full"]["ndcg@10"]
+    assert run.data.metrics["ndcg_at_10"] == first.metrics["all_positives"]["served"]["ndcg@10"]
     card = home / "docs" / "model_cards" / "vitrina-recs-v1.md"
     assert card.is_file()
     assert (home / "docs" / "model_cards" / "vitrina-recs-v1" / "shap_importance.png").is_file()
@@ -80,7 +80,9 @@ def test_registry_drives_what_is_published(
     assert promoted.exit_code == 0, promoted.output
     version_2, list_2 = served(settings, user)
     assert version_2 == f"recs-{second.run_id}"
-    assert list_2 != list_1
+    # both runs may choose the same policy of seed-independent sources (an ALS blend on this
+    # data), so the lists may coincide: the version says which run serves them
+    assert len(list_2) == len(list_1) == 20
     shown = runner.invoke(app, ["query", "recs", user, "--home", str(home)])
     assert f"recs-{second.run_id}" in shown.output
 

@@ -4,7 +4,8 @@ the same device and page for everyone, dates in 2011 — long before the day the
 
 Taste is planted (each repeat buyer mostly orders from one category), so a recommender can
 learn something; ``one_time_share`` of the users order once (a cold-start shop is one where
-almost everyone does).
+almost everyone does). With ``habit_share``, that share of a customer's order lines are one of
+their own few staples (a shop of habitual re-buyers, where buying again is most of the revenue).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def write_orders_only_shop(
     one_time_share: float = 0.2,
     max_lines: int = 4,
     seed: int = 11,
+    habit_share: float = 0.0,
 ) -> None:
     """Write catalog, users, events (purchases) and transactions under ``raw/``; orders hold
     1 to ``max_lines`` products."""
@@ -61,6 +63,8 @@ def write_orders_only_shop(
         schema=CATALOG.schema,
     )
     taste = rng.integers(0, n_categories, n_users)
+    habits = np.random.default_rng(seed + 1)  # its own stream: the shop without habits is unchanged
+    staples = habits.integers(0, n_items, (n_users, 3))
     popularity = rng.zipf(1.6, n_items).astype(float)
     events: dict[str, list[object]] = {name: [] for name in EVENTS.schema.names}
     orders: dict[str, list[object]] = {name: [] for name in TRANSACTIONS.schema.names}
@@ -75,6 +79,10 @@ def write_orders_only_shop(
             weights = np.where(mine, popularity, 0.0)
             size = int(rng.integers(1, max_lines + 1))
             lines = rng.choice(n_items, size, replace=False, p=weights / weights.sum())
+            if habit_share > 0:
+                own = habits.random(size) < habit_share
+                lines = np.where(own, staples[user, habits.integers(0, 3, size)], lines)
+                lines = np.unique(lines)
             for line, item in enumerate(lines):
                 quantity = int(rng.integers(1, 13))
                 events["event_id"].append(f"{order_id}-{line}")

@@ -169,6 +169,16 @@ def gate_psi(settings: Settings, domain: str, trigger: str | None, drift_run: st
     return GatePsi(psi)
 
 
+def first_version_psi(psi: GatePsi, has_champion: bool) -> GatePsi:
+    """``psi`` as is once a champion serves; without one, the PSI check is not applied (and
+    says why): refusing a model for drift protects what already serves, and a shop's first
+    version has nothing to fall back on — it would be left with no lists at all."""
+    if has_champion or psi.skip_reason:
+        return psi
+    measured = "" if psi.value is None else f" (max PSI {psi.value:.3f})"
+    return GatePsi(psi.value, f"not applied: no champion yet, the first version serves{measured}")
+
+
 def gate_thresholds(settings: Settings, model: str) -> GateThresholds:
     """The gate's numbers for ``model`` (recs or search) from ``settings``: its NDCG floor,
     and the drop, PSI and baseline limits shared by both."""

@@ -3,7 +3,9 @@
 
 Layout under the bundle folder: ``item2vec/``, ``two_tower/``, ``ranker/`` (each part's own
 safe format; no ``ranker/`` when the run had too few labelled users to train one, and the
-model then orders candidates by their retrieval score) and ``vocabulary.json`` — the product
+model then orders candidates by their retrieval score), ``policy.json`` — what the run chose to
+serve (:mod:`vitrina.core.recs.policy`; a bundle without one serves the full model) — and
+``vocabulary.json`` — the product
 and user ids the parts' rows are indexed by, with their hash. The models index items and
 users by position in the vocabularies of the data they were trained on, so a bundle may only
 be re-assembled on data with the very same vocabularies; :func:`load_bundle` refuses anything
@@ -24,9 +26,11 @@ from vitrina.core.artifacts.files import filesystem, read_json, write_json_atomi
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.item2vec import Item2Vec
+from vitrina.core.recs.policy import FULL_POLICY, Policy
 from vitrina.core.recs.two_tower.model import TwoTower
 
 VOCABULARY_FILE = "vocabulary.json"
+POLICY_FILE = "policy.json"
 RANKER_FOLDER = "ranker"
 
 
@@ -41,6 +45,7 @@ class RecsBundle:
     item2vec: Item2Vec
     two_tower: TwoTower
     ranker: LambdaRanker | None
+    policy: Policy = FULL_POLICY
 
 
 def vocabulary_hash(ids: npt.NDArray[np.str_]) -> str:
@@ -57,6 +62,7 @@ def save_bundle(folder: str, bundle: RecsBundle, data: RecsData) -> str:
     bundle.two_tower.save(f"{root}/two_tower")
     if bundle.ranker is not None:
         bundle.ranker.save(f"{root}/{RANKER_FOLDER}")
+    write_json_atomic(bundle.policy.to_dict(), f"{root}/{POLICY_FILE}")
     write_json_atomic(
         {
             "items": {"count": len(data.items), "sha256": vocabulary_hash(data.items.ids)},
@@ -92,8 +98,10 @@ def load_bundle(folder: str | Path, data: RecsData) -> RecsBundle:
     fs, local = filesystem(f"{root}/{RANKER_FOLDER}")
     # the manifest was verified above: a ranker folder it lists cannot have gone missing
     ranker = LambdaRanker.load(f"{root}/{RANKER_FOLDER}", num_threads=1) if fs.isdir(local) else None
+    policy = read_json(f"{root}/{POLICY_FILE}")
     return RecsBundle(
         item2vec=Item2Vec.load(f"{root}/item2vec"),
         two_tower=TwoTower.load(f"{root}/two_tower"),
         ranker=ranker,
+        policy=FULL_POLICY if policy is None else Policy.from_dict(policy),
     )

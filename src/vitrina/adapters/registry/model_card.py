@@ -29,7 +29,11 @@ from vitrina.config import Settings
 from vitrina.core.artifacts.files import write_text_atomic
 
 CARD_DIR = Path("docs") / "model_cards"
-RECS_SECTIONS = {"models": "held-out events", "truth": "true utility (simulator)"}
+RECS_SECTIONS = {
+    "models": "held-out events, items new to the user",
+    "all_positives": "held-out events, all positives (buying again counts)",
+    "truth": "true utility (simulator)",
+}
 
 
 @dataclass(frozen=True)

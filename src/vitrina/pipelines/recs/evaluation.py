@@ -124,17 +124,30 @@ def history_before(data: RecsData, part: str) -> Interactions:
 
 
 def build_evaluation_set(
-    data: RecsData, *, part: str = "test", truth: SimulatorTruth | None = None
+    data: RecsData,
+    *,
+    part: str = "test",
+    truth: SimulatorTruth | None = None,
+    repeats: bool = False,
+    users: IntArray | None = None,
 ) -> EvaluationSet:
-    """Apply the protocol of the module docstring to ``data`` (and grade by ``truth`` if given)."""
+    """Apply the protocol of the module docstring to ``data`` (and grade by ``truth`` if given).
+
+    ``repeats`` scores the **all positives** view instead: earlier purchases stay in the lists
+    and in the held-out truth, so buying again counts (the simulator's graded truth is left
+    out there: it ranks new items only). ``users`` keeps only those users' held-out choices."""
     start = part_start_us(data, part)
     n_items = len(data.items)
     created = to_micros(data.catalog["created_at"]) < start
     candidates = data.servable & created
     history = data.interactions.before(start).positives()
     bought = UserItems.purchases(history, n_items)
+    if repeats:
+        bought, truth = UserItems(np.zeros(0, np.int64), n_items), None
     held = data.part(part).positives()
     keep = candidates[held.item] & ~bought.contains(held.user, held.item[:, None])[:, 0]
+    if users is not None:
+        keep &= np.isin(held.user, users)
     held = held.take(keep & (held.user >= 0) & (held.user < len(data.users)))
     users = np.unique(held.user)
     heldout = Truth.from_pairs(

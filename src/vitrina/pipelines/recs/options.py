@@ -14,7 +14,8 @@ class RecsConfig:
     :mod:`vitrina.core.recs.exposure` (ADR-0012). ``cold_below``: users with fewer positive
     events go to cold start; on the demo, users with 1–4 got better lists from the ranker
     (NDCG@10 0.039 held-out / 0.055 truth) than from cold start (0.022 / 0.043).
-    ``mmr_keep``: slots above the MMR-diversified part of the head.
+    ``mmr_keep``: slots above the MMR-diversified part of the head. ``select_on``: the view the
+    served policy is chosen on (:mod:`vitrina.core.recs.selection`, docs/adr/0017).
     """
 
     seed: int = 42
@@ -28,5 +29,6 @@ class RecsConfig:
     top_k: int = 20
     active_days: int = 28
     ranker_valid_share: float = 0.2
+    select_on: str = "all_positives"
     evaluate: bool = True
     publish: bool = True

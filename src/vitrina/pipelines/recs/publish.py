@@ -3,9 +3,11 @@
 :func:`assemble` puts trained parts (Item2Vec, two-tower, ranker) together with histories, ALS,
 features, rules and cold start refreshed up to a cutoff — training uses it at ``train_end``,
 evaluation at ``valid_end``, publishing at the end of the data. :func:`champion_model` does that
-for the ``vitrina-recs`` champion; :func:`publish_batch` runs batch inference for every active
-user and switches the serving store to the new version atomically; :func:`publish_champion` is
-both, after a promotion or a rollback.
+for the ``vitrina-recs`` champion and builds the policy its run chose to serve (the full model,
+a source or a blend: :mod:`vitrina.core.recs.policy`) with its sources refitted up to the end
+of the data; :func:`publish_batch` runs batch inference for every active user and switches the
+serving store to the new version atomically; :func:`publish_champion` is both, after a
+promotion or a rollback.
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.full import FullRecommender, explain
 from vitrina.core.recs.item2vec import Item2Vec
 from vitrina.core.recs.mmr import ItemSimilarity
+from vitrina.core.recs.policy import ServedModel
 from vitrina.core.recs.two_tower.model import TwoTower
 from vitrina.pipelines.recs.batch import BatchReport, publish_recommendations
 from vitrina.pipelines.recs.dataset import load_recs_data
 from vitrina.pipelines.recs.options import RecsConfig
 from vitrina.pipelines.recs.ranking_features import ranking_features
+from vitrina.pipelines.recs.selection import served_model
 
 DAY_US = 86_400_000_000
 T = TypeVar("T")
@@ -80,19 +84,21 @@ def assemble(
 def publish_batch(
     settings: Settings,
     data: RecsData,
-    full: FullRecommender,
+    served: ServedModel,
     run_id: str,
     config: RecsConfig,
     model_version: str | None = None,
 ) -> BatchReport:
-    """Batch inference for every user active in the last ``active_days`` (TOP-``top_k`` with
-    reasons) and the popularity fallback list, written to the serving store as version
+    """Batch inference with ``served`` for every user active in the last ``active_days``
+    (TOP-``top_k`` with reasons) and the popularity fallback list, written to the serving store as version
     ``run_id`` and switched to atomically (audit copy under ``predictions/``)."""
     history = data.interactions
     recent = history.ts_us >= history.ts_us.max() - config.active_days * DAY_US
     active = np.unique(history.user[recent])
     exclude = ~data.servable
-    chunks = in_batches(active, 4096, lambda users: full.recommend_with_reasons(users, config.top_k, exclude))
+    chunks = in_batches(
+        active, 4096, lambda users: served.recommend_with_reasons(users, config.top_k, exclude)
+    )
     items = np.vstack([c[0] for c in chunks])
     scores = np.vstack([c[1] for c in chunks])
     cold_reasons = np.vstack([c[2] for c in chunks])
@@ -121,10 +127,10 @@ def champion_model(
     data: RecsData,
     end_us: int,
     config: RecsConfig,
-    fresh: tuple[str, FullRecommender] | None = None,
-) -> tuple[str, FullRecommender] | None:
-    """(pipeline run id, model as of ``end_us``) of the ``vitrina-recs`` champion; ``fresh``
-    is reused when the champion is that run. None when there is no champion."""
+    fresh: tuple[str, ServedModel] | None = None,
+) -> tuple[str, ServedModel] | None:
+    """(pipeline run id, served policy as of ``end_us``) of the ``vitrina-recs`` champion;
+    ``fresh`` is reused when the champion is that run. None when there is no champion."""
     try:
         champion = resolve(settings, RECS_MODEL)
     except ModelNotFoundError:
@@ -134,7 +140,7 @@ def champion_model(
         return fresh
     bundle = load_bundle(champion.path, data)
     full, _ = assemble(data, end_us, settings, bundle.item2vec, bundle.two_tower, bundle.ranker, config)
-    return trained_in, full
+    return trained_in, served_model(bundle.policy, data, end_us, full)
 
 
 def publish_champion(

@@ -19,16 +19,21 @@ from vitrina.adapters.lake.digest import table_digests
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.registry.importance import shap_importance
 from vitrina.adapters.registry.mlflow_client import RECS_MODEL
-from vitrina.adapters.registry.model_card import FeatureDoc
+from vitrina.adapters.registry.model_card import RECS_SECTIONS, FeatureDoc
 from vitrina.config import Settings
 from vitrina.core.evaluation.behaviour import BehaviourCheck, cold_users_served, no_unservable_items
 from vitrina.core.ranking.interactions import IntArray
 from vitrina.core.ranking.top_k import PAD
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.full import FullRecommender
+from vitrina.core.recs.policy import ServedModel
 from vitrina.pipelines.registration import Candidate, Registration, gate_and_register
 
 INPUT_TABLES = ("catalog", "users", "events", "transactions")
+VALIDATION_SECTIONS = {
+    "validation": "validation window, every contender (choice of the served policy)",
+    "validation_ranker_heldout": "validation window, users the ranker never fitted on",
+}
 PAIR_FEATURES = {
     "retrieval_score": ("retrieval", "cosine", "two-tower cosine of the user and the candidate"),
     "als_score": ("retrieval", "dot product", "ALS user · item factors"),
@@ -41,16 +46,23 @@ def _sample(pool: IntArray, n: int, rng: np.random.Generator) -> IntArray:
 
 
 def recs_behaviour(
-    full: FullRecommender, data: RecsData, k: int, n_users: int = 1000, n_cold: int = 500, seed: int = 0
+    full: FullRecommender,
+    data: RecsData,
+    k: int,
+    n_users: int = 1000,
+    n_cold: int = 500,
+    seed: int = 0,
+    served: ServedModel | None = None,
 ) -> list[BehaviourCheck]:
-    """No unservable product in any list, and every cold-start user gets a list, on a sample
-    of users (plus a sample of cold ones) served exactly as batch inference serves them."""
+    """No unservable product in any list, and every cold-start user (cold by ``full``'s cold
+    start) gets a list, on a sample of users (plus a sample of cold ones) served exactly as
+    batch inference serves them (with ``served``, default ``full``)."""
     rng = np.random.default_rng(seed)
     everyone = np.arange(len(data.users), dtype=np.int64)
     cold_mask = full.cold_start.is_cold(everyone) if full.cold_start is not None else np.zeros(0, bool)
     cold = _sample(everyone[cold_mask], n_cold, rng) if cold_mask.size else everyone[:0]
     users = np.union1d(_sample(everyone, n_users, rng), cold)
-    items, _, _ = full.recommend_with_reasons(users, k, ~data.servable)
+    items, _, _ = (served or full).recommend_with_reasons(users, k, ~data.servable)
     return [
         no_unservable_items(items, data.servable, list(data.items.ids)),
         cold_users_served(items[np.isin(users, cold)]),
@@ -107,9 +119,13 @@ def register_recs(
     tags: Mapping[str, str] | None = None,
     k: int = 20,
     left_out: Sequence[str] = (),
+    served: ServedModel | None = None,
+    gate_section: str = "models",
 ) -> Registration:
     """Gate and register the run's bundle as ``vitrina-recs`` (see :mod:`.register`);
-    ``params`` are the run's knobs (the ranker's tuned parameters are added)."""
+    ``params`` are the run's knobs (the ranker's tuned parameters are added). ``served`` is
+    the policy the run serves (default: ``full``), scored as ``served`` in ``metrics``
+    (else ``full``) and held to popularity in ``gate_section``."""
     ranker = full.ranker
     importance = None
     knobs: dict[str, object] = dict(params)
@@ -126,7 +142,10 @@ def register_recs(
         bundle_dir=bundle_dir,
         report_dir=report_dir,
         metrics=metrics,
-        behaviour=recs_behaviour(full, data, k),
+        behaviour=recs_behaviour(full, data, k, served=served),
+        served_model="served" if served is not None else "full",
+        gate_section=gate_section,
+        metric_sections={**RECS_SECTIONS, **VALIDATION_SECTIONS},
         max_psi=max_psi,
         psi_skip_reason=psi_skip_reason,
         tags=dict(tags or {}),

@@ -20,7 +20,13 @@ ACCURACY_METRICS = ("ndcg@10", "ndcg@20", "hitrate@10", "map@10", "mrr", "recall
 METRICS = (*ACCURACY_METRICS, "coverage", "diversity", "novelty")
 """Every model's metrics, in this order (the issue's report shape)."""
 Metrics = Mapping[str, Mapping[str, Mapping[str, float]]]
-SECTIONS = (("models", "Held-out events"), ("truth", "True utility (simulator)"))
+OPTIONAL = ("all_positives",)
+"""Sections written only when the run measured them."""
+SECTIONS = (
+    ("models", "Held-out events (items new to the user)"),
+    ("all_positives", "Held-out events, all positives (buying again counts)"),
+    ("truth", "True utility (simulator)"),
+)
 
 
 def report_url(settings: Settings, run_id: str) -> str:
@@ -35,6 +41,8 @@ def _strict(metrics: Metrics) -> dict[str, dict[str, dict[str, float | None]]]:
         raise ValueError(f"metrics must have 'models' (and optionally 'truth'), got {sorted(metrics)}")
     payload: dict[str, dict[str, dict[str, float | None]]] = {}
     for section, _ in SECTIONS:
+        if section in OPTIONAL and section not in metrics:
+            continue
         payload[section] = {}
         for model, values in metrics.get(section, {}).items():
             missing = [m for m in METRICS if m not in values]
@@ -51,7 +59,7 @@ def render_markdown(metrics: Metrics, run_id: str, notes: str | None = None) -> 
     payload = _strict(metrics)
     lines = [f"# Recommendations: offline evaluation `{run_id}`", ""]
     for section, title in SECTIONS:
-        rows = payload[section]
+        rows = payload.get(section, {})
         if not rows:
             continue
         lines += [f"## {title}", "", "| model | " + " | ".join(METRICS) + " |"]

@@ -24,13 +24,11 @@ config, ``publish`` on the tables and the champion version; unchanged inputs are
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import optuna
-import pandas as pd
 from rich.console import Console
 
 from vitrina.adapters.home_lock import holds_home_lock
@@ -43,15 +41,12 @@ from vitrina.adapters.registry.models import ModelNotFoundError, get_version
 from vitrina.adapters.step_ledger import ARTIFACTS, Ledger, StepEvent
 from vitrina.config import Settings
 from vitrina.core.promotion.alias_plans import CHAMPION
-from vitrina.core.ranking.interactions import IntArray
 from vitrina.core.ranking.lambdarank import LambdaRanker
-from vitrina.core.ranking.training_set import build_ranking_frame
 from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity, SegmentPopularity
-from vitrina.core.recs.cold_start import ColdStartRecommender
 from vitrina.core.recs.dataset import RecsData
-from vitrina.core.recs.exposure import ips_weights, item_propensity
 from vitrina.core.recs.full import FullRecommender
 from vitrina.core.recs.item2vec import Item2Vec, Item2VecConfig
+from vitrina.core.recs.policy import ServedModel
 from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.two_tower.model import TwoTower, TwoTowerConfig
 from vitrina.pipelines.recs.batch import BatchReport
@@ -64,9 +59,16 @@ from vitrina.pipelines.recs.evaluation import (
 )
 from vitrina.pipelines.recs.options import RecsConfig
 from vitrina.pipelines.recs.publish import assemble, champion_model, publish_batch
+from vitrina.pipelines.recs.ranker import fit_ranker, ranker_users
 from vitrina.pipelines.recs.register import INPUT_TABLES, register_recs
 from vitrina.pipelines.recs.report import report_url, write_recs_report
-from vitrina.pipelines.registration import Registration, gate_psi
+from vitrina.pipelines.recs.selection import (
+    GATE_SECTIONS,
+    first_version_fallback,
+    select_policy,
+    served_model,
+)
+from vitrina.pipelines.registration import Registration, first_version_psi, gate_psi
 from vitrina.pipelines.retrain_policy import TrainDecision
 from vitrina.pipelines.steps import StepTimer
 
@@ -79,6 +81,10 @@ NOTHING_CHOSEN_TOGETHER = (
     "content term, the ranker's cosines) are zero"
 )
 BATCH_STEP = "batch inference → serving store"
+SELECT_STEP = "choose the served policy on validation"
+ALL_POSITIVES_ROWS = ("popularity", "als", "full", "served")
+"""Models scored on ``test`` counting repeat purchases too: the served policy and what the gate
+and the report compare it with."""
 
 
 @dataclass
@@ -94,67 +100,6 @@ class RecsRun:
     trained: dict[str, Any] = field(default_factory=dict)  # the train step's ledger outputs
     steps: list[StepEvent] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the numbers rest on, what was left out
-
-
-def _ranker_users(
-    data: RecsData, cold: ColdStartRecommender, share: float, seed: int
-) -> tuple[IntArray, IntArray]:
-    """Warm users with a positive in ``valid``, split into ranker-train and early-stopping sets
-    (cold users are served by cold start, so the ranker never sees them)."""
-    users = np.unique(data.part("valid").positives().user)
-    users = users[~cold.is_cold(users)]
-    salt = np.frombuffer(hashlib.sha256(str(seed).encode()).digest()[:8], dtype=np.uint64)[0]
-    held = ((users.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + salt) % np.uint64(1000)) < share * 1000
-    return users[~held], users[held]
-
-
-def _fit_ranker(
-    data: RecsData, full: FullRecommender, cold: ColdStartRecommender, config: RecsConfig
-) -> tuple[LambdaRanker | None, str | None]:
-    """The ranker on what users did in ``valid`` to the candidates ``full`` retrieves as of
-    ``train_end`` (``full`` must be assembled at that cutoff, without a ranker); positives
-    weighted by inverse exposure propensity in ``valid``.
-
-    ``(None, why)`` when there is nothing to learn from: no warm user chose anything in
-    ``valid`` (a shop of one-time buyers), or none of them chose a candidate the retrieval
-    offered them. Such a run serves candidates in their retrieval order, and says so."""
-    fit_users, stop_users = _ranker_users(data, cold, config.ranker_valid_share, config.seed)
-    if fit_users.size == 0 or stop_users.size == 0:
-        return None, (
-            f"no ranker: {fit_users.size + stop_users.size} users with history chose something in the "
-            f"validation window, too few to fit ({fit_users.size}) and early-stop ({stop_users.size}) "
-            "one; candidates keep their retrieval order"
-        )
-    horizon = data.valid_end_us - data.train_end_us
-    propensity = item_propensity(data.part("valid"), len(data.items), config.ips_eta)
-    frames = []
-    for role, users in (("fit", fit_users), ("early-stopping", stop_users)):
-        items, scores = full.candidate_matrix(users, config.n_candidates, ~data.servable)
-        frame = build_ranking_frame(
-            users,
-            items,
-            scores,
-            data.interactions,
-            data.train_end_us,
-            horizon,
-            user_features=full.features.user if full.features else pd.DataFrame(),
-            item_features=full.features.item if full.features else pd.DataFrame(),
-            cross=full.cross,
-        )
-        if len(frame) == 0 or not (frame.labels > 0).any():
-            return None, (
-                f"no ranker: none of the {users.size} {role} users chose one of their retrieved "
-                "candidates in the validation window; candidates keep their retrieval order"
-            )
-        frames.append(
-            replace(
-                frame,
-                features=full.with_list_features(frame.groups, frame.features),
-                weights=ips_weights(frame.labels, frame.items, propensity),
-            )
-        )
-    ranker = LambdaRanker(num_threads=1, objective=config.ranker_objective, name=config.ranker_objective)
-    return ranker.fit(frames[0], frames[1], n_trials=config.n_trials, seed=config.seed), None
 
 
 def _note(run: RecsRun, steps: StepTimer, note: str) -> None:
@@ -190,14 +135,18 @@ def _ablations(full: FullRecommender) -> dict[str, Recommender]:
 def _evaluate(
     settings: Settings, data: RecsData, models: dict[str, Recommender], run: RecsRun
 ) -> dict[str, Any]:
+    """Every model on ``test`` (items new to the user; the simulator's truth when there is one),
+    and the served policy with the models it is compared with counting repeats too."""
     try:
         truth = load_truth(settings)
     except FileNotFoundError:
         truth = None  # bring-your-own data: held-out metrics only
     evaluation = build_evaluation_set(data, part="test", truth=truth)
     metrics = evaluate_all(models, data, evaluation=evaluation)
+    repeats = build_evaluation_set(data, part="test", repeats=True)
+    compared = {name: models[name] for name in ALL_POSITIVES_ROWS if name in models}
+    metrics["all_positives"] = evaluate_all(compared, data, evaluation=repeats)["models"]
     run.notes.insert(0, _measured_on(data, evaluation))
-    write_recs_report(settings, metrics, run.run_id, notes="\n\n".join(run.notes))
     return metrics
 
 
@@ -223,7 +172,7 @@ class _Session:
 
     settings: Settings
     data: RecsData | None = None
-    fresh: tuple[str, FullRecommender] | None = None
+    fresh: tuple[str, ServedModel] | None = None
     digests: dict[str, str] | None = None
 
     def load(self) -> RecsData:
@@ -256,23 +205,33 @@ def _train(
         at_train_end, cold_train = assemble(
             data, data.train_end_us, settings, item2vec, two_tower, None, config
         )
-        ranker, skipped = _fit_ranker(data, at_train_end, cold_train, config)
+        ranker, skipped = fit_ranker(data, at_train_end, cold_train, config)
     if skipped:
         _note(run, steps, skipped)
+    has_champion = get_version(settings, RECS_MODEL, CHAMPION) is not None
+    with steps.step(SELECT_STEP):
+        heldout = ranker_users(data, cold_train, config.ranker_valid_share, config.seed)[1]
+        selection = select_policy(data, at_train_end, ranker, heldout, config.select_on)
     if config.evaluate:
         with steps.step("evaluate models and baselines"):
             before_test = history_before(data, "test")
             full, _ = assemble(data, data.valid_end_us, settings, item2vec, two_tower, ranker, config)
             models: dict[str, Recommender] = {
-                "popularity": GlobalPopularity().fit(data, before_test),
+                "popularity": GlobalPopularity(exclude_purchased=False).fit(data, before_test),
                 "segment_popularity": SegmentPopularity().fit(data, before_test),
                 "als": ALSRecommender().fit(data, before_test),
                 "item2vec": item2vec,
                 **_ablations(full),
+                "served": served_model(selection.policy, data, data.valid_end_us, full),
             }
             run.metrics = _evaluate(settings, data, models, run)
+            if not has_champion:
+                first_version_fallback(selection, run.metrics, settings.gate_min_baseline_ratio)
+        run.notes.insert(1, selection.note())
+        write_recs_report(settings, run.metrics, run.run_id, notes="\n\n".join(run.notes))
+    steps.console.print(f"[green]served policy[/] {selection.policy.name}")
     with steps.step("save artifacts"):
-        save_bundle(models_dir, RecsBundle(item2vec, two_tower, ranker), data)
+        save_bundle(models_dir, RecsBundle(item2vec, two_tower, ranker, selection.policy), data)
     outputs: dict[str, Any] = {"run_id": run.run_id, "bundle_dir": models_dir, ARTIFACTS: [models_dir]}
     if run.notes:
         outputs["notes"] = list(run.notes)
@@ -281,24 +240,30 @@ def _train(
     with steps.step("assemble the model as of now"):
         end_us = int(data.interactions.ts_us.max()) + 1
         full, _ = assemble(data, end_us, settings, item2vec, two_tower, ranker, config)
-        session.fresh = (run.run_id, full)
+        served = served_model(selection.policy, data, end_us, full)
+        session.fresh = (run.run_id, served)
     if config.evaluate:  # the gate needs the evaluation's metrics
         with steps.step("behaviour tests, gate, MLflow registry"):
-            psi = gate_psi(settings, "recs", decision.trigger, decision.drift_run)
+            psi = first_version_psi(
+                gate_psi(settings, "recs", decision.trigger, decision.drift_run), has_champion
+            )
             run.registration = register_recs(
                 settings,
                 run_id=run.run_id,
                 bundle_dir=models_dir,
                 report_dir=report_url(settings, run.run_id),
-                metrics=run.metrics,
+                metrics={**run.metrics, **selection.metrics()},
                 data=data,
                 full=full,
+                served=served,
+                gate_section=GATE_SECTIONS[selection.view],
                 params=asdict(config),
                 max_psi=psi.value,
                 psi_skip_reason=psi.skip_reason,
                 tags={
                     "retrain.trigger": decision.trigger,
                     "retrain.reason": decision.reason,
+                    **selection.record(),
                     **({"ranker.skipped": skipped} if skipped else {}),
                     **({} if item2vec.learned else {"item2vec.skipped": NOTHING_CHOSEN_TOGETHER}),
                 },

@@ -34,7 +34,16 @@ CARD_ROUTE = "/console/models/cards"
 ABLATION = {
     "recs": (
         "models",
-        ("popularity", "segment_popularity", "als", "item2vec", "two_tower", "two_tower_ranker", "full"),
+        (
+            "popularity",
+            "segment_popularity",
+            "als",
+            "item2vec",
+            "two_tower",
+            "two_tower_ranker",
+            "full",
+            "served",
+        ),
     ),
     "search": ("models", ("bm25", "bm25_qu", "semantic_base", "semantic_tuned", "hybrid", "hybrid_ltr")),
 }

@@ -302,7 +302,7 @@ def models_page(
         chart = charts.bar_chart(
             a.bars,
             title=t("models.ablation_chart", kind=a.kind, metric=a.metric, run=a.run_id),
-            highlight=("full", "hybrid_ltr"),
+            highlight=("served", "hybrid_ltr"),  # what the shop's users see
         )
         columns = sorted({k for values in a.metrics.values() for k in values})
         ablations.append({"kind": a.kind, "metric": a.metric, "run_id": a.run_id, "metrics": a.metrics,

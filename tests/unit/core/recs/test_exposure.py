@@ -52,3 +52,12 @@ def test_weights_lift_rarely_shown_positives_and_keep_negatives() -> None:
     assert ips_weights(np.zeros(3, dtype=np.int64), np.arange(3), theta).tolist() == [1.0] * 3
     with pytest.raises(ValueError, match="same shape"):
         ips_weights(labels, items[:2], theta)
+
+
+def test_a_shop_that_logs_no_impressions_gets_no_correction() -> None:
+    # orders only: purchases, never a view; every propensity is 1 and every weight stays 1
+    log = events([0, 0, 1, 2, 2, 2], ["purchase"] * 6)
+    theta = item_propensity(log, 4, eta=0.25)
+    assert np.array_equal(theta, np.ones(4))
+    labels = np.array([1, 0, 2, 1, 0])
+    assert ips_weights(labels, np.array([0, 1, 2, 3, 3]), theta).tolist() == [1.0] * 5

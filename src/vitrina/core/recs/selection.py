@@ -1,0 +1,110 @@
+"""Which policy a shop serves: the contenders, and the choice on the validation window.
+
+Every run compares, on the shop's own validation window, the full model with each candidate
+source alone and with simple blends of them (:func:`contenders`), and serves the best
+(:func:`choose`). NDCG@10 is read in two views of the same held-out choices:
+
+* **all positives** — every item the user chose in the window counts, including one bought
+  before: buying again is most of a repeat-purchase shop's revenue, and a list that never
+  shows it loses that;
+* **discovery** — only items new to the user count (the evaluation's default protocol).
+
+The choice is made on all positives (what the shop earns from the list); contenders within
+:data:`TIE` of the best are told apart by discovery, so between two lists equally good at
+bringing customers back the one that also finds them something new wins (docs/adr/0017).
+Popularity is always a contender, so the chosen policy is never worse than it on validation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+
+from vitrina.core.recs.policy import FILL, FULL, TWO_TOWER, Policy
+
+ALL_POSITIVES = "all_positives"
+DISCOVERY = "discovery"
+VIEWS = (ALL_POSITIVES, DISCOVERY)
+TIE = 0.005
+"""NDCG@10 differences up to this count as a tie on the choosing view (well under the noise of a
+few hundred validation users, about 0.02)."""
+WEIGHTS = (0.25, 0.5, 0.75)
+"""Weights of the first part tried in each score blend."""
+PERSONAL = ("ease", "item_knn", TWO_TOWER, "als")
+"""Sources that learn from who chose what together, in the order they are tried in blends."""
+
+
+def contenders(available: Iterable[str]) -> list[Policy]:
+    """Every policy worth trying with the ``available`` sources (names of
+    :data:`~vitrina.core.recs.policy.SOURCES`, trained models and new sources alike): each
+    source alone; the customer's own items first, then one personal source, then recent
+    popularity; and each personal source blended with recent popularity by score."""
+    names = list(dict.fromkeys(available))
+    policies = [Policy("single", (name,)) for name in names]
+    personal = [name for name in PERSONAL if name in names]
+    if FILL in names:
+        for again in ("buy_again", "repurchase"):
+            if again in names:
+                policies.append(Policy("sequence", (again, FILL)))
+                policies += [Policy("sequence", (again, name, FILL)) for name in personal]
+        if "item_knn" in names:  # its lists end where co-occurrence does
+            policies.append(Policy("sequence", ("item_knn", FILL)))
+        policies += [Policy("score", (name, FILL), weight) for name in personal for weight in WEIGHTS]
+    return policies
+
+
+def _value(row: Mapping[str, float], view: str) -> float:
+    value = row.get(view, math.nan)
+    return float(value) if value is not None else math.nan
+
+
+def choose(
+    table: Mapping[str, Mapping[str, float]],
+    view: str = ALL_POSITIVES,
+    tie: float = TIE,
+    order: Sequence[str] | None = None,
+) -> str:
+    """The name of ``table``'s best row (``{name: {view: NDCG@10}}``) on ``view``; rows within
+    ``tie`` of the best are ranked by the other view, then by their position in ``order``
+    (default: the table's order — list simpler policies first). ValueError if no row was
+    measured on ``view``."""
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
+    other = DISCOVERY if view == ALL_POSITIVES else ALL_POSITIVES
+    rank = {name: i for i, name in enumerate(order or list(table))}
+    measured = {name: row for name, row in table.items() if math.isfinite(_value(row, view))}
+    if not measured:
+        raise ValueError(f"no contender was measured on {view}: nothing to choose from")
+    best = max(_value(row, view) for row in measured.values())
+    tied = [name for name, row in measured.items() if _value(row, view) >= best - tie]
+
+    def key(name: str) -> tuple[float, float, int]:
+        second = _value(measured[name], other)
+        return (
+            second if math.isfinite(second) else -math.inf,
+            _value(measured[name], view),
+            -rank.get(name, len(rank)),
+        )
+
+    return max(tied, key=key)
+
+
+MIN_PAIRED_USERS = 30
+"""Fewest users the full model must be compared on to be chosen: per-user NDCG@10 spreads about
+0.2, so below 30 users the mean's standard error (> 0.035) exceeds the differences at stake."""
+
+
+def full_or(
+    best: str,
+    paired: Mapping[str, Mapping[str, float]],
+    view: str = ALL_POSITIVES,
+    users: int | None = None,
+    min_users: int = MIN_PAIRED_USERS,
+) -> str:
+    """The full model if it beats ``best`` on the same users (``paired`` holds both rows,
+    measured on ``users`` users the ranker never learnt from), else ``best``. Within
+    :data:`TIE` the other view decides, then ``best`` (the simpler) wins; on fewer than
+    ``min_users`` users the comparison is noise and ``best`` is kept."""
+    if FULL not in paired or best not in paired or (users is not None and users < min_users):
+        return best
+    return FULL if choose({best: paired[best], FULL: paired[FULL]}, view) == FULL else best

@@ -1,0 +1,245 @@
+"""The selection step: score every contender on the validation window, choose the policy the
+shop serves (:mod:`vitrina.core.recs.selection`), and rebuild it at later cutoffs.
+
+Who is scored on what, so that no number has seen its own answers:
+
+* every source is fitted on ``train`` and scored on the ``valid`` window, in both views
+  (all positives; discovery), on every user with a held-out choice;
+* the full model's ranker learnt from ``valid``: it is scored only on the validation users it
+  did not fit on (its early-stopping share), side by side with the best other contender on
+  those same users, and replaces it only if it beats it there. Without a ranker the full
+  model is two-tower retrieval with MMR and cold start, trained on ``train`` only, and it
+  competes like any source.
+
+The chosen policy is then refitted on ``train`` + ``valid`` and scored on ``test``
+(:func:`served_model`), which is what the gate reads.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
+from vitrina.core.ranking.lambdarank import LambdaRanker
+from vitrina.core.recs.dataset import RecsData
+from vitrina.core.recs.full import FullRecommender
+from vitrina.core.recs.policy import FILL, FULL, SOURCES, TWO_TOWER, Policy, PolicyModel, build_policy
+from vitrina.core.recs.recommender import Recommender
+from vitrina.core.recs.selection import (
+    ALL_POSITIVES,
+    DISCOVERY,
+    MIN_PAIRED_USERS,
+    VIEWS,
+    choose,
+    contenders,
+    full_or,
+)
+from vitrina.pipelines.recs.evaluation import (
+    EvaluationSet,
+    build_evaluation_set,
+    history_before,
+    rank_users,
+    score_lists,
+)
+
+GATE_SECTIONS = {ALL_POSITIVES: "all_positives", DISCOVERY: "models"}
+"""The test-metrics section of each view (``models`` is the evaluation's default protocol)."""
+Table = dict[str, dict[str, float]]
+
+
+@dataclass
+class Selection:
+    """The choice and the validation numbers it rests on."""
+
+    policy: Policy
+    view: str
+    table: Table  # contender → {view: NDCG@10} on every validation user
+    users: int
+    paired: Table = field(default_factory=dict)  # full vs the best other, on the ranker's held-out users
+    paired_users: int = 0
+    fallback: str | None = None  # why the served policy is not the validation's choice
+    validated: str = field(init=False)  # the validation's choice, kept when a fallback serves
+
+    def __post_init__(self) -> None:
+        self.validated = self.policy.name
+
+    def record(self) -> dict[str, Any]:
+        """MLflow tags of the choice (names can be long: tags, not params)."""
+        return {
+            "selection.chosen": self.policy.name,
+            "selection.validation_choice": self.validated,
+            "selection.view": self.view,
+            "selection.validation_users": str(self.users),
+            "selection.ranker_heldout_users": str(self.paired_users),
+            **({"selection.fallback": self.fallback} if self.fallback else {}),
+        }
+
+    def metrics(self) -> dict[str, dict[str, dict[str, float]]]:
+        """The validation numbers as metric sections (MLflow and the model card)."""
+
+        def rows(table: Table) -> dict[str, dict[str, float]]:
+            return {name: {f"ndcg@10 {view}": row[view] for view in VIEWS} for name, row in table.items()}
+
+        sections = {"validation": rows(self.table)}
+        if self.paired:
+            sections["validation_ranker_heldout"] = rows(self.paired)
+        return sections
+
+    def note(self) -> str:
+        """A paragraph for the report: what was chosen, on what, against what."""
+        best = sorted(self.table.items(), key=lambda kv: -kv[1][self.view])[:5]
+        shown = "; ".join(f"{n} {r[ALL_POSITIVES]:.4f} / {r[DISCOVERY]:.4f}" for n, r in best)
+        text = (
+            f"Chosen on validation: **{self.validated}**, the best NDCG@10 on {self.view.replace('_', ' ')} "
+            f"of {len(self.table)} contenders on {self.users:,} validation users (all positives / "
+            f"discovery, best five: {shown})."
+        )
+        if self.paired:
+            pair = "; ".join(
+                f"{n} {r[ALL_POSITIVES]:.4f} / {r[DISCOVERY]:.4f}" for n, r in self.paired.items()
+            )
+            text += f" On the {self.paired_users:,} users the ranker never fitted on: {pair}"
+            few = self.paired_users < MIN_PAIRED_USERS
+            text += " (too few to choose the full model on)." if few else "."
+        if self.fallback:
+            text += f" {self.fallback}"
+        return text
+
+
+class _Memo:
+    """A fitted part's lists, computed once per batch of users at a generous depth and cut to
+    each request: every contender built on a part asks it for the same users, and a top-``k``
+    list is the prefix of a deeper one (true of every source; the full model, whose MMR head
+    depends on ``k``, is not memoised)."""
+
+    DEPTH = 300
+    BATCHES = 6  # user batches kept: both views of a validation window of up to 6,000 users
+
+    def __init__(self, model: Recommender) -> None:
+        self.model = model
+        self.name = model.name
+        self._lists: dict[tuple[bytes, bytes], tuple[IntArray, FloatArray]] = {}
+
+    def fit(self, data: RecsData, history: Interactions) -> _Memo:
+        return self
+
+    def recommend(
+        self, users: IntArray, k: int, exclude: npt.NDArray[np.bool_] | None = None
+    ) -> tuple[IntArray, FloatArray]:
+        key = (np.asarray(users).tobytes(), b"" if exclude is None else np.packbits(exclude).tobytes())
+        if key not in self._lists or self._lists[key][0].shape[1] < k:
+            if len(self._lists) >= self.BATCHES:
+                self._lists.pop(next(iter(self._lists)))
+            items, scores = self.model.recommend(users, max(k, self.DEPTH), exclude)
+            self._lists[key] = (np.asarray(items), np.asarray(scores, dtype=np.float64))
+        items, scores = self._lists[key]
+        return items[:, :k], scores[:, :k]
+
+
+def _two_tower_alone(full: FullRecommender) -> FullRecommender:
+    """The full model's retrieval stage alone (no ALS, ranker, MMR or cold start)."""
+    return replace(full, ranker=None, als=None, cold_start=None, mmr_lambda=None, name=TWO_TOWER)
+
+
+def trained_parts(full: FullRecommender) -> dict[str, Recommender]:
+    """The run's trained models as policy parts, at the cutoff ``full`` was assembled at."""
+    return {FULL: full, TWO_TOWER: _two_tower_alone(full)}
+
+
+def fitted_sources(data: RecsData, history: Interactions) -> dict[str, Recommender]:
+    """Every refittable source of :data:`~vitrina.core.recs.policy.SOURCES` fitted on ``history``."""
+    return {name: make().fit(data, history) for name, make in SOURCES.items()}
+
+
+def _views(data: RecsData, users: IntArray | None) -> dict[str, EvaluationSet]:
+    """The ``valid`` evaluation in both views (``users``: only those users)."""
+    return {
+        view: build_evaluation_set(data, part="valid", repeats=view == ALL_POSITIVES, users=users)
+        for view in VIEWS
+    }
+
+
+def _score(model: Recommender, views: Mapping[str, EvaluationSet]) -> dict[str, float]:
+    """NDCG@10 of ``model`` in each view."""
+    return {
+        view: float(score_lists(rank_users(model, evaluation), evaluation)["heldout"]["ndcg@10"])
+        for view, evaluation in views.items()
+    }
+
+
+def select_policy(
+    data: RecsData,
+    at_train_end: FullRecommender,
+    ranker: LambdaRanker | None,
+    heldout_users: IntArray,
+    view: str = ALL_POSITIVES,
+) -> Selection:
+    """Score the contenders on ``valid`` and choose (see the module docstring).
+    ``at_train_end`` is the full model assembled at ``train_end`` without a ranker;
+    ``heldout_users`` are the validation users the ranker did not fit on."""
+    fitted = {
+        **fitted_sources(data, history_before(data, "valid")),
+        TWO_TOWER: _two_tower_alone(at_train_end),
+    }
+    parts: dict[str, Recommender] = {name: _Memo(model) for name, model in fitted.items()}
+    if ranker is None:  # nothing learnt from valid: the full model competes like a source
+        parts[FULL] = at_train_end
+    everyone = _views(data, None)
+    by_name = {policy.name: policy for policy in contenders(parts)}
+    fill = parts[FILL]
+    table = {name: _score(PolicyModel(policy, parts, fill), everyone) for name, policy in by_name.items()}
+    best = choose(table, view)
+    selection = Selection(by_name[best], view, table, int(everyone[ALL_POSITIVES].users.size))
+    if ranker is not None and heldout_users.size:
+        heldout = _views(data, heldout_users)
+        paired = {
+            best: _score(PolicyModel(by_name[best], parts, fill), heldout),
+            FULL: _score(replace(at_train_end, ranker=ranker), heldout),
+        }
+        selection.paired, selection.paired_users = paired, int(heldout[ALL_POSITIVES].users.size)
+        if full_or(best, paired, view, selection.paired_users) == FULL:
+            selection.policy = Policy("single", (FULL,))
+            selection.validated = FULL
+    return selection
+
+
+def served_model(policy: Policy, data: RecsData, history_end_us: int, full: FullRecommender) -> PolicyModel:
+    """``policy`` as of ``history_end_us``: its sources refitted on the history before it, its
+    trained parts from ``full`` (assembled at that same instant by the caller)."""
+    history = data.interactions.before(history_end_us)
+    return build_policy(policy, data, history, trained_parts(full))
+
+
+FALLBACK = Policy("single", ("popularity_recent",))
+"""What a shop's first version serves when its choice loses to popularity on ``test``: the
+gate's own baseline (recent popularity, purchases kept), so the gate can pass it."""
+
+
+def first_version_fallback(selection: Selection, metrics: dict[str, Any], ratio: float) -> bool:
+    """For a shop without a champion: if the chosen policy scored below ``ratio`` × popularity
+    on ``test`` in the gate's section, serve :data:`FALLBACK` instead, copy popularity's numbers
+    to the ``served`` rows and say why. True when it did. A shop is never left without lists
+    because its validation window and its test window disagree."""
+    section = GATE_SECTIONS[selection.view]
+    rows = metrics.get(section, {})
+    served = rows.get("served", {}).get("ndcg@10")
+    popular = rows.get("popularity", {}).get("ndcg@10")
+    if served is None or popular is None or not math.isfinite(popular) or selection.policy == FALLBACK:
+        return False
+    if math.isfinite(served) and served >= ratio * popular:
+        return False
+    selection.fallback = (
+        f"No champion yet and {selection.policy.name} scored NDCG@10 {served:.4f} on the test window, "
+        f"under popularity's {popular:.4f}: this first version serves {FALLBACK.name}, so the shop has lists."
+    )
+    selection.policy = FALLBACK
+    for values in metrics.values():
+        if isinstance(values, dict) and "popularity" in values:
+            values["served"] = dict(values["popularity"])
+    return True

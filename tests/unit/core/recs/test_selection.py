@@ -1,0 +1,86 @@
+"""Choosing the served policy on validation: the best on all positives, discovery between ties,
+the full model only when it beats the best other contender on users its ranker never saw."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from vitrina.core.recs.policy import Policy
+from vitrina.core.recs.selection import (
+    ALL_POSITIVES,
+    DISCOVERY,
+    MIN_PAIRED_USERS,
+    TIE,
+    choose,
+    contenders,
+    full_or,
+)
+
+pytestmark = pytest.mark.unit
+
+
+def row(all_positives: float, discovery: float) -> dict[str, float]:
+    return {ALL_POSITIVES: all_positives, DISCOVERY: discovery}
+
+
+def test_the_best_on_all_positives_wins_even_when_it_finds_nothing_new() -> None:
+    table = {
+        "popularity_recent": row(0.10, 0.05),
+        "ease": row(0.27, 0.10),
+        "buy_again > popularity_recent": row(0.32, 0.04),
+    }
+    assert choose(table) == "buy_again > popularity_recent"
+    assert choose(table, DISCOVERY) == "ease"
+
+
+def test_within_a_tie_the_list_that_also_finds_new_items_wins() -> None:
+    table = {"buy_again": row(0.300, 0.00), "buy_again > ease": row(0.300 - TIE / 2, 0.08)}
+    assert choose(table) == "buy_again > ease"
+    table["buy_again"] = row(0.300 + 2 * TIE, 0.00)  # past the tie: all positives decide
+    assert choose(table) == "buy_again"
+
+
+def test_an_exact_tie_keeps_the_simpler_policy_listed_first() -> None:
+    table = {"popularity_recent": row(0.2, 0.1), "ease*0.50 + popularity_recent*0.50": row(0.2, 0.1)}
+    assert choose(table) == "popularity_recent"
+
+
+def test_unmeasured_contenders_are_skipped_and_nothing_measured_is_an_error() -> None:
+    table = {"als": row(math.nan, 0.3), "popularity_recent": row(0.1, 0.05)}
+    assert choose(table) == "popularity_recent"
+    with pytest.raises(ValueError, match="nothing to choose"):
+        choose({"als": row(math.nan, 0.3)})
+    with pytest.raises(ValueError, match="view"):
+        choose(table, "revenue")
+
+
+def test_the_full_model_must_beat_the_best_other_on_the_same_users() -> None:
+    paired = {"ease": row(0.20, 0.10), "full": row(0.25, 0.12)}
+    assert full_or("ease", paired) == "full"
+    paired["full"] = row(0.15, 0.20)
+    assert full_or("ease", paired) == "ease"
+    assert full_or("ease", {"ease": row(0.2, 0.1)}) == "ease"  # no ranker: nothing to pair
+    paired["full"] = row(0.40, 0.30)
+    assert full_or("ease", paired, users=MIN_PAIRED_USERS) == "full"
+    assert full_or("ease", paired, users=MIN_PAIRED_USERS - 1) == "ease"  # a handful of users is noise
+
+
+def test_contenders_blend_what_is_available_and_end_sequences_with_recent_popularity() -> None:
+    names = [p.name for p in contenders(["popularity_recent", "buy_again", "ease", "als"])]
+    assert names[:4] == ["popularity_recent", "buy_again", "ease", "als"]
+    assert "buy_again > popularity_recent" in names
+    assert "buy_again > ease > popularity_recent" in names
+    assert "buy_again > als > popularity_recent" in names
+    assert "ease*0.75 + popularity_recent*0.25" in names
+    assert not any("item_knn" in n or "two_tower" in n for n in names)
+    # without a filler no sequence or blend can be built
+    assert [p.kind for p in contenders(["ease", "buy_again"])] == ["single", "single"]
+
+
+def test_a_policy_round_trips_through_its_record() -> None:
+    for policy in contenders(["popularity_recent", "buy_again", "item_knn", "full"]):
+        assert Policy.from_dict(policy.to_dict()) == policy
+    with pytest.raises(ValueError, match="weight"):
+        Policy("score", ("ease", "popularity_recent"))
