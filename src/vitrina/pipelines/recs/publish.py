@@ -1,4 +1,4 @@
-"""Assemble a recommender as of a time and publish every active user's list with it.
+"""Assemble a recommender as of a time and publish every known user's list with it.
 
 :func:`assemble` puts trained parts (Item2Vec, two-tower, ranker) together with histories, ALS,
 features, rules and cold start refreshed up to a cutoff — training uses it at ``train_end``,
@@ -22,7 +22,7 @@ from vitrina.adapters.registry.mlflow_client import RECS_MODEL
 from vitrina.adapters.registry.models import ModelNotFoundError, resolve
 from vitrina.bootstrap import open_store
 from vitrina.config import Settings
-from vitrina.core.ranking.interactions import IntArray
+from vitrina.core.ranking.interactions import IntArray, Interactions
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity
 from vitrina.core.recs.business_rules import BusinessRules
@@ -77,6 +77,15 @@ def assemble(
     return full, cold
 
 
+def published_users(history: Interactions, active_days: int | None) -> IntArray:
+    """The users batch inference writes a list for: everyone with an event in ``history``, or
+    those with one in the last ``active_days`` (sorted user indices)."""
+    if active_days is None or len(history) == 0:
+        return np.unique(history.user)
+    recent = history.ts_us >= history.ts_us.max() - active_days * DAY_US
+    return np.unique(history.user[recent])
+
+
 def publish_batch(
     settings: Settings,
     data: RecsData,
@@ -85,12 +94,12 @@ def publish_batch(
     config: RecsConfig,
     model_version: str | None = None,
 ) -> BatchReport:
-    """Batch inference for every user active in the last ``active_days`` (TOP-``top_k`` with
-    reasons) and the popularity fallback list, written to the serving store as version
-    ``run_id`` and switched to atomically (audit copy under ``predictions/``)."""
+    """Batch inference for every user with history (or only those active in the last
+    ``config.active_days``; TOP-``top_k`` with reasons) and the popularity fallback list,
+    written to the serving store as version ``run_id`` and switched to atomically (audit copy
+    under ``predictions/``)."""
     history = data.interactions
-    recent = history.ts_us >= history.ts_us.max() - config.active_days * DAY_US
-    active = np.unique(history.user[recent])
+    active = published_users(history, config.active_days)
     exclude = ~data.servable
     chunks = in_batches(active, 4096, lambda users: full.recommend_with_reasons(users, config.top_k, exclude))
     items = np.vstack([c[0] for c in chunks])
@@ -140,7 +149,7 @@ def champion_model(
 def publish_champion(
     settings: Settings, config: RecsConfig | None = None, on_step: Callable[[str], None] | None = None
 ) -> BatchReport | None:
-    """Re-publish every active user's list with the current champion (after a promotion or
+    """Re-publish every known user's list with the current champion (after a promotion or
     rollback); None when there is no champion. The store version is a new timestamp.
     ``on_step`` hears each phase as it starts (a job records it as its progress)."""
     step = on_step or (lambda _: None)
@@ -151,6 +160,6 @@ def publish_champion(
     champion = champion_model(settings, data, int(data.interactions.ts_us.max()) + 1, config)
     if champion is None:
         return None
-    step(f"scoring every active user with recs-{champion[0]} and writing the serving store")
+    step(f"scoring every known user with recs-{champion[0]} and writing the serving store")
     version = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     return publish_batch(settings, data, champion[1], version, config, model_version=f"recs-{champion[0]}")
