@@ -11,10 +11,13 @@ both, after a promotion or a rollback.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.models.recs_bundle import load_bundle
@@ -34,9 +37,11 @@ from vitrina.core.recs.mmr import ItemSimilarity
 from vitrina.core.recs.two_tower.model import TwoTower
 from vitrina.pipelines.recs.batch import BatchReport, publish_recommendations
 from vitrina.pipelines.recs.dataset import load_recs_data
+from vitrina.pipelines.recs.keyed_lists import keyed_lists
 from vitrina.pipelines.recs.options import RecsConfig
 from vitrina.pipelines.recs.ranking_features import ranking_features
 
+log = logging.getLogger(__name__)
 DAY_US = 86_400_000_000
 T = TypeVar("T")
 
@@ -106,6 +111,9 @@ def publish_batch(
     scores = np.vstack([c[1] for c in chunks])
     cold_reasons = np.vstack([c[2] for c in chunks])
     reasons = explain(data, history, active, items, cold_reasons)
+    started = time.perf_counter()
+    lists = keyed_lists(data, history, config.top_k, _item_vectors(full))
+    log.info("keyed lists (similar, together, buy_again) in %.1f s", time.perf_counter() - started)
     popular_model = GlobalPopularity(exclude_purchased=False).fit(data, history)
     popular, _ = popular_model.recommend(np.zeros(1, dtype=np.int64), config.top_k, exclude)
     with open_store(settings) as store:
@@ -122,7 +130,14 @@ def publish_batch(
             popular=popular[0][popular[0] >= 0],
             vocab=data.items,
             k=config.top_k,
+            lists=lists,
         )
+
+
+def _item_vectors(full: FullRecommender) -> npt.NDArray[np.float32] | None:
+    """The model's two-tower item embeddings (content for ``similar``), if it has a two-tower."""
+    embeddings = getattr(getattr(full, "candidates", None), "item_embeddings", None)
+    return None if embeddings is None else np.asarray(embeddings(), dtype=np.float32)
 
 
 def champion_model(
