@@ -32,7 +32,7 @@ from vitrina.serving.limits import RequestLimits
 from vitrina.serving.middleware import NO_ARM, RequestContextMiddleware
 from vitrina.serving.openapi import envelope_for_validation_errors
 from vitrina.serving.recs.fast_path import RecsLane
-from vitrina.serving.routes import admin, events, health, recs, search
+from vitrina.serving.routes import admin, events, health, products, recs, search
 from vitrina.serving.security_headers import SecurityHeaders
 from vitrina.serving.state import ServingState, load_state
 
@@ -96,7 +96,7 @@ def create_app(settings: Settings, *, warm_console: bool = False, recs_lane: boo
             for task in tasks:
                 await reload_signal.stop(task)
             serving.close()
-            await serving.store.aclose()  # the Redis reader lives on this loop
+            await serving.aclose()  # the Redis readers live on this loop
             process_exited()
 
     app = FastAPI(
@@ -147,7 +147,7 @@ def create_app(settings: Settings, *, warm_console: bool = False, recs_lane: boo
         response.headers.update(error.headers or {})
         return response
 
-    for module in (recs, search, events, health, admin):
+    for module in (recs, products, search, events, health, admin):
         app.include_router(module.router)
     console.mount(app, settings)
     envelope_for_validation_errors(app, (ErrorResponse, events_body))

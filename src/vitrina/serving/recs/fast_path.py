@@ -27,7 +27,7 @@ from pydantic import Field, StringConstraints, TypeAdapter, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vitrina.serving.api_models import DEFAULT_K, ID_PATTERN, MAX_K
-from vitrina.serving.recs.answer import ROUTE
+from vitrina.serving.recs.answer import FOR_YOU, LISTS, ROUTE
 
 PREFIX = "/recs/"
 _USER_ID: TypeAdapter[str] = TypeAdapter(Annotated[str, StringConstraints(pattern=ID_PATTERN)])
@@ -35,8 +35,9 @@ _K: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(ge=1, le=MAX_K)])
 _HEADERS = [(b"content-type", b"application/json")]
 
 
-def parse_recs_request(scope: Scope) -> tuple[str, int] | None:
-    """``(user_id, k)`` of a valid ``GET /recs/{user_id}[?k=…]``, else None (FastAPI decides)."""
+def parse_recs_request(scope: Scope) -> tuple[str, int, str] | None:
+    """``(user_id, k, list)`` of a valid ``GET /recs/{user_id}[?k=…][&list=…]``, else None
+    (FastAPI decides)."""
     if scope["method"] != "GET" or scope.get("root_path"):
         return None
     path: str = scope["path"]
@@ -45,15 +46,17 @@ def parse_recs_request(scope: Scope) -> tuple[str, int] | None:
     raw_user = path[len(PREFIX) :]
     if not raw_user or "/" in raw_user:
         return None
-    ks = [value for name, value in parse_qsl(scope["query_string"].decode("latin-1"), True) if name == "k"]
-    if len(ks) > 1:
+    params = parse_qsl(scope["query_string"].decode("latin-1"), True)
+    ks = [value for name, value in params if name == "k"]
+    lists = [value for name, value in params if name == "list"]
+    if len(ks) > 1 or len(lists) > 1 or (lists and lists[0] not in LISTS):
         return None
     try:
         user_id = _USER_ID.validate_python(raw_user)
         k = _K.validate_python(ks[0]) if ks else DEFAULT_K
     except ValidationError:
         return None
-    return user_id, k
+    return user_id, k, lists[0] if lists else FOR_YOU
 
 
 class RecsLane:
@@ -72,10 +75,10 @@ class RecsLane:
         if request is None or state is None or request_id is None:
             await self.app(scope, receive, send)
             return
-        user_id, k = request
+        user_id, k, list_name = request
         scope["route"] = self.route
         answer = await state.recs.recommend(
-            user_id=user_id, k=k, request_id=request_id, experiment=state.experiment.recs
+            user_id=user_id, k=k, request_id=request_id, experiment=state.experiment.recs, list_name=list_name
         )
         scope["state"]["model_version"] = answer.model_version
         scope["state"]["arm"] = answer.arm
