@@ -137,3 +137,25 @@ def test_a_user_first_seen_after_the_batch_gets_a_list_from_their_choices(settin
         import asyncio
 
         assert asyncio.run(sessions.recent("visitante-9", 5)) == ["p1", "p2"]
+
+
+def test_the_console_shows_a_products_lists_and_a_users_buy_again(settings: Settings) -> None:
+    publish(settings)
+    token = "product-page-token"
+    with TestClient(
+        create_app(get_settings(home=settings.home, store_url=settings.store_url, console_token=token))
+    ) as api:
+        assert api.get("/console", params={"token": token}).status_code == 200
+        html = api.get("/console/product", params={"product_id": "p1"}).text
+        similar = html.split('id="similar-h"')[1].split("</section>")[0]
+        assert similar.index(">p4<") < similar.index(">p0<") or ">p0<" not in similar
+        assert "otros clientes también lo eligieron" in similar
+        together = html.split('id="together-h"')[1].split("</section>")[0]
+        assert "se compra junto con este" in together
+        assert "lote v1" in together
+        unknown = api.get("/console/product", params={"product_id": "nuevo", "lang": "en"}).text
+        assert "fallback: product not in the batch" in unknown
+        user = api.get("/console/user", params={"user_id": "u3"}).text
+        again = user.split('id="buy-again-h"')[1].split("</section>")[0]
+        assert [m for m in ("p5", "p0") if f">{m}<" in again] == ["p5", "p0"]
+        assert again.index(">p5<") < again.index(">p0<")

@@ -30,6 +30,7 @@ class RecsConfig:
     cold_below: int = 1
     top_k: int = 20
     active_days: int | None = None
+    product_lists: bool = True  # similar, bought-together and buy-again lists in the batch
     ranker_valid_share: float = 0.2
     evaluate: bool = True
     publish: bool = True

@@ -112,7 +112,7 @@ def publish_batch(
     cold_reasons = np.vstack([c[2] for c in chunks])
     reasons = explain(data, history, active, items, cold_reasons)
     started = time.perf_counter()
-    lists = keyed_lists(data, history, config.top_k, _item_vectors(full))
+    lists = keyed_lists(data, history, config.top_k, _item_vectors(full)) if config.product_lists else []
     log.info("keyed lists (similar, together, buy_again) in %.1f s", time.perf_counter() - started)
     popular_model = GlobalPopularity(exclude_purchased=False).fit(data, history)
     popular, _ = popular_model.recommend(np.zeros(1, dtype=np.int64), config.top_k, exclude)
