@@ -29,3 +29,25 @@ def top_k_rows(scores: FloatArray, k: int) -> tuple[IntArray, FloatArray]:
         items = np.pad(items, ((0, 0), (0, k - kk)), constant_values=PAD)
         top = np.pad(top, ((0, 0), (0, k - kk)), constant_values=-np.inf)
     return items, top
+
+
+def top_k_pairs(
+    rows: IntArray, cols: IntArray, scores: FloatArray, n_rows: int, k: int
+) -> tuple[IntArray, FloatArray]:
+    """Top ``k`` of sparse ``(row, col, score)`` triples per row, best first (ties by ``col``).
+
+    Rows with fewer than ``k`` finite scores are padded with ``PAD`` / ``-inf``. Shapes: (m,) → (n_rows, k).
+    """
+    out_cols = np.full((n_rows, k), PAD, dtype=np.int64)
+    out_scores = np.full((n_rows, k), -np.inf)
+    finite = np.isfinite(scores)
+    rows, cols, scores = rows[finite], cols[finite], scores[finite]
+    if rows.size == 0 or k == 0:
+        return out_cols, out_scores
+    order = np.lexsort((cols, -scores, rows))
+    rows, cols, scores = rows[order], cols[order], scores[order]
+    rank = np.arange(rows.size) - np.searchsorted(rows, rows, side="left")
+    top = rank < k
+    out_cols[rows[top], rank[top]] = cols[top]
+    out_scores[rows[top], rank[top]] = scores[top]
+    return out_cols, out_scores

@@ -5,7 +5,8 @@ only ``history`` (interactions before a cutoff) plus the static user table, neve
 ``data.interactions``, so fitting before the test part cannot see the test.
 
 * :class:`GlobalPopularity` — recency-weighted popularity of positive events (the half-life
-  widened when it holds too few users to call anything popular: :mod:`.crowd`).
+  widened when it holds too few users to call anything popular: :mod:`.crowd`); with
+  ``window_days``, only the last days count ("popular in the last 30 days").
 * :class:`SegmentPopularity` — popularity within the user's segment, shrunk towards global.
 * :class:`ALSRecommender` — implicit-feedback matrix factorisation (Hu, Koren & Volinsky
   2008) with the ``implicit`` library; users it never saw get global popularity.
@@ -35,24 +36,54 @@ US_PER_DAY = 86_400_000_000
 _SCORE_CHUNK = 1 << 22  # users per dense scoring chunk = this / n_items (~32 MB of float64)
 
 
-def recency_weights(history: Interactions, half_life_days: float | None, min_users: int = 0) -> FloatArray:
+def recency_weights(
+    history: Interactions, half_life_days: float | None, min_users: int = 0, window_days: float | None = None
+) -> FloatArray:
     """``EVENT_WEIGHT[event] · 2^(-(t_last - t) / half_life)`` per interaction.
 
     ``t_last`` is the last instant of ``history`` (the cutoff as far as the model knows), so
     an event one half-life before it counts half. ``None`` disables the decay. With
-    ``min_users``, the half-life is doubled until at least that many users chose within one
-    half-life of ``t_last`` (:func:`~vitrina.core.recs.crowd.crowd_days`): a week in which
-    six users chose is not what is popular.
+    ``window_days``, events older than that before ``t_last`` weigh 0 ("popular in the last
+    30 days"). With ``min_users``, the half-life and the window are doubled until at least that
+    many users chose within them (:func:`~vitrina.core.recs.crowd.crowd_days`): a week in
+    which six users chose is not what is popular.
     """
-    weights = EVENT_WEIGHT[history.event]
-    if half_life_days is None or len(history) == 0:
-        return np.asarray(weights, dtype=np.float64)
-    if half_life_days <= 0:
-        raise ValueError(f"half_life_days must be > 0, got {half_life_days}")
+    weights = np.asarray(EVENT_WEIGHT[history.event], dtype=np.float64)
+    if len(history) == 0:
+        return weights
+    for days in (half_life_days, window_days):
+        if days is not None and days <= 0:
+            raise ValueError(f"half_life_days and window_days must be > 0, got {days}")
     last = int(history.ts_us.max())
-    half_life_days = crowd_days(history.positives(), last + 1, half_life_days, min_users)
     age_days = (last - history.ts_us) / US_PER_DAY
+    if window_days is not None:
+        window_days = crowd_days(history.positives(), last + 1, window_days, min_users)
+        weights = np.where(age_days < window_days, weights, 0.0)
+    if half_life_days is None:
+        return weights
+    half_life_days = crowd_days(history.positives(), last + 1, half_life_days, min_users)
     return np.asarray(weights * np.exp2(-age_days / half_life_days), dtype=np.float64)
+
+
+def user_groups(data: RecsData, column: str) -> tuple[IntArray, int]:
+    """Group code of every user by ``user_table[column]`` (-1 where missing) and the number of groups."""
+    if column not in data.user_table.columns:
+        raise ValueError(f"user table has no column {column!r} to group users by")
+    codes, _ = pd.factorize(data.user_table[column])
+    codes = np.asarray(codes, dtype=np.int64)
+    return codes, int(codes.max(initial=-1)) + 1
+
+
+def group_item_counts(
+    codes: IntArray, history: Interactions, weights: FloatArray, n_groups: int, n_items: int
+) -> FloatArray:
+    """``(n_groups, n_items)`` sums of ``weights`` of the events of each group's users."""
+    group = codes[history.user]
+    known = group >= 0
+    flat = np.bincount(
+        group[known] * n_items + history.item[known], weights=weights[known], minlength=n_groups * n_items
+    )
+    return np.asarray(flat, dtype=np.float64).reshape(n_groups, n_items)
 
 
 class _GroupPopularity:
@@ -69,8 +100,10 @@ class _GroupPopularity:
         half_life_days: float | None = 7.0,
         exclude_purchased: bool = True,
         min_recent_users: int = MIN_CROWD,
+        window_days: float | None = None,
     ) -> None:
         self.half_life_days = half_life_days
+        self.window_days = window_days
         self.exclude_purchased = exclude_purchased
         self.min_recent_users = min_recent_users
         self.scores: FloatArray | None = None  # (n_groups + 1, n_items); last row global
@@ -124,6 +157,7 @@ class _GroupPopularity:
             "half_life_days": self.half_life_days,
             "exclude_purchased": self.exclude_purchased,
             "min_recent_users": self.min_recent_users,
+            "window_days": self.window_days,
         }
 
     def _load_arrays(self, arrays: dict[str, npt.NDArray[Any]], params: dict[str, Any]) -> None:
@@ -143,7 +177,7 @@ class GlobalPopularity(_GroupPopularity):
     name = "popularity"
 
     def _group_scores(self, data: RecsData, history: Interactions) -> tuple[FloatArray, IntArray]:
-        weights = recency_weights(history, self.half_life_days, self.min_recent_users)
+        weights = recency_weights(history, self.half_life_days, self.min_recent_users, self.window_days)
         scores = np.bincount(history.item, weights=weights, minlength=len(data.items)).astype(np.float64)
         return scores[None, :], np.zeros(len(data.users), dtype=np.int64)
 
@@ -154,6 +188,7 @@ class GlobalPopularity(_GroupPopularity):
             half_life_days=params["half_life_days"],
             exclude_purchased=params["exclude_purchased"],
             min_recent_users=params.get("min_recent_users", MIN_CROWD),
+            window_days=params.get("window_days"),
         )
         model._load_arrays(arrays, params)
         return model
@@ -181,11 +216,13 @@ class SegmentPopularity(_GroupPopularity):
         half_life_days: float | None = 7.0,
         exclude_purchased: bool = True,
         min_recent_users: int = MIN_CROWD,
+        window_days: float | None = None,
     ) -> None:
         super().__init__(
             half_life_days=half_life_days,
             exclude_purchased=exclude_purchased,
             min_recent_users=min_recent_users,
+            window_days=window_days,
         )
         if prior_strength < 0:
             raise ValueError(f"prior_strength must be >= 0, got {prior_strength}")
@@ -193,17 +230,10 @@ class SegmentPopularity(_GroupPopularity):
         self.prior_strength = prior_strength
 
     def _group_scores(self, data: RecsData, history: Interactions) -> tuple[FloatArray, IntArray]:
-        if self.column not in data.user_table.columns:
-            raise ValueError(f"user table has no column {self.column!r} to group users by")
-        codes, _ = pd.factorize(data.user_table[self.column])  # -1 for missing values
-        codes = np.asarray(codes, dtype=np.int64)
-        n_groups, n_items = int(codes.max(initial=-1)) + 1, len(data.items)
-        weights = recency_weights(history, self.half_life_days, self.min_recent_users)
-        group = codes[history.user]
-        known = group >= 0
-        counts = np.bincount(
-            group[known] * n_items + history.item[known], weights=weights[known], minlength=n_groups * n_items
-        ).reshape(n_groups, n_items)
+        codes, n_groups = user_groups(data, self.column)
+        n_items = len(data.items)
+        weights = recency_weights(history, self.half_life_days, self.min_recent_users, self.window_days)
+        counts = group_item_counts(codes, history, weights, n_groups, n_items)
         global_counts = np.bincount(history.item, weights=weights, minlength=n_items).astype(np.float64)
         total = global_counts.sum()
         global_share = global_counts / total if total > 0 else np.full(n_items, 1.0 / max(n_items, 1))
@@ -227,6 +257,7 @@ class SegmentPopularity(_GroupPopularity):
             half_life_days=params["half_life_days"],
             exclude_purchased=params["exclude_purchased"],
             min_recent_users=params.get("min_recent_users", MIN_CROWD),
+            window_days=params.get("window_days"),
         )
         model._load_arrays(arrays, params)
         return model
