@@ -1,15 +1,11 @@
 """Lists keyed by product, computed once per batch: "similar" and "bought together".
 
-A product page asks for them on every view, so they are ranked here, for every servable
-product, and served from the store like the users' lists (never computed per request).
+A product page asks for them on every view, so they are ranked by the batch for every product
+and served from the store like the users' lists (never computed per request). Co-occurrence
+itself is :mod:`vitrina.core.recs.item_knn`'s; here are the parts around it:
 
-* **Co-occurrence** (:func:`co_occurrence`): how often two products are chosen in the same
-  *basket* — a session when the events carry one, else the same user on the same day (an
-  orders-only shop has no sessions) — normalised as a cosine, ``c_ij / sqrt(n_i · n_j)``, so
-  a best-seller does not co-occur with everything. Pairs seen in fewer than ``min_count``
-  baskets are noise and dropped; baskets larger than ``max_basket`` (bulk buyers, crawlers)
-  would add ``n²`` pairs each and say little, so they are skipped. Sparse throughout: the
-  cost follows the pairs, not ``n_items²``.
+* **Baskets** (:func:`baskets`): what "bought together" counts over — a session when the
+  events carry one, else the same user on the same day (an orders-only shop has no sessions).
 * **Content** (:func:`content_neighbours`): cosine of item vectors, in blocks of rows so
   memory stays ``block × n_items``.
 * **Fallback** (:func:`fill_with_category_popular`): a product with too few neighbours gets
@@ -23,7 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
 from vitrina.core.ranking.interactions import FloatArray, IntArray
 from vitrina.core.ranking.top_k import PAD, top_k_rows
@@ -42,54 +37,6 @@ def baskets(session: IntArray, user: IntArray, ts_us: IntArray) -> IntArray:
     fallback = np.unique(np.stack([user, day], axis=1), axis=0, return_inverse=True)[1].ravel()
     offset = int(session.max()) + 1 if session.size else 0
     return np.where(session >= 0, session, offset + fallback).astype(np.int64)
-
-
-def co_occurrence(
-    basket: IntArray, item: IntArray, n_items: int, *, min_count: int = 2, max_basket: int = 50
-) -> sp.csr_matrix:
-    """``(n_items, n_items)`` cosine of basket co-occurrence, zero diagonal (see the module
-    docstring). ``basket`` and ``item`` are parallel arrays of events; repeats in a basket count once."""
-    if basket.size == 0:
-        return sp.csr_matrix((n_items, n_items), dtype=np.float64)
-    baskets_, rows = np.unique(basket, return_inverse=True)
-    onehot = sp.csr_matrix(
-        (np.ones(item.size, dtype=np.float64), (rows.ravel(), item)), shape=(baskets_.size, n_items)
-    )
-    onehot.data[:] = 1.0  # duplicates were summed: one basket counts once
-    sizes = np.diff(onehot.indptr)
-    onehot = sp.csr_matrix(onehot.multiply((sizes <= max_basket)[:, None]))
-    counts = (onehot.T @ onehot).tocsr()
-    counts.setdiag(0.0)
-    counts.data[counts.data < min_count] = 0.0
-    counts.eliminate_zeros()
-    totals = np.asarray(onehot.sum(axis=0)).ravel()
-    norm = 1.0 / np.sqrt(np.maximum(totals, 1.0))
-    return sp.csr_matrix(sp.diags(norm) @ counts @ sp.diags(norm))
-
-
-def top_k_sparse(
-    matrix: sp.csr_matrix, k: int, blocked: BoolArray | None = None
-) -> tuple[IntArray, FloatArray]:
-    """The ``k`` largest stored entries of every row, best first (``PAD`` / ``-inf`` beyond);
-    ``blocked`` columns are never returned. Ties: lower column first."""
-    matrix = sp.csr_matrix(matrix)
-    n = matrix.shape[0]
-    items = np.full((n, k), PAD, dtype=np.int64)
-    scores = np.full((n, k), -np.inf)
-    rows = np.repeat(np.arange(n), np.diff(matrix.indptr))
-    cols, values = matrix.indices.astype(np.int64), matrix.data.astype(np.float64)
-    keep = values > 0
-    if blocked is not None:
-        keep &= ~blocked[cols]
-    rows, cols, values = rows[keep], cols[keep], values[keep]
-    order = np.lexsort((cols, -values, rows))
-    rows, cols, values = rows[order], cols[order], values[order]
-    starts = np.searchsorted(rows, np.arange(n))
-    rank = np.arange(rows.size) - starts[rows]
-    inside = rank < k
-    items[rows[inside], rank[inside]] = cols[inside]
-    scores[rows[inside], rank[inside]] = values[inside]
-    return items, scores
 
 
 def content_neighbours(

@@ -10,10 +10,8 @@ from vitrina.core.recs.product_lists import (
     REASON_POPULAR_SHOP,
     baskets,
     blend,
-    co_occurrence,
     content_neighbours,
     fill_with_category_popular,
-    top_k_sparse,
 )
 
 pytestmark = pytest.mark.unit
@@ -29,28 +27,6 @@ def test_baskets_are_sessions_or_the_users_day() -> None:
     assert got[0] == got[1]
     assert got[2] == got[3] != got[4], "same user, same day: one basket; next day: another"
     assert got[2] not in (got[0], -1)
-
-
-def test_co_occurrence_counts_baskets_once_and_drops_rare_and_huge_ones() -> None:
-    # items 0 and 1 together in 3 baskets (one of them twice), 0 and 2 once; basket 9 is huge
-    basket = np.array([1, 1, 1, 2, 2, 3, 3, 4, 4, *[9] * 6])
-    item = np.array([0, 1, 1, 0, 1, 0, 1, 0, 2, 0, 1, 2, 3, 4, 5])
-    matrix = co_occurrence(basket, item, 6, min_count=2, max_basket=5).toarray()
-    assert matrix[0, 1] == matrix[1, 0] == pytest.approx(3 / np.sqrt(4 * 3))
-    assert matrix[0, 2] == 0.0, "one shared basket is below min_count"
-    assert np.diag(matrix).sum() == 0.0
-    assert matrix[3].sum() == 0.0, "the oversized basket adds no pair"
-
-
-def test_top_k_sparse_orders_rows_and_skips_blocked() -> None:
-    matrix = co_occurrence(
-        np.array([1, 1, 1, 2, 2, 2, 3, 3]), np.array([0, 1, 2, 0, 1, 2, 0, 1]), 3, min_count=1
-    )
-    items, scores = top_k_sparse(matrix, 3, blocked=np.array([False, False, True]))
-    assert items[0].tolist() == [1, PAD, PAD]
-    assert items[2].tolist() == [0, 1, PAD], "ties: lower item first"
-    assert scores[0, 0] > 0
-    assert np.isneginf(scores[0, 1])
 
 
 def test_content_neighbours_never_return_the_item_or_blocked_ones() -> None:

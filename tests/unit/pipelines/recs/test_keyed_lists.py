@@ -1,4 +1,5 @@
-"""The batch's keyed lists on a hand-made shop: co-occurrence first, category fallback, buy-again."""
+"""The batch's keyed lists on a hand-made shop: shoppers' co-choices before content, the
+category's popular products after them, only servable products, and buy-again."""
 
 from __future__ import annotations
 
@@ -7,34 +8,36 @@ import pytest
 
 from tests.support.recs_handmade import handmade
 from vitrina.core.ranking.top_k import PAD
-from vitrina.core.recs.product_lists import REASON_ALSO_CHOSEN, REASON_TOGETHER
+from vitrina.core.recs.product_lists import REASON_ALSO_CHOSEN, REASON_SIMILAR, REASON_TOGETHER
 from vitrina.pipelines.recs.keyed_lists import REASON_BUY_AGAIN, keyed_lists
 
 pytestmark = pytest.mark.unit
 
+# twelve shoppers put p1 (category c1) in the cart and buy p3 (c0) the same day; u12 re-buys p5
+EVENTS = [
+    *((f"u{i}", "p1", "add_to_cart", i + 0.1) for i in range(12)),
+    *((f"u{i}", "p3", "purchase", i + 0.2) for i in range(12)),
+    ("u12", "p5", "purchase", 1.0), ("u12", "p5", "purchase", 5.0), ("u12", "p0", "purchase", 6.0),
+]  # fmt: skip
+
 
 def test_similar_together_and_buy_again() -> None:
-    events = [
-        # p1 and p4 are chosen together twice (two users' days), p1 and p2 once
-        ("u0", "p1", "add_to_cart", 1.0), ("u0", "p4", "purchase", 1.1),
-        ("u1", "p1", "add_to_cart", 2.0), ("u1", "p4", "purchase", 2.2),
-        ("u2", "p1", "click", 3.0), ("u2", "p2", "click", 3.1),
-        ("u3", "p5", "purchase", 4.0), ("u3", "p5", "purchase", 5.0), ("u3", "p0", "purchase", 6.0),
-    ]  # fmt: skip
-    data = handmade(events, out_of_stock=["p7"])
+    data = handmade(EVENTS, n_users=14, out_of_stock=["p7"])
     lists = {x.kind: x for x in keyed_lists(data, data.interactions, 4)}
     ids = data.items.ids
     similar, together, again = lists["similar"], lists["together"], lists["buy_again"]
     p1 = int(np.flatnonzero(similar.keys == "p1")[0])
-    assert ids[similar.items[p1, 0]] == "p4"
-    assert similar.reasons[p1, 0] == REASON_ALSO_CHOSEN
+    assert [ids[i] for i in similar.items[p1, :2]] == ["p3", "p4"], "co-chosen first, then the same category"
+    assert similar.reasons[p1, :2].tolist() == [REASON_ALSO_CHOSEN, REASON_SIMILAR]
     assert (similar.items != PAD).all(), "every product gets a full list"
     assert not np.isin(similar.items, data.items.index(np.array(["p7"]))).any(), "never an unservable item"
     assert (similar.items != np.arange(len(ids))[:, None]).all(), "never the product itself"
-    assert ids[together.items[p1, 0]] == "p4"
+    assert ids[together.items[p1, 0]] == "p3"
     assert together.reasons[p1, 0] == REASON_TOGETHER
-    assert together.reasons[p1, 1].startswith("popular en "), "one shared cart is no evidence: fallback"
-    row = int(np.flatnonzero(again.keys == "u3")[0])
-    assert [ids[i] for i in again.items[row] if i != PAD] == ["p5", "p0"], "most bought first"
+    assert together.reasons[p1, 1] == "popular en c1", (
+        "nothing else shares its baskets: its category's popular"
+    )
+    row = int(np.flatnonzero(again.keys == "u12")[0])
+    assert [ids[i] for i in again.items[row] if i != PAD] == ["p5", "p0"], "the habit first"
     assert again.reasons[row, 0] == REASON_BUY_AGAIN
-    assert set(again.keys) == {"u0", "u1", "u3"}, "only buyers have a buy-again list"
+    assert set(again.keys) == {f"u{i}" for i in range(13)}, "only buyers have a buy-again list"
