@@ -103,6 +103,23 @@ def test_product_lists_buy_again_and_their_fallbacks(settings: Settings) -> None
         assert any(p["name"] == "list" for p in paths["/recs/{user_id}"]["get"]["parameters"])
 
 
+def test_the_fast_lane_answers_the_product_routes_as_fastapi_does(settings: Settings) -> None:
+    publish(settings)
+    paths = [
+        "/products/p1/similar?k=3",
+        "/products/p1/bought-together",
+        "/products/nuevo/similar",
+        "/recs/u12?list=buy_again",
+        "/recs/u13?list=buy_again&k=2",
+    ]
+    answers = []
+    for lane in (True, False):
+        with TestClient(create_app(settings, recs_lane=lane)) as api:
+            answers.append([{**api.get(path).json(), "request_id": None} for path in paths])
+            assert api.get("/products/p1/similar", params={"k": 0}).status_code == 422
+    assert answers[0] == answers[1]
+
+
 def test_a_user_first_seen_after_the_batch_gets_a_list_from_their_choices(settings: Settings) -> None:
     publish(settings)
     with TestClient(create_app(settings)) as api:

@@ -115,7 +115,12 @@ def create_app(settings: Settings, *, warm_console: bool = False, recs_lane: boo
         return serving.served_versions() if serving is not None else "not loaded"
 
     if recs_lane:  # added first, so it runs inside the request context
-        app.add_middleware(RecsLane, serving=lambda: getattr(app.state, "serving", None), router=recs.router)
+        app.add_middleware(
+            RecsLane,
+            serving=lambda: getattr(app.state, "serving", None),
+            router=recs.router,
+            products=products.router,
+        )
     app.add_middleware(
         RequestLimits,
         max_body_bytes=settings.max_body_bytes,

@@ -12,7 +12,7 @@ from fastapi import APIRouter
 
 from vitrina.adapters.stores import Recommendation
 from vitrina.serving.recs.answer import ROUTE, RecsAnswer
-from vitrina.serving.recs.fast_path import RecsLane, parse_recs_request
+from vitrina.serving.recs.fast_path import RecsLane, parse_product_request, parse_recs_request
 
 pytestmark = pytest.mark.unit
 
@@ -165,3 +165,22 @@ def test_the_lane_hands_on_what_it_does_not_answer(scope: dict[str, Any], loaded
     assert _run(lane, scope) == []
     assert downstream.scopes == [scope]
     assert recs.calls == []
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "expected"),
+    [
+        ("/products/p1/similar", "", ("similar", "p1", 20)),
+        ("/products/p-ñ/bought-together", "k=3", ("together", "p-ñ", 3)),
+        ("/products/p1/similar", "k=0", None),  # FastAPI's 422
+        ("/products/p1/similar", "k=2&k=3", None),
+        ("/products/p1/other", "", None),
+        ("/products//similar", "", None),
+        ("/products/p1/similar/x", "", None),
+        ("/products/a b/similar", "", None),
+    ],
+)
+def test_product_requests_are_parsed_or_declined(
+    path: str, query: str, expected: tuple[str, str, int] | None
+) -> None:
+    assert parse_product_request(_scope(path, query)) == expected
