@@ -6,8 +6,7 @@ itself is :mod:`vitrina.core.recs.item_knn`'s; here are the parts around it:
 
 * **Baskets** (:func:`baskets`): what "bought together" counts over — a session when the
   events carry one, else the same user on the same day (an orders-only shop has no sessions).
-* **Content** (:func:`content_neighbours`): cosine of item vectors, in blocks of rows so
-  memory stays ``block × n_items``.
+* **Content** (:func:`content_neighbours`): cosine of item vectors, through FAISS.
 * **Fallback** (:func:`fill_with_category_popular`): a product with too few neighbours gets
   its category's most popular products, then the shop's, so every list is full.
 
@@ -20,8 +19,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from vitrina.core.ranking.ann import AnnIndex, ItemSets
 from vitrina.core.ranking.interactions import FloatArray, IntArray
-from vitrina.core.ranking.top_k import PAD, top_k_rows
+from vitrina.core.ranking.top_k import PAD, top_k_pairs
 
 REASON_ALSO_CHOSEN = "otros clientes también lo eligieron"
 REASON_TOGETHER = "se compra junto con este"
@@ -40,22 +40,18 @@ def baskets(session: IntArray, user: IntArray, ts_us: IntArray) -> IntArray:
 
 
 def content_neighbours(
-    vectors: npt.NDArray[np.floating], k: int, blocked: BoolArray | None = None, block: int = 2048
+    vectors: npt.NDArray[np.floating], k: int, blocked: BoolArray | None = None
 ) -> tuple[IntArray, FloatArray]:
-    """Each item's ``k`` nearest items by cosine (never itself, never a ``blocked`` one)."""
+    """Each item's ``k`` nearest items by cosine (never itself, never a ``blocked`` one), through
+    the same FAISS index the candidate generators use (exact up to 50k items, HNSW above):
+    a blocked top-k in numpy cost 25 s for 20k items on two loaded cores, FAISS a few."""
     unit = np.asarray(vectors, dtype=np.float32)
     unit = unit / np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
     n = unit.shape[0]
-    items = np.full((n, k), PAD, dtype=np.int64)
-    scores = np.full((n, k), -np.inf)
-    for start in range(0, n, block):
-        stop = min(start + block, n)
-        sims = (unit[start:stop] @ unit.T).astype(np.float64)
-        sims[np.arange(stop - start), np.arange(start, stop)] = -np.inf
-        if blocked is not None:
-            sims[:, blocked] = -np.inf
-        items[start:stop], scores[start:stop] = top_k_rows(sims, k)
-    return items, scores
+    itself = np.arange(n, dtype=np.int64)
+    index = AnnIndex.build(unit)
+    items, scores = index.search(unit, k, exclude=blocked, seen=ItemSets.from_pairs(itself, itself, n))
+    return items, np.where(items == PAD, -np.inf, scores.astype(np.float64))
 
 
 def blend(
@@ -66,27 +62,29 @@ def blend(
     weights: tuple[float, float] = (1.0, 1.0),
 ) -> tuple[IntArray, FloatArray, ObjectArray]:
     """Per row, the union of two ranked lists scored ``w1·s1 + w2·s2`` (a missing score is
-    0), best ``k`` first; an item's reason is its larger weighted part's (``reasons``)."""
-    items = np.concatenate([first[0], second[0]], axis=1)
-    parts = np.zeros((*items.shape, 2))
-    width = first[0].shape[1]
-    parts[:, :width, 0] = np.where(first[0] != PAD, weights[0] * np.nan_to_num(first[1], neginf=0.0), 0.0)
-    parts[:, width:, 1] = np.where(second[0] != PAD, weights[1] * np.nan_to_num(second[1], neginf=0.0), 0.0)
-    n = items.shape[0]
-    out_items = np.full((n, k), PAD, dtype=np.int64)
-    out_scores = np.full((n, k), -np.inf)
-    out_reasons = np.full((n, k), "", dtype=object)
-    for row in range(n):  # ≤ 2k cells per row: a dictionary merge is cheaper than sorting matrices
-        merged: dict[int, list[float]] = {}
-        for item, (a, b) in zip(items[row].tolist(), parts[row].tolist(), strict=True):
-            if item != PAD:
-                cell = merged.setdefault(item, [0.0, 0.0])
-                cell[0] += a
-                cell[1] += b
-        ranked = sorted(merged.items(), key=lambda kv: (-(kv[1][0] + kv[1][1]), kv[0]))[:k]
-        for j, (item, (a, b)) in enumerate(ranked):
-            out_items[row, j], out_scores[row, j] = item, a + b
-            out_reasons[row, j] = reasons[0] if a >= b else reasons[1]
+    0), best ``k`` first (ties: lower item first); an item's reason is its larger weighted
+    part's (``reasons``)."""
+    n = first[0].shape[0]
+    parts = []
+    for (items, scores), weight, side in zip((first, second), weights, (0, 1), strict=True):
+        real = items != PAD
+        rows = np.broadcast_to(np.arange(n)[:, None], items.shape)[real]
+        value = weight * np.nan_to_num(np.asarray(scores, dtype=np.float64)[real], neginf=0.0)
+        parts.append((rows, items[real], np.where(side == 0, value, 0.0), np.where(side == 1, value, 0.0)))
+    rows, items, a, b = (np.concatenate(column) for column in zip(*parts, strict=True))
+    n_items = int(items.max()) + 1 if items.size else 1
+    key = rows * n_items + items
+    order = np.argsort(key, kind="stable")
+    key, a, b = key[order], a[order], b[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, np.int64)
+    key = key[starts]
+    a, b = np.add.reduceat(a, starts) if key.size else a, np.add.reduceat(b, starts) if key.size else b
+    out_items, out_scores = top_k_pairs(key // n_items, key % n_items, a + b, n, k)
+    real = out_items != PAD
+    found = np.searchsorted(key, np.arange(n)[:, None] * n_items + np.where(real, out_items, 0))
+    found = np.minimum(found, max(key.size - 1, 0))
+    by_first = (a[found] >= b[found]) if key.size else np.zeros(out_items.shape, bool)
+    out_reasons = np.where(real, np.where(by_first, reasons[0], reasons[1]), "").astype(object)
     return out_items, out_scores, out_reasons
 
 

@@ -31,7 +31,7 @@ def test_baskets_are_sessions_or_the_users_day() -> None:
 
 def test_content_neighbours_never_return_the_item_or_blocked_ones() -> None:
     vectors = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.95, 0.0]])
-    items, scores = content_neighbours(vectors, 2, blocked=np.array([False, False, False, True]), block=2)
+    items, scores = content_neighbours(vectors, 2, blocked=np.array([False, False, False, True]))
     assert items[0].tolist() == [1, 2]
     assert items[2].tolist() == [1, 0]
     assert scores[0, 0] > scores[0, 1]
@@ -61,3 +61,14 @@ def test_fallback_pads_with_the_anchor_category_then_the_shop() -> None:
     assert got_reasons[0].tolist()[:3] == ["juntos", "popular en zapatos", REASON_POPULAR_SHOP]
     assert got_items[1].tolist()[:3] == [1, 2, 0], "bolsos has nothing servable but itself: the shop's"
     assert np.all(np.diff(got_scores[0][:3]) < 0), "padding ranks below the real neighbours"
+
+
+def test_blend_of_empty_rows_and_ties() -> None:
+    empty = (np.full((2, 2), PAD), np.full((2, 2), -np.inf))
+    items, _, reasons = blend(empty, empty, 2, ("a", "b"))
+    assert (items == PAD).all()
+    assert reasons.tolist() == [["", ""], ["", ""]]
+    tied = (np.array([[5, 3], [PAD, PAD]]), np.array([[1.0, 1.0], [-np.inf, -np.inf]]))
+    items, _, reasons = blend(tied, empty, 2, ("a", "b"))
+    assert items.tolist() == [[3, 5], [PAD, PAD]], "ties: lower item first"
+    assert reasons[0].tolist() == ["a", "a"]
