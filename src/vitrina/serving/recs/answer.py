@@ -33,7 +33,7 @@ from vitrina.adapters.stores.sessions import SessionHistory
 from vitrina.core.recs.session_list import session_list
 from vitrina.serving.experiment_config import CHALLENGER, CHAMPION, RecsExperiment
 from vitrina.serving.popular_fallback import PopularList
-from vitrina.serving.store_handle import StoreHandle
+from vitrina.serving.store_handle import FAILURES, StoreHandle
 
 log = logging.getLogger(__name__)
 ROUTE = "/recs/{user_id}"
@@ -128,7 +128,7 @@ class RecsService:
             return self._fallback("store_unavailable", user_id, k, request_id, arm, name)
         if record is None and version and arm == CHAMPION:
             try:
-                from_session = await self._from_session(user_id, k, request_id, version)
+                from_session = await self._from_session(user_id, k, request_id, version, name)
             except StoreUnavailableError:
                 return self._fallback("store_unavailable", user_id, k, request_id, arm, name)
             if from_session is not None:
@@ -154,13 +154,20 @@ class RecsService:
             generated_at=record.generated_at,
         )
 
-    async def _from_session(self, user_id: str, k: int, request_id: str, version: str) -> RecsAnswer | None:
+    async def _from_session(
+        self, user_id: str, k: int, request_id: str, version: str, experiment: str | None
+    ) -> RecsAnswer | None:
         """A user the batch has not seen, with choices in the session history: their list from
         the published ``similar`` lists of those products (:mod:`vitrina.core.recs.session_list`);
-        None without any choice."""
+        None without any choice, or when the session history cannot be read (the user then
+        gets the popularity fallback, as before it existed)."""
         if self.sessions is None:
             return None
-        touched = await self.sessions.recent(user_id, SESSION_PRODUCTS)
+        try:
+            touched = await self.sessions.recent(user_id, SESSION_PRODUCTS)
+        except FAILURES as error:
+            log.warning("session history unreadable, popularity answers: %s", error)
+            return None
         if not touched:
             return None
         found = await asyncio.gather(*(self.store.lookup(product, SIMILAR) for product in touched))
@@ -173,7 +180,7 @@ class RecsService:
             request_id=request_id,
             model_version=first.model_version if first is not None else self.popular.model_version,
             arm=CHAMPION,
-            experiment=None,
+            experiment=experiment,
             user_id=user_id,
             items=[Recommendation(p, s, r) for p, s, r in items],
             fallback=False,
