@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import tempfile
 import time
 import urllib.request
@@ -98,6 +99,7 @@ def main() -> None:
         "command": f"python benchmarks/recs_lists_latency.py --home {args.home} --seconds {args.seconds:g} "
         f"--connections {' '.join(map(str, args.connections))} --workers {args.workers}",
         "machine": describe(),
+        "load_average_1min_at_end": round(os.getloadavg()[0], 2),
         "rows": rows,
     }
     OUT.mkdir(parents=True, exist_ok=True)
@@ -107,7 +109,8 @@ def main() -> None:
         "",
         f"`{result['command']}` — {result['when']} (SQLite store, `vitrina serve --workers {args.workers}`)",
         "",
-        summary(result["machine"]),
+        summary(result["machine"])
+        + f"; 1-minute load average at the end: {result['load_average_1min_at_end']}",
         "",
         "| route | connections | req/s | p50 ms | p95 ms | p99 ms | errors |",
         "|---|---:|---:|---:|---:|---:|---:|",

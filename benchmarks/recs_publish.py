@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,7 @@ def main() -> None:
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": f"python benchmarks/recs_publish.py --home {args.home} --repeat {args.repeat}",
         "machine": describe(),
+        "load_average_1min_at_end": round(os.getloadavg()[0], 2),
         "users_with_history": int(published_users(data.interactions, None).size),
         "users_active_28_days": int(published_users(data.interactions, 28).size),
         "products": len(data.items),
@@ -93,7 +95,8 @@ def main() -> None:
         "",
         f"`{result['command']}` — {result['when']}",
         "",
-        summary(result["machine"]),
+        summary(result["machine"])
+        + f"; 1-minute load average at the end: {result['load_average_1min_at_end']}",
         "",
         f"{result['users_with_history']:,} users with history, {result['users_active_28_days']:,} of them "
         f"active in the last 28 days; {result['products']:,} products. Computing the keyed lists alone: "
