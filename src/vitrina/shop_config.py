@@ -32,6 +32,8 @@ from pydantic import (
 )
 
 from vitrina.core import tables
+from vitrina.core.recs.business_rules import RulesConfig
+from vitrina.core.recs.repurchase import REPEATABLE_RATE
 from vitrina.core.search.languages import Language
 
 SHOP_FILE_NAME = "vitrina.yaml"
@@ -202,6 +204,40 @@ class ContractsConfig(_Strict):
         return {key[len(prefix) :]: m for key, m in self.value_maps.items() if key.startswith(prefix) and m}
 
 
+SIMULATOR_CONSUMABLES = ("Supermercado", "Mascotas")
+"""The simulator's consumables: its shoppers re-buy no category more than another, so its data
+alone would not mark them repeatable."""
+
+
+class RepurchaseConfig(_Strict):
+    """Which products a customer already bought may be recommended again (learnt, then overridden)."""
+
+    min_rate: float = Field(
+        default=REPEATABLE_RATE,
+        ge=0,
+        description="A bought product may reappear when at least this share of its buyers bought it "
+        "again (its category's share when it has few buyers).",
+    )
+    always_categories: tuple[str, ...] = Field(
+        default=SIMULATOR_CONSUMABLES,
+        description="Category names (any level) whose products are always repeatable.",
+    )
+    never_categories: tuple[str, ...] = Field(
+        default=(), description="Category names (any level) whose products are never shown again once bought."
+    )
+    always_items: tuple[str, ...] = Field(default=(), description="Product ids always repeatable.")
+    never_items: tuple[str, ...] = Field(default=(), description="Product ids never shown again once bought.")
+
+    @model_validator(mode="after")
+    def _not_both(self) -> RepurchaseConfig:
+        self.rules()
+        return self
+
+    def rules(self) -> RulesConfig:
+        """The business rules' settings (raises ``ValueError`` for a name both always and never)."""
+        return RulesConfig.of(**self.model_dump())
+
+
 class ShopConfig(_Strict):
     """One shop's deployment file."""
 
@@ -219,6 +255,7 @@ class ShopConfig(_Strict):
         "starter file; relative paths are taken from the file's folder.",
     )
     contracts: ContractsConfig = Field(default_factory=ContractsConfig)
+    repurchase: RepurchaseConfig = Field(default_factory=RepurchaseConfig)
 
     @field_validator("currency")
     @classmethod

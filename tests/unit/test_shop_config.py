@@ -165,3 +165,19 @@ def test_the_shop_file_may_live_elsewhere(tmp_path: Path) -> None:
     elsewhere.write_text("name: gift\ncurrency: GBP\n", encoding="utf-8")
     settings = get_settings(home=tmp_path / "home", shop_file=elsewhere)
     assert (settings.shop.name, settings.shop.currency) == ("gift", "GBP")
+
+
+def test_repurchase_overrides_become_the_business_rules_settings(tmp_path: Path) -> None:
+    path = tmp_path / "vitrina.yaml"
+    path.write_text(
+        "repurchase:\n  min_rate: 0.2\n  always_categories: [Coffee]\n  never_items: [SKU-1]\n",
+        encoding="utf-8",
+    )
+    rules = load_shop_config(path).repurchase.rules()
+    assert rules.min_rate == 0.2
+    assert rules.always_categories == frozenset({"Coffee"})
+    assert rules.never_items == frozenset({"SKU-1"})
+    assert ShopConfig().repurchase.rules().always_categories == frozenset({"Supermercado", "Mascotas"})
+    path.write_text("repurchase:\n  always_items: [A]\n  never_items: [A]\n", encoding="utf-8")
+    with pytest.raises(ShopFileError, match="both always and never"):
+        load_shop_config(path)

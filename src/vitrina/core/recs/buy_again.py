@@ -20,8 +20,10 @@ film), and what is bought again is bought on a cycle (coffee monthly, cat food w
 * ``floor`` (default 0.2) keeps timing from erasing a strong habit: it scales the score by at most
   1/floor, never to zero, because cycles are medians over many customers, not this one.
 
-Users without a purchase get nothing (``PAD`` / ``-inf``), so a blend fills their lists from
-another source. ``now_us`` (the last instant of the history by default) is when the lists are for;
+Only items the shop's data says are bought again are listed (repurchase rate at least
+``min_rate``, the same bar as the "already bought" business rule, which would hide the others
+anyway). Users without such a purchase get nothing (``PAD`` / ``-inf``), so a blend fills their
+lists from another source. ``now_us`` (the last instant of the history by default) is when the lists are for;
 a server may set it to the request time.
 """
 
@@ -37,7 +39,14 @@ from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
 from vitrina.core.ranking.top_k import top_k_pairs
 from vitrina.core.recs.baselines import _load_artifact, _save_artifact
 from vitrina.core.recs.dataset import RecsData
-from vitrina.core.recs.repurchase import CYCLE_PRIOR, DAY_US, RATE_PRIOR, Occasions, RepurchaseStats
+from vitrina.core.recs.repurchase import (
+    CYCLE_PRIOR,
+    DAY_US,
+    RATE_PRIOR,
+    REPEATABLE_RATE,
+    Occasions,
+    RepurchaseStats,
+)
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -54,12 +63,14 @@ class BuyAgain:
         due_width: float = 1.0,
         due_floor: float = 0.2,
         horizon_days: float = 7.0,
+        min_rate: float = REPEATABLE_RATE,
         rate_prior: float = RATE_PRIOR,
         cycle_prior: float = CYCLE_PRIOR,
     ) -> None:
         if personal_prior <= 0 or due_width <= 0 or not 0 <= due_floor <= 1 or horizon_days < 0:
             raise ValueError("personal_prior, due_width must be > 0, due_floor in [0, 1], horizon_days >= 0")
         self.horizon_days = horizon_days
+        self.min_rate = min_rate
         self.personal_prior = personal_prior
         self.due_width = due_width
         self.due_floor = due_floor
@@ -101,6 +112,8 @@ class BuyAgain:
         rows = np.repeat(np.arange(users.size, dtype=np.int64), sizes)
         at = np.repeat(lo - np.cumsum(sizes) + sizes, sizes) + np.arange(rows.size, dtype=np.int64)
         item, count = occ.item[at], occ.count[at]
+        listed = stats.rate[item] >= self.min_rate
+        rows, at, item, count = rows[listed], at[listed], item[listed], count[listed]
         rate = stats.rate[item]
         repeats = (count - 1).astype(np.float64)
         propensity = (repeats + self.personal_prior * rate) / (repeats + self.personal_prior)
@@ -137,6 +150,7 @@ class BuyAgain:
             "due_width": self.due_width,
             "due_floor": self.due_floor,
             "horizon_days": self.horizon_days,
+            "min_rate": self.min_rate,
             "rate_prior": self.rate_prior,
             "cycle_prior": self.cycle_prior,
             "shop_rate": stats.shop_rate,
@@ -147,7 +161,15 @@ class BuyAgain:
     @classmethod
     def load(cls, folder: str | Path) -> BuyAgain:
         arrays, params = _load_artifact(folder, cls.__name__)
-        names = ("personal_prior", "due_width", "due_floor", "horizon_days", "rate_prior", "cycle_prior")
+        names = (
+            "personal_prior",
+            "due_width",
+            "due_floor",
+            "horizon_days",
+            "min_rate",
+            "rate_prior",
+            "cycle_prior",
+        )
         model = cls(**{n: float(params[n]) for n in names})
         model.stats = RepurchaseStats.from_arrays(
             {k.removeprefix("stats_"): v for k, v in arrays.items() if k.startswith("stats_")}, params

@@ -72,7 +72,7 @@ class FullRecommender:
         """Refresh the stages that depend on history (candidate bags, rules, cold start);
         trained weights and the ranking features stay as they were built."""
         self.candidates.update_history(history)
-        self.rules = BusinessRules.build(data.catalog, history)
+        self.rules = BusinessRules.build(data.catalog, history, self.rules.config)
         if self.cold_start is not None:
             self.cold_start.fit(data, history)
         return self

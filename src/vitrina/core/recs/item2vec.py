@@ -12,6 +12,15 @@ most), more epochs than for text (sessions are short, so a pass yields few pairs
 frequent-item down-sampling so best-sellers do not dominate every context. Training is
 single-threaded with a fixed seed and a stable hash, which makes gensim's result reproducible.
 
+Centred vectors (:attr:`Item2VecConfig.centre`): skip-gram vectors share a common direction,
+and an item trained on few pairs keeps little else, so the cosine of a user's mean profile is
+highest for the rarest items: on a real shop (online-retail, forward split) the median item
+recommended had been chosen by one user and NDCG@10 was 0.009 (popularity: 0.068). Subtracting
+the mean vector of the trained items ("all-but-the-top", Mu & Viswanath 2018) removes it
+(0.047). As a list of its own it stays below co-occurrence (item-kNN 0.113 there; 0.021 against
+0.066 on movielens, leave-last-5-out): its vectors serve as ranking features, cold-start content
+and MMR similarity, and a shop's validation decides whether its list is worth publishing.
+
 Only positives count (impressions are exposures, not choices); repeats of an item in a row
 (click → cart → purchase) collapse to one token, and one-item sessions are dropped: they
 yield no pair, so their items would keep their random initial vector. Items never trained
@@ -51,7 +60,8 @@ class Item2VecConfig:
     epochs: int = 10
     min_count: int = 1
     alpha: float = 0.025
-    half_life_days: float = 3.0  # recency weight of a user's past choices
+    half_life_days: float = 3.0  # recency weight of a user's past choices, from their own last one
+    centre: bool = True  # subtract the mean vector of the trained items (see the module docstring)
     exclude_seen: bool = True  # never recommend what the user already chose
     seed: int = 0
     workers: int = 1  # >1 trades reproducibility for speed
@@ -137,7 +147,10 @@ class Item2Vec:
             hashfxn=_stable_hash,
         )
         keys = np.asarray([int(key) for key in model.wv.index_to_key], dtype=np.int64)
-        vectors[keys] = model.wv.vectors
+        trained = np.asarray(model.wv.vectors, dtype=np.float32)
+        if cfg.centre:
+            trained = trained - trained.mean(axis=0, keepdims=True)
+        vectors[keys] = trained
         self.item_vectors = vectors
         self.known[keys] = True
         self._index = AnnIndex.build(normalise_rows(vectors))
@@ -160,13 +173,17 @@ class Item2Vec:
         """Recency- and strength-weighted mean of unit item vectors per user, L2-normalised.
 
         Weight of an event = ``EVENT_WEIGHT[event] * 0.5 ** (age / half_life)``, age measured
-        from the last event of ``history``.
+        from the user's own last choice: what they chose last is what they are into, however
+        long ago that was (measured from the end of the history, the profile of a user away for
+        a few years underflows to zero and they get no list at all).
         """
         events = history.positives()
         events = events.take(self.known[events.item])
         if len(events) == 0:
             return np.zeros((n_users, self.config.dim), np.float32)
-        age_days = (events.ts_us.max() - events.ts_us) / DAY_US
+        last = np.full(n_users, np.iinfo(np.int64).min, dtype=np.int64)
+        np.maximum.at(last, events.user, events.ts_us)
+        age_days = (last[events.user] - events.ts_us) / DAY_US
         weight = EVENT_WEIGHT[events.event] * 0.5 ** (age_days / self.config.half_life_days)
         unit = normalise_rows(self.item_vectors[events.item])
         sums = np.zeros((n_users, self.config.dim), np.float64)

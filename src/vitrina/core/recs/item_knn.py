@@ -10,9 +10,9 @@ Scaling: ``XᵀX`` is computed a block of items at a time, each block sized so t
 holds at most ``block_entries`` values before pruning (a bound computed from the degrees), and a
 user's contribution is quadratic in their item count, so only each user's ``max_user_items``
 most recent items count (bulk buyers and crawlers would otherwise dominate both cost and
-neighbourhoods). Measured: a synthetic 200k items × 500k users log (20 items per user on
-average, Zipf popularity) fits in under 3 GB and a few minutes on one core
-(``benchmarks/item_knn_scale.py``).
+neighbourhoods). Measured (``benchmarks/item_knn_scale.py``, ``docs/benchmarks/item_knn_scale.md``):
+a synthetic 200k items × 500k users log (9.3M user-item pairs, Zipf popularity) takes 41 CPU
+seconds (scipy's sparse product is single-threaded) and 2.3 GB peak for the whole process.
 
 :class:`ItemKNN` scores for a user the neighbours of their recent choices, each weighted by its
 event strength and a half-life on its age, and by default never returns what the user already
@@ -37,6 +37,7 @@ from vitrina.core.recs.user_items import UserItems
 
 BoolArray = npt.NDArray[np.bool_]
 DAY_US = 86_400_000_000
+_USER_CHUNK = 10_000  # users per sparse scoring step: ≤ 10k × profile_items × n_neighbours scores
 
 
 def user_item_matrix(
@@ -160,16 +161,22 @@ class ItemKNN:
         """Top ``k`` of ``profile · similar`` per user; users without history get ``PAD``."""
         similar, profiles, seen = self._fitted()
         users = np.asarray(users, dtype=np.int64)
-        scores = (profiles[users] @ similar).tocoo()
-        row, col = scores.row.astype(np.int64), scores.col.astype(np.int64)
-        value = scores.data.astype(np.float64)
-        drop = np.zeros(value.size, dtype=bool)
-        if exclude is not None:
-            drop |= exclude[col]
-        if self.exclude_seen:
-            drop |= seen.contains(users[row], col[:, None])[:, 0]
-        value[drop] = -np.inf
-        return top_k_pairs(row, col, value, users.size, k)
+        out_items = np.full((users.size, k), PAD, dtype=np.int64)
+        out_scores = np.full((users.size, k), -np.inf)
+        for start in range(0, users.size, _USER_CHUNK):  # bounds the sparse product's size
+            chunk = users[start : start + _USER_CHUNK]
+            scores = (profiles[chunk] @ similar).tocoo()
+            row, col = scores.row.astype(np.int64), scores.col.astype(np.int64)
+            value = scores.data.astype(np.float64)
+            drop = np.zeros(value.size, dtype=bool)
+            if exclude is not None:
+                drop |= exclude[col]
+            if self.exclude_seen:
+                drop |= seen.contains(chunk[row], col[:, None])[:, 0]
+            value[drop] = -np.inf
+            stop = start + chunk.size
+            out_items[start:stop], out_scores[start:stop] = top_k_pairs(row, col, value, chunk.size, k)
+        return out_items, out_scores
 
     def save(self, folder: str | Path) -> None:
         """Neighbour table, profiles and seen items as safetensors, parameters as JSON."""

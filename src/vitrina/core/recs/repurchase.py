@@ -11,8 +11,8 @@ whole shop (the catalog's ``category_l1`` → ``category_l2`` → ``category_l3`
 additive smoothing with a pseudo-count: ``rate = (repeaters + m · parent) / (buyers + m)``, and
 for cycles the same weighting of log-medians by the number of observed gaps. An item with ``m``
 buyers is half its own evidence and half its category's; a best-seller is all its own. The shop
-level itself is smoothed towards 0 with a uniform Beta(1, 1) prior so a shop with no repeats at
-all still has a small positive rate (ranks stay defined) rather than exactly zero.
+level counts one more buyer who never came back (``repeaters / (buyers + 1)``): a shop with
+little history is not taken for one where everything is bought again.
 
 Which events are purchases: ``purchase`` events when the history holds any, else every positive
 (a log of ratings or clicks only, where "chose again" is the closest thing to "bought again").
@@ -38,6 +38,12 @@ RATE_PRIOR = 10.0
 """Pseudo-buyers of the parent's rate in an item's or category's rate."""
 CYCLE_PRIOR = 5.0
 """Pseudo-gaps of the parent's cycle in an item's or category's cycle."""
+REPEATABLE_RATE = 0.1
+"""Repurchase rate from which a bought product may be recommended again: one buyer in ten buys
+it on another day. Measured: a gift wholesaler (online-retail) has a median item rate of 0.16 and
+83 % of its items, holding 98 % of its repeat purchases, at or above 0.1; a marketplace of
+durables (olist) has 90 % of its items under 0.003 and none above 0.05; a ratings log
+(movielens) has no repeat at all. 0.1 separates the two kinds by a factor of two either way."""
 NO_REPEAT_CYCLE_DAYS = 30.0
 """Cycle assumed when the history holds no repeat at all (rates are then near zero anyway)."""
 
@@ -130,7 +136,7 @@ class RepurchaseStats:
         log_gap = np.log(np.maximum(occ.gaps_days, 1e-3))
         item_log_median = _group_median(occ.gap_item, log_gap, n_items)
 
-        shop_rate = float((repeaters.sum() + 1.0) / (buyers.sum() + 2.0))
+        shop_rate = float(repeaters.sum() / (buyers.sum() + 1.0))
         shop_log_cycle = float(np.median(log_gap)) if log_gap.size else float(np.log(NO_REPEAT_CYCLE_DAYS))
         rate = np.full(n_items, shop_rate)
         log_cycle = np.full(n_items, shop_log_cycle)

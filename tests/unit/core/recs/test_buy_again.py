@@ -73,7 +73,7 @@ def test_a_weekly_item_is_due_again_after_a_week_and_ranks_above_a_one_off() -> 
         ("u6", "p1", "purchase", 21.0),
     ]
     data = handmade(events, n_users=8)
-    model = BuyAgain().fit(data, data.interactions)
+    model = BuyAgain(min_rate=0.0).fit(data, data.interactions)
     items, scores = model.recommend(np.array([6, 7]), k=3)
     assert items[0].tolist() == [0, 1, PAD]
     assert scores[0, 0] > scores[0, 1] > 0
@@ -109,9 +109,15 @@ def test_an_item_due_within_the_horizon_counts_as_due() -> None:
     assert week.user_item_scores(np.array([6]))[2][0] == pytest.approx(week.stats.rate[0])
 
 
+def test_items_the_shop_does_not_buy_again_are_not_listed() -> None:
+    data = handmade(weekly_and_one_off(), n_users=6)
+    model = BuyAgain(min_rate=0.5).fit(data, data.interactions)
+    assert model.recommend(np.arange(6), k=2)[0][:, 1].tolist() == [PAD] * 6  # p1 (rate < 0.5) is gone
+
+
 def test_exclusion_and_round_trip(tmp_path: Path) -> None:
     data = handmade(weekly_and_one_off(), n_users=6)
-    model = BuyAgain().fit(data, data.interactions)
+    model = BuyAgain(min_rate=0.0).fit(data, data.interactions)
     users = np.arange(6)
     blocked = np.zeros(len(data.items), dtype=bool)
     blocked[0] = True

@@ -128,3 +128,24 @@ def test_a_shop_of_one_product_orders_teaches_nothing_and_recommends_nothing() -
     assert np.isneginf(scores).all()
     clustered = _sessions_within_clusters()
     assert Item2Vec(CONFIG).fit(clustered, clustered.part("train")).learned
+
+
+def test_trained_vectors_are_centred() -> None:
+    data = _sessions_within_clusters()
+    model = Item2Vec(CONFIG).fit(data, data.part("train"))
+    np.testing.assert_allclose(model.item_vectors[model.known].mean(axis=0), 0.0, atol=1e-5)
+    raw = Item2Vec(Item2VecConfig(dim=8, epochs=30, sample=0.0, ns_exponent=0.75, centre=False))
+    raw.fit(data, data.part("train"))
+    assert np.abs(raw.item_vectors[raw.known].mean(axis=0)).max() > 1e-3
+
+
+def test_a_user_away_for_long_keeps_a_profile_from_their_own_last_choices() -> None:
+    # u1 chose on day 0 only; the history runs to day 9: ages from the history's end would
+    # weigh u1's choices 2^-9000 with a 0.001-day half-life, i.e. zero in floating point
+    events = [("u1", "p0", "click", 0.0), ("u1", "p1", "click", 0.001)]
+    events += [(f"u{u}", f"p{(u + d) % 4}", "click", 9.0 - d * 0.001) for u in range(2, 6) for d in range(3)]
+    data = handmade(events, n_items=4, n_users=6)
+    config = Item2VecConfig(dim=4, epochs=5, half_life_days=0.001)
+    model = Item2Vec(config).fit(data, data.interactions)
+    assert np.linalg.norm(model.user_vectors[1]) == pytest.approx(1.0, abs=1e-5)
+    assert model.recommend(np.array([1]), k=1)[0][0, 0] != PAD

@@ -96,9 +96,13 @@ def test_only_the_latest_items_of_a_heavy_user_count() -> None:
     assert isinstance(capped, sp.csr_matrix)
 
 
-def test_round_trip(tmp_path: Path) -> None:
+def test_round_trip_and_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = handmade(TOGETHER, n_users=8)
     model = ItemKNN().fit(data, data.interactions)
+    whole = model.recommend(np.arange(8), 3)
+    monkeypatch.setattr("vitrina.core.recs.item_knn._USER_CHUNK", 3)
+    for got, want in zip(model.recommend(np.arange(8), 3), whole, strict=True):
+        np.testing.assert_array_equal(got, want)
     model.save(tmp_path / "knn")
     loaded = ItemKNN.load(tmp_path / "knn")
     users = np.arange(8)
