@@ -33,11 +33,13 @@ if TYPE_CHECKING:
     from vitrina.adapters.search_cache.base import ResultCache
     from vitrina.adapters.stores.base import RecsStore
     from vitrina.adapters.stores.redis_reader import AsyncRedisReader
+    from vitrina.adapters.stores.sessions import SessionHistory
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 STORE_FILE = Path("serving") / "store.sqlite3"
 CACHE_FILE_NAME = "search_cache.sqlite3"
 EVENTS_FOLDER = Path("events")
+SESSIONS_FILE_NAME = "sessions.sqlite3"
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,20 @@ def open_store_reader(settings: Settings) -> AsyncRedisReader | None:
     from vitrina.adapters.stores.redis_reader import AsyncRedisReader
 
     return AsyncRedisReader(backend.url, timeout_s=settings.store_read_timeout_ms / 1000)
+
+
+def open_sessions(settings: Settings) -> SessionHistory:
+    """The shoppers' recent choices (request-time lists for users the batch has not seen), on
+    the store's backend: SQLite ``sessions.sqlite3`` beside the store's file, or the store's
+    Redis (keys ``vitrina:session:*``, read with the store's serving timeout)."""
+    backend = store_backend(settings)
+    if isinstance(backend, RedisBackend):
+        from vitrina.adapters.stores.sessions_redis import RedisSessions
+
+        return RedisSessions(backend.url, read_timeout_s=settings.store_read_timeout_ms / 1000)
+    from vitrina.adapters.stores.sessions import SQLiteSessions
+
+    return SQLiteSessions(backend.path.parent / SESSIONS_FILE_NAME)
 
 
 def open_result_cache(

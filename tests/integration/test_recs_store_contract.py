@@ -23,6 +23,7 @@ from vitrina.adapters.stores import (
     StoreUnavailableError,
     VersionError,
 )
+from vitrina.adapters.stores.base import SIMILAR, TOGETHER
 from vitrina.adapters.stores.redis import RedisRecsStore
 from vitrina.adapters.stores.sqlite import SQLiteRecsStore
 from vitrina.bootstrap import open_store
@@ -338,6 +339,58 @@ def test_columnar_put_writes_the_same_records(make: MakeStore) -> None:
     assert store.versions()[0].users == 3
     for user in USERS[:3]:
         assert store.get(user).items == tuple(wanted[user])  # type: ignore[union-attr]
+
+
+def write_keyed(store: RecsStore, version: str, products: list[str]) -> None:
+    """Users' lists plus each product's similar list (``{version}-sim-{product}-{j}``)."""
+    with store.begin_version(version, model_version="m") as writer:
+        writer.put_many(lists(version, USERS[:2]).items())
+        cells = [(f"{version}-sim-{p}-{j}", 2.0 - j, "parecido") for p in products for j in range(2)]
+        written = writer.put_lists(
+            SIMILAR, products, [2] * len(products), *(list(column) for column in zip(*cells, strict=True))
+        )
+        assert written == len(products)
+        writer.set_popular(popular_of(version))
+
+
+def test_keyed_lists_switch_with_the_version(make: MakeStore) -> None:
+    store = make()
+    products = ["p1", "p-ñ"]
+    write_keyed(store, "v1", products)
+    assert store.get_list(SIMILAR, "p1") is None, "an unpublished version is invisible"
+    store.publish("v1")
+    record = store.get_list(SIMILAR, "p-ñ")
+    assert record is not None
+    assert (record.user_id, record.version) == ("p-ñ", "v1")
+    assert record.items == (
+        Recommendation("v1-sim-p-ñ-0", 2.0, "parecido"),
+        Recommendation("v1-sim-p-ñ-1", 1.0, "parecido"),
+    )
+    assert store.get_list(TOGETHER, "p1") is None, "each kind has its own keys"
+    assert store.get("p1") is None, "a product's list is not a user's list"
+    assert store.versions()[-1].users == 2, "keyed lists do not count as users"
+    write_keyed(store, "v2", ["p1"])
+    assert store.get_list(SIMILAR, "p1").version == "v1"  # type: ignore[union-attr]
+    store.publish("v2")
+    assert store.get_list(SIMILAR, "p1").version == "v2"  # type: ignore[union-attr]
+    assert store.get_list(SIMILAR, "p-ñ") is None, "the new version holds only its own keys"
+    store.rollback_to("v1")
+    assert store.get_list(SIMILAR, "p-ñ").version == "v1"  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="list kind"):
+        store.get_list("users", "p1")
+
+
+def test_keyed_lists_are_dropped_with_their_version(make: MakeStore) -> None:
+    store = make(keep=1)
+    write_keyed(store, "v1", ["p1"])
+    store.publish("v1")
+    write_keyed(store, "v2", ["p2"])
+    assert store.publish("v2") == ["v1"]
+    fresh = make(keep=1)
+    with pytest.raises(VersionError, match="unknown"):
+        fresh.rollback_to("v1")
+    assert fresh.get_list(SIMILAR, "p1") is None
+    assert fresh.get_list(SIMILAR, "p2") is not None
 
 
 def test_unreachable_redis_fails_with_one_clear_sentence() -> None:

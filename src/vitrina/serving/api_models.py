@@ -112,7 +112,22 @@ class RecsResponse(Envelope):
     items: list[RecItem]
     fallback: bool = Field(description="True when the popularity list answered instead of the user's own.")
     fallback_reason: str | None = Field(
-        default=None, description="store_unavailable | no_batch | unknown_user | experiment (challenger arm)"
+        default=None,
+        description="store_unavailable | no_batch | unknown_user | no_purchases (list=buy_again) | "
+        "experiment (challenger arm)",
+    )
+    batch_version: str | None = Field(default=None, description="Store version the list came from.")
+    generated_at: dt.datetime | None = None
+
+
+class ProductListResponse(Envelope):
+    product_id: str
+    kind: str = Field(description="similar | bought_together")
+    items: list[RecItem]
+    fallback: bool = Field(description="True when the popularity list answered instead of the product's own.")
+    fallback_reason: str | None = Field(
+        default=None,
+        description="store_unavailable | no_batch | unknown_product (not in the published batch)",
     )
     batch_version: str | None = Field(default=None, description="Store version the list came from.")
     generated_at: dt.datetime | None = None

@@ -32,7 +32,7 @@ from vitrina.serving.limits import RequestLimits
 from vitrina.serving.middleware import NO_ARM, RequestContextMiddleware
 from vitrina.serving.openapi import envelope_for_validation_errors
 from vitrina.serving.recs.fast_path import RecsLane
-from vitrina.serving.routes import admin, events, health, recs, search, suggest
+from vitrina.serving.routes import admin, events, health, products, recs, search, suggest
 from vitrina.serving.security_headers import SecurityHeaders
 from vitrina.serving.state import ServingState, load_state
 
@@ -96,7 +96,7 @@ def create_app(settings: Settings, *, warm_console: bool = False, recs_lane: boo
             for task in tasks:
                 await reload_signal.stop(task)
             serving.close()
-            await serving.store.aclose()  # the Redis reader lives on this loop
+            await serving.aclose()  # the Redis readers live on this loop
             process_exited()
 
     app = FastAPI(
@@ -115,7 +115,12 @@ def create_app(settings: Settings, *, warm_console: bool = False, recs_lane: boo
         return serving.served_versions() if serving is not None else "not loaded"
 
     if recs_lane:  # added first, so it runs inside the request context
-        app.add_middleware(RecsLane, serving=lambda: getattr(app.state, "serving", None), router=recs.router)
+        app.add_middleware(
+            RecsLane,
+            serving=lambda: getattr(app.state, "serving", None),
+            router=recs.router,
+            products=products.router,
+        )
     app.add_middleware(
         RequestLimits,
         max_body_bytes=settings.max_body_bytes,
@@ -147,7 +152,7 @@ def create_app(settings: Settings, *, warm_console: bool = False, recs_lane: boo
         response.headers.update(error.headers or {})
         return response
 
-    for module in (recs, search, suggest, events, health, admin):
+    for module in (recs, products, search, suggest, events, health, admin):
         app.include_router(module.router)
     console.mount(app, settings)
     envelope_for_validation_errors(app, (ErrorResponse, events_body))

@@ -2,9 +2,10 @@
 
 :func:`load_state` opens the serving store, the search result cache and the event buffer
 (with the log of ``/search`` answers in front of it: :mod:`vitrina.serving.search.answer_log`),
-loads the served index version (verified before use) and the popularity fallback list, and
-reads the experiment file; the result cache is then warmed with the index version's most
-searched queries in the background (:mod:`vitrina.serving.search.warmup`).
+loads the served index version (verified before use) and the popularity fallback list, opens
+the shoppers' session history, and reads the experiment file; the result cache is then warmed
+with the index version's most searched queries in the background
+(:mod:`vitrina.serving.search.warmup`).
 :meth:`ServingState.reload` repeats the loading steps and swaps
 each part only when its new version loaded and verified: otherwise the previous one keeps
 serving and the error is reported (degrade, don't fail). With several worker processes, an
@@ -32,7 +33,8 @@ from vitrina.adapters.prometheus.instruments import ServiceMetrics, build_metric
 from vitrina.adapters.reload_counters import Kind
 from vitrina.adapters.search_cache import ResultCache
 from vitrina.adapters.search_cache.cached_search import CachedSearch
-from vitrina.bootstrap import open_event_buffer, open_result_cache
+from vitrina.adapters.stores.sessions import SessionHistory
+from vitrina.bootstrap import open_event_buffer, open_result_cache, open_sessions
 from vitrina.config import Settings
 from vitrina.core.search.engine import SearchEngine
 from vitrina.serving import gc_freeze
@@ -40,6 +42,7 @@ from vitrina.serving.api_models import ComponentReload, RefusedVersion
 from vitrina.serving.experiment_config import ExperimentConfig, load_experiment
 from vitrina.serving.popular_fallback import PopularList, load_popular
 from vitrina.serving.recs.answer import RecsService
+from vitrina.serving.recs.products import ProductLists
 from vitrina.serving.reload_signal import Generations
 from vitrina.serving.search.answer import SearchService, default_mode, verify_engine
 from vitrina.serving.search.answer_log import AnswerLog
@@ -108,6 +111,7 @@ class ServingState:
     store: StoreHandle
     cache: ResultCache
     recs: RecsService
+    products: ProductLists
     search: SearchService
     experiment: ExperimentConfig
     events: EventBuffer | None
@@ -221,7 +225,7 @@ class ServingState:
             self.errors.pop("recs_store", None)
         popular = load_popular(self.settings, store)
         if popular.items or not self.recs.popular.items:
-            self.recs.popular = popular
+            self.recs.popular = self.products.popular = popular
         if store is None:
             self.refuse(_store_refusal(self.errors["recs_store"], self.recs.popular))
         else:
@@ -265,6 +269,12 @@ class ServingState:
         if self.events is not None:
             self.events.close()
 
+    async def aclose(self) -> None:
+        """Close what lives on the event loop (the API's shutdown, after :meth:`close`)."""
+        await self.store.aclose()
+        if self.recs.sessions is not None:
+            await self.recs.sessions.aclose()
+
 
 def _store_refusal(error: str, popular: PopularList) -> RefusedVersion:
     """The serving store could not be opened or read: the popularity list answers ``/recs``."""
@@ -291,12 +301,18 @@ def load_state(settings: Settings, metrics: ServiceMetrics | None = None) -> Ser
         events = open_event_buffer(settings)
     except Exception as error:
         events, errors["events"] = None, str(error)
+    sessions: SessionHistory | None
+    try:
+        sessions = open_sessions(settings)
+    except Exception as error:  # users the batch has not seen get popularity meanwhile
+        sessions, errors["sessions"] = None, str(error)
     state = ServingState(
         settings=settings,
         metrics=metrics,
         store=store,
         cache=cache,
-        recs=RecsService(store, popular, metrics),
+        recs=RecsService(store, popular, metrics, sessions),
+        products=ProductLists(store, popular, metrics),
         search=SearchService(None if engine is None else CachedSearch(engine, cache), metrics),
         experiment=load_experiment(settings),
         events=events,

@@ -56,10 +56,11 @@ class StoreHandle:
                     raise StoreUnavailableError(str(error)) from error
         return self._store
 
-    def get(self, user_id: str) -> RecsRecord | None:
+    def get(self, user_id: str, kind: str = "user") -> RecsRecord | None:
+        """``user_id``'s record, or with ``kind`` the keyed list of that kind under that key."""
         store = self.store()
         try:
-            record = store.get(user_id)
+            record = store.get(user_id) if kind == "user" else store.get_list(kind, user_id)
         except FAILURES as error:
             self._failed(error)
             raise StoreUnavailableError(str(error)) from error
@@ -67,17 +68,18 @@ class StoreHandle:
             self._breaker.succeeded()
         return record
 
-    async def lookup(self, user_id: str) -> tuple[str | None, RecsRecord | None]:
-        """(current version, ``user_id``'s record in it); see
+    async def lookup(self, user_id: str, kind: str = "user") -> tuple[str | None, RecsRecord | None]:
+        """(current version, ``user_id``'s record in it); with ``kind``, the keyed list of that
+        kind under the key ``user_id``; see
         :meth:`AsyncRedisReader.lookup <vitrina.adapters.stores.redis_reader.AsyncRedisReader.lookup>`.
         Raises :class:`StoreUnavailableError` (at once while the breaker is open)."""
         if self._reader is None:
-            record = self.get(user_id)
+            record = self.get(user_id, kind)
             return (record.version if record is not None else self.current_version()), record
         if not self._breaker.allow():
             raise StoreUnavailableError(f"serving store unavailable: {self.last_error}")
         try:
-            found = await self._reader.lookup(user_id)
+            found = await self._reader.lookup(user_id, kind)
         except StoreUnavailableError as error:
             self._failed(error)
             raise

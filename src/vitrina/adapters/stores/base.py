@@ -1,8 +1,9 @@
 """The serving store's interface and records (docs/spec.md §3.11, §6).
 
 A store holds *versions*: one version is one batch of precomputed recommendations (every
-active user's list, plus a popularity fallback list). Versions are written in bulk while
-invisible to readers, then made current by :meth:`RecsStore.publish`, which flips a
+known user's list, plus a popularity fallback list, plus the keyed lists of :data:`LIST_KINDS`:
+each product's similar and bought-together items, each user's buy-again list). Versions are
+written in bulk while invisible to readers, then made current by :meth:`RecsStore.publish`, which flips a
 single pointer: a reader sees either the whole previous batch or the whole new one, never
 a mix. Old versions are kept for :meth:`RecsStore.rollback_to` up to a retention count,
 and every version expires ``ttl`` after it was begun (recommendations computed against a
@@ -32,6 +33,11 @@ DEFAULT_KEEP = 3  # published versions kept for rollback
 TOP_K = 20  # items of a served list (docs/spec.md §3.11: TOP-20)
 POPULAR_REASON = "popular ahora"  # the reason on every item of the popularity fallback list
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+SIMILAR = "similar"  # keyed by product: items like it (content + co-occurrence)
+TOGETHER = "together"  # keyed by product: items bought in the same baskets
+BUY_AGAIN = "buy_again"  # keyed by user: what they bought and are due to buy again
+LIST_KINDS = (SIMILAR, TOGETHER, BUY_AGAIN)
+"""Keyed lists a version may hold beside the users' lists; computed by the batch, never per request."""
 
 
 def utc_now() -> dt.datetime:
@@ -59,6 +65,13 @@ def check_version_name(version: str) -> str:
     return version
 
 
+def check_kind(kind: str) -> str:
+    """A keyed list's kind names keys and rows: one of :data:`LIST_KINDS`."""
+    if kind not in LIST_KINDS:
+        raise ValueError(f"list kind must be one of {', '.join(LIST_KINDS)}; got {kind!r}")
+    return kind
+
+
 class StoreUnavailableError(RuntimeError):
     """The store's backend cannot be reached; serving catches this to degrade to popularity."""
 
@@ -80,7 +93,8 @@ class Recommendation(NamedTuple):
 class RecsRecord:
     """A user's list as served: items best first, from batch ``version`` of ``model_version``.
 
-    ``user_id`` is None for the version's popularity fallback list.
+    ``user_id`` is None for the version's popularity fallback list; for a keyed list
+    (:meth:`RecsStore.get_list`) it holds the list's key (a product id, or a user id).
     """
 
     user_id: str | None
@@ -155,6 +169,16 @@ class VersionWriter(Protocol):
         reasons: Sequence[str],
     ) -> int: ...
 
+    def put_lists(
+        self,
+        kind: str,
+        keys: Sequence[str],
+        counts: Sequence[int],
+        product_ids: Sequence[str],
+        scores: Sequence[float] | npt.NDArray[np.float64],
+        reasons: Sequence[str],
+    ) -> int: ...
+
     def set_popular(self, items: Sequence[Recommendation]) -> None: ...
 
     def finish(self) -> VersionInfo: ...
@@ -176,8 +200,8 @@ class RecsStore(Protocol):
       the same name is discarded and written again (a re-run of a crashed batch).
     - ``publish(version)`` makes a finished, unexpired version current in one atomic step,
       then applies retention; returns the versions it deleted.
-    - ``get(user_id)`` / ``popular()`` read the current version; None when there is no
-      current version, the user is not in it, or it has expired.
+    - ``get(user_id)`` / ``popular()`` / ``get_list(kind, key)`` read the current version;
+      None when there is no current version, the user (key) is not in it, or it has expired.
     - ``rollback_to(version)`` makes a previously published, retained, unexpired version
       current again.
     """
@@ -191,6 +215,8 @@ class RecsStore(Protocol):
     def get(self, user_id: str) -> RecsRecord | None: ...
 
     def popular(self) -> RecsRecord | None: ...
+
+    def get_list(self, kind: str, key: str) -> RecsRecord | None: ...
 
     def current_version(self) -> str | None: ...
 

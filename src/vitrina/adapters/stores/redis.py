@@ -4,6 +4,7 @@ Keys (``prefix`` defaults to ``vitrina:recs``)::
 
     {prefix}:v{version}:user:{user_id}   one user's record (JSON, see codec)
     {prefix}:v{version}:popular          the version's popularity fallback
+    {prefix}:v{version}:{kind}:{key}     a keyed list (kind: similar, together, buy_again)
     {prefix}:versions                    hash: version → bookkeeping JSON
     {prefix}:current                     the current version's name
 
@@ -171,6 +172,14 @@ class RedisRecsStore(VersionedStore):
         pipe.execute()
 
     @_guarded
+    def _write_lists(self, info: VersionInfo, kind: str, rows: Sequence[tuple[str, str]]) -> None:
+        expires_ms = to_us(info.expires_at) // 1000
+        pipe = self._redis.pipeline(transaction=False)
+        for key, payload in rows:
+            pipe.set(self._key(info.version, f"{kind}:{key}"), payload, pxat=expires_ms)
+        pipe.execute()
+
+    @_guarded
     def _write_popular(self, info: VersionInfo, payload: str) -> None:
         expires_ms = to_us(info.expires_at) // 1000
         self._redis.set(self._key(info.version, "popular"), payload, pxat=expires_ms)
@@ -204,6 +213,10 @@ class RedisRecsStore(VersionedStore):
     @_guarded
     def _read_popular(self) -> str | None:
         return self._read_current("popular")
+
+    @_guarded
+    def _read_list(self, kind: str, key: str) -> str | None:
+        return self._read_current(f"{kind}:{key}")
 
     def close(self) -> None:
         self._redis.close()

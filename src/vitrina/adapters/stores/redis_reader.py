@@ -51,35 +51,38 @@ class AsyncRedisReader:
             retry=Retry(NoBackoff(), 0),  # one attempt: the fallback is the retry
         )
         self._script = self._redis.register_script(READ_CURRENT_MANY)
-        self._next: dict[str, list[asyncio.Future[Found]]] | None = None
+        self._next: dict[str, dict[str, list[asyncio.Future[Found]]]] = {}  # by kind
         self._in_flight: set[asyncio.Task[None]] = set()
         self.round_trips = 0
         """Scripts sent so far (each answers every lookup that shared it)."""
 
-    async def lookup(self, user_id: str) -> tuple[str | None, RecsRecord | None]:
+    async def lookup(self, user_id: str, kind: str = "user") -> tuple[str | None, RecsRecord | None]:
         """(current version, the user's record in it): ``(None, None)`` without a published
-        batch, ``(version, None)`` for a user without a list (or an expired one). Raises
-        :class:`StoreUnavailableError` when Redis fails or does not answer in time."""
+        batch, ``(version, None)`` for a user without a list (or an expired one). ``kind``
+        reads a keyed list instead (``similar``, ``together``, ``buy_again``; ``user_id`` is
+        then its key). Raises :class:`StoreUnavailableError` when Redis fails or does not
+        answer in time."""
         loop = asyncio.get_running_loop()
-        if self._next is None or len(self._next) >= MAX_SHARED:
-            self._next = {}
-            loop.call_soon(self._send, self._next)  # after the callbacks of this turn
+        waiting = self._next.get(kind)
+        if waiting is None or len(waiting) >= MAX_SHARED:
+            waiting = self._next[kind] = {}
+            loop.call_soon(self._send, kind, waiting)  # after the callbacks of this turn
         answer: asyncio.Future[Found] = loop.create_future()
-        self._next.setdefault(user_id, []).append(answer)
+        waiting.setdefault(user_id, []).append(answer)
         version, payload = await answer
         record = None if payload is None else decode_record(user_id, payload, self.clock())
         return version, record
 
-    def _send(self, waiting: dict[str, list[asyncio.Future[Found]]]) -> None:
-        if self._next is waiting:
-            self._next = None
-        task = asyncio.ensure_future(self._read(waiting))
+    def _send(self, kind: str, waiting: dict[str, list[asyncio.Future[Found]]]) -> None:
+        if self._next.get(kind) is waiting:
+            del self._next[kind]
+        task = asyncio.ensure_future(self._read(kind, waiting))
         self._in_flight.add(task)  # the loop keeps only weak references to tasks
         task.add_done_callback(self._in_flight.discard)
 
-    async def _read(self, waiting: dict[str, list[asyncio.Future[Found]]]) -> None:
+    async def _read(self, kind: str, waiting: dict[str, list[asyncio.Future[Found]]]) -> None:
         users = list(waiting)
-        keys, args = self.layout.read_current_many("user", users)
+        keys, args = self.layout.read_current_many(kind, users)
         self.round_trips += 1
         try:
             found = await self._script(keys=keys, args=args)

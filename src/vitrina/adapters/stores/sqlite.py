@@ -3,7 +3,9 @@
 Layout: ``recs(version, user_id, payload)`` holds every version's records side by side,
 found through the ``(version, user_id)`` key (a rowid table, not ``WITHOUT ROWID``: records
 are ~1.5 KB, too large for a clustered key; measured 3× faster to write and delete);
-``versions`` holds the bookkeeping and the popularity list; ``pointer`` holds the one row
+``lists(version, kind, key, payload)`` holds the keyed lists (each product's similar and
+bought-together items, each user's buy-again list) the same way; ``versions`` holds the
+bookkeeping and the popularity list; ``pointer`` holds the one row
 naming the current version. Publishing updates ``versions`` and ``pointer`` in one
 transaction, and a read is one statement joining ``pointer`` to ``recs``, so it runs on
 one snapshot: a reader sees the old version or the new one, never a mix. WAL mode lets
@@ -48,6 +50,13 @@ CREATE TABLE IF NOT EXISTS recs (
     user_id TEXT NOT NULL,
     payload TEXT NOT NULL,
     PRIMARY KEY (version, user_id)
+);
+CREATE TABLE IF NOT EXISTS lists (
+    version TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (version, kind, key)
 );
 CREATE TABLE IF NOT EXISTS pointer (
     name TEXT PRIMARY KEY,
@@ -128,6 +137,13 @@ class SQLiteRecsStore(VersionedStore):
                 ((info.version, user_id, payload) for user_id, payload in rows),
             )
 
+    def _write_lists(self, info: VersionInfo, kind: str, rows: Sequence[tuple[str, str]]) -> None:
+        with self._transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO lists (version, kind, key, payload) VALUES (?, ?, ?, ?)",
+                ((info.version, kind, key, payload) for key, payload in rows),
+            )
+
     def _write_popular(self, info: VersionInfo, payload: str) -> None:
         with self._transaction() as conn:
             conn.execute("UPDATE versions SET popular = ? WHERE version = ?", (payload, info.version))
@@ -144,6 +160,7 @@ class SQLiteRecsStore(VersionedStore):
     def _drop(self, version: str) -> None:
         with self._transaction() as conn:
             conn.execute("DELETE FROM recs WHERE version = ?", (version,))
+            conn.execute("DELETE FROM lists WHERE version = ?", (version,))
             conn.execute("DELETE FROM versions WHERE version = ?", (version,))
 
     def _current(self) -> str | None:
@@ -155,6 +172,14 @@ class SQLiteRecsStore(VersionedStore):
             "SELECT r.payload FROM pointer AS p JOIN recs AS r ON r.version = p.version "
             "WHERE p.name = 'current' AND r.user_id = ?",
             (user_id,),
+        )
+        return None if row is None else str(row[0])
+
+    def _read_list(self, kind: str, key: str) -> str | None:
+        row = self._one(
+            "SELECT l.payload FROM pointer AS p JOIN lists AS l ON l.version = p.version "
+            "WHERE p.name = 'current' AND l.kind = ? AND l.key = ?",
+            (kind, key),
         )
         return None if row is None else str(row[0])
 

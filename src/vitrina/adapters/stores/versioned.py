@@ -28,6 +28,7 @@ from vitrina.adapters.stores.base import (
     RecsRecord,
     VersionError,
     VersionInfo,
+    check_kind,
     check_version_name,
     utc_now,
     versions_to_drop,
@@ -65,6 +66,10 @@ class VersionedStore(ClosesOnExit, ABC):
         """Store encoded records ``(user_id, payload)`` of an unpublished version."""
 
     @abstractmethod
+    def _write_lists(self, info: VersionInfo, kind: str, rows: Sequence[tuple[str, str]]) -> None:
+        """Store encoded keyed lists ``(key, payload)`` of kind ``kind`` of an unpublished version."""
+
+    @abstractmethod
     def _write_popular(self, info: VersionInfo, payload: str) -> None: ...
 
     @abstractmethod
@@ -84,6 +89,10 @@ class VersionedStore(ClosesOnExit, ABC):
 
     @abstractmethod
     def _read_popular(self) -> str | bytes | None: ...
+
+    @abstractmethod
+    def _read_list(self, kind: str, key: str) -> str | bytes | None:
+        """The payload of the keyed list ``(kind, key)`` in the current version, read consistently."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -133,6 +142,10 @@ class VersionedStore(ClosesOnExit, ABC):
     def popular(self) -> RecsRecord | None:
         payload = self._read_popular()
         return None if payload is None else decode_record(None, payload, self.clock())
+
+    def get_list(self, kind: str, key: str) -> RecsRecord | None:
+        payload = self._read_list(check_kind(kind), key)
+        return None if payload is None else decode_record(key, payload, self.clock())
 
     def current_version(self) -> str | None:
         return self._current()
@@ -193,13 +206,7 @@ class BufferedWriter:
         ``counts[u]`` cells of the flat ``product_ids``/``scores``/``reasons`` (best first).
         Same records as :meth:`put`, built without per-item objects. Returns users written."""
         self._check_open()
-        if len(user_ids) != len(counts) or sum(counts) != len(product_ids):
-            raise ValueError(
-                f"{len(user_ids)} users with {len(counts)} counts summing to {sum(counts)} "
-                f"for {len(product_ids)} cells"
-            )
-        if not all(isinstance(u, str) and u for u in user_ids):
-            raise ValueError("user_ids must be non-empty strings")
+        _check_columns(user_ids, counts, product_ids)
         records = encode_lists(self._prefix, counts, product_ids, scores, reasons)
         for user_id, payload in zip(user_ids, records, strict=True):
             self._buffer.append((user_id, payload))
@@ -207,6 +214,31 @@ class BufferedWriter:
                 self._flush()
         self._users.update(user_ids)
         return len(user_ids)
+
+    def put_lists(
+        self,
+        kind: str,
+        keys: Sequence[str],
+        counts: Sequence[int],
+        product_ids: Sequence[str],
+        scores: Sequence[float] | npt.NDArray[np.float64],
+        reasons: Sequence[str],
+    ) -> int:
+        """Keyed lists of ``kind`` (:data:`~vitrina.adapters.stores.base.LIST_KINDS`) in the
+        columns of :meth:`put_columns`; written at once, chunk by chunk. Returns keys written."""
+        self._check_open()
+        check_kind(kind)
+        _check_columns(keys, counts, product_ids)
+        records = encode_lists(self._prefix, counts, product_ids, scores, reasons)
+        rows: list[tuple[str, str]] = []
+        for key, payload in zip(keys, records, strict=True):
+            rows.append((key, payload))
+            if len(rows) >= self._flush_every:
+                self._store._write_lists(self._info, kind, rows)
+                rows = []
+        if rows:
+            self._store._write_lists(self._info, kind, rows)
+        return len(keys)
 
     def set_popular(self, items: Sequence[Recommendation]) -> None:
         """The version's fallback list, served when a user has no record."""
@@ -249,3 +281,13 @@ class BufferedWriter:
             self.abort()
         elif self._state == "open":
             self.finish()
+
+
+def _check_columns(keys: Sequence[str], counts: Sequence[int], product_ids: Sequence[str]) -> None:
+    if len(keys) != len(counts) or sum(counts) != len(product_ids):
+        raise ValueError(
+            f"{len(keys)} keys with {len(counts)} counts summing to {sum(counts)} "
+            f"for {len(product_ids)} cells"
+        )
+    if not all(isinstance(k, str) and k for k in keys):
+        raise ValueError("user_ids and list keys must be non-empty strings")

@@ -130,6 +130,10 @@ class PolicyModel:
         else:
             self.model = ScoreBlend(chosen[0], chosen[1], float(policy.weight or 0.0), policy.name)
         self.fill = None if policy == FULL_POLICY else fill
+        self.content: npt.NDArray[np.float32] | None = None
+        """The catalog's content embeddings (item × dim) for item-to-item lists, when the
+        caller has them (the two-tower's item vectors): a policy without the two-tower still
+        publishes "similar" lists from content."""
 
     def fit(self, data: RecsData, history: Interactions) -> PolicyModel:
         """The parts come fitted; refitting is :func:`build_policy`'s job."""

@@ -1,9 +1,10 @@
-"""Batch inference output (docs/spec.md §3.11): every active user's TOP-k into the serving store.
+"""Batch inference output (docs/spec.md §3.11): every known user's TOP-k into the serving store.
 
 :func:`publish_recommendations` takes the ranked matrix a recommender produced, checks it
 (never an out-of-stock or reported product, no duplicate in a list, finite scores, a
 reason for every item), writes it to the store as a new version together with the
-popularity fallback, writes the audit copy to the lake, and only then publishes the
+popularity fallback and the keyed lists (:mod:`~vitrina.pipelines.recs.keyed_lists`, same
+checks), writes the audit copy to the lake, and only then publishes the
 version in one atomic switch. Any failure before the switch leaves the current version
 serving and the new one discarded, so a bad batch can never reach users.
 
@@ -26,9 +27,17 @@ import pyarrow as pa
 
 from vitrina.adapters.lake.io import write_table
 from vitrina.adapters.lake.paths import LakePaths
-from vitrina.adapters.stores.base import POPULAR_REASON, TOP_K, Recommendation, RecsStore, check_version_name
+from vitrina.adapters.stores.base import (
+    POPULAR_REASON,
+    TOP_K,
+    Recommendation,
+    RecsStore,
+    VersionWriter,
+    check_version_name,
+)
 from vitrina.core.ranking.interactions import Vocabulary
 from vitrina.core.ranking.top_k import PAD
+from vitrina.pipelines.recs.keyed_lists import KeyedLists
 
 AUDIT_TABLE = "recs"
 AUDIT_SCHEMA = pa.schema(
@@ -59,6 +68,7 @@ class BatchReport:
     popular: int
     seconds: float
     phases: dict[str, float] = field(default_factory=dict)  # check, store_write, audit, publish
+    lists: dict[str, int] = field(default_factory=dict)  # keyed lists written, by kind
     audit_paths: list[str] = field(default_factory=list)
     dropped_versions: list[str] = field(default_factory=list)
 
@@ -76,7 +86,8 @@ class BatchReport:
             f"published recommendations version {self.version} ({self.model_version}): "
             f"{self.users_written:,} users, {self.recommendations:,} items, "
             f"{self.users_skipped:,} without a list, {self.popular} popular fallback items; "
-            f"{self.seconds:.1f} s ({self.users_per_second:,.0f} users/s); "
+            + "".join(f"{n:,} {kind} lists, " for kind, n in self.lists.items())
+            + f"{self.seconds:.1f} s ({self.users_per_second:,.0f} users/s); "
             f"audit {', '.join(self.audit_paths)}"
             + (f"; removed old versions {', '.join(self.dropped_versions)}" if self.dropped_versions else "")
         )
@@ -99,6 +110,7 @@ def publish_recommendations(
     vocab: Vocabulary | None = None,
     k: int = TOP_K,
     generated_at: dt.datetime | None = None,
+    lists: Sequence[KeyedLists] = (),
 ) -> BatchReport:
     """Check, write, audit and atomically publish one batch; the store version is ``run_id``.
 
@@ -109,13 +121,25 @@ def publish_recommendations(
     (default m, m-1, …, 1). ``servable`` is a bool mask over ``vocab`` or a set of product
     ids: any other product in the batch is a :class:`ValueError` and nothing is written.
     Users whose row is all padding get no record (the store answers None, serving uses
-    the popular list).
+    the popular list). ``lists`` (item indices into ``vocab``) are checked like the users'
+    lists and written under their kind; an all-padding row gets no record.
     """
     clock = _Phases()
     check_version_name(run_id)
     batch = _checked_batch(
         user_ids, items, scores, reasons, servable, popular, popular_scores, popular_reason, vocab, k
     )
+    keyed = [
+        (
+            kind,
+            _checked_batch(
+                keys, items_, scores_, reasons_, servable, popular, None, popular_reason, vocab, k
+            ),
+        )
+        for kind, keys, items_, scores_, reasons_ in (
+            (x.kind, x.keys, x.items, x.scores, x.reasons) for x in lists
+        )
+    ]
     when = generated_at or dt.datetime.now(dt.UTC)
     audit = _audit_table(batch, model_version, when)
     clock.lap("check")
@@ -129,6 +153,7 @@ def publish_recommendations(
             batch.reasons,
         )
         writer.set_popular(batch.popular)
+        written_lists = {kind: _put_lists(writer, kind, checked) for kind, checked in keyed}
         clock.lap("store_write")
         # Audited before the switch: every version users can see has its audit copy.
         paths = write_table(
@@ -149,6 +174,15 @@ def publish_recommendations(
         phases=clock.seconds,
         audit_paths=paths,
         dropped_versions=dropped,
+        lists=written_lists,
+    )
+
+
+def _put_lists(writer: VersionWriter, kind: str, batch: _Batch) -> int:
+    served = batch.counts > 0
+    keys = [u for u, keep in zip(batch.users, served.tolist(), strict=True) if keep]
+    return writer.put_lists(
+        kind, keys, batch.counts[served].tolist(), batch.product_ids, batch.scores, batch.reasons
     )
 
 

@@ -1,4 +1,4 @@
-"""Assemble a recommender as of a time and publish every active user's list with it.
+"""Assemble a recommender as of a time and publish every known user's list with it.
 
 :func:`assemble` puts trained parts (Item2Vec, two-tower, ranker) together with histories, ALS,
 features, rules and cold start refreshed up to a cutoff — training uses it at ``train_end``,
@@ -13,10 +13,13 @@ promotion or a rollback.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.models.recs_bundle import load_bundle
@@ -24,7 +27,7 @@ from vitrina.adapters.registry.mlflow_client import RECS_MODEL
 from vitrina.adapters.registry.models import ModelNotFoundError, resolve
 from vitrina.bootstrap import open_store
 from vitrina.config import Settings
-from vitrina.core.ranking.interactions import IntArray
+from vitrina.core.ranking.interactions import IntArray, Interactions
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity
 from vitrina.core.recs.business_rules import BusinessRules
@@ -37,10 +40,12 @@ from vitrina.core.recs.policy import ServedModel
 from vitrina.core.recs.two_tower.model import TwoTower
 from vitrina.pipelines.recs.batch import BatchReport, publish_recommendations
 from vitrina.pipelines.recs.dataset import load_recs_data
+from vitrina.pipelines.recs.keyed_lists import keyed_lists
 from vitrina.pipelines.recs.options import RecsConfig
 from vitrina.pipelines.recs.ranking_features import ranking_features
 from vitrina.pipelines.recs.selection import served_model
 
+log = logging.getLogger(__name__)
 DAY_US = 86_400_000_000
 T = TypeVar("T")
 
@@ -70,7 +75,7 @@ def assemble(
         candidates=two_tower,
         ranker=ranker,
         features=features,
-        rules=BusinessRules.build(data.catalog, history),
+        rules=BusinessRules.build(data.catalog, history, settings.shop.repurchase.rules()),
         cold_start=cold,
         similarity=ItemSimilarity(data.item_category),
         mmr_lambda=config.mmr_lambda,
@@ -81,6 +86,15 @@ def assemble(
     return full, cold
 
 
+def published_users(history: Interactions, active_days: int | None) -> IntArray:
+    """The users batch inference writes a list for: everyone with an event in ``history``, or
+    those with one in the last ``active_days`` (sorted user indices)."""
+    if active_days is None or len(history) == 0:
+        return np.unique(history.user)
+    recent = history.ts_us >= history.ts_us.max() - active_days * DAY_US
+    return np.unique(history.user[recent])
+
+
 def publish_batch(
     settings: Settings,
     data: RecsData,
@@ -89,12 +103,12 @@ def publish_batch(
     config: RecsConfig,
     model_version: str | None = None,
 ) -> BatchReport:
-    """Batch inference with ``served`` for every user active in the last ``active_days``
-    (TOP-``top_k`` with reasons) and the popularity fallback list, written to the serving store as version
-    ``run_id`` and switched to atomically (audit copy under ``predictions/``)."""
+    """Batch inference with ``served`` for every user with history (or only those active in the last
+    ``config.active_days``; TOP-``top_k`` with reasons) and the popularity fallback list,
+    written to the serving store as version ``run_id`` and switched to atomically (audit copy
+    under ``predictions/``)."""
     history = data.interactions
-    recent = history.ts_us >= history.ts_us.max() - config.active_days * DAY_US
-    active = np.unique(history.user[recent])
+    active = published_users(history, config.active_days)
     exclude = ~data.servable
     chunks = in_batches(
         active, 4096, lambda users: served.recommend_with_reasons(users, config.top_k, exclude)
@@ -103,6 +117,9 @@ def publish_batch(
     scores = np.vstack([c[1] for c in chunks])
     cold_reasons = np.vstack([c[2] for c in chunks])
     reasons = explain(data, history, active, items, cold_reasons)
+    started = time.perf_counter()
+    lists = keyed_lists(data, history, config.top_k, _item_vectors(served)) if config.product_lists else []
+    log.info("keyed lists (similar, together, buy_again) in %.1f s", time.perf_counter() - started)
     popular_model = GlobalPopularity(exclude_purchased=False).fit(data, history)
     popular, _ = popular_model.recommend(np.zeros(1, dtype=np.int64), config.top_k, exclude)
     with open_store(settings) as store:
@@ -119,7 +136,14 @@ def publish_batch(
             popular=popular[0][popular[0] >= 0],
             vocab=data.items,
             k=config.top_k,
+            lists=lists,
         )
+
+
+def _item_vectors(served: ServedModel) -> npt.NDArray[np.float32] | None:
+    """The served model's content embeddings (the two-tower's item vectors, for ``similar``)."""
+    content = getattr(served, "content", None)
+    return None if content is None else np.asarray(content, dtype=np.float32)
 
 
 def champion_model(
@@ -146,7 +170,7 @@ def champion_model(
 def publish_champion(
     settings: Settings, config: RecsConfig | None = None, on_step: Callable[[str], None] | None = None
 ) -> BatchReport | None:
-    """Re-publish every active user's list with the current champion (after a promotion or
+    """Re-publish every known user's list with the current champion (after a promotion or
     rollback); None when there is no champion. The store version is a new timestamp.
     ``on_step`` hears each phase as it starts (a job records it as its progress)."""
     step = on_step or (lambda _: None)
@@ -157,6 +181,6 @@ def publish_champion(
     champion = champion_model(settings, data, int(data.interactions.ts_us.max()) + 1, config)
     if champion is None:
         return None
-    step(f"scoring every active user with recs-{champion[0]} and writing the serving store")
+    step(f"scoring every known user with recs-{champion[0]} and writing the serving store")
     version = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     return publish_batch(settings, data, champion[1], version, config, model_version=f"recs-{champion[0]}")

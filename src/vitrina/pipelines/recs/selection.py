@@ -213,7 +213,9 @@ def served_model(policy: Policy, data: RecsData, history_end_us: int, full: Full
     """``policy`` as of ``history_end_us``: its sources refitted on the history before it, its
     trained parts from ``full`` (assembled at that same instant by the caller)."""
     history = data.interactions.before(history_end_us)
-    return build_policy(policy, data, history, trained_parts(full))
+    served = build_policy(policy, data, history, trained_parts(full))
+    served.content = np.asarray(full.candidates.item_embeddings(), dtype=np.float32)
+    return served
 
 
 FALLBACK = Policy("single", ("popularity_recent",))

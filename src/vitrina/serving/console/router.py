@@ -20,7 +20,8 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from markupsafe import Markup
 
 from vitrina.adapters.events.base import EventRecord
-from vitrina.adapters.stores import StoreUnavailableError
+from vitrina.adapters.stores import RecsRecord, StoreUnavailableError
+from vitrina.adapters.stores.base import BUY_AGAIN, SIMILAR, TOGETHER
 from vitrina.config import Settings
 from vitrina.core.search.filters import FilterError, SearchFilters
 from vitrina.core.search.pages import MAX_OFFSET
@@ -43,11 +44,12 @@ from vitrina.serving.console.models_view import (
     publish_job,
 )
 from vitrina.serving.console.pipelines_view import PipelineRun, group_runs, read_records, step_label
+from vitrina.serving.console.product_view import product_view
 from vitrina.serving.console.render import render_page, url_for
 from vitrina.serving.console.search_view import search_view
 from vitrina.serving.console.shop_view import ShopParams, shop_view
 from vitrina.serving.console.static_files import inside
-from vitrina.serving.console.user_view import Activity, UserExamples, user_view
+from vitrina.serving.console.user_view import Activity, UserExamples, list_rows, user_view
 from vitrina.serving.deps import State
 from vitrina.serving.state import ServingState
 
@@ -249,13 +251,21 @@ def user_page(
 ) -> HTMLResponse:
     found = caches(request, state)
     activity = found.activity.get(None)
-    view = None
+    view, buy_again = None, None
     if user_id:
         record, store_error = None, None
         try:
             record = state.store.get(user_id)
         except StoreUnavailableError as error:
             store_error = str(error)
+        buy_again = None
+        if store_error is None:
+            try:
+                again = state.store.get(user_id, BUY_AGAIN)
+            except StoreUnavailableError:
+                again = None
+            if again is not None:
+                buy_again = list_rows(again.items, activity.products([i.product_id for i in again.items]))
         popular = state.recs.popular
         view = user_view(
             activity,
@@ -278,7 +288,37 @@ def user_page(
         view=view,
         examples=found.examples.get(None),
         error=missing,
+        buy_again=buy_again if user_id else None,
     )
+
+
+@router.get("/product")
+def product_page(
+    request: Request,
+    state: State,
+    product_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    lang: Lang = None,
+) -> HTMLResponse:
+    """A product's similar and bought-together lists, as ``/products/{id}/…`` serve them."""
+    activity = caches(request, state).activity.get(None)
+    view = None
+    if product_id:
+        lists: dict[str, RecsRecord | None] = {SIMILAR: None, TOGETHER: None}
+        error = None
+        try:
+            for kind in lists:
+                lists[kind] = state.store.get(product_id, kind)
+        except StoreUnavailableError as failure:
+            error = str(failure)
+        view = product_view(
+            activity,
+            product_id,
+            similar=lists[SIMILAR],
+            together=lists[TOGETHER],
+            popular=state.recs.popular,
+            error=error,
+        )
+    return page(request, state, "product.html", "product", lang, product_id=product_id, view=view)
 
 
 @router.get("/models")

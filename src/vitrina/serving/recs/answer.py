@@ -2,9 +2,13 @@
 
 Degrade, don't fail (docs/spec.md §6): a store that is down, a user without a list, no published
 batch — all answer with the in-memory popularity list, flagged ``fallback`` with the reason
-and counted in ``vitrina_fallbacks_total``. The challenger arm of a recs experiment is the
-popularity list too (see :mod:`vitrina.serving.experiment_config`); it is not a fallback. An A/A
-experiment (challenger ``champion``) serves both arms from the store, labelled by arm.
+and counted in ``vitrina_fallbacks_total``. A user the batch has not seen but who chose
+products since (``POST /events``) gets a list built from those choices at request time
+(:meth:`RecsService._from_session`, counted under the reason ``session``, not flagged).
+``list=buy_again`` answers the user's buy-again list (published by the batch) instead. The
+challenger arm of a recs experiment is the popularity list too (see
+:mod:`vitrina.serving.experiment_config`); it is not a fallback. An A/A experiment (challenger
+``champion``) serves both arms from the store, labelled by arm.
 
 The answer is a :class:`RecsAnswer`, encoded straight to the bytes of its
 :class:`~vitrina.serving.api_models.RecsResponse` (the route's documented schema): building
@@ -14,6 +18,7 @@ the store read itself (``benchmarks/results/load.md``).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Sequence
@@ -23,12 +28,18 @@ import pydantic_core
 
 from vitrina.adapters.prometheus.instruments import ServiceMetrics
 from vitrina.adapters.stores import Recommendation, StoreUnavailableError
+from vitrina.adapters.stores.base import BUY_AGAIN, SIMILAR
+from vitrina.adapters.stores.sessions import SessionHistory
+from vitrina.core.recs.session_list import session_list
 from vitrina.serving.experiment_config import CHALLENGER, CHAMPION, RecsExperiment
 from vitrina.serving.popular_fallback import PopularList
-from vitrina.serving.store_handle import StoreHandle
+from vitrina.serving.store_handle import FAILURES, StoreHandle
 
 log = logging.getLogger(__name__)
 ROUTE = "/recs/{user_id}"
+FOR_YOU = "for_you"
+LISTS = (FOR_YOU, BUY_AGAIN)  # the ``list`` parameter of /recs
+SESSION_PRODUCTS = 5  # a new user's latest choices that drive their list
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +80,12 @@ class RecsAnswer:
 
 @dataclass
 class RecsService:
-    """The store, the fallback list and the metrics the route needs."""
+    """The store, the fallback list, the metrics and the session history the route needs."""
 
     store: StoreHandle
     popular: PopularList
     metrics: ServiceMetrics
+    sessions: SessionHistory | None = None
 
     def _popular(
         self, reason: str, user_id: str, k: int, request_id: str, arm: str, exp: str | None, *, fallback: bool
@@ -98,8 +110,10 @@ class RecsService:
         return self._popular(reason, user_id, k, request_id, arm, exp, fallback=True)
 
     async def recommend(
-        self, *, user_id: str, k: int, request_id: str, experiment: RecsExperiment
+        self, *, user_id: str, k: int, request_id: str, experiment: RecsExperiment, list_name: str = FOR_YOU
     ) -> RecsAnswer:
+        if list_name == BUY_AGAIN:
+            return await self._buy_again(user_id, k, request_id)
         assigned = experiment.arm(user_id)
         shadow = experiment.shadow and assigned == CHALLENGER
         arm = CHAMPION if shadow else assigned  # the arm shown
@@ -112,6 +126,13 @@ class RecsService:
             version, record = await self.store.lookup(user_id)
         except StoreUnavailableError:
             return self._fallback("store_unavailable", user_id, k, request_id, arm, name)
+        if record is None and version and arm == CHAMPION:
+            try:
+                from_session = await self._from_session(user_id, k, request_id, version, name)
+            except StoreUnavailableError:
+                return self._fallback("store_unavailable", user_id, k, request_id, arm, name)
+            if from_session is not None:
+                return from_session
         if record is None:
             reason = "unknown_user" if version else "no_batch"
             return self._fallback(reason, user_id, k, request_id, arm, name)
@@ -126,6 +147,64 @@ class RecsService:
             model_version=record.model_version,
             arm=arm,
             experiment=name,
+            user_id=user_id,
+            items=record.items[:k],
+            fallback=False,
+            batch_version=record.version,
+            generated_at=record.generated_at,
+        )
+
+    async def _from_session(
+        self, user_id: str, k: int, request_id: str, version: str, experiment: str | None
+    ) -> RecsAnswer | None:
+        """A user the batch has not seen, with choices in the session history: their list from
+        the published ``similar`` lists of those products (:mod:`vitrina.core.recs.session_list`);
+        None without any choice, or when the session history cannot be read (the user then
+        gets the popularity fallback, as before it existed)."""
+        if self.sessions is None:
+            return None
+        try:
+            touched = await self.sessions.recent(user_id, SESSION_PRODUCTS)
+        except FAILURES as error:
+            log.warning("session history unreadable, popularity answers: %s", error)
+            return None
+        if not touched:
+            return None
+        found = await asyncio.gather(*(self.store.lookup(product, SIMILAR) for product in touched))
+        records = {product: record for product, (_, record) in zip(touched, found, strict=True) if record}
+        popular = [(p, s, r) for p, s, r in self.popular.items]
+        items = session_list(touched, {p: r.items for p, r in records.items()}, popular, k)
+        first = next(iter(records.values()), None)
+        self.metrics.fallbacks.labels(route=ROUTE, reason="session").inc()
+        return RecsAnswer(
+            request_id=request_id,
+            model_version=first.model_version if first is not None else self.popular.model_version,
+            arm=CHAMPION,
+            experiment=experiment,
+            user_id=user_id,
+            items=[Recommendation(p, s, r) for p, s, r in items],
+            fallback=False,
+            fallback_reason=None,
+            batch_version=first.version if first is not None else version,
+            generated_at=first.generated_at if first is not None else None,
+        )
+
+    async def _buy_again(self, user_id: str, k: int, request_id: str) -> RecsAnswer:
+        """The user's buy-again list (no experiment splits it); popularity, flagged, when the
+        user bought nothing the batch knows of."""
+        try:
+            version, record = await self.store.lookup(user_id, BUY_AGAIN)
+        except StoreUnavailableError:
+            return self._fallback("store_unavailable", user_id, k, request_id, CHAMPION, None)
+        if record is None:
+            return self._fallback(
+                "no_purchases" if version else "no_batch", user_id, k, request_id, CHAMPION, None
+            )
+        return RecsAnswer(
+            request_id=request_id,
+            model_version=record.model_version,
+            arm=CHAMPION,
+            experiment=None,
             user_id=user_id,
             items=record.items[:k],
             fallback=False,

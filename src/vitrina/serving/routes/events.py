@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import Counter
 from typing import Annotated
 
@@ -12,10 +13,12 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from vitrina.adapters.events import EventBufferUnavailableError, EventRecord
+from vitrina.adapters.stores.sessions import touches_of
 from vitrina.serving.api_models import ErrorResponse, EventsBatch, EventsResponse, events_model
 from vitrina.serving.deps import State, envelope
 from vitrina.serving.state import ServingState
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["events"])
 
 
@@ -94,6 +97,18 @@ def _count(state: ServingState, records: list[EventRecord], duplicates: tuple[st
             ).inc()
 
 
+def _remember(state: ServingState, records: list[EventRecord]) -> None:
+    """Keep the users' choices for request-time lists (users the batch has not seen). The
+    events are already buffered: a session history that fails costs a hint, not the batch."""
+    sessions = state.recs.sessions
+    if sessions is None:
+        return
+    try:
+        sessions.record(touches_of(records))
+    except Exception as error:
+        log.warning("session history not updated: %s", error)
+
+
 @router.post(
     "/events",
     status_code=202,
@@ -113,6 +128,7 @@ def post_events(
     except EventBufferUnavailableError as error:
         raise HTTPException(503, f"{error}; retry the batch (it is idempotent)") from error
     _count(state, records, result.duplicates)
+    _remember(state, records)
     return EventsResponse(
         **envelope(request, state), accepted=result.accepted, duplicates=list(result.duplicates)
     )

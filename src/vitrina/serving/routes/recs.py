@@ -9,7 +9,7 @@ time nor serialises it again. It reads the loaded state off the app instead of t
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
@@ -26,11 +26,24 @@ async def get_recs(
     request: Request,
     user_id: Annotated[str, Path(pattern=ID_PATTERN, description="The shopper.")],
     k: Annotated[int, Query(ge=1, le=MAX_K, description="How many items (1–100).")] = DEFAULT_K,
+    list_name: Annotated[
+        Literal["for_you", "buy_again"],
+        Query(
+            alias="list",
+            description="for_you: the personal list; buy_again: what the user bought and may buy again "
+            "(most bought first; popularity, flagged no_purchases, for a user who bought nothing).",
+        ),
+    ] = "for_you",
 ) -> Response:
-    """The user's "Para ti" list (precomputed), or popularity flagged ``fallback``."""
+    """The user's "Para ti" list (precomputed), or popularity flagged ``fallback``. A user the
+    batch has not seen gets a list from the products they chose since (``POST /events``)."""
     state: ServingState = request.app.state.serving
     answer = await state.recs.recommend(  # on the event loop, whatever the store (see StoreHandle.lookup)
-        user_id=user_id, k=k, request_id=request.state.request_id, experiment=state.experiment.recs
+        user_id=user_id,
+        k=k,
+        request_id=request.state.request_id,
+        experiment=state.experiment.recs,
+        list_name=list_name,
     )
     mark(request, model_version=answer.model_version, arm=answer.arm)
     return Response(answer.to_json(), media_type=JSON)

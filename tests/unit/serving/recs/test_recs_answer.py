@@ -8,9 +8,10 @@ import datetime as dt
 import pytest
 
 from vitrina.adapters.stores import Recommendation
-from vitrina.serving.api_models import RecItem, RecsResponse
+from vitrina.serving.api_models import ProductListResponse, RecItem, RecsResponse
 from vitrina.serving.middleware import RequestIds, request_id_from
 from vitrina.serving.recs.answer import RecsAnswer
+from vitrina.serving.recs.products import ProductListAnswer
 
 pytestmark = pytest.mark.unit
 
@@ -63,3 +64,24 @@ def test_new_request_ids_are_unique_32_hex_characters_and_sane_ids_are_echoed() 
     assert first.new()[:16] != second.new()[:16]  # each process draws its own prefix
     assert request_id_from([(b"x-request-id", b"abc-1")], first) == "abc-1"
     assert len(request_id_from([(b"x-request-id", b"bad id")], first)) == 32
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"fallback": False, "batch_version": "v1", "generated_at": dt.datetime(2026, 1, 2, 1, 5, 1, 7, UTC)},
+        {"fallback": True, "fallback_reason": "unknown_product"},
+    ],
+)
+def test_a_product_list_encodes_to_the_bytes_of_its_response_model(fields: dict[str, object]) -> None:
+    common: dict[str, object] = {
+        "request_id": "req-1",
+        "model_version": "recs-1",
+        "product_id": "p-ñ",
+        "kind": "bought_together",
+    }
+    common.update(fields)
+    answer = ProductListAnswer(items=ITEMS, **common)  # type: ignore[arg-type]
+    items = [RecItem(product_id=p, score=s, reason=r) for p, s, r in ITEMS]
+    model = ProductListResponse(items=items, arm="champion", **common)  # type: ignore[arg-type]
+    assert answer.to_json() == model.model_dump_json().encode()

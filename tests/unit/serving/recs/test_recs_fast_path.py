@@ -12,7 +12,7 @@ from fastapi import APIRouter
 
 from vitrina.adapters.stores import Recommendation
 from vitrina.serving.recs.answer import ROUTE, RecsAnswer
-from vitrina.serving.recs.fast_path import RecsLane, parse_recs_request
+from vitrina.serving.recs.fast_path import RecsLane, parse_product_request, parse_recs_request
 
 pytestmark = pytest.mark.unit
 
@@ -33,14 +33,16 @@ def _scope(path: str, query: str = "", method: str = "GET", **extra: Any) -> dic
 @pytest.mark.parametrize(
     ("path", "query", "expected"),
     [
-        ("/recs/u1", "", ("u1", 20)),
-        ("/recs/u1", "k=5", ("u1", 5)),
-        ("/recs/u1", "k=100&other=x", ("u1", 100)),
-        ("/recs/usuário-ñ", "k=1", ("usuário-ñ", 1)),
-        ("/recs/" + "a" * 128, "", ("a" * 128, 20)),
+        ("/recs/u1", "", ("u1", 20, "for_you")),
+        ("/recs/u1", "k=5", ("u1", 5, "for_you")),
+        ("/recs/u1", "k=100&other=x", ("u1", 100, "for_you")),
+        ("/recs/u1", "list=buy_again&k=3", ("u1", 3, "buy_again")),
+        ("/recs/u1", "list=for_you", ("u1", 20, "for_you")),
+        ("/recs/usuário-ñ", "k=1", ("usuário-ñ", 1, "for_you")),
+        ("/recs/" + "a" * 128, "", ("a" * 128, 20, "for_you")),
     ],
 )
-def test_valid_requests_are_parsed(path: str, query: str, expected: tuple[str, int]) -> None:
+def test_valid_requests_are_parsed(path: str, query: str, expected: tuple[str, int, str]) -> None:
     assert parse_recs_request(_scope(path, query)) == expected
 
 
@@ -52,6 +54,8 @@ def test_valid_requests_are_parsed(path: str, query: str, expected: tuple[str, i
         ("/recs/u1", "k=abc", "GET", ""),
         ("/recs/u1", "k=", "GET", ""),
         ("/recs/u1", "k=5&k=6", "GET", ""),  # repeated: left to FastAPI's rule
+        ("/recs/u1", "list=wishlist", "GET", ""),  # not a list: FastAPI's 422
+        ("/recs/u1", "list=buy_again&list=for_you", "GET", ""),
         ("/recs/a b", "", "GET", ""),  # whitespace in the id
         ("/recs/" + "a" * 129, "", "GET", ""),
         ("/recs/", "", "GET", ""),
@@ -125,7 +129,13 @@ def test_the_lane_answers_a_valid_request_itself() -> None:
     sent = _run(lane, scope)
     assert downstream.scopes == []
     assert recs.calls == [
-        {"user_id": "u9", "k": 3, "request_id": "req-1", "experiment": "the-recs-experiment"}
+        {
+            "user_id": "u9",
+            "k": 3,
+            "request_id": "req-1",
+            "experiment": "the-recs-experiment",
+            "list_name": "for_you",
+        }
     ]
     start, body = sent
     assert start["status"] == 200
@@ -155,3 +165,22 @@ def test_the_lane_hands_on_what_it_does_not_answer(scope: dict[str, Any], loaded
     assert _run(lane, scope) == []
     assert downstream.scopes == [scope]
     assert recs.calls == []
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "expected"),
+    [
+        ("/products/p1/similar", "", ("similar", "p1", 20)),
+        ("/products/p-ñ/bought-together", "k=3", ("together", "p-ñ", 3)),
+        ("/products/p1/similar", "k=0", None),  # FastAPI's 422
+        ("/products/p1/similar", "k=2&k=3", None),
+        ("/products/p1/other", "", None),
+        ("/products//similar", "", None),
+        ("/products/p1/similar/x", "", None),
+        ("/products/a b/similar", "", None),
+    ],
+)
+def test_product_requests_are_parsed_or_declined(
+    path: str, query: str, expected: tuple[str, str, int] | None
+) -> None:
+    assert parse_product_request(_scope(path, query)) == expected

@@ -1,0 +1,63 @@
+"""``/recs`` for a user the batch has not seen: a list from their session when the history holds
+choices, the popularity fallback when it holds none or cannot be read."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from vitrina.adapters.prometheus.instruments import build_metrics
+from vitrina.adapters.stores import Recommendation, RecsRecord, StoreUnavailableError
+from vitrina.core.recs.session_list import REASON_SEEN
+from vitrina.serving.experiment_config import RecsExperiment
+from vitrina.serving.popular_fallback import PopularList
+from vitrina.serving.recs.answer import RecsService
+
+pytestmark = pytest.mark.unit
+WHEN = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
+POPULAR = PopularList((Recommendation("pop", 1.0, "popular ahora"),), "recs-1", "store")
+
+
+class Store:
+    """The batch ``v1`` holds p1's similar list and nobody's personal list."""
+
+    async def lookup(self, key: str, kind: str = "user") -> tuple[str | None, RecsRecord | None]:
+        if kind == "similar" and key == "p1":
+            items = (Recommendation("p2", 2.0, "r"), Recommendation("p1", 1.0, "r"))
+            return "v1", RecsRecord(key, items, "v1", "recs-1", WHEN, WHEN + dt.timedelta(hours=6))
+        return "v1", None
+
+
+class Sessions:
+    def __init__(self, touched: list[str] | Exception) -> None:
+        self.touched = touched
+
+    async def recent(self, user_id: str, limit: int) -> list[str]:
+        if isinstance(self.touched, Exception):
+            raise self.touched
+        return self.touched[:limit]
+
+
+def answer(sessions: Any) -> Any:
+    service = RecsService(Store(), POPULAR, build_metrics(CollectorRegistry()), sessions)  # type: ignore[arg-type]
+    return asyncio.run(service.recommend(user_id="new", k=3, request_id="r", experiment=RecsExperiment()))
+
+
+def test_session_choices_drive_the_list() -> None:
+    got = answer(Sessions(["p1"]))
+    assert [(i.product_id, i.reason) for i in got.items][:2] == [
+        ("p1", REASON_SEEN),
+        ("p2", "parecido a lo que viste"),
+    ]
+    assert (got.fallback, got.batch_version) == (False, "v1")
+
+
+@pytest.mark.parametrize("sessions", [Sessions([]), Sessions(StoreUnavailableError("down")), None])
+def test_no_choice_or_no_history_is_the_fallback(sessions: Any) -> None:
+    got = answer(sessions)
+    assert (got.fallback, got.fallback_reason) == (True, "unknown_user")
+    assert [i.product_id for i in got.items] == ["pop"]
