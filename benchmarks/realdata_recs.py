@@ -59,7 +59,14 @@ from recs_baselines import (
     recommend,
 )
 from recs_metrics import score_lists
-from recs_served import import_home, read_validated, served_lists, train_home, write_train_home
+from recs_served import (
+    import_home,
+    pipeline_ndcg,
+    read_validated,
+    served_lists,
+    train_home,
+    write_train_home,
+)
 from recs_split import (
     ALL_POSITIVES,
     DISCOVERY,
@@ -241,6 +248,7 @@ def _coverage(served: dict[str, Any], truth: Truth) -> dict[str, Any]:
         "timings_s": served["timings_s"],
         "train_home_rows": served["rows"],
         "command": served["command"],
+        "pipeline_ndcg@10": served["pipeline_ndcg@10"],
     }
 
 
@@ -351,6 +359,7 @@ def _served(
         "timings_s": {k: round(v, 1) for k, v in timings.items()},
         "rows": rows,
         "command": command,
+        "pipeline_ndcg@10": pipeline_ndcg(home),
     }
 
 
@@ -419,6 +428,9 @@ def _split_markdown(dataset: str, name: str, result: dict[str, Any]) -> str:
             f"Validate {t.get('validate_s', 0):.0f} s, train {t.get('train_s', 0):.0f} s, "
             f"answering {t.get('answer_s', 0):.0f} s.",
         ]
+        if served.get("pipeline_ndcg@10"):
+            seen = ", ".join(f"{m} {v:.4f}" for m, v in served["pipeline_ndcg@10"].items())
+            lines += ["", f"NDCG@10 on the recs pipeline's own held-out window (what its gate read): {seen}."]
     lines += [
         "",
         f"EASE λ chosen on the validation slice ({result['ease']['validation']}): "

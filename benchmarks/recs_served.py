@@ -11,6 +11,7 @@ there). Then ``vitrina data validate`` and ``vitrina train all`` run on it as a 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -104,6 +105,16 @@ def train_home(home: Path, log: Path, command: str, trials: int | None) -> dict[
         "validate_s": vitrina(["data", "validate", "--home", str(home)], log),
         "train_s": vitrina(["train", command, *extra, "--home", str(home)], log),
     }
+
+
+def pipeline_ndcg(home: Path) -> dict[str, float]:
+    """NDCG@10 of each model on the recs pipeline's own held-out window (what its gate saw),
+    from the home's latest recs report; empty when there is none."""
+    path = home / "lake" / "reports" / "recs" / "latest" / "metrics.json"
+    if not path.exists():
+        return {}
+    models = json.loads(path.read_text()).get("models", {})
+    return {name: float(values["ndcg@10"]) for name, values in models.items() if "ndcg@10" in values}
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.unit
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from realdata_recs import bars  # noqa: E402
+from realdata_recs import bars, render  # noqa: E402
 from recs_baselines import (  # noqa: E402
     EASE,
     BuyAgain,
@@ -168,3 +168,57 @@ def test_bars_compare_served_with_the_best_baseline_or_recent_popularity() -> No
     unserved = {k: v for k, v in models(0.1).items() if k != "served"}
     assert bars("olist", {"forward": {"models": unserved}}) == []
     assert np.isclose(cold[0]["ratio_to_reference"], 1.0)
+
+
+def test_the_report_shows_the_served_coverage_the_pipelines_own_numbers_and_the_bars() -> None:
+    metrics = {"ndcg@10": 0.1, "recall@20": 0.2, "hr@10": 0.3, "users": 5}
+    views = {view: {"returning": metrics, "all": metrics} for view in (DISCOVERY, ALL_POSITIVES)}
+    models = dict.fromkeys(("popularity", "popularity_7d", "popularity_30d", "buy_again"), views)
+    models |= dict.fromkeys(("item_knn", "ease", "als", "served"), views)
+    split = {
+        "description": "train before 2011-08-04 (UTC)",
+        "train_events": 10,
+        "train_positives": 10,
+        "train_users": 3,
+        "train_items": 4,
+        "test_positives": 6,
+        "test_users": {f"{v}/{p}": 5 for v in (DISCOVERY, ALL_POSITIVES) for p in ("returning", "all")},
+        "ease": {
+            "lambda": {DISCOVERY: 300.0, ALL_POSITIVES: 100.0},
+            "validation_ndcg@10": {},
+            "validation": "x",
+        },
+        "models": models,
+        "served": {
+            "coverage": {
+                "returning": {"users": 4, "personal": 1, "share": 0.25},
+                "all": {"users": 5, "personal": 1, "share": 0.2},
+            },
+            "fallback_reasons": {"unknown_user": 4},
+            "timings_s": {"train_s": 200.0},
+            "train_home_rows": {"events": 10},
+            "command": "vitrina train all",
+            "pipeline_ndcg@10": {"full": 0.09, "popularity": 0.07},
+        },
+    }
+    entry = {
+        "command": "python benchmarks/realdata_recs.py --dataset online-retail",
+        "measured": "2026-12-05T11:00:00+00:00",
+        "seconds": 300.0,
+        "machine": {"cpu": "cpu", "vector_extensions": [], "cores": 2, "python": "3.11", "load_1m": 1.0},
+        "example": "examples/online-retail",
+        "events": 16,
+        "positives": 16,
+        "users": 4,
+        "items": 5,
+        "first_event": "2011-01-01",
+        "last_event": "2011-08-31",
+        "splits": {"forward": split},
+        "bars": bars("online-retail", {"forward": split}),
+    }
+    page = render({"online-retail": entry})
+    assert "personal lists for 1 of 4 returning users (25%)" in page
+    assert "unknown_user 4" in page
+    assert "full 0.0900" in page
+    assert "EASE (λ 300 / 100)" in page
+    assert page.count("**miss**") == 2  # served equals the best baseline: below 1.1 x
