@@ -148,7 +148,7 @@ class _Fixed:
 
 def evaluate_split(
     events: pd.DataFrame, split: Split, served: dict[str, Any] | None, seed: int
-) -> tuple[dict[str, Any], dict[str, dict[str, list[str]]]]:
+) -> tuple[dict[str, Any], dict[str, dict[str, dict[str, list[str]]]]]:
     """Every baseline's metrics on ``split`` (and the served lists' when given); the lists too."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -175,18 +175,18 @@ def evaluate_split(
     }
     columns, gram = ease_gram(data)
     weights = {lam: ease_weights(gram, lam) for lam in set(lambdas.values())}
-    lists: dict[str, dict[str, list[str]]] = {view: {} for view in VIEWS}
+    lists: dict[str, dict[str, dict[str, list[str]]]] = {view: {} for view in VIEWS}
     for view in VIEWS:
         exclude = truth.history if view == DISCOVERY else None
         view_models = dict(models, ease=_Fixed(data, columns, weights[lambdas[view]]))
         for name in BASELINES:
             began = time.perf_counter()
-            lists[view][name] = recommend(view_models[name], data, users, K, exclude)  # type: ignore[assignment]
+            lists[view][name] = recommend(view_models[name], data, users, K, exclude)
             timings[f"{name}_s"] = timings.get(f"{name}_s", 0.0) + time.perf_counter() - began
     if served is not None:
         answered: dict[str, list[str]] = served["lists"]
-        lists[ALL_POSITIVES][SERVED] = answered  # type: ignore[assignment]
-        lists[DISCOVERY][SERVED] = {  # type: ignore[assignment]
+        lists[ALL_POSITIVES][SERVED] = answered
+        lists[DISCOVERY][SERVED] = {
             u: [p for p in items if p not in truth.history.get(u, frozenset())]
             for u, items in answered.items()
         }
@@ -222,7 +222,26 @@ def evaluate_split(
     }
     if served is not None:
         result["served"] = _coverage(served, truth)
+        result["by_served_list"] = _by_served_list(served, truth, lists)
     return result, lists
+
+
+def _by_served_list(
+    served: dict[str, Any], truth: Truth, lists: dict[str, dict[str, dict[str, list[str]]]]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """NDCG@10 of every model over the returning users ``/recs`` gave a personal list, and over
+    those it gave the fallback: are the personal lists good, and how much does coverage cost?"""
+    personal = {u for u, reason in served["fallback"].items() if reason is None}
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for group, kept in (("personal", True), ("fallback", False)):
+        out[group] = {}
+        for view in VIEWS:
+            users = [u for u in truth.users(view, "returning") if (u in personal) == kept]
+            row = {"users": float(len(users))}
+            for name, by_user in lists[view].items():
+                row[name] = score_lists(by_user, truth.relevant[view], users)["ndcg@10"]
+            out[group][view] = row
+    return out
 
 
 def _coverage(served: dict[str, Any], truth: Truth) -> dict[str, Any]:
@@ -431,6 +450,22 @@ def _split_markdown(dataset: str, name: str, result: dict[str, Any]) -> str:
         if served.get("pipeline_ndcg@10"):
             seen = ", ".join(f"{m} {v:.4f}" for m, v in served["pipeline_ndcg@10"].items())
             lines += ["", f"NDCG@10 on the recs pipeline's own held-out window (what its gate read): {seen}."]
+    for group, label in (("personal", "a personal list"), ("fallback", "the fallback")):
+        views = result.get("by_served_list", {}).get(group)
+        if not views:
+            continue
+        parts = []
+        for view in VIEWS:
+            row = views[view]
+            if not row["users"]:
+                continue
+            best = max(BASELINES, key=lambda m: -1.0 if math.isnan(row[m]) else row[m])
+            parts.append(
+                f"{view} ({row['users']:.0f} users): served {_cell(row[SERVED])}, best baseline "
+                f"{best} {_cell(row[best])}, popularity 30 d {_cell(row['popularity_30d'])}"
+            )
+        if parts:
+            lines += ["", f"Returning users `/recs` gave {label}: " + "; ".join(parts) + "."]
     lines += [
         "",
         f"EASE λ chosen on the validation slice ({result['ease']['validation']}): "
@@ -492,7 +527,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--dataset", required=True, help=" | ".join(DATASETS) + " (or a name with --example/--data)"
+        "--dataset", default="", help=" | ".join(DATASETS) + " (or a name with --example/--data)"
     )
     parser.add_argument(
         "--example", type=Path, help="folder with mapping.yaml and vitrina.yaml (default examples/<dataset>)"
@@ -507,12 +542,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--keep", help="work in this folder and keep it (homes, vitrina.log)")
     parser.add_argument("--out", type=Path, default=OUT, help="where realdata_recs.json/.md go")
+    parser.add_argument(
+        "--render-only", action="store_true", help="rewrite realdata_recs.md from the JSON, run nothing"
+    )
     args = parser.parse_args()
+    path = args.out / "realdata_recs.json"
+    if args.render_only:
+        (args.out / "realdata_recs.md").write_text(render(json.loads(path.read_text())) + "\n")
+        return
     if args.example is None and args.dataset not in DATASETS:
         parser.error(f"unknown dataset {args.dataset!r}: {', '.join(DATASETS)}, or give --example and --data")
     entry = run_dataset(args)
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "realdata_recs.json"
     report = json.loads(path.read_text()) if path.exists() else {}
     report[args.dataset] = entry
     report = dict(sorted(report.items()))

@@ -69,7 +69,8 @@ def read_validated(home: Path, name: str) -> pd.DataFrame | None:
     lake = LakePaths(str(home / "lake"))
     if not list_parquet_files(lake, "validated", name):
         return None
-    return read_table(lake, "validated", name, schema=TABLES[name].schema).to_pandas()
+    frame: pd.DataFrame = read_table(lake, "validated", name, schema=TABLES[name].schema).to_pandas()
+    return frame
 
 
 def write_train_home(full: Path, home: Path, split: Split) -> dict[str, int]:
@@ -88,7 +89,7 @@ def write_train_home(full: Path, home: Path, split: Split) -> dict[str, int]:
             frame = frame[split.is_train(frame).to_numpy()]
         elif name == "catalog":
             frame = frame[frame["created_at"] <= last].copy()
-            frame["updated_at"] = frame["updated_at"].clip(upper=last)
+            frame["updated_at"] = frame["updated_at"].where(frame["updated_at"] <= last, last)
         else:
             frame = frame[pd.to_datetime(frame["signup_date"]).dt.date <= last.date()]
         table = pa.Table.from_pandas(frame.reset_index(drop=True), schema=spec.schema, preserve_index=False)

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.unit
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from realdata_recs import bars, render  # noqa: E402
+from realdata_recs import _by_served_list, bars, render  # noqa: E402
 from recs_baselines import (  # noqa: E402
     EASE,
     BuyAgain,
@@ -216,9 +216,32 @@ def test_the_report_shows_the_served_coverage_the_pipelines_own_numbers_and_the_
         "splits": {"forward": split},
         "bars": bars("online-retail", {"forward": split}),
     }
+    row = {"users": 3.0, **dict.fromkeys(models, 0.1), "served": 0.05, "ease": 0.2}
+    split["by_served_list"] = {"personal": {DISCOVERY: row, ALL_POSITIVES: row}}
     page = render({"online-retail": entry})
     assert "personal lists for 1 of 4 returning users (25%)" in page
     assert "unknown_user 4" in page
     assert "full 0.0900" in page
     assert "EASE (λ 300 / 100)" in page
+    assert "a personal list: discovery (3 users): served 0.0500, best baseline ease 0.2000" in page
     assert page.count("**miss**") == 2  # served equals the best baseline: below 1.1 x
+
+
+def test_served_users_are_scored_apart_by_personal_list_and_fallback() -> None:
+    events = _events(
+        [
+            ("u1", "a", 0, "purchase"),
+            ("u1", "b", 40, "purchase"),
+            ("u2", "a", 1, "purchase"),
+            ("u2", "c", 41, "purchase"),
+        ]
+    )
+    truth = build_truth(events, forward_split(events), events["event_type"] == "purchase")
+    served = {"fallback": {"u1": None, "u2": "unknown_user"}}
+    lists = {
+        view: {"served": {"u1": ["b"], "u2": ["b"]}, "popularity_30d": {"u1": ["c"], "u2": ["c"]}}
+        for view in (DISCOVERY, ALL_POSITIVES)
+    }
+    split = _by_served_list(served, truth, lists)
+    assert split["personal"][DISCOVERY] == {"users": 1.0, "served": 1.0, "popularity_30d": 0.0}
+    assert split["fallback"][ALL_POSITIVES] == {"users": 1.0, "served": 0.0, "popularity_30d": 1.0}
