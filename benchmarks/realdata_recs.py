@@ -58,7 +58,7 @@ from recs_baselines import (
     ease_weights,
     recommend,
 )
-from recs_metrics import score_lists
+from recs_metrics import ndcg_per_user, paired_difference, score_lists
 from recs_served import (
     import_home,
     pipeline_ndcg,
@@ -223,7 +223,24 @@ def evaluate_split(
     if served is not None:
         result["served"] = _coverage(served, truth)
         result["by_served_list"] = _by_served_list(served, truth, lists)
+        result["served_minus"] = _served_minus(truth, lists)
     return result, lists
+
+
+def _served_minus(truth: Truth, lists: dict[str, dict[str, dict[str, list[str]]]]) -> dict[str, Any]:
+    """Served − each baseline, NDCG@10 per user: the mean and its 95 % bootstrap interval
+    (``[mean, low, high]``) per view and population."""
+    out: dict[str, Any] = {}
+    for view in VIEWS:
+        out[view] = {}
+        for population in POPULATIONS:
+            users = truth.users(view, population)
+            served = ndcg_per_user(lists[view][SERVED], truth.relevant[view], users)
+            out[view][population] = {
+                name: paired_difference(served, ndcg_per_user(lists[view][name], truth.relevant[view], users))
+                for name in BASELINES
+            }
+    return out
 
 
 def _by_served_list(
@@ -290,6 +307,7 @@ def bars(dataset: str, splits: dict[str, Any]) -> list[dict[str, Any]]:
                 target = _ndcg(models, best, view, population)
                 label = "served ≥ popularity of the last 30 days"
             value = _ndcg(models, SERVED, view, population)
+            difference = result.get("served_minus", {}).get(view, {}).get(population, {}).get(best)
             out.append(
                 {
                     "split": split_name,
@@ -302,6 +320,7 @@ def bars(dataset: str, splits: dict[str, Any]) -> list[dict[str, Any]]:
                     if _ndcg(models, best, view, population)
                     else math.nan,
                     "passed": bool(value >= target),
+                    "served_minus_reference": difference,
                 }
             )
     return out
@@ -478,6 +497,13 @@ def _split_markdown(dataset: str, name: str, result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _interval(difference: list[float | None] | None) -> str:
+    if not difference or any(v is None or math.isnan(v) for v in difference):
+        return ""
+    mean, low, high = difference
+    return f"; served − reference {mean:+.4f}, 95 % interval {low:+.4f} … {high:+.4f}"
+
+
 def render(report: dict[str, Any]) -> str:
     lines = [
         "# Recommendations on real shops' data: vitrina's served lists against baselines",
@@ -516,7 +542,9 @@ def render(report: dict[str, Any]) -> str:
                 lines.append(
                     f"- {bar['split']} · {bar['view']} ({bar['population']} users): {bar['bar']}: "
                     f"{bar['served']:.4f} vs {bar['target']:.4f} → {verdict} "
-                    f"(served / reference = {bar['ratio_to_reference']:.2f})"
+                    f"(served / reference = {bar['ratio_to_reference']:.2f}"
+                    + _interval(bar.get("served_minus_reference"))
+                    + ")"
                 )
             lines.append("")
     return "\n".join(lines)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
 
 def ndcg_at(ranked: Sequence[str], relevant: frozenset[str], k: int) -> float:
     """Normalised discounted cumulative gain of the first ``k`` of ``ranked``."""
@@ -41,3 +43,20 @@ def score_lists(
         "hr@10": sum(hit_at(lists[u], relevant[u], 10) for u in users) / n,
         "users": n,
     }
+
+
+def ndcg_per_user(
+    lists: Mapping[str, Sequence[str]], relevant: Mapping[str, frozenset[str]], users: Sequence[str]
+) -> np.ndarray:
+    """NDCG@10 of each of ``users``, in their order."""
+    return np.array([ndcg_at(lists[u], relevant[u], 10) for u in users])
+
+
+def paired_difference(a: np.ndarray, b: np.ndarray, resamples: int = 2000, seed: int = 0) -> list[float]:
+    """Mean of ``a − b`` over the same users and its 95 % bootstrap interval (users resampled)."""
+    if a.size == 0:
+        return [math.nan, math.nan, math.nan]
+    difference = a - b
+    rng = np.random.default_rng(seed)
+    means = difference[rng.integers(0, difference.size, (resamples, difference.size))].mean(axis=1)
+    return [float(difference.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]

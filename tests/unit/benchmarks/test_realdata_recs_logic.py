@@ -15,7 +15,7 @@ pytestmark = pytest.mark.unit
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from realdata_recs import _by_served_list, bars, render  # noqa: E402
+from realdata_recs import _by_served_list, bars, evaluate_split, render  # noqa: E402
 from recs_baselines import (  # noqa: E402
     EASE,
     BuyAgain,
@@ -24,7 +24,7 @@ from recs_baselines import (  # noqa: E402
     build_interactions,
     recommend,
 )
-from recs_metrics import hit_at, ndcg_at, recall_at, score_lists  # noqa: E402
+from recs_metrics import hit_at, ndcg_at, paired_difference, recall_at, score_lists  # noqa: E402
 from recs_split import (  # noqa: E402
     ALL_POSITIVES,
     DISCOVERY,
@@ -245,3 +245,40 @@ def test_served_users_are_scored_apart_by_personal_list_and_fallback() -> None:
     split = _by_served_list(served, truth, lists)
     assert split["personal"][DISCOVERY] == {"users": 1.0, "served": 1.0, "popularity_30d": 0.0}
     assert split["fallback"][ALL_POSITIVES] == {"users": 1.0, "served": 0.0, "popularity_30d": 1.0}
+
+
+def test_a_split_is_scored_with_served_lists_coverage_and_intervals() -> None:
+    events = _shop()
+    events = pd.concat([events, _events([("t0", "c", 58, "purchase"), ("new", "a", 59, "purchase")])])
+    split = forward_split(events, days=14)  # days 46..59: the x buyers, t0's c and a newcomer
+    served = {
+        "lists": {u: ["y", "x", "a"] for u in ("t0", "new", *(f"s{i}" for i in range(8)))},
+        "fallback": {u: None if u.startswith("s") else "unknown_user" for u in ("t0", "new", "s0")},
+        "model_versions": {"recs-1": 10},
+        "timings_s": {},
+        "rows": {},
+        "command": "vitrina train all",
+        "pipeline_ndcg@10": {},
+    }
+    served["fallback"] |= {f"s{i}": None for i in range(8)}
+    result, lists = evaluate_split(events, split, served, seed=42)
+    assert result["test_users"]["all_positives/returning"] == 9  # t0 and s0..s7
+    assert result["served"]["coverage"]["returning"] == {"users": 9, "personal": 8, "share": 8 / 9}
+    assert result["served"]["fallback_reasons"] == {"unknown_user": 2}
+    # discovery drops what each user had before: the x buyers had y, so their served list is [x, a]
+    assert lists[DISCOVERY]["served"]["s0"] == ["x", "a"]
+    served_scores = result["models"]["served"]
+    assert served_scores[DISCOVERY]["returning"]["ndcg@10"] == 1.0  # t0 has nothing new: not scored
+    expected = 8 * (1 / math.log2(3)) / 9  # x second for s0..s7, t0's c missing
+    assert served_scores[ALL_POSITIVES]["returning"]["ndcg@10"] == pytest.approx(expected)
+    mean, low, high = result["served_minus"][ALL_POSITIVES]["returning"]["buy_again"]
+    assert low <= mean <= high
+    assert result["by_served_list"]["personal"][DISCOVERY]["users"] == 8.0
+
+
+def test_the_paired_interval_brackets_the_mean_difference() -> None:
+    a, b = np.array([1.0, 0.0, 1.0, 1.0]), np.array([0.0, 0.0, 1.0, 0.0])
+    mean, low, high = paired_difference(a, b)
+    assert mean == 0.5
+    assert 0.0 <= low <= mean <= high <= 1.0
+    assert all(math.isnan(v) for v in paired_difference(np.array([]), np.array([])))
