@@ -319,7 +319,8 @@ def bars(dataset: str, splits: dict[str, Any]) -> list[dict[str, Any]]:
                     "ratio_to_reference": value / _ndcg(models, best, view, population)
                     if _ndcg(models, best, view, population)
                     else math.nan,
-                    "passed": bool(value >= target),
+                    # no baseline found anything: nothing to beat, the bar says nothing
+                    "passed": bool(value >= target) if target > 0 else None,
                     "served_minus_reference": difference,
                 }
             )
@@ -538,7 +539,7 @@ def render(report: dict[str, Any]) -> str:
         if entry["bars"]:
             lines += ["Bars:", ""]
             for bar in entry["bars"]:
-                verdict = "**pass**" if bar["passed"] else "**miss**"
+                verdict = {True: "**pass**", False: "**miss**", None: "not measurable"}[bar["passed"]]
                 lines.append(
                     f"- {bar['split']} · {bar['view']} ({bar['population']} users): {bar['bar']}: "
                     f"{bar['served']:.4f} vs {bar['target']:.4f} → {verdict} "
@@ -576,7 +577,11 @@ def main() -> None:
     args = parser.parse_args()
     path = args.out / "realdata_recs.json"
     if args.render_only:
-        (args.out / "realdata_recs.md").write_text(render(json.loads(path.read_text())) + "\n")
+        report = json.loads(path.read_text())
+        for name, entry in report.items():
+            entry["bars"] = bars(name, entry["splits"])
+        path.write_text(json.dumps(_finite(report), indent=2, allow_nan=False) + "\n")
+        (args.out / "realdata_recs.md").write_text(render(report) + "\n")
         return
     if args.example is None and args.dataset not in DATASETS:
         parser.error(f"unknown dataset {args.dataset!r}: {', '.join(DATASETS)}, or give --example and --data")

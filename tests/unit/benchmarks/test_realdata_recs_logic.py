@@ -165,6 +165,11 @@ def test_bars_compare_served_with_the_best_baseline_or_recent_popularity() -> No
     assert all(b["passed"] for b in bars("online-retail", {"forward": {"models": models(0.28)}}))
     cold = bars("olist", {"forward": {"models": models(0.12)}})
     assert all(b["passed"] and b["population"] == "all" for b in cold)
+    nothing = {
+        m: {v: {p: {"ndcg@10": 0.0} for p in ("returning", "all")} for v in (DISCOVERY, ALL_POSITIVES)}
+        for m in models(0.0)
+    }
+    assert [b["passed"] for b in bars("online-retail", {"forward": {"models": nothing}})] == [None, None]
     unserved = {k: v for k, v in models(0.1).items() if k != "served"}
     assert bars("olist", {"forward": {"models": unserved}}) == []
     assert np.isclose(cold[0]["ratio_to_reference"], 1.0)
