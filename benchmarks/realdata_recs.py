@@ -498,6 +498,10 @@ def _split_markdown(dataset: str, name: str, result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _ratio(value: float | None) -> str:
+    return "–" if value is None or math.isnan(value) else f"{value:.2f}"
+
+
 def _interval(difference: list[float | None] | None) -> str:
     if not difference or any(v is None or math.isnan(v) for v in difference):
         return ""
@@ -543,7 +547,7 @@ def render(report: dict[str, Any]) -> str:
                 lines.append(
                     f"- {bar['split']} · {bar['view']} ({bar['population']} users): {bar['bar']}: "
                     f"{bar['served']:.4f} vs {bar['target']:.4f} → {verdict} "
-                    f"(served / reference = {bar['ratio_to_reference']:.2f}"
+                    f"(served / reference = {_ratio(bar['ratio_to_reference'])}"
                     + _interval(bar.get("served_minus_reference"))
                     + ")"
                 )

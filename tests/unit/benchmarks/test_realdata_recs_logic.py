@@ -3,6 +3,7 @@ the splits (forward cut from the data, per-user holdout, the two views) and the 
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.unit
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from realdata_recs import _by_served_list, bars, evaluate_split, render  # noqa: E402
+from realdata_recs import _by_served_list, _finite, bars, evaluate_split, render  # noqa: E402
 from recs_baselines import (  # noqa: E402
     EASE,
     BuyAgain,
@@ -224,6 +225,9 @@ def test_the_report_shows_the_served_coverage_the_pipelines_own_numbers_and_the_
     row = {"users": 3.0, **dict.fromkeys(models, 0.1), "served": 0.05, "ease": 0.2}
     split["by_served_list"] = {"personal": {DISCOVERY: row, ALL_POSITIVES: row}}
     page = render({"online-retail": entry})
+    stored = json.loads(json.dumps(_finite(entry)))  # NaN is stored as null
+    stored["bars"][0]["ratio_to_reference"] = None
+    assert "served / reference = –" in render({"online-retail": stored})
     assert "personal lists for 1 of 4 returning users (25%)" in page
     assert "unknown_user 4" in page
     assert "full 0.0900" in page
