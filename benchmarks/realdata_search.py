@@ -188,16 +188,14 @@ class PlainBM25:
     def __init__(self, texts: Sequence[str]) -> None:
         self.stemmer = Stemmer.Stemmer("english")
         self.model = bm25s.BM25()
-        self.model.index(
-            bm25s.tokenize(list(texts), stopwords="en", stemmer=self.stemmer, show_progress=False)
-        )
+        tokens = bm25s.tokenize(list(texts), stopwords="en", stemmer=self.stemmer, show_progress=False)
+        self.model.index(tokens, show_progress=False)
 
     def search(self, query: str, k: int = K) -> np.ndarray:
-        tokens = bm25s.tokenize([query], stopwords="en", stemmer=self.stemmer, show_progress=False)
-        if not tokens.vocab:
-            return np.zeros(0, dtype=np.int64)
-        ids = [tokens.vocab_inverse[i] for i in tokens.ids[0]]  # type: ignore[attr-defined]
-        known = [self.model.vocab_dict[t] for t in ids if t in self.model.vocab_dict]
+        words = bm25s.tokenize(
+            [query], stopwords="en", stemmer=self.stemmer, return_ids=False, show_progress=False
+        )[0]
+        known = list(dict.fromkeys(self.model.vocab_dict[t] for t in words if t in self.model.vocab_dict))
         if not known:
             return np.zeros(0, dtype=np.int64)
         scores = self.model.get_scores_from_ids(known)

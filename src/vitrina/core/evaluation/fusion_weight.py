@@ -31,7 +31,7 @@ WEIGHTS: tuple[float, ...] = tuple(round(float(w), 2) for w in np.linspace(0.0, 
 COVERAGES: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 3.0)
 """Coverage weights tried (0: BM25 and the encoder alone)."""
 METRIC = "ndcg@10"
-MIN_SCORED = 20
+MIN_SCORED = 10
 """Fewer judged queries with a relevant product than this teach nothing: keep the default."""
 
 
