@@ -71,7 +71,7 @@ DEFAULT_DATA = REPO.parent / "shared" / "realdata" / "homedepot-search"
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "vitrina-realdata-search"
 LANGUAGE = "en"
 K = 100
-LATENCY_QUERIES = 500
+LATENCY_QUERIES = 300
 
 
 def load_catalog(data: Path) -> pd.DataFrame:
@@ -225,7 +225,8 @@ class Tantivy:
         self.escape = str.maketrans(dict.fromkeys("+-&|!(){}[]^\"~*?:\\/'<>=.,;", " "))
 
     def search(self, query: str, k: int = K) -> np.ndarray:
-        text = query.translate(self.escape).strip()
+        # lower case: the parser reads upper-case AND, OR, IN as operators
+        text = query.translate(self.escape).strip().lower()
         if not text:
             return np.zeros(0, dtype=np.int64)
         parsed = self.index.parse_query(text, ["title"])
