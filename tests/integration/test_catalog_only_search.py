@@ -198,6 +198,17 @@ def test_the_gate_reads_the_judgments_and_the_first_version_is_champion(
     assert f"chosen on {served['n_selection']} judged queries" in text
     assert "selection half" in text
     assert read_version_meta(settings, run.version)["served_mode"] == "hybrid"
+    # The same selection half taught the hybrid its fusion weights, recorded with the version.
+    fusion = run.metrics["fusion"]
+    assert fusion["source"] == "judgments"
+    assert 0 < fusion["n_queries"] <= served["n_selection"]
+    assert fusion["curve"][f"{fusion['weight']:.2f}/{fusion['coverage']:.2f}"] == max(
+        fusion["curve"].values()
+    )
+    recorded = read_version_meta(settings, run.version)["fusion"]
+    assert (recorded["weight"], recorded["coverage"]) == (fusion["weight"], fusion["coverage"])
+    assert mlflow_run.data.params["fusion_weight"] == str(fusion["weight"])
+    assert "fusion weight" in text
 
 
 @pytest.fixture(scope="module")
@@ -237,6 +248,7 @@ def test_without_judgments_the_first_version_still_serves(tmp_path: Path, mlflow
     assert run.metrics["relevance"]["tuned_on_judgments"] is False
     assert run.version is not None
     assert read_version_meta(settings, run.version)["served_mode"] == "hybrid"
+    assert read_version_meta(settings, run.version)["fusion"]["source"] == "default"
     assert run.registration is not None
     assert "as champion" in run.registration
     assert current_version(settings) == run.version

@@ -14,7 +14,8 @@ a later change of the shop file never mixes the analysis of an index and of its 
 takes effect at the next full ``vitrina train search``).
 
 ``version.json`` also records the mode the version was gated in (``served_mode``): the loaded
-engine ranks in it by default.
+engine ranks in it by default; and how its hybrid fuses BM25 and the encoder (``fusion``:
+weights learnt on the shop's judgments, or the defaults).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from vitrina.config import Settings
 from vitrina.core.artifacts import manifest
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.search.engine import MODES, RETRIEVAL_K, Mode, SearchEngine
+from vitrina.core.search.fusion import Fusion
 from vitrina.core.search.languages import DEFAULT_LANGUAGE, Language, as_language
 from vitrina.core.search.lexical import BM25Index
 from vitrina.core.search.products import ProductTable
@@ -129,6 +131,7 @@ class LoadedVersion:
             language=self.language,
             served_mode=served_mode(self.meta),
             suggest=self.suggest,
+            fusion=Fusion.from_dict(self.meta.get("fusion")),
         )
 
 

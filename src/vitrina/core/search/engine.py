@@ -9,8 +9,10 @@ Ranking modes (the evaluation's models are the same engine in another mode):
 
 * ``bm25`` — lexical hits in BM25 order;
 * ``semantic`` — semantic hits in cosine order;
-* ``hybrid`` — the union ranked by reciprocal-rank fusion (RRF, k = 60): the un-learned
-  hybrid, what serves by default when no ranker has been trained yet (no search logs); exact-title
+* ``hybrid`` — the union ranked by normalised-score fusion (:mod:`vitrina.core.search.fusion`:
+  min-max per branch mixed by the engine's ``fusion`` weight, plus the title's coverage of the
+  query words; a shop's judgments can teach both weights): the un-learned hybrid, what
+  serves by default when no ranker has been trained yet (no search logs); exact-title
   matches are lifted as in ``hybrid_ltr``;
 * ``hybrid_ltr`` — the union ranked by the LambdaRank model; products whose analysed title
   equals the analysed query are lifted above the rest (navigational queries).
@@ -32,9 +34,16 @@ import pandas as pd
 
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.search.filters import BoolArray, FilterIndex
+from vitrina.core.search.fusion import Fusion
 from vitrina.core.search.languages import DEFAULT_LANGUAGE
 from vitrina.core.search.products import ProductTable
-from vitrina.core.search.ranker_features import RankingContext, candidate_features, exact_titles, merge_hits
+from vitrina.core.search.ranker_features import (
+    RankingContext,
+    candidate_features,
+    exact_titles,
+    merge_hits,
+    title_coverage,
+)
 from vitrina.core.search.restricted import search_within
 from vitrina.core.search.result_rules import SearchRules
 from vitrina.core.search.suggest import SuggestIndex
@@ -70,7 +79,8 @@ class Ranked:
 
 def rrf(retrieval: np.ndarray) -> Float32Array:
     """Reciprocal-rank fusion of the ``(n, 4)`` retrieval matrix of :func:`merge_hits`
-    (ranks stored as log2(1 + rank)): Σ 1 / (60 + rank) over the retrievers that found it."""
+    (ranks stored as log2(1 + rank)): Σ 1 / (60 + rank) over the retrievers that found it.
+    The hybrid ranked by it before score fusion; kept as the benchmarks' reference."""
     score = np.zeros(retrieval.shape[0])
     for column in (1, 3):
         rank = np.exp2(retrieval[:, column]) - 1.0
@@ -97,6 +107,7 @@ class SearchEngine:
         language: str = DEFAULT_LANGUAGE,
         served_mode: Mode | None = None,
         suggest: SuggestIndex | None = None,
+        fusion: Fusion | None = None,
     ) -> None:
         if served_mode is not None and served_mode not in MODES:
             raise ValueError(f"unknown served mode {served_mode!r}; expected one of {MODES}")
@@ -121,6 +132,8 @@ class SearchEngine:
         """The mode the index version was gated in (None: the ranker decides, as before)."""
         self.suggest = suggest
         """The version's autocomplete index (None: the version has none)."""
+        self.fusion = fusion or Fusion()
+        """How ``hybrid`` mixes BM25 and the encoder (the index version's, learnt or default)."""
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vitrina-search")
 
     @property
@@ -203,15 +216,15 @@ class SearchEngine:
             features = candidate_features(self.context, query, rows, retrieval, user_id=user_id)
             scores = self.ranker.predict(features, num_threads=1).astype(np.float32)
         elif mode == "hybrid":
-            scores = rrf(retrieval)
+            scores = self.fusion.scores(retrieval, title_coverage(self.context, query, rows))
         else:
             column = 0 if mode == "bm25" else 2
             scores = retrieval[:, column].astype(np.float32)
         if mode in ("hybrid", "hybrid_ltr"):
             # Navigational queries: a product whose whole title is the query goes first,
             # whatever the ranker learned (logs rarely teach it; shoppers expect it) or the
-            # fusion made of it (RRF lifts a crowd of products with a shorter title that both
-            # retrievers rank fairly high above the few whose title is the query).
+            # fusion made of it (a fusion lifts a crowd of products with a shorter title that
+            # both retrievers rank fairly high above the few whose title is the query).
             exact = (
                 features["exact_title"].to_numpy() > 0
                 if features is not None

@@ -16,14 +16,19 @@ language is data, kept here:
   thousands separator in English (``1,000``);
 * English possessives: ``men's`` is ``men``;
 * Portuguese *-ões* plurals, which Snowball does not join to their *-ão* singular;
+* **units** after a number, each spelling to one word (``3/4 in.``, ``3/4"``, ``3/4 inch`` and
+  ``3/4 inches`` all read ``3/4 inch``; ``18v`` and ``18-Volt`` read ``18 volt``), and what a
+  ``"`` or ``'`` right after a number means (inches, feet): titles abbreviate units one way
+  and shoppers type them another, and an abbreviation such as ``in`` or ``a`` would
+  otherwise be dropped as a function word;
 * the starter synonyms file shipped in :mod:`vitrina.resources`.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal, get_args
 
@@ -58,6 +63,13 @@ class LanguageProfile:
     """Folded plural endings rewritten to their singular before stemming, in words of at least
     :data:`MIN_REWRITE_LENGTH` letters: Snowball keeps the Portuguese *-ões* plural apart from
     its *-ão* singular (*televisões* → ``televiso``, *televisão* → ``televisa``)."""
+    units: Mapping[str, str] = field(default_factory=dict)
+    """Folded unit spellings → the one word they become when they follow a number (or another
+    unit: ``sq ft``); elsewhere a word stays what it is (``in`` the preposition)."""
+    inch_mark: str | None = None
+    """The unit word a ``"`` right after a number stands for (None: the mark is punctuation)."""
+    foot_mark: str | None = None
+    """The unit word a ``'`` right after a number stands for (None: the mark is punctuation)."""
 
     @cached_property
     def broad_stopwords(self) -> frozenset[str]:
@@ -87,6 +99,52 @@ _ENGLISH_STOPWORDS = frozenset(
     }
 )
 
+
+def _units(groups: Mapping[str, Iterable[str]]) -> dict[str, str]:
+    """``{canonical: spellings}`` → ``{spelling: canonical}`` (each canonical maps to itself)."""
+    return {
+        spelling: canonical for canonical, spellings in groups.items() for spelling in (canonical, *spellings)
+    }
+
+
+_METRIC_UNITS = {
+    "mm": ("milimetro", "milimetros", "milimetros"),
+    "cm": ("centimetro", "centimetros"),
+    "kg": ("kilo", "kilos", "kilogramo", "kilogramos", "quilo", "quilos", "quilograma", "quilogramas"),
+    "ml": ("mililitro", "mililitros"),
+    "gb": ("giga", "gigas"),
+}
+_ENGLISH_UNITS = _units(
+    {
+        "inch": ("in", "inches", "inchs"),
+        "ft": ("feet", "foot", "fts"),
+        "yd": ("yard", "yards", "yds"),
+        "gal": ("gallon", "gallons", "gals"),
+        "qt": ("quart", "quarts", "qts"),
+        "lb": ("lbs", "pound", "pounds"),
+        "oz": ("ounce", "ounces"),
+        "volt": ("v", "volts", "vac", "vdc"),
+        "watt": ("w", "watts"),
+        "amp": ("a", "amps", "ampere", "amperes"),
+        "mm": ("millimeter", "millimeters"),
+        "cm": ("centimeter", "centimeters"),
+        "sq": ("square",),
+        "cu": ("cubic",),
+        "gauge": ("ga", "gage"),
+        "piece": ("pc", "pcs", "pieces"),
+        "pack": ("pk", "packs"),
+        "degree": ("deg", "degrees"),
+        "hp": ("horsepower",),
+        "btu": ("btus",),
+    }
+)
+_SPANISH_UNITS = _units(
+    {"pulgada": ("pulg", "pulgadas"), "litro": ("l", "lt", "lts", "litros"), **_METRIC_UNITS}
+)
+_PORTUGUESE_UNITS = _units(
+    {"polegada": ("pol", "polegadas"), "litro": ("l", "lt", "litros"), **_METRIC_UNITS}
+)
+
 PROFILES: dict[Language, LanguageProfile] = {
     "es": LanguageProfile(
         code="es",
@@ -96,6 +154,8 @@ PROFILES: dict[Language, LanguageProfile] = {
         decimal_comma=True,
         possessives=False,
         synonyms_resource="synonyms_es.csv",
+        units=_SPANISH_UNITS,
+        inch_mark="pulgada",
     ),
     "pt": LanguageProfile(
         code="pt",
@@ -106,6 +166,8 @@ PROFILES: dict[Language, LanguageProfile] = {
         possessives=False,
         synonyms_resource="synonyms_pt.csv",
         plural_endings=(("oes", "ao"),),
+        units=_PORTUGUESE_UNITS,
+        inch_mark="polegada",
     ),
     "en": LanguageProfile(
         code="en",
@@ -115,6 +177,9 @@ PROFILES: dict[Language, LanguageProfile] = {
         decimal_comma=False,
         possessives=True,
         synonyms_resource="synonyms_en.csv",
+        units=_ENGLISH_UNITS,
+        inch_mark="inch",
+        foot_mark="ft",
     ),
 }
 

@@ -130,6 +130,14 @@ def exact_titles(context: RankingContext, query: ParsedQuery, rows: Int64Array) 
     return np.asarray((common == len(q_tokens)) & (context.titles.sizes[rows] == len(q_tokens)), dtype=bool)
 
 
+def title_coverage(context: RankingContext, query: ParsedQuery, rows: Int64Array) -> npt.NDArray[np.float64]:
+    """Share of the analysed query's distinct tokens each candidate's analysed title holds."""
+    q_tokens = frozenset(context.analyse(query.corrected))
+    if not q_tokens:
+        return np.zeros(rows.size)
+    return np.asarray(context.titles.count(rows, q_tokens), dtype=np.float64) / len(q_tokens)
+
+
 def candidate_features(
     context: RankingContext,
     query: ParsedQuery,

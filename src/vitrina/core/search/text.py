@@ -13,9 +13,14 @@ language (the shop's, recorded with each index version); nothing here reads a se
 * **tokenise**: letters and digits only; apostrophes are dropped inside words
   (``Lay's`` → ``lays``), every other mark separates (``Ray-Ban`` → ``ray ban``); letter/digit
   boundaries split (``128gb`` → ``128 gb``, as titles write ``128 GB``); a decimal number
-  stays whole. A comma between digits is a decimal comma in Spanish and Portuguese
-  (``3,5`` → ``3.5``) and a thousands separator in English (``1,000`` → ``1000``). In English
-  a possessive ``'s`` goes (``men's`` → ``men``, ``Lay's`` → ``lay``).
+  and a fraction stay whole (``3/4``: split, its digits would match any 3 and any 4). A
+  comma between digits is a decimal comma in Spanish and Portuguese (``3,5`` → ``3.5``) and
+  a thousands separator in English (``1,000`` → ``1000``). In English a possessive ``'s``
+  goes (``men's`` → ``men``, ``Lay's`` → ``lay``).
+* **units**: a unit after a number is spelt one way (the language's table,
+  :mod:`vitrina.core.search.languages`): ``3/4"``, ``3/4 in.`` and ``3/4 inches`` are all
+  ``3/4 inch``; ``18V`` and ``18-Volt`` are ``18 volt``. A ``"`` or ``'`` right after a number
+  is a unit where the language says so (inches and feet in English).
 * **stem**: the language's Snowball stemmer (PyStemmer) on folded tokens, after dropping a
   short list of function words (Portuguese *-ões* plurals first become *-ão*). General-purpose
   stop lists (NLTK's 313 Spanish words) also drop words that carry product meaning — ``sin``
@@ -47,7 +52,9 @@ from vitrina.core.search.types import MAX_QUERY_TOKENS
 STOPWORDS: frozenset[str] = language_profile(DEFAULT_LANGUAGE).stopwords
 """Function words the Spanish analyser drops before stemming (already folded)."""
 
-_TOKEN = re.compile(r"\d+(?:\.\d+)*|[a-z]+")
+_TOKEN = re.compile(r"\d+/\d+|\d+(?:\.\d+)*|[a-z]+")
+_INCH_MARK = re.compile("(?<=\\d)\\s*(?:\"|''|\u201d|\u2033|\u2032\u2032)")
+_FOOT_MARK = re.compile(r"(?<=\d)\s*['\u2019\u2032](?![a-z0-9'])")
 _APOSTROPHES = re.compile(r"(?<=\w)['’´`](?=\w)")
 _POSSESSIVE = re.compile(r"(?<=\w)['’´`]s\b")
 _DECIMAL_COMMA = re.compile(r"(?<=\d),(?=\d)")
@@ -100,11 +107,29 @@ class TextAnalyzer:
     def tokenize(self, text: str) -> list[str]:
         """Folded tokens of ``text`` (see the module docstring for the rules); no stemming."""
         folded = fold(text)
+        profile = self.profile
+        if profile.inch_mark is not None:
+            folded = _INCH_MARK.sub(f" {profile.inch_mark} ", folded)
+        if profile.foot_mark is not None:
+            folded = _FOOT_MARK.sub(f" {profile.foot_mark} ", folded)
         if self.profile.possessives:
             folded = _POSSESSIVE.sub("", folded)
         folded = _APOSTROPHES.sub("", folded)
         folded = _DECIMAL_COMMA.sub("." if self.profile.decimal_comma else "", folded)
-        return _TOKEN.findall(folded)
+        return self.units(_TOKEN.findall(folded))
+
+    def units(self, tokens: list[str]) -> list[str]:
+        """``tokens`` with every unit spelling that follows a number (or a unit) in its one form."""
+        table = self.profile.units
+        if not table:
+            return tokens
+        out: list[str] = []
+        after_quantity = False
+        for token in tokens:
+            unit = table.get(token) if after_quantity else None
+            out.append(unit or token)
+            after_quantity = unit is not None or token[0].isdigit()
+        return out
 
     def normalise(self, text: str) -> str:
         """``text`` folded and tokenised, tokens joined by single spaces (no stemming, no truncation)."""

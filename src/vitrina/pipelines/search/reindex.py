@@ -104,7 +104,7 @@ def reindex_search(settings: Settings, *, switch: bool = True, now: pd.Timestamp
         {
             **{k: current.meta[k] for k in ("run_id", "model_version", "encoder", "onnx", "ranker")},
             "language": current.language,
-            **({"served_mode": current.meta["served_mode"]} if "served_mode" in current.meta else {}),
+            **{k: current.meta[k] for k in ("served_mode", "fusion") if k in current.meta},
             "parent": current.name,
             "n_products": len(products),
             "n_embedded": int(plan.to_embed.size),

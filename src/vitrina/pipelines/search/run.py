@@ -18,9 +18,11 @@ version; a change of language or synonyms file makes the next run retrain.
 
 Without search logs (a catalog brought without traffic) the base encoder is used, no ranker
 is trained and only judgments and qrels — if any — are evaluated. The served mode is then
-the RRF ``hybrid``, unless the shop's judgments say ``bm25`` (after query understanding) is
-better: chosen on one half of the judged queries, gated on the other
-(:mod:`vitrina.core.evaluation.served_mode`), recorded in the index version and the run.
+the score-fusion ``hybrid``, unless the shop's judgments say ``bm25`` (after query understanding)
+is better: chosen on one half of the judged queries, gated on the other
+(:mod:`vitrina.core.evaluation.served_mode`), recorded in the index version and the run. The
+same half teaches the hybrid its fusion weights first (:mod:`vitrina.core.evaluation.fusion_weight`;
+without judgments the defaults of :mod:`vitrina.core.search.fusion` serve), also recorded.
 With nothing to measure at all, the gate lets a first version through
 with the reason recorded (:mod:`vitrina.core.promotion.gate`), so a new shop is never left
 without search.
@@ -66,6 +68,7 @@ from vitrina.adapters.models.search_index import (
 from vitrina.adapters.search_cache.cached_search import frequent_queries
 from vitrina.adapters.step_ledger import ARTIFACTS, Ledger, StepEvent, cache
 from vitrina.config import Settings
+from vitrina.core.evaluation.fusion_weight import learn_fusion
 from vitrina.core.evaluation.relevance_source import LABELS, gate_source
 from vitrina.core.evaluation.search_models import SemanticBatch, batch_semantic, evaluate_search_models
 from vitrina.core.evaluation.search_rankings import (
@@ -80,6 +83,7 @@ from vitrina.core.evaluation.served_mode import choose_mode, split_judged
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.ranking.training_set import RankingFrame
 from vitrina.core.search.engine import SearchEngine
+from vitrina.core.search.fusion import Fusion
 from vitrina.core.search.lexical import BM25Index
 from vitrina.core.search.product_text import catalog_texts
 from vitrina.core.search.products import ProductTable
@@ -255,6 +259,7 @@ def _build(
         )
         serving, signals = engine_as_of(as_of, ranker)
         serving.served_mode = chosen_mode["mode"] if chosen_mode else None
+        serving.fusion = Fusion.from_dict(run.metrics.get("fusion"))
         name = next_version(settings)
         folder = version_folder(settings, name)
         products.save(folder)
@@ -271,6 +276,7 @@ def _build(
                 "model_version": f"search-{run.run_id}",
                 "language": language,
                 "served_mode": serving.default_mode,
+                "fusion": serving.fusion.to_dict(),
                 "encoder": str(encoder_dir),
                 "onnx": str(onnx_dir),
                 "ranker": None if ranker is None else str(models / "ranker"),
@@ -307,6 +313,7 @@ def _build(
                     "n_products": len(products),
                     **_relevance_params(run.metrics),
                     **_served_mode_params(serving.default_mode, chosen_mode),
+                    **{f"fusion_{k}": v for k, v in serving.fusion.to_dict().items()},
                 },
                 data_window={}
                 if windows is None
@@ -462,9 +469,9 @@ def _evaluate(
     encoder was fine-tuned; None when the base encoder serves, whose index is then reused as
     ``semantic_base`` instead of embedding the catalog twice), plus which source the gate reads.
 
-    Without a ranker, the shop's judgments choose the served mode on one half of the judged
-    queries (section ``judgments_selection``) and the ``judgments`` section, which the gate
-    reads, holds the other half only."""
+    Without a ranker, the shop's judgments teach the hybrid's fusion weights and then choose
+    the served mode on one half of the judged queries (section ``judgments_selection``) and the
+    ``judgments`` section, which the gate reads, holds the other half only."""
     sources = _judged_sources(settings, config, run, products, windows, logs)
     run.judged_queries = sources["judgments"].texts if "judgments" in sources else []
     split = (
@@ -485,6 +492,11 @@ def _evaluate(
             base_vectors = embed_catalog(settings, texts, base_dir, PRODUCT_PRECISION).vectors
             base_index = SemanticIndex.build(base_vectors)
             base = batch_semantic(QueryEncoder.load(base_dir).encode_batch, base_index.search_batch)
+        if split is not None:  # the selection half teaches the fusion before anything is measured
+            fusion = learn_fusion(engine, split.selection, tuned)
+            engine.fusion = fusion.fusion
+            report["fusion"] = fusion.to_dict()
+            run.notes.append(fusion.reason)
         for section, queries in sources.items():
             report[section] = evaluate_search_models(engine, queries, tuned=tuned, base=base)
         if split is not None:

@@ -16,6 +16,7 @@ from vitrina.adapters.search_cache.sqlite import SQLiteResultCache
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.ranking.training_set import RankingFrame
 from vitrina.core.search.engine import Mode, SearchEngine, rrf
+from vitrina.core.search.fusion import Fusion
 from vitrina.core.search.products import ProductTable
 from vitrina.core.search.ranker_features import FEATURES, RankingContext, merge_hits
 from vitrina.core.search.result_rules import SearchRules
@@ -115,8 +116,12 @@ def test_modes_order_by_their_own_score_and_rules_drop_out_of_stock() -> None:
     engine = _engine(None)
     assert engine.search("x", mode="bm25").rows.tolist() == [0, 1, 3]  # 2 is out of stock
     assert engine.search("x", mode="semantic").rows.tolist() == [5, 3]
-    hybrid = engine.search("x")  # no ranker → RRF hybrid
-    assert hybrid.rows[0] == 3  # found by both, ranked high by both
+    hybrid = engine.search("x")  # no ranker → the score-fusion hybrid, default weights
+    # min-max: lexical 0 → 1, 1 → 2/3, 3 → 0; semantic 5 → 1, 3 → 1/2; no title holds "x"
+    assert hybrid.rows.tolist() == [0, 1, 5, 3]
+    engine.fusion = Fusion(0.0, 0.0)  # the encoder's order, BM25-only hits after it
+    assert engine.search("x").rows.tolist() == [5, 3, 0, 1]
+    engine.fusion = Fusion()
     assert hybrid.n_candidates == 5
     assert engine.search("x", apply_rules=False, k=10).rows.size == 5
     with pytest.raises(ValueError, match="needs a trained ranker"):
@@ -129,11 +134,16 @@ def test_a_version_served_in_bm25_ranks_in_bm25_by_default() -> None:
     engine = _engine(None, served_mode=served_mode({"served_mode": "bm25"}))
     assert engine.default_mode == default_mode(engine) == "bm25"
     assert engine.search("x").rows.tolist() == engine.search("x", mode="bm25").rows.tolist() == [0, 1, 3]
-    assert engine.search("x", mode="hybrid").rows[0] == 3  # an experiment naming a mode still gets it
+    assert engine.search("x", mode="hybrid").rows.tolist() == [
+        0,
+        1,
+        5,
+        3,
+    ]  # an experiment naming a mode still gets it
     engine.close()
     older = _engine(None, served_mode=served_mode({}))  # a version.json without the field
     assert older.default_mode == "hybrid"
-    assert older.search("x").rows[0] == 3
+    assert older.search("x").rows.tolist() == [0, 1, 5, 3]
     older.close()
     with pytest.raises(ValueError, match="unknown served mode"):
         served_mode({"served_mode": "bm42"})
@@ -255,8 +265,8 @@ def test_cached_search_serves_the_same_page_until_the_index_changes(tmp_path: Pa
 def test_hybrid_lifts_a_product_whose_whole_title_is_the_query() -> None:
     engine = _engine(None)
     fused = engine.search("x").rows.tolist()
-    assert fused[0] == 3  # RRF: found by both retrievers, ranked high by both
+    assert fused[0] == 0  # the fusion's best
     exact = engine.search("producto 1").rows.tolist()  # product 1's whole title
-    assert exact == [1, *(row for row in fused if row != 1)]  # lifted first, the rest in RRF order
+    assert exact == [1, *(row for row in fused if row != 1)]  # lifted first, the rest in fused order
     assert engine.search("producto 1", mode="bm25").rows.tolist() == [0, 1, 3]  # other modes unchanged
     engine.close()

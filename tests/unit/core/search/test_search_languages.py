@@ -58,7 +58,7 @@ def test_spanish_analysis_is_the_spanish_snowball_stemmer_on_folded_content_word
     [
         ("Cámara 128GB", ["cam", "128", "gb"]),
         ("Zapatillas Nike para correr", ["zapatill", "nik", "corr"]),
-        ("Agua sin gas 1,5 L", ["agu", "sin", "gas", "1.5", "l"]),
+        ("Agua sin gas 1,5 L", ["agu", "sin", "gas", "1.5", "litr"]),  # L after a number: litro
         ("Pañales Huggies para bebé", ["panal", "huggi", "beb"]),
         ("balón de fútbol golty", ["balon", "futbol", "golty"]),
         ("Lay's papas", ["lays", "pap"]),
@@ -118,10 +118,10 @@ def test_english_possessives_and_thousands() -> None:
     assert ENGLISH.normalise("Men's Running Shoes") == "men running shoes"
     assert ENGLISH.normalise("Lay’s chips, kids' bikes") == "lay chips kids bikes"
     assert ENGLISH.analyse("men's") == ENGLISH.analyse("men")
-    assert ENGLISH.normalise("1,000 count 3.5 in.") == "1000 count 3.5 in"
+    assert ENGLISH.normalise("1,000 count 3.5 in.") == "1000 count 3.5 inch"  # a unit, not a preposition
     # Spanish and Portuguese keep the apostrophe's letters and read a decimal comma
     assert SPANISH.normalise("Lay's 1,5") == normalise("Lay's 1,5") == "lays 1.5"
-    assert PORTUGUESE.normalise("copo 0,5 L") == "copo 0.5 l"
+    assert PORTUGUESE.normalise("copo 0,5 L") == "copo 0.5 litro"
 
 
 def test_an_unknown_language_is_refused() -> None:

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.unit
         ("Lay's papas", "lays papas"),  # apostrophes join
         ("Ray-Ban lentes", "ray ban lentes"),  # other marks separate
         ("celular 128gb", "celular 128 gb"),  # letter/digit boundaries split
-        ("agua 1,5 L y 3.5 L", "agua 1.5 l y 3.5 l"),  # decimals stay whole, comma → point
+        ("agua 1,5 L y 3.5 L", "agua 1.5 litro y 3.5 litro"),  # decimals stay whole, comma → point
         ("protector FPS 50+", "protector fps 50"),
         ("  \t\n ", ""),
         ("¿?!…", ""),
