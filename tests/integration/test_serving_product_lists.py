@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from support.recs_handmade import handmade
 
-from tests.support.recs_handmade import handmade
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.stores.base import SIMILAR
 from vitrina.bootstrap import open_sessions, open_store

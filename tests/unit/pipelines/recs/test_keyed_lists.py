@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support.recs_handmade import handmade
 
-from tests.support.recs_handmade import handmade
 from vitrina.core.ranking.top_k import PAD
 from vitrina.core.recs.product_lists import REASON_ALSO_CHOSEN, REASON_SIMILAR, REASON_TOGETHER
 from vitrina.pipelines.recs.keyed_lists import REASON_BUY_AGAIN, keyed_lists
