@@ -40,7 +40,7 @@ from vitrina.core.recs.policy import ServedModel
 from vitrina.core.recs.two_tower.model import TwoTower
 from vitrina.pipelines.recs.batch import BatchReport, publish_recommendations
 from vitrina.pipelines.recs.dataset import load_recs_data
-from vitrina.pipelines.recs.keyed_lists import keyed_lists
+from vitrina.pipelines.recs.keyed_lists import KeyedLists, keyed_lists
 from vitrina.pipelines.recs.options import RecsConfig
 from vitrina.pipelines.recs.ranking_features import ranking_features
 from vitrina.pipelines.recs.selection import served_model
@@ -102,11 +102,13 @@ def publish_batch(
     run_id: str,
     config: RecsConfig,
     model_version: str | None = None,
+    lists: list[KeyedLists] | None = None,
 ) -> BatchReport:
     """Batch inference with ``served`` for every user with history (or only those active in the last
     ``config.active_days``; TOP-``top_k`` with reasons) and the popularity fallback list,
     written to the serving store as version ``run_id`` and switched to atomically (audit copy
-    under ``predictions/``)."""
+    under ``predictions/``). ``lists``: the product-keyed lists of the same batch, when the
+    caller computed them (timed apart); None computes them here."""
     history = data.interactions
     active = published_users(history, config.active_days)
     exclude = ~data.servable
@@ -117,9 +119,8 @@ def publish_batch(
     scores = np.vstack([c[1] for c in chunks])
     cold_reasons = np.vstack([c[2] for c in chunks])
     reasons = explain(data, history, active, items, cold_reasons)
-    started = time.perf_counter()
-    lists = keyed_lists(data, history, config.top_k, _item_vectors(served)) if config.product_lists else []
-    log.info("keyed lists (similar, together, buy_again) in %.1f s", time.perf_counter() - started)
+    if lists is None:
+        lists = product_lists(data, served, config)
     popular_model = GlobalPopularity(exclude_purchased=False).fit(data, history)
     popular, _ = popular_model.recommend(np.zeros(1, dtype=np.int64), config.top_k, exclude)
     with open_store(settings) as store:
@@ -138,6 +139,17 @@ def publish_batch(
             k=config.top_k,
             lists=lists,
         )
+
+
+def product_lists(data: RecsData, served: ServedModel, config: RecsConfig) -> list[KeyedLists]:
+    """The batch's ``similar``, ``together`` and ``buy_again`` lists as of the end of the data
+    (none when ``config.product_lists`` is off)."""
+    if not config.product_lists:
+        return []
+    started = time.perf_counter()
+    lists = keyed_lists(data, data.interactions, config.top_k, _item_vectors(served))
+    log.info("keyed lists (similar, together, buy_again) in %.1f s", time.perf_counter() - started)
+    return lists
 
 
 def _item_vectors(served: ServedModel) -> npt.NDArray[np.float32] | None:

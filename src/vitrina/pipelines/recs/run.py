@@ -58,7 +58,7 @@ from vitrina.pipelines.recs.evaluation import (
     history_before,
 )
 from vitrina.pipelines.recs.options import RecsConfig
-from vitrina.pipelines.recs.publish import assemble, champion_model, publish_batch
+from vitrina.pipelines.recs.publish import assemble, champion_model, product_lists, publish_batch
 from vitrina.pipelines.recs.ranker import fit_ranker, ranker_users
 from vitrina.pipelines.recs.register import INPUT_TABLES, register_recs
 from vitrina.pipelines.recs.report import report_url, write_recs_report
@@ -81,6 +81,7 @@ NOTHING_CHOSEN_TOGETHER = (
     "content term, the ranker's cosines) are zero"
 )
 BATCH_STEP = "batch inference → serving store"
+PRODUCT_LISTS_STEP = "similar, bought-together and buy-again lists"
 SELECT_STEP = "choose the served policy on validation"
 ALL_POSITIVES_ROWS = ("popularity", "als", "full", "served")
 """Models scored on ``test`` counting repeat purchases too: the served policy and what the gate
@@ -284,9 +285,10 @@ def _publish_step(
 ) -> None:
     """Re-publish with the champion when it or the data changed since the last publish.
 
-    Two timed sub-steps: refreshing the champion's histories as of the end of the data (a
-    model refresh: ALS, features, cold start) and batch inference proper (candidates, ranker,
-    rules, MMR, reasons, store write) — the second is what users/s is measured on."""
+    Three timed sub-steps: refreshing the champion's histories as of the end of the data (a
+    model refresh: ALS, features, cold start), the product-keyed lists (similar, bought
+    together, buy again) and batch inference proper (candidates, ranker, rules, MMR, reasons,
+    store write) — the last is what users/s is measured on."""
     settings = session.settings
     champion = get_version(settings, RECS_MODEL, CHAMPION)
     if champion is None:
@@ -306,9 +308,11 @@ def _publish_step(
             )
         if found is None:
             raise ModelNotFoundError(f"{RECS_MODEL} lost its champion while publishing")
+        with steps.step(PRODUCT_LISTS_STEP):
+            lists = product_lists(data, found[1], config)
         with steps.step(BATCH_STEP):
             run.batch = publish_batch(
-                settings, data, found[1], run.run_id, config, model_version=f"recs-{found[0]}"
+                settings, data, found[1], run.run_id, config, model_version=f"recs-{found[0]}", lists=lists
             )
         run.sample_user = str(data.users.ids[int(np.argmax(np.bincount(data.interactions.user)))])
         return {
