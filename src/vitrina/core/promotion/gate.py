@@ -6,7 +6,10 @@ A challenger is registered only if every check passes:
   unmeasured NDCG@10 fails it — except for a model's **first** version when the caller says
   why nothing could be measured (``unmeasured_reason``: a new shop with no judgments, no
   simulator truth and no logs): the check is skipped with that reason, so a shop is never left
-  without a first version. Once a champion exists, an unmeasured challenger fails as before;
+  without a first version. Once a champion exists, an unmeasured challenger fails as before.
+  A first version measured below the floor but not below its baseline on the same data (a
+  shop whose data is hard for every model: one-time buyers) is not held to the floor either:
+  ``vs_baseline`` judges it;
 * ``vs_champion`` — NDCG@10 ≥ champion's − ``max_drop`` (skipped while there is no champion,
   when the champion's NDCG@10 was not measured, or when the caller says the two numbers are
   not comparable: measured on different relevance sources);
@@ -171,7 +174,14 @@ def _floor(inputs: GateInput, thresholds: GateThresholds) -> GateCheck:
     ndcg, floor = inputs.ndcg, thresholds.ndcg_floor
     if math.isfinite(ndcg):
         status: Status = "pass" if ndcg >= floor else "fail"
-        return GateCheck("ndcg_floor", status, ndcg, floor, f"NDCG@10 {ndcg:.4f} vs floor {floor:.4f}")
+        detail = f"NDCG@10 {ndcg:.4f} vs floor {floor:.4f}"
+        if status == "fail" and inputs.champion_ndcg is None and _holds_its_baseline(inputs, thresholds):
+            status = "skip"
+            detail += (
+                f"; no champion yet and not below {inputs.baseline_name} on the same data: the first "
+                "version serves (a fixed floor cannot know how hard a new shop's data is)"
+            )
+        return GateCheck("ndcg_floor", status, ndcg, floor, detail)
     if inputs.unmeasured_reason is None:
         return GateCheck("ndcg_floor", "fail", None, floor, "NDCG@10 was not measured")
     if inputs.champion_ndcg is None:
@@ -182,3 +192,11 @@ def _floor(inputs: GateInput, thresholds: GateThresholds) -> GateCheck:
         return GateCheck("ndcg_floor", "skip", None, floor, detail)
     detail = f"NDCG@10 was not measured ({inputs.unmeasured_reason}); a champion already serves"
     return GateCheck("ndcg_floor", "fail", None, floor, detail)
+
+
+def _holds_its_baseline(inputs: GateInput, thresholds: GateThresholds) -> bool:
+    """A measured baseline on the same data, and NDCG@10 at least the ratio of it."""
+    baseline = inputs.baseline_ndcg
+    if baseline is None or not math.isfinite(baseline) or thresholds.min_baseline_ratio <= 0:
+        return False
+    return inputs.ndcg >= thresholds.min_baseline_ratio * baseline

@@ -123,3 +123,19 @@ def test_champion_measured_elsewhere_or_not_at_all_is_not_compared() -> None:
     assert (check.status, check.detail) == ("skip", "the champion's NDCG@10 was not measured")
     same = decide(GateInput(0.3, champion_ndcg=0.9, behaviour=[OK]), LIMITS)
     assert {c.name: c.status for c in same.checks}["vs_champion"] == "fail"
+
+
+def test_a_first_version_below_the_floor_serves_when_it_holds_its_baseline() -> None:
+    """A shop of one-time buyers: every model scores under the fixed floor; the first version
+    that is not worse than popularity on the same data still serves, a worse one does not."""
+    holds = decide(GateInput(0.0296, baseline_ndcg=0.0296, behaviour=[OK]), LIMITS)
+    assert holds.passed
+    assert {c.name: c.status for c in holds.checks}["ndcg_floor"] == "skip"
+    below = decide(GateInput(0.0250, baseline_ndcg=0.0296, behaviour=[OK]), LIMITS)
+    assert not below.passed
+    assert {c.name: c.status for c in below.checks}["ndcg_floor"] == "fail"
+
+
+def test_below_the_floor_fails_once_a_champion_serves_even_when_it_holds_its_baseline() -> None:
+    decision = decide(GateInput(0.0296, champion_ndcg=0.0296, baseline_ndcg=0.0296, behaviour=[OK]), LIMITS)
+    assert {c.name: c.status for c in decision.checks}["ndcg_floor"] == "fail"
