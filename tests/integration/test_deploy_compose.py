@@ -269,7 +269,9 @@ def test_the_image_installs_the_torch_pin_of_pyproject() -> None:
     pins = [d for d in pyproject["project"]["dependencies"] if d.startswith("torch==")]
     assert len(pins) == 1
     text = (DEPLOY / "docker" / "Dockerfile").read_text()
-    assert re.findall(r"pip install (torch==\S+)", text) == pins
+    assert set(re.findall(r"pip install [^\n;]*?(torch==[^\s;]+)", text)) == set(pins)
+    # From the CPU-only index unless the builder names another one.
+    assert re.search(r"^ARG TORCH_INDEX_URL=\S+/cpu$", text, re.M)
 
 
 def test_copied_sources_exist_and_pass_the_dockerignore() -> None:
