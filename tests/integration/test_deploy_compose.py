@@ -286,3 +286,33 @@ def test_copied_sources_exist_and_pass_the_dockerignore() -> None:
             for source in sources:
                 assert (REPO / source).exists(), f"{dockerfile.name}: {source} not in the repository"
                 assert source.split("/")[0].rstrip("/") in included, f"{source} is excluded by .dockerignore"
+
+
+def test_the_api_command_parses_with_the_vitrina_cli(resolved: dict[str, Any]) -> None:
+    import typer
+
+    from vitrina.cli.main import app
+
+    api = resolved["services"]["api"]
+    assert api.get("entrypoint") is None  # the image's: `vitrina`
+    args = list(api["command"])
+    group = typer.main.get_command(app)
+    parent = group.make_context("vitrina", list(args))
+    serve = group.get_command(parent, args[0])  # type: ignore[attr-defined]
+    assert serve is not None
+    context = serve.make_context(args[0], args[1:], parent=parent)
+    assert context.params["host"] == "0.0.0.0"
+    assert context.params["port"] == 8000
+
+
+@pytest.mark.slow
+def test_the_mlflow_command_parses_with_the_pinned_mlflow(resolved: dict[str, Any]) -> None:
+    # The image installs the mlflow version of pyproject.toml, so its CLI parses the same flags.
+    from mlflow.cli import server
+
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    pin = next(d for d in pyproject["project"]["dependencies"] if d.startswith("mlflow=="))
+    assert pin in (DEPLOY / "docker" / "mlflow.Dockerfile").read_text()
+    context = server.make_context("server", list(resolved["services"]["mlflow"]["command"]))
+    assert context.params["serve_artifacts"] is True
+    assert context.params["backend_store_uri"].startswith("postgresql+psycopg://")
