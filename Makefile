@@ -11,7 +11,7 @@ AIRFLOW_BIN := $(AIRFLOW_VENV)/bin
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 AIRFLOW_REQS := dags/requirements-airflow.txt dags/constraints-airflow.txt
 
-.PHONY: install promtool chromium wrk demo test test-weekdays lint unit bench bench-load clean airflow-env airflow-test
+.PHONY: install promtool chromium wrk haproxy demo test test-weekdays lint unit bench bench-load clean airflow-env airflow-test
 
 # Root installs directly, anyone else through sudo (CI runners).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -19,6 +19,7 @@ APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q 
 APT_PROMETHEUS := $(APT_INSTALL) prometheus
 APT_CHROMIUM := $(APT_INSTALL) chromium
 APT_WRK := $(APT_INSTALL) wrk
+APT_HAPROXY := $(APT_INSTALL) haproxy
 
 # Re-install only when pyproject.toml changes. torch==2.13.0 (CPU) is pinned in pyproject.toml
 # and must come from pip, never uv/poetry, which would fetch a multi-GB CUDA build.
@@ -55,7 +56,17 @@ wrk:
 	  { $(APT_WRK) || { $(SUDO) apt-get update -q && $(APT_WRK); }; }; \
 	} || echo "warning: wrk not installed; benchmarks/load.py needs it"
 
-install: $(STAMP) promtool chromium
+# `haproxy -c` checks deploy/haproxy/haproxy.cfg, the proxy of deploy/docker-compose.yml (Debian's
+# `haproxy`, ~2 MB, the same 2.6 series as the compose image). Its service is stopped right away.
+# Without apt, that test skips locally and fails in CI.
+haproxy:
+	@command -v haproxy >/dev/null || test -x /usr/sbin/haproxy || { \
+	  command -v apt-get >/dev/null && \
+	  { $(APT_HAPROXY) || { $(SUDO) apt-get update -q && $(APT_HAPROXY); }; } && \
+	  { $(SUDO) systemctl disable --now haproxy >/dev/null 2>&1 || true; }; \
+	} || { [ -z "$$CI" ] && echo "warning: haproxy not installed; the proxy configuration test will skip"; }
+
+install: $(STAMP) promtool chromium haproxy
 
 demo: install
 	HF_HUB_OFFLINE=1 $(BIN)/vitrina demo --scale $(SCALE)
