@@ -17,9 +17,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from typer.testing import CliRunner
-
-from tests.support.kustomize_subset import (
+from support.kustomize_subset import (
     Manifest,
     UnsupportedKustomizationError,
     containers,
@@ -28,7 +26,9 @@ from tests.support.kustomize_subset import (
     pod_spec,
     render,
 )
-from tests.support.paths import REPO
+from support.paths import REPO
+from typer.testing import CliRunner
+
 from vitrina.cli.main import app
 from vitrina.config import Settings
 from vitrina.serving.routes.health import router as health_router
