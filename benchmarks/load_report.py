@@ -1,4 +1,4 @@
-"""The load benchmark's bars (issue 6) checked against a run, and its Markdown report."""
+"""The load benchmark's bars checked against a run, and its Markdown report."""
 
 from __future__ import annotations
 

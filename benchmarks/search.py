@@ -1,4 +1,4 @@
-"""Search benchmark (issue 4): quality of every model, end-to-end latency, build time.
+"""Search benchmark: quality of every model, end-to-end latency, build time.
 
 Runs `vitrina train search` once on a validated home (default: a fresh demo marketplace in a
 temporary folder), then times queries through the published index version, and checks the

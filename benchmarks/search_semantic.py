@@ -1,4 +1,4 @@
-"""Semantic retrieval benchmark (issue 4, part 3): fine-tuning, encoders, HNSW-SQ8 index.
+"""Semantic retrieval benchmark: fine-tuning, encoders, HNSW-SQ8 index.
 
 On a validated home (default: a fresh demo marketplace in a temporary folder), one run:
 
