@@ -18,6 +18,7 @@ reason of its source.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Self
 
 import numpy as np
 import numpy.typing as npt
@@ -60,16 +61,13 @@ def compact(
     return out.astype(np.int64), scores, source.astype(np.int64)
 
 
-class SequenceBlend:
-    """The parts' lists one after the other, de-duplicated (see the module docstring)."""
+class _Blend:
+    """What both blends share: fitting every part on the same history, and lists without the
+    per-slot sources."""
 
-    def __init__(self, parts: Sequence[Recommender], name: str) -> None:
-        if not parts:
-            raise ValueError("a sequence blend needs at least one part")
-        self.parts = list(parts)
-        self.name = name
+    parts: list[Recommender]
 
-    def fit(self, data: RecsData, history: Interactions) -> SequenceBlend:
+    def fit(self, data: RecsData, history: Interactions) -> Self:
         for part in self.parts:
             part.fit(data, history)
         return self
@@ -79,6 +77,21 @@ class SequenceBlend:
     ) -> tuple[IntArray, FloatArray]:
         items, scores, _ = self.recommend_with_sources(users, k, exclude)
         return items, scores
+
+    def recommend_with_sources(
+        self, users: IntArray, k: int, exclude: BoolArray | None = None
+    ) -> tuple[IntArray, FloatArray, IntArray]:
+        raise NotImplementedError
+
+
+class SequenceBlend(_Blend):
+    """The parts' lists one after the other, de-duplicated (see the module docstring)."""
+
+    def __init__(self, parts: Sequence[Recommender], name: str) -> None:
+        if not parts:
+            raise ValueError("a sequence blend needs at least one part")
+        self.parts = list(parts)
+        self.name = name
 
     def recommend_with_sources(
         self, users: IntArray, k: int, exclude: BoolArray | None = None
@@ -110,7 +123,7 @@ def _scaled(scores: FloatArray) -> FloatArray:
     return np.where(finite, scaled, -np.inf)
 
 
-class ScoreBlend:
+class ScoreBlend(_Blend):
     """``weight · first + (1 − weight) · second`` of scaled scores (see the module docstring)."""
 
     def __init__(self, first: Recommender, second: Recommender, weight: float, name: str) -> None:
@@ -119,17 +132,6 @@ class ScoreBlend:
         self.parts = [first, second]
         self.weight = weight
         self.name = name
-
-    def fit(self, data: RecsData, history: Interactions) -> ScoreBlend:
-        for part in self.parts:
-            part.fit(data, history)
-        return self
-
-    def recommend(
-        self, users: IntArray, k: int, exclude: BoolArray | None = None
-    ) -> tuple[IntArray, FloatArray]:
-        items, scores, _ = self.recommend_with_sources(users, k, exclude)
-        return items, scores
 
     def recommend_with_sources(
         self, users: IntArray, k: int, exclude: BoolArray | None = None

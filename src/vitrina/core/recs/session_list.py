@@ -1,4 +1,4 @@
-"""A list for a shopper the batch has not seen, from what they chose in this session.
+"""A list for a shopper the batch has not seen, from what they chose since they arrived.
 
 At request time, with what the batch published: each touched product's ``similar`` list (see
 :mod:`vitrina.core.recs.product_lists`) and the popularity list. A product's score is the sum,
