@@ -37,6 +37,8 @@ def spark_session(master: str, app_name: str = "vitrina", cores: int = 2) -> Spa
     default number of partitions."""
     from pyspark.sql import SparkSession
 
+    # PySpark takes the workers' interpreter from the driver's environment, not from its conf.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     python_path = os.pathsep.join(p for p in (_package_root(), os.environ.get("PYTHONPATH", "")) if p)
     spark = (
         SparkSession.builder.master(master)
@@ -51,8 +53,6 @@ def spark_session(master: str, app_name: str = "vitrina", cores: int = 2) -> Spa
         .config("spark.executor.memory", EXECUTOR_MEMORY)
         .config("spark.executor.cores", str(EXECUTOR_CORES))
         .config("spark.cores.max", str(cores))
-        .config("spark.pyspark.python", sys.executable)
-        .config("spark.pyspark.driver.python", sys.executable)
         .config("spark.executorEnv.PYTHONPATH", python_path)
         .getOrCreate()
     )
