@@ -185,7 +185,8 @@ def compute_features_configured(
 
 
 def spark_for(settings: Settings) -> SparkSession:
-    """The process's Spark session, on ``settings.spark_master`` when this call creates it."""
+    """The process's Spark session, on ``settings.spark_master`` (taking ``settings.spark_cores``
+    cores of a cluster) when this call creates it."""
     from vitrina.adapters.spark_session import spark_session
 
-    return spark_session(settings.spark_master)
+    return spark_session(settings.spark_master, cores=settings.spark_cores)

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
         default="local[2]",
         description="Spark master URL when the engine is spark: local[N] or spark://host:port.",
     )
+    spark_cores: int = Field(
+        default=2,
+        gt=0,
+        description="Cores the Spark application takes from a cluster (one per 512 MiB executor).",
+    )
     batch_block_users: int = Field(
         default=4096,
         gt=0,
