@@ -6,7 +6,9 @@ implementation (docs/architecture.md §4 "Backends", docs/adr/0016-layers.md).
   → the store in that file, the cache beside it; ``redis://``, ``rediss://``, ``unix://`` → Redis.
 * ``VITRINA_EVENTS_URL`` picks the event buffer: unset or ``log`` → the embedded log under
   ``$VITRINA_HOME/events/``; a Redis URL → Redis Streams.
-* ``VITRINA_ENGINE`` picks the feature engine: ``duckdb`` (default) or ``spark``.
+* ``VITRINA_ENGINE`` picks the engine of feature frames, batch inference and evaluation joins:
+  ``duckdb`` (default; in-process numpy for the last two) or ``spark`` (on the master
+  ``VITRINA_SPARK_MASTER`` names, ``local[2]`` by default).
 
 Pipelines, serving and the CLI open adapters here. Adapters never import this module (they
 take paths and URLs), and core never sees settings. A backend's module is imported only when
@@ -27,6 +29,7 @@ from vitrina.config import Settings
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from pyspark.sql import SparkSession
 
     from vitrina.adapters.events.base import EventBuffer
     from vitrina.adapters.features.cutoffs import Cutoffs
@@ -170,13 +173,20 @@ def compute_features_configured(
     """Feature frames as of ``cutoffs`` on ``settings.engine``; both engines run the same
     definitions and return the same rows.
 
-    ``spark`` uses the active Spark session, or starts a local one (a cluster deployment
-    starts its session, with its master and a UTC time zone, before calling this).
+    ``spark`` runs on :func:`spark_for` (the active session, or one on ``settings.spark_master``).
     """
     if settings.engine == "spark":
-        from vitrina.adapters.features.spark_engine import compute_features_spark, local_spark
+        from vitrina.adapters.features.spark_engine import compute_features_spark
 
-        return compute_features_spark(local_spark(cores=2), settings.lake, cutoffs, frames)
+        return compute_features_spark(spark_for(settings), settings.lake, cutoffs, frames)
     from vitrina.adapters.features import duckdb_engine
 
     return duckdb_engine.compute_features(settings, cutoffs, frames)
+
+
+def spark_for(settings: Settings) -> SparkSession:
+    """The process's Spark session, on ``settings.spark_master`` (taking ``settings.spark_cores``
+    cores of a cluster) when this call creates it."""
+    from vitrina.adapters.spark_session import spark_session
+
+    return spark_session(settings.spark_master, cores=settings.spark_cores)

@@ -30,7 +30,24 @@ class Settings(BaseSettings):
     lake_url: str | None = Field(
         default=None, description="fsspec URL of the lake; default is $VITRINA_HOME/lake."
     )
-    engine: str = Field(default="duckdb", description="Feature/warehouse engine: duckdb | spark.")
+    engine: str = Field(
+        default="duckdb",
+        description="Engine of feature frames, batch inference and evaluation joins: duckdb | spark.",
+    )
+    spark_master: str = Field(
+        default="local[2]",
+        description="Spark master URL when the engine is spark: local[N] or spark://host:port.",
+    )
+    spark_cores: int = Field(
+        default=2,
+        gt=0,
+        description="Cores the Spark application takes from a cluster (one per 512 MiB executor).",
+    )
+    batch_block_users: int = Field(
+        default=4096,
+        gt=0,
+        description="Users per scoring call of batch inference (one Spark row when the engine is spark).",
+    )
     mlflow_uri: str | None = Field(default=None, description="MLflow tracking URI.")
     store_url: str | None = Field(default=None, description="Serving store: sqlite (default) or redis://…")
     events_url: str | None = Field(default=None, description="Event buffer: embedded log or redis://…")

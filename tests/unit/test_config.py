@@ -20,13 +20,19 @@ def test_lake_defaults_to_home_subfolder(tmp_path: Path) -> None:
 def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VITRINA_LAKE_URL", "memory://lake")
     monkeypatch.setenv("VITRINA_MAX_INVALID_SHARE", "0.2")
+    monkeypatch.setenv("VITRINA_ENGINE", "spark")
+    monkeypatch.setenv("VITRINA_SPARK_MASTER", "spark://10.0.0.5:7077")
     settings = get_settings()
     assert settings.lake == "memory://lake"
     assert settings.max_invalid_share == pytest.approx(0.2)
+    assert (settings.engine, settings.spark_master) == ("spark", "spark://10.0.0.5:7077")
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize(("field", "value"), [("engine", "pandas"), ("max_invalid_share", 1.5)])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("engine", "pandas"), ("max_invalid_share", 1.5), ("batch_block_users", 0), ("spark_cores", 0)],
+)
 def test_bad_values_are_refused(field: str, value: object) -> None:
     with pytest.raises(ValidationError):
         get_settings(**{field: value})

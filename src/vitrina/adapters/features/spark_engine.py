@@ -37,22 +37,9 @@ def _unix_micros(ts: dt_.Timestamp(timezone="UTC")) -> dt_.int64:  # type: ignor
 
 def local_spark(cores: int = 1, app_name: str = "vitrina-features") -> SparkSession:
     """A local Spark session sized for a laptop or CI (stop it with ``.stop()``)."""
-    from pyspark.sql import SparkSession
+    from vitrina.adapters.spark_session import spark_session
 
-    spark = (
-        SparkSession.builder.master(f"local[{cores}]")
-        .appName(app_name)
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", str(max(2, cores)))
-        .config("spark.default.parallelism", str(max(2, cores)))
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.driver.memory", "1g")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
+    return spark_session(f"local[{cores}]", app_name, cores)
 
 
 def _read(spark: SparkSession, lake: LakePaths, name: str) -> DataFrame:

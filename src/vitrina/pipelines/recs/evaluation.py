@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +81,8 @@ __all__ = [
 ]
 log = logging.getLogger(__name__)
 BoolArray = npt.NDArray[np.bool_]
+Accuracy = Callable[[IntArray, Truth, Sequence[str]], dict[str, float]]
+"""(ranked lists, truth, metric names) → mean accuracy metrics (an engine's evaluation join)."""
 
 TRUTH_TIERS = ((10, 3.0), (20, 2.0), (100, 1.0))  # (rank limit, gain): top-10 → 3, 11–20 → 2, …
 RECOMMEND_BATCH = 2048  # users per recommend() call
@@ -289,10 +291,14 @@ def _checked(model: Recommender, items: IntArray, n: int, k: int, exclude: BoolA
     return items
 
 
-def score_lists(ranked: IntArray, evaluation: EvaluationSet) -> dict[str, dict[str, float]]:
+def score_lists(
+    ranked: IntArray, evaluation: EvaluationSet, accuracy: Accuracy | None = None
+) -> dict[str, dict[str, float]]:
     """Metrics of ranked lists (rows = ``evaluation.users``): ``{"heldout": …, "truth": …}``.
 
     ``truth`` is empty without graded truth. Values are ``NaN`` when no user can be evaluated.
+    ``accuracy``: the join of lists with truth into accuracy metrics (the engine's, from
+    :func:`~vitrina.pipelines.recs.engine.accuracy_join`); None joins in process.
     """
     if ranked.shape[1] < 100:
         raise ValueError(f"recall@100 needs lists of at least 100 items, got {ranked.shape[1]}")
@@ -306,11 +312,16 @@ def score_lists(ranked: IntArray, evaluation: EvaluationSet) -> dict[str, dict[s
     if ranked.shape[0] == 0:  # nobody to evaluate: say so with NaN, never a flattering 0
         beyond = dict.fromkeys(beyond, float("nan"))
     blocks = {"heldout": evaluation.heldout, "truth": evaluation.graded}
+    join = accuracy or _accuracy_in_process
     return {
-        name: ranking_report(judge(ranked, truth), ACCURACY_METRICS) | beyond
+        name: join(ranked, truth, ACCURACY_METRICS) | beyond
         for name, truth in blocks.items()
         if truth is not None
     }
+
+
+def _accuracy_in_process(ranked: IntArray, truth: Truth, names: Sequence[str]) -> dict[str, float]:
+    return ranking_report(judge(ranked, truth), names)
 
 
 def evaluate_recommender(
@@ -321,8 +332,9 @@ def evaluate_recommender(
     k_max: int = 100,
     truth: SimulatorTruth | None = None,
     evaluation: EvaluationSet | None = None,
+    accuracy: Accuracy | None = None,
 ) -> dict[str, Any]:
-    """Evaluate one fitted model on ``part``.
+    """Evaluate one fitted model on ``part`` (``accuracy``: see :func:`score_lists`).
 
     Returns ``{"heldout": {metric: value}, "truth": {metric: value} or {}, "n_users": int}``
     with the keys of :data:`METRICS`. Pass a prebuilt ``evaluation`` to share it across models.
@@ -332,7 +344,7 @@ def evaluate_recommender(
     if evaluation is None:
         evaluation = build_evaluation_set(data, part=part, truth=truth)
     started = time.perf_counter()
-    scores = score_lists(rank_users(model, evaluation, k_max), evaluation)
+    scores = score_lists(rank_users(model, evaluation, k_max), evaluation, accuracy)
     log.info(
         "evaluated %s on %d users of %s in %.1f s",
         getattr(model, "name", type(model).__name__),
@@ -355,16 +367,18 @@ def evaluate_all(
     part: str = "test",
     k_max: int = 100,
     evaluation: EvaluationSet | None = None,
+    accuracy: Accuracy | None = None,
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Every fitted model on one shared :class:`EvaluationSet`, in the report's shape:
     ``{"models": {name: metrics}, "truth": {name: metrics}}`` (``truth`` empty without truth).
-    Pass ``evaluation`` when it was built already (``part`` and ``truth`` are then its own).
+    Pass ``evaluation`` when it was built already (``part`` and ``truth`` are then its own);
+    ``accuracy``: see :func:`score_lists`.
     """
     if evaluation is None:
         evaluation = build_evaluation_set(data, part=part, truth=truth)
     report: dict[str, dict[str, dict[str, float]]] = {"models": {}, "truth": {}}
     for name, model in models.items():
-        result = evaluate_recommender(model, data, k_max=k_max, evaluation=evaluation)
+        result = evaluate_recommender(model, data, k_max=k_max, evaluation=evaluation, accuracy=accuracy)
         report["models"][name] = result["heldout"]
         if result["truth"]:
             report["truth"][name] = result["truth"]

@@ -40,6 +40,7 @@ from vitrina.core.recs.policy import ServedModel
 from vitrina.core.recs.two_tower.model import TwoTower
 from vitrina.pipelines.recs.batch import BatchReport, publish_recommendations
 from vitrina.pipelines.recs.dataset import load_recs_data
+from vitrina.pipelines.recs.engine import score_users
 from vitrina.pipelines.recs.keyed_lists import KeyedLists, keyed_lists
 from vitrina.pipelines.recs.options import RecsConfig
 from vitrina.pipelines.recs.ranking_features import ranking_features
@@ -105,19 +106,15 @@ def publish_batch(
     lists: list[KeyedLists] | None = None,
 ) -> BatchReport:
     """Batch inference with ``served`` for every user with history (or only those active in the last
-    ``config.active_days``; TOP-``top_k`` with reasons) and the popularity fallback list,
+    ``config.active_days``; TOP-``top_k`` with reasons; in-process or on Spark, as
+    ``settings.engine`` says: :mod:`~vitrina.pipelines.recs.engine`) and the popularity fallback list,
     written to the serving store as version ``run_id`` and switched to atomically (audit copy
     under ``predictions/``). ``lists``: the product-keyed lists of the same batch, when the
     caller computed them (timed apart); None computes them here."""
     history = data.interactions
     active = published_users(history, config.active_days)
     exclude = ~data.servable
-    chunks = in_batches(
-        active, 4096, lambda users: served.recommend_with_reasons(users, config.top_k, exclude)
-    )
-    items = np.vstack([c[0] for c in chunks])
-    scores = np.vstack([c[1] for c in chunks])
-    cold_reasons = np.vstack([c[2] for c in chunks])
+    items, scores, cold_reasons = score_users(settings, served, active, config.top_k, exclude)
     reasons = explain(data, history, active, items, cold_reasons)
     if lists is None:
         lists = product_lists(data, served, config)

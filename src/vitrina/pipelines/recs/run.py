@@ -51,6 +51,7 @@ from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.two_tower.model import TwoTower, TwoTowerConfig
 from vitrina.pipelines.recs.batch import BatchReport
 from vitrina.pipelines.recs.dataset import load_recs_data
+from vitrina.pipelines.recs.engine import accuracy_join
 from vitrina.pipelines.recs.evaluation import (
     EvaluationSet,
     build_evaluation_set,
@@ -143,10 +144,11 @@ def _evaluate(
     except FileNotFoundError:
         truth = None  # bring-your-own data: held-out metrics only
     evaluation = build_evaluation_set(data, part="test", truth=truth)
-    metrics = evaluate_all(models, data, evaluation=evaluation)
+    join = accuracy_join(settings)  # in process, or on Spark with VITRINA_ENGINE=spark
+    metrics = evaluate_all(models, data, evaluation=evaluation, accuracy=join)
     repeats = build_evaluation_set(data, part="test", repeats=True)
     compared = {name: models[name] for name in ALL_POSITIVES_ROWS if name in models}
-    metrics["all_positives"] = evaluate_all(compared, data, evaluation=repeats)["models"]
+    metrics["all_positives"] = evaluate_all(compared, data, evaluation=repeats, accuracy=join)["models"]
     run.notes.insert(0, _measured_on(data, evaluation))
     return metrics
 
