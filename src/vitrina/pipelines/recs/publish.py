@@ -16,7 +16,6 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -48,12 +47,6 @@ from vitrina.pipelines.recs.selection import served_model
 
 log = logging.getLogger(__name__)
 DAY_US = 86_400_000_000
-T = TypeVar("T")
-
-
-def in_batches(users: IntArray, size: int, fn: Callable[[IntArray], T]) -> list[T]:
-    """``fn`` over slices of ``size`` users (bounds the memory of the candidate matrices)."""
-    return [fn(users[start : start + size]) for start in range(0, users.size, size)]
 
 
 def assemble(
