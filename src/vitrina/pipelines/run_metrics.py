@@ -177,20 +177,19 @@ def loop_metrics(settings: Settings, loop: LoopRun, *, error: BaseException | No
         loop_group.batch_last_success.clear()
     if loop.drift is not None:
         drift_gauges(run.group("drift"), read_latest_metrics(settings, "drift"))
-    recs = run.group("recs")
     if loop.recs is not None and loop.recs.batch is not None:
+        recs = run.group("recs")
         recs.user_coverage.labels(model="recs").set(loop.recs.batch.user_coverage)
         recs.coverage.labels(model="recs").set(loop.recs.batch.catalog_coverage)
-    for metrics, model, published in (
-        (recs, "recs", _recs_published(settings)),
-        (run.group("search"), "search", _search_published(settings)),
-    ):
+    for model, published in (("recs", _recs_published(settings)), ("search", _search_published(settings))):
         if published is not None:
-            metrics.published.labels(model=model).set(published)
+            run.group(model).published.labels(model=model).set(published)
     last = _data_last(settings)
     if last is not None:
         run.group("loop").data_last.labels(table="events").set(last)
-    experiment_gauges(run.group("experiment"), read_latest_metrics(settings, "experiments"))
+    experiment = read_latest_metrics(settings, "experiments")
+    if experiment is not None:
+        experiment_gauges(run.group("experiment"), experiment)
     return run
 
 
