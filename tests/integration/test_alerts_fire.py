@@ -131,8 +131,8 @@ def start_pushgateway(processes: Processes) -> str:
     return url
 
 
-def drifted_home(home: Path) -> Settings:
-    """A price-inflation ci lake, validated, with a recs batch published 10 h ago."""
+def drifted_home(home: Path) -> tuple[Settings, dt.datetime]:
+    """A price-inflation ci lake, validated, with a recs batch published 10 h ago (returned)."""
     settings = get_settings(home=home)
     generate_marketplace(
         settings, scale="ci", seed=SEED, drift="price_inflation", end_date=END, catalog_to=None
@@ -154,7 +154,7 @@ def drifted_home(home: Path) -> Settings:
             k=2,
             generated_at=published,
         )
-    return settings
+    return settings, published
 
 
 def prometheus_config(folder: Path, api: str, gateway: str) -> Path:
@@ -188,7 +188,7 @@ def test_drift_and_stale_recommendations_alerts_fire(tmp_path: Path, processes: 
     prometheus_bin = binary("prometheus", "prometheus", "promtool")
     gateway = start_pushgateway(processes)
 
-    settings = drifted_home(tmp_path / "home")
+    settings, published = drifted_home(tmp_path / "home")
     steps: list[StepEvent] = []
     ledger = Ledger(settings, "drift", "alerts-test", QUIET, False, steps)
     check = check_drift(settings, DriftConfig(query_sample=0, html=False), QUIET, ledger=ledger)
@@ -239,6 +239,14 @@ def test_drift_and_stale_recommendations_alerts_fire(tmp_path: Path, processes: 
     query = 'vitrina_batch_step_outcome{pipeline="drift",step="check",outcome="ran"}'
     ran = get_json(f"{prometheus}/api/v1/query?query={urllib.request.quote(query)}")["data"]["result"]
     assert [r["metric"]["job"] for r in ran] == ["vitrina-batch"]
+    # the API reports the batch it serves, from the store, as the pipeline pushed it
+    query = 'vitrina_published_timestamp_seconds{model="recs"}'
+    found = get_json(f"{prometheus}/api/v1/query?query={urllib.request.quote(query)}")["data"]["result"]
+    by_job = {r["metric"]["job"]: float(r["value"][1]) for r in found}
+    assert by_job == {
+        "vitrina-api": pytest.approx(published.timestamp()),
+        "vitrina-batch": pytest.approx(published.timestamp()),
+    }
 
 
 def gateway_samples(gateway: str) -> dict[str, float]:
