@@ -7,7 +7,8 @@ pushes that run to a ``prometheus-pushgateway``; a ``prometheus`` with the repos
 ``alerts.yml`` (1 s scrape and evaluation) scrapes it and a live ``vitrina serve`` on the same
 home. ``DataDriftDetected`` and ``RecommendationsStale`` must fire (their ``for: 1m`` passes)
 and the API target must be up. A second test checks that a failed run pushed after a good one
-keeps the good one's last-success time in the gateway.
+keeps the good one's last-success time in the gateway, and a third that `vitrina drift` (the
+drift DAG's check) pushes its failed check.
 
 Both binaries come from Debian (``make promtool``, ``make pushgateway``). Without them the
 tests skip, unless ``CI`` is set, where a missing binary is a failure.
@@ -32,11 +33,13 @@ import yaml
 from rich.console import Console
 from support.paths import REPO
 from support.ports import free_port
+from typer.testing import CliRunner
 
 import vitrina
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.step_ledger import Ledger, StepEvent
 from vitrina.bootstrap import open_store
+from vitrina.cli.main import app
 from vitrina.config import Settings, get_settings
 from vitrina.pipelines.drift.run import DriftConfig, check_drift
 from vitrina.pipelines.loop import LoopRun
@@ -283,3 +286,19 @@ def test_a_failed_run_keeps_the_last_success_time(tmp_path: Path, processes: Pro
     outcomes = {k for k in after if k.startswith("vitrina_batch_step_outcome") and 'pipeline="search"' in k}
     assert len(outcomes) == 1
     assert 'outcome="failed"' in outcomes.pop()
+
+
+def test_the_drift_command_pushes_its_failed_check(tmp_path: Path, processes: Processes) -> None:
+    gateway = start_pushgateway(processes)
+    home = tmp_path / "home"  # no data: the check fails
+    args = ["drift", "--home", str(home), "--no-html", "--query-sample", "0"]
+    result = CliRunner().invoke(app, args, env={"VITRINA_PUSHGATEWAY_URL": gateway, "COLUMNS": "200"})
+    assert result.exit_code == 1, result.output
+    assert "drift check failed" in result.output
+    samples = gateway_samples(gateway)
+    drift = {k: v for k, v in samples.items() if 'pipeline="drift"' in k}
+    assert [v for k, v in drift.items() if k.startswith("vitrina_batch_job_failed")] == [1.0]
+    outcomes = [k for k in drift if k.startswith("vitrina_batch_step_outcome")]
+    assert len(outcomes) == 1
+    assert 'step="check"' in outcomes[0]
+    assert 'outcome="failed"' in outcomes[0]
