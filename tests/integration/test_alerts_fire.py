@@ -7,7 +7,7 @@ pushes that run to a ``prometheus-pushgateway``; a ``prometheus`` with the repos
 ``alerts.yml`` (1 s scrape and evaluation) scrapes it and a live ``vitrina serve`` on the same
 home. ``DataDriftDetected`` and ``RecommendationsStale`` must fire (their ``for: 1m`` passes)
 and the API target must be up. A second test checks that a failed run pushed after a good one
-keeps the good one's last-success time in the gateway, and a third that `vitrina drift` (the
+keeps the good one's last-success time in the gateway, and a third that ``vitrina drift`` (the
 drift DAG's check) pushes its failed check.
 
 Both binaries come from Debian (``make promtool``, ``make pushgateway``). Without them the

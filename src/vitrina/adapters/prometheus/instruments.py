@@ -18,11 +18,12 @@ workers hold the same model; a stopped worker's value is dropped), ``mostrecent`
 of the last analysis or batch run. ``vitrina_model_info`` is a collector over the loaded
 versions (:class:`ModelInfo`), since prometheus_client's ``Info`` has no multiprocess mode.
 
-Batch jobs run in their own short-lived process: they set the ``vitrina_batch_job_*`` gauges
-(last run's state, not counters, so a Pushgateway keeps them meaningful between runs) on a
-registry from :func:`build_metrics` and push it, e.g. ``push_to_gateway(url,
-job="vitrina-batch", grouping_key={"pipeline": "recs"}, registry=metrics.registry)``. Their
-label is ``pipeline``, not ``job``, which Prometheus reserves for the scrape job.
+Batch jobs run in their own short-lived process: they set the ``vitrina_batch_*``, drift,
+coverage, freshness and experiment gauges (last run's state, not counters, so a Pushgateway
+keeps them meaningful between runs) on a registry from :func:`build_metrics` per pipeline and
+push it (:mod:`vitrina.pipelines.run_metrics`, :mod:`vitrina.adapters.prometheus.push`:
+``job="vitrina-batch"``, grouping key ``pipeline``). Their label is ``pipeline``, not ``job``,
+which Prometheus reserves for the scrape job.
 """
 
 from __future__ import annotations
