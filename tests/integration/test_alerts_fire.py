@@ -43,7 +43,8 @@ from vitrina.cli.main import app
 from vitrina.config import Settings, get_settings
 from vitrina.pipelines.drift.run import DriftConfig, check_drift
 from vitrina.pipelines.loop import LoopRun
-from vitrina.pipelines.recs.batch import publish_recommendations
+from vitrina.pipelines.recs.batch import BatchReport, publish_recommendations
+from vitrina.pipelines.recs.run import RecsRun
 from vitrina.pipelines.run_metrics import export_loop_run
 from vitrina.pipelines.validate import validate_lake
 from vitrina.simulator.generate import generate_marketplace
@@ -267,17 +268,25 @@ def gateway_samples(gateway: str) -> dict[str, float]:
 def test_a_failed_run_keeps_the_last_success_time(tmp_path: Path, processes: Processes) -> None:
     gateway = start_pushgateway(processes)
     settings = get_settings(home=tmp_path / "home").model_copy(update={"pushgateway_url": gateway})
-    good = LoopRun(run_id="good", steps=[StepEvent("search", "index", "ran", 12.5)])
-    assert "search" in export_loop_run(settings, good)
+    written = BatchReport("v1", "recs-1", dt.datetime.now(dt.UTC), 200, 150, 3000, 20, 1.0)
+    steps = [StepEvent("search", "index", "ran", 12.5), StepEvent("recs", "publish", "ran", 8.0)]
+    good = LoopRun(run_id="good", steps=steps, recs=RecsRun(run_id="good", batch=written))
+    assert {"search", "recs"} <= set(export_loop_run(settings, good))
+    coverage = (
+        'vitrina_batch_user_coverage_ratio{instance="",job="vitrina-batch",model="recs",pipeline="recs"}'
+    )
+    assert gateway_samples(gateway)[coverage] == 0.75
     success = [
         v for k, v in gateway_samples(gateway).items() if "last_success" in k and 'pipeline="search"' in k
     ]
     assert len(success) == 1
     assert success[0] > time.time() - 600
 
-    bad = LoopRun(run_id="bad", steps=[StepEvent("search", "index", "failed", 3.0, "boom")])
-    assert "search" in export_loop_run(settings, bad, RuntimeError("search · index failed"))
+    steps = [StepEvent("recs", "publish", "reused", 0.0), StepEvent("search", "index", "failed", 3.0, "boom")]
+    bad = LoopRun(run_id="bad", steps=steps, recs=RecsRun(run_id="bad"))  # the batch was reused
+    assert {"search", "recs"} <= set(export_loop_run(settings, bad, RuntimeError("search · index failed")))
     after = gateway_samples(gateway)
+    assert after[coverage] == 0.75  # measured when the batch was written, kept while it serves
     assert [v for k, v in after.items() if "last_success" in k and 'pipeline="search"' in k] == success
     failed = [
         v for k, v in after.items() if k.startswith("vitrina_batch_job_failed") and 'pipeline="search"' in k

@@ -9,11 +9,11 @@ are, each step's duration and outcome, and the last experiment's lift and SRM p-
 drift report, the serving store, the index pointer, the experiment report) and push one group
 per pipeline when ``VITRINA_PUSHGATEWAY_URL`` is set.
 
-A pipeline whose run failed is pushed with POST, which replaces only the metric names sent:
-its last-success time and the figures this run could not measure keep their last values,
-and ``vitrina_batch_job_failed`` turns 1. Nothing here raises: monitoring that cannot read
-a figure leaves it out, and a gateway that is down is logged
-(:func:`vitrina.adapters.prometheus.push.push`).
+Every group is pushed with POST, which replaces only the metric names sent: what this run
+did not measure keeps its last value in the gateway — the batch coverage when the publish
+step was reused, the last-success time when the pipeline failed (``vitrina_batch_job_failed``
+turns 1). Nothing here raises: monitoring that cannot read a figure leaves it out, and a
+gateway that is down is logged (:func:`vitrina.adapters.prometheus.push.push`).
 """
 
 from __future__ import annotations
@@ -165,7 +165,8 @@ def _data_last(settings: Settings) -> float | None:
 
 
 def loop_metrics(settings: Settings, loop: LoopRun, *, error: BaseException | None, now: float) -> RunMetrics:
-    """Every group of a ``train all`` run; ``error`` is what stopped it (None: it finished)."""
+    """Every group of a ``train all`` run; ``error`` is what stopped it (None: it finished).
+    A group is created only for what the run knows, so a push never blanks another's figures."""
     from vitrina.adapters.reports import read_latest_metrics
 
     run = RunMetrics(groups={}, failed=set())
@@ -194,14 +195,15 @@ def loop_metrics(settings: Settings, loop: LoopRun, *, error: BaseException | No
 
 
 def push_run(settings: Settings, run: RunMetrics) -> list[str]:
-    """Push every group to ``settings.pushgateway_url``; the pipelines pushed (none when unset)."""
+    """Push every group to ``settings.pushgateway_url`` (POST: see the module docstring); the
+    pipelines pushed (none when unset)."""
     url = settings.pushgateway_url
     if not url:
         return []
     return [
         pipeline
         for pipeline, metrics in sorted(run.groups.items())
-        if push(url, metrics.registry, {"pipeline": pipeline}, replace=pipeline not in run.failed)
+        if push(url, metrics.registry, {"pipeline": pipeline}, replace=False)
     ]
 
 
