@@ -45,7 +45,7 @@ from vitrina.pipelines.drift.run import DriftConfig, check_drift
 from vitrina.pipelines.loop import LoopRun
 from vitrina.pipelines.recs.batch import BatchReport, publish_recommendations
 from vitrina.pipelines.recs.run import RecsRun
-from vitrina.pipelines.run_metrics import export_loop_run
+from vitrina.pipelines.run_metrics import export_experiment, export_loop_run
 from vitrina.pipelines.validate import validate_lake
 from vitrina.simulator.generate import generate_marketplace
 
@@ -311,3 +311,19 @@ def test_the_drift_command_pushes_its_failed_check(tmp_path: Path, processes: Pr
     assert len(outcomes) == 1
     assert 'step="check"' in outcomes[0]
     assert 'outcome="failed"' in outcomes[0]
+
+
+def test_an_ab_report_is_pushed_and_an_interleaving_one_is_not(tmp_path: Path, processes: Processes) -> None:
+    gateway = start_pushgateway(processes)
+    settings = get_settings(home=tmp_path / "home").model_copy(update={"pushgateway_url": gateway})
+    interleaving = {"run_id": "il-search", "interleaving": {"wins_a": 40, "wins_b": 55}}
+    assert export_experiment(settings, interleaving) == []
+    ab = {
+        "run_id": "ab-recs-seed7",
+        "ab": {"comparisons": {"ctr": {"lift": 0.08, "p_value": 0.01}}, "srm": {"p_value": 0.0002}},
+    }
+    assert export_experiment(settings, ab) == ["experiment"]
+    labels = 'experiment="ab-recs-seed7",instance="",job="vitrina-batch"'
+    samples = gateway_samples(gateway)
+    assert samples[f'vitrina_experiment_lift_ratio{{{labels},metric="ctr",pipeline="experiment"}}'] == 0.08
+    assert samples[f'vitrina_experiment_srm_p_value{{{labels},pipeline="experiment"}}'] == 0.0002

@@ -236,5 +236,21 @@ def export_drift_check(settings: Settings, steps: Iterable[StepEvent], measured:
         return []
 
 
+def export_experiment(settings: Settings, report: Mapping[str, Any]) -> list[str]:
+    """Push an A/B report's lift, p-value per metric and SRM p-value as soon as ``vitrina
+    experiment ab`` wrote it (a loop run pushes the latest report again); never raises."""
+    if not settings.pushgateway_url:
+        return []
+    try:
+        run = RunMetrics(groups={}, failed=set())
+        experiment_gauges(run.group("experiment"), report)
+        if not any(family.samples for family in run.groups["experiment"].registry.collect()):
+            return []  # A/A and interleaving reports carry no lift
+        return push_run(settings, run)
+    except Exception:
+        log.exception("the experiment's metrics were not exported")
+        return []
+
+
 def _now() -> float:
     return dt.datetime.now(dt.UTC).timestamp()
