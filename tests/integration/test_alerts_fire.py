@@ -7,8 +7,9 @@ pushes that run to a ``prometheus-pushgateway``; a ``prometheus`` with the repos
 ``alerts.yml`` (1 s scrape and evaluation) scrapes it and a live ``vitrina serve`` on the same
 home. ``DataDriftDetected`` and ``RecommendationsStale`` must fire (their ``for: 1m`` passes)
 and the API target must be up. A second test checks that a failed run pushed after a good one
-keeps the good one's last-success time in the gateway, and a third that ``vitrina drift`` (the
-drift DAG's check) pushes its failed check.
+keeps the good one's last-success time and a reused batch its coverage in the gateway; the
+others that ``vitrina drift`` (the drift DAG's check) and ``vitrina train recs`` push a failed
+step, and ``vitrina experiment ab``'s report its lift and SRM p-value.
 
 Both binaries come from Debian (``make promtool``, ``make pushgateway``). Without them the
 tests skip, unless ``CI`` is set, where a missing binary is a failure.
@@ -129,7 +130,10 @@ def processes(tmp_path: Path) -> Iterator[Processes]:
 def start_pushgateway(processes: Processes) -> str:
     path = binary("prometheus-pushgateway", "prometheus-pushgateway", "pushgateway")
     port = free_port()
-    process, log = processes.start("pushgateway", [path, f"--web.listen-address=127.0.0.1:{port}"])
+    # Debian's build persists to /var/lib/prometheus/pushgateway.data by default: in memory
+    # only, each test starts from an empty gateway
+    command = [path, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file="]
+    process, log = processes.start("pushgateway", command)
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/-/ready", process, log, 60)
     return url
@@ -327,3 +331,18 @@ def test_an_ab_report_is_pushed_and_an_interleaving_one_is_not(tmp_path: Path, p
     samples = gateway_samples(gateway)
     assert samples[f'vitrina_experiment_lift_ratio{{{labels},metric="ctr",pipeline="experiment"}}'] == 0.08
     assert samples[f'vitrina_experiment_srm_p_value{{{labels},pipeline="experiment"}}'] == 0.0002
+
+
+def test_train_recs_pushes_its_failed_step(tmp_path: Path, processes: Processes) -> None:
+    gateway = start_pushgateway(processes)
+    args = ["train", "recs", "--home", str(tmp_path / "home")]  # no data: the train step fails
+    result = CliRunner().invoke(app, args, env={"VITRINA_PUSHGATEWAY_URL": gateway, "COLUMNS": "200"})
+    assert result.exit_code != 0, result.output
+    samples = gateway_samples(gateway)
+    assert {k for k in samples if k.startswith("vitrina_batch_job_failed")} == {
+        'vitrina_batch_job_failed{instance="",job="vitrina-batch",pipeline="recs"}'
+    }
+    assert samples['vitrina_batch_job_failed{instance="",job="vitrina-batch",pipeline="recs"}'] == 1.0
+    labels = 'instance="",job="vitrina-batch",outcome="failed",pipeline="recs",step="train"'
+    outcome = f"vitrina_batch_step_outcome{{{labels}}}"
+    assert samples[outcome] == 1.0

@@ -4,10 +4,12 @@ The alert rules (``deploy/prometheus/alerts.yml``) and the Grafana dashboards wa
 models through gauges only a batch run can know: the PSI of every monitored feature and the
 drift decision, the published batch's coverage, how old the serving versions and the data
 are, each step's duration and outcome, and the last experiment's lift and SRM p-value.
-:func:`export_loop_run` (the end of ``vitrina train all``) and :func:`export_drift_check`
-(``vitrina drift``, the drift DAG's task) read them from the run and from what it wrote (the
-drift report, the serving store, the index pointer, the experiment report) and push one group
-per pipeline when ``VITRINA_PUSHGATEWAY_URL`` is set.
+:func:`export_loop_run` (the end of ``vitrina train all``), :func:`export_drift_check`
+(``vitrina drift``, the drift DAG's check), :func:`export_pipeline_run` (``vitrina train
+recs`` / ``train search``: the recs and search DAGs, the drift DAG's retrain) and
+:func:`export_experiment` (``vitrina experiment ab``) read them from the run and from what it
+wrote (the drift report, the serving store, the index pointer, the experiment report) and
+push one group per pipeline when ``VITRINA_PUSHGATEWAY_URL`` is set.
 
 Every group is pushed with POST, which replaces only the metric names sent: what this run
 did not measure keeps its last value in the gateway — the batch coverage when the publish
@@ -32,6 +34,7 @@ from vitrina.config import Settings
 
 if TYPE_CHECKING:
     from vitrina.pipelines.loop import LoopRun
+    from vitrina.pipelines.recs.batch import BatchReport
 
 log = logging.getLogger(__name__)
 
@@ -164,24 +167,34 @@ def _data_last(settings: Settings) -> float | None:
     return _timestamp(last)
 
 
-def loop_metrics(settings: Settings, loop: LoopRun, *, error: BaseException | None, now: float) -> RunMetrics:
-    """Every group of a ``train all`` run; ``error`` is what stopped it (None: it finished).
+def collect(
+    settings: Settings,
+    steps: Iterable[StepEvent],
+    *,
+    now: float,
+    drift: bool = False,
+    batch: BatchReport | None = None,
+    loop_failed: bool = False,
+) -> RunMetrics:
+    """Every group a run knows about: its steps; the latest drift report when ``drift`` (the
+    check ran or was reused); the coverage of the ``batch`` it published; the serving versions'
+    and the data's times; the latest A/B report. ``loop_failed``: the loop stopped on an error.
     A group is created only for what the run knows, so a push never blanks another's figures."""
     from vitrina.adapters.reports import read_latest_metrics
 
     run = RunMetrics(groups={}, failed=set())
-    _steps(run, loop.steps, now)
-    if error is not None:  # a failure outside any step still fails the loop
+    _steps(run, steps, now)
+    if loop_failed:  # a failure outside any step still fails the loop
         run.failed.add("loop")
         loop_group = run.group("loop")
         loop_group.batch_failed.labels(pipeline="loop").set(1.0)
         loop_group.batch_last_success.clear()
-    if loop.drift is not None:
+    if drift:
         drift_gauges(run.group("drift"), read_latest_metrics(settings, "drift"))
-    if loop.recs is not None and loop.recs.batch is not None:
+    if batch is not None:
         recs = run.group("recs")
-        recs.user_coverage.labels(model="recs").set(loop.recs.batch.user_coverage)
-        recs.coverage.labels(model="recs").set(loop.recs.batch.catalog_coverage)
+        recs.user_coverage.labels(model="recs").set(batch.user_coverage)
+        recs.coverage.labels(model="recs").set(batch.catalog_coverage)
     for model, published in (("recs", _recs_published(settings)), ("search", _search_published(settings))):
         if published is not None:
             run.group(model).published.labels(model=model).set(published)
@@ -192,6 +205,19 @@ def loop_metrics(settings: Settings, loop: LoopRun, *, error: BaseException | No
     if experiment is not None:
         experiment_gauges(run.group("experiment"), experiment)
     return run
+
+
+def loop_metrics(settings: Settings, loop: LoopRun, *, error: BaseException | None, now: float) -> RunMetrics:
+    """Every group of a ``train all`` run; ``error`` is what stopped it (None: it finished)."""
+    batch = loop.recs.batch if loop.recs is not None else None
+    return collect(
+        settings,
+        loop.steps,
+        now=now,
+        drift=loop.drift is not None,
+        batch=batch,
+        loop_failed=error is not None,
+    )
 
 
 def push_run(settings: Settings, run: RunMetrics) -> list[str]:
@@ -215,6 +241,20 @@ def export_loop_run(settings: Settings, loop: LoopRun, error: BaseException | No
         return push_run(settings, loop_metrics(settings, loop, error=error, now=_now()))
     except Exception:
         log.exception("the loop's metrics were not exported")
+        return []
+
+
+def export_pipeline_run(
+    settings: Settings, steps: Iterable[StepEvent], batch: BatchReport | None = None
+) -> list[str]:
+    """Push a ``vitrina train recs`` / ``train search`` run (the recs and search DAGs, the drift
+    DAG's retrain): its steps (a failed one included) and the batch it published; never raises."""
+    if not settings.pushgateway_url:
+        return []
+    try:
+        return push_run(settings, collect(settings, steps, now=_now(), batch=batch))
+    except Exception:
+        log.exception("the pipeline's metrics were not exported")
         return []
 
 
