@@ -11,12 +11,13 @@ AIRFLOW_BIN := $(AIRFLOW_VENV)/bin
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 AIRFLOW_REQS := dags/requirements-airflow.txt dags/constraints-airflow.txt
 
-.PHONY: install promtool chromium wrk haproxy demo test test-weekdays lint unit bench bench-load clean airflow-env airflow-test
+.PHONY: install promtool pushgateway chromium wrk haproxy demo test test-weekdays lint unit bench bench-load clean airflow-env airflow-test
 
 # Root installs directly, anyone else through sudo (CI runners).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 APT_PROMETHEUS := $(APT_INSTALL) prometheus
+APT_PUSHGATEWAY := $(APT_INSTALL) prometheus-pushgateway
 APT_CHROMIUM := $(APT_INSTALL) chromium
 APT_WRK := $(APT_INSTALL) wrk
 APT_HAPROXY := $(APT_INSTALL) haproxy
@@ -39,6 +40,16 @@ promtool:
 	  { $(APT_PROMETHEUS) || { $(SUDO) apt-get update -q && $(APT_PROMETHEUS); }; } && \
 	  { $(SUDO) systemctl disable --now prometheus >/dev/null 2>&1 || true; }; \
 	} || { [ -z "$$CI" ] && echo "warning: promtool not installed; the alert-rule tests will skip"; }
+
+# The alert test (tests/integration/test_alerts_fire.py) runs a real Pushgateway next to the
+# `prometheus` of `make promtool`: Debian's `prometheus-pushgateway` (one ~11 MB binary). Its service is
+# stopped right away. Without apt, that test skips locally and fails in CI.
+pushgateway:
+	@command -v prometheus-pushgateway >/dev/null || test -x /usr/bin/prometheus-pushgateway || { \
+	  command -v apt-get >/dev/null && \
+	  { $(APT_PUSHGATEWAY) || { $(SUDO) apt-get update -q && $(APT_PUSHGATEWAY); }; } && \
+	  { $(SUDO) systemctl disable --now prometheus-pushgateway >/dev/null 2>&1 || true; }; \
+	} || { [ -z "$$CI" ] && echo "warning: prometheus-pushgateway not installed; the alert test will skip"; }
 
 # The console's browser tests drive Debian's Chromium headless through Playwright (never a
 # browser downloaded by `playwright install`). Without apt, those tests skip locally and fail in CI.
@@ -66,7 +77,7 @@ haproxy:
 	  { $(SUDO) systemctl disable --now haproxy >/dev/null 2>&1 || true; }; \
 	} || { [ -z "$$CI" ] && echo "warning: haproxy not installed; the proxy configuration test will skip"; }
 
-install: $(STAMP) promtool chromium haproxy
+install: $(STAMP) promtool pushgateway chromium haproxy
 
 demo: install
 	HF_HUB_OFFLINE=1 $(BIN)/vitrina demo --scale $(SCALE)

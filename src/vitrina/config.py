@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     mlflow_uri: str | None = Field(default=None, description="MLflow tracking URI.")
     store_url: str | None = Field(default=None, description="Serving store: sqlite (default) or redis://…")
     events_url: str | None = Field(default=None, description="Event buffer: embedded log or redis://…")
+    pushgateway_url: str | None = Field(
+        default=None,
+        description="Prometheus Pushgateway (host:port or URL) the batch runs push their metrics to; "
+        "unset: nothing is pushed.",
+    )
     catalog_url: str | None = Field(
         default=None, description="PostgreSQL URL of the catalog source (incremental ingestion)."
     )

@@ -31,13 +31,15 @@ def drift(
 ) -> None:
     """Compare the latest window with the reference: drift per feature, then a decision none / warn /
     retrain, written to reports/drift/ (latest/ is what the drift DAG reads)."""
-    from vitrina.adapters.step_ledger import StepFailedError
+    from vitrina.adapters.step_ledger import Ledger, StepEvent, StepFailedError
+    from vitrina.pipelines.run_metrics import export_drift_check
 
     last_day = parse_day(end_date)
     end = (
         None if last_day is None else dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), dt.UTC)
     )
     settings = settings_for(home)
+    steps: list[StepEvent] = []  # the check's step, for the Pushgateway (VITRINA_PUSHGATEWAY_URL)
     try:
         with home_locked(settings):  # before the heavy imports: a busy home answers at once
             from vitrina.pipelines.drift.run import DriftConfig, check_drift
@@ -49,10 +51,14 @@ def drift(
                 query_sample=query_sample,
                 html=html,
             )
-            check = check_drift(settings, config, console, force=force)
+            run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+            ledger = Ledger(settings, "drift", run_id, console, force, steps)
+            check = check_drift(settings, config, console, force=force, ledger=ledger)
     except StepFailedError as error:  # no validated data, not enough history, a bad window
         console.print(f"[bold red]drift check failed:[/] {error}")
+        export_drift_check(settings, steps, measured=False)
         raise typer.Exit(code=1) from error
+    export_drift_check(settings, steps, measured=True)
     if check.run is not None:
         console.print(check.run.render())
     else:

@@ -135,6 +135,9 @@ def drive(kind: str, surface: str, home: str | None, api: str, **options: Any) -
         raise typer.Exit(code=2) from error
     result, folder = run_experiment(settings, config, api)
     print_result(console, result, folder)
+    from vitrina.pipelines.run_metrics import export_experiment
+
+    export_experiment(settings, result.to_dict())  # to the Pushgateway, when one is configured
 
 
 @experiment_app.command("ab")

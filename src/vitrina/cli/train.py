@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,6 +21,10 @@ from vitrina.cli.common import (
 )
 from vitrina.cli.common import settings_for as _settings
 from vitrina.config import Settings
+
+if TYPE_CHECKING:
+    from vitrina.adapters.step_ledger import StepEvent, StepFailedError
+    from vitrina.pipelines.recs.batch import BatchReport
 
 train_app = typer.Typer(
     help="Train, evaluate, gate, register and serve the models (one run per home at a time).",
@@ -54,6 +58,20 @@ def _failed(error: Exception) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+def _export(settings: Settings, steps: list[StepEvent], batch: BatchReport | None = None) -> None:
+    """The run's steps (and published batch) to the Pushgateway, when one is configured."""
+    from vitrina.pipelines.run_metrics import export_pipeline_run
+
+    export_pipeline_run(settings, steps, batch)
+
+
+def _export_failed(settings: Settings, error: StepFailedError) -> None:
+    """A failed run: its failing step, so ``vitrina_batch_job_failed`` turns 1 for the pipeline."""
+    from vitrina.adapters.step_ledger import StepEvent
+
+    _export(settings, [StepEvent(error.pipeline, error.step, "failed", 0.0, error.message)])
+
+
 @train_app.command("recs")
 def train_recs(
     trials: TrialsOption = DEFAULT_TRIALS,
@@ -81,7 +99,9 @@ def train_recs(
         try:
             run = run_recs(settings, config, console, decision=decision, force=force)
         except StepFailedError as error:
+            _export_failed(settings, error)
             raise _failed(error) from error
+        _export(settings, run.steps, run.batch)
     if run.metrics:
         from vitrina.pipelines.recs.report import render_markdown
 
@@ -133,7 +153,9 @@ def train_search(
         try:
             run = run_search(settings, config, console, decision=decision, force=force)
         except StepFailedError as error:
+            _export_failed(settings, error)
             raise _failed(error) from error
+        _export(settings, run.steps)
     if run.metrics:
         console.print(render_markdown(run.metrics, run.run_id))
     for note in run.notes if not run.metrics else []:  # the report lists them otherwise

@@ -25,6 +25,7 @@ the published lists / index keep serving.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -190,4 +191,16 @@ def run_all(settings: Settings, config: LoopConfig | None = None, console: Conso
         console.print(loop.render())
         for line in loop.notes():
             console.print(line, soft_wrap=True, markup=False)
+        _export_metrics(settings, loop, console)
     return loop
+
+
+def _export_metrics(settings: Settings, loop: LoopRun, console: Console) -> None:
+    """Push the run's metrics to the Pushgateway when one is configured (drift, coverage,
+    freshness, steps, experiment: :mod:`vitrina.pipelines.run_metrics`); a failed push is
+    logged and never fails the loop. Called while a failure propagates, too: it reports it."""
+    from vitrina.pipelines.run_metrics import export_loop_run
+
+    pushed = export_loop_run(settings, loop, sys.exc_info()[1])
+    if pushed:
+        console.print(f"metrics pushed to {settings.pushgateway_url}: {', '.join(pushed)}")

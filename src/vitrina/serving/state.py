@@ -170,6 +170,23 @@ class ServingState:
         if engine is not None:
             self.metrics.set_model(model="search", alias="champion", version=engine.model_version)
 
+    def record_served_batch(self) -> None:
+        """``vitrina_published_timestamp_seconds{model="recs"}``: when the batch the store serves
+        now was published, for the stale-recommendations alert. Read at every scrape: a new
+        publication switches the store's current version without reloading the API. The
+        pipelines push the same figure; the API's keeps the alert working without a gateway.
+        An unreadable store leaves the last value (``/ready`` and the fallback gauge say why)."""
+        try:
+            store = self.store.store()
+            current = store.current_version()
+            info = next((v for v in store.versions() if v.version == current), None) if current else None
+        except FAILURES as error:
+            log.debug("served batch not read for /metrics: %s", error)
+            return
+        if info is not None:
+            published = info.published_at or info.created_at
+            self.metrics.published.labels(model="recs").set(published.timestamp())
+
     def reload_search(self) -> ComponentReload:
         from vitrina.adapters.models.index_versions import current_version
 

@@ -18,11 +18,12 @@ workers hold the same model; a stopped worker's value is dropped), ``mostrecent`
 of the last analysis or batch run. ``vitrina_model_info`` is a collector over the loaded
 versions (:class:`ModelInfo`), since prometheus_client's ``Info`` has no multiprocess mode.
 
-Batch jobs run in their own short-lived process: they set the ``vitrina_batch_job_*`` gauges
-(last run's state, not counters, so a Pushgateway keeps them meaningful between runs) on a
-registry from :func:`build_metrics` and push it, e.g. ``push_to_gateway(url,
-job="vitrina-batch", grouping_key={"pipeline": "recs"}, registry=metrics.registry)``. Their
-label is ``pipeline``, not ``job``, which Prometheus reserves for the scrape job.
+Batch jobs run in their own short-lived process: they set the ``vitrina_batch_*``, drift,
+coverage, freshness and experiment gauges (last run's state, not counters, so a Pushgateway
+keeps them meaningful between runs) on a registry from :func:`build_metrics` per pipeline and
+push it (:mod:`vitrina.pipelines.run_metrics`, :mod:`vitrina.adapters.prometheus.push`:
+``job="vitrina-batch"``, grouping key ``pipeline``). Their label is ``pipeline``, not ``job``,
+which Prometheus reserves for the scrape job.
 """
 
 from __future__ import annotations
@@ -110,6 +111,8 @@ class ServiceMetrics:
             ``metric="ndcg_at_10"`` from the model's evaluation.
         coverage: ``vitrina_catalog_coverage_ratio`` — model — share of the catalog recommended.
         drift_psi: ``vitrina_drift_psi`` — domain, feature — latest PSI per monitored feature.
+        drift_decision: ``vitrina_drift_decision`` — domain — the latest drift check's decision:
+            0 none, 1 warn, 2 retrain (a PSI its significance test did not confirm stays 0).
         experiment_exposures: ``vitrina_experiment_exposures_total`` — experiment, arm.
         experiment_events: ``vitrina_experiment_events_total`` — experiment, arm, event_type.
         experiment_p_value: ``vitrina_experiment_p_value`` — experiment, metric — last analysis.
@@ -124,6 +127,14 @@ class ServiceMetrics:
         batch_duration: ``vitrina_batch_job_last_duration_seconds`` — pipeline.
         batch_failed: ``vitrina_batch_job_failed`` — pipeline — 1 if the last run failed, else 0.
         batch_last_success: ``vitrina_batch_job_last_success_timestamp_seconds`` — pipeline.
+        step_duration: ``vitrina_batch_step_duration_seconds`` — pipeline, step — last run's time.
+        step_outcome: ``vitrina_batch_step_outcome`` — pipeline, step, outcome (``ran``/``reused``/
+            ``skipped``/``failed``) — 1 for the last run's outcome of each step.
+        user_coverage: ``vitrina_batch_user_coverage_ratio`` — model — share of the active users
+            the published batch has a list for (the others get the popularity list).
+        published: ``vitrina_published_timestamp_seconds`` — model — when the version that
+            serves was published (recs batch) or switched to (search index).
+        data_last: ``vitrina_data_last_timestamp_seconds`` — table — newest row of the validated data.
     """
 
     registry: CollectorRegistry
@@ -140,6 +151,7 @@ class ServiceMetrics:
     model_offline_metric: Gauge
     coverage: Gauge
     drift_psi: Gauge
+    drift_decision: Gauge
     experiment_exposures: Counter
     experiment_events: Counter
     experiment_p_value: Gauge
@@ -151,6 +163,11 @@ class ServiceMetrics:
     batch_duration: Gauge
     batch_failed: Gauge
     batch_last_success: Gauge
+    step_duration: Gauge
+    step_outcome: Gauge
+    user_coverage: Gauge
+    published: Gauge
+    data_last: Gauge
     _per_request: dict[tuple[str, str, int], tuple[Counter, Histogram]] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -238,6 +255,9 @@ def build_metrics(registry: CollectorRegistry | None = None) -> ServiceMetrics:
         drift_psi=gauge(
             "vitrina_drift_psi", "Latest population stability index per feature.", ("domain", "feature")
         ),
+        drift_decision=gauge(
+            "vitrina_drift_decision", "Latest drift decision: 0 none, 1 warn, 2 retrain.", ("domain",)
+        ),
         experiment_exposures=counter(
             "vitrina_experiment_exposures", "Responses served per arm.", ("experiment", "arm")
         ),
@@ -277,6 +297,29 @@ def build_metrics(registry: CollectorRegistry | None = None) -> ServiceMetrics:
             "vitrina_batch_job_last_success_timestamp_seconds",
             "End of the last successful run (Unix).",
             ("pipeline",),
+        ),
+        step_duration=gauge(
+            "vitrina_batch_step_duration_seconds",
+            "Duration of the step in the last run.",
+            ("pipeline", "step"),
+        ),
+        step_outcome=gauge(
+            "vitrina_batch_step_outcome",
+            "1 for the step's outcome in the last run (ran, reused, skipped, failed).",
+            ("pipeline", "step", "outcome"),
+        ),
+        user_coverage=gauge(
+            "vitrina_batch_user_coverage_ratio",
+            "Share of the active users the published batch has a list for.",
+            ("model",),
+        ),
+        published=gauge(
+            "vitrina_published_timestamp_seconds",
+            "When the serving version was published or switched to (Unix).",
+            ("model",),
+        ),
+        data_last=gauge(
+            "vitrina_data_last_timestamp_seconds", "Newest row of the validated data (Unix).", ("table",)
         ),
     )
 

@@ -71,6 +71,18 @@ class BatchReport:
     lists: dict[str, int] = field(default_factory=dict)  # keyed lists written, by kind
     audit_paths: list[str] = field(default_factory=list)
     dropped_versions: list[str] = field(default_factory=list)
+    items_covered: int = 0  # distinct products in the users' lists
+    servable_items: int = 0  # products the batch was allowed to recommend
+
+    @property
+    def user_coverage(self) -> float:
+        """Share of the active users that got a list of their own (the rest get popularity)."""
+        return self.users_written / self.users if self.users else 0.0
+
+    @property
+    def catalog_coverage(self) -> float:
+        """Share of the servable catalog that appears in at least one user's list."""
+        return self.items_covered / self.servable_items if self.servable_items else 0.0
 
     @property
     def users_skipped(self) -> int:
@@ -175,6 +187,8 @@ def publish_recommendations(
         audit_paths=paths,
         dropped_versions=dropped,
         lists=written_lists,
+        items_covered=len(set(batch.product_ids)),
+        servable_items=int(np.count_nonzero(servable)) if isinstance(servable, np.ndarray) else len(servable),
     )
 
 

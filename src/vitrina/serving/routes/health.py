@@ -37,4 +37,5 @@ def metrics(request: Request, state: State) -> Response:
     """Prometheus text exposition: this process's metrics, or every worker's summed when
     ``vitrina serve --workers N`` runs several (:mod:`vitrina.adapters.prometheus.multiprocess`)."""
     envelope(request, state)
+    state.record_served_batch()
     return Response(state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
