@@ -102,6 +102,7 @@ from vitrina.pipelines.reports import write_report
 from vitrina.pipelines.retrain_policy import TrainDecision
 from vitrina.pipelines.search.corpus import read_search_inputs, text_inputs
 from vitrina.pipelines.search.judgments import read_judgments
+from vitrina.pipelines.search.live_logs import live_search_ids
 from vitrina.pipelines.search.logs import LogWindows, log_windows, read_search_logs
 from vitrina.pipelines.search.register import INPUT_TABLES, register_search
 from vitrina.pipelines.search.reindex import reindex_search
@@ -144,6 +145,9 @@ class SearchRun:
     steps: list[StepEvent] = field(default_factory=list)
     judged_queries: list[str] = field(default_factory=list)
     """The shop's judged query texts (the behaviour tests' queries when there are no logs)."""
+    search_logs: dict[str, int] = field(default_factory=dict)
+    """How many validated search logs the run read (``rows``), ``live`` of them derived from
+    the API's own traffic (:mod:`vitrina.pipelines.search.live_logs`)."""
 
 
 def _fit_ranker(frame: RankingFrame, config: SearchConfig) -> LambdaRanker:
@@ -153,6 +157,18 @@ def _fit_ranker(frame: RankingFrame, config: SearchConfig) -> LambdaRanker:
     return LambdaRanker(num_threads=1, name="search-lambdarank").fit(
         train, valid, n_trials=config.n_trials, seed=config.seed
     )
+
+
+def _count_live(settings: Settings, logs: pd.DataFrame, run: SearchRun) -> dict[str, int]:
+    """How many of ``logs`` came from the API's own traffic, noted when any did."""
+    live = live_search_ids(settings) if len(logs) else set()
+    n_live = int(logs["search_id"].isin(live).sum()) if live else 0
+    if n_live:
+        run.notes.append(
+            f"{n_live:,} of {len(logs):,} search logs from the shop's own traffic "
+            "(the API's logged answers and the clicks carrying their request id)"
+        )
+    return {"rows": len(logs), "live": n_live}
 
 
 def _build(
@@ -169,6 +185,7 @@ def _build(
         products = ProductTable.from_catalog(inputs.catalog)
         texts = catalog_texts(products.frame)
         logs = read_search_logs(settings)
+        run.search_logs = _count_live(settings, logs, run)
         windows = log_windows(logs, config.eval_days, config.ranker_days)
         if windows is None:
             what = "no search logs" if logs.empty else "search logs too short to hold out a week"
@@ -331,6 +348,7 @@ def _build(
         "run_id": run.run_id,
         "index_version": name,
         "registration": run.registration,
+        "search_logs": run.search_logs,
         ARTIFACTS: [str(models), version_folder(settings, name)],
     }
 
