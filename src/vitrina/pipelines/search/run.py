@@ -147,7 +147,8 @@ class SearchRun:
     """The shop's judged query texts (the behaviour tests' queries when there are no logs)."""
     search_logs: dict[str, int] = field(default_factory=dict)
     """How many validated search logs the run read (``rows``), ``live`` of them derived from
-    the API's own traffic (:mod:`vitrina.pipelines.search.live_logs`)."""
+    the API's own traffic (:mod:`vitrina.pipelines.search.live_logs`), ``live_learnt`` of
+    those before the held-out days."""
 
 
 def _fit_ranker(frame: RankingFrame, config: SearchConfig) -> LambdaRanker:
@@ -159,16 +160,22 @@ def _fit_ranker(frame: RankingFrame, config: SearchConfig) -> LambdaRanker:
     )
 
 
-def _count_live(settings: Settings, logs: pd.DataFrame, run: SearchRun) -> dict[str, int]:
-    """How many of ``logs`` came from the API's own traffic, noted when any did."""
-    live = live_search_ids(settings) if len(logs) else set()
-    n_live = int(logs["search_id"].isin(live).sum()) if live else 0
+def _count_live(
+    settings: Settings, logs: pd.DataFrame, windows: LogWindows | None, run: SearchRun
+) -> dict[str, int]:
+    """How many of ``logs`` came from the API's own traffic, and how many of those precede the
+    held-out days (the encoder and the ranker learn from them); noted when any did."""
+    live_ids = live_search_ids(settings) if len(logs) else set()
+    is_live = logs["search_id"].isin(live_ids).to_numpy(dtype=bool) if live_ids else np.zeros(len(logs), bool)
+    n_live = int(is_live.sum())
+    learnt = 0 if windows is None else int((is_live & (logs["ts"] < windows.t_eval).to_numpy()).sum())
     if n_live:
         run.notes.append(
-            f"{n_live:,} of {len(logs):,} search logs from the shop's own traffic "
-            "(the API's logged answers and the clicks carrying their request id)"
+            f"{n_live:,} of {len(logs):,} search logs from the shop's own traffic (the API's logged "
+            f"answers and the clicks carrying their request id), {learnt:,} of them learnt from "
+            "(before the held-out days)"
         )
-    return {"rows": len(logs), "live": n_live}
+    return {"rows": len(logs), "live": n_live, "live_learnt": learnt}
 
 
 def _build(
@@ -185,8 +192,8 @@ def _build(
         products = ProductTable.from_catalog(inputs.catalog)
         texts = catalog_texts(products.frame)
         logs = read_search_logs(settings)
-        run.search_logs = _count_live(settings, logs, run)
         windows = log_windows(logs, config.eval_days, config.ranker_days)
+        run.search_logs = _count_live(settings, logs, windows, run)
         if windows is None:
             what = "no search logs" if logs.empty else "search logs too short to hold out a week"
             run.notes.append(
