@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from rich.console import Console
+from typer.testing import CliRunner
 
 from vitrina.adapters.events import EventRecord
 from vitrina.adapters.events.search_answers import SearchAnswerRecord
@@ -26,6 +27,7 @@ from vitrina.adapters.lake.io import list_parquet_files
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.step_ledger import Ledger, StepEvent, StepFailedError
 from vitrina.bootstrap import EVENTS_FOLDER, open_event_buffer
+from vitrina.cli.main import app
 from vitrina.config import Settings, get_settings
 from vitrina.core.tables import CATALOG
 from vitrina.pipelines.live_intake import (
@@ -205,3 +207,17 @@ def test_the_catalog_step_reads_what_changed_since_the_watermark(
     catalog_step(settings, third)
     assert _only(third).detail == f"0 new or changed products from {source} (watermark unchanged)"
     assert len(_ids(settings, "catalog", "product_id")) == 26
+
+
+def test_the_scheduled_catalog_task_succeeds_without_a_source_and_says_so(settings: Settings) -> None:
+    """What the DAGs run before validating: without VITRINA_CATALOG_URL there is nothing to read."""
+    runner = CliRunner()
+    home = ["--home", str(settings.home)]
+    scheduled = runner.invoke(
+        app, ["data", "ingest", "catalog", "--if-configured", *home], env={"COLUMNS": "200"}
+    )
+    assert scheduled.exit_code == 0, scheduled.output
+    assert "no catalog source (VITRINA_CATALOG_URL unset): nothing to ingest" in scheduled.output
+    asked = runner.invoke(app, ["data", "ingest", "catalog", *home], env={"COLUMNS": "200"})
+    assert asked.exit_code == 2  # asked for by hand without a source: a usage error, as before
+    assert "no source" in asked.output
