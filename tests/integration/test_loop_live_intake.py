@@ -13,9 +13,8 @@ reuses the derivation: nothing is counted twice.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +23,8 @@ from fastapi.testclient import TestClient
 from rich.console import Console
 from support.fixed_calendar import WORLD_END_MIDNIGHT
 
-from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.lake.warehouse import Warehouse
+from vitrina.adapters.step_ledger import Ledger
 from vitrina.bootstrap import open_event_buffer
 from vitrina.config import Settings, get_settings
 from vitrina.core.search.semantic.finetune import FinetuneConfig
@@ -170,9 +169,9 @@ def _steps(loop: LoopRun) -> dict[tuple[str, str], Any]:
 
 
 def _record(settings: Settings, pipeline: str, step: str) -> dict[str, Any]:
-    url = f"{LakePaths(settings.lake).layer('state')}/steps/{pipeline}/{step}.json"
-    payload: dict[str, Any] = json.loads(Path(url).read_text())
-    return payload
+    record = Ledger(settings, pipeline, "-", QUIET).last(step)
+    assert record is not None, (pipeline, step)
+    return asdict(record)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@
   events into ``raw/events``, the API's ``/search`` answers into ``raw/search_answers``. Each
   chunk is written and synced before it is committed in the buffer, and a re-delivered chunk
   rewrites the same file names, so an acknowledged event is never lost nor counted twice.
-  Skipped when the embedded buffer was never created (no API has received anything) or holds
+  Skipped when the embedded buffer was never created (no API has run on this home) or holds
   nothing; an unreachable Redis buffer fails the step (its events wait there).
 * ``loop · search logs`` — ``raw/search_logs`` derived from all logged answers and the clicks and
   purchases carrying their request id (:func:`~vitrina.pipelines.search.live_logs.build_live_search_logs`),
@@ -48,13 +48,13 @@ NO_ANSWERS = "no logged search answers in raw/search_answers: no search logs fro
 
 def buffer_absent(settings: Settings) -> str | None:
     """Why there is no buffer to flush, else None: only the embedded buffer can be absent
-    (its file is created by the first API that receives something); Redis is never absent."""
+    (its file is created when an API first opens it); Redis is never absent."""
     if settings.events_url not in (None, "log"):
         return None
     folder = settings.home / EVENTS_FOLDER
     if buffer_exists(folder):
         return None
-    return f"no event buffer at {folder / DATABASE}: the API has received no events or searches"
+    return f"no event buffer at {folder / DATABASE}: no API has run on this home"
 
 
 def _fail(ledger: Ledger, step: str, inputs: Mapping[str, Any], error: Exception) -> NoReturn:
