@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import threading
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,7 +23,11 @@ from typer.testing import CliRunner
 
 from vitrina.adapters.events import EventRecord
 from vitrina.adapters.events.search_answers import SearchAnswerRecord
-from vitrina.adapters.ingest.catalog_changes import load_catalog_to_postgres
+from vitrina.adapters.ingest.catalog_changes import (
+    ingest_catalog_from_postgres,
+    load_catalog_to_postgres,
+    lock_path,
+)
 from vitrina.adapters.ingest.postgres import describe
 from vitrina.adapters.lake.io import list_parquet_files
 from vitrina.adapters.lake.paths import LakePaths
@@ -221,3 +227,29 @@ def test_the_scheduled_catalog_task_succeeds_without_a_source_and_says_so(settin
     asked = runner.invoke(app, ["data", "ingest", "catalog", *home], env={"COLUMNS": "200"})
     assert asked.exit_code == 2  # asked for by hand without a source: a usage error, as before
     assert "no source" in asked.output
+
+
+def test_a_second_catalog_ingestion_waits_for_the_first_and_starts_from_its_watermark(
+    tmp_path: Path, postgres_url: str, pg_table: str
+) -> None:
+    """A scheduled task beside `train all`: one at a time, so no file replaces another's rows."""
+    settings = get_settings(home=tmp_path / "home")
+    settings.home.mkdir(parents=True)
+    load_catalog_to_postgres(_products(range(5), T0, "Sartén"), postgres_url, pg_table)
+    results: list[int] = []
+
+    def ingest() -> None:
+        results.append(ingest_catalog_from_postgres(settings, url=postgres_url, table=pg_table).rows)
+
+    with lock_path(settings, pg_table).open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another ingestion of the table is running
+        waiting = threading.Thread(target=ingest)
+        waiting.start()
+        waiting.join(timeout=1.0)
+        assert waiting.is_alive()  # it cannot read nor write while the lock is held
+        assert results == []
+        assert not list_parquet_files(LakePaths(settings.lake), "raw", "catalog")
+    waiting.join(timeout=60)
+    assert not waiting.is_alive()
+    ingest()  # after it: nothing new since the watermark it left
+    assert results == [5, 0]
