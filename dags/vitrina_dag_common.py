@@ -6,7 +6,9 @@ while the DAG file is parsed): an Airflow Variable (``vitrina_bin``, ``vitrina_h
 ``vitrina_lake_url``; also settable as ``AIRFLOW_VAR_VITRINA_BIN`` …) wins over vitrina's own
 environment variable (``VITRINA_BIN``, ``VITRINA_HOME``, ``VITRINA_LAKE_URL``).
 
-Steps exchange data only through the lake: the drift step writes
+Every DAG starts with the intake (:func:`intake_tasks`: catalog changes, then the event buffer)
+before ``validate``, so what the shop and its shoppers sent since the last run is validated and
+learnt from. Steps exchange data only through the lake: the drift step writes
 ``<lake>/reports/drift/latest/metrics.json`` and the branch reads its ``decision`` from there.
 
 A DAG file's text must contain "airflow" and "dag" (the dag processor's safe mode skips other
@@ -38,6 +40,8 @@ DRIFT_METRICS = "reports/drift/latest/metrics.json"
 FAILURES_FILE = "airflow_failures.jsonl"
 RETRAIN_TASK = "retrain"
 KEEP_TASK = "keep_champion"
+INGEST_CATALOG_TASK = "ingest_catalog"
+INGEST_EVENTS_TASK = "ingest_events"
 
 # Retries with exponential backoff: 5 min, 10 min, capped at 30 min. Every vitrina step is
 # idempotent (atomic writes, named output parts), so a retry is safe.
@@ -201,6 +205,21 @@ def vitrina_dag(
         doc_md=doc_md,
         user_defined_macros={"vitrina": cli_command},
     )
+
+
+def intake_tasks() -> tuple[BashOperator, BashOperator]:
+    """What flows in by itself, ahead of ``validate`` (the first steps of ``vitrina train all``):
+    the PostgreSQL catalog's changes since the ``updated_at`` watermark when the workers have
+    ``VITRINA_CATALOG_URL`` (without it the task says so and succeeds), then the event buffer
+    (events, the API's search answers, and the search logs derived from both)."""
+    catalog = cli_task(
+        INGEST_CATALOG_TASK,
+        ["data", "ingest", "catalog", "--if-configured"],
+        timeout=dt.timedelta(minutes=30),
+    )
+    events = cli_task(INGEST_EVENTS_TASK, ["data", "ingest", "events"], timeout=dt.timedelta(minutes=30))
+    catalog >> events
+    return catalog, events
 
 
 def cli_task(task_id: str, args: list[str], *, timeout: dt.timedelta) -> BashOperator:

@@ -1,14 +1,16 @@
 """Airflow DAG: search daily at 02:00 UTC.
 
-Validate the lake, then `vitrina train search --policy auto`: retrain (fine-tune, ranker, evaluate,
-gate, register a new index version) on drift, on schedule or without a champion; otherwise
-re-index the changed products incrementally with the champion's models (docs/adr/0011)."""
+Take in the catalog's changes (PostgreSQL, when configured) and the event buffer (the search logs
+of the shop's own traffic included), validate the lake, then `vitrina train search --policy auto`:
+retrain (fine-tune, ranker, evaluate, gate, register a new index version) on drift, on schedule or
+without a champion; otherwise re-index the changed products incrementally with the champion's
+models (docs/adr/0011)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from vitrina_dag_common import cli_task, vitrina_dag
+from vitrina_dag_common import cli_task, intake_tasks, vitrina_dag
 
 with vitrina_dag(
     "vitrina_search",
@@ -21,4 +23,5 @@ with vitrina_dag(
     run_search = cli_task(
         "run_search", ["train", "search", "--policy", "auto"], timeout=dt.timedelta(hours=4)
     )
-    validate >> run_search
+    _, ingest_events = intake_tasks()
+    ingest_events >> validate >> run_search

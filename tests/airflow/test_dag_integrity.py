@@ -14,20 +14,17 @@ from croniter import croniter
 from vitrina_dag_common import DEFAULT_ARGS, cli_command, record_failure
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
+# Every DAG first takes in what flowed in by itself: the catalog's changes, then the event buffer.
+INTAKE = {
+    "ingest_catalog": ["data", "ingest", "catalog", "--if-configured"],
+    "ingest_events": ["data", "ingest", "events"],
+    "validate": ["data", "validate"],
+}
 # dag_id → (UTC hours it fires at on one day, the vitrina commands its tasks run)
 EXPECTED = {
-    "vitrina_recs": (
-        [0, 6, 12, 18],
-        {"validate": ["data", "validate"], "run_recs": ["train", "recs", "--policy", "auto"]},
-    ),
-    "vitrina_search": (
-        [2],
-        {"validate": ["data", "validate"], "run_search": ["train", "search", "--policy", "auto"]},
-    ),
-    "vitrina_drift": (
-        [4],
-        {"validate": ["data", "validate"], "drift_check": ["drift"], "retrain": ["train", "recs"]},
-    ),
+    "vitrina_recs": ([0, 6, 12, 18], {**INTAKE, "run_recs": ["train", "recs", "--policy", "auto"]}),
+    "vitrina_search": ([2], {**INTAKE, "run_search": ["train", "search", "--policy", "auto"]}),
+    "vitrina_drift": ([4], {**INTAKE, "drift_check": ["drift"], "retrain": ["train", "recs"]}),
 }
 
 
@@ -81,7 +78,10 @@ def test_no_cycles(dagbag: Any, dag_id: str) -> None:
     dag = dagbag.dags[dag_id]
     graph = {task.task_id: set(task.upstream_task_ids) for task in dag.tasks}
     order = list(graphlib.TopologicalSorter(graph).static_order())  # raises CycleError on a cycle
-    assert order[0] == "validate"  # the data contract gates every pipeline
+    # the intake first, then the data contract gates every pipeline
+    assert order[:3] == ["ingest_catalog", "ingest_events", "validate"]
+    assert graph["ingest_events"] == {"ingest_catalog"}
+    assert graph["validate"] == {"ingest_events"}
 
 
 @pytest.mark.unit

@@ -69,7 +69,8 @@ def test_branch_follows_the_drift_decision(
     assert states["validate"] == states["drift_check"] == states["branch_on_drift"] == "success"
     assert (states[followed], states[skipped]) == ("success", "skipped")
     calls = (home / "calls.log").read_text().splitlines()
-    assert calls == ["data validate", "drift"] + (["train recs"] if decision == "retrain" else [])
+    intake = ["data ingest catalog --if-configured", "data ingest events"]
+    assert calls == [*intake, "data validate", "drift"] + (["train recs"] if decision == "retrain" else [])
     assert not (home / "lake" / "state" / "airflow_failures.jsonl").exists()
 
 
@@ -114,6 +115,8 @@ def test_drift_dag_end_to_end_with_the_real_cli(
     )
     monkeypatch.setenv("AIRFLOW_VAR_VITRINA_HOME", str(home))
     states = _run_drift_dag(dagbag, monkeypatch)
+    # no catalog source: the intake says so and succeeds
+    assert states["ingest_catalog"] == states["ingest_events"] == "success"
     assert states["validate"] == states["drift_check"] == states["branch_on_drift"] == "success"
     decision = json.loads((home / DRIFT_REPORT).read_text())["decision"]
     followed = "retrain" if decision == "retrain" else "keep_champion"

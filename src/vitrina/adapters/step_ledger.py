@@ -150,10 +150,13 @@ class Ledger:
         step: str,
         inputs: Callable[[], Mapping[str, Any]],
         work: Callable[[], Mapping[str, Any]],
+        detail: Callable[[Mapping[str, Any]], str] | None = None,
     ) -> tuple[dict[str, Any], bool]:
         """(outputs, reused): the stored outputs when the inputs did not change, else ``work()``'s.
 
         ``inputs`` is called first (hashing tables reads them, so it may fail like a step).
+        ``detail`` turns a run's outputs into the sentence its row of the run's table shows
+        (what an intake step moved, say); without it a step that ran shows none.
         """
         started, clock = _now(), time.perf_counter()
         digest, resolved = "", {}
@@ -178,7 +181,7 @@ class Ledger:
             raise StepFailedError(self.pipeline, step, message) from error
         seconds = round(time.perf_counter() - clock, 2)
         self._write(step, "done", digest, resolved, outputs, started, seconds)
-        self.events.append(StepEvent(self.pipeline, step, "ran", seconds))
+        self.events.append(StepEvent(self.pipeline, step, "ran", seconds, detail(outputs) if detail else ""))
         self.console.print(f"[green]✓[/] {self.pipeline} · {step} [dim]{seconds:.1f} s[/]")
         return outputs, False
 

@@ -121,6 +121,13 @@ def ingest_catalog(
         typer.Option("--from", help="PostgreSQL URL (default $VITRINA_CATALOG_URL)."),
     ] = None,
     table: Annotated[str | None, typer.Option(help="Source table name.")] = None,
+    if_configured: Annotated[
+        bool,
+        typer.Option(
+            "--if-configured",
+            help="Without a source, say so and exit 0 (schedules on homes without a PostgreSQL catalog).",
+        ),
+    ] = False,
     home: HomeOption = None,
 ) -> None:
     """Read products changed since the last watermark (updated_at) into raw/catalog; then
@@ -129,6 +136,9 @@ def ingest_catalog(
 
     settings = settings_for(home)
     url = source or settings.catalog_url
+    if not url and if_configured:
+        console.print("no catalog source (VITRINA_CATALOG_URL unset): nothing to ingest")
+        return
     if not url:
         console.print("[bold red]no source:[/] pass --from postgresql://… or set VITRINA_CATALOG_URL")
         raise typer.Exit(code=2)

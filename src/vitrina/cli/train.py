@@ -184,7 +184,7 @@ def train_all(
     force: ForceOption = False,
     home: HomeOption = None,
 ) -> None:
-    """The MLOps loop: validate → features → drift → retrain or reuse → evaluate → gate →
+    """The MLOps loop: intake → validate → features → drift → retrain or reuse → evaluate → gate →
     register → publish / re-index, for recs and search; unchanged steps are reused."""
     from vitrina.adapters.step_ledger import StepFailedError
 

@@ -1,8 +1,11 @@
 """`vitrina train all`: the MLOps loop of docs/spec.md §5.5 as ordered, idempotent steps.
 
-validate → features → drift check → (per model) retrain or reuse → evaluate → gate →
+intake → validate → features → drift check → (per model) retrain or reuse → evaluate → gate →
 register → publish (recs) / re-index (search).
 
+* ``loop · catalog``, ``loop · ingest``, ``loop · search logs`` take in what arrived by itself
+  (:mod:`vitrina.pipelines.live_intake`): the PostgreSQL catalog's changes when configured, the
+  event buffer (events and the API's search answers) and the search logs derived from them;
 * ``loop · validate`` re-validates when a raw table changed (raw digests);
 * ``loop · features`` materialises the feature frames as of the end of the data into
   ``<lake>/features`` (the offline store Feast reads) when a validated table changed;
@@ -42,6 +45,7 @@ from vitrina.adapters.step_ledger import Ledger, StepEvent
 from vitrina.config import Settings
 from vitrina.core.tables import TABLES
 from vitrina.pipelines.drift.run import DriftCheck, DriftConfig, check_drift
+from vitrina.pipelines.live_intake import take_in
 from vitrina.pipelines.recs.run import RecsConfig, RecsRun, run_recs
 from vitrina.pipelines.retrain_policy import Policy, TrainDecision, training_decision
 from vitrina.pipelines.search.run import SearchConfig, SearchRun, run_search
@@ -141,6 +145,7 @@ def run_all(settings: Settings, config: LoopConfig | None = None, console: Conso
     loop = LoopRun(run_id=dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S"))
     ledger = Ledger(settings, "loop", loop.run_id, console, config.force, loop.steps)
     try:
+        take_in(settings, ledger)  # what arrived since the last run, into raw/ before validation
         ledger.run(
             "validate",
             lambda: {

@@ -55,6 +55,16 @@ def test_force_reruns_and_events_say_what_happened(settings: Settings) -> None:
     assert [(e.step, e.outcome) for e in ledger.events] == [("step", "reused"), ("other", "skipped")]
 
 
+def test_a_step_that_ran_shows_the_detail_of_its_outputs(settings: Settings) -> None:
+    ledger = _ledger(settings, "r1")
+    ledger.run("moved", lambda: {"x": 1}, lambda: {"rows": 7}, lambda out: f"{out['rows']} rows moved")
+    ledger.run("plain", lambda: {"x": 1}, Counter())
+    assert [(e.step, e.outcome, e.detail) for e in ledger.events] == [
+        ("moved", "ran", "7 rows moved"),
+        ("plain", "ran", ""),
+    ]
+
+
 def test_a_missing_artifact_means_the_work_is_redone(settings: Settings, tmp_path: Path) -> None:
     artifact = tmp_path / "model.txt"
     artifact.write_text("trained")

@@ -76,6 +76,17 @@ SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM flushed WHERE event_id = ?1 AND at
 """
 
 
+def buffer_exists(folder: Path) -> bool:
+    """Whether ``folder`` holds a buffer (or a former segment log) to read: looked at without
+    opening it, since opening creates the database."""
+    folder = Path(folder)
+    return (
+        (folder / DATABASE).exists()
+        or (folder / "committed.json").exists()
+        or any(folder.glob("segment-*.jsonl"))
+    )
+
+
 def _offset(seq: int) -> str:
     return f"{seq:012d}"
 

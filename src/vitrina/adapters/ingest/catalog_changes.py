@@ -27,15 +27,23 @@ only after every file of the run is in place, so a failed run leaves it untouche
 next run reads the same rows again into the same file names (``part`` is derived from the
 watermark the run started from), replacing rather than duplicating. Rows with a NULL
 ``updated_at`` cannot be ordered by the watermark; they are counted and reported, never
-silently read or dropped. One ingestion per table and lake at a time.
+silently read or dropped. One ingestion per table and home at a time: two started from the same
+watermark would write the same file names, and the one that read fewer rows could replace the
+other's file after its state moved the watermark past them. An ``flock`` on
+``<home>/.catalog-<table>.lock`` makes the second wait (a scheduled task beside ``train all``)
+and then start from the watermark the first left.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
+import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -67,6 +75,7 @@ __all__ = [
     "SourceError",
     "ingest_catalog_from_postgres",
     "load_catalog_to_postgres",
+    "lock_path",
     "state_url",
 ]
 
@@ -317,6 +326,21 @@ def _to_arrow(rows: Sequence[tuple[Any, ...]]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=CATALOG.schema)
 
 
+def lock_path(settings: Settings, table: str) -> Path:
+    """The file whose ``flock`` serialises the ingestions of ``table`` into this home."""
+    return settings.home / f".catalog-{re.sub(r'[^0-9A-Za-z_.-]', '_', table)}.lock"
+
+
+@contextlib.contextmanager
+def _one_at_a_time(settings: Settings, table: str) -> Iterator[None]:
+    """Hold the home's lock for ingesting ``table`` (a fresh descriptor: threads and processes)."""
+    path = lock_path(settings, table)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def ingest_catalog_from_postgres(
     settings: Settings,
     *,
@@ -337,6 +361,19 @@ def ingest_catalog_from_postgres(
     """
     if chunk_rows <= 0 or lookback < dt.timedelta(0):
         raise ValueError(f"chunk_rows must be positive and lookback >= 0, got {chunk_rows}, {lookback}")
+    with _one_at_a_time(settings, table):
+        return _ingest(settings, url, table, chunk_rows, lookback, ingestion_day)
+
+
+def _ingest(
+    settings: Settings,
+    url: str,
+    table: str,
+    chunk_rows: int,
+    lookback: dt.timedelta,
+    ingestion_day: dt.date | None,
+) -> IngestResult:
+    """:func:`ingest_catalog_from_postgres` under its lock."""
     lake = LakePaths(settings.lake)
     where_state = state_url(lake, table)
     state = _State.load(where_state)

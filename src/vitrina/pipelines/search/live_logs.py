@@ -69,6 +69,16 @@ def _answers(lake: LakePaths) -> pa.Table:
     return _dataset(files, SEARCH_ANSWERS.schema).to_table() if files else SEARCH_ANSWERS.schema.empty_table()
 
 
+def live_search_ids(settings: Settings) -> set[str]:
+    """The request ids of every logged answer: the ``search_id`` of each search log derived
+    from the API's own traffic (the search pipeline counts what it learns from them)."""
+    files = list_parquet_files(LakePaths(settings.lake), "raw", SEARCH_ANSWERS.name)
+    if not files:
+        return set()
+    ids = _dataset(files, SEARCH_ANSWERS.schema).to_table(columns=["request_id"])["request_id"]
+    return {str(value) for value in pc.unique(ids).to_pylist() if value is not None}
+
+
 def _events_of(lake: LakePaths, request_ids: pa.Array, since: dt.date) -> pa.Table:
     """The raw events carrying one of ``request_ids``, from the day ``since`` on (an event
     cannot come before the answer it follows; earlier partitions are not read)."""

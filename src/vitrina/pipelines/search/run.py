@@ -102,6 +102,7 @@ from vitrina.pipelines.reports import write_report
 from vitrina.pipelines.retrain_policy import TrainDecision
 from vitrina.pipelines.search.corpus import read_search_inputs, text_inputs
 from vitrina.pipelines.search.judgments import read_judgments
+from vitrina.pipelines.search.live_logs import live_search_ids
 from vitrina.pipelines.search.logs import LogWindows, log_windows, read_search_logs
 from vitrina.pipelines.search.register import INPUT_TABLES, register_search
 from vitrina.pipelines.search.reindex import reindex_search
@@ -144,6 +145,10 @@ class SearchRun:
     steps: list[StepEvent] = field(default_factory=list)
     judged_queries: list[str] = field(default_factory=list)
     """The shop's judged query texts (the behaviour tests' queries when there are no logs)."""
+    search_logs: dict[str, int] = field(default_factory=dict)
+    """How many validated search logs the run read (``rows``), ``live`` of them derived from
+    the API's own traffic (:mod:`vitrina.pipelines.search.live_logs`), ``live_learnt`` of
+    those before the held-out days."""
 
 
 def _fit_ranker(frame: RankingFrame, config: SearchConfig) -> LambdaRanker:
@@ -153,6 +158,24 @@ def _fit_ranker(frame: RankingFrame, config: SearchConfig) -> LambdaRanker:
     return LambdaRanker(num_threads=1, name="search-lambdarank").fit(
         train, valid, n_trials=config.n_trials, seed=config.seed
     )
+
+
+def _count_live(
+    settings: Settings, logs: pd.DataFrame, windows: LogWindows | None, run: SearchRun
+) -> dict[str, int]:
+    """How many of ``logs`` came from the API's own traffic, and how many of those precede the
+    held-out days (the encoder and the ranker learn from them); noted when any did."""
+    live_ids = live_search_ids(settings) if len(logs) else set()
+    is_live = logs["search_id"].isin(live_ids).to_numpy(dtype=bool) if live_ids else np.zeros(len(logs), bool)
+    n_live = int(is_live.sum())
+    learnt = 0 if windows is None else int((is_live & (logs["ts"] < windows.t_eval).to_numpy()).sum())
+    if n_live:
+        run.notes.append(
+            f"{n_live:,} of {len(logs):,} search logs from the shop's own traffic (the API's logged "
+            f"answers and the clicks carrying their request id), {learnt:,} of them learnt from "
+            "(before the held-out days)"
+        )
+    return {"rows": len(logs), "live": n_live, "live_learnt": learnt}
 
 
 def _build(
@@ -170,6 +193,7 @@ def _build(
         texts = catalog_texts(products.frame)
         logs = read_search_logs(settings)
         windows = log_windows(logs, config.eval_days, config.ranker_days)
+        run.search_logs = _count_live(settings, logs, windows, run)
         if windows is None:
             what = "no search logs" if logs.empty else "search logs too short to hold out a week"
             run.notes.append(
@@ -331,6 +355,7 @@ def _build(
         "run_id": run.run_id,
         "index_version": name,
         "registration": run.registration,
+        "search_logs": run.search_logs,
         ARTIFACTS: [str(models), version_folder(settings, name)],
     }
 
