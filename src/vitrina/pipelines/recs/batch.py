@@ -28,6 +28,7 @@ import pyarrow as pa
 from vitrina.adapters.lake.io import write_table
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.stores.base import (
+    CURRENT,
     POPULAR_REASON,
     TOP_K,
     Recommendation,
@@ -111,8 +112,13 @@ def publish_recommendations(
     k: int = TOP_K,
     generated_at: dt.datetime | None = None,
     lists: Sequence[KeyedLists] = (),
+    channel: str = CURRENT,
 ) -> BatchReport:
     """Check, write, audit and atomically publish one batch; the store version is ``run_id``.
+
+    ``channel="challenger"`` publishes it beside the current version instead of over it (a
+    registered challenger's lists, read by the experiment's challenger arm); the current
+    version keeps serving everyone else.
 
     Shapes: ``user_ids`` (n,); ``items``, ``scores``, ``reasons`` (n, ≥k), each row best
     first, of which the first ``k`` columns are served. ``items`` holds either item
@@ -160,7 +166,7 @@ def publish_recommendations(
             lake, "predictions", AUDIT_TABLE, audit, date_column=None, snapshot_day=when.date(), part=run_id
         )
         clock.lap("audit")
-    dropped = store.publish(run_id)
+    dropped = store.publish(run_id, channel)
     clock.lap("publish")
     return BatchReport(
         version=run_id,

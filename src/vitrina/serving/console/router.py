@@ -51,6 +51,7 @@ from vitrina.serving.console.shop_view import ShopParams, shop_view
 from vitrina.serving.console.static_files import inside
 from vitrina.serving.console.user_view import Activity, UserExamples, list_rows, user_view
 from vitrina.serving.deps import State
+from vitrina.serving.search.answer import mode_of
 from vitrina.serving.state import ServingState
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
@@ -216,7 +217,8 @@ def search_page(
             shop = shop_view(engine, q, params, base=base, user_id=user_id or None)
         except FilterError as problem:
             error = t("search.bad_filter", reason=str(problem))
-        view = search_view(engine, q, challenger=state.experiment.search.challenger, user_id=user_id or None)
+        challenger = mode_of(state.experiment.search, engine)  # registered: its own index's mode
+        view = search_view(engine, q, challenger=challenger, user_id=user_id or None)
     return page(
         request,
         state,
