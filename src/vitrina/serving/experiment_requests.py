@@ -1,5 +1,8 @@
 """One line per request of a running experiment in the request log (arm, status, latency).
 
+Written by :class:`~vitrina.serving.recs.answer.RecsService` (so both the ``/recs`` route and
+its fast lane log) and by the ``/search`` route.
+
 The canary's error-rate and latency guardrails read these lines
 (:mod:`vitrina.pipelines.experiments.canary`); the request id ties an event (a click, a
 purchase) back to the arm that answered it, so a session keeps the arm it was served under
@@ -9,8 +12,6 @@ even after a ramp-up moved its user into the challenger.
 from __future__ import annotations
 
 import time
-
-from fastapi import Request
 
 from vitrina.adapters.experiment_logs import JsonLinesLog
 from vitrina.serving.experiment_config import CHALLENGER, CHAMPION, SurfaceExperiment
@@ -28,7 +29,7 @@ def log_request(
     experiment: str,
     arm: str,
     user_id: str | None,
-    request: Request,
+    request_id: str,
     started: float,
     status: int,
     degraded: bool = False,
@@ -42,7 +43,7 @@ def log_request(
             "experiment": experiment,
             "arm": arm,
             "user_id": user_id,
-            "request_id": request.state.request_id,
+            "request_id": request_id,
             "status": status,
             "ms": round((time.perf_counter() - started) * 1000, 3),
             "degraded": degraded,

@@ -349,13 +349,13 @@ def load_state(settings: Settings, metrics: ServiceMetrics | None = None) -> Ser
         sessions = open_sessions(settings)
     except Exception as error:  # users the batch has not seen get popularity meanwhile
         sessions, errors["sessions"] = None, str(error)
-    shadow_log = JsonLinesLog(settings.home, SHADOW)
+    shadow_log, request_log = JsonLinesLog(settings.home, SHADOW), JsonLinesLog(settings.home, REQUESTS)
     state = ServingState(
         settings=settings,
         metrics=metrics,
         store=store,
         cache=cache,
-        recs=RecsService(store, popular, metrics, sessions, shadow_log=shadow_log),
+        recs=RecsService(store, popular, metrics, sessions, shadow_log=shadow_log, request_log=request_log),
         products=ProductLists(store, popular, metrics),
         search=SearchService(
             None if engine is None else CachedSearch(engine, cache),
@@ -368,7 +368,7 @@ def load_state(settings: Settings, metrics: ServiceMetrics | None = None) -> Ser
         generations=Generations(settings.home),
         errors=errors,
         answers=None if events is None else AnswerLog(events, metrics),
-        request_log=JsonLinesLog(settings.home, REQUESTS),
+        request_log=request_log,
     )
     if refusal is not None and engine is None:
         state.search.unavailable = (

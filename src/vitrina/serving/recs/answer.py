@@ -40,6 +40,7 @@ from vitrina.adapters.stores.sessions import SessionHistory
 from vitrina.core.experiments.shadow import compare_lists
 from vitrina.core.recs.session_list import session_list
 from vitrina.serving.experiment_config import CHALLENGER, CHAMPION, REGISTERED, RecsExperiment
+from vitrina.serving.experiment_requests import log_request, shown_arm
 from vitrina.serving.popular_fallback import PopularList
 from vitrina.serving.store_handle import FAILURES, StoreHandle
 
@@ -95,6 +96,7 @@ class RecsService:
     metrics: ServiceMetrics
     sessions: SessionHistory | None = None
     shadow_log: JsonLinesLog | None = None
+    request_log: JsonLinesLog | None = None
     _shadows: set[asyncio.Future[None]] = field(default_factory=set)
 
     def _popular(
@@ -121,6 +123,26 @@ class RecsService:
 
     async def recommend(
         self, *, user_id: str, k: int, request_id: str, experiment: RecsExperiment, list_name: str = FOR_YOU
+    ) -> RecsAnswer:
+        """The answer; while the experiment runs, its arm, status, latency and whether it was
+        degraded go to the request log (:mod:`vitrina.serving.experiment_requests`)."""
+        if not (experiment.enabled and list_name == FOR_YOU and self.request_log is not None):
+            return await self._recommend(user_id, k, request_id, experiment, list_name)
+        started = time.perf_counter()
+        try:
+            answer = await self._recommend(user_id, k, request_id, experiment, list_name)
+        except Exception:
+            arm = shown_arm(experiment, user_id)
+            log_request(self.request_log, "recs", experiment.name, arm, user_id, request_id, started, 500)
+            raise
+        degraded = answer.fallback and answer.fallback_reason != "experiment"
+        log_request(
+            self.request_log, "recs", experiment.name, answer.arm, user_id, request_id, started, 200, degraded
+        )
+        return answer
+
+    async def _recommend(
+        self, user_id: str, k: int, request_id: str, experiment: RecsExperiment, list_name: str
     ) -> RecsAnswer:
         if list_name == BUY_AGAIN:
             return await self._buy_again(user_id, k, request_id)

@@ -100,7 +100,14 @@ async def search(
                     status = 503 if isinstance(error, SearchUnavailableError) else 500
                     arm = shown_arm(experiment, user_id)
                     log_request(
-                        state.request_log, "search", experiment.name, arm, user_id, request, started, status
+                        state.request_log,
+                        "search",
+                        experiment.name,
+                        arm,
+                        user_id,
+                        request.state.request_id,
+                        started,
+                        status,
                     )
                 raise
             if logged:
