@@ -41,6 +41,7 @@ from vitrina.serving.app import create_app
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 KEY = "canary-admin-key"
+TOKEN = "canary-console-token"
 USERS = [f"u{i:03d}" for i in range(300)]
 PRODUCTS = [f"p{i:03d}" for i in range(200)]
 K = 10
@@ -167,7 +168,9 @@ def home(mlflow_settings: Settings, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def api(home: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(get_settings(home=home, admin_api_key=KEY))) as client:
+    settings = get_settings(home=home, admin_api_key=KEY, console_token=TOKEN)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/console", params={"token": TOKEN}).status_code == 200  # the cookie from now on
         yield client
 
 
@@ -263,6 +266,11 @@ def test_shadow_mode_shows_the_champion_and_reports_overlap_and_correlation(
     latest = read_latest_metrics(get_settings(home=home), "shadow")
     assert latest is not None
     assert latest["groups"][0]["requests"] == len(rows)
+    page = api.get("/console/experiments", params={"lang": "en"})
+    assert page.status_code == 200
+    assert "Shadow comparisons" in page.text
+    assert f">{len(rows)}<" in page.text
+    assert f"{group['overlap_at_k']:.3f}" in page.text
 
 
 def test_the_canary_rolls_a_bad_challenger_back_on_simulated_traffic(home: Path, api: TestClient) -> None:
@@ -303,6 +311,11 @@ def test_the_canary_rolls_a_bad_challenger_back_on_simulated_traffic(home: Path,
     report = read_latest_metrics(settings, "canary")
     assert report is not None
     assert (report["status"], report["share"]) == ("rolled_back", 0.0)
+    page = api.get("/console/experiments", params={"lang": "en"})
+    assert page.status_code == 200
+    assert "vitrina-recs v2 on recs: rolled_back, challenger at 0 %" in page.text
+    assert 'class="canary-rollback"' in page.text
+    assert f"ctr_diff {rollback.numbers['ctr_diff']:.4g}" in page.text
 
 
 def test_the_canary_walks_a_sound_challenger_to_promotion(home: Path, api: TestClient) -> None:

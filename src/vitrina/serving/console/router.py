@@ -31,7 +31,13 @@ from vitrina.serving.console import charts
 from vitrina.serving.console.auth import ConsoleAuth
 from vitrina.serving.console.cache import Refreshing
 from vitrina.serving.console.drift_view import drift_view, evidently_html
-from vitrina.serving.console.experiments_view import Experiment, live_experiments, load_reports
+from vitrina.serving.console.experiments_view import (
+    Experiment,
+    live_experiments,
+    load_canaries,
+    load_reports,
+    load_shadow,
+)
 from vitrina.serving.console.guard import ConsoleRoute
 from vitrina.serving.console.i18n import Translator, pick_lang
 from vitrina.serving.console.models_view import (
@@ -431,7 +437,16 @@ def experiments_page(request: Request, state: State, lang: Lang = None) -> HTMLR
     config = (("recs", state.experiment.recs), ("search", state.experiment.search))
     items = [_experiment_context(x, t) for x in experiments]
     return page(
-        request, state, "experiments.html", "experiments", lang, config=config, experiments=items, error=error
+        request,
+        state,
+        "experiments.html",
+        "experiments",
+        lang,
+        config=config,
+        experiments=items,
+        error=error,
+        canaries=load_canaries(state.settings),
+        shadow=load_shadow(state.settings),
     )
 
 
