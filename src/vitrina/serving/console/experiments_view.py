@@ -258,7 +258,7 @@ def load_canaries(settings: Settings, limit: int = 10) -> list[CanaryView]:
                 status=str(payload.get("status", "—")),
                 share=_number(payload.get("share")),
                 generated_at=str(payload["generated_at"]) if payload.get("generated_at") else None,
-                decisions=[d for d in decisions if isinstance(d, Mapping)],
+                decisions=[dict(d) for d in decisions if isinstance(d, Mapping)],
             )
         )
     return found

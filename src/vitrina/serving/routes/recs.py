@@ -9,14 +9,12 @@ time nor serialises it again. It reads the loaded state off the app instead of t
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from vitrina.serving.api_models import DEFAULT_K, ID_PATTERN, MAX_K, ErrorResponse, RecsResponse
 from vitrina.serving.deps import mark
-from vitrina.serving.experiment_requests import log_request, shown_arm
 from vitrina.serving.state import ServingState
 
 router = APIRouter(tags=["recommendations"])
@@ -40,26 +38,12 @@ async def get_recs(
     """The user's "Para ti" list (precomputed), or popularity flagged ``fallback``. A user the
     batch has not seen gets a list from the products they chose since (``POST /events``)."""
     state: ServingState = request.app.state.serving
-    experiment = state.experiment.recs
-    logged = experiment.enabled and list_name == "for_you"
-    started = time.perf_counter()
-    try:
-        answer = await state.recs.recommend(  # on the event loop, whatever the store (see StoreHandle.lookup)
-            user_id=user_id,
-            k=k,
-            request_id=request.state.request_id,
-            experiment=experiment,
-            list_name=list_name,
-        )
-    except Exception:
-        if logged:
-            arm = shown_arm(experiment, user_id)
-            log_request(state.request_log, "recs", experiment.name, arm, user_id, request, started, 500)
-        raise
-    if logged:
-        degraded = answer.fallback and answer.fallback_reason != "experiment"
-        log_request(
-            state.request_log, "recs", experiment.name, answer.arm, user_id, request, started, 200, degraded
-        )
+    answer = await state.recs.recommend(  # on the event loop, whatever the store (see StoreHandle.lookup)
+        user_id=user_id,
+        k=k,
+        request_id=request.state.request_id,
+        experiment=state.experiment.recs,
+        list_name=list_name,
+    )
     mark(request, model_version=answer.model_version, arm=answer.arm)
     return Response(answer.to_json(), media_type=JSON)

@@ -118,7 +118,7 @@ async def search(
                     experiment.name,
                     answer.arm,
                     user_id,
-                    request,
+                    request.state.request_id,
                     started,
                     200,
                     degraded,
