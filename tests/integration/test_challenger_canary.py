@@ -22,6 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from vitrina.adapters.experiment_logs import SHADOW, read_log
+from vitrina.adapters.lake.io import list_parquet_files
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.registry.mlflow_client import RECS_MODEL, mlflow_client
 from vitrina.adapters.registry.models import get_version, list_versions
@@ -184,6 +185,9 @@ def flush_shadows(api: TestClient) -> None:
 
 
 def test_both_versions_are_published_side_by_side(home: Path) -> None:
+    lake = LakePaths(get_settings(home=home).lake)
+    assert len(list_parquet_files(lake, "predictions", "recs")) == 1, "the champion's audit alone"
+    assert len(list_parquet_files(lake, "predictions", "recs_challenger")) == 1
     with open_store(get_settings(home=home)) as store:
         assert (store.current_version(), store.challenger_version()) == ("champion-1", "challenger-1")
         assert [i.product_id for i in store.get(USERS[0]).items[:3]] == LIKED[USERS[0]]  # type: ignore[union-attr]

@@ -10,7 +10,8 @@ serving and the new one discarded, so a bad batch can never reach users.
 
 Audit: ``predictions/recs/dt=<day of generated_at>/part-<run_id>.parquet`` with one row
 per served (user, rank): user_id, rank (1-based), product_id, score, reason,
-model_version, generated_at.
+model_version, generated_at; a challenger's batch (published beside the current one) under
+``predictions/recs_challenger/``.
 """
 
 from __future__ import annotations
@@ -118,7 +119,8 @@ def publish_recommendations(
 
     ``channel="challenger"`` publishes it beside the current version instead of over it (a
     registered challenger's lists, read by the experiment's challenger arm); the current
-    version keeps serving everyone else.
+    version keeps serving everyone else. Its audit copy goes to the table
+    ``recs_challenger``, so the champion's batches stay the ones drift compares.
 
     Shapes: ``user_ids`` (n,); ``items``, ``scores``, ``reasons`` (n, ≥k), each row best
     first, of which the first ``k`` columns are served. ``items`` holds either item
@@ -162,8 +164,9 @@ def publish_recommendations(
         written_lists = {kind: _put_lists(writer, kind, checked) for kind, checked in keyed}
         clock.lap("store_write")
         # Audited before the switch: every version users can see has its audit copy.
+        table = AUDIT_TABLE if channel == CURRENT else f"{AUDIT_TABLE}_{channel}"
         paths = write_table(
-            lake, "predictions", AUDIT_TABLE, audit, date_column=None, snapshot_day=when.date(), part=run_id
+            lake, "predictions", table, audit, date_column=None, snapshot_day=when.date(), part=run_id
         )
         clock.lap("audit")
     dropped = store.publish(run_id, channel)
