@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from vitrina.adapters.experiment_logs import SHADOW, read_log
 from vitrina.adapters.lake.io import list_parquet_files
@@ -28,6 +29,7 @@ from vitrina.adapters.registry.mlflow_client import RECS_MODEL, mlflow_client
 from vitrina.adapters.registry.models import get_version, list_versions
 from vitrina.adapters.reports import read_latest_metrics
 from vitrina.bootstrap import open_store
+from vitrina.cli.main import app as cli_app
 from vitrina.config import Settings, get_settings
 from vitrina.core.evaluation.behaviour import BehaviourCheck
 from vitrina.core.experiments.assignment import Assignment
@@ -315,6 +317,12 @@ def test_the_canary_rolls_a_bad_challenger_back_on_simulated_traffic(home: Path,
     report = read_latest_metrics(settings, "canary")
     assert report is not None
     assert (report["status"], report["share"]) == ("rolled_back", 0.0)
+    status = CliRunner().invoke(cli_app, ["experiment", "canary", "status", "--home", str(home)])
+    assert status.exit_code == 0, status.output
+    assert "rolled_back, challenger at 0 %" in status.output
+    again = CliRunner().invoke(cli_app, ["experiment", "canary", "step", "--home", str(home)])
+    assert again.exit_code == 1
+    assert "no canary is running on recs" in again.output
     page = api.get("/console/experiments", params={"lang": "en"})
     assert page.status_code == 200
     assert "vitrina-recs v2 on recs: rolled_back, challenger at 0 %" in page.text
