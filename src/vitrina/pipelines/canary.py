@@ -266,11 +266,7 @@ def canary_step(
     new, decision = step(state, traffic.champion, traffic.challenger, _now(), policy)
     published = published_challenger(settings, surface)
     _apply(settings, surface, model, version, new, decision, published)
-    found = get_version(settings, model, "champion") if decision.action == "promote" else None
-    run_id = (
-        found.run_id if found is not None and found.version == version else _run_of(settings, model, version)
-    )
-    _record(settings, model, version, run_id, new, decision, published)
+    _record(settings, model, version, _run_of(settings, model, version), new, decision, published)
     return new, decision
 
 
