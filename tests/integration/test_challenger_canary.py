@@ -35,7 +35,7 @@ from vitrina.core.evaluation.behaviour import BehaviourCheck
 from vitrina.core.experiments.assignment import Assignment
 from vitrina.core.experiments.canary import CanaryPolicy
 from vitrina.core.promotion.alias_plans import CHALLENGER, CHAMPION
-from vitrina.pipelines.canary import canary_step, load_canary, start_canary
+from vitrina.pipelines.canary import CanaryError, canary_step, load_canary, start_canary
 from vitrina.pipelines.recs.batch import publish_recommendations
 from vitrina.pipelines.registration import Candidate, gate_and_register
 from vitrina.pipelines.shadow_report import write_shadow_report
@@ -354,3 +354,25 @@ def test_the_canary_walks_a_sound_challenger_to_promotion(home: Path, api: TestC
     assert get_version(settings, RECS_MODEL, CHAMPION).version == 2  # type: ignore[union-attr]
     with open_store(settings) as store:
         assert (store.current_version(), store.challenger_version()) == ("challenger-2", None)
+
+
+def test_a_canary_needs_a_registered_and_published_challenger(
+    mlflow_settings: Settings, tmp_path: Path
+) -> None:
+    settings = mlflow_settings
+    with pytest.raises(CanaryError, match="has no challenger"):
+        start_canary(settings, "recs", POLICY)
+    register(settings, tmp_path, "champion")
+    register(settings, tmp_path, "challenger")
+    with pytest.raises(CanaryError, match="nothing is published for the vitrina-recs challenger"):
+        start_canary(settings, "recs", POLICY)
+    with pytest.raises(CanaryError, match="vitrina-search has no challenger"):
+        start_canary(settings, "search", POLICY)
+    publish(settings, random_lists(), "challenger-1", "recs-run-challenger", CHALLENGER)
+    state = start_canary(settings, "recs", POLICY)
+    with pytest.raises(CanaryError, match="already running"):
+        start_canary(settings, "recs", POLICY)
+    stored = json.loads((settings.home / "serving" / "experiment.json").read_text())["recs"]
+    assert (stored["enabled"], stored["challenger"], stored["challenger_weight"]) == (True, "registered", 5.0)
+    assert stored["salt"] == stored["name"] == "canary-recs-v2"
+    assert state.decisions[0].action == "start"
