@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from scipy import stats
 
-from vitrina.core.experiments.shadow import compare_lists, summarise
+from vitrina.core.experiments.shadow import compare_lists, kendall_tau_b, spearman_rho, summarise
 
 pytestmark = pytest.mark.unit
 
@@ -45,6 +46,15 @@ def test_undefined_correlations_are_none_and_empty_lists_are_handled() -> None:
     assert compare_lists(["a", "b"], [], [], 2).overlap == 0.0
     with pytest.raises(ValueError, match="k must be"):
         compare_lists(["a"], ["a"], [1.0], 0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_rank_correlations_match_scipy_on_tied_rankings(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, 8, 30)  # many ties, as ranks with the missing items at k + 1 have
+    y = rng.integers(1, 8, 30)
+    assert kendall_tau_b(x, y) == pytest.approx(stats.kendalltau(x, y).statistic)
+    assert spearman_rho(x, y) == pytest.approx(stats.spearmanr(x, y).statistic)
 
 
 def test_summary_means_and_latency_quantiles() -> None:
