@@ -35,7 +35,7 @@ from vitrina.core.evaluation.behaviour import BehaviourCheck
 from vitrina.core.experiments.assignment import Assignment
 from vitrina.core.experiments.canary import CanaryPolicy
 from vitrina.core.promotion.alias_plans import CHALLENGER, CHAMPION
-from vitrina.pipelines.canary import CanaryError, canary_step, load_canary, start_canary
+from vitrina.pipelines.canary import CanaryError, canary_step, load_canary, start_canary, stored_policy
 from vitrina.pipelines.recs.batch import publish_recommendations
 from vitrina.pipelines.registration import Candidate, gate_and_register
 from vitrina.pipelines.shadow_report import write_shadow_report
@@ -289,7 +289,7 @@ def test_the_canary_rolls_a_bad_challenger_back_on_simulated_traffic(home: Path,
     for round_ in range(6):
         shop(api, rng, round_)
         flush_shadows(api)
-        state, decision = canary_step(settings, "recs", POLICY)
+        state, decision = canary_step(settings, "recs")  # by the policy stored at the start
         decisions.append(decision)
         if state.status != "running":
             break
@@ -376,3 +376,4 @@ def test_a_canary_needs_a_registered_and_published_challenger(
     assert (stored["enabled"], stored["challenger"], stored["challenger_weight"]) == (True, "registered", 5.0)
     assert stored["salt"] == stored["name"] == "canary-recs-v2"
     assert state.decisions[0].action == "start"
+    assert stored_policy(settings, "recs") == POLICY, "every step judges by the policy it started with"

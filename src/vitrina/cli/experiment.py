@@ -290,12 +290,20 @@ def _canary_failed(error: Exception) -> typer.Exit:
 
 
 @canary_app.command("start")
-def canary_start(surface: CanarySurfaceOption = "recs", home: HomeOption = None) -> None:
-    """Serve the registered, published challenger to 5 % of users (the first stage)."""
+def canary_start(
+    surface: CanarySurfaceOption = "recs",
+    min_requests: Annotated[int, typer.Option(help="Challenger requests a stage needs.", min=1)] = 200,
+    min_sessions: Annotated[int, typer.Option(help="Challenger sessions a stage needs.", min=1)] = 100,
+    home: HomeOption = None,
+) -> None:
+    """Serve the registered, published challenger to 5 % of users (the first stage); every
+    step then judges by these minimums (stored with the canary)."""
+    from vitrina.core.experiments.canary import CanaryPolicy
     from vitrina.pipelines.canary import CanaryError, start_canary
 
+    policy = CanaryPolicy(min_requests=min_requests, min_sessions=min_sessions)
     try:
-        state = start_canary(settings_for(home), surface)
+        state = start_canary(settings_for(home), surface, policy)
     except CanaryError as error:
         raise _canary_failed(error) from error
     console.print(f"canary of {state.challenger} on {surface}: {state.decisions[-1].summary()}")

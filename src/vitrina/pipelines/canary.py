@@ -26,7 +26,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -69,6 +69,16 @@ def state_url(settings: Settings, surface: str) -> str:
 def load_canary(settings: Settings, surface: str) -> CanaryState | None:
     payload = read_json(state_url(settings, surface))
     return None if payload is None else CanaryState.from_dict(payload)
+
+
+def stored_policy(settings: Settings, surface: str) -> CanaryPolicy:
+    """The policy the running canary was started with (stored beside its state): every step
+    judges by the same stages and thresholds."""
+    payload = read_json(state_url(settings, surface)) or {}
+    stored = payload.get("policy")
+    if not isinstance(stored, dict):
+        return CanaryPolicy()
+    return CanaryPolicy(**{**stored, "stages": tuple(stored.get("stages", CanaryPolicy().stages))})
 
 
 def _now() -> str:
@@ -134,7 +144,9 @@ def start_canary(settings: Settings, surface: str, policy: CanaryPolicy | None =
         )
     state = start(surface, f"v{challenger.version}", _now(), policy)
     write_surface(settings.home, surface, _experiment(surface, challenger.version, policy.stages[0]))
-    _record(settings, model, challenger.version, challenger.run_id, state, state.decisions[-1], published)
+    _record(
+        settings, model, challenger.version, challenger.run_id, state, state.decisions[-1], published, policy
+    )
     return state
 
 
@@ -253,9 +265,10 @@ def observe(settings: Settings, state: CanaryState, experiment: str) -> Traffic:
 def canary_step(
     settings: Settings, surface: str, policy: CanaryPolicy | None = None
 ) -> tuple[CanaryState, CanaryDecision]:
-    """One look (module docstring); raises :class:`CanaryError` when no canary runs."""
+    """One look (module docstring) under ``policy`` (default: the one the canary started with);
+    raises :class:`CanaryError` when no canary runs."""
     model = _model(surface)
-    policy = policy or CanaryPolicy()
+    policy = policy or stored_policy(settings, surface)
     state = load_canary(settings, surface)
     if state is None or state.status != "running":
         raise CanaryError(
@@ -266,7 +279,7 @@ def canary_step(
     new, decision = step(state, traffic.champion, traffic.challenger, _now(), policy)
     published = published_challenger(settings, surface)
     _apply(settings, surface, model, version, new, decision, published)
-    _record(settings, model, version, _run_of(settings, model, version), new, decision, published)
+    _record(settings, model, version, _run_of(settings, model, version), new, decision, published, policy)
     return new, decision
 
 
@@ -326,6 +339,7 @@ def _record(
     state: CanaryState,
     decision: CanaryDecision,
     published: str | None,
+    policy: CanaryPolicy,
 ) -> None:
     """The decision in MLflow (version tags, run metrics) and in the lake (state + report)."""
     look = len(state.decisions) - 1
@@ -343,7 +357,7 @@ def _record(
             record_canary(settings, run_id, look, numbers, {"canary.status": state.status})
     except Exception as error:  # the lake record below still keeps the decision
         log.error("canary decision not recorded in MLflow: %s", error)
-    write_json_atomic(state.to_dict(), state_url(settings, state.surface))
+    write_json_atomic({**state.to_dict(), "policy": asdict(policy)}, state_url(settings, state.surface))
     payload = {
         "kind": "canary",
         "name": f"canary {model} {state.challenger}",
