@@ -23,7 +23,7 @@ from vitrina.adapters.stores import (
     StoreUnavailableError,
     VersionError,
 )
-from vitrina.adapters.stores.base import SIMILAR, TOGETHER
+from vitrina.adapters.stores.base import CHALLENGER, SIMILAR, TOGETHER
 from vitrina.adapters.stores.redis import RedisRecsStore
 from vitrina.adapters.stores.sqlite import SQLiteRecsStore
 from vitrina.bootstrap import open_store
@@ -431,3 +431,53 @@ def test_redis_keys_are_namespaced_and_expire(redis_url: str, clock: FakeClock) 
             assert raw.pttl(f"{prefix}:current") == -1, "the pointer itself never expires"
         finally:
             store.remove_all()
+
+
+def challenger_versions(store: RecsStore, users: list[str] = USERS) -> set[str | None]:
+    seen = set()
+    for user in users:
+        record = store.get(user, CHALLENGER)
+        seen.add(None if record is None else record.version)
+        if record is not None:
+            assert all(item.product_id.startswith(f"{record.version}-{user}-") for item in record.items)
+    return seen
+
+
+def test_a_challenger_version_is_served_beside_the_current_one(make: MakeStore) -> None:
+    store, reader = make(), make()
+    write(store, "v1")
+    store.publish("v1")
+    assert reader.challenger_version() is None
+    assert reader.get("u1", CHALLENGER) is None, "no challenger pointer: nothing to read"
+    write(store, "c1", USERS[:10], model="recs-challenger")
+    store.publish("c1", CHALLENGER)
+    assert reader.current_version() == "v1", "publishing a challenger never moves the current pointer"
+    assert versions_seen(reader) == {"v1"}
+    assert reader.challenger_version() == "c1"
+    assert challenger_versions(reader, USERS[:10]) == {"c1"}
+    assert reader.get("u20", CHALLENGER) is None, "a user the challenger's batch lacks"
+    assert reader.get("u1", CHALLENGER).model_version == "recs-challenger"  # type: ignore[union-attr]
+    assert reader.popular(CHALLENGER).version == "c1"  # type: ignore[union-attr]
+    with pytest.raises(VersionError, match="current one"):
+        store.publish("v1", CHALLENGER)
+    with pytest.raises(ValueError, match="channel"):
+        store.get("u1", "shadow")
+
+
+def test_retention_keeps_the_challenger_and_withdrawal_or_promotion_clear_it(make: MakeStore) -> None:
+    store = make(keep=1)
+    write(store, "v1", USERS[:3])
+    store.publish("v1")
+    write(store, "c1", USERS[:3])
+    assert store.publish("c1", CHALLENGER) == []
+    write(store, "v2", USERS[:3])
+    assert store.publish("v2") == ["v1"], "the challenger's version survives the champion's next batch"
+    assert challenger_versions(store, USERS[:3]) == {"c1"}
+    assert store.withdraw_challenger() == "c1"
+    assert store.challenger_version() is None
+    assert challenger_versions(store, USERS[:3]) == {None}
+    assert store.withdraw_challenger() is None
+    store.publish("c1", CHALLENGER)  # still retained: it can be pointed at again
+    store.publish("c1")  # promoted: current now, and no longer a challenger
+    assert (store.current_version(), store.challenger_version()) == ("c1", None)
+    assert versions_seen(store, USERS[:3]) == {"c1"}

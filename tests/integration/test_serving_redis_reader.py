@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from vitrina.adapters.stores import Recommendation, StoreUnavailableError
+from vitrina.adapters.stores.base import CHALLENGER
 from vitrina.adapters.stores.redis import RedisRecsStore
 from vitrina.adapters.stores.redis_reader import AsyncRedisReader
 from vitrina.config import get_settings
@@ -73,6 +74,27 @@ def test_lookups_started_together_share_one_round_trip(redis_url: str, prefix: s
     assert shared == [("b1", expected[name]) for name in names]
     assert trips == 1
     assert one_by_one == 3  # awaited one after the other: no batching, no added wait
+
+
+def test_champion_and_challenger_lookups_read_their_own_versions(redis_url: str, prefix: str) -> None:
+    with RedisRecsStore(redis_url, prefix=prefix) as store:
+        for version in ("b1", "c1"):
+            with store.begin_version(version, model_version=f"recs-{version}") as writer:
+                writer.put("u1", [Recommendation(f"{version}-p", 1.0, "als")])
+        store.publish("b1")
+        store.publish("c1", CHALLENGER)
+        expected = store.get("u1"), store.get("u1", CHALLENGER)
+
+    async def both() -> list[tuple[str | None, object]]:
+        reader = AsyncRedisReader(redis_url, timeout_s=1.0, prefix=prefix)
+        try:  # started in one turn of the loop: a round trip per pointer, never a mix
+            found = await asyncio.gather(reader.lookup("u1"), reader.lookup("u1", channel=CHALLENGER))
+            assert reader.round_trips == 2
+            return list(found)
+        finally:
+            await reader.aclose()
+
+    assert asyncio.run(both()) == [("b1", expected[0]), ("c1", expected[1])]
 
 
 @pytest.fixture

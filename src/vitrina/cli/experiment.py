@@ -199,3 +199,151 @@ def interleave(
         seed=seed,
         post_events=post_events,
     )
+
+
+canary_app = typer.Typer(
+    help="Canary rollout of the registered challenger: 5 % → 25 % → 50 % → promoted, rolled back "
+    "automatically when a guardrail (error rate, p95 latency, CTR or conversion) fails.",
+    no_args_is_help=True,
+)
+experiment_app.add_typer(canary_app, name="canary")
+CanarySurfaceOption = Annotated[str, typer.Option(help="recs | search")]
+
+
+@experiment_app.command("publish-challenger")
+def publish_challenger_command(surface: CanarySurfaceOption = "recs", home: HomeOption = None) -> None:
+    """Publish the registered challenger beside the champion: recs — every known user's list
+    under its own store version (the challenger pointer); search — point the challenger index at
+    the version its bundle was built with. The champion keeps serving everyone else."""
+    settings = settings_for(home)
+    if surface == "recs":
+        from vitrina.pipelines.recs.publish import publish_challenger
+
+        report = publish_challenger(settings, on_step=lambda s: console.print(f"· {s}"))
+        if report is None:
+            console.print("[bold red]vitrina-recs has no challenger[/]: nothing published")
+            raise typer.Exit(code=1)
+        console.print(report.render())
+    elif surface == "search":
+        from vitrina.adapters.models.champion_index import serve_challenger_index
+
+        version = serve_challenger_index(settings)
+        if version is None:
+            console.print(
+                "[bold red]vitrina-search has no challenger with its own index[/]: nothing published"
+            )
+            raise typer.Exit(code=1)
+        console.print(
+            f"search challenger index: {version} (POST /admin/reload, or wait for the API to follow)"
+        )
+    else:
+        console.print(f"[bold red]--surface must be recs or search, got {surface!r}[/]")
+        raise typer.Exit(code=2)
+    from vitrina.adapters.reload_counters import bump_counter
+
+    bump_counter(settings.home, "models")
+
+
+@experiment_app.command("shadow-report")
+def shadow_report_command(
+    hours: Annotated[float | None, typer.Option(help="Only the last N hours of the shadow log.")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Aggregate the API's shadow log (overlap@k, Kendall τ, Spearman ρ, the challenger's
+    scores, latency) into ``$lake/reports/shadow/`` and print it."""
+    from vitrina.pipelines.shadow_report import write_shadow_report
+
+    settings = settings_for(home)
+    since = None if hours is None else dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours)
+    payload, folder = write_shadow_report(settings, since)
+    table = Table(title="shadow comparisons")
+    for header in (
+        "surface",
+        "experiment",
+        "challenger",
+        "requests",
+        "overlap@k",
+        "kendall τ",
+        "spearman ρ",
+        "p95 ms champion / challenger",
+    ):
+        table.add_column(header)
+    for g in payload["groups"]:
+
+        def fmt(value: Any) -> str:
+            return "—" if value is None else f"{value:.3f}"
+
+        table.add_row(
+            g["surface"],
+            g["experiment"],
+            g["challenger_model"],
+            str(g["requests"]),
+            fmt(g["overlap_at_k"]),
+            fmt(g["kendall_tau"]),
+            fmt(g["spearman_rho"]),
+            f"{fmt(g['champion_ms_p95'])} / {fmt(g['challenger_ms_p95'])}",
+        )
+    console.print(table)
+    console.print(f"report: {folder}")
+
+
+def _canary_failed(error: Exception) -> typer.Exit:
+    console.print(f"[bold red]{error}[/]")
+    return typer.Exit(code=1)
+
+
+@canary_app.command("start")
+def canary_start(
+    surface: CanarySurfaceOption = "recs",
+    min_requests: Annotated[int, typer.Option(help="Challenger requests a stage needs.", min=1)] = 200,
+    min_sessions: Annotated[int, typer.Option(help="Challenger sessions a stage needs.", min=1)] = 100,
+    home: HomeOption = None,
+) -> None:
+    """Serve the registered, published challenger to 5 % of users (the first stage); every
+    step then judges by these minimums (stored with the canary)."""
+    from vitrina.core.experiments.canary import CanaryPolicy
+    from vitrina.pipelines.canary import CanaryError, start_canary
+
+    policy = CanaryPolicy(min_requests=min_requests, min_sessions=min_sessions)
+    try:
+        state = start_canary(settings_for(home), surface, policy)
+    except CanaryError as error:
+        raise _canary_failed(error) from error
+    console.print(f"canary of {state.challenger} on {surface}: {state.decisions[-1].summary()}")
+
+
+@canary_app.command("step")
+def canary_step_command(surface: CanarySurfaceOption = "recs", home: HomeOption = None) -> None:
+    """Read the live traffic since the canary started and advance, hold, roll back or promote;
+    the decision and its numbers go to MLflow and the lake. Exit 3 on a rollback."""
+    from vitrina.pipelines.canary import CanaryError, canary_step
+
+    try:
+        state, decision = canary_step(settings_for(home), surface)
+    except CanaryError as error:
+        raise _canary_failed(error) from error
+    table = Table(title=f"canary {state.challenger} on {surface}: {decision.action}")
+    table.add_column("number")
+    table.add_column("value")
+    for name, value in decision.numbers.items():
+        table.add_row(name, f"{value:.4g}")
+    console.print(table)
+    console.print(f"[bold]{decision.summary()}[/]")
+    if decision.action == "rollback":
+        raise typer.Exit(code=3)
+
+
+@canary_app.command("status")
+def canary_status(surface: CanarySurfaceOption = "recs", home: HomeOption = None) -> None:
+    """The canary's state and every decision so far."""
+    from vitrina.pipelines.canary import load_canary
+
+    state = load_canary(settings_for(home), surface)
+    if state is None:
+        console.print(f"no canary on {surface} yet")
+        return
+    console.print(
+        f"canary of {state.challenger} on {surface}: {state.status}, challenger at {state.share:g} %"
+    )
+    for number, decision in enumerate(state.decisions):
+        console.print(f"{number}. {decision.at} {decision.summary()}")

@@ -4,13 +4,18 @@
 ``PUT /admin/experiment`` validates and rewrites it atomically, ``GET`` reads it. A user's
 arm is the sticky salted hash of :mod:`vitrina.core.experiments.assignment`. With
 ``shadow`` on, users of the challenger arm are still shown the champion; the challenger's
-list is computed and logged beside it (never shown).
+answer is computed beside it, off the response path, and compared with the champion's
+(overlap@k, rank correlation, its scores, latency: :mod:`vitrina.core.experiments.shadow`)
+in the shadow log (:mod:`vitrina.adapters.experiment_logs`).
 
-What a challenger is: for recs, the popularity list (the store holds one published batch:
-the champion's) or ``champion`` — the champion's own list under the challenger label, an
-A/A test of the whole pipeline; for search, another ranking mode of the served engine. A
-search experiment of ``kind: interleave`` shows its challenger-arm users one team-draft list
-of both modes, each item labelled with the team (champion or challenger) that drafted it.
+What a challenger is: ``registered`` — the registered ``challenger`` version itself: for
+recs its lists, published into the store beside the champion's under their own version key
+(``vitrina experiment publish-challenger``), for search the index version its bundle was
+built with, loaded beside the champion's; for recs also the popularity list, or ``champion``
+— the champion's own list under the challenger label, an A/A test of the whole pipeline;
+for search also another ranking mode of the served engine. A search experiment of ``kind:
+interleave`` shows its challenger-arm users one team-draft list of both modes, each item
+labelled with the team (champion or challenger) that drafted it.
 """
 
 from __future__ import annotations
@@ -19,17 +24,17 @@ import json
 import logging
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from vitrina.adapters.experiment_file import CONFIG_FILE
 from vitrina.config import Settings
 from vitrina.core.artifacts.files import write_json_atomic
 from vitrina.core.experiments.assignment import Arm, Assignment
 
 log = logging.getLogger(__name__)
 
-CONFIG_FILE = Path("serving") / "experiment.json"
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 
@@ -58,19 +63,37 @@ class SurfaceExperiment(BaseModel):
         return self.assignment.assign(user_id)
 
 
+REGISTERED: Final = "registered"
+
+
 class RecsExperiment(SurfaceExperiment):
-    challenger: Literal["popularity", "champion"] = Field(
-        default="popularity", description="popularity, or champion (the same list: an A/A test)."
+    challenger: Literal["registered", "popularity", "champion"] = Field(
+        default="popularity",
+        description="registered (the challenger version's published lists), popularity, or "
+        "champion (the same list: an A/A test).",
     )
 
 
 class SearchExperiment(SurfaceExperiment):
-    challenger: Literal["bm25", "semantic", "hybrid", "hybrid_ltr"] = "hybrid"
+    challenger: Literal["registered", "bm25", "semantic", "hybrid", "hybrid_ltr"] = Field(
+        default="hybrid",
+        description="registered (the challenger version's index, in its served mode), or a "
+        "ranking mode of the champion's index.",
+    )
     kind: Literal["ab", "interleave"] = Field(
         default="ab",
         description="ab: the challenger arm sees the challenger's ranking; interleave: it sees a "
         "team-draft interleaving of the champion's and the challenger's rankings.",
     )
+
+    @model_validator(mode="after")
+    def _interleave_within_one_index(self) -> SearchExperiment:
+        """Interleaving drafts rows of one index; the registered challenger has its own."""
+        if self.kind == "interleave" and self.challenger == REGISTERED:
+            raise ValueError(
+                "interleaving compares ranking modes of one index; use kind 'ab' for 'registered'"
+            )
+        return self
 
 
 class ExperimentConfig(BaseModel):

@@ -2,7 +2,9 @@
 
 :func:`load_state` opens the serving store, the search result cache and the event buffer
 (with the log of ``/search`` answers in front of it: :mod:`vitrina.serving.search.answer_log`),
-loads the served index version (verified before use) and the popularity fallback list, opens
+loads the served index version (verified before use) — and the registered challenger's index
+version beside it when one is pointed at (:func:`load_challenger_engine`) — and the popularity
+fallback list, opens the experiment logs (:mod:`vitrina.adapters.experiment_logs`), opens
 the shoppers' session history, and reads the experiment file; the result cache is then warmed
 with the index version's most searched queries in the background
 (:mod:`vitrina.serving.search.warmup`).
@@ -29,6 +31,7 @@ from pathlib import Path
 from starlette.concurrency import run_in_threadpool
 
 from vitrina.adapters.events import EventBuffer
+from vitrina.adapters.experiment_logs import REQUESTS, SHADOW, JsonLinesLog
 from vitrina.adapters.prometheus.instruments import ServiceMetrics, build_metrics
 from vitrina.adapters.reload_counters import Kind
 from vitrina.adapters.search_cache import ResultCache
@@ -70,6 +73,22 @@ def load_engine(settings: Settings, name: str | None = None) -> SearchEngine | N
         engine.close()
         raise
     return engine
+
+
+def load_challenger_engine(settings: Settings, serving: SearchEngine | None) -> SearchEngine | None:
+    """The registered challenger's index version (the challenger pointer), checked and verified
+    like the champion's; None when none is pointed at, it is the one ``serving`` already
+    serves, or it does not load (logged: the challenger arm then gets the champion)."""
+    from vitrina.adapters.models.index_versions import challenger_version
+
+    name = challenger_version(settings)
+    if name is None or (serving is not None and serving.index_version == name):
+        return None
+    try:
+        return load_engine(settings, name)
+    except Exception as error:
+        log.error("challenger search index %s refused: %s", name, _describe(error))
+        return None
 
 
 def _describe(error: BaseException) -> str:
@@ -121,6 +140,8 @@ class ServingState:
     warm_up: SearchWarmUp | None = None
     answers: AnswerLog | None = None
     """Where ``/search`` answers are logged (None: no event buffer to log them to)."""
+    request_log: JsonLinesLog | None = None
+    """Each request of a running experiment: arm, status, latency, degraded (the canary reads it)."""
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def served_versions(self) -> str:
@@ -138,6 +159,11 @@ class ServingState:
             else f"unavailable: {self.store.last_error or 'no batch'}",
             "popular": f"{len(self.recs.popular.items)} items from {self.recs.popular.source}",
             "search": "no index yet" if engine is None else f"ok ({engine.index_version})",
+            **(
+                {}
+                if self.search.challenger is None
+                else {"search_challenger": f"ok ({self.search.challenger.index_version})"}
+            ),
             **({} if self.warm_up is None else {"search_warmup": self.warm_up.describe()}),
             **{
                 f"refused_{name}": f"{r.version or 'store'} refused; serving {r.serving or 'nothing'}"
@@ -209,8 +235,21 @@ class ServingState:
         self.search.cached, self.search.unavailable = CachedSearch(engine, self.cache), None
         if previous is not None and previous is not engine:
             previous.close()
+        self._reload_challenger(engine)
         self.start_warm_up()
         return ComponentReload(ok=True, serving=engine.index_version)
+
+    def _reload_challenger(self, serving: SearchEngine) -> None:
+        """Load (or drop) the challenger index beside the served one, as its pointer says now."""
+        from vitrina.adapters.models.index_versions import challenger_version
+
+        old = self.search.challenger
+        wanted = challenger_version(self.settings)
+        if old is not None and old.index_version == wanted:
+            return
+        self.search.challenger = load_challenger_engine(self.settings, serving)
+        if old is not None:
+            old.close()
 
     def start_warm_up(self) -> None:
         """Warm the result cache for the served engine (stopping a warm-up of an older one)."""
@@ -276,9 +315,13 @@ class ServingState:
         if self.warm_up is not None:
             self.warm_up.stop()
             self.warm_up.join(timeout=5)
-        engine = self.search.engine
-        if engine is not None:
-            engine.close()
+        self.search.close_shadows()
+        for engine in (self.search.engine, self.search.challenger):
+            if engine is not None:
+                engine.close()
+        for experiment_log in (self.recs.shadow_log, self.search.shadow_log, self.request_log):
+            if experiment_log is not None:
+                experiment_log.close()
         self.store.close()
         self.cache.close()
         if self.answers is not None:
@@ -323,19 +366,26 @@ def load_state(settings: Settings, metrics: ServiceMetrics | None = None) -> Ser
         sessions = open_sessions(settings)
     except Exception as error:  # users the batch has not seen get popularity meanwhile
         sessions, errors["sessions"] = None, str(error)
+    shadow_log, request_log = JsonLinesLog(settings.home, SHADOW), JsonLinesLog(settings.home, REQUESTS)
     state = ServingState(
         settings=settings,
         metrics=metrics,
         store=store,
         cache=cache,
-        recs=RecsService(store, popular, metrics, sessions),
+        recs=RecsService(store, popular, metrics, sessions, shadow_log=shadow_log, request_log=request_log),
         products=ProductLists(store, popular, metrics),
-        search=SearchService(None if engine is None else CachedSearch(engine, cache), metrics),
+        search=SearchService(
+            None if engine is None else CachedSearch(engine, cache),
+            metrics,
+            challenger=load_challenger_engine(settings, engine),
+            shadow_log=shadow_log,
+        ),
         experiment=load_experiment(settings),
         events=events,
         generations=Generations(settings.home),
         errors=errors,
         answers=None if events is None else AnswerLog(events, metrics),
+        request_log=request_log,
     )
     if refusal is not None and engine is None:
         state.search.unavailable = (

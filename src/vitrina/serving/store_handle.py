@@ -20,6 +20,7 @@ import threading
 
 from vitrina.adapters.search_cache.base import Breaker
 from vitrina.adapters.stores import RecsRecord, RecsStore, StoreUnavailableError
+from vitrina.adapters.stores.base import CURRENT
 from vitrina.bootstrap import open_store, open_store_reader
 from vitrina.config import Settings
 
@@ -56,11 +57,13 @@ class StoreHandle:
                     raise StoreUnavailableError(str(error)) from error
         return self._store
 
-    def get(self, user_id: str, kind: str = "user") -> RecsRecord | None:
-        """``user_id``'s record, or with ``kind`` the keyed list of that kind under that key."""
+    def get(self, user_id: str, kind: str = "user", channel: str = CURRENT) -> RecsRecord | None:
+        """``user_id``'s record, or with ``kind`` the keyed list of that kind under that key;
+        ``channel="challenger"`` reads the registered challenger's version."""
         store = self.store()
         try:
-            record = store.get(user_id) if kind == "user" else store.get_list(kind, user_id)
+            user = kind == "user"
+            record = store.get(user_id, channel) if user else store.get_list(kind, user_id, channel)
         except FAILURES as error:
             self._failed(error)
             raise StoreUnavailableError(str(error)) from error
@@ -68,18 +71,23 @@ class StoreHandle:
             self._breaker.succeeded()
         return record
 
-    async def lookup(self, user_id: str, kind: str = "user") -> tuple[str | None, RecsRecord | None]:
+    async def lookup(
+        self, user_id: str, kind: str = "user", channel: str = CURRENT
+    ) -> tuple[str | None, RecsRecord | None]:
         """(current version, ``user_id``'s record in it); with ``kind``, the keyed list of that
-        kind under the key ``user_id``; see
+        kind under the key ``user_id``; with ``channel="challenger"``, the same in the
+        challenger's version; see
         :meth:`AsyncRedisReader.lookup <vitrina.adapters.stores.redis_reader.AsyncRedisReader.lookup>`.
         Raises :class:`StoreUnavailableError` (at once while the breaker is open)."""
         if self._reader is None:
-            record = self.get(user_id, kind)
-            return (record.version if record is not None else self.current_version()), record
+            record = self.get(user_id, kind, channel)
+            if record is not None:
+                return record.version, record
+            return (self.current_version() if channel == CURRENT else self.challenger_version()), None
         if not self._breaker.allow():
             raise StoreUnavailableError(f"serving store unavailable: {self.last_error}")
         try:
-            found = await self._reader.lookup(user_id, kind)
+            found = await self._reader.lookup(user_id, kind, channel)
         except StoreUnavailableError as error:
             self._failed(error)
             raise
@@ -90,6 +98,15 @@ class StoreHandle:
     def current_version(self) -> str | None:
         try:
             return self.store().current_version()
+        except FAILURES as error:
+            self._failed(error)
+            return None
+
+    def challenger_version(self) -> str | None:
+        """The version the challenger pointer names (None: no challenger published, or the
+        store is down)."""
+        try:
+            return self.store().challenger_version()
         except FAILURES as error:
             self._failed(error)
             return None

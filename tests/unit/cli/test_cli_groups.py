@@ -19,7 +19,7 @@ from vitrina.cli.main import app
 
 pytestmark = pytest.mark.unit
 
-GROUPS = ["data", "data ingest", "train", "models", "query", "experiment"]
+GROUPS = ["data", "data ingest", "train", "models", "query", "experiment", "experiment canary"]
 COMMANDS = [
     "demo",
     "serve",
@@ -41,6 +41,11 @@ COMMANDS = [
     "experiment ab",
     "experiment aa",
     "experiment interleave",
+    "experiment publish-challenger",
+    "experiment shadow-report",
+    "experiment canary start",
+    "experiment canary step",
+    "experiment canary status",
 ]
 TOP_LEVEL = ["demo", "serve", "data", "train", "drift", "models", "query", "experiment"]
 OLD_TOP_LEVEL = ["generate", "validate", "ingest", "run", "promote", "rollback", "recs", "search"]
@@ -114,7 +119,15 @@ def test_the_top_level_help_lists_the_groups_in_order_and_hides_the_old_spelling
     assert listed(result.output) == TOP_LEVEL
     root = typer.main.get_command(app)
     assert all(root.commands[name].hidden for name in OLD_TOP_LEVEL)  # type: ignore[attr-defined]
-    assert listed(invoke("experiment", "--help").output) == ["ab", "aa", "interleave"]  # not `run`
+    experiment = listed(invoke("experiment", "--help").output)
+    assert experiment == [
+        "ab",
+        "aa",
+        "interleave",
+        "publish-challenger",
+        "shadow-report",
+        "canary",
+    ]  # not `run`
     assert listed(invoke("models", "--help").output) == ["list", "promote", "rollback", "publish"]
 
 

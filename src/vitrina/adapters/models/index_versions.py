@@ -6,6 +6,8 @@ Layout::
         products.parquet, embeddings.npy, …, version.json, MANIFEST.json   (written last)
     <lake>/state/search_index.json         {"current": "products-v7", "previous": "products-v6",
                                             "history": ["products-v6", "products-v5"], …}
+    <lake>/state/search_challenger.json    {"challenger": "products-v8", …} while a registered
+                                           challenger's index is served beside the current one
 
 A version is built beside the one being served and becomes live only when the pointer file
 is replaced (an atomic rename): readers see the old version or the new one, never a mix.
@@ -36,6 +38,7 @@ from vitrina.core.artifacts.files import filesystem, read_json, write_json_atomi
 PREFIX = "products-v"
 META_FILE = "version.json"
 POINTER = "search_index.json"
+CHALLENGER_POINTER = "search_challenger.json"
 HISTORY = 10  # versions the pointer remembers as served before (the API's fallbacks)
 _NAME = re.compile(rf"^{PREFIX}(\d+)$")
 
@@ -126,6 +129,26 @@ def served_before(settings: Settings) -> list[str]:
     names = list(pointer.get("history") or [pointer.get("previous")])
     complete = set(complete_versions(settings))
     return [str(v) for v in names if v and v != pointer.get("current") and v in complete]
+
+
+def challenger_pointer_url(settings: Settings) -> str:
+    return f"{LakePaths(settings.lake).layer('state')}/{CHALLENGER_POINTER}"
+
+
+def challenger_version(settings: Settings) -> str | None:
+    """The index version served beside the current one to an experiment's challenger arm."""
+    pointer = read_json(challenger_pointer_url(settings))
+    return None if not pointer or not pointer.get("challenger") else str(pointer["challenger"])
+
+
+def set_challenger(settings: Settings, name: str | None, *, reason: str = "") -> dict[str, Any]:
+    """Point the challenger at the complete version ``name`` (None: withdraw it); the current
+    version is not touched."""
+    if name is not None:
+        read_version_meta(settings, name)  # refuses incomplete versions
+    pointer = {"challenger": name, "switched_at": dt.datetime.now(dt.UTC).isoformat(), "reason": reason}
+    write_json_atomic(pointer, challenger_pointer_url(settings))
+    return pointer
 
 
 def roll_back(settings: Settings, *, reason: str = "rollback") -> dict[str, Any]:

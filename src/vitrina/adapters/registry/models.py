@@ -30,6 +30,7 @@ from vitrina.core.promotion.alias_plans import (
     plan_promotion,
     plan_registration,
     plan_rollback,
+    plan_withdrawal,
 )
 
 if TYPE_CHECKING:
@@ -213,6 +214,22 @@ def rollback(settings: Settings, model: str, reason: str) -> AliasPlan:
     plan = plan_rollback(state, reason, now_iso())
     _apply(client, model, state, plan)
     return plan
+
+
+def withdraw_challenger(settings: Settings, model: str, reason: str) -> AliasPlan:
+    """Remove the ``challenger`` alias (a canary rolled it back); LifecycleError without one."""
+    client = mlflow_client(settings)
+    state = alias_state(settings, model, client)
+    plan = plan_withdrawal(state, reason, now_iso())
+    _apply(client, model, state, plan)
+    return plan
+
+
+def tag_version(settings: Settings, model: str, version: int, tags: dict[str, str]) -> None:
+    """Write ``tags`` on one version of ``model`` (decisions recorded with their numbers)."""
+    client = mlflow_client(settings)
+    for key, value in tags.items():
+        client.set_model_version_tag(model, str(version), key, value)
 
 
 def list_versions(settings: Settings, model: str, limit: int = 50) -> list[VersionInfo]:

@@ -270,3 +270,22 @@ def recent_runs(settings: Settings, experiment: str, limit: int = 10) -> list[Ru
         )
         for r in runs
     ]
+
+
+def record_canary(
+    settings: Settings, run_id: str, look: int, numbers: Mapping[str, float], tags: Mapping[str, str]
+) -> None:
+    """A canary decision on the challenger's training run: its numbers as metrics
+    ``canary/<name>`` at step ``look`` (one point per decision, so MLflow charts the rollout)
+    and its verdict as tags."""
+    from mlflow.entities import Metric, RunTag
+
+    when = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
+    metrics = [
+        Metric(f"canary/{metric_key(name)}", float(value), when, look)
+        for name, value in numbers.items()
+        if math.isfinite(float(value))
+    ]
+    mlflow_client(settings).log_batch(
+        run_id, metrics=metrics, tags=[RunTag(k, str(v)[:MAX_TAG]) for k, v in tags.items()]
+    )

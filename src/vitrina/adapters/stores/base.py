@@ -38,6 +38,10 @@ TOGETHER = "together"  # keyed by product: items bought in the same baskets
 BUY_AGAIN = "buy_again"  # keyed by user: what they bought and are due to buy again
 LIST_KINDS = (SIMILAR, TOGETHER, BUY_AGAIN)
 """Keyed lists a version may hold beside the users' lists; computed by the batch, never per request."""
+CURRENT = "current"  # the pointer to the champion's version: what every user is served
+CHALLENGER = "challenger"  # the pointer to a registered challenger's version, served beside it
+CHANNELS = (CURRENT, CHALLENGER)
+"""Named pointers to published versions; reads name one (default :data:`CURRENT`)."""
 
 
 def utc_now() -> dt.datetime:
@@ -70,6 +74,13 @@ def check_kind(kind: str) -> str:
     if kind not in LIST_KINDS:
         raise ValueError(f"list kind must be one of {', '.join(LIST_KINDS)}; got {kind!r}")
     return kind
+
+
+def check_channel(channel: str) -> str:
+    """A pointer's name: one of :data:`CHANNELS`."""
+    if channel not in CHANNELS:
+        raise ValueError(f"channel must be one of {', '.join(CHANNELS)}; got {channel!r}")
+    return channel
 
 
 class StoreUnavailableError(RuntimeError):
@@ -204,21 +215,30 @@ class RecsStore(Protocol):
       None when there is no current version, the user (key) is not in it, or it has expired.
     - ``rollback_to(version)`` makes a previously published, retained, unexpired version
       current again.
+    - ``publish(version, channel="challenger")`` points the second pointer at a finished
+      version instead (a registered challenger's lists, written beside the champion's under
+      their own version key); the reads take ``channel="challenger"`` to read through it;
+      ``withdraw_challenger()`` removes that pointer (a rolled-back canary). Retention never
+      drops the version either pointer names.
     """
 
     def begin_version(
         self, version: str, *, model_version: str, generated_at: dt.datetime | None = None
     ) -> VersionWriter: ...
 
-    def publish(self, version: str) -> list[str]: ...
+    def publish(self, version: str, channel: str = CURRENT) -> list[str]: ...
 
-    def get(self, user_id: str) -> RecsRecord | None: ...
+    def get(self, user_id: str, channel: str = CURRENT) -> RecsRecord | None: ...
 
-    def popular(self) -> RecsRecord | None: ...
+    def popular(self, channel: str = CURRENT) -> RecsRecord | None: ...
 
-    def get_list(self, kind: str, key: str) -> RecsRecord | None: ...
+    def get_list(self, kind: str, key: str, channel: str = CURRENT) -> RecsRecord | None: ...
 
     def current_version(self) -> str | None: ...
+
+    def challenger_version(self) -> str | None: ...
+
+    def withdraw_challenger(self) -> str | None: ...
 
     def versions(self) -> list[VersionInfo]: ...
 
@@ -234,18 +254,26 @@ class RecsStore(Protocol):
 
 
 def versions_to_drop(
-    infos: Iterable[VersionInfo], *, current: str | None, keep: int, now: dt.datetime
+    infos: Iterable[VersionInfo],
+    *,
+    current: str | None,
+    keep: int,
+    now: dt.datetime,
+    challenger: str | None = None,
 ) -> list[str]:
-    """Retention: keep the ``keep`` most recently (first) published versions and the current
-    one (which may be older after a rollback); drop other published versions, and drop
-    unpublished versions that have already expired (abandoned runs)."""
+    """Retention: keep the ``keep`` most recently (first) published versions, the current
+    one (which may be older after a rollback) and the challenger's; drop other published
+    versions, and drop unpublished versions that have already expired (abandoned runs)."""
     if keep < 1:
         raise ValueError(f"keep must be ≥ 1, got {keep}")
     infos = list(infos)
     published = sorted(
         (i for i in infos if i.published_at is not None), key=lambda i: (i.published_at, i.version)
     )
-    kept = {i.version for i in published[-keep:]} | ({current} if current else set())
+    pointed = {v for v in (current, challenger) if v}
+    kept = {i.version for i in published[-keep:]} | pointed
     drop = [i.version for i in published if i.version not in kept]
-    drop += [i.version for i in infos if i.published_at is None and i.expired(now) and i.version != current]
+    drop += [
+        i.version for i in infos if i.published_at is None and i.expired(now) and i.version not in pointed
+    ]
     return drop

@@ -7,6 +7,7 @@ Keys (``prefix`` defaults to ``vitrina:recs``)::
     {prefix}:v{version}:{kind}:{key}     a keyed list (kind: similar, together, buy_again)
     {prefix}:versions                    hash: version → bookkeeping JSON
     {prefix}:current                     the current version's name
+    {prefix}:challenger                  the challenger's version's name (while one runs)
 
 docs/spec.md §6 names the key ``user:{id}:recs``; here the version is part of the key so a new
 batch is written beside the live one and published by rewriting the one pointer key
@@ -31,6 +32,7 @@ import redis
 
 from vitrina.adapters.redis_keys import redact, unlink_prefix
 from vitrina.adapters.stores.base import (
+    CURRENT,
     DEFAULT_KEEP,
     DEFAULT_TTL,
     Clock,
@@ -71,17 +73,23 @@ class RedisLayout:
         self.current = f"{self.prefix}:current"
         self.versions = f"{self.prefix}:versions"
 
+    def pointer(self, channel: str = CURRENT) -> str:
+        """The key naming ``channel``'s version (``current`` or ``challenger``)."""
+        return f"{self.prefix}:{channel}"
+
     def key(self, version: str, tail: str) -> str:
         return f"{self.prefix}:v{version}:{tail}"
 
-    def read_current(self, tail: str) -> tuple[list[str], list[str]]:
+    def read_current(self, tail: str, channel: str = CURRENT) -> tuple[list[str], list[str]]:
         """``keys`` and ``args`` of :data:`READ_CURRENT` for the record ``tail`` (``user:{id}``,
-        ``popular``) of the current version."""
-        return [self.current], [f"{self.prefix}:v", f":{tail}"]
+        ``popular``) of ``channel``'s version."""
+        return [self.pointer(channel)], [f"{self.prefix}:v", f":{tail}"]
 
-    def read_current_many(self, kind: str, ids: list[str]) -> tuple[list[str], list[str]]:
+    def read_current_many(
+        self, kind: str, ids: list[str], channel: str = CURRENT
+    ) -> tuple[list[str], list[str]]:
         """``keys`` and ``args`` of :data:`READ_CURRENT_MANY` for the records ``{kind}:{id}``."""
-        return [self.current], [f"{self.prefix}:v", f":{kind}:", *ids]
+        return [self.pointer(channel)], [f"{self.prefix}:v", f":{kind}:", *ids]
 
 
 def unpack_current(found: list[str] | None) -> tuple[str | None, str | None]:
@@ -185,11 +193,15 @@ class RedisRecsStore(VersionedStore):
         self._redis.set(self._key(info.version, "popular"), payload, pxat=expires_ms)
 
     @_guarded
-    def _flip(self, info: VersionInfo) -> None:
+    def _flip(self, info: VersionInfo, channel: str = CURRENT) -> None:
         pipe = self._redis.pipeline(transaction=True)  # MULTI … EXEC: both or neither
         pipe.hset(self._versions_key, info.version, json.dumps(info.to_dict()))
-        pipe.set(self._current_key, info.version)
+        pipe.set(self.layout.pointer(channel), info.version)
         pipe.execute()
+
+    @_guarded
+    def _unpoint(self, channel: str) -> None:
+        self._redis.delete(self.layout.pointer(channel))
 
     @_guarded
     def _drop(self, version: str) -> None:
@@ -197,26 +209,26 @@ class RedisRecsStore(VersionedStore):
         self._redis.hdel(self._versions_key, version)
 
     @_guarded
-    def _current(self) -> str | None:
-        value: str | None = self._redis.get(self._current_key)  # type: ignore[assignment]
+    def _pointed(self, channel: str = CURRENT) -> str | None:
+        value: str | None = self._redis.get(self.layout.pointer(channel))  # type: ignore[assignment]
         return value
 
-    def _read_current(self, tail: str) -> str | None:
-        keys, args = self.layout.read_current(tail)
+    def _read_current(self, tail: str, channel: str = CURRENT) -> str | None:
+        keys, args = self.layout.read_current(tail, channel)
         found: list[str] | None = self._read_script(keys=keys, args=args)  # type: ignore[assignment]
         return unpack_current(found)[1]
 
     @_guarded
-    def _read(self, user_id: str) -> str | None:
-        return self._read_current(f"user:{user_id}")
+    def _read(self, user_id: str, channel: str = CURRENT) -> str | None:
+        return self._read_current(f"user:{user_id}", channel)
 
     @_guarded
-    def _read_popular(self) -> str | None:
-        return self._read_current("popular")
+    def _read_popular(self, channel: str = CURRENT) -> str | None:
+        return self._read_current("popular", channel)
 
     @_guarded
-    def _read_list(self, kind: str, key: str) -> str | None:
-        return self._read_current(f"{kind}:{key}")
+    def _read_list(self, kind: str, key: str, channel: str = CURRENT) -> str | None:
+        return self._read_current(f"{kind}:{key}", channel)
 
     def close(self) -> None:
         self._redis.close()

@@ -26,7 +26,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from vitrina.adapters.redis_keys import redact
-from vitrina.adapters.stores.base import Clock, RecsRecord, StoreUnavailableError, utc_now
+from vitrina.adapters.stores.base import CURRENT, Clock, RecsRecord, StoreUnavailableError, utc_now
 from vitrina.adapters.stores.codec import decode_record
 from vitrina.adapters.stores.redis import READ_CURRENT_MANY, RedisLayout
 
@@ -51,38 +51,42 @@ class AsyncRedisReader:
             retry=Retry(NoBackoff(), 0),  # one attempt: the fallback is the retry
         )
         self._script = self._redis.register_script(READ_CURRENT_MANY)
-        self._next: dict[str, dict[str, list[asyncio.Future[Found]]]] = {}  # by kind
+        self._next: dict[tuple[str, str], dict[str, list[asyncio.Future[Found]]]] = {}  # by kind, channel
         self._in_flight: set[asyncio.Task[None]] = set()
         self.round_trips = 0
         """Scripts sent so far (each answers every lookup that shared it)."""
 
-    async def lookup(self, user_id: str, kind: str = "user") -> tuple[str | None, RecsRecord | None]:
+    async def lookup(
+        self, user_id: str, kind: str = "user", channel: str = CURRENT
+    ) -> tuple[str | None, RecsRecord | None]:
         """(current version, the user's record in it): ``(None, None)`` without a published
         batch, ``(version, None)`` for a user without a list (or an expired one). ``kind``
         reads a keyed list instead (``similar``, ``together``, ``buy_again``; ``user_id`` is
-        then its key). Raises :class:`StoreUnavailableError` when Redis fails or does not
+        then its key). ``channel="challenger"`` reads the challenger's version instead of
+        the current one. Raises :class:`StoreUnavailableError` when Redis fails or does not
         answer in time."""
         loop = asyncio.get_running_loop()
-        waiting = self._next.get(kind)
+        batch = (kind, channel)
+        waiting = self._next.get(batch)
         if waiting is None or len(waiting) >= MAX_SHARED:
-            waiting = self._next[kind] = {}
-            loop.call_soon(self._send, kind, waiting)  # after the callbacks of this turn
+            waiting = self._next[batch] = {}
+            loop.call_soon(self._send, batch, waiting)  # after the callbacks of this turn
         answer: asyncio.Future[Found] = loop.create_future()
         waiting.setdefault(user_id, []).append(answer)
         version, payload = await answer
         record = None if payload is None else decode_record(user_id, payload, self.clock())
         return version, record
 
-    def _send(self, kind: str, waiting: dict[str, list[asyncio.Future[Found]]]) -> None:
-        if self._next.get(kind) is waiting:
-            del self._next[kind]
-        task = asyncio.ensure_future(self._read(kind, waiting))
+    def _send(self, batch: tuple[str, str], waiting: dict[str, list[asyncio.Future[Found]]]) -> None:
+        if self._next.get(batch) is waiting:
+            del self._next[batch]
+        task = asyncio.ensure_future(self._read(batch, waiting))
         self._in_flight.add(task)  # the loop keeps only weak references to tasks
         task.add_done_callback(self._in_flight.discard)
 
-    async def _read(self, kind: str, waiting: dict[str, list[asyncio.Future[Found]]]) -> None:
+    async def _read(self, batch: tuple[str, str], waiting: dict[str, list[asyncio.Future[Found]]]) -> None:
         users = list(waiting)
-        keys, args = self.layout.read_current_many(kind, users)
+        keys, args = self.layout.read_current_many(batch[0], users, batch[1])
         self.round_trips += 1
         try:
             found = await self._script(keys=keys, args=args)

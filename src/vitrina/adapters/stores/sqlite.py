@@ -5,9 +5,9 @@ found through the ``(version, user_id)`` key (a rowid table, not ``WITHOUT ROWID
 are ~1.5 KB, too large for a clustered key; measured 3× faster to write and delete);
 ``lists(version, kind, key, payload)`` holds the keyed lists (each product's similar and
 bought-together items, each user's buy-again list) the same way; ``versions`` holds the
-bookkeeping and the popularity list; ``pointer`` holds the one row
-naming the current version. Publishing updates ``versions`` and ``pointer`` in one
-transaction, and a read is one statement joining ``pointer`` to ``recs``, so it runs on
+bookkeeping and the popularity list; ``pointer`` holds the row naming the current version
+(and, while a challenger runs, the row naming its version). Publishing updates ``versions``
+and ``pointer`` in one transaction, and a read is one statement joining ``pointer`` to ``recs``, so it runs on
 one snapshot: a reader sees the old version or the new one, never a mix. WAL mode lets
 readers (the API, other processes) read while the batch writes.
 
@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from vitrina.adapters.stores.base import (
+    CURRENT,
     DEFAULT_KEEP,
     DEFAULT_TTL,
     Clock,
@@ -148,14 +149,18 @@ class SQLiteRecsStore(VersionedStore):
         with self._transaction() as conn:
             conn.execute("UPDATE versions SET popular = ? WHERE version = ?", (payload, info.version))
 
-    def _flip(self, info: VersionInfo) -> None:
+    def _flip(self, info: VersionInfo, channel: str = CURRENT) -> None:
         with self._transaction() as conn:
             _upsert(conn, info)
             conn.execute(
-                "INSERT INTO pointer (name, version) VALUES ('current', ?) "
+                "INSERT INTO pointer (name, version) VALUES (?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET version = excluded.version",
-                (info.version,),
+                (channel, info.version),
             )
+
+    def _unpoint(self, channel: str) -> None:
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM pointer WHERE name = ?", (channel,))
 
     def _drop(self, version: str) -> None:
         with self._transaction() as conn:
@@ -163,30 +168,30 @@ class SQLiteRecsStore(VersionedStore):
             conn.execute("DELETE FROM lists WHERE version = ?", (version,))
             conn.execute("DELETE FROM versions WHERE version = ?", (version,))
 
-    def _current(self) -> str | None:
-        row = self._one("SELECT version FROM pointer WHERE name = 'current'")
+    def _pointed(self, channel: str = CURRENT) -> str | None:
+        row = self._one("SELECT version FROM pointer WHERE name = ?", (channel,))
         return None if row is None else str(row[0])
 
-    def _read(self, user_id: str) -> str | None:
+    def _read(self, user_id: str, channel: str = CURRENT) -> str | None:
         row = self._one(
             "SELECT r.payload FROM pointer AS p JOIN recs AS r ON r.version = p.version "
-            "WHERE p.name = 'current' AND r.user_id = ?",
-            (user_id,),
+            "WHERE p.name = ? AND r.user_id = ?",
+            (channel, user_id),
         )
         return None if row is None else str(row[0])
 
-    def _read_list(self, kind: str, key: str) -> str | None:
+    def _read_list(self, kind: str, key: str, channel: str = CURRENT) -> str | None:
         row = self._one(
             "SELECT l.payload FROM pointer AS p JOIN lists AS l ON l.version = p.version "
-            "WHERE p.name = 'current' AND l.kind = ? AND l.key = ?",
-            (kind, key),
+            "WHERE p.name = ? AND l.kind = ? AND l.key = ?",
+            (channel, kind, key),
         )
         return None if row is None else str(row[0])
 
-    def _read_popular(self) -> str | None:
+    def _read_popular(self, channel: str = CURRENT) -> str | None:
         row = self._one(
-            "SELECT v.popular FROM pointer AS p JOIN versions AS v ON v.version = p.version "
-            "WHERE p.name = 'current'"
+            "SELECT v.popular FROM pointer AS p JOIN versions AS v ON v.version = p.version WHERE p.name = ?",
+            (channel,),
         )
         return None if row is None or row[0] is None else str(row[0])
 

@@ -21,6 +21,8 @@ import numpy.typing as npt
 
 from vitrina.adapters.closes_on_exit import ClosesOnExit
 from vitrina.adapters.stores.base import (
+    CHALLENGER,
+    CURRENT,
     DEFAULT_KEEP,
     DEFAULT_TTL,
     Clock,
@@ -28,6 +30,7 @@ from vitrina.adapters.stores.base import (
     RecsRecord,
     VersionError,
     VersionInfo,
+    check_channel,
     check_kind,
     check_version_name,
     utc_now,
@@ -73,26 +76,31 @@ class VersionedStore(ClosesOnExit, ABC):
     def _write_popular(self, info: VersionInfo, payload: str) -> None: ...
 
     @abstractmethod
-    def _flip(self, info: VersionInfo) -> None:
-        """Atomically: save ``info`` and make its version the current one."""
+    def _flip(self, info: VersionInfo, channel: str = CURRENT) -> None:
+        """Atomically: save ``info`` and point ``channel`` (current or challenger) at its version."""
+
+    @abstractmethod
+    def _unpoint(self, channel: str) -> None:
+        """Remove the pointer ``channel`` (never ``current``)."""
 
     @abstractmethod
     def _drop(self, version: str) -> None:
         """Delete a version's records and bookkeeping (never called on the current one)."""
 
     @abstractmethod
-    def _current(self) -> str | None: ...
+    def _pointed(self, channel: str = CURRENT) -> str | None:
+        """The version ``channel`` points at (None: no such pointer)."""
 
     @abstractmethod
-    def _read(self, user_id: str) -> str | bytes | None:
-        """The payload of ``user_id`` in the current version, read consistently."""
+    def _read(self, user_id: str, channel: str = CURRENT) -> str | bytes | None:
+        """The payload of ``user_id`` in the version ``channel`` points at, read consistently."""
 
     @abstractmethod
-    def _read_popular(self) -> str | bytes | None: ...
+    def _read_popular(self, channel: str = CURRENT) -> str | bytes | None: ...
 
     @abstractmethod
-    def _read_list(self, kind: str, key: str) -> str | bytes | None:
-        """The payload of the keyed list ``(kind, key)`` in the current version, read consistently."""
+    def _read_list(self, kind: str, key: str, channel: str = CURRENT) -> str | bytes | None:
+        """The payload of the keyed list ``(kind, key)`` in ``channel``'s version, read consistently."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -117,17 +125,41 @@ class VersionedStore(ClosesOnExit, ABC):
         self._save_info(info)
         return BufferedWriter(self, info)
 
-    def publish(self, version: str) -> list[str]:
+    def publish(self, version: str, channel: str = CURRENT) -> list[str]:
+        """Point ``channel`` at ``version`` (see the contract); publishing the challenger's
+        version as current also withdraws the challenger pointer (a promotion)."""
+        check_channel(channel)
         info = self._servable_info(version)
         if not info.complete:
             raise VersionError(f"version {version!r} is still being written (finish its writer first)")
+        if channel == CHALLENGER and version == self._pointed(CURRENT):
+            raise VersionError(f"version {version!r} is the current one; a challenger must differ")
         if info.published_at is None:
             info = dataclasses.replace(info, published_at=self.clock())
-        self._flip(info)
-        dropped = versions_to_drop(self._infos(), current=version, keep=self.keep, now=self.clock())
+        self._flip(info, channel)
+        if channel == CURRENT and self._pointed(CHALLENGER) == version:
+            self._unpoint(CHALLENGER)
+        dropped = versions_to_drop(
+            self._infos(),
+            current=self._pointed(CURRENT),
+            keep=self.keep,
+            now=self.clock(),
+            challenger=self._pointed(CHALLENGER),
+        )
         for old in dropped:
             self._drop(old)
         return dropped
+
+    def challenger_version(self) -> str | None:
+        return self._pointed(CHALLENGER)
+
+    def withdraw_challenger(self) -> str | None:
+        """Remove the challenger pointer (its version stays until retention drops it);
+        returns the version it named."""
+        version = self._pointed(CHALLENGER)
+        if version is not None:
+            self._unpoint(CHALLENGER)
+        return version
 
     def rollback_to(self, version: str) -> None:
         info = self._servable_info(version)
@@ -135,20 +167,20 @@ class VersionedStore(ClosesOnExit, ABC):
             raise VersionError(f"version {version!r} was never published; publish it instead")
         self._flip(info)
 
-    def get(self, user_id: str) -> RecsRecord | None:
-        payload = self._read(user_id)
+    def get(self, user_id: str, channel: str = CURRENT) -> RecsRecord | None:
+        payload = self._read(user_id, check_channel(channel))
         return None if payload is None else decode_record(user_id, payload, self.clock())
 
-    def popular(self) -> RecsRecord | None:
-        payload = self._read_popular()
+    def popular(self, channel: str = CURRENT) -> RecsRecord | None:
+        payload = self._read_popular(check_channel(channel))
         return None if payload is None else decode_record(None, payload, self.clock())
 
-    def get_list(self, kind: str, key: str) -> RecsRecord | None:
-        payload = self._read_list(check_kind(kind), key)
+    def get_list(self, kind: str, key: str, channel: str = CURRENT) -> RecsRecord | None:
+        payload = self._read_list(check_kind(kind), key, check_channel(channel))
         return None if payload is None else decode_record(key, payload, self.clock())
 
     def current_version(self) -> str | None:
-        return self._current()
+        return self._pointed(CURRENT)
 
     def versions(self) -> list[VersionInfo]:
         """Every stored version, oldest first (published or not)."""

@@ -59,3 +59,21 @@ class AlwaysValidP:
         self.p_value = min(self.p_value, 1.0 if log_ratio <= 0 else math.exp(-log_ratio))
         self.looks += 1
         return self.p_value
+
+
+def confidence_sequence(
+    diff: float, se: float, n_eff: float, *, alpha: float = 0.05, scale: float = DEFAULT_SCALE
+) -> tuple[float, float]:
+    """Always-valid ``1 − alpha`` interval of a difference estimated as ``diff`` with standard
+    error ``se`` after ``n_eff`` effective units: the values ``θ`` the mixture test above does
+    not reject, ``|diff − θ| / se ≤ sqrt((1 + r) / r · (log(1 + r) + 2 log(1 / alpha)))``
+    with ``r = scale² · n_eff``. It may be looked at after every block of traffic (a canary's
+    steps) and still covers the true difference at every look with probability ``1 − alpha``;
+    ``(−inf, inf)`` before any unit or without a finite standard error."""
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    r = scale * scale * n_eff
+    if r <= 0 or not math.isfinite(se) or se <= 0:
+        return -math.inf, math.inf
+    half = se * math.sqrt((1.0 + r) / r * (math.log1p(r) + 2.0 * math.log(1.0 / alpha)))
+    return diff - half, diff + half

@@ -8,6 +8,8 @@ the tag ``previous_champion`` (the version it replaced). From that state:
 * **promotion**: ``champion`` moves to the challenger (or a named version), the replaced
   champion is written on the new one as ``previous_champion`` and gets the alias
   ``previous``; the ``challenger`` alias is removed from the promoted version;
+* **withdrawal** of a challenger that failed online (a canary rolled back): the
+  ``challenger`` alias is removed, the champion stays, the reason is tagged on the version;
 * **rollback**: ``champion`` moves back to the current champion's ``previous_champion``,
   and ``previous`` to *that* version's predecessor (or is removed): repeated rollbacks walk
   the chain of champions backwards.
@@ -122,6 +124,17 @@ def plan_rollback(state: AliasState, reason: str, at: str) -> AliasPlan:
         target: {"restored_at": at, "restore_reason": reason},
     }
     return AliasPlan("rollback", set_aliases, delete, tags, _event("rollback", current, target, reason, at))
+
+
+def plan_withdrawal(state: AliasState, reason: str, at: str) -> AliasPlan:
+    """The challenger loses its alias (it failed online); the champion keeps serving."""
+    challenger = state.challenger
+    if challenger is None:
+        raise LifecycleError("there is no challenger to withdraw")
+    tags = {challenger: {"withdrawn_at": at, "withdraw_reason": reason}}
+    kept = state.champion if state.champion is not None else challenger
+    event = _event("withdraw", challenger, kept, reason, at)
+    return AliasPlan("withdraw", {}, (CHALLENGER,), tags, event)
 
 
 def _event(action: str, before: int | None, after: int, reason: str, at: str) -> dict[str, Any]:

@@ -10,7 +10,8 @@ serving and the new one discarded, so a bad batch can never reach users.
 
 Audit: ``predictions/recs/dt=<day of generated_at>/part-<run_id>.parquet`` with one row
 per served (user, rank): user_id, rank (1-based), product_id, score, reason,
-model_version, generated_at.
+model_version, generated_at; a challenger's batch (published beside the current one) under
+``predictions/recs_challenger/``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import pyarrow as pa
 from vitrina.adapters.lake.io import write_table
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.stores.base import (
+    CURRENT,
     POPULAR_REASON,
     TOP_K,
     Recommendation,
@@ -123,8 +125,14 @@ def publish_recommendations(
     k: int = TOP_K,
     generated_at: dt.datetime | None = None,
     lists: Sequence[KeyedLists] = (),
+    channel: str = CURRENT,
 ) -> BatchReport:
     """Check, write, audit and atomically publish one batch; the store version is ``run_id``.
+
+    ``channel="challenger"`` publishes it beside the current version instead of over it (a
+    registered challenger's lists, read by the experiment's challenger arm); the current
+    version keeps serving everyone else. Its audit copy goes to the table
+    ``recs_challenger``, so the champion's batches stay the ones drift compares.
 
     Shapes: ``user_ids`` (n,); ``items``, ``scores``, ``reasons`` (n, ≥k), each row best
     first, of which the first ``k`` columns are served. ``items`` holds either item
@@ -168,11 +176,12 @@ def publish_recommendations(
         written_lists = {kind: _put_lists(writer, kind, checked) for kind, checked in keyed}
         clock.lap("store_write")
         # Audited before the switch: every version users can see has its audit copy.
+        table = AUDIT_TABLE if channel == CURRENT else f"{AUDIT_TABLE}_{channel}"
         paths = write_table(
-            lake, "predictions", AUDIT_TABLE, audit, date_column=None, snapshot_day=when.date(), part=run_id
+            lake, "predictions", table, audit, date_column=None, snapshot_day=when.date(), part=run_id
         )
         clock.lap("audit")
-    dropped = store.publish(run_id)
+    dropped = store.publish(run_id, channel)
     clock.lap("publish")
     return BatchReport(
         version=run_id,

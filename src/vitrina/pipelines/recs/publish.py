@@ -7,7 +7,8 @@ for the ``vitrina-recs`` champion and builds the policy its run chose to serve (
 a source or a blend: :mod:`vitrina.core.recs.policy`) with its sources refitted up to the end
 of the data; :func:`publish_batch` runs batch inference for every active user and switches the
 serving store to the new version atomically; :func:`publish_champion` is both, after a
-promotion or a rollback.
+promotion or a rollback; :func:`publish_challenger` publishes the registered challenger's
+lists beside the champion's (the store's challenger pointer) for an experiment.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.models.recs_bundle import load_bundle
 from vitrina.adapters.registry.mlflow_client import RECS_MODEL
 from vitrina.adapters.registry.models import ModelNotFoundError, resolve
+from vitrina.adapters.stores.base import CHALLENGER, CURRENT
 from vitrina.bootstrap import open_store
 from vitrina.config import Settings
+from vitrina.core.promotion.alias_plans import CHAMPION
 from vitrina.core.ranking.interactions import IntArray, Interactions
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity
@@ -97,13 +100,16 @@ def publish_batch(
     config: RecsConfig,
     model_version: str | None = None,
     lists: list[KeyedLists] | None = None,
+    channel: str = CURRENT,
 ) -> BatchReport:
     """Batch inference with ``served`` for every user with history (or only those active in the last
     ``config.active_days``; TOP-``top_k`` with reasons; in-process or on Spark, as
     ``settings.engine`` says: :mod:`~vitrina.pipelines.recs.engine`) and the popularity fallback list,
     written to the serving store as version ``run_id`` and switched to atomically (audit copy
     under ``predictions/``). ``lists``: the product-keyed lists of the same batch, when the
-    caller computed them (timed apart); None computes them here."""
+    caller computed them (timed apart); None computes them here. ``channel="challenger"``
+    writes the batch beside the current one, under its own version key, for the experiment's
+    challenger arm (the current version is not touched)."""
     history = data.interactions
     active = published_users(history, config.active_days)
     exclude = ~data.servable
@@ -128,6 +134,7 @@ def publish_batch(
             vocab=data.items,
             k=config.top_k,
             lists=lists,
+            channel=channel,
         )
 
 
@@ -154,11 +161,13 @@ def champion_model(
     end_us: int,
     config: RecsConfig,
     fresh: tuple[str, ServedModel] | None = None,
+    alias: str = CHAMPION,
 ) -> tuple[str, ServedModel] | None:
-    """(pipeline run id, served policy as of ``end_us``) of the ``vitrina-recs`` champion;
-    ``fresh`` is reused when the champion is that run. None when there is no champion."""
+    """(pipeline run id, served policy as of ``end_us``) of the ``vitrina-recs`` champion (or
+    the version behind ``alias``); ``fresh`` is reused when it is that run. None when there is
+    no such version."""
     try:
-        champion = resolve(settings, RECS_MODEL)
+        champion = resolve(settings, RECS_MODEL, alias)
     except ModelNotFoundError:
         return None
     trained_in = champion.tags.get("pipeline_run_id", f"v{champion.version}")
@@ -186,3 +195,26 @@ def publish_champion(
     step(f"scoring every known user with recs-{champion[0]} and writing the serving store")
     version = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     return publish_batch(settings, data, champion[1], version, config, model_version=f"recs-{champion[0]}")
+
+
+def publish_challenger(
+    settings: Settings, config: RecsConfig | None = None, on_step: Callable[[str], None] | None = None
+) -> BatchReport | None:
+    """Publish every known user's list with the registered ``vitrina-recs`` challenger beside
+    the champion's (the store's challenger pointer; the current version keeps serving); None
+    when there is no challenger. The version key is ``challenger-<timestamp>``."""
+    step = on_step or (lambda _: None)
+    config = config or RecsConfig()
+    step("loading the interactions and the catalog")
+    data = load_recs_data(settings)
+    step("assembling the challenger model")
+    end_us = int(data.interactions.ts_us.max()) + 1
+    challenger = champion_model(settings, data, end_us, config, alias=CHALLENGER)
+    if challenger is None:
+        return None
+    step(f"scoring every known user with recs-{challenger[0]} beside the champion's lists")
+    version = "challenger-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    model_version = f"recs-{challenger[0]}"
+    return publish_batch(
+        settings, data, challenger[1], version, config, model_version=model_version, channel=CHALLENGER
+    )

@@ -208,3 +208,64 @@ def live_experiments(
                 )
             )
     return found
+
+
+@dataclass(frozen=True)
+class CanaryView:
+    """One canary rollout as its report holds it (``$lake/reports/canary/<run>/metrics.json``)."""
+
+    model: str
+    surface: str
+    challenger: str
+    status: str
+    share: float
+    generated_at: str | None
+    decisions: list[dict[str, Any]]
+
+
+def _report_files(settings: Settings, kind: str) -> list[tuple[Any, str]]:
+    """``metrics.json`` of every run of ``kind`` (not ``latest``), newest first."""
+    fs, root = filesystem(f"{LakePaths(settings.lake).layer('reports')}/{kind}")
+    if not fs.exists(root):
+        return []
+    files = [f for f in fs.find(root) if str(f).endswith("/metrics.json") and "/latest/" not in str(f)]
+    return sorted(
+        ((fs, f) for f in files), key=lambda x: str(fs.info(x[1]).get("mtime", 0) or 0), reverse=True
+    )
+
+
+def _read(fs: Any, name: str) -> Any:
+    try:
+        with fs.open(name, "r") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def load_canaries(settings: Settings, limit: int = 10) -> list[CanaryView]:
+    """The newest canary rollouts (each report's state and decisions, with their numbers)."""
+    found = []
+    for fs, name in _report_files(settings, "canary")[:limit]:
+        payload = _read(fs, name)
+        if not isinstance(payload, Mapping) or not isinstance(payload.get("canary"), Mapping):
+            continue
+        decisions = payload["canary"].get("decisions", [])
+        found.append(
+            CanaryView(
+                model=str(payload.get("model", "—")),
+                surface=str(payload.get("surface", "—")),
+                challenger=str(payload.get("challenger", "—")),
+                status=str(payload.get("status", "—")),
+                share=_number(payload.get("share")),
+                generated_at=str(payload["generated_at"]) if payload.get("generated_at") else None,
+                decisions=[dict(d) for d in decisions if isinstance(d, Mapping)],
+            )
+        )
+    return found
+
+
+def load_shadow(settings: Settings) -> dict[str, Any] | None:
+    """The newest shadow report (``vitrina experiment shadow-report``), None before the first."""
+    files = _report_files(settings, "shadow")
+    payload = _read(*files[0]) if files else None
+    return dict(payload) if isinstance(payload, Mapping) and isinstance(payload.get("groups"), list) else None

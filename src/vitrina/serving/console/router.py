@@ -31,7 +31,13 @@ from vitrina.serving.console import charts
 from vitrina.serving.console.auth import ConsoleAuth
 from vitrina.serving.console.cache import Refreshing
 from vitrina.serving.console.drift_view import drift_view, evidently_html
-from vitrina.serving.console.experiments_view import Experiment, live_experiments, load_reports
+from vitrina.serving.console.experiments_view import (
+    Experiment,
+    live_experiments,
+    load_canaries,
+    load_reports,
+    load_shadow,
+)
 from vitrina.serving.console.guard import ConsoleRoute
 from vitrina.serving.console.i18n import Translator, pick_lang
 from vitrina.serving.console.models_view import (
@@ -51,6 +57,7 @@ from vitrina.serving.console.shop_view import ShopParams, shop_view
 from vitrina.serving.console.static_files import inside
 from vitrina.serving.console.user_view import Activity, UserExamples, list_rows, user_view
 from vitrina.serving.deps import State
+from vitrina.serving.search.answer import mode_of
 from vitrina.serving.state import ServingState
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
@@ -216,7 +223,8 @@ def search_page(
             shop = shop_view(engine, q, params, base=base, user_id=user_id or None)
         except FilterError as problem:
             error = t("search.bad_filter", reason=str(problem))
-        view = search_view(engine, q, challenger=state.experiment.search.challenger, user_id=user_id or None)
+        challenger = mode_of(state.experiment.search, engine)  # registered: its own index's mode
+        view = search_view(engine, q, challenger=challenger, user_id=user_id or None)
     return page(
         request,
         state,
@@ -429,7 +437,16 @@ def experiments_page(request: Request, state: State, lang: Lang = None) -> HTMLR
     config = (("recs", state.experiment.recs), ("search", state.experiment.search))
     items = [_experiment_context(x, t) for x in experiments]
     return page(
-        request, state, "experiments.html", "experiments", lang, config=config, experiments=items, error=error
+        request,
+        state,
+        "experiments.html",
+        "experiments",
+        lang,
+        config=config,
+        experiments=items,
+        error=error,
+        canaries=load_canaries(state.settings),
+        shadow=load_shadow(state.settings),
     )
 
 

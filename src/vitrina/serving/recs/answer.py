@@ -6,9 +6,13 @@ and counted in ``vitrina_fallbacks_total``. A user the batch has not seen but wh
 products since (``POST /events``) gets a list built from those choices at request time
 (:meth:`RecsService._from_session`, counted under the reason ``session``, not flagged).
 ``list=buy_again`` answers the user's buy-again list (published by the batch) instead. The
-challenger arm of a recs experiment is the popularity list too (see
-:mod:`vitrina.serving.experiment_config`); it is not a fallback. An A/A experiment (challenger
-``champion``) serves both arms from the store, labelled by arm.
+challenger arm of a recs experiment (see :mod:`vitrina.serving.experiment_config`) reads the
+registered challenger's lists (the store's challenger version, beside the champion's;
+popularity flagged ``no_challenger`` / ``unknown_user`` when it has none for the user), or is
+the popularity list (not a fallback then). An A/A experiment (challenger ``champion``)
+serves both arms from the store, labelled by arm. In shadow mode the challenger's list is
+read after the champion's answer is on its way (a task of its own, the comparison in the
+default executor) and compared with it in the shadow log.
 
 The answer is a :class:`RecsAnswer`, encoded straight to the bytes of its
 :class:`~vitrina.serving.api_models.RecsResponse` (the route's documented schema): building
@@ -21,17 +25,22 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pydantic_core
 
+from vitrina.adapters.experiment_logs import JsonLinesLog
 from vitrina.adapters.prometheus.instruments import ServiceMetrics
 from vitrina.adapters.stores import Recommendation, StoreUnavailableError
 from vitrina.adapters.stores.base import BUY_AGAIN, SIMILAR
+from vitrina.adapters.stores.base import CHALLENGER as CHALLENGER_CHANNEL
 from vitrina.adapters.stores.sessions import SessionHistory
+from vitrina.core.experiments.shadow import compare_lists
 from vitrina.core.recs.session_list import session_list
-from vitrina.serving.experiment_config import CHALLENGER, CHAMPION, RecsExperiment
+from vitrina.serving.experiment_config import CHALLENGER, CHAMPION, REGISTERED, RecsExperiment
+from vitrina.serving.experiment_requests import log_request, shown_arm
 from vitrina.serving.popular_fallback import PopularList
 from vitrina.serving.store_handle import FAILURES, StoreHandle
 
@@ -86,6 +95,9 @@ class RecsService:
     popular: PopularList
     metrics: ServiceMetrics
     sessions: SessionHistory | None = None
+    shadow_log: JsonLinesLog | None = None
+    request_log: JsonLinesLog | None = None
+    _shadows: set[asyncio.Future[None]] = field(default_factory=set)
 
     def _popular(
         self, reason: str, user_id: str, k: int, request_id: str, arm: str, exp: str | None, *, fallback: bool
@@ -112,6 +124,26 @@ class RecsService:
     async def recommend(
         self, *, user_id: str, k: int, request_id: str, experiment: RecsExperiment, list_name: str = FOR_YOU
     ) -> RecsAnswer:
+        """The answer; while the experiment runs, its arm, status, latency and whether it was
+        degraded go to the request log (:mod:`vitrina.serving.experiment_requests`)."""
+        if not (experiment.enabled and list_name == FOR_YOU and self.request_log is not None):
+            return await self._recommend(user_id, k, request_id, experiment, list_name)
+        started = time.perf_counter()
+        try:
+            answer = await self._recommend(user_id, k, request_id, experiment, list_name)
+        except Exception:
+            arm = shown_arm(experiment, user_id)
+            log_request(self.request_log, "recs", experiment.name, arm, user_id, request_id, started, 500)
+            raise
+        degraded = answer.fallback and answer.fallback_reason != "experiment"
+        log_request(
+            self.request_log, "recs", experiment.name, answer.arm, user_id, request_id, started, 200, degraded
+        )
+        return answer
+
+    async def _recommend(
+        self, user_id: str, k: int, request_id: str, experiment: RecsExperiment, list_name: str
+    ) -> RecsAnswer:
         if list_name == BUY_AGAIN:
             return await self._buy_again(user_id, k, request_id)
         assigned = experiment.arm(user_id)
@@ -122,6 +154,9 @@ class RecsService:
             self.metrics.experiment_exposures.labels(experiment=name, arm=arm).inc()
         if arm == CHALLENGER and experiment.challenger == "popularity":
             return self._popular("experiment", user_id, k, request_id, arm, name, fallback=False)
+        if arm == CHALLENGER and experiment.challenger == REGISTERED:
+            return await self._challenger(user_id, k, request_id, name)
+        started = time.perf_counter()
         try:
             version, record = await self.store.lookup(user_id)
         except StoreUnavailableError:
@@ -136,12 +171,12 @@ class RecsService:
         if record is None:
             reason = "unknown_user" if version else "no_batch"
             return self._fallback(reason, user_id, k, request_id, arm, name)
-        if shadow:  # computed and logged, never shown
-            source = self.popular.items if experiment.challenger == "popularity" else record.items
-            hidden = [item.product_id for item in source[:k]]
-            log.info(
-                "shadow recs", extra={"experiment": name, "user_id": user_id, "challenger_items": hidden}
-            )
+        if shadow:  # computed and logged off the response path, never shown
+            shown = [item.product_id for item in record.items[:k]]
+            champion_ms = (time.perf_counter() - started) * 1000
+            task = asyncio.ensure_future(self._shadow(user_id, k, request_id, experiment, shown, champion_ms))
+            self._shadows.add(task)
+            task.add_done_callback(self._shadows.discard)
         return RecsAnswer(
             request_id=request_id,
             model_version=record.model_version,
@@ -153,6 +188,78 @@ class RecsService:
             batch_version=record.version,
             generated_at=record.generated_at,
         )
+
+    async def _challenger(self, user_id: str, k: int, request_id: str, name: str | None) -> RecsAnswer:
+        """The registered challenger's list for the user (the store's challenger version);
+        popularity, flagged, when the store is down, no challenger is published, or its batch
+        has no list for the user."""
+        try:
+            version, record = await self.store.lookup(user_id, channel=CHALLENGER_CHANNEL)
+        except StoreUnavailableError:
+            return self._fallback("store_unavailable", user_id, k, request_id, CHALLENGER, name)
+        if record is None:
+            reason = "unknown_user" if version else "no_challenger"
+            return self._fallback(reason, user_id, k, request_id, CHALLENGER, name)
+        return RecsAnswer(
+            request_id=request_id,
+            model_version=record.model_version,
+            arm=CHALLENGER,
+            experiment=name,
+            user_id=user_id,
+            items=record.items[:k],
+            fallback=False,
+            batch_version=record.version,
+            generated_at=record.generated_at,
+        )
+
+    async def _shadow(
+        self,
+        user_id: str,
+        k: int,
+        request_id: str,
+        experiment: RecsExperiment,
+        shown: list[str],
+        champion_ms: float,
+    ) -> None:
+        """The challenger's list for a shadowed request, compared with the shown one and
+        logged (:mod:`vitrina.core.experiments.shadow`); a failure is logged, never raised."""
+        try:
+            started = time.perf_counter()
+            if experiment.challenger == "popularity":
+                items: Sequence[Recommendation] = self.popular.items[:k]
+                model = self.popular.model_version
+            elif experiment.challenger == REGISTERED:
+                _, record = await self.store.lookup(user_id, channel=CHALLENGER_CHANNEL)
+                items = () if record is None else record.items[:k]
+                model = "none" if record is None else record.model_version
+            else:
+                _, record = await self.store.lookup(user_id)
+                items = () if record is None else record.items[:k]
+                model = "none" if record is None else record.model_version
+            challenger_ms = (time.perf_counter() - started) * 1000
+            ids, scores = [i.product_id for i in items], [float(i.score) for i in items]
+            row = {
+                "surface": "recs",
+                "experiment": experiment.name,
+                "challenger": experiment.challenger,
+                "challenger_model": model,
+                "user_id": user_id,
+                "request_id": request_id,
+                "challenger_items": len(ids),
+            }
+            loop = asyncio.get_running_loop()
+            comparison = await loop.run_in_executor(
+                None,
+                lambda: compare_lists(
+                    shown, ids, scores, k, champion_ms=champion_ms, challenger_ms=challenger_ms
+                ),
+            )
+            if self.shadow_log is not None:
+                self.shadow_log.record({**row, **comparison.to_dict()})
+            else:
+                log.info("shadow recs", extra={**row, **comparison.to_dict()})
+        except Exception:
+            log.exception("shadow recs comparison failed", extra={"user_id": user_id})
 
     async def _from_session(
         self, user_id: str, k: int, request_id: str, version: str, experiment: str | None

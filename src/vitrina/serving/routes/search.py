@@ -1,7 +1,9 @@
-"""``GET /search``."""
+"""``GET /search``; while a search experiment runs, each plain search's arm, status, latency
+and whether it was degraded go to the request log (what a canary's guardrails read)."""
 
 from __future__ import annotations
 
+import time
 from functools import partial
 from typing import Annotated
 
@@ -21,7 +23,8 @@ from vitrina.serving.api_models import (
     SearchResponse,
 )
 from vitrina.serving.deps import State, mark
-from vitrina.serving.search.answer import SearchUnavailableError
+from vitrina.serving.experiment_requests import log_request, shown_arm
+from vitrina.serving.search.answer import MISSING, SearchUnavailableError
 from vitrina.serving.search.browse import BrowseRequest, browse
 from vitrina.serving.search.marketplace_params import browse_request
 
@@ -77,6 +80,9 @@ async def search(
         )
     except FilterError as error:
         raise HTTPException(422, str(error)) from error
+    experiment = state.experiment.search
+    logged = experiment.enabled and wanted.is_plain
+    started = time.perf_counter()
     try:  # the engine's milliseconds of CPU run in the threadpool, the rest on the event loop
         if wanted.is_plain:
             ask = partial(
@@ -85,9 +91,38 @@ async def search(
                 user_id=user_id,
                 k=k,
                 request_id=request.state.request_id,
-                experiment=state.experiment.search,
+                experiment=experiment,
             )
-            answer = await run_in_threadpool(ask)
+            try:
+                answer = await run_in_threadpool(ask)
+            except Exception as error:
+                if logged:
+                    status = 503 if isinstance(error, SearchUnavailableError) else 500
+                    arm = shown_arm(experiment, user_id)
+                    log_request(
+                        state.request_log,
+                        "search",
+                        experiment.name,
+                        arm,
+                        user_id,
+                        request.state.request_id,
+                        started,
+                        status,
+                    )
+                raise
+            if logged:
+                degraded = answer.mode.endswith(MISSING)
+                log_request(
+                    state.request_log,
+                    "search",
+                    experiment.name,
+                    answer.arm,
+                    user_id,
+                    request.state.request_id,
+                    started,
+                    200,
+                    degraded,
+                )
         if not wanted.is_plain or not answer.items:
             # a marketplace search, or a plain one that found nothing (relaxed from its pool)
             answer = await run_in_threadpool(
