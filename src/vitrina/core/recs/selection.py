@@ -13,6 +13,11 @@ The choice is made on all positives (what the shop earns from the list); contend
 :data:`TIE` of the best are told apart by discovery, so between two lists equally good at
 bringing customers back the one that also finds them something new wins (docs/adr/0017).
 Popularity is always a contender, so the chosen policy is never worse than it on validation.
+
+A second list, **discover** (never what the user bought), is chosen beside it on the discovery
+view among the same contenders minus those built on buy-again-like sources
+(:func:`discovery_contenders`): a marketplace shows it next to "buy again", so the two lists
+together cover what the shop earns from repeats and from new finds (docs/adr/0017).
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ WEIGHTS = (0.25, 0.5, 0.75)
 """Weights of the first part tried in each score blend."""
 PERSONAL = ("ease", "item_knn", TWO_TOWER, "als")
 """Sources that learn from who chose what together, in the order they are tried in blends."""
+AGAIN = ("buy_again", "repurchase")
+"""Sources that list the user's own past purchases: nothing they offer survives the discover
+list's filter, so no contender of that list is built on them."""
 
 
 def contenders(available: Iterable[str]) -> list[Policy]:
@@ -51,6 +59,24 @@ def contenders(available: Iterable[str]) -> list[Policy]:
             policies.append(Policy("sequence", ("item_knn", FILL)))
         policies += [Policy("score", (name, FILL), weight) for name in personal for weight in WEIGHTS]
     return policies
+
+
+def discovery_contenders(policies: Iterable[Policy]) -> list[Policy]:
+    """The contenders of the discover list: ``policies`` without any buy-again-like part
+    (:data:`AGAIN`), in their order (simpler first, for ties)."""
+    return [policy for policy in policies if not set(policy.parts) & set(AGAIN)]
+
+
+def discover_default(policy: Policy) -> Policy:
+    """The discover list of a model version that recorded none (trained before the list
+    existed): ``policy`` without its buy-again-like parts — recent popularity when nothing
+    else is left, and a sequence of one part becomes that part alone."""
+    parts = tuple(part for part in policy.parts if part not in AGAIN)
+    if not parts:
+        return Policy("single", (FILL,))
+    if policy.kind == "sequence" and len(parts) == 1:
+        return Policy("single", parts)
+    return Policy(policy.kind, parts, policy.weight)
 
 
 def _value(row: Mapping[str, float], view: str) -> float:
