@@ -204,6 +204,24 @@ def _score(model: Recommender, views: Mapping[str, EvaluationSet]) -> dict[str, 
     }
 
 
+def choose_lists(
+    data: RecsData, parts: Mapping[str, Recommender], view: str = ALL_POSITIVES
+) -> tuple[Selection, dict[str, Policy]]:
+    """Every contender over ``parts`` (fitted on the history before ``valid``) scored on
+    ``valid`` in both views; the served list's choice on ``view`` and the discover list's on
+    discovery among the contenders without buy-again. Also the contenders by name."""
+    everyone = _views(data, None)
+    by_name = {policy.name: policy for policy in contenders(parts)}
+    fill = parts[FILL]
+    table = {name: _score(PolicyModel(policy, parts, fill), everyone) for name, policy in by_name.items()}
+    new = {policy.name: table[policy.name] for policy in discovery_contenders(by_name.values())}
+    selection = Selection(by_name[choose(table, view)], view, table, int(everyone[ALL_POSITIVES].users.size))
+    measured = any(math.isfinite(row[DISCOVERY]) for row in new.values())
+    # no validation user chose anything new (only repeats): recent popularity, the filler
+    selection.discover = by_name[choose(new, DISCOVERY)] if measured else by_name[FILL]
+    return selection, by_name
+
+
 def select_policy(
     data: RecsData,
     at_train_end: FullRecommender,
@@ -221,15 +239,10 @@ def select_policy(
     parts: dict[str, Recommender] = {name: _Memo(model) for name, model in fitted.items()}
     if ranker is None:  # nothing learnt from valid: the full model competes like a source
         parts[FULL] = at_train_end
-    everyone = _views(data, None)
-    by_name = {policy.name: policy for policy in contenders(parts)}
+    selection, by_name = choose_lists(data, parts, view)
+    assert selection.discover is not None  # choose_lists always makes both choices
+    best, discover = selection.policy.name, selection.discover.name
     fill = parts[FILL]
-    table = {name: _score(PolicyModel(policy, parts, fill), everyone) for name, policy in by_name.items()}
-    best = choose(table, view)
-    new = [policy.name for policy in discovery_contenders(by_name.values())]
-    discover = choose({name: table[name] for name in new}, DISCOVERY)
-    selection = Selection(by_name[best], view, table, int(everyone[ALL_POSITIVES].users.size))
-    selection.discover = by_name[discover]
     if ranker is not None and heldout_users.size:
         heldout = _views(data, heldout_users)
         paired = {

@@ -15,6 +15,7 @@ from vitrina.core.recs.selection import (
     TIE,
     choose,
     contenders,
+    discover_default,
     full_or,
 )
 
@@ -84,3 +85,16 @@ def test_a_policy_round_trips_through_its_record() -> None:
         assert Policy.from_dict(policy.to_dict()) == policy
     with pytest.raises(ValueError, match="weight"):
         Policy("score", ("ease", "popularity_recent"))
+
+
+def test_a_version_without_a_recorded_discover_list_serves_its_policy_without_buy_again() -> None:
+    assert discover_default(Policy("sequence", ("buy_again", "ease", "popularity_recent"))) == Policy(
+        "sequence", ("ease", "popularity_recent")
+    )
+    assert discover_default(Policy("sequence", ("buy_again", "popularity_recent"))) == Policy(
+        "single", ("popularity_recent",)
+    )
+    assert discover_default(Policy("single", ("buy_again",))) == Policy("single", ("popularity_recent",))
+    blend = Policy("score", ("ease", "popularity_recent"), 0.5)
+    assert discover_default(blend) == blend
+    assert discover_default(Policy("single", ("full",))) == Policy("single", ("full",))
