@@ -61,6 +61,13 @@ def contenders(available: Iterable[str]) -> list[Policy]:
     return policies
 
 
+def choose_discover(table: Mapping[str, Mapping[str, float]], tie: float = TIE) -> str:
+    """The discover list's choice: ``table``'s best row on discovery, ties going to the simpler
+    (listed first). All positives does not break ties here: the list never shows a purchase,
+    so what a contender scores on repeats is nothing the list will serve."""
+    return choose(table, DISCOVERY, tie, by_other=False)
+
+
 def discovery_contenders(policies: Iterable[Policy]) -> list[Policy]:
     """The contenders of the discover list: ``policies`` without any buy-again-like part
     (:data:`AGAIN`), in their order (simpler first, for ties)."""
@@ -89,11 +96,12 @@ def choose(
     view: str = ALL_POSITIVES,
     tie: float = TIE,
     order: Sequence[str] | None = None,
+    by_other: bool = True,
 ) -> str:
     """The name of ``table``'s best row (``{name: {view: NDCG@10}}``) on ``view``; rows within
     ``tie`` of the best are ranked by the other view, then by their position in ``order``
-    (default: the table's order — list simpler policies first). ValueError if no row was
-    measured on ``view``."""
+    (default: the table's order — list simpler policies first); without ``by_other``, by that
+    position alone. ValueError if no row was measured on ``view``."""
     if view not in VIEWS:
         raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
     other = DISCOVERY if view == ALL_POSITIVES else ALL_POSITIVES
@@ -105,6 +113,8 @@ def choose(
     tied = [name for name, row in measured.items() if _value(row, view) >= best - tie]
 
     def key(name: str) -> tuple[float, float, int]:
+        if not by_other:  # within the tie, the simpler
+            return (0.0, 0.0, -rank.get(name, len(rank)))
         second = _value(measured[name], other)
         return (
             second if math.isfinite(second) else -math.inf,
@@ -126,6 +136,7 @@ def full_or(
     view: str = ALL_POSITIVES,
     users: int | None = None,
     min_users: int = MIN_PAIRED_USERS,
+    by_other: bool = True,
 ) -> str:
     """The full model if it beats ``best`` on the same users (``paired`` holds both rows,
     measured on ``users`` users the ranker never learnt from), else ``best``. Within
@@ -133,4 +144,4 @@ def full_or(
     ``min_users`` users the comparison is noise and ``best`` is kept."""
     if FULL not in paired or best not in paired or (users is not None and users < min_users):
         return best
-    return FULL if choose({best: paired[best], FULL: paired[FULL]}, view) == FULL else best
+    return FULL if choose({best: paired[best], FULL: paired[FULL]}, view, by_other=by_other) == FULL else best

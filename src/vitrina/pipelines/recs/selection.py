@@ -43,6 +43,7 @@ from vitrina.core.recs.selection import (
     MIN_PAIRED_USERS,
     VIEWS,
     choose,
+    choose_discover,
     contenders,
     discovery_contenders,
     full_or,
@@ -134,9 +135,14 @@ class Selection:
         if self.discover is not None:
             row = self.table.get(self.discover.name) or self.paired.get(self.discover.name)
             number = f" ({row[DISCOVERY]:.4f} on discovery)" if row else ""
+            why = (
+                "which beat the best other contender on discovery on the users the ranker never fitted on"
+                if self.discover.name == FULL and FULL not in self.table
+                else "the best on discovery of the contenders without buy-again"
+            )
             text += (
                 f" The discover list (never what the user bought) serves **{self.discover.name}**{number}, "
-                "the best on discovery of the contenders without buy-again."
+                f"{why}."
             )
         if self.fallback:
             text += f" {self.fallback}"
@@ -218,7 +224,7 @@ def choose_lists(
     selection = Selection(by_name[choose(table, view)], view, table, int(everyone[ALL_POSITIVES].users.size))
     measured = any(math.isfinite(row[DISCOVERY]) for row in new.values())
     # no validation user chose anything new (only repeats): recent popularity, the filler
-    selection.discover = by_name[choose(new, DISCOVERY)] if measured else by_name[FILL]
+    selection.discover = by_name[choose_discover(new)] if measured else by_name[FILL]
     return selection, by_name
 
 
@@ -254,7 +260,7 @@ def select_policy(
         if full_or(best, paired, view, selection.paired_users) == FULL:
             selection.policy = Policy("single", (FULL,))
             selection.validated = FULL
-        if full_or(discover, paired, DISCOVERY, selection.paired_users) == FULL:
+        if full_or(discover, paired, DISCOVERY, selection.paired_users, by_other=False) == FULL:
             selection.discover = Policy("single", (FULL,))
     return selection
 
