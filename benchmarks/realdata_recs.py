@@ -554,7 +554,8 @@ def render(report: dict[str, Any]) -> str:
             f"({summary(entry['machine'])} · load {entry['machine']['load_1m']}). "
             f"Example `{entry['example']}`; {entry['events']:,} events ({entry['positives']:,} positives) "
             f"of {entry['users']:,} users on {entry['items']:,} items, "
-            f"{entry['first_event'][:10]} to {entry['last_event'][:10]}.",
+            f"{entry['first_event'][:10]} to {entry['last_event'][:10]}."
+            + (f" {entry['note']}" if entry.get("note") else ""),
             "",
         ]
         for name, result in entry["splits"].items():
@@ -592,6 +593,9 @@ def main() -> None:
     parser.add_argument("--trials", type=int, help="--trials of vitrina train (default: vitrina's)")
     parser.add_argument("--no-served", action="store_true", help="baselines only (no vitrina training)")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--note", help="a sentence recorded with the results (e.g. how loaded the machine was)"
+    )
     parser.add_argument("--keep", help="work in this folder and keep it (homes, vitrina.log)")
     parser.add_argument("--out", type=Path, default=OUT, help="where realdata_recs.json/.md go")
     parser.add_argument(
@@ -609,6 +613,8 @@ def main() -> None:
     if args.example is None and args.dataset not in DATASETS:
         parser.error(f"unknown dataset {args.dataset!r}: {', '.join(DATASETS)}, or give --example and --data")
     entry = run_dataset(args)
+    if args.note:
+        entry["note"] = args.note
     args.out.mkdir(parents=True, exist_ok=True)
     report = json.loads(path.read_text()) if path.exists() else {}
     report[args.dataset] = entry
