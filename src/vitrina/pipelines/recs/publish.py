@@ -51,6 +51,8 @@ from vitrina.pipelines.recs.selection import discover_model, served_model
 log = logging.getLogger(__name__)
 DAY_US = 86_400_000_000
 T = TypeVar("T")
+DISCOVER_BLOCK = 4096
+"""Users per call of the discover list's model (bounds its deeper candidate matrices)."""
 
 
 def in_batches(users: IntArray, size: int, fn: Callable[[IntArray], T]) -> list[T]:
@@ -157,7 +159,10 @@ def discover_list(
 ) -> KeyedLists:
     """The ``discover`` list of each of ``users`` (the same users as the main lists), with the
     history-based reasons; a user left with nothing gets no row (serving falls back)."""
-    chunks = in_batches(users, 4096, lambda batch: discover.recommend_with_reasons(batch, k, exclude))
+    block = DISCOVER_BLOCK
+    chunks = [
+        discover.recommend_with_reasons(users[s : s + block], k, exclude) for s in range(0, users.size, block)
+    ]
     items = np.vstack([c[0] for c in chunks]) if chunks else np.zeros((0, k), np.int64)
     scores = np.vstack([c[1] for c in chunks]) if chunks else np.zeros((0, k))
     cold = np.vstack([c[2] for c in chunks]) if chunks else np.zeros((0, k), object)
