@@ -51,8 +51,6 @@ from vitrina.pipelines.recs.selection import discover_model, served_model
 log = logging.getLogger(__name__)
 DAY_US = 86_400_000_000
 T = TypeVar("T")
-DISCOVER_BLOCK = 4096
-"""Users per call of the discover list's model (bounds its deeper candidate matrices)."""
 
 
 def in_batches(users: IntArray, size: int, fn: Callable[[IntArray], T]) -> list[T]:
@@ -147,6 +145,10 @@ def publish_batch(
             k=config.top_k,
             lists=lists,
         )
+
+
+DISCOVER_BLOCK = 4096
+"""Users per call of the discover list's model (bounds its deeper candidate matrices)."""
 
 
 def discover_list(
