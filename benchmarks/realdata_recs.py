@@ -11,7 +11,9 @@ Recall@20 and HR@10 over the same users for every model:
   popularity all time / last 7 / last 30 days, buy-again, item-kNN, EASE (λ chosen on a
   validation slice of the train side), ALS;
 * ``served``: a home holding only the train side, ``vitrina train all`` with the defaults, and
-  ``GET /recs/{user}`` for every test user (``recs_served``), fallbacks included.
+  for every test user (``recs_served``), fallbacks included: ``GET /recs/{user}`` (the default
+  list) in the all-positives view, ``GET /recs/{user}?list=discover`` (the list chosen on the
+  discovery view, never what the user bought) in the discovery view, each scored as answered.
 
 Users are scored when they have a positive in the test part: *returning* users also had an
 event before their cutoff, *all* adds the users first seen in the test part (every model gives
@@ -186,10 +188,13 @@ def evaluate_split(
     if served is not None:
         answered: dict[str, list[str]] = served["lists"]
         lists[ALL_POSITIVES][SERVED] = answered
-        lists[DISCOVERY][SERVED] = {
-            u: [p for p in items if p not in truth.history.get(u, frozenset())]
-            for u, items in answered.items()
-        }
+        if "discover" in served:  # the discover list, exactly as /recs?list=discover answered
+            lists[DISCOVERY][SERVED] = served["discover"]["lists"]
+        else:  # a served side without that list: the default list minus each user's past items
+            lists[DISCOVERY][SERVED] = {
+                u: [p for p in items if p not in truth.history.get(u, frozenset())]
+                for u, items in answered.items()
+            }
     metrics: dict[str, Any] = {}
     for name in lists[ALL_POSITIVES]:
         metrics[name] = {
@@ -248,11 +253,12 @@ def _by_served_list(
 ) -> dict[str, dict[str, dict[str, float]]]:
     """NDCG@10 of every model over the returning users ``/recs`` gave a personal list, and over
     those it gave the fallback: are the personal lists good, and how much does coverage cost?"""
-    personal = {u for u, reason in served["fallback"].items() if reason is None}
     out: dict[str, dict[str, dict[str, float]]] = {}
     for group, kept in (("personal", True), ("fallback", False)):
         out[group] = {}
         for view in VIEWS:
+            answers = served["discover"] if view == DISCOVERY and "discover" in served else served
+            personal = {u for u, reason in answers["fallback"].items() if reason is None}
             users = [u for u in truth.users(view, "returning") if (u in personal) == kept]
             row = {"users": float(len(users))}
             for name, by_user in lists[view].items():
@@ -277,9 +283,14 @@ def _coverage(served: dict[str, Any], truth: Truth) -> dict[str, Any]:
     for reason in fallback.values():
         if reason is not None:
             reasons[reason] = reasons.get(reason, 0) + 1
+    discover: dict[str, int] = {}
+    for reason in served.get("discover", {}).get("fallback", {}).values():
+        if reason is not None:
+            discover[reason] = discover.get(reason, 0) + 1
     return {
         "coverage": coverage,
         "fallback_reasons": reasons,
+        **({"discover_fallback_reasons": discover} if "discover" in served else {}),
         "model_versions": served["model_versions"],
         "timings_s": served["timings_s"],
         "train_home_rows": served["rows"],
@@ -389,12 +400,14 @@ def _served(
     users = sorted(set(truth.users(DISCOVERY, "all")) | set(truth.users(ALL_POSITIVES, "all")))
     began = time.perf_counter()
     answers = served_lists(home, users)
+    discover = served_lists(home, users, list_name="discover")
     timings["answer_s"] = time.perf_counter() - began
     command = f"vitrina train {args.train}" + (f" --trials {args.trials}" if args.trials else "")
     return {
         "lists": answers.lists,
         "fallback": answers.fallback,
         "model_versions": answers.model_versions,
+        "discover": {"lists": discover.lists, "fallback": discover.fallback},
         "timings_s": {k: round(v, 1) for k, v in timings.items()},
         "rows": rows,
         "command": command,
@@ -456,6 +469,9 @@ def _split_markdown(dataset: str, name: str, result: dict[str, Any]) -> str:
     if served:
         cov = served["coverage"]
         reasons = ", ".join(f"{r} {n:,}" for r, n in sorted(served["fallback_reasons"].items())) or "none"
+        if "discover_fallback_reasons" in served:
+            found = sorted(served["discover_fallback_reasons"].items())
+            reasons += "; list=discover: " + (", ".join(f"{r} {n:,}" for r, n in found) or "none")
         t = served["timings_s"]
         lines += [
             "",
@@ -516,8 +532,11 @@ def render(report: dict[str, Any]) -> str:
         "Each dataset is imported through its example (`examples/<name>`), split inside the data "
         "(forward: the last 28 days held out, the cut derived from the data; MovieLens also per user, "
         "each user's last 10 events held out) and scored in two views: **discovery** (items new to "
-        "the user; every list — the served one included — leaves out the user's past items) and "
-        "**all positives** (a re-purchase counts). NDCG@10 / Recall@20 / HR@10 with binary gains, "
+        "the user; every baseline's list leaves out the user's past items) and "
+        "**all positives** (a re-purchase counts). *served* is scored as answered: in the discovery "
+        "view the `discover` list (`GET /recs/{user}?list=discover`, chosen on the shop's validation "
+        "window on discovery, never what the user bought), in the all-positives view the default "
+        "list (`GET /recs/{user}`). NDCG@10 / Recall@20 / HR@10 with binary gains, "
         "over the same users for every model: *returning* users (an event before their cutoff) "
         "unless the column says *all users* (also those first seen in the test part). Baselines "
         "(`benchmarks/recs_baselines.py`) are reference implementations independent of vitrina's "
@@ -535,7 +554,8 @@ def render(report: dict[str, Any]) -> str:
             f"({summary(entry['machine'])} · load {entry['machine']['load_1m']}). "
             f"Example `{entry['example']}`; {entry['events']:,} events ({entry['positives']:,} positives) "
             f"of {entry['users']:,} users on {entry['items']:,} items, "
-            f"{entry['first_event'][:10]} to {entry['last_event'][:10]}.",
+            f"{entry['first_event'][:10]} to {entry['last_event'][:10]}."
+            + (f" {entry['note']}" if entry.get("note") else ""),
             "",
         ]
         for name, result in entry["splits"].items():
@@ -573,6 +593,9 @@ def main() -> None:
     parser.add_argument("--trials", type=int, help="--trials of vitrina train (default: vitrina's)")
     parser.add_argument("--no-served", action="store_true", help="baselines only (no vitrina training)")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--note", help="a sentence recorded with the results (e.g. how loaded the machine was)"
+    )
     parser.add_argument("--keep", help="work in this folder and keep it (homes, vitrina.log)")
     parser.add_argument("--out", type=Path, default=OUT, help="where realdata_recs.json/.md go")
     parser.add_argument(
@@ -590,6 +613,8 @@ def main() -> None:
     if args.example is None and args.dataset not in DATASETS:
         parser.error(f"unknown dataset {args.dataset!r}: {', '.join(DATASETS)}, or give --example and --data")
     entry = run_dataset(args)
+    if args.note:
+        entry["note"] = args.note
     args.out.mkdir(parents=True, exist_ok=True)
     report = json.loads(path.read_text()) if path.exists() else {}
     report[args.dataset] = entry

@@ -1,7 +1,7 @@
 """vitrina's side of the real-data benchmark: a shop home holding only the past of a split,
-trained by the ``vitrina`` commands with their defaults, and asked ``GET /recs/{user}`` for
-every test user through the API app itself (in process, FastAPI's test client): the answer a
-user would get, the popularity fallback included.
+trained by the ``vitrina`` commands with their defaults, and asked ``GET /recs/{user}`` (and
+``?list=discover``) for every test user through the API app itself (in process, FastAPI's test
+client): the answer a user would get, the popularity fallback included.
 
 The train home is written from the imported (validated) tables of the full home: events and
 transactions before each user's cutoff; the catalog and the users as of the end of the train
@@ -128,8 +128,9 @@ class Served:
     model_versions: dict[str, int]
 
 
-def served_lists(home: Path, users: Sequence[str], k: int = SERVED_K) -> Served:
-    """Ask the API of ``home`` for each user's top ``k``, as a client would."""
+def served_lists(home: Path, users: Sequence[str], k: int = SERVED_K, list_name: str | None = None) -> Served:
+    """Ask the API of ``home`` for each user's top ``k`` (of ``list_name``: default the
+    personal list), as a client would."""
     from fastapi.testclient import TestClient
 
     from vitrina.config import get_settings
@@ -141,7 +142,8 @@ def served_lists(home: Path, users: Sequence[str], k: int = SERVED_K) -> Served:
     settings = get_settings(home=home)
     with TestClient(create_app(settings)) as api:
         for user in users:
-            answer = api.get(f"/recs/{quote(user, safe='')}", params={"k": k})
+            params: dict[str, str | int] = {"k": k, **({"list": list_name} if list_name else {})}
+            answer = api.get(f"/recs/{quote(user, safe='')}", params=params)
             answer.raise_for_status()
             body = answer.json()
             lists[user] = [item["product_id"] for item in body["items"]]

@@ -46,6 +46,7 @@ MODELS = {
     "two_tower_ranker",
     "full",
     "served",
+    "discover",  # the discover list's policy, scored in the discovery view it was chosen on
 }
 QUIET = Console(file=open("/dev/null", "w"))  # noqa: SIM115 - lives as long as the test module
 

@@ -4,7 +4,8 @@
 Layout under the bundle folder: ``item2vec/``, ``two_tower/``, ``ranker/`` (each part's own
 safe format; no ``ranker/`` when the run had too few labelled users to train one, and the
 model then orders candidates by their retrieval score), ``policy.json`` — what the run chose to
-serve (:mod:`vitrina.core.recs.policy`; a bundle without one serves the full model) — and
+serve (:mod:`vitrina.core.recs.policy`; a bundle without one serves the full model), with the
+discover list's policy under its ``discover`` key (absent in bundles from before that list) — and
 ``vocabulary.json`` — the product
 and user ids the parts' rows are indexed by, with their hash. The models index items and
 users by position in the vocabularies of the data they were trained on, so a bundle may only
@@ -46,6 +47,8 @@ class RecsBundle:
     two_tower: TwoTower
     ranker: LambdaRanker | None
     policy: Policy = FULL_POLICY
+    discover: Policy | None = None
+    """The discover list's policy (chosen on discovery, without buy-again); None: not recorded."""
 
 
 def vocabulary_hash(ids: npt.NDArray[np.str_]) -> str:
@@ -62,7 +65,8 @@ def save_bundle(folder: str, bundle: RecsBundle, data: RecsData) -> str:
     bundle.two_tower.save(f"{root}/two_tower")
     if bundle.ranker is not None:
         bundle.ranker.save(f"{root}/{RANKER_FOLDER}")
-    write_json_atomic(bundle.policy.to_dict(), f"{root}/{POLICY_FILE}")
+    discover = {} if bundle.discover is None else {"discover": bundle.discover.to_dict()}
+    write_json_atomic({**bundle.policy.to_dict(), **discover}, f"{root}/{POLICY_FILE}")
     write_json_atomic(
         {
             "items": {"count": len(data.items), "sha256": vocabulary_hash(data.items.ids)},
@@ -104,4 +108,5 @@ def load_bundle(folder: str | Path, data: RecsData) -> RecsBundle:
         two_tower=TwoTower.load(f"{root}/two_tower"),
         ranker=ranker,
         policy=FULL_POLICY if policy is None else Policy.from_dict(policy),
+        discover=Policy.from_dict(policy["discover"]) if policy and "discover" in policy else None,
     )

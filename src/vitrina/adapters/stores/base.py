@@ -36,7 +36,8 @@ _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 SIMILAR = "similar"  # keyed by product: items like it (content + co-occurrence)
 TOGETHER = "together"  # keyed by product: items bought in the same baskets
 BUY_AGAIN = "buy_again"  # keyed by user: what they bought and are due to buy again
-LIST_KINDS = (SIMILAR, TOGETHER, BUY_AGAIN)
+DISCOVER = "discover"  # keyed by user: the second list chosen on validation, never what they bought
+LIST_KINDS = (SIMILAR, TOGETHER, BUY_AGAIN, DISCOVER)
 """Keyed lists a version may hold beside the users' lists; computed by the batch, never per request."""
 CURRENT = "current"  # the pointer to the champion's version: what every user is served
 CHALLENGER = "challenger"  # the pointer to a registered challenger's version, served beside it

@@ -4,7 +4,7 @@ Keys (``prefix`` defaults to ``vitrina:recs``)::
 
     {prefix}:v{version}:user:{user_id}   one user's record (JSON, see codec)
     {prefix}:v{version}:popular          the version's popularity fallback
-    {prefix}:v{version}:{kind}:{key}     a keyed list (kind: similar, together, buy_again)
+    {prefix}:v{version}:{kind}:{key}     a keyed list (kind: similar, together, buy_again, discover)
     {prefix}:versions                    hash: version → bookkeeping JSON
     {prefix}:current                     the current version's name
     {prefix}:challenger                  the challenger's version's name (while one runs)

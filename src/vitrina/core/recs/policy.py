@@ -134,6 +134,10 @@ class PolicyModel:
         """The catalog's content embeddings (item × dim) for item-to-item lists, when the
         caller has them (the two-tower's item vectors): a policy without the two-tower still
         publishes "similar" lists from content."""
+        self.discover: ServedModel | None = None
+        """The discover list's model (this run's second choice, without the user's purchases:
+        :class:`vitrina.core.recs.discover.NewToUser`), when the caller built one; batch
+        inference publishes it as the ``discover`` list beside this policy's lists."""
 
     def fit(self, data: RecsData, history: Interactions) -> PolicyModel:
         """The parts come fitted; refitting is :func:`build_policy`'s job."""

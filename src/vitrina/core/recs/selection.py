@@ -13,6 +13,11 @@ The choice is made on all positives (what the shop earns from the list); contend
 :data:`TIE` of the best are told apart by discovery, so between two lists equally good at
 bringing customers back the one that also finds them something new wins (docs/adr/0017).
 Popularity is always a contender, so the chosen policy is never worse than it on validation.
+
+A second list, **discover** (never what the user bought), is chosen beside it on the discovery
+view among the same contenders minus those built on buy-again-like sources
+(:func:`discovery_contenders`): a marketplace shows it next to "buy again", so the two lists
+together cover what the shop earns from repeats and from new finds (docs/adr/0017).
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ WEIGHTS = (0.25, 0.5, 0.75)
 """Weights of the first part tried in each score blend."""
 PERSONAL = ("ease", "item_knn", TWO_TOWER, "als")
 """Sources that learn from who chose what together, in the order they are tried in blends."""
+AGAIN = ("buy_again", "repurchase")
+"""Sources that list the user's own past purchases: nothing they offer survives the discover
+list's filter, so no contender of that list is built on them."""
 
 
 def contenders(available: Iterable[str]) -> list[Policy]:
@@ -53,6 +61,31 @@ def contenders(available: Iterable[str]) -> list[Policy]:
     return policies
 
 
+def choose_discover(table: Mapping[str, Mapping[str, float]], tie: float = TIE) -> str:
+    """The discover list's choice: ``table``'s best row on discovery, ties going to the simpler
+    (listed first). All positives does not break ties here: the list never shows a purchase,
+    so what a contender scores on repeats is nothing the list will serve."""
+    return choose(table, DISCOVERY, tie, by_other=False)
+
+
+def discovery_contenders(policies: Iterable[Policy]) -> list[Policy]:
+    """The contenders of the discover list: ``policies`` without any buy-again-like part
+    (:data:`AGAIN`), in their order (simpler first, for ties)."""
+    return [policy for policy in policies if not set(policy.parts) & set(AGAIN)]
+
+
+def discover_default(policy: Policy) -> Policy:
+    """The discover list of a model version that recorded none (trained before the list
+    existed): ``policy`` without its buy-again-like parts — recent popularity when nothing
+    else is left, and a sequence of one part becomes that part alone."""
+    parts = tuple(part for part in policy.parts if part not in AGAIN)
+    if not parts:
+        return Policy("single", (FILL,))
+    if policy.kind == "sequence" and len(parts) == 1:
+        return Policy("single", parts)
+    return Policy(policy.kind, parts, policy.weight)
+
+
 def _value(row: Mapping[str, float], view: str) -> float:
     value = row.get(view, math.nan)
     return float(value) if value is not None else math.nan
@@ -63,11 +96,12 @@ def choose(
     view: str = ALL_POSITIVES,
     tie: float = TIE,
     order: Sequence[str] | None = None,
+    by_other: bool = True,
 ) -> str:
     """The name of ``table``'s best row (``{name: {view: NDCG@10}}``) on ``view``; rows within
     ``tie`` of the best are ranked by the other view, then by their position in ``order``
-    (default: the table's order — list simpler policies first). ValueError if no row was
-    measured on ``view``."""
+    (default: the table's order — list simpler policies first); without ``by_other``, by that
+    position alone. ValueError if no row was measured on ``view``."""
     if view not in VIEWS:
         raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
     other = DISCOVERY if view == ALL_POSITIVES else ALL_POSITIVES
@@ -79,6 +113,8 @@ def choose(
     tied = [name for name, row in measured.items() if _value(row, view) >= best - tie]
 
     def key(name: str) -> tuple[float, float, int]:
+        if not by_other:  # within the tie, the simpler
+            return (0.0, 0.0, -rank.get(name, len(rank)))
         second = _value(measured[name], other)
         return (
             second if math.isfinite(second) else -math.inf,
@@ -100,6 +136,7 @@ def full_or(
     view: str = ALL_POSITIVES,
     users: int | None = None,
     min_users: int = MIN_PAIRED_USERS,
+    by_other: bool = True,
 ) -> str:
     """The full model if it beats ``best`` on the same users (``paired`` holds both rows,
     measured on ``users`` users the ranker never learnt from), else ``best``. Within
@@ -107,4 +144,4 @@ def full_or(
     ``min_users`` users the comparison is noise and ``best`` is kept."""
     if FULL not in paired or best not in paired or (users is not None and users < min_users):
         return best
-    return FULL if choose({best: paired[best], FULL: paired[FULL]}, view) == FULL else best
+    return FULL if choose({best: paired[best], FULL: paired[FULL]}, view, by_other=by_other) == FULL else best

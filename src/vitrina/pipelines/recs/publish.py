@@ -25,12 +25,13 @@ from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.models.recs_bundle import load_bundle
 from vitrina.adapters.registry.mlflow_client import RECS_MODEL
 from vitrina.adapters.registry.models import ModelNotFoundError, resolve
-from vitrina.adapters.stores.base import CHALLENGER, CURRENT
+from vitrina.adapters.stores.base import CHALLENGER, CURRENT, DISCOVER
 from vitrina.bootstrap import open_store
 from vitrina.config import Settings
 from vitrina.core.promotion.alias_plans import CHAMPION
 from vitrina.core.ranking.interactions import IntArray, Interactions
 from vitrina.core.ranking.lambdarank import LambdaRanker
+from vitrina.core.ranking.top_k import PAD
 from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity
 from vitrina.core.recs.business_rules import BusinessRules
 from vitrina.core.recs.cold_start import ColdStartRecommender
@@ -39,6 +40,7 @@ from vitrina.core.recs.full import FullRecommender, explain
 from vitrina.core.recs.item2vec import Item2Vec
 from vitrina.core.recs.mmr import ItemSimilarity
 from vitrina.core.recs.policy import ServedModel
+from vitrina.core.recs.selection import discover_default
 from vitrina.core.recs.two_tower.model import TwoTower
 from vitrina.pipelines.recs.batch import BatchReport, publish_recommendations
 from vitrina.pipelines.recs.dataset import load_recs_data
@@ -46,7 +48,7 @@ from vitrina.pipelines.recs.engine import score_users
 from vitrina.pipelines.recs.keyed_lists import KeyedLists, keyed_lists
 from vitrina.pipelines.recs.options import RecsConfig
 from vitrina.pipelines.recs.ranking_features import ranking_features
-from vitrina.pipelines.recs.selection import served_model
+from vitrina.pipelines.recs.selection import discover_model, served_model
 
 log = logging.getLogger(__name__)
 DAY_US = 86_400_000_000
@@ -117,6 +119,9 @@ def publish_batch(
     reasons = explain(data, history, active, items, cold_reasons)
     if lists is None:
         lists = product_lists(data, served, config)
+    discover = getattr(served, "discover", None)
+    if discover is not None:
+        lists = [*lists, discover_list(data, history, discover, active, exclude, config.top_k)]
     popular_model = GlobalPopularity(exclude_purchased=False).fit(data, history)
     popular, _ = popular_model.recommend(np.zeros(1, dtype=np.int64), config.top_k, exclude)
     with open_store(settings) as store:
@@ -136,6 +141,38 @@ def publish_batch(
             lists=lists,
             channel=channel,
         )
+
+
+DISCOVER_BLOCK = 4096
+"""Users per call of the discover list's model (bounds its deeper candidate matrices)."""
+
+
+def discover_list(
+    data: RecsData,
+    history: Interactions,
+    discover: ServedModel,
+    users: IntArray,
+    exclude: npt.NDArray[np.bool_],
+    k: int,
+) -> KeyedLists:
+    """The ``discover`` list of each of ``users`` (the same users as the main lists), with the
+    history-based reasons; a user left with nothing gets no row (serving falls back)."""
+    block = DISCOVER_BLOCK
+    chunks = [
+        discover.recommend_with_reasons(users[s : s + block], k, exclude) for s in range(0, users.size, block)
+    ]
+    items = np.vstack([c[0] for c in chunks]) if chunks else np.zeros((0, k), np.int64)
+    scores = np.vstack([c[1] for c in chunks]) if chunks else np.zeros((0, k))
+    cold = np.vstack([c[2] for c in chunks]) if chunks else np.zeros((0, k), object)
+    reasons = explain(data, history, users, items, cold)
+    keep = (items != PAD).any(axis=1)
+    return KeyedLists(
+        DISCOVER,
+        data.users.ids[users[keep]].astype(str),
+        items[keep],
+        np.where(np.isfinite(scores[keep]), scores[keep], 0.0),
+        reasons[keep],
+    )
 
 
 def product_lists(data: RecsData, served: ServedModel, config: RecsConfig) -> list[KeyedLists]:
@@ -175,7 +212,10 @@ def champion_model(
         return fresh
     bundle = load_bundle(champion.path, data)
     full, _ = assemble(data, end_us, settings, bundle.item2vec, bundle.two_tower, bundle.ranker, config)
-    return trained_in, served_model(bundle.policy, data, end_us, full)
+    served = served_model(bundle.policy, data, end_us, full)
+    discover = bundle.discover or discover_default(bundle.policy)  # older bundles recorded none
+    served.discover = discover_model(discover, data, end_us, full)
+    return trained_in, served
 
 
 def publish_champion(

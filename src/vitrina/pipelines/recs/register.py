@@ -33,6 +33,7 @@ INPUT_TABLES = ("catalog", "users", "events", "transactions")
 VALIDATION_SECTIONS = {
     "validation": "validation window, every contender (choice of the served policy)",
     "validation_ranker_heldout": "validation window, users the ranker never fitted on",
+    "validation_chosen": "validation window, each list's choice (served: all positives; discover: discovery)",
 }
 PAIR_FEATURES = {
     "retrieval_score": ("retrieval", "cosine", "two-tower cosine of the user and the candidate"),

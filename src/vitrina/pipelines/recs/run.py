@@ -65,6 +65,7 @@ from vitrina.pipelines.recs.register import INPUT_TABLES, register_recs
 from vitrina.pipelines.recs.report import report_url, write_recs_report
 from vitrina.pipelines.recs.selection import (
     GATE_SECTIONS,
+    discover_model,
     first_version_fallback,
     select_policy,
     served_model,
@@ -227,14 +228,19 @@ def _train(
                 **_ablations(full),
                 "served": served_model(selection.policy, data, data.valid_end_us, full),
             }
+            if selection.discover is not None:  # scored in the discovery view it was chosen on
+                models["discover"] = served_model(selection.discover, data, data.valid_end_us, full)
             run.metrics = _evaluate(settings, data, models, run)
             if not has_champion:
                 first_version_fallback(selection, run.metrics, settings.gate_min_baseline_ratio)
         run.notes.insert(1, selection.note())
         write_recs_report(settings, run.metrics, run.run_id, notes="\n\n".join(run.notes))
     steps.console.print(f"[green]served policy[/] {selection.policy.name}")
+    if selection.discover is not None:
+        steps.console.print(f"[green]discover list[/] {selection.discover.name}")
     with steps.step("save artifacts"):
-        save_bundle(models_dir, RecsBundle(item2vec, two_tower, ranker, selection.policy), data)
+        bundle = RecsBundle(item2vec, two_tower, ranker, selection.policy, selection.discover)
+        save_bundle(models_dir, bundle, data)
     outputs: dict[str, Any] = {"run_id": run.run_id, "bundle_dir": models_dir, ARTIFACTS: [models_dir]}
     if run.notes:
         outputs["notes"] = list(run.notes)
@@ -244,6 +250,8 @@ def _train(
         end_us = int(data.interactions.ts_us.max()) + 1
         full, _ = assemble(data, end_us, settings, item2vec, two_tower, ranker, config)
         served = served_model(selection.policy, data, end_us, full)
+        if selection.discover is not None:
+            served.discover = discover_model(selection.discover, data, end_us, full)
         session.fresh = (run.run_id, served)
     if config.evaluate:  # the gate needs the evaluation's metrics
         with steps.step("behaviour tests, gate, MLflow registry"):
@@ -260,7 +268,7 @@ def _train(
                 full=full,
                 served=served,
                 gate_section=GATE_SECTIONS[selection.view],
-                params=asdict(config),
+                params={**asdict(config), **selection.params()},
                 max_psi=psi.value,
                 psi_skip_reason=psi.skip_reason,
                 tags={

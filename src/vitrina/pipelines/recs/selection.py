@@ -13,6 +13,11 @@ Who is scored on what, so that no number has seen its own answers:
 
 The chosen policy is then refitted on ``train`` + ``valid`` and scored on ``test``
 (:func:`served_model`), which is what the gate reads.
+
+The discover list's policy is chosen the same way from the same table, on the discovery view,
+among the contenders without buy-again-like parts
+(:func:`~vitrina.core.recs.selection.discovery_contenders`); the full model replaces it under
+the same paired rule. :func:`discover_model` serves it without each user's purchases.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import numpy.typing as npt
 from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.recs.dataset import RecsData
+from vitrina.core.recs.discover import NewToUser
 from vitrina.core.recs.full import FullRecommender
 from vitrina.core.recs.policy import FILL, FULL, SOURCES, TWO_TOWER, Policy, PolicyModel, build_policy
 from vitrina.core.recs.recommender import Recommender
@@ -37,9 +43,12 @@ from vitrina.core.recs.selection import (
     MIN_PAIRED_USERS,
     VIEWS,
     choose,
+    choose_discover,
     contenders,
+    discovery_contenders,
     full_or,
 )
+from vitrina.core.recs.user_items import UserItems
 from vitrina.pipelines.recs.evaluation import (
     EvaluationSet,
     build_evaluation_set,
@@ -65,6 +74,7 @@ class Selection:
     paired_users: int = 0
     fallback: str | None = None  # why the served policy is not the validation's choice
     validated: str = field(init=False)  # the validation's choice, kept when a fallback serves
+    discover: Policy | None = None  # the discover list's choice (discovery view, no buy-again)
 
     def __post_init__(self) -> None:
         self.validated = self.policy.name
@@ -78,6 +88,15 @@ class Selection:
             "selection.validation_users": str(self.users),
             "selection.ranker_heldout_users": str(self.paired_users),
             **({"selection.fallback": self.fallback} if self.fallback else {}),
+            **({"selection.discover": self.discover.name} if self.discover else {}),
+            **({"selection.discover_view": DISCOVERY} if self.discover else {}),
+        }
+
+    def params(self) -> dict[str, str]:
+        """MLflow params of the two lists' choices (the served one as finally served)."""
+        return {
+            "selection.served": self.policy.name,
+            **({"selection.discover": self.discover.name} if self.discover else {}),
         }
 
     def metrics(self) -> dict[str, dict[str, dict[str, float]]]:
@@ -89,6 +108,12 @@ class Selection:
         sections = {"validation": rows(self.table)}
         if self.paired:
             sections["validation_ranker_heldout"] = rows(self.paired)
+        # each list's choice by its validation numbers (every user; the full model: its paired users)
+        chosen = {"served": self.validated, **({"discover": self.discover.name} if self.discover else {})}
+        found = {name: self.table.get(name) or self.paired.get(name) for name in chosen.values()}
+        sections["validation_chosen"] = rows(
+            {list_: row for list_, name in chosen.items() if (row := found[name]) is not None}
+        )
         return sections
 
     def note(self) -> str:
@@ -107,6 +132,18 @@ class Selection:
             text += f" On the {self.paired_users:,} users the ranker never fitted on: {pair}"
             few = self.paired_users < MIN_PAIRED_USERS
             text += " (too few to choose the full model on)." if few else "."
+        if self.discover is not None:
+            row = self.table.get(self.discover.name) or self.paired.get(self.discover.name)
+            number = f" ({row[DISCOVERY]:.4f} on discovery)" if row else ""
+            why = (
+                "which beat the best other contender on discovery on the users the ranker never fitted on"
+                if self.discover.name == FULL and FULL not in self.table
+                else "the best on discovery of the contenders without buy-again"
+            )
+            text += (
+                f" The discover list (never what the user bought) serves **{self.discover.name}**{number}, "
+                f"{why}."
+            )
         if self.fallback:
             text += f" {self.fallback}"
         return text
@@ -173,6 +210,24 @@ def _score(model: Recommender, views: Mapping[str, EvaluationSet]) -> dict[str, 
     }
 
 
+def choose_lists(
+    data: RecsData, parts: Mapping[str, Recommender], view: str = ALL_POSITIVES
+) -> tuple[Selection, dict[str, Policy]]:
+    """Every contender over ``parts`` (fitted on the history before ``valid``) scored on
+    ``valid`` in both views; the served list's choice on ``view`` and the discover list's on
+    discovery among the contenders without buy-again. Also the contenders by name."""
+    everyone = _views(data, None)
+    by_name = {policy.name: policy for policy in contenders(parts)}
+    fill = parts[FILL]
+    table = {name: _score(PolicyModel(policy, parts, fill), everyone) for name, policy in by_name.items()}
+    new = {policy.name: table[policy.name] for policy in discovery_contenders(by_name.values())}
+    selection = Selection(by_name[choose(table, view)], view, table, int(everyone[ALL_POSITIVES].users.size))
+    measured = any(math.isfinite(row[DISCOVERY]) for row in new.values())
+    # no validation user chose anything new (only repeats): recent popularity, the filler
+    selection.discover = by_name[choose_discover(new)] if measured else by_name[FILL]
+    return selection, by_name
+
+
 def select_policy(
     data: RecsData,
     at_train_end: FullRecommender,
@@ -190,22 +245,23 @@ def select_policy(
     parts: dict[str, Recommender] = {name: _Memo(model) for name, model in fitted.items()}
     if ranker is None:  # nothing learnt from valid: the full model competes like a source
         parts[FULL] = at_train_end
-    everyone = _views(data, None)
-    by_name = {policy.name: policy for policy in contenders(parts)}
+    selection, by_name = choose_lists(data, parts, view)
+    assert selection.discover is not None  # choose_lists always makes both choices
+    best, discover = selection.policy.name, selection.discover.name
     fill = parts[FILL]
-    table = {name: _score(PolicyModel(policy, parts, fill), everyone) for name, policy in by_name.items()}
-    best = choose(table, view)
-    selection = Selection(by_name[best], view, table, int(everyone[ALL_POSITIVES].users.size))
     if ranker is not None and heldout_users.size:
         heldout = _views(data, heldout_users)
         paired = {
-            best: _score(PolicyModel(by_name[best], parts, fill), heldout),
-            FULL: _score(replace(at_train_end, ranker=ranker), heldout),
+            name: _score(PolicyModel(by_name[name], parts, fill), heldout)
+            for name in dict.fromkeys((best, discover))
         }
+        paired[FULL] = _score(replace(at_train_end, ranker=ranker), heldout)
         selection.paired, selection.paired_users = paired, int(heldout[ALL_POSITIVES].users.size)
         if full_or(best, paired, view, selection.paired_users) == FULL:
             selection.policy = Policy("single", (FULL,))
             selection.validated = FULL
+        if full_or(discover, paired, DISCOVERY, selection.paired_users, by_other=False) == FULL:
+            selection.discover = Policy("single", (FULL,))
     return selection
 
 
@@ -216,6 +272,15 @@ def served_model(policy: Policy, data: RecsData, history_end_us: int, full: Full
     served = build_policy(policy, data, history, trained_parts(full))
     served.content = np.asarray(full.candidates.item_embeddings(), dtype=np.float32)
     return served
+
+
+def discover_model(policy: Policy, data: RecsData, history_end_us: int, full: FullRecommender) -> NewToUser:
+    """The discover list as of ``history_end_us``: ``policy`` built like :func:`served_model`,
+    each user's purchases before that instant removed from their list."""
+    history = data.interactions.before(history_end_us)
+    return NewToUser(
+        served_model(policy, data, history_end_us, full), UserItems.purchases(history, len(data.items))
+    )
 
 
 FALLBACK = Policy("single", ("popularity_recent",))

@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from vitrina.adapters.events.base import EventRecord
 from vitrina.adapters.stores import RecsRecord, StoreUnavailableError
-from vitrina.adapters.stores.base import BUY_AGAIN, SIMILAR, TOGETHER
+from vitrina.adapters.stores.base import BUY_AGAIN, DISCOVER, SIMILAR, TOGETHER
 from vitrina.config import Settings
 from vitrina.core.search.filters import FilterError, SearchFilters
 from vitrina.core.search.pages import MAX_OFFSET
@@ -259,7 +259,7 @@ def user_page(
 ) -> HTMLResponse:
     found = caches(request, state)
     activity = found.activity.get(None)
-    view, buy_again = None, None
+    view, buy_again, discover = None, None, None
     if user_id:
         record, store_error = None, None
         try:
@@ -274,6 +274,12 @@ def user_page(
                 again = None
             if again is not None:
                 buy_again = list_rows(again.items, activity.products([i.product_id for i in again.items]))
+            try:
+                new = state.store.get(user_id, DISCOVER)
+            except StoreUnavailableError:
+                new = None
+            if new is not None:
+                discover = list_rows(new.items, activity.products([i.product_id for i in new.items]))
         popular = state.recs.popular
         view = user_view(
             activity,
@@ -297,6 +303,7 @@ def user_page(
         examples=found.examples.get(None),
         error=missing,
         buy_again=buy_again if user_id else None,
+        discover=discover if user_id else None,
     )
 
 

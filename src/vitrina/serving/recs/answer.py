@@ -5,7 +5,9 @@ batch — all answer with the in-memory popularity list, flagged ``fallback`` wi
 and counted in ``vitrina_fallbacks_total``. A user the batch has not seen but who chose
 products since (``POST /events``) gets a list built from those choices at request time
 (:meth:`RecsService._from_session`, counted under the reason ``session``, not flagged).
-``list=buy_again`` answers the user's buy-again list (published by the batch) instead. The
+``list=buy_again`` answers the user's buy-again list (published by the batch) instead;
+``list=discover`` the user's discover list (the batch's second policy, never what they bought:
+docs/adr/0017), with the main list's fallbacks for a user it does not hold. The
 challenger arm of a recs experiment (see :mod:`vitrina.serving.experiment_config`) reads the
 registered challenger's lists (the store's challenger version, beside the champion's;
 popularity flagged ``no_challenger`` / ``unknown_user`` when it has none for the user), or is
@@ -34,7 +36,7 @@ import pydantic_core
 from vitrina.adapters.experiment_logs import JsonLinesLog
 from vitrina.adapters.prometheus.instruments import ServiceMetrics
 from vitrina.adapters.stores import Recommendation, StoreUnavailableError
-from vitrina.adapters.stores.base import BUY_AGAIN, SIMILAR
+from vitrina.adapters.stores.base import BUY_AGAIN, DISCOVER, SIMILAR
 from vitrina.adapters.stores.base import CHALLENGER as CHALLENGER_CHANNEL
 from vitrina.adapters.stores.sessions import SessionHistory
 from vitrina.core.experiments.shadow import compare_lists
@@ -47,7 +49,7 @@ from vitrina.serving.store_handle import FAILURES, StoreHandle
 log = logging.getLogger(__name__)
 ROUTE = "/recs/{user_id}"
 FOR_YOU = "for_you"
-LISTS = (FOR_YOU, BUY_AGAIN)  # the ``list`` parameter of /recs
+LISTS = (FOR_YOU, BUY_AGAIN, DISCOVER)  # the ``list`` parameter of /recs
 SESSION_PRODUCTS = 5  # a new user's latest choices that drive their list
 
 
@@ -146,6 +148,8 @@ class RecsService:
     ) -> RecsAnswer:
         if list_name == BUY_AGAIN:
             return await self._buy_again(user_id, k, request_id)
+        if list_name == DISCOVER:
+            return await self._discover(user_id, k, request_id)
         assigned = experiment.arm(user_id)
         shadow = experiment.shadow and assigned == CHALLENGER
         arm = CHAMPION if shadow else assigned  # the arm shown
@@ -307,6 +311,34 @@ class RecsService:
             return self._fallback(
                 "no_purchases" if version else "no_batch", user_id, k, request_id, CHAMPION, None
             )
+        return RecsAnswer(
+            request_id=request_id,
+            model_version=record.model_version,
+            arm=CHAMPION,
+            experiment=None,
+            user_id=user_id,
+            items=record.items[:k],
+            fallback=False,
+            batch_version=record.version,
+            generated_at=record.generated_at,
+        )
+
+    async def _discover(self, user_id: str, k: int, request_id: str) -> RecsAnswer:
+        """The user's discover list (no experiment splits it). A user the batch holds no such
+        list for gets what the main list would give them: a list from the products they chose
+        since (``POST /events``), else popularity flagged ``unknown_user`` (``no_batch`` before
+        any batch)."""
+        try:
+            version, record = await self.store.lookup(user_id, DISCOVER)
+            if record is None and version:
+                from_session = await self._from_session(user_id, k, request_id, version, None)
+                if from_session is not None:
+                    return from_session
+        except StoreUnavailableError:
+            return self._fallback("store_unavailable", user_id, k, request_id, CHAMPION, None)
+        if record is None:
+            reason = "unknown_user" if version else "no_batch"
+            return self._fallback(reason, user_id, k, request_id, CHAMPION, None)
         return RecsAnswer(
             request_id=request_id,
             model_version=record.model_version,

@@ -27,11 +27,15 @@ async def get_recs(
     user_id: Annotated[str, Path(pattern=ID_PATTERN, description="The shopper.")],
     k: Annotated[int, Query(ge=1, le=MAX_K, description="How many items (1–100).")] = DEFAULT_K,
     list_name: Annotated[
-        Literal["for_you", "buy_again"],
+        Literal["for_you", "buy_again", "discover"],
         Query(
             alias="list",
             description="for_you: the personal list; buy_again: what the user bought and may buy again "
-            "(most bought first; popularity, flagged no_purchases, for a user who bought nothing).",
+            "(most bought first; popularity, flagged no_purchases, for a user who bought nothing); "
+            "discover: products the user never bought, from the policy chosen on the shop's "
+            "validation window for finding new items (a user the batch has no such list for gets "
+            "the for_you list's fallbacks: from their recent choices, else popularity flagged "
+            "unknown_user).",
         ),
     ] = "for_you",
 ) -> Response:

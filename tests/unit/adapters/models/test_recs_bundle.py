@@ -68,6 +68,7 @@ def test_a_bundle_without_ranker_saves_and_loads_as_one(tmp_path: Path) -> None:
     from vitrina.adapters.models.recs_bundle import RANKER_FOLDER, RecsBundle, load_bundle, save_bundle
     from vitrina.core.artifacts.manifest import ArtifactRejectedError
     from vitrina.core.recs.item2vec import Item2Vec, Item2VecConfig
+    from vitrina.core.recs.policy import Policy
     from vitrina.core.recs.two_tower.model import TwoTower, TwoTowerConfig
 
     events = [(f"u{u}", f"p{(u + d) % 8}", "purchase", d + u / 10) for u in range(4) for d in range(14)]
@@ -79,6 +80,12 @@ def test_a_bundle_without_ranker_saves_and_loads_as_one(tmp_path: Path) -> None:
     assert not (tmp_path / "bundle" / RANKER_FOLDER).exists()
     loaded = load_bundle(folder, shop)
     assert loaded.ranker is None
+    assert loaded.discover is None  # a bundle that recorded no discover list
+    served = Policy("sequence", ("buy_again", "ease", "popularity_recent"))
+    discover = Policy("score", ("item_knn", "popularity_recent"), 0.75)
+    both = save_bundle(str(tmp_path / "both"), RecsBundle(item2vec, towers, None, served, discover), shop)
+    again = load_bundle(both, shop)
+    assert (again.policy, again.discover) == (served, discover)
     np.testing.assert_allclose(loaded.item2vec.item_vectors, item2vec.item_vectors)
     (tmp_path / "bundle" / RANKER_FOLDER).mkdir()
     (tmp_path / "bundle" / RANKER_FOLDER / "model.txt").write_text("tree\n")

@@ -14,7 +14,9 @@ from vitrina.core.recs.selection import (
     MIN_PAIRED_USERS,
     TIE,
     choose,
+    choose_discover,
     contenders,
+    discover_default,
     full_or,
 )
 
@@ -84,3 +86,27 @@ def test_a_policy_round_trips_through_its_record() -> None:
         assert Policy.from_dict(policy.to_dict()) == policy
     with pytest.raises(ValueError, match="weight"):
         Policy("score", ("ease", "popularity_recent"))
+
+
+def test_a_version_without_a_recorded_discover_list_serves_its_policy_without_buy_again() -> None:
+    assert discover_default(Policy("sequence", ("buy_again", "ease", "popularity_recent"))) == Policy(
+        "sequence", ("ease", "popularity_recent")
+    )
+    assert discover_default(Policy("sequence", ("buy_again", "popularity_recent"))) == Policy(
+        "single", ("popularity_recent",)
+    )
+    assert discover_default(Policy("single", ("buy_again",))) == Policy("single", ("popularity_recent",))
+    blend = Policy("score", ("ease", "popularity_recent"), 0.5)
+    assert discover_default(blend) == blend
+    assert discover_default(Policy("single", ("full",))) == Policy("single", ("full",))
+
+
+def test_the_discover_choice_breaks_ties_by_simplicity_not_by_repeats() -> None:
+    # within a tie on discovery, repeats say nothing about a list that never shows a purchase
+    table = {"ease": row(0.10, 0.0865), "full": row(0.22, 0.0911)}
+    assert choose(table, DISCOVERY) == "full"  # the served list's rule: the other view decides
+    assert choose_discover(table) == "ease"
+    assert full_or("ease", table, DISCOVERY, users=50, by_other=False) == "ease"
+    table["full"] = row(0.22, 0.0865 + 2 * TIE)  # past the tie: discovery decides
+    assert choose_discover(table) == "full"
+    assert full_or("ease", table, DISCOVERY, users=50, by_other=False) == "full"

@@ -61,3 +61,20 @@ def test_no_choice_or_no_history_is_the_fallback(sessions: Any) -> None:
     got = answer(sessions)
     assert (got.fallback, got.fallback_reason) == (True, "unknown_user")
     assert [i.product_id for i in got.items] == ["pop"]
+
+
+@pytest.mark.parametrize(("sessions", "session_list"), [(Sessions(["p1"]), True), (Sessions([]), False)])
+def test_a_user_without_a_discover_list_gets_the_personal_lists_fallbacks(
+    sessions: Any, session_list: bool
+) -> None:
+    service = RecsService(Store(), POPULAR, build_metrics(CollectorRegistry()), sessions)  # type: ignore[arg-type]
+    got = asyncio.run(
+        service.recommend(
+            user_id="new", k=3, request_id="r", experiment=RecsExperiment(), list_name="discover"
+        )
+    )
+    personal = asyncio.run(service.recommend(user_id="new", k=3, request_id="r", experiment=RecsExperiment()))
+    assert got.items == personal.items
+    assert (got.fallback, got.fallback_reason) == (personal.fallback, personal.fallback_reason)
+    assert got.fallback is not session_list
+    assert got.fallback_reason == (None if session_list else "unknown_user")
