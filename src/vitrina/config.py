@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     )
     engine: str = Field(default="duckdb", description="Feature/warehouse engine: duckdb | spark.")
     mlflow_uri: str | None = Field(default=None, description="MLflow tracking URI.")
+    mlflow_artifacts_url: str | None = Field(
+        default=None,
+        description="Artifact root of the MLflow experiments vitrina creates (e.g. s3://bucket/mlflow); "
+        "default $VITRINA_HOME/mlartifacts with the default store, the server's root otherwise.",
+    )
     store_url: str | None = Field(default=None, description="Serving store: sqlite (default) or redis://…")
     events_url: str | None = Field(default=None, description="Event buffer: embedded log or redis://…")
     catalog_url: str | None = Field(

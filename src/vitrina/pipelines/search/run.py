@@ -43,8 +43,10 @@ from rich.console import Console
 
 from vitrina.adapters.home_lock import holds_home_lock
 from vitrina.adapters.lake.digest import table_digests
+from vitrina.adapters.lake.local_copies import fresh_staging, publish
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.lake.truth import load_truth
+from vitrina.adapters.models.champion_index import INDEX_FILE
 from vitrina.adapters.models.embedding_store import embed_catalog
 from vitrina.adapters.models.index_versions import (
     current_version,
@@ -62,6 +64,7 @@ from vitrina.adapters.models.search_index import (
     UNDERSTANDING,
     SemanticRetriever,
     base_onnx,
+    base_onnx_url,
     build_suggest,
     run_folder,
 )
@@ -160,7 +163,8 @@ def _build(
 ) -> dict[str, Any]:
     """The full pipeline (the ``train`` step): models, an index version, gate, register."""
     steps = StepTimer(console, "search", run.seconds)
-    models = Path(run_folder(settings, run.run_id))
+    models_url = run_folder(settings, run.run_id)
+    models = fresh_staging(settings, models_url)  # the lake folder itself on a local lake
     language = settings.shop.language
     analyzer = text_analyzer(language)
     analyse, normalise = analyzer.analyse, analyzer.normalise
@@ -182,6 +186,7 @@ def _build(
         )
     with steps.step("fine-tune the bi-encoder"):
         encoder_dir, onnx_dir = models / "encoder", models / "onnx"
+        encoder_url, onnx_url = f"{models_url}/encoder", f"{models_url}/onnx"
         if windows is not None:
             triples = training_triples(
                 logs,
@@ -193,6 +198,7 @@ def _build(
             export_onnx(encoder_dir, onnx_dir)
         else:
             encoder_dir, onnx_dir = base_model_path(), base_onnx(settings)
+            encoder_url, onnx_url = str(encoder_dir), base_onnx_url(settings)
         encoder = QueryEncoder.load(onnx_dir)
     with steps.step("index products (BM25 + HNSW)"):
         lexical = BM25Index.build(products.product_ids.tolist(), texts, language=language)
@@ -260,8 +266,9 @@ def _build(
         serving, signals = engine_as_of(as_of, ranker)
         serving.served_mode = chosen_mode["mode"] if chosen_mode else None
         serving.fusion = Fusion.from_dict(run.metrics.get("fusion"))
+        publish(settings, models_url)  # the models a version names are in the lake before it
         name = next_version(settings)
-        folder = version_folder(settings, name)
+        folder = str(fresh_staging(settings, version_folder(settings, name)))
         products.save(folder)
         understanding.save(Path(folder) / UNDERSTANDING)
         lexical.save(Path(folder) / BM25)
@@ -277,9 +284,9 @@ def _build(
                 "language": language,
                 "served_mode": serving.default_mode,
                 "fusion": serving.fusion.to_dict(),
-                "encoder": str(encoder_dir),
-                "onnx": str(onnx_dir),
-                "ranker": None if ranker is None else str(models / "ranker"),
+                "encoder": encoder_url,
+                "onnx": onnx_url,
+                "ranker": None if ranker is None else f"{models_url}/ranker",
                 "n_products": len(products),
                 "n_embedded": embedded.n_embedded,
                 "product_precision": PRODUCT_PRECISION,
@@ -324,6 +331,7 @@ def _build(
                 },
             )
             run.registration = registration.render()
+            publish(settings, models_url, only=[INDEX_FILE])
     elif config.switch:  # no evaluation, no gate: the operator asked for this version explicitly
         switch_to(settings, name, reason=f"vitrina train search {run.run_id} --no-evaluate")
     serving.close()
@@ -331,7 +339,7 @@ def _build(
         "run_id": run.run_id,
         "index_version": name,
         "registration": run.registration,
-        ARTIFACTS: [str(models), version_folder(settings, name)],
+        ARTIFACTS: [models_url, version_folder(settings, name)],
     }
 
 
