@@ -103,7 +103,8 @@ def test_train_all_writes_tables_models_reports_and_mlflow_artifacts_to_the_buck
     lake = keys("lake/")
     assert any(k.startswith("lake/validated/events/dt=") for k in lake)
     recs = get_version(settings, RECS_MODEL, CHAMPION)
-    assert recs is not None and recs.source.startswith(f"s3://{BUCKET}/mlflow/")
+    assert recs is not None
+    assert recs.source.startswith(f"s3://{BUCKET}/mlflow/")
     assert any(k.startswith("lake/models/recs/") and k.endswith("/MANIFEST.json") for k in lake)
     assert any(k.startswith("lake/reports/recs/") for k in lake)
     assert any(k.startswith("lake/state/steps/recs/") for k in lake)
@@ -194,7 +195,8 @@ def test_two_apis_serve_the_same_versions_from_the_bucket_and_switch_together(
 
     cli(trained, "train", "search", "--incremental")  # a new index version, served blue-green
     second = current_version(settings)
-    assert second is not None and second != first
+    assert second is not None
+    assert second != first
     assert f"lake/models/search/{second}/MANIFEST.json" in keys(f"lake/models/search/{second}/")
 
     for port, _ in apis:

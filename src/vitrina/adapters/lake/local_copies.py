@@ -122,6 +122,13 @@ def publish(
     upload_folder(staging_path(settings, target), target, last=last, only=only)
 
 
+def discard_staging(settings: Settings, url: str | Path) -> None:
+    """Remove the staging folder of a remote ``url`` once published (a local lake's folder is
+    the lake itself: kept)."""
+    if is_remote(url):
+        shutil.rmtree(settings.home / STAGING / _url_key(str(url)), ignore_errors=True)
+
+
 def _content_key(url: str) -> str | None:
     """The SHA-256 of the remote folder's manifest, else of its listing; None when empty."""
     fs, root = filesystem(url)

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from vitrina.adapters.lake.local_copies import publish, staging_path
+from vitrina.adapters.lake.local_copies import discard_staging, publish, staging_path
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings
 from vitrina.core.artifacts import manifest
@@ -100,6 +100,7 @@ def finish_version(settings: Settings, name: str, meta: dict[str, Any]) -> None:
     write_json_atomic({"version": name, **meta}, f"{folder}/{META_FILE}")
     manifest.seal(folder)
     publish(settings, url, last=[META_FILE])
+    discard_staging(settings, url)
 
 
 def current_version(settings: Settings) -> str | None:

@@ -43,7 +43,7 @@ from rich.console import Console
 
 from vitrina.adapters.home_lock import holds_home_lock
 from vitrina.adapters.lake.digest import table_digests
-from vitrina.adapters.lake.local_copies import fresh_staging, publish
+from vitrina.adapters.lake.local_copies import discard_staging, fresh_staging, publish
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.lake.truth import load_truth
 from vitrina.adapters.models.champion_index import INDEX_FILE
@@ -335,6 +335,7 @@ def _build(
     elif config.switch:  # no evaluation, no gate: the operator asked for this version explicitly
         switch_to(settings, name, reason=f"vitrina train search {run.run_id} --no-evaluate")
     serving.close()
+    discard_staging(settings, models_url)
     return {
         "run_id": run.run_id,
         "index_version": name,

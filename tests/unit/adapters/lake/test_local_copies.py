@@ -85,7 +85,8 @@ def test_a_copy_is_downloaded_once_and_anew_when_the_manifest_changes(
     first = fetch(settings, remote)
     assert (first / "ranker" / "model.txt").read_text() == "a"
     (first / "marker").write_text("same copy")  # a second fetch of the same version reuses it
-    assert fetch(settings, remote) == first and (first / "marker").exists()
+    assert fetch(settings, remote) == first
+    assert (first / "marker").exists()
 
     _write_version(fresh_staging(settings, remote), "b")
     publish(settings, remote)
@@ -108,4 +109,5 @@ def test_only_the_copies_used_last_are_kept(settings: Settings, remote: str) -> 
         copies.append(fetch(settings, remote))
     kept = sorted(p for p in copies[-1].parent.iterdir() if p.is_dir())
     assert len(kept) == local_copies.KEEP_COPIES
-    assert copies[-1] in kept and copies[0] not in kept
+    assert copies[-1] in kept
+    assert copies[0] not in kept
