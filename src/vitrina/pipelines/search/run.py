@@ -163,8 +163,8 @@ def _build(
 ) -> dict[str, Any]:
     """The full pipeline (the ``train`` step): models, an index version, gate, register."""
     steps = StepTimer(console, "search", run.seconds)
-    models_url = run_folder(settings, run.run_id)
-    models = fresh_staging(settings, models_url)  # the lake folder itself on a local lake
+    models = run_folder(settings, run.run_id)  # a lake URL; written in ``staged`` (itself if local)
+    staged = fresh_staging(settings, models)
     language = settings.shop.language
     analyzer = text_analyzer(language)
     analyse, normalise = analyzer.analyse, analyzer.normalise
@@ -185,8 +185,8 @@ def _build(
             inputs.catalog, before_eval, inputs.synonyms, language=language
         )
     with steps.step("fine-tune the bi-encoder"):
-        encoder_dir, onnx_dir = models / "encoder", models / "onnx"
-        encoder_url, onnx_url = f"{models_url}/encoder", f"{models_url}/onnx"
+        encoder_dir, onnx_dir = staged / "encoder", staged / "onnx"
+        encoder_url, onnx_url = f"{models}/encoder", f"{models}/onnx"
         if windows is not None:
             triples = training_triples(
                 logs,
@@ -239,8 +239,8 @@ def _build(
             )
             ranker = _fit_ranker(frame, config)
             training_rows = frame.features
-            ranker.save(str(models / "ranker"))
-            (models / "position_bias.json").write_text(pd.Series(bias.to_dict()).to_json())
+            ranker.save(str(staged / "ranker"))
+            (staged / "position_bias.json").write_text(pd.Series(bias.to_dict()).to_json())
             engine.close()
     if config.evaluate:
         with steps.step("evaluate models against judgments, qrels and held-out searches"):
@@ -266,7 +266,7 @@ def _build(
         serving, signals = engine_as_of(as_of, ranker)
         serving.served_mode = chosen_mode["mode"] if chosen_mode else None
         serving.fusion = Fusion.from_dict(run.metrics.get("fusion"))
-        publish(settings, models_url)  # the models a version names are in the lake before it
+        publish(settings, models)  # the models a version names are in the lake before it
         name = next_version(settings)
         folder = str(fresh_staging(settings, version_folder(settings, name)))
         products.save(folder)
@@ -286,7 +286,7 @@ def _build(
                 "fusion": serving.fusion.to_dict(),
                 "encoder": encoder_url,
                 "onnx": onnx_url,
-                "ranker": None if ranker is None else f"{models_url}/ranker",
+                "ranker": None if ranker is None else f"{models}/ranker",
                 "n_products": len(products),
                 "n_embedded": embedded.n_embedded,
                 "product_precision": PRODUCT_PRECISION,
@@ -298,12 +298,12 @@ def _build(
         run.version = name
     if config.evaluate and config.switch:
         with steps.step("gate and register (MLflow)"):
-            models.mkdir(parents=True, exist_ok=True)
+            staged.mkdir(parents=True, exist_ok=True)
             serving.index_version = name
             registration = register_search(
                 settings,
                 run_id=run.run_id,
-                bundle_dir=models,
+                bundle_dir=staged,
                 index_version=name,
                 engine=serving,
                 metrics=run.metrics,
@@ -331,16 +331,16 @@ def _build(
                 },
             )
             run.registration = registration.render()
-            publish(settings, models_url, only=[INDEX_FILE])
+            publish(settings, models, only=[INDEX_FILE])
     elif config.switch:  # no evaluation, no gate: the operator asked for this version explicitly
         switch_to(settings, name, reason=f"vitrina train search {run.run_id} --no-evaluate")
     serving.close()
-    discard_staging(settings, models_url)
+    discard_staging(settings, models)
     return {
         "run_id": run.run_id,
         "index_version": name,
         "registration": run.registration,
-        ARTIFACTS: [models_url, version_folder(settings, name)],
+        ARTIFACTS: [str(models), version_folder(settings, name)],
     }
 
 
