@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         description="Users per scoring call of batch inference (one Spark row when the engine is spark).",
     )
     mlflow_uri: str | None = Field(default=None, description="MLflow tracking URI.")
+    mlflow_artifacts_url: str | None = Field(
+        default=None,
+        description="Artifact root of the MLflow experiments vitrina creates (e.g. s3://bucket/mlflow); "
+        "default $VITRINA_HOME/mlartifacts with the default store, the server's root otherwise.",
+    )
     store_url: str | None = Field(default=None, description="Serving store: sqlite (default) or redis://…")
     events_url: str | None = Field(default=None, description="Event buffer: embedded log or redis://…")
     pushgateway_url: str | None = Field(

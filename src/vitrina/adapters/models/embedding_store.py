@@ -1,6 +1,7 @@
 """Where a home keeps its product-vector caches, and the catalog embedding that reads them.
 
-One safetensors file per encoder under ``<lake>/models/search/embedding-cache/``, named by
+One safetensors file per encoder under ``<lake>/models/search/embedding-cache/`` (under
+``<home>/cache/embedding-cache/`` when the lake is remote), named by
 the encoder's id (:func:`~vitrina.core.search.semantic.encoder.product_encoder_id`), holding
 ``keys`` (text digests) and ``vectors``; written to a temporary name and renamed. A missing
 or unreadable file is an empty cache (the catalog is embedded afresh), never an error: the
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from safetensors import SafetensorError
 
+from vitrina.adapters.lake.local_copies import is_remote
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings
 from vitrina.core.artifacts.arrays import load_arrays, save_arrays
@@ -32,6 +34,10 @@ log = logging.getLogger(__name__)
 
 
 def cache_folder(settings: Settings) -> Path:
+    """In the lake when it is local; under ``<home>/cache/`` on a remote lake (a cache only
+    saves time, and safetensors reads a local file: it is not worth an upload per run)."""
+    if is_remote(settings.lake):
+        return settings.home.resolve() / "cache" / "embedding-cache"
     return Path(f"{LakePaths(settings.lake).table('models', 'search')}/embedding-cache")
 
 

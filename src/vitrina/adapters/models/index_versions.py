@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from vitrina.adapters.lake.local_copies import discard_staging, publish, staging_path
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings
 from vitrina.core.artifacts import manifest
@@ -92,10 +93,17 @@ def read_version_meta(settings: Settings, name: str) -> dict[str, Any]:
 
 def finish_version(settings: Settings, name: str, meta: dict[str, Any]) -> None:
     """Mark a version complete: ``version.json``, then the folder's manifest, the last file
-    written (:mod:`vitrina.core.artifacts.manifest`; loading refuses a version whose files differ)."""
-    folder = version_folder(settings, name)
+    written (:mod:`vitrina.core.artifacts.manifest`; loading refuses a version whose files differ).
+
+    The version's files are in :func:`~vitrina.adapters.lake.local_copies.staging_path` (the
+    version folder itself on a local lake); on a remote lake they are uploaded here, the
+    manifest last."""
+    url = version_folder(settings, name)
+    folder = str(staging_path(settings, url))  # ``url`` itself on a local lake
     write_json_atomic({"version": name, **meta}, f"{folder}/{META_FILE}")
     manifest.seal(folder)
+    publish(settings, url, last=[META_FILE])
+    discard_staging(settings, url)
 
 
 def current_version(settings: Settings) -> str | None:

@@ -27,6 +27,7 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 
+from vitrina.adapters.lake.local_copies import fetch, fresh_staging, publish
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.models.index_versions import current_version, read_version_meta, version_folder
 from vitrina.config import Settings
@@ -62,15 +63,31 @@ def run_folder(settings: Settings, run_id: str) -> str:
     return f"{LakePaths(settings.lake).table('models', 'search')}/runs/{run_id}"
 
 
+def base_onnx_url(settings: Settings) -> str:
+    """Where the lake keeps the ONNX export of the untuned base encoder."""
+    return f"{LakePaths(settings.lake).table('models', 'search')}/base-onnx"
+
+
 def base_onnx(settings: Settings) -> Path:
-    """The ONNX export of the untuned base encoder, made once per home and reused (the base
-    model never changes): what serves without search logs, and the evaluation's baseline."""
-    folder = Path(f"{LakePaths(settings.lake).table('models', 'search')}/base-onnx")
+    """The ONNX export of the untuned base encoder, made once per lake and reused (the base
+    model never changes): what serves without search logs, and the evaluation's baseline.
+    A local folder (a copy of it on a remote lake, :mod:`vitrina.adapters.lake.local_copies`)."""
+    url = base_onnx_url(settings)
     try:
+        folder = fetch(settings, url)
         read_export(folder)
+        return folder
     except (FileNotFoundError, ValueError):
+        folder = fresh_staging(settings, url)
         export_onnx(base_model_path(), folder)
-    return folder
+        publish(settings, url)
+        return folder
+
+
+def local_model(settings: Settings, url: str) -> Path:
+    """A model folder named in ``version.json`` as a local folder (fetched from a remote
+    lake; a local path, e.g. the packaged base encoder, as it is)."""
+    return fetch(settings, url)
 
 
 class SemanticRetriever:
@@ -194,11 +211,11 @@ def load_version(settings: Settings, name: str | None = None) -> LoadedVersion:
     name = name or current_version(settings)
     if name is None:
         raise FileNotFoundError(f"no search index under {settings.lake}: run `vitrina train search` first")
-    folder = version_folder(settings, name)
+    folder = str(fetch(settings, version_folder(settings, name)))
     manifest.verify(folder)
     meta = read_version_meta(settings, name)
     if meta.get("encoder"):
-        verify_encoder(meta["encoder"])
+        verify_encoder(local_model(settings, meta["encoder"]))
     ranker_path = meta.get("ranker")
     understanding = QueryUnderstanding.load(Path(folder) / UNDERSTANDING)
     lexical = BM25Index.load(Path(folder) / BM25)
@@ -212,9 +229,11 @@ def load_version(settings: Settings, name: str | None = None) -> LoadedVersion:
         understanding=understanding,
         lexical=lexical,
         semantic=SemanticIndex.load(Path(folder) / SEMANTIC),
-        encoder=QueryEncoder.load(meta["onnx"]),
+        encoder=QueryEncoder.load(local_model(settings, meta["onnx"])),
         signals=signals,
-        ranker=LambdaRanker.load(str(ranker_path), num_threads=1) if ranker_path else None,
+        ranker=LambdaRanker.load(str(local_model(settings, ranker_path)), num_threads=1)
+        if ranker_path
+        else None,
         language=language,
         suggest=load_suggest(folder, products, signals, understanding),
     )

@@ -4,6 +4,8 @@ Default (``VITRINA_MLFLOW_URI`` unset): a SQLite store ``<home>/mlflow.db`` with
 under ``<home>/mlartifacts/<experiment>/`` — ``mlflow ui --backend-store-uri
 sqlite:///<home>/mlflow.db`` shows everything. Any other URI (an MLflow server, a
 PostgreSQL-backed store) is used as is, with the server's own artifact store.
+``VITRINA_MLFLOW_ARTIFACTS_URL`` (e.g. ``s3://bucket/mlflow``) puts the artifacts of the
+experiments vitrina creates there instead, with either store.
 
 MLflow is imported only inside :func:`mlflow_client` (nothing at import time); its usage
 telemetry is switched off there unless the environment already says otherwise, because
@@ -40,7 +42,10 @@ def _is_local_store(uri: str) -> bool:
 
 
 def artifact_location(settings: Settings, experiment: str) -> str | None:
-    """Artifact root of a new experiment: under the home for a local store, else the server's."""
+    """Artifact root of a new experiment: ``settings.mlflow_artifacts_url`` when set (an object
+    store shared by every machine), else under the home for a local store, else the server's."""
+    if settings.mlflow_artifacts_url:
+        return f"{settings.mlflow_artifacts_url.rstrip('/')}/{experiment}"
     if not _is_local_store(tracking_uri(settings)):
         return None
     return (Path(settings.home) / ARTIFACTS_DIR / experiment).resolve().as_uri()

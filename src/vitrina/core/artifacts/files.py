@@ -17,12 +17,20 @@ from typing import Any
 import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
-from fsspec.core import url_to_fs
+from fsspec.core import split_protocol, url_to_fs
+
+LOCAL_PROTOCOLS = (None, "file", "local")
 
 
 def filesystem(url: str) -> tuple[fsspec.AbstractFileSystem, str]:
-    """The fsspec filesystem of ``url`` and the path inside it."""
-    fs, path = url_to_fs(url)
+    """The fsspec filesystem of ``url`` and the path inside it.
+
+    A remote filesystem is opened without its listings cache: an object store's listing
+    cached by one long-lived process (the API) would hide the versions another process
+    wrote since, and a pointer moved by a promotion must be seen at the next read."""
+    protocol, _ = split_protocol(url)
+    options: dict[str, Any] = {} if protocol in LOCAL_PROTOCOLS else {"use_listings_cache": False}
+    fs, path = url_to_fs(url, **options)
     return fs, path
 
 

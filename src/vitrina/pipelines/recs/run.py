@@ -33,6 +33,7 @@ from rich.console import Console
 
 from vitrina.adapters.home_lock import holds_home_lock
 from vitrina.adapters.lake.digest import table_digests
+from vitrina.adapters.lake.local_copies import discard_staging, fresh_staging, publish
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.lake.truth import load_truth
 from vitrina.adapters.models.recs_bundle import RecsBundle, save_bundle
@@ -240,7 +241,10 @@ def _train(
         steps.console.print(f"[green]discover list[/] {selection.discover.name}")
     with steps.step("save artifacts"):
         bundle = RecsBundle(item2vec, two_tower, ranker, selection.policy, selection.discover)
-        save_bundle(models_dir, bundle, data)
+        staged = fresh_staging(settings, models_dir)  # the lake folder itself on a local lake
+        save_bundle(str(staged), bundle, data)
+        publish(settings, models_dir)
+        discard_staging(settings, models_dir)
     outputs: dict[str, Any] = {"run_id": run.run_id, "bundle_dir": models_dir, ARTIFACTS: [models_dir]}
     if run.notes:
         outputs["notes"] = list(run.notes)

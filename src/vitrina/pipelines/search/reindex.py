@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from vitrina.adapters.home_lock import holds_home_lock
+from vitrina.adapters.lake.local_copies import fresh_staging
 from vitrina.adapters.models.index_versions import (
     assemble_embeddings,
     finish_version,
@@ -40,6 +41,7 @@ from vitrina.adapters.models.search_index import (
     UNDERSTANDING,
     build_suggest,
     load_version,
+    local_model,
 )
 from vitrina.config import Settings
 from vitrina.core.search.lexical import BM25Index
@@ -82,7 +84,11 @@ def reindex_search(settings: Settings, *, switch: bool = True, now: pd.Timestamp
     precision = product_precision(current.meta)
     plan = plan_reindex(products.frame, old, watermark, pd.Series(texts), pd.Series(catalog_texts(old)))
     fresh = (
-        encode_products([texts[i] for i in plan.to_embed], onnx_dir=current.meta["onnx"], precision=precision)
+        encode_products(
+            [texts[i] for i in plan.to_embed],
+            onnx_dir=local_model(settings, current.meta["onnx"]),
+            precision=precision,
+        )
         if plan.to_embed.size
         else np.zeros((0, current.semantic.dim), dtype=np.float32)
     )
@@ -90,7 +96,7 @@ def reindex_search(settings: Settings, *, switch: bool = True, now: pd.Timestamp
     as_of = now if now is not None else pd.Timestamp.now(tz="UTC")
     signals = compute_signals(settings, products, as_of, current.understanding.analyzer.normalise)
     name = next_version(settings)
-    folder = version_folder(settings, name)
+    folder = str(fresh_staging(settings, version_folder(settings, name)))  # the lake folder when local
     products.save(folder)
     current.understanding.save(Path(folder) / UNDERSTANDING)
     BM25Index.build(products.product_ids.tolist(), texts, language=current.language).save(Path(folder) / BM25)

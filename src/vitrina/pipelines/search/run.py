@@ -43,8 +43,10 @@ from rich.console import Console
 
 from vitrina.adapters.home_lock import holds_home_lock
 from vitrina.adapters.lake.digest import table_digests
+from vitrina.adapters.lake.local_copies import discard_staging, fresh_staging, publish
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.lake.truth import load_truth
+from vitrina.adapters.models.champion_index import INDEX_FILE
 from vitrina.adapters.models.embedding_store import embed_catalog
 from vitrina.adapters.models.index_versions import (
     current_version,
@@ -62,6 +64,7 @@ from vitrina.adapters.models.search_index import (
     UNDERSTANDING,
     SemanticRetriever,
     base_onnx,
+    base_onnx_url,
     build_suggest,
     run_folder,
 )
@@ -183,7 +186,8 @@ def _build(
 ) -> dict[str, Any]:
     """The full pipeline (the ``train`` step): models, an index version, gate, register."""
     steps = StepTimer(console, "search", run.seconds)
-    models = Path(run_folder(settings, run.run_id))
+    models = run_folder(settings, run.run_id)  # a lake URL; written in ``staged`` (itself if local)
+    staged = fresh_staging(settings, models)
     language = settings.shop.language
     analyzer = text_analyzer(language)
     analyse, normalise = analyzer.analyse, analyzer.normalise
@@ -205,7 +209,8 @@ def _build(
             inputs.catalog, before_eval, inputs.synonyms, language=language
         )
     with steps.step("fine-tune the bi-encoder"):
-        encoder_dir, onnx_dir = models / "encoder", models / "onnx"
+        encoder_dir, onnx_dir = staged / "encoder", staged / "onnx"
+        encoder_url, onnx_url = f"{models}/encoder", f"{models}/onnx"
         if windows is not None:
             triples = training_triples(
                 logs,
@@ -217,6 +222,7 @@ def _build(
             export_onnx(encoder_dir, onnx_dir)
         else:
             encoder_dir, onnx_dir = base_model_path(), base_onnx(settings)
+            encoder_url, onnx_url = str(encoder_dir), base_onnx_url(settings)
         encoder = QueryEncoder.load(onnx_dir)
     with steps.step("index products (BM25 + HNSW)"):
         lexical = BM25Index.build(products.product_ids.tolist(), texts, language=language)
@@ -257,8 +263,8 @@ def _build(
             )
             ranker = _fit_ranker(frame, config)
             training_rows = frame.features
-            ranker.save(str(models / "ranker"))
-            (models / "position_bias.json").write_text(pd.Series(bias.to_dict()).to_json())
+            ranker.save(str(staged / "ranker"))
+            (staged / "position_bias.json").write_text(pd.Series(bias.to_dict()).to_json())
             engine.close()
     if config.evaluate:
         with steps.step("evaluate models against judgments, qrels and held-out searches"):
@@ -284,8 +290,9 @@ def _build(
         serving, signals = engine_as_of(as_of, ranker)
         serving.served_mode = chosen_mode["mode"] if chosen_mode else None
         serving.fusion = Fusion.from_dict(run.metrics.get("fusion"))
+        publish(settings, models)  # the models a version names are in the lake before it
         name = next_version(settings)
-        folder = version_folder(settings, name)
+        folder = str(fresh_staging(settings, version_folder(settings, name)))
         products.save(folder)
         understanding.save(Path(folder) / UNDERSTANDING)
         lexical.save(Path(folder) / BM25)
@@ -301,9 +308,9 @@ def _build(
                 "language": language,
                 "served_mode": serving.default_mode,
                 "fusion": serving.fusion.to_dict(),
-                "encoder": str(encoder_dir),
-                "onnx": str(onnx_dir),
-                "ranker": None if ranker is None else str(models / "ranker"),
+                "encoder": encoder_url,
+                "onnx": onnx_url,
+                "ranker": None if ranker is None else f"{models}/ranker",
                 "n_products": len(products),
                 "n_embedded": embedded.n_embedded,
                 "product_precision": PRODUCT_PRECISION,
@@ -315,12 +322,12 @@ def _build(
         run.version = name
     if config.evaluate and config.switch:
         with steps.step("gate and register (MLflow)"):
-            models.mkdir(parents=True, exist_ok=True)
+            staged.mkdir(parents=True, exist_ok=True)
             serving.index_version = name
             registration = register_search(
                 settings,
                 run_id=run.run_id,
-                bundle_dir=models,
+                bundle_dir=staged,
                 index_version=name,
                 engine=serving,
                 metrics=run.metrics,
@@ -348,9 +355,11 @@ def _build(
                 },
             )
             run.registration = registration.render()
+            publish(settings, models, only=[INDEX_FILE])
     elif config.switch:  # no evaluation, no gate: the operator asked for this version explicitly
         switch_to(settings, name, reason=f"vitrina train search {run.run_id} --no-evaluate")
     serving.close()
+    discard_staging(settings, models)
     return {
         "run_id": run.run_id,
         "index_version": name,
