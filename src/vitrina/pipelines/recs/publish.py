@@ -5,9 +5,11 @@ features, rules and cold start refreshed up to a cutoff — training uses it at 
 evaluation at ``valid_end``, publishing at the end of the data. :func:`champion_model` does that
 for the ``vitrina-recs`` champion and builds the policy its run chose to serve (the full model,
 a source or a blend: :mod:`vitrina.core.recs.policy`) with its sources refitted up to the end
-of the data; :func:`publish_batch` runs batch inference for every active user and switches the
-serving store to the new version atomically; :func:`publish_champion` is both, after a
-promotion or a rollback.
+of the data — on a shop whose products or customers changed since the champion was trained,
+its trained parts are folded into the current ones (:mod:`vitrina.core.recs.fold_in`) and
+what was folded in comes back with it; :func:`publish_batch` runs batch inference for every
+active user and switches the serving store to the new version atomically;
+:func:`publish_champion` is both, after a promotion or a rollback.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +35,7 @@ from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity
 from vitrina.core.recs.business_rules import BusinessRules
 from vitrina.core.recs.cold_start import ColdStartRecommender
 from vitrina.core.recs.dataset import RecsData
+from vitrina.core.recs.fold_in import FoldIn
 from vitrina.core.recs.full import FullRecommender, explain
 from vitrina.core.recs.item2vec import Item2Vec
 from vitrina.core.recs.mmr import ItemSimilarity
@@ -158,25 +161,36 @@ def _item_vectors(served: ServedModel) -> npt.NDArray[np.float32] | None:
     return None if content is None else np.asarray(content, dtype=np.float32)
 
 
+class Champion(NamedTuple):
+    """The champion as served: its training run, its policy over the current data, and what
+    was folded in (None when it was trained on these very products and customers)."""
+
+    run_id: str
+    served: ServedModel
+    fold_in: FoldIn | None = None
+
+
 def champion_model(
     settings: Settings,
     data: RecsData,
     end_us: int,
     config: RecsConfig,
     fresh: tuple[str, ServedModel] | None = None,
-) -> tuple[str, ServedModel] | None:
-    """(pipeline run id, served policy as of ``end_us``) of the ``vitrina-recs`` champion;
-    ``fresh`` is reused when the champion is that run. None when there is no champion."""
+) -> Champion | None:
+    """The ``vitrina-recs`` champion's served policy as of ``end_us``; ``fresh`` (run id, model)
+    is reused when the champion is that run. None when there is no champion."""
     try:
         champion = resolve(settings, RECS_MODEL)
     except ModelNotFoundError:
         return None
     trained_in = champion.tags.get("pipeline_run_id", f"v{champion.version}")
     if fresh is not None and fresh[0] == trained_in:
-        return fresh
+        return Champion(*fresh)
     bundle = load_bundle(champion.path, data)
+    if bundle.fold_in is not None:
+        log.info("%s", bundle.fold_in.summary())
     full, _ = assemble(data, end_us, settings, bundle.item2vec, bundle.two_tower, bundle.ranker, config)
-    return trained_in, served_model(bundle.policy, data, end_us, full)
+    return Champion(trained_in, served_model(bundle.policy, data, end_us, full), bundle.fold_in)
 
 
 def publish_champion(
