@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from vitrina.adapters.lake.paths import LakePaths
-from vitrina.adapters.registry.mlflow_client import RECS_MODEL, SEARCH_MODEL
+from vitrina.adapters.registry.mlflow_client import RECS_MODEL, SEARCH_MODEL, mlflow_client
 from vitrina.adapters.registry.models import get_version
 from vitrina.adapters.stores.base import LIST_KINDS
 from vitrina.bootstrap import open_store
@@ -166,6 +166,7 @@ def shop(
     settings = get_settings(home=home)
     assert get_version(settings, RECS_MODEL, CHAMPION) is not None
     changes = _shop_sends_changes(settings)
+    changes["trained_in"] = [str(record(settings, "recs", "train")["run_id"])]
     run_all(home)
     return home, changes
 
@@ -179,9 +180,12 @@ def api(shop: tuple[Path, dict[str, list[str]]]) -> Iterator[TestClient]:
 def test_the_champion_is_kept_and_republished_with_the_changes_folded_in(
     shop: tuple[Path, dict[str, list[str]]],
 ) -> None:
-    settings = get_settings(home=shop[0])
+    home, changes = shop
+    settings = get_settings(home=home)
     train = record(settings, "recs", "train")
-    assert train["status"] == "skipped", train  # nothing forced a retrain: the champion was kept
+    assert [train["run_id"]] == changes["trained_in"]  # nothing forced a retrain: the champion was kept
+    versions = mlflow_client(settings).search_model_versions(f"name='{RECS_MODEL}'")
+    assert [v.version for v in versions] == ["1"]
     assert get_version(settings, RECS_MODEL, CHAMPION).version == 1  # type: ignore[union-attr]
     publish = record(settings, "recs", "publish")
     assert publish["status"] == "done", publish
