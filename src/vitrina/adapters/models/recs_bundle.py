@@ -98,7 +98,10 @@ def same_vocabulary(saved: dict[str, Any], data: RecsData) -> bool:
 def check_compatible(folder: str | Path, data: RecsData) -> None:
     """IncompatibleBundleError unless ``data`` has the bundle's product and user ids, in order,
     or the bundle lists its ids so that :func:`load_bundle` can fold it into ``data``'s."""
-    saved = saved_vocabulary(folder)
+    _check(saved_vocabulary(folder), folder, data)
+
+
+def _check(saved: dict[str, Any], folder: str | Path, data: RecsData) -> None:
     if all("ids" in saved[name] for name in ("items", "users")):
         return
     for name, vocab in (("items", data.items), ("users", data.users)):
@@ -115,8 +118,8 @@ def load_bundle(folder: str | Path, data: RecsData) -> RecsBundle:
     :class:`~vitrina.core.artifacts.manifest.ArtifactRejectedError`
     names a damaged one) and checking it fits ``data``."""
     manifest.verify(str(folder))
-    check_compatible(folder, data)
     saved = saved_vocabulary(folder)
+    _check(saved, folder, data)
     root = str(folder).rstrip("/")
     fs, local = filesystem(f"{root}/{RANKER_FOLDER}")
     # the manifest was verified above: a ranker folder it lists cannot have gone missing
