@@ -26,6 +26,7 @@ from vitrina.bootstrap import open_store
 from vitrina.cli.main import app
 from vitrina.config import Settings, get_settings
 from vitrina.core.promotion.alias_plans import CHAMPION
+from vitrina.pipelines.retrain_policy import new_share, training_decision
 from vitrina.serving.app import create_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -201,6 +202,13 @@ def test_the_champion_is_kept_and_republished_with_the_changes_folded_in(
     assert folded["users_added"] == NEW_USERS + QUIET_USERS
     assert folded["users_removed"] == 0
     assert 0 < folded["items_with_category_vector"] <= NEW_PRODUCTS
+    # the retrain rule measures the same shift: the larger share is the customers'
+    customers = raw(settings, "users")["user_id"].nunique()
+    assert new_share(settings, RECS_MODEL) == pytest.approx((NEW_USERS + QUIET_USERS) / customers)
+    assert training_decision(settings, RECS_MODEL, "recs", "auto").trigger == "keep"
+    stricter = settings.model_copy(update={"retrain_max_new_share": 0.01})
+    decision = training_decision(stricter, RECS_MODEL, "recs", "auto")
+    assert (decision.retrain, decision.trigger) == (True, "open_world")
 
 
 def test_new_products_and_customers_are_served_and_removed_products_are_nowhere(
