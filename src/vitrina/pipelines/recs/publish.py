@@ -18,7 +18,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from typing import NamedTuple, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -161,13 +161,9 @@ def _item_vectors(served: ServedModel) -> npt.NDArray[np.float32] | None:
     return None if content is None else np.asarray(content, dtype=np.float32)
 
 
-class Champion(NamedTuple):
-    """The champion as served: its training run, its policy over the current data, and what
-    was folded in (None when it was trained on these very products and customers)."""
-
-    run_id: str
-    served: ServedModel
-    fold_in: FoldIn | None = None
+Champion = tuple[str, ServedModel, FoldIn | None]
+"""The champion as served: its training run, its policy over the current data, and what was
+folded in (None when it was trained on these very products and customers)."""
 
 
 def champion_model(
@@ -185,12 +181,12 @@ def champion_model(
         return None
     trained_in = champion.tags.get("pipeline_run_id", f"v{champion.version}")
     if fresh is not None and fresh[0] == trained_in:
-        return Champion(*fresh)
+        return fresh[0], fresh[1], None
     bundle = load_bundle(champion.path, data)
     if bundle.fold_in is not None:
         log.info("%s", bundle.fold_in.summary())
     full, _ = assemble(data, end_us, settings, bundle.item2vec, bundle.two_tower, bundle.ranker, config)
-    return Champion(trained_in, served_model(bundle.policy, data, end_us, full), bundle.fold_in)
+    return trained_in, served_model(bundle.policy, data, end_us, full), bundle.fold_in
 
 
 def publish_champion(

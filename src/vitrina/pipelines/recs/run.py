@@ -322,9 +322,9 @@ def _publish_step(
             "champion": champion.version,
             "users": run.batch.users,
         }
-        if found.fold_in is not None:  # recorded with the publish: the version stays as trained
-            run.fold_in = outputs["fold_in"] = found.fold_in.counts()
-            _note(run, steps, found.fold_in.summary())
+        if (folded := found[2]) is not None:  # recorded with the publish: the version stays as trained
+            run.fold_in = outputs["fold_in"] = folded.counts()
+            _note(run, steps, folded.summary())
         return outputs
 
     ledger.run("publish", inputs, work)
