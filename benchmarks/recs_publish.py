@@ -51,7 +51,7 @@ def main() -> None:
     found = champion_model(settings, data, end, RecsConfig())
     if found is None:
         raise SystemExit("no vitrina-recs champion in this home: run benchmarks/recs.py first")
-    run_id, full = found
+    run_id, full, _ = found
     rows: list[dict[str, Any]] = []
     for _ in range(args.repeat):
         for name, config in VARIANTS.items():

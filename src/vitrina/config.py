@@ -157,6 +157,15 @@ class Settings(BaseSettings):
     retrain_max_age_days: float = Field(
         default=7.0, gt=0, description="Retrain on schedule when the champion is older than this (days)."
     )
+    # A champion re-published on a changed shop folds new products and customers in
+    # (vitrina.core.recs.fold_in); once this share of the current products or customers is new
+    # to it, most lists lean on cold-start paths and a full retrain is due.
+    retrain_max_new_share: float = Field(
+        default=0.2,
+        gt=0,
+        le=1,
+        description="Retrain recs once more than this share of products or customers is new to the champion.",
+    )
     lock_wait_seconds: float = Field(
         default=0.0,
         ge=0,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from vitrina.core.evaluation.split import TemporalSplit
@@ -62,3 +63,46 @@ def handmade(
     frame["page"] = "home"
     frame["position"] = float("nan")
     return build_recs_data(catalog, users, frame.drop(columns="day"), SPLIT)
+
+
+def changed_shop(
+    shop: RecsData, removed: list[str], new_items: dict[str, str], new_users: list[str]
+) -> RecsData:
+    """``shop`` without products ``removed`` (and their events), with products ``new_items``
+    (new id → the existing product whose attributes it copies) and customers ``new_users``, each
+    of whom bought the first new product twice."""
+    catalog = shop.catalog[~shop.catalog["product_id"].isin(removed)]
+    copies = shop.catalog.set_index("product_id").loc[list(new_items.values())].reset_index()
+    copies["product_id"] = list(new_items)
+    users = shop.user_table.iloc[: len(new_users)].copy()
+    users["user_id"] = new_users
+    inter = shop.interactions
+    events = pd.DataFrame(
+        {
+            "user_id": shop.users.ids[inter.user],
+            "product_id": shop.items.ids[inter.item],
+            "event_type": "purchase",
+            "ts": pd.to_datetime(inter.ts_us, unit="us", utc=True),
+            "session_id": inter.session.astype(str),
+            "page": "home",
+            "position": np.nan,
+        }
+    )
+    first_new = next(iter(new_items))
+    extra = pd.DataFrame(
+        {
+            "user_id": [u for u in new_users for _ in range(2)],
+            "product_id": first_new,
+            "event_type": "purchase",
+            "ts": events["ts"].max(),
+            "session_id": [f"{u}-new" for u in new_users for _ in range(2)],
+            "page": "home",
+            "position": np.nan,
+        }
+    )
+    return build_recs_data(
+        pd.concat([catalog, copies], ignore_index=True),
+        pd.concat([shop.user_table, users], ignore_index=True),
+        pd.concat([events, extra], ignore_index=True),
+        SPLIT,
+    )

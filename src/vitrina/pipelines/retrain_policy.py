@@ -5,8 +5,11 @@
 1. ``policy="always"`` (a plain ``vitrina train recs|search``) → retrain (trigger ``manual``);
 2. no champion → retrain (``no_champion``);
 3. the drift report's decision for the model's domain is ``retrain`` → retrain (``drift``);
-4. the champion is older than ``max_age_days`` → retrain (``schedule``);
-5. otherwise keep the champion (``keep``): the pipeline only re-publishes / re-indexes.
+4. more than ``max_new_share`` of the current products or customers are new to the champion
+   (recs only: its bundle lists the ids it was trained on) → retrain (``open_world``); below
+   that, publishing folds them in (:mod:`vitrina.core.recs.fold_in`);
+5. the champion is older than ``max_age_days`` → retrain (``schedule``);
+6. otherwise keep the champion (``keep``): the pipeline only re-publishes / re-indexes.
 
 "Retrain" is a request: the step ledger still reuses a training whose inputs (data digests,
 config) did not change since it last ran, so a retrain on unchanged data is never repeated.
@@ -19,13 +22,16 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from vitrina.adapters.registry.models import get_version
+from vitrina.adapters.lake.warehouse import Warehouse
+from vitrina.adapters.models.recs_bundle import saved_vocabulary
+from vitrina.adapters.registry.models import get_version, resolve
 from vitrina.adapters.reports import read_latest_metrics
 from vitrina.config import Settings
 from vitrina.core.promotion.alias_plans import CHAMPION
+from vitrina.core.recs.fold_in import id_map
 
 Policy = Literal["always", "auto"]
-Trigger = Literal["manual", "no_champion", "drift", "schedule", "keep"]
+Trigger = Literal["manual", "no_champion", "drift", "open_world", "schedule", "keep"]
 POLICIES: tuple[Policy, ...] = ("always", "auto")
 
 
@@ -48,8 +54,11 @@ def decide_training(
     max_age_days: float,
     domain: str,
     drift_run: str | None = None,
+    new_share: float | None = None,
+    max_new_share: float = 1.0,
 ) -> TrainDecision:
-    """The rule of the module docstring; ``champion_age_days`` is None without a champion."""
+    """The rule of the module docstring; ``champion_age_days`` is None without a champion,
+    ``new_share`` None when not measured (search, or a bundle that does not list its ids)."""
     seen = f"drift {domain}: {drift_decision or 'not measured'}"
     extra = {"drift_decision": drift_decision, "drift_run": drift_run}
     if policy == "always":
@@ -58,6 +67,14 @@ def decide_training(
         return TrainDecision(True, "no_champion", f"no champion yet ({seen})", **extra)
     if drift_decision == "retrain":
         return TrainDecision(True, "drift", f"drift report {drift_run} decided retrain for {domain}", **extra)
+    if new_share is not None and new_share > max_new_share:
+        return TrainDecision(
+            True,
+            "open_world",
+            f"{new_share:.0%} of the products or customers are new to the champion "
+            f"(> {max_new_share:.0%}; {seen})",
+            **extra,
+        )
     if champion_age_days > max_age_days:
         return TrainDecision(
             True,
@@ -85,9 +102,27 @@ def champion_age_days(settings: Settings, model: str, now: dt.datetime | None = 
     return ((now or dt.datetime.now(dt.UTC)) - champion.created).total_seconds() / 86_400
 
 
+def new_share(settings: Settings, model: str) -> float | None:
+    """The larger of the shares of current (validated) products and customers that ``model``'s
+    champion was not trained on; None without a champion or when its bundle lists no ids."""
+    if get_version(settings, model, CHAMPION) is None:
+        return None
+    saved = saved_vocabulary(resolve(settings, model).path)
+    if not all("ids" in saved[name] for name in ("items", "users")):
+        return None
+    with Warehouse.from_settings(settings, persistent=False) as warehouse:
+        current = {
+            "items": warehouse.df("SELECT DISTINCT product_id AS id FROM catalog")["id"],
+            "users": warehouse.df("SELECT DISTINCT user_id AS id FROM users")["id"],
+        }
+    return max(id_map(saved[name]["ids"], ids.astype(str)).added_share for name, ids in current.items())
+
+
 def training_decision(settings: Settings, model: str, domain: str, policy: Policy) -> TrainDecision:
-    """:func:`decide_training` on the home's latest drift report and ``model``'s champion."""
+    """:func:`decide_training` on the home's latest drift report and ``model``'s champion (and,
+    for recs, how much of the shop is new to it)."""
     decision, run = latest_drift(settings, domain)
+    shift = new_share(settings, model) if domain == "recs" and policy == "auto" else None
     return decide_training(
         policy,
         drift_decision=decision,
@@ -95,4 +130,6 @@ def training_decision(settings: Settings, model: str, domain: str, policy: Polic
         max_age_days=settings.retrain_max_age_days,
         domain=domain,
         drift_run=run,
+        new_share=shift,
+        max_new_share=settings.retrain_max_new_share,
     )

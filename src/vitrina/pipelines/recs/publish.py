@@ -5,10 +5,13 @@ features, rules and cold start refreshed up to a cutoff — training uses it at 
 evaluation at ``valid_end``, publishing at the end of the data. :func:`champion_model` does that
 for the ``vitrina-recs`` champion and builds the policy its run chose to serve (the full model,
 a source or a blend: :mod:`vitrina.core.recs.policy`) with its sources refitted up to the end
-of the data; :func:`publish_batch` runs batch inference for every active user and switches the
-serving store to the new version atomically; :func:`publish_champion` is both, after a
-promotion or a rollback; :func:`publish_challenger` publishes the registered challenger's
-lists beside the champion's (the store's challenger pointer) for an experiment.
+of the data — on a shop whose products or customers changed since the champion was trained,
+its trained parts are folded into the current ones (:mod:`vitrina.core.recs.fold_in`) and
+what was folded in comes back with it; :func:`publish_batch` runs batch inference for every
+active user and switches the serving store to the new version atomically;
+:func:`publish_champion` is both, after a promotion or a rollback; :func:`publish_challenger`
+publishes the registered challenger's lists beside the champion's (the store's challenger
+pointer) for an experiment.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity
 from vitrina.core.recs.business_rules import BusinessRules
 from vitrina.core.recs.cold_start import ColdStartRecommender
 from vitrina.core.recs.dataset import RecsData
+from vitrina.core.recs.fold_in import FoldIn
 from vitrina.core.recs.full import FullRecommender, explain
 from vitrina.core.recs.item2vec import Item2Vec
 from vitrina.core.recs.mmr import ItemSimilarity
@@ -192,6 +196,11 @@ def _item_vectors(served: ServedModel) -> npt.NDArray[np.float32] | None:
     return None if content is None else np.asarray(content, dtype=np.float32)
 
 
+Champion = tuple[str, ServedModel, FoldIn | None]
+"""The champion as served: its training run, its policy over the current data, and what was
+folded in (None when it was trained on these very products and customers)."""
+
+
 def champion_model(
     settings: Settings,
     data: RecsData,
@@ -199,23 +208,25 @@ def champion_model(
     config: RecsConfig,
     fresh: tuple[str, ServedModel] | None = None,
     alias: str = CHAMPION,
-) -> tuple[str, ServedModel] | None:
-    """(pipeline run id, served policy as of ``end_us``) of the ``vitrina-recs`` champion (or
-    the version behind ``alias``); ``fresh`` is reused when it is that run. None when there is
-    no such version."""
+) -> Champion | None:
+    """The ``vitrina-recs`` champion's (or the version behind ``alias``) served policy as of
+    ``end_us``; ``fresh`` (run id, model) is reused when it is that run. None when there is no
+    such version."""
     try:
         champion = resolve(settings, RECS_MODEL, alias)
     except ModelNotFoundError:
         return None
     trained_in = champion.tags.get("pipeline_run_id", f"v{champion.version}")
     if fresh is not None and fresh[0] == trained_in:
-        return fresh
+        return fresh[0], fresh[1], None
     bundle = load_bundle(champion.path, data)
+    if bundle.fold_in is not None:
+        log.info("%s", bundle.fold_in.summary())
     full, _ = assemble(data, end_us, settings, bundle.item2vec, bundle.two_tower, bundle.ranker, config)
     served = served_model(bundle.policy, data, end_us, full)
     discover = bundle.discover or discover_default(bundle.policy)  # older bundles recorded none
     served.discover = discover_model(discover, data, end_us, full)
-    return trained_in, served
+    return trained_in, served, bundle.fold_in
 
 
 def publish_champion(

@@ -104,6 +104,7 @@ class RecsRun:
     trained: dict[str, Any] = field(default_factory=dict)  # the train step's ledger outputs
     steps: list[StepEvent] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the numbers rest on, what was left out
+    fold_in: dict[str, int] | None = None  # new / removed products and customers the champion took in
 
 
 def _note(run: RecsRun, steps: StepTimer, note: str) -> None:
@@ -329,12 +330,16 @@ def _publish_step(
                 settings, data, found[1], run.run_id, config, model_version=f"recs-{found[0]}", lists=lists
             )
         run.sample_user = str(data.users.ids[int(np.argmax(np.bincount(data.interactions.user)))])
-        return {
+        outputs: dict[str, Any] = {
             "store_version": run.batch.version,
             "model_version": run.batch.model_version,
             "champion": champion.version,
             "users": run.batch.users,
         }
+        if (folded := found[2]) is not None:  # recorded with the publish: the version stays as trained
+            run.fold_in = outputs["fold_in"] = folded.counts()
+            _note(run, steps, folded.summary())
+        return outputs
 
     ledger.run("publish", inputs, work)
 

@@ -1,4 +1,5 @@
-"""A recs bundle may only be re-assembled on data with the ids it was trained on."""
+"""A recs bundle is re-assembled on the ids it was trained on, or folded into new ones when it
+lists them; a bundle that does not list its ids is refused on other ids."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def test_same_ids_are_compatible(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("items", "users", "what"), [(["p1", "p2", "p3"], ["u1"], "items"), (["p1", "p2"], ["u1", "u0"], "users")]
 )
-def test_new_ids_are_refused_with_the_reason(
+def test_a_bundle_without_its_ids_refuses_new_ids_with_the_reason(
     tmp_path: Path, items: list[str], users: list[str], what: str
 ) -> None:
     folder = saved(tmp_path, ["p1", "p2"], ["u1"])
@@ -91,3 +92,38 @@ def test_a_bundle_without_ranker_saves_and_loads_as_one(tmp_path: Path) -> None:
     (tmp_path / "bundle" / RANKER_FOLDER / "model.txt").write_text("tree\n")
     with pytest.raises(ArtifactRejectedError, match="not listed"):
         load_bundle(folder, shop)
+
+
+def test_a_bundle_loaded_on_a_changed_shop_is_folded_in(tmp_path: Path) -> None:
+    """Saved with its ids, a bundle loads on data with new and removed products and customers:
+    the trained parts cover the current ids, and what was folded in is recorded."""
+    from support.recs_handmade import changed_shop, handmade
+
+    from vitrina.adapters.models.recs_bundle import RecsBundle, load_bundle, save_bundle
+    from vitrina.core.recs.item2vec import Item2Vec, Item2VecConfig
+    from vitrina.core.recs.two_tower.model import TwoTower, TwoTowerConfig
+
+    events = [(f"u{u}", f"p{(u + d) % 8}", "purchase", d + u / 10) for u in range(4) for d in range(14)]
+    config = TwoTowerConfig(epochs=1, id_dim=4, hidden=8, out_dim=4, eval_k=4)
+    trained_on = handmade(events, n_items=8, n_users=4)
+    train = trained_on.part("train")
+    item2vec = Item2Vec(Item2VecConfig(epochs=1, dim=4)).fit(trained_on, train)
+    towers = TwoTower(config).fit(trained_on, train)
+    folder = save_bundle(str(tmp_path / "bundle"), RecsBundle(item2vec, towers, None), trained_on)
+    assert load_bundle(folder, trained_on).fold_in is None
+
+    shop = changed_shop(trained_on, ["p7"], {"pn1": "p1", "pn2": "p2"}, ["un0", "un1"])
+    loaded = load_bundle(folder, shop)
+
+    assert loaded.fold_in is not None
+    assert loaded.fold_in.counts() == {
+        "items_added": 2,
+        "items_removed": 1,
+        "users_added": 2,
+        "users_removed": 0,
+        "items_with_category_vector": loaded.fold_in.category_vectors,
+    }
+    assert loaded.item2vec.item_vectors.shape[0] == len(shop.items) == 9
+    assert loaded.two_tower.item_embeddings().shape[0] == 9
+    assert loaded.two_tower.user_embeddings(np.arange(6)).shape == (6, 4)
+    assert len(shop.users) == 6
