@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from rich.console import Console
 from typer.testing import CliRunner
 
 from vitrina.adapters.experiment_logs import SHADOW, read_log
@@ -28,6 +29,7 @@ from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.registry.mlflow_client import RECS_MODEL, mlflow_client
 from vitrina.adapters.registry.models import get_version, list_versions
 from vitrina.adapters.reports import read_latest_metrics
+from vitrina.adapters.step_ledger import Ledger, StepEvent
 from vitrina.bootstrap import open_store
 from vitrina.cli.main import app as cli_app
 from vitrina.config import Settings, get_settings
@@ -36,6 +38,7 @@ from vitrina.core.experiments.assignment import Assignment
 from vitrina.core.experiments.canary import CanaryPolicy
 from vitrina.core.promotion.alias_plans import CHALLENGER, CHAMPION
 from vitrina.pipelines.canary import CanaryError, canary_step, load_canary, start_canary, stored_policy
+from vitrina.pipelines.canary_loop import step_canaries
 from vitrina.pipelines.recs.batch import publish_recommendations
 from vitrina.pipelines.registration import Candidate, gate_and_register
 from vitrina.pipelines.shadow_report import write_shadow_report
@@ -377,3 +380,31 @@ def test_a_canary_needs_a_registered_and_published_challenger(
     assert stored["salt"] == stored["name"] == "canary-recs-v2"
     assert state.decisions[0].action == "start"
     assert stored_policy(settings, "recs") == POLICY, "every step judges by the policy it started with"
+
+
+def test_the_loop_looks_at_a_running_canary_and_goes_on_after_a_rollback(home: Path, api: TestClient) -> None:
+    settings = get_settings(home=home)
+    events: list[StepEvent] = []
+    ledger = Ledger(settings, "loop", "look-0", Console(quiet=True), False, events)
+    assert step_canaries(settings, ledger) == {}
+    assert (events[-1].step, events[-1].outcome) == ("canary", "skipped")
+
+    start_canary(settings, "recs", POLICY)
+    follow(api, 5.0, True)
+    rng = np.random.default_rng(3)
+    looks = []
+    for round_ in range(6):
+        shop(api, rng, round_)
+        ledger = Ledger(settings, "loop", f"look-{round_ + 1}", Console(quiet=True), False, events)
+        looks.append(step_canaries(settings, ledger)["recs"])  # a rollback does not raise
+        assert events[-1].outcome == "ran", "every run of the loop takes a fresh look"
+        if looks[-1]["action"] != "hold":
+            break
+    assert looks[-1]["action"] == "rollback", looks
+    assert looks[-1]["challenger"] == "v2"
+    assert "recs: v2 rollback (5 % → 0 %)" in events[-1].detail
+    stored = load_canary(settings, "recs")
+    assert stored is not None
+    assert stored.status == "rolled_back"
+    ledger = Ledger(settings, "loop", "look-after", Console(quiet=True), False, events)
+    assert step_canaries(settings, ledger) == {}, "a finished canary is not looked at again"

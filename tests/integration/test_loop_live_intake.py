@@ -28,6 +28,7 @@ from vitrina.adapters.step_ledger import Ledger
 from vitrina.bootstrap import open_event_buffer
 from vitrina.config import Settings, get_settings
 from vitrina.core.search.semantic.finetune import FinetuneConfig
+from vitrina.pipelines.canary_loop import NO_CANARY
 from vitrina.pipelines.drift.run import DriftConfig
 from vitrina.pipelines.live_intake import BUFFER_EMPTY, NO_CATALOG_SOURCE
 from vitrina.pipelines.loop import LoopConfig, LoopRun, run_all
@@ -196,12 +197,14 @@ def test_train_all_takes_in_the_live_traffic_and_search_learns_from_it(
 
     steps = _steps(loop)
     order = [(e.pipeline, e.step) for e in loop.steps]
-    assert order[:4] == [
+    assert order[:5] == [
         ("loop", "catalog"),
         ("loop", "ingest"),
         ("loop", "search logs"),
         ("loop", "validate"),
+        ("loop", "canary"),
     ]
+    assert (steps["loop", "canary"].outcome, steps["loop", "canary"].detail) == ("skipped", NO_CANARY)
     assert (steps["loop", "catalog"].outcome, steps["loop", "catalog"].detail) == (
         "skipped",
         NO_CATALOG_SOURCE,

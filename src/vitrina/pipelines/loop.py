@@ -1,12 +1,14 @@
 """`vitrina train all`: the MLOps loop of docs/spec.md §5.5 as ordered, idempotent steps.
 
-intake → validate → features → drift check → (per model) retrain or reuse → evaluate → gate →
+intake → validate → canary → features → drift check → (per model) retrain or reuse → evaluate → gate →
 register → publish (recs) / re-index (search).
 
 * ``loop · catalog``, ``loop · ingest``, ``loop · search logs`` take in what arrived by itself
   (:mod:`vitrina.pipelines.live_intake`): the PostgreSQL catalog's changes when configured, the
   event buffer (events and the API's search answers) and the search logs derived from them;
 * ``loop · validate`` re-validates when a raw table changed (raw digests);
+* ``loop · canary`` takes one look at each running canary (:mod:`vitrina.pipelines.canary_loop`):
+  advance, hold, roll back or promote on the traffic validated so far;
 * ``loop · features`` materialises the feature frames as of the end of the data into
   ``<lake>/features`` (the offline store Feast reads) when a validated table changed;
 * ``drift · check`` measures drift (:func:`vitrina.pipelines.drift.run.check_drift`);
@@ -44,6 +46,7 @@ from vitrina.adapters.registry.mlflow_client import RECS_MODEL, SEARCH_MODEL
 from vitrina.adapters.step_ledger import Ledger, StepEvent
 from vitrina.config import Settings
 from vitrina.core.tables import TABLES
+from vitrina.pipelines.canary_loop import step_canaries
 from vitrina.pipelines.drift.run import DriftCheck, DriftConfig, check_drift
 from vitrina.pipelines.live_intake import take_in
 from vitrina.pipelines.recs.run import RecsConfig, RecsRun, run_recs
@@ -156,6 +159,7 @@ def run_all(settings: Settings, config: LoopConfig | None = None, console: Conso
             },
             lambda: _validate(settings, console),
         )
+        step_canaries(settings, ledger)  # one look at each running canary, on what was just validated
         interactions = _present(settings, INTERACTIONS)
         drift_ledger = Ledger(settings, "drift", loop.run_id, console, config.force, loop.steps)
         if interactions["events"]:
