@@ -17,6 +17,32 @@ SETUP_LABELS = {
     "proxy": "N processes behind HAProxy",
 }
 ROUTE_LABELS = {"health": "/health", "recs": "/recs/{user}", "search": "/search (cold cache)"}
+FULL_RUN = (
+    "make wrk haproxy && HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/load_proxy.py "
+    "--home /tmp/proxy-home --build-home demo"
+)
+ABOUT = [
+    "Production runs independent API replicas behind HAProxy (`deploy/haproxy/haproxy.cfg`: "
+    "`balance leastconn`, health checks on `/ready`, keep-alive to the replicas), because uvicorn "
+    "workers sharing one socket split connections unevenly (in 20 runs of 4 connections, 11 put "
+    "all four on one worker). This benchmark measures that setup on one machine. It starts each "
+    "setup in turn on the same home: one API process alone (the baseline), `vitrina serve "
+    "--workers N`, and N single-worker processes on their own ports behind a local HAProxy. The "
+    "proxy's configuration is generated from the deployed file; only the Docker DNS discovery, "
+    "the ports, the request log and a stats socket differ (`benchmarks/load_haproxy.py`). Every "
+    "setup uses the Redis store and the Redis search cache (the home's published batch copied into "
+    "a private `redis-server`), events go to a second private Redis, and no job runner runs, as "
+    "in the compose replicas. wrk drives `/health` (the framework floor), `/recs/{user}` and "
+    "`/search?q=`, each cell after a warm-up; every `/search` cell starts with an empty result cache.",
+    "",
+    "The split: each API process counts its requests by route in its own `/metrics`; HAProxy "
+    "counts the requests it sent to each server (`stot` on its stats socket, in the JSON). Both "
+    "agree to the few requests in flight when wrk stops. HAProxy picks a replica for every "
+    "request (least requests in flight), not once per client connection, so a replica that "
+    "the scheduler holds back gets fewer requests.",
+    "",
+    f"Full run, building the demo home first if it is missing (a few minutes, plus the build): `{FULL_RUN}`.",
+]
 
 
 def _cell(payload: dict[str, Any], setup: str, route: str, connections: int) -> dict[str, Any] | None:
@@ -95,6 +121,8 @@ def markdown(payload: dict[str, Any]) -> str:
         "per cell after a warm-up; wrk, HAProxy, Redis and the API processes share the machine's cores.",
         *(["", payload["note"]] if payload.get("note") else []),
         "",
+        *ABOUT,
+        "",
         "## Bars (judged on the proxy setup)",
         "",
         "| bar | " + labels.get("proxy", "proxy") + " | | " + " | ".join(labels[s] for s in others) + " |",
@@ -109,8 +137,9 @@ def markdown(payload: dict[str, Any]) -> str:
         "## Cells",
         "",
         "Requests per process: what each API process counted for the route in its own `/metrics` "
-        "(busiest/idlest in brackets; HAProxy's per-server counts are in the JSON). Connections per "
-        "process: client connections each process (or uvicorn worker) held a second into the cell.",
+        "(busiest/idlest in brackets). Connections per process: the TCP connections each process "
+        "(or uvicorn worker) held a second into the cell; behind the proxy, HAProxy's connections "
+        "to it, idle ones included.",
         "",
         "| setup | route | conn | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | requests per process "
         "| connections per process | cache hits |",
