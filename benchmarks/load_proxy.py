@@ -8,9 +8,9 @@ one Python process queues behind one thread. Production runs independent replica
 HAProxy (``deploy/haproxy/haproxy.cfg``: ``balance leastconn``, health checks on ``/ready``,
 keep-alive to the replicas). This benchmark measures that, on one machine:
 
-- **setups**, one after another, each with the Redis store and the Redis search cache (the
-  home's published batch copied into a private ``redis-server``), events into a second
-  private Redis, no job runner (as the compose replicas run):
+- **setups**, all started at once on the same home, each with the Redis store and the Redis
+  search cache (the home's published batch copied into a private ``redis-server``), events
+  into a second private Redis, no job runner (as the compose replicas run):
 
   - ``direct``: one API process, ``--workers 1``, no proxy (the baseline);
   - ``workers``: one ``vitrina serve --workers N`` (uvicorn workers on a shared socket, no proxy);
@@ -19,7 +19,9 @@ keep-alive to the replicas). This benchmark measures that, on one machine:
 
 - **cells** (wrk closed loop, after a warm-up of each route): ``/health`` (the framework
   floor) and ``/recs/{user}`` at each ``--connections``, ``/search?q=`` at
-  ``--search-connections`` with an empty result cache at the start of the cell;
+  ``--search-connections`` with an empty result cache at the start of the cell; each cell is
+  measured on every setup in turn before the next cell (:func:`run_rounds`), so a drifting
+  machine load hits the setups alike;
 - **the split** of each proxy cell: requests per replica counted twice, by HAProxy (``stot``
   per server on its stats socket) and by each replica's own ``/metrics``
   (``vitrina_http_requests_total`` of the route), and the client connections each replica
@@ -140,24 +142,44 @@ def split_ratio(counts: list[int]) -> float | None:
     return round(max(counts) / low, 3) if low > 0 else None
 
 
-def run_cells(
+def run_rounds(
     wrk: str,
-    target: Target,
+    targets: list[Target],
     files: dict[str, Path],
     connections: list[int],
     search_connections: list[int],
     seconds: float,
     cold_cache: Callable[[], object],
 ) -> list[dict[str, Any]]:
-    for paths in files.values():  # warm-up: lazy imports, caches, connection pools
-        run_wrk(wrk, target.base, paths, 4, max(2.0, seconds / 4))
+    """Every route × connection count, the setups measured one after another within each
+    cell (a round), their order turned by one every round: on a machine whose load drifts,
+    the setups of one cell are seconds apart, not minutes, and none is always first."""
+    for target in targets:  # warm-up: lazy imports, caches, connection pools
+        for paths in files.values():
+            run_wrk(wrk, target.base, paths, 4, max(2.0, seconds / 4))
     cells = []
-    for route, paths in files.items():
-        for n in search_connections if route == "search" else connections:
+    rounds = [(r, n) for r in files for n in (search_connections if r == "search" else connections)]
+    for i, (route, n) in enumerate(rounds):
+        for target in targets[i % len(targets) :] + targets[: i % len(targets)]:
             if route == "search":
                 cold_cache()
-            cells.append(measure(wrk, target, route, paths, n, seconds))
+            cells.append(measure(wrk, target, route, files[route], n, seconds))
     return cells
+
+
+def start_setup(
+    stack: ExitStack, setup: str, home: Path, env: dict[str, str], folder: Path, backends: int
+) -> Target:
+    """The processes of ``setup`` (see the module docstring), stopped when ``stack`` closes."""
+    count, workers = {"direct": (1, 1), "workers": (1, backends), "proxy": (backends, 1)}[setup]
+    print(f"{setup}: starting {count} API process(es) of {workers} worker(s) on {home}", flush=True)
+    apis = start_apis(stack, home, env, folder / setup, count, workers)
+    target = Target(setup, apis[0].base, apis, workers=workers)
+    if setup == "proxy":
+        proxy = HaproxyServer(folder / "haproxy", free_port(), free_port(), [api.port for api in apis])
+        target.proxy = stack.enter_context(proxy)
+        target.base = proxy.base
+    return target
 
 
 def ensure_home(home: Path, scale: str | None) -> None:
@@ -247,28 +269,14 @@ def main() -> None:
             "VITRINA_JOB_RUNNER": "false",
         }
         cold = lambda: clear_search_cache(home, env["VITRINA_STORE_URL"])  # noqa: E731
-        for setup in args.setups:
-            with ExitStack() as running:
-                count, workers = {
-                    "direct": (1, 1),
-                    "workers": (1, args.backends),
-                    "proxy": (args.backends, 1),
-                }[setup]
-                print(
-                    f"{setup}: starting {count} API process(es) of {workers} worker(s) on {home}", flush=True
-                )
-                cold()
-                apis = start_apis(running, home, env, tmp / setup, count, workers)
-                target = Target(setup, apis[0].base, apis, workers=workers)
-                if setup == "proxy":
-                    ports = [api.port for api in apis]
-                    proxy = HaproxyServer(tmp / "haproxy", free_port(), free_port(), ports)
-                    target.proxy = running.enter_context(proxy)
-                    target.base = proxy.base
-                    payload["haproxy_config"] = proxy.config.read_text()
-                payload["cells"] += run_cells(
-                    wrk, target, files, args.connections, args.search_connections, args.seconds, cold
-                )
+        with ExitStack() as running:
+            targets = [start_setup(running, s, home, env, tmp, args.backends) for s in args.setups]
+            proxies = [target.proxy for target in targets if target.proxy is not None]
+            if proxies:
+                payload["haproxy_config"] = proxies[0].config.read_text()
+            payload["cells"] = run_rounds(
+                wrk, targets, files, args.connections, args.search_connections, args.seconds, cold
+            )
     payload["load_average_1m"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     payload["bars"] = bars(payload)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ import shutil
 import sys
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,9 @@ pytestmark = pytest.mark.integration
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from load_haproxy import TEMPLATE, HaproxyServer, check_config, find_haproxy, local_config  # noqa: E402
-from load_servers import ApiServer, RedisServer, copy_batch_to_redis, free_port, metric_sum  # noqa: E402
+from load_haproxy import TEMPLATE, check_config, find_haproxy, local_config  # noqa: E402
+from load_proxy import Target, start_setup  # noqa: E402
+from load_servers import RedisServer, copy_batch_to_redis, free_port, metric_sum  # noqa: E402
 from load_traffic import traffic_from_home  # noqa: E402
 
 CONNECTIONS = 4
@@ -68,15 +70,18 @@ def _get_many(base: str, paths: list[str]) -> list[int]:
     return statuses
 
 
-def _recs_served(api: ApiServer) -> float:
-    """``/recs`` requests the process counted in its own ``/metrics``."""
-    return metric_sum(api.metrics(), "vitrina_http_requests_total", route="/recs/{user_id}")
+def _recs_served(target: Target) -> list[float]:
+    """``/recs`` requests each process of ``target`` counted in its own ``/metrics``."""
+    return [metric_sum(m, "vitrina_http_requests_total", route="/recs/{user_id}") for m in target.metrics()]
 
 
 @pytest.mark.slow
 def test_two_replicas_behind_the_proxy_both_serve_and_agree_with_its_counts(
     served_home: Path, tmp_path: Path
 ) -> None:
+    """The benchmark's own proxy setup (:func:`load_proxy.start_setup`), driven by 4 keep-alive
+    connections: every request answered, both replicas used, and HAProxy's per-server counts
+    equal to what each process counted (so ``api1``/``api2`` are the processes, in order)."""
     _require(find_haproxy(), "haproxy")
     _require(shutil.which("redis-server"), "redis-server")
     home = tmp_path / "home"
@@ -86,6 +91,7 @@ def test_two_replicas_behind_the_proxy_both_serve_and_agree_with_its_counts(
     with (
         RedisServer(tmp_path / "store-redis") as store,
         RedisServer(tmp_path / "events-redis") as events,
+        ExitStack() as running,
     ):
         copy_batch_to_redis(home, store.url + "/0")
         env = {
@@ -93,25 +99,18 @@ def test_two_replicas_behind_the_proxy_both_serve_and_agree_with_its_counts(
             "VITRINA_EVENTS_URL": events.url + "/0",
             "VITRINA_JOB_RUNNER": "false",
         }
-        first = ApiServer(home, env, tmp_path / "api-1.log", workers=1, ready_timeout_s=300)
-        second = ApiServer(home, env, tmp_path / "api-2.log", workers=1, ready_timeout_s=300)
-        with first, second:
-            ports = [first.port, second.port]
-            proxy = HaproxyServer(tmp_path / "haproxy", free_port(), free_port(), ports)
-            with proxy:
-                assert proxy.statuses() == {"api1": "UP", "api2": "UP"}
-                before = proxy.requests()
-                served_before = [_recs_served(api) for api in (first, second)]
-                chunks = [asked[i::CONNECTIONS] for i in range(CONNECTIONS)]
-                with ThreadPoolExecutor(CONNECTIONS) as pool:
-                    statuses = [
-                        s for chunk in pool.map(lambda c: _get_many(proxy.base, c), chunks) for s in chunk
-                    ]
-                after = proxy.requests()
-                served_after = [_recs_served(api) for api in (first, second)]
+        target = start_setup(running, "proxy", home, env, tmp_path, backends=2)
+        assert target.proxy is not None
+        assert target.proxy.statuses() == {"api1": "UP", "api2": "UP"}
+        routed_before, served_before = target.proxy_requests(), _recs_served(target)
+        chunks = [asked[i::CONNECTIONS] for i in range(CONNECTIONS)]
+        with ThreadPoolExecutor(CONNECTIONS) as pool:
+            answers = pool.map(lambda chunk: _get_many(target.base, chunk), chunks)
+            statuses = [status for chunk in answers for status in chunk]
+        routed_after, served_after = target.proxy_requests(), _recs_served(target)
     assert statuses == [200] * len(asked)
-    routed = [after[name] - before[name] for name in ("api1", "api2")]
+    routed = [a - b for b, a in zip(routed_before, routed_after, strict=True)]
     served = [round(a - b) for b, a in zip(served_before, served_after, strict=True)]
     assert sum(routed) == len(asked)
-    assert served == routed  # HAProxy's api1/api2 are the processes on those ports, in order
+    assert served == routed
     assert min(routed) > 0, f"one replica got every request: {routed}"
