@@ -49,7 +49,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,6 @@ class Target:
     apis: list[ApiServer]
     proxy: HaproxyServer | None = None
     workers: int = 1
-    notes: dict[str, Any] = field(default_factory=dict)
 
     def metrics(self) -> list[str]:
         """Each API process's ``/metrics`` (with uvicorn workers: their sum, as one)."""
@@ -119,14 +118,9 @@ def measure(wrk: str, target: Target, route: str, paths: Path, n: int, seconds: 
         ]
     cell["split_ratio"] = split_ratio(served) if len(served) > 1 else None
     if route == "search":
-        hits = sum(metric_sum(a, "vitrina_cache_requests_total", cache="search", result="hit") for a in after)
-        hits -= sum(
-            metric_sum(b, "vitrina_cache_requests_total", cache="search", result="hit") for b in before
-        )
+        hits = _delta(before, after, "vitrina_cache_requests_total", cache="search", result="hit")
         cell["cache_hit_ratio"] = round(hits / max(1, cell["requests"]), 3)
-    cell["fallbacks"] = sum(metric_sum(a, FALLBACKS) for a in after) - sum(
-        metric_sum(b, FALLBACKS) for b in before
-    )
+    cell["fallbacks"] = _delta(before, after, FALLBACKS)
     split = "/".join(str(x) for x in served) if len(served) > 1 else ""
     print(
         f"  {target.setup:<7} {route:<6} c={n:<2} {cell['rps']:>7.0f} req/s  p95 {cell['p95_ms']:.2f}  "
@@ -134,6 +128,12 @@ def measure(wrk: str, target: Target, route: str, paths: Path, n: int, seconds: 
         flush=True,
     )
     return {"setup": target.setup, "route": route, **cell}
+
+
+def _delta(before: list[str], after: list[str], name: str, **labels: str) -> float:
+    """How much ``name`` grew, summed over the processes' expositions."""
+    pairs = zip(before, after, strict=True)
+    return sum(metric_sum(a, name, **labels) - metric_sum(b, name, **labels) for b, a in pairs)
 
 
 def split_ratio(counts: list[int]) -> float | None:
