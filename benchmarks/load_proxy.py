@@ -91,9 +91,11 @@ class Target:
         return [api.metrics() for api in self.apis]
 
     def held(self) -> list[int]:
-        """Client connections per process now: per worker (``workers``), per replica (``proxy``)."""
+        """Client connections per process now: per worker (``workers``, busiest first, idle
+        workers as 0), per replica (``proxy``)."""
         if self.workers > 1:
-            return self.apis[0].connections_per_worker()
+            busy = self.apis[0].connections_per_worker()
+            return busy + [0] * (self.workers - len(busy))
         return [api.held_connections() for api in self.apis]
 
     def proxy_requests(self) -> list[int]:
@@ -215,6 +217,12 @@ def start_apis(
     return [api.__enter__() for api in apis]
 
 
+def _shown_args() -> list[str]:
+    """The command line as run, the ``--note`` text left out (it is printed on its own)."""
+    args = sys.argv[1:]
+    return [("…" if i > 0 and args[i - 1] == "--note" else a) for i, a in enumerate(args)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, default=Path(os.environ.get("VITRINA_HOME", ".vitrina")))
@@ -243,7 +251,7 @@ def main() -> None:
     traffic = traffic_from_home(home)
     load_before = os.getloadavg()[0]
     payload: dict[str, Any] = {
-        "command": "HF_HUB_OFFLINE=1 python " + shlex.join(["benchmarks/load_proxy.py", *sys.argv[1:]]),
+        "command": "HF_HUB_OFFLINE=1 python " + shlex.join(["benchmarks/load_proxy.py", *_shown_args()]),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": describe(),
         "home": str(home),
