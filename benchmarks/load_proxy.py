@@ -68,6 +68,8 @@ from load_traffic import traffic_from_home
 from machine import describe
 
 import vitrina
+from vitrina.adapters.models.index_versions import current_version
+from vitrina.config import get_settings
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
 SETUPS = ("direct", "workers", "proxy")
@@ -184,21 +186,27 @@ def start_setup(
     return target
 
 
-def ensure_home(home: Path, scale: str | None) -> None:
-    """Build ``home`` with ``vitrina demo --scale scale`` when it has no served batch yet."""
+def served(home: Path) -> bool:
+    """``home`` has a published recs batch, validated search logs and a served search index
+    (a home whose build stopped half-way has the first two and not the last)."""
     try:
         traffic_from_home(home, n_queries=1)
-        return
     except SystemExit:
-        if scale is None:
-            raise
+        return False
+    return current_version(get_settings(home=home)) is not None
+
+
+def ensure_home(home: Path, scale: str | None) -> None:
+    """Build ``home`` with ``vitrina demo --scale scale`` when it is not served yet; without
+    ``scale``, stop with a message instead."""
+    if served(home):
+        return
+    if scale is None:
+        raise SystemExit(f"{home} is not a served home: build it (`vitrina demo`), or pass --build-home demo")
     print(f"building a {scale}-scale demo home in {home} (once)", flush=True)
     source = str(Path(vitrina.__file__).resolve().parents[1])
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "PYTHONPATH": os.pathsep.join([source, os.environ.get("PYTHONPATH", "")]),
-    }
+    paths = os.pathsep.join(p for p in (source, os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": paths}
     command = [sys.executable, "-m", "vitrina.cli.main", "demo", "--scale", scale, "--home", str(home)]
     subprocess.run(command, env=env, check=True)
 

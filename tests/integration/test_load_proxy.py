@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from load_haproxy import TEMPLATE, check_config, find_haproxy, local_config  # noqa: E402
-from load_proxy import Target, start_setup  # noqa: E402
+from load_proxy import Target, served, start_setup  # noqa: E402
 from load_servers import RedisServer, copy_batch_to_redis, free_port, metric_sum  # noqa: E402
 from load_traffic import traffic_from_home  # noqa: E402
 
@@ -86,6 +86,7 @@ def test_two_replicas_behind_the_proxy_both_serve_and_agree_with_its_counts(
     _require(shutil.which("redis-server"), "redis-server")
     home = tmp_path / "home"
     shutil.copytree(served_home, home)
+    assert served(home)
     paths = traffic_from_home(home, n_queries=1).recs_paths()
     asked = [paths[i % len(paths)] for i in range(CONNECTIONS * PER_CONNECTION)]
     with (

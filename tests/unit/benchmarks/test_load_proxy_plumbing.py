@@ -16,7 +16,7 @@ pytestmark = pytest.mark.unit
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from load_haproxy import TEMPLATE, local_config, parse_stat  # noqa: E402
-from load_proxy import split_ratio  # noqa: E402
+from load_proxy import served, split_ratio  # noqa: E402
 from load_proxy_report import bars, markdown  # noqa: E402
 
 DEPLOYED = TEMPLATE.read_text()
@@ -140,3 +140,7 @@ def test_a_replica_that_got_nothing_misses_the_split_bar() -> None:
     (split,) = bars(payload)
     assert split["met"] is False
     assert split["value"] == "a replica got nothing"
+
+
+def test_an_empty_home_is_not_served(tmp_path: Path) -> None:
+    assert served(tmp_path / "home") is False
