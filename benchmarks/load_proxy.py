@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from load import require_wrk, run_wrk, write_paths
+from load import WRK_NICENESS, require_wrk, run_wrk, write_paths
 from load_haproxy import HaproxyServer, require_haproxy
 from load_proxy_report import bars, markdown
 from load_servers import (
@@ -266,6 +266,7 @@ def main() -> None:
         "traffic": {"users": len(traffic.users), "queries": len(traffic.queries)},
         "backends": args.backends,
         "wrk_seconds": args.seconds,
+        "wrk_niceness": WRK_NICENESS,
         "note": args.note,
         "cells": [],
     }

@@ -119,7 +119,8 @@ def markdown(payload: dict[str, Any]) -> str:
         f"{payload['load_average_1m'][1]}) · {payload['date']} · home `{payload['home']}` · "
         f"{payload['traffic']['users']:,} users with a list, {payload['traffic']['queries']:,} queries "
         f"sampled from the logs. Redis store and Redis search cache; wrk {payload['wrk_seconds']:g} s "
-        "per cell after a warm-up; wrk, HAProxy, Redis and the API processes share the machine's cores.",
+        f"per cell after a warm-up, at nice {payload.get('wrk_niceness', 0)}; wrk, HAProxy, Redis "
+        "and the API processes share the machine's cores.",
         *(["", payload["note"]] if payload.get("note") else []),
         "",
         *ABOUT,
