@@ -122,6 +122,20 @@ class ApiServer:
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode(), ""
 
+    def held_connections(self) -> int:
+        """Established client connections on this server's port, over its whole process tree
+        (one process with ``--workers 1``; else :meth:`connections_per_worker` splits them)."""
+        root = psutil.Process(self._process.pid)
+        held = 0
+        for process in (root, *root.children(recursive=True)):
+            with contextlib.suppress(psutil.Error):
+                held += sum(
+                    1
+                    for c in process.net_connections(kind="tcp")
+                    if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == self.port
+                )
+        return held
+
     def ready_components(self) -> dict[str, str]:
         """``/ready``'s components, as one worker reports them."""
         components: dict[str, str] = json.loads(self._get("/ready")[1])["components"]
