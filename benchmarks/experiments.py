@@ -1,4 +1,4 @@
-"""Online experiments benchmark (issue 6): the driver against the real API on a served home.
+"""Online experiments benchmark: the driver against the real API on a served home.
 
 Starts the API itself (uvicorn in a thread, on a free port) over a home with a published recs
 batch and a served search index (default: the demo home ``.vitrina``), then records:

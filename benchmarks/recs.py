@@ -1,4 +1,4 @@
-"""Recommendations benchmark (issue 3): quality against baselines, batch speed, pipeline time.
+"""Recommendations benchmark: quality against baselines, batch speed, pipeline time.
 
 Runs `vitrina train recs` once on a validated home (default: a fresh demo marketplace in a
 temporary folder) and checks the bars in the same run:

@@ -1,4 +1,4 @@
-"""Search text benchmark (issue 4, parts 1–2): query understanding and BM25, speed and quality.
+"""Search text benchmark: query understanding and BM25, speed and quality.
 
 On a validated home (default: a fresh demo marketplace in a temporary folder) it builds the
 query understanding and the BM25 index, saves and reloads them, then measures in process:

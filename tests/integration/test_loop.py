@@ -1,4 +1,4 @@
-"""`vitrina train all` at ci scale (docs/spec.md §5.5 and issue 5's must-show), through the CLI:
+"""`vitrina train all` at ci scale (docs/spec.md §5.5), through the CLI:
 
 1. a second run on unchanged data reuses every step and keeps the champion;
 2. after `vitrina data generate --drift price_inflation` into the same home, `vitrina drift`
