@@ -35,7 +35,7 @@ import pydantic_core
 
 from vitrina.adapters.experiment_logs import JsonLinesLog
 from vitrina.adapters.prometheus.instruments import ServiceMetrics
-from vitrina.adapters.stores import Recommendation, StoreUnavailableError
+from vitrina.adapters.stores import Recommendation, RecsRecord, StoreUnavailableError
 from vitrina.adapters.stores.base import BUY_AGAIN, DISCOVER, SIMILAR
 from vitrina.adapters.stores.base import CHALLENGER as CHALLENGER_CHANNEL
 from vitrina.adapters.stores.sessions import SessionHistory
@@ -68,6 +68,23 @@ class RecsAnswer:
     fallback_reason: str | None = None
     batch_version: str | None = None
     generated_at: dt.datetime | None = None
+
+    @classmethod
+    def of_record(
+        cls, record: RecsRecord, user_id: str, k: int, request_id: str, arm: str, experiment: str | None
+    ) -> RecsAnswer:
+        """The first ``k`` items of a stored list, answered as they are (not a fallback)."""
+        return cls(
+            request_id=request_id,
+            model_version=record.model_version,
+            arm=arm,
+            experiment=experiment,
+            user_id=user_id,
+            items=record.items[:k],
+            fallback=False,
+            batch_version=record.version,
+            generated_at=record.generated_at,
+        )
 
     def to_json(self) -> bytes:
         """The bytes ``RecsResponse(...).model_dump_json()`` would give (pydantic's own
@@ -181,17 +198,7 @@ class RecsService:
             task = asyncio.ensure_future(self._shadow(user_id, k, request_id, experiment, shown, champion_ms))
             self._shadows.add(task)
             task.add_done_callback(self._shadows.discard)
-        return RecsAnswer(
-            request_id=request_id,
-            model_version=record.model_version,
-            arm=arm,
-            experiment=name,
-            user_id=user_id,
-            items=record.items[:k],
-            fallback=False,
-            batch_version=record.version,
-            generated_at=record.generated_at,
-        )
+        return RecsAnswer.of_record(record, user_id, k, request_id, arm, name)
 
     async def _challenger(self, user_id: str, k: int, request_id: str, name: str | None) -> RecsAnswer:
         """The registered challenger's list for the user (the store's challenger version);
@@ -204,17 +211,7 @@ class RecsService:
         if record is None:
             reason = "unknown_user" if version else "no_challenger"
             return self._fallback(reason, user_id, k, request_id, CHALLENGER, name)
-        return RecsAnswer(
-            request_id=request_id,
-            model_version=record.model_version,
-            arm=CHALLENGER,
-            experiment=name,
-            user_id=user_id,
-            items=record.items[:k],
-            fallback=False,
-            batch_version=record.version,
-            generated_at=record.generated_at,
-        )
+        return RecsAnswer.of_record(record, user_id, k, request_id, CHALLENGER, name)
 
     async def _shadow(
         self,
@@ -311,17 +308,7 @@ class RecsService:
             return self._fallback(
                 "no_purchases" if version else "no_batch", user_id, k, request_id, CHAMPION, None
             )
-        return RecsAnswer(
-            request_id=request_id,
-            model_version=record.model_version,
-            arm=CHAMPION,
-            experiment=None,
-            user_id=user_id,
-            items=record.items[:k],
-            fallback=False,
-            batch_version=record.version,
-            generated_at=record.generated_at,
-        )
+        return RecsAnswer.of_record(record, user_id, k, request_id, CHAMPION, None)
 
     async def _discover(self, user_id: str, k: int, request_id: str) -> RecsAnswer:
         """The user's discover list (no experiment splits it). A user the batch holds no such
@@ -339,14 +326,4 @@ class RecsService:
         if record is None:
             reason = "unknown_user" if version else "no_batch"
             return self._fallback(reason, user_id, k, request_id, CHAMPION, None)
-        return RecsAnswer(
-            request_id=request_id,
-            model_version=record.model_version,
-            arm=CHAMPION,
-            experiment=None,
-            user_id=user_id,
-            items=record.items[:k],
-            fallback=False,
-            batch_version=record.version,
-            generated_at=record.generated_at,
-        )
+        return RecsAnswer.of_record(record, user_id, k, request_id, CHAMPION, None)
