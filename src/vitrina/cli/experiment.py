@@ -251,38 +251,16 @@ def shadow_report_command(
 ) -> None:
     """Aggregate the API's shadow log (overlap@k, Kendall τ, Spearman ρ, the challenger's
     scores, latency) into ``$lake/reports/shadow/`` and print it."""
-    from vitrina.pipelines.shadow_report import write_shadow_report
+    from vitrina.pipelines.shadow_report import COLUMNS, shadow_row, write_shadow_report
 
     settings = settings_for(home)
     since = None if hours is None else dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours)
     payload, folder = write_shadow_report(settings, since)
     table = Table(title="shadow comparisons")
-    for header in (
-        "surface",
-        "experiment",
-        "challenger",
-        "requests",
-        "overlap@k",
-        "kendall τ",
-        "spearman ρ",
-        "p95 ms champion / challenger",
-    ):
+    for header, _ in COLUMNS:
         table.add_column(header)
-    for g in payload["groups"]:
-
-        def fmt(value: Any) -> str:
-            return "—" if value is None else f"{value:.3f}"
-
-        table.add_row(
-            g["surface"],
-            g["experiment"],
-            g["challenger_model"],
-            str(g["requests"]),
-            fmt(g["overlap_at_k"]),
-            fmt(g["kendall_tau"]),
-            fmt(g["spearman_rho"]),
-            f"{fmt(g['champion_ms_p95'])} / {fmt(g['challenger_ms_p95'])}",
-        )
+    for group in payload["groups"]:
+        table.add_row(*shadow_row(group))
     console.print(table)
     console.print(f"report: {folder}")
 

@@ -32,8 +32,28 @@ def shadow_summary(settings: Settings, since: dt.datetime | None = None) -> list
     return sorted(found, key=lambda g: -int(g["requests"]))
 
 
+COLUMNS = (
+    ("surface", "surface"),
+    ("experiment", "experiment"),
+    ("challenger", "challenger_model"),
+    ("requests", "requests"),
+    ("overlap@k", "overlap_at_k"),
+    ("kendall τ", "kendall_tau"),
+    ("spearman ρ", "spearman_rho"),
+    ("challenger score", "challenger_score_mean"),
+    ("champion p95 ms", "champion_ms_p95"),
+    ("challenger p95 ms", "challenger_ms_p95"),
+)
+"""(header, group key) of the report's table, in order; the CLI prints the same columns."""
+
+
 def _cell(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else "—" if value is None else str(value)
+
+
+def shadow_row(group: dict[str, Any]) -> list[str]:
+    """One group's cells under :data:`COLUMNS`."""
+    return [_cell(group.get(key)) for _, key in COLUMNS]
 
 
 def write_shadow_report(
@@ -49,31 +69,8 @@ def write_shadow_report(
         "since": None if since is None else since.isoformat(),
         "groups": groups,
     }
-    headers = (
-        "surface",
-        "experiment",
-        "challenger",
-        "requests",
-        "overlap@k",
-        "kendall τ",
-        "spearman ρ",
-        "challenger score",
-        "champion p95 ms",
-        "challenger p95 ms",
-    )
-    keys = (
-        "surface",
-        "experiment",
-        "challenger_model",
-        "requests",
-        "overlap_at_k",
-        "kendall_tau",
-        "spearman_rho",
-        "challenger_score_mean",
-        "champion_ms_p95",
-        "challenger_ms_p95",
-    )
+    headers = [header for header, _ in COLUMNS]
     lines = [f"# Shadow report {run_id}", "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(_cell(g.get(k)) for k in keys) + " |" for g in groups]
+    lines += ["| " + " | ".join(shadow_row(g)) + " |" for g in groups]
     folder = write_report(settings, "shadow", run_id, payload, "\n".join(lines) + "\n")
     return payload, folder
