@@ -128,7 +128,8 @@ def served_home(
     """A ci home with a published recs batch (champion) and a served search index, built by the
     real pipelines with small configs. Read-only: tests that write work on a copy
     (``shutil.copytree``; paths inside are relative to the home or read-only)."""
-    from vitrina.core.search.semantic.finetune import FinetuneConfig
+    from support.search_configs import STEP_BOUND_FINETUNE
+
     from vitrina.pipelines.recs.run import RecsConfig, run_recs
     from vitrina.pipelines.search.run import SearchConfig, run_search
 
@@ -138,7 +139,7 @@ def served_home(
         evaluate=False,  # no gate: this version is served directly (the API is under test, not the gate)
         max_train_searches=400,
         max_eval_searches=300,
-        finetune=FinetuneConfig(max_examples=512, max_seconds=30, batch_size=32, show_progress=False),
+        finetune=STEP_BOUND_FINETUNE,
     )
     root = tmp_path_factory.mktemp("served") / "home"
     shutil.copytree(ci_settings.home, root)

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pytest
 from rich.console import Console
 from support.fixed_calendar import WORLD_END_MIDNIGHT
+from support.search_configs import STEP_BOUND_FINETUNE
 from typer.testing import CliRunner
 
 from vitrina.adapters.lake.io import write_table
@@ -35,7 +36,7 @@ SMALL = SearchConfig(
     n_trials=1,
     max_train_searches=400,
     max_eval_searches=300,
-    finetune=FinetuneConfig(max_examples=512, max_seconds=30, batch_size=32, show_progress=False),
+    finetune=STEP_BOUND_FINETUNE,
 )
 MODELS = {"bm25", "bm25_qu", "semantic_base", "semantic_tuned", "hybrid", "hybrid_ltr"}
 
