@@ -23,7 +23,6 @@ from vitrina.adapters.models.index_versions import current_version
 from vitrina.adapters.models.search_index import load_version
 from vitrina.cli.main import app
 from vitrina.config import Settings, get_settings
-from vitrina.core.search.semantic.finetune import FinetuneConfig
 from vitrina.core.tables import CATALOG, SEARCH_LOGS, USERS
 from vitrina.pipelines.search.reindex import reindex_search
 from vitrina.pipelines.search.run import SearchConfig, SearchRun, run_search
