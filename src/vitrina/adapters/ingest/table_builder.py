@@ -39,15 +39,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vitrina.adapters.contracts.coerce import as_text, coerce_column, type_name
-from vitrina.adapters.ingest.duck_sql import ident, literal, short_error
+from vitrina.adapters.ingest.column_reading import ColumnReader, ReadColumn, raw_name, value_name
+from vitrina.adapters.ingest.duck_sql import ident
 from vitrina.adapters.ingest.mapping import MappingLines, Path_
-from vitrina.adapters.ingest.mapping_model import ColumnSpec, TableMapping
+from vitrina.adapters.ingest.mapping_model import TableMapping
+from vitrina.adapters.ingest.mapping_sql import ROW, MappingSql
 from vitrina.core.tables import TABLES, TableSpec
 
-ROW = "__vitrina_row"
 REASON = "__vitrina_reason"
-EPOCH_FORMATS = {"epoch": 1.0, "epoch_ms": 1e-3, "epoch_us": 1e-6}
-"""Formats that read a number of seconds (milliseconds, microseconds) since 1970-01-01 UTC."""
 _EXAMPLES = 3
 
 
@@ -92,68 +91,12 @@ class BuiltTable:
     null_columns: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class _Column:
-    """One canonical column's SQL: its value and, when a reading may fail, the original text."""
-
-    name: str
-    target: pa.DataType
-    value: str
-    raw: str | None
-    origin: Path_
-    reading: Path_
-    how: str | None  # what reads the value, for messages ("format '%Y-%m-%d'")
-
-
-def _value_name(column: str) -> str:
-    return f"__v_{column}"
-
-
-def _raw_name(column: str) -> str:
-    return f"__t_{column}"
-
-
-class TableBuilder:
+class TableBuilder(MappingSql):
     """Builds the tables of one mapping, in order, on one DuckDB connection holding its sources."""
 
     def __init__(self, connection: duckdb.DuckDBPyConnection, lines: MappingLines) -> None:
-        self.connection = connection
-        self.lines = lines
-
-    # -- helpers -----------------------------------------------------------------------------
-
-    def _count(self, relation: str) -> int:
-        row = self.connection.execute(f"SELECT count(*) FROM {relation}").fetchone()
-        return int(row[0]) if row else 0
-
-    def _columns(self, relation: str) -> list[str]:
-        return [row[0] for row in self.connection.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
-
-    def _type(self, query: str) -> str:
-        rows = self.connection.execute(f"DESCRIBE {query}").fetchall()
-        return str(rows[0][1])
-
-    def _fail(
-        self,
-        path: Path_,
-        what: str,
-        error: duckdb.Error,
-        columns: Sequence[str] = (),
-        expression: str | None = None,
-    ) -> Exception:
-        """The mapping error for ``error``; a syntax error in ``expression`` is reported on the
-        expression alone, so its "near …" points into the author's text, not the query around it."""
-        if expression is not None and isinstance(error, duckdb.ParserException):
-            try:
-                self.connection.extract_statements(f"SELECT {expression}")
-            except duckdb.ParserException as own:
-                error = own
-            return self.lines.error(path, f"{what}: not a valid SQL expression: {short_error(error)}")
-        return self.lines.error(path, f"{what}: {short_error(error, columns)}")
-
-    def _drop(self, *names: str) -> None:
-        for name in names:
-            self.connection.execute(f"DROP TABLE IF EXISTS {ident(name)}")
+        super().__init__(connection, lines)
+        self.reader = ColumnReader(connection, lines)
 
     # -- 1. input ----------------------------------------------------------------------------
 
@@ -261,110 +204,14 @@ class TableBuilder:
                 ) from None
         return f" GROUP BY {', '.join(entry.group_by)}" if entry.group_by else ""
 
-    def _describe_value(
-        self, name: str, column: str, expression: str, path: Path_, kept: str, group: str, columns: list[str]
-    ) -> str:
-        """The DuckDB type of ``expression`` in this table's context; a clear error if it has none."""
-        carried = "" if group else f", {ROW}"
-        try:
-            return self._type(f"SELECT {expression} AS v{carried} FROM {ident(kept)}{group}")
-        except duckdb.Error as error:
-            text = str(error)
-            if "GROUP BY clause" in text or "aggregate function" in text:
-                hint = (
-                    "it uses a column that is neither in group_by nor inside an aggregate "
-                    "(any_value, min, sum, mode…)"
-                    if group
-                    else "it aggregates rows (sum, min, mode…) but the table has no group_by"
-                )
-                raise self.lines.error(path, f"{name}.{column}: {hint}") from None
-            raise self._fail(path, f"{name}.{column}", error, columns, expression) from None
-
-    def _column(
-        self,
-        name: str,
-        field_: pa.Field,
-        given: ColumnSpec | str | bool | int | float | None,
-        kept: str,
-        group: str,
-        columns: list[str],
-    ) -> _Column:
-        base: Path_ = ("tables", name, "columns", field_.name)
-        spec = given if isinstance(given, ColumnSpec) else None
-        if not isinstance(given, ColumnSpec):
-            value = given if isinstance(given, str) else literal(given)
-            origin = base
-        elif given.is_constant:
-            value, origin = literal(given.constant), (*base, "constant")
-        elif given.column is not None:
-            value, origin = ident(given.column), (*base, "column")
-        else:
-            value, origin = str(given.sql), (*base, "sql")
-        kind = self._describe_value(name, field_.name, value, origin, kept, group, columns)
-        original = value
-        raw: str | None = None
-        reading, how = origin, None
-        if spec is not None and spec.format is not None:
-            raw = f"CAST({value} AS VARCHAR)"
-            reading, how = (*base, "format"), f"format {spec.format!r}"
-            value = self._parse(name, field_.name, value, spec.format, reading)
-        elif spec is not None and spec.cast is not None:
-            raw = f"CAST({value} AS VARCHAR)"
-            reading, how = (*base, "cast"), f"cast to {spec.cast}"
-            value = f"TRY_CAST({value} AS {spec.cast})"
-        if spec is not None and (spec.format is not None or spec.cast is not None):
-            kind = self._describe_value(name, field_.name, value, reading, kept, group, columns)
-        if spec is not None and spec.timezone is not None:
-            path = (*base, "timezone")
-            value, kind, text_read = self._in_zone(name, field_.name, value, kind, spec.timezone, path)
-            if text_read and raw is None:
-                raw, reading, how = f"CAST({original} AS VARCHAR)", path, "reading as a local timestamp"
-        if pa.types.is_date(field_.type) and kind.startswith("TIMESTAMP"):
-            value = f"CAST({value} AS DATE)"
-        elif pa.types.is_timestamp(field_.type) and kind == "DATE":
-            value = f"CAST({value} AS TIMESTAMP)"
-        return _Column(field_.name, field_.type, value, raw, origin, reading, how)
-
-    def _parse(self, name: str, column: str, value: str, form: str, path: Path_) -> str:
-        if form in EPOCH_FORMATS:
-            scale = EPOCH_FORMATS[form]
-            return f"to_timestamp(TRY_CAST({value} AS DOUBLE) * {scale!r})"
-        try:
-            self.connection.execute(f"SELECT try_strptime('', {literal(form)})")
-        except duckdb.Error as error:
-            raise self._fail(path, f"{name}.{column}: format {form!r}", error) from None
-        return f"try_strptime(CAST({value} AS VARCHAR), {literal(form)})"
-
-    def _in_zone(
-        self, name: str, column: str, value: str, kind: str, zone: str, path: Path_
-    ) -> tuple[str, str, bool]:
-        """``value`` (local time in ``zone``) as a UTC instant; whether text had to be read."""
-        try:
-            self.connection.execute(f"SELECT timezone({literal(zone)}, TIMESTAMP '2000-01-01')")
-        except duckdb.Error:
-            raise self.lines.error(path, f"{name}.{column}: unknown time zone {zone!r}") from None
-        if kind == "TIMESTAMP WITH TIME ZONE":
-            raise self.lines.error(
-                path, f"{name}.{column}: the value already carries its time zone; drop timezone"
-            )
-        if kind == "VARCHAR":
-            return (
-                f"timezone({literal(zone)}, TRY_CAST({value} AS TIMESTAMP))",
-                "TIMESTAMP WITH TIME ZONE",
-                True,
-            )
-        if kind in ("TIMESTAMP", "DATE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"):
-            return f"timezone({literal(zone)}, CAST({value} AS TIMESTAMP))", "TIMESTAMP WITH TIME ZONE", False
-        raise self.lines.error(path, f"{name}.{column}: a {kind} value has no local time to convert")
-
     def _select(
-        self, name: str, entry: TableMapping, kept: str, into: str, columns: Sequence[_Column], group: str
+        self, name: str, entry: TableMapping, kept: str, into: str, columns: Sequence[ReadColumn], group: str
     ) -> None:
         items: list[tuple[str, Path_]] = []
         for column in columns:
-            items.append((f"{column.value} AS {ident(_value_name(column.name))}", column.reading))
+            items.append((f"{column.value} AS {ident(value_name(column.name))}", column.reading))
             if column.raw is not None:
-                items.append((f"{column.raw} AS {ident(_raw_name(column.name))}", column.origin))
+                items.append((f"{column.raw} AS {ident(raw_name(column.name))}", column.origin))
         row = f"min({ROW}) AS {ROW}" if group else ROW
         select = ", ".join([*(item for item, _ in items), row])
         try:
@@ -382,7 +229,7 @@ class TableBuilder:
     # -- 5. sessions -------------------------------------------------------------------------
 
     def _sessions(self, out: str, into: str, gap_minutes: float) -> None:
-        user, ts, session = (ident(_value_name(c)) for c in ("user_id", "ts", "session_id"))
+        user, ts, session = (ident(value_name(c)) for c in ("user_id", "ts", "session_id"))
         gap_us = int(gap_minutes * 60_000_000)
         order = f"PARTITION BY {user} ORDER BY __t NULLS LAST, {ROW}"
         self.connection.execute(
@@ -405,22 +252,22 @@ class TableBuilder:
 
     def _arrow(self, relation: str, spec: TableSpec) -> pa.Table:
         order = [c for c in (spec.date_column, *spec.key) if c is not None]
-        by = ", ".join([*(f"{ident(_value_name(c))} NULLS LAST" for c in order), ROW])
+        by = ", ".join([*(f"{ident(value_name(c))} NULLS LAST" for c in order), ROW])
         return self.connection.sql(f"SELECT * FROM {ident(relation)} ORDER BY {by}").to_arrow_table()
 
     def _finish(
-        self, name: str, result: pa.Table, columns: Sequence[_Column]
+        self, name: str, result: pa.Table, columns: Sequence[ReadColumn]
     ) -> tuple[list[pa.Array], dict[str, int], dict[str, pa.Array]]:
         arrays: list[pa.Array] = []
         kept_as_text: dict[str, int] = {}
         typed: dict[str, pa.Array] = {}
         for column in columns:
-            values = result[_value_name(column.name)].combine_chunks()
+            values = result[value_name(column.name)].combine_chunks()
             coerced, failed_text = coerce_column(values, column.target)
             failed = pc.is_valid(failed_text)
             present = pc.is_valid(values)
             if column.raw is not None:
-                raw = result[_raw_name(column.name)].combine_chunks()
+                raw = result[raw_name(column.name)].combine_chunks()
                 unread = pc.and_(pc.is_null(values), pc.is_valid(raw))
                 failed_text = pc.if_else(unread, raw, failed_text)
                 failed = pc.or_(failed, unread)
@@ -437,7 +284,7 @@ class TableBuilder:
                 arrays.append(coerced)
         return arrays, kept_as_text, typed
 
-    def _none_read(self, name: str, column: _Column, failed_text: pa.Array, present: int) -> Exception:
+    def _none_read(self, name: str, column: ReadColumn, failed_text: pa.Array, present: int) -> Exception:
         examples = pc.unique(failed_text.drop_null()).to_pylist()[:_EXAMPLES]
         shown = ", ".join(repr(v) for v in examples)
         if column.how is not None:
@@ -475,14 +322,14 @@ class TableBuilder:
                 if field_.name not in entry.columns:
                     nulls.append(field_.name)
                 given = entry.columns.get(field_.name)
-                planned.append(self._column(name, field_, given, kept, group, columns))
+                planned.append(self.reader.read_column(name, field_, given, kept, group, columns))
             self._select(name, entry, kept, out, planned, group)
             final = out
             if entry.sessions is not None:
                 self._sessions(out, sessions, entry.sessions.gap_minutes)
                 final = sessions
                 planned.append(
-                    _Column(
+                    ReadColumn(
                         "session_id",
                         pa.string(),
                         "",
