@@ -26,8 +26,9 @@ from vitrina.adapters.prometheus.multiprocess import process_exited
 from vitrina.config import Settings
 from vitrina.serving import errors as errors_module
 from vitrina.serving import gc_freeze, reload_signal
-from vitrina.serving.api_models import ErrorResponse, events_model
+from vitrina.serving.api_models import ErrorResponse
 from vitrina.serving.console import router as console
+from vitrina.serving.event_models import events_model
 from vitrina.serving.limits import RequestLimits
 from vitrina.serving.middleware import NO_ARM, RequestContextMiddleware
 from vitrina.serving.openapi import envelope_for_validation_errors

@@ -15,7 +15,8 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from vitrina.serving.api_models import ErrorResponse, EventsIn
+from vitrina.serving.api_models import ErrorResponse
+from vitrina.serving.event_models import EventsIn
 
 ENVELOPE_REF = f"#/components/schemas/{ErrorResponse.__name__}"
 # Models a route reads itself (``POST /events`` parses its body off the event loop), so

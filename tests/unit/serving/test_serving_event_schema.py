@@ -24,7 +24,7 @@ from vitrina.adapters.contracts.schemas import column_rules
 from vitrina.adapters.events.base import EVENT_FIELDS
 from vitrina.core.tables import DEVICES, EVENT_TYPES, EVENTS, PAGES
 from vitrina.pipelines.validate import check_table
-from vitrina.serving.api_models import EventIn, EventsIn
+from vitrina.serving.event_models import EventIn, EventsIn
 from vitrina.serving.routes.events import accept
 
 pytestmark = pytest.mark.unit

@@ -24,8 +24,8 @@ from vitrina.adapters.events.base import EVENT_FIELDS
 from vitrina.config import get_settings
 from vitrina.core.tables import EVENTS
 from vitrina.pipelines.validate import check_table
-from vitrina.serving.api_models import EventsIn, events_model
 from vitrina.serving.app import create_app
+from vitrina.serving.event_models import EventsIn, events_model
 from vitrina.serving.routes.events import accept
 from vitrina.shop_config import ContractsConfig, load_shop_config
 

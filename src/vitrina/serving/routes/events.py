@@ -14,8 +14,9 @@ from starlette.concurrency import run_in_threadpool
 
 from vitrina.adapters.events import EventBufferUnavailableError, EventRecord
 from vitrina.adapters.stores.sessions import touches_of
-from vitrina.serving.api_models import ErrorResponse, EventsBatch, EventsResponse, events_model
+from vitrina.serving.api_models import ErrorResponse
 from vitrina.serving.deps import State, envelope
+from vitrina.serving.event_models import EventsBatch, EventsResponse, events_model
 from vitrina.serving.state import ServingState
 
 log = logging.getLogger(__name__)
