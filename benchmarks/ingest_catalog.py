@@ -21,7 +21,8 @@ import numpy as np
 import psycopg
 import pyarrow as pa
 
-from vitrina.adapters.ingest.catalog_changes import ingest_catalog_from_postgres, load_catalog_to_postgres
+from vitrina.adapters.ingest.catalog_changes import ingest_catalog_from_postgres
+from vitrina.adapters.ingest.catalog_to_postgres import load_catalog_to_postgres
 from vitrina.config import get_settings
 from vitrina.core.tables import CATALOG
 

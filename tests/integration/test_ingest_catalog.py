@@ -15,9 +15,9 @@ from vitrina.adapters.ingest import catalog_changes as ingest
 from vitrina.adapters.ingest.catalog_changes import (
     SourceError,
     ingest_catalog_from_postgres,
-    load_catalog_to_postgres,
     state_url,
 )
+from vitrina.adapters.ingest.catalog_to_postgres import load_catalog_to_postgres
 from vitrina.adapters.lake.io import list_parquet_files, read_table, remove_table
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.cli.main import app

@@ -25,9 +25,9 @@ from vitrina.adapters.events import EventRecord
 from vitrina.adapters.events.search_answers import SearchAnswerRecord
 from vitrina.adapters.ingest.catalog_changes import (
     ingest_catalog_from_postgres,
-    load_catalog_to_postgres,
     lock_path,
 )
+from vitrina.adapters.ingest.catalog_to_postgres import load_catalog_to_postgres
 from vitrina.adapters.ingest.postgres import describe
 from vitrina.adapters.lake.io import list_parquet_files
 from vitrina.adapters.lake.paths import LakePaths

@@ -176,7 +176,7 @@ def generate_marketplace(
     if catalog_to is None:
         write_table(lake, "raw", "catalog", catalog, None, snapshot_day=last, part=PART)
     else:
-        from vitrina.adapters.ingest.catalog_changes import load_catalog_to_postgres
+        from vitrina.adapters.ingest.catalog_to_postgres import load_catalog_to_postgres
 
         load_catalog_to_postgres(catalog, catalog_to, settings.catalog_table)
         destination = f"PostgreSQL table {settings.catalog_table}"
