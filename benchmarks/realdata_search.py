@@ -10,11 +10,15 @@ search logs, English analysis. In one run, on the same catalog and queries:
 * ``tantivy`` — Tantivy (its Python package) with its ``en_stem`` analyser, each query parsed
   as an OR of its words by Tantivy's query parser: the established engine;
 * ``vitrina_lexical`` — vitrina's BM25 branch after query understanding;
-* ``vitrina_semantic`` — its semantic branch (the base MiniLM the pipeline serves without logs);
+* ``vitrina_semantic`` — its semantic branch, with the encoder the pipeline serves without logs:
+  MiniLM fine-tuned on the judged queries of the selection half's learning quarter
+  (:mod:`vitrina.core.evaluation.judged_encoder`, bounded like the pipeline's fine-tuning);
+  ``vitrina_semantic_base`` the base MiniLM beside it (``--base-encoder``: serve the base);
 * ``vitrina_rrf`` — the fixed reciprocal-rank fusion the hybrid served before;
 * ``vitrina_served`` — the engine in the mode and with the fusion weight the search pipeline
-  would choose, learnt on the *selection* half of the judged queries
-  (:mod:`vitrina.core.evaluation.served_mode`, :mod:`vitrina.core.evaluation.fusion_weight`).
+  would choose, learnt on the *selection* half of the judged queries less the quarter the
+  encoder learnt from (:mod:`vitrina.core.evaluation.served_mode`,
+  :mod:`vitrina.core.evaluation.fusion_weight`).
 
 Every number is measured on the *gate* half of the judged queries — never on the half the
 weight and the mode were learnt from (the dataset's other half is withheld by its keeper).
@@ -213,7 +217,11 @@ def build(data: Path, cache: Path, *, with_semantic: bool = True, from_judgments
     else:  # lexical experiments: one unit vector stands for every product
         vectors = base_vectors = np.tile(np.eye(1, 384, dtype=np.float32), (len(ids), 1))
     semantic = SemanticRetriever(QueryEncoder.load(onnx_dir), SemanticIndex.build(vectors))
-    base = SemanticRetriever(QueryEncoder.load(base_dir), SemanticIndex.build(base_vectors))
+    base = (
+        semantic
+        if onnx_dir == base_dir
+        else SemanticRetriever(QueryEncoder.load(base_dir), SemanticIndex.build(base_vectors))
+    )
     engine = SearchEngine(
         understanding=understanding,
         lexical=lexical,
@@ -396,10 +404,13 @@ def markdown(result: dict[str, Any]) -> str:
         f"({result['n_gate_scored']:,} with a relevant product). NDCG@10 with gain = grade − 1; "
         "judged@10 = share of the top ten that carries a judgment; latency one query at a time in process.",
         "",
-        f"Served: mode `{served['mode']}`, fusion weight {served['fusion']['weight']:.2f} (lexical share, "
-        f"learnt on the {result['n_selection_queries']:,} queries of the selection half; selection NDCG@10 "
+        _encoder_line(result.get("encoder", {"encoder": "base"})),
+        "",
+        f"Served: mode `{served['mode']}`, fusion weight {served['fusion']['weight']:.2f} (lexical share), "
+        f"coverage {served['fusion']['coverage']:.2f}, learnt on {result['n_selection_queries']:,} judged "
+        "queries of the selection half the encoder did not learn from; their NDCG@10 "
         + ", ".join(f"{m} {v:.4f}" for m, v in served["selection"].items())
-        + ").",
+        + ".",
         "",
         "| engine | " + " | ".join(COLUMNS) + " | × plain BM25 |",
         "|---|" + "---:|" * (len(COLUMNS) + 1),
@@ -407,7 +418,33 @@ def markdown(result: dict[str, Any]) -> str:
     for name, values in result["results"].items():
         cells = [_cell(values.get(c)) for c in COLUMNS]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {result['vs_plain_bm25'][name]:.3f} |")
+    if result.get("note"):
+        lines += ["", str(result["note"])]
+    base = result.get("base_encoder_run")
+    if base:
+        lines += [
+            "",
+            f"With the base encoder (`{base['command']}`, {base['date']}, same machine): "
+            + ", ".join(f"{name} {value:.4f}" for name, value in base["ndcg@10"].items())
+            + f" (fusion weight {base['fusion_weight']:.2f} learnt on the whole selection half).",
+        ]
     return "\n".join(lines) + "\n"
+
+
+def _encoder_line(encoder: dict[str, Any]) -> str:
+    if encoder.get("encoder") != "judgments":
+        return "Encoder: the base all-MiniLM-L6-v2 (not fine-tuned)."
+    bound = ", stopped by its time bound" if encoder.get("stopped_by_time") else ""
+    steps = (
+        f"{encoder['steps']} steps, {encoder['finetune_seconds']:.0f} s{bound}; "
+        if "steps" in encoder
+        else ""
+    )
+    return (
+        f"Encoder: fine-tuned on {encoder['triples']:,} triples from the {encoder['learn_queries']:,} judged "
+        f"queries of the selection half's learning quarter ({steps}with the ONNX export "
+        f"{encoder['seconds_with_export']:.0f} s); both catalogs' embedding {encoder['embed_seconds']:.0f} s."
+    )
 
 
 def _cell(value: object) -> str:
