@@ -144,6 +144,8 @@ def test_train_all_skips_what_cannot_apply_and_says_why(shop: tuple[Settings, Lo
     assert loop.recs is None
     assert loop.search is not None
     assert any("no search logs: ranker not trained" in note for note in loop.search.notes)
+    # a few dozen judged queries teach the fusion, not the encoder
+    assert any("encoder not fine-tuned on judgments" in note for note in loop.search.notes)
 
 
 def test_the_gate_reads_the_judgments_and_the_first_version_is_champion(

@@ -16,12 +16,15 @@ Time is split so that no model is judged on what it learned from:
 Text is analysed in the shop's language (``settings.shop.language``), recorded in the index
 version; a change of language or synonyms file makes the next run retrain.
 
-Without search logs (a catalog brought without traffic) the base encoder is used, no ranker
-is trained and only judgments and qrels — if any — are evaluated. The served mode is then
+Without search logs (a catalog brought without traffic) no ranker is trained and only
+judgments and qrels — if any — are evaluated; the encoder is fine-tuned on a quarter of the
+shop's judged queries when there are enough of them (:mod:`vitrina.pipelines.search.judged_finetune`),
+else the base encoder serves. The served mode is then
 the score-fusion ``hybrid``, unless the shop's judgments say ``bm25`` (after query understanding)
 is better: chosen on one half of the judged queries, gated on the other
 (:mod:`vitrina.core.evaluation.served_mode`), recorded in the index version and the run. The
-same half teaches the hybrid its fusion weights first (:mod:`vitrina.core.evaluation.fusion_weight`;
+same half — less the quarter the encoder learnt from — teaches the hybrid its fusion weights
+first (:mod:`vitrina.core.evaluation.fusion_weight`;
 without judgments the defaults of :mod:`vitrina.core.search.fusion` serve), also recorded.
 With nothing to measure at all, the gate lets a first version through
 with the reason recorded (:mod:`vitrina.core.promotion.gate`), so a new shop is never left
@@ -82,7 +85,7 @@ from vitrina.core.evaluation.search_rankings import (
     render_markdown,
     strict_json,
 )
-from vitrina.core.evaluation.served_mode import choose_mode, split_judged
+from vitrina.core.evaluation.served_mode import JudgedSplit, choose_mode, split_judged, take
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.ranking.training_set import RankingFrame
 from vitrina.core.search.engine import SearchEngine
@@ -104,6 +107,7 @@ from vitrina.pipelines.registration import gate_psi
 from vitrina.pipelines.reports import write_report
 from vitrina.pipelines.retrain_policy import TrainDecision
 from vitrina.pipelines.search.corpus import read_search_inputs, text_inputs
+from vitrina.pipelines.search.judged_finetune import JudgedTuning, finetune_on_judgments
 from vitrina.pipelines.search.judgments import read_judgments
 from vitrina.pipelines.search.live_logs import live_search_ids
 from vitrina.pipelines.search.logs import LogWindows, log_windows, read_search_logs
@@ -131,6 +135,8 @@ class SearchConfig:
     max_eval_searches: int = 3_000
     ranker_valid_share: float = 0.2
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    finetune_on_judgments: bool = True
+    """Without search logs, fine-tune the encoder on a quarter of the judged queries."""
     evaluate: bool = True
     switch: bool = True
 
@@ -201,16 +207,32 @@ def _build(
         if windows is None:
             what = "no search logs" if logs.empty else "search logs too short to hold out a week"
             run.notes.append(
-                f"{what}: ranker not trained, encoder not fine-tuned (base MiniLM, un-learned modes)"
+                f"{what}: ranker not trained, encoder not fine-tuned on searches (un-learned modes)"
             )
     before_eval = logs if windows is None else logs[logs["ts"] < windows.t_eval]
     with steps.step("query understanding"):
         understanding = QueryUnderstanding.build(
             inputs.catalog, before_eval, inputs.synonyms, language=language
         )
+    lexical = BM25Index.build(products.product_ids.tolist(), texts, language=language)
+    judged_tuning: JudgedTuning | None = None
     with steps.step("fine-tune the bi-encoder"):
         encoder_dir, onnx_dir = staged / "encoder", staged / "onnx"
         encoder_url, onnx_url = f"{models}/encoder", f"{models}/onnx"
+        if windows is None and config.finetune_on_judgments:
+            judged_tuning = finetune_on_judgments(
+                read_judgments(settings),
+                products,
+                texts,
+                understanding,
+                lexical,
+                encoder_dir,
+                onnx_dir,
+                config.finetune,
+                seed=config.seed,
+            )
+            if judged_tuning is not None:
+                run.notes.append(judged_tuning.reason)
         if windows is not None:
             triples = training_triples(
                 logs,
@@ -220,12 +242,12 @@ def _build(
             )
             finetune(triples, id_texts(products.product_ids.tolist(), texts), encoder_dir, config.finetune)
             export_onnx(encoder_dir, onnx_dir)
-        else:
+        elif judged_tuning is None or judged_tuning.report is None:
             encoder_dir, onnx_dir = base_model_path(), base_onnx(settings)
             encoder_url, onnx_url = str(encoder_dir), base_onnx_url(settings)
         encoder = QueryEncoder.load(onnx_dir)
+    tuned_encoder = windows is not None or (judged_tuning is not None and judged_tuning.report is not None)
     with steps.step("index products (BM25 + HNSW)"):
-        lexical = BM25Index.build(products.product_ids.tolist(), texts, language=language)
         embedded = embed_catalog(settings, texts, onnx_dir, PRODUCT_PRECISION)
         embeddings = embedded.vectors
         run.notes.append(
@@ -268,7 +290,7 @@ def _build(
             engine.close()
     if config.evaluate:
         with steps.step("evaluate models against judgments, qrels and held-out searches"):
-            fine_tuned = None if windows is None else embeddings
+            fine_tuned = embeddings if tuned_encoder else None
             run.metrics = _evaluate(
                 settings,
                 config,
@@ -281,6 +303,7 @@ def _build(
                 texts,
                 fine_tuned,
                 normalise,
+                frozenset() if judged_tuning is None else judged_tuning.learnt,
             )
     chosen_mode = run.metrics.get("served_mode")
     with steps.step("publish index version"):
@@ -498,6 +521,7 @@ def _evaluate(
     texts: list[str],
     fine_tuned: np.ndarray | None,
     normalise: Callable[[str], str],
+    learnt: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Every model on every relevance source (``fine_tuned``: the served embeddings when the
     encoder was fine-tuned; None when the base encoder serves, whose index is then reused as
@@ -505,7 +529,8 @@ def _evaluate(
 
     Without a ranker, the shop's judgments teach the hybrid's fusion weights and then choose
     the served mode on one half of the judged queries (section ``judgments_selection``) and the
-    ``judgments`` section, which the gate reads, holds the other half only."""
+    ``judgments`` section, which the gate reads, holds the other half only. The judged query
+    texts the encoder ``learnt`` from are left out of the selection half."""
     sources = _judged_sources(settings, config, run, products, windows, logs)
     run.judged_queries = sources["judgments"].texts if "judgments" in sources else []
     split = (
@@ -513,6 +538,9 @@ def _evaluate(
     )
     if split is not None:
         sources["judgments"] = split.gate
+        if learnt:
+            kept = [i for i, text in enumerate(split.selection.texts) if text not in learnt]
+            split = JudgedSplit(take(split.selection, kept), split.gate)
     report: dict[str, Any] = {"judgments": {}, "models": {}, "logs": {}}
     if sources:
         as_of = windows.t_eval if windows is not None else pd.Timestamp.now(tz="UTC")
