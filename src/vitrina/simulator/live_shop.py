@@ -23,6 +23,7 @@ Deterministic for a seed: one generator per day, the calls in a fixed order.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any, cast
@@ -30,9 +31,18 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from vitrina.adapters.lake.truth import PRODUCT_ID, USER_ID, ProductFacts, Truth, to_days
+from vitrina.adapters.lake.truth import (
+    PRODUCT_FACTS,
+    PRODUCT_ID,
+    USER_ID,
+    ProductFacts,
+    Truth,
+    to_days,
+    truth_url,
+)
 from vitrina.adapters.lake.warehouse import Warehouse
 from vitrina.config import Settings
+from vitrina.core.artifacts.files import filesystem, write_bytes_atomic
 from vitrina.simulator.catalog import Catalog
 from vitrina.simulator.common import datetime_to_us, format_ids
 from vitrina.simulator.online import OnlineMarketplace
@@ -60,7 +70,9 @@ class SimulatedShop:
         new_product_search_share: float = 0.15,
         scenario: str = "new_trend",
     ) -> None:
+        self.settings = settings
         self.market = OnlineMarketplace.from_lake(settings, seed)
+        self._city = self._stored_cities()
         self.seed = seed
         self.sessions_per_day = sessions_per_day
         self.new_products_per_day = new_products_per_day
@@ -89,6 +101,23 @@ class SimulatedShop:
         self._query_id = queries["query_id"].astype(str).to_numpy()
         self._query_weight = queries["n_searches"].astype(float).clip(lower=1.0).to_numpy()
         self._query_l2 = self.truth.products.l2[self.truth.product_rows(queries["product_id"].astype(str))]
+
+    def _stored_cities(self) -> np.ndarray[Any, Any]:
+        fs, path = filesystem(truth_url(self.settings, "world.npz"))
+        with fs.open(path, "rb") as handle, np.load(io.BytesIO(handle.read()), allow_pickle=False) as npz:
+            return np.asarray(npz["users__city"])
+
+    def save(self) -> None:
+        """Write the grown (or drifted) world to ``truth/world.npz``: what the pipelines'
+        truth-based evaluations read must know the new products and customers."""
+        truth = self.truth
+        arrays = {f"world__{k}": v for k, v in truth.world.to_arrays().items()}
+        arrays |= {f"product__{k}": np.asarray(getattr(truth.products, k)) for k in PRODUCT_FACTS}
+        arrays["users__signup_day"] = truth.user_signup_day
+        arrays["users__city"] = self._city
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        write_bytes_atomic(buffer.getvalue(), truth_url(self.settings, "world.npz"))
 
     @property
     def truth(self) -> Truth:
@@ -120,6 +149,7 @@ class SimulatedShop:
         catalog = cast(Catalog, SimpleNamespace(n=self.truth.products.leaf.size, l2=self.truth.products.l2))
         drifted = apply_drift(world, plan, self.taxonomy, catalog, self.seed)
         self.market.truth = replace(self.truth, world=replace(drifted, drift_start=self._day_t(day)))
+        self.save()
         return f"{self.scenario}: {', '.join(plan.affected_l2 or plan.affected_l1) or plan.city}"
 
     def arrivals(self, day: int, at: dt.datetime) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
@@ -190,6 +220,7 @@ class SimulatedShop:
         for pid in new_ids:
             self.fresh[pid] = day
         self.customers += list(user_rows["user_id"])
+        self.save()
         return pd.concat([added, out], ignore_index=True), user_rows, gone_ids
 
     def _new_users(self, rng: np.random.Generator, day: int, world: Any) -> tuple[Any, pd.DataFrame]:
@@ -205,11 +236,14 @@ class SimulatedShop:
             interest_l2=np.concatenate([world.interest_l2, world.interest_l2[sources]]),
             interest_w=np.concatenate([world.interest_w, world.interest_w[sources]]),
         )
+        self._city = np.concatenate([self._city, self._city[sources]])
         ids = [str(u) for u in format_ids(USER_ID[0], np.arange(n_old, n_old + n), USER_ID[1])]
-        template = self.users.iloc[rng.choice(len(self.users), n)].reset_index(drop=True).copy()
+        source_ids = [str(u) for u in format_ids(USER_ID[0], sources, USER_ID[1])]
+        template = self.users.set_index("user_id").loc[source_ids].reset_index()
         template["user_id"] = ids
         template["signup_date"] = self.date(day)
         template["lifetime_value"] = 0.0
+        self.users = pd.concat([self.users, template], ignore_index=True)
         return world, template
 
     # visits -------------------------------------------------------------------------------------
