@@ -236,7 +236,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             f"| {d['day']}{' *' if d['drifted'] else ''} | {d['date']} | {d['sessions']} | "
             f"{_fmt(d['ctr'])} | {_fmt(d['conversion'])} | {_fmt(d['revenue_per_session'], 2)} | "
             f"{_fmt(d['truth_utility'], 3)} | "
-            f"{d['served_versions'].get('recs', '–')} | {drift} | {experiments} |"
+            f"{d['served_versions'].get('recs_store', '–')} | {drift} | {experiments} |"
         )
     lines += ["", "\\* the drift scenario is on.", ""]
     return "\n".join(lines)

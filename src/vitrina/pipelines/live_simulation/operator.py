@@ -139,8 +139,20 @@ class ChallengerFlow:
             version, self.shadowing = self.shadowing, None
             payload, _ = write_shadow_report(self.settings)
             challenger = get_version(self.settings, RECS_MODEL, CHALLENGER)
-            if challenger is None or challenger.version != version:
+            if challenger is None:
                 return [{"surface": "recs", "summary": f"v{version} is no longer the challenger: no canary"}]
+            done: list[dict[str, Any]] = []
+            if challenger.version != version:  # the loop registered a newer retrain meanwhile
+                self.handled.add(challenger.version)
+                if publish_challenger(self.settings) is None:
+                    return [{"surface": "recs", "summary": f"v{challenger.version}: nothing published"}]
+                done.append(
+                    {
+                        "surface": "recs",
+                        "challenger": f"v{challenger.version}",
+                        "summary": f"replaced v{version} (shadowed) as challenger: published",
+                    }
+                )
             state = start_canary(self.settings, "recs", self.policy)
             groups = len(payload.get("groups", payload)) if isinstance(payload, dict) else 0
             return [
@@ -149,6 +161,7 @@ class ChallengerFlow:
                     "challenger": f"v{version}",
                     "summary": f"shadow report ({groups} group(s))",
                 },
+                *done,
                 {"surface": "recs", "challenger": state.challenger, "summary": state.decisions[-1].summary()},
             ]
         challenger = get_version(self.settings, RECS_MODEL, CHALLENGER)
