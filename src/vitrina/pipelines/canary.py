@@ -8,7 +8,8 @@ surface's experiment (challenger ``registered``). :func:`canary_step` then, at e
 1. reads the traffic since the canary started — per arm, requests, failed or degraded
    answers and the p95 latency from the API's request log, sessions and their clicks and
    purchases from the events (the event buffer and the validated lake, each session in the
-   arm that answered its request id);
+   arm that answered its request id; an event answering one of the canary's requests counts
+   whatever its ``ts``, which is the client's clock);
 2. calls :func:`vitrina.core.experiments.canary.step` (advance, hold, roll back, promote);
 3. applies it: the experiment's weights (advance), or the champion alone again with the
    challenger's store version / index withdrawn and its ``challenger`` alias removed
