@@ -100,6 +100,8 @@ class ChallengerFlow:
     rollbacks: list[ModelChange] = field(default_factory=list)
     handled: set[int] = field(default_factory=set)
     shadowing: int | None = None
+    canary: tuple[str, str] | None = None
+    """The canary last looked at (challenger, start) and how many of its decisions were seen."""
     seen_decisions: int = 0
 
     def watch(self, day: int) -> list[dict[str, Any]]:
@@ -108,9 +110,8 @@ class ChallengerFlow:
         if state is None:
             return []
         started = state.decisions[0].at if state.decisions else ""
-        key = hash((state.challenger, started))
-        if key != getattr(self, "_canary_key", None):
-            self._canary_key, self.seen_decisions = key, 0
+        if (state.challenger, started) != self.canary:
+            self.canary, self.seen_decisions = (state.challenger, started), 0
         new = state.decisions[self.seen_decisions :]
         self.seen_decisions = len(state.decisions)
         out = []
