@@ -20,6 +20,7 @@ from vitrina.cli.experiment import experiment_app
 from vitrina.cli.models import models_app
 from vitrina.cli.query import query_app
 from vitrina.cli.serve import serve
+from vitrina.cli.simulate import simulate_app
 from vitrina.cli.train import train_app
 from vitrina.shop_config import ShopFileError
 
@@ -57,6 +58,7 @@ app.command("drift")(drift)
 app.add_typer(models_app, name="models")
 app.add_typer(query_app, name="query")
 app.add_typer(experiment_app, name="experiment")
+app.add_typer(simulate_app, name="simulate")
 deprecated.register(app)
 
 

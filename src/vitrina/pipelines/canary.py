@@ -8,7 +8,8 @@ surface's experiment (challenger ``registered``). :func:`canary_step` then, at e
 1. reads the traffic since the canary started — per arm, requests, failed or degraded
    answers and the p95 latency from the API's request log, sessions and their clicks and
    purchases from the events (the event buffer and the validated lake, each session in the
-   arm that answered its request id);
+   arm that answered its request id; an event answering one of the canary's requests counts
+   whatever its ``ts``, which is the client's clock);
 2. calls :func:`vitrina.core.experiments.canary.step` (advance, hold, roll back, promote);
 3. applies it: the experiment's weights (advance), or the champion alone again with the
    challenger's store version / index withdrawn and its ``challenger`` alias removed
@@ -25,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -207,9 +208,13 @@ def session_traffic(
     return {arm: (v[0], v[1], v[2]) for arm, v in out.items()}
 
 
-def _events_since(settings: Settings, since: dt.datetime) -> list[Mapping[str, Any]]:
-    """Events at or after ``since``: the buffer's pending ones and the validated lake's,
-    once each (by event id); a part that cannot be read is skipped with a warning."""
+def _events_since(
+    settings: Settings, since: dt.datetime, requests: Collection[str] = ()
+) -> list[Mapping[str, Any]]:
+    """Events at or after ``since``, and those answering one of ``requests`` whatever their
+    time (the request id ties an event to the answer it came from; its ``ts`` is the client's
+    clock, which may lag the API's): the buffer's pending ones and the validated lake's, once
+    each (by event id); a part that cannot be read is skipped with a warning."""
     found: dict[str, Mapping[str, Any]] = {}
     try:
         from vitrina.adapters.lake.warehouse import Warehouse
@@ -217,8 +222,8 @@ def _events_since(settings: Settings, since: dt.datetime) -> list[Mapping[str, A
         with Warehouse.from_settings(settings) as warehouse:
             frame = warehouse.df(
                 "SELECT event_id, user_id, product_id, event_type, ts, session_id, page, request_id "
-                "FROM events WHERE ts >= ?",
-                [since],
+                "FROM events WHERE ts >= ? OR request_id IN (SELECT unnest(?::VARCHAR[]))",
+                [since, sorted(requests)],
             )
         for record in frame.to_dict("records"):
             found[str(record["event_id"])] = {str(k): v for k, v in record.items()}
@@ -231,7 +236,10 @@ def _events_since(settings: Settings, since: dt.datetime) -> list[Mapping[str, A
                 row: Mapping[str, Any] | None = to_json() if callable(to_json) else None
                 if row is None or "event_id" not in row:
                     continue
-                if dt.datetime.fromisoformat(str(row["ts"])) >= since:
+                if (
+                    dt.datetime.fromisoformat(str(row["ts"])) >= since
+                    or str(row.get("request_id")) in requests
+                ):
                     found[str(row["event_id"])] = row
     except Exception as error:
         log.warning("canary: event buffer unreadable (%s)", error)
@@ -252,7 +260,8 @@ def observe(settings: Settings, state: CanaryState, experiment: str) -> Traffic:
         if row.get("user_id") is not None:
             arm_of_user.setdefault(str(row["user_id"]), str(row["arm"]))
     requests = request_traffic(rows)
-    sessions = session_traffic(_events_since(settings, since), arm_of_request, arm_of_user, state.surface)
+    events = _events_since(settings, since, arm_of_request.keys())
+    sessions = session_traffic(events, arm_of_request, arm_of_user, state.surface)
 
     def arm(name: str) -> ArmTraffic:
         n, errors, p95 = requests[name]

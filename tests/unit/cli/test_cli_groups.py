@@ -19,7 +19,7 @@ from vitrina.cli.main import app
 
 pytestmark = pytest.mark.unit
 
-GROUPS = ["data", "data ingest", "train", "models", "query", "experiment", "experiment canary"]
+GROUPS = ["data", "data ingest", "train", "models", "query", "experiment", "experiment canary", "simulate"]
 COMMANDS = [
     "demo",
     "serve",
@@ -46,8 +46,9 @@ COMMANDS = [
     "experiment canary start",
     "experiment canary step",
     "experiment canary status",
+    "simulate live",
 ]
-TOP_LEVEL = ["demo", "serve", "data", "train", "drift", "models", "query", "experiment"]
+TOP_LEVEL = ["demo", "serve", "data", "train", "drift", "models", "query", "experiment", "simulate"]
 OLD_TOP_LEVEL = ["generate", "validate", "ingest", "run", "promote", "rollback", "recs", "search"]
 
 # old spelling → (its arguments, the new spelling), for aliases that stop at once on a home

@@ -1,0 +1,242 @@
+"""The live shop's report: what a run of ``vitrina simulate live`` showed, day by day.
+
+Pure: the scheduler hands over what it counted (each day's sessions, clicks, purchases,
+revenue and the truth's utility of what was served; the loop's steps, the drift decisions,
+the model changes; when each new product arrived and was first recommended or found) and
+this module assembles ``metrics.json`` and its Markdown rendering. Days are integers from 0
+(the first simulated day); a product never recommended or never found has ``null``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class DayTraffic:
+    """One day's shop traffic as the shop's own events count it, plus the truth's view.
+
+    ``utility_sum`` / ``utility_n``: the simulator truth's expected utility of every product
+    served on a recs page (summed, and how many), so the mean is the truth's judgement of the
+    recommendations whatever the shoppers happened to click."""
+
+    sessions: int = 0
+    clicked_sessions: int = 0
+    converted_sessions: int = 0
+    revenue: float = 0.0
+    recs_requests: int = 0
+    search_requests: int = 0
+    utility_sum: float = 0.0
+    utility_n: int = 0
+
+    @property
+    def ctr(self) -> float:
+        return self.clicked_sessions / self.sessions if self.sessions else 0.0
+
+    @property
+    def conversion(self) -> float:
+        return self.converted_sessions / self.sessions if self.sessions else 0.0
+
+    @property
+    def revenue_per_session(self) -> float:
+        return self.revenue / self.sessions if self.sessions else 0.0
+
+    @property
+    def truth_utility(self) -> float | None:
+        return self.utility_sum / self.utility_n if self.utility_n else None
+
+
+@dataclass(frozen=True)
+class ModelChange:
+    """A promotion or a rollback: which model version, on which day and why."""
+
+    model: str
+    version: str
+    day: int
+    reason: str
+
+
+@dataclass
+class DayRecord:
+    """Everything one simulated day produced (traffic, serving, loop)."""
+
+    day: int
+    date: str
+    traffic: DayTraffic = field(default_factory=DayTraffic)
+    served_versions: dict[str, str] = field(default_factory=dict)
+    drift: dict[str, Any] = field(default_factory=dict)
+    experiments: list[dict[str, Any]] = field(default_factory=list)
+    steps: dict[str, int] = field(default_factory=dict)
+    new_products: int = 0
+    new_customers: int = 0
+    out_of_stock: int = 0
+    drifted: bool = False
+
+
+def first_days(added: Mapping[str, int], seen: Mapping[str, Iterable[int]]) -> dict[str, int | None]:
+    """Per added product, the first day on or after its arrival it was seen (None: never)."""
+    out: dict[str, int | None] = {}
+    for product, day in added.items():
+        later = [d for d in seen.get(product, ()) if d >= day]
+        out[product] = min(later) if later else None
+    return out
+
+
+def new_product_rows(
+    added: Mapping[str, int],
+    recommended: Mapping[str, Iterable[int]],
+    found: Mapping[str, Iterable[int]],
+) -> list[dict[str, Any]]:
+    """``new_products`` of the report, sorted by arrival then id."""
+    first_rec = first_days(added, recommended)
+    first_found = first_days(added, found)
+    return [
+        {
+            "product_id": product,
+            "day_added": day,
+            "first_day_recommended": first_rec[product],
+            "first_day_found": first_found[product],
+        }
+        for product, day in sorted(added.items(), key=lambda kv: (kv[1], kv[0]))
+    ]
+
+
+def _lag_summary(rows: Sequence[Mapping[str, Any]], key: str) -> dict[str, Any]:
+    lags = [r[key] - r["day_added"] for r in rows if r[key] is not None]
+    return {
+        "products": len(rows),
+        "reached": len(lags),
+        "within_one_day": sum(1 for lag in lags if lag <= 1),
+        "max_lag_days": max(lags) if lags else None,
+    }
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None
+
+
+def recovery(days: Sequence[Mapping[str, Any]], drift_day: int | None, last: int = 3) -> dict[str, Any]:
+    """CTR and truth utility before the drift (the days before it) and at the end (the last
+    ``last`` days), and their ratio: a ratio ≥ 0.95 is a recovery to within 5 %."""
+    if drift_day is None or drift_day <= 0 or drift_day >= len(days):
+        return {}
+    before, after = days[:drift_day], days[max(drift_day, len(days) - last) :]
+    out: dict[str, Any] = {"before_days": [d["day"] for d in before], "after_days": [d["day"] for d in after]}
+    for metric in ("ctr", "truth_utility"):
+        b, a = _mean([d[metric] for d in before]), _mean([d[metric] for d in after])
+        out[metric] = {"before": b, "after": a, "ratio": (a / b) if a is not None and b else None}
+    return out
+
+
+def assemble(
+    *,
+    run_id: str,
+    config: Mapping[str, Any],
+    days: Sequence[DayRecord],
+    failed_steps: Sequence[Mapping[str, Any]],
+    promotions: Sequence[ModelChange],
+    rollbacks: Sequence[ModelChange],
+    new_products: Sequence[Mapping[str, Any]],
+    drift_day: int | None,
+) -> dict[str, Any]:
+    """``metrics.json`` (see the module docstring)."""
+    per_day = [
+        {
+            "day": d.day,
+            "date": d.date,
+            "sessions": d.traffic.sessions,
+            "ctr": d.traffic.ctr,
+            "conversion": d.traffic.conversion,
+            "revenue_per_session": d.traffic.revenue_per_session,
+            "truth_utility": d.traffic.truth_utility,
+            "recs_requests": d.traffic.recs_requests,
+            "search_requests": d.traffic.search_requests,
+            "served_versions": dict(d.served_versions),
+            "drift": dict(d.drift),
+            "experiments": list(d.experiments),
+            "steps": dict(d.steps),
+            "new_products": d.new_products,
+            "new_customers": d.new_customers,
+            "out_of_stock": d.out_of_stock,
+            "drifted": d.drifted,
+        }
+        for d in days
+    ]
+    return {
+        "run_id": run_id,
+        "config": dict(config),
+        "days": len(days),
+        "failed_steps": [dict(s) for s in failed_steps],
+        "promotions": [asdict(p) for p in promotions],
+        "rollbacks": [asdict(r) for r in rollbacks],
+        "new_products": [dict(p) for p in new_products],
+        "new_products_summary": {
+            "recommended": _lag_summary(new_products, "first_day_recommended"),
+            "found": _lag_summary(new_products, "first_day_found"),
+        },
+        "recovery": recovery(per_day, drift_day),
+        "per_day": per_day,
+    }
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def render_markdown(report: Mapping[str, Any]) -> str:
+    """The report for a person: the bars first, then the day table and the model changes."""
+    lines = [f"# Live shop {report['run_id']}", ""]
+    config = report.get("config", {})
+    lines.append(", ".join(f"{k} = {v}" for k, v in config.items()))
+    lines += ["", f"- days: {report['days']}", f"- failed steps: {len(report['failed_steps'])}"]
+    for step in report["failed_steps"]:
+        lines.append(
+            f"  - day {step.get('day')}: {step.get('pipeline')} · {step.get('step')}: {step.get('detail')}"
+        )
+    for kind in ("recommended", "found"):
+        s = report["new_products_summary"][kind]
+        lines.append(
+            f"- new products {kind}: {s['reached']} of {s['products']} "
+            f"({s['within_one_day']} within one day of arrival; longest lag {s['max_lag_days']} day(s))"
+        )
+    rec = report.get("recovery") or {}
+    for metric in ("ctr", "truth_utility"):
+        if metric in rec:
+            m = rec[metric]
+            lines.append(
+                f"- {metric}: before the drift {_fmt(m['before'])}, last days {_fmt(m['after'])} "
+                f"(ratio {_fmt(m['ratio'], 3)})"
+            )
+    lines += [
+        "",
+        "## Model changes",
+        "",
+        "| kind | model | version | day | reason |",
+        "|---|---|---|---:|---|",
+    ]
+    for kind in ("promotions", "rollbacks"):
+        for c in report[kind]:
+            reason = str(c["reason"]).replace("|", "/")[:160]
+            lines.append(f"| {kind[:-1]} | {c['model']} | {c['version']} | {c['day']} | {reason} |")
+    lines += [
+        "",
+        "## Days",
+        "",
+        "| day | date | sessions | CTR | conversion | revenue/session | truth utility | recs | drift "
+        "| experiments |",
+        "|---:|---|---:|---:|---:|---:|---:|---|---|---|",
+    ]
+    for d in report["per_day"]:
+        drift = "; ".join(f"{k}: {v}" for k, v in d["drift"].items())
+        experiments = "; ".join(str(e.get("summary", "")) for e in d["experiments"])
+        lines.append(
+            f"| {d['day']}{' *' if d['drifted'] else ''} | {d['date']} | {d['sessions']} | "
+            f"{_fmt(d['ctr'])} | {_fmt(d['conversion'])} | {_fmt(d['revenue_per_session'], 2)} | "
+            f"{_fmt(d['truth_utility'], 3)} | "
+            f"{d['served_versions'].get('recs_store', '–')} | {drift} | {experiments} |"
+        )
+    lines += ["", "\\* the drift scenario is on.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,303 @@
+"""The simulator as a live shop: a world that grows every day, and shoppers that answer lists.
+
+``vitrina simulate live`` plays it against the API (:mod:`vitrina.pipelines.live_simulation`
+drives it through the :class:`~vitrina.pipelines.live_simulation.protocol.LiveShop` protocol;
+the pipelines never import the simulator). Each simulated day:
+
+* **arrivals** — new products, each a new edition of an existing one (same leaf, brand and
+  price level; its latent vector the original's plus noise, quality re-drawn around the
+  original's), and new customers (latents of an existing customer plus noise, signing up
+  that day). Their catalog and users rows are what the shop would drop into ``raw/``; the
+  truth grows with them so the online market can answer for them. Some products go out of
+  stock (catalog rows with ``stock = 0``; the truth stops selling them).
+* **drift** — from the drift day on, the scenario of :mod:`.scenarios` switches on in the
+  truth (a category's utility and intent jump for ``new_trend``): shoppers' searches lean to
+  the favoured categories (the intent shift) and their clicks follow the new utility.
+* **visits** — the day's sessions: known and new customers, a share on a recommendations
+  page, the rest searching for one of the truth's queries (weighted by traffic × intent) or,
+  for a share of them, for a product that arrived in the last days by its noun and brand.
+
+Deterministic for a seed: one generator per day, the calls in a fixed order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import replace
+from types import SimpleNamespace
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from vitrina.adapters.lake.truth import (
+    PRODUCT_FACTS,
+    PRODUCT_ID,
+    USER_ID,
+    ProductFacts,
+    Truth,
+    to_days,
+    truth_url,
+)
+from vitrina.adapters.lake.warehouse import Warehouse
+from vitrina.config import Settings
+from vitrina.core.artifacts.files import filesystem, write_bytes_atomic
+from vitrina.simulator.catalog import Catalog
+from vitrina.simulator.common import datetime_to_us, format_ids
+from vitrina.simulator.online import OnlineMarketplace
+from vitrina.simulator.scenarios import apply_drift, plan_drift
+from vitrina.simulator.taxonomy import build_taxonomy
+
+PRODUCT_NOISE = 0.25
+USER_NOISE = 0.3
+OPEN_HOUR, CLOSE_HOUR = 8, 22
+
+
+class SimulatedShop:
+    """The growing world and its shoppers (see the module docstring)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        seed: int,
+        *,
+        sessions_per_day: int,
+        new_products_per_day: int,
+        new_customers_per_day: int,
+        out_of_stock_per_day: int,
+        recs_share: float = 0.6,
+        new_product_search_share: float = 0.15,
+        scenario: str = "new_trend",
+    ) -> None:
+        self.settings = settings
+        self.market = OnlineMarketplace.from_lake(settings, seed)
+        self._city = self._stored_cities()
+        self.seed = seed
+        self.sessions_per_day = sessions_per_day
+        self.new_products_per_day = new_products_per_day
+        self.new_customers_per_day = new_customers_per_day
+        self.out_of_stock_per_day = out_of_stock_per_day
+        self.recs_share = recs_share
+        self.new_product_search_share = new_product_search_share
+        self.scenario = scenario
+        self.taxonomy = build_taxonomy()
+        with Warehouse.from_settings(settings) as warehouse:
+            self.catalog = warehouse.df(
+                "SELECT * FROM catalog QUALIFY row_number() OVER (PARTITION BY product_id "
+                "ORDER BY updated_at DESC) = 1 ORDER BY product_id"
+            )
+            self.users = warehouse.df("SELECT * FROM users ORDER BY user_id")
+            active = warehouse.df(
+                "SELECT DISTINCT user_id FROM events "
+                "WHERE ts >= (SELECT max(ts) FROM events) - INTERVAL 28 DAY ORDER BY user_id"
+            )
+        self.customers = [str(u) for u in active["user_id"]]
+        self.fresh: dict[str, int] = {}
+        """New products by the day they arrived."""
+        self.start = dt.date.fromisoformat(self.market.truth.meta["end_date"]) + dt.timedelta(days=1)
+        queries = self.market.truth.queries
+        self._query_text = queries["query"].astype(str).to_numpy()
+        self._query_id = queries["query_id"].astype(str).to_numpy()
+        self._query_weight = queries["n_searches"].astype(float).clip(lower=1.0).to_numpy()
+        self._query_l2 = self.truth.products.l2[self.truth.product_rows(queries["product_id"].astype(str))]
+
+    def _stored_cities(self) -> np.ndarray[Any, Any]:
+        fs, path = filesystem(truth_url(self.settings, "world.npz"))
+        with fs.open(path, "rb") as handle, np.load(io.BytesIO(handle.read()), allow_pickle=False) as npz:
+            return np.asarray(npz["users__city"])
+
+    def save(self) -> None:
+        """Write the grown (or drifted) world to ``truth/world.npz``: what the pipelines'
+        truth-based evaluations read must know the new products and customers."""
+        truth = self.truth
+        arrays = {f"world__{k}": v for k, v in truth.world.to_arrays().items()}
+        arrays |= {f"product__{k}": np.asarray(getattr(truth.products, k)) for k in PRODUCT_FACTS}
+        arrays["users__signup_day"] = truth.user_signup_day
+        arrays["users__city"] = self._city
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        write_bytes_atomic(buffer.getvalue(), truth_url(self.settings, "world.npz"))
+
+    @property
+    def truth(self) -> Truth:
+        return self.market.truth
+
+    def _rng(self, day: int, what: int) -> np.random.Generator:
+        return np.random.default_rng(np.random.SeedSequence([self.seed & 0xFFFFFFFF, 0x11FE, day, what]))
+
+    def date(self, day: int) -> dt.date:
+        return self.start + dt.timedelta(days=day)
+
+    def _day_t(self, day: int) -> float:
+        midnight = dt.datetime.combine(self.date(day), dt.time(), dt.UTC)
+        return float(to_days(datetime_to_us(midnight), self.truth.start_us))
+
+    # arrivals ---------------------------------------------------------------------------------
+
+    def switch_drift(self, day: int) -> str:
+        """Switch the scenario on in the truth from ``day``; returns what it affects."""
+        world = self.truth.world
+        plan = plan_drift(
+            self.scenario,
+            self.taxonomy,
+            self.seed,
+            int(self._day_t(day)),
+            self.date(day),
+            world.user_vec.shape[0],
+        )
+        catalog = cast(Catalog, SimpleNamespace(n=self.truth.products.leaf.size, l2=self.truth.products.l2))
+        drifted = apply_drift(world, plan, self.taxonomy, catalog, self.seed)
+        self.market.truth = replace(self.truth, world=replace(drifted, drift_start=self._day_t(day)))
+        self.save()
+        return f"{self.scenario}: {', '.join(plan.affected_l2 or plan.affected_l1) or plan.city}"
+
+    def arrivals(self, day: int, at: dt.datetime) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+        """(catalog rows: new products and the ones going out of stock, new users rows, the ids
+        of the products out of stock) of ``day``; the truth grows with them."""
+        rng = self._rng(day, 1)
+        truth = self.truth
+        n_old = truth.products.leaf.size
+        in_stock = np.flatnonzero(truth.products.stock[:n_old] > 0)
+        sources = rng.choice(in_stock, self.new_products_per_day, replace=False)
+        new_rows = np.arange(n_old, n_old + sources.size)
+        new_ids = [str(p) for p in format_ids(PRODUCT_ID[0], new_rows, PRODUCT_ID[1])]
+        world, facts = truth.world, truth.products
+        dim = world.product_vec.shape[1]
+        vec = world.product_vec[sources] + rng.normal(0, PRODUCT_NOISE, (sources.size, dim)).astype(
+            np.float32
+        )
+        quality = world.quality[sources] + rng.normal(0, 0.2, sources.size)
+
+        def grow(values: Any, extra: Any) -> Any:
+            return np.concatenate([values, np.asarray(extra, dtype=values.dtype)])
+
+        world = replace(
+            world,
+            product_vec=grow(world.product_vec, vec),
+            quality=grow(world.quality, quality),
+            log_price_rel=grow(world.log_price_rel, world.log_price_rel[sources]),
+            product_l2=grow(world.product_l2, world.product_l2[sources]),
+            popularity=grow(world.popularity, world.popularity[sources]),
+            bump_amp=grow(world.bump_amp, np.zeros(sources.size)),
+            bump_center=grow(world.bump_center, world.bump_center[sources]),
+            bump_width=grow(world.bump_width, world.bump_width[sources]),
+            price_jump=grow(world.price_jump, world.price_jump[sources]),
+        )
+        created = datetime_to_us(at)
+        facts = ProductFacts(
+            **{
+                name: grow(getattr(facts, name), getattr(facts, name)[sources])
+                for name in ("leaf", "l2", "l1", "brand", "model", "variant", "base_price", "stock")
+            },
+            created_us=grow(facts.created_us, np.full(sources.size, created)),
+        )
+        facts.stock[new_rows] = np.maximum(facts.stock[new_rows], 5)
+        gone = rng.choice(in_stock, self.out_of_stock_per_day, replace=False)
+        gone = gone[~np.isin(gone, sources)]
+        facts.stock[gone] = 0
+        users, user_rows = self._new_users(rng, day, world)
+        world = users
+        self.market.truth = replace(
+            truth,
+            world=world,
+            products=facts,
+            user_signup_day=grow(truth.user_signup_day, np.full(len(user_rows), int(self._day_t(day)))),
+        )
+        by_id = self.catalog.set_index("product_id")
+        source_ids = [str(p) for p in format_ids(PRODUCT_ID[0], sources, PRODUCT_ID[1])]
+        added = by_id.loc[source_ids].reset_index()
+        added["product_id"] = new_ids
+        added["title"] = added["title"].astype(str) + " · nueva edición"
+        added["stock"] = facts.stock[new_rows]
+        added["created_at"] = at
+        added["updated_at"] = at
+        gone_ids = [str(p) for p in format_ids(PRODUCT_ID[0], gone, PRODUCT_ID[1])]
+        out = by_id.loc[[g for g in gone_ids if g in by_id.index]].reset_index()
+        out["stock"] = 0
+        out["updated_at"] = at
+        self.catalog = pd.concat([self.catalog, added], ignore_index=True)
+        for pid in new_ids:
+            self.fresh[pid] = day
+        self.customers += list(user_rows["user_id"])
+        self.save()
+        return pd.concat([added, out], ignore_index=True), user_rows, gone_ids
+
+    def _new_users(self, rng: np.random.Generator, day: int, world: Any) -> tuple[Any, pd.DataFrame]:
+        n_old = world.user_vec.shape[0]
+        n = self.new_customers_per_day
+        sources = rng.choice(n_old, n, replace=False)
+        dim = world.user_vec.shape[1]
+        vec = world.user_vec[sources] + rng.normal(0, USER_NOISE, (n, dim)).astype(np.float32)
+        world = replace(
+            world,
+            user_vec=np.concatenate([world.user_vec, vec.astype(np.float32)]),
+            price_sensitivity=np.concatenate([world.price_sensitivity, world.price_sensitivity[sources]]),
+            interest_l2=np.concatenate([world.interest_l2, world.interest_l2[sources]]),
+            interest_w=np.concatenate([world.interest_w, world.interest_w[sources]]),
+        )
+        self._city = np.concatenate([self._city, self._city[sources]])
+        ids = [str(u) for u in format_ids(USER_ID[0], np.arange(n_old, n_old + n), USER_ID[1])]
+        source_ids = [str(u) for u in format_ids(USER_ID[0], sources, USER_ID[1])]
+        template = self.users.set_index("user_id").loc[source_ids].reset_index()
+        template["user_id"] = ids
+        template["signup_date"] = self.date(day)
+        template["lifetime_value"] = 0.0
+        self.users = pd.concat([self.users, template], ignore_index=True)
+        return world, template
+
+    # visits -------------------------------------------------------------------------------------
+
+    def visits(self, day: int) -> list[dict[str, Any]]:
+        """The day's sessions in time order: user, page, query (search), session id and time."""
+        rng = self._rng(day, 2)
+        n = self.sessions_per_day
+        t = self._day_t(day)
+        shift = self.truth.world.l2_shift[self._query_l2] * (t >= self.truth.world.drift_start)
+        weights = self._query_weight * np.exp(shift)
+        weights = weights / weights.sum()
+        recent = [p for p, d in self.fresh.items() if day - 2 <= d <= day]
+        seconds = np.sort(rng.uniform(OPEN_HOUR * 3600, CLOSE_HOUR * 3600, n))
+        midnight = dt.datetime.combine(self.date(day), dt.time(), dt.UTC)
+        users = rng.choice(len(self.customers), n)
+        out: list[dict[str, Any]] = []
+        for i in range(n):
+            visit: dict[str, Any] = {
+                "user_id": self.customers[int(users[i])],
+                "session_id": f"live-{self.seed}-{day}-{i:05d}",
+                "ts": midnight + dt.timedelta(seconds=float(seconds[i])),
+            }
+            if rng.random() < self.recs_share:
+                visit |= {"page": "recs"}
+            elif recent and rng.random() < self.new_product_search_share:
+                product = recent[int(rng.integers(len(recent)))]
+                visit |= {"page": "search", "query": self._product_query(product), "query_id": None}
+            else:
+                q = int(rng.choice(self._query_text.size, p=weights))
+                visit |= {"page": "search", "query": self._query_text[q], "query_id": self._query_id[q]}
+            out.append(visit)
+        return out
+
+    def _product_query(self, product_id: str) -> str:
+        """What a shopper who heard of the product types: its leaf's noun and its brand."""
+        row = self.truth.product_rows([product_id])[0]
+        leaf = self.taxonomy.leaves[int(self.truth.products.leaf[row])]
+        brand = self.taxonomy.brand_names[int(self.truth.products.brand[row])]
+        return f"{leaf.noun} {brand}".lower()
+
+    # answers ------------------------------------------------------------------------------------
+
+    def respond(self, user_id: str, shown: list[str], context: dict[str, Any]) -> list[dict[str, Any]]:
+        return self.market.respond(user_id, shown, context)
+
+    def utility(self, user_id: str, shown: list[str], at: dt.datetime) -> float:
+        """Mean true utility of ``shown`` for ``user_id`` at ``at`` (the truth's judgement)."""
+        rows = self.truth.product_rows(shown)
+        users = np.repeat(self.truth.user_rows([user_id]), rows.size)
+        t = to_days(datetime_to_us(at), self.truth.start_us)
+        return float(np.mean(self.truth.world.utility(users, rows, t))) if rows.size else 0.0
+
+    def price(self, product_id: str, at: dt.datetime) -> float:
+        row = self.truth.product_rows([product_id])
+        t = to_days(datetime_to_us(at), self.truth.start_us)
+        return float(self.truth.products.base_price[row][0] * self.truth.world.price_factor(row, t)[0])

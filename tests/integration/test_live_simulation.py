@@ -1,0 +1,70 @@
+"""`vitrina simulate live`: three days of a live shop on a served ci home, nobody at the keys.
+
+New products and customers arrive every day through ``raw/``, shoppers browse and search
+through the API and post their events, the loop runs after every day, and a deliberately bad
+challenger is injected on the first day: the report must show no failed step, new products
+found by search within a day of their arrival, and the bad challenger rolled back by the
+canary's guardrails. One run serves every test of the module.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from vitrina.cli.main import app
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+DAYS = 3
+
+
+@pytest.fixture(scope="module")
+def report(served_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    home = tmp_path_factory.mktemp("live") / "home"
+    shutil.copytree(served_home, home)
+    result = CliRunner().invoke(
+        app,
+        ["simulate", "live", "--days", str(DAYS), "--scale", "ci", "--seed", "3", "--drift-day", "2",
+         "--bad-challenger-day", "0", "--home", str(home)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    latest = home / "lake" / "reports" / "live" / "latest"
+    assert (latest / "report.md").is_file()
+    payload: dict[str, Any] = json.loads((latest / "metrics.json").read_text())
+    assert (latest.parent / payload["run_id"] / "metrics.json").is_file()
+    return payload
+
+
+def _within_a_day(report: dict[str, Any], key: str) -> list[str]:
+    return [
+        p["product_id"]
+        for p in report["new_products"]
+        if p[key] is not None and 0 <= p[key] - p["day_added"] <= 1
+    ]
+
+
+def test_three_days_without_a_failed_step_and_the_bad_challenger_rolled_back(report: dict[str, Any]) -> None:
+    assert report["days"] == DAYS
+    assert report["failed_steps"] == []
+    assert len(report["per_day"]) == DAYS
+    assert _within_a_day(report, "first_day_found"), report["new_products"]
+    experiments = [e for d in report["per_day"] for e in d["experiments"]]
+    bad = [e["challenger"] for e in experiments if "bad challenger" in e["summary"]]
+    assert bad, experiments
+    assert bad[0] in {r["version"] for r in report["rollbacks"]}, report["rollbacks"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the served recs lists (for_you and discover, the champion folded into the new catalog) "
+    "never rank a product without interactions in their top k: no new-arrivals slot yet",
+)
+def test_a_new_product_is_recommended_within_a_day(report: dict[str, Any]) -> None:
+    recommended = set(_within_a_day(report, "first_day_recommended"))
+    assert recommended & set(_within_a_day(report, "first_day_found")), report["new_products"]

@@ -1,0 +1,97 @@
+"""The live shop's report is assembled from what the scheduler counted, deterministically."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from vitrina.core.evaluation.live_report import (
+    DayRecord,
+    DayTraffic,
+    ModelChange,
+    assemble,
+    first_days,
+    new_product_rows,
+    render_markdown,
+)
+
+pytestmark = pytest.mark.unit
+
+
+def _day(day: int, clicked: int, utility: float, drifted: bool = False) -> DayRecord:
+    traffic = DayTraffic(
+        sessions=100, clicked_sessions=clicked, converted_sessions=clicked // 4, revenue=50.0 * clicked,
+        recs_requests=60, search_requests=40, utility_sum=utility * 600, utility_n=600,
+    )  # fmt: skip
+    return DayRecord(day=day, date=f"2026-11-{day + 1:02d}", traffic=traffic, drifted=drifted)
+
+
+def _report() -> dict:
+    days = [_day(0, 40, 1.0), _day(1, 40, 1.2), _day(2, 20, 0.5, True), _day(3, 42, 1.1, True)]
+    rows = new_product_rows(
+        {"p9": 0, "p8": 1, "p7": 3},
+        recommended={"p9": {1, 2}, "p8": {3}},
+        found={"p9": {0}, "p7": {3}},
+    )
+    return assemble(
+        run_id="r1",
+        config={"days": 4},
+        days=days,
+        failed_steps=[],
+        promotions=[ModelChange("vitrina-recs", "v5", 3, "canary: promote")],
+        rollbacks=[ModelChange("vitrina-recs", "v4", 1, "canary: rollback (ctr)")],
+        new_products=rows,
+        drift_day=2,
+    )
+
+
+def test_first_days_ignore_sightings_before_arrival_and_say_none_when_never_seen() -> None:
+    assert first_days({"a": 2, "b": 0}, {"a": [1, 3, 4]}) == {"a": 3, "b": None}
+
+
+def test_report_fields_rates_and_new_product_lags() -> None:
+    report = _report()
+    assert report["days"] == 4
+    assert report["failed_steps"] == []
+    assert report["promotions"] == [
+        {"model": "vitrina-recs", "version": "v5", "day": 3, "reason": "canary: promote"}
+    ]
+    assert report["rollbacks"][0]["version"] == "v4"
+    assert report["new_products"] == [
+        {"product_id": "p9", "day_added": 0, "first_day_recommended": 1, "first_day_found": 0},
+        {"product_id": "p8", "day_added": 1, "first_day_recommended": 3, "first_day_found": None},
+        {"product_id": "p7", "day_added": 3, "first_day_recommended": None, "first_day_found": 3},
+    ]
+    summary = report["new_products_summary"]["recommended"]
+    assert (summary["reached"], summary["within_one_day"], summary["max_lag_days"]) == (2, 1, 2)
+    day2 = report["per_day"][2]
+    assert (day2["ctr"], day2["conversion"], day2["revenue_per_session"]) == (0.2, 0.05, 10.0)
+    assert day2["truth_utility"] == 0.5
+
+
+def test_recovery_compares_the_days_before_the_drift_with_the_last_ones() -> None:
+    recovery = _report()["recovery"]
+    assert recovery["before_days"] == [0, 1]
+    assert recovery["after_days"] == [2, 3]
+    assert abs(recovery["ctr"]["before"] - 0.4) < 1e-12
+    assert abs(recovery["ctr"]["ratio"] - 0.31 / 0.4) < 1e-12
+    assert abs(recovery["truth_utility"]["ratio"] - 0.8 / 1.1) < 1e-12
+
+
+def test_report_is_deterministic_json_and_renders() -> None:
+    assert json.dumps(_report(), sort_keys=True) == json.dumps(_report(), sort_keys=True)
+    markdown = render_markdown(_report())
+    assert "| rollback | vitrina-recs | v4 | 1 |" in markdown
+    assert "| 2 * | 2026-11-03 | 100 | 0.2000 |" in markdown
+    assert "new products recommended: 2 of 3 (1 within one day" in markdown
+
+
+def test_a_day_without_sessions_has_zero_rates_and_no_utility() -> None:
+    empty = DayTraffic()
+    assert (empty.ctr, empty.conversion, empty.revenue_per_session, empty.truth_utility) == (
+        0.0,
+        0.0,
+        0.0,
+        None,
+    )
