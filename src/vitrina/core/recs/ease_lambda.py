@@ -13,7 +13,9 @@ users, and the mean NDCG@10 of a few hundred users moves by about 0.02 from week
 much as the differences between the grid's values. So the validation window is pooled with the
 windows of the same width before it (each model fitted on the history before its window) until
 the pooled windows hold :data:`MIN_POOLED_USERS` users, at most :data:`MAX_WINDOWS` windows. A
-busy shop's single window already holds enough and costs nothing more.
+busy shop's single window already holds enough and costs nothing more. Only users with an
+earlier purchase count: EASE lists nothing for the others at any λ. With fewer than
+:data:`MIN_CHOICE_USERS` of them the default is kept and nothing is fitted.
 
 Pure logic: the caller fits, scores and counts; this module decides.
 """
@@ -33,6 +35,10 @@ DEFAULT_SCALE = 0.5
 MIN_POOLED_USERS = 1_000
 """Users the pooled windows should hold: per-user NDCG@10 spreads about 0.2, so the mean over
 1,000 users has a standard error near 0.006, under the differences the grid is chosen on."""
+MIN_CHOICE_USERS = 30
+"""Fewest users (with an earlier purchase) the pooled windows must hold for the grid to be
+fitted at all: below that the standard error of a mean (> 0.035) exceeds the differences at
+stake, and the default is kept without paying for the fits (a shop of first-time buyers)."""
 MAX_WINDOWS = 3
 """Most windows pooled: older ones judge models on a shop that may have changed since, and each
 costs one EASE fit per grid value."""
@@ -51,6 +57,11 @@ def more_windows(
 ) -> bool:
     """Whether to pool another (earlier) window after windows holding ``users`` users each."""
     return len(users) < max_windows and sum(users) < min_users
+
+
+def enough_to_choose(users: Sequence[int], min_users: int = MIN_CHOICE_USERS) -> bool:
+    """Whether windows holding ``users`` users each are worth fitting the grid on."""
+    return sum(users) >= min_users
 
 
 def pooled(windows: Sequence[WindowScores]) -> dict[float, float]:

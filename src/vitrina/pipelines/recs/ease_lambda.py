@@ -2,10 +2,11 @@
 
 For each window — the validation window, then, on a small shop, the windows of the same width
 before it — EASE is fitted at every grid value on the history before the window and scored on
-the window's users by NDCG@10 in the discovery view: EASE never lists what the user already
-bought, so items new to the user are what its lists can hit. The chosen scale is stored with the
-policy (:data:`~vitrina.core.recs.policy.SourceSettings`), so the test evaluation and every
-publish refit EASE with it, and recorded on the MLflow run and in the model card.
+the window's users with an earlier positive by NDCG@10 in the discovery view: EASE never lists
+what the user already bought, so items new to the user are what its lists can hit. The chosen
+scale is stored with the policy (:data:`~vitrina.core.recs.policy.SourceSettings`), so the test
+evaluation and every publish refit EASE with it, and recorded on the MLflow run and in the model
+card.
 """
 
 from __future__ import annotations
@@ -14,19 +15,30 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from vitrina.core.evaluation.split import TemporalSplit
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.ease import EASE
 from vitrina.core.recs.ease_lambda import (
+    DEFAULT_SCALE,
     LAMBDA_SCALES,
     MAX_WINDOWS,
+    MIN_CHOICE_USERS,
     MIN_POOLED_USERS,
     WindowScores,
     choose_scale,
+    enough_to_choose,
     more_windows,
     pooled,
 )
-from vitrina.pipelines.recs.evaluation import build_evaluation_set, history_before, rank_users, score_lists
+from vitrina.pipelines.recs.evaluation import (
+    EvaluationSet,
+    build_evaluation_set,
+    history_before,
+    rank_users,
+    score_lists,
+)
 
 SOURCE = "ease"
 METRIC = "ndcg@10 discovery"
@@ -68,6 +80,11 @@ class EaseLambda:
 
     def note(self) -> str:
         """A sentence for the report."""
+        if not self.scores:
+            return (
+                f"EASE's λ: the default {self.scale:g} × the Gram diagonal's mean: the validation "
+                f"window(s) held {self.users:,} users with an earlier purchase, too few to choose on."
+            )
         tried = "; ".join(f"{scale:g} → {value:.4f}" for scale, value in self.scores.items())
         return (
             f"EASE's λ: **{self.scale:g} × the Gram diagonal's mean** (λ {self.l2:.4g} before the "
@@ -94,13 +111,19 @@ def earlier_window(data: RecsData, back: int) -> RecsData | None:
     return replace(data, split=TemporalSplit(start, start + width))
 
 
+def returning_users(data: RecsData) -> EvaluationSet:
+    """``data``'s validation window (discovery view) restricted to the users with a positive before
+    it: EASE lists nothing for anyone else, at every λ, so they tell the grid's values nothing."""
+    before = history_before(data, "valid").positives()
+    return build_evaluation_set(data, part="valid", users=np.unique(before.user))
+
+
 def window_scores(
-    data: RecsData, scales: tuple[float, ...]
+    data: RecsData, evaluation: EvaluationSet, scales: tuple[float, ...]
 ) -> tuple[WindowScores, dict[float, float], EASE | None]:
-    """NDCG@10 (discovery) of EASE at each scale on ``data``'s validation window, fitted on the
-    history before it; also λ itself per scale, and the best-scoring fit (one model is kept at a
-    time: at 10,000 modelled items each weighs 400 MB)."""
-    evaluation = build_evaluation_set(data, part="valid")
+    """NDCG@10 (discovery) of EASE at each scale on ``evaluation`` (``data``'s validation window),
+    fitted on the history before it; also λ itself per scale, and the best-scoring fit (one model
+    is kept at a time: at 10,000 modelled items each weighs 400 MB)."""
     if evaluation.users.size == 0:
         return WindowScores(0, {}), {}, None
     history = history_before(data, "valid")
@@ -125,17 +148,26 @@ def choose_ease_lambda(
     scales: tuple[float, ...] = LAMBDA_SCALES,
     min_users: int = MIN_POOLED_USERS,
     max_windows: int = MAX_WINDOWS,
+    min_choice: int = MIN_CHOICE_USERS,
 ) -> EaseLambda:
     """The scale with the best NDCG@10 pooled over the validation window and, while they hold
-    fewer than ``min_users`` users, up to ``max_windows`` - 1 earlier windows."""
-    windows: list[tuple[str, WindowScores]] = []
-    l2_at_valid: dict[float, float] = {}
-    fitted: EASE | None = None  # the validation window's best fit
-    while more_windows([w.users for _, w in windows], min_users, max_windows):
-        shifted = earlier_window(data, len(windows))
+    fewer than ``min_users`` returning users, up to ``max_windows`` - 1 earlier windows; the
+    default scale, with nothing fitted, when all of them hold fewer than ``min_choice``."""
+    found: list[tuple[RecsData, EvaluationSet]] = []
+    while more_windows([int(e.users.size) for _, e in found], min_users, max_windows):
+        shifted = earlier_window(data, len(found))
         if shifted is None:
             break
-        scored, l2, best = window_scores(shifted, scales)
+        found.append((shifted, returning_users(shifted)))
+    if not enough_to_choose([int(e.users.size) for _, e in found], min_choice):
+        windows = [
+            (d.split.train_end.date().isoformat(), WindowScores(int(e.users.size), {})) for d, e in found
+        ]
+        return EaseLambda(DEFAULT_SCALE, {}, windows)
+    windows, l2_at_valid = [], {}
+    fitted: EASE | None = None  # the validation window's best fit
+    for shifted, evaluation in found:
+        scored, l2, best = window_scores(shifted, evaluation, scales)
         if not windows:
             l2_at_valid, fitted = l2, best
         windows.append((shifted.split.train_end.date().isoformat(), scored))

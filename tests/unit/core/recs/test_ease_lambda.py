@@ -12,6 +12,7 @@ from vitrina.core.recs.ease_lambda import (
     LAMBDA_SCALES,
     WindowScores,
     choose_scale,
+    enough_to_choose,
     more_windows,
     pooled,
 )
@@ -63,3 +64,9 @@ def test_earlier_windows_are_added_only_while_the_users_are_few() -> None:
     assert not more_windows([1200], min_users=1000, max_windows=3)  # a busy shop: one window
     assert not more_windows([300, 300, 300], min_users=1000, max_windows=3)  # at most three
     assert not more_windows([600, 500], min_users=1000, max_windows=3)
+
+
+def test_the_grid_is_fitted_only_on_enough_users() -> None:
+    assert not enough_to_choose([], min_users=30)
+    assert not enough_to_choose([1, 0, 2], min_users=30)  # a shop of first-time buyers
+    assert enough_to_choose([10, 12, 9], min_users=30)

@@ -12,7 +12,7 @@ from support.recs_handmade import START, Event, handmade
 
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.ease import EASE
-from vitrina.core.recs.ease_lambda import LAMBDA_SCALES, pooled
+from vitrina.core.recs.ease_lambda import DEFAULT_SCALE, LAMBDA_SCALES, pooled
 from vitrina.core.recs.policy import Policy
 from vitrina.pipelines.recs.ease_lambda import choose_ease_lambda, earlier_window
 from vitrina.pipelines.recs.evaluation import history_before
@@ -34,7 +34,7 @@ def shop(first_day: int = 0) -> RecsData:
 
 def test_a_small_shop_pools_the_windows_before_validation() -> None:
     data = shop()
-    choice = choose_ease_lambda(data)  # a dozen users: far fewer than the pooled minimum
+    choice = choose_ease_lambda(data, min_choice=1)  # a dozen users: far fewer than the pooled minimum
     days = [day for day, _ in choice.windows]
     assert days == [(START + dt.timedelta(days=d)).date().isoformat() for d in (10, 8, 6)]
     assert all(window.users > 0 for _, window in choice.windows)
@@ -46,11 +46,21 @@ def test_a_small_shop_pools_the_windows_before_validation() -> None:
 
 def test_enough_users_in_the_validation_window_is_one_window_and_its_best_fit_is_kept() -> None:
     data = shop()
-    choice = choose_ease_lambda(data, min_users=1)
+    choice = choose_ease_lambda(data, min_users=1, min_choice=1)
     assert len(choice.windows) == 1
     assert choice.model is not None  # the selection's EASE source, not fitted a second time
     assert choice.model.lambda_scale == choice.scale
     assert choice.model.l2_used == pytest.approx(choice.l2)
+
+
+def test_a_shop_of_first_time_buyers_keeps_the_default_and_fits_nothing() -> None:
+    events: list[Event] = [(f"u{u}", f"p{u % 8}", "purchase", u + 0.5) for u in range(12)]
+    choice = choose_ease_lambda(handmade(events, n_users=12))
+    assert choice.scale == DEFAULT_SCALE
+    assert choice.scores == {}
+    assert choice.model is None
+    assert choice.users == 0  # nobody in any window had bought before it
+    assert "too few to choose on" in choice.note()
 
 
 def test_no_window_starts_before_the_history() -> None:
@@ -72,7 +82,7 @@ def test_an_earlier_window_is_scored_on_its_own_past() -> None:
 
 def test_the_choice_is_recorded_and_refitted_with() -> None:
     data = shop()
-    choice = choose_ease_lambda(data)
+    choice = choose_ease_lambda(data, min_choice=1)
     fitted = EASE(lambda_scale=choice.scale).fit(data, history_before(data, "valid"))
     assert choice.l2 == pytest.approx(fitted.l2_used)
     assert choice.settings() == {"ease": {"lambda_scale": choice.scale}}
