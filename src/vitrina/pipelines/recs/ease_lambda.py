@@ -82,8 +82,8 @@ class EaseLambda:
         """A sentence for the report."""
         if not self.scores:
             return (
-                f"EASE's λ: the default {self.scale:g} × the Gram diagonal's mean: the validation "
-                f"window(s) held {self.users:,} users with an earlier purchase, too few to choose on."
+                f"EASE's λ: the default {self.scale:g} × the Gram diagonal's mean: users of the "
+                f"validation window(s) with an earlier purchase: {self.users:,}, too few to choose on."
             )
         tried = "; ".join(f"{scale:g} → {value:.4f}" for scale, value in self.scores.items())
         return (
