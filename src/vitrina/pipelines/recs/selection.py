@@ -272,6 +272,7 @@ def select_policy(
     are scored as they would be served."""
     ease = choose_ease_lambda(data)
     sources = fitted_sources(data, history_before(data, "valid"), ease.settings(), reuse=ease.model)
+    ease.model = None  # in the sources now; the selection, kept to the end of the run, need not hold it
     fitted = {
         **sources,
         TWO_TOWER: _two_tower_alone(at_train_end),
