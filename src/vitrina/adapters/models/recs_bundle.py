@@ -5,7 +5,9 @@ Layout under the bundle folder: ``item2vec/``, ``two_tower/``, ``ranker/`` (each
 safe format; no ``ranker/`` when the run had too few labelled users to train one, and the
 model then orders candidates by their retrieval score), ``policy.json`` — what the run chose to
 serve (:mod:`vitrina.core.recs.policy`; a bundle without one serves the full model), with the
-discover list's policy under its ``discover`` key (absent in bundles from before that list) — and
+discover list's policy under its ``discover`` key (absent in bundles from before that list) and
+the settings its sources were chosen with under ``sources`` (EASE's λ; absent in older bundles,
+whose sources refit with their defaults) — and
 ``vocabulary.json`` — the product
 and user ids the parts' rows are indexed by, with their hash. The models index items and
 users by position in the vocabularies of the data they were trained on: on data with other
@@ -18,7 +20,7 @@ other ids with a clear error instead of silently recommending the wrong products
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,7 @@ from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.fold_in import FoldIn, fold_in_item2vec, fold_in_two_tower, id_map
 from vitrina.core.recs.item2vec import Item2Vec
-from vitrina.core.recs.policy import FULL_POLICY, Policy
+from vitrina.core.recs.policy import FULL_POLICY, Policy, SourceSettings
 from vitrina.core.recs.two_tower.model import TwoTower
 
 VOCABULARY_FILE = "vocabulary.json"
@@ -53,6 +55,8 @@ class RecsBundle:
     policy: Policy = FULL_POLICY
     discover: Policy | None = None
     """The discover list's policy (chosen on discovery, without buy-again); None: not recorded."""
+    sources: SourceSettings = field(default_factory=dict)
+    """Settings of the policies' sources chosen on validation (EASE's λ scale); empty: defaults."""
     fold_in: FoldIn | None = None  # set when loaded on data with other product or user ids
 
 
@@ -71,7 +75,8 @@ def save_bundle(folder: str, bundle: RecsBundle, data: RecsData) -> str:
     if bundle.ranker is not None:
         bundle.ranker.save(f"{root}/{RANKER_FOLDER}")
     discover = {} if bundle.discover is None else {"discover": bundle.discover.to_dict()}
-    write_json_atomic({**bundle.policy.to_dict(), **discover}, f"{root}/{POLICY_FILE}")
+    sources = {"sources": {name: dict(values) for name, values in bundle.sources.items()}}
+    write_json_atomic({**bundle.policy.to_dict(), **discover, **sources}, f"{root}/{POLICY_FILE}")
     write_json_atomic(
         {
             name: {"count": len(vocab), "sha256": vocabulary_hash(vocab.ids), "ids": vocab.ids.tolist()}
@@ -135,6 +140,7 @@ def load_bundle(folder: str | Path, data: RecsData) -> RecsBundle:
         ranker=ranker,
         policy=FULL_POLICY if policy is None else Policy.from_dict(policy),
         discover=Policy.from_dict(policy["discover"]) if policy and "discover" in policy else None,
+        sources=dict((policy or {}).get("sources", {})),
     )
     return bundle if same_vocabulary(saved, data) else fold_in(bundle, saved, data)
 
@@ -146,5 +152,11 @@ def fold_in(bundle: RecsBundle, saved: dict[str, Any], data: RecsData) -> RecsBu
     item2vec, with_vector = fold_in_item2vec(bundle.item2vec, items, data.catalog, len(data.users))
     two_tower = fold_in_two_tower(bundle.two_tower, items, users, data.catalog, data.user_table)
     return RecsBundle(
-        item2vec, two_tower, bundle.ranker, bundle.policy, bundle.discover, FoldIn(items, users, with_vector)
+        item2vec,
+        two_tower,
+        bundle.ranker,
+        bundle.policy,
+        bundle.discover,
+        bundle.sources,
+        FoldIn(items, users, with_vector),
     )

@@ -19,8 +19,9 @@ A user's choices outside those items are ignored; users with none inside get ``P
 **λ scaled to the data.** The right ridge grows with the counts in ``G``, so the default is
 ``λ = lambda_scale · mean(diag G)`` (the mean number of users per modelled item) with
 ``lambda_scale = 0.5``, between the published optima (λ = 500 on MovieLens-20M, about once its
-mean diagonal; λ = 200 on the Million Song Data, about a quarter of it). Pass ``l2`` to fix λ
-(the pipeline chooses it on validation).
+mean diagonal; λ = 200 on the Million Song Data, about a quarter of it). Small shops want far
+more, so the pipeline chooses ``lambda_scale`` on the shop's validation windows
+(:mod:`vitrina.core.recs.ease_lambda`, docs/adr/0023). Pass ``l2`` to fix λ itself.
 """
 
 from __future__ import annotations

@@ -37,16 +37,33 @@ FILL = "popularity_recent"
 TRAINED = (FULL, TWO_TOWER)
 """Parts that are trained models of the run (in its bundle), not refitted sources."""
 
-SOURCES: dict[str, Callable[[], Recommender]] = {
-    "popularity_all_time": lambda: GlobalPopularity(half_life_days=None, exclude_purchased=False),
-    "popularity_recent": lambda: GlobalPopularity(exclude_purchased=False),
-    "als": lambda: ALSRecommender(),
-    "buy_again": lambda: BuyAgain(),
-    "item_knn": lambda: ItemKNN(),
-    "ease": lambda: EASE(),
+SOURCES: dict[str, Callable[..., Recommender]] = {
+    "popularity_all_time": lambda **kw: GlobalPopularity(
+        **{"half_life_days": None, "exclude_purchased": False, **kw}
+    ),
+    "popularity_recent": lambda **kw: GlobalPopularity(**{"exclude_purchased": False, **kw}),
+    "als": lambda **kw: ALSRecommender(**kw),
+    "buy_again": lambda **kw: BuyAgain(**kw),
+    "item_knn": lambda **kw: ItemKNN(**kw),
+    "ease": lambda **kw: EASE(**kw),
 }
-"""Candidate sources refitted on the history at hand, by name. Popularity keeps what a user
-bought: whether showing it again pays is what the evaluation's two views measure."""
+"""Candidate sources refitted on the history at hand, by name; keyword arguments override a
+source's defaults (:data:`SourceSettings`). Popularity keeps what a user bought: whether showing
+it again pays is what the evaluation's two views measure."""
+SourceSettings = Mapping[str, Mapping[str, Any]]
+"""Settings chosen on validation per source name (``{"ease": {"lambda_scale": 8.0}}``), stored
+with the policy so that every refit of a source — the test evaluation, each publish — uses
+what validation chose."""
+
+
+def make_source(
+    name: str,
+    settings: SourceSettings | None = None,
+    sources: Mapping[str, Callable[..., Recommender]] = SOURCES,
+) -> Recommender:
+    """An unfitted ``name`` source with its chosen ``settings`` (KeyError: no such source)."""
+    return sources[name](**dict((settings or {}).get(name, {})))
+
 
 REASONS = {
     "buy_again": "para volver a comprar",
@@ -200,17 +217,18 @@ def build_policy(
     data: RecsData,
     history: Interactions,
     trained: Mapping[str, Recommender],
-    sources: Mapping[str, Callable[[], Recommender]] = SOURCES,
+    sources: Mapping[str, Callable[..., Recommender]] = SOURCES,
+    settings: SourceSettings | None = None,
 ) -> PolicyModel:
     """``policy`` over ``trained`` models (as the caller assembled them) and fresh sources fitted
-    on ``history``. KeyError names a part that is neither."""
+    on ``history`` with their chosen ``settings``. KeyError names a part that is neither."""
     parts: dict[str, Recommender] = {}
     for name in policy.parts:
         if name in trained:
             parts[name] = trained[name]
         elif name in sources:
-            parts[name] = sources[name]().fit(data, history)
+            parts[name] = make_source(name, settings, sources).fit(data, history)
         else:
             raise KeyError(f"policy {policy.name!r} uses {name!r}, which is no known source")
-    fill = parts.get(FILL) or sources[FILL]().fit(data, history)
+    fill = parts.get(FILL) or make_source(FILL, settings, sources).fit(data, history)
     return PolicyModel(policy, parts, fill)

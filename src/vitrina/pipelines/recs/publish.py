@@ -223,9 +223,9 @@ def champion_model(
     if bundle.fold_in is not None:
         log.info("%s", bundle.fold_in.summary())
     full, _ = assemble(data, end_us, settings, bundle.item2vec, bundle.two_tower, bundle.ranker, config)
-    served = served_model(bundle.policy, data, end_us, full)
+    served = served_model(bundle.policy, data, end_us, full, bundle.sources)
     discover = bundle.discover or discover_default(bundle.policy)  # older bundles recorded none
-    served.discover = discover_model(discover, data, end_us, full)
+    served.discover = discover_model(discover, data, end_us, full, bundle.sources)
     return trained_in, served, bundle.fold_in
 
 

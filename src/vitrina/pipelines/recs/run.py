@@ -218,6 +218,7 @@ def _train(
     with steps.step(SELECT_STEP):
         heldout = ranker_users(data, cold_train, config.ranker_valid_share, config.seed)[1]
         selection = select_policy(data, at_train_end, ranker, heldout, config.select_on)
+    chosen = selection.settings()  # the sources' settings chosen on validation (EASE's λ)
     if config.evaluate:
         with steps.step("evaluate models and baselines"):
             before_test = history_before(data, "test")
@@ -228,10 +229,10 @@ def _train(
                 "als": ALSRecommender().fit(data, before_test),
                 "item2vec": item2vec,
                 **_ablations(full),
-                "served": served_model(selection.policy, data, data.valid_end_us, full),
+                "served": served_model(selection.policy, data, data.valid_end_us, full, chosen),
             }
             if selection.discover is not None:  # scored in the discovery view it was chosen on
-                models["discover"] = served_model(selection.discover, data, data.valid_end_us, full)
+                models["discover"] = served_model(selection.discover, data, data.valid_end_us, full, chosen)
             run.metrics = _evaluate(settings, data, models, run)
             if not has_champion:
                 first_version_fallback(selection, run.metrics, settings.gate_min_baseline_ratio)
@@ -241,7 +242,7 @@ def _train(
     if selection.discover is not None:
         steps.console.print(f"[green]discover list[/] {selection.discover.name}")
     with steps.step("save artifacts"):
-        bundle = RecsBundle(item2vec, two_tower, ranker, selection.policy, selection.discover)
+        bundle = RecsBundle(item2vec, two_tower, ranker, selection.policy, selection.discover, chosen)
         staged = fresh_staging(settings, models_dir)  # the lake folder itself on a local lake
         save_bundle(str(staged), bundle, data)
         publish(settings, models_dir)
@@ -254,9 +255,9 @@ def _train(
     with steps.step("assemble the model as of now"):
         end_us = int(data.interactions.ts_us.max()) + 1
         full, _ = assemble(data, end_us, settings, item2vec, two_tower, ranker, config)
-        served = served_model(selection.policy, data, end_us, full)
+        served = served_model(selection.policy, data, end_us, full, chosen)
         if selection.discover is not None:
-            served.discover = discover_model(selection.discover, data, end_us, full)
+            served.discover = discover_model(selection.discover, data, end_us, full, chosen)
         session.fresh = (run.run_id, served)
     if config.evaluate:  # the gate needs the evaluation's metrics
         with steps.step("behaviour tests, gate, MLflow registry"):

@@ -35,7 +35,17 @@ from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.discover import NewToUser
 from vitrina.core.recs.full import FullRecommender
-from vitrina.core.recs.policy import FILL, FULL, SOURCES, TWO_TOWER, Policy, PolicyModel, build_policy
+from vitrina.core.recs.policy import (
+    FILL,
+    FULL,
+    SOURCES,
+    TWO_TOWER,
+    Policy,
+    PolicyModel,
+    SourceSettings,
+    build_policy,
+    make_source,
+)
 from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.selection import (
     ALL_POSITIVES,
@@ -49,6 +59,7 @@ from vitrina.core.recs.selection import (
     full_or,
 )
 from vitrina.core.recs.user_items import UserItems
+from vitrina.pipelines.recs.ease_lambda import EaseLambda, choose_ease_lambda
 from vitrina.pipelines.recs.evaluation import (
     EvaluationSet,
     build_evaluation_set,
@@ -75,6 +86,11 @@ class Selection:
     fallback: str | None = None  # why the served policy is not the validation's choice
     validated: str = field(init=False)  # the validation's choice, kept when a fallback serves
     discover: Policy | None = None  # the discover list's choice (discovery view, no buy-again)
+    ease: EaseLambda | None = None  # EASE's λ, chosen before the contenders are scored
+
+    def settings(self) -> dict[str, dict[str, Any]]:
+        """The sources' settings chosen on validation, refitted with at test and every publish."""
+        return self.ease.settings() if self.ease else {}
 
     def __post_init__(self) -> None:
         self.validated = self.policy.name
@@ -90,6 +106,7 @@ class Selection:
             **({"selection.fallback": self.fallback} if self.fallback else {}),
             **({"selection.discover": self.discover.name} if self.discover else {}),
             **({"selection.discover_view": DISCOVERY} if self.discover else {}),
+            **(self.ease.record() if self.ease else {}),
         }
 
     def params(self) -> dict[str, str]:
@@ -97,6 +114,7 @@ class Selection:
         return {
             "selection.served": self.policy.name,
             **({"selection.discover": self.discover.name} if self.discover else {}),
+            **({"selection.ease_lambda_scale": f"{self.ease.scale:g}"} if self.ease else {}),
         }
 
     def metrics(self) -> dict[str, dict[str, dict[str, float]]]:
@@ -114,7 +132,7 @@ class Selection:
         sections["validation_chosen"] = rows(
             {list_: row for list_, name in chosen.items() if (row := found[name]) is not None}
         )
-        return sections
+        return sections | (self.ease.metrics() if self.ease else {})
 
     def note(self) -> str:
         """A paragraph for the report: what was chosen, on what, against what."""
@@ -144,6 +162,8 @@ class Selection:
                 f" The discover list (never what the user bought) serves **{self.discover.name}**{number}, "
                 f"{why}."
             )
+        if self.ease is not None:
+            text += f" {self.ease.note()}"
         if self.fallback:
             text += f" {self.fallback}"
         return text
@@ -189,9 +209,19 @@ def trained_parts(full: FullRecommender) -> dict[str, Recommender]:
     return {FULL: full, TWO_TOWER: _two_tower_alone(full)}
 
 
-def fitted_sources(data: RecsData, history: Interactions) -> dict[str, Recommender]:
-    """Every refittable source of :data:`~vitrina.core.recs.policy.SOURCES` fitted on ``history``."""
-    return {name: make().fit(data, history) for name, make in SOURCES.items()}
+def fitted_sources(
+    data: RecsData,
+    history: Interactions,
+    settings: SourceSettings | None = None,
+    reuse: Recommender | None = None,
+) -> dict[str, Recommender]:
+    """Every refittable source of :data:`~vitrina.core.recs.policy.SOURCES` fitted on ``history``
+    with its chosen ``settings``; ``reuse``: one already fitted so (on that very history), by
+    its name."""
+    kept = {reuse.name: reuse} if reuse is not None else {}
+    return kept | {
+        name: make_source(name, settings).fit(data, history) for name in SOURCES if name not in kept
+    }
 
 
 def _views(data: RecsData, users: IntArray | None) -> dict[str, EvaluationSet]:
@@ -237,15 +267,21 @@ def select_policy(
 ) -> Selection:
     """Score the contenders on ``valid`` and choose (see the module docstring).
     ``at_train_end`` is the full model assembled at ``train_end`` without a ranker;
-    ``heldout_users`` are the validation users the ranker did not fit on."""
+    ``heldout_users`` are the validation users the ranker did not fit on. EASE's λ is chosen
+    first (:func:`~vitrina.pipelines.recs.ease_lambda.choose_ease_lambda`), so its contenders
+    are scored as they would be served."""
+    ease = choose_ease_lambda(data)
+    sources = fitted_sources(data, history_before(data, "valid"), ease.settings(), reuse=ease.model)
+    ease.model = None  # in the sources now; the selection, kept to the end of the run, need not hold it
     fitted = {
-        **fitted_sources(data, history_before(data, "valid")),
+        **sources,
         TWO_TOWER: _two_tower_alone(at_train_end),
     }
     parts: dict[str, Recommender] = {name: _Memo(model) for name, model in fitted.items()}
     if ranker is None:  # nothing learnt from valid: the full model competes like a source
         parts[FULL] = at_train_end
     selection, by_name = choose_lists(data, parts, view)
+    selection.ease = ease
     assert selection.discover is not None  # choose_lists always makes both choices
     best, discover = selection.policy.name, selection.discover.name
     fill = parts[FILL]
@@ -265,21 +301,35 @@ def select_policy(
     return selection
 
 
-def served_model(policy: Policy, data: RecsData, history_end_us: int, full: FullRecommender) -> PolicyModel:
-    """``policy`` as of ``history_end_us``: its sources refitted on the history before it, its
-    trained parts from ``full`` (assembled at that same instant by the caller)."""
+def served_model(
+    policy: Policy,
+    data: RecsData,
+    history_end_us: int,
+    full: FullRecommender,
+    settings: SourceSettings | None = None,
+) -> PolicyModel:
+    """``policy`` as of ``history_end_us``: its sources refitted on the history before it with
+    their chosen ``settings``, its trained parts from ``full`` (assembled at that same instant by
+    the caller)."""
     history = data.interactions.before(history_end_us)
-    served = build_policy(policy, data, history, trained_parts(full))
+    served = build_policy(policy, data, history, trained_parts(full), settings=settings)
     served.content = np.asarray(full.candidates.item_embeddings(), dtype=np.float32)
     return served
 
 
-def discover_model(policy: Policy, data: RecsData, history_end_us: int, full: FullRecommender) -> NewToUser:
+def discover_model(
+    policy: Policy,
+    data: RecsData,
+    history_end_us: int,
+    full: FullRecommender,
+    settings: SourceSettings | None = None,
+) -> NewToUser:
     """The discover list as of ``history_end_us``: ``policy`` built like :func:`served_model`,
     each user's purchases before that instant removed from their list."""
     history = data.interactions.before(history_end_us)
     return NewToUser(
-        served_model(policy, data, history_end_us, full), UserItems.purchases(history, len(data.items))
+        served_model(policy, data, history_end_us, full, settings),
+        UserItems.purchases(history, len(data.items)),
     )
 
 

@@ -84,9 +84,11 @@ def test_a_bundle_without_ranker_saves_and_loads_as_one(tmp_path: Path) -> None:
     assert loaded.discover is None  # a bundle that recorded no discover list
     served = Policy("sequence", ("buy_again", "ease", "popularity_recent"))
     discover = Policy("score", ("item_knn", "popularity_recent"), 0.75)
-    both = save_bundle(str(tmp_path / "both"), RecsBundle(item2vec, towers, None, served, discover), shop)
-    again = load_bundle(both, shop)
-    assert (again.policy, again.discover) == (served, discover)
+    assert loaded.sources == {}  # a bundle that recorded no source settings: defaults
+    chosen = {"ease": {"lambda_scale": 8.0}}
+    bundle = RecsBundle(item2vec, towers, None, served, discover, chosen)
+    again = load_bundle(save_bundle(str(tmp_path / "both"), bundle, shop), shop)
+    assert (again.policy, again.discover, again.sources) == (served, discover, chosen)
     np.testing.assert_allclose(loaded.item2vec.item_vectors, item2vec.item_vectors)
     (tmp_path / "bundle" / RANKER_FOLDER).mkdir()
     (tmp_path / "bundle" / RANKER_FOLDER / "model.txt").write_text("tree\n")

@@ -11,6 +11,7 @@ from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
 from vitrina.core.ranking.top_k import PAD
 from vitrina.core.recs.blends import ScoreBlend, SequenceBlend
 from vitrina.core.recs.dataset import RecsData
+from vitrina.core.recs.ease import EASE
 from vitrina.core.recs.policy import Policy, build_policy
 
 pytestmark = pytest.mark.unit
@@ -104,3 +105,17 @@ def test_a_policy_completes_short_lists_from_recent_popularity() -> None:
     assert set(reasons[1]) == {"popular ahora"}
     assert np.all(np.diff(scores, axis=1) < 0)
     assert len(set(items[0].tolist())) == 4
+
+
+def test_a_built_policy_refits_its_sources_with_the_settings_chosen_for_them() -> None:
+    events = [(f"u{u}", f"p{(u + d) % 5}", "purchase", float(d)) for u in range(4) for d in range(3)]
+    data = handmade(events)
+    policy = Policy("single", ("ease",))
+    default = build_policy(policy, data, data.interactions, trained={}).model
+    chosen = build_policy(
+        policy, data, data.interactions, trained={}, settings={"ease": {"lambda_scale": 8.0}}
+    ).model
+    assert isinstance(default, EASE)
+    assert isinstance(chosen, EASE)
+    assert chosen.lambda_scale == 8.0
+    assert chosen.l2_used == pytest.approx(8.0 / default.lambda_scale * default.l2_used)

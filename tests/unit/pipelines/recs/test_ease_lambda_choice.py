@@ -1,0 +1,96 @@
+"""EASE's λ chosen on the shop's validation windows: every grid value is scored, a small shop's
+validation window is pooled with the windows of the same width before it (each fitted on the
+history before it), and the choice is what the policy is refitted with and what the run records."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+from support.recs_handmade import START, Event, handmade
+
+from vitrina.core.recs.dataset import RecsData
+from vitrina.core.recs.ease import EASE
+from vitrina.core.recs.ease_lambda import DEFAULT_SCALE, LAMBDA_SCALES, pooled
+from vitrina.core.recs.policy import Policy
+from vitrina.pipelines.recs.ease_lambda import choose_ease_lambda, earlier_window
+from vitrina.pipelines.recs.evaluation import history_before
+from vitrina.pipelines.recs.selection import Selection
+
+pytestmark = pytest.mark.unit
+
+
+def shop(first_day: int = 0) -> RecsData:
+    """12 users each buying a product a day, in rotations that overlap (train days 0-9,
+    validation days 10-11, test 12)."""
+    events: list[Event] = [
+        (f"u{u}", f"p{(3 * u + d // (1 + u % 3)) % 8}", "purchase", d + u / 100)
+        for u in range(12)
+        for d in range(first_day, 13)
+    ]
+    return handmade(events, n_users=12)
+
+
+def test_a_small_shop_pools_the_windows_before_validation() -> None:
+    data = shop()
+    choice = choose_ease_lambda(data, min_choice=1)  # a dozen users: far fewer than the pooled minimum
+    days = [day for day, _ in choice.windows]
+    assert days == [(START + dt.timedelta(days=d)).date().isoformat() for d in (10, 8, 6)]
+    assert all(window.users > 0 for _, window in choice.windows)
+    assert set(choice.scores) == set(LAMBDA_SCALES)
+    assert choice.scores == pooled([window for _, window in choice.windows])
+    best = max(v for v in choice.scores.values() if math.isfinite(v))
+    assert choice.scores[choice.scale] == best
+
+
+def test_enough_users_in_the_validation_window_is_one_window_and_its_best_fit_is_kept() -> None:
+    data = shop()
+    choice = choose_ease_lambda(data, min_users=1, min_choice=1)
+    assert len(choice.windows) == 1
+    assert choice.model is not None  # the selection's EASE source, not fitted a second time
+    assert choice.model.lambda_scale == choice.scale
+    assert choice.model.l2_used == pytest.approx(choice.l2)
+
+
+def test_a_shop_of_first_time_buyers_keeps_the_default_and_fits_nothing() -> None:
+    events: list[Event] = [(f"u{u}", f"p{u % 8}", "purchase", u + 0.5) for u in range(12)]
+    choice = choose_ease_lambda(handmade(events, n_users=12))
+    assert choice.scale == DEFAULT_SCALE
+    assert choice.scores == {}
+    assert choice.model is None
+    assert choice.users == 0  # nobody in any window had bought before it
+    assert "too few to choose on" in choice.note()
+
+
+def test_no_window_starts_before_the_history() -> None:
+    data = shop(first_day=5)
+    assert earlier_window(data, 2) is not None  # days 6-7: history from day 5
+    assert earlier_window(data, 3) is None  # days 4-5: nothing before it
+    choice = choose_ease_lambda(data, max_windows=5)
+    assert len(choice.windows) == 3
+
+
+def test_an_earlier_window_is_scored_on_its_own_past() -> None:
+    data = shop()
+    shifted = earlier_window(data, 1)
+    assert shifted is not None
+    history = history_before(shifted, "valid")
+    assert history.ts_us.max() < shifted.train_end_us < data.train_end_us
+    assert shifted.valid_end_us == data.train_end_us  # it ends where validation starts
+
+
+def test_the_choice_is_recorded_and_refitted_with() -> None:
+    data = shop()
+    choice = choose_ease_lambda(data, min_choice=1)
+    fitted = EASE(lambda_scale=choice.scale).fit(data, history_before(data, "valid"))
+    assert choice.l2 == pytest.approx(fitted.l2_used)
+    assert choice.settings() == {"ease": {"lambda_scale": choice.scale}}
+    selection = Selection(Policy("single", ("ease",)), "all_positives", {}, 12, ease=choice)
+    assert selection.settings() == choice.settings()
+    tags = selection.record()
+    assert float(tags["selection.ease_lambda_scale"]) == choice.scale
+    assert selection.params()["selection.ease_lambda_scale"] == tags["selection.ease_lambda_scale"]
+    rows = selection.metrics()["validation_ease_lambda"]
+    assert len(rows) == len(LAMBDA_SCALES)
+    assert f"{choice.scale:g} × the Gram diagonal's mean" in selection.note()
