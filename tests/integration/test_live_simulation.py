@@ -1,4 +1,4 @@
-"""`vitrina simulate live`: three days of a live shop on a served ci home, nobody at the keys.
+"""`vitrina simulate live`: two days of a live shop on a served ci home, nobody at the keys.
 
 New products and customers arrive every day through ``raw/``, shoppers browse and search
 through the API and post their events, the loop runs after every day, and a deliberately bad
@@ -21,7 +21,7 @@ from vitrina.cli.main import app
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-DAYS = 3
+DAYS = 2
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def report(served_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
     shutil.copytree(served_home, home)
     result = CliRunner().invoke(
         app,
-        ["simulate", "live", "--days", str(DAYS), "--scale", "ci", "--seed", "3", "--drift-day", "2",
+        ["simulate", "live", "--days", str(DAYS), "--scale", "ci", "--seed", "3", "--drift-day", "1",
          "--bad-challenger-day", "0", "--home", str(home)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -49,7 +49,7 @@ def _within_a_day(report: dict[str, Any], key: str) -> list[str]:
     ]
 
 
-def test_three_days_without_a_failed_step_and_the_bad_challenger_rolled_back(report: dict[str, Any]) -> None:
+def test_two_days_without_a_failed_step_and_the_bad_challenger_rolled_back(report: dict[str, Any]) -> None:
     assert report["days"] == DAYS
     assert report["failed_steps"] == []
     assert len(report["per_day"]) == DAYS

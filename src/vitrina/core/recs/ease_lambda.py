@@ -30,6 +30,13 @@ LAMBDA_SCALES = (0.5, 2.0, 8.0, 32.0, 128.0)
 """λ / mean(diag G) tried, a factor 4 apart: from the large-log optimum's neighbourhood to the
 strong shrinkage small logs want (spanning the benchmark baseline's absolute grid, 5 … 3,000,
 on the shops it was run on)."""
+GRID_MAX_ITEMS = 3_000
+"""Items the grid's fits model (the most chosen ones). A fit costs N³/3 flops: at the model's
+10,000 items about a minute on two cores, so five grid values per window would add minutes to a
+busy shop's run; at 3,000 items each fit takes seconds. The scale is relative to the mean
+diagonal of the items modelled, which is what lets a choice made on the head of the catalog
+carry to the full fit; a shop with fewer items than this is fitted whole, and its grid fit is
+the one served."""
 DEFAULT_SCALE = 0.5
 """The scale when no validation user can tell the values apart (the model's own default)."""
 MIN_POOLED_USERS = 1_000

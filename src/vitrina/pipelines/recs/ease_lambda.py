@@ -22,6 +22,7 @@ from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.ease import EASE
 from vitrina.core.recs.ease_lambda import (
     DEFAULT_SCALE,
+    GRID_MAX_ITEMS,
     LAMBDA_SCALES,
     MAX_WINDOWS,
     MIN_CHOICE_USERS,
@@ -51,7 +52,7 @@ class EaseLambda:
     scale: float
     scores: dict[float, float]  # pooled NDCG@10 (discovery) per scale
     windows: list[tuple[str, WindowScores]] = field(default_factory=list)  # (first day, scores)
-    l2: float = 0.0  # λ itself at the chosen scale, as fitted before the validation window
+    l2: float = 0.0  # λ itself at the chosen scale, as the grid fitted it before the validation window
     model: EASE | None = field(default=None, repr=False)
     """EASE at the chosen scale fitted on the history before the validation window, when the
     grid fitted it there (the selection reuses it instead of fitting it again)."""
@@ -94,6 +95,12 @@ class EaseLambda:
         )
 
 
+def _whole(model: EASE) -> bool:
+    """Whether the grid's fit modelled every item with a positive, so the served fit (more items
+    allowed) would model the same ones and can be this one."""
+    return model.modelled is not None and model.modelled.size < GRID_MAX_ITEMS
+
+
 def _row(scale: float) -> str:
     return f"ease lambda {scale:g} x mean diag"
 
@@ -122,8 +129,8 @@ def window_scores(
     data: RecsData, evaluation: EvaluationSet, scales: tuple[float, ...]
 ) -> tuple[WindowScores, dict[float, float], EASE | None]:
     """NDCG@10 (discovery) of EASE at each scale on ``evaluation`` (``data``'s validation window),
-    fitted on the history before it; also λ itself per scale, and the best-scoring fit (one model
-    is kept at a time: at 10,000 modelled items each weighs 400 MB)."""
+    fitted on the history before it on at most :data:`GRID_MAX_ITEMS` items; also λ itself per
+    scale, and the best-scoring fit (one model is kept at a time)."""
     if evaluation.users.size == 0:
         return WindowScores(0, {}), {}, None
     history = history_before(data, "valid")
@@ -131,7 +138,7 @@ def window_scores(
     l2: dict[float, float] = {}
     best: EASE | None = None
     for scale in scales:
-        model = EASE(lambda_scale=scale).fit(data, history)
+        model = EASE(lambda_scale=scale, max_items=GRID_MAX_ITEMS).fit(data, history)
         ranked = rank_users(model, evaluation)
         scores[scale] = float(score_lists(ranked, evaluation)["heldout"]["ndcg@10"])
         l2[scale] = model.l2_used
@@ -173,5 +180,5 @@ def choose_ease_lambda(
         windows.append((shifted.split.train_end.date().isoformat(), scored))
     scores = pooled([w for _, w in windows])
     scale = choose_scale(scores)
-    reused = fitted if fitted is not None and fitted.lambda_scale == scale else None
+    reused = fitted if fitted is not None and fitted.lambda_scale == scale and _whole(fitted) else None
     return EaseLambda(scale, scores, windows, l2_at_valid.get(scale, 0.0), reused)

@@ -53,6 +53,19 @@ def test_enough_users_in_the_validation_window_is_one_window_and_its_best_fit_is
     assert choice.model.l2_used == pytest.approx(choice.l2)
 
 
+def test_a_catalog_larger_than_the_grid_is_chosen_on_its_head_and_refitted_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import vitrina.pipelines.recs.ease_lambda as choosing
+
+    monkeypatch.setattr(choosing, "GRID_MAX_ITEMS", 4)  # the shop's 8 products outnumber it
+    choice = choosing.choose_ease_lambda(shop(), min_users=1, min_choice=1)
+    assert set(choice.scores) == set(LAMBDA_SCALES)
+    _, _, best = choosing.window_scores(shop(), choosing.returning_users(shop()), (choice.scale,))
+    assert best is not None and best.modelled is not None and best.modelled.size == 4
+    assert choice.model is None  # the served fit models every product: the selection fits it anew
+
+
 def test_a_shop_of_first_time_buyers_keeps_the_default_and_fits_nothing() -> None:
     events: list[Event] = [(f"u{u}", f"p{u % 8}", "purchase", u + 0.5) for u in range(12)]
     choice = choose_ease_lambda(handmade(events, n_users=12))
