@@ -62,7 +62,9 @@ def test_a_catalog_larger_than_the_grid_is_chosen_on_its_head_and_refitted_whole
     choice = choosing.choose_ease_lambda(shop(), min_users=1, min_choice=1)
     assert set(choice.scores) == set(LAMBDA_SCALES)
     _, _, best = choosing.window_scores(shop(), choosing.returning_users(shop()), (choice.scale,))
-    assert best is not None and best.modelled is not None and best.modelled.size == 4
+    assert best is not None
+    assert best.modelled is not None
+    assert best.modelled.size == 4
     assert choice.model is None  # the served fit models every product: the selection fits it anew
 
 
