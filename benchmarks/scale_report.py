@@ -1,0 +1,184 @@
+"""``docs/benchmarks/scale.md`` from ``scale.json``: the measured tables per scale and the
+projection of :mod:`scale_model` to the target marketplace, with its assumptions.
+
+The assumptions sit here as constants so the Markdown prints exactly what the numbers used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from machine import summary
+from scale_model import Projection, Sizes, project
+
+TARGET_USERS = 10_000_000
+TARGET_PRODUCTS = 1_000_000
+CYCLE_HOURS = 6.0
+EFFICIENCY = 0.7
+"""Share of the ideal speed-up an executor delivers (shuffles, stragglers, the driver's serial work)."""
+EXECUTOR_MB = 4096.0
+"""One-core executor with 4 GiB (a common general-purpose cloud ratio)."""
+
+DRIVER = {
+    "generate": "events",
+    "validate": "events",
+    "features": "events",
+    "drift": "events",
+    "recs-train": "events",
+    "recs-publish": "users",
+    "search": "products",
+}
+"""What each step's cost is modelled to grow with (one driver each: three scales cannot separate two)."""
+
+BUDGET_HOURS: dict[str, float | None] = {
+    "generate": None,  # not part of a shop's cycle: its data arrives
+    "validate": 0.5,
+    "features": 0.5,
+    "drift": 0.5,
+    "recs-train": 2.0,
+    "recs-publish": 1.5,
+    "search": 3.5,
+}
+"""Each step's share of the cycle. validate → features → drift run in sequence (1.5 h), then the
+recs branch (train 2 h, publish 1.5 h) and search (3.5 h) run side by side: 5 h on the critical
+path, 1 h left for a retry."""
+
+SCALE_OUT = {
+    "generate": "simulator only (a real shop's data arrives); no sharded generator",
+    "validate": "missing: validation reads each table in one DuckDB process (no Spark path)",
+    "features": "exists: VITRINA_ENGINE=spark computes the feature frames (ADR-0002)",
+    "drift": "bounded by design: windows are sampled to MAX_ROWS rows per table",
+    "recs-train": "missing: candidates, ALS and the ranker train in one process; the evaluation "
+    "join has a Spark path (ADR-0018)",
+    "recs-publish": "exists: VITRINA_ENGINE=spark scores blocks of VITRINA_BATCH_BLOCK_USERS users "
+    "on executors (ADR-0018); the store write stays on the driver",
+    "search": "missing: embedding the catalog and building the index run in one process "
+    "(incremental re-index embeds only changed products)",
+}
+"""Whether a scale-out path exists for the step in the code base, and which."""
+
+OUTCOME_NOTE = {
+    "pending": "not reached yet",
+    "running": "running when this file was written",
+    "not run": "an earlier step it needs did not finish",
+}
+
+
+def sizes_of(entry: dict[str, Any]) -> Sizes | None:
+    counts = entry.get("counts")
+    if not counts:
+        return None
+    return Sizes(users=counts["users"], products=counts["catalog"], events=counts["events"])
+
+
+def target_sizes(scales: dict[str, Any]) -> Sizes | None:
+    """10 M users and 1 M products with the events per user of the largest scale generated."""
+    measured = [s for s in (sizes_of(e) for e in scales.values()) if s is not None]
+    if not measured:
+        return None
+    largest = max(measured, key=lambda s: s.users)
+    return Sizes(TARGET_USERS, TARGET_PRODUCTS, TARGET_USERS * largest.events / largest.users)
+
+
+def projections(scales: dict[str, Any]) -> list[tuple[Projection, list[str]]]:
+    """Per step, the projection from the scales where it completed, and their names."""
+    target = target_sizes(scales)
+    if target is None:
+        return []
+    out = []
+    for step, driver in DRIVER.items():
+        points, names = [], []
+        for name, entry in scales.items():
+            sizes = sizes_of(entry)
+            row = next((r for r in entry.get("steps", []) if r["step"] == step), None)
+            if sizes is not None and row is not None and row.get("outcome") == "ok":
+                points.append((sizes, row["cpu_seconds"], row["peak_rss_mb"]))
+                names.append(name)
+        if points:
+            hours = BUDGET_HOURS[step]
+            budget = hours * 3600 if hours is not None else None
+            out.append((project(step, driver, points, target, budget, EFFICIENCY, EXECUTOR_MB), names))
+    return out
+
+
+def _num(value: Any, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def _measured(name: str, entry: dict[str, Any]) -> list[str]:
+    counts = entry.get("counts", {})
+    size = ", ".join(f"{counts[k]:,} {k}" for k in ("catalog", "users", "events") if k in counts)
+    lines = [
+        f"### {name}",
+        "",
+        f"`{entry['command']}` · {entry['date']} · {summary(entry['machine'])} · "
+        f"{entry['machine'].get('memory_gb', '?')} GB RAM · load {entry['machine']['load_1m']} at start · "
+        f"engine {entry.get('engine', 'duckdb')}",
+        "",
+        f"Sizes: {size or 'not generated yet'}.",
+        "",
+        "| step | outcome | wall s | CPU s | peak RSS MB (tree) | largest process MB | note |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for row in entry["steps"]:
+        note = row.get("error") or OUTCOME_NOTE.get(row["outcome"], "")
+        if not note and row.get("substeps"):
+            note = ", ".join(f"{k} {v:.0f} s" for k, v in row["substeps"].items())
+        lines.append(
+            f"| {row['step']} | {row['outcome']} | {_num(row.get('wall_seconds'))} | "
+            f"{_num(row.get('cpu_seconds'))} | {_num(row.get('peak_rss_mb'), 0)} | "
+            f"{_num(row.get('max_rss_mb'), 0)} | {note.replace('|', '/')} |"
+        )
+    return [*lines, ""]
+
+
+def _projection(scales: dict[str, Any]) -> list[str]:
+    target = target_sizes(scales)
+    rows = projections(scales)
+    if target is None or not rows:
+        return ["No scale has completed a step yet: nothing to project."]
+    lines = [
+        f"Target: {target.users:,.0f} users, {target.products:,.0f} products, "
+        f"{target.events:,.0f} events (the events per user of the largest scale generated, same "
+        f"84-day window). Cycle: {CYCLE_HOURS:.0f} h. Executors: one core and {EXECUTOR_MB / 1024:.0f} GiB "
+        f"each, {EFFICIENCY:.0%} parallel efficiency.",
+        "",
+        "| step | driver | fitted on | fixed CPU s | CPU µs per unit | elasticity | projected CPU h | "
+        "projected peak GB (one process) | budget h | executors | scale-out path |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for p, names in rows:
+        budget = "—" if p.budget_seconds is None else f"{p.budget_seconds / 3600:.1f}"
+        needed = "—" if p.budget_seconds is None else (str(p.executors) if p.executors else "cannot")
+        lines.append(
+            f"| {p.step} | {p.driver} | {', '.join(names)} | {p.cpu_fit.fixed:,.1f} | "
+            f"{p.cpu_fit.per_unit * 1e6:,.2f} | {_num(p.cpu_fit.elasticity, 2)} | "
+            f"{p.cpu_seconds / 3600:,.2f} | {p.peak_mb / 1024:,.1f} | {budget} | {needed} | "
+            f"{SCALE_OUT[p.step]} |"
+        )
+    missing = [s for s in DRIVER if s not in {p.step for p, _ in rows}]
+    if missing:
+        lines += ["", f"Not projected (completed at no scale): {', '.join(missing)}."]
+    return lines
+
+
+def render(data: dict[str, Any]) -> str:
+    scales = data.get("scales", {})
+    order = [s for s in ("ci", "demo", "large") if s in scales]
+    lines = [
+        "# The loop at scale",
+        "",
+        "Each step of `vitrina train all` as its own process (`benchmarks/scale.py`), per scale: "
+        "wall time, CPU time (user + system of the step's processes) and peak resident memory "
+        '(sampled every 0.5 s over the step\'s whole process tree; "largest process" is the '
+        "kernel's high-water mark of the biggest single process). The ci scale is the baseline "
+        "measured on the same machine. The machine is shared (2 cores): wall times carry the "
+        "other jobs' load, CPU times much less so.",
+        "",
+        "## Measured",
+        "",
+    ]
+    for name in order:
+        lines += _measured(name, scales[name])
+    lines += ["## Projection", "", *_projection({k: scales[k] for k in order})]
+    return "\n".join(lines) + "\n"
