@@ -72,7 +72,7 @@ STEPS = (
 # ---------------------------------------------------------------------------------------- child
 
 
-def _child(step: str, scale: str, seed: int, home: str, result: str) -> None:
+def _child(step: str, scale: str, seed: int, home: str, result: str, groups: int | None) -> None:
     """Run one step in this process and write what it reports (sub-step seconds, counts)."""
     from rich.console import Console
 
@@ -91,8 +91,17 @@ def _child(step: str, scale: str, seed: int, home: str, result: str) -> None:
     elif step == "validate":
         from vitrina.pipelines.validate import validate_lake
 
+        if groups:
+            from scale_grouped_validation import install
+
+            install(groups)
+            out["variant"] = f"in {groups} groups of raw files (scale_grouped_validation.py)"
         report = validate_lake(settings)
         console.print(report.render(), soft_wrap=True)
+        out["rows"] = {
+            name: {"valid": t.valid_rows, "quarantined": t.quarantined_rows}
+            for name, t in report.tables.items()
+        }
     elif step == "features":
         from vitrina.pipelines.loop import _features
 
@@ -150,6 +159,8 @@ def run_step(
     result.unlink(missing_ok=True)
     cmd = [sys.executable, __file__, "--child", step.name, "--scale", args.scale, "--seed", str(args.seed),
            "--home", str(home), "--result", str(result)]  # fmt: skip
+    if args.validate_groups:
+        cmd += ["--validate-groups", str(args.validate_groups)]
     limit = args.max_rss_gb * 2**30
     floor = args.min_free_gb * 2**30
     began = time.perf_counter()
@@ -226,12 +237,17 @@ def main() -> None:
     parser.add_argument("--max-rss-gb", type=float, default=16.0, help="kill a step whose tree passes this")
     parser.add_argument("--min-free-gb", type=float, default=1.5, help="kill a step leaving less free")
     parser.add_argument("--timeout-min", type=float, default=180.0, help="kill a step running longer")
+    parser.add_argument(
+        "--validate-groups",
+        type=int,
+        help="validate big tables in this many groups of raw files (scale_grouped_validation.py)",
+    )
     parser.add_argument("--report", action="store_true", help="only re-render scale.md from scale.json")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _child(args.child, args.scale, args.seed, args.home, args.result)
+        _child(args.child, args.scale, args.seed, args.home, args.result, args.validate_groups)
         return
     if args.report:
         with _locked_results():
@@ -256,15 +272,27 @@ def main() -> None:
             "min_free_gb": args.min_free_gb,
             "timeout_min": args.timeout_min,
         },
-        "steps": [{"step": s.name, "outcome": "pending", "what": s.what} for s in STEPS if s.name in wanted],
+        "steps": [{"step": s.name, "outcome": "pending", "what": s.what} for s in STEPS],
     }
     with _locked_results() as data:
         previous = data["scales"].get(args.scale, {})
-        if "generate" not in wanted and "counts" in previous:
-            entry["counts"] = previous["counts"]
+        if "generate" not in wanted:  # a resumed run: keep what the earlier one measured
+            kept = {r["step"]: r for r in previous.get("steps", []) if r["step"] not in wanted}
+            entry["steps"] = [kept.get(r["step"], r) for r in entry["steps"]]
+            entry["counts"] = previous.get("counts", {})
+            entry["command"] = f"{previous.get('command', '?')}; then {entry['command']}"
+            entry["attempts"] = previous.get("attempts", []) + [
+                r
+                for r in previous.get("steps", [])
+                if r["step"] in wanted and r["outcome"] not in ("ok", "pending")
+            ]
         data["scales"][args.scale] = entry
-    finished: set[str] = set() if "generate" in wanted else {"generate"}
-    for i, step in enumerate(s for s in STEPS if s.name in wanted):
+    finished: set[str] = set()
+    for i, step in enumerate(STEPS):
+        if step.name not in wanted:
+            if entry["steps"][i].get("outcome") == "ok":
+                finished.add(step.name)
+            continue
         missing = [need for need in step.needs if need not in finished]
         if missing:
             row = {"step": step.name, "outcome": "not run", "error": f"needs {', '.join(missing)}"}

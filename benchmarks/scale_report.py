@@ -45,7 +45,8 @@ path, 1 h left for a retry."""
 
 SCALE_OUT = {
     "generate": "simulator only (a real shop's data arrives); no sharded generator",
-    "validate": "missing: validation reads each table in one DuckDB process (no Spark path)",
+    "validate": "missing: each table is checked in one piece in one process (Arrow, then a pandas "
+    "frame for pandera); no grouped or Spark path in the product",
     "features": "exists: VITRINA_ENGINE=spark computes the feature frames (ADR-0002)",
     "drift": "bounded by design: windows are sampled to MAX_ROWS rows per table",
     "recs-train": "missing: candidates, ALS and the ranker train in one process; the evaluation "
@@ -56,6 +57,10 @@ SCALE_OUT = {
     "(incremental re-index embeds only changed products)",
 }
 """Whether a scale-out path exists for the step in the code base, and which."""
+
+MIN_SCALES = 2
+"""A step completed at one scale only is not projected: one point cannot separate the fixed cost
+from the per-unit cost."""
 
 OUTCOME_NOTE = {
     "pending": "not reached yet",
@@ -94,7 +99,7 @@ def projections(scales: dict[str, Any]) -> list[tuple[Projection, list[str]]]:
             if sizes is not None and row is not None and row.get("outcome") == "ok":
                 points.append((sizes, row["cpu_seconds"], row["peak_rss_mb"]))
                 names.append(name)
-        if points:
+        if len(points) >= MIN_SCALES:
             hours = BUDGET_HOURS[step]
             budget = hours * 3600 if hours is not None else None
             out.append((project(step, driver, points, target, budget, EFFICIENCY, EXECUTOR_MB), names))
@@ -124,10 +129,23 @@ def _measured(name: str, entry: dict[str, Any]) -> list[str]:
         note = row.get("error") or OUTCOME_NOTE.get(row["outcome"], "")
         if not note and row.get("substeps"):
             note = ", ".join(f"{k} {v:.0f} s" for k, v in row["substeps"].items())
+        if not note and row.get("rows"):
+            note = ", ".join(
+                f"{k} {v['valid']:,} valid / {v['quarantined']:,} quarantined" for k, v in row["rows"].items()
+            )
+        if row.get("variant"):
+            note = f"**{row['variant']}**; {note}"
         lines.append(
             f"| {row['step']} | {row['outcome']} | {_num(row.get('wall_seconds'))} | "
             f"{_num(row.get('cpu_seconds'))} | {_num(row.get('peak_rss_mb'), 0)} | "
             f"{_num(row.get('max_rss_mb'), 0)} | {note.replace('|', '/')} |"
+        )
+    for attempt in entry.get("attempts", []):
+        lines.append(
+            f"| {attempt['step']} (earlier attempt) | {attempt['outcome']} | "
+            f"{_num(attempt.get('wall_seconds'))} | "
+            f"{_num(attempt.get('cpu_seconds'))} | {_num(attempt.get('peak_rss_mb'), 0)} | "
+            f"{_num(attempt.get('max_rss_mb'), 0)} | {attempt.get('error', '').replace('|', '/')} |"
         )
     return [*lines, ""]
 
@@ -158,7 +176,7 @@ def _projection(scales: dict[str, Any]) -> list[str]:
         )
     missing = [s for s in DRIVER if s not in {p.step for p, _ in rows}]
     if missing:
-        lines += ["", f"Not projected (completed at no scale): {', '.join(missing)}."]
+        lines += ["", f"Not projected (completed at fewer than {MIN_SCALES} scales): {', '.join(missing)}."]
     return lines
 
 
