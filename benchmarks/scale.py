@@ -198,6 +198,8 @@ def run_step(
         "max_rss_mb": round(usage.ru_maxrss / 1024, 1),  # the largest single process (Linux: KiB)
         "exit_code": child.returncode,
     }
+    if step.name == "validate" and args.validate_groups:
+        row["variant"] = f"in {args.validate_groups} groups of raw files (scale_grouped_validation.py)"
     if killed:
         row["outcome"] = "timeout" if killed.startswith("timeout") else "did not fit"
         row["error"] = killed
@@ -284,7 +286,7 @@ def main() -> None:
             entry["attempts"] = previous.get("attempts", []) + [
                 r
                 for r in previous.get("steps", [])
-                if r["step"] in wanted and r["outcome"] not in ("ok", "pending")
+                if r["step"] in wanted and r["outcome"] in ("did not fit", "timeout", "failed")
             ]
         data["scales"][args.scale] = entry
     finished: set[str] = set()

@@ -110,6 +110,10 @@ def _num(value: Any, digits: int = 1) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"
 
 
+def _variant(row: dict[str, Any]) -> str:
+    return f"**{row['variant']}**; " if row.get("variant") else ""
+
+
 def _measured(name: str, entry: dict[str, Any]) -> list[str]:
     counts = entry.get("counts", {})
     size = ", ".join(f"{counts[k]:,} {k}" for k in ("catalog", "users", "events") if k in counts)
@@ -133,8 +137,7 @@ def _measured(name: str, entry: dict[str, Any]) -> list[str]:
             note = ", ".join(
                 f"{k} {v['valid']:,} valid / {v['quarantined']:,} quarantined" for k, v in row["rows"].items()
             )
-        if row.get("variant"):
-            note = f"**{row['variant']}**; {note}"
+        note = _variant(row) + note
         lines.append(
             f"| {row['step']} | {row['outcome']} | {_num(row.get('wall_seconds'))} | "
             f"{_num(row.get('cpu_seconds'))} | {_num(row.get('peak_rss_mb'), 0)} | "
@@ -145,7 +148,8 @@ def _measured(name: str, entry: dict[str, Any]) -> list[str]:
             f"| {attempt['step']} (earlier attempt) | {attempt['outcome']} | "
             f"{_num(attempt.get('wall_seconds'))} | "
             f"{_num(attempt.get('cpu_seconds'))} | {_num(attempt.get('peak_rss_mb'), 0)} | "
-            f"{_num(attempt.get('max_rss_mb'), 0)} | {attempt.get('error', '').replace('|', '/')} |"
+            f"{_num(attempt.get('max_rss_mb'), 0)} | "
+            f"{_variant(attempt)}{attempt.get('error', '').replace('|', '/')} |"
         )
     return [*lines, ""]
 
