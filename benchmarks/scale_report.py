@@ -19,6 +19,9 @@ EFFICIENCY = 0.7
 EXECUTOR_MB = 4096.0
 """One-core executor with 4 GiB (a common general-purpose cloud ratio)."""
 
+ONE_MACHINE_GB = 64.0
+"""The biggest single process assumed affordable for a step that has no scale-out path."""
+
 DRIVER = {
     "generate": "events",
     "validate": "events",
@@ -48,7 +51,8 @@ SCALE_OUT = {
     "validate": "missing: each table is checked in one piece in one process (Arrow, then a pandas "
     "frame for pandera); no grouped or Spark path in the product",
     "features": "exists: VITRINA_ENGINE=spark computes the feature frames (ADR-0002)",
-    "drift": "bounded by design: windows are sampled to MAX_ROWS rows per table",
+    "drift": "partly bounded: DuckDB scans the 35 days of windows (it can spill to disk) and keeps "
+    "a reservoir sample of MAX_ROWS rows per table; no Spark path",
     "recs-train": "missing: candidates, ALS and the ranker train in one process; the evaluation "
     "join has a Spark path (ADR-0018)",
     "recs-publish": "exists: VITRINA_ENGINE=spark scores blocks of VITRINA_BATCH_BLOCK_USERS users "
@@ -154,6 +158,15 @@ def _measured(name: str, entry: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _one_process(p: Projection) -> str:
+    """Whether the step as it is (one process, one core) meets its budget and memory."""
+    if p.budget_seconds is None:
+        return "—"
+    slow = p.cpu_seconds > p.budget_seconds
+    big = p.peak_mb > ONE_MACHINE_GB * 1024
+    return " and ".join([*(["too slow"] if slow else []), *(["too big"] if big else [])]) or "fits"
+
+
 def _projection(scales: dict[str, Any]) -> list[str]:
     target = target_sizes(scales)
     rows = projections(scales)
@@ -163,11 +176,12 @@ def _projection(scales: dict[str, Any]) -> list[str]:
         f"Target: {target.users:,.0f} users, {target.products:,.0f} products, "
         f"{target.events:,.0f} events (the events per user of the largest scale generated, same "
         f"84-day window). Cycle: {CYCLE_HOURS:.0f} h. Executors: one core and {EXECUTOR_MB / 1024:.0f} GiB "
-        f"each, {EFFICIENCY:.0%} parallel efficiency.",
+        f'each, {EFFICIENCY:.0%} parallel efficiency. "one process": the step as it runs today, '
+        f"on one core, within its budget and {ONE_MACHINE_GB:.0f} GB.",
         "",
         "| step | driver | fitted on | fixed CPU s | CPU µs per unit | elasticity | projected CPU h | "
-        "projected peak GB (one process) | budget h | executors | scale-out path |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "projected peak GB (one process) | budget h | one process | executors | scale-out path |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---|",
     ]
     for p, names in rows:
         budget = "—" if p.budget_seconds is None else f"{p.budget_seconds / 3600:.1f}"
@@ -175,7 +189,8 @@ def _projection(scales: dict[str, Any]) -> list[str]:
         lines.append(
             f"| {p.step} | {p.driver} | {', '.join(names)} | {p.cpu_fit.fixed:,.1f} | "
             f"{p.cpu_fit.per_unit * 1e6:,.2f} | {_num(p.cpu_fit.elasticity, 2)} | "
-            f"{p.cpu_seconds / 3600:,.2f} | {p.peak_mb / 1024:,.1f} | {budget} | {needed} | "
+            f"{p.cpu_seconds / 3600:,.2f} | {p.peak_mb / 1024:,.1f} | {budget} | {_one_process(p)} | "
+            f"{needed} | "
             f"{SCALE_OUT[p.step]} |"
         )
     missing = [s for s in DRIVER if s not in {p.step for p, _ in rows}]
