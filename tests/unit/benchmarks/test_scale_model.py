@@ -1,6 +1,7 @@
 """The cost model of the scale benchmark: fitted on the scales measured, projected to a target,
-turned into executors for a cycle. Numbers in, numbers out: the projection written in
-docs/benchmarks/scale.md is only as right as this arithmetic."""
+turned into executors for a cycle; and the file groups of its grouped validation. Numbers in,
+numbers out: the projection written in docs/benchmarks/scale.md is only as right as this
+arithmetic."""
 
 from __future__ import annotations
 
@@ -109,3 +110,14 @@ def test_projection_uses_the_steps_driver_for_time_and_memory() -> None:
 def test_unknown_driver_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown driver"):
         Sizes(1.0, 1.0, 1.0).of("sessions")
+
+
+def test_raw_files_are_grouped_in_order_into_near_equal_runs() -> None:
+    from scale_grouped_validation import group_files
+
+    days = list(range(84))
+    groups = group_files(days, 12)
+    assert [len(g) for g in groups] == [7] * 12
+    assert [d for g in groups for d in g] == days  # file order kept: first occurrences stay first
+    assert [len(g) for g in group_files(list(range(10)), 4)] == [3, 3, 2, 2]
+    assert group_files(list(range(3)), 12) == [[0], [1], [2]]
