@@ -219,7 +219,7 @@ def _last_error(log: Path) -> str:
 
 
 @contextlib.contextmanager
-def _locked_results() -> Iterator[dict[str, Any]]:
+def locked_results() -> Iterator[dict[str, Any]]:
     """The results file, read and rewritten under a lock (two scales may run at once)."""
     DOCS.mkdir(parents=True, exist_ok=True)
     with (DOCS / ".scale.lock").open("w") as lock:
@@ -252,7 +252,7 @@ def main() -> None:
         _child(args.child, args.scale, args.seed, args.home, args.result, args.validate_groups)
         return
     if args.report:
-        with _locked_results():
+        with locked_results():
             pass
         print(RESULTS_MD.read_text())
         return
@@ -276,7 +276,7 @@ def main() -> None:
         },
         "steps": [{"step": s.name, "outcome": "pending", "what": s.what} for s in STEPS],
     }
-    with _locked_results() as data:
+    with locked_results() as data:
         previous = data["scales"].get(args.scale, {})
         if "generate" not in wanted:  # a resumed run: keep what the earlier one measured
             kept = {r["step"]: r for r in previous.get("steps", []) if r["step"] not in wanted}
@@ -300,14 +300,14 @@ def main() -> None:
             row = {"step": step.name, "outcome": "not run", "error": f"needs {', '.join(missing)}"}
         else:
             print(f"[{args.scale}] {step.name} …", flush=True)
-            with _locked_results() as data:
+            with locked_results() as data:
                 data["scales"][args.scale]["steps"][i]["outcome"] = "running"
             row = run_step(step, args, home, log, env)
             print(f"[{args.scale}] {step.name}: {row['outcome']} {row['wall_seconds']} s, "
                   f"peak {row['peak_rss_mb']:.0f} MB {row.get('error', '')}", flush=True)  # fmt: skip
         if row["outcome"] == "ok":
             finished.add(step.name)
-        with _locked_results() as data:
+        with locked_results() as data:
             current = data["scales"][args.scale]
             current["steps"][i] = {"what": step.what, **row}
             if step.name == "generate" and "counts" in row:

@@ -199,6 +199,27 @@ def _projection(scales: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _validate_stages(measured: dict[str, Any] | None) -> list[str]:
+    if not measured:
+        return []
+    rows = measured["stages"]
+    peak = max(r["peak_mb"] for r in rows) - rows[0]["rss_mb"]
+    lines = [
+        "### Where validation's memory goes",
+        "",
+        f"`benchmarks/scale_validate_stages.py --home {measured['home']}` · {measured['date']}: the stages "
+        f"of the events table's check in one process ({measured['events']:,} events, "
+        f"{measured['arrow_mb']:,} MB as Arrow). Every stage holds a full-size copy and they are all "
+        f"alive together: {peak * 1024 / measured['events']:.2f} KB of peak per event above the "
+        "process's start.",
+        "",
+        "| after | resident MB | peak MB | s |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [f"| {r['stage']} | {r['rss_mb']:,} | {r['peak_mb']:,} | {r['seconds']} |" for r in rows]
+    return [*lines, ""]
+
+
 def render(data: dict[str, Any]) -> str:
     scales = data.get("scales", {})
     order = [s for s in ("ci", "demo", "large") if s in scales]
@@ -217,5 +238,6 @@ def render(data: dict[str, Any]) -> str:
     ]
     for name in order:
         lines += _measured(name, scales[name])
+    lines += _validate_stages(data.get("validate_stages"))
     lines += ["## Projection", "", *_projection({k: scales[k] for k in order})]
     return "\n".join(lines) + "\n"
