@@ -66,6 +66,54 @@ MIN_SCALES = 2
 """A step completed at one scale only is not projected: one point cannot separate the fixed cost
 from the per-unit cost."""
 
+NOT_FITTING = [
+    "**validate.** The product checks each table in one piece: every raw file read, the files "
+    "coerced into one Arrow table, a pandas view of it for the pandera contract, pandera's "
+    "per-check masks, then the valid copy, all alive together (the stage table above). Peak "
+    "memory is linear in the rows, about 0.6 KB per event above the process's start, so the "
+    "27.8 M events of the large world need 17–19 GB in one process. Measured: the whole check "
+    "passed 12 GB and was still growing when the guard stopped it (the 24 GB machine is shared "
+    "with other jobs' tests).",
+    "",
+    "The grouped stand-in (`benchmarks/scale_grouped_validation.py`, `--validate-groups 12`) checks "
+    "the events a week of day files at a time with the product's own `check_table`. It removes the "
+    "coerced, pandas and pandera copies of everything but one group, and still peaked at 11.3–11.5 GB "
+    "at large (≈ 0.41 KB per event): `validate_lake` gathers every group's valid rows into one "
+    "Arrow table for its single atomic `replace_table`, and the partitioned write copies them once "
+    "more. So neither runs at large on this machine, and every step after validation was not run "
+    "at large.",
+    "",
+    "**The out-of-core path is missing in the product.** What it needs: check and write one "
+    "partition (the raw files are already day partitions) at a time; carry the set of keys seen "
+    "so far across partitions, so a key repeated in a later partition is still quarantined as a "
+    "duplicate (the first occurrence in file order wins, as now); and switch `validated/` to the "
+    "written partitions atomically instead of writing one in-memory table. At 10 M users "
+    "(≈ 557 M events) even the key set is ~9 GB, so the natural home is Spark (`dropDuplicates` "
+    "on the key after ordering by file and row, the contract's checks as column expressions); "
+    "`VITRINA_ENGINE=spark` covers the feature frames, batch inference and the evaluation join "
+    "today (ADR-0002, ADR-0018), not validation.",
+]
+"""What the large run found (the numbers are in the tables above)."""
+
+READING = [
+    "How to read it:",
+    "",
+    "* **CPU seconds, not wall seconds, are fitted**: on a 2-core machine shared with other jobs "
+    "the wall time measures the load as much as the step. Threads (LightGBM, torch, DuckDB) add "
+    "their CPU time, so CPU seconds are the core-seconds an executor would have to provide.",
+    "* **search** holds a fine-tune bounded by the clock (300 s, `FinetuneConfig.max_seconds`): it "
+    "is a fixed cost that does not grow with the catalog, and on a loaded machine it trains fewer "
+    "steps in the same time. The catalog-dependent part is embedding and indexing the products.",
+    "* **Only scales where the step completed are fitted**; a step fitted on ci and demo only is "
+    "extrapolated 100× or more in its driver: read its row as an order of magnitude.",
+    "* **Executors** are sized for the step's budget in the cycle and for memory (one executor holds "
+    "the process's fixed memory plus its share of the rest). A step whose scale-out path is "
+    '"missing" cannot use them today: its executor count is what the missing path would need.',
+    "* **generate** is the simulator, not part of a shop's cycle (its data arrives): projected for "
+    "reference, not sized.",
+]
+"""The caveats every projection row carries."""
+
 OUTCOME_NOTE = {
     "pending": "not reached yet",
     "running": "running when this file was written",
@@ -239,5 +287,6 @@ def render(data: dict[str, Any]) -> str:
     for name in order:
         lines += _measured(name, scales[name])
     lines += _validate_stages(data.get("validate_stages"))
-    lines += ["## Projection", "", *_projection({k: scales[k] for k in order})]
+    lines += ["## What does not fit at large, and why", "", *NOT_FITTING, ""]
+    lines += ["## Projection", "", *_projection({k: scales[k] for k in order}), "", *READING]
     return "\n".join(lines) + "\n"
