@@ -127,9 +127,9 @@ def _child(step: str, scale: str, seed: int, home: str, result: str, groups: int
         from vitrina.pipelines.search.run import run_search
 
         # the loop's search run (``train all`` without --quick) at every scale, so the scales compare
-        run = run_search(settings, search_config("demo", seed), console)
-        out["substeps"] = dict(run.seconds)
-        out["ledger"] = [(e.step, e.outcome, round(e.seconds, 2)) for e in run.steps]
+        searched = run_search(settings, search_config("demo", seed), console)
+        out["substeps"] = dict(searched.seconds)
+        out["ledger"] = [(e.step, e.outcome, round(e.seconds, 2)) for e in searched.steps]
     else:
         raise SystemExit(f"unknown step {step!r}")
     Path(result).write_text(json.dumps(out, default=str))

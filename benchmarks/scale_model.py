@@ -60,7 +60,7 @@ class Fit:
         """The power law through the largest scale with the measured elasticity."""
         if self.elasticity is None or self.largest_x <= 0 or self.largest_y <= 0:
             return None
-        return self.largest_y * (x / self.largest_x) ** self.elasticity
+        return float(self.largest_y * (x / self.largest_x) ** self.elasticity)
 
     def at(self, x: float) -> float:
         """The projection at ``x``: the larger of the affine line and the local power law."""
