@@ -145,16 +145,17 @@ class Projection:
 def project(
     step: str,
     driver: str,
-    measured: Sequence[tuple[Sizes, float, float]],
+    measured: Sequence[tuple[Sizes, float, float | None]],
     target: Sizes,
     budget_seconds: float | None,
     efficiency: float,
     executor_mb: float,
 ) -> Projection:
-    """``measured``: (sizes, CPU seconds, peak MB) of the step at each scale it completed at."""
+    """``measured``: (sizes, CPU seconds, peak MB) of the step at each scale it completed at; a
+    peak of None (a run whose memory is not the product's, e.g. a stand-in) counts for time only."""
     xs = [sizes.of(driver) for sizes, _, _ in measured]
     cpu = fit(xs, [seconds for _, seconds, _ in measured])
-    memory = fit(xs, [mb for _, _, mb in measured])
+    memory = fit(*zip(*[(sizes.of(driver), mb) for sizes, _, mb in measured if mb is not None], strict=True))
     x = target.of(driver)
     cpu_seconds, peak_mb = cpu.at(x), memory.at(x)
     needed = (

@@ -66,6 +66,8 @@ MIN_SCALES = 2
 """A step completed at one scale only is not projected: one point cannot separate the fixed cost
 from the per-unit cost."""
 
+STAND_IN_MARK = "†"
+
 NOT_FITTING = [
     "**validate.** The product checks each table in one piece: every raw file read, the files "
     "coerced into one Arrow table, a pandas view of it for the pandera contract, pandera's "
@@ -109,6 +111,8 @@ READING = [
     "* **Executors** are sized for the step's budget in the cycle and for memory (one executor holds "
     "the process's fixed memory plus its share of the rest). A step whose scale-out path is "
     '"missing" cannot use them today: its executor count is what the missing path would need.',
+    f"* **{STAND_IN_MARK}** marks a scale measured with a stand-in (the grouped validation): "
+    "its CPU time is fitted (the same checks on the same rows), its memory is not.",
     "* **generate** is the simulator, not part of a shop's cycle (its data arrives): projected for "
     "reference, not sized.",
 ]
@@ -149,8 +153,9 @@ def projections(scales: dict[str, Any]) -> list[tuple[Projection, list[str]]]:
             sizes = sizes_of(entry)
             row = next((r for r in entry.get("steps", []) if r["step"] == step), None)
             if sizes is not None and row is not None and row.get("outcome") == "ok":
-                points.append((sizes, row["cpu_seconds"], row["peak_rss_mb"]))
-                names.append(name)
+                # a stand-in's time is the step's work; its memory is not the product's
+                points.append((sizes, row["cpu_seconds"], None if row.get("variant") else row["peak_rss_mb"]))
+                names.append(f"{name}{STAND_IN_MARK if row.get('variant') else ''}")
         if len(points) >= MIN_SCALES:
             hours = BUDGET_HOURS[step]
             budget = hours * 3600 if hours is not None else None

@@ -121,3 +121,15 @@ def test_raw_files_are_grouped_in_order_into_near_equal_runs() -> None:
     assert [d for g in groups for d in g] == days  # file order kept: first occurrences stay first
     assert [len(g) for g in group_files(list(range(10)), 4)] == [3, 3, 2, 2]
     assert group_files(list(range(3)), 12) == [[0], [1], [2]]
+
+
+def test_a_stand_ins_memory_is_left_out_of_the_memory_fit_but_its_time_counts() -> None:
+    measured = [
+        (Sizes(users=1_000, products=100, events=10_000), 12.0, 600.0),
+        (Sizes(users=10_000, products=1_000, events=100_000), 30.0, 1_500.0),
+        (Sizes(users=100_000, products=10_000, events=1_000_000), 210.0, None),
+    ]
+    p = project("validate", "users", measured, Sizes(1e6, 5e4, 1e7), 3_600.0, 0.5, 4_096.0)
+    assert (p.cpu_fit.n_points, p.memory_fit.n_points) == (3, 2)
+    assert p.cpu_seconds == pytest.approx(10.0 + 2_000.0)
+    assert p.memory_fit.per_unit == pytest.approx(0.1)  # through the two product runs only
