@@ -128,6 +128,11 @@ READING = [
     "* **Executors** are sized for the step's budget in the cycle and for memory (one executor holds "
     "the process's fixed memory plus its share of the rest). A step whose scale-out path is "
     '"missing" cannot use them today: its executor count is what the missing path would need.',
+    "* **Memory follows the same driver as time**, which is crude where they differ: recs-publish "
+    "scores users but its memory is mostly the events it loads (as recs-train's is), and the events "
+    "per user differ between the worlds (69 at ci, 150 at demo, 56 at large); fitted on ci and "
+    "demo by users, its memory is pessimistic. On Spark each executor also holds the whole "
+    'broadcast model, so "its share of the rest" is a lower bound there.',
     f"* **{STAND_IN_MARK}** marks a scale measured with a stand-in (the grouped validation): "
     "its CPU time is fitted (the same checks on the same rows), its memory is not.",
     "* **generate** is the simulator, not part of a shop's cycle (its data arrives): projected for "
