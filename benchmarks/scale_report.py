@@ -124,7 +124,7 @@ READING = [
     "is a fixed cost that does not grow with the catalog, and on a loaded machine it trains fewer "
     "steps in the same time. The catalog-dependent part is embedding and indexing the products.",
     "* **Only scales where the step completed are fitted**; a step fitted on ci and demo only is "
-    "extrapolated 100× or more in its driver: read its row as an order of magnitude.",
+    "extrapolated 50× to 300× in its driver: read its row as an order of magnitude.",
     "* **Executors** are sized for the step's budget in the cycle and for memory (one executor holds "
     "the process's fixed memory plus its share of the rest). A step whose scale-out path is "
     '"missing" cannot use them today: its executor count is what the missing path would need.',
