@@ -10,8 +10,10 @@ child process so every step's peak memory is its own:
 ``train`` plus the served index. The loop's intake and canary steps have nothing to do on a
 generated home and are not run.) Each child is watched by sampling the resident memory of its
 whole process tree (Spark's JVM included); a step whose tree passes ``--max-rss-gb``, or that
-leaves the machine less than ``--min-free-gb``, is killed and recorded as "did not fit", one
-past ``--timeout-min`` as "timeout". Steps depending on one that did not finish are "not run".
+leaves the machine less than ``--min-free-gb``, is killed: the first is recorded as "did not fit",
+the second as "stopped (machine memory)" (the machine is shared: it says the machine was full,
+not that the step alone is too big), one past ``--timeout-min`` as "timeout". Steps depending on
+one that did not finish are "not run".
 
     .venv/bin/python benchmarks/scale.py --scale ci
     .venv/bin/python benchmarks/scale.py --scale demo
@@ -181,7 +183,7 @@ def run_step(
                     killed = f"did not fit: process tree at {rss / 2**30:.1f} GB > {args.max_rss_gb} GB"
                 elif psutil.virtual_memory().available < floor:
                     free = psutil.virtual_memory().available / 2**30
-                    killed = f"did not fit: machine down to {free:.1f} GB free (tree at {rss / 2**30:.1f} GB)"
+                    killed = f"stopped: machine down to {free:.1f} GB free (tree at {rss / 2**30:.1f} GB)"
                 elif time.perf_counter() - began > args.timeout_min * 60:
                     killed = f"timeout after {args.timeout_min} min"
                 if killed:
@@ -201,7 +203,8 @@ def run_step(
     if step.name == "validate" and args.validate_groups:
         row["variant"] = f"in {args.validate_groups} groups of raw files (scale_grouped_validation.py)"
     if killed:
-        row["outcome"] = "timeout" if killed.startswith("timeout") else "did not fit"
+        kinds = {"timeout": "timeout", "did not fit": "did not fit", "stopped": "stopped (machine memory)"}
+        row["outcome"] = next(v for k, v in kinds.items() if killed.startswith(k))
         row["error"] = killed
     elif child.returncode != 0:
         row["outcome"] = "failed"
@@ -286,7 +289,7 @@ def main() -> None:
             entry["attempts"] = previous.get("attempts", []) + [
                 r
                 for r in previous.get("steps", [])
-                if r["step"] in wanted and r["outcome"] in ("did not fit", "timeout", "failed")
+                if r["step"] in wanted and r["outcome"] not in ("ok", "pending", "running", "not run")
             ]
         data["scales"][args.scale] = entry
     finished: set[str] = set()

@@ -74,8 +74,8 @@ NOT_FITTING = [
     "per-check masks, then the valid copy, all alive together (the stage table above). Peak "
     "memory is linear in the rows, about 0.6 KB per event above the process's start, so the "
     "27.8 M events of the large world need 17–19 GB in one process. Measured: the whole check "
-    "passed 12 GB and was still growing when the guard stopped it (the 24 GB machine is shared "
-    "with other jobs' tests).",
+    "passed 12 GB and was still growing when the guard stopped it because the shared 24 GB machine "
+    "ran low (other jobs' tests beside it).",
     "",
     "The grouped stand-in (`benchmarks/scale_grouped_validation.py`, `--validate-groups 12`) checks "
     "the events a week of day files at a time with the product's own `check_table`, reading each "
@@ -199,7 +199,7 @@ def _measured(name: str, entry: dict[str, Any]) -> list[str]:
     lines = [
         f"### {name}",
         "",
-        f"`{entry['command']}` · {entry['date']} · {summary(entry['machine'])} · "
+        f"`{entry['command']}` · last run started {entry['date']} · {summary(entry['machine'])} · "
         f"{entry['machine'].get('memory_gb', '?')} GB RAM · load {entry['machine']['load_1m']} at start · "
         f"engine {entry.get('engine', 'duckdb')}",
         "",
