@@ -87,6 +87,16 @@ NOT_FITTING = [
     "validation ran on its output. The generated worlds have no invalid rows, so the stand-in's "
     "blind spot (a key repeated in two groups) changes nothing here.",
     "",
+    "**The out-of-core validation is missing in the product.** What it needs: check and write one "
+    "partition (the raw files are already day partitions) at a time; carry the set of keys seen "
+    "so far across partitions, so a key repeated in a later partition is still quarantined as a "
+    "duplicate (the first occurrence in file order wins, as now); and switch `validated/` to the "
+    "written partitions atomically instead of writing one in-memory table. At 10 M users "
+    "(≈ 557 M events) even the key set is ~9 GB, so the natural home is Spark (`dropDuplicates` "
+    "on the key after ordering by file and row, the contract's checks as column expressions); "
+    "`VITRINA_ENGINE=spark` covers the feature frames, batch inference and the evaluation join "
+    "today (ADR-0002, ADR-0018), not validation.",
+    "",
     "**recs-train.** Stopped at 12 GB after about a minute, in its first sub-step (load validated "
     "data): `read_recs_tables` (`adapters/lake/recs_tables.py`) asks DuckDB for every event as a "
     "pandas frame whose five string columns (user_id, product_id, event_type, session_id, page) "
@@ -100,17 +110,7 @@ NOT_FITTING = [
     "Beyond that the candidates, ALS and ranker train in one process, so at the target the "
     "training set has to be a sample of users, or the trainers distributed.",
     "",
-    "**search** at large ran on the grouped stand-in's output (its row above).",
-    "",
-    "**The out-of-core path is missing in the product.** What it needs: check and write one "
-    "partition (the raw files are already day partitions) at a time; carry the set of keys seen "
-    "so far across partitions, so a key repeated in a later partition is still quarantined as a "
-    "duplicate (the first occurrence in file order wins, as now); and switch `validated/` to the "
-    "written partitions atomically instead of writing one in-memory table. At 10 M users "
-    "(≈ 557 M events) even the key set is ~9 GB, so the natural home is Spark (`dropDuplicates` "
-    "on the key after ordering by file and row, the contract's checks as column expressions); "
-    "`VITRINA_ENGINE=spark` covers the feature frames, batch inference and the evaluation join "
-    "today (ADR-0002, ADR-0018), not validation.",
+    "features, drift and search at large ran on the grouped stand-in's validated output.",
 ]
 """What the large run found (the numbers are in the tables above)."""
 
