@@ -1,0 +1,319 @@
+"""``docs/benchmarks/scale.md`` from ``scale.json``: the measured tables per scale and the
+projection of :mod:`scale_model` to the target marketplace, with its assumptions.
+
+The assumptions sit here as constants so the Markdown prints exactly what the numbers used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from machine import summary
+from scale_model import Projection, Sizes, project
+
+TARGET_USERS = 10_000_000
+TARGET_PRODUCTS = 1_000_000
+CYCLE_HOURS = 6.0
+EFFICIENCY = 0.7
+"""Share of the ideal speed-up an executor delivers (shuffles, stragglers, the driver's serial work)."""
+EXECUTOR_MB = 4096.0
+"""One-core executor with 4 GiB (a common general-purpose cloud ratio)."""
+
+ONE_MACHINE_GB = 64.0
+"""The biggest single process assumed affordable for a step that has no scale-out path."""
+
+DRIVER = {
+    "generate": "events",
+    "validate": "events",
+    "features": "events",
+    "drift": "events",
+    "recs-train": "events",
+    "recs-publish": "users",
+    "search": "products",
+}
+"""What each step's cost is modelled to grow with (one driver each: three scales cannot separate two)."""
+
+BUDGET_HOURS: dict[str, float | None] = {
+    "generate": None,  # not part of a shop's cycle: its data arrives
+    "validate": 0.5,
+    "features": 0.5,
+    "drift": 0.5,
+    "recs-train": 2.0,
+    "recs-publish": 1.5,
+    "search": 3.5,
+}
+"""Each step's share of the cycle. validate → features → drift run in sequence (1.5 h), then the
+recs branch (train 2 h, publish 1.5 h) and search (3.5 h) run side by side: 5 h on the critical
+path, 1 h left for a retry."""
+
+SCALE_OUT = {
+    "generate": "simulator only (a real shop's data arrives); no sharded generator",
+    "validate": "missing: each table is checked in one piece in one process (Arrow, then a pandas "
+    "frame for pandera); no grouped or Spark path in the product",
+    "features": "exists: VITRINA_ENGINE=spark computes the feature frames (ADR-0002)",
+    "drift": "partly bounded: DuckDB scans the 35 days of windows (it can spill to disk) and keeps "
+    "a reservoir sample of MAX_ROWS rows per table; no Spark path",
+    "recs-train": "missing: candidates, ALS and the ranker train in one process; the evaluation "
+    "join has a Spark path (ADR-0018)",
+    "recs-publish": "exists: VITRINA_ENGINE=spark scores blocks of VITRINA_BATCH_BLOCK_USERS users "
+    "on executors (ADR-0018); the store write stays on the driver",
+    "search": "missing: embedding the catalog and building the index run in one process "
+    "(incremental re-index embeds only changed products)",
+}
+"""Whether a scale-out path exists for the step in the code base, and which."""
+
+MIN_SCALES = 2
+"""A step completed at one scale only is not projected: one point cannot separate the fixed cost
+from the per-unit cost."""
+
+STAND_IN_MARK = "†"
+
+NOT_FITTING = [
+    "**validate.** The product checks each table in one piece: every raw file read, the files "
+    "coerced into one Arrow table, a pandas view of it for the pandera contract, pandera's "
+    "per-check masks, then the valid copy, all alive together (the stage table above). Peak "
+    "memory is linear in the rows, about 0.6 KB per event above the process's start, so the "
+    "27.8 M events of the large world need 17–19 GB in one process. Measured: the whole check "
+    "passed 12 GB and was still growing when the guard stopped it because the shared 24 GB machine "
+    "ran low (other jobs' tests beside it).",
+    "",
+    "The grouped stand-in (`benchmarks/scale_grouped_validation.py`, `--validate-groups 12`) checks "
+    "the events a week of day files at a time with the product's own `check_table`, reading each "
+    "group's files only when it is checked. It drops the coerced, pandas and pandera copies of all "
+    "but one group, and still peaks at 11.4 GB at large (≈ 0.41 KB per event): `validate_lake` "
+    "gathers every group's valid rows into one Arrow table for its single atomic `replace_table`, "
+    "and the partitioned write copies them once more. It completed once the machine had that much "
+    "free (its earlier attempts were stopped beside other jobs), and the large steps after "
+    "validation ran on its output. The generated worlds have no invalid rows, so the stand-in's "
+    "blind spot (a key repeated in two groups) changes nothing here.",
+    "",
+    "**The out-of-core validation is missing in the product.** What it needs: check and write one "
+    "partition (the raw files are already day partitions) at a time; carry the set of keys seen "
+    "so far across partitions, so a key repeated in a later partition is still quarantined as a "
+    "duplicate (the first occurrence in file order wins, as now); and switch `validated/` to the "
+    "written partitions atomically instead of writing one in-memory table. At 10 M users "
+    "(≈ 557 M events) even the key set is ~9 GB, so the natural home is Spark (`dropDuplicates` "
+    "on the key after ordering by file and row, the contract's checks as column expressions); "
+    "`VITRINA_ENGINE=spark` covers the feature frames, batch inference and the evaluation join "
+    "today (ADR-0002, ADR-0018), not validation.",
+    "",
+    "**recs-train.** Stopped at 12 GB after about a minute, in its first sub-step (load validated "
+    "data): `read_recs_tables` (`adapters/lake/recs_tables.py`) asks DuckDB for every event as a "
+    "pandas frame whose five string columns (user_id, product_id, event_type, session_id, page) "
+    "are Python objects, 60–75 bytes a value; the DuckDB result and the frame are alive together "
+    "while it converts, then `build_recs_data` takes a filtered copy and the page column as a "
+    "fixed-width unicode array. Read alone on the demo world, the frame is 1.5 GB deep for 4.5 M "
+    "events and the read peaks at 3.0 GB (0.63 KB per event): 17–18 GB for the large world "
+    "before any model is fitted. **No out-of-core or Spark path exists for training.** The first "
+    "step needs none: map ids to integer codes inside DuckDB (join the vocabularies) and read "
+    "int32/int64 columns only (~30 bytes an event: under 1 GB at large, ~16 GB at 10 M users). "
+    "Beyond that the candidates, ALS and ranker train in one process, so at the target the "
+    "training set has to be a sample of users, or the trainers distributed.",
+    "",
+    "features, drift and search at large ran on the grouped stand-in's validated output.",
+]
+"""What the large run found (the numbers are in the tables above)."""
+
+READING = [
+    "How to read it:",
+    "",
+    "* **CPU seconds, not wall seconds, are fitted**: on a 2-core machine shared with other jobs "
+    "the wall time measures the load as much as the step. Threads (LightGBM, torch, DuckDB) add "
+    "their CPU time, so CPU seconds are the core-seconds an executor would have to provide.",
+    "* **search** holds a fine-tune bounded by the clock (300 s, `FinetuneConfig.max_seconds`): it "
+    "is a fixed cost that does not grow with the catalog, and on a loaded machine it trains fewer "
+    "steps in the same time. The catalog-dependent part is embedding and indexing the products.",
+    "* **Only scales where the step completed are fitted**; a step fitted on ci and demo only is "
+    "extrapolated 50× to 300× in its driver: read its row as an order of magnitude.",
+    "* **Executors** are sized for the step's budget in the cycle and for memory (one executor holds "
+    "the process's fixed memory plus its share of the rest). A step whose scale-out path is "
+    '"missing" cannot use them today: its executor count is what the missing path would need.',
+    "* **Memory follows the same driver as time**, which is crude where they differ: recs-publish "
+    "scores users but its memory is mostly the events it loads (as recs-train's is), and the events "
+    "per user differ between the worlds (69 at ci, 150 at demo, 56 at large); fitted on ci and "
+    "demo by users, its memory is pessimistic. On Spark each executor also holds the whole "
+    'broadcast model, so "its share of the rest" is a lower bound there.',
+    f"* **{STAND_IN_MARK}** marks a scale measured with a stand-in (the grouped validation): "
+    "its CPU time is fitted (the same checks on the same rows), its memory is not.",
+    "* **generate** is the simulator, not part of a shop's cycle (its data arrives): projected for "
+    "reference, not sized.",
+]
+"""The caveats every projection row carries."""
+
+OUTCOME_NOTE = {
+    "pending": "not reached yet",
+    "running": "running when this file was written",
+    "not run": "an earlier step it needs did not finish",
+}
+
+
+def sizes_of(entry: dict[str, Any]) -> Sizes | None:
+    counts = entry.get("counts")
+    if not counts:
+        return None
+    return Sizes(users=counts["users"], products=counts["catalog"], events=counts["events"])
+
+
+def target_sizes(scales: dict[str, Any]) -> Sizes | None:
+    """10 M users and 1 M products with the events per user of the largest scale generated."""
+    measured = [s for s in (sizes_of(e) for e in scales.values()) if s is not None]
+    if not measured:
+        return None
+    largest = max(measured, key=lambda s: s.users)
+    return Sizes(TARGET_USERS, TARGET_PRODUCTS, TARGET_USERS * largest.events / largest.users)
+
+
+def projections(scales: dict[str, Any]) -> list[tuple[Projection, list[str]]]:
+    """Per step, the projection from the scales where it completed, and their names."""
+    target = target_sizes(scales)
+    if target is None:
+        return []
+    out = []
+    for step, driver in DRIVER.items():
+        points, names = [], []
+        for name, entry in scales.items():
+            sizes = sizes_of(entry)
+            row = next((r for r in entry.get("steps", []) if r["step"] == step), None)
+            if sizes is not None and row is not None and row.get("outcome") == "ok":
+                # a stand-in's time is the step's work; its memory is not the product's
+                points.append((sizes, row["cpu_seconds"], None if row.get("variant") else row["peak_rss_mb"]))
+                names.append(f"{name}{STAND_IN_MARK if row.get('variant') else ''}")
+        if len(points) >= MIN_SCALES:
+            hours = BUDGET_HOURS[step]
+            budget = hours * 3600 if hours is not None else None
+            out.append((project(step, driver, points, target, budget, EFFICIENCY, EXECUTOR_MB), names))
+    return out
+
+
+def _num(value: Any, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def _variant(row: dict[str, Any]) -> str:
+    return f"**{row['variant']}**; " if row.get("variant") else ""
+
+
+def _measured(name: str, entry: dict[str, Any]) -> list[str]:
+    counts = entry.get("counts", {})
+    size = ", ".join(f"{counts[k]:,} {k}" for k in ("catalog", "users", "events") if k in counts)
+    lines = [
+        f"### {name}",
+        "",
+        f"`{entry['command']}` · last run started {entry['date']} · {summary(entry['machine'])} · "
+        f"{entry['machine'].get('memory_gb', '?')} GB RAM · load {entry['machine']['load_1m']} at start · "
+        f"engine {entry.get('engine', 'duckdb')}",
+        "",
+        f"Sizes: {size or 'not generated yet'}.",
+        "",
+        "| step | outcome | wall s | CPU s | peak RSS MB (tree) | largest process MB | note |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for row in entry["steps"]:
+        note = row.get("error") or OUTCOME_NOTE.get(row["outcome"], "")
+        if not note and row.get("substeps"):
+            note = ", ".join(f"{k} {v:.0f} s" for k, v in row["substeps"].items())
+        if not note and row.get("rows"):
+            note = ", ".join(
+                f"{k} {v['valid']:,} valid / {v['quarantined']:,} quarantined" for k, v in row["rows"].items()
+            )
+        note = _variant(row) + note
+        lines.append(
+            f"| {row['step']} | {row['outcome']} | {_num(row.get('wall_seconds'))} | "
+            f"{_num(row.get('cpu_seconds'))} | {_num(row.get('peak_rss_mb'), 0)} | "
+            f"{_num(row.get('max_rss_mb'), 0)} | {note.replace('|', '/')} |"
+        )
+    for attempt in entry.get("attempts", []):
+        lines.append(
+            f"| {attempt['step']} (earlier attempt) | {attempt['outcome']} | "
+            f"{_num(attempt.get('wall_seconds'))} | "
+            f"{_num(attempt.get('cpu_seconds'))} | {_num(attempt.get('peak_rss_mb'), 0)} | "
+            f"{_num(attempt.get('max_rss_mb'), 0)} | "
+            f"{_variant(attempt)}{attempt.get('error', '').replace('|', '/')} |"
+        )
+    return [*lines, ""]
+
+
+def _one_process(p: Projection) -> str:
+    """Whether the step as it is (one process, one core) meets its budget and memory."""
+    if p.budget_seconds is None:
+        return "—"
+    slow = p.cpu_seconds > p.budget_seconds
+    big = p.peak_mb > ONE_MACHINE_GB * 1024
+    return " and ".join([*(["too slow"] if slow else []), *(["too big"] if big else [])]) or "fits"
+
+
+def _projection(scales: dict[str, Any]) -> list[str]:
+    target = target_sizes(scales)
+    rows = projections(scales)
+    if target is None or not rows:
+        return ["No scale has completed a step yet: nothing to project."]
+    lines = [
+        f"Target: {target.users:,.0f} users, {target.products:,.0f} products, "
+        f"{target.events:,.0f} events (the events per user of the largest scale generated, same "
+        f"84-day window). Cycle: {CYCLE_HOURS:.0f} h. Executors: one core and {EXECUTOR_MB / 1024:.0f} GiB "
+        f'each, {EFFICIENCY:.0%} parallel efficiency. "one process": the step as it runs today, '
+        f"on one core, within its budget and {ONE_MACHINE_GB:.0f} GB.",
+        "",
+        "| step | driver | fitted on | fixed CPU s | CPU µs per unit | elasticity | projected CPU h | "
+        "projected peak GB (one process) | budget h | one process | executors | scale-out path |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---|",
+    ]
+    for p, names in rows:
+        budget = "—" if p.budget_seconds is None else f"{p.budget_seconds / 3600:.1f}"
+        needed = "—" if p.budget_seconds is None else (str(p.executors) if p.executors else "cannot")
+        lines.append(
+            f"| {p.step} | {p.driver} | {', '.join(names)} | {p.cpu_fit.fixed:,.1f} | "
+            f"{p.cpu_fit.per_unit * 1e6:,.2f} | {_num(p.cpu_fit.elasticity, 2)} | "
+            f"{p.cpu_seconds / 3600:,.2f} | {p.peak_mb / 1024:,.1f} | {budget} | {_one_process(p)} | "
+            f"{needed} | "
+            f"{SCALE_OUT[p.step]} |"
+        )
+    missing = [s for s in DRIVER if s not in {p.step for p, _ in rows}]
+    if missing:
+        lines += ["", f"Not projected (completed at fewer than {MIN_SCALES} scales): {', '.join(missing)}."]
+    return lines
+
+
+def _validate_stages(measured: dict[str, Any] | None) -> list[str]:
+    if not measured:
+        return []
+    rows = measured["stages"]
+    peak = max(r["peak_mb"] for r in rows) - rows[0]["rss_mb"]
+    lines = [
+        "### Where validation's memory goes",
+        "",
+        f"`benchmarks/scale_validate_stages.py --home {measured['home']}` · {measured['date']}: the stages "
+        f"of the events table's check in one process ({measured['events']:,} events, "
+        f"{measured['arrow_mb']:,} MB as Arrow). Every stage holds a full-size copy and they are all "
+        f"alive together: {peak * 1024 / measured['events']:.2f} KB of peak per event above the "
+        "process's start.",
+        "",
+        "| after | resident MB | peak MB | s |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [f"| {r['stage']} | {r['rss_mb']:,} | {r['peak_mb']:,} | {r['seconds']} |" for r in rows]
+    return [*lines, ""]
+
+
+def render(data: dict[str, Any]) -> str:
+    scales = data.get("scales", {})
+    order = [s for s in ("ci", "demo", "large") if s in scales]
+    lines = [
+        "# The loop at scale",
+        "",
+        "Each step of `vitrina train all` as its own process (`benchmarks/scale.py`), per scale: "
+        "wall time, CPU time (user + system of the step's processes) and peak resident memory "
+        '(sampled every 0.5 s over the step\'s whole process tree; "largest process" is the '
+        "kernel's high-water mark of the biggest single process). The ci scale is the baseline "
+        "measured on the same machine. The machine is shared (2 cores): wall times carry the "
+        "other jobs' load, CPU times much less so.",
+        "",
+        "## Measured",
+        "",
+    ]
+    for name in order:
+        lines += _measured(name, scales[name])
+    lines += _validate_stages(data.get("validate_stages"))
+    lines += ["## What does not fit at large, and why", "", *NOT_FITTING, ""]
+    lines += ["## Projection", "", *_projection({k: scales[k] for k in order}), "", *READING]
+    return "\n".join(lines) + "\n"
