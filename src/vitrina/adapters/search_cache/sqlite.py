@@ -10,7 +10,7 @@ write lock for seconds, and a search must never wait on it. WAL mode lets API wo
 processes share the file; within a process one connection is shared by the threadpool
 under a lock (statements take microseconds). The busy timeout is short (``timeout_s``): a
 write that cannot get the lock quickly is dropped (the cache degrades, see :mod:`.base`);
-only opening the file waits longer, for other workers opening it at the same time.
+only opening the file waits longer, and retries, for other workers opening it at the same time.
 """
 
 from __future__ import annotations
@@ -36,6 +36,29 @@ CREATE INDEX IF NOT EXISTS entries_expiry ON entries (expires_at);
 
 
 OPEN_TIMEOUT_S = 30.0
+_OPEN_RETRY_S = 0.05
+
+
+def _open_shared(path: Path, *, deadline: float) -> sqlite3.Connection:
+    """Open ``path`` in WAL mode with the table created, retrying until ``deadline``.
+
+    API workers starting together all switch the file to WAL and create the table. Two
+    connections upgrading their locks at once is a deadlock SQLite resolves by answering
+    "database is locked" at once, without waiting on its busy timeout; so the whole opening
+    sequence is retried, and a worker fails to start only if the file stays locked.
+    """
+    while True:
+        conn = sqlite3.connect(path, timeout=OPEN_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # a cache may lose its last writes
+            conn.executescript(_SCHEMA)
+            return conn
+        except sqlite3.OperationalError:
+            conn.close()
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(_OPEN_RETRY_S)
 
 
 class SQLiteResultCache(GuardedCache):
@@ -69,15 +92,7 @@ class SQLiteResultCache(GuardedCache):
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Opening waits up to OPEN_TIMEOUT_S for the file's lock: API workers starting
-            # together all switch it to WAL and create the table, and a worker that cannot
-            # open its cache does not start. Reads and writes then keep the short timeout.
-            self._conn = sqlite3.connect(
-                self.path, timeout=OPEN_TIMEOUT_S, isolation_level=None, check_same_thread=False
-            )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")  # a cache may lose its last writes
-            self._conn.executescript(_SCHEMA)
+            self._conn = _open_shared(self.path, deadline=time.monotonic() + OPEN_TIMEOUT_S)
             self._conn.execute(f"PRAGMA busy_timeout = {max(1, round(timeout_s * 1000))}")
         except (OSError, sqlite3.Error) as error:
             raise OSError(f"cannot open the search cache at {self.path}: {error}") from error
