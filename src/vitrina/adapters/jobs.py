@@ -38,6 +38,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from vitrina.adapters.sqlite_wal import open_wal
+
 DATABASE = Path("jobs") / "jobs.sqlite3"
 BUSY_TIMEOUT_S = 30.0
 MAX_ATTEMPTS = 3
@@ -123,12 +125,11 @@ class JobQueue:
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn = open_wal(
+            self.path, timeout_s=BUSY_TIMEOUT_S, synchronous="FULL", schema=_SCHEMA, check_same_thread=True
+        )
         try:
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.executescript(_SCHEMA)
             yield conn
         finally:
             conn.close()

@@ -51,6 +51,7 @@ from vitrina.adapters.events.base import (
     EventBufferUnavailableError,
     record_from_json,
 )
+from vitrina.adapters.sqlite_wal import open_wal
 
 DATABASE = "buffer.sqlite3"
 DEFAULT_DEDUP_TTL = dt.timedelta(days=7)
@@ -111,11 +112,7 @@ class EventLog(ClosesOnExit):
             self.folder.mkdir(parents=True, exist_ok=True)
             # The busy timeout applies to every lock wait, opening included: API workers
             # starting together all switch the file to WAL and create the tables.
-            self._conn = sqlite3.connect(
-                self.path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
-            )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn = open_wal(self.path, timeout_s=busy_timeout_s, synchronous="FULL")
             with self._transaction() as conn:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():

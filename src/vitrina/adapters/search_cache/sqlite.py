@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vitrina.adapters.search_cache.base import DEFAULT_TTL, GuardedCache
+from vitrina.adapters.sqlite_wal import open_wal
 from vitrina.adapters.stores.base import Clock, to_us, utc_now
 
 _SCHEMA = """
@@ -36,29 +37,6 @@ CREATE INDEX IF NOT EXISTS entries_expiry ON entries (expires_at);
 
 
 OPEN_TIMEOUT_S = 30.0
-_OPEN_RETRY_S = 0.05
-
-
-def _open_shared(path: Path, *, deadline: float) -> sqlite3.Connection:
-    """Open ``path`` in WAL mode with the table created, retrying until ``deadline``.
-
-    API workers starting together all switch the file to WAL and create the table. Two
-    connections upgrading their locks at once is a deadlock SQLite resolves by answering
-    "database is locked" at once, without waiting on its busy timeout; so the whole opening
-    sequence is retried, and a worker fails to start only if the file stays locked.
-    """
-    while True:
-        conn = sqlite3.connect(path, timeout=OPEN_TIMEOUT_S, isolation_level=None, check_same_thread=False)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")  # a cache may lose its last writes
-            conn.executescript(_SCHEMA)
-            return conn
-        except sqlite3.OperationalError:
-            conn.close()
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(_OPEN_RETRY_S)
 
 
 class SQLiteResultCache(GuardedCache):
@@ -92,7 +70,9 @@ class SQLiteResultCache(GuardedCache):
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = _open_shared(self.path, deadline=time.monotonic() + OPEN_TIMEOUT_S)
+            # Opening waits (and retries) up to OPEN_TIMEOUT_S: API workers starting together all
+            # switch the file to WAL and create the table. Reads and writes keep the short timeout.
+            self._conn = open_wal(self.path, timeout_s=OPEN_TIMEOUT_S, synchronous="NORMAL", schema=_SCHEMA)
             self._conn.execute(f"PRAGMA busy_timeout = {max(1, round(timeout_s * 1000))}")
         except (OSError, sqlite3.Error) as error:
             raise OSError(f"cannot open the search cache at {self.path}: {error}") from error

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -27,11 +26,18 @@ from typing import NamedTuple, Protocol
 
 from vitrina.adapters.closes_on_exit import ClosesOnExit
 from vitrina.adapters.events.base import EventRecord
+from vitrina.adapters.sqlite_wal import open_wal
 from vitrina.adapters.stores.base import to_us
 
 DEFAULT_TTL = dt.timedelta(days=7)
 DEFAULT_KEEP = 20
 NOT_CHOICES = frozenset({"view"})  # impressions: shown, not chosen
+
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS touches (user_id TEXT NOT NULL, product_id TEXT NOT NULL, "
+    "ts_us INTEGER NOT NULL, PRIMARY KEY (user_id, product_id)) WITHOUT ROWID"
+)
 
 
 class Touch(NamedTuple):
@@ -70,13 +76,8 @@ class SQLiteSessions(ClosesOnExit):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.ttl, self.keep, self._clock = ttl, keep, clock
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")  # a lost touch costs one cold-start hint
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS touches (user_id TEXT NOT NULL, product_id TEXT NOT NULL, "
-            "ts_us INTEGER NOT NULL, PRIMARY KEY (user_id, product_id)) WITHOUT ROWID"
-        )
+        # NORMAL: a lost touch costs one cold-start hint.
+        self._conn = open_wal(self.path, timeout_s=30, synchronous="NORMAL", schema=_SCHEMA)
 
     def _horizon_us(self) -> int:
         return int((self._clock() - self.ttl.total_seconds()) * 1_000_000)

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from vitrina.adapters.sqlite_wal import open_wal
 from vitrina.adapters.stores.base import (
     CURRENT,
     DEFAULT_KEEP,
@@ -94,11 +95,9 @@ class SQLiteRecsStore(VersionedStore):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Autocommit mode: every transaction below is explicit (BEGIN … COMMIT).
-        self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        # NORMAL: durable at checkpoints; a batch can be redone.
+        self._conn = open_wal(self.path, timeout_s=30, synchronous="NORMAL", schema=_SCHEMA)
         self._lock = threading.RLock()
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; a batch can be redone
-        self._conn.executescript(_SCHEMA)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

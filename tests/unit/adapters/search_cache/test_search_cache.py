@@ -6,7 +6,6 @@ import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -164,32 +163,3 @@ def test_opening_waits_for_another_process_holding_the_file_then_reads_stay_shor
         holder.close()
     assert cache.get("late") is None
     cache.close()
-
-
-def _open_at_barrier(path: str, barrier: Any, results: Any) -> None:
-    barrier.wait()
-    try:
-        SQLiteResultCache(path).close()
-        results.put("ok")
-    except OSError as error:
-        results.put(str(error))
-
-
-def test_workers_opening_a_new_file_at_the_same_instant_all_start(tmp_path: Path) -> None:
-    """Two processes switching a new file to WAL at once deadlock on their lock upgrades, and
-    SQLite answers one of them "database is locked" without waiting (about 1 round in 10 of
-    this test without the retry): every worker must still open its cache."""
-    import multiprocessing
-
-    context = multiprocessing.get_context("fork")
-    failures: list[str] = []
-    for attempt in range(40):
-        path = str(tmp_path / f"cache-{attempt}.sqlite3")
-        barrier, results = context.Barrier(3), context.Queue()
-        workers = [context.Process(target=_open_at_barrier, args=(path, barrier, results)) for _ in range(3)]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join(timeout=60)
-        failures += [r for r in (results.get(timeout=5) for _ in workers) if r != "ok"]
-    assert failures == []
