@@ -27,6 +27,7 @@ from vitrina.config import Settings
 from vitrina.serving import errors as errors_module
 from vitrina.serving import gc_freeze, reload_signal
 from vitrina.serving.api_models import ErrorResponse
+from vitrina.serving.console import pages as console_pages
 from vitrina.serving.console import router as console
 from vitrina.serving.event_models import events_model
 from vitrina.serving.limits import RequestLimits
@@ -89,7 +90,7 @@ def create_app(settings: Settings, *, warm_console: bool = False, recs_lane: boo
         gc_freeze.settle()
         tasks = [asyncio.create_task(serving.generations.follow(serving.apply_peer_changes))]
         if warm_console and settings.console:
-            caches = console.app_caches(app, serving)
+            caches = console_pages.app_caches(app, serving)
             tasks.append(asyncio.create_task(_settle_after(caches.wait_warm)))
         try:
             yield

@@ -9,8 +9,6 @@ the app, warmed by the first console request (or at start-up, :func:`app_caches`
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,7 +17,6 @@ from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from vitrina.adapters.events.base import EventRecord
 from vitrina.adapters.stores import RecsRecord, StoreUnavailableError
 from vitrina.adapters.stores.base import BUY_AGAIN, DISCOVER, SIMILAR, TOGETHER
 from vitrina.config import Settings
@@ -29,7 +26,6 @@ from vitrina.core.search.sorting import as_sort
 from vitrina.serving.api_models import ID_PATTERN, MAX_QUERY_CHARS
 from vitrina.serving.console import charts
 from vitrina.serving.console.auth import ConsoleAuth
-from vitrina.serving.console.cache import Refreshing
 from vitrina.serving.console.drift_view import drift_view, evidently_html
 from vitrina.serving.console.experiments_view import (
     Experiment,
@@ -41,29 +37,25 @@ from vitrina.serving.console.experiments_view import (
 from vitrina.serving.console.guard import ConsoleRoute
 from vitrina.serving.console.i18n import Translator, pick_lang
 from vitrina.serving.console.models_view import (
-    Registry,
     card_asset,
     card_slugs,
     load_ablations,
     load_card,
-    load_registry,
     publish_job,
 )
+from vitrina.serving.console.pages import Lang, caches, page
 from vitrina.serving.console.pipelines_view import PipelineRun, group_runs, read_records, step_label
 from vitrina.serving.console.product_view import product_view
-from vitrina.serving.console.render import render_page, url_for
+from vitrina.serving.console.render import url_for
 from vitrina.serving.console.search_view import search_view
 from vitrina.serving.console.shop_view import ShopParams, shop_view
 from vitrina.serving.console.static_files import inside
-from vitrina.serving.console.user_view import Activity, UserExamples, list_rows, user_view
+from vitrina.serving.console.user_view import list_rows, user_view
 from vitrina.serving.deps import State
 from vitrina.serving.search.answer import mode_of
-from vitrina.serving.state import ServingState
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 STATIC = {"console.css": "text/css", "console.js": "text/javascript"}
-MAX_LIVE_EVENTS = 50_000
-Lang = Annotated[str | None, Query(max_length=5)]
 EVIDENTLY_CSP = "; ".join(
     (
         "sandbox allow-scripts",
@@ -86,82 +78,6 @@ def mount(app: FastAPI, settings: Settings) -> None:
         return
     app.state.console_auth = ConsoleAuth.from_settings(settings)
     app.include_router(router)
-
-
-@dataclass
-class Caches:
-    """The console's slow reads for one loaded state (see the module docstring)."""
-
-    registry: Refreshing[Registry]
-    activity: Refreshing[Activity]
-    examples: Refreshing[UserExamples]
-    events: Refreshing[list[EventRecord]]
-
-    def warm(self) -> None:
-        """Start the slow reads (the registry, the event history). Not the buffered events:
-        they are cheap, and read ahead of a visit they would hide the events that came since."""
-        for cache in (self.registry, self.activity):
-            cache.warm(None)
-
-    def wait_warm(self) -> None:
-        """Block until the warm-up :meth:`warm` started has ended."""
-        for cache in (self.registry, self.activity):
-            cache.wait(None)
-
-
-_lock = threading.Lock()
-
-
-def caches(request: Request, state: ServingState) -> Caches:
-    return app_caches(request.app, state)
-
-
-def app_caches(app: FastAPI, state: ServingState) -> Caches:
-    """The app's console caches, created (and their warm-up started) on first use: the first
-    console request, or the API's start-up when ``vitrina serve`` asks for it — then the first
-    visitor does not wait seconds for the event history of a demo-size lake."""
-    found: Caches | None = getattr(app.state, "console_caches", None)
-    if found is not None:
-        return found
-    with _lock:
-        found = getattr(app.state, "console_caches", None)
-        if found is None:
-            settings = state.settings
-            activity: Refreshing[Activity] = Refreshing(lambda _: Activity.load(settings), ttl=600)
-
-            def buffered(_: object) -> list[EventRecord]:
-                if state.events is None:
-                    return []
-                records = state.events.read(MAX_LIVE_EVENTS)  # search answers are not events
-                return [b.event for b in records if isinstance(b.event, EventRecord)]
-
-            found = Caches(
-                registry=Refreshing(lambda _: load_registry(settings), ttl=30),
-                activity=activity,
-                examples=Refreshing(lambda _: activity.get(None).examples(), ttl=600),
-                events=Refreshing(buffered, ttl=15),
-            )
-            found.warm()
-            app.state.console_caches = found
-    return found
-
-
-def page(
-    request: Request, state: ServingState, template: str, name: str, lang: str | None, **ctx: Any
-) -> HTMLResponse:
-    chosen = pick_lang(lang)
-    params = {k: v for k, v in request.query_params.items() if k != "lang"}
-    other = url_for(name, "en" if chosen == "es" else "es", **params)
-    html = render_page(
-        template,
-        lang=chosen,
-        page=name,
-        served=state.served_versions(),
-        page_title=f"nav.{name}",
-        other_lang_url=other,
-        **ctx,
-    )
-    return HTMLResponse(html)
 
 
 @router.get("")
