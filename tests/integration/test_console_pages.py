@@ -17,7 +17,7 @@ from vitrina.config import get_settings
 from vitrina.serving.app import create_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-PAGES = ("search", "user", "product", "models", "drift", "experiments", "pipelines")
+PAGES = ("search", "user", "product", "models", "drift", "experiments", "pipelines", "live")
 TOKEN = "console-pages-token"
 
 

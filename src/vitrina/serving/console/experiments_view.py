@@ -27,6 +27,8 @@ from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings
 from vitrina.core.artifacts.files import filesystem
 from vitrina.core.experiments.decision import SessionOutcomes, analyze_ab
+from vitrina.serving.console import charts
+from vitrina.serving.console.i18n import Translator
 from vitrina.serving.experiment_config import CHALLENGER, CHAMPION, ExperimentConfig, SurfaceExperiment
 
 MAX_REPORTS = 40
@@ -269,3 +271,23 @@ def load_shadow(settings: Settings) -> dict[str, Any] | None:
     files = _report_files(settings, "shadow")
     payload = _read(*files[0]) if files else None
     return dict(payload) if isinstance(payload, Mapping) and isinstance(payload.get("groups"), list) else None
+
+
+def experiment_context(x: Experiment, t: Translator) -> dict[str, Any]:
+    """What the Experiments page shows for ``x``: its metric intervals and interleaving share as
+    charts, and the sample-ratio check's counts as text."""
+    chart = None
+    if x.metrics:
+        rows = [charts.Interval(m.metric, m.lift, m.low, m.high, m.significant) for m in x.metrics]
+        chart = charts.ci_chart(rows, title=t("exp.chart", name=x.name))
+    inter_chart = None
+    il = x.interleaving or {}
+    if all(isinstance(il.get(k), int | float) for k in ("share_b", "share_ci_low", "share_ci_high")):
+        share, low, high = (float(il[k]) - 0.5 for k in ("share_b", "share_ci_low", "share_ci_high"))
+        row = charts.Interval("B", share, low, high, il.get("winner") is not None)
+        inter_chart = charts.ci_chart([row], title=t("exp.interleaving_chart", name=x.name))
+    srm = x.srm or {}
+    observed = " / ".join(str(v) for v in (srm.get("observed") or {}).values())
+    expected = " / ".join(f"{float(v):.0f}" for v in (srm.get("expected") or {}).values())
+    return {"exp": x, "chart": chart, "interleaving_chart": inter_chart,
+            "srm_observed": observed, "srm_expected": expected}  # fmt: skip

@@ -13,10 +13,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from markupsafe import Markup
+
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.step_ledger import StepRecord
 from vitrina.config import Settings
 from vitrina.core.artifacts.files import filesystem
+from vitrina.serving.console import charts
+from vitrina.serving.console.i18n import Translator
 
 MAX_RUNS = 15
 
@@ -83,3 +87,10 @@ def group_runs(records: Iterable[StepRecord], limit: int = MAX_RUNS) -> list[Pip
 def step_label(record: StepRecord) -> str:
     """``pipeline · step`` (Path-safe names come back as written)."""
     return f"{record.pipeline} · {Path(record.step).name}"
+
+
+def steps_chart(run: PipelineRun, t: Translator) -> Markup:
+    """Seconds per step of ``run``, the failed steps highlighted."""
+    bars = [(step_label(s), s.seconds) for s in run.steps]
+    failed = [step_label(s) for s in run.failed]
+    return charts.bar_chart(bars, title=t("pipe.chart", run=run.run_id), value_format=".2f", highlight=failed)

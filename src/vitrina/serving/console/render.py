@@ -20,7 +20,7 @@ from vitrina.serving.console.i18n import DEFAULT_LANG, Translator
 from vitrina.serving.console.privacy import mask_id, redact
 
 PREFIX = "/console"
-PAGES = ("search", "user", "product", "models", "drift", "experiments", "pipelines")
+PAGES = ("search", "user", "product", "models", "drift", "experiments", "pipelines", "live")
 
 
 def url_for(path: str, lang: str, **params: Any) -> str:

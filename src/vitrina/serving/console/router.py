@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from markupsafe import Markup
 
 from vitrina.adapters.stores import RecsRecord, StoreUnavailableError
 from vitrina.adapters.stores.base import BUY_AGAIN, DISCOVER, SIMILAR, TOGETHER
@@ -29,6 +28,7 @@ from vitrina.serving.console.auth import ConsoleAuth
 from vitrina.serving.console.drift_view import drift_view, evidently_html
 from vitrina.serving.console.experiments_view import (
     Experiment,
+    experiment_context,
     live_experiments,
     load_canaries,
     load_reports,
@@ -36,6 +36,7 @@ from vitrina.serving.console.experiments_view import (
 )
 from vitrina.serving.console.guard import ConsoleRoute
 from vitrina.serving.console.i18n import Translator, pick_lang
+from vitrina.serving.console.live_view import changes, day_bars, live_view
 from vitrina.serving.console.models_view import (
     card_asset,
     card_slugs,
@@ -44,7 +45,7 @@ from vitrina.serving.console.models_view import (
     publish_job,
 )
 from vitrina.serving.console.pages import Lang, caches, page
-from vitrina.serving.console.pipelines_view import PipelineRun, group_runs, read_records, step_label
+from vitrina.serving.console.pipelines_view import PipelineRun, group_runs, read_records, steps_chart
 from vitrina.serving.console.product_view import product_view
 from vitrina.serving.console.render import url_for
 from vitrina.serving.console.search_view import search_view
@@ -323,24 +324,6 @@ def drift_evidently(state: State) -> HTMLResponse:
     return HTMLResponse(html, headers={"Content-Security-Policy": EVIDENTLY_CSP})
 
 
-def _experiment_context(x: Experiment, t: Translator) -> dict[str, Any]:
-    chart = None
-    if x.metrics:
-        rows = [charts.Interval(m.metric, m.lift, m.low, m.high, m.significant) for m in x.metrics]
-        chart = charts.ci_chart(rows, title=t("exp.chart", name=x.name))
-    inter_chart = None
-    il = x.interleaving or {}
-    if all(isinstance(il.get(k), int | float) for k in ("share_b", "share_ci_low", "share_ci_high")):
-        share, low, high = (float(il[k]) - 0.5 for k in ("share_b", "share_ci_low", "share_ci_high"))
-        row = charts.Interval("B", share, low, high, il.get("winner") is not None)
-        inter_chart = charts.ci_chart([row], title=t("exp.interleaving_chart", name=x.name))
-    srm = x.srm or {}
-    observed = " / ".join(str(v) for v in (srm.get("observed") or {}).values())
-    expected = " / ".join(f"{float(v):.0f}" for v in (srm.get("expected") or {}).values())
-    return {"exp": x, "chart": chart, "interleaving_chart": inter_chart,
-            "srm_observed": observed, "srm_expected": expected}  # fmt: skip
-
-
 @router.get("/experiments")
 def experiments_page(request: Request, state: State, lang: Lang = None) -> HTMLResponse:
     found = caches(request, state)
@@ -358,7 +341,7 @@ def experiments_page(request: Request, state: State, lang: Lang = None) -> HTMLR
         error = t("common.error", error=f"{type(failure).__name__}: {failure}")
     experiments += load_reports(state.settings)
     config = (("recs", state.experiment.recs), ("search", state.experiment.search))
-    items = [_experiment_context(x, t) for x in experiments]
+    items = [experiment_context(x, t) for x in experiments]
     return page(
         request,
         state,
@@ -373,12 +356,6 @@ def experiments_page(request: Request, state: State, lang: Lang = None) -> HTMLR
     )
 
 
-def _steps_chart(run: PipelineRun, t: Translator) -> Markup:
-    bars = [(step_label(s), s.seconds) for s in run.steps]
-    failed = [step_label(s) for s in run.failed]
-    return charts.bar_chart(bars, title=t("pipe.chart", run=run.run_id), value_format=".2f", highlight=failed)
-
-
 @router.get("/pipelines")
 def pipelines_page(request: Request, state: State, lang: Lang = None) -> HTMLResponse:
     caches(request, state)
@@ -389,7 +366,29 @@ def pipelines_page(request: Request, state: State, lang: Lang = None) -> HTMLRes
     for r in runs:  # the newest run of each pipeline set gets a chart
         shown.setdefault(tuple(r.pipelines), r)
     chart_runs = list(shown.values())[:4]
-    run_charts = [(r, _steps_chart(r, t)) for r in chart_runs]
+    run_charts = [(r, steps_chart(r, t)) for r in chart_runs]
     return page(
         request, state, "pipelines.html", "pipelines", lang, runs=runs, failures=failures, charts=run_charts
     )
+
+
+@router.get("/live")
+def live_page(
+    request: Request,
+    state: State,
+    run: Annotated[str | None, Query(max_length=40, pattern=r"^[0-9A-Za-z._-]+$")] = None,
+    lang: Lang = None,
+) -> HTMLResponse:
+    caches(request, state)
+    try:
+        view = live_view(state.settings, run)
+    except KeyError:
+        raise HTTPException(404, f"no live-shop run {run!r}") from None
+    t = Translator(pick_lang(lang))
+    charts_ = []
+    if view.report is not None:
+        for metric in ("ctr", "conversion"):
+            bars = day_bars(view.report, metric)
+            charts_.append(charts.bar_chart(bars, title=t(f"live.chart.{metric}")))
+    rows = changes(view.report) if view.report is not None else []
+    return page(request, state, "live.html", "live", lang, view=view, charts=charts_, changes=rows)
