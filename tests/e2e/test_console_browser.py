@@ -292,6 +292,8 @@ def test_console_pages_flows_and_screenshots(
     assert page.locator("section.experiment svg.chart").count() >= 1  # lifts with CIs
     visit("/console/pipelines", "pipelines")
     assert page.locator("#runs-h + div table tbody tr").count() >= 2
+    visit("/console/live", "live")  # no live-shop run in this home: the page says how to start one
+    assert "simulate live" in page.inner_text("main")
     visit("/console/search?lang=en&q=celuar+samsng", "search-en")
     assert page.get_attribute("html", "lang") == "en"
     assert "Corrected query" in page.inner_text("#corrected-query")
