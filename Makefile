@@ -94,7 +94,7 @@ lint: install
 # tests again on worlds ending on other weekdays, then the DAG tests in Airflow's venv.
 QUALITY_WORLD_ENDS ?= 2026-12-02 2026-12-04
 test: install lint
-	HF_HUB_OFFLINE=1 $(BIN)/pytest
+	HF_HUB_OFFLINE=1 $(BIN)/pytest --durations=25
 	$(MAKE) test-weekdays
 	$(MAKE) airflow-test
 
