@@ -1,4 +1,4 @@
-"""The lake and the MLflow artifacts on S3 (a moto server started here), end to end.
+"""The lake and the MLflow artifacts on S3 (a moto server process started here), end to end.
 
 `vitrina data generate` and `vitrina train all` run with ``VITRINA_LAKE_URL=s3://…/lake`` and
 the MLflow artifact root ``s3://…/mlflow``: every table, model, index version, report and
@@ -14,6 +14,7 @@ import http.client
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -22,7 +23,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from support.ports import free_port
 from typer.testing import CliRunner
 
@@ -46,8 +46,14 @@ def s3_env(tmp_path_factory: pytest.TempPathFactory, mlflow_template: Path) -> I
     """A moto S3 server with an empty bucket, and the environment pointing vitrina at it: the
     lake and the MLflow artifacts in the bucket, one MLflow store and one recs store shared."""
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    # Its own process: in this one it would share the GIL with the pipelines the tests run here.
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    _wait_for_port(port, server)
     shared = tmp_path_factory.mktemp("s3-shared")
     shutil.copy(mlflow_template, shared / "mlflow.db")
     endpoint = f"http://127.0.0.1:{port}"
@@ -70,7 +76,21 @@ def s3_env(tmp_path_factory: pytest.TempPathFactory, mlflow_template: Path) -> I
             boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=BUCKET)
             yield env
     finally:
-        server.stop()
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        assert process.poll() is None, f"the S3 server exited ({process.returncode})"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            assert time.monotonic() < deadline, f"the S3 server did not listen on {port} within {timeout_s} s"
+            time.sleep(0.2)
 
 
 def keys(prefix: str) -> list[str]:
