@@ -61,6 +61,8 @@ from recs_baselines import (
     recommend,
 )
 from recs_metrics import ndcg_per_user, paired_difference, score_lists
+from recs_new_arrivals import SERVED_WITHOUT, arrival_products, new_arrival_hits, without_slots
+from recs_new_arrivals import markdown as arrivals_markdown
 from recs_served import (
     import_home,
     pipeline_ndcg,
@@ -185,16 +187,21 @@ def evaluate_split(
             began = time.perf_counter()
             lists[view][name] = recommend(view_models[name], data, users, K, exclude)
             timings[f"{name}_s"] = timings.get(f"{name}_s", 0.0) + time.perf_counter() - began
+    slots: dict[str, dict[str, list[str]]] = {}
     if served is not None:
         answered: dict[str, list[str]] = served["lists"]
         lists[ALL_POSITIVES][SERVED] = answered
+        slots[ALL_POSITIVES] = served.get("new_slots", {})
         if "discover" in served:  # the discover list, exactly as /recs?list=discover answered
             lists[DISCOVERY][SERVED] = served["discover"]["lists"]
+            slots[DISCOVERY] = served["discover"].get("new_slots", {})
         else:  # a served side without that list: the default list minus each user's past items
             lists[DISCOVERY][SERVED] = {
                 u: [p for p in items if p not in truth.history.get(u, frozenset())]
                 for u, items in answered.items()
             }
+        for view in VIEWS:  # the same lists without the new-arrivals slot (docs/adr/0025)
+            lists[view][SERVED_WITHOUT] = without_slots(lists[view][SERVED], slots.get(view, {}))
     metrics: dict[str, Any] = {}
     for name in lists[ALL_POSITIVES]:
         metrics[name] = {
@@ -229,6 +236,9 @@ def evaluate_split(
         result["served"] = _coverage(served, truth)
         result["by_served_list"] = _by_served_list(served, truth, lists)
         result["served_minus"] = _served_minus(truth, lists)
+        result["new_arrivals"] = new_arrival_hits(
+            lists, truth, served.get("arrivals", []), slots, (SERVED, SERVED_WITHOUT, *BASELINES)
+        )
     return result, lists
 
 
@@ -407,11 +417,13 @@ def _served(
         "lists": answers.lists,
         "fallback": answers.fallback,
         "model_versions": answers.model_versions,
-        "discover": {"lists": discover.lists, "fallback": discover.fallback},
+        "discover": {"lists": discover.lists, "fallback": discover.fallback, "new_slots": discover.new_slots},
         "timings_s": {k: round(v, 1) for k, v in timings.items()},
         "rows": rows,
         "command": command,
         "pipeline_ndcg@10": pipeline_ndcg(home),
+        "new_slots": answers.new_slots,
+        "arrivals": arrival_products(read_validated(home, "catalog"), split.as_of),
     }
 
 
@@ -426,6 +438,7 @@ MODEL_LABELS = {
     "ease": "EASE",
     "als": "ALS (implicit, 64 factors)",
     SERVED: "**vitrina served (`/recs`)**",
+    SERVED_WITHOUT: "vitrina served, new-arrivals slot taken out",
 }
 
 
@@ -502,6 +515,7 @@ def _split_markdown(dataset: str, name: str, result: dict[str, Any]) -> str:
             )
         if parts:
             lines += ["", f"Returning users `/recs` gave {label}: " + "; ".join(parts) + "."]
+    lines += arrivals_markdown(result)
     lines += [
         "",
         f"EASE λ chosen on the validation slice ({result['ease']['validation']}): "

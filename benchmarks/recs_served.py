@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -28,6 +28,7 @@ from recs_split import Split
 
 from vitrina.adapters.lake.io import list_parquet_files, read_table, write_table
 from vitrina.adapters.lake.paths import LakePaths
+from vitrina.core.recs.new_arrivals import REASON_NEW
 from vitrina.core.tables import CATALOG, EVENTS, TRANSACTIONS, USERS
 
 TABLES = {"catalog": CATALOG, "users": USERS, "events": EVENTS, "transactions": TRANSACTIONS}
@@ -126,6 +127,8 @@ class Served:
     fallback: dict[str, str | None]
     """None for a personal list, else the fallback reason."""
     model_versions: dict[str, int]
+    new_slots: dict[str, list[str]] = field(default_factory=dict)
+    """Per user, the products answered in the new-arrivals slot (their reason says so)."""
 
 
 def served_lists(home: Path, users: Sequence[str], k: int = SERVED_K, list_name: str | None = None) -> Served:
@@ -139,6 +142,7 @@ def served_lists(home: Path, users: Sequence[str], k: int = SERVED_K, list_name:
     lists: dict[str, list[str]] = {}
     fallback: dict[str, str | None] = {}
     versions: dict[str, int] = {}
+    slots: dict[str, list[str]] = {}
     settings = get_settings(home=home)
     with TestClient(create_app(settings)) as api:
         for user in users:
@@ -147,6 +151,7 @@ def served_lists(home: Path, users: Sequence[str], k: int = SERVED_K, list_name:
             answer.raise_for_status()
             body = answer.json()
             lists[user] = [item["product_id"] for item in body["items"]]
+            slots[user] = [item["product_id"] for item in body["items"] if item["reason"] == REASON_NEW]
             fallback[user] = (body["fallback_reason"] or "fallback") if body["fallback"] else None
             versions[body["model_version"]] = versions.get(body["model_version"], 0) + 1
-    return Served(lists, fallback, versions)
+    return Served(lists, fallback, versions, slots)

@@ -33,6 +33,7 @@ from pydantic import (
 
 from vitrina.core import tables
 from vitrina.core.recs.business_rules import RulesConfig
+from vitrina.core.recs.new_arrivals import ArrivalsRule
 from vitrina.core.recs.repurchase import REPEATABLE_RATE
 from vitrina.core.search.languages import Language
 
@@ -238,6 +239,28 @@ class RepurchaseConfig(_Strict):
         return RulesConfig.of(**self.model_dump())
 
 
+class NewArrivalsConfig(_Strict):
+    """Places of every recommendations list given to products too new to have a history
+    (an exploration rule, docs/adr/0025)."""
+
+    slots: int = Field(default=1, ge=0, le=5, description="Places per list for new products (0: none).")
+    rank: int = Field(
+        default=10, ge=1, le=20, description="The last of those places, 1-based (the first page's last)."
+    )
+    max_age_days: float = Field(
+        default=7.0, gt=0, description="How long after its created_at a product counts as new."
+    )
+
+    @model_validator(mode="after")
+    def _fits(self) -> NewArrivalsConfig:
+        self.rule()
+        return self
+
+    def rule(self) -> ArrivalsRule:
+        """The rule the publishing pipeline applies."""
+        return ArrivalsRule(slots=self.slots, rank=self.rank, max_age_days=self.max_age_days)
+
+
 class ShopConfig(_Strict):
     """One shop's deployment file."""
 
@@ -256,6 +279,7 @@ class ShopConfig(_Strict):
     )
     contracts: ContractsConfig = Field(default_factory=ContractsConfig)
     repurchase: RepurchaseConfig = Field(default_factory=RepurchaseConfig)
+    new_arrivals: NewArrivalsConfig = Field(default_factory=NewArrivalsConfig)
 
     @field_validator("currency")
     @classmethod

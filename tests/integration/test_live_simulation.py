@@ -60,11 +60,6 @@ def test_two_days_without_a_failed_step_and_the_bad_challenger_rolled_back(repor
     assert bad[0] in {r["version"] for r in report["rollbacks"]}, report["rollbacks"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the served recs lists (for_you and discover, the champion folded into the new catalog) "
-    "never rank a product without interactions in their top k: no new-arrivals slot yet",
-)
 def test_a_new_product_is_recommended_within_a_day(report: dict[str, Any]) -> None:
     recommended = set(_within_a_day(report, "first_day_recommended"))
     assert recommended & set(_within_a_day(report, "first_day_found")), report["new_products"]

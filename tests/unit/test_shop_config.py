@@ -181,3 +181,14 @@ def test_repurchase_overrides_become_the_business_rules_settings(tmp_path: Path)
     path.write_text("repurchase:\n  always_items: [A]\n  never_items: [A]\n", encoding="utf-8")
     with pytest.raises(ShopFileError, match="both always and never"):
         load_shop_config(path)
+
+
+def test_new_arrivals_settings_become_the_publishing_rule(tmp_path: Path) -> None:
+    path = tmp_path / "vitrina.yaml"
+    path.write_text("new_arrivals:\n  slots: 2\n  rank: 5\n  max_age_days: 3\n", encoding="utf-8")
+    rule = load_shop_config(path).new_arrivals.rule()
+    assert (rule.slots, rule.rank, rule.max_age_days) == (2, 5, 3.0)
+    assert ShopConfig().new_arrivals.rule().slots == 1
+    path.write_text("new_arrivals:\n  slots: 3\n  rank: 2\n", encoding="utf-8")
+    with pytest.raises(ShopFileError, match="out of range"):
+        load_shop_config(path)

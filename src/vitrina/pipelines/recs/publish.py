@@ -38,14 +38,16 @@ from vitrina.core.ranking.top_k import PAD
 from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity
 from vitrina.core.recs.business_rules import BusinessRules
 from vitrina.core.recs.cold_start import ColdStartRecommender
-from vitrina.core.recs.dataset import RecsData
+from vitrina.core.recs.dataset import RecsData, to_micros
 from vitrina.core.recs.fold_in import FoldIn
 from vitrina.core.recs.full import FullRecommender, explain
 from vitrina.core.recs.item2vec import Item2Vec
 from vitrina.core.recs.mmr import ItemSimilarity
+from vitrina.core.recs.new_arrivals import ArrivalMatcher, ArrivalsRule, NewArrivalSlots, arrival_items
 from vitrina.core.recs.policy import ServedModel
 from vitrina.core.recs.selection import discover_default
 from vitrina.core.recs.two_tower.model import TwoTower
+from vitrina.core.recs.user_items import UserItems
 from vitrina.pipelines.recs.batch import BatchReport, publish_recommendations
 from vitrina.pipelines.recs.dataset import load_recs_data
 from vitrina.pipelines.recs.engine import score_users
@@ -119,11 +121,12 @@ def publish_batch(
     history = data.interactions
     active = published_users(history, config.active_days)
     exclude = ~data.servable
-    items, scores, cold_reasons = score_users(settings, served, active, config.top_k, exclude)
-    reasons = explain(data, history, active, items, cold_reasons)
     if lists is None:
         lists = product_lists(data, served, config)
     discover = getattr(served, "discover", None)
+    served, discover = with_new_arrivals(data, settings.shop.new_arrivals.rule(), served, discover)
+    items, scores, cold_reasons = score_users(settings, served, active, config.top_k, exclude)
+    reasons = explain(data, history, active, items, cold_reasons)
     if discover is not None:
         lists = [*lists, discover_list(data, history, discover, active, exclude, config.top_k)]
     popular_model = GlobalPopularity(exclude_purchased=False).fit(data, history)
@@ -145,6 +148,29 @@ def publish_batch(
             lists=lists,
             channel=channel,
         )
+
+
+def with_new_arrivals(
+    data: RecsData, rule: ArrivalsRule, served: ServedModel, discover: ServedModel | None
+) -> tuple[ServedModel, ServedModel | None]:
+    """``served`` and ``discover`` with the shop's new-arrivals slots
+    (:mod:`vitrina.core.recs.new_arrivals`), as of the latest time the data knows of (its last
+    event or its newest product: the catalog holds what the shop sells now); unchanged when the
+    rule has no slot or no product is new."""
+    history = data.interactions
+    if rule.slots == 0 or len(history) == 0:
+        return served, discover
+    created = data.catalog["created_at"] if "created_at" in data.catalog.columns else None
+    newest = to_micros(created.dropna()).max(initial=0) if created is not None else 0
+    now_us = max(int(history.ts_us.max()) + 1, int(newest))
+    arrivals = arrival_items(data.catalog, now_us, data.servable, rule.max_age_days)
+    if arrivals.size == 0:
+        return served, discover
+    matcher = ArrivalMatcher(data.catalog, history, len(data.users), arrivals, rule.max_touched)
+    bought = UserItems.purchases(history, len(data.items))
+    log.info("new arrivals: %d products created in the last %g days", arrivals.size, rule.max_age_days)
+    wrapped = NewArrivalSlots(served, matcher, rule, bought)
+    return wrapped, None if discover is None else NewArrivalSlots(discover, matcher, rule, bought)
 
 
 DISCOVER_BLOCK = 4096

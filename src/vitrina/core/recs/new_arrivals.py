@@ -1,0 +1,256 @@
+"""New arrivals: a bounded exploration slot for products too new to have a history (docs/adr/0025).
+
+Every source a list is built from — popularity, co-occurrence, EASE, ALS, the two-tower's
+retrieval and the ranker's features — scores a product by what people did with it. A product
+added to the catalog yesterday has done nothing yet: it never reaches the top of a list, is
+never shown, never gathers the events that would lift it. The shop's own validation windows
+cannot tell whether showing it pays — a product unknown at a window's cutoff has no
+positives *because* it was not shown — so how much of the list goes to it is a business rule
+(:class:`ArrivalsRule`, the shop file's ``new_arrivals``), not a choice made on validation,
+and its cost on the lists' accuracy is measured (``benchmarks/realdata_recs.py``).
+
+* **Which products**: :func:`arrival_items` — servable products whose ``created_at`` lies in
+  the last ``max_age_days`` before the lists' time (a product not created yet is not in the
+  shop). Events do not end the arrival period: a product found by search on its first day is
+  still new the next.
+* **For whom**: :class:`ArrivalMatcher` matches them to each user by content, against the
+  (up to ``max_touched``, most recent) distinct products the user chose (clicks, carts,
+  purchases): ``affinity(u, i) = Σ_f w_f · share_u(f = f(i)) / Σ_f w_f`` over the features
+  :data:`FEATURE_WEIGHTS` (category L3, L2, L1, brand, price band), where ``share_u`` is the
+  share of the user's chosen products with that value. A user who never chose anything of the
+  product's top-level category gets no slot for it: a slot is a guess about taste, not an ad.
+  Ties go to the newest product, then the catalog order (deterministic).
+* **Where**: :class:`NewArrivalSlots` wraps a served model and puts each user's best
+  ``slots`` matches (never one the user bought) at ranks ``rank - slots + 1 … rank`` of the
+  list — the last places of the first page — pushing the rest down; an arrival the model
+  already ranks within the first ``rank`` places stays where it is and takes no slot. Each slot's
+  reason is :data:`REASON_NEW`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
+from vitrina.core.ranking.top_k import PAD
+from vitrina.core.recs.policy import ObjectArray, ServedModel
+from vitrina.core.recs.user_items import UserItems
+
+BoolArray = npt.NDArray[np.bool_]
+DAY_US = 86_400_000_000
+REASON_NEW = "nuevo en la tienda"
+FEATURE_WEIGHTS = {
+    "category_l3": 4.0,
+    "category_l2": 2.0,
+    "category_l1": 1.0,
+    "brand": 2.0,
+    "price_band": 1.0,
+}
+"""The most specific category counts most; brand as much as the middle level (a shopper loyal to
+a brand follows it across categories); the price band least (it only orders within taste)."""
+GATE = "category_l1"
+"""The feature a user must share with a product to be matched to it at all."""
+MAX_CELLS = 2_000_000
+"""User × arrival affinities computed at a time (a few float matrices of 16 MB each)."""
+PRICE_BANDS = 5
+"""Quantile bands of the catalog's prices (a band is a fifth of the catalog, whatever the currency)."""
+
+
+@dataclass(frozen=True)
+class ArrivalsRule:
+    """How much of every list goes to new arrivals (the shop file's ``new_arrivals``).
+
+    Attributes:
+        slots: places per list (0 turns the rule off).
+        rank: the last of those places, 1-based (the first page's last place by default).
+        max_age_days: how long after ``created_at`` a product counts as new.
+        max_touched: most recent distinct products of a user that describe their taste.
+    """
+
+    slots: int = 1
+    rank: int = 10
+    max_age_days: float = 7.0
+    max_touched: int = 20
+
+    def __post_init__(self) -> None:
+        if self.slots < 0 or self.rank < max(self.slots, 1) or self.max_age_days <= 0 or self.max_touched < 1:
+            raise ValueError(f"new arrivals rule out of range: {self}")
+
+
+def arrival_items(catalog: pd.DataFrame, now_us: int, servable: BoolArray, max_age_days: float) -> IntArray:
+    """Item indices (catalog rows) of the servable products created in the ``max_age_days``
+    before ``now_us`` (a missing ``created_at`` is never new); sorted, newest first."""
+    if "created_at" not in catalog.columns or len(catalog) == 0:
+        return np.zeros(0, dtype=np.int64)
+    created = pd.to_datetime(catalog["created_at"], utc=True)
+    micros = np.asarray(created.dt.as_unit("us").astype("int64"), dtype=np.int64)
+    known = created.notna().to_numpy(dtype=bool)
+    recent = known & (micros <= now_us) & (micros > now_us - int(max_age_days * DAY_US))
+    found = np.flatnonzero(recent & np.asarray(servable, dtype=bool))
+    return found[np.lexsort((found, -micros[found]))].astype(np.int64)
+
+
+def feature_codes(catalog: pd.DataFrame) -> dict[str, IntArray]:
+    """Per feature of :data:`FEATURE_WEIGHTS` present in ``catalog``, each item's code (-1:
+    unknown); the price band is the item's quantile band among the catalog's prices."""
+    codes: dict[str, IntArray] = {}
+    for name in FEATURE_WEIGHTS:
+        if name == "price_band":
+            if "price" not in catalog.columns:
+                continue
+            price = pd.to_numeric(catalog["price"], errors="coerce")
+            ranks = price.rank(method="average", pct=True)
+            band = np.floor(ranks.fillna(-1).to_numpy() * PRICE_BANDS).clip(-1, PRICE_BANDS - 1)
+            codes[name] = np.where(price.notna().to_numpy(), band, -1).astype(np.int64)
+        elif name in catalog.columns:
+            values = catalog[name].astype(str).where(catalog[name].notna())
+            codes[name] = np.asarray(pd.factorize(values)[0], dtype=np.int64)
+    return codes
+
+
+def recent_choices(history: Interactions, n_users: int, limit: int) -> tuple[IntArray, IntArray]:
+    """``(user, item)`` pairs: each user's ``limit`` most recent distinct chosen items (clicks,
+    carts, purchases), sorted by user."""
+    chosen = history.positives()
+    if len(chosen) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    frame = pd.DataFrame({"user": chosen.user, "item": chosen.item, "ts": chosen.ts_us})
+    frame = frame.sort_values(["user", "ts"], ascending=[True, False], kind="stable")
+    frame = frame.drop_duplicates(["user", "item"])
+    frame = frame[frame.groupby("user").cumcount() < limit]
+    frame = frame[frame["user"] < n_users]
+    return frame["user"].to_numpy(np.int64), frame["item"].to_numpy(np.int64)
+
+
+class ArrivalMatcher:
+    """Each user's affinity to each arrival (see the module docstring)."""
+
+    def __init__(
+        self, catalog: pd.DataFrame, history: Interactions, n_users: int, arrivals: IntArray, max_touched: int
+    ) -> None:
+        self.arrivals = np.asarray(arrivals, dtype=np.int64)
+        self.codes = feature_codes(catalog)
+        self.total_weight = sum(FEATURE_WEIGHTS[f] for f in self.codes) or 1.0
+        users, items = recent_choices(history, n_users, max_touched)
+        self._users, self._items = users, items
+        self._starts = np.searchsorted(users, np.arange(n_users + 1))
+
+    def affinity(self, users: IntArray) -> FloatArray:
+        """``(len(users), len(arrivals))`` affinities in [0, 1]; 0 where the gate fails."""
+        users = np.asarray(users, dtype=np.int64)
+        out = np.zeros((users.size, self.arrivals.size))
+        if users.size == 0 or self.arrivals.size == 0:
+            return out
+        lo, hi = self._starts[users], self._starts[users + 1]
+        sizes = hi - lo
+        rows = np.repeat(np.arange(users.size), sizes)
+        picks = self._items[np.repeat(lo - np.cumsum(sizes) + sizes, sizes) + np.arange(rows.size)]
+        n = np.maximum(sizes, 1).astype(np.float64)[:, None]
+        gate = np.ones_like(out, dtype=bool)
+        for name, code in self.codes.items():
+            # counted over the arrivals' own values only: a brand column may hold thousands
+            target = code[self.arrivals]
+            values = np.unique(target[target >= 0])
+            if values.size == 0:
+                continue
+            own = code[picks]
+            slot = np.minimum(np.searchsorted(values, own), values.size - 1)
+            ok = values[slot] == own
+            counts = np.zeros((users.size, values.size))
+            np.add.at(counts, (rows[ok], slot[ok]), 1.0)
+            column = np.minimum(np.searchsorted(values, target), values.size - 1)
+            share = np.where(target >= 0, counts[:, column], 0.0) / n
+            out += FEATURE_WEIGHTS[name] * share
+            if name == GATE:
+                gate = share > 0
+        if GATE not in self.codes:
+            gate = (sizes > 0)[:, None] & np.ones_like(gate)
+        return np.where(gate, out / self.total_weight, 0.0)
+
+
+class NewArrivalSlots:
+    """``model``'s lists with new arrivals in the rule's slots (a :class:`ServedModel`).
+
+    ``bought``: what each user purchased (never offered as an arrival)."""
+
+    def __init__(self, model: ServedModel, matcher: ArrivalMatcher, rule: ArrivalsRule, bought: UserItems):
+        self.model = model
+        self.matcher = matcher
+        self.rule = rule
+        self.bought = bought
+        self.name = getattr(model, "name", "served")
+
+    def recommend_with_reasons(
+        self, users: IntArray, k: int, exclude: BoolArray | None = None
+    ) -> tuple[IntArray, FloatArray, ObjectArray]:
+        items, scores, reasons = self.model.recommend_with_reasons(users, k, exclude)
+        if self.rule.slots == 0 or self.matcher.arrivals.size == 0 or len(users) == 0:
+            return items, scores, reasons
+        users = np.asarray(users, dtype=np.int64)
+        picks = self.picks(users, exclude)
+        return insert_slots(items, scores, reasons, picks, self.rule.rank)
+
+    def recommend(
+        self, users: IntArray, k: int, exclude: BoolArray | None = None
+    ) -> tuple[IntArray, FloatArray]:
+        items, scores, _ = self.recommend_with_reasons(users, k, exclude)
+        return items, scores
+
+    def picks(self, users: IntArray, exclude: BoolArray | None = None) -> IntArray:
+        """``(len(users), slots)`` arrivals per user, best first, PAD where none fits (users in
+        blocks of at most :data:`MAX_CELLS` user × arrival affinities)."""
+        users = np.asarray(users, dtype=np.int64)
+        step = max(1, MAX_CELLS // max(self.matcher.arrivals.size, 1))
+        parts = [self._picks(users[s : s + step], exclude) for s in range(0, users.size, step)]
+        return np.vstack(parts) if parts else np.zeros((0, self.rule.slots), dtype=np.int64)
+
+    def _picks(self, users: IntArray, exclude: BoolArray | None) -> IntArray:
+        arrivals = self.matcher.arrivals
+        score = self.matcher.affinity(users)
+        allowed = score > 0
+        if exclude is not None:
+            allowed &= ~np.asarray(exclude, dtype=bool)[arrivals][None, :]
+        allowed &= ~self.bought.contains(users, np.broadcast_to(arrivals, score.shape))
+        # arrivals are newest first: a stable sort on -score keeps that order among ties
+        order = np.argsort(np.where(allowed, -score, np.inf), axis=1, kind="stable")[:, : self.rule.slots]
+        chosen = np.take_along_axis(allowed, order, axis=1)
+        return np.where(chosen, arrivals[order], PAD).astype(np.int64)
+
+
+def insert_slots(
+    items: IntArray, scores: FloatArray, reasons: ObjectArray, picks: IntArray, rank: int
+) -> tuple[IntArray, FloatArray, ObjectArray]:
+    """Each row's ``picks`` (PAD: none) placed to end at ``rank`` (1-based), the rest pushed
+    down and the overflow dropped; a pick already within the first ``rank`` places stays and
+    takes no slot, one lower in the list moves up (never listed twice). Inserted items take the score
+    of the item they push down (lists stay ordered by score) and :data:`REASON_NEW`."""
+    items = np.asarray(items, dtype=np.int64)
+    out_items, out_scores = items.copy(), np.asarray(scores, dtype=np.float64).copy()
+    out_reasons = np.asarray(reasons, dtype=object).copy()
+    k = items.shape[1]
+    for row in np.flatnonzero((picks != PAD).any(axis=1)):
+        listed = [int(i) for i in items[row] if i != PAD]
+        new = [int(p) for p in picks[row] if p != PAD and int(p) not in listed[: min(rank, k)]]
+        if not new:
+            continue
+        keep = [j for j, i in enumerate(items[row]) if i != PAD and int(i) not in new]
+        at = min(max(min(rank, k) - len(new), 0), len(keep))
+        order_items = [int(items[row, j]) for j in keep]
+        order_scores = [float(scores[row, j]) for j in keep]
+        order_reasons = [reasons[row, j] for j in keep]
+        fill = order_scores[at] if at < len(keep) else (order_scores[-1] if keep else 0.0)
+        order_items[at:at] = new
+        order_scores[at:at] = [fill] * len(new)
+        order_reasons[at:at] = [REASON_NEW] * len(new)
+        n = min(len(order_items), k)
+        out_items[row] = PAD
+        out_scores[row] = -np.inf
+        out_reasons[row] = ""
+        out_items[row, :n] = order_items[:n]
+        out_scores[row, :n] = order_scores[:n]
+        out_reasons[row, :n] = order_reasons[:n]
+    return out_items, out_scores, out_reasons

@@ -1,0 +1,166 @@
+"""New arrivals: which products are new, whom they fit by content, and where in the list they go."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pytest
+
+from vitrina.core.ranking.interactions import EVENT_CODE, FloatArray, IntArray, Interactions
+from vitrina.core.ranking.top_k import PAD
+from vitrina.core.recs.new_arrivals import (
+    REASON_NEW,
+    ArrivalMatcher,
+    ArrivalsRule,
+    NewArrivalSlots,
+    arrival_items,
+    insert_slots,
+)
+from vitrina.core.recs.user_items import UserItems
+
+pytestmark = pytest.mark.unit
+
+DAY_US = 86_400_000_000
+NOW = 100 * DAY_US
+ObjectArray = npt.NDArray[np.object_]
+
+
+def catalog() -> pd.DataFrame:
+    """p0–p3 old (day 10); p4 (shoes, brand A), p5 (shoes, brand B), p6 (books) new (day 98–99);
+    p7 created in the future; p8 new but out of stock."""
+    day = [10, 10, 10, 10, 98, 99, 99, 101, 99]
+    kind = "ssbbssbss"  # shoes or books
+    return pd.DataFrame(
+        {
+            "product_id": [f"p{i}" for i in range(9)],
+            "category_l1": [L1[c] for c in kind],
+            "category_l2": [L2[c] for c in kind],
+            "category_l3": [L3[c] for c in kind],
+            "brand": ["A", "B", "C", "C", "A", "B", "C", "A", "A"],
+            "price": [10.0, 20.0, 5.0, 6.0, 11.0, 21.0, 5.5, 12.0, 10.0],
+            "created_at": pd.to_datetime([d * DAY_US for d in day], unit="us", utc=True),
+        }
+    )
+
+
+L1 = {"s": "moda", "b": "libros"}
+L2 = {"s": "zapatos", "b": "novela"}
+L3 = {"s": "tenis", "b": "misterio"}
+SERVABLE = np.array([True] * 8 + [False])
+
+
+def history(pairs: list[tuple[int, int, str]]) -> Interactions:
+    """(user, item, event) at increasing times."""
+    n = len(pairs)
+    return Interactions(
+        user=np.array([p[0] for p in pairs], dtype=np.int64),
+        item=np.array([p[1] for p in pairs], dtype=np.int64),
+        event=np.array([EVENT_CODE[p[2]] for p in pairs], dtype=np.int64),
+        ts_us=np.arange(n, dtype=np.int64) * 1000 + 50 * DAY_US,
+        session=np.zeros(n, dtype=np.int64),
+        position=np.zeros(n, dtype=np.int64),
+        page=np.array(["recs"] * n),
+    )
+
+
+class Fixed:
+    """A served model that answers the same list (items 0–3) for everyone."""
+
+    name = "fixed"
+
+    def recommend_with_reasons(
+        self, users: IntArray, k: int, exclude: npt.NDArray[np.bool_] | None = None
+    ) -> tuple[IntArray, FloatArray, ObjectArray]:
+        n = len(users)
+        items = np.tile(np.array([0, 1, 2, 3, PAD, PAD][:k]), (n, 1))
+        scores = np.tile(np.array([4.0, 3.0, 2.0, 1.0, -np.inf, -np.inf][:k]), (n, 1))
+        reasons = np.where(items != PAD, "elegido para ti", "").astype(object)
+        return items, scores, reasons
+
+
+def test_arrivals_are_servable_products_created_in_the_window_newest_first() -> None:
+    found = arrival_items(catalog(), NOW, SERVABLE, max_age_days=7)
+    assert found.tolist() == [5, 6, 4]  # p7 is not created yet, p8 out of stock, p0-p3 too old
+    assert arrival_items(catalog(), NOW, SERVABLE, max_age_days=1.5).tolist() == [5, 6]
+    no_date = catalog().assign(created_at=pd.NaT)
+    assert arrival_items(no_date, NOW, SERVABLE, max_age_days=7).size == 0
+
+
+def test_a_user_is_matched_by_category_first_then_brand_and_never_outside_their_top_category() -> None:
+    # u0 chose shoes of brand A, u1 books, u2 nothing
+    events = history([(0, 0, "click"), (0, 0, "purchase"), (1, 2, "click"), (1, 3, "add_to_cart")])
+    arrivals = np.array([5, 6, 4])
+    matcher = ArrivalMatcher(catalog(), events, 3, arrivals, max_touched=20)
+    aff = matcher.affinity(np.array([0, 1, 2]))
+    assert aff.shape == (3, 3)
+    assert aff[0, 2] > aff[0, 0] > 0  # p4 (shoes, brand A, same band) over p5 (shoes, brand B)
+    assert aff[0, 1] == 0  # books: u0 never chose anything in libros
+    assert aff[1, 1] > 0
+    assert aff[1, 0] == aff[1, 2] == 0
+    assert (aff[2] == 0).all()  # no history, no guess
+    assert 0 < aff.max() <= 1
+
+
+def test_slots_end_at_the_rule_rank_and_push_the_rest_down() -> None:
+    items = np.array([[0, 1, 2, 3], [0, 1, 2, 3], [0, 1, PAD, PAD], [0, 1, 2, 3]])
+    scores = np.array([[4.0, 3, 2, 1]] * 2 + [[4.0, 3, -np.inf, -np.inf]] + [[4.0, 3, 2, 1]])
+    reasons = np.where(items != PAD, "r", "").astype(object)
+    picks = np.array([[9], [PAD], [9], [2]])
+    got, got_scores, got_reasons = insert_slots(items, scores, reasons, picks, rank=3)
+    assert got[0].tolist() == [0, 1, 9, 2]  # rank 3, p3 pushed out
+    assert got_scores[0].tolist() == [4.0, 3.0, 2.0, 2.0]
+    assert got_reasons[0].tolist() == ["r", "r", REASON_NEW, "r"]
+    assert got[1].tolist() == [0, 1, 2, 3]  # nothing to place
+    assert got[2].tolist() == [0, 1, 9, PAD]  # a short list: right after its last item
+    assert got[3].tolist() == [0, 1, 2, 3]
+    assert got_reasons[3, 2] == "r"
+    lower = insert_slots(items[:1], scores[:1], reasons[:1], np.array([[3]]), rank=2)[0]
+    assert lower[0].tolist() == [0, 3, 1, 2]  # a lower one moves up, listed once
+
+
+def test_the_wrapper_fills_its_slots_with_fitting_arrivals_never_a_bought_or_excluded_one() -> None:
+    events = history([(0, 0, "click"), (1, 2, "click"), (2, 4, "purchase"), (2, 0, "click")])
+    data_catalog = catalog()
+    arrivals = arrival_items(data_catalog, NOW, SERVABLE, 7)
+    matcher = ArrivalMatcher(data_catalog, events, 4, arrivals, max_touched=20)
+    bought = UserItems.purchases(events, len(data_catalog))
+    model = NewArrivalSlots(Fixed(), matcher, ArrivalsRule(slots=1, rank=2), bought)
+    items, _, reasons = model.recommend_with_reasons(np.array([0, 1, 2, 3]), 4)
+    assert items[:, 1].tolist() == [4, 6, 5, 1]  # u2 bought p4: the other shoe; u3 has no history
+    assert reasons[0, 1] == REASON_NEW
+    assert reasons[3, 1] == "elegido para ti"
+    exclude = np.zeros(len(data_catalog), dtype=bool)
+    exclude[4] = True
+    assert model.recommend(np.array([0]), 4, exclude)[0][0, 1] == 5
+    off = NewArrivalSlots(Fixed(), matcher, ArrivalsRule(slots=0, rank=2), bought)
+    assert off.recommend(np.array([0]), 4)[0][0].tolist() == [0, 1, 2, 3]
+
+
+def test_two_slots_take_the_two_best_matches_in_order() -> None:
+    events = history([(0, 0, "click"), (0, 1, "click")])
+    matcher = ArrivalMatcher(catalog(), events, 1, arrival_items(catalog(), NOW, SERVABLE, 7), max_touched=20)
+    empty = UserItems(np.zeros(0, np.int64), 9)
+    model = NewArrivalSlots(Fixed(), matcher, ArrivalsRule(slots=2, rank=4), empty)
+    items = model.recommend(np.array([0]), 6)[0][0]
+    assert items[2:4].tolist() == [5, 4]  # ties in category and brand: the price band, then newest
+    assert items.tolist() == [0, 1, 5, 4, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "bad", [{"slots": -1}, {"slots": 3, "rank": 2}, {"max_age_days": 0}, {"max_touched": 0}]
+)
+def test_a_rule_out_of_range_is_refused(bad: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        ArrivalsRule(**bad)  # type: ignore[arg-type]
+
+
+def test_users_in_small_blocks_get_the_same_picks(monkeypatch: pytest.MonkeyPatch) -> None:
+    events = history([(0, 0, "click"), (1, 2, "click"), (2, 4, "purchase"), (2, 0, "click")])
+    matcher = ArrivalMatcher(catalog(), events, 4, arrival_items(catalog(), NOW, SERVABLE, 7), max_touched=20)
+    model = NewArrivalSlots(Fixed(), matcher, ArrivalsRule(slots=2, rank=3), UserItems.purchases(events, 9))
+    users = np.array([0, 1, 2, 3])
+    whole = model.picks(users)
+    monkeypatch.setattr("vitrina.core.recs.new_arrivals.MAX_CELLS", 4)  # 1 user per block
+    assert model.picks(users).tolist() == whole.tolist()
+    assert whole[3].tolist() == [PAD, PAD]
