@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from vitrina.adapters.canary_state import load_canary
 from vitrina.adapters.experiment_file import write_surface
 from vitrina.adapters.registry.mlflow_client import RECS_MODEL
 from vitrina.adapters.registry.models import get_version, register_version
@@ -26,7 +27,7 @@ from vitrina.config import Settings
 from vitrina.core.evaluation.live_report import ModelChange
 from vitrina.core.experiments.canary import CanaryPolicy
 from vitrina.core.promotion.alias_plans import CHALLENGER, CHAMPION
-from vitrina.pipelines.canary import load_canary, start_canary
+from vitrina.pipelines.canary import start_canary
 
 BAD_TAG = "live.bad_challenger"
 
