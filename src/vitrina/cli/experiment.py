@@ -314,7 +314,7 @@ def canary_step_command(surface: CanarySurfaceOption = "recs", home: HomeOption 
 @canary_app.command("status")
 def canary_status(surface: CanarySurfaceOption = "recs", home: HomeOption = None) -> None:
     """The canary's state and every decision so far."""
-    from vitrina.pipelines.canary import load_canary
+    from vitrina.adapters.canary_state import load_canary
 
     state = load_canary(settings_for(home), surface)
     if state is None:

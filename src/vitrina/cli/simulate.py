@@ -26,13 +26,11 @@ simulate_app = typer.Typer(help="The simulator as a live shop against the API.",
 
 SCALES: dict[str, dict[str, int]] = {
     "ci": {
-        "sessions_per_day": 400,
         "new_products_per_day": 5,
         "new_customers_per_day": 5,
         "out_of_stock_per_day": 3,
     },
     "demo": {
-        "sessions_per_day": 3000,
         "new_products_per_day": 30,
         "new_customers_per_day": 30,
         "out_of_stock_per_day": 15,

@@ -9,7 +9,8 @@ surface's experiment (challenger ``registered``). :func:`canary_step` then, at e
    answers and the p95 latency from the API's request log, sessions and their clicks and
    purchases from the events (the event buffer and the validated lake, each session in the
    arm that answered its request id; an event answering one of the canary's requests counts
-   whatever its ``ts``, which is the client's clock);
+   whatever its ``ts``, which is the client's clock, and whatever its page: a purchase on the
+   cart page counts for the list it came from — :func:`session_traffic`);
 2. calls :func:`vitrina.core.experiments.canary.step` (advance, hold, roll back, promote);
 3. applies it: the experiment's weights (advance), or the champion alone again with the
    challenger's store version / index withdrawn and its ``challenger`` alias removed
@@ -32,10 +33,9 @@ from typing import Any
 
 import numpy as np
 
+from vitrina.adapters.canary_state import MODELS, load_canary, state_url
 from vitrina.adapters.experiment_file import write_surface
 from vitrina.adapters.experiment_logs import REQUESTS, read_log
-from vitrina.adapters.lake.paths import LakePaths
-from vitrina.adapters.registry.mlflow_client import RECS_MODEL, SEARCH_MODEL
 from vitrina.adapters.registry.models import get_version, promote, tag_version, withdraw_challenger
 from vitrina.adapters.registry.tracking import record_canary
 from vitrina.adapters.reload_counters import bump_counter
@@ -54,22 +54,12 @@ from vitrina.core.promotion.alias_plans import CHALLENGER
 from vitrina.pipelines.reports import write_report
 
 log = logging.getLogger(__name__)
-MODELS = {"recs": RECS_MODEL, "search": SEARCH_MODEL}
 CHAMPION_ARM, CHALLENGER_ARM = "champion", "challenger"
 MAX_BUFFERED = 200_000
 
 
 class CanaryError(RuntimeError):
     """The canary cannot start or step (no challenger, nothing published, none running)."""
-
-
-def state_url(settings: Settings, surface: str) -> str:
-    return f"{LakePaths(settings.lake).layer('state')}/canary/{surface}.json"
-
-
-def load_canary(settings: Settings, surface: str) -> CanaryState | None:
-    payload = read_json(state_url(settings, surface))
-    return None if payload is None else CanaryState.from_dict(payload)
 
 
 def stored_policy(settings: Settings, surface: str) -> CanaryPolicy:
@@ -182,18 +172,26 @@ def session_traffic(
     arm_of_user: Mapping[str, str],
     page: str,
 ) -> dict[str, tuple[int, int, int]]:
-    """(sessions, clicked, converted) per arm: the events of ``page`` grouped by session (the
-    user when absent), each session in the arm that answered its first known request id,
-    else the arm the user was served first; sessions of users never served are left out."""
+    """(sessions, clicked, converted) per arm of the surface's traffic.
+
+    An event belongs to the surface when its request id is one of the surface's answers
+    (``arm_of_request``), whatever its page: the views and clicks on the list's page, the
+    cart on the product page and the purchase on the cart page all carry the id of the list
+    they came from, so a purchase counts for the surface that showed the product. An event
+    with another request id (a search in the same session, say) is left out; one without a
+    request id counts when its page is ``page``, in the arm the user was served first. Events
+    are grouped by session (the user when absent), each session in the arm that answered its
+    first known request id; sessions of users never served are left out."""
     sessions: dict[str, dict[str, Any]] = {}
     for event in events:
-        if event.get("page") != page:
+        request = event.get("request_id")
+        known = request is not None and str(request) in arm_of_request
+        if not known and (request is not None or event.get("page") != page):
             continue
         user = str(event.get("user_id"))
         key = str(event.get("session_id") or f"user:{user}")
         entry = sessions.setdefault(key, {"arm": None, "user": user, "click": False, "buy": False})
-        request = event.get("request_id")
-        if entry["arm"] is None and request is not None and str(request) in arm_of_request:
+        if entry["arm"] is None and known:
             entry["arm"] = arm_of_request[str(request)]
         entry["click"] |= event.get("event_type") == "click"
         entry["buy"] |= event.get("event_type") == "purchase"

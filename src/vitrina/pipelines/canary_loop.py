@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from vitrina.adapters.canary_state import load_canary
 from vitrina.adapters.step_ledger import Ledger
 from vitrina.config import Settings
-from vitrina.pipelines.canary import canary_step, load_canary
+from vitrina.pipelines.canary import canary_step
 
 CANARY_STEP = "canary"
 SURFACES = ("recs", "search")

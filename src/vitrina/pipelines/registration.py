@@ -40,7 +40,7 @@ from vitrina.adapters.registry.tracking import (
 from vitrina.adapters.reports import read_latest_metrics
 from vitrina.config import Settings
 from vitrina.core.evaluation.behaviour import BehaviourCheck
-from vitrina.core.promotion.alias_plans import CHAMPION, AliasPlan
+from vitrina.core.promotion.alias_plans import CHAMPION, HELD, AliasPlan
 from vitrina.core.promotion.gate import GateDecision, GateInput, GateThresholds, decide
 from vitrina.core.tables import CATALOG, EVENTS, TRANSACTIONS, USERS
 
@@ -113,6 +113,9 @@ class Registration:
             return f"{head}; not registered, {kept} (MLflow run {self.mlflow_run_id})"
         aliases = ", ".join(sorted(self.plan.set_aliases)) if self.plan else "—"
         card = f"; model card {self.card[0]}" if self.card else ""
+        if self.plan is not None and self.plan.action == HELD:
+            held = self.plan.version_tags.get(self.version, {}).get("held_reason", "")
+            return f"{head}; registered version {self.version} without an alias (held: {held}){card}"
         return f"{head}; registered version {self.version} as {aliases}{card}"
 
 

@@ -13,9 +13,17 @@ the pipelines never import the simulator). Each simulated day:
 * **drift** — from the drift day on, the scenario of :mod:`.scenarios` switches on in the
   truth (a category's utility and intent jump for ``new_trend``): shoppers' searches lean to
   the favoured categories (the intent shift) and their clicks follow the new utility.
-* **visits** — the day's sessions: known and new customers, a share on a recommendations
-  page, the rest searching for one of the truth's queries (weighted by traffic × intent) or,
-  for a share of them, for a product that arrived in the last days by its noun and brand.
+* **visits** — the day's sessions, drawn by the batch generator's own functions
+  (:mod:`.sessions`): how many (the generated data's sessions per day × the weekly and payday
+  cycle), when (the local-hour profile of the customer's city), on which device (the
+  customer's main one — the one most of their sessions used in the lake — or any), and their
+  shape: a browse session is a home page then recs pages, a search session one to three
+  searches, each list as long as the generator's (:data:`~.policy.BROWSE_K`,
+  :data:`~.policy.SEARCH_K`). So an unchanged world shows no drift between the generated
+  data and the live traffic. Customers: known and new ones, uniformly (the generator's
+  activity weights are not in the truth). A search session's first query is one of the
+  truth's queries (weighted by traffic × intent) or, for a share of them, a product that
+  arrived in the last days by its noun and brand; its next searches stay in that category.
 
 Deterministic for a seed: one generator per day, the calls in a fixed order.
 """
@@ -43,15 +51,26 @@ from vitrina.adapters.lake.truth import (
 from vitrina.adapters.lake.warehouse import Warehouse
 from vitrina.config import Settings
 from vitrina.core.artifacts.files import filesystem, write_bytes_atomic
+from vitrina.core.tables import DEVICES, PAGES
 from vitrina.simulator.catalog import Catalog
-from vitrina.simulator.common import datetime_to_us, format_ids
+from vitrina.simulator.common import US_PER_DAY, datetime_to_us, format_ids, us_to_datetime
 from vitrina.simulator.online import OnlineMarketplace
+from vitrina.simulator.policy import BROWSE_K, SEARCH_K
+from vitrina.simulator.scales import get_scale
 from vitrina.simulator.scenarios import apply_drift, plan_drift
+from vitrina.simulator.sessions import (
+    PAGE_SEARCH,
+    day_factor,
+    draw_devices,
+    draw_shapes,
+    expand_pages,
+    session_starts,
+)
 from vitrina.simulator.taxonomy import build_taxonomy
+from vitrina.simulator.users import CITY_OFFSETS, DEVICE_SHARES
 
 PRODUCT_NOISE = 0.25
 USER_NOISE = 0.3
-OPEN_HOUR, CLOSE_HOUR = 8, 22
 
 
 class SimulatedShop:
@@ -62,11 +81,10 @@ class SimulatedShop:
         settings: Settings,
         seed: int,
         *,
-        sessions_per_day: int,
         new_products_per_day: int,
         new_customers_per_day: int,
         out_of_stock_per_day: int,
-        recs_share: float = 0.6,
+        sessions_per_day: float | None = None,
         new_product_search_share: float = 0.15,
         scenario: str = "new_trend",
     ) -> None:
@@ -74,11 +92,15 @@ class SimulatedShop:
         self.market = OnlineMarketplace.from_lake(settings, seed)
         self._city = self._stored_cities()
         self.seed = seed
-        self.sessions_per_day = sessions_per_day
+        self.sessions_per_day = (
+            sessions_per_day
+            if sessions_per_day is not None
+            else get_scale(str(self.market.truth.meta["scale"])).sessions_per_day
+        )
+        """Expected sessions on an average day (default: the generated data's scale's)."""
         self.new_products_per_day = new_products_per_day
         self.new_customers_per_day = new_customers_per_day
         self.out_of_stock_per_day = out_of_stock_per_day
-        self.recs_share = recs_share
         self.new_product_search_share = new_product_search_share
         self.scenario = scenario
         self.taxonomy = build_taxonomy()
@@ -92,7 +114,12 @@ class SimulatedShop:
                 "SELECT DISTINCT user_id FROM events "
                 "WHERE ts >= (SELECT max(ts) FROM events) - INTERVAL 28 DAY ORDER BY user_id"
             )
+            devices = warehouse.df(
+                "SELECT user_id, device, count(DISTINCT session_id) AS n FROM events "
+                "GROUP BY user_id, device ORDER BY user_id, n DESC, device"
+            )
         self.customers = [str(u) for u in active["user_id"]]
+        self._device = self._main_devices(devices)
         self.fresh: dict[str, int] = {}
         """New products by the day they arrived."""
         self.start = dt.date.fromisoformat(self.market.truth.meta["end_date"]) + dt.timedelta(days=1)
@@ -101,6 +128,20 @@ class SimulatedShop:
         self._query_id = queries["query_id"].astype(str).to_numpy()
         self._query_weight = queries["n_searches"].astype(float).clip(lower=1.0).to_numpy()
         self._query_l2 = self.truth.products.l2[self.truth.product_rows(queries["product_id"].astype(str))]
+        self._queries_of_l2 = {
+            int(l2): np.flatnonzero(self._query_l2 == l2) for l2 in np.unique(self._query_l2)
+        }
+
+    def _main_devices(self, counts: pd.DataFrame) -> np.ndarray[Any, Any]:
+        """Each customer's main device (index into ``DEVICES``): the one most of their sessions
+        in the lake used; customers without sessions get one drawn with the generator's shares."""
+        n = self.truth.world.user_vec.shape[0]
+        rng = self._rng(0, 3)
+        device = np.asarray(rng.choice(len(DEVICES), n, p=np.array(DEVICE_SHARES)), dtype=np.int64)
+        main = counts.drop_duplicates("user_id")
+        rows = self.truth.user_rows(main["user_id"].astype(str).to_numpy())
+        device[rows] = [DEVICES.index(str(d)) for d in main["device"]]
+        return np.asarray(device, dtype=np.int64)
 
     def _stored_cities(self) -> np.ndarray[Any, Any]:
         fs, path = filesystem(truth_url(self.settings, "world.npz"))
@@ -237,6 +278,7 @@ class SimulatedShop:
             interest_w=np.concatenate([world.interest_w, world.interest_w[sources]]),
         )
         self._city = np.concatenate([self._city, self._city[sources]])
+        self._device = np.concatenate([self._device, self._device[sources]])
         ids = [str(u) for u in format_ids(USER_ID[0], np.arange(n_old, n_old + n), USER_ID[1])]
         source_ids = [str(u) for u in format_ids(USER_ID[0], sources, USER_ID[1])]
         template = self.users.set_index("user_id").loc[source_ids].reset_index()
@@ -249,34 +291,68 @@ class SimulatedShop:
     # visits -------------------------------------------------------------------------------------
 
     def visits(self, day: int) -> list[dict[str, Any]]:
-        """The day's sessions in time order: user, page, query (search), session id and time."""
+        """The day's page requests in time order (module docstring): user, session id, device,
+        page (home, recs or search), its time, the list size ``k`` and, on search, the query."""
         rng = self._rng(day, 2)
-        n = self.sessions_per_day
-        t = self._day_t(day)
-        shift = self.truth.world.l2_shift[self._query_l2] * (t >= self.truth.world.drift_start)
-        weights = self._query_weight * np.exp(shift)
-        weights = weights / weights.sum()
+        n = int(rng.poisson(self.sessions_per_day * day_factor(self.date(day))))
+        pick = rng.choice(len(self.customers), n)
+        users = [self.customers[int(i)] for i in pick]
+        rows = self.truth.user_rows(users)
+        day_start = datetime_to_us(self.date(day))
+        start_float = session_starts(rng, day_start, np.asarray(CITY_OFFSETS)[self._city[rows]])
+        order = np.argsort(start_float, kind="stable")
+        users, rows = [users[int(i)] for i in order], rows[order]
+        start = start_float.astype(np.int64)[order]
+        device = draw_devices(rng, self._device[rows])
+        search, count = draw_shapes(rng, n)
+        session, ts, page = expand_pages(rng, start, search, count, day_start + US_PER_DAY - 1)
+        weights = self._query_weights(day)
         recent = [p for p, d in self.fresh.items() if day - 2 <= d <= day]
-        seconds = np.sort(rng.uniform(OPEN_HOUR * 3600, CLOSE_HOUR * 3600, n))
-        midnight = dt.datetime.combine(self.date(day), dt.time(), dt.UTC)
-        users = rng.choice(len(self.customers), n)
+        category: dict[int, int] = {}
         out: list[dict[str, Any]] = []
-        for i in range(n):
+        for j in range(session.size):
+            s = int(session[j])
             visit: dict[str, Any] = {
-                "user_id": self.customers[int(users[i])],
-                "session_id": f"live-{self.seed}-{day}-{i:05d}",
-                "ts": midnight + dt.timedelta(seconds=float(seconds[i])),
+                "user_id": users[s],
+                "session_id": f"live-{self.seed}-{day}-{s:05d}",
+                "ts": us_to_datetime(int(ts[j])),
+                "device": DEVICES[int(device[s])],
+                "page": PAGES[int(page[j])],
+                "k": SEARCH_K if page[j] == PAGE_SEARCH else BROWSE_K,
             }
-            if rng.random() < self.recs_share:
-                visit |= {"page": "recs"}
-            elif recent and rng.random() < self.new_product_search_share:
-                product = recent[int(rng.integers(len(recent)))]
-                visit |= {"page": "search", "query": self._product_query(product), "query_id": None}
-            else:
-                q = int(rng.choice(self._query_text.size, p=weights))
-                visit |= {"page": "search", "query": self._query_text[q], "query_id": self._query_id[q]}
+            if page[j] == PAGE_SEARCH:
+                visit |= self._search(rng, s, category, weights, recent)
             out.append(visit)
+        out.sort(key=lambda v: v["ts"])
         return out
+
+    def _query_weights(self, day: int) -> np.ndarray[Any, Any]:
+        """The truth's queries weighted by traffic × the intent shift in force on ``day``."""
+        shift = self.truth.world.l2_shift[self._query_l2] * (self._day_t(day) >= self.truth.world.drift_start)
+        return np.asarray(self._query_weight * np.exp(shift))
+
+    def _search(
+        self,
+        rng: np.random.Generator,
+        session: int,
+        category: dict[int, int],
+        weights: np.ndarray[Any, Any],
+        recent: list[str],
+    ) -> dict[str, Any]:
+        """One search of ``session``: its first a truth query or a recent product's noun and
+        brand; the next ones a truth query of the category the first one chose."""
+        if session not in category:
+            if recent and rng.random() < self.new_product_search_share:
+                product = recent[int(rng.integers(len(recent)))]
+                row = self.truth.product_rows([product])[0]
+                category[session] = int(self.truth.products.l2[row])
+                return {"query": self._product_query(product), "query_id": None}
+            q = int(rng.choice(weights.size, p=weights / weights.sum()))
+            category[session] = int(self._query_l2[q])
+        else:
+            pool = self._queries_of_l2.get(category[session], np.arange(weights.size))
+            q = int(pool[rng.choice(pool.size, p=weights[pool] / weights[pool].sum())])
+        return {"query": str(self._query_text[q]), "query_id": str(self._query_id[q])}
 
     def _product_query(self, product_id: str) -> str:
         """What a shopper who heard of the product types: its leaf's noun and its brand."""
@@ -288,7 +364,17 @@ class SimulatedShop:
     # answers ------------------------------------------------------------------------------------
 
     def respond(self, user_id: str, shown: list[str], context: dict[str, Any]) -> list[dict[str, Any]]:
-        return self.market.respond(user_id, shown, context)
+        """The online market's events for the list, none later than the end of the list's day
+        (as the generator's: a late session's clicks and purchases do not spill into a day
+        the shop has not opened yet)."""
+        events = self.market.respond(user_id, shown, context)
+        at = context.get("ts")
+        if not isinstance(at, dt.datetime):
+            return events
+        day_end = dt.datetime.combine(at.date() + dt.timedelta(days=1), dt.time(), at.tzinfo) - dt.timedelta(
+            microseconds=1
+        )
+        return [{**e, "ts": min(e["ts"], day_end)} for e in events]
 
     def utility(self, user_id: str, shown: list[str], at: dt.datetime) -> float:
         """Mean true utility of ``shown`` for ``user_id`` at ``at`` (the truth's judgement)."""
@@ -296,6 +382,18 @@ class SimulatedShop:
         users = np.repeat(self.truth.user_rows([user_id]), rows.size)
         t = to_days(datetime_to_us(at), self.truth.start_us)
         return float(np.mean(self.truth.world.utility(users, rows, t))) if rows.size else 0.0
+
+    def best_utility(self, user_id: str, k: int, at: dt.datetime) -> float:
+        """Mean true utility of the ``k`` best in-stock products for ``user_id`` at ``at``: the
+        truth's best list, what the served lists' utility is measured against."""
+        products = np.flatnonzero(self.truth.products.stock > 0)
+        k = min(k, products.size)
+        if k <= 0:
+            return 0.0
+        users = np.repeat(self.truth.user_rows([user_id]), products.size)
+        t = to_days(datetime_to_us(at), self.truth.start_us)
+        utility = self.truth.world.utility(users, products, t)
+        return float(np.mean(np.partition(utility, products.size - k)[products.size - k :]))
 
     def price(self, product_id: str, at: dt.datetime) -> float:
         row = self.truth.product_rows([product_id])

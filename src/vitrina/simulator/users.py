@@ -29,6 +29,8 @@ CITIES: dict[str, tuple[float, int]] = {
     "Cali": (0.04, -5),
 }
 NEW_CITY = ("Montevideo", -3)  # appears only under the ``new_city`` drift scenario
+CITY_OFFSETS = (*(v[1] for v in CITIES.values()), NEW_CITY[1])
+"""Hours from UTC of each city index (:data:`CITIES` in order, then :data:`NEW_CITY`)."""
 AGE_SHARES = (0.18, 0.34, 0.25, 0.14, 0.09)
 DEVICE_SHARES = (0.46, 0.22, 0.07, 0.25)  # mobile web, desktop, tablet, app
 PAYMENT_SHARES = (0.35, 0.25, 0.10, 0.10, 0.20)
@@ -92,7 +94,7 @@ def build_users(
     """
     rng = stream(seed, stream_name)
     names = (*CITIES, NEW_CITY[0])
-    offsets = (*(v[1] for v in CITIES.values()), NEW_CITY[1])
+    offsets = CITY_OFFSETS
     if city is None:
         shares = np.array([v[0] for v in CITIES.values()])
         city_idx = rng.choice(len(CITIES), n_users, p=shares / shares.sum())

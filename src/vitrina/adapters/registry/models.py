@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vitrina.adapters.canary_state import registration_hold
 from vitrina.adapters.registry.mlflow_client import mlflow_client, tracking_uri
 from vitrina.config import Settings
 from vitrina.core.promotion.alias_plans import (
@@ -145,7 +146,9 @@ def register_version(
     reason: str = "gate passed",
 ) -> tuple[VersionInfo, AliasPlan]:
     """New version of ``model`` from run ``run_id``'s ``artifact_path`` folder; it becomes
-    challenger (or champion when there is none). Returns the version and the applied plan."""
+    challenger (or champion when there is none) — unless a canary of the current challenger is
+    running on the model's surface: then it is held without an alias, the reason tagged on it
+    (ADR-0028). Returns the version and the applied plan (``plan.action == "hold"`` then)."""
     from mlflow.exceptions import MlflowException
 
     client = mlflow_client(settings)
@@ -159,7 +162,8 @@ def register_version(
         model, source=f"{run.info.artifact_uri}/{artifact_path}", run_id=run_id, tags=tags or {}
     )
     state = alias_state(settings, model, client)
-    plan = plan_registration(state, int(version.version), now_iso(), reason)
+    hold = registration_hold(settings, model)
+    plan = plan_registration(state, int(version.version), now_iso(), reason, hold)
     _apply(client, model, state, plan)
     return _info(client.get_model_version(model, version.version), _aliases(client, model)), plan
 

@@ -4,7 +4,9 @@ The registry holds, per model, aliases → version and, on each version that bec
 the tag ``previous_champion`` (the version it replaced). From that state:
 
 * **registration** of a gated version: it becomes ``challenger``; the very first passing
-  version becomes ``champion`` directly (there is nothing to challenge);
+  version becomes ``champion`` directly (there is nothing to challenge); while a canary of
+  the current challenger runs, the new version is *held* instead (ADR-0028): registered
+  without an alias, tagged with why, so the version under canary is never replaced;
 * **promotion**: ``champion`` moves to the challenger (or a named version), the replaced
   champion is written on the new one as ``previous_champion`` and gets the alias
   ``previous``; the ``challenger`` alias is removed from the promoted version;
@@ -28,6 +30,8 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 PREVIOUS = "previous"
 PREVIOUS_TAG = "previous_champion"
+HELD = "held"
+"""``registered_as`` of a version registered while a canary ran: no alias (ADR-0028)."""
 
 
 class LifecycleError(ValueError):
@@ -62,12 +66,18 @@ class AliasPlan:
 
     def summary(self, model: str) -> str:
         """``vitrina-recs: promote champion v1 → v2 (why)``: the line every caller prints."""
+        if self.action == HELD:
+            return f"{model}: v{self.event['to']} registered without an alias ({self.event['reason']})"
         before = "none" if self.event["from"] is None else f"v{self.event['from']}"
         return f"{model}: {self.action} champion {before} → v{self.event['to']} ({self.event['reason']})"
 
 
-def plan_registration(state: AliasState, version: int, at: str, reason: str = "gate passed") -> AliasPlan:
-    """A version that passed the gate: challenger, or champion when there is none yet."""
+def plan_registration(
+    state: AliasState, version: int, at: str, reason: str = "gate passed", hold: str | None = None
+) -> AliasPlan:
+    """A version that passed the gate: challenger, or champion when there is none yet; with
+    ``hold`` (why the challenger must not move: a canary of it is running) no alias moves,
+    the version is tagged ``registered_as = held`` with ``held_reason`` and the history says so."""
     if state.champion is None:
         return AliasPlan(
             action="register",
@@ -75,6 +85,14 @@ def plan_registration(state: AliasState, version: int, at: str, reason: str = "g
             delete_aliases=(),
             version_tags={version: {"registered_at": at, "registered_as": CHAMPION}},
             event=_event("register", None, version, f"{reason}; first champion", at),
+        )
+    if hold is not None:
+        return AliasPlan(
+            action=HELD,
+            set_aliases={},
+            delete_aliases=(),
+            version_tags={version: {"registered_at": at, "registered_as": HELD, "held_reason": hold}},
+            event=_event(HELD, state.challenger, version, f"{reason}; held: {hold}", at),
         )
     return AliasPlan(
         action="register",

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from vitrina.adapters.canary_state import load_canary
 from vitrina.adapters.experiment_file import write_surface
 from vitrina.adapters.registry.mlflow_client import RECS_MODEL
 from vitrina.adapters.registry.models import get_version, register_version
@@ -25,8 +26,8 @@ from vitrina.bootstrap import open_store
 from vitrina.config import Settings
 from vitrina.core.evaluation.live_report import ModelChange
 from vitrina.core.experiments.canary import CanaryPolicy
-from vitrina.core.promotion.alias_plans import CHALLENGER, CHAMPION
-from vitrina.pipelines.canary import load_canary, start_canary
+from vitrina.core.promotion.alias_plans import CHALLENGER, CHAMPION, HELD
+from vitrina.pipelines.canary import start_canary
 
 BAD_TAG = "live.bad_challenger"
 
@@ -41,13 +42,15 @@ def inject_bad_challenger(settings: Settings, policy: CanaryPolicy, k: int = 20)
     champion = get_version(settings, RECS_MODEL, CHAMPION)
     if champion is None or champion.run_id is None:
         raise RuntimeError("vitrina-recs has no champion: nothing to build a bad challenger beside")
-    info, _ = register_version(
+    info, plan = register_version(
         settings,
         RECS_MODEL,
         champion.run_id,
         tags={BAD_TAG: "least popular products for everyone"},
         reason="deliberately bad challenger of the live simulation",
     )
+    if plan.action == HELD:  # a canary runs: its published lists must not be replaced
+        raise RuntimeError(f"bad challenger v{info.version} held: {plan.event['reason']}")
     data = load_recs_data(settings)
     servable = data.servable
     counts = np.bincount(data.interactions.item, minlength=servable.size).astype(float)

@@ -15,6 +15,9 @@ from vitrina.core.evaluation.live_report import (
     new_product_rows,
     render_markdown,
 )
+from vitrina.core.evaluation.live_report import (
+    recovery as recovery_of,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -95,3 +98,23 @@ def test_a_day_without_sessions_has_zero_rates_and_no_utility() -> None:
         0.0,
         None,
     )
+
+
+def test_the_attained_utility_is_the_recovery_bar_a_scenario_cannot_raise_alone() -> None:
+    before = DayTraffic(sessions=10, utility_sum=8.0, utility_n=8, best_utility_sum=10.0)
+    # the scenario lifts every utility by half: served and best alike, the share stays
+    lifted = DayTraffic(sessions=10, utility_sum=12.0, utility_n=8, best_utility_sum=15.0)
+    stale = DayTraffic(sessions=10, utility_sum=9.0, utility_n=8, best_utility_sum=15.0)
+    assert before.attained_utility == pytest.approx(0.8)
+    assert lifted.attained_utility == pytest.approx(0.8)
+    assert stale.truth_utility is not None
+    assert before.truth_utility is not None
+    assert stale.truth_utility > before.truth_utility  # the mean rose ...
+    assert stale.attained_utility == pytest.approx(0.6)  # ... but the models fell behind
+    assert DayTraffic().attained_utility is None
+    days = [
+        {"day": 0, "ctr": 0.5, "truth_utility": 1.0, "attained_utility": 0.8},
+        {"day": 1, "ctr": 0.6, "truth_utility": 1.2, "attained_utility": 0.6},
+    ]
+    recovery = recovery_of(days, 1)
+    assert recovery["attained_utility"]["ratio"] == pytest.approx(0.75)

@@ -8,6 +8,7 @@ import pytest
 from vitrina.core.promotion.alias_plans import (
     CHALLENGER,
     CHAMPION,
+    HELD,
     PREVIOUS,
     PREVIOUS_TAG,
     AliasPlan,
@@ -95,3 +96,22 @@ def test_rollbacks_walk_the_chain_of_champions_back() -> None:
 def test_rollback_without_champion_is_refused() -> None:
     with pytest.raises(LifecycleError, match="no champion"):
         plan_rollback(AliasState(), "why", AT)
+
+
+def test_a_registration_during_a_canary_is_held_without_moving_the_challenger() -> None:
+    state = AliasState({CHAMPION: 1, CHALLENGER: 2})
+    plan = plan_registration(state, 3, AT, hold="a canary of v2 is running on recs at 10 %")
+    assert plan.action == HELD
+    assert apply(state, plan).aliases == {CHAMPION: 1, CHALLENGER: 2}
+    assert plan.version_tags[3] == {
+        "registered_at": AT,
+        "registered_as": HELD,
+        "held_reason": "a canary of v2 is running on recs at 10 %",
+    }
+    assert "v3 registered without an alias" in plan.summary("vitrina-recs")
+    assert "held: a canary of v2" in plan.event["reason"]
+
+
+def test_the_first_version_becomes_champion_even_when_held() -> None:
+    plan = plan_registration(AliasState(), 1, AT, hold="stale canary state")
+    assert plan.set_aliases == {CHAMPION: 1}
