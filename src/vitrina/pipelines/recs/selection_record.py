@@ -111,6 +111,9 @@ class Selection:
             f"Chosen on validation: **{self.validated}**, the best NDCG@10 on {self.view.replace('_', ' ')} "
             f"of {len(self.table)} contenders on {self.users:,} validation users (all positives / "
             f"discovery, best five: {shown})."
+            if not self.pooled
+            else f"Chosen on validation: **{self.validated}**, of {len(self.table)} contenders (on the "
+            f"latest window's {self.users:,} users, all positives / discovery, best five: {shown})."
         )
         if self.pooled:
             top = sorted(self.pooled.items(), key=lambda kv: -kv[1][self.view])[:5]
