@@ -23,8 +23,9 @@ Pure logic: the caller fits, scores and counts; this module decides.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 LAMBDA_SCALES = (0.5, 2.0, 8.0, 32.0, 128.0)
 """λ / mean(diag G) tried, a factor 4 apart: from the large-log optimum's neighbourhood to the
@@ -51,12 +52,15 @@ MAX_WINDOWS = 3
 costs one EASE fit per grid value."""
 
 
+K = TypeVar("K", bound=Hashable)
+
+
 @dataclass(frozen=True)
-class WindowScores:
+class WindowScores(Generic[K]):
     """NDCG@10 of each grid value on one window, and how many users that mean is over."""
 
     users: int
-    scores: Mapping[float, float]
+    scores: Mapping[K, float]
 
 
 def more_windows(
@@ -71,11 +75,12 @@ def enough_to_choose(users: Sequence[int], min_users: int = MIN_CHOICE_USERS) ->
     return sum(users) >= min_users
 
 
-def pooled(windows: Sequence[WindowScores]) -> dict[float, float]:
+def pooled(windows: Sequence[WindowScores[K]]) -> dict[K, float]:
     """Each grid value's NDCG@10 over all the windows' users (the user-weighted mean of the
-    window means; a window without users or a NaN score is left out; NaN where none is left)."""
-    values = sorted({scale for window in windows for scale in window.scores})
-    out: dict[float, float] = {}
+    window means; a window without users or a NaN score is left out; NaN where none is left),
+    in the order the values were first scored."""
+    values = list(dict.fromkeys(value for window in windows for value in window.scores))
+    out: dict[K, float] = {}
     for scale in values:
         measured = [
             (window.users, float(window.scores[scale]))

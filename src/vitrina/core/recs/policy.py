@@ -147,6 +147,9 @@ class PolicyModel:
         else:
             self.model = ScoreBlend(chosen[0], chosen[1], float(policy.weight or 0.0), policy.name)
         self.fill = None if policy == FULL_POLICY else fill
+        self.popular = fill
+        """Recent popularity as the policy's sources were chosen (its recency among them): the
+        list batch inference publishes for customers without a list of their own."""
         self.content: npt.NDArray[np.float32] | None = None
         """The catalog's content embeddings (item × dim) for item-to-item lists, when the
         caller has them (the two-tower's item vectors): a policy without the two-tower still

@@ -145,3 +145,45 @@ def full_or(
     if FULL not in paired or best not in paired or (users is not None and users < min_users):
         return best
     return FULL if choose({best: paired[best], FULL: paired[FULL]}, view, by_other=by_other) == FULL else best
+
+
+def pooled_table(
+    windows: Sequence[tuple[Mapping[str, int], Mapping[str, Mapping[str, float]]]],
+) -> dict[str, dict[str, float]]:
+    """Each contender's NDCG@10 per view over all the ``windows`` that scored it: ``windows``
+    holds, per window, its users per view and its table (``{name: {view: NDCG@10}}``); the
+    pooled value is the user-weighted mean of the window means (a window without users in a
+    view, or a NaN score, is left out there; NaN where nothing is left). Rows keep the order
+    of their first appearance, so the simpler-first order of :func:`contenders` survives."""
+    names = list(dict.fromkeys(name for _, table in windows for name in table))
+    out: dict[str, dict[str, float]] = {}
+    for name in names:
+        out[name] = {}
+        for view in VIEWS:
+            measured = [
+                (users.get(view, 0), _value(table[name], view))
+                for users, table in windows
+                if name in table and users.get(view, 0) > 0 and math.isfinite(_value(table[name], view))
+            ]
+            total = sum(n for n, _ in measured)
+            out[name][view] = sum(n * score for n, score in measured) / total if total else math.nan
+    return out
+
+
+def challenge(
+    best: str,
+    rival: str,
+    table: Mapping[str, Mapping[str, float]],
+    view: str = ALL_POSITIVES,
+    by_other: bool = True,
+) -> str:
+    """``rival`` if it beats ``best`` in ``table`` (both measured on the same users) by more than
+    :data:`TIE` on ``view`` — or within it, on the other view when ``by_other`` — else ``best``
+    (the incumbent wins every full tie). Either missing from ``table``: ``best``."""
+    if best not in table or rival not in table or best == rival:
+        return best
+    if not math.isfinite(_value(table[rival], view)):
+        return best
+    if not math.isfinite(_value(table[best], view)):
+        return rival
+    return choose({best: table[best], rival: table[rival]}, view, by_other=by_other)

@@ -51,7 +51,7 @@ class EaseLambda:
 
     scale: float
     scores: dict[float, float]  # pooled NDCG@10 (discovery) per scale
-    windows: list[tuple[str, WindowScores]] = field(default_factory=list)  # (first day, scores)
+    windows: list[tuple[str, WindowScores[float]]] = field(default_factory=list)  # (first day, scores)
     l2: float = 0.0  # λ itself at the chosen scale, as the grid fitted it before the validation window
     model: EASE | None = field(default=None, repr=False)
     """EASE at the chosen scale fitted on the history before the validation window, when the
@@ -127,7 +127,7 @@ def returning_users(data: RecsData) -> EvaluationSet:
 
 def window_scores(
     data: RecsData, evaluation: EvaluationSet, scales: tuple[float, ...]
-) -> tuple[WindowScores, dict[float, float], EASE | None]:
+) -> tuple[WindowScores[float], dict[float, float], EASE | None]:
     """NDCG@10 (discovery) of EASE at each scale on ``evaluation`` (``data``'s validation window),
     fitted on the history before it on at most :data:`GRID_MAX_ITEMS` items; also λ itself per
     scale, and the best-scoring fit (one model is kept at a time)."""
@@ -168,7 +168,8 @@ def choose_ease_lambda(
         found.append((shifted, returning_users(shifted)))
     if not enough_to_choose([int(e.users.size) for _, e in found], min_choice):
         windows = [
-            (d.split.train_end.date().isoformat(), WindowScores(int(e.users.size), {})) for d, e in found
+            (d.split.train_end.date().isoformat(), WindowScores[float](int(e.users.size), {}))
+            for d, e in found
         ]
         return EaseLambda(DEFAULT_SCALE, {}, windows)
     windows, l2_at_valid = [], {}

@@ -129,7 +129,10 @@ def publish_batch(
     reasons = explain(data, history, active, items, cold_reasons)
     if discover is not None:
         lists = [*lists, discover_list(data, history, discover, active, exclude, config.top_k)]
-    popular_model = GlobalPopularity(exclude_purchased=False).fit(data, history)
+    # the policy's own recent popularity (its recency chosen on validation), else the default one
+    popular_model = getattr(served, "popular", None) or GlobalPopularity(exclude_purchased=False).fit(
+        data, history
+    )
     popular, _ = popular_model.recommend(np.zeros(1, dtype=np.int64), config.top_k, exclude)
     with open_store(settings) as store:
         return publish_recommendations(

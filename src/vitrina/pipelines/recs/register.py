@@ -34,6 +34,8 @@ VALIDATION_SECTIONS = {
     "validation": "validation window, every contender (choice of the served policy)",
     "validation_ranker_heldout": "validation window, users the ranker never fitted on",
     "validation_chosen": "validation window, each list's choice (served: all positives; discover: discovery)",
+    "validation_pooled": "validation windows pooled (a small shop), the contenders without a trained model",
+    "validation_popularity_recency": "validation windows, recent popularity at each recency",
 }
 PAIR_FEATURES = {
     "retrieval_score": ("retrieval", "cosine", "two-tower cosine of the user and the candidate"),

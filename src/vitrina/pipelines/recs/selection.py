@@ -11,6 +11,12 @@ Who is scored on what, so that no number has seen its own answers:
   model is two-tower retrieval with MMR and cold start, trained on ``train`` only, and it
   competes like any source.
 
+On a small shop (a validation window of fewer than 1,000 users) the contenders built only on
+refittable sources are chosen over up to three windows pooled, and the best contender built on a
+trained model challenges that choice on ``valid`` alone
+(:mod:`~vitrina.pipelines.recs.selection_windows`, docs/adr/0026). Recent popularity's recency
+and EASE's λ are chosen before any contender is scored, on the same windows.
+
 The chosen policy is then refitted on ``train`` + ``valid`` and scored on ``test``
 (:func:`served_model`), which is what the gate reads.
 
@@ -23,8 +29,8 @@ the same paired rule. :func:`discover_model` serves it without each user's purch
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -50,16 +56,17 @@ from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.selection import (
     ALL_POSITIVES,
     DISCOVERY,
-    MIN_PAIRED_USERS,
     VIEWS,
+    challenge,
     choose,
     choose_discover,
     contenders,
     discovery_contenders,
     full_or,
+    pooled_table,
 )
 from vitrina.core.recs.user_items import UserItems
-from vitrina.pipelines.recs.ease_lambda import EaseLambda, choose_ease_lambda
+from vitrina.pipelines.recs.ease_lambda import choose_ease_lambda
 from vitrina.pipelines.recs.evaluation import (
     EvaluationSet,
     build_evaluation_set,
@@ -67,106 +74,12 @@ from vitrina.pipelines.recs.evaluation import (
     rank_users,
     score_lists,
 )
+from vitrina.pipelines.recs.popularity_recency import choose_popularity_recency
+from vitrina.pipelines.recs.selection_record import Selection
+from vitrina.pipelines.recs.selection_windows import earlier_windows
 
 GATE_SECTIONS = {ALL_POSITIVES: "all_positives", DISCOVERY: "models"}
 """The test-metrics section of each view (``models`` is the evaluation's default protocol)."""
-Table = dict[str, dict[str, float]]
-
-
-@dataclass
-class Selection:
-    """The choice and the validation numbers it rests on."""
-
-    policy: Policy
-    view: str
-    table: Table  # contender → {view: NDCG@10} on every validation user
-    users: int
-    paired: Table = field(default_factory=dict)  # full vs the best other, on the ranker's held-out users
-    paired_users: int = 0
-    fallback: str | None = None  # why the served policy is not the validation's choice
-    validated: str = field(init=False)  # the validation's choice, kept when a fallback serves
-    discover: Policy | None = None  # the discover list's choice (discovery view, no buy-again)
-    ease: EaseLambda | None = None  # EASE's λ, chosen before the contenders are scored
-
-    def settings(self) -> dict[str, dict[str, Any]]:
-        """The sources' settings chosen on validation, refitted with at test and every publish."""
-        return self.ease.settings() if self.ease else {}
-
-    def __post_init__(self) -> None:
-        self.validated = self.policy.name
-
-    def record(self) -> dict[str, Any]:
-        """MLflow tags of the choice (names can be long: tags, not params)."""
-        return {
-            "selection.chosen": self.policy.name,
-            "selection.validation_choice": self.validated,
-            "selection.view": self.view,
-            "selection.validation_users": str(self.users),
-            "selection.ranker_heldout_users": str(self.paired_users),
-            **({"selection.fallback": self.fallback} if self.fallback else {}),
-            **({"selection.discover": self.discover.name} if self.discover else {}),
-            **({"selection.discover_view": DISCOVERY} if self.discover else {}),
-            **(self.ease.record() if self.ease else {}),
-        }
-
-    def params(self) -> dict[str, str]:
-        """MLflow params of the two lists' choices (the served one as finally served)."""
-        return {
-            "selection.served": self.policy.name,
-            **({"selection.discover": self.discover.name} if self.discover else {}),
-            **({"selection.ease_lambda_scale": f"{self.ease.scale:g}"} if self.ease else {}),
-        }
-
-    def metrics(self) -> dict[str, dict[str, dict[str, float]]]:
-        """The validation numbers as metric sections (MLflow and the model card)."""
-
-        def rows(table: Table) -> dict[str, dict[str, float]]:
-            return {name: {f"ndcg@10 {view}": row[view] for view in VIEWS} for name, row in table.items()}
-
-        sections = {"validation": rows(self.table)}
-        if self.paired:
-            sections["validation_ranker_heldout"] = rows(self.paired)
-        # each list's choice by its validation numbers (every user; the full model: its paired users)
-        chosen = {"served": self.validated, **({"discover": self.discover.name} if self.discover else {})}
-        found = {name: self.table.get(name) or self.paired.get(name) for name in chosen.values()}
-        sections["validation_chosen"] = rows(
-            {list_: row for list_, name in chosen.items() if (row := found[name]) is not None}
-        )
-        return sections | (self.ease.metrics() if self.ease else {})
-
-    def note(self) -> str:
-        """A paragraph for the report: what was chosen, on what, against what."""
-        best = sorted(self.table.items(), key=lambda kv: -kv[1][self.view])[:5]
-        shown = "; ".join(f"{n} {r[ALL_POSITIVES]:.4f} / {r[DISCOVERY]:.4f}" for n, r in best)
-        text = (
-            f"Chosen on validation: **{self.validated}**, the best NDCG@10 on {self.view.replace('_', ' ')} "
-            f"of {len(self.table)} contenders on {self.users:,} validation users (all positives / "
-            f"discovery, best five: {shown})."
-        )
-        if self.paired:
-            pair = "; ".join(
-                f"{n} {r[ALL_POSITIVES]:.4f} / {r[DISCOVERY]:.4f}" for n, r in self.paired.items()
-            )
-            text += f" On the {self.paired_users:,} users the ranker never fitted on: {pair}"
-            few = self.paired_users < MIN_PAIRED_USERS
-            text += " (too few to choose the full model on)." if few else "."
-        if self.discover is not None:
-            row = self.table.get(self.discover.name) or self.paired.get(self.discover.name)
-            number = f" ({row[DISCOVERY]:.4f} on discovery)" if row else ""
-            why = (
-                "which beat the best other contender on discovery on the users the ranker never fitted on"
-                if self.discover.name == FULL and FULL not in self.table
-                else "the best on discovery of the contenders without buy-again"
-            )
-            text += (
-                f" The discover list (never what the user bought) serves **{self.discover.name}**{number}, "
-                f"{why}."
-            )
-        if self.ease is not None:
-            text += f" {self.ease.note()}"
-        if self.fallback:
-            text += f" {self.fallback}"
-        return text
 
 
 class _Memo:
@@ -241,21 +154,65 @@ def _score(model: Recommender, views: Mapping[str, EvaluationSet]) -> dict[str, 
 
 
 def choose_lists(
-    data: RecsData, parts: Mapping[str, Recommender], view: str = ALL_POSITIVES
+    data: RecsData,
+    parts: Mapping[str, Recommender],
+    view: str = ALL_POSITIVES,
+    fit_parts: Callable[[RecsData], Mapping[str, Recommender]] | None = None,
 ) -> tuple[Selection, dict[str, Policy]]:
     """Every contender over ``parts`` (fitted on the history before ``valid``) scored on
     ``valid`` in both views; the served list's choice on ``view`` and the discover list's on
-    discovery among the contenders without buy-again. Also the contenders by name."""
+    discovery among the contenders without buy-again. Also the contenders by name.
+
+    ``fit_parts`` (the refittable sources fitted before any window's start) lets a small shop's
+    choice pool earlier windows (:mod:`~vitrina.pipelines.recs.selection_windows`): the
+    contenders without a trained part are then chosen on every window's users, and the best
+    contender with one replaces that choice only if it beats it on the latest window."""
     everyone = _views(data, None)
     by_name = {policy.name: policy for policy in contenders(parts)}
     fill = parts[FILL]
     table = {name: _score(PolicyModel(policy, parts, fill), everyone) for name, policy in by_name.items()}
-    new = {policy.name: table[policy.name] for policy in discovery_contenders(by_name.values())}
-    selection = Selection(by_name[choose(table, view)], view, table, int(everyone[ALL_POSITIVES].users.size))
-    measured = any(math.isfinite(row[DISCOVERY]) for row in new.values())
-    # no validation user chose anything new (only repeats): recent popularity, the filler
-    selection.discover = by_name[choose_discover(new)] if measured else by_name[FILL]
+    users = {view_: int(evaluation.users.size) for view_, evaluation in everyone.items()}
+    refittable = [policy for policy in by_name.values() if not policy.uses_trained]
+    earlier = (
+        earlier_windows(data, refittable, fit_parts, users[ALL_POSITIVES]) if fit_parts is not None else []
+    )
+    selection = Selection(by_name[FILL], view, table, users[ALL_POSITIVES])
+    selection.day = data.split.train_end.date().isoformat()
+    if not earlier:  # one window decides (a busy shop, or no history before it)
+        new = {policy.name: table[policy.name] for policy in discovery_contenders(by_name.values())}
+        selection.policy = by_name[choose(table, view)]
+        # no validation user chose anything new (only repeats): recent popularity, the filler
+        selection.discover = by_name[choose_discover(new)] if _measured(new) else by_name[FILL]
+        selection.validated = selection.policy.name
+        return selection, by_name
+    mine = {policy.name: table[policy.name] for policy in refittable}
+    selection.earlier = earlier
+    selection.pooled = pooled_table([(users, mine), *(window.pooling() for window in earlier)])
+    trained = {name: row for name, row in table.items() if name not in selection.pooled}
+    served = choose(selection.pooled, view)
+    if trained:
+        served = challenge(served, choose(trained, view), table, view)
+    selection.policy = by_name[served]
+    selection.validated = served
+    new_pooled = {p.name: selection.pooled[p.name] for p in discovery_contenders(refittable)}
+    new_trained = {name: trained[name] for name in discovery_contenders_names(by_name, trained)}
+    if _measured(new_pooled):
+        discover = choose_discover(new_pooled)
+        if _measured(new_trained):
+            discover = challenge(discover, choose_discover(new_trained), table, DISCOVERY, by_other=False)
+    else:  # no user of any window chose anything new: the trained ones alone, else the filler
+        discover = choose_discover(new_trained) if _measured(new_trained) else FILL
+    selection.discover = by_name[discover]
     return selection, by_name
+
+
+def _measured(rows: Mapping[str, Mapping[str, float]]) -> bool:
+    return any(math.isfinite(row[DISCOVERY]) for row in rows.values())
+
+
+def discovery_contenders_names(by_name: Mapping[str, Policy], rows: Mapping[str, object]) -> list[str]:
+    """The names among ``rows`` of the discover list's contenders (no buy-again-like part)."""
+    return [policy.name for policy in discovery_contenders(by_name[name] for name in rows)]
 
 
 def select_policy(
@@ -271,7 +228,9 @@ def select_policy(
     first (:func:`~vitrina.pipelines.recs.ease_lambda.choose_ease_lambda`), so its contenders
     are scored as they would be served."""
     ease = choose_ease_lambda(data)
-    sources = fitted_sources(data, history_before(data, "valid"), ease.settings(), reuse=ease.model)
+    popularity = choose_popularity_recency(data, view)
+    settings = {**ease.settings(), **popularity.settings()}
+    sources = fitted_sources(data, history_before(data, "valid"), settings, reuse=ease.model)
     ease.model = None  # in the sources now; the selection, kept to the end of the run, need not hold it
     fitted = {
         **sources,
@@ -280,8 +239,13 @@ def select_policy(
     parts: dict[str, Recommender] = {name: _Memo(model) for name, model in fitted.items()}
     if ranker is None:  # nothing learnt from valid: the full model competes like a source
         parts[FULL] = at_train_end
-    selection, by_name = choose_lists(data, parts, view)
-    selection.ease = ease
+
+    def earlier_parts(shifted: RecsData) -> dict[str, Recommender]:
+        history = history_before(shifted, "valid")
+        return {name: _Memo(model) for name, model in fitted_sources(shifted, history, settings).items()}
+
+    selection, by_name = choose_lists(data, parts, view, earlier_parts)
+    selection.ease, selection.popularity = ease, popularity
     assert selection.discover is not None  # choose_lists always makes both choices
     best, discover = selection.policy.name, selection.discover.name
     fill = parts[FILL]

@@ -13,11 +13,13 @@ from vitrina.core.recs.selection import (
     DISCOVERY,
     MIN_PAIRED_USERS,
     TIE,
+    challenge,
     choose,
     choose_discover,
     contenders,
     discover_default,
     full_or,
+    pooled_table,
 )
 
 pytestmark = pytest.mark.unit
@@ -110,3 +112,37 @@ def test_the_discover_choice_breaks_ties_by_simplicity_not_by_repeats() -> None:
     table["full"] = row(0.22, 0.0865 + 2 * TIE)  # past the tie: discovery decides
     assert choose_discover(table) == "full"
     assert full_or("ease", table, DISCOVERY, users=50, by_other=False) == "full"
+
+
+def test_pooled_table_weighs_each_window_by_its_users_per_view() -> None:
+    latest = ({ALL_POSITIVES: 300, DISCOVERY: 100}, {"a": {ALL_POSITIVES: 0.4, DISCOVERY: 0.1}})
+    earlier = ({ALL_POSITIVES: 100, DISCOVERY: 300}, {"a": {ALL_POSITIVES: 0.0, DISCOVERY: 0.5}})
+    table = pooled_table([latest, earlier])
+    assert table["a"][ALL_POSITIVES] == pytest.approx(0.3)
+    assert table["a"][DISCOVERY] == pytest.approx(0.4)
+
+
+def test_pooled_table_leaves_out_empty_windows_and_nan_and_keeps_the_first_order() -> None:
+    first = ({ALL_POSITIVES: 10, DISCOVERY: 0}, {"b": {ALL_POSITIVES: 0.2, DISCOVERY: 0.9}, "a": {}})
+    second = ({ALL_POSITIVES: 10, DISCOVERY: 10}, {"a": {ALL_POSITIVES: math.nan, DISCOVERY: 0.3}})
+    table = pooled_table([first, second])
+    assert list(table) == ["b", "a"]
+    assert table["b"] == {ALL_POSITIVES: 0.2, DISCOVERY: pytest.approx(math.nan, nan_ok=True)}
+    assert math.isnan(table["a"][ALL_POSITIVES])
+    assert table["a"][DISCOVERY] == pytest.approx(0.3)
+
+
+def test_a_rival_replaces_the_incumbent_only_beyond_the_tie() -> None:
+    table = {
+        "pooled": {ALL_POSITIVES: 0.30, DISCOVERY: 0.10},
+        "close": {ALL_POSITIVES: 0.30 + TIE / 2, DISCOVERY: 0.05},
+        "better": {ALL_POSITIVES: 0.30 + 2 * TIE, DISCOVERY: 0.05},
+        "tie_better_other": {ALL_POSITIVES: 0.30, DISCOVERY: 0.20},
+        "unmeasured": {ALL_POSITIVES: math.nan, DISCOVERY: math.nan},
+    }
+    assert challenge("pooled", "close", table) == "pooled"
+    assert challenge("pooled", "better", table) == "better"
+    assert challenge("pooled", "tie_better_other", table) == "tie_better_other"  # the other view decides
+    assert challenge("pooled", "tie_better_other", table, by_other=False) == "pooled"
+    assert challenge("pooled", "unmeasured", table) == "pooled"
+    assert challenge("pooled", "missing", table) == "pooled"

@@ -1,0 +1,157 @@
+"""What a run's policy choice records (:class:`Selection`): the served and discover lists chosen
+on validation, the numbers they rest on, and the sources' settings chosen before them (EASE's
+λ, recent popularity's recency) — as MLflow tags, params, metric sections and a report
+paragraph (docs/adr/0017, 0023, 0026)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from vitrina.core.recs.policy import FULL, Policy
+from vitrina.core.recs.selection import ALL_POSITIVES, DISCOVERY, MIN_PAIRED_USERS, VIEWS
+from vitrina.pipelines.recs.ease_lambda import EaseLambda
+from vitrina.pipelines.recs.popularity_recency import PopularityRecency
+from vitrina.pipelines.recs.selection_windows import Window
+
+Table = dict[str, dict[str, float]]
+
+
+@dataclass
+class Selection:
+    """The choice and the validation numbers it rests on."""
+
+    policy: Policy
+    view: str
+    table: Table  # contender → {view: NDCG@10} on every validation user
+    users: int
+    paired: Table = field(default_factory=dict)  # full vs the best other, on the ranker's held-out users
+    paired_users: int = 0
+    fallback: str | None = None  # why the served policy is not the validation's choice
+    validated: str = field(init=False)  # the validation's choice, kept when a fallback serves
+    day: str = ""  # the validation window's first day
+    discover: Policy | None = None  # the discover list's choice (discovery view, no buy-again)
+    ease: EaseLambda | None = None  # EASE's λ, chosen before the contenders are scored
+    popularity: PopularityRecency | None = None  # recent popularity's recency, chosen first too
+    earlier: list[Window] = field(default_factory=list)  # earlier windows pooled with valid's
+    pooled: Table = field(default_factory=dict)  # source-only contenders over every window
+
+    def settings(self) -> dict[str, dict[str, Any]]:
+        """The sources' settings chosen on validation, refitted with at test and every publish."""
+        return {
+            **(self.ease.settings() if self.ease else {}),
+            **(self.popularity.settings() if self.popularity else {}),
+        }
+
+    @property
+    def windows(self) -> str:
+        """The validation windows the choice pooled (first day and users, the latest first)."""
+        days = [(self.day, self.users)] + [(w.day, w.users[ALL_POSITIVES]) for w in self.earlier]
+        return ", ".join(f"{day} ({users} users)" for day, users in days)
+
+    def __post_init__(self) -> None:
+        self.validated = self.policy.name
+
+    def record(self) -> dict[str, Any]:
+        """MLflow tags of the choice (names can be long: tags, not params)."""
+        return {
+            "selection.chosen": self.policy.name,
+            "selection.validation_choice": self.validated,
+            "selection.view": self.view,
+            "selection.validation_users": str(self.users),
+            "selection.ranker_heldout_users": str(self.paired_users),
+            **({"selection.fallback": self.fallback} if self.fallback else {}),
+            **({"selection.discover": self.discover.name} if self.discover else {}),
+            **({"selection.discover_view": DISCOVERY} if self.discover else {}),
+            **(self.ease.record() if self.ease else {}),
+            **(self.popularity.record() if self.popularity else {}),
+            **({"selection.windows": self.windows} if self.earlier else {}),
+        }
+
+    def params(self) -> dict[str, str]:
+        """MLflow params of the two lists' choices (the served one as finally served)."""
+        return {
+            "selection.served": self.policy.name,
+            **({"selection.discover": self.discover.name} if self.discover else {}),
+            **({"selection.ease_lambda_scale": f"{self.ease.scale:g}"} if self.ease else {}),
+            **({"selection.popularity_recency": self.popularity.recency.name} if self.popularity else {}),
+        }
+
+    def metrics(self) -> dict[str, dict[str, dict[str, float]]]:
+        """The validation numbers as metric sections (MLflow and the model card)."""
+
+        def rows(table: Table) -> dict[str, dict[str, float]]:
+            return {name: {f"ndcg@10 {view}": row[view] for view in VIEWS} for name, row in table.items()}
+
+        sections = {"validation": rows(self.table)}
+        if self.pooled:
+            sections["validation_pooled"] = rows(self.pooled)
+        if self.paired:
+            sections["validation_ranker_heldout"] = rows(self.paired)
+        # each list's choice by its validation numbers (every user; the full model: its paired users)
+        chosen = {"served": self.validated, **({"discover": self.discover.name} if self.discover else {})}
+        found = {
+            name: self.pooled.get(name) or self.table.get(name) or self.paired.get(name)
+            for name in chosen.values()
+        }
+        sections["validation_chosen"] = rows(
+            {list_: row for list_, name in chosen.items() if (row := found[name]) is not None}
+        )
+        return (
+            sections
+            | (self.ease.metrics() if self.ease else {})
+            | (self.popularity.metrics() if self.popularity else {})
+        )
+
+    def note(self) -> str:
+        """A paragraph for the report: what was chosen, on what, against what."""
+        best = sorted(self.table.items(), key=lambda kv: -kv[1][self.view])[:5]
+        shown = "; ".join(f"{n} {r[ALL_POSITIVES]:.4f} / {r[DISCOVERY]:.4f}" for n, r in best)
+        text = (
+            f"Chosen on validation: **{self.validated}**, the best NDCG@10 on {self.view.replace('_', ' ')} "
+            f"of {len(self.table)} contenders on {self.users:,} validation users (all positives / "
+            f"discovery, best five: {shown})."
+            if not self.pooled
+            else f"Chosen on validation: **{self.validated}**, of {len(self.table)} contenders (on the "
+            f"latest window's {self.users:,} users, all positives / discovery, best five: {shown})."
+        )
+        if self.pooled:
+            top = sorted(self.pooled.items(), key=lambda kv: -kv[1][self.view])[:5]
+            shown = "; ".join(f"{n} {r[ALL_POSITIVES]:.4f} / {r[DISCOVERY]:.4f}" for n, r in top)
+            trained = [name for name in self.table if name not in self.pooled]
+            text += (
+                f" The contenders without a trained model were compared over {len(self.earlier) + 1} "
+                f"validation windows pooled ({self.windows}; best five: {shown})"
+                + (
+                    f"; the best of the {len(trained)} with one challenged that choice on the latest window."
+                    if trained
+                    else "."
+                )
+            )
+        if self.paired:
+            pair = "; ".join(
+                f"{n} {r[ALL_POSITIVES]:.4f} / {r[DISCOVERY]:.4f}" for n, r in self.paired.items()
+            )
+            text += f" On the {self.paired_users:,} users the ranker never fitted on: {pair}"
+            few = self.paired_users < MIN_PAIRED_USERS
+            text += " (too few to choose the full model on)." if few else "."
+        if self.discover is not None:
+            name = self.discover.name
+            row = self.pooled.get(name) or self.table.get(name) or self.paired.get(name)
+            number = f" ({row[DISCOVERY]:.4f} on discovery)" if row else ""
+            why = (
+                "which beat the best other contender on discovery on the users the ranker never fitted on"
+                if self.discover.name == FULL and FULL not in self.table
+                else "the best on discovery of the contenders without buy-again"
+            )
+            text += (
+                f" The discover list (never what the user bought) serves **{self.discover.name}**{number}, "
+                f"{why}."
+            )
+        if self.ease is not None:
+            text += f" {self.ease.note()}"
+        if self.popularity is not None:
+            text += f" {self.popularity.note()}"
+        if self.fallback:
+            text += f" {self.fallback}"
+        return text
