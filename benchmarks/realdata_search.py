@@ -177,8 +177,10 @@ def judged_encoder(
         report = finetune(triples, id_texts(ids, texts), model_dir, config)
         info |= {
             "steps": report.steps,
+            "planned_steps": report.planned_steps,
             "stopped_by_time": report.stopped_by_time,
             "train_loss": report.train_loss,
+            "examples_per_second": round(report.examples_per_second, 1),
         }
         info["finetune_seconds"] = report.seconds
         export_onnx(model_dir, onnx_dir)
@@ -434,9 +436,11 @@ def markdown(result: dict[str, Any]) -> str:
 def _encoder_line(encoder: dict[str, Any]) -> str:
     if encoder.get("encoder") != "judgments":
         return "Encoder: the base all-MiniLM-L6-v2 (not fine-tuned)."
-    bound = ", stopped by its time bound" if encoder.get("stopped_by_time") else ""
+    bound = ", stopped early by its wall-clock safety stop" if encoder.get("stopped_by_time") else ""
+    planned = f" of {encoder['planned_steps']} planned" if encoder.get("planned_steps") else ""
+    rate = f", {encoder['examples_per_second']:.1f} triples/s" if encoder.get("examples_per_second") else ""
     steps = (
-        f"{encoder['steps']} steps, {encoder['finetune_seconds']:.0f} s{bound}; "
+        f"{encoder['steps']}{planned} steps, {encoder['finetune_seconds']:.0f} s{rate}{bound}; "
         if "steps" in encoder
         else ""
     )
@@ -465,6 +469,11 @@ def main() -> None:
     args = parser.parse_args()
     result = run(args.data, args.cache, from_judgments=not args.base_encoder)
     OUT.mkdir(parents=True, exist_ok=True)
+    previous = OUT / "realdata_search.json"
+    if not args.base_encoder and previous.is_file():  # the base-encoder run is a separate command
+        kept = json.loads(previous.read_text()).get("base_encoder_run")
+        if kept:
+            result["base_encoder_run"] = kept
     (OUT / "realdata_search.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
     (OUT / "realdata_search.md").write_text(markdown(result))
     print(markdown(result))
