@@ -41,7 +41,7 @@ import json
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,8 @@ DEFAULT_CACHE = Path(tempfile.gettempdir()) / "vitrina-realdata-search"
 LANGUAGE = "en"
 K = 100
 LATENCY_QUERIES = 300
+COMPLETE = "planned-steps-done"
+"""Marker of a cached encoder that ran all its planned steps."""
 
 
 def load_catalog(data: Path) -> pd.DataFrame:
@@ -166,14 +168,16 @@ def judged_encoder(
     lexical_rows: Callable[[str], np.ndarray],
 ) -> tuple[Path, dict[str, Any]]:
     """The encoder the pipeline fine-tunes on the learning quarter of the judged queries, exported
-    to ONNX; kept under ``cache`` by a digest of its triples (a re-run reuses it)."""
+    to ONNX; kept under ``cache`` by a digest of its triples and its config (a re-run reuses it;
+    one cut short by the safety stop is not kept)."""
     config = FinetuneConfig(show_progress=False)
     started = time.perf_counter()
     triples = triples_from_judged(learn, ids, lexical=lexical_rows, max_examples=config.max_examples, seed=42)
-    digest = hashlib.sha256(triples[["query", "positive", "negative"]].to_csv().encode()).hexdigest()[:12]
+    key = triples[["query", "positive", "negative"]].to_csv() + json.dumps(asdict(config), sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     model_dir, onnx_dir = cache / f"judged-encoder-{digest}", cache / f"judged-onnx-{digest}"
     info: dict[str, Any] = {"learn_queries": len(learn), "triples": len(triples)}
-    if not (onnx_dir / "export.json").is_file():
+    if not (onnx_dir / COMPLETE).is_file():
         report = finetune(triples, id_texts(ids, texts), model_dir, config)
         info |= {
             "steps": report.steps,
@@ -184,6 +188,8 @@ def judged_encoder(
         }
         info["finetune_seconds"] = report.seconds
         export_onnx(model_dir, onnx_dir)
+        if not report.stopped_by_time:  # one cut short is measured once, never reused
+            (onnx_dir / COMPLETE).touch()
     info["seconds_with_export"] = round(time.perf_counter() - started, 1)
     return onnx_dir, info
 
