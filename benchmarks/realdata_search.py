@@ -41,7 +41,7 @@ import json
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,8 @@ DEFAULT_CACHE = Path(tempfile.gettempdir()) / "vitrina-realdata-search"
 LANGUAGE = "en"
 K = 100
 LATENCY_QUERIES = 300
+COMPLETE = "planned-steps-done"
+"""Marker of a cached encoder that ran all its planned steps."""
 
 
 def load_catalog(data: Path) -> pd.DataFrame:
@@ -166,22 +168,28 @@ def judged_encoder(
     lexical_rows: Callable[[str], np.ndarray],
 ) -> tuple[Path, dict[str, Any]]:
     """The encoder the pipeline fine-tunes on the learning quarter of the judged queries, exported
-    to ONNX; kept under ``cache`` by a digest of its triples (a re-run reuses it)."""
+    to ONNX; kept under ``cache`` by a digest of its triples and its config (a re-run reuses it;
+    one cut short by the safety stop is not kept)."""
     config = FinetuneConfig(show_progress=False)
     started = time.perf_counter()
     triples = triples_from_judged(learn, ids, lexical=lexical_rows, max_examples=config.max_examples, seed=42)
-    digest = hashlib.sha256(triples[["query", "positive", "negative"]].to_csv().encode()).hexdigest()[:12]
+    key = triples[["query", "positive", "negative"]].to_csv() + json.dumps(asdict(config), sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     model_dir, onnx_dir = cache / f"judged-encoder-{digest}", cache / f"judged-onnx-{digest}"
     info: dict[str, Any] = {"learn_queries": len(learn), "triples": len(triples)}
-    if not (onnx_dir / "export.json").is_file():
+    if not (onnx_dir / COMPLETE).is_file():
         report = finetune(triples, id_texts(ids, texts), model_dir, config)
         info |= {
             "steps": report.steps,
+            "planned_steps": report.planned_steps,
             "stopped_by_time": report.stopped_by_time,
             "train_loss": report.train_loss,
+            "examples_per_second": round(report.examples_per_second, 1),
         }
         info["finetune_seconds"] = report.seconds
         export_onnx(model_dir, onnx_dir)
+        if not report.stopped_by_time:  # one cut short is measured once, never reused
+            (onnx_dir / COMPLETE).touch()
     info["seconds_with_export"] = round(time.perf_counter() - started, 1)
     return onnx_dir, info
 
@@ -434,9 +442,11 @@ def markdown(result: dict[str, Any]) -> str:
 def _encoder_line(encoder: dict[str, Any]) -> str:
     if encoder.get("encoder") != "judgments":
         return "Encoder: the base all-MiniLM-L6-v2 (not fine-tuned)."
-    bound = ", stopped by its time bound" if encoder.get("stopped_by_time") else ""
+    bound = ", stopped early by its wall-clock safety stop" if encoder.get("stopped_by_time") else ""
+    planned = f" of {encoder['planned_steps']} planned" if encoder.get("planned_steps") else ""
+    rate = f", {encoder['examples_per_second']:.1f} triples/s" if encoder.get("examples_per_second") else ""
     steps = (
-        f"{encoder['steps']} steps, {encoder['finetune_seconds']:.0f} s{bound}; "
+        f"{encoder['steps']}{planned} steps, {encoder['finetune_seconds']:.0f} s{rate}{bound}; "
         if "steps" in encoder
         else ""
     )
@@ -465,6 +475,11 @@ def main() -> None:
     args = parser.parse_args()
     result = run(args.data, args.cache, from_judgments=not args.base_encoder)
     OUT.mkdir(parents=True, exist_ok=True)
+    previous = OUT / "realdata_search.json"
+    if not args.base_encoder and previous.is_file():  # the base-encoder run is a separate command
+        kept = json.loads(previous.read_text()).get("base_encoder_run")
+        if kept:
+            result["base_encoder_run"] = kept
     (OUT / "realdata_search.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
     (OUT / "realdata_search.md").write_text(markdown(result))
     print(markdown(result))

@@ -120,9 +120,9 @@ READING = [
     "* **CPU seconds, not wall seconds, are fitted**: on a 2-core machine shared with other jobs "
     "the wall time measures the load as much as the step. Threads (LightGBM, torch, DuckDB) add "
     "their CPU time, so CPU seconds are the core-seconds an executor would have to provide.",
-    "* **search** holds a fine-tune bounded by the clock (300 s, `FinetuneConfig.max_seconds`): it "
-    "is a fixed cost that does not grow with the catalog, and on a loaded machine it trains fewer "
-    "steps in the same time. The catalog-dependent part is embedding and indexing the products.",
+    "* **search** holds a fine-tune bounded by its planned steps (`FinetuneConfig.max_examples`, "
+    "ADR-0027): a fixed cost that does not grow with the catalog, the same CPU seconds on a quiet "
+    "or a loaded machine. The catalog-dependent part is embedding and indexing the products.",
     "* **Only scales where the step completed are fitted**; a step fitted on ci and demo only is "
     "extrapolated 50× to 300× in its driver: read its row as an order of magnitude.",
     "* **Executors** are sized for the step's budget in the cycle and for memory (one executor holds "

@@ -153,5 +153,5 @@ def search_config(scale: str, seed: int) -> SearchConfig:
 
     if scale != "ci":
         return SearchConfig(seed=seed)
-    quick = FinetuneConfig(max_examples=512, max_seconds=30, batch_size=32, show_progress=False)
+    quick = FinetuneConfig(max_examples=512, max_seconds=600, batch_size=32, show_progress=False)
     return SearchConfig(seed=seed, n_trials=1, max_train_searches=400, max_eval_searches=300, finetune=quick)

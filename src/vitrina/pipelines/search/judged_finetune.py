@@ -4,7 +4,7 @@ A catalog brought with judgments and without traffic would otherwise serve the b
 which knows nothing of the shop's vocabulary (on homedepot-search it alone scores 0.76× plain
 BM25). The judged queries of the *learning* quarter (:mod:`vitrina.core.evaluation.judged_encoder`)
 become triples (:mod:`vitrina.core.search.semantic.judgment_triples`) and go through the same
-fine-tuning as click-log triples, bounded the same way (:class:`FinetuneConfig`); the fusion
+fine-tuning as click-log triples, bounded by the same step count (:class:`FinetuneConfig`); the fusion
 then learns on the tuning quarter and the gate reads the other half, neither of which the
 encoder saw.
 """
@@ -47,7 +47,11 @@ class JudgedTuning:
                 "with a relevant product in the learning quarter (base MiniLM)"
             )
         report = self.report
-        bound = ", stopped by its time bound" if report.stopped_by_time else ""
+        bound = (
+            f", stopped early by its wall-clock safety stop (planned {report.planned_steps} steps)"
+            if report.stopped_by_time
+            else ""
+        )
         return (
             f"encoder fine-tuned on {report.examples:,} triples from {len(self.learnt):,} judged queries "
             f"(a quarter of them, apart from the fusion's and the gate's) in {report.steps} steps, "

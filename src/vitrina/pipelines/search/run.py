@@ -216,6 +216,7 @@ def _build(
         )
     lexical = BM25Index.build(products.product_ids.tolist(), texts, language=language)
     judged_tuning: JudgedTuning | None = None
+    finetune_tags: dict[str, str] = {}
     with steps.step("fine-tune the bi-encoder"):
         encoder_dir, onnx_dir = staged / "encoder", staged / "onnx"
         encoder_url, onnx_url = f"{models}/encoder", f"{models}/onnx"
@@ -233,6 +234,8 @@ def _build(
             )
             if judged_tuning is not None:
                 run.notes.append(judged_tuning.reason)
+                if judged_tuning.report is not None:
+                    finetune_tags = judged_tuning.report.tags("judgments")
         if windows is not None:
             triples = training_triples(
                 logs,
@@ -240,7 +243,15 @@ def _build(
                 max_examples=config.finetune.max_examples,
                 seed=config.seed,
             )
-            finetune(triples, id_texts(products.product_ids.tolist(), texts), encoder_dir, config.finetune)
+            report = finetune(
+                triples, id_texts(products.product_ids.tolist(), texts), encoder_dir, config.finetune
+            )
+            finetune_tags = report.tags("search_logs")
+            if report.stopped_by_time:
+                run.notes.append(
+                    f"encoder fine-tuning stopped by its wall-clock safety stop after {report.steps} of "
+                    f"{report.planned_steps} planned steps ({report.seconds:.0f} s)"
+                )
             export_onnx(encoder_dir, onnx_dir)
         elif judged_tuning is None or judged_tuning.report is None:
             encoder_dir, onnx_dir = base_model_path(), base_onnx(settings)
@@ -360,7 +371,11 @@ def _build(
                 training_rows=training_rows,
                 served_model=chosen_mode["model"] if chosen_mode else None,
                 psi=gate_psi(settings, "search", decision.trigger, decision.drift_run),
-                tags={"retrain.trigger": decision.trigger, "retrain.reason": decision.reason},
+                tags={
+                    "retrain.trigger": decision.trigger,
+                    "retrain.reason": decision.reason,
+                    **finetune_tags,
+                },
                 params={
                     "n_trials": config.n_trials,
                     "seed": config.seed,
