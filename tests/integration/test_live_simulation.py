@@ -15,9 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from vitrina.cli.main import app
+from vitrina.config import get_settings
+from vitrina.serving.app import create_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -25,8 +28,13 @@ DAYS = 2
 
 
 @pytest.fixture(scope="module")
-def report(served_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    home = tmp_path_factory.mktemp("live") / "home"
+def live_home(served_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("live") / "home"
+
+
+@pytest.fixture(scope="module")
+def report(served_home: Path, live_home: Path) -> dict[str, Any]:
+    home = live_home
     shutil.copytree(served_home, home)
     result = CliRunner().invoke(
         app,
@@ -63,3 +71,13 @@ def test_two_days_without_a_failed_step_and_the_bad_challenger_rolled_back(repor
 def test_a_new_product_is_recommended_within_a_day(report: dict[str, Any]) -> None:
     recommended = set(_within_a_day(report, "first_day_recommended"))
     assert recommended & set(_within_a_day(report, "first_day_found")), report["new_products"]
+
+
+def test_the_console_shows_the_run(report: dict[str, Any], live_home: Path) -> None:
+    """The Live shop page reads the report the run wrote: its id, every new product."""
+    token = "live-console-token"
+    with TestClient(create_app(get_settings(home=live_home, console_token=token))) as api:
+        assert api.get("/console", params={"token": token}).status_code == 200
+        html = api.get("/console/live", params={"lang": "en"}).text
+    assert report["run_id"] in html
+    assert all(p["product_id"] in html for p in report["new_products"])
