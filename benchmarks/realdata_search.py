@@ -177,7 +177,8 @@ def judged_encoder(
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     model_dir, onnx_dir = cache / f"judged-encoder-{digest}", cache / f"judged-onnx-{digest}"
     info: dict[str, Any] = {"learn_queries": len(learn), "triples": len(triples)}
-    if not (onnx_dir / COMPLETE).is_file():
+    complete = cache / f"{onnx_dir.name}.{COMPLETE}"  # beside the folder: its manifest is sealed
+    if not complete.is_file():
         report = finetune(triples, id_texts(ids, texts), model_dir, config)
         info |= {
             "steps": report.steps,
@@ -189,7 +190,7 @@ def judged_encoder(
         info["finetune_seconds"] = report.seconds
         export_onnx(model_dir, onnx_dir)
         if not report.stopped_by_time:  # one cut short is measured once, never reused
-            (onnx_dir / COMPLETE).touch()
+            complete.touch()
     info["seconds_with_export"] = round(time.perf_counter() - started, 1)
     return onnx_dir, info
 
