@@ -21,6 +21,8 @@ from vitrina.core.artifacts.files import filesystem, read_json
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 LATEST = "latest"
+LIVE_REPORTS = "live"
+"""The kind of the reports `vitrina simulate live` writes (the console's Live shop page reads them)."""
 DRIFT_HISTORY_SCHEMA = pa.schema(
     [
         ("run_id", pa.string()),

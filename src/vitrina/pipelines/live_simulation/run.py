@@ -30,7 +30,7 @@ from rich.console import Console
 
 from vitrina.adapters.lake.io import write_table
 from vitrina.adapters.lake.paths import LakePaths
-from vitrina.adapters.reports import LATEST, report_folder
+from vitrina.adapters.reports import LATEST, LIVE_REPORTS, report_folder
 from vitrina.adapters.step_ledger import StepFailedError
 from vitrina.config import Settings
 from vitrina.core.artifacts.files import write_json_atomic, write_text_atomic
@@ -43,7 +43,7 @@ from vitrina.pipelines.live_simulation.traffic import play_day
 from vitrina.pipelines.loop import LoopConfig, LoopRun, run_all
 
 ARRIVAL_HOUR = 7
-LIVE = "live"
+LIVE = "live"  # the pipeline name of the failures the live simulation records itself
 
 
 @dataclass(frozen=True)
@@ -174,9 +174,9 @@ def run_live(
         new_products=new_product_rows(added, recommended, found),
         drift_day=config.drift_day,
     )
-    folder = report_folder(settings, LIVE, run_id)
+    folder = report_folder(settings, LIVE_REPORTS, run_id)
     markdown = render_markdown(report)
-    for target in (folder, report_folder(settings, LIVE, LATEST)):
+    for target in (folder, report_folder(settings, LIVE_REPORTS, LATEST)):
         write_json_atomic(report, f"{target}/metrics.json")
         write_text_atomic(markdown, f"{target}/report.md")
     return report, folder

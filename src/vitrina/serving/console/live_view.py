@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from vitrina.adapters.lake.paths import LakePaths
-from vitrina.adapters.reports import LATEST, report_folder
+from vitrina.adapters.reports import LATEST, LIVE_REPORTS, report_folder
 from vitrina.config import Settings
 from vitrina.core.artifacts.files import filesystem, read_json
 
-LIVE = "live"
 MAX_RUNS = 20
 
 
@@ -33,7 +32,7 @@ class LiveView:
 
 def list_runs(settings: Settings, limit: int = MAX_RUNS) -> list[str]:
     """Run ids (UTC timestamps, so the newest sorts last by name) newest first."""
-    fs, path = filesystem(f"{LakePaths(settings.lake).layer('reports')}/{LIVE}")
+    fs, path = filesystem(f"{LakePaths(settings.lake).layer('reports')}/{LIVE_REPORTS}")
     if not fs.exists(path):
         return []
     names = [str(entry).rstrip("/").rpartition("/")[2] for entry in fs.ls(path, detail=False)]
@@ -46,7 +45,7 @@ def live_view(settings: Settings, run_id: str | None = None) -> LiveView:
     runs = list_runs(settings)
     if run_id is not None and run_id not in runs:
         raise KeyError(run_id)
-    report = read_json(f"{report_folder(settings, LIVE, run_id or LATEST)}/metrics.json")
+    report = read_json(f"{report_folder(settings, LIVE_REPORTS, run_id or LATEST)}/metrics.json")
     return LiveView(report=report, runs=runs, selected=run_id)
 
 
