@@ -136,7 +136,8 @@ def main() -> None:
             rows.append(row)
     machine = describe()
     OUT.mkdir(parents=True, exist_ok=True)
-    report = {"measured": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine}
+    measured = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    report: dict[str, Any] = {"measured": measured, "machine": machine}
     report |= {"preload": args.preload, "rows": rows}
     (OUT / "events_buffer.json").write_text(json.dumps(report, indent=2) + "\n")
     lines = [

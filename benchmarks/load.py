@@ -255,7 +255,7 @@ def main() -> None:
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vitrina-load-")))
         products = served_products(home)
-        every = {
+        every: dict[str, Callable[[], list[str]]] = {
             "health": lambda: ["/health"],
             "recs": traffic.recs_paths,
             "search": traffic.search_paths,

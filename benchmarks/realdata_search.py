@@ -138,7 +138,8 @@ def cached_embeddings(texts: list[str], onnx_dir: Path, cache: Path) -> np.ndarr
     export = hashlib.sha256((onnx_dir / "export.json").read_bytes()).hexdigest()[:8]
     path = cache / f"embeddings-{digest}-{export}.npy"
     if path.is_file():
-        return np.load(path)
+        cached: np.ndarray = np.load(path)
+        return cached
     vectors = encode_products(texts, onnx_dir=onnx_dir)
     np.save(path, vectors)
     return vectors
@@ -209,7 +210,8 @@ def build(data: Path, cache: Path, *, with_semantic: bool = True, from_judgments
     judged = judged_from_judgments(load_judgments(data), products.rows_of)
     split = split_judged(judged, lexical.analyzer.normalise)
     assert split is not None
-    selection, tuning = split.selection, {"encoder": "base"}
+    selection = split.selection
+    tuning: dict[str, Any] = {"encoder": "base"}
     halves = (
         encoder_split(selection, lexical.analyzer.normalise) if from_judgments and with_semantic else None
     )
@@ -264,7 +266,8 @@ class PlainBM25:
             return np.zeros(0, dtype=np.int64)
         scores = self.model.get_scores_from_ids(known)
         top = np.argsort(-scores, kind="stable")[:k]
-        return top[scores[top] > 0].astype(np.int64)
+        found: np.ndarray = top[scores[top] > 0].astype(np.int64)
+        return found
 
 
 class Tantivy:

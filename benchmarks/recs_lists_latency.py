@@ -94,7 +94,7 @@ def main() -> None:
                 cell = run_wrk(wrk, api.base, file, connections, args.seconds)
                 rows.append({"route": route, **cell})
                 print(route, connections, cell["p50_ms"], cell["p99_ms"], cell["rps"], flush=True)
-    result = {
+    result: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": f"python benchmarks/recs_lists_latency.py --home {args.home} --seconds {args.seconds:g} "
         f"--connections {' '.join(map(str, args.connections))} --workers {args.workers}",

@@ -77,7 +77,7 @@ def main() -> None:
     started = time.perf_counter()
     keyed_lists(data, data.interactions, RecsConfig().top_k, _item_vectors(full))
     lists_s = time.perf_counter() - started
-    result = {
+    result: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": f"python benchmarks/recs_publish.py --home {args.home} --repeat {args.repeat}",
         "machine": describe(),

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import os
 import shlex
@@ -145,8 +146,8 @@ def _speed(texts: list[str], onnx_dir: Path, sample: int, seed: int) -> dict[str
         ),
     }
     for batch in BATCHES:
-        runs[f"onnx int8, batch {batch}"] = lambda b=batch: encode_products(
-            chosen, onnx_dir=onnx_dir, batch_size=b
+        runs[f"onnx int8, batch {batch}"] = functools.partial(
+            encode_products, chosen, onnx_dir=onnx_dir, batch_size=batch
         )
     result: dict[str, Any] = {}
     for name, run in runs.items():
@@ -176,7 +177,7 @@ def _full(texts: list[str], onnx_dir: Path) -> tuple[dict[str, np.ndarray], dict
         lambda: encode_products(texts, onnx_dir=onnx_dir, precision="fp32", batch_size=64)
     )
     n = len(texts)
-    report = {
+    report: dict[str, Any] = {
         "products": n,
         "distinct_texts": len(first.cache),
         "int8_cold_cache": {**_rates(n, cold), "embedded": first.n_embedded},

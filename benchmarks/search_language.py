@@ -81,7 +81,7 @@ def main() -> None:
     difference = (per_query["en"] - per_query["es"])[np.isfinite(per_query["es"])]
     rng = np.random.default_rng(0)
     boot = [difference[rng.integers(0, difference.size, difference.size)].mean() for _ in range(2000)]
-    result = {
+    result: dict[str, Any] = {
         "machine": describe(),
         "data": str(args.data),
         "products": len(ids),

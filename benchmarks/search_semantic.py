@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -147,7 +147,8 @@ def run(home: Path, work: Path, config: FinetuneConfig) -> dict[str, Any]:
     print(f"fine-tuned: {report}", flush=True)
     _, steps["ONNX export (tuned)"] = _timed(lambda: export_onnx(work / "tuned", work / "tuned-onnx"))
     speed = _encoding_speed(texts, work / "tuned", work / "tuned-onnx")
-    best = "onnx" if speed["onnx_fp32_per_s"] >= speed["torch_fp32_per_s"] else "torch"
+    onnx_faster = speed["onnx_fp32_per_s"] >= speed["torch_fp32_per_s"]
+    best: Literal["onnx", "torch"] = "onnx" if onnx_faster else "torch"
     tuned_vectors, steps["product encoding"] = _timed(
         lambda: encode_products(texts, onnx_dir=work / "tuned-onnx", model_dir=work / "tuned", backend=best)
     )

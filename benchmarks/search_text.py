@@ -140,9 +140,13 @@ def _markdown(result: dict[str, Any]) -> str:
         lines += ["", f"| model | NDCG@10 | Recall@100 | zero-result | {' | '.join(kinds)} |"]
         lines.append("|---|" + "---:|" * (3 + len(kinds)))
         for name, row in quality.items():
-            cells = [f"{row['ndcg@10']:.4f}", f"{row['recall@100']:.4f}", f"{row['zero_result_rate']:.2%}"]
-            cells += [f"{row['by_query_type'][k]['ndcg@10']:.4f}" for k in kinds]
-            lines.append(f"| {name} | {' | '.join(cells)} |")
+            quality_cells = [
+                f"{row['ndcg@10']:.4f}",
+                f"{row['recall@100']:.4f}",
+                f"{row['zero_result_rate']:.2%}",
+            ]
+            quality_cells += [f"{row['by_query_type'][k]['ndcg@10']:.4f}" for k in kinds]
+            lines.append(f"| {name} | {' | '.join(quality_cells)} |")
     lines += ["", f"Artifacts: understanding {result['sizes_kb']['understanding']:,.0f} KB, "
               f"BM25 {result['sizes_kb']['bm25']:,.0f} KB.", "", "| bar | met |", "|---|---|"]  # fmt: skip
     lines += [f"| {bar} | {'yes' if ok else '**no**'} |" for bar, ok in result["bars"].items()]
@@ -187,7 +191,7 @@ def main() -> None:
 
     distinct = pd.unique(inputs.search_logs["query"].astype(str))
     rng = np.random.default_rng(0)
-    raw = list(rng.permutation(distinct)[: args.queries])
+    raw = list(rng.permutation(np.asarray(distinct))[: args.queries])
     load_before = os.getloadavg()[0]
     latency = {"parse cold": _latency_ms(understanding.parse, raw)}
     latency["parse warm"] = _latency_ms(understanding.parse, raw)
