@@ -34,8 +34,6 @@ without search.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +46,6 @@ from vitrina.adapters.home_lock import holds_home_lock
 from vitrina.adapters.lake.digest import table_digests
 from vitrina.adapters.lake.local_copies import discard_staging, fresh_staging, publish
 from vitrina.adapters.lake.paths import LakePaths
-from vitrina.adapters.lake.truth import load_truth
 from vitrina.adapters.models.champion_index import INDEX_FILE
 from vitrina.adapters.models.embedding_store import embed_catalog
 from vitrina.adapters.models.index_versions import (
@@ -72,20 +69,8 @@ from vitrina.adapters.models.search_index import (
     run_folder,
 )
 from vitrina.adapters.search_cache.cached_search import frequent_queries
-from vitrina.adapters.step_ledger import ARTIFACTS, Ledger, StepEvent, cache
+from vitrina.adapters.step_ledger import ARTIFACTS, Ledger, cache
 from vitrina.config import Settings
-from vitrina.core.evaluation.fusion_weight import learn_fusion
-from vitrina.core.evaluation.relevance_source import LABELS, gate_source
-from vitrina.core.evaluation.search_models import SemanticBatch, batch_semantic, evaluate_search_models
-from vitrina.core.evaluation.search_rankings import (
-    JudgedQueries,
-    judged_from_judgments,
-    judged_from_logs,
-    judged_from_qrels,
-    render_markdown,
-    strict_json,
-)
-from vitrina.core.evaluation.served_mode import JudgedSplit, choose_mode, split_judged, take
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.ranking.training_set import RankingFrame
 from vitrina.core.search.engine import SearchEngine
@@ -96,68 +81,38 @@ from vitrina.core.search.products import ProductTable
 from vitrina.core.search.ranker_examples import build_ranking_frame, position_bias_from_logs, sample_searches
 from vitrina.core.search.ranker_features import RankingContext
 from vitrina.core.search.result_rules import SearchRules
-from vitrina.core.search.semantic.encoder import Precision, QueryEncoder
-from vitrina.core.search.semantic.finetune import FinetuneConfig, base_model_path, finetune
+from vitrina.core.search.semantic.encoder import QueryEncoder
+from vitrina.core.search.semantic.finetune import base_model_path, finetune
 from vitrina.core.search.semantic.index import SemanticIndex
 from vitrina.core.search.semantic.onnx_export import export_onnx
 from vitrina.core.search.semantic.triples import id_texts, training_triples
 from vitrina.core.search.text import text_analyzer
 from vitrina.core.search.understanding import QueryUnderstanding
 from vitrina.pipelines.registration import gate_psi
-from vitrina.pipelines.reports import write_report
 from vitrina.pipelines.retrain_policy import TrainDecision
 from vitrina.pipelines.search.corpus import read_search_inputs, text_inputs
+from vitrina.pipelines.search.evaluation import (
+    PRODUCT_PRECISION,
+    evaluate_run,
+    relevance_params,
+    served_mode_params,
+)
 from vitrina.pipelines.search.judged_finetune import JudgedTuning, finetune_on_judgments
 from vitrina.pipelines.search.judgments import read_judgments
 from vitrina.pipelines.search.live_logs import live_search_ids
 from vitrina.pipelines.search.logs import LogWindows, log_windows, read_search_logs
 from vitrina.pipelines.search.register import INPUT_TABLES, register_search
 from vitrina.pipelines.search.reindex import reindex_search
+from vitrina.pipelines.search.run_record import SearchConfig, SearchRun
 from vitrina.pipelines.search.signals import compute_signals
 from vitrina.pipelines.steps import StepTimer
+
+__all__ = ["SearchConfig", "SearchRun", "run_search"]
+"""The pipeline's entry point, with what it is told and what it returns."""
 
 # What an index version depends on: the registered inputs (judgments among them: they decide the
 # gate), plus signals and synonyms.
 LEDGER_TABLES = (*INPUT_TABLES, "events", "transactions", "synonyms")
-PRODUCT_PRECISION: Precision = "int8"
-"""Product vectors from the int8 graph, like the queries' (see ``benchmarks/search_indexing.py``)."""
-
-
-@dataclass(frozen=True)
-class SearchConfig:
-    """Knobs of one run; defaults sized for the demo on 2 cores."""
-
-    seed: int = 42
-    eval_days: int = 7
-    ranker_days: int = 14
-    n_trials: int = 3
-    max_train_searches: int = 4_000
-    max_eval_searches: int = 3_000
-    ranker_valid_share: float = 0.2
-    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
-    finetune_on_judgments: bool = True
-    """Without search logs, fine-tune the encoder on a quarter of the judged queries."""
-    evaluate: bool = True
-    switch: bool = True
-
-
-@dataclass
-class SearchRun:
-    """What a run produced."""
-
-    run_id: str
-    version: str | None = None
-    metrics: dict[str, Any] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    registration: str | None = None
-    steps: list[StepEvent] = field(default_factory=list)
-    judged_queries: list[str] = field(default_factory=list)
-    """The shop's judged query texts (the behaviour tests' queries when there are no logs)."""
-    search_logs: dict[str, int] = field(default_factory=dict)
-    """How many validated search logs the run read (``rows``), ``live`` of them derived from
-    the API's own traffic (:mod:`vitrina.pipelines.search.live_logs`), ``live_learnt`` of
-    those before the held-out days."""
 
 
 def _fit_ranker(frame: RankingFrame, config: SearchConfig) -> LambdaRanker:
@@ -302,7 +257,7 @@ def _build(
     if config.evaluate:
         with steps.step("evaluate models against judgments, qrels and held-out searches"):
             fine_tuned = embeddings if tuned_encoder else None
-            run.metrics = _evaluate(
+            run.metrics = evaluate_run(
                 settings,
                 config,
                 run,
@@ -380,8 +335,8 @@ def _build(
                     "n_trials": config.n_trials,
                     "seed": config.seed,
                     "n_products": len(products),
-                    **_relevance_params(run.metrics),
-                    **_served_mode_params(serving.default_mode, chosen_mode),
+                    **relevance_params(run.metrics),
+                    **served_mode_params(serving.default_mode, chosen_mode),
                     **{f"fusion_{k}": v for k, v in serving.fusion.to_dict().items()},
                 },
                 data_window={}
@@ -470,134 +425,3 @@ def run_search(
     else:
         ledger.run("reindex", lambda: _serving_inputs(settings, data()), lambda: _reindex(settings, run))
     return run
-
-
-def _relevance_params(metrics: dict[str, Any]) -> dict[str, object]:
-    """MLflow params naming the relevance the gate read and how many judged queries it had."""
-    relevance = metrics.get("relevance", {})
-    judged = relevance.get("sources", {}).get("judgments", {})
-    return {
-        "relevance_source": relevance.get("gate") or "none",
-        "judged_queries": judged.get("n_queries", 0),
-        "judged_queries_scored": judged.get("n_scored", 0),
-        "tuned_on_judgments": bool(relevance.get("tuned_on_judgments", False)),
-    }
-
-
-def _served_mode_params(mode: str, chosen: dict[str, Any] | None) -> dict[str, object]:
-    """MLflow params naming the served mode and, when judgments chose it, the choice."""
-    if not chosen:
-        return {"served_mode": mode}
-    return {
-        "served_mode": mode,
-        "served_mode_reason": chosen["reason"],
-        "served_mode_selection_queries": chosen["n_selection"],
-        "served_mode_gate_queries": chosen["n_gate"],
-        **{f"served_mode_selection_ndcg_{m}": v for m, v in chosen["selection"].items()},
-    }
-
-
-def _judged_sources(
-    settings: Settings,
-    config: SearchConfig,
-    run: SearchRun,
-    products: ProductTable,
-    windows: LogWindows | None,
-    logs: pd.DataFrame,
-) -> dict[str, JudgedQueries]:
-    """Every relevance source this home has, by report section (see ``relevance_source``)."""
-    sources: dict[str, JudgedQueries] = {}
-    judgments = read_judgments(settings)
-    if not judgments.empty:
-        sources["judgments"] = judged_from_judgments(judgments, products.rows_of)
-    try:
-        truth = load_truth(settings)
-    except FileNotFoundError:
-        run.notes.append("no simulator truth: qrels metrics skipped")
-    else:
-        sources["models"] = judged_from_qrels(truth.qrels, products.rows_of)
-    if windows is not None:
-        held_out = logs[logs["ts"] >= windows.t_eval]
-        sources["logs"] = judged_from_logs(
-            held_out, products.rows_of, max_queries=config.max_eval_searches, seed=config.seed
-        )
-    return sources
-
-
-def _evaluate(
-    settings: Settings,
-    config: SearchConfig,
-    run: SearchRun,
-    products: ProductTable,
-    windows: LogWindows | None,
-    logs: pd.DataFrame,
-    engine_as_of: Any,
-    ranker: LambdaRanker | None,
-    texts: list[str],
-    fine_tuned: np.ndarray | None,
-    normalise: Callable[[str], str],
-    learnt: frozenset[str] = frozenset(),
-) -> dict[str, Any]:
-    """Every model on every relevance source (``fine_tuned``: the served embeddings when the
-    encoder was fine-tuned; None when the base encoder serves, whose index is then reused as
-    ``semantic_base`` instead of embedding the catalog twice), plus which source the gate reads.
-
-    Without a ranker, the shop's judgments teach the hybrid's fusion weights and then choose
-    the served mode on one half of the judged queries (section ``judgments_selection``) and the
-    ``judgments`` section, which the gate reads, holds the other half only. The judged query
-    texts the encoder ``learnt`` from are left out of the selection half."""
-    sources = _judged_sources(settings, config, run, products, windows, logs)
-    run.judged_queries = sources["judgments"].texts if "judgments" in sources else []
-    split = (
-        split_judged(sources["judgments"], normalise) if ranker is None and "judgments" in sources else None
-    )
-    if split is not None:
-        sources["judgments"] = split.gate
-        if learnt:
-            kept = [i for i, text in enumerate(split.selection.texts) if text not in learnt]
-            split = JudgedSplit(take(split.selection, kept), split.gate)
-    report: dict[str, Any] = {"judgments": {}, "models": {}, "logs": {}}
-    if sources:
-        as_of = windows.t_eval if windows is not None else pd.Timestamp.now(tz="UTC")
-        engine, _ = engine_as_of(as_of, ranker)
-        semantic = engine.semantic
-        assert isinstance(semantic, SemanticRetriever)
-        tuned = batch_semantic(semantic.encoder.encode_batch, semantic.index.search_batch)
-        base: SemanticBatch = tuned
-        if fine_tuned is not None:
-            base_dir = base_onnx(settings)
-            base_vectors = embed_catalog(settings, texts, base_dir, PRODUCT_PRECISION).vectors
-            base_index = SemanticIndex.build(base_vectors)
-            base = batch_semantic(QueryEncoder.load(base_dir).encode_batch, base_index.search_batch)
-        if split is not None:  # the selection half teaches the fusion before anything is measured
-            fusion = learn_fusion(engine, split.selection, tuned)
-            engine.fusion = fusion.fusion
-            report["fusion"] = fusion.to_dict()
-            run.notes.append(fusion.reason)
-        for section, queries in sources.items():
-            report[section] = evaluate_search_models(engine, queries, tuned=tuned, base=base)
-        if split is not None:
-            selection = evaluate_search_models(engine, split.selection, tuned=tuned, base=base)
-            report["judgments_selection"] = selection
-            choice = choose_mode(selection, split)
-            report["served_mode"] = choice.to_dict()
-            run.notes.append(choice.reason)
-        engine.close()
-    chosen = gate_source(report)
-    report["relevance"] = {
-        "gate": chosen.label,
-        "gate_detail": chosen.detail,
-        "sources": {
-            LABELS[section]: {
-                "n_queries": len(queries),
-                "n_scored": queries.n_scored,
-                "n_pairs": int(sum(rows.size for rows in queries.rows)),
-            }
-            for section, queries in sources.items()
-        },
-        "tuned_on_judgments": split is not None,
-    }
-    report["notes"] = list(run.notes)
-    payload: dict[str, Any] = strict_json(report)  # type: ignore[assignment]
-    write_report(settings, "search", run.run_id, payload, render_markdown(report, run.run_id))
-    return payload
