@@ -12,12 +12,13 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 from rich.console import Console
 from support.fixed_calendar import WORLD_END_MIDNIGHT
+from support.judged_shop import KINDS, MAKERS
+from support.judged_shop import catalog as hardware_catalog
 
 from vitrina.adapters.lake.io import write_table
 from vitrina.adapters.lake.paths import LakePaths
@@ -25,7 +26,7 @@ from vitrina.adapters.models.index_versions import current_version, read_version
 from vitrina.adapters.registry.mlflow_client import mlflow_client
 from vitrina.config import Settings, get_settings
 from vitrina.core.search.product_text import catalog_texts
-from vitrina.core.tables import CATALOG, JUDGMENTS
+from vitrina.core.tables import JUDGMENTS
 from vitrina.pipelines.drift.run import DriftConfig
 from vitrina.pipelines.loop import NO_INTERACTIONS, LoopConfig, LoopRun, run_all
 from vitrina.pipelines.search.run import SearchConfig, run_search
@@ -35,39 +36,12 @@ from vitrina.serving.app import create_app
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 QUIET = Console(file=open("/dev/null", "w"))  # noqa: SIM115 - lives as long as the test module
-KINDS = ("drill", "hammer", "screwdriver", "saw", "wrench", "sander", "ladder", "toolbox")
-MAKERS = ("Bosch", "Stanley", "Makita", "DeWalt", "Ryobi")
-COLOURS = ("red", "black", "yellow", "blue", "green")
 
 
-def _catalog(seed: int = 11, n: int = 200) -> pa.Table:
-    """An English hardware catalog: each title names a kind, a maker, a colour and a size."""
-    rng = np.random.default_rng(seed)
-    kinds = [KINDS[i % len(KINDS)] for i in range(n)]
-    makers = [MAKERS[int(rng.integers(len(MAKERS)))] for _ in range(n)]
-    colours = [COLOURS[int(rng.integers(len(COLOURS)))] for _ in range(n)]
-    sizes = [f"{int(rng.integers(4, 24))} in." for _ in range(n)]
-    created = WORLD_END_MIDNIGHT - dt.timedelta(days=30)
-    return pa.table(
-        {
-            "product_id": [f"sku-{i:04d}" for i in range(n)],
-            "title": [f"{m} {s} {c} {k}" for m, s, c, k in zip(makers, sizes, colours, kinds, strict=True)],
-            "description": [None] * n,
-            "category_l1": ["Tools"] * n,
-            "category_l2": [k.capitalize() for k in kinds],
-            "category_l3": [f"{k.capitalize()}s" for k in kinds],
-            "brand": makers,
-            "price": rng.uniform(5, 300, n).round(2),
-            "cost": [None] * n,
-            "stock": [3] * n,
-            "seller_id": ["hardware-shop"] * n,
-            "created_at": [created] * n,
-            "updated_at": [created] * n,
-            "is_sponsored": [False] * n,
-            "is_reported": [False] * n,
-        },
-        schema=CATALOG.schema,
-    )
+def _catalog() -> pa.Table:
+    """An English hardware catalog (:mod:`support.judged_shop`): each title names a kind, a
+    maker, a colour and a size."""
+    return hardware_catalog(WORLD_END_MIDNIGHT - dt.timedelta(days=30))
 
 
 INTENTS = {
