@@ -296,6 +296,17 @@ def test_search_drift_zero_results_and_embeddings() -> None:
     assert search_drift(daily, current, TH)[-1].name == "search.zero_result_rate"
 
 
+def test_a_falling_zero_result_rate_is_the_engine_and_is_not_flagged() -> None:
+    # the served engine fills every list: no zero results on live days, 2 % before
+    daily = pd.DataFrame({"searches": [1000] * 10, "zero_results": [20, 22, 18, 21, 19, 20, 20, 0, 0, 0]})
+    current = np.r_[np.zeros(7, bool), np.ones(3, bool)]
+    (signal,) = search_drift(daily, current, TH)
+    assert signal.value == 0.0
+    assert signal.details["gap_sigmas"] < -TH.spc_sigmas  # measured and reported …
+    assert signal.status == "ok"  # … not flagged
+    assert "warn beyond +2 σ" in signal.message
+
+
 def test_embedding_signal_levels() -> None:
     a = np.tile([1.0, 0.0], (10, 1))
     assert embedding_signal(a, np.tile([1.0, 0.5], (10, 1)), TH).status == "warn"  # cos distance ≈ 0.106
