@@ -81,3 +81,20 @@ def test_a_new_engine_filling_every_list_moves_model_outputs_only(tmp_path: Path
     }
     assert result.decisions["search"] == "none", result.reasons
     assert result.reasons[0].startswith("model output, not counted (critical): searches.results")
+
+
+def test_an_established_user_still_labelled_new_has_no_segment() -> None:
+    from vitrina.pipelines.drift.monitored_tables import established_segment
+
+    users = pd.DataFrame(
+        {
+            "user_id": ["fresh", "stale", "regular"],
+            "block": [0, 0, 0],
+            "segment": ["nuevo", "nuevo", "frecuente"],
+            "signup_date": [dt.date(2026, 11, 10), dt.date(2026, 9, 1), dt.date(2026, 9, 1)],
+        }
+    )
+    segment = established_segment(users, WINDOWS, current=True)
+    # signed up 12 days before the window's end: new, left out; labelled new 82 days after
+    # signing up: a label nobody refreshed, left out; the established regular keeps theirs
+    assert segment.tolist() == [None, None, "frecuente"]
