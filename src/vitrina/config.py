@@ -157,6 +157,14 @@ class Settings(BaseSettings):
     retrain_max_age_days: float = Field(
         default=7.0, gt=0, description="Retrain on schedule when the champion is older than this (days)."
     )
+    # A drift warn that holds check after check is a shift the serving models never saw
+    # (ADR-0031): after this many consecutive warn checks since they were registered, retrain.
+    retrain_warn_checks: int = Field(
+        default=3,
+        ge=0,
+        description="Retrain when drift warned in this many consecutive checks since the serving "
+        "versions were registered (0: a warn never retrains).",
+    )
     # A champion re-published on a changed shop folds new products and customers in
     # (vitrina.core.recs.fold_in); once this share of the current products or customers is new
     # to it, most lists lean on cold-start paths and a full retrain is due.

@@ -37,7 +37,7 @@ SEED = 7
 QUIET = Console(quiet=True)
 CATEGORY_MIX = {
     "sessions.category_l1", "sessions.category_l2", "sessions.interaction_l1", "sessions.interaction_l2",
-    "searches.top_result_l1", "user_category_features.category_l1",
+    "searches.top_result_l1", "searches.clicked_l1", "user_category_features.category_l1",
 }  # fmt: skip
 
 

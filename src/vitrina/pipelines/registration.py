@@ -127,7 +127,9 @@ def latest_drift_psi(settings: Settings, domain: str | None = None) -> float | N
     report's warn level while the feature's status stayed ``ok`` (its significance test did
     not confirm the difference). PSI's noise grows with the number of categories and shrinks
     with the samples — a shop's 1,600 cities over a week of 176 new buyers give PSI 2.7
-    without any drift — and the gate must not refuse a model for it."""
+    without any drift — and the gate must not refuse a model for it. Nor does a model output
+    (role ``model_output``: how many results the engine returned …), which moves when the
+    engine changes, not the data (ADR-0031)."""
     report = read_latest_metrics(settings, "drift")
     if not isinstance(report, dict):
         return None
@@ -139,6 +141,7 @@ def latest_drift_psi(settings: Settings, domain: str | None = None) -> float | N
         and isinstance(stats.get("psi"), int | float)
         and math.isfinite(stats["psi"])
         and (domain is None or stats.get("domain", domain) == domain)
+        and stats.get("role", "data") == "data"
         and not (isinstance(warn, int | float) and stats.get("status") == "ok" and stats["psi"] >= warn)
     ]
     return max(values) if values else None

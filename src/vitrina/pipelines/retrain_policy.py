@@ -5,6 +5,11 @@
 1. ``policy="always"`` (a plain ``vitrina train recs|search``) → retrain (trigger ``manual``);
 2. no champion → retrain (``no_champion``);
 3. the drift report's decision for the model's domain is ``retrain`` → retrain (``drift``);
+   so is a ``warn`` that held in each of the last ``warn_checks`` drift checks made since the
+   model's serving versions (champion, challenger) were registered (``drift``, ADR-0031): the
+   warn level is set above what no-drift data reaches (docs/monitoring.md), a category that
+   keeps moving check after check is a shift the serving models never saw, not a wave, and a
+   trend in one category of many never reaches the critical PSI of a whole taxonomy;
 4. more than ``max_new_share`` of the current products or customers are new to the champion
    (recs only: its bundle lists the ids it was trained on) → retrain (``open_world``); below
    that, publishing folds them in (:mod:`vitrina.core.recs.fold_in`);
@@ -22,12 +27,15 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import pandas as pd
+
 from vitrina.adapters.lake.warehouse import Warehouse
 from vitrina.adapters.models.recs_bundle import saved_vocabulary
 from vitrina.adapters.registry.models import get_version, resolve
-from vitrina.adapters.reports import read_latest_metrics
+from vitrina.adapters.reports import read_drift_history, read_latest_metrics, report_folder
 from vitrina.config import Settings
-from vitrina.core.promotion.alias_plans import CHAMPION
+from vitrina.core.artifacts.files import read_json
+from vitrina.core.promotion.alias_plans import CHALLENGER, CHAMPION
 from vitrina.core.recs.fold_in import id_map
 
 Policy = Literal["always", "auto"]
@@ -56,9 +64,13 @@ def decide_training(
     drift_run: str | None = None,
     new_share: float | None = None,
     max_new_share: float = 1.0,
+    warn_streak: int = 0,
+    warn_checks: int = 0,
 ) -> TrainDecision:
     """The rule of the module docstring; ``champion_age_days`` is None without a champion,
-    ``new_share`` None when not measured (search, or a bundle that does not list its ids)."""
+    ``new_share`` None when not measured (search, or a bundle that does not list its ids);
+    ``warn_streak`` is how many of the latest drift checks in a row (since the serving versions
+    were registered) decided warn or retrain for ``domain``; ``warn_checks`` 0 turns that off."""
     seen = f"drift {domain}: {drift_decision or 'not measured'}"
     extra = {"drift_decision": drift_decision, "drift_run": drift_run}
     if policy == "always":
@@ -67,6 +79,14 @@ def decide_training(
         return TrainDecision(True, "no_champion", f"no champion yet ({seen})", **extra)
     if drift_decision == "retrain":
         return TrainDecision(True, "drift", f"drift report {drift_run} decided retrain for {domain}", **extra)
+    if drift_decision == "warn" and 0 < warn_checks <= warn_streak:
+        return TrainDecision(
+            True,
+            "drift",
+            f"drift warned for {domain} in the last {warn_streak} checks since the serving versions "
+            f"were registered (≥ {warn_checks}; latest {drift_run})",
+            **extra,
+        )
     if new_share is not None and new_share > max_new_share:
         return TrainDecision(
             True,
@@ -92,6 +112,26 @@ def latest_drift(settings: Settings, domain: str) -> tuple[str | None, str | Non
         return None, None
     decision = report.get("decisions", {}).get(domain, report.get("decision"))
     return (None if decision is None else str(decision)), report.get("run_id")
+
+
+def warn_streak(settings: Settings, model: str, domain: str) -> int:
+    """How many of the latest drift checks in a row decided warn or retrain for ``domain``,
+    counting only checks made after ``model``'s newest serving version (champion or
+    challenger) was registered: a version registered since has seen that data."""
+    versions = [get_version(settings, model, alias) for alias in (CHAMPION, CHALLENGER)]
+    since = max((v.created for v in versions if v is not None), default=None)
+    history = read_drift_history(settings).select(["run_id", "generated_at"]).to_pandas()
+    if since is not None:
+        history = history[history["generated_at"] > pd.Timestamp(since)]
+    runs = history.drop_duplicates("run_id").sort_values("generated_at", ascending=False)["run_id"]
+    streak = 0
+    for run_id in runs:
+        report = read_json(f"{report_folder(settings, 'drift', str(run_id))}/metrics.json")
+        decision = report.get("decisions", {}).get(domain) if isinstance(report, dict) else None
+        if decision not in ("warn", "retrain"):
+            break
+        streak += 1
+    return streak
 
 
 def champion_age_days(settings: Settings, model: str, now: dt.datetime | None = None) -> float | None:
@@ -123,6 +163,8 @@ def training_decision(settings: Settings, model: str, domain: str, policy: Polic
     for recs, how much of the shop is new to it)."""
     decision, run = latest_drift(settings, domain)
     shift = new_share(settings, model) if domain == "recs" and policy == "auto" else None
+    checks = settings.retrain_warn_checks
+    streak = warn_streak(settings, model, domain) if decision == "warn" and checks > 0 else 0
     return decide_training(
         policy,
         drift_decision=decision,
@@ -132,4 +174,6 @@ def training_decision(settings: Settings, model: str, domain: str, policy: Polic
         drift_run=run,
         new_share=shift,
         max_new_share=settings.retrain_max_new_share,
+        warn_streak=streak,
+        warn_checks=checks,
     )

@@ -128,3 +128,14 @@ def test_a_psi_the_drift_check_judged_to_be_noise_does_not_count(settings: Setti
     assert latest_drift_psi(settings, "recs") == pytest.approx(0.08)  # below warn, it still counts
     write_json_atomic({"features": features}, report)  # a report without thresholds: every PSI
     assert latest_drift_psi(settings, "recs") == pytest.approx(2.69)
+
+
+def test_a_model_output_psi_does_not_reach_the_gate(settings: Settings) -> None:
+    features = {
+        # the served engine fills every list the generator's engine left short: not the data
+        "searches.results": {"psi": 0.37, "status": "critical", "domain": "search", "role": "model_output"},
+        "searches.query_tokens": {"psi": 0.03, "status": "ok", "domain": "search", "role": "data"},
+        "searches.clicked": {"psi": 0.05, "status": "ok", "domain": "search"},  # a report before roles
+    }
+    write_json_atomic({"features": features}, f"{report_folder(settings, 'drift', 'latest')}/metrics.json")
+    assert latest_drift_psi(settings, "search") == pytest.approx(0.05)

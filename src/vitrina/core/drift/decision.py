@@ -33,6 +33,12 @@ Decision: any *critical* feature or signal → ``retrain``; else any *warn* → 
 ``none``. Reasons name each flagged feature with its numbers and, where they exist, the
 categories that moved or the groups whose values shifted.
 
+Only *data* features decide. A column the served model decides (role ``model_output``, e.g.
+how many results the search engine returned) keeps its statistics and status in the report,
+and a flagged one is listed after the counted reasons as "model output, not counted": it
+moves when the engine is replaced — a fuller result list from a new engine is not a change
+in the shoppers — so retraining on it would answer the model's own change (ADR-0031).
+
 Tests assume independent rows. Rows of one session or one user are not, so the monitored
 tables use the session, the active user or the order line as their unit where the quantity
 allows it (see :mod:`vitrina.pipelines.drift.monitored_tables`).
@@ -220,6 +226,7 @@ def compare_table(table: MonitoredTable, th: Thresholds) -> list[FeatureDrift]:
             domain=table.domain,
             description=table.descriptions.get(column, ""),
         )
+        result = replace(result, role=table.role(column))
         by = table.group_by.get(column)
         if by is not None and result.status in ("warn", "critical"):
             shifts = group_shifts(table.reference, table.current, column, by, th.group_min_rows)
@@ -233,21 +240,32 @@ def _decision(statuses: Iterable[Status]) -> Decision:
     return DECISIONS[worst]
 
 
+def _worst_first(flag: tuple[int, float, str]) -> tuple[int, float, str]:
+    return -flag[0], -flag[1], flag[2]
+
+
 def decide(features: Sequence[FeatureDrift], signals: Sequence[Signal] = ()) -> DriftResult:
     """The none / warn / retrain decision per domain and overall, with one reason per flag
-    (most severe first, then by PSI)."""
-    statuses = [(f.domain, f.status) for f in features] + [(s.domain, s.status) for s in signals]
+    (most severe first, then by PSI); flagged model outputs follow, marked as not counted."""
+    counted = [f for f in features if f.decides]
+    statuses = [(f.domain, f.status) for f in counted] + [(s.domain, s.status) for s in signals]
     decisions = {domain: _decision(status for d, status in statuses if d == domain) for domain in DOMAINS}
     overall = DECISIONS[max(DECISIONS.index(d) for d in decisions.values())]
     flagged: list[tuple[int, float, str]] = [
         (SEVERITY[f.status], f.psi or 0.0, f"{f.status}: {f.reason()}")
-        for f in features
+        for f in counted
         if SEVERITY[f.status] > 0
     ]
     flagged += [
         (SEVERITY[s.status], 0.0, f"{s.status}: {s.name}: {s.message}") for s in signals if SEVERITY[s.status]
     ]
-    reasons = tuple(text for _, _, text in sorted(flagged, key=lambda x: (-x[0], -x[1], x[2])))
+    outputs = [
+        (SEVERITY[f.status], f.psi or 0.0, f"model output, not counted ({f.status}): {f.reason()}")
+        for f in features
+        if not f.decides and SEVERITY[f.status] > 0
+    ]
+    ordered = [*sorted(flagged, key=_worst_first), *sorted(outputs, key=_worst_first)]
+    reasons = tuple(text for _, _, text in ordered)
     return DriftResult(overall, decisions, reasons, tuple(features), tuple(signals))
 
 

@@ -80,11 +80,14 @@ def rate_signal(
     denominator: str,
     is_current: ArrayLike,
     th: Thresholds,
+    *,
+    rising_only: bool = False,
 ) -> Signal:
     """Process control of the rate ``numerator / denominator``: the current window's pooled
     rate against the mean and standard deviation of the reference's daily rates.
 
-    ``daily`` has one row per day; ``is_current`` marks the current window's days.
+    ``daily`` has one row per day; ``is_current`` marks the current window's days;
+    ``rising_only`` flags only a rate above the reference (a fall is reported, not flagged).
     """
     current = np.asarray(is_current, dtype=bool)
     num = daily[numerator].to_numpy(dtype=np.float64)
@@ -94,10 +97,11 @@ def rate_signal(
         return Signal(name, domain, "insufficient", None, "needs ≥ 2 reference days and current data")
     rate = float(num[current].sum() / den[current].sum())
     mean, std, gap = spc_gap(history, rate)
-    status: Status = "warn" if abs(gap) > th.spc_sigmas else "ok"
+    beyond = gap > th.spc_sigmas if rising_only else abs(gap) > th.spc_sigmas
+    status: Status = "warn" if beyond else "ok"
     message = (
         f"{rate:.4f} vs reference {mean:.4f} ± {std:.4f} per day "
-        f"({gap:+.1f} σ; warn beyond ±{th.spc_sigmas:g} σ)"
+        f"({gap:+.1f} σ; warn beyond {'+' if rising_only else '±'}{th.spc_sigmas:g} σ)"
     )
     details = {
         "reference_mean": mean,
@@ -147,9 +151,23 @@ def search_drift(
     current_embeddings: ArrayLike | None = None,
 ) -> list[Signal]:
     """Zero-result rate from daily ``searches, zero_results`` counts, and the embedding
-    centroid shift when both embedding samples are given."""
+    centroid shift when both embedding samples are given.
+
+    Only a rising zero-result rate is flagged: shoppers asking for what the index cannot
+    answer. A falling one is the engine's doing (a new engine that always fills its list:
+    0 % zero results on live days against 2.6 % under the generator's lexical engine) — a
+    model output, reported but not a reason to retrain (ADR-0031)."""
     signals = [
-        rate_signal("search.zero_result_rate", "search", daily, "zero_results", "searches", is_current, th)
+        rate_signal(
+            "search.zero_result_rate",
+            "search",
+            daily,
+            "zero_results",
+            "searches",
+            is_current,
+            th,
+            rising_only=True,
+        )
     ]
     if reference_embeddings is not None and current_embeddings is not None:
         signals.append(embedding_signal(reference_embeddings, current_embeddings, th))

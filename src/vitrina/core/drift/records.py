@@ -15,6 +15,11 @@ Kind = Literal["numeric", "categorical"]
 Domain = Literal["recs", "search"]
 Status = Literal["ok", "warn", "critical", "insufficient"]
 Decision = Literal["none", "warn", "retrain"]
+Role = Literal["data", "model_output"]
+"""What a monitored column measures: ``data`` — what shoppers, products or prices do, the
+drift that retraining answers; ``model_output`` — what the served model decided (how many
+results a search engine returned, …): it moves when the engine changes, whoever the
+shoppers are, so it is reported but never decides a retrain (ADR-0031)."""
 DOMAINS: tuple[Domain, ...] = ("recs", "search")
 SEVERITY: dict[str, int] = {"insufficient": 0, "ok": 0, "warn": 1, "critical": 2}
 DECISIONS: tuple[Decision, ...] = ("none", "warn", "retrain")
@@ -46,7 +51,8 @@ class MonitoredTable:
 
     ``columns`` maps each monitored column to its kind; ``group_by`` maps a numeric column
     to a column whose groups the reasons break its shift down by (e.g. price by category);
-    ``descriptions`` says what each column means (for the report).
+    ``descriptions`` says what each column means (for the report); ``outputs`` names the
+    columns the served model decides rather than the shoppers (role ``model_output``).
     """
 
     name: str
@@ -57,6 +63,11 @@ class MonitoredTable:
     current: pd.DataFrame
     group_by: Mapping[str, str] = field(default_factory=dict)
     descriptions: Mapping[str, str] = field(default_factory=dict)
+    outputs: frozenset[str] = frozenset()
+
+    def role(self, column: str) -> Role:
+        """``model_output`` for the columns in ``outputs``, ``data`` otherwise."""
+        return "model_output" if column in self.outputs else "data"
 
     def __post_init__(self) -> None:
         needed = set(self.columns) | set(self.group_by.values())
@@ -64,9 +75,9 @@ class MonitoredTable:
             missing = sorted(needed - set(frame.columns))
             if missing:
                 raise ValueError(f"table {self.name!r}: the {window} frame lacks columns {missing}")
-        unknown = sorted(set(self.group_by) - set(self.columns))
+        unknown = sorted((set(self.group_by) | self.outputs) - set(self.columns))
         if unknown:
-            raise ValueError(f"table {self.name!r}: group_by names unmonitored columns {unknown}")
+            raise ValueError(f"table {self.name!r}: group_by or outputs name unmonitored columns {unknown}")
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,12 @@ class FeatureDrift:
     movers: tuple[Mover, ...] = ()
     groups: tuple[GroupShift, ...] = ()
     description: str = ""
+    role: Role = "data"
+
+    @property
+    def decides(self) -> bool:
+        """Whether the feature's status counts in the decision (data features only)."""
+        return self.role == "data"
 
     def reason(self) -> str:
         """One line naming the feature, the rule that flagged it and what moved."""
@@ -129,6 +146,7 @@ class FeatureDrift:
             "n_current": self.n_current,
             "psi": self.psi,
             "description": self.description,
+            "role": self.role,
         }
         if self.kind == "numeric":
             payload |= {

@@ -10,6 +10,13 @@ and CTRs at the default window) and the catalog attributes, except
   they differ between two cutoffs by construction;
 * duplicates (``*_code`` of the category labels, ``item_log_price`` of ``item_price``).
 
+Impression counts (``item_views_*``, ``user_cat_impressions_7d``) count what the served lists
+showed: every shown item is a view event. They are monitored as model outputs (ADR-0031):
+a new recommender that concentrates its lists on fewer products moves them on the first live
+day with the same shoppers (the live shop's first day: ``item_views_24h`` PSI 0.14, the
+products viewed 1 550 → 1 400 a day). Clicks, purchases and CTRs stay data: the shoppers
+decide them.
+
 Catalog attributes are current values (the lake keeps no catalog history), so
 ``item_price`` is the same in both windows except for new products; the price actually
 paid is monitored on ``transactions`` (see :mod:`vitrina.pipelines.drift.monitored_tables`).
@@ -42,6 +49,8 @@ CUTOFF_FUNCTIONS = frozenset(
 )
 DUPLICATES = frozenset({"item_log_price"})
 ACTIVE_ROWS_ONLY = frozenset({"user", "user_category"})
+IMPRESSION_COUNTS = frozenset({"item_views_24h", "item_views_7d", "user_cat_impressions_7d"})
+"""Counts of what the served lists showed: model outputs (module docstring)."""
 
 
 def frame_columns(frame: FeatureFrame, window_days: int) -> dict[str, Kind]:
@@ -87,6 +96,7 @@ def feature_tables(settings: Settings, windows: DriftWindows) -> list[MonitoredT
                 frame[~is_current].reset_index(drop=True),
                 frame[is_current].reset_index(drop=True),
                 descriptions={f.name: f.description for f in spec.features if f.name in columns},
+                outputs=IMPRESSION_COUNTS & set(columns),
             )
         )
     return tables

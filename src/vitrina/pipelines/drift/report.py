@@ -101,6 +101,12 @@ def _number(value: Any, spec: str = ".3f") -> str:
     return "—" if value is None else format(value, spec)
 
 
+def _status(feature: Mapping[str, Any]) -> str:
+    """The status, marked when the column is a model output (reported, not counted)."""
+    status = str(feature["status"])
+    return f"{status} (model output, not counted)" if feature.get("role") == "model_output" else status
+
+
 def render_markdown(payload: Mapping[str, Any], top: int = 15) -> str:
     """A human summary: decision, reasons, the most drifted features, every signal."""
     ref, cur = payload["reference"], payload["current"]
@@ -126,7 +132,7 @@ def render_markdown(payload: Mapping[str, Any], top: int = 15) -> str:
     )
     for name, f in ranked[:top]:
         lines.append(
-            f"| {name} | {f['status']} | {_number(f['psi'])} | {_number(f.get('chi2_p'), '.1e')} | "
+            f"| {name} | {_status(f)} | {_number(f['psi'])} | {_number(f.get('chi2_p'), '.1e')} | "
             f"{_number(f.get('ks_stat'))} | {_number(f.get('ks_p'), '.1e')} | "
             f"{f['n_reference']} | {f['n_current']} |"
         )

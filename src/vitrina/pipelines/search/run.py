@@ -395,8 +395,11 @@ def run_search(
 
     ``train`` (the whole pipeline of the module docstring) runs when ``decision`` says retrain
     (default) and its inputs changed; otherwise ``reindex`` re-indexes incrementally with the
-    served models when the data changed (:func:`reindex_search`). Both go through the
-    ledger; raises :class:`~.ledger.StepFailedError` naming the step that failed.
+    served models when the data changed (:func:`reindex_search`). A trained version that does
+    not serve (registered as challenger while a champion serves, held, or refused by the gate)
+    does not refresh the served index: the champion's is re-indexed all the same, so new
+    products are searchable after one cycle whatever became of the retrain. Both go through
+    the ledger; raises :class:`~.ledger.StepFailedError` naming the step that failed.
     """
     config = config or SearchConfig()
     console = console or Console()
@@ -418,9 +421,10 @@ def run_search(
         ledger.skipped("train", decision.reason)
     if not config.switch:
         return run
-    if current_version(settings) is None:  # the gate refused every run so far
+    served = current_version(settings)
+    if served is None:  # the gate refused every run so far
         ledger.skipped("reindex", "no index version is served (no vitrina-search champion)")
-    elif trained:  # the fresh index is what a re-index would build: record it as such
+    elif trained and served == run.version:  # the fresh index serves: a re-index would build it
         ledger.record("reindex", _serving_inputs(settings, data()), {"index_version": run.version})
     else:
         ledger.run("reindex", lambda: _serving_inputs(settings, data()), lambda: _reindex(settings, run))

@@ -201,13 +201,22 @@ class RecsService:
         return RecsAnswer.of_record(record, user_id, k, request_id, arm, name)
 
     async def _challenger(self, user_id: str, k: int, request_id: str, name: str | None) -> RecsAnswer:
-        """The registered challenger's list for the user (the store's challenger version);
-        popularity, flagged, when the store is down, no challenger is published, or its batch
-        has no list for the user."""
+        """The registered challenger's list for the user (the store's challenger version); a
+        user its batch has not seen gets the list from their session, as on the champion's arm
+        (a canary must not count the cold-start path one arm lacks as the challenger's fault);
+        popularity, flagged, when the store is down, no challenger is published, or neither its
+        batch nor the session has anything for the user."""
         try:
             version, record = await self.store.lookup(user_id, channel=CHALLENGER_CHANNEL)
         except StoreUnavailableError:
             return self._fallback("store_unavailable", user_id, k, request_id, CHALLENGER, name)
+        if record is None and version:
+            try:
+                from_session = await self._from_session(user_id, k, request_id, version, name, CHALLENGER)
+            except StoreUnavailableError:
+                return self._fallback("store_unavailable", user_id, k, request_id, CHALLENGER, name)
+            if from_session is not None:
+                return from_session
         if record is None:
             reason = "unknown_user" if version else "no_challenger"
             return self._fallback(reason, user_id, k, request_id, CHALLENGER, name)
@@ -263,12 +272,18 @@ class RecsService:
             log.exception("shadow recs comparison failed", extra={"user_id": user_id})
 
     async def _from_session(
-        self, user_id: str, k: int, request_id: str, version: str, experiment: str | None
+        self,
+        user_id: str,
+        k: int,
+        request_id: str,
+        version: str,
+        experiment: str | None,
+        arm: str = CHAMPION,
     ) -> RecsAnswer | None:
         """A user the batch has not seen, with choices in the session history: their list from
-        the published ``similar`` lists of those products (:mod:`vitrina.core.recs.session_list`);
-        None without any choice, or when the session history cannot be read (the user then
-        gets the popularity fallback, as before it existed)."""
+        the published ``similar`` lists of those products (:mod:`vitrina.core.recs.session_list`;
+        the champion's, which both arms share); None without any choice, or when the session
+        history cannot be read (the user then gets the popularity fallback, as before it existed)."""
         if self.sessions is None:
             return None
         try:
@@ -287,7 +302,7 @@ class RecsService:
         return RecsAnswer(
             request_id=request_id,
             model_version=first.model_version if first is not None else self.popular.model_version,
-            arm=CHAMPION,
+            arm=arm,
             experiment=experiment,
             user_id=user_id,
             items=[Recommendation(p, s, r) for p, s, r in items],

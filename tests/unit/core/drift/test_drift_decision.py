@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -151,6 +152,8 @@ def test_monitored_table_checks_its_columns() -> None:
         MonitoredTable("t", "u", "recs", {"x": "numeric", "y": "numeric"}, frame, frame)
     with pytest.raises(ValueError, match="group_by"):
         MonitoredTable("t", "u", "recs", {"x": "numeric"}, frame, frame, group_by={"z": "x"})
+    with pytest.raises(ValueError, match="outputs"):
+        MonitoredTable("t", "u", "recs", {"x": "numeric"}, frame, frame, outputs=frozenset({"y"}))
 
 
 def _feature(name: str, status: str, domain: str = "recs", psi: float = 0.0) -> FeatureDrift:
@@ -173,6 +176,38 @@ def test_nothing_flagged_decides_none() -> None:
     result = decide([_feature("a", "ok"), _feature("b", "insufficient")])
     assert result.decision == "none"
     assert result.reasons == ()
+
+
+def test_a_model_output_is_reported_but_never_decides() -> None:
+    # the engine changed (a third of its lists were short, now it always fills 20): the
+    # shoppers did not, so the search domain decides nothing
+    rng = _rng(5)
+    short = rng.random(3000) < 0.33
+    reference = pd.DataFrame(
+        {"results": np.where(short, rng.integers(3, 20, 3000), 20), "tokens": rng.poisson(2, 3000)}
+    )
+    current = pd.DataFrame({"results": np.full(1500, 20), "tokens": rng.poisson(2, 1500)})
+    table = MonitoredTable(
+        "searches", "a search", "search", {"results": "numeric", "tokens": "numeric"}, reference, current,
+        outputs=frozenset({"results"}),
+    )  # fmt: skip
+    result = compare_tables([table], TH)
+    by_name = {f.name: f for f in result.features}
+    assert by_name["searches.results"].role == "model_output"
+    assert by_name["searches.results"].status == "critical"  # measured and reported as it is
+    assert by_name["searches.results"].to_dict()["role"] == "model_output"
+    assert by_name["searches.tokens"].role == "data"
+    assert result.decisions == {"recs": "none", "search": "none"}
+    output = by_name["searches.results"]
+    assert result.reasons == (f"model output, not counted (critical): {output.reason()}",)
+
+
+def test_flagged_model_outputs_follow_the_counted_reasons() -> None:
+    output = replace(_feature("searches.results", "critical", "search", psi=0.9), role="model_output")
+    result = decide([output, _feature("searches.tokens", "warn", "search", psi=0.12)])
+    assert result.decisions["search"] == "warn"
+    assert result.reasons[0].startswith("warn: searches.tokens")
+    assert result.reasons[1].startswith("model output, not counted (critical): searches.results")
 
 
 def test_compare_tables_adds_measured_features() -> None:
@@ -259,6 +294,17 @@ def test_search_drift_zero_results_and_embeddings() -> None:
     assert by_name["search.zero_result_rate"].status == "warn"
     assert by_name["search.embedding_centroid_shift"].status == "ok"
     assert search_drift(daily, current, TH)[-1].name == "search.zero_result_rate"
+
+
+def test_a_falling_zero_result_rate_is_the_engine_and_is_not_flagged() -> None:
+    # the served engine fills every list: no zero results on live days, 2 % before
+    daily = pd.DataFrame({"searches": [1000] * 10, "zero_results": [20, 22, 18, 21, 19, 20, 20, 0, 0, 0]})
+    current = np.r_[np.zeros(7, bool), np.ones(3, bool)]
+    (signal,) = search_drift(daily, current, TH)
+    assert signal.value == 0.0
+    assert signal.details["gap_sigmas"] < -TH.spc_sigmas  # measured and reported …
+    assert signal.status == "ok"  # … not flagged
+    assert "warn beyond +2 σ" in signal.message
 
 
 def test_embedding_signal_levels() -> None:

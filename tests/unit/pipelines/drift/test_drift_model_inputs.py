@@ -11,7 +11,13 @@ from vitrina.adapters.features.definitions import FRAMES
 from vitrina.adapters.lake.io import write_table
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings
-from vitrina.pipelines.drift.model_inputs import frame_columns, prediction_batches, ranked_lists
+from vitrina.pipelines.drift.model_inputs import (
+    IMPRESSION_COUNTS,
+    MONITORED_FRAMES,
+    frame_columns,
+    prediction_batches,
+    ranked_lists,
+)
 from vitrina.pipelines.recs.batch import AUDIT_SCHEMA, AUDIT_TABLE
 
 pytestmark = pytest.mark.unit
@@ -77,3 +83,17 @@ def test_prediction_batches_are_the_two_latest(settings: Settings) -> None:
     assert set(previous["model_version"]) == {"recs-b"}
     assert set(latest["model_version"]) == {"recs-c"}
     assert ranked_lists(latest) == [["p5"], ["p4", "p1"]]
+
+
+def test_impression_counts_are_the_model_outputs_of_the_feature_frames() -> None:
+    # every shown item is a view event: counts of views are what the served lists decided
+    counted = set()
+    for name in MONITORED_FRAMES:
+        spec = FRAMES[name]
+        columns = frame_columns(spec, 7)
+        counted |= {
+            f.name
+            for f in spec.features
+            if f.name in columns and f.dtype == "int64" and "impression" in f.description
+        }
+    assert counted == IMPRESSION_COUNTS == {"item_views_24h", "item_views_7d", "user_cat_impressions_7d"}

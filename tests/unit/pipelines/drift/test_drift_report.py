@@ -156,3 +156,25 @@ def test_evidently_html_is_self_contained(settings: Settings) -> None:
     assert Path(report_url(settings, "latest"), "evidently.html").exists()
     write_drift_report(settings, _result(tables), WINDOWS, "plain", thresholds=TH, tables=tables, html=False)
     assert not Path(report_url(settings, "latest"), "evidently.html").exists()  # no stale page in latest
+
+
+def test_markdown_marks_a_model_output_as_not_counted() -> None:
+    from vitrina.pipelines.drift.report import drift_payload
+
+    rng = np.random.default_rng(3)
+    engine = MonitoredTable(
+        "searches",
+        "a search",
+        "search",
+        {"results": "numeric"},
+        pd.DataFrame({"results": np.where(rng.random(900) < 0.3, 7, 20)}),
+        pd.DataFrame({"results": np.full(400, 20)}),
+        outputs=frozenset({"results"}),
+    )
+    result = compare_tables([engine], TH)
+    payload = drift_payload(result, WINDOWS, "r", dt.datetime.now(dt.UTC), TH, [engine])
+    assert payload["features"]["searches.results"]["role"] == "model_output"
+    text = render_markdown(payload)
+    assert "**none**" in text
+    assert "| searches.results | critical (model output, not counted) |" in text
+    assert "- model output, not counted (critical): searches.results" in text

@@ -78,3 +78,32 @@ def test_a_user_without_a_discover_list_gets_the_personal_lists_fallbacks(
     assert (got.fallback, got.fallback_reason) == (personal.fallback, personal.fallback_reason)
     assert got.fallback is not session_list
     assert got.fallback_reason == (None if session_list else "unknown_user")
+
+
+class ChallengerStore(Store):
+    """The champion's batch ``v1`` (p1's similar list) and a challenger batch ``c2``; neither
+    has a personal list for the new user."""
+
+    async def lookup(
+        self, key: str, kind: str = "user", channel: str = "champion"
+    ) -> tuple[str | None, RecsRecord | None]:
+        if channel != "champion":
+            return "c2", None
+        return await super().lookup(key, kind)
+
+
+@pytest.mark.parametrize(("sessions", "fallback"), [(Sessions(["p1"]), False), (Sessions([]), True)])
+def test_the_challenger_arm_has_the_same_session_path_for_a_new_user(sessions: Any, fallback: bool) -> None:
+    # a canary counts a fallback as a degraded answer: an arm without the path would be blamed
+    # for every new customer the champion's arm serves from the session
+    service = RecsService(ChallengerStore(), POPULAR, build_metrics(CollectorRegistry()), sessions)  # type: ignore[arg-type]
+    everyone = RecsExperiment(
+        enabled=True, name="canary", challenger="registered", champion_weight=1e-9, challenger_weight=100.0
+    )
+    got = asyncio.run(service.recommend(user_id="new", k=3, request_id="r", experiment=everyone))
+    assert got.arm == "challenger"
+    assert got.fallback is fallback
+    if not fallback:
+        assert [i.product_id for i in got.items][:2] == ["p1", "p2"]
+    else:
+        assert got.fallback_reason == "unknown_user"
