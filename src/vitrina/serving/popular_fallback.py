@@ -7,7 +7,8 @@ is down. Sources, first that works:
    ``$VITRINA_HOME/serving/popular.json``, the snapshot for the next start;
 2. that snapshot, when the store is unreachable;
 3. popularity computed from the validated lake (:class:`~vitrina.core.recs.baselines.GlobalPopularity`,
-   the same model the batch uses, servable products only; the tables read by
+   the same model the batch uses at the recency the recs champion's run chose — ``policy.json``
+   ``sources``, docs/adr/0026 — servable products only; the tables read by
    :mod:`vitrina.adapters.lake.recs_tables`);
 4. an empty list (nothing to recommend yet).
 """
@@ -21,12 +22,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vitrina.adapters.stores.base import POPULAR_REASON, TOP_K, Recommendation, RecsStore
 from vitrina.config import Settings
 from vitrina.core.artifacts.files import write_json_atomic
+
+if TYPE_CHECKING:  # the models load lazily, when the lake has to answer
+    from vitrina.core.recs.policy import SourceSettings
 
 log = logging.getLogger(__name__)
 
@@ -68,15 +73,29 @@ def _from_snapshot(settings: Settings) -> PopularList | None:
     return PopularList(items, str(payload["model_version"]), "snapshot")
 
 
+def _chosen_sources(settings: Settings) -> SourceSettings:
+    """The source settings of the recs champion (``policy.json``), so the lake's list ranks as
+    the published popularity lists do; empty (the defaults) without a champion or a registry."""
+    from vitrina.adapters.models.recs_bundle import chosen_sources
+    from vitrina.adapters.registry.mlflow_client import RECS_MODEL
+    from vitrina.adapters.registry.models import resolve
+
+    try:
+        return chosen_sources(resolve(settings, RECS_MODEL).path)
+    except Exception as error:  # no champion yet, or the registry is down: the default recency
+        log.info("popular list: no champion's popularity recency (%s); the default", error)
+        return {}
+
+
 def _from_lake(settings: Settings, k: int) -> PopularList | None:
     from vitrina.adapters.lake.recs_tables import read_recs_tables
-    from vitrina.core.recs.baselines import GlobalPopularity
     from vitrina.core.recs.dataset import build_recs_data
+    from vitrina.core.recs.policy import FILL, make_source
 
     data = build_recs_data(*read_recs_tables(settings))
     if len(data.users) == 0 or len(data.items) == 0:
         return None
-    model = GlobalPopularity(exclude_purchased=False).fit(data, data.interactions)
+    model = make_source(FILL, _chosen_sources(settings)).fit(data, data.interactions)
     rows, scores = model.recommend(np.zeros(1, dtype=np.int64), k, ~data.servable)
     keep = rows[0] >= 0
     items = tuple(

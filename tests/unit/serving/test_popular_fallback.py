@@ -3,14 +3,20 @@ store nor its snapshot can answer, through the adapter that reads the recs table
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from vitrina.adapters.lake.recs_tables import read_recs_tables
+from vitrina.adapters.models.recs_bundle import POLICY_FILE
+from vitrina.adapters.registry import models
 from vitrina.adapters.stores.base import POPULAR_REASON, TOP_K
 from vitrina.config import Settings, get_settings
 from vitrina.core.recs.dataset import build_recs_data
+from vitrina.core.recs.policy import FILL, make_source
 from vitrina.serving.popular_fallback import load_popular
 
 pytestmark = pytest.mark.unit
@@ -33,3 +39,40 @@ def test_without_store_or_snapshot_the_lake_answers_with_servable_popular_produc
 def test_an_empty_lake_leaves_the_list_empty(tmp_path: Path) -> None:
     popular = load_popular(get_settings(home=tmp_path), None)
     assert (popular.items, popular.source) == ((), "none")
+
+
+def test_the_lake_list_ranks_at_the_recency_the_champion_chose(
+    ci_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the champion's run chose all-time popularity (policy.json sources, docs/adr/0026)
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    chosen = {FILL: {"half_life_days": None, "window_days": None}}
+    (bundle / POLICY_FILE).write_text(json.dumps({"kind": "single", "parts": [FILL], "sources": chosen}))
+    monkeypatch.setattr(
+        models, "resolve", lambda settings, model, alias="champion": SimpleNamespace(path=bundle)
+    )
+    popular = load_popular(ci_settings, None)
+    data = build_recs_data(*read_recs_tables(ci_settings))
+
+    def top(settings: dict[str, dict[str, float | None]]) -> list[str]:
+        model = make_source(FILL, settings).fit(data, data.interactions)
+        rows, _ = model.recommend(np.zeros(1, dtype=np.int64), TOP_K, ~data.servable)
+        return [str(data.items.ids[row]) for row in rows[0] if row >= 0]
+
+    assert [item.product_id for item in popular.items] == top(chosen)
+    assert top(chosen) != top({})  # not the 7-day default
+
+
+def test_without_a_champion_the_lake_list_keeps_the_default_recency(
+    ci_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def missing(settings: Settings, model: str, alias: str = "champion") -> None:
+        raise models.ModelNotFoundError("no champion")
+
+    monkeypatch.setattr(models, "resolve", missing)
+    popular = load_popular(ci_settings, None)
+    data = build_recs_data(*read_recs_tables(ci_settings))
+    model = make_source(FILL).fit(data, data.interactions)
+    rows, _ = model.recommend(np.zeros(1, dtype=np.int64), TOP_K, ~data.servable)
+    assert [item.product_id for item in popular.items] == [str(data.items.ids[r]) for r in rows[0] if r >= 0]

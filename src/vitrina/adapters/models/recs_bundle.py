@@ -121,6 +121,14 @@ def _check(saved: dict[str, Any], folder: str | Path, data: RecsData) -> None:
             )
 
 
+def chosen_sources(folder: str | Path) -> SourceSettings:
+    """The source settings the bundle's run chose on validation (``policy.json`` ``sources``:
+    EASE's λ, recent popularity's recency), without loading any model; empty for a bundle from
+    before they were recorded (its sources use their defaults)."""
+    policy = read_json(f"{str(folder).rstrip('/')}/{POLICY_FILE}")
+    return dict((policy or {}).get("sources", {}))
+
+
 def load_bundle(folder: str | Path, data: RecsData) -> RecsBundle:
     """Read a bundle written by :func:`save_bundle`, after verifying its manifest (before
     LightGBM, FAISS or safetensors open a file:

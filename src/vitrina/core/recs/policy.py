@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
 from vitrina.core.ranking.top_k import PAD
-from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity
+from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity, SegmentPopularity
 from vitrina.core.recs.blends import ScoreBlend, SequenceBlend, compact, first_occurrences
 from vitrina.core.recs.buy_again import BuyAgain
 from vitrina.core.recs.dataset import RecsData
@@ -63,6 +63,16 @@ def make_source(
 ) -> Recommender:
     """An unfitted ``name`` source with its chosen ``settings`` (KeyError: no such source)."""
     return sources[name](**dict((settings or {}).get(name, {})))
+
+
+def segment_popularity(settings: SourceSettings | None = None) -> SegmentPopularity:
+    """An unfitted popularity within the user's segment at the recency chosen for recent
+    popularity (``settings[FILL]``; the default without one): the gate's segment row is then
+    the shop's popularity split by segment, not a second, unchosen recency (docs/adr/0026)."""
+    recency = dict((settings or {}).get(FILL, {}))
+    return SegmentPopularity(
+        **{key: recency[key] for key in ("half_life_days", "window_days") if key in recency}
+    )
 
 
 REASONS = {

@@ -43,11 +43,11 @@ from vitrina.adapters.step_ledger import ARTIFACTS, Ledger, StepEvent
 from vitrina.config import Settings
 from vitrina.core.promotion.alias_plans import CHAMPION
 from vitrina.core.ranking.lambdarank import LambdaRanker
-from vitrina.core.recs.baselines import ALSRecommender, SegmentPopularity
+from vitrina.core.recs.baselines import ALSRecommender
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.full import FullRecommender
 from vitrina.core.recs.item2vec import Item2Vec, Item2VecConfig
-from vitrina.core.recs.policy import FILL, ServedModel, make_source
+from vitrina.core.recs.policy import FILL, ServedModel, make_source, segment_popularity
 from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.two_tower.model import TwoTower, TwoTowerConfig
 from vitrina.pipelines.recs.batch import BatchReport
@@ -227,7 +227,7 @@ def _train(
                 # the gate's baseline is the shop's recent popularity as chosen on validation: what
                 # a first version falls back to serving (first_version_fallback), so it can pass
                 "popularity": make_source(FILL, chosen).fit(data, before_test),
-                "segment_popularity": SegmentPopularity().fit(data, before_test),
+                "segment_popularity": segment_popularity(chosen).fit(data, before_test),
                 "als": ALSRecommender().fit(data, before_test),
                 "item2vec": item2vec,
                 **_ablations(full),
