@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from vitrina.core.recs.paired import RULE, FloatArray, p_better
+from vitrina.core.recs.paired import LEVEL, RULE, FloatArray, p_better
 from vitrina.core.recs.policy import FULL, Policy
 from vitrina.core.recs.selection import AGAIN, ALL_POSITIVES, DISCOVERY, MIN_PAIRED_USERS, VIEWS
 from vitrina.pipelines.recs.ease_lambda import EaseLambda
@@ -89,10 +89,15 @@ class Selection:
         return {}, {}
 
     def test(self, name: str, view: str, without_again: bool = False) -> str:
+        """:meth:`paired_test`'s sentence (empty without one)."""
+        found = self.paired_test(name, view, without_again)
+        return found[0] if found else ""
+
+    def paired_test(self, name: str, view: str, without_again: bool = False) -> tuple[str, float] | None:
         """The paired test behind choosing ``name`` on ``view``: the best mean of the rows it was
         chosen from (``without_again``: the discover list's, no buy-again-like part) against it
         (within noise: the simpler kept), or, when it is the best, it against the runner-up.
-        Empty without per-user scores."""
+        A sentence and the p-value; None without per-user scores."""
         table, scores = self._rows(name)
         rows = {
             n: r[view]
@@ -103,21 +108,23 @@ class Selection:
             and not (without_again and any(again in n for again in AGAIN))
         }
         if name not in rows or len(rows) < 2:
-            return ""
+            return None
         ranked = sorted(rows, key=lambda n: -rows[n])
         best = ranked[0] if ranked[0] != name else ranked[1]
         pairs = int(scores[name][view].size)
         if rows[best] > rows[name]:
             p = p_better(scores[best][view], scores[name][view])
-            verdict = "within noise" if p >= 0.05 else "beyond noise"
+            verdict = "within noise" if p >= LEVEL else "beyond noise"
             return (
                 f"{best} {rows[best]:.4f} vs {name} {rows[name]:.4f} on {view.replace('_', ' ')}, "
-                f"{pairs:,} paired users: p = {p:.3f} ({verdict})"
+                f"{pairs:,} paired users: p = {p:.3f} ({verdict})",
+                p,
             )
         p = p_better(scores[name][view], scores[best][view])
         return (
             f"{name} {rows[name]:.4f} vs the next, {best} {rows[best]:.4f}, on {view.replace('_', ' ')}, "
-            f"{pairs:,} paired users: p = {p:.3f}"
+            f"{pairs:,} paired users: p = {p:.3f}",
+            p,
         )
 
     def tests(self) -> dict[str, str]:
@@ -156,6 +163,14 @@ class Selection:
         sections["validation_chosen"] = rows(
             {list_: row for list_, name in chosen.items() if (row := found[name]) is not None}
         )
+        # the p-value of the paired test behind each choice (selection.<list>_test says which pair)
+        views = {"served": (self.validated, self.view, False)}
+        if self.discover is not None:
+            views["discover"] = (self.discover.name, DISCOVERY, True)
+        for list_, (name, view, without_again) in views.items():
+            test = self.paired_test(name, view, without_again)
+            if test is not None and list_ in sections["validation_chosen"]:
+                sections["validation_chosen"][list_]["paired test p"] = test[1]
         return (
             sections
             | (self.ease.metrics() if self.ease else {})

@@ -85,6 +85,7 @@ def test_both_choices_are_recorded_with_their_validation_numbers() -> None:
         assert name in record[f"selection.{list_}_test"]
         assert "p = " in record[f"selection.{list_}_test"]
         assert record[f"selection.{list_}_test"] in selection.note()
+        assert 0.0 <= selection.metrics()["validation_chosen"][list_]["paired test p"] <= 1.0
 
 
 def test_the_discover_list_never_holds_what_the_user_bought() -> None:
