@@ -11,9 +11,9 @@ source alone and with simple blends of them (:func:`contenders`), and serves the
 
 The choice is made on all positives (what the shop earns from the list); contenders the best
 does not beat beyond noise — a one-sided paired test on the same users' NDCG@10
-(:mod:`~vitrina.core.recs.paired`, docs/adr/0029) — are told apart by discovery, so between
-two lists equally good at bringing customers back the one that also finds them something new
-wins, and then by simplicity (docs/adr/0017).
+(:mod:`~vitrina.core.recs.paired`, docs/adr/0029) — are told apart by their discovery mean, so
+between two lists equally good at bringing customers back the one that also finds them
+something new wins (docs/adr/0017).
 Popularity is always a contender, so the chosen policy is never worse than it on validation.
 
 A second list, **discover** (never what the user bought), is chosen beside it on the discovery
@@ -67,8 +67,8 @@ def contenders(available: Iterable[str]) -> list[Policy]:
 def choose_discover(
     table: Mapping[str, Mapping[str, float]], tie: float = TIE, scores: Scores | None = None
 ) -> str:
-    """The discover list's choice: ``table``'s best row on discovery, ties going to the simpler
-    (listed first). All positives does not break ties here: the list never shows a purchase,
+    """The discover list's choice: ``table``'s best row on discovery, exact ties going to the
+    simpler (listed first). All positives does not break ties here: the list never shows a purchase,
     so what a contender scores on repeats is nothing the list will serve."""
     return choose(table, DISCOVERY, tie, by_other=False, scores=scores)
 
@@ -103,6 +103,7 @@ def choose(
     order: Sequence[str] | None = None,
     by_other: bool = True,
     scores: Scores | None = None,
+    keep_first: bool = False,
 ) -> str:
     """The name of ``table``'s best row (``{name: {view: NDCG@10}}``) on ``view``; rows within
     ``tie`` of the best are ranked by the other view, then by their position in ``order``
@@ -111,8 +112,11 @@ def choose(
 
     With ``scores`` (each row's per-user NDCG@10, :data:`~vitrina.core.recs.paired.Scores`)
     the constant ``tie`` gives way to the paired test: the rows tied with the best are those it
-    does not beat beyond noise; among them, those the best on the other view does not beat
-    beyond noise there stay (with ``by_other``), and the simplest of those wins."""
+    does not beat beyond noise; among them the best mean on the other view wins (with
+    ``by_other``; without it the best mean on ``view``, the order breaking exact ties). With
+    ``keep_first`` (an incumbent against a challenger) the tied rows are narrowed by the same
+    test on the other view and the first listed of those stays: a challenger must win beyond
+    noise (docs/adr/0029)."""
     if view not in VIEWS:
         raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
     other = DISCOVERY if view == ALL_POSITIVES else ALL_POSITIVES
@@ -121,7 +125,7 @@ def choose(
     if not measured:
         raise ValueError(f"no contender was measured on {view}: nothing to choose from")
     if scores is not None and all(view in scores.get(name, {}) for name in measured):
-        return _choose_paired(measured, view, other, rank, by_other, scores)
+        return _choose_paired(measured, view, other, rank, by_other, scores, keep_first)
     best = max(_value(row, view) for row in measured.values())
     tied = [name for name, row in measured.items() if _value(row, view) >= best - tie]
 
@@ -160,14 +164,17 @@ def _choose_paired(
     rank: Mapping[str, int],
     by_other: bool,
     scores: Scores,
+    keep_first: bool,
 ) -> str:
     """:func:`choose` with ties told by the paired test (see there)."""
     tied = _within_noise(list(measured), view, measured, rank, scores)
-    if by_other:
-        known = [n for n in tied if math.isfinite(_value(measured[n], other)) and other in scores.get(n, {})]
-        if known:
+    known = [n for n in tied if math.isfinite(_value(measured[n], other)) and other in scores.get(n, {})]
+    if keep_first:
+        if by_other and known:
             tied = _within_noise(known, other, measured, rank, scores)
-    return min(tied, key=lambda name: rank.get(name, len(rank)))
+        return min(tied, key=lambda name: rank.get(name, len(rank)))
+    decide, among = (other, known) if by_other and known else (view, tied)
+    return max(among, key=lambda name: (_value(measured[name], decide), -rank.get(name, len(rank))))
 
 
 MIN_PAIRED_USERS = 30
@@ -192,7 +199,7 @@ def full_or(
     if FULL not in paired or best not in paired or (users is not None and users < min_users):
         return best
     pair = {best: paired[best], FULL: paired[FULL]}
-    return FULL if choose(pair, view, by_other=by_other, scores=scores) == FULL else best
+    return FULL if choose(pair, view, by_other=by_other, scores=scores, keep_first=True) == FULL else best
 
 
 def pooled_table(
@@ -236,4 +243,5 @@ def challenge(
         return best
     if not math.isfinite(_value(table[best], view)):
         return rival
-    return choose({best: table[best], rival: table[rival]}, view, by_other=by_other, scores=scores)
+    pair = {best: table[best], rival: table[rival]}
+    return choose(pair, view, by_other=by_other, scores=scores, keep_first=True)

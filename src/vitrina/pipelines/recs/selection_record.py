@@ -96,8 +96,8 @@ class Selection:
     def paired_test(self, name: str, view: str, without_again: bool = False) -> tuple[str, float] | None:
         """The paired test behind choosing ``name`` on ``view``: the best mean of the rows it was
         chosen from (``without_again``: the discover list's, no buy-again-like part) against it
-        (within noise: the simpler kept), or, when it is the best, it against the runner-up.
-        A sentence and the p-value; None without per-user scores."""
+        (within noise: discovery decided, or a trained rival did not win), or, when it is the
+        best, it against the runner-up. A sentence and the p-value; None without per-user scores."""
         table, scores = self._rows(name)
         rows = {
             n: r[view]
