@@ -9,9 +9,11 @@ source alone and with simple blends of them (:func:`contenders`), and serves the
   shows it loses that;
 * **discovery** — only items new to the user count (the evaluation's default protocol).
 
-The choice is made on all positives (what the shop earns from the list); contenders within
-:data:`TIE` of the best are told apart by discovery, so between two lists equally good at
-bringing customers back the one that also finds them something new wins (docs/adr/0017).
+The choice is made on all positives (what the shop earns from the list); contenders the best
+does not beat beyond noise — a one-sided paired test on the same users' NDCG@10
+(:mod:`~vitrina.core.recs.paired`, docs/adr/0029) — are told apart by their discovery mean, so
+between two lists equally good at bringing customers back the one that also finds them
+something new wins (docs/adr/0017).
 Popularity is always a contender, so the chosen policy is never worse than it on validation.
 
 A second list, **discover** (never what the user bought), is chosen beside it on the discovery
@@ -25,14 +27,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
+from vitrina.core.recs.paired import Scores, beyond_noise
 from vitrina.core.recs.policy import FILL, FULL, TWO_TOWER, Policy
 
 ALL_POSITIVES = "all_positives"
 DISCOVERY = "discovery"
 VIEWS = (ALL_POSITIVES, DISCOVERY)
 TIE = 0.005
-"""NDCG@10 differences up to this count as a tie on the choosing view (well under the noise of a
-few hundred validation users, about 0.02)."""
+"""NDCG@10 differences up to this count as a tie on a table without per-user scores (a table
+read back from a record); with them, the paired test decides (docs/adr/0029)."""
 WEIGHTS = (0.25, 0.5, 0.75)
 """Weights of the first part tried in each score blend."""
 PERSONAL = ("ease", "item_knn", TWO_TOWER, "als")
@@ -61,11 +64,13 @@ def contenders(available: Iterable[str]) -> list[Policy]:
     return policies
 
 
-def choose_discover(table: Mapping[str, Mapping[str, float]], tie: float = TIE) -> str:
-    """The discover list's choice: ``table``'s best row on discovery, ties going to the simpler
-    (listed first). All positives does not break ties here: the list never shows a purchase,
+def choose_discover(
+    table: Mapping[str, Mapping[str, float]], tie: float = TIE, scores: Scores | None = None
+) -> str:
+    """The discover list's choice: ``table``'s best row on discovery, exact ties going to the
+    simpler (listed first). All positives does not break ties here: the list never shows a purchase,
     so what a contender scores on repeats is nothing the list will serve."""
-    return choose(table, DISCOVERY, tie, by_other=False)
+    return choose(table, DISCOVERY, tie, by_other=False, scores=scores)
 
 
 def discovery_contenders(policies: Iterable[Policy]) -> list[Policy]:
@@ -97,11 +102,21 @@ def choose(
     tie: float = TIE,
     order: Sequence[str] | None = None,
     by_other: bool = True,
+    scores: Scores | None = None,
+    keep_first: bool = False,
 ) -> str:
     """The name of ``table``'s best row (``{name: {view: NDCG@10}}``) on ``view``; rows within
     ``tie`` of the best are ranked by the other view, then by their position in ``order``
     (default: the table's order — list simpler policies first); without ``by_other``, by that
-    position alone. ValueError if no row was measured on ``view``."""
+    position alone. ValueError if no row was measured on ``view``.
+
+    With ``scores`` (each row's per-user NDCG@10, :data:`~vitrina.core.recs.paired.Scores`)
+    the constant ``tie`` gives way to the paired test: the rows tied with the best are those it
+    does not beat beyond noise; among them the best mean on the other view wins (with
+    ``by_other``; without it the best mean on ``view``, the order breaking exact ties). With
+    ``keep_first`` (an incumbent against a challenger) the tied rows are narrowed by the same
+    test on the other view and the first listed of those stays: a challenger must win beyond
+    noise (docs/adr/0029)."""
     if view not in VIEWS:
         raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
     other = DISCOVERY if view == ALL_POSITIVES else ALL_POSITIVES
@@ -109,6 +124,8 @@ def choose(
     measured = {name: row for name, row in table.items() if math.isfinite(_value(row, view))}
     if not measured:
         raise ValueError(f"no contender was measured on {view}: nothing to choose from")
+    if scores is not None and all(view in scores.get(name, {}) for name in measured):
+        return _choose_paired(measured, view, other, rank, by_other, scores, keep_first)
     best = max(_value(row, view) for row in measured.values())
     tied = [name for name, row in measured.items() if _value(row, view) >= best - tie]
 
@@ -125,6 +142,41 @@ def choose(
     return max(tied, key=key)
 
 
+def _within_noise(
+    names: Sequence[str],
+    view: str,
+    table: Mapping[str, Mapping[str, float]],
+    rank: Mapping[str, int],
+    scores: Scores,
+) -> list[str]:
+    """``names`` the best of them on ``view`` (the simpler among equal means) does not beat
+    beyond noise on the same users (the best included)."""
+    best = max(names, key=lambda name: (_value(table[name], view), -rank.get(name, len(rank))))
+    return [
+        name for name in names if name == best or not beyond_noise(scores[best][view], scores[name][view])
+    ]
+
+
+def _choose_paired(
+    measured: Mapping[str, Mapping[str, float]],
+    view: str,
+    other: str,
+    rank: Mapping[str, int],
+    by_other: bool,
+    scores: Scores,
+    keep_first: bool,
+) -> str:
+    """:func:`choose` with ties told by the paired test (see there)."""
+    tied = _within_noise(list(measured), view, measured, rank, scores)
+    known = [n for n in tied if math.isfinite(_value(measured[n], other)) and other in scores.get(n, {})]
+    if keep_first:
+        if by_other and known:
+            tied = _within_noise(known, other, measured, rank, scores)
+        return min(tied, key=lambda name: rank.get(name, len(rank)))
+    decide, among = (other, known) if by_other and known else (view, tied)
+    return max(among, key=lambda name: (_value(measured[name], decide), -rank.get(name, len(rank))))
+
+
 MIN_PAIRED_USERS = 30
 """Fewest users the full model must be compared on to be chosen: per-user NDCG@10 spreads about
 0.2, so below 30 users the mean's standard error (> 0.035) exceeds the differences at stake."""
@@ -137,14 +189,17 @@ def full_or(
     users: int | None = None,
     min_users: int = MIN_PAIRED_USERS,
     by_other: bool = True,
+    scores: Scores | None = None,
 ) -> str:
     """The full model if it beats ``best`` on the same users (``paired`` holds both rows,
-    measured on ``users`` users the ranker never learnt from), else ``best``. Within
-    :data:`TIE` the other view decides, then ``best`` (the simpler) wins; on fewer than
-    ``min_users`` users the comparison is noise and ``best`` is kept."""
+    measured on ``users`` users the ranker never learnt from; ``scores`` their per-user
+    NDCG@10), else ``best``. Within noise (:func:`choose`) the other view decides, then
+    ``best`` (the simpler) wins; on fewer than ``min_users`` users the comparison is noise and
+    ``best`` is kept."""
     if FULL not in paired or best not in paired or (users is not None and users < min_users):
         return best
-    return FULL if choose({best: paired[best], FULL: paired[FULL]}, view, by_other=by_other) == FULL else best
+    pair = {best: paired[best], FULL: paired[FULL]}
+    return FULL if choose(pair, view, by_other=by_other, scores=scores, keep_first=True) == FULL else best
 
 
 def pooled_table(
@@ -176,14 +231,17 @@ def challenge(
     table: Mapping[str, Mapping[str, float]],
     view: str = ALL_POSITIVES,
     by_other: bool = True,
+    scores: Scores | None = None,
 ) -> str:
-    """``rival`` if it beats ``best`` in ``table`` (both measured on the same users) by more than
-    :data:`TIE` on ``view`` — or within it, on the other view when ``by_other`` — else ``best``
-    (the incumbent wins every full tie). Either missing from ``table``: ``best``."""
+    """``rival`` if it beats ``best`` in ``table`` (both measured on the same users) beyond noise
+    on ``view`` (the paired test on ``scores``; without them, by more than :data:`TIE`) — or
+    within noise there, on the other view when ``by_other`` — else ``best`` (the incumbent
+    wins every full tie). Either missing from ``table``: ``best``."""
     if best not in table or rival not in table or best == rival:
         return best
     if not math.isfinite(_value(table[rival], view)):
         return best
     if not math.isfinite(_value(table[best], view)):
         return rival
-    return choose({best: table[best], rival: table[rival]}, view, by_other=by_other)
+    pair = {best: table[best], rival: table[rival]}
+    return choose(pair, view, by_other=by_other, scores=scores, keep_first=True)

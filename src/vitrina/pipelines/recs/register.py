@@ -33,7 +33,8 @@ INPUT_TABLES = ("catalog", "users", "events", "transactions")
 VALIDATION_SECTIONS = {
     "validation": "validation window, every contender (choice of the served policy)",
     "validation_ranker_heldout": "validation window, users the ranker never fitted on",
-    "validation_chosen": "validation window, each list's choice (served: all positives; discover: discovery)",
+    "validation_chosen": "validation window, each list's choice (served: all positives; discover: discovery; "
+    "paired test p: the one-sided paired t-test behind it, tag selection.<list>_test)",
     "validation_pooled": "validation windows pooled (a small shop), the contenders without a trained model",
     "validation_popularity_recency": "validation windows, recent popularity at each recency",
 }

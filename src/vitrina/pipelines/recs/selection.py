@@ -41,6 +41,7 @@ from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.discover import NewToUser
 from vitrina.core.recs.full import FullRecommender
+from vitrina.core.recs.paired import pooled_scores
 from vitrina.core.recs.policy import (
     FILL,
     FULL,
@@ -71,12 +72,10 @@ from vitrina.pipelines.recs.evaluation import (
     EvaluationSet,
     build_evaluation_set,
     history_before,
-    rank_users,
-    score_lists,
 )
 from vitrina.pipelines.recs.popularity_recency import choose_popularity_recency
 from vitrina.pipelines.recs.selection_record import Selection
-from vitrina.pipelines.recs.selection_windows import earlier_windows
+from vitrina.pipelines.recs.selection_windows import earlier_windows, means, per_user
 
 GATE_SECTIONS = {ALL_POSITIVES: "all_positives", DISCOVERY: "models"}
 """The test-metrics section of each view (``models`` is the evaluation's default protocol)."""
@@ -145,14 +144,6 @@ def _views(data: RecsData, users: IntArray | None) -> dict[str, EvaluationSet]:
     }
 
 
-def _score(model: Recommender, views: Mapping[str, EvaluationSet]) -> dict[str, float]:
-    """NDCG@10 of ``model`` in each view."""
-    return {
-        view: float(score_lists(rank_users(model, evaluation), evaluation)["heldout"]["ndcg@10"])
-        for view, evaluation in views.items()
-    }
-
-
 def choose_lists(
     data: RecsData,
     parts: Mapping[str, Recommender],
@@ -170,38 +161,43 @@ def choose_lists(
     everyone = _views(data, None)
     by_name = {policy.name: policy for policy in contenders(parts)}
     fill = parts[FILL]
-    table = {name: _score(PolicyModel(policy, parts, fill), everyone) for name, policy in by_name.items()}
+    scores = {name: per_user(PolicyModel(policy, parts, fill), everyone) for name, policy in by_name.items()}
+    table = {name: means(values) for name, values in scores.items()}
     users = {view_: int(evaluation.users.size) for view_, evaluation in everyone.items()}
     refittable = [policy for policy in by_name.values() if not policy.uses_trained]
     earlier = (
         earlier_windows(data, refittable, fit_parts, users[ALL_POSITIVES]) if fit_parts is not None else []
     )
     selection = Selection(by_name[FILL], view, table, users[ALL_POSITIVES])
+    selection.scores = scores
     selection.day = data.split.train_end.date().isoformat()
     if not earlier:  # one window decides (a busy shop, or no history before it)
         new = {policy.name: table[policy.name] for policy in discovery_contenders(by_name.values())}
-        selection.policy = by_name[choose(table, view)]
+        selection.policy = by_name[choose(table, view, scores=scores)]
         # no validation user chose anything new (only repeats): recent popularity, the filler
-        selection.discover = by_name[choose_discover(new)] if _measured(new) else by_name[FILL]
+        selection.discover = by_name[choose_discover(new, scores=scores)] if _measured(new) else by_name[FILL]
         selection.validated = selection.policy.name
         return selection, by_name
     mine = {policy.name: table[policy.name] for policy in refittable}
     selection.earlier = earlier
     selection.pooled = pooled_table([(users, mine), *(window.pooling() for window in earlier)])
+    pooled = pooled_scores([{name: scores[name] for name in mine}, *(window.scores for window in earlier)])
+    selection.pooled_scores = pooled
     trained = {name: row for name, row in table.items() if name not in selection.pooled}
-    served = choose(selection.pooled, view)
+    served = choose(selection.pooled, view, scores=pooled)
     if trained:
-        served = challenge(served, choose(trained, view), table, view)
+        served = challenge(served, choose(trained, view, scores=scores), table, view, scores=scores)
     selection.policy = by_name[served]
     selection.validated = served
     new_pooled = {p.name: selection.pooled[p.name] for p in discovery_contenders(refittable)}
     new_trained = {name: trained[name] for name in discovery_contenders_names(by_name, trained)}
     if _measured(new_pooled):
-        discover = choose_discover(new_pooled)
+        discover = choose_discover(new_pooled, scores=pooled)
         if _measured(new_trained):
-            discover = challenge(discover, choose_discover(new_trained), table, DISCOVERY, by_other=False)
+            rival = choose_discover(new_trained, scores=scores)
+            discover = challenge(discover, rival, table, DISCOVERY, by_other=False, scores=scores)
     else:  # no user of any window chose anything new: the trained ones alone, else the filler
-        discover = choose_discover(new_trained) if _measured(new_trained) else FILL
+        discover = choose_discover(new_trained, scores=scores) if _measured(new_trained) else FILL
     selection.discover = by_name[discover]
     return selection, by_name
 
@@ -251,16 +247,19 @@ def select_policy(
     fill = parts[FILL]
     if ranker is not None and heldout_users.size:
         heldout = _views(data, heldout_users)
-        paired = {
-            name: _score(PolicyModel(by_name[name], parts, fill), heldout)
+        scores = {
+            name: per_user(PolicyModel(by_name[name], parts, fill), heldout)
             for name in dict.fromkeys((best, discover))
         }
-        paired[FULL] = _score(replace(at_train_end, ranker=ranker), heldout)
+        scores[FULL] = per_user(replace(at_train_end, ranker=ranker), heldout)
+        paired = {name: means(values) for name, values in scores.items()}
         selection.paired, selection.paired_users = paired, int(heldout[ALL_POSITIVES].users.size)
-        if full_or(best, paired, view, selection.paired_users) == FULL:
+        selection.paired_scores = scores
+        if full_or(best, paired, view, selection.paired_users, scores=scores) == FULL:
             selection.policy = Policy("single", (FULL,))
             selection.validated = FULL
-        if full_or(discover, paired, DISCOVERY, selection.paired_users, by_other=False) == FULL:
+        users = selection.paired_users
+        if full_or(discover, paired, DISCOVERY, users, by_other=False, scores=scores) == FULL:
             selection.discover = Policy("single", (FULL,))
     return selection
 

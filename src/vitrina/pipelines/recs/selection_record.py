@@ -1,20 +1,24 @@
 """What a run's policy choice records (:class:`Selection`): the served and discover lists chosen
 on validation, the numbers they rest on, and the sources' settings chosen before them (EASE's
 λ, recent popularity's recency) — as MLflow tags, params, metric sections and a report
-paragraph (docs/adr/0017, 0023, 0026)."""
+paragraph (docs/adr/0017, 0023, 0026), with the paired test each list's choice passed
+(docs/adr/0029)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from vitrina.core.recs.paired import LEVEL, RULE, FloatArray, p_better
 from vitrina.core.recs.policy import FULL, Policy
-from vitrina.core.recs.selection import ALL_POSITIVES, DISCOVERY, MIN_PAIRED_USERS, VIEWS
+from vitrina.core.recs.selection import AGAIN, ALL_POSITIVES, DISCOVERY, MIN_PAIRED_USERS, VIEWS
 from vitrina.pipelines.recs.ease_lambda import EaseLambda
 from vitrina.pipelines.recs.popularity_recency import PopularityRecency
 from vitrina.pipelines.recs.selection_windows import Window
 
 Table = dict[str, dict[str, float]]
+Scores = dict[str, dict[str, FloatArray]]
 
 
 @dataclass
@@ -35,6 +39,9 @@ class Selection:
     popularity: PopularityRecency | None = None  # recent popularity's recency, chosen first too
     earlier: list[Window] = field(default_factory=list)  # earlier windows pooled with valid's
     pooled: Table = field(default_factory=dict)  # source-only contenders over every window
+    scores: Scores = field(default_factory=dict)  # per-user NDCG@10 behind ``table``
+    pooled_scores: Scores = field(default_factory=dict)  # behind ``pooled`` (windows concatenated)
+    paired_scores: Scores = field(default_factory=dict)  # behind ``paired``
 
     def settings(self) -> dict[str, dict[str, Any]]:
         """The sources' settings chosen on validation, refitted with at test and every publish."""
@@ -66,7 +73,66 @@ class Selection:
             **(self.ease.record() if self.ease else {}),
             **(self.popularity.record() if self.popularity else {}),
             **({"selection.windows": self.windows} if self.earlier else {}),
+            "selection.rule": RULE,
+            **{f"selection.{list_}_test": text for list_, text in self.tests().items()},
         }
+
+    def _rows(self, name: str) -> tuple[Table, Scores]:
+        """The table (and its per-user scores) ``name`` was chosen from."""
+        for table, scores in (
+            (self.pooled, self.pooled_scores),
+            (self.table, self.scores),
+            (self.paired, self.paired_scores),
+        ):
+            if name in table and name in scores:
+                return table, scores
+        return {}, {}
+
+    def test(self, name: str, view: str, without_again: bool = False) -> str:
+        """:meth:`paired_test`'s sentence (empty without one)."""
+        found = self.paired_test(name, view, without_again)
+        return found[0] if found else ""
+
+    def paired_test(self, name: str, view: str, without_again: bool = False) -> tuple[str, float] | None:
+        """The paired test behind choosing ``name`` on ``view``: the best mean of the rows it was
+        chosen from (``without_again``: the discover list's, no buy-again-like part) against it
+        (within noise: discovery decided, or a trained rival did not win), or, when it is the
+        best, it against the runner-up. A sentence and the p-value; None without per-user scores."""
+        table, scores = self._rows(name)
+        rows = {
+            n: r[view]
+            for n, r in table.items()
+            if n in scores
+            and view in scores[n]
+            and math.isfinite(r[view])
+            and not (without_again and any(again in n for again in AGAIN))
+        }
+        if name not in rows or len(rows) < 2:
+            return None
+        ranked = sorted(rows, key=lambda n: -rows[n])
+        best = ranked[0] if ranked[0] != name else ranked[1]
+        pairs = int(scores[name][view].size)
+        if rows[best] > rows[name]:
+            p = p_better(scores[best][view], scores[name][view])
+            verdict = "within noise" if p >= LEVEL else "beyond noise"
+            return (
+                f"{best} {rows[best]:.4f} vs {name} {rows[name]:.4f} on {view.replace('_', ' ')}, "
+                f"{pairs:,} paired users: p = {p:.3f} ({verdict})",
+                p,
+            )
+        p = p_better(scores[name][view], scores[best][view])
+        return (
+            f"{name} {rows[name]:.4f} vs the next, {best} {rows[best]:.4f}, on {view.replace('_', ' ')}, "
+            f"{pairs:,} paired users: p = {p:.3f}",
+            p,
+        )
+
+    def tests(self) -> dict[str, str]:
+        """:meth:`test` of each list's choice (``served``, ``discover``), where there is one."""
+        found = {"served": self.test(self.validated, self.view)}
+        if self.discover is not None:
+            found["discover"] = self.test(self.discover.name, DISCOVERY, without_again=True)
+        return {list_: text for list_, text in found.items() if text}
 
     def params(self) -> dict[str, str]:
         """MLflow params of the two lists' choices (the served one as finally served)."""
@@ -97,6 +163,14 @@ class Selection:
         sections["validation_chosen"] = rows(
             {list_: row for list_, name in chosen.items() if (row := found[name]) is not None}
         )
+        # the p-value of the paired test behind each choice (selection.<list>_test says which pair)
+        views = {"served": (self.validated, self.view, False)}
+        if self.discover is not None:
+            views["discover"] = (self.discover.name, DISCOVERY, True)
+        for list_, (name, view, without_again) in views.items():
+            test = self.paired_test(name, view, without_again)
+            if test is not None and list_ in sections["validation_chosen"]:
+                sections["validation_chosen"][list_]["paired test p"] = test[1]
         return (
             sections
             | (self.ease.metrics() if self.ease else {})
@@ -147,6 +221,13 @@ class Selection:
             text += (
                 f" The discover list (never what the user bought) serves **{self.discover.name}**{number}, "
                 f"{why}."
+            )
+        tests = self.tests()
+        if tests:
+            text += (
+                f" Ties are told by a {RULE} (the simpler contender serves unless the better one wins it): "
+                + "; ".join(f"{list_}: {test}" for list_, test in tests.items())
+                + "."
             )
         if self.ease is not None:
             text += f" {self.ease.note()}"

@@ -17,46 +17,62 @@ choice on the validation window itself, on the same users
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
+
+from vitrina.core.metrics import judge, ndcg
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.ease_lambda import MAX_WINDOWS, MIN_POOLED_USERS, more_windows
+from vitrina.core.recs.paired import FloatArray
 from vitrina.core.recs.policy import FILL, Policy, PolicyModel
 from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.selection import ALL_POSITIVES, VIEWS
 from vitrina.pipelines.recs.ease_lambda import earlier_window
-from vitrina.pipelines.recs.evaluation import build_evaluation_set, rank_users, score_lists
+from vitrina.pipelines.recs.evaluation import EvaluationSet, build_evaluation_set, rank_users
 
 Table = dict[str, dict[str, float]]
 
 
 @dataclass(frozen=True)
 class Window:
-    """One validation window's numbers: its first day, its users per view, its table."""
+    """One validation window's numbers: its first day, its users per view, its table, and the
+    per-user scores the table's means are of (pooled for the paired test, docs/adr/0029)."""
 
     day: str
     users: dict[str, int]
     table: Table
+    scores: dict[str, dict[str, FloatArray]] = field(default_factory=dict)
 
     def pooling(self) -> tuple[dict[str, int], Table]:
         """As :func:`~vitrina.core.recs.selection.pooled_table` reads a window."""
         return self.users, self.table
 
 
+def per_user(model: Recommender, views: Mapping[str, EvaluationSet]) -> dict[str, FloatArray]:
+    """NDCG@10 of ``model`` for each user of each view (in the view's user order): what the
+    paired test of the choice reads (docs/adr/0029)."""
+    return {
+        view: ndcg(judge(rank_users(model, evaluation), evaluation.heldout), 10)
+        for view, evaluation in views.items()
+    }
+
+
+def means(scores: Mapping[str, FloatArray]) -> dict[str, float]:
+    """Mean NDCG@10 per view of per-user ``scores`` (NaN for a view without users)."""
+    return {view: float(np.nanmean(values)) if values.size else math.nan for view, values in scores.items()}
+
+
 def score_window(data: RecsData, policies: Sequence[Policy], parts: Mapping[str, Recommender]) -> Window:
     """Every policy over ``parts`` (fitted on the history before ``data``'s validation window)
     scored on that window in both views."""
     views = {view: build_evaluation_set(data, part="valid", repeats=view == ALL_POSITIVES) for view in VIEWS}
-    table: Table = {}
-    for policy in policies:
-        model = PolicyModel(policy, parts, parts[FILL])
-        table[policy.name] = {
-            view: float(score_lists(rank_users(model, evaluation), evaluation)["heldout"]["ndcg@10"])
-            for view, evaluation in views.items()
-        }
+    scores = {policy.name: per_user(PolicyModel(policy, parts, parts[FILL]), views) for policy in policies}
+    table = {name: means(values) for name, values in scores.items()}
     users = {view: int(evaluation.users.size) for view, evaluation in views.items()}
-    return Window(data.split.train_end.date().isoformat(), users, table)
+    return Window(data.split.train_end.date().isoformat(), users, table, scores)
 
 
 def earlier_windows(

@@ -12,6 +12,7 @@ from support.recs_handmade import Event, handmade
 
 from vitrina.core.ranking.top_k import PAD
 from vitrina.core.recs.discover import NewToUser
+from vitrina.core.recs.paired import RULE
 from vitrina.core.recs.policy import FILL, Policy, PolicyModel
 from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.selection import AGAIN, ALL_POSITIVES, DISCOVERY, discovery_contenders
@@ -77,6 +78,14 @@ def test_both_choices_are_recorded_with_their_validation_numbers() -> None:
     assert rows["discover"]["ndcg@10 discovery"] == selection.table[selection.discover.name][DISCOVERY]
     assert rows["served"]["ndcg@10 all_positives"] == selection.table[selection.policy.name][ALL_POSITIVES]
     assert f"**{selection.discover.name}**" in selection.note()
+    # the paired test each choice passed, under the rule that decided it (docs/adr/0029)
+    record = selection.record()
+    assert record["selection.rule"] == RULE
+    for list_, name in (("served", selection.policy.name), ("discover", selection.discover.name)):
+        assert name in record[f"selection.{list_}_test"]
+        assert "p = " in record[f"selection.{list_}_test"]
+        assert record[f"selection.{list_}_test"] in selection.note()
+        assert 0.0 <= selection.metrics()["validation_chosen"][list_]["paired test p"] <= 1.0
 
 
 def test_the_discover_list_never_holds_what_the_user_bought() -> None:

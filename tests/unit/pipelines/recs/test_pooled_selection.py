@@ -73,7 +73,12 @@ def test_a_small_shop_chooses_its_sources_over_the_pooled_windows() -> None:
         for view in VIEWS:
             assert math.isclose(selection.pooled[name][view], row[view]) or math.isnan(row[view])
     assert selection.pooled != selection.table  # the earlier windows moved the numbers
-    assert selection.policy.name == choose(selection.pooled, ALL_POSITIVES)
+    users = {view: latest[view] + sum(w.users[view] for w in selection.earlier) for view in VIEWS}
+    for name, views in selection.pooled_scores.items():  # every window's users, one pair each
+        for view in VIEWS:
+            assert views[view].size == users[view]
+            assert math.isclose(float(np.nanmean(views[view])), selection.pooled[name][view])
+    assert selection.policy.name == choose(selection.pooled, ALL_POSITIVES, scores=selection.pooled_scores)
     assert selection.record()["selection.windows"].count("users") == 3
     assert "validation_pooled" in selection.metrics()
 
@@ -88,14 +93,35 @@ def test_a_busy_window_decides_alone_and_fits_nothing_earlier() -> None:
     alone, _ = choose_lists(data, sources(data))  # no refitting offered: the latest window alone
     assert alone.earlier == []
     assert alone.pooled == {}
-    assert alone.policy.name == choose(alone.table, ALL_POSITIVES)
+    assert alone.policy.name == choose(alone.table, ALL_POSITIVES, scores=alone.scores)
+
+
+class Knowing(Fixed):
+    """A stand-in for a trained model that learnt each user's validation choices: it lists
+    them first, then the rest of ``items``."""
+
+    def __init__(self, data: RecsData, items: list[int]) -> None:
+        super().__init__(items)
+        valid = data.part("valid").positives()
+        self.answers = {int(u): [int(i) for i in valid.item[valid.user == u]] for u in np.unique(valid.user)}
+
+    def recommend(
+        self, users: IntArray, k: int, exclude: np.ndarray | None = None
+    ) -> tuple[IntArray, FloatArray]:
+        rows = []
+        for user in users:
+            row = list(dict.fromkeys([*self.answers.get(int(user), []), *self.items]))
+            row = [item for item in row if exclude is None or not exclude[item]][:k]
+            rows.append(row + [PAD] * (k - len(row)))
+        items = np.asarray(rows, dtype=np.int64).reshape(len(users), k)
+        return items, np.where(items != PAD, 1.0, -np.inf)
 
 
 def test_a_trained_contender_must_beat_the_pooled_choice_on_the_latest_window() -> None:
     data = shop()
     valid = data.part("valid").positives()
     answers = list(dict.fromkeys(int(item) for item in np.bincount(valid.item).argsort()[::-1]))
-    strong = sources(data) | {TWO_TOWER: Fixed(answers)}  # lists the window's best sellers first
+    strong = sources(data) | {TWO_TOWER: Knowing(data, answers)}  # each user's own choices first
     selection, _ = choose_lists(data, strong, fit_parts=sources)
     assert TWO_TOWER not in selection.pooled
     assert TWO_TOWER in selection.table
@@ -103,4 +129,4 @@ def test_a_trained_contender_must_beat_the_pooled_choice_on_the_latest_window() 
     weak = sources(data) | {TWO_TOWER: Fixed([])}  # lists nothing
     selection, _ = choose_lists(data, weak, fit_parts=sources)
     assert TWO_TOWER not in selection.policy.parts
-    assert selection.policy.name == choose(selection.pooled, ALL_POSITIVES)
+    assert selection.policy.name == choose(selection.pooled, ALL_POSITIVES, scores=selection.pooled_scores)
