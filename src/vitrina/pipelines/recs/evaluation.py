@@ -75,6 +75,7 @@ __all__ = [
     "evaluate_recommender",
     "grade_by_utility",
     "history_before",
+    "rank_models",
     "rank_users",
     "score_lists",
     "write_recs_report",
@@ -258,15 +259,26 @@ def _check_utility(truth: SimulatorTruth, user_rows: IntArray, product_rows: Int
 
 def rank_users(model: Recommender, evaluation: EvaluationSet, k_max: int = 100) -> IntArray:
     """``int64 (n_users, k_max)`` lists of ``model`` for the evaluated users, under the protocol."""
+    return rank_models([model], evaluation, k_max)[0]
+
+
+def rank_models(models: Sequence[Recommender], evaluation: EvaluationSet, k_max: int = 100) -> list[IntArray]:
+    """:func:`rank_users` of every one of ``models``, batch of users by batch: models sharing a
+    memoised part (the selection's contenders) ask it for one batch in turn, so it computes
+    each batch once however many models are built on it."""
     exclude = ~evaluation.candidates
-    out = np.full((evaluation.users.size, k_max), PAD, dtype=np.int64)
+    out = [np.full((evaluation.users.size, k_max), PAD, dtype=np.int64) for _ in models]
     for start in range(0, evaluation.users.size, RECOMMEND_BATCH):
         users = evaluation.users[start : start + RECOMMEND_BATCH]
         fetch = k_max + int(evaluation.bought.count(users).max(initial=0))
-        items, scores = model.recommend(users, fetch, exclude)
-        items = _checked(model, np.asarray(items), users.size, fetch, exclude)
-        scores = np.zeros(items.shape) if np.shape(scores) != items.shape else np.asarray(scores, np.float64)
-        out[start : start + users.size], _ = drop_members(items, scores, users, evaluation.bought, k_max)
+        for model, ranked in zip(models, out, strict=True):
+            items, scores = model.recommend(users, fetch, exclude)
+            items = _checked(model, np.asarray(items), users.size, fetch, exclude)
+            same = np.shape(scores) == items.shape
+            scores = np.asarray(scores, np.float64) if same else np.zeros(items.shape)
+            ranked[start : start + users.size], _ = drop_members(
+                items, scores, users, evaluation.bought, k_max
+            )
     return out
 
 

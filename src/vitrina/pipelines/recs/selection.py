@@ -76,7 +76,7 @@ from vitrina.pipelines.recs.evaluation import (
 )
 from vitrina.pipelines.recs.popularity_recency import choose_popularity_recency
 from vitrina.pipelines.recs.selection_record import Selection
-from vitrina.pipelines.recs.selection_windows import earlier_windows
+from vitrina.pipelines.recs.selection_windows import earlier_windows, score_table
 
 GATE_SECTIONS = {ALL_POSITIVES: "all_positives", DISCOVERY: "models"}
 """The test-metrics section of each view (``models`` is the evaluation's default protocol)."""
@@ -169,8 +169,7 @@ def choose_lists(
     contender with one replaces that choice only if it beats it on the latest window."""
     everyone = _views(data, None)
     by_name = {policy.name: policy for policy in contenders(parts)}
-    fill = parts[FILL]
-    table = {name: _score(PolicyModel(policy, parts, fill), everyone) for name, policy in by_name.items()}
+    table = score_table(list(by_name.values()), parts, everyone)
     users = {view_: int(evaluation.users.size) for view_, evaluation in everyone.items()}
     refittable = [policy for policy in by_name.values() if not policy.uses_trained]
     earlier = (

@@ -26,7 +26,7 @@ from vitrina.core.recs.policy import FILL, Policy, PolicyModel
 from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.selection import ALL_POSITIVES, VIEWS
 from vitrina.pipelines.recs.ease_lambda import earlier_window
-from vitrina.pipelines.recs.evaluation import build_evaluation_set, rank_users, score_lists
+from vitrina.pipelines.recs.evaluation import EvaluationSet, build_evaluation_set, rank_models, score_lists
 
 Table = dict[str, dict[str, float]]
 
@@ -44,17 +44,25 @@ class Window:
         return self.users, self.table
 
 
+def score_table(
+    policies: Sequence[Policy], parts: Mapping[str, Recommender], views: Mapping[str, EvaluationSet]
+) -> Table:
+    """NDCG@10 of every policy over ``parts`` in each of ``views``. All the policies are ranked
+    together, batch of users by batch (:func:`~vitrina.pipelines.recs.evaluation.rank_models`),
+    so a memoised part shared by many of them scores each batch once."""
+    models = [PolicyModel(policy, parts, parts[FILL]) for policy in policies]
+    table: Table = {policy.name: {} for policy in policies}
+    for view, evaluation in views.items():
+        for policy, ranked in zip(policies, rank_models(models, evaluation), strict=True):
+            table[policy.name][view] = float(score_lists(ranked, evaluation)["heldout"]["ndcg@10"])
+    return table
+
+
 def score_window(data: RecsData, policies: Sequence[Policy], parts: Mapping[str, Recommender]) -> Window:
     """Every policy over ``parts`` (fitted on the history before ``data``'s validation window)
     scored on that window in both views."""
     views = {view: build_evaluation_set(data, part="valid", repeats=view == ALL_POSITIVES) for view in VIEWS}
-    table: Table = {}
-    for policy in policies:
-        model = PolicyModel(policy, parts, parts[FILL])
-        table[policy.name] = {
-            view: float(score_lists(rank_users(model, evaluation), evaluation)["heldout"]["ndcg@10"])
-            for view, evaluation in views.items()
-        }
+    table = score_table(policies, parts, views)
     users = {view: int(evaluation.users.size) for view, evaluation in views.items()}
     return Window(data.split.train_end.date().isoformat(), users, table)
 
