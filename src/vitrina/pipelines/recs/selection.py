@@ -29,7 +29,7 @@ the same paired rule. :func:`discover_model` serves it without each user's purch
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -264,18 +264,38 @@ def select_policy(
     return selection
 
 
+def policy_sources(
+    policies: Iterable[Policy | None],
+    data: RecsData,
+    history_end_us: int,
+    settings: SourceSettings | None = None,
+) -> dict[str, Recommender]:
+    """The refittable sources ``policies`` are built on, each fitted once on the history before
+    ``history_end_us`` with its chosen ``settings``: the served list and the discover list
+    usually share EASE or ALS, and fitting each its own copy doubles the slowest fits."""
+    history = data.interactions.before(history_end_us)
+    names = [part for policy in policies if policy is not None for part in policy.parts]
+    return {
+        name: make_source(name, settings).fit(data, history)
+        for name in dict.fromkeys(names)
+        if name in SOURCES
+    }
+
+
 def served_model(
     policy: Policy,
     data: RecsData,
     history_end_us: int,
     full: FullRecommender,
     settings: SourceSettings | None = None,
+    fitted: Mapping[str, Recommender] | None = None,
 ) -> PolicyModel:
     """``policy`` as of ``history_end_us``: its sources refitted on the history before it with
-    their chosen ``settings``, its trained parts from ``full`` (assembled at that same instant by
-    the caller)."""
+    their chosen ``settings`` (or taken from ``fitted``, :func:`policy_sources` at that same
+    instant), its trained parts from ``full`` (assembled at that same instant by the caller)."""
     history = data.interactions.before(history_end_us)
-    served = build_policy(policy, data, history, trained_parts(full), settings=settings)
+    given = {**(fitted or {}), **trained_parts(full)}
+    served = build_policy(policy, data, history, given, settings=settings)
     served.content = np.asarray(full.candidates.item_embeddings(), dtype=np.float32)
     return served
 
@@ -286,12 +306,13 @@ def discover_model(
     history_end_us: int,
     full: FullRecommender,
     settings: SourceSettings | None = None,
+    fitted: Mapping[str, Recommender] | None = None,
 ) -> NewToUser:
     """The discover list as of ``history_end_us``: ``policy`` built like :func:`served_model`,
     each user's purchases before that instant removed from their list."""
     history = data.interactions.before(history_end_us)
     return NewToUser(
-        served_model(policy, data, history_end_us, full, settings),
+        served_model(policy, data, history_end_us, full, settings, fitted),
         UserItems.purchases(history, len(data.items)),
     )
 
