@@ -74,6 +74,7 @@ __all__ = [
     "evaluate_all",
     "evaluate_recommender",
     "grade_by_utility",
+    "heldout_ndcg",
     "history_before",
     "rank_models",
     "rank_users",
@@ -263,22 +264,19 @@ def rank_users(model: Recommender, evaluation: EvaluationSet, k_max: int = 100) 
 
 
 def rank_models(models: Sequence[Recommender], evaluation: EvaluationSet, k_max: int = 100) -> list[IntArray]:
-    """:func:`rank_users` of every one of ``models``, batch of users by batch: models sharing a
-    memoised part (the selection's contenders) ask it for one batch in turn, so it computes
-    each batch once however many models are built on it."""
+    """:func:`rank_users` of each model, batch by batch: a memoised part they share scores a batch once."""
     exclude = ~evaluation.candidates
     out = [np.full((evaluation.users.size, k_max), PAD, dtype=np.int64) for _ in models]
     for start in range(0, evaluation.users.size, RECOMMEND_BATCH):
         users = evaluation.users[start : start + RECOMMEND_BATCH]
         fetch = k_max + int(evaluation.bought.count(users).max(initial=0))
         for model, ranked in zip(models, out, strict=True):
-            items, scores = model.recommend(users, fetch, exclude)
-            items = _checked(model, np.asarray(items), users.size, fetch, exclude)
+            got, scores = model.recommend(users, fetch, exclude)
+            items = _checked(model, np.asarray(got), users.size, fetch, exclude)
             same = np.shape(scores) == items.shape
-            scores = np.asarray(scores, np.float64) if same else np.zeros(items.shape)
-            ranked[start : start + users.size], _ = drop_members(
-                items, scores, users, evaluation.bought, k_max
-            )
+            scored = np.asarray(scores, np.float64) if same else np.zeros(items.shape)
+            rows = slice(start, start + users.size)
+            ranked[rows], _ = drop_members(items, scored, users, evaluation.bought, k_max)
     return out
 
 
@@ -330,6 +328,11 @@ def score_lists(
         for name, truth in blocks.items()
         if truth is not None
     }
+
+
+def heldout_ndcg(ranked: IntArray, evaluation: EvaluationSet) -> float:
+    """:func:`score_lists`' held-out NDCG@10 (what validation choices read) from the top 10 alone."""
+    return float(ranking_report(judge(ranked[:, :10], evaluation.heldout), ("ndcg@10",))["ndcg@10"])
 
 
 def _accuracy_in_process(ranked: IntArray, truth: Truth, names: Sequence[str]) -> dict[str, float]:

@@ -70,9 +70,9 @@ from vitrina.pipelines.recs.ease_lambda import choose_ease_lambda
 from vitrina.pipelines.recs.evaluation import (
     EvaluationSet,
     build_evaluation_set,
+    heldout_ndcg,
     history_before,
     rank_users,
-    score_lists,
 )
 from vitrina.pipelines.recs.popularity_recency import choose_popularity_recency
 from vitrina.pipelines.recs.selection_record import Selection
@@ -148,8 +148,7 @@ def _views(data: RecsData, users: IntArray | None) -> dict[str, EvaluationSet]:
 def _score(model: Recommender, views: Mapping[str, EvaluationSet]) -> dict[str, float]:
     """NDCG@10 of ``model`` in each view."""
     return {
-        view: float(score_lists(rank_users(model, evaluation), evaluation)["heldout"]["ndcg@10"])
-        for view, evaluation in views.items()
+        view: heldout_ndcg(rank_users(model, evaluation), evaluation) for view, evaluation in views.items()
     }
 
 

@@ -26,7 +26,7 @@ from vitrina.core.recs.policy import FILL, Policy, PolicyModel
 from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.selection import ALL_POSITIVES, VIEWS
 from vitrina.pipelines.recs.ease_lambda import earlier_window
-from vitrina.pipelines.recs.evaluation import EvaluationSet, build_evaluation_set, rank_models, score_lists
+from vitrina.pipelines.recs.evaluation import EvaluationSet, build_evaluation_set, heldout_ndcg, rank_models
 
 Table = dict[str, dict[str, float]]
 
@@ -54,7 +54,7 @@ def score_table(
     table: Table = {policy.name: {} for policy in policies}
     for view, evaluation in views.items():
         for policy, ranked in zip(policies, rank_models(models, evaluation), strict=True):
-            table[policy.name][view] = float(score_lists(ranked, evaluation)["heldout"]["ndcg@10"])
+            table[policy.name][view] = heldout_ndcg(ranked, evaluation)
     return table
 
 
