@@ -86,10 +86,13 @@ class _Memo:
     """A fitted part's lists, computed once per batch of users at a generous depth and cut to
     each request: every contender built on a part asks it for the same users, and a top-``k``
     list is the prefix of a deeper one (true of every source; the full model, whose MMR head
-    depends on ``k``, is not memoised)."""
+    depends on ``k``, is not memoised). The contenders are ranked together, batch by batch
+    (:func:`~vitrina.pipelines.recs.selection_windows.score_table`), so one batch is asked for by
+    all of them before the next: the memo need not hold a whole window (which, at thousands of
+    users, it could not: each batch would be gone before the next contender asked for it)."""
 
     DEPTH = 300
-    BATCHES = 6  # user batches kept: both views of a validation window of up to 6,000 users
+    BATCHES = 6  # user batches kept (the contenders ask for one at a time)
 
     def __init__(self, model: Recommender) -> None:
         self.model = model
