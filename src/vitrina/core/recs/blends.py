@@ -154,31 +154,41 @@ class ScoreBlend(_Blend):
 def _top_sums(
     items: IntArray, shares: FloatArray, parts: IntArray, k: int
 ) -> tuple[IntArray, FloatArray, IntArray]:
-    """Per row: sum the shares of equal items, keep the ``k`` largest sums, best first; each
-    item's source is the part of its largest share."""
-    n = items.shape[0]
-    real = items != PAD
-    rows = np.repeat(np.arange(n, dtype=np.int64), items.shape[1]).reshape(items.shape)[real]
-    width = int(items.max(initial=0)) + 1
-    keys = rows * width + items[real]
-    unique, inverse = np.unique(keys, return_inverse=True)
-    total = np.bincount(inverse, weights=shares[real], minlength=unique.size)
-    # the source of a pair: the part with the largest share (ties → the first part)
-    best = np.lexsort((parts[real], -shares[real], inverse))
-    first_of_pair = np.ones(best.size, dtype=bool)
-    first_of_pair[1:] = inverse[best][1:] != inverse[best][:-1]
-    source = np.empty(unique.size, dtype=np.int64)
-    source[inverse[best][first_of_pair]] = parts[real][best][first_of_pair]
-    pair_row, pair_item = unique // width, unique % width
-    order = np.lexsort((pair_item, -total, pair_row))
-    start = np.searchsorted(pair_row[order], np.arange(n))
-    rank = np.arange(order.size) - np.repeat(start, np.bincount(pair_row[order], minlength=n))
-    top = order[rank < k]
+    """Per row: sum the shares of equal items, keep the ``k`` largest sums, best first (equal
+    sums: the smaller item first); each item's source is the part of its largest share (ties →
+    the first part). Row by row, not over one flattened key: every step sorts short rows."""
+    n, m = items.shape
     out = np.full((n, k), PAD, dtype=np.int64)
     out_scores = np.full((n, k), -np.inf)
     out_sources = np.full((n, k), -1, dtype=np.int64)
-    slot = rank[rank < k]
-    out[pair_row[top], slot] = pair_item[top]
-    out_scores[pair_row[top], slot] = total[top]
-    out_sources[pair_row[top], slot] = source[top]
+    if n == 0 or m == 0:
+        return out, out_scores, out_sources
+    real = items != PAD
+    # padding sorts after every item; equal items keep their column order (the sums' order)
+    keyed = np.where(real, items, np.iinfo(np.int64).max)
+    by_item = np.argsort(keyed, axis=1, kind="stable")
+    item = np.take_along_axis(keyed, by_item, axis=1)
+    share = np.take_along_axis(shares, by_item, axis=1)
+    part = np.take_along_axis(parts, by_item, axis=1)
+    starts = np.ones((n, m), dtype=bool)
+    starts[:, 1:] = item[:, 1:] != item[:, :-1]
+    at = np.flatnonzero(starts)  # each (row, item) group's first cell; groups never span rows
+    group = np.cumsum(starts.ravel()) - 1
+    total = np.bincount(group, weights=share.ravel(), minlength=at.size)  # in column order
+    largest = np.maximum.reduceat(share.ravel(), at)
+    size = np.diff(np.append(at, n * m))
+    top_share = share.ravel() == np.repeat(largest, size)
+    source = np.minimum.reduceat(np.where(top_share, part.ravel(), np.iinfo(np.int64).max), at)
+    grouped = starts & (item != np.iinfo(np.int64).max)
+    sums = np.full((n, m), np.inf)
+    sums.ravel()[at] = -total
+    sums[~grouped] = np.inf
+    cells = np.full((n, m), -1, dtype=np.int64)
+    cells.ravel()[at] = source
+    best = np.argsort(sums, axis=1, kind="stable")[:, :k]  # within equal sums, item order
+    kept = np.take_along_axis(grouped, best, axis=1)
+    width = best.shape[1]
+    out[:, :width] = np.where(kept, np.take_along_axis(item, best, axis=1), PAD)
+    out_scores[:, :width] = np.where(kept, -np.take_along_axis(sums, best, axis=1), -np.inf)
+    out_sources[:, :width] = np.where(kept, np.take_along_axis(cells, best, axis=1), -1)
     return out, out_scores, out_sources

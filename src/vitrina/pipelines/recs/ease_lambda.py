@@ -36,9 +36,9 @@ from vitrina.core.recs.ease_lambda import (
 from vitrina.pipelines.recs.evaluation import (
     EvaluationSet,
     build_evaluation_set,
+    heldout_ndcg,
     history_before,
     rank_users,
-    score_lists,
 )
 
 SOURCE = "ease"
@@ -140,7 +140,7 @@ def window_scores(
     for scale in scales:
         model = EASE(lambda_scale=scale, max_items=GRID_MAX_ITEMS).fit(data, history)
         ranked = rank_users(model, evaluation)
-        scores[scale] = float(score_lists(ranked, evaluation)["heldout"]["ndcg@10"])
+        scores[scale] = heldout_ndcg(ranked, evaluation)
         l2[scale] = model.l2_used
         if (
             best is None

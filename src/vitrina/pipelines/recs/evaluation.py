@@ -74,7 +74,9 @@ __all__ = [
     "evaluate_all",
     "evaluate_recommender",
     "grade_by_utility",
+    "heldout_ndcg",
     "history_before",
+    "rank_models",
     "rank_users",
     "score_lists",
     "write_recs_report",
@@ -258,15 +260,23 @@ def _check_utility(truth: SimulatorTruth, user_rows: IntArray, product_rows: Int
 
 def rank_users(model: Recommender, evaluation: EvaluationSet, k_max: int = 100) -> IntArray:
     """``int64 (n_users, k_max)`` lists of ``model`` for the evaluated users, under the protocol."""
+    return rank_models([model], evaluation, k_max)[0]
+
+
+def rank_models(models: Sequence[Recommender], evaluation: EvaluationSet, k_max: int = 100) -> list[IntArray]:
+    """:func:`rank_users` of each model, batch by batch: a memoised part they share scores a batch once."""
     exclude = ~evaluation.candidates
-    out = np.full((evaluation.users.size, k_max), PAD, dtype=np.int64)
+    out = [np.full((evaluation.users.size, k_max), PAD, dtype=np.int64) for _ in models]
     for start in range(0, evaluation.users.size, RECOMMEND_BATCH):
         users = evaluation.users[start : start + RECOMMEND_BATCH]
         fetch = k_max + int(evaluation.bought.count(users).max(initial=0))
-        items, scores = model.recommend(users, fetch, exclude)
-        items = _checked(model, np.asarray(items), users.size, fetch, exclude)
-        scores = np.zeros(items.shape) if np.shape(scores) != items.shape else np.asarray(scores, np.float64)
-        out[start : start + users.size], _ = drop_members(items, scores, users, evaluation.bought, k_max)
+        for model, ranked in zip(models, out, strict=True):
+            got, scores = model.recommend(users, fetch, exclude)
+            items = _checked(model, np.asarray(got), users.size, fetch, exclude)
+            same = np.shape(scores) == items.shape
+            scored = np.asarray(scores, np.float64) if same else np.zeros(items.shape)
+            rows = slice(start, start + users.size)
+            ranked[rows], _ = drop_members(items, scored, users, evaluation.bought, k_max)
     return out
 
 
@@ -318,6 +328,11 @@ def score_lists(
         for name, truth in blocks.items()
         if truth is not None
     }
+
+
+def heldout_ndcg(ranked: IntArray, evaluation: EvaluationSet) -> float:
+    """:func:`score_lists`' held-out NDCG@10 (what validation choices read) from the top 10 alone."""
+    return float(ranking_report(judge(ranked[:, :10], evaluation.heldout), ("ndcg@10",))["ndcg@10"])
 
 
 def _accuracy_in_process(ranked: IntArray, truth: Truth, names: Sequence[str]) -> dict[str, float]:

@@ -32,9 +32,9 @@ from vitrina.pipelines.recs.ease_lambda import earlier_window
 from vitrina.pipelines.recs.evaluation import (
     EvaluationSet,
     build_evaluation_set,
+    heldout_ndcg,
     history_before,
     rank_users,
-    score_lists,
 )
 
 
@@ -97,7 +97,7 @@ def window_scores(
     scores = {}
     for recency in grid:
         model = make_source(FILL, {FILL: recency.settings()}).fit(data, history)
-        scores[recency] = float(score_lists(rank_users(model, evaluation), evaluation)["heldout"]["ndcg@10"])
+        scores[recency] = heldout_ndcg(rank_users(model, evaluation), evaluation)
     return WindowScores(int(evaluation.users.size), scores)
 
 

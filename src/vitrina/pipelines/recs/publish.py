@@ -54,7 +54,7 @@ from vitrina.pipelines.recs.engine import score_users
 from vitrina.pipelines.recs.keyed_lists import KeyedLists, keyed_lists
 from vitrina.pipelines.recs.options import RecsConfig
 from vitrina.pipelines.recs.ranking_features import ranking_features
-from vitrina.pipelines.recs.selection import discover_model, served_model
+from vitrina.pipelines.recs.selection import discover_model, policy_sources, served_model
 
 log = logging.getLogger(__name__)
 DAY_US = 86_400_000_000
@@ -252,9 +252,10 @@ def champion_model(
     if bundle.fold_in is not None:
         log.info("%s", bundle.fold_in.summary())
     full, _ = assemble(data, end_us, settings, bundle.item2vec, bundle.two_tower, bundle.ranker, config)
-    served = served_model(bundle.policy, data, end_us, full, bundle.sources)
     discover = bundle.discover or discover_default(bundle.policy)  # older bundles recorded none
-    served.discover = discover_model(discover, data, end_us, full, bundle.sources)
+    fitted = policy_sources((bundle.policy, discover), data, end_us, bundle.sources)
+    served = served_model(bundle.policy, data, end_us, full, bundle.sources, fitted)
+    served.discover = discover_model(discover, data, end_us, full, bundle.sources, fitted)
     return trained_in, served, bundle.fold_in
 
 

@@ -68,6 +68,7 @@ from vitrina.pipelines.recs.selection import (
     GATE_SECTIONS,
     discover_model,
     first_version_fallback,
+    policy_sources,
     select_policy,
     served_model,
 )
@@ -223,6 +224,7 @@ def _train(
         with steps.step("evaluate models and baselines"):
             before_test = history_before(data, "test")
             full, _ = assemble(data, data.valid_end_us, settings, item2vec, two_tower, ranker, config)
+            fitted = policy_sources((selection.policy, selection.discover), data, data.valid_end_us, chosen)
             models: dict[str, Recommender] = {
                 # the gate's baseline is the shop's recent popularity as chosen on validation: what
                 # a first version falls back to serving (first_version_fallback), so it can pass
@@ -231,10 +233,12 @@ def _train(
                 "als": ALSRecommender().fit(data, before_test),
                 "item2vec": item2vec,
                 **_ablations(full),
-                "served": served_model(selection.policy, data, data.valid_end_us, full, chosen),
+                "served": served_model(selection.policy, data, data.valid_end_us, full, chosen, fitted),
             }
             if selection.discover is not None:  # scored in the discovery view it was chosen on
-                models["discover"] = served_model(selection.discover, data, data.valid_end_us, full, chosen)
+                models["discover"] = served_model(
+                    selection.discover, data, data.valid_end_us, full, chosen, fitted
+                )
             run.metrics = _evaluate(settings, data, models, run)
             if not has_champion:
                 first_version_fallback(selection, run.metrics, settings.gate_min_baseline_ratio)
@@ -257,9 +261,10 @@ def _train(
     with steps.step("assemble the model as of now"):
         end_us = int(data.interactions.ts_us.max()) + 1
         full, _ = assemble(data, end_us, settings, item2vec, two_tower, ranker, config)
-        served = served_model(selection.policy, data, end_us, full, chosen)
+        fitted = policy_sources((selection.policy, selection.discover), data, end_us, chosen)
+        served = served_model(selection.policy, data, end_us, full, chosen, fitted)
         if selection.discover is not None:
-            served.discover = discover_model(selection.discover, data, end_us, full, chosen)
+            served.discover = discover_model(selection.discover, data, end_us, full, chosen, fitted)
         session.fresh = (run.run_id, served)
     if config.evaluate:  # the gate needs the evaluation's metrics
         with steps.step("behaviour tests, gate, MLflow registry"):

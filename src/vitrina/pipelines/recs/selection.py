@@ -29,7 +29,7 @@ the same paired rule. :func:`discover_model` serves it without each user's purch
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -75,7 +75,7 @@ from vitrina.pipelines.recs.evaluation import (
 )
 from vitrina.pipelines.recs.popularity_recency import choose_popularity_recency
 from vitrina.pipelines.recs.selection_record import Selection
-from vitrina.pipelines.recs.selection_windows import earlier_windows, means, per_user
+from vitrina.pipelines.recs.selection_windows import earlier_windows, means, per_user, score_policies
 
 GATE_SECTIONS = {ALL_POSITIVES: "all_positives", DISCOVERY: "models"}
 """The test-metrics section of each view (``models`` is the evaluation's default protocol)."""
@@ -85,10 +85,13 @@ class _Memo:
     """A fitted part's lists, computed once per batch of users at a generous depth and cut to
     each request: every contender built on a part asks it for the same users, and a top-``k``
     list is the prefix of a deeper one (true of every source; the full model, whose MMR head
-    depends on ``k``, is not memoised)."""
+    depends on ``k``, is not memoised). The contenders are ranked together, batch by batch
+    (:func:`~vitrina.pipelines.recs.selection_windows.score_policies`), so one batch is asked for by
+    all of them before the next: the memo need not hold a whole window (which, at thousands of
+    users, it could not: each batch would be gone before the next contender asked for it)."""
 
     DEPTH = 300
-    BATCHES = 6  # user batches kept: both views of a validation window of up to 6,000 users
+    BATCHES = 6  # user batches kept (the contenders ask for one at a time)
 
     def __init__(self, model: Recommender) -> None:
         self.model = model
@@ -160,8 +163,7 @@ def choose_lists(
     contender with one replaces that choice only if it beats it on the latest window."""
     everyone = _views(data, None)
     by_name = {policy.name: policy for policy in contenders(parts)}
-    fill = parts[FILL]
-    scores = {name: per_user(PolicyModel(policy, parts, fill), everyone) for name, policy in by_name.items()}
+    scores = score_policies(list(by_name.values()), parts, everyone)
     table = {name: means(values) for name, values in scores.items()}
     users = {view_: int(evaluation.users.size) for view_, evaluation in everyone.items()}
     refittable = [policy for policy in by_name.values() if not policy.uses_trained]
@@ -264,18 +266,38 @@ def select_policy(
     return selection
 
 
+def policy_sources(
+    policies: Iterable[Policy | None],
+    data: RecsData,
+    history_end_us: int,
+    settings: SourceSettings | None = None,
+) -> dict[str, Recommender]:
+    """The refittable sources ``policies`` are built on, each fitted once on the history before
+    ``history_end_us`` with its chosen ``settings``: the served list and the discover list
+    usually share EASE or ALS, and fitting each its own copy doubles the slowest fits."""
+    history = data.interactions.before(history_end_us)
+    names = [part for policy in policies if policy is not None for part in policy.parts]
+    return {
+        name: make_source(name, settings).fit(data, history)
+        for name in dict.fromkeys(names)
+        if name in SOURCES
+    }
+
+
 def served_model(
     policy: Policy,
     data: RecsData,
     history_end_us: int,
     full: FullRecommender,
     settings: SourceSettings | None = None,
+    fitted: Mapping[str, Recommender] | None = None,
 ) -> PolicyModel:
     """``policy`` as of ``history_end_us``: its sources refitted on the history before it with
-    their chosen ``settings``, its trained parts from ``full`` (assembled at that same instant by
-    the caller)."""
+    their chosen ``settings`` (or taken from ``fitted``, :func:`policy_sources` at that same
+    instant), its trained parts from ``full`` (assembled at that same instant by the caller)."""
     history = data.interactions.before(history_end_us)
-    served = build_policy(policy, data, history, trained_parts(full), settings=settings)
+    given = {**(fitted or {}), **trained_parts(full)}
+    served = build_policy(policy, data, history, given, settings=settings)
     served.content = np.asarray(full.candidates.item_embeddings(), dtype=np.float32)
     return served
 
@@ -286,12 +308,13 @@ def discover_model(
     history_end_us: int,
     full: FullRecommender,
     settings: SourceSettings | None = None,
+    fitted: Mapping[str, Recommender] | None = None,
 ) -> NewToUser:
     """The discover list as of ``history_end_us``: ``policy`` built like :func:`served_model`,
     each user's purchases before that instant removed from their list."""
     history = data.interactions.before(history_end_us)
     return NewToUser(
-        served_model(policy, data, history_end_us, full, settings),
+        served_model(policy, data, history_end_us, full, settings, fitted),
         UserItems.purchases(history, len(data.items)),
     )
 

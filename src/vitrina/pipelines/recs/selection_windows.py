@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vitrina.core.metrics import judge, ndcg
+from vitrina.core.ranking.interactions import IntArray
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.ease_lambda import MAX_WINDOWS, MIN_POOLED_USERS, more_windows
 from vitrina.core.recs.paired import FloatArray
@@ -31,7 +32,7 @@ from vitrina.core.recs.policy import FILL, Policy, PolicyModel
 from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.selection import ALL_POSITIVES, VIEWS
 from vitrina.pipelines.recs.ease_lambda import earlier_window
-from vitrina.pipelines.recs.evaluation import EvaluationSet, build_evaluation_set, rank_users
+from vitrina.pipelines.recs.evaluation import EvaluationSet, build_evaluation_set, rank_models, rank_users
 
 Table = dict[str, dict[str, float]]
 
@@ -55,9 +56,13 @@ def per_user(model: Recommender, views: Mapping[str, EvaluationSet]) -> dict[str
     """NDCG@10 of ``model`` for each user of each view (in the view's user order): what the
     paired test of the choice reads (docs/adr/0029)."""
     return {
-        view: ndcg(judge(rank_users(model, evaluation), evaluation.heldout), 10)
-        for view, evaluation in views.items()
+        view: _ndcg_at_10(rank_users(model, evaluation), evaluation) for view, evaluation in views.items()
     }
+
+
+def _ndcg_at_10(ranked: IntArray, evaluation: EvaluationSet) -> FloatArray:
+    """Each user's held-out NDCG@10 of ``ranked`` (only the top 10 is read)."""
+    return ndcg(judge(ranked[:, :10], evaluation.heldout), 10)
 
 
 def means(scores: Mapping[str, FloatArray]) -> dict[str, float]:
@@ -65,11 +70,26 @@ def means(scores: Mapping[str, FloatArray]) -> dict[str, float]:
     return {view: float(np.nanmean(values)) if values.size else math.nan for view, values in scores.items()}
 
 
+def score_policies(
+    policies: Sequence[Policy], parts: Mapping[str, Recommender], views: Mapping[str, EvaluationSet]
+) -> dict[str, dict[str, FloatArray]]:
+    """:func:`per_user` of every policy over ``parts`` in each of ``views``. All the policies are
+    ranked together, batch of users by batch
+    (:func:`~vitrina.pipelines.recs.evaluation.rank_models`), so a memoised part shared by many
+    of them scores each batch once."""
+    models = [PolicyModel(policy, parts, parts[FILL]) for policy in policies]
+    scores: dict[str, dict[str, FloatArray]] = {policy.name: {} for policy in policies}
+    for view, evaluation in views.items():
+        for policy, ranked in zip(policies, rank_models(models, evaluation), strict=True):
+            scores[policy.name][view] = _ndcg_at_10(ranked, evaluation)
+    return scores
+
+
 def score_window(data: RecsData, policies: Sequence[Policy], parts: Mapping[str, Recommender]) -> Window:
     """Every policy over ``parts`` (fitted on the history before ``data``'s validation window)
     scored on that window in both views."""
     views = {view: build_evaluation_set(data, part="valid", repeats=view == ALL_POSITIVES) for view in VIEWS}
-    scores = {policy.name: per_user(PolicyModel(policy, parts, parts[FILL]), views) for policy in policies}
+    scores = score_policies(policies, parts, views)
     table = {name: means(values) for name, values in scores.items()}
     users = {view: int(evaluation.users.size) for view, evaluation in views.items()}
     return Window(data.split.train_end.date().isoformat(), users, table, scores)

@@ -9,7 +9,7 @@ from support.recs_handmade import handmade
 
 from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
 from vitrina.core.ranking.top_k import PAD
-from vitrina.core.recs.blends import ScoreBlend, SequenceBlend
+from vitrina.core.recs.blends import ScoreBlend, SequenceBlend, _top_sums
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.ease import EASE
 from vitrina.core.recs.policy import Policy, build_policy
@@ -75,6 +75,41 @@ def test_a_score_blend_mixes_scaled_scores_by_its_weight() -> None:
     assert sources[0].tolist() == [0, 0, 1, 1]
     items, _, _ = ScoreBlend(first, second, 0.25, "b").recommend_with_sources(np.array([0]), 2)
     assert items[0].tolist() == [2, 3]
+
+
+def _top_sums_by_row(
+    items: IntArray, shares: FloatArray, parts: IntArray, k: int
+) -> tuple[list[list[int]], list[list[float]], list[list[int]]]:
+    """The score blend's merge spelt out one row at a time (the reference for ``_top_sums``)."""
+    out_items, out_scores, out_sources = [], [], []
+    for row in range(items.shape[0]):
+        total: dict[int, float] = {}
+        best: dict[int, tuple[float, int]] = {}
+        for item, share, part in zip(items[row], shares[row], parts[row], strict=True):
+            if item == PAD:
+                continue
+            total[int(item)] = total.get(int(item), 0.0) + float(share)
+            if int(item) not in best or (share, -part) > (best[int(item)][0], -best[int(item)][1]):
+                best[int(item)] = (float(share), int(part))
+        ranked = sorted(total, key=lambda item: (-total[item], item))[:k]
+        out_items.append(ranked + [PAD] * (k - len(ranked)))
+        out_scores.append([total[i] for i in ranked] + [-np.inf] * (k - len(ranked)))
+        out_sources.append([best[i][1] for i in ranked] + [-1] * (k - len(ranked)))
+    return out_items, out_scores, out_sources
+
+
+def test_a_score_blend_sums_equal_items_per_row_as_spelt_out() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        n, depth, k = int(rng.integers(1, 8)), int(rng.integers(1, 9)), int(rng.integers(1, 12))
+        items = rng.integers(-1, 10, (n, 2 * depth))  # repeats within and across parts, padding
+        shares = np.where(items == PAD, 0.0, rng.choice([0.0, 0.25, 0.5, 0.75, 1.0], items.shape))
+        parts = np.repeat([[0] * depth + [1] * depth], n, axis=0)
+        got = _top_sums(items, shares, parts, k)
+        want = _top_sums_by_row(items, shares, parts, k)
+        assert got[0].tolist() == want[0]
+        np.testing.assert_array_equal(got[1], np.array(want[1]))  # the same sums, added in column order
+        assert got[2].tolist() == want[2]
 
 
 def test_a_built_policy_gives_each_item_the_reason_of_its_source() -> None:

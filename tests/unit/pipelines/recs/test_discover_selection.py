@@ -13,12 +13,12 @@ from support.recs_handmade import Event, handmade
 from vitrina.core.ranking.top_k import PAD
 from vitrina.core.recs.discover import NewToUser
 from vitrina.core.recs.paired import RULE
-from vitrina.core.recs.policy import FILL, Policy, PolicyModel
+from vitrina.core.recs.policy import FILL, Policy, PolicyModel, make_source
 from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.selection import AGAIN, ALL_POSITIVES, DISCOVERY, discovery_contenders
 from vitrina.core.recs.user_items import UserItems
 from vitrina.pipelines.recs.evaluation import history_before
-from vitrina.pipelines.recs.selection import Selection, choose_lists, fitted_sources
+from vitrina.pipelines.recs.selection import Selection, choose_lists, fitted_sources, policy_sources
 
 pytestmark = pytest.mark.unit
 STAPLE_DAYS = (1.0, 3.0, 5.0, 7.0, 9.0, 10.5)  # train days 0-9, validation days 10-11
@@ -138,3 +138,16 @@ def test_a_user_who_bought_most_of_the_catalog_still_gets_a_full_list_in_popular
         assert items[row].tolist() == expected[:8]
     assert set(data.items.ids[items[0]]) <= {f"p{i}" for i in range(30, 40)}
     assert (reasons[items != PAD] == "popular ahora").all()
+
+
+def test_the_served_and_discover_lists_share_one_fit_of_each_source() -> None:
+    data = handmade(rebuyers_shop(), n_items=14, n_users=16)
+    served = Policy("sequence", ("buy_again", "ease", FILL))
+    discover = Policy("score", ("ease", FILL), 0.5)
+    settings = {"ease": {"lambda_scale": 8.0}}
+    fitted = policy_sources((served, discover, None), data, data.valid_end_us, settings)
+    assert list(fitted) == ["buy_again", "ease", FILL]  # each once, trained parts and None left out
+    assert fitted["ease"].lambda_scale == 8.0
+    alone = make_source("ease", settings).fit(data, history_before(data, "test"))
+    users = np.arange(16)
+    np.testing.assert_array_equal(fitted["ease"].recommend(users, 5)[0], alone.recommend(users, 5)[0])

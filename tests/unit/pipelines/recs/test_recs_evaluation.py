@@ -25,8 +25,11 @@ from vitrina.pipelines.recs.evaluation import (
     build_evaluation_set,
     evaluate_all,
     evaluate_recommender,
+    heldout_ndcg,
     history_before,
+    rank_models,
     rank_users,
+    score_lists,
     write_recs_report,
 )
 
@@ -156,6 +159,19 @@ def test_previous_purchases_never_count_even_when_the_model_shows_them() -> None
     assert bought not in ranked[0]  # …but not in what is evaluated
     assert bought in ranked[1]
     assert not np.isin(ranked, np.flatnonzero(~evaluation.candidates)).any()
+
+
+def test_models_ranked_together_get_the_lists_and_ndcg_they_get_alone() -> None:
+    data = _data()
+    history = history_before(data, "test")
+    models = [GlobalPopularity(exclude_purchased=False).fit(data, history), HeldOutOracle(data)]
+    models.append(HeldOutOracle(data, reverse=True))
+    evaluation = build_evaluation_set(data)
+    together = rank_models(models, evaluation)
+    for model, ranked in zip(models, together, strict=True):
+        np.testing.assert_array_equal(ranked, rank_users(model, evaluation))
+        whole = score_lists(ranked, evaluation)["heldout"]["ndcg@10"]
+        assert heldout_ndcg(ranked, evaluation) == whole
 
 
 # ---- ci data: baselines, truth, report -------------------------------------------------
