@@ -4,7 +4,7 @@ Two contenders scored on the same users differ by a per-user NDCG@10 difference 
 what a choice reads; whether that mean says anything depends on how much the differences spread
 and on how many users there are, not on a fixed margin. A margin that suits a shop of a few
 hundred users (means move by about ±0.02 week to week) is far too wide for a shop of thousands,
-and too narrow for a shop of dozens. So the simpler contender keeps its place unless the better
+and too narrow for a shop of dozens. So a contender counts as tied with the best unless the best
 one wins a **one-sided paired t-test** at the conventional 5 % level (docs/adr/0029): per-user
 differences are bounded in [-1, 1], so their mean is close to normal from a few dozen users on,
 and the test needs no seed and costs one pass over the users. Pooled windows pool the per-user
@@ -26,7 +26,7 @@ Scores = Mapping[str, Mapping[str, FloatArray]]
 every contender's array of a view is over the same users in the same order."""
 
 LEVEL = 0.05
-"""One-sided significance level: the better contender must beat the simpler with p below it."""
+"""One-sided significance level: the better contender must beat the other with p below it."""
 RULE = "one-sided paired t-test on per-user NDCG@10, p < 0.05"
 """The rule as recorded with every choice (MLflow tag ``selection.rule``)."""
 

@@ -225,7 +225,8 @@ class Selection:
         tests = self.tests()
         if tests:
             text += (
-                f" Ties are told by a {RULE} (the simpler contender serves unless the better one wins it): "
+                f" Ties are told by a {RULE} (within noise on all positives the better on discovery "
+                "serves; a trained challenger must win it): "
                 + "; ".join(f"{list_}: {test}" for list_, test in tests.items())
                 + "."
             )
