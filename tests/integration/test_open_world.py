@@ -77,13 +77,17 @@ def every_list(settings: Settings, users: list[str], products: list[str]) -> dic
 
 
 def _removed_products(settings: Settings, catalog: pd.DataFrame) -> list[str]:
-    """Products the champion serves now, each with few enough events and orders that dropping
-    it leaves the quarantine far below the validation threshold."""
+    """Products the champion serves now, each with few enough events, orders and search results
+    that dropping it leaves the quarantine far below the validation threshold."""
     events, orders = raw(settings, "events"), raw(settings, "transactions")
     small = set(catalog["product_id"])
     for frame in (events, orders):
         share = frame["product_id"].value_counts(normalize=True)
         small -= set(share[share > 0.004].index)
+    searches = raw(settings, "search_logs")
+    shown = searches["results_shown"].map(lambda ids: list(dict.fromkeys(ids))).explode()
+    in_searches = shown.value_counts() / max(len(searches), 1)  # share of searches showing it
+    small -= set(in_searches[in_searches > 0.004].index)
     served = every_list(settings, sorted(events["user_id"].unique())[:200], [])
     seen = [p for items in served.values() for p in items]
     return sorted({p for p in seen if p in small})[:REMOVED]
