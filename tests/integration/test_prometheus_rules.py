@@ -102,7 +102,7 @@ def test_exposition_passes_promtool_lint(promtool: str) -> None:
     metrics.model_trained.labels(model="recs", alias="champion").set(1.7e9)
     metrics.model_offline_metric.labels(model="recs", alias="champion", metric="ndcg_at_10").set(0.41)
     metrics.coverage.labels(model="recs").set(0.62)
-    metrics.drift_psi.labels(domain="recs", feature="price").set(0.08)
+    metrics.drift_psi.labels(domain="recs", feature="price", role="data").set(0.08)
     metrics.experiment_exposures.labels(experiment="e", arm="champion").inc()
     metrics.experiment_events.labels(experiment="e", arm="champion", event_type="view").inc()
     metrics.experiment_p_value.labels(experiment="e", metric="ctr").set(0.2)

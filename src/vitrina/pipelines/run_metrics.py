@@ -91,7 +91,9 @@ def drift_gauges(metrics: ServiceMetrics, report: Any) -> None:
 
     Every finite PSI is exported as measured, including one the check judged to be noise (its
     significance test did not confirm it); ``vitrina_drift_decision`` carries the judgement,
-    and the alerts require both (docs/monitoring.md)."""
+    and the alerts require both (docs/monitoring.md). Each PSI carries its feature's ``role``
+    (ADR-0031): a model output (how many results the engine returned) is shown on the
+    dashboards but never quoted as the drift that triggered a retrain."""
     if not isinstance(report, Mapping):
         return
     features = report.get("features")
@@ -99,7 +101,8 @@ def drift_gauges(metrics: ServiceMetrics, report: Any) -> None:
         psi = stats.get("psi") if isinstance(stats, Mapping) else None
         if isinstance(psi, int | float) and math.isfinite(psi):
             domain = str(stats.get("domain") or "all")
-            metrics.drift_psi.labels(domain=domain, feature=str(name)).set(float(psi))
+            role = "model_output" if stats.get("role") == "model_output" else "data"
+            metrics.drift_psi.labels(domain=domain, feature=str(name), role=role).set(float(psi))
     decisions = report.get("decisions")
     for domain, decision in (decisions if isinstance(decisions, Mapping) else {}).items():
         if decision in DRIFT_LEVEL:

@@ -39,7 +39,7 @@ DRIFT_REPORT = {
     "features": {
         "transactions.price_vs_catalog": {"domain": "recs", "status": "critical", "psi": 0.52},
         "users.city": {"domain": "recs", "status": "ok", "psi": 2.7},
-        "searches.results": {"domain": "search", "status": "ok", "psi": 0.01},
+        "searches.results": {"domain": "search", "status": "critical", "psi": 0.9, "role": "model_output"},
         "sessions.device": {"domain": "recs", "status": "insufficient", "psi": None},
         "searches.query_chars": {"domain": "search", "status": "ok", "psi": math.inf},
     },
@@ -62,10 +62,17 @@ def test_drift_gauges_export_every_finite_psi_and_the_decisions() -> None:
     metrics = build_metrics()
     drift_gauges(metrics, DRIFT_REPORT)
     value = metrics.registry.get_sample_value
-    assert value("vitrina_drift_psi", {"domain": "recs", "feature": "transactions.price_vs_catalog"}) == 0.52
-    assert value("vitrina_drift_psi", {"domain": "recs", "feature": "users.city"}) == 2.7  # as measured
-    assert value("vitrina_drift_psi", {"domain": "recs", "feature": "sessions.device"}) is None
-    assert value("vitrina_drift_psi", {"domain": "search", "feature": "searches.query_chars"}) is None
+
+    def psi(domain: str, feature: str) -> float | None:
+        return value("vitrina_drift_psi", {"domain": domain, "feature": feature, "role": "data"})
+
+    assert psi("recs", "transactions.price_vs_catalog") == 0.52
+    assert psi("recs", "users.city") == 2.7  # as measured
+    assert psi("recs", "sessions.device") is None
+    assert psi("search", "searches.query_chars") is None
+    output = {"domain": "search", "feature": "searches.results", "role": "model_output"}
+    assert value("vitrina_drift_psi", output) == 0.9  # shown, labelled so the alert leaves it out
+    assert value("vitrina_drift_psi", {**output, "role": "data"}) is None
     assert value("vitrina_drift_decision", {"domain": "recs"}) == 2.0
     assert value("vitrina_drift_decision", {"domain": "search"}) == 0.0
 

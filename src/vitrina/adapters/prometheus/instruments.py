@@ -110,7 +110,8 @@ class ServiceMetrics:
         model_offline_metric: ``vitrina_model_offline_metric`` — model, alias, metric — e.g.
             ``metric="ndcg_at_10"`` from the model's evaluation.
         coverage: ``vitrina_catalog_coverage_ratio`` — model — share of the catalog recommended.
-        drift_psi: ``vitrina_drift_psi`` — domain, feature — latest PSI per monitored feature.
+        drift_psi: ``vitrina_drift_psi`` — domain, feature, role (data or model_output) — latest
+            PSI per monitored feature.
         drift_decision: ``vitrina_drift_decision`` — domain — the latest drift check's decision:
             0 none, 1 warn, 2 retrain (a PSI its significance test did not confirm stays 0).
         experiment_exposures: ``vitrina_experiment_exposures_total`` — experiment, arm.
@@ -253,7 +254,9 @@ def build_metrics(registry: CollectorRegistry | None = None) -> ServiceMetrics:
             live=True,
         ),
         drift_psi=gauge(
-            "vitrina_drift_psi", "Latest population stability index per feature.", ("domain", "feature")
+            "vitrina_drift_psi",
+            "Latest population stability index per feature.",
+            ("domain", "feature", "role"),
         ),
         drift_decision=gauge(
             "vitrina_drift_decision", "Latest drift decision: 0 none, 1 warn, 2 retrain.", ("domain",)

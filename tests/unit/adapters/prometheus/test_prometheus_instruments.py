@@ -86,7 +86,7 @@ def test_exported_names_list_every_sample_name_even_before_any_observation() -> 
         "vitrina_batch_job_failed",
     } <= names
     assert "vitrina_http_requests" not in names  # counters are exposed with _total
-    metrics.drift_psi.labels(domain="recs", feature="price").set(0.3)
+    metrics.drift_psi.labels(domain="recs", feature="price", role="data").set(0.3)
     metrics.cache_requests.labels(cache="recs", result="hit").inc()
     seen = {name for name, _ in samples(generate_latest(metrics.registry))}
     assert seen - {n for n in seen if n.endswith("_created")} <= names

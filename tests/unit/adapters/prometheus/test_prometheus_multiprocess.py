@@ -25,7 +25,7 @@ for _ in range(int(sys.argv[1])):
     m.observe_request(route="/recs/{user_id}", method="GET", status=200, seconds=0.001)
 if sys.argv[2] != "-":
     m.coverage.labels(model="recs").set(float(sys.argv[2]))
-    m.drift_psi.labels(domain="recs", feature="price").set(float(sys.argv[2]))
+    m.drift_psi.labels(domain="recs", feature="price", role="data").set(float(sys.argv[2]))
 m.set_model(model="recs", alias="champion", version="v" + sys.argv[1])
 if sys.argv[3] == "expose":
     sys.stdout.write(m.exposition().decode())
@@ -61,7 +61,8 @@ def test_workers_metrics_are_summed_and_the_model_info_keeps_its_shape(tmp_path:
     assert samples[("vitrina_http_requests_total", (*recs, ("status", "200")))] == 12
     assert samples[("vitrina_http_request_duration_seconds_count", recs)] == 12
     assert samples[("vitrina_catalog_coverage_ratio", (("model", "recs"),))] == 0.2  # livemostrecent
-    assert samples[("vitrina_drift_psi", (("domain", "recs"), ("feature", "price")))] == 0.9  # mostrecent
+    price = (("domain", "recs"), ("feature", "price"), ("role", "data"))
+    assert samples[("vitrina_drift_psi", price)] == 0.9  # mostrecent
     info = [key for key in samples if key[0] == "vitrina_model_info"]
     assert info == [("vitrina_model_info", (("alias", "champion"), ("model", "recs"), ("version", "v5")))]
     assert "# TYPE vitrina_model_info gauge" in text
