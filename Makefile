@@ -92,9 +92,11 @@ lint: install
 
 # The main suite (its worlds end on a fixed day, tests/support/fixed_calendar.py), the quality-threshold
 # tests again on worlds ending on other weekdays, then the DAG tests in Airflow's venv.
+# Two xdist workers: one runs every integration and e2e test in sequence (they share real services
+# and session fixtures), the other the unit tests (tests/support/xdist_scheduling.py).
 QUALITY_WORLD_ENDS ?= 2026-12-02 2026-12-04
 test: install lint
-	HF_HUB_OFFLINE=1 $(BIN)/pytest --durations=25
+	HF_HUB_OFFLINE=1 $(BIN)/pytest -n 2 --dist loadfile --durations=25
 	$(MAKE) test-weekdays
 	$(MAKE) airflow-test
 
