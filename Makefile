@@ -100,11 +100,19 @@ test: install lint
 	$(MAKE) test-weekdays
 	$(MAKE) airflow-test
 
+# The days run side by side (each in its own session and tmp homes; none of these tests uses Redis
+# or a fixed port); each day's output is printed whole once both are done.
 test-weekdays: install
-	set -e; for day in $(QUALITY_WORLD_ENDS); do \
-	  echo "quality-threshold tests on a world ending $$day"; \
-	  VITRINA_TEST_WORLD_END=$$day HF_HUB_OFFLINE=1 $(BIN)/pytest -m quality -q; \
-	done
+	@logs=$$(mktemp -d); pids=""; \
+	for day in $(QUALITY_WORLD_ENDS); do \
+	  VITRINA_TEST_WORLD_END=$$day HF_HUB_OFFLINE=1 $(BIN)/pytest -m quality -q >"$$logs/$$day.log" 2>&1 & \
+	  pids="$$pids $$!"; \
+	done; \
+	status=0; for pid in $$pids; do wait $$pid || status=1; done; \
+	for day in $(QUALITY_WORLD_ENDS); do \
+	  echo "quality-threshold tests on a world ending $$day"; cat "$$logs/$$day.log"; \
+	done; \
+	rm -rf "$$logs"; exit $$status
 
 # Re-install only when the pins change; the constraints file holds the full resolved set.
 $(AIRFLOW_STAMP): $(AIRFLOW_REQS)
