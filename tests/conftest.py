@@ -83,6 +83,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     untiered = [item.nodeid for item in items if not any(item.get_closest_marker(t) for t in TIERS)]
     if untiered:
         raise pytest.UsageError(f"tests without a unit/integration/e2e marker: {untiered[:5]}")
+    if hasattr(config, "workerinput"):  # an xdist worker: end-to-end tests after the integration ones
+        items.sort(key=lambda item: item.nodeid.startswith("tests/e2e/"))
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:

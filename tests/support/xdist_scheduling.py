@@ -5,7 +5,9 @@ and a Pushgateway) and session fixtures that take minutes to build (`served_home
 form one unit of work, so one worker runs them one after the other, in collection order, as a
 plain sequential run would. Unit tests (no I/O beyond tmp_path) keep `loadfile`'s unit, their
 module, so a module-scoped fixture is still built once; the other worker takes them as they
-come while the first one works through the services.
+come while the first one works through the services. The end-to-end tests, which measure
+latencies and timeouts of a running service, come last (tests/conftest.py orders them so in
+every worker): by then the unit tests are done and no longer compete for the cores.
 
 The grouping is by path, not by xdist_group marks: with pytest 9 the marks no longer reach
 xdist 3.8's scheduler (it renames ``item._nodeid``, which pytest 9 no longer reads).
