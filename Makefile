@@ -92,17 +92,27 @@ lint: install
 
 # The main suite (its worlds end on a fixed day, tests/support/fixed_calendar.py), the quality-threshold
 # tests again on worlds ending on other weekdays, then the DAG tests in Airflow's venv.
+# Two xdist workers: one runs every integration and e2e test in sequence (they share real services
+# and session fixtures), the other the unit tests (tests/support/xdist_scheduling.py).
 QUALITY_WORLD_ENDS ?= 2026-12-02 2026-12-04
 test: install lint
-	HF_HUB_OFFLINE=1 $(BIN)/pytest --durations=25
+	HF_HUB_OFFLINE=1 $(BIN)/pytest -n 2 --dist loadfile --durations=25
 	$(MAKE) test-weekdays
 	$(MAKE) airflow-test
 
+# The days run side by side (each in its own session and tmp homes; none of these tests uses Redis
+# or a fixed port); each day's output is printed whole once both are done.
 test-weekdays: install
-	set -e; for day in $(QUALITY_WORLD_ENDS); do \
-	  echo "quality-threshold tests on a world ending $$day"; \
-	  VITRINA_TEST_WORLD_END=$$day HF_HUB_OFFLINE=1 $(BIN)/pytest -m quality -q; \
-	done
+	@logs=$$(mktemp -d); pids=""; \
+	for day in $(QUALITY_WORLD_ENDS); do \
+	  VITRINA_TEST_WORLD_END=$$day HF_HUB_OFFLINE=1 $(BIN)/pytest -m quality -q >"$$logs/$$day.log" 2>&1 & \
+	  pids="$$pids $$!"; \
+	done; \
+	status=0; for pid in $$pids; do wait $$pid || status=1; done; \
+	for day in $(QUALITY_WORLD_ENDS); do \
+	  echo "quality-threshold tests on a world ending $$day"; cat "$$logs/$$day.log"; \
+	done; \
+	rm -rf "$$logs"; exit $$status
 
 # Re-install only when the pins change; the constraints file holds the full resolved set.
 $(AIRFLOW_STAMP): $(AIRFLOW_REQS)

@@ -11,6 +11,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -82,6 +83,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     untiered = [item.nodeid for item in items if not any(item.get_closest_marker(t) for t in TIERS)]
     if untiered:
         raise pytest.UsageError(f"tests without a unit/integration/e2e marker: {untiered[:5]}")
+    if hasattr(config, "workerinput"):  # an xdist worker: end-to-end tests after the integration ones
+        items.sort(key=lambda item: item.nodeid.startswith("tests/e2e/"))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `--dist loadfile`, one worker runs every integration and e2e test in sequence
+    (support/xdist_scheduling.py); any other distribution mode stays xdist's own."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from support.xdist_scheduling import ServicesInOneWorker
+
+    return ServicesInOneWorker(config, log)
 
 
 @pytest.fixture(scope="session")
