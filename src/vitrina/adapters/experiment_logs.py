@@ -6,8 +6,9 @@ Two logs under ``$VITRINA_HOME/serving/experiments/``:
   champion's shown one (:class:`vitrina.core.experiments.shadow.ShadowComparison` plus the
   surface, experiment, user and time);
 * ``requests/`` — per request of a running experiment, its arm, status, latency and whether
-  the answer was degraded (a fallback): what the canary's error-rate and latency guardrails
-  read, and how an event's request id is traced back to the arm that answered it.
+  the answer was degraded (a fallback): what the canary's error-rate, degraded-answers and
+  latency guardrails read, and how an event's request id is traced back to the arm that
+  answered it.
 
 Each worker process appends to its own file (``<pid>.jsonl``) from one background thread, so
 a request only queues a dict (:meth:`JsonLinesLog.record`); a full queue drops the line

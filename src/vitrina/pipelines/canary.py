@@ -5,12 +5,10 @@ answers are published beside the champion's (recs: the store's challenger versio
 the challenger index pointer), then serves it to the first stage's share through the
 surface's experiment (challenger ``registered``). :func:`canary_step` then, at every call:
 
-1. reads the traffic since the canary started — per arm, requests, failed or degraded
-   answers and the p95 latency from the API's request log, sessions and their clicks and
-   purchases from the events (the event buffer and the validated lake, each session in the
-   arm that answered its request id; an event answering one of the canary's requests counts
-   whatever its ``ts``, which is the client's clock, and whatever its page: a purchase on the
-   cart page counts for the list it came from — :func:`session_traffic`);
+1. reads the traffic since the canary started (:mod:`vitrina.pipelines.canary_traffic`) —
+   per arm, requests, failed (5xx) and degraded answers counted apart, the users served and
+   the p95 latency from the API's request log, sessions and their clicks and purchases from
+   the events (each session in the arm that answered its request id);
 2. calls :func:`vitrina.core.experiments.canary.step` (advance, hold, roll back, promote);
 3. applies it: the experiment's weights (advance), or the champion alone again with the
    challenger's store version / index withdrawn and its ``challenger`` alias removed
@@ -27,23 +25,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
-
-import numpy as np
 
 from vitrina.adapters.canary_state import MODELS, load_canary, state_url
 from vitrina.adapters.experiment_file import write_surface
-from vitrina.adapters.experiment_logs import REQUESTS, read_log
 from vitrina.adapters.registry.models import get_version, promote, tag_version, withdraw_challenger
 from vitrina.adapters.registry.tracking import record_canary
 from vitrina.adapters.reload_counters import bump_counter
-from vitrina.bootstrap import open_event_buffer, open_store
+from vitrina.bootstrap import open_store
 from vitrina.config import Settings
 from vitrina.core.artifacts.files import read_json, write_json_atomic
 from vitrina.core.experiments.canary import (
-    ArmTraffic,
     CanaryDecision,
     CanaryPolicy,
     CanaryState,
@@ -51,11 +44,10 @@ from vitrina.core.experiments.canary import (
     step,
 )
 from vitrina.core.promotion.alias_plans import CHALLENGER
+from vitrina.pipelines.canary_traffic import observe
 from vitrina.pipelines.reports import write_report
 
 log = logging.getLogger(__name__)
-CHAMPION_ARM, CHALLENGER_ARM = "champion", "challenger"
-MAX_BUFFERED = 200_000
 
 
 class CanaryError(RuntimeError):
@@ -139,134 +131,6 @@ def start_canary(settings: Settings, surface: str, policy: CanaryPolicy | None =
         settings, model, challenger.version, challenger.run_id, state, state.decisions[-1], published, policy
     )
     return state
-
-
-@dataclass(frozen=True)
-class Traffic:
-    """Both arms' traffic since the canary started."""
-
-    champion: ArmTraffic
-    challenger: ArmTraffic
-
-
-def _p95(values: list[float]) -> float | None:
-    return float(np.quantile(values, 0.95)) if values else None
-
-
-def request_traffic(rows: Iterable[Mapping[str, Any]]) -> dict[str, tuple[int, int, float | None]]:
-    """(requests, failed or degraded, p95 ms) per arm of request-log rows."""
-    ms: dict[str, list[float]] = {CHAMPION_ARM: [], CHALLENGER_ARM: []}
-    errors = {CHAMPION_ARM: 0, CHALLENGER_ARM: 0}
-    for row in rows:
-        arm = str(row.get("arm"))
-        if arm not in ms:
-            continue
-        ms[arm].append(float(row.get("ms", 0.0)))
-        errors[arm] += int(int(row.get("status", 200)) >= 500 or bool(row.get("degraded")))
-    return {arm: (len(values), errors[arm], _p95(values)) for arm, values in ms.items()}
-
-
-def session_traffic(
-    events: Iterable[Mapping[str, Any]],
-    arm_of_request: Mapping[str, str],
-    arm_of_user: Mapping[str, str],
-    page: str,
-) -> dict[str, tuple[int, int, int]]:
-    """(sessions, clicked, converted) per arm of the surface's traffic.
-
-    An event belongs to the surface when its request id is one of the surface's answers
-    (``arm_of_request``), whatever its page: the views and clicks on the list's page, the
-    cart on the product page and the purchase on the cart page all carry the id of the list
-    they came from, so a purchase counts for the surface that showed the product. An event
-    with another request id (a search in the same session, say) is left out; one without a
-    request id counts when its page is ``page``, in the arm the user was served first. Events
-    are grouped by session (the user when absent), each session in the arm that answered its
-    first known request id; sessions of users never served are left out."""
-    sessions: dict[str, dict[str, Any]] = {}
-    for event in events:
-        request = event.get("request_id")
-        known = request is not None and str(request) in arm_of_request
-        if not known and (request is not None or event.get("page") != page):
-            continue
-        user = str(event.get("user_id"))
-        key = str(event.get("session_id") or f"user:{user}")
-        entry = sessions.setdefault(key, {"arm": None, "user": user, "click": False, "buy": False})
-        if entry["arm"] is None and known:
-            entry["arm"] = arm_of_request[str(request)]
-        entry["click"] |= event.get("event_type") == "click"
-        entry["buy"] |= event.get("event_type") == "purchase"
-    out = {CHAMPION_ARM: [0, 0, 0], CHALLENGER_ARM: [0, 0, 0]}
-    for entry in sessions.values():
-        arm = entry["arm"] or arm_of_user.get(entry["user"])
-        if arm not in out:
-            continue
-        out[arm][0] += 1
-        out[arm][1] += int(entry["click"])
-        out[arm][2] += int(entry["buy"])
-    return {arm: (v[0], v[1], v[2]) for arm, v in out.items()}
-
-
-def _events_since(
-    settings: Settings, since: dt.datetime, requests: Collection[str] = ()
-) -> list[Mapping[str, Any]]:
-    """Events at or after ``since``, and those answering one of ``requests`` whatever their
-    time (the request id ties an event to the answer it came from; its ``ts`` is the client's
-    clock, which may lag the API's): the buffer's pending ones and the validated lake's, once
-    each (by event id); a part that cannot be read is skipped with a warning."""
-    found: dict[str, Mapping[str, Any]] = {}
-    try:
-        from vitrina.adapters.lake.warehouse import Warehouse
-
-        with Warehouse.from_settings(settings) as warehouse:
-            frame = warehouse.df(
-                "SELECT event_id, user_id, product_id, event_type, ts, session_id, page, request_id "
-                "FROM events WHERE ts >= ? OR request_id IN (SELECT unnest(?::VARCHAR[]))",
-                [since, sorted(requests)],
-            )
-        for record in frame.to_dict("records"):
-            found[str(record["event_id"])] = {str(k): v for k, v in record.items()}
-    except Exception as error:  # no validated lake yet, or no events table in it
-        log.warning("canary: lake events unreadable (%s); the buffered events only", error)
-    try:
-        with open_event_buffer(settings) as buffer:
-            for buffered in buffer.read(MAX_BUFFERED):
-                to_json = getattr(buffered.event, "to_json", None)
-                row: Mapping[str, Any] | None = to_json() if callable(to_json) else None
-                if row is None or "event_id" not in row:
-                    continue
-                if (
-                    dt.datetime.fromisoformat(str(row["ts"])) >= since
-                    or str(row.get("request_id")) in requests
-                ):
-                    found[str(row["event_id"])] = row
-    except Exception as error:
-        log.warning("canary: event buffer unreadable (%s)", error)
-    return list(found.values())
-
-
-def observe(settings: Settings, state: CanaryState, experiment: str) -> Traffic:
-    """Both arms' traffic of ``experiment`` on the canary's surface since it started."""
-    since = dt.datetime.fromisoformat(state.started_at)
-    rows = [
-        row
-        for row in read_log(settings.home, REQUESTS, since)
-        if row.get("surface") == state.surface and row.get("experiment") == experiment
-    ]
-    arm_of_request = {str(r["request_id"]): str(r["arm"]) for r in rows if r.get("request_id")}
-    arm_of_user: dict[str, str] = {}
-    for row in rows:
-        if row.get("user_id") is not None:
-            arm_of_user.setdefault(str(row["user_id"]), str(row["arm"]))
-    requests = request_traffic(rows)
-    events = _events_since(settings, since, arm_of_request.keys())
-    sessions = session_traffic(events, arm_of_request, arm_of_user, state.surface)
-
-    def arm(name: str) -> ArmTraffic:
-        n, errors, p95 = requests[name]
-        s, clicked, converted = sessions[name]
-        return ArmTraffic(n, errors, p95, s, clicked, converted)
-
-    return Traffic(arm(CHAMPION_ARM), arm(CHALLENGER_ARM))
 
 
 def canary_step(

@@ -3,8 +3,8 @@
 Written by :class:`~vitrina.serving.recs.answer.RecsService` (so both the ``/recs`` route and
 its fast lane log) and by the ``/search`` route.
 
-The canary's error-rate and latency guardrails read these lines
-(:mod:`vitrina.pipelines.experiments.canary`); the request id ties an event (a click, a
+The canary's error-rate, degraded-answers and latency guardrails read these lines
+(:mod:`vitrina.pipelines.canary_traffic`); the request id ties an event (a click, a
 purchase) back to the arm that answered it, so a session keeps the arm it was served under
 even after a ramp-up moved its user into the challenger.
 """

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from vitrina.pipelines.canary import CHALLENGER_ARM, CHAMPION_ARM, session_traffic
+from vitrina.pipelines.canary_traffic import CHALLENGER_ARM, CHAMPION_ARM, session_traffic
 
 pytestmark = pytest.mark.unit
 

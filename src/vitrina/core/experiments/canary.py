@@ -5,8 +5,18 @@ step after the last stage is the promotion (100 %: the challenger becomes the ch
 every look (:func:`step`), over the traffic observed since the canary started, each
 guardrail is checked:
 
-* **error rate** — the challenger's share of failed or degraded answers may exceed the
-  champion's by at most ``max_error_increase`` (absolute), once it served ``min_requests``;
+* **error rate** — the challenger's share of failed answers (5xx: an exception or an
+  unavailable backend) may exceed the champion's by at most ``max_error_increase``
+  (absolute), once it served ``min_requests``;
+* **degraded answers** — a degraded answer (a fallback served: popularity for a customer the
+  arm's lists do not know, a search without its index) is a worse answer, not a failure, and
+  a few of them are expected on either arm. Arms are assigned per user and one customer's
+  requests degrade together, so the unit is the user: the share of each arm's users who got
+  at least one degraded answer. Its always-valid confidence sequence of challenger −
+  champion (as for CTR below) must not lie entirely above ``max_degraded_increase``: only a
+  challenger that degrades significantly more often fails, judged once it served
+  ``min_requests``. A handful of degraded answers on a few dozen requests cannot decide it;
+  a mostly-degraded challenger does within its first stage;
 * **latency** — the challenger's p95 may be at most ``max_p95_ratio`` × the champion's p95
   plus ``p95_slack_ms``, once it served ``min_requests``;
 * **CTR and conversion lower bounds** — the always-valid confidence sequence of
@@ -50,6 +60,7 @@ class CanaryPolicy:
     min_requests: int = 200
     min_sessions: int = 100
     max_error_increase: float = 0.01
+    max_degraded_increase: float = 0.01
     max_p95_ratio: float = 1.5
     p95_slack_ms: float = 5.0
     tolerance: float = 0.0
@@ -64,14 +75,19 @@ class CanaryPolicy:
             raise ValueError("min_requests and min_sessions must be >= 1")
         if not 0.0 < self.alpha < 1.0:
             raise ValueError(f"alpha must be in (0, 1), got {self.alpha}")
-        if self.max_error_increase < 0 or self.max_p95_ratio < 1 or self.tolerance < 0:
-            raise ValueError("max_error_increase and tolerance must be >= 0, max_p95_ratio >= 1")
+        increases = (self.max_error_increase, self.max_degraded_increase, self.tolerance)
+        if min(increases) < 0 or self.max_p95_ratio < 1:
+            raise ValueError(
+                "max_error_increase, max_degraded_increase and tolerance must be >= 0, max_p95_ratio >= 1"
+            )
 
 
 @dataclass(frozen=True)
 class ArmTraffic:
-    """One arm's traffic since the canary started: requests (and how many failed or were
-    degraded), the p95 latency of its requests, sessions (and how many clicked, bought)."""
+    """One arm's traffic since the canary started: requests (``errors`` of them failed with a
+    5xx, ``degraded`` were answered with a fallback), the p95 latency of its requests,
+    sessions (and how many clicked, bought), and the users it served (an anonymous request
+    counts as a user of its own) with how many of them got a degraded answer."""
 
     requests: int = 0
     errors: int = 0
@@ -79,17 +95,36 @@ class ArmTraffic:
     sessions: int = 0
     clicked: int = 0
     converted: int = 0
+    degraded: int = 0
+    users: int = 0
+    degraded_users: int = 0
 
     def __post_init__(self) -> None:
-        counts = (self.requests, self.errors, self.sessions, self.clicked, self.converted)
-        if min(counts) < 0 or self.errors > self.requests:
-            raise ValueError(f"counts must be >= 0 and errors <= requests, got {self}")
+        counts = (
+            self.requests,
+            self.errors,
+            self.sessions,
+            self.clicked,
+            self.converted,
+            self.degraded,
+            self.users,
+            self.degraded_users,
+        )
+        if min(counts) < 0 or self.errors + self.degraded > self.requests:
+            raise ValueError(f"counts must be >= 0 and errors + degraded <= requests, got {self}")
         if self.clicked > self.sessions or self.converted > self.sessions:
             raise ValueError(f"clicked and converted sessions cannot exceed sessions, got {self}")
+        if self.users > self.requests or self.degraded_users > min(self.users, self.degraded):
+            raise ValueError(f"users <= requests and degraded users <= users, degraded: got {self}")
 
     @property
     def error_rate(self) -> float:
         return self.errors / self.requests if self.requests else 0.0
+
+    @property
+    def degraded_rate(self) -> float:
+        """The share of requests answered with a fallback (recorded; the guardrail judges users)."""
+        return self.degraded / self.requests if self.requests else 0.0
 
     def rate(self, metric: str) -> tuple[int, int]:
         """(successes, sessions) of ``ctr`` or ``conversion``."""
@@ -181,12 +216,12 @@ def start(surface: str, challenger: str, at: str, policy: CanaryPolicy | None = 
     )
 
 
-def rate_bounds(
-    metric: str, champion: ArmTraffic, challenger: ArmTraffic, policy: CanaryPolicy
+def difference_bounds(
+    name: str, champion: tuple[int, int], challenger: tuple[int, int], policy: CanaryPolicy
 ) -> dict[str, float]:
-    """Both arms' rate of ``metric``, their difference and its always-valid interval."""
-    x_c, n_c = champion.rate(metric)
-    x_t, n_t = challenger.rate(metric)
+    """Both arms' rate ``name`` (successes, units), their difference (challenger − champion)
+    and its always-valid interval; empty while an arm has no unit."""
+    (x_c, n_c), (x_t, n_t) = champion, challenger
     if n_c == 0 or n_t == 0:
         return {}
     p_c, p_t = x_c / n_c, x_t / n_t
@@ -196,12 +231,29 @@ def rate_bounds(
     diff = p_t - p_c
     low, high = confidence_sequence(diff, se, two_arm_n_eff(n_c, n_t), alpha=policy.alpha, scale=policy.scale)
     return {
-        f"{metric}_champion": p_c,
-        f"{metric}_challenger": p_t,
-        f"{metric}_diff": diff,
-        f"{metric}_lower": low,
-        f"{metric}_upper": high,
+        f"{name}_champion": p_c,
+        f"{name}_challenger": p_t,
+        f"{name}_diff": diff,
+        f"{name}_lower": low,
+        f"{name}_upper": high,
     }
+
+
+def rate_bounds(
+    metric: str, champion: ArmTraffic, challenger: ArmTraffic, policy: CanaryPolicy
+) -> dict[str, float]:
+    """Both arms' rate of ``metric`` (per session), their difference and its always-valid interval."""
+    return difference_bounds(metric, champion.rate(metric), challenger.rate(metric), policy)
+
+
+def degraded_bounds(champion: ArmTraffic, challenger: ArmTraffic, policy: CanaryPolicy) -> dict[str, float]:
+    """Both arms' share of users with a degraded answer, the difference and its always-valid interval."""
+    return difference_bounds(
+        "degraded_users",
+        (champion.degraded_users, champion.users),
+        (challenger.degraded_users, challenger.users),
+        policy,
+    )
 
 
 def guardrails(
@@ -215,8 +267,16 @@ def guardrails(
         "requests_challenger": float(challenger.requests),
         "sessions_champion": float(champion.sessions),
         "sessions_challenger": float(challenger.sessions),
+        "errors_champion": float(champion.errors),
+        "errors_challenger": float(challenger.errors),
         "error_rate_champion": champion.error_rate,
         "error_rate_challenger": challenger.error_rate,
+        "degraded_champion": float(champion.degraded),
+        "degraded_challenger": float(challenger.degraded),
+        "degraded_rate_champion": champion.degraded_rate,
+        "degraded_rate_challenger": challenger.degraded_rate,
+        "users_champion": float(champion.users),
+        "users_challenger": float(challenger.users),
     }
     measured = challenger.requests >= policy.min_requests and champion.requests > 0
     excess = challenger.error_rate - champion.error_rate
@@ -228,6 +288,21 @@ def guardrails(
         failed.append(line)
     elif measured:
         passed.append(line)
+    level = round(100 * (1 - policy.alpha))
+    bounds = degraded_bounds(champion, challenger, policy)
+    numbers.update(bounds)
+    if measured and bounds:
+        low = bounds["degraded_users_lower"]
+        line = (
+            f"degraded answers for {challenger.degraded_users} of {challenger.users} users "
+            f"({challenger.degraded} of {challenger.requests} requests) vs champion "
+            f"{champion.degraded_users} of {champion.users}, always-valid {level} % interval of the "
+            f"difference [{low:+.4f}, {bounds['degraded_users_upper']:+.4f}]"
+        )
+        if low > policy.max_degraded_increase:
+            failed.append(f"{line} lies above +{policy.max_degraded_increase:g}")
+        else:
+            passed.append(line)
     if champion.p95_ms is not None and challenger.p95_ms is not None:
         numbers["p95_ms_champion"], numbers["p95_ms_challenger"] = champion.p95_ms, challenger.p95_ms
         limit = champion.p95_ms * policy.max_p95_ratio + policy.p95_slack_ms
@@ -242,7 +317,6 @@ def guardrails(
             continue
         numbers.update(bounds)
         upper = bounds[f"{metric}_upper"]
-        level = round(100 * (1 - policy.alpha))
         line = (
             f"{metric} {bounds[f'{metric}_challenger']:.4f} vs {bounds[f'{metric}_champion']:.4f}, "
             f"always-valid {level} % interval of the difference "

@@ -7,9 +7,10 @@
   registered (a retrain the gate let through) through shadow → canary: it publishes the
   challenger's lists beside the champion's and turns shadow mode on for a day, then writes
   the shadow report and starts the canary; the loop's ``canary`` step advances, promotes or
-  rolls it back. While the canary runs its lists are re-published after every loop run, as
-  the champion's are (the day's new customers folded in). Every promotion and rollback is
-  recorded with its day and reason.
+  rolls it back, and its ``recs · publish challenger`` step re-publishes the challenger's lists
+  on each day's data, as it does the champion's (:mod:`vitrina.pipelines.recs.challenger_lists`:
+  the same in a deployment without the simulator). Every promotion and rollback is recorded
+  with its day and reason.
 """
 
 from __future__ import annotations
@@ -132,27 +133,16 @@ class ChallengerFlow:
     def mark(self, version: str) -> None:
         self.handled.add(int(version.removeprefix("v")))
 
-    def _refresh(self, challenger: str) -> list[dict[str, Any]]:
-        """Re-publish a challenger under canary on today's data, as the loop re-publishes the
-        champion: the customers who arrived since its lists were published are folded in, so
-        its arm does not answer them with the fallback the canary counts as degraded while the
-        champion's arm knows them."""
-        from vitrina.pipelines.recs.publish import publish_challenger
-
-        if publish_challenger(self.settings) is None:
-            return []
-        bump_counter(self.settings.home, "models")
-        return [{"surface": "recs", "challenger": challenger, "summary": "re-published on today's data"}]
-
     def advance(self, day: int) -> list[dict[str, Any]]:
         """After a loop run: start the canary of the challenger shadowed since the last run, or
-        put a newly registered challenger in shadow; returns what it did."""
+        put a newly registered challenger in shadow; returns what it did (nothing while a
+        canary runs: the loop looks at it and keeps its lists on the current data)."""
         from vitrina.pipelines.recs.publish import publish_challenger
         from vitrina.pipelines.shadow_report import write_shadow_report
 
         running = load_canary(self.settings, "recs")
         if running is not None and running.status == "running":
-            return self._refresh(running.challenger)
+            return []
         if self.shadowing is not None:
             version, self.shadowing = self.shadowing, None
             payload, _ = write_shadow_report(self.settings)

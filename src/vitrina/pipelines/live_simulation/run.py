@@ -10,7 +10,8 @@ For each day ``d`` (no wall-clock waits; the calendar follows the world's last d
 2. **the shoppers** browse recommendations and search through the API and post their events
    (:mod:`.traffic`);
 3. **the loop** runs, as ``vitrina train all`` does (:func:`vitrina.pipelines.loop.run_all`:
-   intake, validate, canary look, features, drift, retrain or reuse, publish, re-index);
+   intake, validate, canary look, features, drift, retrain or reuse, publish — the champion's
+   lists and a published challenger's —, re-index);
    a failed step is recorded and the next day goes on with what serves;
 4. **the operator's automation** takes a newly registered challenger through shadow → canary
    (:class:`.operator.ChallengerFlow`) and the API applies what was published.
@@ -41,6 +42,7 @@ from vitrina.pipelines.live_simulation.operator import ChallengerFlow, inject_ba
 from vitrina.pipelines.live_simulation.protocol import LiveApi, LiveShop
 from vitrina.pipelines.live_simulation.traffic import play_day
 from vitrina.pipelines.loop import LoopConfig, LoopRun, run_all
+from vitrina.pipelines.recs.challenger_lists import CHALLENGER_STEP
 
 ARRIVAL_HOUR = 7
 LIVE = "live"  # the pipeline name of the failures the live simulation records itself
@@ -84,6 +86,8 @@ def _loop(
     if run is not None:
         for event in run.steps:
             record.steps[event.outcome] = record.steps.get(event.outcome, 0) + 1
+            if event.step == CHALLENGER_STEP and event.outcome == "ran":
+                record.experiments.append({"surface": "recs", "summary": event.detail})
         if run.drift is not None:
             record.drift["check"] = run.drift.decision
         for model, decision in run.decisions.items():

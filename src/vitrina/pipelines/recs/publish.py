@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -225,6 +225,16 @@ def _item_vectors(served: ServedModel) -> npt.NDArray[np.float32] | None:
     return None if content is None else np.asarray(content, dtype=np.float32)
 
 
+def trained_in(version: int, tags: Mapping[str, str]) -> str:
+    """The training run a registered version's lists are named after (its version without one)."""
+    return tags.get("pipeline_run_id", f"v{version}")
+
+
+def lists_model_version(version: int, tags: Mapping[str, str]) -> str:
+    """The ``model_version`` the lists published with a registered version's model carry."""
+    return f"recs-{trained_in(version, tags)}"
+
+
 Champion = tuple[str, ServedModel, FoldIn | None]
 """The champion as served: its training run, its policy over the current data, and what was
 folded in (None when it was trained on these very products and customers)."""
@@ -245,8 +255,8 @@ def champion_model(
         champion = resolve(settings, RECS_MODEL, alias)
     except ModelNotFoundError:
         return None
-    trained_in = champion.tags.get("pipeline_run_id", f"v{champion.version}")
-    if fresh is not None and fresh[0] == trained_in:
+    run = trained_in(champion.version, champion.tags)
+    if fresh is not None and fresh[0] == run:
         return fresh[0], fresh[1], None
     bundle = load_bundle(champion.path, data)
     if bundle.fold_in is not None:
@@ -256,7 +266,7 @@ def champion_model(
     fitted = policy_sources((bundle.policy, discover), data, end_us, bundle.sources)
     served = served_model(bundle.policy, data, end_us, full, bundle.sources, fitted)
     served.discover = discover_model(discover, data, end_us, full, bundle.sources, fitted)
-    return trained_in, served, bundle.fold_in
+    return run, served, bundle.fold_in
 
 
 def publish_champion(
@@ -279,15 +289,19 @@ def publish_champion(
 
 
 def publish_challenger(
-    settings: Settings, config: RecsConfig | None = None, on_step: Callable[[str], None] | None = None
+    settings: Settings,
+    config: RecsConfig | None = None,
+    on_step: Callable[[str], None] | None = None,
+    data: RecsData | None = None,
 ) -> BatchReport | None:
     """Publish every known user's list with the registered ``vitrina-recs`` challenger beside
     the champion's (the store's challenger pointer; the current version keeps serving); None
-    when there is no challenger. The version key is ``challenger-<timestamp>``."""
+    when there is no challenger. The version key is ``challenger-<timestamp>``; ``data`` is the
+    current data when the caller already loaded it."""
     step = on_step or (lambda _: None)
     config = config or RecsConfig()
     step("loading the interactions and the catalog")
-    data = load_recs_data(settings)
+    data = data if data is not None else load_recs_data(settings)
     step("assembling the challenger model")
     end_us = int(data.interactions.ts_us.max()) + 1
     challenger = champion_model(settings, data, end_us, config, alias=CHALLENGER)

@@ -13,7 +13,9 @@ data → item2vec → two-tower → ranker → evaluate → publish. Times and r
   it as ``vitrina-recs`` challenger (champion if there is none yet);
 * publishing recomputes every active user's TOP-20 with the **champion** (resolved by alias,
   re-assembled as of the end of the data) and switches the serving store to the new
-  version atomically; with no champion nothing is published and the store keeps serving.
+  version atomically; with no champion nothing is published and the store keeps serving;
+  a registered challenger's lists published for an experiment then follow the same data
+  (:mod:`vitrina.pipelines.recs.challenger_lists`).
 
 Every artifact is written under ``models/recs/<run_id>/`` in safe formats (the bundle of
 :mod:`vitrina.adapters.models.recs_bundle`). Training (through registration) and publishing are two ledger
@@ -51,6 +53,7 @@ from vitrina.core.recs.policy import FILL, ServedModel, make_source, segment_pop
 from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.two_tower.model import TwoTower, TwoTowerConfig
 from vitrina.pipelines.recs.batch import BatchReport
+from vitrina.pipelines.recs.challenger_lists import refresh_challenger
 from vitrina.pipelines.recs.dataset import load_recs_data
 from vitrina.pipelines.recs.engine import accuracy_join
 from vitrina.pipelines.recs.evaluation import (
@@ -386,4 +389,5 @@ def run_recs(
         ledger.skipped("train", decision.reason)
     if config.publish:
         _publish_step(session, config, run, ledger, steps)
+        refresh_challenger(settings, ledger, session.tables, config, session.load)
     return run

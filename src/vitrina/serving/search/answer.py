@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 MAX_SHADOW_PENDING = 64
 MISSING = "challenger-missing"
 """Suffix of the mode of a challenger-arm answer the champion gave because no challenger
-index is loaded (counted as degraded by the canary's error-rate guardrail)."""
+index is loaded (a degraded answer to the canary's guardrail of that name)."""
 
 
 class SearchUnavailableError(RuntimeError):
