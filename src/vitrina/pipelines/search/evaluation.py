@@ -32,6 +32,8 @@ from vitrina.core.search.semantic.encoder import Precision, QueryEncoder
 from vitrina.core.search.semantic.index import SemanticIndex
 from vitrina.pipelines.reports import write_report
 from vitrina.pipelines.search.judgments import read_judgments
+from vitrina.pipelines.search.live_champion import SECTION as LIVE_SECTION
+from vitrina.pipelines.search.live_champion import compare_with_served
 from vitrina.pipelines.search.logs import LogWindows
 from vitrina.pipelines.search.run_record import SearchConfig, SearchRun
 
@@ -149,6 +151,18 @@ def evaluate_run(
             choice = choose_mode(selection, split)
             report["served_mode"] = choice.to_dict()
             run.notes.append(choice.reason)
+            engine.served_mode = choice.mode
+        live = compare_with_served(
+            settings,
+            logs,
+            windows,
+            engine,
+            name=f"search-{run.run_id}",
+            max_searches=config.max_eval_searches,
+            seed=config.seed,
+        )
+        report[LIVE_SECTION] = {"skipped": live} if isinstance(live, str) else live.to_dict()
+        run.notes.append(live if isinstance(live, str) else live.reason())
         engine.close()
     chosen = gate_source(report)
     report["relevance"] = {
