@@ -172,13 +172,13 @@ def _live_champion_lines(live: Mapping[str, Any] | None) -> list[str]:
     lines = [
         f"## Against the served version on {live['n_searches']} held-out live searches",
         "",
-        "| version | ndcg@10 | mrr |",
-        "|---|---:|---:|",
+        "| version | ips_dcg@10 (gated) | ndcg@10 | mrr |",
+        "|---|---:|---:|---:|",
     ]
     for role in ("champion", "challenger"):
-        scores = live[role]
-        lines.append(f"| {live[role + '_version']} | {_cell(scores['ndcg@10'])} | {_cell(scores['mrr'])} |")
-    p_better, p_worse = live["p_better"]["ndcg@10"], live["p_worse"]["ndcg@10"]
+        cells = " | ".join(_cell(live[role].get(m)) for m in (live["gated"], "ndcg@10", "mrr"))
+        lines.append(f"| {live[role + '_version']} | {cells} |")
+    p_better, p_worse = live["p_better"][live["gated"]], live["p_worse"][live["gated"]]
     lines += ["", f"{live['verdict']} ({live['rule']}: p better {p_better:.3g}, p worse {p_worse:.3g}).", ""]
     return lines
 

@@ -28,6 +28,7 @@ from vitrina.core.evaluation.search_rankings import (
 from vitrina.core.evaluation.served_mode import JudgedSplit, choose_mode, split_judged, take
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.search.products import ProductTable
+from vitrina.core.search.propensity import PositionBias
 from vitrina.core.search.semantic.encoder import Precision, QueryEncoder
 from vitrina.core.search.semantic.index import SemanticIndex
 from vitrina.pipelines.reports import write_report
@@ -106,6 +107,7 @@ def evaluate_run(
     fine_tuned: np.ndarray | None,
     normalise: Callable[[str], str],
     learnt: frozenset[str] = frozenset(),
+    bias: PositionBias | None = None,
 ) -> dict[str, Any]:
     """Every model on every relevance source (``fine_tuned``: the served embeddings when the
     encoder was fine-tuned; None when the base encoder serves, whose index is then reused as
@@ -158,6 +160,7 @@ def evaluate_run(
             windows,
             engine,
             name=f"search-{run.run_id}",
+            bias=bias,
             max_searches=config.max_eval_searches,
             seed=config.seed,
         )

@@ -21,10 +21,11 @@ import pandas as pd
 from vitrina.adapters.models.index_versions import current_version
 from vitrina.adapters.models.search_index import load_version
 from vitrina.config import Settings
-from vitrina.core.evaluation.live_champion import K, LiveComparison, compare, held_out_searches
+from vitrina.core.evaluation.live_champion import GATED, K, LiveComparison, compare, held_out_searches
 from vitrina.core.promotion.gate import GateCheck
 from vitrina.core.recs.paired import LEVEL
 from vitrina.core.search.engine import SearchEngine
+from vitrina.core.search.propensity import PositionBias
 from vitrina.pipelines.search.live_logs import live_search_ids
 from vitrina.pipelines.search.logs import LogWindows
 from vitrina.pipelines.search.signals import compute_signals
@@ -53,16 +54,21 @@ def compare_with_served(
     engine: SearchEngine,
     *,
     name: str,
+    bias: PositionBias | None,
     max_searches: int,
     seed: int,
 ) -> LiveComparison | str:
     """This run's ``engine`` (``name``: as it will serve, signals as of ``t_eval``) against the served
-    version on the held-out live searches; the reason in words when they cannot be compared."""
+    version on the held-out live searches, clicks weighted by the inverse of ``bias`` (the
+    examination probability per position estimated before ``t_eval``); the reason in words
+    when they cannot be compared."""
     if windows is None:
         return "no held-out window: nothing to compare with the serving version on"
     live = live_search_ids(settings)
     held = logs[(logs["ts"] >= windows.t_eval) & logs["search_id"].isin(live)]
-    searches = held_out_searches(held, max_searches=max_searches, seed=seed)
+    searches = held_out_searches(
+        held, max_searches=max_searches, seed=seed, ips_weights=None if bias is None else bias.weights
+    )
     if len(searches) < MIN_SEARCHES:
         return (
             f"{len(searches)} held-out live search(es) with a click (of {len(held):,} held out): "
@@ -84,25 +90,31 @@ def compare_with_served(
     return compare(searches, champion=served, champion_rankings=old, challenger=name, challenger_rankings=new)
 
 
-def live_gate_check(metrics: dict[str, Any]) -> GateCheck:
-    """The gate's ``vs_champion_live`` check from the run's ``live_champion`` section: fails
-    when the serving version beats this one beyond noise on NDCG@10, else passes; skipped, with
-    the reason, when nothing was compared."""
+NOT_ENFORCED = (
+    "recorded, not enforced (VITRINA_GATE_LIVE_SEARCH off): judged by clicks on what it showed, "
+    "the served version is favoured (docs/adr/0033)"
+)
+
+
+def live_gate_check(metrics: dict[str, Any], *, enforce: bool) -> GateCheck:
+    """The gate's ``vs_champion_live`` check from the run's ``live_champion`` section. With
+    ``enforce`` it fails when the served version beats this one beyond noise on the gated metric
+    (IPS-DCG@10 of the logged page) and passes otherwise; without, it is skipped with the
+    numbers and verdict in its detail. Skipped, with the reason, when nothing was compared."""
     section = metrics.get(SECTION) or {}
     if "verdict" not in section:
         reason = section.get("skipped", "not compared on held-out live searches")
         return GateCheck(CHECK, "skip", None, None, reason)
-    new, old = section["challenger"]["ndcg@10"], section["champion"]["ndcg@10"]
-    p_worse = section["p_worse"]["ndcg@10"]
-    return GateCheck(
-        CHECK,
-        "fail" if section["verdict"] == "worse" else "pass",
-        p_worse,
-        LEVEL,
-        f"NDCG@10 {new:.4f} vs serving {section['champion_version']} {old:.4f} on the same "
-        f"{section['n_searches']:,} held-out live searches; p(serving is better) {p_worse:.3g} "
-        f"(fails below {LEVEL:g}), {section['verdict']}",
+    new, old = section["challenger"][GATED], section["champion"][GATED]
+    p_worse = section["p_worse"][GATED]
+    detail = (
+        f"IPS-DCG@10 {new:.4f} vs served {section['champion_version']} {old:.4f} on the same "
+        f"{section['n_searches']:,} held-out live searches; p(served is better) {p_worse:.3g} "
+        f"(fails below {LEVEL:g}): {section['verdict']}"
     )
+    if not enforce:
+        return GateCheck(CHECK, "skip", p_worse, LEVEL, f"{detail}; {NOT_ENFORCED}")
+    return GateCheck(CHECK, "fail" if section["verdict"] == "worse" else "pass", p_worse, LEVEL, detail)
 
 
 def live_tags(metrics: dict[str, Any]) -> dict[str, str]:

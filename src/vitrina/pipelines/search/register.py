@@ -95,9 +95,10 @@ def register_search(
     The gate reads the section :func:`~vitrina.core.evaluation.relevance_source.gate_source`
     picks from ``metrics`` (judgments, else qrels, else held-out logs); with none of them, a
     first version still registers, the reason recorded. ``served_model`` is the evaluation
-    model the engine serves as (default: ``hybrid_ltr`` with a ranker, else ``hybrid``). A
-    version the serving one beats beyond noise on the same held-out live searches fails the
-    gate's ``vs_champion_live`` check (:mod:`vitrina.pipelines.search.live_champion`)."""
+    model the engine serves as (default: ``hybrid_ltr`` with a ranker, else ``hybrid``). With
+    ``settings.gate_live_search``, a version the served one beats beyond noise on the same
+    held-out live searches fails the gate's ``vs_champion_live`` check (recorded either way,
+    :mod:`vitrina.pipelines.search.live_champion`)."""
     (bundle_dir / INDEX_FILE).write_text(json.dumps({"index_version": index_version}))
     ranker = engine.ranker
     importance = None
@@ -130,7 +131,7 @@ def register_search(
         gate_section=chosen.section or "models",
         relevance_source=chosen.label,
         unmeasured_reason=NOTHING_TO_MEASURE if chosen.section is None else None,
-        extra_checks=(live_gate_check(metrics),),
+        extra_checks=(live_gate_check(metrics, enforce=settings.gate_live_search),),
     )
     registration = gate_and_register(settings, candidate)
     serve_champion_index(settings)
