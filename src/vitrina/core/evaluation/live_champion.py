@@ -86,7 +86,7 @@ def held_out_searches(
     seeded sample of ``max_searches`` of them when there are more (scoring costs a search each).
     ``ips_weights`` maps 1-based logged positions to inverse-propensity weights (a product
     bought without being shown takes the last position's)."""
-    clicked = logs[[len(c) > 0 for c in logs["results_clicked"]]]
+    clicked = logs[np.array([len(c) > 0 for c in logs["results_clicked"]], dtype=bool)]
     if len(clicked) > max_searches:
         clicked = clicked.sample(n=max_searches, random_state=seed).sort_values(["ts", "search_id"])
     relevant, gains, shown, ips = [], [], [], []

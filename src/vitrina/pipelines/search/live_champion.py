@@ -65,6 +65,8 @@ def compare_with_served(
     if windows is None:
         return "no held-out window: nothing to compare with the serving version on"
     live = live_search_ids(settings)
+    if not live:
+        return "no search logged by the shop's own API: nothing to compare with the serving version on"
     held = logs[(logs["ts"] >= windows.t_eval) & logs["search_id"].isin(live)]
     searches = held_out_searches(
         held, max_searches=max_searches, seed=seed, ips_weights=None if bias is None else bias.weights

@@ -45,6 +45,7 @@ def test_only_searches_a_shopper_acted_on_are_held_out_with_purchase_and_click_g
     assert searches.relevant[0] == ["p0"]
     assert searches.gains[0].tolist() == [2.0]  # bought
     assert searches.gains[1].tolist() == [1.0]  # clicked only
+    assert len(held_out_searches(_logs(3).iloc[:0], max_searches=10, seed=0)) == 0
     sampled = held_out_searches(_logs(50), max_searches=10, seed=3)
     assert len(sampled) == 10
     assert sampled.search_ids == sorted(sampled.search_ids)  # kept in time order
