@@ -151,6 +151,14 @@ class Settings(BaseSettings):
     gate_min_baseline_ratio: float = Field(
         default=1.0, ge=0, description="Gate: NDCG@10 ≥ ratio × the popularity baseline's (0 disables)."
     )
+    gate_live_search: bool = Field(
+        default=False,
+        description=(
+            "Search gate: refuse a version the served one beats beyond noise on the same held-out "
+            "live searches (docs/adr/0033). Off: the comparison is recorded, not enforced — judged "
+            "by clicks the served version is favoured."
+        ),
+    )
 
     # The drift branch of `vitrina train all` (docs/spec.md §5.5): retrain on drift, or when the
     # champion is older than this, otherwise keep it and only re-publish / re-index.

@@ -17,20 +17,17 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 from rich.console import Console
 from support.fixed_calendar import WORLD_END_MIDNIGHT
+from support.live_searches import Clock, LiveSearch, play_searches, without_search_logs
 
 from vitrina.adapters.lake.truth import load_truth
 from vitrina.adapters.models.index_versions import current_version
 from vitrina.adapters.models.search_index import load_version
 from vitrina.bootstrap import open_event_buffer
-from vitrina.cli.experiment import load_population
 from vitrina.config import Settings, get_settings
 from vitrina.core.evaluation.search_rankings import JudgedQueries, evaluate_rankings, judged_from_logs
 from vitrina.core.search.engine import SearchEngine
@@ -40,8 +37,6 @@ from vitrina.pipelines.search.live_logs import build_live_search_logs
 from vitrina.pipelines.search.logs import log_windows, read_search_logs
 from vitrina.pipelines.search.run import SearchConfig, run_search
 from vitrina.pipelines.validate import validate_lake
-from vitrina.serving.api_client import ApiClient
-from vitrina.serving.app import create_app
 from vitrina.simulator.online import OnlineMarketplace
 from vitrina.simulator.truth import query_relevance
 
@@ -61,75 +56,6 @@ DAYS = 3
 SEARCHES_PER_DAY = 300
 K = 20
 SEED = 11
-ACTED = ("click", "add_to_cart", "purchase")
-
-
-@dataclass
-class Clock:
-    """The simulated time the API stamps its answers with."""
-
-    now: dt.datetime
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-@dataclass(frozen=True)
-class LiveSearch:
-    request_id: str
-    user_id: str
-    query: str
-    query_id: str
-    ts: dt.datetime
-
-
-def _without_search_logs(settings: Settings) -> None:
-    for layer in ("raw", "validated"):
-        shutil.rmtree(Path(settings.lake) / layer / "search_logs", ignore_errors=True)
-
-
-def _play(settings: Settings, clock: Clock) -> list[LiveSearch]:
-    """``DAYS`` days of searches through the API, the market's clicks and purchases posted back."""
-    truth = load_truth(settings)
-    market = OnlineMarketplace(truth, seed=SEED)
-    rng = np.random.default_rng(SEED)
-    queries = truth.queries
-    weights = queries["n_searches"].to_numpy(dtype=np.float64).clip(min=1.0)
-    user_ids = np.asarray(load_population(settings).users, dtype=object)
-    played: list[LiveSearch] = []
-    with TestClient(create_app(settings)) as http:
-        answers = http.app.state.serving.answers  # type: ignore[attr-defined]
-        answers.clock = clock
-        api = ApiClient(http)
-        for day in range(DAYS):
-            start = WORLD_END_MIDNIGHT + dt.timedelta(days=day, hours=8)
-            picks = rng.choice(len(queries), size=SEARCHES_PER_DAY, p=weights / weights.sum())
-            people = rng.choice(user_ids, size=SEARCHES_PER_DAY)
-            pending: list[dict[str, object]] = []
-            for n, (pick, user) in enumerate(zip(picks, people, strict=True)):
-                clock.now = start + dt.timedelta(seconds=40 * n)
-                query, query_id = str(queries["query"].iloc[pick]), str(queries["query_id"].iloc[pick])
-                request_id = f"live-{day}-{n:05d}"
-                served = api.search(query, user_id=str(user), k=K, request_id=request_id)
-                context = {
-                    "page": "search",
-                    "query": query,
-                    "query_id": query_id,
-                    "ts": clock.now,
-                    "session_id": f"ses-{day}-{n:05d}",
-                    "request_id": request_id,
-                }
-                events = market.respond(str(user), served.product_ids, context)
-                pending += [
-                    {**e, "event_id": f"live-{e['event_id']}", "ts": e["ts"].isoformat()}
-                    for e in events
-                    if e["event_type"] in ACTED
-                ]
-                played.append(LiveSearch(request_id, str(user), query, query_id, clock.now))
-            for first in range(0, len(pending), 500):
-                api.post_events(pending[first : first + 500])
-        assert answers.drain(timeout_s=30)
-    return played
 
 
 def _truth_judged(settings: Settings, searches: list[LiveSearch], engine: SearchEngine) -> JudgedQueries:
@@ -173,7 +99,7 @@ def live_home(tmp_path_factory: pytest.TempPathFactory, ci_settings: Settings) -
     home = tmp_path_factory.mktemp("live-search") / "home"
     shutil.copytree(ci_settings.home, home)
     settings = get_settings(home=home)
-    _without_search_logs(settings)
+    without_search_logs(settings)
     return settings
 
 
@@ -187,7 +113,7 @@ def test_a_ranker_learnt_from_api_logged_searches_beats_the_previous_version(liv
     assert any("no search logs" in note for note in first.notes)
 
     clock = Clock(WORLD_END_MIDNIGHT)
-    played = _play(settings, clock)
+    played = play_searches(settings, clock, days=DAYS, per_day=SEARCHES_PER_DAY, k=K, seed=SEED)
 
     with open_event_buffer(settings) as buffer:
         flushed = flush_events(settings, buffer)

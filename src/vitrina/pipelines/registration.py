@@ -41,7 +41,7 @@ from vitrina.adapters.reports import read_latest_metrics
 from vitrina.config import Settings
 from vitrina.core.evaluation.behaviour import BehaviourCheck
 from vitrina.core.promotion.alias_plans import CHAMPION, HELD, AliasPlan
-from vitrina.core.promotion.gate import GateDecision, GateInput, GateThresholds, decide
+from vitrina.core.promotion.gate import GateCheck, GateDecision, GateInput, GateThresholds, decide
 from vitrina.core.tables import CATALOG, EVENTS, TRANSACTIONS, USERS
 
 GATE_METRIC = "ndcg@10"
@@ -62,6 +62,7 @@ class Candidate:
     ``unmeasured_reason`` says why there is no NDCG@10 to gate on (see
     :mod:`vitrina.core.promotion.gate`: a first version then still registers).
     ``left_out`` names the parts the run trained without and why (the card lists them).
+    ``extra_checks`` are gate checks the pipeline decided itself (search: ``vs_champion_live``).
     ``bundle_dir`` and ``report_dir`` are local paths or lake URLs of folders.
     """
 
@@ -87,6 +88,7 @@ class Candidate:
     relevance_source: str | None = None
     unmeasured_reason: str | None = None
     left_out: Sequence[str] = field(default_factory=tuple)
+    extra_checks: Sequence[GateCheck] = field(default_factory=tuple)
 
     def ndcg(self, model: str | None) -> float | None:
         section = self.metrics.get(self.gate_section, {})
@@ -248,6 +250,7 @@ def gate_and_register(settings: Settings, candidate: Candidate) -> Registration:
         psi_skip_reason=candidate.psi_skip_reason,
         unmeasured_reason=candidate.unmeasured_reason,
         champion_skip_reason=_not_comparable(candidate, champion_source),
+        extra_checks=tuple(candidate.extra_checks),
     )
     source = {} if candidate.relevance_source is None else {SOURCE_TAG: candidate.relevance_source}
     measured = "nan" if ndcg is None else str(ndcg)

@@ -135,6 +135,7 @@ def render_markdown(report: Mapping[str, Mapping[str, Any]], run_id: str) -> str
     relevance = report.get("relevance")
     if relevance:
         lines += [f"Gate: {relevance.get('gate_detail', '—')}.", ""]
+    lines += _live_champion_lines(report.get("live_champion"))
     for section, models in report.items():
         if not models or section not in titles:
             continue
@@ -161,6 +162,25 @@ def render_markdown(report: Mapping[str, Mapping[str, Any]], run_id: str) -> str
                 lines.append(f"| {model} | " + " | ".join(cells) + " |")
             lines.append("")
     return "\n".join(lines)
+
+
+def _live_champion_lines(live: Mapping[str, Any] | None) -> list[str]:
+    """The new version beside the served one on the same held-out live searches, if compared
+    (:mod:`vitrina.core.evaluation.live_champion`)."""
+    if not live or "verdict" not in live:
+        return []
+    lines = [
+        f"## Against the served version on {live['n_searches']} held-out live searches",
+        "",
+        "| version | ips_dcg@10 (gated) | ndcg@10 | mrr |",
+        "|---|---:|---:|---:|",
+    ]
+    for role in ("champion", "challenger"):
+        cells = " | ".join(_cell(live[role].get(m)) for m in (live["gated"], "ndcg@10", "mrr"))
+        lines.append(f"| {live[role + '_version']} | {cells} |")
+    p_better, p_worse = live["p_better"][live["gated"]], live["p_worse"][live["gated"]]
+    lines += ["", f"{live['verdict']} ({live['rule']}: p better {p_better:.3g}, p worse {p_worse:.3g}).", ""]
+    return lines
 
 
 def _cell(value: object) -> str:

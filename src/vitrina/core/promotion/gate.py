@@ -19,6 +19,9 @@ A challenger is registered only if every check passes:
 * ``max_psi`` — the largest feature PSI < ``max_psi`` (skipped, and said so, when no drift
   measurement is available or the caller gives a reason not to apply it: a retrain that the
   drift itself triggered, docs/adr/0011);
+* every check the caller measured itself (``extra_checks``: search's ``vs_champion_live``, the
+  new version against the serving one on the same held-out live searches, docs/adr/0033) did
+  not fail;
 * every behaviour check (:mod:`vitrina.core.evaluation.behaviour`) passed.
 
 :meth:`GateDecision.to_dict` is what is written to ``gate.json`` and the run's tags.
@@ -51,6 +54,17 @@ class GateThresholds:
 
 
 @dataclass(frozen=True)
+class GateCheck:
+    """One line of the decision: the measured ``value`` against its ``threshold``."""
+
+    name: str
+    status: Status
+    value: float | None
+    threshold: float | None
+    detail: str
+
+
+@dataclass(frozen=True)
 class GateInput:
     """What the gate judges: the challenger's NDCG@10 and what it is compared with."""
 
@@ -64,17 +78,7 @@ class GateInput:
     # why NDCG@10 could not be measured; with no champion (champion_ndcg None) the floor is skipped
     unmeasured_reason: str | None = None
     champion_skip_reason: str | None = None  # set: vs_champion is skipped and this is recorded
-
-
-@dataclass(frozen=True)
-class GateCheck:
-    """One line of the decision: the measured ``value`` against its ``threshold``."""
-
-    name: str
-    status: Status
-    value: float | None
-    threshold: float | None
-    detail: str
+    extra_checks: Sequence[GateCheck] = field(default_factory=tuple)  # decided by the caller, recorded as is
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,7 @@ def decide(inputs: GateInput, thresholds: GateThresholds) -> GateDecision:
         )
     else:
         checks.append(GateCheck("max_psi", "skip", None, thresholds.max_psi, "no drift measurement"))
+    checks += inputs.extra_checks
     if not inputs.behaviour:
         checks.append(GateCheck("behaviour", "fail", None, None, "no behaviour test was run"))
     for check in inputs.behaviour:

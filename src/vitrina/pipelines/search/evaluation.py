@@ -28,10 +28,13 @@ from vitrina.core.evaluation.search_rankings import (
 from vitrina.core.evaluation.served_mode import JudgedSplit, choose_mode, split_judged, take
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.search.products import ProductTable
+from vitrina.core.search.propensity import PositionBias
 from vitrina.core.search.semantic.encoder import Precision, QueryEncoder
 from vitrina.core.search.semantic.index import SemanticIndex
 from vitrina.pipelines.reports import write_report
 from vitrina.pipelines.search.judgments import read_judgments
+from vitrina.pipelines.search.live_champion import SECTION as LIVE_SECTION
+from vitrina.pipelines.search.live_champion import compare_with_served
 from vitrina.pipelines.search.logs import LogWindows
 from vitrina.pipelines.search.run_record import SearchConfig, SearchRun
 
@@ -104,6 +107,7 @@ def evaluate_run(
     fine_tuned: np.ndarray | None,
     normalise: Callable[[str], str],
     learnt: frozenset[str] = frozenset(),
+    bias: PositionBias | None = None,
 ) -> dict[str, Any]:
     """Every model on every relevance source (``fine_tuned``: the served embeddings when the
     encoder was fine-tuned; None when the base encoder serves, whose index is then reused as
@@ -149,6 +153,19 @@ def evaluate_run(
             choice = choose_mode(selection, split)
             report["served_mode"] = choice.to_dict()
             run.notes.append(choice.reason)
+            engine.served_mode = choice.mode
+        live = compare_with_served(
+            settings,
+            logs,
+            windows,
+            engine,
+            name=f"search-{run.run_id}",
+            bias=bias,
+            max_searches=config.max_eval_searches,
+            seed=config.seed,
+        )
+        report[LIVE_SECTION] = {"skipped": live} if isinstance(live, str) else live.to_dict()
+        run.notes.append(live if isinstance(live, str) else live.reason())
         engine.close()
     chosen = gate_source(report)
     report["relevance"] = {

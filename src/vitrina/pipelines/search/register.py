@@ -31,6 +31,7 @@ from vitrina.core.metrics import PAD
 from vitrina.core.search.engine import SearchEngine
 from vitrina.core.search.ranker_features import FEATURES
 from vitrina.pipelines.registration import Candidate, GatePsi, Registration, gate_and_register
+from vitrina.pipelines.search.live_champion import live_gate_check, live_tags
 
 INPUT_TABLES = ("catalog", "search_logs", "judgments")
 SECTIONS = {
@@ -94,7 +95,10 @@ def register_search(
     The gate reads the section :func:`~vitrina.core.evaluation.relevance_source.gate_source`
     picks from ``metrics`` (judgments, else qrels, else held-out logs); with none of them, a
     first version still registers, the reason recorded. ``served_model`` is the evaluation
-    model the engine serves as (default: ``hybrid_ltr`` with a ranker, else ``hybrid``)."""
+    model the engine serves as (default: ``hybrid_ltr`` with a ranker, else ``hybrid``). With
+    ``settings.gate_live_search``, a version the served one beats beyond noise on the same
+    held-out live searches fails the gate's ``vs_champion_live`` check (recorded either way,
+    :mod:`vitrina.pipelines.search.live_champion`)."""
     (bundle_dir / INDEX_FILE).write_text(json.dumps({"index_version": index_version}))
     ranker = engine.ranker
     importance = None
@@ -114,7 +118,7 @@ def register_search(
         baseline_model="bm25",
         max_psi=None if psi is None else psi.value,
         psi_skip_reason=None if psi is None else psi.skip_reason,
-        tags=tags or {},
+        tags={**(tags or {}), **live_tags(metrics)},
         params={**params, "index_version": index_version},
         datasets=table_digests(LakePaths(settings.lake), "validated", INPUT_TABLES),
         data_window=data_window,
@@ -127,6 +131,7 @@ def register_search(
         gate_section=chosen.section or "models",
         relevance_source=chosen.label,
         unmeasured_reason=NOTHING_TO_MEASURE if chosen.section is None else None,
+        extra_checks=(live_gate_check(metrics, enforce=settings.gate_live_search),),
     )
     registration = gate_and_register(settings, candidate)
     serve_champion_index(settings)

@@ -78,6 +78,7 @@ from vitrina.core.search.fusion import Fusion
 from vitrina.core.search.lexical import BM25Index
 from vitrina.core.search.product_text import catalog_texts
 from vitrina.core.search.products import ProductTable
+from vitrina.core.search.propensity import PositionBias
 from vitrina.core.search.ranker_examples import build_ranking_frame, position_bias_from_logs, sample_searches
 from vitrina.core.search.ranker_features import RankingContext
 from vitrina.core.search.result_rules import SearchRules
@@ -239,6 +240,7 @@ def _build(
         return engine, signals
 
     ranker: LambdaRanker | None = None
+    bias: PositionBias | None = None
     training_rows: pd.DataFrame | None = None
     if windows is not None:
         with steps.step("ranker (LambdaRank + IPS + Optuna)"):
@@ -270,6 +272,7 @@ def _build(
                 fine_tuned,
                 normalise,
                 frozenset() if judged_tuning is None else judged_tuning.learnt,
+                bias,
             )
     chosen_mode = run.metrics.get("served_mode")
     with steps.step("publish index version"):
