@@ -43,8 +43,8 @@ from vitrina.core.ranking.training_set import CandidateRows, RankingFrame, conca
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.ease_lambda import MIN_POOLED_USERS
 from vitrina.core.recs.recommender import Recommender
-from vitrina.core.recs.source_candidates import source_candidates
-from vitrina.core.recs.source_features import HistoryIndex
+from vitrina.core.recs.source_candidates import source_candidates, source_columns
+from vitrina.core.recs.source_features import HISTORY_FEATURES, HistoryIndex
 from vitrina.core.recs.user_items import UserItems
 
 BoolArray = npt.NDArray[np.bool_]
@@ -154,11 +154,18 @@ class SourceRanker:
         return rows, scores.join(history)
 
     def _window(self, data: RecsData, history: Interactions, cutoff_us: int, width_us: int) -> RankingFrame:
-        """One cutoff's queries: returning users who chose something in the next width."""
+        """One cutoff's queries: returning users who chose something in the next width (none: no
+        source is fitted, a shop of first-time buyers pays nothing for its empty windows)."""
         before = history.before(cutoff_us)
         index = HistoryIndex(before, cutoff_us, len(data.users), len(data.items))
         after = history.between(cutoff_us, cutoff_us + width_us).positives()
         users = np.intersect1d(np.unique(after.user), index.positive_users())
+        if users.size == 0:
+            columns = [*source_columns(tuple(self.parts)), *HISTORY_FEATURES]
+            empty = np.zeros(0, dtype=np.int64)
+            return RankingFrame(
+                pd.DataFrame({name: np.zeros(0) for name in columns}), empty, empty, empty, empty
+            )
         owned = _owned(before, len(data.items)) if self.discovery else None
         rows, features = self._frame(self._fit_sources(data, before), index, users, None, owned)
         labels = horizon_labels(rows, history, cutoff_us, cutoff_us + width_us)
