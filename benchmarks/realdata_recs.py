@@ -433,7 +433,7 @@ MODEL_LABELS = {
     "popularity": "popularity, all time",
     "popularity_7d": "popularity, last 7 days",
     "popularity_30d": "popularity, last 30 days",
-    "buy_again": "buy-again (own items, then popularity 30 d)",
+    "buy_again": "buy-again (own items, ties by popularity 30 d; then popularity 30 d)",
     "item_knn": "item-kNN (cosine, 100 neighbours)",
     "ease": "EASE",
     "als": "ALS (implicit, 64 factors)",
@@ -555,7 +555,9 @@ def render(report: dict[str, Any]) -> str:
         "unless the column says *all users* (also those first seen in the test part). Baselines "
         "(`benchmarks/recs_baselines.py`) are reference implementations independent of vitrina's "
         "code, trained on the positives (purchases; ratings ≥ 4) of the train side, and pad short "
-        "lists with the popularity of the last 30 days. *served* is what `GET /recs/{user}` answers "
+        "lists with the popularity of the last 30 days; buy-again breaks ties of count and time "
+        "(items of one basket) by that same popularity, not by product id. *served* is what "
+        "`GET /recs/{user}` answers "
         "after `vitrina train` with the defaults on a home holding only the train side, "
         "fallbacks included.",
         "",

@@ -130,6 +130,14 @@ def test_buy_again_ranks_own_items_by_count_then_recency_then_pads_with_recent_p
     assert others["r"] == ["y", "b", "c"]
 
 
+def test_buy_again_breaks_a_basket_tie_by_recent_popularity_not_by_product_id() -> None:
+    basket = _events([("q", "b", 40.0, "purchase"), ("q", "x", 40.0, "purchase")])
+    events = pd.concat([_shop(), basket], ignore_index=True)
+    data = build_interactions(events, as_of=DAY0 + pd.Timedelta(days=60))
+    # b and x once each, in one basket: x is bought in the last 30 days, b is not
+    assert recommend(BuyAgain(data), data, ["q"], 2)["q"] == ["x", "b"]
+
+
 def test_popularity_windows_count_only_their_days() -> None:
     events = _shop()
     as_of = DAY0 + pd.Timedelta(days=22)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -26,6 +27,7 @@ from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.ease import EASE
 from vitrina.core.recs.item_knn import ItemKNN
 from vitrina.core.recs.recommender import Recommender
+from vitrina.core.recs.source_ranker import RANKED_SOURCES, SOURCE_LTR, SOURCE_LTR_NEW, SourceRanker
 
 ObjectArray = npt.NDArray[np.object_]
 BoolArray = npt.NDArray[np.bool_]
@@ -46,10 +48,17 @@ SOURCES: dict[str, Callable[..., Recommender]] = {
     "buy_again": lambda **kw: BuyAgain(**kw),
     "item_knn": lambda **kw: ItemKNN(**kw),
     "ease": lambda **kw: EASE(**kw),
+    SOURCE_LTR: lambda **kw: SourceRanker(**kw),
+    SOURCE_LTR_NEW: lambda **kw: SourceRanker(**{"discovery": True, **kw}),
 }
 """Candidate sources refitted on the history at hand, by name; keyword arguments override a
 source's defaults (:data:`SourceSettings`). Popularity keeps what a user bought: whether showing
-it again pays is what the evaluation's two views measure."""
+it again pays is what the evaluation's two views measure. The two source rankers
+(:data:`RANKERS`) are refitted like any source, but each fit trains a model over the simple
+sources (:mod:`~vitrina.core.recs.source_ranker`), so the selection fits them once, as trained
+contenders, not in every validation window."""
+RANKERS = (SOURCE_LTR, SOURCE_LTR_NEW)
+"""Sources that learn to rank the other sources' candidates (docs/adr/0035)."""
 SourceSettings = Mapping[str, Mapping[str, Any]]
 """Settings chosen on validation per source name (``{"ease": {"lambda_scale": 8.0}}``), stored
 with the policy so that every refit of a source — the test evaluation, each publish — uses
@@ -61,8 +70,14 @@ def make_source(
     settings: SourceSettings | None = None,
     sources: Mapping[str, Callable[..., Recommender]] = SOURCES,
 ) -> Recommender:
-    """An unfitted ``name`` source with its chosen ``settings`` (KeyError: no such source)."""
-    return sources[name](**dict((settings or {}).get(name, {})))
+    """An unfitted ``name`` source with its chosen ``settings`` (KeyError: no such source); a
+    source ranker's own sources get theirs too."""
+    kwargs = dict((settings or {}).get(name, {}))
+    if name in RANKERS:
+        kwargs.setdefault(
+            "parts", {part: partial(make_source, part, settings, sources) for part in RANKED_SOURCES}
+        )
+    return sources[name](**kwargs)
 
 
 def segment_popularity(settings: SourceSettings | None = None) -> SegmentPopularity:

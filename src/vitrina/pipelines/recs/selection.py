@@ -17,6 +17,10 @@ trained model challenges that choice on ``valid`` alone
 (:mod:`~vitrina.pipelines.recs.selection_windows`, docs/adr/0026). Recent popularity's recency
 and EASE's λ are chosen before any contender is scored, on the same windows.
 
+The source rankers (LambdaRank over the simple sources' candidates, trained on forward windows
+of the history before ``valid``) then challenge each list's choice on ``valid``, on the same users
+(:mod:`~vitrina.pipelines.recs.source_ranker`, docs/adr/0035), before the full model does.
+
 The chosen policy is then refitted on ``train`` + ``valid`` and scored on ``test``
 (:func:`served_model`), which is what the gate reads.
 
@@ -45,6 +49,7 @@ from vitrina.core.recs.paired import pooled_scores
 from vitrina.core.recs.policy import (
     FILL,
     FULL,
+    RANKERS,
     SOURCES,
     TWO_TOWER,
     Policy,
@@ -76,6 +81,7 @@ from vitrina.pipelines.recs.evaluation import (
 from vitrina.pipelines.recs.popularity_recency import choose_popularity_recency
 from vitrina.pipelines.recs.selection_record import Selection
 from vitrina.pipelines.recs.selection_windows import earlier_windows, means, per_user, score_policies
+from vitrina.pipelines.recs.source_ranker import challenge_with_source_rankers
 
 GATE_SECTIONS = {ALL_POSITIVES: "all_positives", DISCOVERY: "models"}
 """The test-metrics section of each view (``models`` is the evaluation's default protocol)."""
@@ -135,7 +141,9 @@ def fitted_sources(
     its name."""
     kept = {reuse.name: reuse} if reuse is not None else {}
     return kept | {
-        name: make_source(name, settings).fit(data, history) for name in SOURCES if name not in kept
+        name: make_source(name, settings).fit(data, history)
+        for name in SOURCES
+        if name not in kept and name not in RANKERS
     }
 
 
@@ -244,6 +252,7 @@ def select_policy(
 
     selection, by_name = choose_lists(data, parts, view, earlier_parts)
     selection.ease, selection.popularity = ease, popularity
+    challenge_with_source_rankers(data, selection, by_name, parts, settings)
     assert selection.discover is not None  # choose_lists always makes both choices
     best, discover = selection.policy.name, selection.discover.name
     fill = parts[FILL]

@@ -42,6 +42,7 @@ class Selection:
     scores: Scores = field(default_factory=dict)  # per-user NDCG@10 behind ``table``
     pooled_scores: Scores = field(default_factory=dict)  # behind ``pooled`` (windows concatenated)
     paired_scores: Scores = field(default_factory=dict)  # behind ``paired``
+    rankers: dict[str, str] = field(default_factory=dict)  # each source ranker's training windows
 
     def settings(self) -> dict[str, dict[str, Any]]:
         """The sources' settings chosen on validation, refitted with at test and every publish."""
@@ -73,6 +74,7 @@ class Selection:
             **(self.ease.record() if self.ease else {}),
             **(self.popularity.record() if self.popularity else {}),
             **({"selection.windows": self.windows} if self.earlier else {}),
+            **{f"selection.{name}": text for name, text in self.rankers.items()},
             "selection.rule": RULE,
             **{f"selection.{list_}_test": text for list_, text in self.tests().items()},
         }

@@ -1,0 +1,226 @@
+"""The source ranker: LambdaRank over the simple sources' candidates, trained on the shop's own
+history at several forward cutoffs (docs/adr/0035).
+
+The simple sources the selection already compares (:data:`RANKED_SOURCES`: EASE, buy-again,
+item-kNN, ALS, recent popularity) each win in one place and lose in another: buy-again holds the
+repeats of a grocery-like shop and nothing new, EASE finds what is bought together and never a
+repeat. A blend of two picks one weight for every user; the ranker instead scores each candidate
+of their union (:mod:`~vitrina.core.recs.source_candidates`) from every source's score and rank
+plus the pair's, the user's and the item's history (:mod:`~vitrina.core.recs.source_features`),
+so it can trust buy-again for a user whose re-purchase is due and EASE for one who explores.
+
+**Training rows come from the history itself.** At each of several cutoffs before the end of
+``history`` — one validation width apart, the width of the run's own validation window — the
+sources are fitted on what came before the cutoff, and every returning user who chose something
+in the next width is a query: their candidates, labelled by what they chose (the graded gains of
+:func:`~vitrina.core.ranking.training_set.horizon_labels`). Windows are added, most recent first,
+until the queries reach :data:`~vitrina.core.recs.ease_lambda.MIN_POOLED_USERS` (the users a
+choice on a small shop is pooled to) or :data:`MAX_WINDOWS`; a small shop thus trains on more
+weeks than a busy one. The most recent window stops the boosting early; the model is then refitted
+on every window with that many rounds, so the freshest weeks also teach it. Finally the sources
+are refitted on the whole ``history``: the lists served are as of its end.
+
+**Two views, two models.** With ``discovery`` the candidates leave out everything the user chose
+before and the labels are therefore only new items (the discover list); without it the user's own
+items compete with new ones and a re-purchase is a positive (the default list).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
+from vitrina.core.ranking.lambdarank import LambdaRanker
+from vitrina.core.ranking.top_k import PAD
+from vitrina.core.ranking.training_set import CandidateRows, RankingFrame, concat_frames, horizon_labels
+from vitrina.core.recs.dataset import RecsData
+from vitrina.core.recs.ease_lambda import MIN_POOLED_USERS
+from vitrina.core.recs.recommender import Recommender
+from vitrina.core.recs.source_candidates import source_candidates, source_columns
+from vitrina.core.recs.source_features import HISTORY_FEATURES, HistoryIndex
+from vitrina.core.recs.user_items import UserItems
+
+BoolArray = npt.NDArray[np.bool_]
+SOURCE_LTR = "source_ltr"
+"""The default list's ranker (all positives: the user's own items compete with new ones)."""
+SOURCE_LTR_NEW = "source_ltr_discovery"
+"""The discover list's ranker (candidates and labels only new to the user)."""
+RANKED_SOURCES = ("ease", "buy_again", "item_knn", "als", "popularity_recent")
+"""The sources whose candidates the ranker orders, by name in
+:data:`~vitrina.core.recs.policy.SOURCES`."""
+DEPTHS = {"popularity_recent": 20}
+"""Candidates per source where not :attr:`SourceRanker.depth`: popularity is the same list for
+everyone, and its head is what it can add beyond the personal sources."""
+MAX_WINDOWS = 8
+"""Most training cutoffs: each costs one fit of every source. Eight weekly windows give a small
+shop two months of queries."""
+MIN_WINDOWS = 2
+"""Fewest windows with a positive: one stops the boosting early, the others teach."""
+Factory = Callable[[], Recommender]
+
+
+@dataclass
+class SourceRanker:
+    """See the module docstring. ``parts`` makes each source unfitted, with the settings the
+    selection chose for it (EASE's λ, popularity's recency)."""
+
+    parts: Mapping[str, Factory]
+    discovery: bool = False
+    depth: int = 50
+    min_queries: int = MIN_POOLED_USERS
+    max_windows: int = MAX_WINDOWS
+    max_rounds: int = 400
+    early_stopping_rounds: int = 30
+    num_threads: int = 1
+    """LightGBM threads: a shop's rows are few enough that one thread trains in seconds, and more
+    spin on a machine the run shares (see :class:`~vitrina.core.ranking.lambdarank.LambdaRanker`)."""
+    seed: int = 0
+    name: str = ""
+    ranker: LambdaRanker | None = field(default=None, repr=False)
+    windows: list[dict[str, Any]] = field(default_factory=list)
+    """Each training window's first day (epoch µs), queries and rows (the model card's record)."""
+    _sources: dict[str, Recommender] = field(default_factory=dict, repr=False)
+    _index: HistoryIndex | None = field(default=None, repr=False)
+    _owned: UserItems | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            self.name = SOURCE_LTR_NEW if self.discovery else SOURCE_LTR
+
+    @property
+    def fitted(self) -> bool:
+        """Whether a ranker was learnt (else :meth:`recommend` fuses the sources' ranks)."""
+        return self.ranker is not None
+
+    def fit(self, data: RecsData, history: Interactions) -> SourceRanker:
+        n_users, n_items = len(data.users), len(data.items)
+        self.ranker, self.windows = None, []
+        if len(history):
+            self._train(data, history, _width_us(data))
+        self._sources = self._fit_sources(data, history)
+        end_us = int(history.ts_us.max()) + 1 if len(history) else 0
+        self._index = HistoryIndex(history, end_us, n_users, n_items)
+        self._owned = _owned(history, n_items) if self.discovery else None
+        return self
+
+    def recommend(
+        self, users: IntArray, k: int, exclude: BoolArray | None = None
+    ) -> tuple[IntArray, FloatArray]:
+        if self._index is None:
+            raise RuntimeError(f"{self.name}: call fit() before recommend()")
+        users = np.asarray(users, dtype=np.int64)
+        rows, features = self._frame(self._sources, self._index, users, exclude, self._owned)
+        if self.ranker is not None and len(rows):
+            score = self.ranker.predict(features)
+        else:  # reciprocal-rank fusion of the sources: no window held a positive to learn from
+            ranks = features[[c for c in features.columns if c.endswith("_rank")]].to_numpy()
+            score = np.nansum(1.0 / (60.0 + ranks), axis=1)
+        matrix = rows.unflatten(score)
+        order = np.argsort(-matrix, axis=1, kind="stable")[:, :k]
+        candidates = np.full(rows.shape, PAD, dtype=np.int64)
+        candidates[rows.query, rows.slot] = rows.items
+        items: IntArray = np.full((users.size, k), PAD, dtype=np.int64)
+        scores: FloatArray = np.full((users.size, k), -np.inf)
+        width = int(order.shape[1])
+        top = np.take_along_axis(matrix, order, axis=1)
+        listed = np.isfinite(top)
+        items[:, :width] = np.where(listed, np.take_along_axis(candidates, order, axis=1), PAD)
+        scores[:, :width] = np.where(listed, top, -np.inf)
+        return items, scores
+
+    # --- training ---------------------------------------------------------------------------
+
+    def _fit_sources(self, data: RecsData, history: Interactions) -> dict[str, Recommender]:
+        return {name: factory().fit(data, history) for name, factory in self.parts.items()}
+
+    def _frame(
+        self,
+        sources: Mapping[str, Recommender],
+        index: HistoryIndex,
+        users: IntArray,
+        exclude: BoolArray | None,
+        owned: UserItems | None,
+    ) -> tuple[CandidateRows, pd.DataFrame]:
+        depths = {name: DEPTHS.get(name, self.depth) for name in sources}
+        rows, scores = source_candidates(sources, depths, users, index.n_items, exclude, owned)
+        history = index.features(rows.users, rows.items)
+        return rows, scores.join(history)
+
+    def _window(self, data: RecsData, history: Interactions, cutoff_us: int, width_us: int) -> RankingFrame:
+        """One cutoff's queries: returning users who chose something in the next width (none: no
+        source is fitted, a shop of first-time buyers pays nothing for its empty windows)."""
+        before = history.before(cutoff_us)
+        index = HistoryIndex(before, cutoff_us, len(data.users), len(data.items))
+        after = history.between(cutoff_us, cutoff_us + width_us).positives()
+        users = np.intersect1d(np.unique(after.user), index.positive_users())
+        if users.size == 0:
+            columns = [*source_columns(tuple(self.parts)), *HISTORY_FEATURES]
+            empty = np.zeros(0, dtype=np.int64)
+            return RankingFrame(
+                pd.DataFrame({name: np.zeros(0) for name in columns}), empty, empty, empty, empty
+            )
+        owned = _owned(before, len(data.items)) if self.discovery else None
+        rows, features = self._frame(self._fit_sources(data, before), index, users, None, owned)
+        labels = horizon_labels(rows, history, cutoff_us, cutoff_us + width_us)
+        informative = np.zeros(rows.shape[0], dtype=bool)
+        informative[rows.query[labels > 0]] = True
+        keep = informative[rows.query]
+        return RankingFrame(
+            features[keep].reset_index(drop=True),
+            labels[keep],
+            rows.query[keep],
+            rows.users[keep],
+            rows.items[keep],
+        )
+
+    def _train(self, data: RecsData, history: Interactions, width_us: int) -> None:
+        end_us = int(history.ts_us.max()) + 1
+        first_us = int(history.ts_us.min())
+        frames: list[RankingFrame] = []
+        for back in range(1, self.max_windows + 1):
+            cutoff = end_us - back * width_us
+            if cutoff <= first_us or (
+                len(frames) >= MIN_WINDOWS and sum(f.n_groups for f in frames) >= self.min_queries
+            ):
+                break
+            frame = self._window(data, history, cutoff, width_us)
+            self.windows.append({"start_us": cutoff, "queries": frame.n_groups, "rows": len(frame)})
+            if frame.n_groups:
+                frames.append(frame)
+        if len(frames) < MIN_WINDOWS:
+            return
+        ranker = LambdaRanker(
+            max_rounds=self.max_rounds,
+            early_stopping_rounds=self.early_stopping_rounds,
+            num_threads=self.num_threads,
+            name=self.name,
+        )
+        ranker.fit(concat_frames(frames[1:]), frames[0], n_trials=1, seed=self.seed)
+        everything = concat_frames(frames)
+        params = {key: value for key, value in ranker.params.items() if key not in ("metric", "eval_at")}
+        dataset = lgb.Dataset(
+            everything.features,
+            everything.labels,
+            group=everything.group_sizes,
+            params={"feature_pre_filter": False, "verbosity": -1},
+        )
+        ranker.booster = lgb.train(params, dataset, num_boost_round=max(ranker.best_iteration, 1))
+        self.ranker = ranker
+
+
+def _width_us(data: RecsData) -> int:
+    """The run's validation width (the selection's window), in µs."""
+    return int((data.split.valid_end - data.split.train_end).total_seconds() * 1_000_000)
+
+
+def _owned(history: Interactions, n_items: int) -> UserItems:
+    """Each user's chosen items (positives): what the discovery view counts as not new."""
+    positives = history.positives()
+    return UserItems.of(positives.user, positives.item, n_items)
