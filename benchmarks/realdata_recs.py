@@ -25,7 +25,7 @@ Writes ``docs/benchmarks/realdata_recs.json`` (one entry per dataset, replaced b
 ``realdata_recs.md`` (from that JSON).
 
     python benchmarks/realdata_recs.py --dataset online-retail|olist|movielens-latest-small
-        [--train all|recs] [--trials N] [--no-served] [--keep DIR]
+        [--train all|recs] [--trials N] [--no-served] [--source-rankers] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -404,7 +404,8 @@ def _served(
     full: Path, home: Path, split: Split, events: pd.DataFrame, args: argparse.Namespace, log: Path
 ) -> dict[str, Any]:
     rows = write_train_home(full, home, split)
-    timings = train_home(home, log, args.train, args.trials)
+    opted_in = {"VITRINA_RECS_SOURCE_RANKERS": "1"} if args.source_rankers else None
+    timings = train_home(home, log, args.train, args.trials, opted_in)
     positive = events["event_type"] == POSITIVE
     truth = build_truth(events, split, positive)
     users = sorted(set(truth.users(DISCOVERY, "all")) | set(truth.users(ALL_POSITIVES, "all")))
@@ -608,6 +609,11 @@ def main() -> None:
     parser.add_argument("--train", choices=("all", "recs"), default="all", help="vitrina train all | recs")
     parser.add_argument("--trials", type=int, help="--trials of vitrina train (default: vitrina's)")
     parser.add_argument("--no-served", action="store_true", help="baselines only (no vitrina training)")
+    parser.add_argument(
+        "--source-rankers",
+        action="store_true",
+        help="train with VITRINA_RECS_SOURCE_RANKERS=1 (the source rankers challenge the choice, ADR-0035)",
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
         "--note", help="a sentence recorded with the results (e.g. how loaded the machine was)"

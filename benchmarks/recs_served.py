@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -35,10 +35,12 @@ TABLES = {"catalog": CATALOG, "users": USERS, "events": EVENTS, "transactions": 
 SERVED_K = 20
 
 
-def vitrina(args: Sequence[str], log: Path) -> float:
+def vitrina(args: Sequence[str], log: Path, settings: Mapping[str, str] | None = None) -> float:
     """Run ``vitrina ARGS`` (this interpreter, this checkout) with its output appended to
-    ``log``; seconds taken. A failing command raises with the log's tail."""
+    ``log``; seconds taken. A failing command raises with the log's tail. The caller's
+    ``VITRINA_*`` variables are dropped (the defaults are measured) except ``settings``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VITRINA_")}
+    env.update(settings or {})
     env["HF_HUB_OFFLINE"] = "1"
     started = time.perf_counter()
     with log.open("a") as out:
@@ -100,12 +102,15 @@ def write_train_home(full: Path, home: Path, split: Split) -> dict[str, int]:
     return written
 
 
-def train_home(home: Path, log: Path, command: str, trials: int | None) -> dict[str, float]:
-    """``vitrina data validate`` then ``vitrina train <command>`` (defaults unless ``trials``)."""
+def train_home(
+    home: Path, log: Path, command: str, trials: int | None, settings: Mapping[str, str] | None = None
+) -> dict[str, float]:
+    """``vitrina data validate`` then ``vitrina train <command>`` (defaults unless ``trials``
+    or ``settings``, ``VITRINA_*`` variables for the training)."""
     extra = ["--trials", str(trials)] if trials else []
     return {
         "validate_s": vitrina(["data", "validate", "--home", str(home)], log),
-        "train_s": vitrina(["train", command, *extra, "--home", str(home)], log),
+        "train_s": vitrina(["train", command, *extra, "--home", str(home)], log, settings),
     }
 
 

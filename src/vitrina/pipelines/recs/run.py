@@ -221,7 +221,9 @@ def _train(
     has_champion = get_version(settings, RECS_MODEL, CHAMPION) is not None
     with steps.step(SELECT_STEP):
         heldout = ranker_users(data, cold_train, config.ranker_valid_share, config.seed)[1]
-        selection = select_policy(data, at_train_end, ranker, heldout, config.select_on)
+        selection = select_policy(
+            data, at_train_end, ranker, heldout, config.select_on, source_rankers=settings.recs_source_rankers
+        )
     chosen = selection.settings()  # the sources' settings chosen on validation (EASE's λ)
     if config.evaluate:
         with steps.step("evaluate models and baselines"):
@@ -380,6 +382,8 @@ def run_recs(
     session = _Session(settings)
     if decision.retrain:
         training = {k: v for k, v in asdict(config).items() if k != "publish"}
+        if settings.recs_source_rankers:  # opting in changes what is trained (ADR-0035)
+            training["source_rankers"] = True
         run.trained = ledger.run(
             "train",
             lambda: {"tables": session.tables(), "config": training},

@@ -17,8 +17,9 @@ trained model challenges that choice on ``valid`` alone
 (:mod:`~vitrina.pipelines.recs.selection_windows`, docs/adr/0026). Recent popularity's recency
 and EASE's λ are chosen before any contender is scored, on the same windows.
 
-The source rankers (LambdaRank over the simple sources' candidates, trained on forward windows
-of the history before ``valid``) then challenge each list's choice on ``valid``, on the same users
+When the shop opts in (``VITRINA_RECS_SOURCE_RANKERS``), the source rankers (LambdaRank over
+the simple sources' candidates, trained on forward windows of the history before ``valid``) then
+challenge each list's choice on ``valid``, on the same users
 (:mod:`~vitrina.pipelines.recs.source_ranker`, docs/adr/0035), before the full model does.
 
 The chosen policy is then refitted on ``train`` + ``valid`` and scored on ``test``
@@ -227,8 +228,11 @@ def select_policy(
     ranker: LambdaRanker | None,
     heldout_users: IntArray,
     view: str = ALL_POSITIVES,
+    *,
+    source_rankers: bool = False,
 ) -> Selection:
-    """Score the contenders on ``valid`` and choose (see the module docstring).
+    """Score the contenders on ``valid`` and choose (see the module docstring); the source
+    rankers challenge the choice only when ``source_rankers`` (``VITRINA_RECS_SOURCE_RANKERS``).
     ``at_train_end`` is the full model assembled at ``train_end`` without a ranker;
     ``heldout_users`` are the validation users the ranker did not fit on. EASE's λ is chosen
     first (:func:`~vitrina.pipelines.recs.ease_lambda.choose_ease_lambda`), so its contenders
@@ -252,7 +256,8 @@ def select_policy(
 
     selection, by_name = choose_lists(data, parts, view, earlier_parts)
     selection.ease, selection.popularity = ease, popularity
-    challenge_with_source_rankers(data, selection, by_name, parts, settings)
+    if source_rankers:
+        challenge_with_source_rankers(data, selection, by_name, parts, settings)
     assert selection.discover is not None  # choose_lists always makes both choices
     best, discover = selection.policy.name, selection.discover.name
     fill = parts[FILL]
