@@ -124,15 +124,16 @@ def publish_batch(
     if lists is None:
         lists = product_lists(data, served, config)
     discover = getattr(served, "discover", None)
+    # read before the new-arrivals wrapper hides it: the policy's own recent popularity (its
+    # recency chosen on validation), else the default one
+    popular_model = getattr(served, "popular", None) or GlobalPopularity(exclude_purchased=False).fit(
+        data, history
+    )
     served, discover = with_new_arrivals(data, settings.shop.new_arrivals.rule(), served, discover)
     items, scores, cold_reasons = score_users(settings, served, active, config.top_k, exclude)
     reasons = explain(data, history, active, items, cold_reasons)
     if discover is not None:
         lists = [*lists, discover_list(data, history, discover, active, exclude, config.top_k)]
-    # the policy's own recent popularity (its recency chosen on validation), else the default one
-    popular_model = getattr(served, "popular", None) or GlobalPopularity(exclude_purchased=False).fit(
-        data, history
-    )
     popular, _ = popular_model.recommend(np.zeros(1, dtype=np.int64), config.top_k, exclude)
     with open_store(settings) as store:
         return publish_recommendations(
