@@ -49,6 +49,7 @@ from vitrina.core.recs.full import FullRecommender
 from vitrina.core.recs.item2vec import Item2Vec, Item2VecConfig
 from vitrina.core.recs.policy import FILL, ServedModel, make_source, segment_popularity
 from vitrina.core.recs.recommender import Recommender
+from vitrina.core.recs.selection import ALL_POSITIVES, DISCOVERY
 from vitrina.core.recs.two_tower.model import TwoTower, TwoTowerConfig
 from vitrina.pipelines.recs.batch import BatchReport
 from vitrina.pipelines.recs.dataset import load_recs_data
@@ -72,6 +73,7 @@ from vitrina.pipelines.recs.selection import (
     select_policy,
     served_model,
 )
+from vitrina.pipelines.recs.selection_windows import per_user
 from vitrina.pipelines.registration import Registration, first_version_psi, gate_psi
 from vitrina.pipelines.retrain_policy import TrainDecision
 from vitrina.pipelines.steps import StepTimer
@@ -140,9 +142,10 @@ def _ablations(full: FullRecommender) -> dict[str, Recommender]:
 
 def _evaluate(
     settings: Settings, data: RecsData, models: dict[str, Recommender], run: RecsRun
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, EvaluationSet]]:
     """Every model on ``test`` (items new to the user; the simulator's truth when there is one),
-    and the served policy with the models it is compared with counting repeats too."""
+    and the served policy with the models it is compared with counting repeats too; with the
+    test users of each view (the first-version fallback's paired test reads them)."""
     try:
         truth = load_truth(settings)
     except FileNotFoundError:
@@ -154,7 +157,7 @@ def _evaluate(
     compared = {name: models[name] for name in ALL_POSITIVES_ROWS if name in models}
     metrics["all_positives"] = evaluate_all(compared, data, evaluation=repeats, accuracy=join)["models"]
     run.notes.insert(0, _measured_on(data, evaluation))
-    return metrics
+    return metrics, {DISCOVERY: evaluation, ALL_POSITIVES: repeats}
 
 
 def _measured_on(data: RecsData, evaluation: EvaluationSet) -> str:
@@ -239,9 +242,14 @@ def _train(
                 models["discover"] = served_model(
                     selection.discover, data, data.valid_end_us, full, chosen, fitted
                 )
-            run.metrics = _evaluate(settings, data, models, run)
+            run.metrics, views = _evaluate(settings, data, models, run)
             if not has_champion:
-                first_version_fallback(selection, run.metrics, settings.gate_min_baseline_ratio)
+                # per-user test NDCG@10 in the gate's view: the fallback's paired test (ADR-0029)
+                on = {selection.view: views[selection.view]}
+                scores = {
+                    name: per_user(models[name], on)[selection.view] for name in ("served", "popularity")
+                }
+                first_version_fallback(selection, run.metrics, settings.gate_min_baseline_ratio, scores)
         run.notes.insert(1, selection.note())
         write_recs_report(settings, run.metrics, run.run_id, notes="\n\n".join(run.notes))
     steps.console.print(f"[green]served policy[/] {selection.policy.name}")
