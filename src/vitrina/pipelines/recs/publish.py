@@ -54,7 +54,7 @@ from vitrina.pipelines.recs.engine import score_users
 from vitrina.pipelines.recs.keyed_lists import KeyedLists, keyed_lists
 from vitrina.pipelines.recs.options import RecsConfig
 from vitrina.pipelines.recs.ranking_features import ranking_features
-from vitrina.pipelines.recs.selection import discover_model, policy_sources, served_model
+from vitrina.pipelines.recs.selection import discover_model, policy_sources, served_model, shared_sources
 
 log = logging.getLogger(__name__)
 DAY_US = 86_400_000_000
@@ -254,7 +254,8 @@ def champion_model(
         log.info("%s", bundle.fold_in.summary())
     full, _ = assemble(data, end_us, settings, bundle.item2vec, bundle.two_tower, bundle.ranker, config)
     discover = bundle.discover or discover_default(bundle.policy)  # older bundles recorded none
-    fitted = policy_sources((bundle.policy, discover), data, end_us, bundle.sources)
+    shared = shared_sources(full.als, bundle.sources)  # the full model's ALS, not a second fit
+    fitted = policy_sources((bundle.policy, discover), data, end_us, bundle.sources, shared)
     served = served_model(bundle.policy, data, end_us, full, bundle.sources, fitted)
     served.discover = discover_model(discover, data, end_us, full, bundle.sources, fitted)
     return trained_in, served, bundle.fold_in

@@ -72,6 +72,7 @@ from vitrina.pipelines.recs.selection import (
     policy_sources,
     select_policy,
     served_model,
+    shared_sources,
 )
 from vitrina.pipelines.recs.selection_windows import per_user
 from vitrina.pipelines.registration import Registration, first_version_psi, gate_psi
@@ -227,13 +228,15 @@ def _train(
         with steps.step("evaluate models and baselines"):
             before_test = history_before(data, "test")
             full, _ = assemble(data, data.valid_end_us, settings, item2vec, two_tower, ranker, config)
-            fitted = policy_sources((selection.policy, selection.discover), data, data.valid_end_us, chosen)
+            shared = shared_sources(full.als, chosen)  # ALS fitted once at the test cutoff
+            both = (selection.policy, selection.discover)
+            fitted = policy_sources(both, data, data.valid_end_us, chosen, shared)
             models: dict[str, Recommender] = {
                 # the gate's baseline is the shop's recent popularity as chosen on validation: what
                 # a first version falls back to serving (first_version_fallback), so it can pass
                 "popularity": make_source(FILL, chosen).fit(data, before_test),
                 "segment_popularity": segment_popularity(chosen).fit(data, before_test),
-                "als": ALSRecommender().fit(data, before_test),
+                "als": shared.get("als") or ALSRecommender().fit(data, before_test),
                 "item2vec": item2vec,
                 **_ablations(full),
                 "served": served_model(selection.policy, data, data.valid_end_us, full, chosen, fitted),

@@ -38,6 +38,7 @@ import numpy.typing as npt
 
 from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
 from vitrina.core.ranking.lambdarank import LambdaRanker
+from vitrina.core.recs.baselines import ALSRecommender
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.discover import NewToUser
 from vitrina.core.recs.full import FullRecommender
@@ -271,17 +272,33 @@ def policy_sources(
     data: RecsData,
     history_end_us: int,
     settings: SourceSettings | None = None,
+    reuse: Mapping[str, Recommender] | None = None,
 ) -> dict[str, Recommender]:
     """The refittable sources ``policies`` are built on, each fitted once on the history before
     ``history_end_us`` with its chosen ``settings``: the served list and the discover list
-    usually share EASE or ALS, and fitting each its own copy doubles the slowest fits."""
+    usually share EASE or ALS, and fitting each its own copy doubles the slowest fits.
+    ``reuse``: sources the caller already fitted on that same history with those same settings
+    (:func:`shared_sources`), taken as they are."""
     history = data.interactions.before(history_end_us)
     names = [part for policy in policies if policy is not None for part in policy.parts]
+    given = reuse or {}
     return {
-        name: make_source(name, settings).fit(data, history)
+        name: given[name] if name in given else make_source(name, settings).fit(data, history)
         for name in dict.fromkeys(names)
         if name in SOURCES
     }
+
+
+def shared_sources(
+    als: ALSRecommender | None, settings: SourceSettings | None = None
+) -> dict[str, Recommender]:
+    """The sources the full model assembled at a cutoff already fitted as a policy would fit
+    them there: its ALS (:func:`~vitrina.pipelines.recs.publish.assemble` fits the defaults),
+    unless the chosen settings give ALS settings of its own. ALS is the slowest refitted fit
+    after EASE, and the same seed on the same history gives the same factors."""
+    if als is None or als.user_factors is None or (settings or {}).get("als"):
+        return {}
+    return {"als": als}
 
 
 def served_model(
