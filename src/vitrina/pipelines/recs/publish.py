@@ -54,7 +54,7 @@ from vitrina.pipelines.recs.engine import score_users
 from vitrina.pipelines.recs.keyed_lists import KeyedLists, keyed_lists
 from vitrina.pipelines.recs.options import RecsConfig
 from vitrina.pipelines.recs.ranking_features import ranking_features
-from vitrina.pipelines.recs.selection import discover_model, policy_sources, served_model
+from vitrina.pipelines.recs.selection import discover_model, policy_sources, served_model, shared_sources
 
 log = logging.getLogger(__name__)
 DAY_US = 86_400_000_000
@@ -124,15 +124,16 @@ def publish_batch(
     if lists is None:
         lists = product_lists(data, served, config)
     discover = getattr(served, "discover", None)
+    # read before the new-arrivals wrapper hides it: the policy's own recent popularity (its
+    # recency chosen on validation), else the default one
+    popular_model = getattr(served, "popular", None) or GlobalPopularity(exclude_purchased=False).fit(
+        data, history
+    )
     served, discover = with_new_arrivals(data, settings.shop.new_arrivals.rule(), served, discover)
     items, scores, cold_reasons = score_users(settings, served, active, config.top_k, exclude)
     reasons = explain(data, history, active, items, cold_reasons)
     if discover is not None:
         lists = [*lists, discover_list(data, history, discover, active, exclude, config.top_k)]
-    # the policy's own recent popularity (its recency chosen on validation), else the default one
-    popular_model = getattr(served, "popular", None) or GlobalPopularity(exclude_purchased=False).fit(
-        data, history
-    )
     popular, _ = popular_model.recommend(np.zeros(1, dtype=np.int64), config.top_k, exclude)
     with open_store(settings) as store:
         return publish_recommendations(
@@ -263,7 +264,8 @@ def champion_model(
         log.info("%s", bundle.fold_in.summary())
     full, _ = assemble(data, end_us, settings, bundle.item2vec, bundle.two_tower, bundle.ranker, config)
     discover = bundle.discover or discover_default(bundle.policy)  # older bundles recorded none
-    fitted = policy_sources((bundle.policy, discover), data, end_us, bundle.sources)
+    shared = shared_sources(full.als, bundle.sources)  # the full model's ALS, not a second fit
+    fitted = policy_sources((bundle.policy, discover), data, end_us, bundle.sources, shared)
     served = served_model(bundle.policy, data, end_us, full, bundle.sources, fitted)
     served.discover = discover_model(discover, data, end_us, full, bundle.sources, fitted)
     return run, served, bundle.fold_in

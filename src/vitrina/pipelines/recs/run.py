@@ -51,6 +51,7 @@ from vitrina.core.recs.full import FullRecommender
 from vitrina.core.recs.item2vec import Item2Vec, Item2VecConfig
 from vitrina.core.recs.policy import FILL, ServedModel, make_source, segment_popularity
 from vitrina.core.recs.recommender import Recommender
+from vitrina.core.recs.selection import ALL_POSITIVES, DISCOVERY
 from vitrina.core.recs.two_tower.model import TwoTower, TwoTowerConfig
 from vitrina.pipelines.recs.batch import BatchReport
 from vitrina.pipelines.recs.challenger_lists import refresh_challenger
@@ -74,7 +75,9 @@ from vitrina.pipelines.recs.selection import (
     policy_sources,
     select_policy,
     served_model,
+    shared_sources,
 )
+from vitrina.pipelines.recs.selection_windows import per_user
 from vitrina.pipelines.registration import Registration, first_version_psi, gate_psi
 from vitrina.pipelines.retrain_policy import TrainDecision
 from vitrina.pipelines.steps import StepTimer
@@ -143,9 +146,10 @@ def _ablations(full: FullRecommender) -> dict[str, Recommender]:
 
 def _evaluate(
     settings: Settings, data: RecsData, models: dict[str, Recommender], run: RecsRun
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, EvaluationSet]]:
     """Every model on ``test`` (items new to the user; the simulator's truth when there is one),
-    and the served policy with the models it is compared with counting repeats too."""
+    and the served policy with the models it is compared with counting repeats too; with the
+    test users of each view (the first-version fallback's paired test reads them)."""
     try:
         truth = load_truth(settings)
     except FileNotFoundError:
@@ -157,7 +161,7 @@ def _evaluate(
     compared = {name: models[name] for name in ALL_POSITIVES_ROWS if name in models}
     metrics["all_positives"] = evaluate_all(compared, data, evaluation=repeats, accuracy=join)["models"]
     run.notes.insert(0, _measured_on(data, evaluation))
-    return metrics
+    return metrics, {DISCOVERY: evaluation, ALL_POSITIVES: repeats}
 
 
 def _measured_on(data: RecsData, evaluation: EvaluationSet) -> str:
@@ -229,13 +233,15 @@ def _train(
         with steps.step("evaluate models and baselines"):
             before_test = history_before(data, "test")
             full, _ = assemble(data, data.valid_end_us, settings, item2vec, two_tower, ranker, config)
-            fitted = policy_sources((selection.policy, selection.discover), data, data.valid_end_us, chosen)
+            shared = shared_sources(full.als, chosen)  # ALS fitted once at the test cutoff
+            both = (selection.policy, selection.discover)
+            fitted = policy_sources(both, data, data.valid_end_us, chosen, shared)
             models: dict[str, Recommender] = {
                 # the gate's baseline is the shop's recent popularity as chosen on validation: what
                 # a first version falls back to serving (first_version_fallback), so it can pass
                 "popularity": make_source(FILL, chosen).fit(data, before_test),
                 "segment_popularity": segment_popularity(chosen).fit(data, before_test),
-                "als": ALSRecommender().fit(data, before_test),
+                "als": shared.get("als") or ALSRecommender().fit(data, before_test),
                 "item2vec": item2vec,
                 **_ablations(full),
                 "served": served_model(selection.policy, data, data.valid_end_us, full, chosen, fitted),
@@ -244,9 +250,14 @@ def _train(
                 models["discover"] = served_model(
                     selection.discover, data, data.valid_end_us, full, chosen, fitted
                 )
-            run.metrics = _evaluate(settings, data, models, run)
+            run.metrics, views = _evaluate(settings, data, models, run)
             if not has_champion:
-                first_version_fallback(selection, run.metrics, settings.gate_min_baseline_ratio)
+                # per-user test NDCG@10 in the gate's view: the fallback's paired test (ADR-0029)
+                on = {selection.view: views[selection.view]}
+                scores = {
+                    name: per_user(models[name], on)[selection.view] for name in ("served", "popularity")
+                }
+                first_version_fallback(selection, run.metrics, settings.gate_min_baseline_ratio, scores)
         run.notes.insert(1, selection.note())
         write_recs_report(settings, run.metrics, run.run_id, notes="\n\n".join(run.notes))
     steps.console.print(f"[green]served policy[/] {selection.policy.name}")

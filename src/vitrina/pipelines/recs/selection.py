@@ -43,10 +43,11 @@ import numpy.typing as npt
 
 from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
 from vitrina.core.ranking.lambdarank import LambdaRanker
+from vitrina.core.recs.baselines import ALSRecommender
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.discover import NewToUser
 from vitrina.core.recs.full import FullRecommender
-from vitrina.core.recs.paired import pooled_scores
+from vitrina.core.recs.paired import LEVEL, p_better, pooled_scores
 from vitrina.core.recs.policy import (
     FILL,
     FULL,
@@ -285,17 +286,33 @@ def policy_sources(
     data: RecsData,
     history_end_us: int,
     settings: SourceSettings | None = None,
+    reuse: Mapping[str, Recommender] | None = None,
 ) -> dict[str, Recommender]:
     """The refittable sources ``policies`` are built on, each fitted once on the history before
     ``history_end_us`` with its chosen ``settings``: the served list and the discover list
-    usually share EASE or ALS, and fitting each its own copy doubles the slowest fits."""
+    usually share EASE or ALS, and fitting each its own copy doubles the slowest fits.
+    ``reuse``: sources the caller already fitted on that same history with those same settings
+    (:func:`shared_sources`), taken as they are."""
     history = data.interactions.before(history_end_us)
     names = [part for policy in policies if policy is not None for part in policy.parts]
+    given = reuse or {}
     return {
-        name: make_source(name, settings).fit(data, history)
+        name: given[name] if name in given else make_source(name, settings).fit(data, history)
         for name in dict.fromkeys(names)
         if name in SOURCES
     }
+
+
+def shared_sources(
+    als: ALSRecommender | None, settings: SourceSettings | None = None
+) -> dict[str, Recommender]:
+    """The sources the full model assembled at a cutoff already fitted as a policy would fit
+    them there: its ALS (:func:`~vitrina.pipelines.recs.publish.assemble` fits the defaults),
+    unless the chosen settings give ALS settings of its own. ALS is the slowest refitted fit
+    after EASE, and the same seed on the same history gives the same factors."""
+    if als is None or als.user_factors is None or (settings or {}).get("als"):
+        return {}
+    return {"als": als}
 
 
 def served_model(
@@ -338,22 +355,50 @@ FALLBACK = Policy("single", ("popularity_recent",))
 gate's own baseline (recent popularity, purchases kept), so the gate can pass it."""
 
 
-def first_version_fallback(selection: Selection, metrics: dict[str, Any], ratio: float) -> bool:
-    """For a shop without a champion: if the chosen policy scored below ``ratio`` × popularity
-    on ``test`` in the gate's section, serve :data:`FALLBACK` instead, copy popularity's numbers
-    to the ``served`` rows and say why. True when it did. A shop is never left without lists
-    because its validation window and its test window disagree."""
+def first_version_fallback(
+    selection: Selection,
+    metrics: dict[str, Any],
+    ratio: float,
+    scores: Mapping[str, FloatArray] | None = None,
+) -> bool:
+    """For a shop without a champion: serve :data:`FALLBACK` instead of the chosen policy when
+    it loses to popularity on ``test`` in the gate's section, copy popularity's numbers to the
+    ``served`` rows and say why. True when it did. A shop is never left without lists because
+    its validation window and its test window disagree.
+
+    ``scores``: per-user NDCG@10 of ``served`` and ``popularity`` on the same test users of that
+    section. With them the paired test of docs/adr/0029 decides: popularity serves when it beats
+    the choice beyond noise; within noise the better mean (at least ``ratio`` × popularity's,
+    the gate's own bar) keeps the choice; a choice built on a trained model (the full model,
+    the two-tower) keeps serving only when it beats popularity beyond noise. Without them, the
+    means alone decide (served below ``ratio`` × popularity falls back)."""
     section = GATE_SECTIONS[selection.view]
     rows = metrics.get(section, {})
     served = rows.get("served", {}).get("ndcg@10")
     popular = rows.get("popularity", {}).get("ndcg@10")
     if served is None or popular is None or not math.isfinite(popular) or selection.policy == FALLBACK:
         return False
-    if math.isfinite(served) and served >= ratio * popular:
+    kept = math.isfinite(served) and served >= ratio * popular
+    why = f"under {ratio:g} × popularity's {popular:.4f}"
+    if scores is not None and "served" in scores and "popularity" in scores:
+        ours, theirs = scores["served"], scores["popularity"]
+        pairs = int((np.isfinite(ours) & np.isfinite(theirs)).sum())
+        if any(part in (FULL, TWO_TOWER) for part in selection.policy.parts):
+            p = p_better(ours, theirs)
+            kept, verdict = p < LEVEL, "a trained model, not better beyond noise"
+        else:
+            p = p_better(theirs, ours)
+            beaten = p < LEVEL
+            kept, verdict = (
+                kept and not beaten,
+                "worse beyond noise" if beaten else "within noise, the lower mean",
+            )
+        why = f"against popularity's {popular:.4f}: {verdict} (paired test on {pairs:,} users, p = {p:.3f})"
+    if kept:
         return False
     selection.fallback = (
         f"No champion yet and {selection.policy.name} scored NDCG@10 {served:.4f} on the test window, "
-        f"under popularity's {popular:.4f}: this first version serves {FALLBACK.name}, so the shop has lists."
+        f"{why}: this first version serves {FALLBACK.name}, so the shop has lists."
     )
     selection.policy = FALLBACK
     for values in metrics.values():
