@@ -63,6 +63,7 @@ from vitrina.pipelines.recs.evaluation import (
     evaluate_all,
     history_before,
 )
+from vitrina.pipelines.recs.first_version import first_version_fallback
 from vitrina.pipelines.recs.options import RecsConfig
 from vitrina.pipelines.recs.publish import assemble, champion_model, product_lists, publish_batch
 from vitrina.pipelines.recs.ranker import fit_ranker, ranker_users
@@ -71,7 +72,6 @@ from vitrina.pipelines.recs.report import report_url, write_recs_report
 from vitrina.pipelines.recs.selection import (
     GATE_SECTIONS,
     discover_model,
-    first_version_fallback,
     policy_sources,
     select_policy,
     served_model,

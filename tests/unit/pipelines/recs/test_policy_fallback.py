@@ -8,7 +8,7 @@ import pytest
 
 from vitrina.core.recs.policy import FULL, Policy
 from vitrina.core.recs.selection import ALL_POSITIVES
-from vitrina.pipelines.recs.selection import FALLBACK, first_version_fallback
+from vitrina.pipelines.recs.first_version import FALLBACK, first_version_fallback
 from vitrina.pipelines.recs.selection_record import Selection
 from vitrina.pipelines.registration import GatePsi, first_version_psi
 
