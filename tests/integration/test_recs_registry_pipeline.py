@@ -70,9 +70,14 @@ def test_registry_drives_what_is_published(
     challenger = get_version(settings, RECS_MODEL, CHALLENGER)
     assert challenger is not None
     assert challenger.version == 2
-    # same champion, same data: the publish step is reused (the challenger does not serve)
+    # same champion, same data: the publish step is reused (the challenger does not serve), and
+    # the challenger's re-publish is skipped: no challenger lists were published (ADR-0032)
     assert second.batch is None
-    assert [(e.step, e.outcome) for e in second.steps] == [("train", "ran"), ("publish", "reused")]
+    assert [(e.step, e.outcome) for e in second.steps] == [
+        ("train", "ran"),
+        ("publish", "reused"),
+        ("publish challenger", "skipped"),
+    ]
     assert served(settings, user) == (version_1, list_1)
 
     runner = CliRunner()
