@@ -17,6 +17,7 @@ from vitrina.bootstrap import open_store
 from vitrina.cli.main import app
 from vitrina.config import Settings, get_settings
 from vitrina.core.promotion.alias_plans import CHALLENGER, CHAMPION
+from vitrina.pipelines.data_clock import DATA_END_TAG, latest_event_time
 from vitrina.pipelines.recs.run import RecsConfig, run_recs
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.quality]
@@ -45,6 +46,8 @@ def test_registry_drives_what_is_published(
     assert first.registration.version == 1
     champion = resolve(settings, RECS_MODEL)
     assert champion.tags["pipeline_run_id"] == first.run_id
+    # the data it has seen, for the data clock of the scheduled retrain (ADR-0040)
+    assert champion.tags[DATA_END_TAG] == latest_event_time(settings).isoformat()  # type: ignore[union-attr]
     assert {p.name for p in champion.path.iterdir()} >= {"item2vec", "two_tower", "ranker", "vocabulary.json"}
     run = mlflow_client(settings).get_run(first.registration.mlflow_run_id)
     assert {d.dataset.name for d in run.inputs.dataset_inputs} == {

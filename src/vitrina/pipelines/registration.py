@@ -7,7 +7,8 @@ behaviour-test results, drift PSI); :func:`gate_and_register` then
 2. decides the gate (:func:`vitrina.core.promotion.gate.decide`) against the current champion and
    records the decision, thresholds and numbers on the run;
 3. if it passed: logs the bundle, registers a version (challenger, or champion when the
-   model has none yet) and writes the version's model card (home + MLflow).
+   model has none yet) tagged with the data it has seen (``data_end``, the data clock of
+   :mod:`vitrina.pipelines.data_clock`) and writes the version's model card (home + MLflow).
 
 A failed gate registers nothing: the champion keeps serving. Any exception propagates, so
 the calling pipeline stops before publishing and says what failed.
@@ -43,6 +44,7 @@ from vitrina.core.evaluation.behaviour import BehaviourCheck
 from vitrina.core.promotion.alias_plans import CHAMPION, HELD, AliasPlan
 from vitrina.core.promotion.gate import GateCheck, GateDecision, GateInput, GateThresholds, decide
 from vitrina.core.tables import CATALOG, EVENTS, TRANSACTIONS, USERS
+from vitrina.pipelines.data_clock import data_end_tags
 
 GATE_METRIC = "ndcg@10"
 GATE_TAG = "ndcg_at_10"  # the gate metric as a version tag: the next challenger's bar
@@ -281,7 +283,13 @@ def gate_and_register(settings: Settings, candidate: Candidate) -> Registration:
         settings,
         candidate.model,
         tracked.run_id,
-        tags={**lineage, **source, GATE_TAG: measured, "gate.summary": decision.summary()[:5000]},
+        tags={
+            **lineage,
+            **source,
+            **data_end_tags(settings),
+            GATE_TAG: measured,
+            "gate.summary": decision.summary()[:5000],
+        },
     )
     tag_run(settings, tracked.run_id, {"registered_version": str(version.version)})
     card = CardInputs(

@@ -13,7 +13,8 @@
 4. more than ``max_new_share`` of the current products or customers are new to the champion
    (recs only: its bundle lists the ids it was trained on) → retrain (``open_world``); below
    that, publishing folds them in (:mod:`vitrina.core.recs.fold_in`);
-5. the champion is older than ``max_age_days`` → retrain (``schedule``);
+5. the champion is older than ``max_age_days`` → retrain (``schedule``): older on the data
+   clock, in days of data newer than it saw (:mod:`vitrina.pipelines.data_clock`, ADR-0040);
 6. otherwise keep the champion (``keep``): the pipeline only re-publishes / re-indexes.
 
 "Retrain" is a request: the step ledger still reuses a training whose inputs (data digests,
@@ -23,7 +24,6 @@ config) did not change since it last ran, so a retrain on unchanged data is neve
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -37,8 +37,10 @@ from vitrina.config import Settings
 from vitrina.core.artifacts.files import read_json
 from vitrina.core.promotion.alias_plans import CHALLENGER, CHAMPION
 from vitrina.core.recs.fold_in import id_map
+from vitrina.pipelines.data_clock import Clock, version_age_days
 
 Policy = Literal["always", "auto"]
+AGE_CLOCKS: dict[Clock, str] = {"data": "data clock: newer data it has not seen", "wall": "wall clock"}
 Trigger = Literal["manual", "no_champion", "drift", "open_world", "schedule", "keep"]
 POLICIES: tuple[Policy, ...] = ("always", "auto")
 
@@ -66,11 +68,13 @@ def decide_training(
     max_new_share: float = 1.0,
     warn_streak: int = 0,
     warn_checks: int = 0,
+    age_clock: Clock = "wall",
 ) -> TrainDecision:
     """The rule of the module docstring; ``champion_age_days`` is None without a champion,
     ``new_share`` None when not measured (search, or a bundle that does not list its ids);
     ``warn_streak`` is how many of the latest drift checks in a row (since the serving versions
-    were registered) decided warn or retrain for ``domain``; ``warn_checks`` 0 turns that off."""
+    were registered) decided warn or retrain for ``domain``; ``warn_checks`` 0 turns that off;
+    ``age_clock`` says what the age counts (days of newer data, or of the wall clock)."""
     seen = f"drift {domain}: {drift_decision or 'not measured'}"
     extra = {"drift_decision": drift_decision, "drift_run": drift_run}
     if policy == "always":
@@ -95,14 +99,10 @@ def decide_training(
             f"(> {max_new_share:.0%}; {seen})",
             **extra,
         )
+    age = f"{champion_age_days:.1f} days old ({AGE_CLOCKS[age_clock]})"
     if champion_age_days > max_age_days:
-        return TrainDecision(
-            True,
-            "schedule",
-            f"champion is {champion_age_days:.1f} days old (> {max_age_days:g}; {seen})",
-            **extra,
-        )
-    return TrainDecision(False, "keep", f"champion kept: {champion_age_days:.1f} days old, {seen}", **extra)
+        return TrainDecision(True, "schedule", f"champion is {age}, > {max_age_days:g}; {seen}", **extra)
+    return TrainDecision(False, "keep", f"champion kept: {age}, {seen}", **extra)
 
 
 def latest_drift(settings: Settings, domain: str) -> tuple[str | None, str | None]:
@@ -134,12 +134,10 @@ def warn_streak(settings: Settings, model: str, domain: str) -> int:
     return streak
 
 
-def champion_age_days(settings: Settings, model: str, now: dt.datetime | None = None) -> float | None:
-    """Days since the champion version was registered (None without a champion)."""
+def champion_age(settings: Settings, model: str) -> tuple[float, Clock] | None:
+    """The champion's age in days and the clock it was read on (None without a champion)."""
     champion = get_version(settings, model, CHAMPION)
-    if champion is None:
-        return None
-    return ((now or dt.datetime.now(dt.UTC)) - champion.created).total_seconds() / 86_400
+    return None if champion is None else version_age_days(settings, champion)
 
 
 def new_share(settings: Settings, model: str) -> float | None:
@@ -165,10 +163,12 @@ def training_decision(settings: Settings, model: str, domain: str, policy: Polic
     shift = new_share(settings, model) if domain == "recs" and policy == "auto" else None
     checks = settings.retrain_warn_checks
     streak = warn_streak(settings, model, domain) if decision == "warn" and checks > 0 else 0
+    age = champion_age(settings, model)
     return decide_training(
         policy,
         drift_decision=decision,
-        champion_age_days=champion_age_days(settings, model),
+        champion_age_days=None if age is None else age[0],
+        age_clock="wall" if age is None else age[1],
         max_age_days=settings.retrain_max_age_days,
         domain=domain,
         drift_run=run,
