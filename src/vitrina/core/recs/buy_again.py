@@ -37,7 +37,7 @@ import numpy.typing as npt
 
 from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
 from vitrina.core.ranking.top_k import top_k_pairs
-from vitrina.core.recs.baselines import _load_artifact, _save_artifact
+from vitrina.core.recs.artifact_files import load_artifact, save_artifact
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.repurchase import (
     CYCLE_PRIOR,
@@ -156,11 +156,11 @@ class BuyAgain:
             "shop_rate": stats.shop_rate,
             "shop_cycle_days": stats.shop_cycle_days,
         }
-        _save_artifact(folder, arrays, params)
+        save_artifact(folder, arrays, params)
 
     @classmethod
     def load(cls, folder: str | Path) -> BuyAgain:
-        arrays, params = _load_artifact(folder, cls.__name__)
+        arrays, params = load_artifact(folder, cls.__name__)
         names = (
             "personal_prior",
             "due_width",

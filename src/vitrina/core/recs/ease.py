@@ -36,7 +36,7 @@ from scipy.linalg import lapack
 
 from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
 from vitrina.core.ranking.top_k import PAD, top_k_rows
-from vitrina.core.recs.baselines import _load_artifact, _save_artifact
+from vitrina.core.recs.artifact_files import load_artifact, save_artifact
 from vitrina.core.recs.dataset import RecsData
 
 BoolArray = npt.NDArray[np.bool_]
@@ -164,11 +164,11 @@ class EASE:
             "max_items": self.max_items,
             "exclude_seen": self.exclude_seen,
         }
-        _save_artifact(folder, arrays, params)
+        save_artifact(folder, arrays, params)
 
     @classmethod
     def load(cls, folder: str | Path) -> EASE:
-        arrays, params = _load_artifact(folder, cls.__name__)
+        arrays, params = load_artifact(folder, cls.__name__)
         model = cls(
             l2=params["l2"],
             lambda_scale=params["lambda_scale"],

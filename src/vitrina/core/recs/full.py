@@ -32,7 +32,7 @@ from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.ranking.top_k import PAD
 from vitrina.core.ranking.training_set import RETRIEVAL_SCORE, CandidateRows, join_features
-from vitrina.core.recs.baselines import ALSRecommender
+from vitrina.core.recs.als import ALSRecommender
 from vitrina.core.recs.business_rules import BusinessRules
 from vitrina.core.recs.cold_start import ColdStartRecommender
 from vitrina.core.recs.dataset import RecsData

@@ -31,7 +31,7 @@ import scipy.sparse as sp
 
 from vitrina.core.ranking.interactions import EVENT_WEIGHT, FloatArray, IntArray, Interactions
 from vitrina.core.ranking.top_k import PAD, top_k_pairs
-from vitrina.core.recs.baselines import _load_artifact, _save_artifact
+from vitrina.core.recs.artifact_files import load_artifact, save_artifact
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.user_items import UserItems
 
@@ -198,11 +198,11 @@ class ItemKNN:
             "exclude_seen": self.exclude_seen,
             "block_entries": self.block_entries,
         }
-        _save_artifact(folder, arrays, params)
+        save_artifact(folder, arrays, params)
 
     @classmethod
     def load(cls, folder: str | Path) -> ItemKNN:
-        arrays, params = _load_artifact(folder, cls.__name__)
+        arrays, params = load_artifact(folder, cls.__name__)
         names = (
             "n_neighbours",
             "shrink",

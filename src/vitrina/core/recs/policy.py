@@ -20,7 +20,8 @@ import numpy.typing as npt
 
 from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
 from vitrina.core.ranking.top_k import PAD
-from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity, SegmentPopularity
+from vitrina.core.recs.als import ALSRecommender
+from vitrina.core.recs.baselines import GlobalPopularity, SegmentPopularity
 from vitrina.core.recs.blends import ScoreBlend, SequenceBlend, compact, first_occurrences
 from vitrina.core.recs.buy_again import BuyAgain
 from vitrina.core.recs.dataset import RecsData

@@ -24,13 +24,8 @@ from typing import Any
 import numpy as np
 
 from vitrina.core.ranking.interactions import EVENT_WEIGHT, FloatArray, IntArray, Interactions
-from vitrina.core.recs.baselines import (
-    US_PER_DAY,
-    _GroupPopularity,
-    _load_artifact,
-    group_item_counts,
-    user_groups,
-)
+from vitrina.core.recs.artifact_files import load_artifact
+from vitrina.core.recs.baselines import US_PER_DAY, _GroupPopularity, group_item_counts, user_groups
 from vitrina.core.recs.crowd import MIN_CROWD, crowd_days
 from vitrina.core.recs.dataset import RecsData
 
@@ -119,7 +114,7 @@ class Trending(_GroupPopularity):
 
     @classmethod
     def load(cls, folder: str | Path) -> Trending:
-        arrays, params = _load_artifact(folder, cls.__name__)
+        arrays, params = load_artifact(folder, cls.__name__)
         names = (
             "column",
             "recent_days",

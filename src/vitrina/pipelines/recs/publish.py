@@ -35,7 +35,8 @@ from vitrina.core.promotion.alias_plans import CHAMPION
 from vitrina.core.ranking.interactions import IntArray, Interactions
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.ranking.top_k import PAD
-from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity
+from vitrina.core.recs.als import ALSRecommender
+from vitrina.core.recs.baselines import GlobalPopularity
 from vitrina.core.recs.business_rules import BusinessRules
 from vitrina.core.recs.cold_start import ColdStartRecommender
 from vitrina.core.recs.dataset import RecsData, to_micros

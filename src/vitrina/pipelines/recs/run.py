@@ -45,7 +45,7 @@ from vitrina.adapters.step_ledger import ARTIFACTS, Ledger, StepEvent
 from vitrina.config import Settings
 from vitrina.core.promotion.alias_plans import CHAMPION
 from vitrina.core.ranking.lambdarank import LambdaRanker
-from vitrina.core.recs.baselines import ALSRecommender
+from vitrina.core.recs.als import ALSRecommender
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.full import FullRecommender
 from vitrina.core.recs.item2vec import Item2Vec, Item2VecConfig

@@ -42,7 +42,7 @@ import numpy.typing as npt
 
 from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
 from vitrina.core.ranking.lambdarank import LambdaRanker
-from vitrina.core.recs.baselines import ALSRecommender
+from vitrina.core.recs.als import ALSRecommender
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.discover import NewToUser
 from vitrina.core.recs.full import FullRecommender

@@ -9,8 +9,8 @@ import pytest
 from support.recs_handmade import Event, handmade
 
 from vitrina.core.ranking.top_k import PAD
+from vitrina.core.recs.als import ALSRecommender
 from vitrina.core.recs.baselines import (
-    ALSRecommender,
     GlobalPopularity,
     SegmentPopularity,
     UserItems,

@@ -16,7 +16,8 @@ from vitrina.adapters.lake.truth import load_truth
 from vitrina.config import Settings, get_settings
 from vitrina.core.metrics import PAD
 from vitrina.core.ranking.interactions import EVENT_GAIN
-from vitrina.core.recs.baselines import ALSRecommender, GlobalPopularity, SegmentPopularity
+from vitrina.core.recs.als import ALSRecommender
+from vitrina.core.recs.baselines import GlobalPopularity, SegmentPopularity
 from vitrina.core.recs.dataset import RecsData
 from vitrina.pipelines.recs.dataset import load_recs_data
 from vitrina.pipelines.recs.evaluation import (

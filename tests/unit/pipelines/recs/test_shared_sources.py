@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from support.recs_handmade import Event, handmade
 
-from vitrina.core.recs.baselines import ALSRecommender
+from vitrina.core.recs.als import ALSRecommender
 from vitrina.core.recs.policy import Policy
 from vitrina.pipelines.recs.selection import policy_sources, shared_sources
 
