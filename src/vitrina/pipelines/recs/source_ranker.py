@@ -19,13 +19,13 @@ users it did not fit on, as before.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.policy import Policy, SourceSettings, make_source
 from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.selection import ALL_POSITIVES, DISCOVERY, VIEWS, challenge
-from vitrina.core.recs.source_ranker import SOURCE_LTR, SOURCE_LTR_NEW, SourceRanker
+from vitrina.core.recs.source_ranker import SOURCE_LTR, SOURCE_LTR_NEW, SourceRanker, fit_rankers
 from vitrina.pipelines.recs.evaluation import build_evaluation_set, history_before
 from vitrina.pipelines.recs.selection_record import Selection
 from vitrina.pipelines.recs.selection_windows import means, per_user
@@ -40,18 +40,23 @@ def challenge_with_source_rankers(
     by_name: MutableMapping[str, Policy],
     parts: MutableMapping[str, Recommender],
     settings: SourceSettings,
+    sources: Mapping[str, Recommender] | None = None,
 ) -> dict[str, SourceRanker]:
     """Fit both rankers before ``data``'s validation window with the sources' chosen
-    ``settings``, add their rows to ``selection``'s table (and per-user scores), and let each
-    challenge its list's choice (module docstring). The rankers join ``parts`` and ``by_name``,
-    so a later challenger can be compared with them. Returns the rankers that learnt a model (a
-    ranker without enough history to learn from does not compete)."""
+    ``settings`` — together, each training window's sources fitted once for both
+    (:func:`~vitrina.core.recs.source_ranker.fit_rankers`), and ``sources`` (the selection's,
+    fitted on that same history with those settings) served as they are — add their rows to
+    ``selection``'s table (and per-user scores), and let each challenge its list's choice (module
+    docstring). The rankers join ``parts`` and ``by_name``, so a later challenger can be compared
+    with them. Returns the rankers that learnt a model (a ranker without enough history to learn
+    from does not compete)."""
     history = history_before(data, "valid")
     views = {view: build_evaluation_set(data, part="valid", repeats=view == ALL_POSITIVES) for view in VIEWS}
+    rankers = made_rankers([name for name, _ in LISTS], settings)
+    fit_rankers(list(rankers.values()), data, history, sources)
     fitted: dict[str, SourceRanker] = {}
     for name, list_ in LISTS:
-        ranker = make_source(name, settings).fit(data, history)
-        assert isinstance(ranker, SourceRanker)
+        ranker = rankers[name]
         selection.rankers[name] = describe(ranker)
         if not ranker.fitted:
             continue
@@ -80,6 +85,17 @@ def challenge_with_source_rankers(
             if discover == name:
                 selection.discover = policy
     return fitted
+
+
+def made_rankers(names: Iterable[str], settings: SourceSettings | None) -> dict[str, SourceRanker]:
+    """Unfitted rankers ``names`` with the sources' chosen ``settings`` (fit them together with
+    :func:`~vitrina.core.recs.source_ranker.fit_rankers`)."""
+    rankers: dict[str, SourceRanker] = {}
+    for name in names:
+        ranker = make_source(name, settings)
+        assert isinstance(ranker, SourceRanker)
+        rankers[name] = ranker
+    return rankers
 
 
 def describe(ranker: SourceRanker) -> str:
