@@ -225,11 +225,27 @@ class _Window:
         return self._owned
 
 
+@dataclass
+class WindowCache:
+    """Training windows shared by rankers fitted at different cutoffs of one history with the same
+    sources and settings (the selection's rankers at each pooled validation window): a window's
+    frame depends only on its cutoff and the view, so a ranker fitted one width earlier reuses all
+    but its oldest window. ``keep``: cutoffs whose source fits are also kept, because a ranker
+    fitted at that cutoff serves with them."""
+
+    keep: frozenset[int] = frozenset()
+    frames: dict[tuple[int, bool], RankingFrame] = field(default_factory=dict)
+    sources: dict[int, dict[str, Recommender]] = field(default_factory=dict)
+
+
 def fit_rankers(
     rankers: Sequence[SourceRanker],
     data: RecsData,
     history: Interactions,
     fitted: Mapping[str, Recommender] | None = None,
+    *,
+    end_us: int | None = None,
+    cache: WindowCache | None = None,
 ) -> None:
     """Fit ``rankers`` on ``history`` with every source fitted once per training window for all
     of them: the sources are most of a ranker's cost (each window refits all of them), and the
@@ -238,6 +254,8 @@ def fit_rankers(
     a time. ``fitted``: sources already fitted on ``history`` itself with the same settings (the
     selection's contenders, the full model's ALS), taken for the served fits instead of a refit.
 
+    ``end_us``: where the training windows count back from (default: just after the last event;
+    the caller's cutoff aligns them with the validation windows, so that ``cache`` can share them).
     The rankers must be made with the same sources and settings (``parts``); each gets what its own
     :meth:`SourceRanker.fit` would have learnt, windows and model alike."""
     if not rankers:
@@ -248,16 +266,18 @@ def fit_rankers(
     n_users, n_items = len(data.users), len(data.items)
     for ranker in rankers:
         ranker.ranker, ranker.windows = None, []
+    last_us = int(history.ts_us.max()) + 1 if len(history) else 0
+    end_us = last_us if end_us is None else max(int(end_us), last_us)
+    cache = cache if cache is not None else WindowCache()
     if len(history):
-        frames = _train_windows(rankers, data, history, _width_us(data))
+        frames = _train_windows(rankers, data, history, end_us, _width_us(data), cache)
         for ranker, own in zip(rankers, frames, strict=True):
             ranker._learn(own)
-    given = fitted or {}
+    given = {**cache.sources.get(end_us, {}), **(fitted or {})}
     served = {
         name: given[name] if name in given else make().fit(data, history) for name, make in parts.items()
     }
-    end_us = int(history.ts_us.max()) + 1 if len(history) else 0
-    index = HistoryIndex(history, end_us, n_users, n_items)
+    index = HistoryIndex(history, end_us, n_users, n_items)  # the lists are for ``end_us``
     owned = _owned(history, n_items) if any(ranker.discovery for ranker in rankers) else None
     for ranker in rankers:
         ranker._sources, ranker._index = dict(served), index
@@ -265,13 +285,18 @@ def fit_rankers(
 
 
 def _train_windows(
-    rankers: Sequence[SourceRanker], data: RecsData, history: Interactions, width_us: int
+    rankers: Sequence[SourceRanker],
+    data: RecsData,
+    history: Interactions,
+    end_us: int,
+    width_us: int,
+    cache: WindowCache,
 ) -> list[list[RankingFrame]]:
     """Each ranker's training frames, the latest window first. Windows go back one width at a time
-    while any ranker still wants one (it stops at :attr:`SourceRanker.max_windows`, at the start of
-    the history, or once it has :data:`MIN_WINDOWS` and :attr:`SourceRanker.min_queries`); a
-    window without queries fits no source (a shop of first-time buyers pays nothing for it)."""
-    end_us = int(history.ts_us.max()) + 1
+    from ``end_us`` while any ranker still wants one (it stops at :attr:`SourceRanker.max_windows`,
+    at the start of the history, or once it has :data:`MIN_WINDOWS` and
+    :attr:`SourceRanker.min_queries`); a window without queries fits no source (a shop of
+    first-time buyers pays nothing for it), nor does one whose frames ``cache`` already holds."""
     first_us = int(history.ts_us.min())
     frames: list[list[RankingFrame]] = [[] for _ in rankers]
     for back in itertools.count(1):
@@ -279,16 +304,21 @@ def _train_windows(
         wanting = [j for j, r in enumerate(rankers) if not r._stopped(frames[j], back, cutoff, first_us)]
         if not wanting:
             return frames
-        window = _Window.at(data, history, cutoff, width_us)
-        sources = (
-            {name: make().fit(data, window.before) for name, make in rankers[0].parts.items()}
-            if window.users.size
-            else {}
-        )
+        missing = [j for j in wanting if (cutoff, rankers[j].discovery) not in cache.frames]
+        if missing:
+            window = _Window.at(data, history, cutoff, width_us)
+            sources = cache.sources.get(cutoff, {})
+            if window.users.size and not sources:
+                sources = {name: make().fit(data, window.before) for name, make in rankers[0].parts.items()}
+                if cutoff in cache.keep:
+                    cache.sources[cutoff] = sources
+            for j in missing:
+                ranker = rankers[j]
+                frame = ranker._labelled(window, sources) if window.users.size else ranker._empty()
+                cache.frames[(cutoff, ranker.discovery)] = frame
         for j in wanting:
-            ranker = rankers[j]
-            frame = ranker._labelled(window, sources) if window.users.size else ranker._empty()
-            ranker.windows.append({"start_us": cutoff, "queries": frame.n_groups, "rows": len(frame)})
+            frame = cache.frames[(cutoff, rankers[j].discovery)]
+            rankers[j].windows.append({"start_us": cutoff, "queries": frame.n_groups, "rows": len(frame)})
             if frame.n_groups:
                 frames[j].append(frame)
     return frames

@@ -19,8 +19,8 @@ and EASE's λ are chosen before any contender is scored, on the same windows.
 
 When the shop opts in (``VITRINA_RECS_SOURCE_RANKERS``), the source rankers (LambdaRank over
 the simple sources' candidates, trained on forward windows of the history before ``valid``) then
-challenge each list's choice on ``valid``, on the same users
-(:mod:`~vitrina.pipelines.recs.source_ranker`, docs/adr/0035), before the full model does.
+challenge each list's choice on the same users — every pooled window's on a small shop
+(:mod:`~vitrina.pipelines.recs.source_ranker`, docs/adr/0035) — before the full model does.
 
 The chosen policy is then refitted on ``train`` + ``valid`` and scored on ``test``
 (:func:`served_model`), which is what the gate reads.
@@ -305,7 +305,7 @@ def policy_sources(
     }
     # both lists' rankers train on the same windows: each window's sources fitted once for both
     rankers = made_rankers([name for name in dict.fromkeys(names) if name in RANKERS], settings)
-    fit_rankers(list(rankers.values()), data, history, {**given, **fitted})
+    fit_rankers(list(rankers.values()), data, history, {**given, **fitted}, end_us=history_end_us)
     return {name: rankers[name] if name in rankers else fitted[name] for name in dict.fromkeys(names)}
 
 
