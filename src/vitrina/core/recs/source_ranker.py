@@ -27,7 +27,8 @@ items compete with new ones and a re-purchase is a positive (the default list).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import itertools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,14 +101,7 @@ class SourceRanker:
         return self.ranker is not None
 
     def fit(self, data: RecsData, history: Interactions) -> SourceRanker:
-        n_users, n_items = len(data.users), len(data.items)
-        self.ranker, self.windows = None, []
-        if len(history):
-            self._train(data, history, _width_us(data))
-        self._sources = self._fit_sources(data, history)
-        end_us = int(history.ts_us.max()) + 1 if len(history) else 0
-        self._index = HistoryIndex(history, end_us, n_users, n_items)
-        self._owned = _owned(history, n_items) if self.discovery else None
+        fit_rankers([self], data, history)
         return self
 
     def recommend(
@@ -137,9 +131,6 @@ class SourceRanker:
 
     # --- training ---------------------------------------------------------------------------
 
-    def _fit_sources(self, data: RecsData, history: Interactions) -> dict[str, Recommender]:
-        return {name: factory().fit(data, history) for name, factory in self.parts.items()}
-
     def _frame(
         self,
         sources: Mapping[str, Recommender],
@@ -153,22 +144,19 @@ class SourceRanker:
         history = index.features(rows.users, rows.items)
         return rows, scores.join(history)
 
-    def _window(self, data: RecsData, history: Interactions, cutoff_us: int, width_us: int) -> RankingFrame:
-        """One cutoff's queries: returning users who chose something in the next width (none: no
-        source is fitted, a shop of first-time buyers pays nothing for its empty windows)."""
-        before = history.before(cutoff_us)
-        index = HistoryIndex(before, cutoff_us, len(data.users), len(data.items))
-        after = history.between(cutoff_us, cutoff_us + width_us).positives()
-        users = np.intersect1d(np.unique(after.user), index.positive_users())
-        if users.size == 0:
-            columns = [*source_columns(tuple(self.parts)), *HISTORY_FEATURES]
-            empty = np.zeros(0, dtype=np.int64)
-            return RankingFrame(
-                pd.DataFrame({name: np.zeros(0) for name in columns}), empty, empty, empty, empty
-            )
-        owned = _owned(before, len(data.items)) if self.discovery else None
-        rows, features = self._frame(self._fit_sources(data, before), index, users, None, owned)
-        labels = horizon_labels(rows, history, cutoff_us, cutoff_us + width_us)
+    def _stopped(self, frames: list[RankingFrame], back: int, cutoff_us: int, first_us: int) -> bool:
+        """Whether this ranker takes no window at ``back`` widths before the end, nor any earlier."""
+        return (
+            back > self.max_windows
+            or cutoff_us <= first_us
+            or (len(frames) >= MIN_WINDOWS and sum(f.n_groups for f in frames) >= self.min_queries)
+        )
+
+    def _labelled(self, window: _Window, sources: Mapping[str, Recommender]) -> RankingFrame:
+        """The window's queries with this ranker's candidates, only those with a positive."""
+        owned = window.owned() if self.discovery else None
+        rows, features = self._frame(sources, window.index, window.users, None, owned)
+        labels = horizon_labels(rows, window.history, window.cutoff_us, window.cutoff_us + window.width_us)
         informative = np.zeros(rows.shape[0], dtype=bool)
         informative[rows.query[labels > 0]] = True
         keep = informative[rows.query]
@@ -180,20 +168,15 @@ class SourceRanker:
             rows.items[keep],
         )
 
-    def _train(self, data: RecsData, history: Interactions, width_us: int) -> None:
-        end_us = int(history.ts_us.max()) + 1
-        first_us = int(history.ts_us.min())
-        frames: list[RankingFrame] = []
-        for back in range(1, self.max_windows + 1):
-            cutoff = end_us - back * width_us
-            if cutoff <= first_us or (
-                len(frames) >= MIN_WINDOWS and sum(f.n_groups for f in frames) >= self.min_queries
-            ):
-                break
-            frame = self._window(data, history, cutoff, width_us)
-            self.windows.append({"start_us": cutoff, "queries": frame.n_groups, "rows": len(frame)})
-            if frame.n_groups:
-                frames.append(frame)
+    def _empty(self) -> RankingFrame:
+        columns = [*source_columns(tuple(self.parts)), *HISTORY_FEATURES]
+        empty = np.zeros(0, dtype=np.int64)
+        return RankingFrame(pd.DataFrame({name: np.zeros(0) for name in columns}), empty, empty, empty, empty)
+
+    def _learn(self, frames: list[RankingFrame]) -> None:
+        """Boost on ``frames`` (the latest first): the latest stops the boosting early, then the
+        model is refitted on all of them with that many rounds. Fewer than :data:`MIN_WINDOWS`:
+        nothing is learnt."""
         if len(frames) < MIN_WINDOWS:
             return
         ranker = LambdaRanker(
@@ -213,6 +196,132 @@ class SourceRanker:
         )
         ranker.booster = lgb.train(params, dataset, num_boost_round=max(ranker.best_iteration, 1))
         self.ranker = ranker
+
+
+@dataclass
+class _Window:
+    """One training cutoff: the history before it, its index, and the returning users who chose
+    something in the next width (the queries, the same for every ranker)."""
+
+    history: Interactions
+    cutoff_us: int
+    width_us: int
+    index: HistoryIndex
+    users: IntArray
+    before: Interactions
+    _owned: UserItems | None = None
+
+    @classmethod
+    def at(cls, data: RecsData, history: Interactions, cutoff_us: int, width_us: int) -> _Window:
+        before = history.before(cutoff_us)
+        index = HistoryIndex(before, cutoff_us, len(data.users), len(data.items))
+        after = history.between(cutoff_us, cutoff_us + width_us).positives()
+        users = np.intersect1d(np.unique(after.user), index.positive_users())
+        return cls(history, cutoff_us, width_us, index, users, before)
+
+    def owned(self) -> UserItems:
+        if self._owned is None:
+            self._owned = _owned(self.before, self.index.n_items)
+        return self._owned
+
+
+@dataclass
+class WindowCache:
+    """Training windows shared by rankers fitted at different cutoffs of one history with the same
+    sources and settings (the selection's rankers at each pooled validation window): a window's
+    frame depends only on its cutoff and the view, so a ranker fitted one width earlier reuses all
+    but its oldest window. ``keep``: cutoffs whose source fits are also kept, because a ranker
+    fitted at that cutoff serves with them."""
+
+    keep: frozenset[int] = frozenset()
+    frames: dict[tuple[int, bool], RankingFrame] = field(default_factory=dict)
+    sources: dict[int, dict[str, Recommender]] = field(default_factory=dict)
+
+
+def fit_rankers(
+    rankers: Sequence[SourceRanker],
+    data: RecsData,
+    history: Interactions,
+    fitted: Mapping[str, Recommender] | None = None,
+    *,
+    end_us: int | None = None,
+    cache: WindowCache | None = None,
+) -> None:
+    """Fit ``rankers`` on ``history`` with every source fitted once per training window for all
+    of them: the sources are most of a ranker's cost (each window refits all of them), and the
+    default list's and the discover list's rankers train on the same windows with the same
+    sources — only their candidates and their stopping point differ. One window's fits are held at
+    a time. ``fitted``: sources already fitted on ``history`` itself with the same settings (the
+    selection's contenders, the full model's ALS), taken for the served fits instead of a refit.
+
+    ``end_us``: where the training windows count back from (default: just after the last event;
+    the caller's cutoff aligns them with the validation windows, so that ``cache`` can share them).
+    The rankers must be made with the same sources and settings (``parts``); each gets what its own
+    :meth:`SourceRanker.fit` would have learnt, windows and model alike."""
+    if not rankers:
+        return
+    parts = rankers[0].parts
+    if any(list(ranker.parts) != list(parts) for ranker in rankers):
+        raise ValueError("rankers fitted together must rank the same sources")
+    n_users, n_items = len(data.users), len(data.items)
+    for ranker in rankers:
+        ranker.ranker, ranker.windows = None, []
+    last_us = int(history.ts_us.max()) + 1 if len(history) else 0
+    end_us = last_us if end_us is None else max(int(end_us), last_us)
+    cache = cache if cache is not None else WindowCache()
+    if len(history):
+        frames = _train_windows(rankers, data, history, end_us, _width_us(data), cache)
+        for ranker, own in zip(rankers, frames, strict=True):
+            ranker._learn(own)
+    given = {**cache.sources.get(end_us, {}), **(fitted or {})}
+    served = {
+        name: given[name] if name in given else make().fit(data, history) for name, make in parts.items()
+    }
+    index = HistoryIndex(history, end_us, n_users, n_items)  # the lists are for ``end_us``
+    owned = _owned(history, n_items) if any(ranker.discovery for ranker in rankers) else None
+    for ranker in rankers:
+        ranker._sources, ranker._index = dict(served), index
+        ranker._owned = owned if ranker.discovery else None
+
+
+def _train_windows(
+    rankers: Sequence[SourceRanker],
+    data: RecsData,
+    history: Interactions,
+    end_us: int,
+    width_us: int,
+    cache: WindowCache,
+) -> list[list[RankingFrame]]:
+    """Each ranker's training frames, the latest window first. Windows go back one width at a time
+    from ``end_us`` while any ranker still wants one (it stops at :attr:`SourceRanker.max_windows`,
+    at the start of the history, or once it has :data:`MIN_WINDOWS` and
+    :attr:`SourceRanker.min_queries`); a window without queries fits no source (a shop of
+    first-time buyers pays nothing for it), nor does one whose frames ``cache`` already holds."""
+    first_us = int(history.ts_us.min())
+    frames: list[list[RankingFrame]] = [[] for _ in rankers]
+    for back in itertools.count(1):
+        cutoff = end_us - back * width_us
+        wanting = [j for j, r in enumerate(rankers) if not r._stopped(frames[j], back, cutoff, first_us)]
+        if not wanting:
+            return frames
+        missing = [j for j in wanting if (cutoff, rankers[j].discovery) not in cache.frames]
+        if missing:
+            window = _Window.at(data, history, cutoff, width_us)
+            sources = cache.sources.get(cutoff, {})
+            if window.users.size and not sources:
+                sources = {name: make().fit(data, window.before) for name, make in rankers[0].parts.items()}
+                if cutoff in cache.keep:
+                    cache.sources[cutoff] = sources
+            for j in missing:
+                ranker = rankers[j]
+                frame = ranker._labelled(window, sources) if window.users.size else ranker._empty()
+                cache.frames[(cutoff, ranker.discovery)] = frame
+        for j in wanting:
+            frame = cache.frames[(cutoff, rankers[j].discovery)]
+            rankers[j].windows.append({"start_us": cutoff, "queries": frame.n_groups, "rows": len(frame)})
+            if frame.n_groups:
+                frames[j].append(frame)
+    return frames
 
 
 def _width_us(data: RecsData) -> int:

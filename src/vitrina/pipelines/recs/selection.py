@@ -19,8 +19,8 @@ and EASE's λ are chosen before any contender is scored, on the same windows.
 
 When the shop opts in (``VITRINA_RECS_SOURCE_RANKERS``), the source rankers (LambdaRank over
 the simple sources' candidates, trained on forward windows of the history before ``valid``) then
-challenge each list's choice on ``valid``, on the same users
-(:mod:`~vitrina.pipelines.recs.source_ranker`, docs/adr/0035), before the full model does.
+challenge each list's choice on the same users — every pooled window's on a small shop
+(:mod:`~vitrina.pipelines.recs.source_ranker`, docs/adr/0035) — before the full model does.
 
 The chosen policy is then refitted on ``train`` + ``valid`` and scored on ``test``
 (:func:`served_model`), which is what the gate reads.
@@ -72,6 +72,7 @@ from vitrina.core.recs.selection import (
     full_or,
     pooled_table,
 )
+from vitrina.core.recs.source_ranker import fit_rankers
 from vitrina.core.recs.user_items import UserItems
 from vitrina.pipelines.recs.ease_lambda import choose_ease_lambda
 from vitrina.pipelines.recs.evaluation import (
@@ -82,7 +83,7 @@ from vitrina.pipelines.recs.evaluation import (
 from vitrina.pipelines.recs.popularity_recency import choose_popularity_recency
 from vitrina.pipelines.recs.selection_record import Selection
 from vitrina.pipelines.recs.selection_windows import earlier_windows, means, per_user, score_policies
-from vitrina.pipelines.recs.source_ranker import challenge_with_source_rankers
+from vitrina.pipelines.recs.source_ranker import challenge_with_source_rankers, made_rankers
 
 GATE_SECTIONS = {ALL_POSITIVES: "all_positives", DISCOVERY: "models"}
 """The test-metrics section of each view (``models`` is the evaluation's default protocol)."""
@@ -257,7 +258,7 @@ def select_policy(
     selection, by_name = choose_lists(data, parts, view, earlier_parts)
     selection.ease, selection.popularity = ease, popularity
     if source_rankers:
-        challenge_with_source_rankers(data, selection, by_name, parts, settings)
+        challenge_with_source_rankers(data, selection, by_name, parts, settings, sources)
     assert selection.discover is not None  # choose_lists always makes both choices
     best, discover = selection.policy.name, selection.discover.name
     fill = parts[FILL]
@@ -291,15 +292,21 @@ def policy_sources(
     ``history_end_us`` with its chosen ``settings``: the served list and the discover list
     usually share EASE or ALS, and fitting each its own copy doubles the slowest fits.
     ``reuse``: sources the caller already fitted on that same history with those same settings
-    (:func:`shared_sources`), taken as they are."""
+    (:func:`shared_sources`), taken as they are. The source rankers among them are fitted
+    together, each training window's sources once for both, and serve over the other sources
+    fitted here (:func:`~vitrina.core.recs.source_ranker.fit_rankers`)."""
     history = data.interactions.before(history_end_us)
-    names = [part for policy in policies if policy is not None for part in policy.parts]
+    names = [part for policy in policies if policy is not None for part in policy.parts if part in SOURCES]
     given = reuse or {}
-    return {
+    fitted = {
         name: given[name] if name in given else make_source(name, settings).fit(data, history)
         for name in dict.fromkeys(names)
-        if name in SOURCES
+        if name not in RANKERS
     }
+    # both lists' rankers train on the same windows: each window's sources fitted once for both
+    rankers = made_rankers([name for name in dict.fromkeys(names) if name in RANKERS], settings)
+    fit_rankers(list(rankers.values()), data, history, {**given, **fitted}, end_us=history_end_us)
+    return {name: rankers[name] if name in rankers else fitted[name] for name in dict.fromkeys(names)}
 
 
 def shared_sources(

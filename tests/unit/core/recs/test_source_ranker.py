@@ -4,6 +4,7 @@ lists) and its training over forward cutoffs of the history, on hand-made shops.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -13,9 +14,16 @@ from vitrina.core.ranking.interactions import EVENT_CODE
 from vitrina.core.ranking.top_k import PAD
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.policy import SOURCES, make_source
+from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.source_candidates import source_candidates, source_columns
 from vitrina.core.recs.source_features import DAY_US, HISTORY_FEATURES, HistoryIndex
-from vitrina.core.recs.source_ranker import RANKED_SOURCES, SOURCE_LTR, SOURCE_LTR_NEW, SourceRanker
+from vitrina.core.recs.source_ranker import (
+    RANKED_SOURCES,
+    SOURCE_LTR,
+    SOURCE_LTR_NEW,
+    SourceRanker,
+    fit_rankers,
+)
 from vitrina.core.recs.user_items import UserItems
 
 pytestmark = pytest.mark.unit
@@ -160,3 +168,61 @@ def test_without_two_windows_of_returning_buyers_it_fuses_the_sources_ranks() ->
     assert items[2, 0] != PAD  # a user without history still gets recent popularity's items
     assert SOURCE_LTR in SOURCES
     assert SOURCE_LTR_NEW in SOURCES
+
+
+class _Counted:
+    """Each source's factory, counting the fits it makes (one per call of the factory)."""
+
+    def __init__(self) -> None:
+        self.fits = 0
+        self.parts = {name: self._counting(name) for name in RANKED_SOURCES}
+
+    def _counting(self, name: str) -> Callable[[], Recommender]:
+        def make() -> Recommender:
+            self.fits += 1
+            return make_source(name)
+
+        return make
+
+
+def _lists(ranker: SourceRanker, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return ranker.recommend(users, 8)
+
+
+def test_rankers_fitted_together_fit_each_windows_sources_once_and_learn_what_each_alone_would() -> None:
+    data = _staples_shop()
+    history = data.interactions.before(int(data.interactions.ts_us.max()) - DAY_US)
+    users = np.arange(len(data.users))
+    alone = _Counted()
+    apart = [SourceRanker(alone.parts), SourceRanker(alone.parts, discovery=True)]
+    for ranker in apart:
+        ranker.fit(data, history)
+    shared = _Counted()
+    together = [SourceRanker(shared.parts), SourceRanker(shared.parts, discovery=True)]
+    fit_rankers(together, data, history)
+    starts = {window["start_us"] for ranker in together for window in ranker.windows}
+    assert all(ranker.fitted for ranker in together)
+    # every window held returning buyers: each window's five sources once, plus the served fits
+    assert shared.fits == len(RANKED_SOURCES) * (len(starts) + 1)
+    assert alone.fits == len(RANKED_SOURCES) * (sum(len(r.windows) for r in apart) + 2)
+    for one, other in zip(apart, together, strict=True):
+        assert one.windows == other.windows
+        items, scores = _lists(one, users)
+        shared_items, shared_scores = _lists(other, users)
+        assert np.array_equal(items, shared_items)
+        assert np.array_equal(scores, shared_scores)
+    # sources already fitted on the history itself serve as they are: no refit
+    given = {name: make_source(name).fit(data, history) for name in RANKED_SOURCES}
+    reused = _Counted()
+    served = [SourceRanker(reused.parts), SourceRanker(reused.parts, discovery=True)]
+    fit_rankers(served, data, history, given)
+    assert reused.fits == len(RANKED_SOURCES) * len(starts)
+    for one, other in zip(apart, served, strict=True):
+        assert np.array_equal(_lists(one, users)[0], _lists(other, users)[0])
+
+
+def test_rankers_of_different_sources_are_not_fitted_together() -> None:
+    data = _staples_shop(n_users=8, days=6)
+    fewer = {name: make for name, make in _Counted().parts.items() if name != "als"}
+    with pytest.raises(ValueError, match="same sources"):
+        fit_rankers([SourceRanker(_Counted().parts), SourceRanker(fewer)], data, data.interactions)

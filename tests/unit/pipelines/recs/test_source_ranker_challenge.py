@@ -1,8 +1,10 @@
 """The source rankers in the selection: fitted before the validation window, scored beside the
 other contenders in both views, and serving a list only when they beat its choice by the paired
-test."""
+test — over every window the selection pooled, on a small shop."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -12,10 +14,11 @@ from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.policy import FILL, Policy, make_source
 from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.selection import ALL_POSITIVES, DISCOVERY, VIEWS
-from vitrina.core.recs.source_ranker import SOURCE_LTR, SOURCE_LTR_NEW
+from vitrina.core.recs.source_ranker import SOURCE_LTR, SOURCE_LTR_NEW, SourceRanker, WindowCache, fit_rankers
+from vitrina.pipelines.recs.ease_lambda import earlier_window
 from vitrina.pipelines.recs.evaluation import build_evaluation_set, history_before
 from vitrina.pipelines.recs.selection_record import Selection
-from vitrina.pipelines.recs.selection_windows import means, per_user
+from vitrina.pipelines.recs.selection_windows import means, per_user, score_window
 from vitrina.pipelines.recs.source_ranker import challenge_with_source_rankers
 
 pytestmark = pytest.mark.unit
@@ -66,3 +69,55 @@ def test_the_default_list_ranker_takes_the_served_list_when_it_wins_the_paired_t
     )
     assert f"selection.{SOURCE_LTR_NEW}" in selection.record()
     assert np.isnan(selection.table[SOURCE_LTR_NEW][DISCOVERY])
+
+
+def test_on_a_pooled_selection_the_rankers_challenge_over_every_windows_users() -> None:
+    data = staples_shop()
+    selection, by_name, parts = _selection(data)
+    policy = by_name[FILL]
+    for back in (1, 2):  # the earlier windows the selection pooled, recent popularity scored on each
+        shifted = earlier_window(data, back)
+        assert shifted is not None
+        popular = make_source(FILL).fit(shifted, history_before(shifted, "valid"))
+        selection.earlier.append(score_window(shifted, [policy], {FILL: popular}))
+    fitted = challenge_with_source_rankers(data, selection, by_name, parts, {})
+    assert SOURCE_LTR in fitted
+    users = selection.users + sum(window.users[ALL_POSITIVES] for window in selection.earlier)
+    assert users > selection.users
+    assert f"challenged over 3 windows ({users} users)" in selection.rankers[SOURCE_LTR]
+    assert selection.policy == Policy("single", (SOURCE_LTR,))
+    # its row in the table stays the validation window's, beside the other contenders'
+    assert selection.scores[SOURCE_LTR][ALL_POSITIVES].size == selection.users
+
+
+def test_rankers_fitted_one_width_apart_share_all_training_windows_but_the_oldest() -> None:
+    data = staples_shop()
+    width = data.valid_end_us - data.train_end_us
+    cache = WindowCache(keep=frozenset({data.train_end_us - width}))
+    latest = make_source(SOURCE_LTR)
+    assert isinstance(latest, SourceRanker)
+    fit_rankers([latest], data, history_before(data, "valid"), end_us=data.train_end_us, cache=cache)
+    shifted = earlier_window(data, 1)
+    assert shifted is not None
+    fits = {"n": 0}
+    counted = {name: _counting(make, fits) for name, make in latest.parts.items()}
+    earlier, alone = SourceRanker(counted), SourceRanker(dict(latest.parts))
+    history = history_before(shifted, "valid")
+    fit_rankers([earlier], shifted, history, end_us=shifted.train_end_us, cache=cache)
+    fit_rankers([alone], shifted, history, end_us=shifted.train_end_us)
+    starts = [w["start_us"] for w in earlier.windows]
+    shared = [w["start_us"] for w in latest.windows][1:]
+    assert starts[: len(shared)] == shared[: len(starts)]
+    # its serving fits are the latest's first window's; only windows older than the latest's are fitted
+    assert fits["n"] == len(latest.parts) * len(set(starts) - set(shared))
+    assert earlier.windows == alone.windows
+    users = np.arange(len(data.users))
+    assert np.array_equal(earlier.recommend(users, 6)[0], alone.recommend(users, 6)[0])
+
+
+def _counting(make: Callable[[], Recommender], fits: dict[str, int]) -> Callable[[], Recommender]:
+    def counted() -> Recommender:
+        fits["n"] += 1
+        return make()
+
+    return counted
