@@ -142,7 +142,7 @@ def check_table(
     now: dt.datetime,
     future_skew_minutes: float,
     contract: ContractsConfig | None = None,
-    seen_keys: pa.Array | None = None,
+    seen_keys: pa.ChunkedArray | None = None,
 ) -> TableResult:
     """Validate one table's raw files (pure: no lake I/O) under ``contract`` (default: the
     simulator's). ``now`` is a UTC datetime. ``seen_keys``: the keys of the groups of files

@@ -36,7 +36,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from vitrina.adapters.contracts.integrity import Reference
 from vitrina.adapters.contracts.raw_files import raw_listing, scan_raw
@@ -96,7 +95,7 @@ def check_in_groups(
     reasons: Counter[str] = Counter()
     mapped: Counter[str] = Counter()
     quarantine: list[pa.Table] = []
-    seen = pa.array([], pa.string())
+    seen: list[pa.Array] = []  # each earlier group's distinct keys
     discard_staged(lake, "validated", spec.name, run_id)  # a crashed run's leftovers
     for number, urls in enumerate(file_groups(raw_listing(lake, spec), group_files)):
         scan = scan_raw(lake, spec, urls)
@@ -111,7 +110,7 @@ def check_in_groups(
             now=now,
             future_skew_minutes=future_skew_minutes,
             contract=contract,
-            seen_keys=seen,
+            seen_keys=pa.chunked_array(seen, pa.string()),
         )
         checked.files += len(scan.files)
         del scan
@@ -119,7 +118,7 @@ def check_in_groups(
             lake, "validated", spec.name, result.valid, spec.date_column, run_id, f"g{number:05d}", now.date()
         )
         if result.input_ids is not None:
-            seen = pc.unique(pa.concat_arrays([seen, result.input_ids]))
+            seen.append(result.input_ids)
         checked.input_rows += result.input_rows
         checked.valid_rows += result.valid.num_rows
         checked.superseded_rows += result.superseded_rows
