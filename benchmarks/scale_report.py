@@ -48,8 +48,9 @@ path, 1 h left for a retry."""
 
 SCALE_OUT = {
     "generate": "simulator only (a real shop's data arrives); no sharded generator",
-    "validate": "missing: each table is checked in one piece in one process (Arrow, then a pandas "
-    "frame for pandera); no grouped or Spark path in the product",
+    "validate": "partly bounded: events are checked a week of raw files at a time and published "
+    "atomically (VITRINA_VALIDATE_GROUP_FILES); the other tables in one piece, the carried key set "
+    "grows with the events, all in one process; no Spark path",
     "features": "exists: VITRINA_ENGINE=spark computes the feature frames (ADR-0002)",
     "drift": "partly bounded: DuckDB scans the 35 days of windows (it can spill to disk) and keeps "
     "a reservoir sample of MAX_ROWS rows per table; no Spark path",
@@ -68,49 +69,58 @@ from the per-unit cost."""
 
 STAND_IN_MARK = "†"
 
+RECS_TRAIN_NOTE = (
+    "**recs-train.** The first attempt stopped at 12 GB after about a minute, in its first "
+    "sub-step, when the load read every event as a pandas frame of Python strings (0.63 KB an "
+    "event). The load now codes the events inside DuckDB (`read_recs_data`, "
+    "`adapters/lake/recs_tables.py`: the vocabularies joined, sessions and pages numbered, sorted "
+    "by time, int32 columns returned, DuckDB held to 1 GB and spilling to disk), equal to the "
+    "frame path on the same tables (a contract test): 5.2 GB of peak at large, 1.4 GB instead of "
+    "3.2 GB at demo. What is left of the load is the dataset's own form: int64 arrays and "
+    "fixed-width page labels, ~100 bytes an event held for the whole run (3 GB at large, ~55 GB "
+    "at 10 M users). With it, recs-train at large ran 42 min (1,103 CPU s on the shared 2 cores, "
+    "load ≈ 10) at a peak of 6.7 GB and was stopped by hand, still in its third sub-step (two-tower "
+    "+ FAISS, 30 min in; 32 s at demo) after the load (163 s) and item2vec (493 s): memory no "
+    "longer stops it, time does, and recs-publish was not reached. **No out-of-core or Spark path "
+    "exists for training**: the "
+    "candidates, ALS and ranker train in one process, so at the target the training set has to be "
+    "a sample of users, or the trainers distributed."
+)
+
 NOT_FITTING = [
-    "**validate.** The product checks each table in one piece: every raw file read, the files "
-    "coerced into one Arrow table, a pandas view of it for the pandera contract, pandera's "
-    "per-check masks, then the valid copy, all alive together (the stage table above). Peak "
-    "memory is linear in the rows, about 0.6 KB per event above the process's start, so the "
-    "27.8 M events of the large world need 17–19 GB in one process. Measured: the whole check "
-    "passed 12 GB and was still growing when the guard stopped it because the shared 24 GB machine "
-    "ran low (other jobs' tests beside it).",
+    "**validate.** Checked in one piece (`VITRINA_VALIDATE_GROUP_FILES=0`, and every table but "
+    "events), a table holds every raw file, the files coerced into one Arrow table, a pandas view "
+    "of it for the pandera contract, pandera's per-check masks, then the valid copy, all alive "
+    "together (the stage table above). Peak memory is linear in the rows, about 0.6 KB per event "
+    "above the process's start, so the 27.8 M events of the large world need 17–19 GB in one "
+    "process. Measured: the whole check passed 12 GB and was still growing when the guard stopped "
+    "it because the shared 24 GB machine ran low (other jobs' tests beside it).",
     "",
-    "The grouped stand-in (`benchmarks/scale_grouped_validation.py`, `--validate-groups 12`) checks "
-    "the events a week of day files at a time with the product's own `check_table`, reading each "
-    "group's files only when it is checked. It drops the coerced, pandas and pandera copies of all "
-    "but one group, and still peaks at 11.4 GB at large (≈ 0.41 KB per event): `validate_lake` "
-    "gathers every group's valid rows into one Arrow table for its single atomic `replace_table`, "
-    "and the partitioned write copies them once more. It completed once the machine had that much "
-    "free (its earlier attempts were stopped beside other jobs), and the large steps after "
-    "validation ran on its output. The generated worlds have no invalid rows, so the stand-in's "
-    "blind spot (a key repeated in two groups) changes nothing here.",
+    "The product now validates events a week of raw files at a time (`pipelines/validate_groups.py`, "
+    "`VITRINA_VALIDATE_GROUP_FILES=7`): each group's valid rows are staged in a hidden folder of the "
+    "table as they are checked and moved into place once the whole table passed (a failed or "
+    "interrupted run leaves the last good table), and the keys of earlier groups are carried so a "
+    "key repeated in a later group is still quarantined as a duplicate, the first occurrence in "
+    "file order winning as in one piece. At large it completed in 5.2 GB (the validate row; "
+    "≈ 0.19 KB per event, most of it one group's check plus the carried keys), where the "
+    "benchmark's earlier stand-in (`benchmarks/scale_grouped_validation.py`, `--validate-groups "
+    "12`, the ok earlier attempt) peaked at 11.4 GB because it gathered every group's valid rows "
+    "into one Arrow table for a single `replace_table`, and was blind to a key repeated in two "
+    "groups. Its projected memory mixes two ways of checking (ci and demo in one piece, large in "
+    "groups): read it as an upper bound.",
     "",
-    "**The out-of-core validation is missing in the product.** What it needs: check and write one "
-    "partition (the raw files are already day partitions) at a time; carry the set of keys seen "
-    "so far across partitions, so a key repeated in a later partition is still quarantined as a "
-    "duplicate (the first occurrence in file order wins, as now); and switch `validated/` to the "
-    "written partitions atomically instead of writing one in-memory table. At 10 M users "
-    "(≈ 557 M events) even the key set is ~9 GB, so the natural home is Spark (`dropDuplicates` "
-    "on the key after ordering by file and row, the contract's checks as column expressions); "
-    "`VITRINA_ENGINE=spark` covers the feature frames, batch inference and the evaluation join "
-    "today (ADR-0002, ADR-0018), not validation.",
+    "**What validation still lacks at the target.** At 10 M users (≈ 557 M events) the carried key "
+    "set alone is ~9 GB, held in one process beside a group's check, and the projected CPU is past "
+    "the step's budget on one core, so the natural home is Spark (`dropDuplicates` on the key "
+    "after ordering by file and row, the contract's checks as column "
+    "expressions); `VITRINA_ENGINE=spark` covers the feature frames, batch inference and the "
+    "evaluation join today (ADR-0002, ADR-0018), not validation.",
     "",
-    "**recs-train.** Stopped at 12 GB after about a minute, in its first sub-step (load validated "
-    "data): `read_recs_tables` (`adapters/lake/recs_tables.py`) asks DuckDB for every event as a "
-    "pandas frame whose five string columns (user_id, product_id, event_type, session_id, page) "
-    "are Python objects, 60–75 bytes a value; the DuckDB result and the frame are alive together "
-    "while it converts, then `build_recs_data` takes a filtered copy and the page column as a "
-    "fixed-width unicode array. Read alone on the demo world, the frame is 1.5 GB deep for 4.5 M "
-    "events and the read peaks at 3.0 GB (0.63 KB per event): 17–18 GB for the large world "
-    "before any model is fitted. **No out-of-core or Spark path exists for training.** The first "
-    "step needs none: map ids to integer codes inside DuckDB (join the vocabularies) and read "
-    "int32/int64 columns only (~30 bytes an event: under 1 GB at large, ~16 GB at 10 M users). "
-    "Beyond that the candidates, ALS and ranker train in one process, so at the target the "
-    "training set has to be a sample of users, or the trainers distributed.",
+    RECS_TRAIN_NOTE,
     "",
-    "features, drift and search at large ran on the grouped stand-in's validated output.",
+    "generate, features, drift and search at large were measured on the first large world (the "
+    "sizes line), the last three on the stand-in's validated output; validate and recs-train on a "
+    "world regenerated with the same seed a day later (27,862,360 events, 0.06 % more).",
 ]
 """What the large run found (the numbers are in the tables above)."""
 
@@ -120,9 +130,11 @@ READING = [
     "* **CPU seconds, not wall seconds, are fitted**: on a 2-core machine shared with other jobs "
     "the wall time measures the load as much as the step. Threads (LightGBM, torch, DuckDB) add "
     "their CPU time, so CPU seconds are the core-seconds an executor would have to provide.",
-    "* **search** holds a fine-tune bounded by its planned steps (`FinetuneConfig.max_examples`, "
-    "ADR-0027): a fixed cost that does not grow with the catalog, the same CPU seconds on a quiet "
-    "or a loaded machine. The catalog-dependent part is embedding and indexing the products.",
+    "* **search** holds a fine-tune: a fixed cost that does not grow with the catalog. In the runs of "
+    "this table it was bounded by 300 s of wall clock, so a loaded machine trained fewer steps in "
+    "the same time; it is bounded by its planned steps since ADR-0027 (the clock is only a safety "
+    "stop), which makes its CPU seconds independent of the load. The catalog-dependent part is "
+    "embedding and indexing the products.",
     "* **Only scales where the step completed are fitted**; a step fitted on ci and demo only is "
     "extrapolated 50× to 300× in its driver: read its row as an order of magnitude.",
     "* **Executors** are sized for the step's budget in the cycle and for memory (one executor holds "
@@ -230,7 +242,52 @@ def _measured(name: str, entry: dict[str, Any]) -> list[str]:
             f"{_num(attempt.get('max_rss_mb'), 0)} | "
             f"{_variant(attempt)}{attempt.get('error', '').replace('|', '/')} |"
         )
-    return [*lines, ""]
+    extra = AFTER_TABLE.get(name, [])
+    return [*lines, "", *extra, *([""] if extra else [])]
+
+
+AFTER_TABLE = {
+    "demo": [
+        "Re-measured after the policy choice ranks every contender batch by batch and EASE keeps its "
+        "matrix in C order (exact speed-ups: the same chosen lists and validation numbers), with "
+        "`benchmarks/scale.py --child recs-train` and `--child recs-publish` on the same demo home at "
+        "load 4–6 (2026-12-06):",
+        "",
+        "| step | wall s | CPU s | peak RSS MB | sub-steps |",
+        "|---|---:|---:|---:|---|",
+        "| recs-train | 320 | 300 | 4,100 | load validated data 12 s, item2vec 17 s, two-tower + FAISS "
+        "32 s, ranker 35 s, choose the served policy on validation 115 s, evaluate models and "
+        "baselines 87 s, assemble the model as of now 8 s, behaviour tests, gate, MLflow registry 2 s |",
+        "| recs-publish | 76 | 74 | — | champion histories 11 s, similar, bought-together and "
+        "buy-again lists 10 s, batch inference → serving store 38 s |",
+        "",
+        "The choice step alone, on the same pickled inputs: 254 s CPU before, 87 s after.",
+        "",
+        "The recs load alone on a regenerated demo home (seed 42, 4,513,042 events; one process, "
+        "resident memory sampled every 50 ms, load 8–13, 2026-12-06):",
+        "",
+        "| load | wall s | CPU s | peak RSS MB | after MB |",
+        "|---|---:|---:|---:|---:|",
+        "| every event as a pandas frame of strings, then `build_recs_data` | 46.8 | 15.4 | 3,201 | 746 |",
+        "| coded inside DuckDB (`read_recs_data`, DuckDB's default memory) | 21.7 | 7.7 | 1,998 | 884 |",
+        "| coded inside DuckDB, DuckDB held to 1 GB (`QUERY_MEMORY`), int32 codes "
+        "| 30.9 | 9.9 | 1,383 | 738 |",
+        "",
+        "`vitrina data validate` on the same home (`benchmarks/scale.py --child validate`, largest "
+        "process by `/usr/bin/time`, load 7–12): events in one piece 55.5 s wall, 16.1 s CPU, "
+        "3,682 MB; a week of raw files at a time (the default now) 78.6 s wall, 26.4 s CPU, "
+        "1,213 MB, the same 4,513,042 valid events. The extra CPU is each group's fixed cost "
+        "(pandera's schema and lazy validation per group) and the carried-key check.",
+    ],
+    "large": [
+        "The recs load alone, coded inside DuckDB (`read_recs_data`), on the validated output of the "
+        "validate row (27,862,360 events; one process, resident memory sampled every 50 ms, load "
+        "≈ 10, 2026-12-06): 154.9 s wall, 59.8 s CPU, 5,198 MB of peak, 3,201 MB held after it "
+        "(the dataset itself: int64 arrays and the page labels). As a frame of strings it passed "
+        "12 GB within a minute (the recs-train earlier attempt).",
+    ],
+}
+"""Measurements made by hand beside a scale's table (one-off comparisons, not scale.py runs)."""
 
 
 def _one_process(p: Projection) -> str:

@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     future_skew_minutes: float = Field(
         default=5.0, ge=0, description="Timestamps later than now + skew are invalid."
     )
+    validate_group_files: int = Field(
+        default=7,
+        ge=0,
+        description="Validate events this many raw files at a time (a week of day files); 0: in one piece.",
+    )
     fail_on_stale: bool = Field(
         default=False, description="Validation fails (not only warns) when a dated table is stale."
     )

@@ -48,10 +48,10 @@ from vitrina.adapters.contracts.coerce import RawFile, coerce_file
 from vitrina.adapters.contracts.integrity import Reference, collapse_change_log, integrity_issues
 from vitrina.adapters.contracts.issues import Issues, summarise
 from vitrina.adapters.contracts.quarantine import build_quarantine
-from vitrina.adapters.contracts.raw_files import quarantine_file, scan_raw, stray_entries
+from vitrina.adapters.contracts.raw_files import RawScan, quarantine_file, scan_raw, stray_entries
 from vitrina.adapters.contracts.report import FileIssue, TableReport, ValidationReport
-from vitrina.adapters.contracts.schemas import schema_issues, to_frame
-from vitrina.adapters.contracts.storage import replace_table
+from vitrina.adapters.contracts.schemas import repeated_key_issues, schema_issues, to_frame
+from vitrina.adapters.contracts.storage import discard_staged, publish_staged, replace_table
 from vitrina.adapters.contracts.value_maps import apply_value_maps
 from vitrina.adapters.home_lock import holds_home_lock
 from vitrina.adapters.ingest.owned_files import finish_pending_imports
@@ -60,6 +60,7 @@ from vitrina.adapters.lake.paths import LakePaths
 from vitrina.config import Settings
 from vitrina.core.artifacts.files import write_json_atomic
 from vitrina.core.tables import TABLES, TableSpec
+from vitrina.pipelines.validate_groups import GROUPED_TABLES, GroupedCheck, check_in_groups
 from vitrina.shop_config import ContractsConfig
 
 __all__ = ["ContractViolation", "TableResult", "ValidationReport", "check_table", "validate_lake"]
@@ -95,6 +96,10 @@ class TableResult:
     @property
     def invalid_share(self) -> float:
         return self.quarantine.num_rows / self.input_rows if self.input_rows else 0.0
+
+    @property
+    def valid_rows(self) -> int:
+        return int(self.valid.num_rows)
 
     def reference(self, spec: TableSpec) -> Reference:
         """What other tables may point at: this table's valid keys and every key it had."""
@@ -137,9 +142,12 @@ def check_table(
     now: dt.datetime,
     future_skew_minutes: float,
     contract: ContractsConfig | None = None,
+    seen_keys: pa.ChunkedArray | None = None,
 ) -> TableResult:
     """Validate one table's raw files (pure: no lake I/O) under ``contract`` (default: the
-    simulator's). ``now`` is a UTC datetime."""
+    simulator's). ``now`` is a UTC datetime. ``seen_keys``: the keys of the groups of files
+    checked before these (:mod:`vitrina.pipelines.validate_groups`); a row repeating one is a
+    duplicate, and the result's ``input_ids`` are then this group's keys."""
     issues = Issues()
     canonical, file_index, local_row = _coerce_all(spec, files, issues)
     frame = to_frame(canonical)
@@ -159,6 +167,8 @@ def check_table(
     issues.extend(
         schema_issues(spec, frame, now=now, future_skew_minutes=future_skew_minutes, contract=contract)
     )
+    if seen_keys is not None:
+        issues.extend(repeated_key_issues(spec, canonical[spec.key[0]], seen_keys))
     issues.extend(integrity_issues(canonical, spec.name, references))
     invalid, reasons, counts = summarise(issues.frame(), canonical.num_rows)
     valid = canonical.filter(pa.array(~invalid))
@@ -168,7 +178,9 @@ def check_table(
     return TableResult(
         valid=valid,
         quarantine=build_quarantine(spec, files, file_index, local_row, reasons, now),
-        input_ids=_unique(canonical[spec.key[0]]) if spec.name in REFERENCED else None,
+        input_ids=_unique(canonical[spec.key[0]])
+        if spec.name in REFERENCED or seen_keys is not None
+        else None,
         input_rows=canonical.num_rows,
         superseded_rows=superseded,
         reasons=counts,
@@ -282,49 +294,71 @@ def validate_lake(
     for name in TABLE_ORDER:
         spec = TABLES[name]
         started = time.perf_counter()
-        scan = scan_raw(lake, spec)
-        file_issues += [quarantine_file(lake, bad, run_id, now) for bad in scan.unreadable]
-        file_issues += scan.unsupported
-        files = scan.files
-        if not files:
+        checked: GroupedCheck | TableResult
+        scan: RawScan | None = None
+        if name in GROUPED_TABLES and settings.validate_group_files:
+            checked = check_in_groups(
+                lake,
+                spec,
+                settings.validate_group_files,
+                run_id=run_id,
+                now=now,
+                references=references,
+                future_skew_minutes=settings.future_skew_minutes,
+                contract=contract,
+            )
+            unreadable, unsupported, n_files = checked.unreadable, checked.unsupported, checked.files
+        else:
+            scan = scan_raw(lake, spec)
+            unreadable, unsupported, n_files = scan.unreadable, scan.unsupported, len(scan.files)
+        file_issues += [quarantine_file(lake, bad, run_id, now) for bad in unreadable]
+        file_issues += unsupported
+        if not n_files:
             missing.append(name)
             if name in REFERENCED:
                 references[name] = _published_reference(lake, spec)
             continue
-        result = check_table(
-            spec,
-            files,
-            references=references,
-            now=now,
-            future_skew_minutes=settings.future_skew_minutes,
-            contract=contract,
+        if scan is not None:
+            checked = check_table(
+                spec,
+                scan.files,
+                references=references,
+                now=now,
+                future_skew_minutes=settings.future_skew_minutes,
+                contract=contract,
+            )
+            scan = None  # the raw files are no longer needed
+        if name in REFERENCED and isinstance(checked, TableResult):
+            references[name] = checked.reference(spec)
+        over = checked.invalid_share > limits.max_invalid_share
+        quarantine = checked.quarantine if checked.quarantine is not None else pa.table({})
+        replace_table(lake, "quarantine", name, quarantine, None, run_id, now.date())
+        if isinstance(checked, GroupedCheck):
+            (discard_staged if over else publish_staged)(lake, "validated", name, run_id)
+        elif not over:
+            replace_table(lake, "validated", name, checked.valid, spec.date_column, run_id, now.date())
+        stale = spec.date_column is not None and _is_stale(
+            checked.newest, now, limits.freshness_max_age_hours
         )
-        if name in REFERENCED:
-            references[name] = result.reference(spec)
-        over = result.invalid_share > limits.max_invalid_share
-        replace_table(lake, "quarantine", name, result.quarantine, None, run_id, now.date())
-        if not over:
-            replace_table(lake, "validated", name, result.valid, spec.date_column, run_id, now.date())
-        stale = spec.date_column is not None and _is_stale(result.newest, now, limits.freshness_max_age_hours)
         if stale:
-            warnings.append(_stale_warning(name, spec, result.newest, now, limits))
+            warnings.append(_stale_warning(name, spec, checked.newest, now, limits))
         if over or (stale and limits.fail_on_stale):
             failed.append(name)
         tables[name] = TableReport(
             table=name,
-            files=len(files),
-            input_rows=result.input_rows,
-            valid_rows=result.valid.num_rows,
-            quarantined_rows=result.quarantine.num_rows,
-            superseded_rows=result.superseded_rows,
-            reasons=result.reasons,
-            newest=result.newest,
+            files=n_files,
+            input_rows=checked.input_rows,
+            valid_rows=checked.valid_rows,
+            quarantined_rows=quarantine.num_rows,
+            superseded_rows=checked.superseded_rows,
+            reasons=checked.reasons,
+            newest=checked.newest,
             stale=stale,
             published=not over,
             seconds=time.perf_counter() - started,
-            unreadable_files=len(scan.unreadable),
-            unsupported_files=len(scan.unsupported),
-            mapped=result.mapped,
+            unreadable_files=len(unreadable),
+            unsupported_files=len(unsupported),
+            mapped=checked.mapped,
         )
     report = ValidationReport(
         run_id=run_id,

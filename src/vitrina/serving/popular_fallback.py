@@ -88,11 +88,10 @@ def _chosen_sources(settings: Settings) -> SourceSettings:
 
 
 def _from_lake(settings: Settings, k: int) -> PopularList | None:
-    from vitrina.adapters.lake.recs_tables import read_recs_tables
-    from vitrina.core.recs.dataset import build_recs_data
+    from vitrina.adapters.lake.recs_tables import read_recs_data
     from vitrina.core.recs.policy import FILL, make_source
 
-    data = build_recs_data(*read_recs_tables(settings))
+    data = read_recs_data(settings)
     if len(data.users) == 0 or len(data.items) == 0:
         return None
     model = make_source(FILL, _chosen_sources(settings)).fit(data, data.interactions)

@@ -10,12 +10,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from vitrina.adapters.lake.recs_tables import read_recs_tables
+from vitrina.adapters.lake.recs_tables import read_recs_data
 from vitrina.adapters.models.recs_bundle import POLICY_FILE
 from vitrina.adapters.registry import models
 from vitrina.adapters.stores.base import POPULAR_REASON, TOP_K
 from vitrina.config import Settings, get_settings
-from vitrina.core.recs.dataset import build_recs_data
 from vitrina.core.recs.policy import FILL, make_source
 from vitrina.serving.popular_fallback import load_popular
 
@@ -31,7 +30,7 @@ def test_without_store_or_snapshot_the_lake_answers_with_servable_popular_produc
     assert {item.reason for item in popular.items} == {POPULAR_REASON}
     scores = [item.score for item in popular.items]
     assert scores == sorted(scores, reverse=True)
-    data = build_recs_data(*read_recs_tables(ci_settings))
+    data = read_recs_data(ci_settings)
     servable = set(data.items.ids[data.servable])
     assert {item.product_id for item in popular.items} <= servable
 
@@ -53,7 +52,7 @@ def test_the_lake_list_ranks_at_the_recency_the_champion_chose(
         models, "resolve", lambda settings, model, alias="champion": SimpleNamespace(path=bundle)
     )
     popular = load_popular(ci_settings, None)
-    data = build_recs_data(*read_recs_tables(ci_settings))
+    data = read_recs_data(ci_settings)
 
     def top(settings: dict[str, dict[str, float | None]]) -> list[str]:
         model = make_source(FILL, settings).fit(data, data.interactions)
@@ -72,7 +71,7 @@ def test_without_a_champion_the_lake_list_keeps_the_default_recency(
 
     monkeypatch.setattr(models, "resolve", missing)
     popular = load_popular(ci_settings, None)
-    data = build_recs_data(*read_recs_tables(ci_settings))
+    data = read_recs_data(ci_settings)
     model = make_source(FILL).fit(data, data.interactions)
     rows, _ = model.recommend(np.zeros(1, dtype=np.int64), TOP_K, ~data.servable)
     assert [item.product_id for item in popular.items] == [str(data.items.ids[r]) for r in rows[0] if r >= 0]

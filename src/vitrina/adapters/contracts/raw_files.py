@@ -89,11 +89,17 @@ def read_csv_text(url: str) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
-def scan_raw(lake: LakePaths, spec: TableSpec) -> RawScan:
-    """Read each visible file of ``raw/<table>`` on its own, sorting it into readable,
-    unreadable (its error kept) or unsupported."""
-    scan = RawScan()
+def raw_listing(lake: LakePaths, spec: TableSpec) -> list[str]:
+    """The visible files of ``raw/<table>`` as URLs, in the order :func:`scan_raw` reads them."""
     urls = _listing(lake, spec.name)
+    return [u for u in urls if u.endswith(".parquet")] + [u for u in urls if not u.endswith(".parquet")]
+
+
+def scan_raw(lake: LakePaths, spec: TableSpec, urls: Sequence[str] | None = None) -> RawScan:
+    """Read each visible file of ``raw/<table>`` (or only ``urls`` of it) on its own, sorting
+    it into readable, unreadable (its error kept) or unsupported."""
+    scan = RawScan()
+    urls = _listing(lake, spec.name) if urls is None else list(urls)
     readers: dict[str, Callable[[str], pa.Table]] = {".parquet": _read_parquet}
     if spec.name in CSV_TABLES:
         readers[".csv"] = read_csv_text

@@ -25,9 +25,11 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.errors
 import pyarrow as pa
+import pyarrow.compute as pc
 from pandera.pandas import Check, Column, DataFrameSchema
 
 from vitrina.adapters.contracts.issues import SCHEMA_STAGE, Issues
@@ -271,6 +273,31 @@ def _code(spec: TableSpec, column: str, check: str) -> tuple[str, bool]:
     if check == "multiple_fields_uniqueness":
         return f"duplicate ({', '.join(spec.key)})", False
     return f"{column}: {check}", True
+
+
+def repeated_key_issues(spec: TableSpec, keys: pa.ChunkedArray, seen: pa.ChunkedArray) -> Issues:
+    """The key-uniqueness failures of rows whose key an earlier group of files already had.
+
+    A table checked a group of raw files at a time (``pipelines.validate_groups``) keeps the
+    first occurrence of a key in file order valid, as the whole-table check does: a row whose
+    key is in ``seen`` (every key of the earlier groups, valid or not) is a later occurrence.
+    Same code and text as the contract's own uniqueness check; single-column keys only.
+
+    The hash set is built on this group's keys and the carried keys only probe it: hashing the
+    growing carried set again for every group would cost the square of the groups.
+    """
+    issues = Issues()
+    if len(seen) == 0:
+        return issues
+    mine = pc.unique(keys)
+    again = seen.filter(pc.is_in(seen, value_set=mine, skip_nulls=False))
+    if len(again) == 0:
+        return issues
+    repeated = pc.is_in(keys, value_set=again.combine_chunks(), skip_nulls=False)
+    rows = np.flatnonzero(np.asarray(repeated.to_numpy(zero_copy_only=False), dtype=bool))
+    code, _ = _code(spec, spec.key[0], "field_uniqueness")
+    issues.add(rows, spec.key[0], code, keys.take(pa.array(rows)).to_pylist(), stage=SCHEMA_STAGE)
+    return issues
 
 
 def schema_issues(

@@ -22,6 +22,7 @@ import pandas as pd
 from vitrina.core.evaluation.split import TemporalSplit
 from vitrina.core.ranking.interactions import EVENT_CODE, IntArray, Interactions, Vocabulary
 from vitrina.core.recs.heldout_windows import heldout_split
+from vitrina.core.tables import EVENT_TYPES
 
 CATALOG_COLUMNS = [
     "product_id",
@@ -94,18 +95,43 @@ def to_micros(values: pd.Series) -> IntArray:
     return np.asarray(pd.to_datetime(values, utc=True).dt.as_unit("us").astype("int64"), dtype=np.int64)
 
 
+def index_tables(
+    catalog: pd.DataFrame, users: pd.DataFrame
+) -> tuple[Vocabulary, Vocabulary, pd.DataFrame, pd.DataFrame]:
+    """The item and user vocabularies and the catalog and user rows in vocabulary order."""
+    items = Vocabulary.of(catalog["product_id"])
+    user_vocab = Vocabulary.of(users["user_id"])
+    catalog = catalog.set_index("product_id").loc[list(items.ids)].reset_index()
+    users = users.set_index("user_id").loc[list(user_vocab.ids)].reset_index()
+    return items, user_vocab, catalog, users
+
+
+def default_split(interactions: Interactions) -> TemporalSplit:
+    """The held-out windows of :func:`~vitrina.core.recs.heldout_windows.heldout_split` for
+    coded interactions: it counts users and positive events, so codes stand in for ids."""
+    frame = pd.DataFrame(
+        {
+            "user_id": interactions.user,
+            "event_type": np.asarray(EVENT_TYPES, dtype=object)[interactions.event],
+            "ts": pd.to_datetime(interactions.ts_us, unit="us", utc=True),
+        }
+    )
+    return heldout_split(frame, column="ts")
+
+
 def build_recs_data(
     catalog: pd.DataFrame, users: pd.DataFrame, events: pd.DataFrame, split: TemporalSplit | None = None
 ) -> RecsData:
     """Index canonical frames. Events of unknown users or products are dropped (contracts
     already quarantine them; this only guards hand-made inputs). Default split: the last
     7 days test, the 7 before validation, wider when a week holds too few users
-    (:func:`~vitrina.core.recs.heldout_windows.heldout_split`).
+    (:func:`default_split`).
+
+    For frames already in memory (hand-made inputs, small tables); the validated lake is
+    coded inside the query engine instead (``adapters.lake.recs_tables.read_recs_data``),
+    so its string columns never become Python objects.
     """
-    items = Vocabulary.of(catalog["product_id"])
-    user_vocab = Vocabulary.of(users["user_id"])
-    catalog = catalog.set_index("product_id").loc[list(items.ids)].reset_index()
-    users = users.set_index("user_id").loc[list(user_vocab.ids)].reset_index()
+    items, user_vocab, catalog, users = index_tables(catalog, users)
     user = user_vocab.index(events["user_id"].to_numpy())
     item = items.index(events["product_id"].to_numpy())
     known = (user >= 0) & (item >= 0)
@@ -124,5 +150,5 @@ def build_recs_data(
         page=events["page"].to_numpy(dtype=str)[order],
     )
     if split is None:
-        split = heldout_split(events, column="ts")
+        split = default_split(interactions)
     return RecsData(items, user_vocab, catalog, users, interactions, split)
