@@ -17,6 +17,7 @@ and is reachable on day ``d + 1`` was reached within one cycle.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -106,9 +107,11 @@ def new_product_rows(
     found: Mapping[str, Iterable[int]],
     reachable_recs: Mapping[str, Iterable[int]] | None = None,
     reachable_search: Mapping[str, Iterable[int]] | None = None,
+    unservable: AbstractSet[str] = frozenset(),
 ) -> list[dict[str, Any]]:
     """``new_products`` of the report, sorted by arrival then id: the traffic's first days and
-    the probes' (module docstring; ``None`` also when nothing was probed)."""
+    the probes' (module docstring; ``None`` also when nothing was probed); ``servable`` is false
+    for the products the shop may not show (``unservable``: reported), which the probes skip."""
     first_rec = first_days(added, recommended)
     first_found = first_days(added, found)
     reach_rec = first_days(added, reachable_recs or {})
@@ -121,6 +124,7 @@ def new_product_rows(
             "first_day_found": first_found[product],
             "first_day_reachable_recs": reach_rec[product],
             "first_day_reachable_search": reach_search[product],
+            "servable": product not in unservable,
         }
         for product, day in sorted(added.items(), key=lambda kv: (kv[1], kv[0]))
     ]
@@ -172,7 +176,9 @@ def assemble(
     new_products: Sequence[Mapping[str, Any]],
     drift_day: int | None,
 ) -> dict[str, Any]:
-    """``metrics.json`` (see the module docstring)."""
+    """``metrics.json`` (see the module docstring); reachability is counted over the servable
+    new products."""
+    servable = [p for p in new_products if p.get("servable", True)]
     per_day = [
         {
             "day": d.day,
@@ -207,8 +213,9 @@ def assemble(
         "new_products_summary": {
             "recommended": _lag_summary(new_products, "first_day_recommended", len(days) - 1),
             "found": _lag_summary(new_products, "first_day_found", len(days) - 1),
-            "reachable_recs": _lag_summary(new_products, "first_day_reachable_recs"),
-            "reachable_search": _lag_summary(new_products, "first_day_reachable_search"),
+            "reachable_recs": _lag_summary(servable, "first_day_reachable_recs"),
+            "reachable_search": _lag_summary(servable, "first_day_reachable_search"),
+            "not_servable": len(new_products) - len(servable),
         },
         "recovery": recovery(per_day, drift_day),
         "per_day": per_day,
@@ -243,7 +250,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         lines.append(
             f"- new products reachable within one cycle of arrival (probed after each cycle): "
             f"recs {recs['within_one_day']}/{recs['products']}, search {search['within_one_day']}/"
-            f"{search['products']} (ever: recs {recs['reached']}, search {search['reached']})"
+            f"{search['products']} (ever: recs {recs['reached']}, search {search['reached']}; "
+            f"not counted: {summary.get('not_servable', 0)} reported)"
         )
     rec = report.get("recovery") or {}
     notes = {

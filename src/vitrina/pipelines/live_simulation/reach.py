@@ -19,9 +19,11 @@ stays that of the day's new products.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 
 from vitrina.adapters.lake.io import list_parquet_files
@@ -30,6 +32,19 @@ from vitrina.bootstrap import open_store
 from vitrina.config import Settings
 from vitrina.pipelines.live_simulation.protocol import LiveApi
 from vitrina.pipelines.recs.batch import AUDIT_TABLE
+
+
+def servable_titles(catalog: pd.DataFrame, new: Collection[str]) -> tuple[dict[str, str], set[str]]:
+    """(product id → title of each of ``new`` in ``catalog`` the shop may show, the ids of those
+    it may not: reported ones, which no list and no answer may hold, so no probe looks for them)."""
+    rows = catalog[catalog["product_id"].astype(str).isin(set(new))]
+    ids, titles = rows["product_id"].astype(str), rows["title"].astype(str)
+    if "is_reported" in rows.columns:
+        flagged = rows["is_reported"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    else:
+        flagged = np.zeros(len(rows), dtype=bool)
+    shown = dict(zip(ids[~flagged], titles[~flagged], strict=True))
+    return shown, set(ids[flagged])
 
 
 def published_products(settings: Settings) -> set[str]:

@@ -44,7 +44,7 @@ from vitrina.core.experiments.canary import CanaryPolicy
 from vitrina.core.tables import CATALOG, USERS
 from vitrina.pipelines.live_simulation.operator import ChallengerFlow, inject_bad_challenger
 from vitrina.pipelines.live_simulation.protocol import LiveApi, LiveShop
-from vitrina.pipelines.live_simulation.reach import ReachProbe
+from vitrina.pipelines.live_simulation.reach import ReachProbe, servable_titles
 from vitrina.pipelines.live_simulation.traffic import play_day
 from vitrina.pipelines.loop import LoopConfig, LoopRun, run_all
 from vitrina.pipelines.recs.challenger_lists import CHALLENGER_STEP
@@ -125,6 +125,7 @@ def run_live(
     found: dict[str, set[int]] = {}
     reach = ReachProbe(settings, api, config.k)
     titles: dict[str, str] = {}
+    reported: set[str] = set()
     for day in range(config.days):
         date = shop.date(day)
         record = DayRecord(day=day, date=date.isoformat())
@@ -140,11 +141,8 @@ def run_live(
         new = [str(p) for p in catalog["product_id"] if str(p) not in gone]
         added |= dict.fromkeys(new, day)
         known = {p: t for p, t in titles.items() if p not in gone}  # what the last cycle could know
-        titles = known | {
-            str(p): str(t)
-            for p, t in zip(catalog["product_id"], catalog["title"], strict=True)
-            if str(p) in new
-        }
+        fresh, flagged = servable_titles(catalog, new)
+        titles, reported = known | fresh, reported | flagged
         record.new_products, record.new_customers, record.out_of_stock = len(new), len(users), len(gone)
         if day == config.bad_challenger_day:
             try:
@@ -201,7 +199,9 @@ def run_live(
         failed_steps=failed,
         promotions=flow.promotions,
         rollbacks=flow.rollbacks,
-        new_products=new_product_rows(added, recommended, found, reachable_recs, reachable_search),
+        new_products=new_product_rows(
+            added, recommended, found, reachable_recs, reachable_search, unservable=reported
+        ),
         drift_day=config.drift_day,
     )
     folder = report_folder(settings, LIVE_REPORTS, run_id)

@@ -118,6 +118,7 @@ def test_rows_without_probes_say_none_for_reachability() -> None:
             "first_day_found": None,
             "first_day_reachable_recs": None,
             "first_day_reachable_search": None,
+            "servable": True,
         }
     ]
 
@@ -150,3 +151,32 @@ def test_the_attained_utility_is_the_recovery_bar_a_scenario_cannot_raise_alone(
     ]
     recovery = recovery_of(days, 1)
     assert recovery["attained_utility"]["ratio"] == pytest.approx(0.75)
+
+
+def test_reachability_counts_only_the_servable_new_products() -> None:
+    rows = new_product_rows(
+        {"a": 0, "b": 0, "r": 0},
+        recommended={},
+        found={},
+        reachable_recs={"a": {1}},
+        reachable_search={"a": {1}, "b": {1}},
+        unservable={"r"},
+    )
+    assert [row["servable"] for row in rows] == [True, True, False]
+    report = assemble(
+        run_id="r2",
+        config={},
+        days=[_day(0, 40, 1.0), _day(1, 40, 1.0)],
+        failed_steps=[],
+        promotions=[],
+        rollbacks=[],
+        new_products=rows,
+        drift_day=None,
+    )
+    summary = report["new_products_summary"]
+    assert (summary["reachable_recs"]["products"], summary["reachable_recs"]["within_one_day"]) == (2, 1)
+    assert summary["reachable_search"]["within_one_day"] == 2
+    assert summary["not_servable"] == 1
+    assert summary["recommended"]["products"] == 3  # the traffic's count keeps every arrival
+    assert "recs 1/2, search 2/2" in render_markdown(report)
+    assert "not counted: 1 reported" in render_markdown(report)
