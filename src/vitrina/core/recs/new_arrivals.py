@@ -20,7 +20,9 @@ and its cost on the lists' accuracy is measured (``benchmarks/realdata_recs.py``
   share of the user's chosen products with that value. A user who never chose anything of the
   product's top-level category gets no slot for it: a slot is a guess about taste, not an ad.
 * **Which one**: a user's slot goes to one of their *good* matches — an affinity of at least
-  :data:`SPREAD` × their best one —, chosen by a fixed hash of (user, arrival) (docs/adr/0039).
+  :data:`SPREAD` × their best one —, chosen by a fixed hash of (user, arrival) weighted towards
+  the newer arrivals (weight ``1 / (1 + age in days)``, the age counted from the newest
+  arrival) (docs/adr/0039).
   Each user's single best match would give one arrival every slot of the users who like its
   category and leave another one of the same category and brand (or merely a slightly lower
   match for everyone) in no list at all; rotating among near-equal matches spreads the
@@ -135,6 +137,16 @@ def recent_choices(history: Interactions, n_users: int, limit: int) -> tuple[Int
     return frame["user"].to_numpy(np.int64), frame["item"].to_numpy(np.int64)
 
 
+def arrival_ages(catalog: pd.DataFrame, arrivals: IntArray) -> FloatArray:
+    """Days between each arrival's ``created_at`` and the newest arrival's (0 for the newest;
+    0 for all without the column)."""
+    if "created_at" not in catalog.columns or arrivals.size == 0:
+        return np.zeros(arrivals.size)
+    created = pd.to_datetime(catalog["created_at"].iloc[arrivals], utc=True)
+    micros = np.asarray(created.dt.as_unit("us").astype("int64"), dtype=np.float64)
+    return np.asarray((micros.max() - micros) / DAY_US, dtype=np.float64)
+
+
 class ArrivalMatcher:
     """Each user's affinity to each arrival (see the module docstring)."""
 
@@ -142,6 +154,7 @@ class ArrivalMatcher:
         self, catalog: pd.DataFrame, history: Interactions, n_users: int, arrivals: IntArray, max_touched: int
     ) -> None:
         self.arrivals = np.asarray(arrivals, dtype=np.int64)
+        self.age_days = arrival_ages(catalog, self.arrivals)
         self.codes = feature_codes(catalog)
         self.total_weight = sum(FEATURE_WEIGHTS[f] for f in self.codes) or 1.0
         users, items = recent_choices(history, n_users, max_touched)
@@ -225,12 +238,15 @@ class NewArrivalSlots:
         if exclude is not None:
             allowed &= ~np.asarray(exclude, dtype=bool)[arrivals][None, :]
         allowed &= ~self.bought.contains(users, np.broadcast_to(arrivals, score.shape))
-        # the arrivals within SPREAD of the user's best match first, in the order of a fixed hash
-        # of (user, arrival); then the others by affinity (arrivals are newest first: a stable
+        # the arrivals within SPREAD of the user's best match first, in a fixed weighted order:
+        # u ** (1 + age) for a hashed u in (0, 1) (weighted sampling without replacement, weight
+        # 1 / (1 + age in days): a newer arrival, which has had fewer cycles to be shown, comes
+        # first more often); then the others by affinity (arrivals are newest first: a stable
         # sort keeps that order among their ties)
         best = np.where(allowed, score, 0.0).max(axis=1, keepdims=True)
         near = allowed & (score >= SPREAD * best)
-        key = np.where(near, 2.0 + pair_hash(users, arrivals), np.where(allowed, score, -1.0))
+        draw = np.log(np.maximum(pair_hash(users, arrivals), 1e-300)) * (1.0 + self.matcher.age_days)[None, :]
+        key = np.where(near, 2.0 + np.exp(draw), np.where(allowed, score, -1.0))
         order = np.argsort(-key, axis=1, kind="stable")[:, : self.rule.slots]
         chosen = np.take_along_axis(allowed, order, axis=1)
         return np.where(chosen, arrivals[order], PAD).astype(np.int64)
