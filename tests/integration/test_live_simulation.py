@@ -73,6 +73,18 @@ def test_a_new_product_is_recommended_within_a_day(report: dict[str, Any]) -> No
     assert recommended & set(_within_a_day(report, "first_day_found")), report["new_products"]
 
 
+def test_every_servable_new_product_is_reachable_within_one_cycle(report: dict[str, Any]) -> None:
+    """The probes after each cycle: in a published list and found by its title, whether or not
+    a shopper asked for it; the last day's arrivals by the probe after the last cycle."""
+    servable = [p for p in report["new_products"] if p["servable"]]
+    assert servable, report["new_products"]
+    for key in ("first_day_reachable_recs", "first_day_reachable_search"):
+        late = [p for p in servable if p[key] != p["day_added"] + 1]
+        assert not late, (key, late)
+    summary = report["new_products_summary"]
+    assert summary["reachable_recs"]["within_one_day"] == len(servable)
+
+
 def test_the_console_shows_the_run(report: dict[str, Any], live_home: Path) -> None:
     """The Live shop page reads the report the run wrote: its id, every new product."""
     token = "live-console-token"

@@ -45,6 +45,7 @@ class InProcessApi:
         self.http = http
         self.serving: Any = http.app.state.serving  # type: ignore[attr-defined]
         self.now = dt.datetime.now(dt.UTC)
+        self.probes = 0
         if self.serving.answers is not None:
             self.serving.answers.clock = lambda: self.now
 
@@ -66,6 +67,15 @@ class InProcessApi:
         response = self.http.post("/events", json={"events": list(events)})
         if response.status_code >= 300:
             raise RuntimeError(f"POST /events answered {response.status_code}: {response.text[:300]}")
+
+    def probe_search(self, query: str, *, k: int) -> list[str]:
+        from vitrina.serving.experiment_config import SearchExperiment
+
+        self.probes += 1
+        answer = self.serving.search.search(
+            q=query, user_id=None, k=k, request_id=f"probe-{self.probes}", experiment=SearchExperiment()
+        )
+        return [str(item.product_id) for item in answer.items]
 
     def reload(self) -> dict[str, str]:
         self.serving.reload()

@@ -5,11 +5,19 @@ revenue and the truth's utility of what was served; the loop's steps, the drift 
 the model changes; when each new product arrived and was first recommended or found) and
 this module assembles ``metrics.json`` and its Markdown rendering. Days are integers from 0
 (the first simulated day); a product never recommended or never found has ``null``.
+
+A new product is counted twice over. *Recommended* / *found*: it was in a list or an answer
+served to the day's shoppers — which also depends on whether a shopper happened to ask. *Reachable*:
+the probes the scheduler runs after each cycle (``pipelines/live_simulation/reach.py``) —
+in at least one user's published list, in the top 10 of a search for its title. A probe on day
+``d`` reads what the cycle of day ``d - 1`` published, so a product that arrived on day ``d``
+and is reachable on day ``d + 1`` was reached within one cycle.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -97,29 +105,44 @@ def new_product_rows(
     added: Mapping[str, int],
     recommended: Mapping[str, Iterable[int]],
     found: Mapping[str, Iterable[int]],
+    reachable_recs: Mapping[str, Iterable[int]] | None = None,
+    reachable_search: Mapping[str, Iterable[int]] | None = None,
+    unservable: AbstractSet[str] = frozenset(),
 ) -> list[dict[str, Any]]:
-    """``new_products`` of the report, sorted by arrival then id."""
+    """``new_products`` of the report, sorted by arrival then id: the traffic's first days and
+    the probes' (module docstring; ``None`` also when nothing was probed); ``servable`` is false
+    for the products the shop may not show (``unservable``: reported), which the probes skip."""
     first_rec = first_days(added, recommended)
     first_found = first_days(added, found)
+    reach_rec = first_days(added, reachable_recs or {})
+    reach_search = first_days(added, reachable_search or {})
     return [
         {
             "product_id": product,
             "day_added": day,
             "first_day_recommended": first_rec[product],
             "first_day_found": first_found[product],
+            "first_day_reachable_recs": reach_rec[product],
+            "first_day_reachable_search": reach_search[product],
+            "servable": product not in unservable,
         }
         for product, day in sorted(added.items(), key=lambda kv: (kv[1], kv[0]))
     ]
 
 
-def _lag_summary(rows: Sequence[Mapping[str, Any]], key: str) -> dict[str, Any]:
-    lags = [r[key] - r["day_added"] for r in rows if r[key] is not None]
-    return {
+def _lag_summary(rows: Sequence[Mapping[str, Any]], key: str, last_day: int | None = None) -> dict[str, Any]:
+    """How many of ``rows`` were reached, within one day (one cycle) of arrival, the longest lag;
+    with ``last_day``, also how many arrived on it (no later day to be reached on)."""
+    lags = [r[key] - r["day_added"] for r in rows if r.get(key) is not None]
+    out = {
         "products": len(rows),
         "reached": len(lags),
         "within_one_day": sum(1 for lag in lags if lag <= 1),
         "max_lag_days": max(lags) if lags else None,
     }
+    if last_day is not None:
+        out["arrived_on_the_last_day"] = sum(1 for r in rows if r["day_added"] == last_day)
+    return out
 
 
 def _mean(values: Sequence[float | None]) -> float | None:
@@ -153,7 +176,9 @@ def assemble(
     new_products: Sequence[Mapping[str, Any]],
     drift_day: int | None,
 ) -> dict[str, Any]:
-    """``metrics.json`` (see the module docstring)."""
+    """``metrics.json`` (see the module docstring); reachability is counted over the servable
+    new products."""
+    servable = [p for p in new_products if p.get("servable", True)]
     per_day = [
         {
             "day": d.day,
@@ -186,8 +211,11 @@ def assemble(
         "rollbacks": [asdict(r) for r in rollbacks],
         "new_products": [dict(p) for p in new_products],
         "new_products_summary": {
-            "recommended": _lag_summary(new_products, "first_day_recommended"),
-            "found": _lag_summary(new_products, "first_day_found"),
+            "recommended": _lag_summary(new_products, "first_day_recommended", len(days) - 1),
+            "found": _lag_summary(new_products, "first_day_found", len(days) - 1),
+            "reachable_recs": _lag_summary(servable, "first_day_reachable_recs"),
+            "reachable_search": _lag_summary(servable, "first_day_reachable_search"),
+            "not_servable": len(new_products) - len(servable),
         },
         "recovery": recovery(per_day, drift_day),
         "per_day": per_day,
@@ -208,11 +236,22 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         lines.append(
             f"  - day {step.get('day')}: {step.get('pipeline')} · {step.get('step')}: {step.get('detail')}"
         )
+    summary = report["new_products_summary"]
     for kind in ("recommended", "found"):
-        s = report["new_products_summary"][kind]
+        s = summary[kind]
+        last = s.get("arrived_on_the_last_day")
         lines.append(
-            f"- new products {kind}: {s['reached']} of {s['products']} "
-            f"({s['within_one_day']} within one day of arrival; longest lag {s['max_lag_days']} day(s))"
+            f"- new products {kind} by the day's traffic: {s['reached']} of {s['products']} "
+            f"({s['within_one_day']} within one day of arrival; longest lag {s['max_lag_days']} day(s)"
+            + (f"; {last} arrived on the last day, with no traffic after their cycle)" if last else ")")
+        )
+    if "reachable_recs" in summary:
+        recs, search = summary["reachable_recs"], summary["reachable_search"]
+        lines.append(
+            f"- new products reachable within one cycle of arrival (probed after each cycle): "
+            f"recs {recs['within_one_day']}/{recs['products']}, search {search['within_one_day']}/"
+            f"{search['products']} (ever: recs {recs['reached']}, search {search['reached']}; "
+            f"not counted: {summary.get('not_servable', 0)} reported)"
         )
     rec = report.get("recovery") or {}
     notes = {

@@ -19,9 +19,17 @@ and its cost on the lists' accuracy is measured (``benchmarks/realdata_recs.py``
   :data:`FEATURE_WEIGHTS` (category L3, L2, L1, brand, price band), where ``share_u`` is the
   share of the user's chosen products with that value. A user who never chose anything of the
   product's top-level category gets no slot for it: a slot is a guess about taste, not an ad.
-  Ties go to the newest product, then the catalog order (deterministic).
-* **Where**: :class:`NewArrivalSlots` wraps a served model and puts each user's best
-  ``slots`` matches (never one the user bought) at ranks ``rank - slots + 1 … rank`` of the
+* **Which one**: a user's slot goes to one of their *good* matches — an affinity of at least
+  :data:`SPREAD` × their best one —, chosen by a fixed hash of (user, arrival) weighted towards
+  the newer arrivals (weight ``1 / (1 + age in days)``, the age counted from the newest
+  arrival) (docs/adr/0039).
+  Each user's single best match would give one arrival every slot of the users who like its
+  category and leave another one of the same category and brand (or merely a slightly lower
+  match for everyone) in no list at all; rotating among near-equal matches spreads the
+  slots over every arrival that fits someone, at almost no cost in affinity. Deterministic for
+  the data (no random draw), so a batch published twice is the same.
+* **Where**: :class:`NewArrivalSlots` wraps a served model and puts each user's ``slots``
+  picks (never one the user bought) at ranks ``rank - slots + 1 … rank`` of the
   list — the last places of the first page — pushing the rest down; an arrival the model
   already ranks within the first ``rank`` places stays where it is and takes no slot. Each slot's
   reason is :data:`REASON_NEW`.
@@ -58,6 +66,9 @@ MAX_CELLS = 2_000_000
 """User × arrival affinities computed at a time (a few float matrices of 16 MB each)."""
 PRICE_BANDS = 5
 """Quantile bands of the catalog's prices (a band is a fifth of the catalog, whatever the currency)."""
+SPREAD = 0.8
+"""An arrival whose affinity is at least this share of the user's best one is as good a match
+(docs/adr/0039): the slot rotates among those, user by user."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +137,16 @@ def recent_choices(history: Interactions, n_users: int, limit: int) -> tuple[Int
     return frame["user"].to_numpy(np.int64), frame["item"].to_numpy(np.int64)
 
 
+def arrival_ages(catalog: pd.DataFrame, arrivals: IntArray) -> FloatArray:
+    """Days between each arrival's ``created_at`` and the newest arrival's (0 for the newest;
+    0 for all without the column)."""
+    if "created_at" not in catalog.columns or arrivals.size == 0:
+        return np.zeros(arrivals.size)
+    created = pd.to_datetime(catalog["created_at"].iloc[arrivals], utc=True)
+    micros = np.asarray(created.dt.as_unit("us").astype("int64"), dtype=np.float64)
+    return np.asarray((micros.max() - micros) / DAY_US, dtype=np.float64)
+
+
 class ArrivalMatcher:
     """Each user's affinity to each arrival (see the module docstring)."""
 
@@ -133,6 +154,7 @@ class ArrivalMatcher:
         self, catalog: pd.DataFrame, history: Interactions, n_users: int, arrivals: IntArray, max_touched: int
     ) -> None:
         self.arrivals = np.asarray(arrivals, dtype=np.int64)
+        self.age_days = arrival_ages(catalog, self.arrivals)
         self.codes = feature_codes(catalog)
         self.total_weight = sum(FEATURE_WEIGHTS[f] for f in self.codes) or 1.0
         users, items = recent_choices(history, n_users, max_touched)
@@ -201,7 +223,8 @@ class NewArrivalSlots:
         return items, scores
 
     def picks(self, users: IntArray, exclude: BoolArray | None = None) -> IntArray:
-        """``(len(users), slots)`` arrivals per user, best first, PAD where none fits (users in
+        """``(len(users), slots)`` arrivals per user — the good matches (module docstring) in
+        their hashed order, then the others by affinity —, PAD where none fits (users in
         blocks of at most :data:`MAX_CELLS` user × arrival affinities)."""
         users = np.asarray(users, dtype=np.int64)
         step = max(1, MAX_CELLS // max(self.matcher.arrivals.size, 1))
@@ -215,10 +238,33 @@ class NewArrivalSlots:
         if exclude is not None:
             allowed &= ~np.asarray(exclude, dtype=bool)[arrivals][None, :]
         allowed &= ~self.bought.contains(users, np.broadcast_to(arrivals, score.shape))
-        # arrivals are newest first: a stable sort on -score keeps that order among ties
-        order = np.argsort(np.where(allowed, -score, np.inf), axis=1, kind="stable")[:, : self.rule.slots]
+        # the arrivals within SPREAD of the user's best match first, in a fixed weighted order:
+        # u ** (1 + age) for a hashed u in (0, 1) (weighted sampling without replacement, weight
+        # 1 / (1 + age in days): a newer arrival, which has had fewer cycles to be shown, comes
+        # first more often); then the others by affinity (arrivals are newest first: a stable
+        # sort keeps that order among their ties)
+        best = np.where(allowed, score, 0.0).max(axis=1, keepdims=True)
+        near = allowed & (score >= SPREAD * best)
+        draw = np.log(np.maximum(pair_hash(users, arrivals), 1e-300)) * (1.0 + self.matcher.age_days)[None, :]
+        key = np.where(near, 2.0 + np.exp(draw), np.where(allowed, score, -1.0))
+        order = np.argsort(-key, axis=1, kind="stable")[:, : self.rule.slots]
         chosen = np.take_along_axis(allowed, order, axis=1)
         return np.where(chosen, arrivals[order], PAD).astype(np.int64)
+
+
+def pair_hash(users: IntArray, items: IntArray) -> FloatArray:
+    """``(len(users), len(items))`` numbers in [0, 1), uniform over pairs and fixed for a pair
+    (the splitmix64 finaliser of ``user << 32 ^ item``): an order that differs from user to user
+    without a random generator."""
+    x = (np.asarray(users, np.int64).astype(np.uint64)[:, None] << np.uint64(32)) ^ np.asarray(
+        items, np.int64
+    ).astype(np.uint64)[None, :]
+    with np.errstate(over="ignore"):
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    return np.asarray((x >> np.uint64(11)).astype(np.float64) / float(1 << 53))
 
 
 def insert_slots(

@@ -47,6 +47,11 @@ class LiveApi(Protocol):
 
     def post_events(self, events: Sequence[Mapping[str, Any]]) -> None: ...
 
+    def probe_search(self, query: str, *, k: int) -> list[str]:
+        """The served index's answer to ``query`` for nobody in particular, with nothing logged
+        (no search answer, no experiment request): a monitor's look, not a shopper's search."""
+        ...
+
     def reload(self) -> dict[str, str]:
         """Apply what the loop published (lists, index, experiment); returns the served versions."""
         ...

@@ -16,6 +16,10 @@ For each day ``d`` (no wall-clock waits; the calendar follows the world's last d
 4. **the operator's automation** takes a newly registered challenger through shadow → canary
    (:class:`.operator.ChallengerFlow`) and the API applies what was published.
 
+Each day, once the API applied the last cycle's output (and once more after the last day's
+cycle), :class:`.reach.ReachProbe` checks whether each new product that cycle knew of is in a
+published list and found by its title — reachable, whether or not a shopper asked for it.
+
 The report (:mod:`vitrina.core.evaluation.live_report`) goes to
 ``<lake>/reports/live/<run_id>/`` and ``<lake>/reports/live/latest/``.
 """
@@ -40,6 +44,7 @@ from vitrina.core.experiments.canary import CanaryPolicy
 from vitrina.core.tables import CATALOG, USERS
 from vitrina.pipelines.live_simulation.operator import ChallengerFlow, inject_bad_challenger
 from vitrina.pipelines.live_simulation.protocol import LiveApi, LiveShop
+from vitrina.pipelines.live_simulation.reach import ReachProbe, servable_titles
 from vitrina.pipelines.live_simulation.traffic import play_day
 from vitrina.pipelines.loop import LoopConfig, LoopRun, run_all
 from vitrina.pipelines.recs.challenger_lists import CHALLENGER_STEP
@@ -97,6 +102,15 @@ def _loop(
     return failed
 
 
+def _probe(reach: ReachProbe, day: int, titles: dict[str, str]) -> list[dict[str, Any]]:
+    """Run the day's reach probes; a failure is the live simulation's own failed step."""
+    try:
+        reach.probe(day, titles)
+    except Exception as error:
+        return [{"day": day, "pipeline": LIVE, "step": "reach probe", "detail": repr(error)[:500]}]
+    return []
+
+
 def run_live(
     settings: Settings, shop: LiveShop, api: LiveApi, config: LiveConfig, console: Console | None = None
 ) -> tuple[dict[str, Any], str]:
@@ -109,6 +123,9 @@ def run_live(
     added: dict[str, int] = {}
     recommended: dict[str, set[int]] = {}
     found: dict[str, set[int]] = {}
+    reach = ReachProbe(settings, api, config.k)
+    titles: dict[str, str] = {}
+    reported: set[str] = set()
     for day in range(config.days):
         date = shop.date(day)
         record = DayRecord(day=day, date=date.isoformat())
@@ -123,6 +140,9 @@ def run_live(
         _drop(settings, USERS.name, users, USERS.schema, date, part)
         new = [str(p) for p in catalog["product_id"] if str(p) not in gone]
         added |= dict.fromkeys(new, day)
+        known = {p: t for p, t in titles.items() if p not in gone}  # what the last cycle could know
+        fresh, flagged = servable_titles(catalog, new)
+        titles, reported = known | fresh, reported | flagged
         record.new_products, record.new_customers, record.out_of_stock = len(new), len(users), len(gone)
         if day == config.bad_challenger_day:
             try:
@@ -140,6 +160,7 @@ def run_live(
                     {"day": day, "pipeline": LIVE, "step": "bad challenger", "detail": repr(error)[:500]}
                 )
         record.served_versions = api.reload()
+        failed += _probe(reach, day, known)
         play = play_day(shop, api, day, set(added), config.k)
         record.traffic = play.traffic
         for product in play.recommended:
@@ -161,6 +182,9 @@ def run_live(
             f"{t.truth_utility if t.truth_utility is not None else float('nan'):.3f}, "
             f"{len(play.recommended)} new recommended, {len(play.found)} found"
         )
+    api.reload()
+    failed += _probe(reach, config.days, titles)  # the last day's cycle
+    reachable_recs, reachable_search = reach.first_days()
     settings_view = {
         "days": config.days,
         "drift_day": config.drift_day,
@@ -175,7 +199,9 @@ def run_live(
         failed_steps=failed,
         promotions=flow.promotions,
         rollbacks=flow.rollbacks,
-        new_products=new_product_rows(added, recommended, found),
+        new_products=new_product_rows(
+            added, recommended, found, reachable_recs, reachable_search, unservable=reported
+        ),
         drift_day=config.drift_day,
     )
     folder = report_folder(settings, LIVE_REPORTS, run_id)

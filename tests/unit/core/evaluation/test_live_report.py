@@ -36,6 +36,8 @@ def _report() -> dict:
         {"p9": 0, "p8": 1, "p7": 3},
         recommended={"p9": {1, 2}, "p8": {3}},
         found={"p9": {0}, "p7": {3}},
+        reachable_recs={"p9": {1}, "p8": {2}},
+        reachable_search={"p9": {1}, "p8": {3}, "p7": {2}},
     )
     return assemble(
         run_id="r1",
@@ -61,13 +63,13 @@ def test_report_fields_rates_and_new_product_lags() -> None:
         {"model": "vitrina-recs", "version": "v5", "day": 3, "reason": "canary: promote"}
     ]
     assert report["rollbacks"][0]["version"] == "v4"
-    assert report["new_products"] == [
-        {"product_id": "p9", "day_added": 0, "first_day_recommended": 1, "first_day_found": 0},
-        {"product_id": "p8", "day_added": 1, "first_day_recommended": 3, "first_day_found": None},
-        {"product_id": "p7", "day_added": 3, "first_day_recommended": None, "first_day_found": 3},
-    ]
+    assert [
+        (p["product_id"], p["day_added"], p["first_day_recommended"], p["first_day_found"])
+        for p in report["new_products"]
+    ] == [("p9", 0, 1, 0), ("p8", 1, 3, None), ("p7", 3, None, 3)]
     summary = report["new_products_summary"]["recommended"]
     assert (summary["reached"], summary["within_one_day"], summary["max_lag_days"]) == (2, 1, 2)
+    assert summary["arrived_on_the_last_day"] == 1  # p7, day 3 of days 0-3: no later traffic
     day2 = report["per_day"][2]
     assert (day2["ctr"], day2["conversion"], day2["revenue_per_session"]) == (0.2, 0.05, 10.0)
     assert day2["truth_utility"] == 0.5
@@ -87,7 +89,38 @@ def test_report_is_deterministic_json_and_renders() -> None:
     markdown = render_markdown(_report())
     assert "| rollback | vitrina-recs | v4 | 1 |" in markdown
     assert "| 2 * | 2026-11-03 | 100 | 0.2000 |" in markdown
-    assert "new products recommended: 2 of 3 (1 within one day" in markdown
+    assert "new products recommended by the day's traffic: 2 of 3 (1 within one day" in markdown
+    assert "1 arrived on the last day" in markdown
+    assert "reachable within one cycle of arrival (probed after each cycle): recs 2/3, search 1/3" in markdown
+
+
+def test_reachability_is_the_first_probe_on_or_after_arrival_and_one_cycle_is_a_lag_of_one() -> None:
+    report = _report()
+    reach = {
+        p["product_id"]: (p["first_day_reachable_recs"], p["first_day_reachable_search"])
+        for p in report["new_products"]
+    }
+    # p7 arrived on day 3: a probe of day 2 (before its arrival) does not count
+    assert reach == {"p9": (1, 1), "p8": (2, 3), "p7": (None, None)}
+    summary = report["new_products_summary"]
+    assert (summary["reachable_recs"]["reached"], summary["reachable_recs"]["within_one_day"]) == (2, 2)
+    assert (summary["reachable_search"]["reached"], summary["reachable_search"]["within_one_day"]) == (2, 1)
+    assert summary["reachable_search"]["max_lag_days"] == 2
+
+
+def test_rows_without_probes_say_none_for_reachability() -> None:
+    rows = new_product_rows({"a": 0}, recommended={"a": {1}}, found={})
+    assert rows == [
+        {
+            "product_id": "a",
+            "day_added": 0,
+            "first_day_recommended": 1,
+            "first_day_found": None,
+            "first_day_reachable_recs": None,
+            "first_day_reachable_search": None,
+            "servable": True,
+        }
+    ]
 
 
 def test_a_day_without_sessions_has_zero_rates_and_no_utility() -> None:
@@ -118,3 +151,32 @@ def test_the_attained_utility_is_the_recovery_bar_a_scenario_cannot_raise_alone(
     ]
     recovery = recovery_of(days, 1)
     assert recovery["attained_utility"]["ratio"] == pytest.approx(0.75)
+
+
+def test_reachability_counts_only_the_servable_new_products() -> None:
+    rows = new_product_rows(
+        {"a": 0, "b": 0, "r": 0},
+        recommended={},
+        found={},
+        reachable_recs={"a": {1}},
+        reachable_search={"a": {1}, "b": {1}},
+        unservable={"r"},
+    )
+    assert [row["servable"] for row in rows] == [True, True, False]
+    report = assemble(
+        run_id="r2",
+        config={},
+        days=[_day(0, 40, 1.0), _day(1, 40, 1.0)],
+        failed_steps=[],
+        promotions=[],
+        rollbacks=[],
+        new_products=rows,
+        drift_day=None,
+    )
+    summary = report["new_products_summary"]
+    assert (summary["reachable_recs"]["products"], summary["reachable_recs"]["within_one_day"]) == (2, 1)
+    assert summary["reachable_search"]["within_one_day"] == 2
+    assert summary["not_servable"] == 1
+    assert summary["recommended"]["products"] == 3  # the traffic's count keeps every arrival
+    assert "recs 1/2, search 2/2" in render_markdown(report)
+    assert "not counted: 1 reported" in render_markdown(report)

@@ -11,11 +11,13 @@ from vitrina.core.ranking.interactions import EVENT_CODE, FloatArray, IntArray, 
 from vitrina.core.ranking.top_k import PAD
 from vitrina.core.recs.new_arrivals import (
     REASON_NEW,
+    SPREAD,
     ArrivalMatcher,
     ArrivalsRule,
     NewArrivalSlots,
     arrival_items,
     insert_slots,
+    pair_hash,
 )
 from vitrina.core.recs.user_items import UserItems
 
@@ -137,14 +139,75 @@ def test_the_wrapper_fills_its_slots_with_fitting_arrivals_never_a_bought_or_exc
     assert off.recommend(np.array([0]), 4)[0][0].tolist() == [0, 1, 2, 3]
 
 
-def test_two_slots_take_the_two_best_matches_in_order() -> None:
+def test_two_slots_take_the_two_good_matches() -> None:
     events = history([(0, 0, "click"), (0, 1, "click")])
     matcher = ArrivalMatcher(catalog(), events, 1, arrival_items(catalog(), NOW, SERVABLE, 7), max_touched=20)
     empty = UserItems(np.zeros(0, np.int64), 9)
     model = NewArrivalSlots(Fixed(), matcher, ArrivalsRule(slots=2, rank=4), empty)
     items = model.recommend(np.array([0]), 6)[0][0]
-    assert items[2:4].tolist() == [5, 4]  # ties in category and brand: the price band, then newest
-    assert items.tolist() == [0, 1, 5, 4, 2, 3]
+    assert sorted(items[2:4].tolist()) == [4, 5]  # both shoes fit (one of each brand); books do not
+    assert items[[0, 1, 4, 5]].tolist() == [0, 1, 2, 3]
+
+
+def twins() -> pd.DataFrame:
+    """The catalog with p9: the same shoe as p4 (category, brand, price), a day newer."""
+    base = catalog()
+    twin = base.iloc[[4]].assign(
+        product_id="p9", created_at=pd.to_datetime([99 * DAY_US], unit="us", utc=True)
+    )
+    return pd.concat([base, twin], ignore_index=True)
+
+
+def test_equal_matches_share_the_slot_across_users_and_a_weaker_one_never_takes_it() -> None:
+    # 40 users who all chose p0 (shoes, brand A, band of 10): p4 and p9 fit them equally, p5
+    # (brand B, another price band) less; each user's best match alone would give every slot to p9
+    n = 40
+    events = history([(u, 0, "click") for u in range(n)])
+    data_catalog = twins()
+    servable = np.append(SERVABLE, True)
+    arrivals = arrival_items(data_catalog, NOW, servable, 7)
+    matcher = ArrivalMatcher(data_catalog, events, n, arrivals, max_touched=20)
+    assert matcher.affinity(np.array([0]))[0][arrivals.tolist().index(5)] < SPREAD  # p5: a weaker match
+    model = NewArrivalSlots(
+        Fixed(), matcher, ArrivalsRule(slots=1, rank=2), UserItems(np.zeros(0, np.int64), 10)
+    )
+    picks = model.picks(np.arange(n))[:, 0]
+    assert set(picks.tolist()) == {4, 9}
+    assert min((picks == 4).sum(), (picks == 9).sum()) >= n // 5  # spread, not one product's
+    assert model.picks(np.arange(n))[:, 0].tolist() == picks.tolist()  # a fixed order, not a draw
+
+
+def test_among_equal_matches_the_newer_arrival_gets_more_users() -> None:
+    # p9 is a day newer than its twin p4: weight 1 against 1/2, so about two users in three
+    n = 600
+    events = history([(u, 0, "click") for u in range(n)])
+    data_catalog = twins()
+    arrivals = arrival_items(data_catalog, NOW, np.append(SERVABLE, True), 7)
+    matcher = ArrivalMatcher(data_catalog, events, n, arrivals, max_touched=20)
+    assert dict(zip(arrivals.tolist(), matcher.age_days.tolist(), strict=True)) == {
+        5: 0.0,
+        6: 0.0,
+        9: 0.0,
+        4: 1.0,
+    }
+    model = NewArrivalSlots(
+        Fixed(), matcher, ArrivalsRule(slots=1, rank=2), UserItems(np.zeros(0, np.int64), 10)
+    )
+    picks = model.picks(np.arange(n))[:, 0]
+    newer, older = int((picks == 9).sum()), int((picks == 4).sum())
+    assert newer + older == n
+    assert 0.55 < newer / n < 0.78, (newer, older)
+
+
+def test_the_pair_hash_is_fixed_uniform_and_differs_between_users() -> None:
+    users, items = np.arange(200), np.arange(50)
+    values = pair_hash(users, items)
+    assert values.shape == (200, 50)
+    assert ((values >= 0) & (values < 1)).all()
+    assert np.array_equal(values, pair_hash(users, items))
+    assert np.array_equal(values[5:7], pair_hash(users[5:7], items))
+    assert abs(values.mean() - 0.5) < 0.02
+    assert len({tuple(np.argsort(row)[:3]) for row in values}) > 150  # users rank items differently
 
 
 @pytest.mark.parametrize(

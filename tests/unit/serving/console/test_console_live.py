@@ -29,7 +29,14 @@ def _report(run_id: str) -> dict[str, Any]:
         promotions=[ModelChange("vitrina-recs", "7", 1, "canary passed at 100 %")],
         rollbacks=[ModelChange("vitrina-recs", "6", 0, "ctr below its lower bound")],
         new_products=[
-            {"product_id": "p-new-1", "day_added": 0, "first_day_recommended": 1, "first_day_found": 0},
+            {
+                "product_id": "p-new-1",
+                "day_added": 0,
+                "first_day_recommended": 1,
+                "first_day_found": 0,
+                "first_day_reachable_recs": 1,
+                "first_day_reachable_search": 2,
+            },
             {"product_id": "p-new-2", "day_added": 1, "first_day_recommended": None, "first_day_found": None},
         ],
         drift_day=1,
@@ -80,6 +87,8 @@ def test_the_page_shows_failures_model_changes_and_new_products(settings: Settin
     assert "p-new-2" in html
     assert "ctr below its lower bound" in html
     assert "canary passed" in html
+    reach = {"en": "recs 1/2, search 0/2", "es": "recomendaciones 1/2, búsqueda 0/2"}
+    assert reach[lang] in html  # p-new-1 was in a list one cycle after arriving, found two
     assert html.count('class="failed"') == 2  # the summary line and the step's row
     empty = render_page(
         "live.html", lang=lang, page="live", served="", page_title="nav.live", other_lang_url="",
