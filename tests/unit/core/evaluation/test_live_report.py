@@ -118,3 +118,28 @@ def test_the_attained_utility_is_the_recovery_bar_a_scenario_cannot_raise_alone(
     ]
     recovery = recovery_of(days, 1)
     assert recovery["attained_utility"]["ratio"] == pytest.approx(0.75)
+
+
+def test_the_search_interleavings_verdicts_and_withdrawals_are_listed_with_their_day() -> None:
+    look = {"look": 2, "users": 90, "wins_b": 20, "wins_a": 40, "ties": 30, "p_value": 0.012,
+            "always_valid_p": 0.031, "action": "withdraw", "reason": "users prefer v1"}  # fmt: skip
+    report = {
+        **_report(),
+        **assemble(
+            run_id="r1",
+            config={"days": 4},
+            days=[_day(0, 40, 1.0)],
+            failed_steps=[],
+            promotions=[],
+            rollbacks=[],
+            new_products=[],
+            drift_day=None,
+            withdrawals=[ModelChange("vitrina-search", "v2", 3, "interleaving: withdraw")],
+            interleavings=[{"day": 3, "challenger": "v2", "champion": "v1", **look}],
+        ),
+    }
+    assert report["interleavings"][0]["action"] == "withdraw"
+    markdown = render_markdown(report)
+    assert "| withdrawal | vitrina-search | v2 | 3 | interleaving: withdraw |" in markdown
+    assert "| 3 | v2 | v1 | 2 | 90 | 20 | 40 | 30 | 0.012 | 0.031 | withdraw |" in markdown
+    assert "## Search interleaving" not in render_markdown(_report())
