@@ -69,8 +69,9 @@ def _log(settings: Settings, name: str, users: int, winner: str) -> None:
                             "index_version": "products-v1", "model_version": "m1"})  # fmt: skip
             product = "b" if winner == "challenger" else "a"
             events.append({"event_id": f"e-{request}", "user_id": f"{arm}-u{i}", "product_id": product,
-                           "event_type": "click", "ts": TS + dt.timedelta(minutes=1), "session_id": "s",
-                           "device": "web", "page": "search", "position": 1, "request_id": request})  # fmt: skip
+                           "event_type": "click", "ts": TS + dt.timedelta(minutes=1),
+                           "session_id": "s", "device": "web", "page": "search", "position": 1,
+                           "request_id": request})  # fmt: skip
     lake = LakePaths(settings.lake)
     write_table(lake, "raw", "search_answers", pa.Table.from_pylist(answers, SEARCH_ANSWERS.schema), "ts")
     write_table(lake, "raw", "events", pa.Table.from_pylist(events, EVENTS.schema), "ts", part=name)
