@@ -91,7 +91,7 @@ def test_search_interleaves_the_champion_and_challenger_versions_and_logs_the_te
     split = Assignment.from_weights("il", {"champion": 50, "challenger": 50})
     with TestClient(create_app(settings)) as api:
         state = api.app.state.serving  # type: ignore[attr-defined]
-        assert api.get("/admin/experiment").json()["search"]["kind"] == "interleave"
+        assert state.experiment.search.kind == "interleave"
         bodies = {
             user: api.get("/search", params={"q": "zapatillas", "user_id": user}).json() for user in USERS
         }
