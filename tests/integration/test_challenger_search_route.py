@@ -71,3 +71,48 @@ def test_search_serves_and_shadows_the_challenger_index(tmp_path: Path, served_h
         )
         assert all(r["challenger_model"].endswith(f"@{challenger}") for r in shadows)
         assert all(r["overlap"] == 1.0 for r in shadows), "a copy of the served index ranks the same"
+
+
+def test_search_interleaves_the_champion_and_challenger_versions_and_logs_the_teams(
+    tmp_path: Path, served_home: Path
+) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(served_home, home)
+    settings = get_settings(home=home)
+    served = current_version(settings)
+    assert served is not None
+    challenger = next_version(settings)
+    shutil.copytree(version_folder(settings, served), version_folder(settings, challenger))
+    set_challenger(settings, challenger, reason="test")
+    config = {"enabled": True, "name": "il", "salt": "il", "champion_weight": 50, "challenger_weight": 50,
+              "challenger": "registered", "kind": "interleave"}  # fmt: skip
+    (home / "serving").mkdir(exist_ok=True)
+    (home / "serving" / "experiment.json").write_text(json.dumps({"search": config}))
+    split = Assignment.from_weights("il", {"champion": 50, "challenger": 50})
+    with TestClient(create_app(settings)) as api:
+        state = api.app.state.serving  # type: ignore[attr-defined]
+        assert state.experiment.search.kind == "interleave"
+        bodies = {
+            user: api.get("/search", params={"q": "zapatillas", "user_id": user}).json() for user in USERS
+        }
+        assert state.answers is not None
+        assert state.answers.drain()
+        logged = {b.event.request_id: b.event for b in state.answers.buffer.read(1000)}
+    leads = set()
+    for user, body in bodies.items():
+        teams = [item["team"] for item in body["items"]]
+        assert body["arm"] == split.assign(user)
+        assert body["index_version"] == served
+        record = logged[body["request_id"]]
+        if body["arm"] == "champion":
+            assert set(teams) == {None}
+            assert record.teams == ()
+            continue
+        assert body["mode"].endswith(f"+registered:{challenger}")
+        assert set(teams) == {"champion", "challenger"}
+        assert abs(teams.count("champion") - teams.count("challenger")) <= 1
+        leads.add(teams[0])
+        assert list(record.teams) == teams
+        assert list(record.results_shown) == [item["product_id"] for item in body["items"]]
+        assert record.experiment == "il"
+    assert leads == {"champion", "challenger"}

@@ -3,11 +3,13 @@
 The canary step (:mod:`vitrina.pipelines.canary`) writes ``$lake/state/canary/<surface>.json``;
 registration reads it too: while a canary of a ``vitrina-<surface>`` challenger runs, a newly
 registered version must not take the ``challenger`` alias from the version under canary
-(ADR-0028), so :func:`registration_hold` says why it is held.
+(ADR-0028), nor from a search challenger being interleaved with the champion (ADR-0036), so
+:func:`registration_hold` says why it is held.
 """
 
 from __future__ import annotations
 
+from vitrina.adapters.interleave_state import running_interleave
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.registry.mlflow_client import RECS_MODEL, SEARCH_MODEL
 from vitrina.config import Settings
@@ -37,4 +39,7 @@ def registration_hold(settings: Settings, model: str) -> str | None:
         state = load_canary(settings, surface)
         if state is not None and state.status == "running":
             return f"a canary of {state.challenger} is running on {surface} at {state.share:g} %"
+    interleaving = running_interleave(settings) if model == SEARCH_MODEL else None
+    if interleaving is not None:
+        return f"{interleaving['challenger']} is being interleaved with the champion on search"
     return None

@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 
 from vitrina.cli.common import DEFAULT_SEED, HomeOption, console, settings_for
+from vitrina.cli.search_interleave import search_interleave_app
 
 if TYPE_CHECKING:  # the statistics (scipy) load with the first experiment, not with `vitrina --help`
     import pandas as pd
@@ -207,6 +208,7 @@ canary_app = typer.Typer(
     no_args_is_help=True,
 )
 experiment_app.add_typer(canary_app, name="canary")
+experiment_app.add_typer(search_interleave_app, name="search-interleave")
 CanarySurfaceOption = Annotated[str, typer.Option(help="recs | search")]
 
 

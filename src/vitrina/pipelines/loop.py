@@ -1,7 +1,7 @@
 """`vitrina train all`: the MLOps loop of docs/spec.md §5.5 as ordered, idempotent steps.
 
-intake → validate → canary → features → drift check → (per model) retrain or reuse → evaluate → gate →
-register → publish (recs) / re-index (search).
+intake → validate → canary → interleave → features → drift check → (per model) retrain or reuse →
+evaluate → gate → register → publish (recs) / re-index (search).
 
 * ``loop · catalog``, ``loop · ingest``, ``loop · search logs`` take in what arrived by itself
   (:mod:`vitrina.pipelines.live_intake`): the PostgreSQL catalog's changes when configured, the
@@ -9,6 +9,8 @@ register → publish (recs) / re-index (search).
 * ``loop · validate`` re-validates when a raw table changed (raw digests);
 * ``loop · canary`` takes one look at each running canary (:mod:`vitrina.pipelines.canary_loop`):
   advance, hold, roll back or promote on the traffic validated so far;
+* ``loop · interleave`` takes one look at a running interleaving of the search champion and its
+  challenger (:mod:`vitrina.pipelines.search.interleave`, ADR-0036): promote, withdraw or go on;
 * ``loop · features`` materialises the feature frames as of the end of the data into
   ``<lake>/features`` (the offline store Feast reads) when a validated table changed;
 * ``drift · check`` measures drift (:func:`vitrina.pipelines.drift.run.check_drift`);
@@ -51,6 +53,7 @@ from vitrina.pipelines.drift.run import DriftCheck, DriftConfig, check_drift
 from vitrina.pipelines.live_intake import take_in
 from vitrina.pipelines.recs.run import RecsConfig, RecsRun, run_recs
 from vitrina.pipelines.retrain_policy import Policy, TrainDecision, training_decision
+from vitrina.pipelines.search.interleave import step_interleave
 from vitrina.pipelines.search.run import SearchConfig, SearchRun, run_search
 
 FEATURE_TABLES = ("catalog", "users", "events", "transactions")
@@ -160,6 +163,7 @@ def run_all(settings: Settings, config: LoopConfig | None = None, console: Conso
             lambda: _validate(settings, console),
         )
         step_canaries(settings, ledger)  # one look at each running canary, on what was just validated
+        step_interleave(settings, ledger)  # and at a running interleaving of two search versions
         interactions = _present(settings, INTERACTIONS)
         drift_ledger = Ledger(settings, "drift", loop.run_id, console, config.force, loop.steps)
         if interactions["events"]:

@@ -14,8 +14,10 @@ recs its lists, published into the store beside the champion's under their own v
 built with, loaded beside the champion's; for recs also the popularity list, or ``champion``
 — the champion's own list under the challenger label, an A/A test of the whole pipeline;
 for search also another ranking mode of the served engine. A search experiment of ``kind:
-interleave`` shows its challenger-arm users one team-draft list of both modes, each item
-labelled with the team (champion or challenger) that drafted it.
+interleave`` shows its challenger-arm users one team-draft list of the champion's and the
+challenger's rankings — two modes of the served index, or the champion's and the registered
+challenger's index versions, drafted by product id (docs/adr/0036) — each item labelled with
+the team (champion or challenger) that drafted it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vitrina.adapters.experiment_file import CONFIG_FILE
 from vitrina.config import Settings
@@ -83,17 +85,9 @@ class SearchExperiment(SurfaceExperiment):
     kind: Literal["ab", "interleave"] = Field(
         default="ab",
         description="ab: the challenger arm sees the challenger's ranking; interleave: it sees a "
-        "team-draft interleaving of the champion's and the challenger's rankings.",
+        "team-draft interleaving of the champion's and the challenger's rankings (another mode "
+        "of the served index, or the registered challenger's own index version).",
     )
-
-    @model_validator(mode="after")
-    def _interleave_within_one_index(self) -> SearchExperiment:
-        """Interleaving drafts rows of one index; the registered challenger has its own."""
-        if self.kind == "interleave" and self.challenger == REGISTERED:
-            raise ValueError(
-                "interleaving compares ranking modes of one index; use kind 'ab' for 'registered'"
-            )
-        return self
 
 
 class ExperimentConfig(BaseModel):

@@ -1,6 +1,7 @@
 """Search with a registered challenger: its own index version answers the treatment arm, a
-missing one degrades to the champion (flagged in the mode), and shadow mode compares it with
-the champion's shown answer on a background thread."""
+missing one degrades to the champion (flagged in the mode), shadow mode compares it with
+the champion's shown answer on a background thread, and an interleaving experiment drafts the
+two versions' rankings by product id."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from vitrina.adapters.search_cache.cached_search import CachedSearch
 from vitrina.bootstrap import open_result_cache
 from vitrina.config import get_settings
 from vitrina.core.search.engine import SearchEngine
+from vitrina.core.search.products import ProductTable
+from vitrina.serving.api_models import SearchResponse
 from vitrina.serving.experiment_config import SearchExperiment
 from vitrina.serving.search.answer import MISSING, SearchService
 
@@ -117,6 +120,62 @@ def test_shadow_mode_shows_the_champion_and_logs_the_comparison(
     assert rows[0]["overlap"] == pytest.approx(expected)
 
 
-def test_interleaving_a_registered_challenger_is_refused() -> None:
-    with pytest.raises(ValueError, match="interleaving compares ranking modes"):
-        experiment(kind="interleave")
+def _interleaved(service: SearchService, split: SearchExperiment, q: str = "taladro") -> list[SearchResponse]:
+    return [
+        service.search(q=q, user_id=user, k=10, request_id=f"r-{user}", experiment=split)
+        for user in USERS
+        if split.arm(user) == "challenger"
+    ]
+
+
+def test_interleaving_a_registered_challenger_drafts_both_versions_by_product_id(
+    service: SearchService, champion: SearchEngine, challenger: SearchEngine
+) -> None:
+    split = experiment(kind="interleave", champion_weight=50, challenger_weight=50)
+    answers = _interleaved(service, split)
+    assert answers
+    for answer in answers:
+        assert answer.mode == "interleave:bm25+registered:products-v2"
+        assert (answer.index_version, answer.arm) == ("products-v1", "challenger")
+        ids = [item.product_id for item in answer.items]
+        teams = [item.team for item in answer.items]
+        assert len(set(ids)) == len(ids) == 10
+        ranking = {
+            "champion": [str(champion.products.shown[0][r]) for r in champion.search("taladro", k=10).rows],
+            "challenger": [
+                str(challenger.products.shown[0][r]) for r in challenger.search("taladro", k=10).rows
+            ],
+        }
+        for team in ("champion", "challenger"):
+            drafted = [pid for pid, t in zip(ids, teams, strict=True) if t == team]
+            assert drafted == [pid for pid in ranking[team] if pid in drafted]  # in its own order
+        assert abs(teams.count("champion") - teams.count("challenger")) <= 1
+    # the draft's coin differs across requests: both teams lead some lists
+    assert {answer.items[0].team for answer in answers} == {"champion", "challenger"}
+
+
+def test_a_product_the_served_index_lacks_is_skipped_in_the_challengers_ranking(
+    service: SearchService, challenger: SearchEngine
+) -> None:
+    frame = challenger.products.frame.copy()
+    gone = frame["product_id"].isin([f"p{i:03d}" for i in range(0, 110, 2)])
+    frame.loc[gone, "product_id"] = "gone-" + frame.loc[gone, "product_id"]
+    renamed = marketplace_engine.engine(served_mode="hybrid")
+    renamed.products = ProductTable(frame.reset_index(drop=True))
+    renamed.index_version = "products-v2"
+    service.challenger = renamed
+    split = experiment(kind="interleave", champion_weight=50, challenger_weight=50)
+    answers = _interleaved(service, split)
+    shown = [item.product_id for answer in answers for item in answer.items]
+    assert not [pid for pid in shown if pid.startswith("gone-")]
+    assert {item.team for answer in answers for item in answer.items} == {"champion", "challenger"}
+
+
+def test_interleaving_without_a_challenger_index_gives_the_champion_and_says_so(
+    service: SearchService,
+) -> None:
+    service.challenger = None
+    everyone = experiment(kind="interleave", champion_weight=1, challenger_weight=1e6)
+    answer = service.search(q="taladro", user_id="user-1", k=10, request_id="r1", experiment=everyone)
+    assert answer.mode == f"bm25:{MISSING}"
+    assert all(item.team is None for item in answer.items)

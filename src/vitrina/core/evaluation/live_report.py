@@ -2,9 +2,10 @@
 
 Pure: the scheduler hands over what it counted (each day's sessions, clicks, purchases,
 revenue and the truth's utility of what was served; the loop's steps, the drift decisions,
-the model changes; when each new product arrived and was first recommended or found) and
-this module assembles ``metrics.json`` and its Markdown rendering. Days are integers from 0
-(the first simulated day); a product never recommended or never found has ``null``.
+the model changes, the search interleaving's verdicts; when each new product arrived and was
+first recommended or found) and this module assembles ``metrics.json`` and its Markdown
+rendering. Days are integers from 0 (the first simulated day); a product never recommended or
+never found has ``null``.
 
 A new product is counted twice over. *Recommended* / *found*: it was in a list or an answer
 served to the day's shoppers — which also depends on whether a shopper happened to ask. *Reachable*:
@@ -67,7 +68,8 @@ class DayTraffic:
 
 @dataclass(frozen=True)
 class ModelChange:
-    """A promotion or a rollback: which model version, on which day and why."""
+    """A promotion, a rollback or a withdrawal (a search challenger the interleaving did not
+    promote, ADR-0036): which model version, on which day and why."""
 
     model: str
     version: str
@@ -175,6 +177,8 @@ def assemble(
     rollbacks: Sequence[ModelChange],
     new_products: Sequence[Mapping[str, Any]],
     drift_day: int | None,
+    withdrawals: Sequence[ModelChange] = (),
+    interleavings: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """``metrics.json`` (see the module docstring); reachability is counted over the servable
     new products."""
@@ -209,6 +213,8 @@ def assemble(
         "failed_steps": [dict(s) for s in failed_steps],
         "promotions": [asdict(p) for p in promotions],
         "rollbacks": [asdict(r) for r in rollbacks],
+        "withdrawals": [asdict(w) for w in withdrawals],
+        "interleavings": [dict(v) for v in interleavings],
         "new_products": [dict(p) for p in new_products],
         "new_products_summary": {
             "recommended": _lag_summary(new_products, "first_day_recommended", len(days) - 1),
@@ -224,6 +230,27 @@ def assemble(
 
 def _fmt(value: float | None, digits: int = 4) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _interleavings(verdicts: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The search interleaving's looks (ADR-0036): users won by each version, the tests, the action."""
+    if not verdicts:
+        return []
+    lines = [
+        "",
+        "## Search interleaving",
+        "",
+        "| day | challenger | champion | look | users | challenger won | champion won | tie "
+        "| sign-test p | always-valid p | action |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for v in verdicts:
+        lines.append(
+            f"| {v['day']} | {v['challenger']} | {v['champion']} | {v['look']} | {v['users']} | "
+            f"{v['wins_b']} | {v['wins_a']} | {v['ties']} | {v['p_value']:.3g} | "
+            f"{v['always_valid_p']:.3g} | {v['action']} |"
+        )
+    return lines
 
 
 def render_markdown(report: Mapping[str, Any]) -> str:
@@ -273,10 +300,11 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         "| kind | model | version | day | reason |",
         "|---|---|---|---:|---|",
     ]
-    for kind in ("promotions", "rollbacks"):
-        for c in report[kind]:
+    for kind in ("promotions", "rollbacks", "withdrawals"):
+        for c in report.get(kind, []):
             reason = str(c["reason"]).replace("|", "/")[:160]
             lines.append(f"| {kind[:-1]} | {c['model']} | {c['version']} | {c['day']} | {reason} |")
+    lines += _interleavings(report.get("interleavings", []))
     lines += [
         "",
         "## Days",

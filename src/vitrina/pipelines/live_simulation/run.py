@@ -14,7 +14,9 @@ For each day ``d`` (no wall-clock waits; the calendar follows the world's last d
    lists and a published challenger's —, re-index);
    a failed step is recorded and the next day goes on with what serves;
 4. **the operator's automation** takes a newly registered challenger through shadow → canary
-   (:class:`.operator.ChallengerFlow`) and the API applies what was published.
+   (:class:`.operator.ChallengerFlow`), a newly registered search challenger into an interleaving
+   with the champion that the loop judges (:class:`.search_flow.SearchInterleaveFlow`), and the
+   API applies what was published.
 
 Each day, once the API applied the last cycle's output (and once more after the last day's
 cycle), :class:`.reach.ReachProbe` checks whether each new product that cycle knew of is in a
@@ -45,6 +47,7 @@ from vitrina.core.tables import CATALOG, USERS
 from vitrina.pipelines.live_simulation.operator import ChallengerFlow, inject_bad_challenger
 from vitrina.pipelines.live_simulation.protocol import LiveApi, LiveShop
 from vitrina.pipelines.live_simulation.reach import ReachProbe, servable_titles
+from vitrina.pipelines.live_simulation.search_flow import SearchInterleaveFlow
 from vitrina.pipelines.live_simulation.traffic import play_day
 from vitrina.pipelines.loop import LoopConfig, LoopRun, run_all
 from vitrina.pipelines.recs.challenger_lists import CHALLENGER_STEP
@@ -118,6 +121,7 @@ def run_live(
     console = console or Console()
     run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     flow = ChallengerFlow(settings, config.canary)
+    search_flow = SearchInterleaveFlow(settings)
     days: list[DayRecord] = []
     failed: list[dict[str, Any]] = []
     added: dict[str, int] = {}
@@ -168,13 +172,12 @@ def run_live(
         for product in play.found:
             found.setdefault(product, set()).add(day)
         failed += _loop(settings, config.loop, console, day, record)
-        record.experiments += flow.watch(day)
-        try:
-            record.experiments += flow.advance(day)
-        except Exception as error:
-            failed.append(
-                {"day": day, "pipeline": LIVE, "step": "challenger flow", "detail": repr(error)[:500]}
-            )
+        record.experiments += flow.watch(day) + search_flow.watch(day)
+        for step, advance in (("challenger flow", flow.advance), ("search interleave", search_flow.advance)):
+            try:
+                record.experiments += advance(day)
+            except Exception as error:
+                failed.append({"day": day, "pipeline": LIVE, "step": step, "detail": repr(error)[:500]})
         days.append(record)
         t = record.traffic
         console.print(
@@ -197,8 +200,10 @@ def run_live(
         config=settings_view,
         days=days,
         failed_steps=failed,
-        promotions=flow.promotions,
+        promotions=flow.promotions + search_flow.promotions,
         rollbacks=flow.rollbacks,
+        withdrawals=search_flow.withdrawals,
+        interleavings=search_flow.verdicts,
         new_products=new_product_rows(
             added, recommended, found, reachable_recs, reachable_search, unservable=reported
         ),

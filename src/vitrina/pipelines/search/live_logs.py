@@ -79,6 +79,18 @@ def live_search_ids(settings: Settings) -> set[str]:
     return {str(value) for value in pc.unique(ids).to_pylist() if value is not None}
 
 
+def experiment_answers(settings: Settings, experiment: str) -> tuple[pa.Table, pa.Table]:
+    """The logged answers of ``experiment`` and the raw events carrying their request ids
+    (:data:`EVENT_COLUMNS`): what the interleaving verdict credits clicks from."""
+    lake = LakePaths(settings.lake)
+    answers = _answers(lake)
+    answers = answers.filter(pc.equal(answers["experiment"], experiment))
+    if not answers.num_rows:
+        return answers, pa.schema([EVENTS.schema.field(name) for name in EVENT_COLUMNS]).empty_table()
+    first_day = pc.min(answers["ts"]).as_py().date()
+    return answers, _events_of(lake, pc.unique(answers["request_id"]), first_day)
+
+
 def _events_of(lake: LakePaths, request_ids: pa.Array, since: dt.date) -> pa.Table:
     """The raw events carrying one of ``request_ids``, from the day ``since`` on (an event
     cannot come before the answer it follows; earlier partitions are not read)."""

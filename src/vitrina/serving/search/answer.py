@@ -9,8 +9,10 @@ shadow mode the champion is shown and the challenger's answer is computed on a b
 thread (at most :data:`MAX_SHADOW_PENDING` waiting; more are skipped, never queued on the
 request) and compared with it in the shadow log. In an
 interleaving experiment the challenger arm sees one team-draft list of both rankings, each item
-labelled with its team; the draft's coin is seeded by (salt, user, query, request id), so a
-logged request can be replayed exactly.
+labelled with its team — two modes of the served index, or (challenger ``registered``) the
+champion's and the challenger's index versions, drafted by product id
+(:mod:`vitrina.serving.search.version_interleave`); the draft's coin is seeded by (salt, user,
+query, request id), so a logged request can be replayed exactly.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from vitrina.core.experiments.shadow import compare_lists
 from vitrina.core.search.engine import Mode, Ranked, SearchEngine
 from vitrina.serving.api_models import SearchItem, SearchResponse
 from vitrina.serving.experiment_config import CHALLENGER, CHAMPION, REGISTERED, SearchExperiment
+from vitrina.serving.search.version_interleave import interleave_versions
 
 log = logging.getLogger(__name__)
 MAX_SHADOW_PENDING = 64
@@ -138,7 +141,25 @@ class SearchService:
             self.metrics.experiment_exposures.labels(experiment=name, arm=arm).inc()
         mode: str
         teams: tuple[str, ...] | None = None
-        if arm == CHALLENGER and experiment.kind == "interleave":
+        items: list[SearchItem] | None = None
+        if arm == CHALLENGER and experiment.challenger == REGISTERED and self.challenger is None:
+            mode = f"{default_mode(engine)}:{MISSING}"
+            log.warning("no challenger index loaded: the champion answers the challenger arm")
+            answer = self.cached.search(q, user_id=user_id, k=k)
+            ranked, cached = answer.ranked, answer.cached
+        elif (
+            arm == CHALLENGER
+            and experiment.kind == "interleave"
+            and experiment.challenger == REGISTERED
+            and self.challenger is not None
+        ):
+            other_engine = self.challenger  # the registered challenger's own index version
+            mode = f"interleave:{default_mode(engine)}+{REGISTERED}:{other_engine.index_version}"
+            ranked = self.cached.search(q, user_id=user_id, k=k).ranked
+            other = other_engine.search(q, user_id=user_id, k=k)
+            seed = int(hash_unit(experiment.salt, f"{user_id}\x1f{q}\x1f{request_id}") * 2**62)
+            items, cached = interleave_versions(engine, ranked, other_engine, other, k, seed), False
+        elif arm == CHALLENGER and experiment.kind == "interleave":
             mode = f"interleave:{default_mode(engine)}+{experiment.challenger}"
             champion = self.cached.search(q, user_id=user_id, k=k).ranked
             other = engine.search(q, user_id=user_id, k=k, mode=mode_of(experiment, engine))
@@ -148,11 +169,6 @@ class SearchService:
             engine = self.challenger  # the challenger's own index answers, in its served mode
             mode = default_mode(engine)
             ranked, cached = engine.search(q, user_id=user_id, k=k), False
-        elif arm == CHALLENGER and experiment.challenger == REGISTERED:
-            mode = f"{default_mode(engine)}:{MISSING}"
-            log.warning("no challenger index loaded: the champion answers the challenger arm")
-            answer = self.cached.search(q, user_id=user_id, k=k)
-            ranked, cached = answer.ranked, answer.cached
         elif arm == CHALLENGER:
             mode = experiment.challenger
             ranked, cached = engine.search(q, user_id=user_id, k=k, mode=mode_of(experiment, engine)), False
@@ -181,7 +197,7 @@ class SearchService:
             mode=mode,
             cached=cached,
             n_candidates=ranked.n_candidates,
-            items=self._items(engine, ranked, teams),
+            items=items if items is not None else self._items(engine, ranked, teams),
         )
 
     def _submit_shadow(

@@ -180,3 +180,28 @@ def test_reachability_counts_only_the_servable_new_products() -> None:
     assert summary["recommended"]["products"] == 3  # the traffic's count keeps every arrival
     assert "recs 1/2, search 2/2" in render_markdown(report)
     assert "not counted: 1 reported" in render_markdown(report)
+
+
+def test_the_search_interleavings_verdicts_and_withdrawals_are_listed_with_their_day() -> None:
+    look = {"look": 2, "users": 90, "wins_b": 20, "wins_a": 40, "ties": 30, "p_value": 0.012,
+            "always_valid_p": 0.031, "action": "withdraw", "reason": "users prefer v1"}  # fmt: skip
+    report = {
+        **_report(),
+        **assemble(
+            run_id="r1",
+            config={"days": 4},
+            days=[_day(0, 40, 1.0)],
+            failed_steps=[],
+            promotions=[],
+            rollbacks=[],
+            new_products=[],
+            drift_day=None,
+            withdrawals=[ModelChange("vitrina-search", "v2", 3, "interleaving: withdraw")],
+            interleavings=[{"day": 3, "challenger": "v2", "champion": "v1", **look}],
+        ),
+    }
+    assert report["interleavings"][0]["action"] == "withdraw"
+    markdown = render_markdown(report)
+    assert "| withdrawal | vitrina-search | v2 | 3 | interleaving: withdraw |" in markdown
+    assert "| 3 | v2 | v1 | 2 | 90 | 20 | 40 | 30 | 0.012 | 0.031 | withdraw |" in markdown
+    assert "## Search interleaving" not in render_markdown(_report())
