@@ -34,6 +34,7 @@ from vitrina.core.experiments.shadow import compare_lists
 from vitrina.core.search.engine import Mode, Ranked, SearchEngine
 from vitrina.serving.api_models import SearchItem, SearchResponse
 from vitrina.serving.experiment_config import CHALLENGER, CHAMPION, REGISTERED, SearchExperiment
+from vitrina.serving.search.shown_items import shown_item
 from vitrina.serving.search.version_interleave import interleave_versions
 
 log = logging.getLogger(__name__)
@@ -94,18 +95,9 @@ class SearchService:
     def _items(
         self, engine: SearchEngine, ranked: Ranked, teams: tuple[str, ...] | None = None
     ) -> list[SearchItem]:
-        product_ids, titles, brands, categories, prices = engine.products.shown
         labels = teams if teams is not None else (None,) * ranked.rows.size
         return [
-            SearchItem(
-                product_id=product_ids[row],
-                title=titles[row],
-                brand=brands[row],
-                category=categories[row],
-                price=prices[row],
-                score=score,
-                team=team,
-            )
+            shown_item(engine, row, score, team)
             for row, score, team in zip(ranked.rows.tolist(), ranked.scores.tolist(), labels, strict=True)
         ]
 

@@ -30,6 +30,7 @@ from vitrina.serving.api_models import (
 )
 from vitrina.serving.experiment_config import CHAMPION
 from vitrina.serving.search.answer import SearchService, SearchUnavailableError
+from vitrina.serving.search.shown_items import shown_item
 
 
 @dataclass(frozen=True)
@@ -78,20 +79,9 @@ def facets_out(facets: Facets) -> SearchFacets:
 
 
 def page_items(engine: SearchEngine, pool: Pool, page: Page) -> list[SearchItem]:
-    product_ids, titles, brands, categories, prices = engine.products.shown
     rows = pool.rows[page.offset : page.stop].tolist()
     scores = pool.scores[page.offset : page.stop].tolist()
-    return [
-        SearchItem(
-            product_id=product_ids[row],
-            title=titles[row],
-            brand=brands[row],
-            category=categories[row],
-            price=prices[row],
-            score=score,
-        )
-        for row, score in zip(rows, scores, strict=True)
-    ]
+    return [shown_item(engine, row, score) for row, score in zip(rows, scores, strict=True)]
 
 
 def browse(

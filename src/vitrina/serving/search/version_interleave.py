@@ -21,6 +21,7 @@ from vitrina.core.experiments.interleaving import TEAM_A, team_draft
 from vitrina.core.search.engine import Ranked, SearchEngine
 from vitrina.serving.api_models import SearchItem
 from vitrina.serving.experiment_config import CHALLENGER, CHAMPION
+from vitrina.serving.search.shown_items import shown_item
 
 
 def _drafted_by(engine: SearchEngine, ranked: Ranked) -> dict[str, tuple[int, float]]:
@@ -50,18 +51,7 @@ def interleave_versions(
     )
     items = []
     for pid, team in zip(drafted.items, drafted.teams, strict=True):
-        engine = champion if team == TEAM_A else challenger
         row, score = by_team[team][pid]
-        product_ids, titles, brands, categories, prices = engine.products.shown
-        items.append(
-            SearchItem(
-                product_id=product_ids[row],
-                title=titles[row],
-                brand=brands[row],
-                category=categories[row],
-                price=prices[row],
-                score=score,
-                team=CHAMPION if team == TEAM_A else CHALLENGER,
-            )
-        )
+        engine = champion if team == TEAM_A else challenger
+        items.append(shown_item(engine, row, score, CHAMPION if team == TEAM_A else CHALLENGER))
     return items
