@@ -116,4 +116,4 @@ def install(groups: int) -> None:
         )
 
     validate.check_table = grouped
-    validate.scan_raw = lazy_scan  # type: ignore[attr-defined]
+    validate.scan_raw = lazy_scan  # type: ignore[attr-defined,assignment]
