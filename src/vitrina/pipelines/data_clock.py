@@ -27,9 +27,12 @@ Clock = Literal["data", "wall"]
 
 
 def latest_event_time(settings: Settings) -> dt.datetime | None:
-    """The latest ``ts`` of the validated events (UTC); None when the shop has no events."""
+    """The latest ``ts`` of the validated events (UTC); None when the shop has no events (or
+    a table without event times: only the contract's validation guarantees the column)."""
     with Warehouse.from_settings(settings, persistent=False) as warehouse:
         if "events" not in warehouse.present:
+            return None
+        if "ts" not in warehouse.sql("SELECT * FROM events LIMIT 0").column_names:
             return None
         value = warehouse.sql("SELECT max(ts) AS last FROM events").column("last")[0].as_py()
     if not isinstance(value, dt.datetime):

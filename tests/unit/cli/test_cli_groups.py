@@ -19,7 +19,17 @@ from vitrina.cli.main import app
 
 pytestmark = pytest.mark.unit
 
-GROUPS = ["data", "data ingest", "train", "models", "query", "experiment", "experiment canary", "simulate"]
+GROUPS = [
+    "data",
+    "data ingest",
+    "train",
+    "models",
+    "query",
+    "experiment",
+    "experiment canary",
+    "experiment search-interleave",
+    "simulate",
+]
 COMMANDS = [
     "demo",
     "serve",
@@ -46,6 +56,9 @@ COMMANDS = [
     "experiment canary start",
     "experiment canary step",
     "experiment canary status",
+    "experiment search-interleave start",
+    "experiment search-interleave step",
+    "experiment search-interleave status",
     "simulate live",
 ]
 TOP_LEVEL = ["demo", "serve", "data", "train", "drift", "models", "query", "experiment", "simulate"]
@@ -128,6 +141,7 @@ def test_the_top_level_help_lists_the_groups_in_order_and_hides_the_old_spelling
         "publish-challenger",
         "shadow-report",
         "canary",
+        "search-interleave",
     ]  # not `run`
     assert listed(invoke("models", "--help").output) == ["list", "promote", "rollback", "publish"]
 

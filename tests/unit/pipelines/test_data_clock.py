@@ -73,3 +73,10 @@ def test_the_schedule_retrains_after_a_week_of_new_data_whatever_the_wall_clock(
     decision = retrain_policy.training_decision(settings, "vitrina-search", "search", "auto")
     assert (decision.retrain, decision.trigger) == (True, "schedule")
     assert "8.0 days old (data clock" in decision.reason
+
+
+def test_an_events_table_without_event_times_has_no_data_end(settings: Settings) -> None:
+    """Only validation guarantees the contract's columns; a bare table must not fail a registration."""
+    bare = pa.table({"user_id": ["u1", "u2"]})
+    write_table(LakePaths(settings.lake), "validated", "events", bare, None, snapshot_day=START.date())
+    assert data_end_tags(settings) == {}
