@@ -222,7 +222,9 @@ def judged_from_logs(
     seed: int,
 ) -> JudgedQueries:
     """Held-out searches with at least one click: gain 2 for a purchase, 1 for a click."""
-    clicked = logs[[len(c) > 0 for c in logs["results_clicked"]]]
+    # a boolean array, not a list: indexing an empty frame with an empty list selects columns
+    has_click = np.fromiter((len(c) > 0 for c in logs["results_clicked"]), dtype=bool, count=len(logs))
+    clicked = logs.loc[has_click]
     if len(clicked) > max_queries:
         clicked = clicked.sample(n=max_queries, random_state=seed)
     texts, rows, gains, users = [], [], [], []

@@ -13,6 +13,7 @@ from vitrina.core.evaluation.search_rankings import (
     JudgedQueries,
     evaluate_rankings,
     judged_from_judgments,
+    judged_from_logs,
     ranked_matrix,
     render_markdown,
 )
@@ -105,3 +106,25 @@ def test_a_product_judged_twice_keeps_its_highest_grade() -> None:
     result = evaluate_rankings(queries, [np.array([0, 3])], by_type=False)  # p1, then p4
     ideal = 2 + 1.5 / math.log2(3)  # p4 counts with grade 2, not 1
     assert result["ndcg@10"] == pytest.approx((1.5 + 2 / math.log2(3)) / ideal)
+
+
+@pytest.mark.unit
+def test_logs_without_any_search_give_no_judged_query() -> None:
+    columns = ["query", "user_id", "results_clicked", "results_purchased"]
+    assert judged_from_logs(pd.DataFrame(columns=columns), _rows_of, max_queries=10, seed=0).texts == []
+
+
+@pytest.mark.unit
+def test_logged_searches_keep_only_clicked_ones_with_purchases_worth_two() -> None:
+    logs = pd.DataFrame(
+        {
+            "query": ["martillo", "taladro", "sierra"],
+            "user_id": ["u1", "u2", None],
+            "results_clicked": [["p1", "p4"], [], ["p4"]],
+            "results_purchased": [["p4"], [], []],
+        }
+    )
+    queries = judged_from_logs(logs, _rows_of, max_queries=10, seed=0)
+    assert queries.texts == ["martillo", "sierra"]
+    assert queries.user_ids == ["u1", None]
+    assert queries.gains[0].tolist() == [1.0, 2.0]
