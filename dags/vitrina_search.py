@@ -4,7 +4,10 @@ Take in the catalog's changes (PostgreSQL, when configured) and the event buffer
 of the shop's own traffic included), validate the lake, then `vitrina train search --policy auto`:
 retrain (fine-tune, ranker, evaluate, gate, register a new index version) on drift, on schedule or
 without a champion; otherwise re-index the changed products incrementally with the champion's
-models (docs/adr/0011)."""
+models (docs/adr/0011). Around it, what `vitrina train all` does for search experiments
+(docs/adr/0036): before training, one look at a running interleaving of the champion and its
+challenger (a promotion changes the champion the training compares against); after it, the
+interleaving of a newly registered challenger starts when nothing else runs on search."""
 
 from __future__ import annotations
 
@@ -23,5 +26,15 @@ with vitrina_dag(
     run_search = cli_task(
         "run_search", ["train", "search", "--policy", "auto"], timeout=dt.timedelta(hours=4)
     )
+    interleave_look = cli_task(
+        "interleave_look",
+        ["experiment", "search-interleave", "step", "--scheduled"],
+        timeout=dt.timedelta(minutes=30),
+    )
+    interleave_start = cli_task(
+        "interleave_start",
+        ["experiment", "search-interleave", "start", "--scheduled"],
+        timeout=dt.timedelta(minutes=30),
+    )
     _, ingest_events = intake_tasks()
-    ingest_events >> validate >> run_search
+    ingest_events >> validate >> interleave_look >> run_search >> interleave_start

@@ -23,7 +23,15 @@ INTAKE = {
 # dag_id → (UTC hours it fires at on one day, the vitrina commands its tasks run)
 EXPECTED = {
     "vitrina_recs": ([0, 6, 12, 18], {**INTAKE, "run_recs": ["train", "recs", "--policy", "auto"]}),
-    "vitrina_search": ([2], {**INTAKE, "run_search": ["train", "search", "--policy", "auto"]}),
+    "vitrina_search": (
+        [2],
+        {
+            **INTAKE,
+            "interleave_look": ["experiment", "search-interleave", "step", "--scheduled"],
+            "run_search": ["train", "search", "--policy", "auto"],
+            "interleave_start": ["experiment", "search-interleave", "start", "--scheduled"],
+        },
+    ),
     "vitrina_drift": ([4], {**INTAKE, "drift_check": ["drift"], "retrain": ["train", "recs"]}),
 }
 

@@ -50,10 +50,14 @@ class JsonLinesLog:
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(max_queued)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._closed = False
         self.dropped = 0
 
     def record(self, row: Mapping[str, Any]) -> None:
         """Queue one line (``ts`` added when absent); never blocks."""
+        if self._closed:  # after the API's shutdown: no new writer thread that nobody joins
+            self.dropped += 1
+            return
         line = dict(row)
         line.setdefault("ts", dt.datetime.now(dt.UTC).isoformat())
         self._ensure_thread()
@@ -65,7 +69,7 @@ class JsonLinesLog:
     def _ensure_thread(self) -> None:
         if self._thread is None:
             with self._lock:
-                if self._thread is None:
+                if self._thread is None and not self._closed:
                     self._thread = threading.Thread(target=self._run, name="experiment-log", daemon=True)
                     self._thread.start()
 
@@ -102,7 +106,8 @@ class JsonLinesLog:
             self._queue.join()
 
     def close(self) -> None:
-        """Write what is queued and stop the thread."""
+        """Write what is queued and stop the thread; lines recorded later are dropped."""
+        self._closed = True
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout=10)

@@ -1,12 +1,15 @@
 """``vitrina experiment search-interleave start | step | status``: the live interleaving of the
 search champion and its registered challenger by hand (docs/adr/0036; wiring only).
 
-The loop's ``interleave`` step takes the same look at every run of ``train all``; these
-commands start it (the loop does not: which challenger to put before users is the operator's
-call) and look or read its state between runs.
+The loop starts an interleaving by itself (``loop · interleave start``) and takes one look at
+every run of ``train all`` (``loop · interleave``); these commands do the same by hand, or on a
+scheduler that runs ``train search`` rather than the loop (the Airflow DAG ``vitrina_search``:
+``step --scheduled`` before training, ``start --scheduled`` after it), and read its state.
 """
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 
@@ -19,17 +22,36 @@ search_interleave_app = typer.Typer(
 )
 
 
+SCHEDULED_START = typer.Option(
+    "--scheduled",
+    help="As the loop does: start only when a registered challenger waits and nothing runs on "
+    "search (each version once); otherwise say why and exit 0.",
+)
+SCHEDULED_STEP = typer.Option(
+    "--scheduled",
+    help="For a scheduler: no running interleaving is nothing to do, and every verdict exits 0.",
+)
+
+
 @search_interleave_app.command("start")
-def start(home: HomeOption = None) -> None:
+def start(scheduled: Annotated[bool, SCHEDULED_START] = False, home: HomeOption = None) -> None:
     """Load the challenger's index beside the champion's and show half the users one team-draft
     list of both versions."""
     from vitrina.pipelines.search.interleave import InterleaveError, start_interleave
+    from vitrina.pipelines.search.interleave_start import maybe_start
 
-    try:
-        state = start_interleave(settings_for(home))
-    except InterleaveError as error:
-        console.print(f"[bold red]{error}[/]")
-        raise typer.Exit(code=1) from error
+    settings = settings_for(home)
+    if scheduled:
+        decision, state = maybe_start(settings)
+        if not state:
+            console.print(f"no interleaving started: {decision.reason}")
+            return
+    else:
+        try:
+            state = start_interleave(settings)
+        except InterleaveError as error:
+            console.print(f"[bold red]{error}[/]")
+            raise typer.Exit(code=1) from error
     console.print(
         f"interleaving {state['challenger']} ({state['challenger_index']}) with {state['champion']}: "
         f"experiment {state['experiment']}"
@@ -37,18 +59,22 @@ def start(home: HomeOption = None) -> None:
 
 
 @search_interleave_app.command("step")
-def step(home: HomeOption = None) -> None:
+def step(scheduled: Annotated[bool, SCHEDULED_STEP] = False, home: HomeOption = None) -> None:
     """One look at the logged answers and clicks: promote, withdraw or go on (exit 3 on a
-    withdrawal)."""
-    from vitrina.pipelines.search.interleave import InterleaveError, interleave_step
+    withdrawal, unless ``--scheduled``)."""
+    from vitrina.adapters.interleave_state import running_interleave
+    from vitrina.pipelines.search.interleave import NO_INTERLEAVE, InterleaveError, interleave_step
 
+    if scheduled and running_interleave(settings_for(home)) is None:
+        console.print(NO_INTERLEAVE)
+        return
     try:
         _, decision = interleave_step(settings_for(home))
     except InterleaveError as error:
         console.print(f"[bold red]{error}[/]")
         raise typer.Exit(code=1) from error
     console.print(f"[bold]{decision.summary()}[/]")
-    if decision.action in ("withdraw", "stale"):
+    if decision.action in ("withdraw", "stale") and not scheduled:
         raise typer.Exit(code=3)
 
 

@@ -1,7 +1,7 @@
 """`vitrina train all`: the MLOps loop of docs/spec.md §5.5 as ordered, idempotent steps.
 
 intake → validate → canary → interleave → features → drift check → (per model) retrain or reuse →
-evaluate → gate → register → publish (recs) / re-index (search).
+evaluate → gate → register → publish (recs) / re-index (search) → interleave start.
 
 * ``loop · catalog``, ``loop · ingest``, ``loop · search logs`` take in what arrived by itself
   (:mod:`vitrina.pipelines.live_intake`): the PostgreSQL catalog's changes when configured, the
@@ -16,7 +16,10 @@ evaluate → gate → register → publish (recs) / re-index (search).
 * ``drift · check`` measures drift (:func:`vitrina.pipelines.drift.run.check_drift`);
 * per model, :func:`vitrina.pipelines.retrain_policy.training_decision` says retrain (drift, schedule,
   no champion) or keep the champion; :func:`run_recs` / :func:`run_search` then train through
-  the ledger and re-publish (recs) or re-index incrementally (search) when data changed.
+  the ledger and re-publish (recs) or re-index incrementally (search) when data changed;
+* ``loop · interleave start`` starts interleaving a registered search challenger with the
+  champion when nothing else is judged on search (:mod:`vitrina.pipelines.search.interleave_start`,
+  ADR-0036): the next runs' ``loop · interleave`` judge it, nobody at the keys.
 
 A shop brings what it has: without validated events the feature frames and the drift check
 are skipped (they are built from events), and without events or transactions the recs branch
@@ -54,6 +57,7 @@ from vitrina.pipelines.live_intake import take_in
 from vitrina.pipelines.recs.run import RecsConfig, RecsRun, run_recs
 from vitrina.pipelines.retrain_policy import Policy, TrainDecision, training_decision
 from vitrina.pipelines.search.interleave import step_interleave
+from vitrina.pipelines.search.interleave_start import step_start_interleave
 from vitrina.pipelines.search.run import SearchConfig, SearchRun, run_search
 
 FEATURE_TABLES = ("catalog", "users", "events", "transactions")
@@ -200,6 +204,7 @@ def run_all(settings: Settings, config: LoopConfig | None = None, console: Conso
             console.print(f"[yellow]note[/] search: {note}")
         if loop.search.registration:
             console.print(loop.search.registration)
+        step_start_interleave(settings, ledger)  # a challenger just registered (or waiting) goes live
     finally:
         console.print(loop.render())
         for line in loop.notes():

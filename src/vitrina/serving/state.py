@@ -54,6 +54,8 @@ from vitrina.serving.store_handle import FAILURES, StoreHandle
 
 log = logging.getLogger(__name__)
 WARM_LOCK = Path("serving") / ".search-warmup.lock"
+WARM_UP_JOIN_S = 60.0
+"""How long a stop waits for the warm-up's current query (seconds on a loaded machine)."""
 
 
 def load_engine(settings: Settings, name: str | None = None) -> SearchEngine | None:
@@ -232,6 +234,7 @@ class ServingState:
         self.serving_current("search")
         if engine is None:
             return ComponentReload(ok=True, serving=None if previous is None else previous.index_version)
+        self._stop_warm_up()  # before its engine closes: a warm-up must not search a closed engine
         self.search.cached, self.search.unavailable = CachedSearch(engine, self.cache), None
         if previous is not None and previous is not engine:
             previous.close()
@@ -251,11 +254,21 @@ class ServingState:
         if old is not None:
             old.close()
 
+    def _stop_warm_up(self) -> None:
+        """Stop the warm-up and wait for its thread: it ends after its current query, releasing
+        the lock. Waited for, not abandoned: a thread left running would search an engine
+        closed under it, or still run native code while the interpreter finalizes."""
+        warm_up, self.warm_up = self.warm_up, None
+        if warm_up is None:
+            return
+        warm_up.stop()
+        warm_up.join(timeout=WARM_UP_JOIN_S)
+        if warm_up.alive:
+            log.warning("the search cache warm-up did not stop within %.0f s", WARM_UP_JOIN_S)
+
     def start_warm_up(self) -> None:
         """Warm the result cache for the served engine (stopping a warm-up of an older one)."""
-        if self.warm_up is not None:  # ends after its current query, releasing the lock
-            self.warm_up.stop()
-            self.warm_up.join(timeout=10)
+        self._stop_warm_up()
         cached, limit = self.search.cached, self.settings.search_warm_queries
         if cached is None or limit == 0 or not cached.engine.frequent_queries:
             self.warm_up = None
@@ -312,9 +325,9 @@ class ServingState:
             self.experiment = load_experiment(self.settings)
 
     def close(self) -> None:
-        if self.warm_up is not None:
-            self.warm_up.stop()
-            self.warm_up.join(timeout=5)
+        """Stop every thread the state started, users first (the warm-up and the shadow searches
+        search the engines), then what they use (the engines' pools, the logs, the buffer)."""
+        self._stop_warm_up()
         self.search.close_shadows()
         for engine in (self.search.engine, self.search.challenger):
             if engine is not None:

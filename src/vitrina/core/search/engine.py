@@ -145,7 +145,10 @@ class SearchEngine:
         return "hybrid_ltr" if self.ranker is not None else "hybrid"
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False)
+        """Stop the retrieval pool and wait for a retrieval in flight: no thread of a closed
+        engine outlives it (one still running at interpreter exit would run native code while
+        Python finalizes). Callers stop whatever still searches this engine first."""
+        self._pool.shutdown(wait=True)
 
     @cached_property
     def catalog_filters(self) -> FilterIndex:

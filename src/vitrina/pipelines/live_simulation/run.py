@@ -13,10 +13,11 @@ For each day ``d`` (no wall-clock waits; the calendar follows the world's last d
    intake, validate, canary look, features, drift, retrain or reuse, publish — the champion's
    lists and a published challenger's —, re-index);
    a failed step is recorded and the next day goes on with what serves;
-4. **the operator's automation** takes a newly registered challenger through shadow → canary
-   (:class:`.operator.ChallengerFlow`), a newly registered search challenger into an interleaving
-   with the champion that the loop judges (:class:`.search_flow.SearchInterleaveFlow`), and the
-   API applies what was published.
+4. **the operator's automation** takes a newly registered recs challenger through shadow →
+   canary (:class:`.operator.ChallengerFlow`); a newly registered search challenger needs no
+   operator: the loop starts its interleaving with the champion and judges it, and
+   :class:`.search_flow.SearchInterleaveFlow` records what it did; the API applies what was
+   published.
 
 Each day, once the API applied the last cycle's output (and once more after the last day's
 cycle), :class:`.reach.ReachProbe` checks whether each new product that cycle knew of is in a
@@ -122,6 +123,7 @@ def run_live(
     run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     flow = ChallengerFlow(settings, config.canary)
     search_flow = SearchInterleaveFlow(settings)
+    search_flow.begin()
     days: list[DayRecord] = []
     failed: list[dict[str, Any]] = []
     added: dict[str, int] = {}
@@ -173,11 +175,12 @@ def run_live(
             found.setdefault(product, set()).add(day)
         failed += _loop(settings, config.loop, console, day, record)
         record.experiments += flow.watch(day) + search_flow.watch(day)
-        for step, advance in (("challenger flow", flow.advance), ("search interleave", search_flow.advance)):
-            try:
-                record.experiments += advance(day)
-            except Exception as error:
-                failed.append({"day": day, "pipeline": LIVE, "step": step, "detail": repr(error)[:500]})
+        try:
+            record.experiments += flow.advance(day)
+        except Exception as error:
+            failed.append(
+                {"day": day, "pipeline": LIVE, "step": "challenger flow", "detail": repr(error)[:500]}
+            )
         days.append(record)
         t = record.traffic
         console.print(

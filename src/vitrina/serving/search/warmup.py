@@ -73,6 +73,10 @@ class SearchWarmUp:
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def describe(self) -> str:
         index = self.cached.engine.index_version
         progress = f"{self.done}/{len(self.queries)} queries of {index}, {self.computed} computed"
