@@ -24,7 +24,8 @@ the search pipeline may choose ``bm25`` on the shop's judgments:
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal, Protocol
@@ -147,8 +148,20 @@ class SearchEngine:
     def close(self) -> None:
         """Stop the retrieval pool and wait for a retrieval in flight: no thread of a closed
         engine outlives it (one still running at interpreter exit would run native code while
-        Python finalizes). Callers stop whatever still searches this engine first."""
+        Python finalizes). A request still answering with it goes on without the pool
+        (:meth:`_in_parallel`)."""
         self._pool.shutdown(wait=True)
+
+    def _in_parallel(self, function: Callable[..., Hits], *args: Any) -> Future[Hits]:
+        """``function(*args)`` on the retrieval pool; once the engine is closed (a reload swapped
+        it out while a request was still answering with it), in the calling thread: the request
+        in flight is answered, only without the parallel retrieval."""
+        try:
+            return self._pool.submit(function, *args)
+        except RuntimeError:  # cannot schedule new futures after shutdown
+            done: Future[Hits] = Future()
+            done.set_result(function(*args))
+            return done
 
     @cached_property
     def catalog_filters(self) -> FilterIndex:
@@ -163,9 +176,9 @@ class SearchEngine:
         if query.is_empty:
             return Hits.empty(), Hits.empty()
         if allowed is not None:
-            restricted = self._pool.submit(search_within, self.semantic, query, k, allowed)
+            restricted = self._in_parallel(search_within, self.semantic, query, k, allowed)
             return search_within(self.lexical, query, k, allowed), restricted.result()
-        semantic = self._pool.submit(self.semantic.search, query, k)
+        semantic = self._in_parallel(self.semantic.search, query, k)
         lexical = self.lexical.search(query, k)
         return lexical, semantic.result()
 

@@ -165,11 +165,21 @@ def test_warm_up_fills_the_cache_with_the_frequent_queries_in_the_background(tmp
     warm.join(timeout=30)
     assert cached.search(" Producto", k=20).cached
     assert not cached.search("tercero", k=20).cached
-    engine.close()  # a warm-up that meets a closed engine ends with an error, serving goes on
+    engine.understanding = None  # type: ignore[assignment]  # every search now raises
     failed = SearchWarmUp(cached, ["nuevo"], limit=5, every_s=3600).start()
-    assert failed.wait(timeout=30)
+    assert failed.wait(timeout=30)  # a warm-up whose search fails ends with an error, serving goes on
     assert failed.describe().startswith("failed in pass 1 after 0/1 queries")
+    engine.close()
     cache.close()
+
+
+@pytest.mark.unit
+def test_a_closed_engine_still_answers_a_request_in_flight() -> None:
+    engine = _engine(None)
+    before = [engine.search("x", mode=mode).rows.tolist() for mode in ("bm25", "semantic", "hybrid")]
+    engine.close()  # a reload swapped it out while a request was answering with it
+    after = [engine.search("x", mode=mode).rows.tolist() for mode in ("bm25", "semantic", "hybrid")]
+    assert after == before == [[0, 1, 3], [5, 3], [0, 1, 5, 3]]
 
 
 @pytest.mark.unit
