@@ -20,6 +20,7 @@ from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.models.recs_bundle import POLICY_FILE
 from vitrina.adapters.registry.mlflow_client import mlflow_client
 from vitrina.config import Settings, get_settings
+from vitrina.core.recs.buy_again_timing import TIMING_GRID
 from vitrina.core.recs.paired import RULE
 from vitrina.pipelines.recs.run import RecsConfig, RecsRun, run_recs
 from vitrina.pipelines.validate import validate_lake
@@ -69,6 +70,8 @@ def test_a_shop_of_habitual_rebuyers_publishes_buy_again_lists(rebuyers: tuple[S
     assert 0.0 <= tags.metrics["validation_chosen/served/paired test p"] <= 1.0
     assert best > chosen_on["popularity_recent"]
     assert tags.tags["selection.popularity_recency"]  # recent popularity's recency, chosen first
+    timing = tags.tags["selection.buy_again_timing"]  # buy-again's timing too (ADR-0043)
+    assert timing in {t.name for t in TIMING_GRID}
     # the gate read the served policy on the test window, beside popularity
     served = run.metrics["all_positives"]["served"]["ndcg@10"]
     assert tags.metrics["ndcg_at_10"] == served >= run.metrics["all_positives"]["popularity"]["ndcg@10"]
@@ -78,6 +81,7 @@ def test_a_shop_of_habitual_rebuyers_publishes_buy_again_lists(rebuyers: tuple[S
     card = (settings.home / "docs" / "model_cards" / "vitrina-recs-v1.md").read_text()
     assert "| **served** |" in card
     assert "validation window, every contender" in card
+    assert "buy-again at each timing" in card
     assert f"| {chosen} |" in card
 
     lake = LakePaths(settings.lake)

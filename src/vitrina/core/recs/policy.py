@@ -180,6 +180,9 @@ class PolicyModel:
         """The catalog's content embeddings (item × dim) for item-to-item lists, when the
         caller has them (the two-tower's item vectors): a policy without the two-tower still
         publishes "similar" lists from content."""
+        self.settings: dict[str, dict[str, Any]] = {}
+        """The sources' settings chosen on validation this policy was built with
+        (:data:`SourceSettings`): the batch's ``buy_again`` list reads buy-again's timing here."""
         self.discover: ServedModel | None = None
         """The discover list's model (this run's second choice, without the user's purchases:
         :class:`vitrina.core.recs.discover.NewToUser`), when the caller built one; batch
@@ -260,4 +263,6 @@ def build_policy(
         else:
             raise KeyError(f"policy {policy.name!r} uses {name!r}, which is no known source")
     fill = parts.get(FILL) or make_source(FILL, settings, sources).fit(data, history)
-    return PolicyModel(policy, parts, fill)
+    model = PolicyModel(policy, parts, fill)
+    model.settings = {name: dict(values) for name, values in (settings or {}).items()}
+    return model

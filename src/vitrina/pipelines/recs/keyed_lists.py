@@ -24,7 +24,9 @@ substitutes); only servable products are ever listed.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -68,9 +70,14 @@ class KeyedLists:
 
 
 def keyed_lists(
-    data: RecsData, history: Interactions, k: int, item_vectors: npt.NDArray[np.floating] | None = None
+    data: RecsData,
+    history: Interactions,
+    k: int,
+    item_vectors: npt.NDArray[np.floating] | None = None,
+    buy_again: Mapping[str, Any] | None = None,
 ) -> list[KeyedLists]:
-    """``similar``, ``together`` and ``buy_again`` as of the end of ``history``."""
+    """``similar``, ``together`` and ``buy_again`` as of the end of ``history``; ``buy_again``:
+    the buy-again source's settings chosen on validation (its timing, docs/adr/0043)."""
     blocked = ~data.servable
     positives = history.positives()
     n_items = len(data.items)
@@ -107,7 +114,7 @@ def keyed_lists(
     return [
         KeyedLists(SIMILAR, keys, *padded(*similar)),
         KeyedLists(TOGETHER, keys, *padded(together_items, together_scores, together_reasons)),
-        _buy_again(data, history, k, blocked),
+        _buy_again(data, history, k, blocked, buy_again or {}),
     ]
 
 
@@ -146,11 +153,18 @@ def _one_hot(category: IntArray) -> npt.NDArray[np.float32]:
     return vectors
 
 
-def _buy_again(data: RecsData, history: Interactions, k: int, blocked: npt.NDArray[np.bool_]) -> KeyedLists:
+def _buy_again(
+    data: RecsData,
+    history: Interactions,
+    k: int,
+    blocked: npt.NDArray[np.bool_],
+    settings: Mapping[str, Any],
+) -> KeyedLists:
     """Each buyer's servable purchases ranked by :class:`~vitrina.core.recs.buy_again.BuyAgain`
-    (learnt repurchase propensity and cycle: what is re-bought, and when it is due)."""
+    with ``settings`` (learnt repurchase propensity and cycle: what is re-bought, and when it is
+    due, as far as the shop's validation said timing helps)."""
     buyers = np.unique(history.user[history.event == EVENT_CODE["purchase"]])
-    model = BuyAgain().fit(data, history)
+    model = BuyAgain(**settings).fit(data, history)
     items, scores = model.recommend(buyers, k, exclude=blocked)
     keep = (items != PAD).any(axis=1)
     reasons = np.where(items[keep] != PAD, REASON_BUY_AGAIN, "").astype(object)

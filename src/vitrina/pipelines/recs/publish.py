@@ -216,7 +216,8 @@ def product_lists(data: RecsData, served: ServedModel, config: RecsConfig) -> li
     if not config.product_lists:
         return []
     started = time.perf_counter()
-    lists = keyed_lists(data, data.interactions, config.top_k, _item_vectors(served))
+    chosen = getattr(served, "settings", {}).get("buy_again", {})  # buy-again's timing (docs/adr/0043)
+    lists = keyed_lists(data, data.interactions, config.top_k, _item_vectors(served), chosen)
     log.info("keyed lists (similar, together, buy_again) in %.1f s", time.perf_counter() - started)
     return lists
 

@@ -37,6 +37,7 @@ VALIDATION_SECTIONS = {
     "paired test p: the one-sided paired t-test behind it, tag selection.<list>_test)",
     "validation_pooled": "validation windows pooled (a small shop), the contenders without a trained model",
     "validation_popularity_recency": "validation windows, recent popularity at each recency",
+    "validation_buy_again_timing": "validation windows, buy-again at each timing (users who bought before)",
 }
 PAIR_FEATURES = {
     "retrieval_score": ("retrieval", "cosine", "two-tower cosine of the user and the candidate"),

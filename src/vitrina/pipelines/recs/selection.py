@@ -14,8 +14,8 @@ Who is scored on what, so that no number has seen its own answers:
 On a small shop (a validation window of fewer than 1,000 users) the contenders built only on
 refittable sources are chosen over up to three windows pooled, and the best contender built on a
 trained model challenges that choice on ``valid`` alone
-(:mod:`~vitrina.pipelines.recs.selection_windows`, docs/adr/0026). Recent popularity's recency
-and EASE's λ are chosen before any contender is scored, on the same windows.
+(:mod:`~vitrina.pipelines.recs.selection_windows`, docs/adr/0026). Recent popularity's recency,
+EASE's λ and buy-again's timing are chosen before any contender is scored, on the same windows.
 
 When the shop opts in (``VITRINA_RECS_SOURCE_RANKERS``), the source rankers (LambdaRank over
 the simple sources' candidates, trained on forward windows of the history before ``valid``) then
@@ -74,6 +74,7 @@ from vitrina.core.recs.selection import (
 )
 from vitrina.core.recs.source_ranker import fit_rankers
 from vitrina.core.recs.user_items import UserItems
+from vitrina.pipelines.recs.buy_again_timing import choose_buy_again_timing
 from vitrina.pipelines.recs.ease_lambda import choose_ease_lambda
 from vitrina.pipelines.recs.evaluation import (
     EvaluationSet,
@@ -240,7 +241,8 @@ def select_policy(
     are scored as they would be served."""
     ease = choose_ease_lambda(data)
     popularity = choose_popularity_recency(data, view)
-    settings = {**ease.settings(), **popularity.settings()}
+    timing = choose_buy_again_timing(data)
+    settings = {**ease.settings(), **popularity.settings(), **timing.settings()}
     sources = fitted_sources(data, history_before(data, "valid"), settings, reuse=ease.model)
     ease.model = None  # in the sources now; the selection, kept to the end of the run, need not hold it
     fitted = {
@@ -256,7 +258,7 @@ def select_policy(
         return {name: _Memo(model) for name, model in fitted_sources(shifted, history, settings).items()}
 
     selection, by_name = choose_lists(data, parts, view, earlier_parts)
-    selection.ease, selection.popularity = ease, popularity
+    selection.ease, selection.popularity, selection.buy_again = ease, popularity, timing
     if source_rankers:
         challenge_with_source_rankers(data, selection, by_name, parts, settings, sources)
     assert selection.discover is not None  # choose_lists always makes both choices

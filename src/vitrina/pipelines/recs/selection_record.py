@@ -1,7 +1,7 @@
 """What a run's policy choice records (:class:`Selection`): the served and discover lists chosen
 on validation, the numbers they rest on, and the sources' settings chosen before them (EASE's
-λ, recent popularity's recency) — as MLflow tags, params, metric sections and a report
-paragraph (docs/adr/0017, 0023, 0026), with the paired test each list's choice passed
+λ, recent popularity's recency, buy-again's timing) — as MLflow tags, params, metric sections
+and a report paragraph (docs/adr/0017, 0023, 0026, 0043), with the paired test each list's choice passed
 (docs/adr/0029)."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 from vitrina.core.recs.paired import LEVEL, RULE, FloatArray, p_better
 from vitrina.core.recs.policy import FULL, Policy
 from vitrina.core.recs.selection import AGAIN, ALL_POSITIVES, DISCOVERY, MIN_PAIRED_USERS, VIEWS
+from vitrina.pipelines.recs.buy_again_timing import BuyAgainTiming
 from vitrina.pipelines.recs.ease_lambda import EaseLambda
 from vitrina.pipelines.recs.popularity_recency import PopularityRecency
 from vitrina.pipelines.recs.selection_windows import Window
@@ -37,6 +38,7 @@ class Selection:
     discover: Policy | None = None  # the discover list's choice (discovery view, no buy-again)
     ease: EaseLambda | None = None  # EASE's λ, chosen before the contenders are scored
     popularity: PopularityRecency | None = None  # recent popularity's recency, chosen first too
+    buy_again: BuyAgainTiming | None = None  # buy-again's timing, chosen first too
     earlier: list[Window] = field(default_factory=list)  # earlier windows pooled with valid's
     pooled: Table = field(default_factory=dict)  # source-only contenders over every window
     scores: Scores = field(default_factory=dict)  # per-user NDCG@10 behind ``table``
@@ -49,6 +51,7 @@ class Selection:
         return {
             **(self.ease.settings() if self.ease else {}),
             **(self.popularity.settings() if self.popularity else {}),
+            **(self.buy_again.settings() if self.buy_again else {}),
         }
 
     @property
@@ -73,6 +76,7 @@ class Selection:
             **({"selection.discover_view": DISCOVERY} if self.discover else {}),
             **(self.ease.record() if self.ease else {}),
             **(self.popularity.record() if self.popularity else {}),
+            **(self.buy_again.record() if self.buy_again else {}),
             **({"selection.windows": self.windows} if self.earlier else {}),
             **{f"selection.{name}": text for name, text in self.rankers.items()},
             "selection.rule": RULE,
@@ -143,6 +147,7 @@ class Selection:
             **({"selection.discover": self.discover.name} if self.discover else {}),
             **({"selection.ease_lambda_scale": f"{self.ease.scale:g}"} if self.ease else {}),
             **({"selection.popularity_recency": self.popularity.recency.name} if self.popularity else {}),
+            **({"selection.buy_again_timing": self.buy_again.timing.name} if self.buy_again else {}),
         }
 
     def metrics(self) -> dict[str, dict[str, dict[str, float]]]:
@@ -177,6 +182,7 @@ class Selection:
             sections
             | (self.ease.metrics() if self.ease else {})
             | (self.popularity.metrics() if self.popularity else {})
+            | (self.buy_again.metrics() if self.buy_again else {})
         )
 
     def note(self) -> str:
@@ -236,6 +242,8 @@ class Selection:
             text += f" {self.ease.note()}"
         if self.popularity is not None:
             text += f" {self.popularity.note()}"
+        if self.buy_again is not None:
+            text += f" {self.buy_again.note()}"
         if self.fallback:
             text += f" {self.fallback}"
         return text
