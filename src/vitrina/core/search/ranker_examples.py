@@ -5,6 +5,13 @@ hybrid candidates the engine would retrieve for the query today, plus every prod
 logging policy showed (so each logged click is a row even when today's retrievers miss it).
 Labels: purchase 2, click 1, otherwise 0 (shown and skipped, or never shown).
 
+Point in time: each search's features are computed with the behavioural signals as of the
+start of the day it was made (:func:`build_point_in_time_frame`), as serving computes them with
+signals as of its index's build. Signals frozen at the start of a window of one or two weeks
+would describe every later search with data up to two weeks older than the one it was labelled
+on, and the ranker would learn that popularity and click-through say less than they do when
+it serves (docs/adr/0041).
+
 Position bias: a click at rank k is weighted ``1/θ_k`` (:mod:`vitrina.core.search.propensity`),
 θ estimated from the same logs, so clicks on low ranks — rare only because few users look
 there — count as much as they deserve. Searches are sampled (seeded) to bound the cost.
@@ -17,13 +24,14 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from vitrina.core.ranking.training_set import RankingFrame
+from vitrina.core.ranking.training_set import RankingFrame, concat_frames
 from vitrina.core.search.products import ProductTable
 from vitrina.core.search.propensity import PositionBias, estimate_position_bias
 from vitrina.core.search.ranker_features import RankingContext, candidate_features, merge_hits
 from vitrina.core.search.types import Hits, ParsedQuery, positions_in
 
 Understand = Callable[[str], ParsedQuery]
+ContextAsOf = Callable[[pd.Timestamp], RankingContext]
 Retrieve = Callable[[ParsedQuery], tuple[Hits, Hits]]
 
 PURCHASE, CLICK = 2, 1
@@ -110,4 +118,41 @@ def build_ranking_frame(
         users=group,
         items=np.concatenate(items),
         weights=np.concatenate(weights),
+    )
+
+
+def build_point_in_time_frame(
+    searches: pd.DataFrame,
+    products: ProductTable,
+    context_as_of: ContextAsOf,
+    understand: Understand,
+    retrieve: Retrieve,
+    bias: PositionBias,
+) -> RankingFrame:
+    """:func:`build_ranking_frame` day by day: the searches of each UTC day with
+    ``context_as_of(start of that day)`` (signals from before the day only: no search's own
+    clicks in its features), stacked in time order (the ranker's validation split takes the
+    last groups); ``users`` holds the search number over the whole frame."""
+    if searches.empty:
+        raise ValueError("no search with a click to learn from")
+    days = pd.to_datetime(searches["ts"], utc=True).dt.floor("D")
+    frames = [
+        build_ranking_frame(
+            searches[(days == day).to_numpy()].reset_index(drop=True),
+            products,
+            context_as_of(pd.Timestamp(day)),
+            understand,
+            retrieve,
+            bias,
+        )
+        for day in sorted(days.unique())
+    ]
+    frame = concat_frames(frames)
+    return RankingFrame(
+        features=frame.features,
+        labels=frame.labels,
+        groups=frame.groups,
+        users=frame.groups,
+        items=frame.items,
+        weights=frame.weights,
     )

@@ -7,7 +7,8 @@ Time is split so that no model is judged on what it learned from:
 * query understanding (spelling dictionary, embedding neighbours) learns from searches
   before ``t_eval``; the bi-encoder is fine-tuned on (query, clicked, skipped) triples before
   ``t_rank``, so the semantic scores the ranker learns from are not over-fitted ones;
-* the ranker learns from searches in ``[t_rank, t_eval)`` with signals as of ``t_rank``;
+* the ranker learns from searches in ``[t_rank, t_eval)``, each with the signals as of the
+  start of its day (point in time, as serving computes them: docs/adr/0041);
 * the evaluation judges every model on the shop's judgments, the simulator's qrels and
   held-out searches after ``t_eval`` — whichever exist —, with signals as of ``t_eval``; the
   gate reads one of them (:mod:`vitrina.core.evaluation.relevance_source`: judgments first);
@@ -79,7 +80,11 @@ from vitrina.core.search.lexical import BM25Index
 from vitrina.core.search.product_text import catalog_texts
 from vitrina.core.search.products import ProductTable
 from vitrina.core.search.propensity import PositionBias
-from vitrina.core.search.ranker_examples import build_ranking_frame, position_bias_from_logs, sample_searches
+from vitrina.core.search.ranker_examples import (
+    build_point_in_time_frame,
+    position_bias_from_logs,
+    sample_searches,
+)
 from vitrina.core.search.ranker_features import RankingContext
 from vitrina.core.search.result_rules import SearchRules
 from vitrina.core.search.semantic.encoder import QueryEncoder
@@ -248,8 +253,15 @@ def _build(
             bias = position_bias_from_logs(before_eval, normalise)
             window = logs[(logs["ts"] >= windows.t_rank) & (logs["ts"] < windows.t_eval)]
             searches = sample_searches(window, config.max_train_searches, config.seed)
-            frame = build_ranking_frame(
-                searches, products, engine.context, understanding.parse, engine.retrieve, bias
+            frame = build_point_in_time_frame(
+                searches,
+                products,
+                lambda day: RankingContext.build(
+                    products, compute_signals(settings, products, day, normalise), analyse
+                ),
+                understanding.parse,
+                engine.retrieve,
+                bias,
             )
             ranker = _fit_ranker(frame, config)
             training_rows = frame.features

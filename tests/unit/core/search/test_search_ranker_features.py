@@ -8,7 +8,7 @@ import pytest
 
 from vitrina.core.search.products import ProductTable
 from vitrina.core.search.propensity import PositionBias
-from vitrina.core.search.ranker_examples import build_ranking_frame, impressions
+from vitrina.core.search.ranker_examples import build_point_in_time_frame, build_ranking_frame, impressions
 from vitrina.core.search.ranker_features import FEATURES, RankingContext, candidate_features, merge_hits
 from vitrina.core.search.signals import PRODUCT_COLUMNS, SearchSignals
 from vitrina.core.search.types import Hits, ParsedQuery
@@ -40,10 +40,10 @@ def _products() -> ProductTable:
     )
 
 
-def _context(products: ProductTable) -> RankingContext:
+def _context(products: ProductTable, level: float = 0.0) -> RankingContext:
     signals = SearchSignals(
         as_of=pd.Timestamp("2026-02-01", tz="UTC"),
-        product=pd.DataFrame({c: np.arange(3, dtype=float) for c in PRODUCT_COLUMNS}),
+        product=pd.DataFrame({c: np.arange(3, dtype=float) + level for c in PRODUCT_COLUMNS}),
         query_clicks=pd.DataFrame(
             {"query": ["celular samsung"], "row": [0], "clicks": [4.0], "impressions": [10.0]}
         ),
@@ -127,3 +127,43 @@ def test_training_rows_label_clicks_and_weight_them_by_position() -> None:
     shown = impressions(logs, str.lower)
     assert shown["position"].tolist() == [1, 2, 3]
     assert shown["clicked"].tolist() == [0, 1, 1]
+
+
+@pytest.mark.unit
+def test_each_training_search_has_the_signals_of_the_start_of_its_own_day() -> None:
+    """Searches of a window are described as serving would have described them that day:
+    the signals as of the start of their day, not as of the window's start (docs/adr/0041)."""
+    products = _products()
+    asked: list[pd.Timestamp] = []
+
+    def context_as_of(day: pd.Timestamp) -> RankingContext:
+        asked.append(day)  # a signal level that says which day's signals a row carries
+        return _context(products, level=float((day - pd.Timestamp("2026-02-01", tz="UTC")).days) * 100)
+
+    logs = pd.DataFrame(
+        {
+            "search_id": ["a", "b", "c"],
+            "user_id": ["u1", "u1", "u2"],
+            "query": ["celular", "funda", "celular"],
+            "ts": pd.to_datetime(["2026-02-01 09:00", "2026-02-03 23:59", "2026-02-03 00:00"], utc=True),
+            "results_shown": [["p1", "p3"], ["p2"], ["p3", "p1"]],
+            "results_clicked": [["p1"], ["p2"], ["p3"]],
+            "results_purchased": [[], [], []],
+        }
+    ).sort_values("ts")
+    frame = build_point_in_time_frame(
+        logs,
+        products,
+        context_as_of,
+        understand=_query,
+        retrieve=lambda q: (Hits.empty(), Hits.empty()),
+        bias=PositionBias(theta=np.array([1.0, 0.5])),
+    )
+    assert asked == [pd.Timestamp("2026-02-01", tz="UTC"), pd.Timestamp("2026-02-03", tz="UTC")]
+    assert frame.groups.tolist() == [0, 0, 1, 1, 2]  # time order kept: validation takes the last
+    assert frame.users.tolist() == frame.groups.tolist()
+    assert frame.items.tolist() == [0, 2, 2, 0, 1]
+    assert frame.labels.tolist() == [1, 0, 1, 0, 1]
+    column = PRODUCT_COLUMNS[0]
+    expected = np.asarray(frame.items, dtype=float) + np.array([0, 0, 200, 200, 200])
+    assert frame.features[column].tolist() == expected.tolist()
