@@ -83,7 +83,13 @@ class InProcessApi:
 
 
 def live_config(days: int, scale: str, drift_day: int | None, bad_day: int | None) -> LiveConfig:
-    """The schedule with the loop's knobs of ``scale`` (ci: one trial, small search training)."""
+    """The schedule with the loop's knobs of ``scale`` (ci: one trial, a small encoder fine-tune).
+
+    Search holds out its last 2 days, not the pipeline's 7: a compressed run of two weeks would
+    otherwise hold out nearly every live day, and a retrain would learn its ranker from the
+    simulator's history instead of the API's own logged searches (docs/benchmarks/
+    search_live_retrain.md); the ranker learns from every search of its window (the default
+    cap), as a shop's pipeline does."""
     from vitrina.core.search.semantic.finetune import FinetuneConfig
     from vitrina.pipelines.drift.run import DriftConfig
     from vitrina.pipelines.live_simulation import LiveConfig
@@ -97,7 +103,7 @@ def live_config(days: int, scale: str, drift_day: int | None, bad_day: int | Non
             recs=RecsConfig(n_trials=1),
             search=SearchConfig(
                 n_trials=1,
-                max_train_searches=400,
+                eval_days=2,
                 max_eval_searches=300,
                 finetune=FinetuneConfig(max_examples=64, max_seconds=600, batch_size=32, show_progress=False),
             ),
