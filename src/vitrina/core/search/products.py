@@ -31,10 +31,7 @@ COLUMNS = (
     "is_sponsored",
     "is_reported",
     "updated_at",
-    "created_at",
 )
-OPTIONAL = ("description", "created_at")
-"""Columns a catalog may lack: no description is an empty one, no ``created_at`` an unknown age."""
 FILE = "products.parquet"
 
 
@@ -47,7 +44,7 @@ class ProductTable:
     @classmethod
     def from_catalog(cls, catalog: pd.DataFrame) -> ProductTable:
         """From a validated catalog frame (one row per product); missing optional text → ``""``."""
-        missing = [c for c in COLUMNS if c not in catalog.columns and c not in OPTIONAL]
+        missing = [c for c in COLUMNS if c not in catalog.columns and c != "description"]
         if missing:
             raise ValueError(f"catalog lacks columns the search index needs: {missing}")
         frame = catalog.reindex(columns=list(COLUMNS)).copy()

@@ -17,7 +17,7 @@ brand_match                   the product's brand appears in the query
 category_match                a token of its L3 category name appears in the query or synonyms
 synonym_match                 a synonym phrase's token appears in the title or category
 query_tokens                  number of query tokens
-log_views_7d … log_search_shown product signals (:mod:`vitrina.core.search.signals`)
+log_views_7d … price_ratio_l3 product signals (:mod:`vitrina.core.search.signals`)
 in_stock, sponsored           catalog flags
 qp_log_clicks, qp_log_shown   clicks and impressions of this product for this very query
 qp_ctr                        (clicks + 1) / (impressions + 10): smoothed query–product CTR

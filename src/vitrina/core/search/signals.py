@@ -1,14 +1,9 @@
 """Behavioural signals for search ranking, as of a cutoff (point-in-time: only ``ts < as_of``).
 
-* per product (aligned to :class:`~vitrina.core.search.products.ProductTable` rows): views,
-  clicks, purchases and CTR of the last 7 days (the recommendation feature counts,
-  :mod:`vitrina.adapters.features`) and search CTR over :data:`WINDOW_DAYS` (clicks / times
-  shown on a search page), each shrunk towards its L3 category's rate by the days the product
-  could collect them or the times it was shown, with a strength fitted on the shop's data
-  (:mod:`vitrina.core.search.behaviour_prior`, docs/adr/0044: a product without history is an
-  average product of its category, not an unpopular one); how long it has been listed and how
-  often search showed it (the ranker's measure of how far to trust the rates); price relative
-  to the median of its L3 category;
+* per product (aligned to :class:`~vitrina.core.search.products.ProductTable` rows): popularity
+  and CTR of the last 7 days (the recommendation feature definitions, :mod:`vitrina.adapters.features`),
+  search CTR over :data:`WINDOW_DAYS` (clicks / times shown on a search page, smoothed
+  towards the catalog mean), price relative to the median of its L3 category;
 * per (normalised query, product): clicks and impressions in search over the window — the
   strongest signal a marketplace has for its head queries;
 * per user: the share of positive events per L2 category over 30 days, kept only for users
@@ -26,24 +21,22 @@ caller names: the signals know their format, not where the lake or the index ver
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from vitrina.core.artifacts.files import filesystem, write_parquet_atomic
-from vitrina.core.search.behaviour_prior import Kind, Prior, fit_prior, shrunk_rates
 from vitrina.core.search.products import ProductTable
 
 WINDOW_DAYS = 30
 MIN_USER_EVENTS = 5
 MIN_SHOWN_UNCLICKED = 5
 FREQUENT_QUERIES = 2000
-RATE_DAYS = 7.0
-"""The window of the feature store's ``item_*_7d`` counts: a product listed for longer had all of it."""
+CTR_PRIOR_IMPRESSIONS = 20.0
+"""Beta-prior strength of the smoothed search CTR: a product shown 20 times is half evidence."""
 
-PRIOR_COLUMNS = ("rate", "strength", "catalog_rate", "fitted_on")
 PRODUCT_COLUMNS = (
     "log_views_7d",
     "log_clicks_7d",
@@ -51,8 +44,6 @@ PRODUCT_COLUMNS = (
     "ctr_7d",
     "search_ctr",
     "price_ratio_l3",
-    "log_days_listed",
-    "log_search_shown",
 )
 
 
@@ -65,8 +56,6 @@ class SearchSignals:
         query_clicks: columns ``query`` (normalised), ``row``, ``clicks``, ``impressions``.
         affinity: columns ``user_id``, ``category_l2``, ``affinity`` (share in [0, 1]).
         frequent_queries: columns ``query`` (a typed form), ``searches``, most searched first.
-        priors: the fitted priors of the product rates (columns ``rate``, ``strength``,
-            ``catalog_rate``, ``fitted_on``; :mod:`vitrina.core.search.behaviour_prior`).
     """
 
     as_of: pd.Timestamp
@@ -74,7 +63,6 @@ class SearchSignals:
     query_clicks: pd.DataFrame
     affinity: pd.DataFrame
     frequent_queries: pd.DataFrame
-    priors: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(PRIOR_COLUMNS)))
 
     def query_lookup(self) -> dict[tuple[str, int], tuple[float, float]]:
         """``(query, row) → (clicks, impressions)`` for constant-time lookups at query time."""
@@ -97,7 +85,6 @@ class SearchSignals:
             "query_clicks": self.query_clicks,
             "affinity": self.affinity,
             "frequent_queries": self.frequent_queries,
-            "priors": self.priors,
             "as_of": pd.DataFrame({"as_of": [self.as_of]}),
         }
         for name, frame in frames.items():
@@ -111,18 +98,11 @@ class SearchSignals:
             fs, path = filesystem(f"{root}/{name}.parquet")
             if name == "frequent_queries" and not fs.exists(path):  # versions built before it
                 return query_frequencies(pd.DataFrame({"query": []}), str, 0)
-            if name == "priors" and not fs.exists(path):  # versions built before ADR-0044
-                return pd.DataFrame(columns=list(PRIOR_COLUMNS))
             with fs.open(path, "rb") as handle:
                 return pd.read_parquet(handle)
 
         as_of = pd.Timestamp(read("as_of")["as_of"].iloc[0])
-        product = read("product")
-        for column in PRODUCT_COLUMNS:  # versions built before a column existed: unknown
-            if column not in product.columns:
-                product[column] = np.nan
-        frames = (read("query_clicks"), read("affinity"), read("frequent_queries"), read("priors"))
-        return cls(as_of, product, *frames)
+        return cls(as_of, read("product"), read("query_clicks"), read("affinity"), read("frequent_queries"))
 
 
 def signals_from_frames(
@@ -143,13 +123,11 @@ def signals_from_frames(
     typed query (``query``, ``searches``). ``normalise`` is the query normaliser of query
     understanding, so click history is keyed as queries will be.
     """
-    product, priors = product_signals(
-        products, as_of, item, _per_row(products, shown), _per_row(products, clicked)
-    )
+    product = _product_signals(products, item, shown, clicked)
     query_clicks = _query_clicks(products, shown, clicked, normalise)
     affinity = _affinity(user_affinity)
     frequent = query_frequencies(searched, normalise, FREQUENT_QUERIES)
-    return SearchSignals(as_of, product, query_clicks, affinity, frequent, priors)
+    return SearchSignals(as_of, product, query_clicks, affinity, frequent)
 
 
 def query_frequencies(counts: pd.DataFrame, normalise: Callable[[str], str], limit: int) -> pd.DataFrame:
@@ -170,81 +148,34 @@ def query_frequencies(counts: pd.DataFrame, normalise: Callable[[str], str], lim
     ).reset_index(drop=True)
 
 
-def days_listed(products: ProductTable, as_of: pd.Timestamp) -> np.ndarray:
-    """Days each product has been listed as of ``as_of`` (0 for one listed later, NaN when the
-    catalog does not say when it was created)."""
-    if "created_at" not in products.frame.columns:
-        return np.full(len(products), np.nan)
-    created = pd.to_datetime(products.frame["created_at"], utc=True, errors="coerce")
-    days = (pd.Timestamp(as_of) - created).dt.total_seconds().to_numpy(
-        dtype=np.float64, na_value=np.nan
-    ) / 86_400
-    return np.where(np.isnan(days), np.nan, np.maximum(days, 0.0))
-
-
-def product_signals(
-    products: ProductTable,
-    as_of: pd.Timestamp,
-    item: pd.DataFrame,
-    impressions: np.ndarray,
-    clicks: np.ndarray,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The product columns (:data:`PRODUCT_COLUMNS`) and the priors fitted for them.
-
-    ``item`` is the feature store's frame as of ``as_of``; ``impressions`` and ``clicks`` count,
-    per product row, its search impressions and clicks in the window. Counts of the last 7 days
-    are rates per listed day (a product listed for 2 days had 2 days of exposure; one whose
-    creation is unknown, all 7) shrunk towards the category's, then scaled back to 7 days.
-    """
+def _product_signals(
+    products: ProductTable, item: pd.DataFrame, shown: pd.DataFrame, clicked: pd.DataFrame
+) -> pd.DataFrame:
     n = len(products)
     item_rows = products.rows_of(item["product_id"].to_numpy())
     keep = item_rows >= 0
 
-    def aligned(column: str) -> np.ndarray:
-        values = np.zeros(n, dtype=np.float64)
-        values[item_rows[keep]] = item[column].to_numpy(dtype=np.float64, na_value=0.0)[keep]
+    def aligned(column: str, fill: float) -> np.ndarray:
+        values = np.full(n, fill, dtype=np.float64)
+        values[item_rows[keep]] = item[column].to_numpy(dtype=np.float64, na_value=fill)[keep]
         return values
 
+    impressions = _per_row(products, shown)
+    clicks = _per_row(products, clicked)
+    prior = clicks.sum() / max(impressions.sum(), 1.0)
     frame = products.frame
-    groups = pd.factorize(frame["category_l3"].astype(str))[0].astype(np.int64)
-    listed = days_listed(products, as_of)
-    exposure_days = np.where(np.isnan(listed), RATE_DAYS, np.minimum(listed, RATE_DAYS))
-    views, item_clicks = aligned("item_views_7d"), aligned("item_clicks_7d")
-    fitted: dict[str, Prior] = {}
-
-    def shrink(name: str, events: np.ndarray, exposure: np.ndarray, kind: Kind) -> np.ndarray:
-        fitted[name] = fit_prior(events, exposure, groups, kind)
-        return shrunk_rates(events, exposure, groups, fitted[name])
-
-    per_day = {
-        column: shrink(column, counts, exposure_days, "poisson")
-        for column, counts in (
-            ("log_views_7d", views),
-            ("log_clicks_7d", item_clicks),
-            ("log_purchases_7d", aligned("item_purchases_7d")),
-        )
-    }
     median = frame.groupby("category_l3")["price"].transform("median").to_numpy(dtype=np.float64)
     price = frame["price"].to_numpy(dtype=np.float64)
-    product = pd.DataFrame(
+    return pd.DataFrame(
         {
-            **{column: np.log1p(RATE_DAYS * rate) for column, rate in per_day.items()},
-            "ctr_7d": shrink("ctr_7d", np.minimum(item_clicks, views), views, "binomial"),
-            "search_ctr": shrink("search_ctr", np.minimum(clicks, impressions), impressions, "binomial"),
+            "log_views_7d": np.log1p(aligned("item_views_7d", 0.0)),
+            "log_clicks_7d": np.log1p(aligned("item_clicks_7d", 0.0)),
+            "log_purchases_7d": np.log1p(aligned("item_purchases_7d", 0.0)),
+            "ctr_7d": aligned("item_ctr_7d", np.nan),
+            "search_ctr": (clicks + CTR_PRIOR_IMPRESSIONS * prior) / (impressions + CTR_PRIOR_IMPRESSIONS),
             "price_ratio_l3": np.where(median > 0, price / np.where(median > 0, median, 1.0), np.nan),
-            "log_days_listed": np.log1p(listed),
-            "log_search_shown": np.log1p(impressions),
         }
     )
-    priors = pd.DataFrame(
-        {
-            "rate": list(fitted),
-            "strength": [p.strength for p in fitted.values()],
-            "catalog_rate": [p.rate for p in fitted.values()],
-            "fitted_on": [p.fitted_on for p in fitted.values()],
-        }
-    )
-    return product, priors
 
 
 def _per_row(products: ProductTable, counts: pd.DataFrame) -> np.ndarray:
