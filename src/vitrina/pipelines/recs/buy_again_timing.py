@@ -28,10 +28,9 @@ from vitrina.core.recs.ease_lambda import (
     MIN_POOLED_USERS,
     WindowScores,
     enough_to_choose,
-    more_windows,
     pooled,
 )
-from vitrina.pipelines.recs.ease_lambda import earlier_window
+from vitrina.pipelines.recs.ease_lambda import validation_windows, window_day, window_users, windows_tag
 from vitrina.pipelines.recs.evaluation import (
     EvaluationSet,
     build_evaluation_set,
@@ -58,13 +57,13 @@ class BuyAgainTiming:
 
     @property
     def users(self) -> int:
-        return sum(window.users for _, window in self.windows)
+        return window_users(self.windows)
 
     def record(self) -> dict[str, str]:
         """MLflow tags of the choice."""
         return {
             "selection.buy_again_timing": self.timing.name,
-            "selection.buy_again_windows": ", ".join(f"{day} ({w.users} users)" for day, w in self.windows),
+            "selection.buy_again_windows": windows_tag(self.windows),
         }
 
     def metrics(self) -> dict[str, dict[str, dict[str, float]]]:
@@ -123,13 +122,8 @@ def choose_buy_again_timing(
     """The timing with the best NDCG@10 (all positives) pooled over the validation window and,
     while they hold fewer than ``min_users`` users, up to ``max_windows`` - 1 earlier windows;
     the default, with nothing scored, when all of them hold fewer than ``min_choice``."""
-    found: list[tuple[RecsData, EvaluationSet]] = []
-    while more_windows([int(e.users.size) for _, e in found], min_users, max_windows):
-        shifted = earlier_window(data, len(found))
-        if shifted is None:
-            break
-        found.append((shifted, repeat_buyers(shifted)))
-    day = [shifted.split.train_end.date().isoformat() for shifted, _ in found]
+    found = validation_windows(data, repeat_buyers, min_users, max_windows)
+    day = [window_day(shifted) for shifted, _ in found]
     if not enough_to_choose([int(e.users.size) for _, e in found], min_choice):
         empty = [
             (d, WindowScores[Timing](int(e.users.size), {})) for d, (_, e) in zip(day, found, strict=True)

@@ -12,6 +12,7 @@ card.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -63,14 +64,14 @@ class EaseLambda:
 
     @property
     def users(self) -> int:
-        return sum(window.users for _, window in self.windows)
+        return window_users(self.windows)
 
     def record(self) -> dict[str, str]:
         """MLflow tags of the choice."""
         return {
             "selection.ease_lambda_scale": f"{self.scale:g}",
             "selection.ease_lambda": f"{self.l2:.4g}",
-            "selection.ease_windows": ", ".join(f"{day} ({w.users} users)" for day, w in self.windows),
+            "selection.ease_windows": windows_tag(self.windows),
         }
 
     def metrics(self) -> dict[str, dict[str, dict[str, float]]]:
@@ -118,6 +119,36 @@ def earlier_window(data: RecsData, back: int) -> RecsData | None:
     return replace(data, split=TemporalSplit(start, start + width))
 
 
+def validation_windows(
+    data: RecsData, evaluation_of: Callable[[RecsData], EvaluationSet], min_users: int, max_windows: int
+) -> list[tuple[RecsData, EvaluationSet]]:
+    """The validation window and, while they hold fewer than ``min_users`` users, up to
+    ``max_windows`` - 1 earlier windows of its width, each with its evaluation set: where every
+    setting chosen on validation (EASE's λ, popularity's recency, buy-again's timing) is scored."""
+    found: list[tuple[RecsData, EvaluationSet]] = []
+    while more_windows([int(e.users.size) for _, e in found], min_users, max_windows):
+        shifted = earlier_window(data, len(found))
+        if shifted is None:
+            break
+        found.append((shifted, evaluation_of(shifted)))
+    return found
+
+
+def window_day(data: RecsData) -> str:
+    """The first day of ``data``'s validation window, as the choices' records name a window."""
+    return data.split.train_end.date().isoformat()
+
+
+def windows_tag(windows: Sequence[tuple[str, WindowScores[Any]]]) -> str:
+    """The windows a choice was scored on, for its MLflow tag: first day and users of each."""
+    return ", ".join(f"{day} ({window.users} users)" for day, window in windows)
+
+
+def window_users(windows: Sequence[tuple[str, WindowScores[Any]]]) -> int:
+    """The users a choice was scored on, over all its windows."""
+    return sum(window.users for _, window in windows)
+
+
 def returning_users(data: RecsData) -> EvaluationSet:
     """``data``'s validation window (discovery view) restricted to the users with a positive before
     it: EASE lists nothing for anyone else, at every λ, so they tell the grid's values nothing."""
@@ -160,17 +191,9 @@ def choose_ease_lambda(
     """The scale with the best NDCG@10 pooled over the validation window and, while they hold
     fewer than ``min_users`` returning users, up to ``max_windows`` - 1 earlier windows; the
     default scale, with nothing fitted, when all of them hold fewer than ``min_choice``."""
-    found: list[tuple[RecsData, EvaluationSet]] = []
-    while more_windows([int(e.users.size) for _, e in found], min_users, max_windows):
-        shifted = earlier_window(data, len(found))
-        if shifted is None:
-            break
-        found.append((shifted, returning_users(shifted)))
+    found = validation_windows(data, returning_users, min_users, max_windows)
     if not enough_to_choose([int(e.users.size) for _, e in found], min_choice):
-        windows = [
-            (d.split.train_end.date().isoformat(), WindowScores[float](int(e.users.size), {}))
-            for d, e in found
-        ]
+        windows = [(window_day(d), WindowScores[float](int(e.users.size), {})) for d, e in found]
         return EaseLambda(DEFAULT_SCALE, {}, windows)
     windows, l2_at_valid = [], {}
     fitted: EASE | None = None  # the validation window's best fit
@@ -178,7 +201,7 @@ def choose_ease_lambda(
         scored, l2, best = window_scores(shifted, evaluation, scales)
         if not windows:
             l2_at_valid, fitted = l2, best
-        windows.append((shifted.split.train_end.date().isoformat(), scored))
+        windows.append((window_day(shifted), scored))
     scores = pooled([w for _, w in windows])
     scale = choose_scale(scores)
     reused = fitted if fitted is not None and fitted.lambda_scale == scale and _whole(fitted) else None
