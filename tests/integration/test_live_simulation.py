@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from vitrina.cli.main import app
 from vitrina.config import get_settings
+from vitrina.pipelines.live_simulation.search_versions import MAX_SEARCHES
 from vitrina.serving.app import create_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -66,6 +67,21 @@ def test_two_days_without_a_failed_step_and_the_bad_challenger_rolled_back(repor
     bad = [e["challenger"] for e in experiments if "bad challenger" in e["summary"]]
     assert bad, experiments
     assert bad[0] in {r["version"] for r in report["rollbacks"]}, report["rollbacks"]
+
+
+def test_the_report_judges_each_registered_search_version_by_the_truth(report: dict[str, Any]) -> None:
+    """Section "Search versions on held-out live searches": every pair on a bounded sample of
+    the live searches after the later version's cut (none when the run registered one version)."""
+    section = report["search_versions"]
+    assert section["max_searches"] == MAX_SEARCHES
+    assert section["pairs"] or "skipped" in section, section
+    for pair in section["pairs"]:
+        assert pair["relation"] in {"previous", "first"}
+        if "skipped" in pair:
+            continue
+        assert 2 <= pair["n_searches"] <= min(MAX_SEARCHES, pair["with_intent"])
+        assert pair["with_intent"] <= pair["after_cut"]
+        assert pair["verdict"] in {"better", "tied", "worse"}
 
 
 def test_a_new_product_is_recommended_within_a_day(report: dict[str, Any]) -> None:

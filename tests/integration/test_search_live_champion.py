@@ -28,17 +28,25 @@ from support.fixed_calendar import WORLD_END_MIDNIGHT
 from support.live_searches import Clock, expected_clicks, play_searches, truth_ndcg, without_search_logs
 
 from vitrina.adapters.lake.paths import LakePaths
+from vitrina.adapters.models.index_versions import read_version_meta
 from vitrina.adapters.models.search_index import load_version
 from vitrina.adapters.registry.mlflow_client import DB_FILE, SEARCH_MODEL, mlflow_client
 from vitrina.bootstrap import open_event_buffer
 from vitrina.config import Settings, get_settings
 from vitrina.core.search.semantic.finetune import FinetuneConfig
 from vitrina.pipelines.ingest_events import flush_events
+from vitrina.pipelines.live_simulation.search_versions import (
+    SearchVersion,
+    judge_versions,
+    registered_search_versions,
+    version_cut,
+)
 from vitrina.pipelines.search.live_logs import build_live_search_logs, live_search_ids
 from vitrina.pipelines.search.logs import log_windows, read_search_logs
 from vitrina.pipelines.search.run import SearchConfig, run_search
 from vitrina.pipelines.search.signals import compute_signals
 from vitrina.pipelines.validate import validate_lake
+from vitrina.simulator.search_judge import TruthSearchJudge
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -154,6 +162,41 @@ def test_a_version_learnt_from_live_searches_is_compared_with_the_champion_on_th
     # that logged them, by the truth's grades and by the clicks the market's model expects.
     for measure in ("truth ndcg@10", "expected clicks"):
         assert unbiased["challenger"][measure] > unbiased["champion"][measure], measure
+
+    # The live simulation's report judges the same way (pipelines/live_simulation/search_versions.py):
+    # the new version against the first on the live searches from its cut on, a bounded sample.
+    registered = registered_search_versions(settings, CONFIG.eval_days)
+    assert registered[0].indexes[0] == first.version
+    cut = version_cut(read_version_meta(settings, trained), CONFIG.eval_days)
+    assert cut == windows.t_eval
+    later = SearchVersion(registered[0].number + 1, f"search-{second.run_id}", (trained,), cut)
+    section = judge_versions(
+        settings,
+        TruthSearchJudge.from_lake(settings, SEED),
+        [registered[0], later],
+        {},
+        max_searches=200,
+        seed=0,
+    )
+    print("search versions on held-out live searches:", json.dumps(section, indent=1))
+    (pair,) = section["pairs"]
+    assert (pair["version"], pair["against"], pair["relation"]) == (
+        later.label,
+        registered[0].label,
+        "previous",
+    )
+    assert pair["index"] == trained
+    assert pair["cut"] == cut.isoformat()
+    assert (
+        pair["after_cut"] == pair["with_intent"] == SEARCHES_PER_DAY
+    )  # the last day only, all typed queries
+    assert pair["n_searches"] == 200
+    for metric in ("truth_ndcg@10", "expected_clicks"):
+        m = pair["metrics"][metric]
+        assert m["n"] == 200
+        assert m["standard_error"] > 0
+        assert math.isclose(m["difference"], m["mean_b"] - m["mean_a"], abs_tol=1e-12)
+    assert pair["verdict"] == pair["metrics"]["truth_ndcg@10"]["verdict"]
 
     assert second.registration is not None
     if live["verdict"] == "worse":

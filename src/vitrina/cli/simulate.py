@@ -160,3 +160,44 @@ def live(
     )
     if report["failed_steps"]:
         raise typer.Exit(code=1)
+
+
+@simulate_app.command("live-search-heldout")
+def live_search_heldout(
+    scale: Annotated[
+        str, typer.Option("--scale", help="ci | demo: the scale the live run ran at (its search eval_days).")
+    ] = "ci",
+    max_searches: Annotated[
+        int, typer.Option("--max-searches", min=2, help="Searches judged per version (seeded sample).")
+    ] = 600,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the sample and of the market's click model.")
+    ] = 0,
+    run_id: Annotated[
+        str, typer.Option("--run", help="The live run's report to add the section to.")
+    ] = "latest",
+    home: HomeOption = None,
+) -> None:
+    """Judge every search version a live run registered against the one before it and the first,
+    by the simulator's truth on the live searches logged after its held-out cut; adds the section
+    "Search versions on held-out live searches" to the run's report (metrics.json, report.md)."""
+    from vitrina.core.evaluation.live_report import search_versions_lines
+    from vitrina.pipelines.live_simulation.search_versions import add_to_live_report, judge_search_versions
+    from vitrina.simulator.search_judge import TruthSearchJudge
+
+    if scale not in SCALES:
+        console.print(f"[bold red]--scale must be one of {', '.join(SCALES)}[/]")
+        raise typer.Exit(code=2)
+    settings = settings_for(home)
+    eval_days = live_config(1, scale, None, None).loop.search.eval_days
+    section = judge_search_versions(
+        settings,
+        TruthSearchJudge.from_lake(settings, seed),
+        eval_days=eval_days,
+        max_searches=max_searches,
+        seed=seed,
+        log=console.print,
+    )
+    folders = add_to_live_report(settings, section, run_id)
+    console.print("\n".join(search_versions_lines(section)), markup=False)
+    console.print(f"report: {', '.join(folders)}")

@@ -58,6 +58,7 @@ from vitrina.simulator.online import OnlineMarketplace
 from vitrina.simulator.policy import BROWSE_K, SEARCH_K
 from vitrina.simulator.scales import get_scale
 from vitrina.simulator.scenarios import apply_drift, plan_drift
+from vitrina.simulator.search_judge import TruthSearchJudge
 from vitrina.simulator.sessions import (
     PAGE_SEARCH,
     day_factor,
@@ -399,3 +400,7 @@ class SimulatedShop:
         row = self.truth.product_rows([product_id])
         t = to_days(datetime_to_us(at), self.truth.start_us)
         return float(self.truth.products.base_price[row][0] * self.truth.world.price_factor(row, t)[0])
+
+    def search_judge(self) -> TruthSearchJudge:
+        """The truth as it is now (every arrival and the drift in it) as a judge of searches."""
+        return TruthSearchJudge(self.truth, self.seed)

@@ -179,6 +179,7 @@ def assemble(
     drift_day: int | None,
     withdrawals: Sequence[ModelChange] = (),
     interleavings: Sequence[Mapping[str, Any]] = (),
+    search_versions: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``metrics.json`` (see the module docstring); reachability is counted over the servable
     new products."""
@@ -215,6 +216,7 @@ def assemble(
         "rollbacks": [asdict(r) for r in rollbacks],
         "withdrawals": [asdict(w) for w in withdrawals],
         "interleavings": [dict(v) for v in interleavings],
+        "search_versions": dict(search_versions or {}),
         "new_products": [dict(p) for p in new_products],
         "new_products_summary": {
             "recommended": _lag_summary(new_products, "first_day_recommended", len(days) - 1),
@@ -250,6 +252,51 @@ def _interleavings(verdicts: Sequence[Mapping[str, Any]]) -> list[str]:
             f"{v['wins_b']} | {v['wins_a']} | {v['ties']} | {v['p_value']:.3g} | "
             f"{v['always_valid_p']:.3g} | {v['action']} |"
         )
+    return lines
+
+
+def _signed(value: float | None, digits: int = 4) -> str:
+    return "–" if value is None or value != value else f"{value:+.{digits}f}"
+
+
+def search_versions_lines(section: Mapping[str, Any]) -> list[str]:
+    """Each search version against the one before it and the first, judged by the simulator's
+    truth on the live searches logged from the later version's held-out cut on
+    (``pipelines/live_simulation/search_versions.py``): n, both means of truth NDCG@10 and
+    expected clicks, the paired difference ± its standard error, the one-sided p-value, the
+    verdict on truth NDCG@10."""
+    if not section:
+        return []
+    lines = [
+        "",
+        "## Search versions on held-out live searches",
+        "",
+        f"Judged by {section.get('judged_by', 'the truth')}; at most {section.get('max_searches')} "
+        f"searches per version (seeded sample, seed {section.get('seed')}), logged by the API from the "
+        "later version's held-out cut to the end of the run; p: one-sided paired t-test that the "
+        "later version is better.",
+        "",
+    ]
+    if section.get("skipped"):
+        return [*lines, f"- not judged: {section['skipped']}"]
+    lines += [
+        "| version | against | cut | searches | truth NDCG@10 | Δ ± se | p | expected clicks | Δ ± se | p "
+        "| verdict |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for pair in section.get("pairs", []):
+        head = f"| {pair['version']} | {pair['against']} ({pair['relation']}) | {str(pair.get('cut'))[:10]} |"
+        if "metrics" not in pair:
+            lines.append(f"{head} – | – | – | – | – | – | – | {pair.get('skipped', 'not judged')} |")
+            continue
+        cells = []
+        for metric in ("truth_ndcg@10", "expected_clicks"):
+            m = pair["metrics"][metric]
+            cells.append(
+                f"{_fmt(m['mean_b'])} vs {_fmt(m['mean_a'])} | {_signed(m['difference'])} ± "
+                f"{_fmt(m['standard_error'])} | {m['p_better']:.3g}"
+            )
+        lines.append(f"{head} {pair['n_searches']} | {' | '.join(cells)} | {pair['verdict']} |")
     return lines
 
 
@@ -305,6 +352,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             reason = str(c["reason"]).replace("|", "/")[:160]
             lines.append(f"| {kind[:-1]} | {c['model']} | {c['version']} | {c['day']} | {reason} |")
     lines += _interleavings(report.get("interleavings", []))
+    lines += search_versions_lines(report.get("search_versions") or {})
     lines += [
         "",
         "## Days",

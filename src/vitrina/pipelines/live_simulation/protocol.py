@@ -10,7 +10,28 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
+
+
+class SearchJudge(Protocol):
+    """The simulated world's view of a search: what the shopper meant and what they would do
+    with a list — the truth a real shop does not have, judging search versions in the report."""
+
+    def intents(self, query: str, at: dt.datetime) -> list[tuple[str, float]]:
+        """The world's queries a shopper typing ``query`` at ``at`` may have meant, with their
+        probabilities (summing to 1); empty when ``query`` is none of the world's queries."""
+        ...
+
+    def grades(self, query_id: str, product_ids: Sequence[str]) -> npt.NDArray[np.int8]:
+        """The truth's relevance grade (0–3) of each product for query ``query_id``."""
+        ...
+
+    def expected_clicks(self, user_id: str, shown: Sequence[str], query_id: str, at: dt.datetime) -> float:
+        """Expected clicks of ``user_id`` on ``shown`` for ``query_id`` at ``at`` (the market's
+        click model)."""
+        ...
 
 
 class LiveShop(Protocol):
@@ -36,6 +57,10 @@ class LiveShop(Protocol):
         ...
 
     def price(self, product_id: str, at: dt.datetime) -> float: ...
+
+    def search_judge(self) -> SearchJudge:
+        """The truth of the world as it is now (grown by every arrival) as a judge of searches."""
+        ...
 
 
 class LiveApi(Protocol):

@@ -22,6 +22,9 @@ For each day ``d`` (no wall-clock waits; the calendar follows the world's last d
 Each day, once the API applied the last cycle's output (and once more after the last day's
 cycle), :class:`.reach.ReachProbe` checks whether each new product that cycle knew of is in a
 published list and found by its title — reachable, whether or not a shopper asked for it.
+After the last day, every search version the loop registered is judged against the one before
+it and the first by the world's truth on the live searches logged after its held-out cut
+(:mod:`.search_versions`).
 
 The report (:mod:`vitrina.core.evaluation.live_report`) goes to
 ``<lake>/reports/live/<run_id>/`` and ``<lake>/reports/live/latest/``.
@@ -49,6 +52,7 @@ from vitrina.pipelines.live_simulation.operator import ChallengerFlow, inject_ba
 from vitrina.pipelines.live_simulation.protocol import LiveApi, LiveShop
 from vitrina.pipelines.live_simulation.reach import ReachProbe, servable_titles
 from vitrina.pipelines.live_simulation.search_flow import SearchInterleaveFlow
+from vitrina.pipelines.live_simulation.search_versions import judge_search_versions
 from vitrina.pipelines.live_simulation.traffic import play_day
 from vitrina.pipelines.loop import LoopConfig, LoopRun, run_all
 from vitrina.pipelines.recs.challenger_lists import CHALLENGER_STEP
@@ -191,6 +195,15 @@ def run_live(
     api.reload()
     failed += _probe(reach, config.days, titles)  # the last day's cycle
     reachable_recs, reachable_search = reach.first_days()
+    search_versions: dict[str, Any] = {}
+    try:
+        search_versions = judge_search_versions(
+            settings, shop.search_judge(), eval_days=config.loop.search.eval_days, log=console.print
+        )
+    except Exception as error:
+        failed.append(
+            {"day": config.days, "pipeline": LIVE, "step": "search versions", "detail": repr(error)[:500]}
+        )
     settings_view = {
         "days": config.days,
         "drift_day": config.drift_day,
@@ -207,6 +220,7 @@ def run_live(
         rollbacks=flow.rollbacks,
         withdrawals=search_flow.withdrawals,
         interleavings=search_flow.verdicts,
+        search_versions=search_versions,
         new_products=new_product_rows(
             added, recommended, found, reachable_recs, reachable_search, unservable=reported
         ),

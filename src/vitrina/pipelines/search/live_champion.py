@@ -14,6 +14,7 @@ click-through features (a champion re-indexed after ``t_eval`` would otherwise b
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -38,13 +39,24 @@ MIN_SEARCHES = 2
 """Fewer held-out live searches than this prove nothing (the paired test needs two pairs)."""
 
 
-def _ranked_ids(engine: SearchEngine, texts: list[str], users: list[str | None]) -> list[list[str]]:
+def ranked_ids(
+    engine: SearchEngine, texts: Sequence[str], users: Sequence[str | None], k: int = K
+) -> list[list[str]]:
     """``engine``'s served lists (its default mode, business rules applied) as product ids."""
     ids = engine.products.product_ids
     return [
-        [str(p) for p in ids[engine.search(text, user_id=user, k=K).rows]]
+        [str(p) for p in ids[engine.search(text, user_id=user, k=k).rows]]
         for text, user in zip(texts, users, strict=True)
     ]
+
+
+def served_engine(settings: Settings, version: str, as_of: pd.Timestamp) -> SearchEngine:
+    """Index version ``version`` loaded as it serves (products, query understanding, BM25,
+    HNSW, encoder, ranker, served mode and fusion), its behavioural signals computed as of
+    ``as_of`` instead of the ones it was published with. The caller closes it."""
+    loaded = load_version(settings, version)
+    signals = compute_signals(settings, loaded.products, as_of, loaded.understanding.analyzer.normalise)
+    return dataclasses.replace(loaded, signals=signals).engine()
 
 
 def compare_with_served(
@@ -79,16 +91,12 @@ def compare_with_served(
     served = current_version(settings)
     if served is None:
         return "no index version is served: nothing to compare with on held-out live searches"
-    loaded = load_version(settings, served)
-    signals = compute_signals(
-        settings, loaded.products, windows.t_eval, loaded.understanding.analyzer.normalise
-    )
-    champion = dataclasses.replace(loaded, signals=signals).engine()
+    champion = served_engine(settings, served, windows.t_eval)
     try:
-        old = _ranked_ids(champion, searches.texts, searches.user_ids)
+        old = ranked_ids(champion, searches.texts, searches.user_ids)
     finally:
         champion.close()
-    new = _ranked_ids(engine, searches.texts, searches.user_ids)
+    new = ranked_ids(engine, searches.texts, searches.user_ids)
     return compare(searches, champion=served, champion_rankings=old, challenger=name, challenger_rankings=new)
 
 

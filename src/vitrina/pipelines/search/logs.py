@@ -34,12 +34,18 @@ def read_search_logs(settings: Settings) -> pd.DataFrame:
     return logs
 
 
+def held_out_start(end: pd.Timestamp, eval_days: int) -> pd.Timestamp:
+    """``t_eval`` of logs whose last search is at ``end``: midnight ``eval_days - 1`` days
+    before the last day (the last ``eval_days`` days are held out)."""
+    return pd.Timestamp(end).floor("D") - pd.Timedelta(days=eval_days - 1)
+
+
 def log_windows(logs: pd.DataFrame, eval_days: int, ranker_days: int) -> LogWindows | None:
     """The split, or ``None`` when the logs are too short to hold out anything."""
     if logs.empty:
         return None
     end = pd.Timestamp(logs["ts"].max())
-    t_eval = end.floor("D") - pd.Timedelta(days=eval_days - 1)
+    t_eval = held_out_start(end, eval_days)
     # Short histories (the 3-week ci data) split what precedes the evaluation in half.
     days_before = int((t_eval - pd.Timestamp(logs["ts"].min()).floor("D")).days)
     ranker_days = min(ranker_days, days_before // 2)
