@@ -21,6 +21,7 @@ from vitrina.core.tables import TABLES
 from vitrina.simulator.generate import generate_marketplace
 from vitrina.simulator.online import OnlineMarketplace
 from vitrina.simulator.queries import QUERY_TYPE_SHARES, QUERY_TYPES
+from vitrina.simulator.search_judge import TruthSearchJudge
 from vitrina.simulator.truth import query_relevance
 from vitrina.simulator.vocabulary import load_synonyms, synonyms_csv_bytes
 
@@ -204,6 +205,35 @@ def test_truth_utility_is_vectorised_and_time_aware(truth: Truth, tables: dict[s
     assert not np.allclose(values, later)  # category trends move
     with pytest.raises(ValueError, match="unknown user"):
         truth.utility(["nobody"], products[:1], now)
+
+
+def test_the_search_judge_reads_a_typed_text_as_the_queries_it_may_mean(truth: Truth) -> None:
+    """A text several of the world's queries share means each with its traffic's share; the
+    grades and the expected clicks are the truth's and the market's for the query meant."""
+    judge = TruthSearchJudge(truth)
+    at = dt.datetime.combine(END, dt.time(12), dt.UTC)
+    counts = truth.queries.groupby("query")["query_id"].nunique()
+    shared, single = str(counts[counts > 1].index[0]), str(counts[counts == 1].index[0])
+    meant = judge.intents(shared, at)
+    rows = truth.queries[truth.queries["query"] == shared]
+    assert {q for q, _ in meant} == set(rows["query_id"])
+    assert np.isclose(sum(p for _, p in meant), 1.0)
+    weights = rows.set_index("query_id")["n_searches"].clip(lower=1.0)
+    for query_id, share in meant:
+        assert np.isclose(share, weights[query_id] / weights.sum())
+    ((query_id, share),) = judge.intents(single, at)
+    assert share == 1.0
+    assert judge.intents("no such query at all", at) == []
+    products = [str(p) for p in truth.queries["product_id"].iloc[:5]]
+    assert (
+        judge.grades(query_id, products).tolist()
+        == query_relevance(truth, np.full(5, query_id), products).tolist()
+    )
+    user = "u0000001"
+    market = OnlineMarketplace(truth, seed=0)
+    assert judge.expected_clicks(user, products, query_id, at) == market.expected_search_clicks(
+        user, products, query_id, at
+    )
 
 
 def test_online_mode_is_reproducible(lake: Settings) -> None:
