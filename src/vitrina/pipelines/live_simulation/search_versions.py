@@ -207,35 +207,33 @@ def judge_search_versions(
 ) -> dict[str, Any]:
     """The report's ``search_versions`` section (module docstring); ``log``: a callable for
     progress lines (e.g. ``console.print``)."""
-    section: dict[str, Any] = {
-        "max_searches": max_searches,
-        "seed": seed,
-        "eval_days": eval_days,
-        "judged_by": JUDGED_BY,
-        "pairs": [],
-    }
-    return judge_versions(
+    section = judge_versions(
         settings,
         judge,
         registered_search_versions(settings, eval_days),
-        section,
         max_searches=max_searches,
         seed=seed,
         log=log,
     )
+    return {**section, "eval_days": eval_days}
 
 
 def judge_versions(
     settings: Settings,
     judge: SearchJudge,
     registered: Sequence[SearchVersion],
-    section: dict[str, Any],
     *,
-    max_searches: int,
-    seed: int,
+    max_searches: int = MAX_SEARCHES,
+    seed: int = SEED,
     log: Any = None,
 ) -> dict[str, Any]:
-    """``section`` with the pairs of ``registered`` judged (see :func:`judge_search_versions`)."""
+    """The pairs of ``registered`` judged (see :func:`judge_search_versions`)."""
+    section: dict[str, Any] = {
+        "max_searches": max_searches,
+        "seed": seed,
+        "judged_by": JUDGED_BY,
+        "pairs": [],
+    }
     versions = {v.number: v for v in registered}
     pairs = comparison_pairs(list(versions))
     if not pairs:
