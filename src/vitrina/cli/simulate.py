@@ -199,5 +199,5 @@ def live_search_heldout(
         log=console.print,
     )
     folders = add_to_live_report(settings, section, run_id)
-    console.print("\n".join(search_versions_lines(section)), markup=False)
+    console.print("\n".join(search_versions_lines(section)), markup=False, soft_wrap=True)
     console.print(f"report: {', '.join(folders)}")
