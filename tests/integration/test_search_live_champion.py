@@ -174,7 +174,6 @@ def test_a_version_learnt_from_live_searches_is_compared_with_the_champion_on_th
         settings,
         TruthSearchJudge.from_lake(settings, SEED),
         [registered[0], later],
-        {},
         max_searches=200,
         seed=0,
     )
