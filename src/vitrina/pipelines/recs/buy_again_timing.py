@@ -89,12 +89,13 @@ class BuyAgainTiming:
         )
 
 
-def repeat_buyers(data: RecsData) -> EvaluationSet:
+def repeat_buyers(data: RecsData, max_users: int | None = None) -> EvaluationSet:
     """``data``'s validation window (all positives) restricted to the users with a purchase
-    before it: buy-again lists nothing for anyone else, at every timing."""
+    before it: buy-again lists nothing for anyone else, at every timing (at most ``max_users``
+    of them, a seeded sample)."""
     before = history_before(data, "valid")
     buyers = np.unique(before.user[before.event == EVENT_CODE["purchase"]])
-    return build_evaluation_set(data, part="valid", repeats=True, users=buyers)
+    return build_evaluation_set(data, part="valid", repeats=True, users=buyers, max_users=max_users)
 
 
 def window_scores(
@@ -118,11 +119,12 @@ def choose_buy_again_timing(
     min_users: int = MIN_POOLED_USERS,
     max_windows: int = MAX_WINDOWS,
     min_choice: int = MIN_CHOICE_USERS,
+    max_users: int | None = None,
 ) -> BuyAgainTiming:
     """The timing with the best NDCG@10 (all positives) pooled over the validation window and,
     while they hold fewer than ``min_users`` users, up to ``max_windows`` - 1 earlier windows;
     the default, with nothing scored, when all of them hold fewer than ``min_choice``."""
-    found = validation_windows(data, repeat_buyers, min_users, max_windows)
+    found = validation_windows(data, lambda d: repeat_buyers(d, max_users), min_users, max_windows)
     day = [window_day(shifted) for shifted, _ in found]
     if not enough_to_choose([int(e.users.size) for _, e in found], min_choice):
         empty = [

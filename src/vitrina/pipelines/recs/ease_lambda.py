@@ -149,11 +149,12 @@ def window_users(windows: Sequence[tuple[str, WindowScores[Any]]]) -> int:
     return sum(window.users for _, window in windows)
 
 
-def returning_users(data: RecsData) -> EvaluationSet:
+def returning_users(data: RecsData, max_users: int | None = None) -> EvaluationSet:
     """``data``'s validation window (discovery view) restricted to the users with a positive before
-    it: EASE lists nothing for anyone else, at every λ, so they tell the grid's values nothing."""
+    it: EASE lists nothing for anyone else, at every λ, so they tell the grid's values nothing
+    (at most ``max_users`` of them, a seeded sample)."""
     before = history_before(data, "valid").positives()
-    return build_evaluation_set(data, part="valid", users=np.unique(before.user))
+    return build_evaluation_set(data, part="valid", users=np.unique(before.user), max_users=max_users)
 
 
 def window_scores(
@@ -187,11 +188,12 @@ def choose_ease_lambda(
     min_users: int = MIN_POOLED_USERS,
     max_windows: int = MAX_WINDOWS,
     min_choice: int = MIN_CHOICE_USERS,
+    max_users: int | None = None,
 ) -> EaseLambda:
     """The scale with the best NDCG@10 pooled over the validation window and, while they hold
     fewer than ``min_users`` returning users, up to ``max_windows`` - 1 earlier windows; the
     default scale, with nothing fitted, when all of them hold fewer than ``min_choice``."""
-    found = validation_windows(data, returning_users, min_users, max_windows)
+    found = validation_windows(data, lambda d: returning_users(d, max_users), min_users, max_windows)
     if not enough_to_choose([int(e.users.size) for _, e in found], min_choice):
         windows = [(window_day(d), WindowScores[float](int(e.users.size), {})) for d, e in found]
         return EaseLambda(DEFAULT_SCALE, {}, windows)

@@ -61,6 +61,7 @@ from vitrina.core.metrics import (
 )
 from vitrina.core.ranking.interactions import EVENT_GAIN, FloatArray, IntArray, Interactions
 from vitrina.core.ranking.top_k import top_k_rows
+from vitrina.core.recs.budget import seeded_sample
 from vitrina.core.recs.dataset import RecsData, to_micros
 from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.user_items import UserItems, drop_members
@@ -88,6 +89,9 @@ Accuracy = Callable[[IntArray, Truth, Sequence[str]], dict[str, float]]
 
 TRUTH_TIERS = ((10, 3.0), (20, 2.0), (100, 1.0))  # (rank limit, gain): top-10 → 3, 11–20 → 2, …
 RECOMMEND_BATCH = 2048  # users per recommend() call
+SAMPLE_SEED = 0
+"""Seed of the user sample of an evaluation capped by ``max_users``: the same data gives the
+same users, in every view and for every model scored on it."""
 TRUTH_BATCH = 64  # users per dense (users × items) utility block (~10 MB per block at 20k items)
 
 
@@ -107,6 +111,7 @@ class EvaluationSet:
     graded: Truth | None  # true-utility grades, None without a simulator truth
     item_counts: FloatArray  # (n_items,) positive interactions before start_us, for novelty
     item_category: IntArray
+    sampled_from: int | None = None  # users with a held-out choice when ``users`` is a sample of them
 
     @property
     def n_items(self) -> int:
@@ -134,12 +139,16 @@ def build_evaluation_set(
     truth: SimulatorTruth | None = None,
     repeats: bool = False,
     users: IntArray | None = None,
+    max_users: int | None = None,
 ) -> EvaluationSet:
     """Apply the protocol of the module docstring to ``data`` (and grade by ``truth`` if given).
 
     ``repeats`` scores the **all positives** view instead: earlier purchases stay in the lists
     and in the held-out truth, so buying again counts (the simulator's graded truth is left
-    out there: it ranks new items only). ``users`` keeps only those users' held-out choices."""
+    out there: it ranks new items only). ``users`` keeps only those users' held-out choices.
+    ``max_users``: score at most that many of the users with a held-out choice, a sample drawn
+    with :data:`SAMPLE_SEED` (:mod:`vitrina.core.recs.budget`); ``sampled_from`` then says
+    how many there were."""
     start = part_start_us(data, part)
     n_items = len(data.items)
     created = to_micros(data.catalog["created_at"]) < start
@@ -154,6 +163,10 @@ def build_evaluation_set(
         keep &= np.isin(held.user, users)
     held = held.take(keep & (held.user >= 0) & (held.user < len(data.users)))
     users = np.unique(held.user)
+    population = users.size
+    users = seeded_sample(users, max_users, SAMPLE_SEED)
+    if users.size < population:
+        held = held.take(np.isin(held.user, users))
     heldout = Truth.from_pairs(
         np.searchsorted(users, held.user),
         held.item,
@@ -172,6 +185,7 @@ def build_evaluation_set(
         graded=graded,
         item_counts=np.bincount(history.item, minlength=n_items).astype(np.float64),
         item_category=data.item_category,
+        sampled_from=population if users.size < population else None,
     )
 
 

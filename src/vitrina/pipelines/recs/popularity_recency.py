@@ -107,13 +107,17 @@ def choose_popularity_recency(
     min_users: int = MIN_POOLED_USERS,
     max_windows: int = MAX_WINDOWS,
     min_choice: int = MIN_CHOICE_USERS,
+    max_users: int | None = None,
 ) -> PopularityRecency:
     """The recency with the best NDCG@10 (in ``view``) pooled over the validation window and,
     while they hold fewer than ``min_users`` users, up to ``max_windows`` - 1 earlier windows;
-    the default, with nothing scored, when all of them hold fewer than ``min_choice``."""
+    the default, with nothing scored, when all of them hold fewer than ``min_choice``.
+    ``max_users``: each window scores at most that many users (a seeded sample)."""
     found = validation_windows(
         data,
-        lambda window: build_evaluation_set(window, part="valid", repeats=view == ALL_POSITIVES),
+        lambda window: build_evaluation_set(
+            window, part="valid", repeats=view == ALL_POSITIVES, max_users=max_users
+        ),
         min_users,
         max_windows,
     )

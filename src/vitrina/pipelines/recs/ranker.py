@@ -18,6 +18,7 @@ import pandas as pd
 from vitrina.core.ranking.interactions import IntArray
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.ranking.training_set import build_ranking_frame
+from vitrina.core.recs.budget import seeded_sample
 from vitrina.core.recs.cold_start import ColdStartRecommender
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.exposure import ips_weights, item_propensity
@@ -42,12 +43,14 @@ def fit_ranker(
 ) -> tuple[LambdaRanker | None, str | None]:
     """The ranker on what users did in ``valid`` to the candidates ``full`` retrieves as of
     ``train_end`` (``full`` must be assembled at that cutoff, without a ranker); positives
-    weighted by inverse exposure propensity in ``valid``.
+    weighted by inverse exposure propensity in ``valid``. It learns from at most
+    ``config.max_ranker_users`` of the users it may fit on (a seeded sample, the budget).
 
     ``(None, why)`` when there is nothing to learn from: no warm user chose anything in
     ``valid`` (a shop of one-time buyers), or none of them chose a candidate the retrieval
     offered them. Such a run serves candidates in their retrieval order, and says so."""
     fit_users, stop_users = ranker_users(data, cold, config.ranker_valid_share, config.seed)
+    fit_users = seeded_sample(fit_users, config.max_ranker_users, config.seed)
     if fit_users.size == 0 or stop_users.size == 0:
         return None, (
             f"no ranker: {fit_users.size + stop_users.size} users with history chose something in the "

@@ -26,6 +26,7 @@ config, ``publish`` on the tables and the champion version; unchanged inputs are
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -145,7 +146,11 @@ def _ablations(full: FullRecommender) -> dict[str, Recommender]:
 
 
 def _evaluate(
-    settings: Settings, data: RecsData, models: dict[str, Recommender], run: RecsRun
+    settings: Settings,
+    data: RecsData,
+    models: dict[str, Recommender],
+    run: RecsRun,
+    max_users: int | None = None,
 ) -> tuple[dict[str, Any], dict[str, EvaluationSet]]:
     """Every model on ``test`` (items new to the user; the simulator's truth when there is one),
     and the served policy with the models it is compared with counting repeats too; with the
@@ -154,10 +159,10 @@ def _evaluate(
         truth = load_truth(settings)
     except FileNotFoundError:
         truth = None  # bring-your-own data: held-out metrics only
-    evaluation = build_evaluation_set(data, part="test", truth=truth)
+    evaluation = build_evaluation_set(data, part="test", truth=truth, max_users=max_users)
     join = accuracy_join(settings)  # in process, or on Spark with VITRINA_ENGINE=spark
     metrics = evaluate_all(models, data, evaluation=evaluation, accuracy=join)
-    repeats = build_evaluation_set(data, part="test", repeats=True)
+    repeats = build_evaluation_set(data, part="test", repeats=True, max_users=max_users)
     compared = {name: models[name] for name in ALL_POSITIVES_ROWS if name in models}
     metrics["all_positives"] = evaluate_all(compared, data, evaluation=repeats, accuracy=join)["models"]
     run.notes.insert(0, _measured_on(data, evaluation))
@@ -169,10 +174,47 @@ def _measured_on(data: RecsData, evaluation: EvaluationSet) -> str:
     split = data.split
     end = split.end.isoformat() if split.end else "the end of the data"
     days = (split.valid_end - split.train_end).days
+    sampled = (
+        f" (a seeded sample of the {evaluation.sampled_from:,} who made one)"
+        if evaluation.sampled_from
+        else ""
+    )
     return (
         f"Evaluated on {evaluation.users.size:,} users with a held-out choice between "
-        f"{split.valid_end.isoformat()} and {end} (test and validation windows of {days} days each)."
+        f"{split.valid_end.isoformat()} and {end}{sampled} (test and validation windows of {days} "
+        "days each)."
     )
+
+
+def budget_record(
+    item2vec: Item2Vec,
+    two_tower: TwoTower,
+    views: Mapping[str, EvaluationSet],
+    ranker_users: tuple[int, int] = (0, 0),
+) -> tuple[dict[str, str], str | None]:
+    """The compute budgets' MLflow tags (what each trainer and the test evaluation took out of
+    what there was; ``ranker_users``: the users the ranker fitted on, of those it could) and a
+    note for the report when one of them bound, else None."""
+    tower, words = two_tower.budget, item2vec.budget
+    test = views.get(DISCOVERY)
+    taken = {
+        "ranker users": ranker_users,
+        "two-tower training pairs per epoch": (tower.get("pairs_per_epoch", 0), tower.get("pairs", 0)),
+        "two-tower early-stopping users": (tower.get("valid_users_scored", 0), tower.get("valid_users", 0)),
+        "item2vec sessions": (words.get("sessions_trained", 0), words.get("sessions", 0)),
+    }
+    if test is not None:
+        taken["test users"] = (int(test.users.size), test.sampled_from or int(test.users.size))
+    tags = {f"budget.{name.replace(' ', '_')}": f"{int(a)} of {int(b)}" for name, (a, b) in taken.items()}
+    bound = [f"{name} {int(a):,} of {int(b):,}" for name, (a, b) in taken.items() if a < b]
+    note = (
+        "Compute budgets (seeded samples, RecsConfig / TwoTowerConfig / Item2VecConfig): "
+        + "; ".join(bound)
+        + "."
+        if bound
+        else None
+    )
+    return tags, note
 
 
 def _tables(settings: Settings) -> dict[str, str]:
@@ -226,9 +268,16 @@ def _train(
     with steps.step(SELECT_STEP):
         heldout = ranker_users(data, cold_train, config.ranker_valid_share, config.seed)[1]
         selection = select_policy(
-            data, at_train_end, ranker, heldout, config.select_on, source_rankers=settings.recs_source_rankers
+            data,
+            at_train_end,
+            ranker,
+            heldout,
+            config.select_on,
+            source_rankers=settings.recs_source_rankers,
+            max_users=config.max_eval_users,
         )
     chosen = selection.settings()  # the sources' settings chosen on validation (EASE's λ)
+    budget_tags: dict[str, str] = {}
     if config.evaluate:
         with steps.step("evaluate models and baselines"):
             before_test = history_before(data, "test")
@@ -250,7 +299,16 @@ def _train(
                 models["discover"] = served_model(
                     selection.discover, data, data.valid_end_us, full, chosen, fitted
                 )
-            run.metrics, views = _evaluate(settings, data, models, run)
+            run.metrics, views = _evaluate(settings, data, models, run, config.max_eval_users)
+            fit_users = ranker_users(data, cold_train, config.ranker_valid_share, config.seed)[0].size
+            fitted_on = (
+                (min(fit_users, config.max_ranker_users or fit_users), fit_users)
+                if ranker is not None
+                else (0, 0)
+            )
+            budget_tags, budget_note = budget_record(item2vec, two_tower, views, fitted_on)
+            if budget_note:
+                _note(run, steps, budget_note)
             if not has_champion:
                 # per-user test NDCG@10 in the gate's view: the fallback's paired test (ADR-0029)
                 on = {selection.view: views[selection.view]}
@@ -304,6 +362,7 @@ def _train(
                     "retrain.trigger": decision.trigger,
                     "retrain.reason": decision.reason,
                     **selection.record(),
+                    **budget_tags,
                     **({"ranker.skipped": skipped} if skipped else {}),
                     **({} if item2vec.learned else {"item2vec.skipped": NOTHING_CHOSEN_TOGETHER}),
                 },

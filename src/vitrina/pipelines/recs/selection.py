@@ -150,10 +150,13 @@ def fitted_sources(
     }
 
 
-def _views(data: RecsData, users: IntArray | None) -> dict[str, EvaluationSet]:
-    """The ``valid`` evaluation in both views (``users``: only those users)."""
+def _views(data: RecsData, users: IntArray | None, max_users: int | None = None) -> dict[str, EvaluationSet]:
+    """The ``valid`` evaluation in both views (``users``: only those users; ``max_users``: at
+    most that many of them, a seeded sample)."""
     return {
-        view: build_evaluation_set(data, part="valid", repeats=view == ALL_POSITIVES, users=users)
+        view: build_evaluation_set(
+            data, part="valid", repeats=view == ALL_POSITIVES, users=users, max_users=max_users
+        )
         for view in VIEWS
     }
 
@@ -163,6 +166,7 @@ def choose_lists(
     parts: Mapping[str, Recommender],
     view: str = ALL_POSITIVES,
     fit_parts: Callable[[RecsData], Mapping[str, Recommender]] | None = None,
+    max_users: int | None = None,
 ) -> tuple[Selection, dict[str, Policy]]:
     """Every contender over ``parts`` (fitted on the history before ``valid``) scored on
     ``valid`` in both views; the served list's choice on ``view`` and the discover list's on
@@ -171,15 +175,18 @@ def choose_lists(
     ``fit_parts`` (the refittable sources fitted before any window's start) lets a small shop's
     choice pool earlier windows (:mod:`~vitrina.pipelines.recs.selection_windows`): the
     contenders without a trained part are then chosen on every window's users, and the best
-    contender with one replaces that choice only if it beats it on the latest window."""
-    everyone = _views(data, None)
+    contender with one replaces that choice only if it beats it on the latest window.
+    ``max_users``: each window and view scores at most that many users (a seeded sample)."""
+    everyone = _views(data, None, max_users)
     by_name = {policy.name: policy for policy in contenders(parts)}
     scores = score_policies(list(by_name.values()), parts, everyone)
     table = {name: means(values) for name, values in scores.items()}
     users = {view_: int(evaluation.users.size) for view_, evaluation in everyone.items()}
     refittable = [policy for policy in by_name.values() if not policy.uses_trained]
     earlier = (
-        earlier_windows(data, refittable, fit_parts, users[ALL_POSITIVES]) if fit_parts is not None else []
+        earlier_windows(data, refittable, fit_parts, users[ALL_POSITIVES], max_users=max_users)
+        if fit_parts is not None
+        else []
     )
     selection = Selection(by_name[FILL], view, table, users[ALL_POSITIVES])
     selection.scores = scores
@@ -232,16 +239,18 @@ def select_policy(
     view: str = ALL_POSITIVES,
     *,
     source_rankers: bool = False,
+    max_users: int | None = None,
 ) -> Selection:
     """Score the contenders on ``valid`` and choose (see the module docstring); the source
     rankers challenge the choice only when ``source_rankers`` (``VITRINA_RECS_SOURCE_RANKERS``).
     ``at_train_end`` is the full model assembled at ``train_end`` without a ranker;
     ``heldout_users`` are the validation users the ranker did not fit on. EASE's λ is chosen
     first (:func:`~vitrina.pipelines.recs.ease_lambda.choose_ease_lambda`), so its contenders
-    are scored as they would be served."""
-    ease = choose_ease_lambda(data)
-    popularity = choose_popularity_recency(data, view)
-    timing = choose_buy_again_timing(data)
+    are scored as they would be served. ``max_users``: every window and view scores at most that
+    many users (a seeded sample, :class:`~vitrina.pipelines.recs.options.RecsConfig`)."""
+    ease = choose_ease_lambda(data, max_users=max_users)
+    popularity = choose_popularity_recency(data, view, max_users=max_users)
+    timing = choose_buy_again_timing(data, max_users=max_users)
     settings = {**ease.settings(), **popularity.settings(), **timing.settings()}
     sources = fitted_sources(data, history_before(data, "valid"), settings, reuse=ease.model)
     ease.model = None  # in the sources now; the selection, kept to the end of the run, need not hold it
@@ -257,7 +266,7 @@ def select_policy(
         history = history_before(shifted, "valid")
         return {name: _Memo(model) for name, model in fitted_sources(shifted, history, settings).items()}
 
-    selection, by_name = choose_lists(data, parts, view, earlier_parts)
+    selection, by_name = choose_lists(data, parts, view, earlier_parts, max_users)
     selection.ease, selection.popularity, selection.buy_again = ease, popularity, timing
     if source_rankers:
         challenge_with_source_rankers(data, selection, by_name, parts, settings, sources)
@@ -265,7 +274,7 @@ def select_policy(
     best, discover = selection.policy.name, selection.discover.name
     fill = parts[FILL]
     if ranker is not None and heldout_users.size:
-        heldout = _views(data, heldout_users)
+        heldout = _views(data, heldout_users, max_users)
         scores = {
             name: per_user(PolicyModel(by_name[name], parts, fill), heldout)
             for name in dict.fromkeys((best, discover))

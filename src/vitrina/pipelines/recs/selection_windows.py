@@ -85,10 +85,18 @@ def score_policies(
     return scores
 
 
-def score_window(data: RecsData, policies: Sequence[Policy], parts: Mapping[str, Recommender]) -> Window:
+def score_window(
+    data: RecsData,
+    policies: Sequence[Policy],
+    parts: Mapping[str, Recommender],
+    max_users: int | None = None,
+) -> Window:
     """Every policy over ``parts`` (fitted on the history before ``data``'s validation window)
-    scored on that window in both views."""
-    views = {view: build_evaluation_set(data, part="valid", repeats=view == ALL_POSITIVES) for view in VIEWS}
+    scored on that window in both views (at most ``max_users`` users each, a seeded sample)."""
+    views = {
+        view: build_evaluation_set(data, part="valid", repeats=view == ALL_POSITIVES, max_users=max_users)
+        for view in VIEWS
+    }
     scores = score_policies(policies, parts, views)
     table = {name: means(values) for name, values in scores.items()}
     users = {view: int(evaluation.users.size) for view, evaluation in views.items()}
@@ -102,6 +110,7 @@ def earlier_windows(
     valid_users: int,
     min_users: int = MIN_POOLED_USERS,
     max_windows: int = MAX_WINDOWS,
+    max_users: int | None = None,
 ) -> list[Window]:
     """The windows before ``data``'s validation window (which holds ``valid_users`` users) worth
     pooling with it, each with ``policies`` (source-only) scored over ``fit_parts(shifted)``
@@ -111,7 +120,7 @@ def earlier_windows(
         shifted = earlier_window(data, len(counts))
         if shifted is None:
             break
-        window = score_window(shifted, policies, fit_parts(shifted))
+        window = score_window(shifted, policies, fit_parts(shifted), max_users)
         counts.append(window.users[ALL_POSITIVES])
         out.append(window)
     return out

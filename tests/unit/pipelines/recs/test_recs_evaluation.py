@@ -120,6 +120,23 @@ def test_protocol_judges_only_what_a_model_may_show() -> None:
     assert evaluation.graded is None
 
 
+def test_a_capped_evaluation_judges_a_seeded_sample_of_its_users_and_says_of_how_many() -> None:
+    data = _data()
+    whole = build_evaluation_set(data, part="test", max_users=2)
+    assert whole.sampled_from is None
+    assert whole.users.size == 2
+    sample = build_evaluation_set(data, part="test", max_users=1)
+    assert sample.sampled_from == 2
+    assert sample.users.size == 1
+    assert np.isin(sample.users, whole.users).all()
+    assert sample.heldout.n_queries == 1
+    row = int(np.searchsorted(whole.users, sample.users[0]))
+    kept = whole.heldout.items[whole.heldout.indptr[row] : whole.heldout.indptr[row + 1]]
+    assert np.array_equal(sample.heldout.items, kept)  # that user's judgements, nobody else's
+    again = build_evaluation_set(data, part="test", max_users=1)
+    assert np.array_equal(again.users, sample.users)
+
+
 def test_oracle_scores_one_and_reversed_scores_lower() -> None:
     data = _data()
     oracle = evaluate_recommender(HeldOutOracle(data), data)

@@ -59,8 +59,11 @@ class TwoTowerNet(nn.Module):
         self.unknown_user = shape.n_users
         self.unknown_item = shape.n_items
         self.bag_pad = shape.n_items + 1
-        self.user_id = nn.Embedding(shape.n_users + 1, shape.id_dim)
-        self.item_id = nn.Embedding(shape.n_items + 2, shape.id_dim, padding_idx=self.bag_pad)
+        # sparse gradients: a batch touches a few hundred rows of the id tables, and a dense
+        # gradient would allocate and clear the whole table at every step (the trainer turns
+        # them back into the dense gradient Adam expects, at the cost of the touched rows)
+        self.user_id = nn.Embedding(shape.n_users + 1, shape.id_dim, sparse=True)
+        self.item_id = nn.Embedding(shape.n_items + 2, shape.id_dim, padding_idx=self.bag_pad, sparse=True)
         width = shape.feature_dim
         self.user_feature = nn.ModuleList(nn.Embedding(c, width) for c in shape.user_cardinalities)
         self.item_feature = nn.ModuleList(nn.Embedding(c, width) for c in shape.item_cardinalities)
