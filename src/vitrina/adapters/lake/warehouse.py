@@ -17,14 +17,23 @@ Why these choices:
   (``lake.io.read_table`` makes the same choice).
 * A table with no file yet gets an *empty* view with the canonical column types, so a query
   on a fresh lake returns zero rows instead of DuckDB's "No files found" error. Views over a
-  glob see files added later by themselves; a table that was empty when the view was made
-  needs :meth:`Warehouse.refresh` (cheap: one listing per table).
+  glob of a local lake see files added later by themselves; a table that was empty when the
+  view was made, or any table of a remote lake (below), needs :meth:`Warehouse.refresh`
+  (cheap: one listing per table).
 * The session time zone is UTC, so ``TIMESTAMP WITH TIME ZONE`` columns come back as
   ``timestamp[us, tz=UTC]`` exactly like the canonical schema, whatever the machine's zone.
 
 Remote lakes: for any non-local fsspec URL (``s3://``, ``gs://``, ``memory://`` …) the
 lake's fsspec filesystem is registered with the connection (``register_filesystem``), so
-DuckDB reads through the same credentials and configuration as the rest of vitrina. For S3
+DuckDB reads through the same credentials and configuration as the rest of vitrina. That
+filesystem is the warehouse's own instance, with fsspec's listings cache on until the next
+:meth:`Warehouse.refresh`: every query expands its views' globs again, which on an object
+store costs a LIST per partition and a HEAD per file opened (thousands of requests for a
+feature build over a few weeks of daily partitions), while the listing it would get back is
+the one of the last refresh as long as no other writer adds files. On a remote lake the views
+therefore see the files of the last refresh (call it again to see files written since); a
+warehouse lives as long as one step's reads, and the lake's other readers and writers keep
+opening the filesystem without the cache (:func:`vitrina.core.artifacts.files.filesystem`). For S3
 at scale DuckDB's own ``httpfs`` extension is faster: load it on :attr:`Warehouse.connection`
 (``INSTALL httpfs; LOAD httpfs; CREATE SECRET (TYPE s3, PROVIDER credential_chain)``) and
 pass ``register_fsspec=False`` so DuckDB handles ``s3://`` natively.
@@ -42,7 +51,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 import duckdb
+import fsspec
 import pyarrow as pa
+from fsspec.core import url_to_fs
 
 from vitrina.adapters.lake.paths import LakePaths
 from vitrina.core.artifacts.files import filesystem
@@ -124,8 +135,11 @@ class Warehouse:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         self._connection = duckdb.connect(str(database))
         self._connection.execute("SET TimeZone = 'UTC'")
-        if register_fsspec and not _is_local(self.lake.root):
-            self._connection.register_filesystem(filesystem(self.lake.root)[0])
+        self._remote: fsspec.AbstractFileSystem | None = None
+        if not _is_local(self.lake.root):
+            self._remote = url_to_fs(self.lake.root, use_listings_cache=True, skip_instance_cache=True)[0]
+            if register_fsspec:
+                self._connection.register_filesystem(self._remote)
         self._present: frozenset[str] = frozenset()
         self.refresh()
 
@@ -159,10 +173,15 @@ class Warehouse:
     def _has_files(self, table: str) -> bool:
         # the same glob DuckDB will expand, so "present" never disagrees with the view
         fs, pattern = filesystem(self.glob(table))
+        if self._remote is not None:
+            fs = self._remote  # the listing DuckDB's next query reads from the cache
         return bool(fs.glob(pattern))
 
     def refresh(self) -> frozenset[str]:
         """(Re)define every view from what is in the lake now; returns the tables with data."""
+        if self._remote is not None:
+            self._remote.invalidate_cache()
+            self._remote.dircache.clear()  # not every filesystem's invalidate_cache clears it
         present: set[str] = set()
         for name, spec in self.tables.items():
             if self._has_files(name):

@@ -6,10 +6,13 @@ import datetime as dt
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import fsspec
 import pyarrow as pa
 import pytest
+from fsspec import AbstractFileSystem
+from fsspec.implementations.memory import MemoryFileSystem
 
 from vitrina.adapters.lake.io import write_table
 from vitrina.adapters.lake.paths import LakePaths
@@ -223,3 +226,54 @@ def test_fsspec_lake_is_read_through_the_registered_filesystem(memory_lake: Lake
         assert warehouse.present == frozenset({"events"})
         assert warehouse.read("events").sort_by("event_id").equals(_events(4, start).sort_by("event_id"))
         assert warehouse.sql("SELECT count(*) AS n FROM users")["n"].to_pylist() == [0]
+
+
+class ListingCachingMemory(MemoryFileSystem):  # type: ignore[misc]  # fsspec ships no types
+    """memory:// that lists through fsspec's listings cache, as s3fs does, counting the real
+    listings (an object store's LIST requests)."""
+
+    protocol = "listing-caching-memory"
+    listings = 0
+
+    def find(self, path: str, maxdepth: int | None = None, withdirs: bool = False, **kwargs: Any) -> Any:
+        # memory:// finds files in its dict; an object store walks the listings
+        return AbstractFileSystem.find(self, path, maxdepth=maxdepth, withdirs=withdirs, **kwargs)
+
+    def ls(self, path: str, detail: bool = True, **kwargs: object) -> list[Any]:
+        path = self._strip_protocol(path)
+        entries = self.dircache.get(path)  # always None when the listings cache is off
+        if entries is None:
+            type(self).listings += 1
+            entries = self.dircache[path] = super().ls(path, detail=True)
+        return entries if detail else [entry["name"] for entry in entries]
+
+
+@pytest.fixture
+def listing_lake() -> Iterator[LakePaths]:
+    fsspec.register_implementation(ListingCachingMemory.protocol, ListingCachingMemory, clobber=True)
+    root = f"{ListingCachingMemory.protocol}://wh-{uuid.uuid4().hex}"
+    yield LakePaths(root)
+    fs = fsspec.filesystem("memory")
+    if fs.exists(root.split("://", 1)[1]):
+        fs.rm(root.split("://", 1)[1], recursive=True)
+
+
+def test_a_remote_lake_is_listed_once_per_refresh_not_once_per_query(listing_lake: LakePaths) -> None:
+    """Every query over a glob expands it; on an object store each expansion is a LIST per
+    partition and a HEAD per file. The warehouse's own filesystem keeps the listings until
+    the next refresh(), so queries after the first list nothing, and a refresh sees new files."""
+    start = dt.datetime(2024, 3, 1, 12, tzinfo=UTC)
+    write_table(listing_lake, "validated", "events", _events(72, start), "ts", part="a")  # 3 days
+    with Warehouse(listing_lake) as warehouse:
+        assert warehouse.sql("SELECT count(*) AS n FROM events")["n"].to_pylist() == [72]
+        listed = ListingCachingMemory.listings
+        assert listed > 0
+        for _ in range(5):
+            assert warehouse.sql("SELECT count(*) AS n FROM events")["n"].to_pylist() == [72]
+        assert ListingCachingMemory.listings == listed
+
+        later = dt.datetime(2024, 3, 10, 12, tzinfo=UTC)
+        write_table(listing_lake, "validated", "events", _events(2, later, prefix="late"), "ts", part="b")
+        warehouse.refresh()
+        assert warehouse.sql("SELECT count(*) AS n FROM events")["n"].to_pylist() == [74]
+        assert ListingCachingMemory.listings > listed
