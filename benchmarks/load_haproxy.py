@@ -8,12 +8,11 @@ not one written for the benchmark. So :func:`local_config` takes
   through Docker's DNS become one ``server`` line per local API port (same
   ``default-server`` options: health checks, ``inter``, ``fall``, ``rise``);
 - the two ``bind`` lines listen on loopback ports of the benchmark's choosing;
-- the request log to stdout is dropped (one formatted line per request would cost the proxy
-  CPU that the API processes need on a small machine; counts come from the stats instead);
 - a stats socket is added, to read each server's counters (``show stat``) and state.
 
-Everything else (``balance leastconn``, the ``/ready`` health check, keep-alive, timeouts)
-is the deployed file's. Each replacement must match exactly once: when the deployed file
+Everything else (one thread, ``balance leastconn``, the ``/ready`` health check, keep-alive,
+timeouts, the log of the requests that went wrong, to HAProxy's stdout, a file here) is the
+deployed file's. Each replacement must match exactly once: when the deployed file
 changes shape, this fails loudly instead of silently measuring a different proxy.
 """
 
@@ -48,11 +47,10 @@ def local_config(
     port in ``backend_ports`` (named ``api1``, ``api2``, ...); see the module docstring."""
     if not backend_ports:
         raise ValueError("at least one backend port is needed")
-    text = _replace_once(r"^\s*log stdout .*\n", "", template, "`log stdout` line")
     text = _replace_once(
         r"^global\n",
         f"global\n    stats socket {stats_socket} mode 600 level admin\n",
-        text,
+        template,
         "global section",
     )
     text = _replace_once(r"^resolvers docker\n(?:[ \t]+\S.*\n)+\n?", "", text, "resolvers section")

@@ -35,6 +35,8 @@ at most 1.5 × the requests of the idlest.
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/load_proxy.py --home .vitrina [--build-home demo]
 
 Writes ``docs/benchmarks/load_proxy.json`` and ``load_proxy.md`` (``--out`` elsewhere).
+``--routes`` and ``--setups`` measure a subset (``--routes health recs`` needs no search
+index in the home), e.g. for a quick comparison of two proxy configurations.
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ from vitrina.config import get_settings
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
 SETUPS = ("direct", "workers", "proxy")
+ROUTES = ("health", "recs", "search")
 ROUTE_LABELS = {"health": "/health", "recs": "/recs/{user_id}", "search": "/search"}
 REQUESTS = "vitrina_http_requests_total"
 FALLBACKS = "vitrina_fallbacks_total"
@@ -186,20 +189,21 @@ def start_setup(
     return target
 
 
-def served(home: Path) -> bool:
-    """``home`` has a published recs batch, validated search logs and a served search index
-    (a home whose build stopped half-way has the first two and not the last)."""
+def served(home: Path, search: bool = True) -> bool:
+    """``home`` has a published recs batch, validated search logs and, when ``search`` is
+    measured, a served search index (a home whose build stopped half-way has the first two
+    and not the last; ``/health`` and ``/recs`` need no index)."""
     try:
         traffic_from_home(home, n_queries=1)
     except SystemExit:
         return False
-    return current_version(get_settings(home=home)) is not None
+    return not search or current_version(get_settings(home=home)) is not None
 
 
-def ensure_home(home: Path, scale: str | None) -> None:
-    """Build ``home`` with ``vitrina demo --scale scale`` when it is not served yet; without
-    ``scale``, stop with a message instead."""
-    if served(home):
+def ensure_home(home: Path, scale: str | None, search: bool = True) -> None:
+    """Build ``home`` with ``vitrina demo --scale scale`` when it is not served yet (for the
+    routes measured: ``search`` or not); without ``scale``, stop with a message instead."""
+    if served(home, search):
         return
     if scale is None:
         raise SystemExit(f"{home} is not a served home: build it (`vitrina demo`), or pass --build-home demo")
@@ -246,6 +250,9 @@ def main() -> None:
     )
     parser.add_argument("--search-connections", type=int, nargs="+", default=[4])
     parser.add_argument("--setups", nargs="+", default=list(SETUPS), choices=SETUPS)
+    parser.add_argument(
+        "--routes", nargs="+", default=list(ROUTES), choices=ROUTES, help="routes measured (default all)"
+    )
     parser.add_argument("--out", type=Path, default=DOCS, help="folder of load_proxy.json and .md")
     parser.add_argument(
         "--note", default="", help="a sentence for the report (e.g. what else loaded the machine)"
@@ -255,7 +262,7 @@ def main() -> None:
         parser.error("--backends must be 2 or more (a split needs two replicas)")
     wrk, _ = require_wrk(), require_haproxy()
     home = args.home.resolve()
-    ensure_home(home, args.build_home)
+    ensure_home(home, args.build_home, search="search" in args.routes)
     traffic = traffic_from_home(home)
     load_before = os.getloadavg()[0]
     payload: dict[str, Any] = {
@@ -272,11 +279,12 @@ def main() -> None:
     }
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vitrina-load-proxy-")))
-        files = {
-            "health": write_paths(tmp, "health", ["/health"]),
-            "recs": write_paths(tmp, "recs", traffic.recs_paths()),
-            "search": write_paths(tmp, "search", traffic.search_paths()),
+        every: dict[str, Callable[[], list[str]]] = {
+            "health": lambda: ["/health"],
+            "recs": traffic.recs_paths,
+            "search": traffic.search_paths,
         }
+        files = {route: write_paths(tmp, route, every[route]()) for route in ROUTES if route in args.routes}
         events = stack.enter_context(RedisServer(tmp / "events-redis"))
         store = stack.enter_context(RedisServer(tmp / "store-redis"))
         payload["redis_copy"] = copy_batch_to_redis(home, store.url + "/0")

@@ -53,6 +53,11 @@ PROTOCOL = "vitrina.serving.protocol:HeaderDeadlineProtocol"
 HEADER_TIMEOUT_ENV = "VITRINA_HEADER_TIMEOUT_SECONDS"
 JOB_RUNNER = "vitrina.pipelines.jobs_runner"
 STOP_SECONDS = 15.0  # a runner cut short re-queues its job and exits at once
+# uvicorn's supervisor pings each worker every half second and kills one that has not answered
+# in this many seconds (its default, 5, restarts workers for ever on a busy host: the answer
+# comes from a thread of the worker, which waits for the interpreter lock while the worker
+# imports and loads its models, and that load takes longer the more the cores are shared).
+WORKER_HEALTHCHECK_SECONDS = 60
 
 log = logging.getLogger(__name__)
 
@@ -133,4 +138,5 @@ def serve(settings: Settings, *, host: str, port: int, log_level: str, workers: 
             log_config=None,
             access_log=False,
             http=PROTOCOL,  # a deadline on request headers (uvicorn has none)
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )

@@ -3,13 +3,19 @@ one, the split ratio, and the bars it judges a run by."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from support.paths import REPO
+
+from vitrina.adapters.lake.paths import LakePaths
+from vitrina.config import get_settings
 
 pytestmark = pytest.mark.unit
 
@@ -61,11 +67,15 @@ def test_the_deployed_balancing_health_check_and_keep_alive_are_kept() -> None:
     assert local_check.group(1) == re.sub(r" (resolvers|init-addr) \S+", "", deployed_check.group(1))
 
 
-def test_loopback_binds_a_stats_socket_and_no_request_log() -> None:
+def test_loopback_binds_a_stats_socket_and_the_deployed_threads_and_log() -> None:
     config = _local([18001, 18002])
     assert re.findall(r"^\s*bind (\S+)$", config, re.M) == ["127.0.0.1:18080", "127.0.0.1:18404"]
-    assert "stats socket /tmp/h.sock mode 600 level admin" in _section(config, "global")
-    assert "log stdout" not in config
+    local_global = _section(config, "global")
+    assert "stats socket /tmp/h.sock mode 600 level admin" in local_global
+    for kept in ("log stdout format raw local0", "nbthread 1"):
+        assert kept in local_global
+        assert kept in _section(DEPLOYED, "global")
+    assert "option dontlog-normal" in _section(DEPLOYED, "defaults")
 
 
 def test_a_template_of_another_shape_is_refused() -> None:
@@ -144,3 +154,17 @@ def test_a_replica_that_got_nothing_misses_the_split_bar() -> None:
 
 def test_an_empty_home_is_not_served(tmp_path: Path) -> None:
     assert served(tmp_path / "home") is False
+
+
+def test_a_home_without_a_search_index_is_served_for_health_and_recs_only(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    lake = LakePaths(get_settings(home=home).lake)
+    for layer, table, columns in (
+        ("predictions", "recs", {"user_id": ["u1"], "product_id": ["p1"]}),
+        ("validated", "search_logs", {"query": ["red shoes"]}),
+    ):
+        folder = Path(lake.partition(layer, table, dt.date(2026, 1, 1)))  # type: ignore[arg-type]
+        folder.mkdir(parents=True)
+        pq.write_table(pa.table(columns), folder / "part-0.parquet")
+    assert served(home, search=False) is True
+    assert served(home) is False
