@@ -170,8 +170,9 @@ def live_search_heldout(
     max_searches: Annotated[
         int, typer.Option("--max-searches", min=2, help="Searches judged per version (seeded sample).")
     ] = 600,
-    seed: Annotated[
-        int, typer.Option("--seed", help="Seed of the sample and of the market's click model.")
+    sample_seed: Annotated[
+        int,
+        typer.Option("--sample-seed", help="Seed of the searches' sample and of the market's click model."),
     ] = 0,
     run_id: Annotated[
         str, typer.Option("--run", help="The live run's report to add the section to.")
@@ -192,10 +193,10 @@ def live_search_heldout(
     eval_days = live_config(1, scale, None, None).loop.search.eval_days
     section = judge_search_versions(
         settings,
-        TruthSearchJudge.from_lake(settings, seed),
+        TruthSearchJudge.from_lake(settings, sample_seed),
         eval_days=eval_days,
         max_searches=max_searches,
-        seed=seed,
+        seed=sample_seed,
         log=console.print,
     )
     folders = add_to_live_report(settings, section, run_id)
