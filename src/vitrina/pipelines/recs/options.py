@@ -32,7 +32,7 @@ class RecsConfig:
     ``max_ranker_users``: the most validation users whose candidate lists the ranker learns
     from (a seeded sample; the early-stopping share is kept whole). Its training frame holds
     ``n_candidates`` rows per user and every Optuna trial passes over it: the demo world fits on
-    under 6,000 users (unsampled), the large world's 44,000 would make a frame of 4.4 M rows.
+    under 6,000 users (unsampled), the large world's 33,172 would make a frame of 3.3 M rows.
     """
 
     seed: int = 42

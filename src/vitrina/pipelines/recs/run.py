@@ -26,6 +26,7 @@ config, ``publish`` on the tables and the champion version; unchanged inputs are
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -318,6 +319,12 @@ def _train(
                 first_version_fallback(selection, run.metrics, settings.gate_min_baseline_ratio, scores)
         run.notes.insert(1, selection.note())
         write_recs_report(settings, run.metrics, run.run_id, notes="\n\n".join(run.notes))
+        # the models as of the test cutoff and the evaluation sets are done with: released before
+        # the model as of now is assembled beside the run's dataset (at 500,000 users both at once
+        # pass 12 GB)
+        del models, fitted, shared, full, views
+    del at_train_end
+    gc.collect()
     steps.console.print(f"[green]served policy[/] {selection.policy.name}")
     if selection.discover is not None:
         steps.console.print(f"[green]discover list[/] {selection.discover.name}")

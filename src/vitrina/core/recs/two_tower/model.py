@@ -22,9 +22,9 @@ Without validation events (``history`` already reaches the end of valid) it runs
 
 Compute budget: an epoch draws ``min(pairs, max_pairs_per_epoch)`` pairs, and early stopping
 scores at most ``max_valid_users`` validation users (a seeded sample, the same after every
-epoch), so an epoch's cost stops growing with the data. The demo world (206,542 training pairs,
-7,515 validation users) is under both caps and trains exactly as without them; the large world
-(1,272,309 pairs, 55,507 users) is not. Each epoch draws a fresh weighted sample of the whole
+epoch), so an epoch's cost stops growing with the data. The demo world (206,542 training
+pairs, at most 7,515 validation users) is under both caps and trains exactly as without them;
+the large world (1,272,309 pairs, 41,595 users) is not. Each epoch draws a fresh weighted sample of the whole
 stream, so over its epochs a capped run still draws from every pair; Recall@100 over 10,000
 users has a standard error near 0.003, under the differences between epochs early stopping
 reads. What a fit took is kept with the model (:attr:`TwoTower.budget`) and recorded on the
