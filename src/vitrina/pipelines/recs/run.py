@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -56,6 +55,7 @@ from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.selection import ALL_POSITIVES, DISCOVERY
 from vitrina.core.recs.two_tower.model import TwoTower, TwoTowerConfig
 from vitrina.pipelines.recs.batch import BatchReport
+from vitrina.pipelines.recs.budget_record import budget_record
 from vitrina.pipelines.recs.challenger_lists import refresh_challenger
 from vitrina.pipelines.recs.dataset import load_recs_data
 from vitrina.pipelines.recs.engine import accuracy_join
@@ -185,37 +185,6 @@ def _measured_on(data: RecsData, evaluation: EvaluationSet) -> str:
         f"{split.valid_end.isoformat()} and {end}{sampled} (test and validation windows of {days} "
         "days each)."
     )
-
-
-def budget_record(
-    item2vec: Item2Vec,
-    two_tower: TwoTower,
-    views: Mapping[str, EvaluationSet],
-    ranker_users: tuple[int, int] = (0, 0),
-) -> tuple[dict[str, str], str | None]:
-    """The compute budgets' MLflow tags (what each trainer and the test evaluation took out of
-    what there was; ``ranker_users``: the users the ranker fitted on, of those it could) and a
-    note for the report when one of them bound, else None."""
-    tower, words = two_tower.budget, item2vec.budget
-    test = views.get(DISCOVERY)
-    taken = {
-        "ranker users": ranker_users,
-        "two-tower training pairs per epoch": (tower.get("pairs_per_epoch", 0), tower.get("pairs", 0)),
-        "two-tower early-stopping users": (tower.get("valid_users_scored", 0), tower.get("valid_users", 0)),
-        "item2vec sessions": (words.get("sessions_trained", 0), words.get("sessions", 0)),
-    }
-    if test is not None:
-        taken["test users"] = (int(test.users.size), test.sampled_from or int(test.users.size))
-    tags = {f"budget.{name.replace(' ', '_')}": f"{int(a)} of {int(b)}" for name, (a, b) in taken.items()}
-    bound = [f"{name} {int(a):,} of {int(b):,}" for name, (a, b) in taken.items() if a < b]
-    note = (
-        "Compute budgets (seeded samples, RecsConfig / TwoTowerConfig / Item2VecConfig): "
-        + "; ".join(bound)
-        + "."
-        if bound
-        else None
-    )
-    return tags, note
 
 
 def _tables(settings: Settings) -> dict[str, str]:
