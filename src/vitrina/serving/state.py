@@ -3,8 +3,8 @@
 :func:`load_state` opens the serving store, the search result cache and the event buffer
 (with the log of ``/search`` answers in front of it: :mod:`vitrina.serving.search.answer_log`),
 loads the served index version (verified before use) — and the registered challenger's index
-version beside it when one is pointed at (:func:`load_challenger_engine`) — and the popularity
-fallback list, opens the experiment logs (:mod:`vitrina.adapters.experiment_logs`), opens
+version beside it when one is pointed at (:mod:`vitrina.serving.search.index_loading`) — and
+the popularity fallback list, opens the experiment logs (:mod:`vitrina.adapters.experiment_logs`), opens
 the shoppers' session history, and reads the experiment file; the result cache is then warmed
 with the index version's most searched queries in the background
 (:mod:`vitrina.serving.search.warmup`).
@@ -47,8 +47,14 @@ from vitrina.serving.popular_fallback import PopularList, load_popular
 from vitrina.serving.recs.answer import RecsService
 from vitrina.serving.recs.products import ProductLists
 from vitrina.serving.reload_signal import Generations
-from vitrina.serving.search.answer import SearchService, default_mode, verify_engine
+from vitrina.serving.search.answer import SearchService, default_mode
 from vitrina.serving.search.answer_log import AnswerLog
+from vitrina.serving.search.index_loading import (
+    describe_error,
+    load_challenger_engine,
+    load_engine,
+    load_search_at_startup,
+)
 from vitrina.serving.search.warmup import SearchWarmUp
 from vitrina.serving.store_handle import FAILURES, StoreHandle
 
@@ -56,71 +62,6 @@ log = logging.getLogger(__name__)
 WARM_LOCK = Path("serving") / ".search-warmup.lock"
 WARM_UP_JOIN_S = 60.0
 """How long a stop waits for the warm-up's current query (seconds on a loaded machine)."""
-
-
-def load_engine(settings: Settings, name: str | None = None) -> SearchEngine | None:
-    """Index version ``name``'s engine (default: the current one), its files checked against
-    their manifests before any is opened and the engine smoke-tested; None when no index
-    exists yet. Raises when the version is damaged, does not load or does not verify."""
-    from vitrina.adapters.models.index_versions import current_version
-    from vitrina.adapters.models.search_index import load_version
-
-    name = name or current_version(settings)
-    if name is None:
-        return None
-    engine = load_version(settings, name).engine()
-    try:
-        verify_engine(engine)
-    except Exception:
-        engine.close()
-        raise
-    return engine
-
-
-def load_challenger_engine(settings: Settings, serving: SearchEngine | None) -> SearchEngine | None:
-    """The registered challenger's index version (the challenger pointer), checked and verified
-    like the champion's; None when none is pointed at, it is the one ``serving`` already
-    serves, or it does not load (logged: the challenger arm then gets the champion)."""
-    from vitrina.adapters.models.index_versions import challenger_version
-
-    name = challenger_version(settings)
-    if name is None or (serving is not None and serving.index_version == name):
-        return None
-    try:
-        return load_engine(settings, name)
-    except Exception as error:
-        log.error("challenger search index %s refused: %s", name, _describe(error))
-        return None
-
-
-def _describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
-
-
-def load_search_at_startup(settings: Settings) -> tuple[SearchEngine | None, RefusedVersion | None]:
-    """The engine to serve at start-up and, when the current version was refused, why.
-
-    A refused current version falls back to the versions served before it (most recent
-    first, :func:`~vitrina.adapters.models.index_versions.served_before`); when none loads, nothing serves
-    search (``/search`` answers 503 and ``/ready`` names the refused version).
-    """
-    from vitrina.adapters.models.index_versions import current_version, served_before
-
-    current = current_version(settings)
-    try:
-        return load_engine(settings, current), None
-    except Exception as error:
-        reason = _describe(error)
-        log.error("search index %s refused: %s", current, reason)
-    for name in served_before(settings):
-        try:
-            engine = load_engine(settings, name)
-        except Exception as error:
-            log.error("earlier search index %s refused too: %s", name, _describe(error))
-            continue
-        log.warning("search serves %s in place of the refused %s", name, current)
-        return engine, RefusedVersion(component="search", version=current, reason=reason, serving=name)
-    return None, RefusedVersion(component="search", version=current, reason=reason, serving=None)
 
 
 @dataclass
@@ -223,7 +164,7 @@ class ServingState:
         try:
             engine = load_engine(self.settings)
         except Exception as error:
-            message = _describe(error)
+            message = describe_error(error)
             log.error("search reload failed, the previous index keeps serving: %s", message)
             self.errors["search_reload"] = message
             version = current_version(self.settings)
