@@ -28,6 +28,9 @@ from vitrina.core.recs.paired import LEVEL, p_better
 Verdict = Literal["better", "worse", "tied"]
 PREVIOUS = "previous"
 FIRST = "first"
+NDCG = "truth_ndcg@10"
+"""Metric key of the truth's NDCG@10 in a pair's ``metrics`` (the verdict's metric)."""
+CLICKS = "expected_clicks"
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,13 @@ from vitrina.config import Settings
 from vitrina.core.artifacts.files import read_json, write_json_atomic, write_text_atomic
 from vitrina.core.evaluation.live_champion import HeldOutSearches, score
 from vitrina.core.evaluation.live_report import render_markdown
-from vitrina.core.evaluation.version_pairs import comparison_pairs, paired_difference, sample_positions
+from vitrina.core.evaluation.version_pairs import (
+    CLICKS,
+    NDCG,
+    comparison_pairs,
+    paired_difference,
+    sample_positions,
+)
 from vitrina.core.search.engine import SearchEngine
 from vitrina.pipelines.live_simulation.protocol import SearchJudge
 from vitrina.pipelines.search.live_champion import ranked_ids, served_engine
@@ -52,8 +58,6 @@ from vitrina.pipelines.search.logs import held_out_start, read_search_logs
 MAX_SEARCHES = 600
 """Searches judged per later version (both of its pairs): a seeded sample when more were logged."""
 SEED = 0
-NDCG = "truth_ndcg@10"
-CLICKS = "expected_clicks"
 JUDGED_BY = (
     "the simulator's truth: NDCG@10 graded by the query the shopper meant, expected clicks by the "
     "market's click model; both versions as served, signals as of the later version's cut"

@@ -3,7 +3,9 @@
 
 The page answers what a person checks after an unattended run: did any step fail, were the
 new products recommended and found within a day, which versions were promoted or rolled
-back and why, and how the shop's own traffic (CTR, conversion) moved day by day.
+back and why, how the shop's own traffic (CTR, conversion) moved day by day, and whether each
+search version the loop trained beat the one before it on the live searches it never learnt
+from (:func:`search_version_rows`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.reports import LATEST, LIVE_REPORTS, report_folder
 from vitrina.config import Settings
 from vitrina.core.artifacts.files import filesystem, read_json
+from vitrina.core.evaluation.version_pairs import NDCG
 
 MAX_RUNS = 20
 
@@ -66,3 +69,33 @@ def changes(report: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) else None
+
+
+def search_version_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The report's ``search_versions`` pairs as table rows: the later version against the
+    earlier one on the same held-out live searches, the truth's NDCG@10 of both, the paired
+    difference with its standard error and one-sided p-value, and the verdict; a pair that was
+    not judged carries ``skipped`` (why) instead. Empty for a run without the section."""
+    section = report.get("search_versions") or {}
+    rows = []
+    for pair in section.get("pairs", []):
+        row: dict[str, Any] = {
+            "version": pair.get("version"),
+            "against": pair.get("against"),
+            "relation": pair.get("relation"),
+            "cut": str(pair.get("cut") or "")[:10],
+            "skipped": pair.get("skipped"),
+        }
+        ndcg = (pair.get("metrics") or {}).get(NDCG)
+        if ndcg and not row["skipped"]:
+            row |= {
+                "searches": ndcg.get("n"),
+                "later": _number(ndcg.get("mean_b")),
+                "earlier": _number(ndcg.get("mean_a")),
+                "difference": _number(ndcg.get("difference")),
+                "standard_error": _number(ndcg.get("standard_error")),
+                "p_better": _number(ndcg.get("p_better")),
+                "verdict": pair.get("verdict") or ndcg.get("verdict"),
+            }
+        rows.append(row)
+    return rows

@@ -36,7 +36,7 @@ from vitrina.serving.console.experiments_view import (
 )
 from vitrina.serving.console.guard import ConsoleRoute
 from vitrina.serving.console.i18n import Translator, pick_lang
-from vitrina.serving.console.live_view import changes, day_bars, live_view
+from vitrina.serving.console.live_view import changes, day_bars, live_view, search_version_rows
 from vitrina.serving.console.models_view import (
     card_asset,
     card_slugs,
@@ -391,4 +391,15 @@ def live_page(
             bars = day_bars(view.report, metric)
             charts_.append(charts.bar_chart(bars, title=t(f"live.chart.{metric}")))
     rows = changes(view.report) if view.report is not None else []
-    return page(request, state, "live.html", "live", lang, view=view, charts=charts_, changes=rows)
+    versions = search_version_rows(view.report) if view.report is not None else []
+    return page(
+        request,
+        state,
+        "live.html",
+        "live",
+        lang,
+        view=view,
+        charts=charts_,
+        changes=rows,
+        search_versions=versions,
+    )
