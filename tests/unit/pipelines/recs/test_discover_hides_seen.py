@@ -80,3 +80,16 @@ def test_the_discover_list_leaves_out_what_the_user_rated_only_when_told() -> No
     np.testing.assert_array_equal(bought.keys, UserItems.purchases(history, len(data.items)).keys)
     items, _, _ = NewToUser(popular, bought).recommend_with_reasons(users, 3, ~data.servable)
     assert (data.items.ids[items[:, 0]] == "p0").all()  # the narrow filter keeps the rated film
+
+
+def test_the_rule_is_a_setting_of_the_run_and_recorded() -> None:
+    data = handmade(ratings_log(), n_items=6, n_users=10)
+    parts = fitted_sources(data, history_before(data, "valid"))
+    del parts["als"]
+    selection, _ = choose_lists(data, parts, hide_seen=True)
+    selection.seen = seen_rule(history_before(data, "test"))
+    assert selection.settings() == {"discover": {"hide_seen": True}}
+    assert selection.record()["selection.discover_hides_seen"] == "true"
+    assert selection.record()["selection.discover_comeback_share"] == "0.0000"
+    assert selection.params()["selection.discover_hides_seen"] == "true"
+    assert selection.seen.note() in selection.note()
