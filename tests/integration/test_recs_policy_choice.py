@@ -105,6 +105,8 @@ def test_the_discover_list_is_chosen_recorded_published_and_never_holds_a_purcha
     assert "repurchase" not in discover
     assert found.tags["selection.discover_view"] == "discovery"
     assert found.params["selection.discover"] == discover
+    # an orders-only shop has nothing looked at but not bought: purchases alone are hidden (ADR-0046)
+    assert found.tags["selection.discover_hides_seen"] == "false"
     assert found.params["selection.served"] == found.tags["selection.chosen"]
     # a small shop chooses among its source-only contenders on the validation windows pooled
     section = "validation_pooled" if found.tags.get("selection.windows") else "validation"

@@ -36,6 +36,17 @@ class UserItems:
         bought = history.event == PURCHASE
         return cls.of(history.user[bought], history.item[bought], n_items)
 
+    @classmethod
+    def seen(cls, history: Interactions, n_items: int) -> UserItems:
+        """Items each user had any event on in ``history`` (looked at, chose or bought)."""
+        return cls.of(history.user, history.item, n_items)
+
+    @classmethod
+    def hidden(cls, history: Interactions, n_items: int, hide_seen: bool) -> UserItems:
+        """What the discover list leaves out: everything seen with ``hide_seen``
+        (:mod:`vitrina.core.recs.seen_items`), else the purchases."""
+        return cls.seen(history, n_items) if hide_seen else cls.purchases(history, n_items)
+
     def contains(self, users: IntArray, ranked: IntArray) -> BoolArray:
         """``(n, k)`` mask: ``ranked[r, j]`` is in the set of ``users[r]`` (padding never is)."""
         keys = np.asarray(users, np.int64)[:, None] * self.n_items + ranked

@@ -13,8 +13,11 @@ Protocol for a part ``P`` (``valid`` or ``test``) starting at instant ``t0``:
   users would actually see. Earlier clicks and carts stay eligible: coming back to a product
   one compared is real interest (on the demo data 8 % of held-out user-item pairs repeat an
   earlier click or cart, 2.4 % an earlier purchase), and removing them would stop rewarding the
-  models that bring such products back. The model is asked for ``k_max + (that user batch's largest purchase
-  count)`` items, so no list runs short because of the filter.
+  models that bring such products back — except on a shop whose looks never turn into choices
+  (a ratings log: ``hide_seen``, :mod:`vitrina.core.recs.seen_items`), whose discover list
+  leaves out every item the user had an event on, and so does its discovery view. The model
+  is asked for ``k_max + (that user batch's largest purchase count)`` items, so no list runs
+  short because of the filter.
 * **Evaluated users**: users of the user table with at least one held-out positive (click,
   cart or purchase in ``P``) on a candidate item they had not bought before.
 * **Held-out relevance** of (user, item): the best ``EVENT_GAIN`` of the user's events on the
@@ -140,6 +143,7 @@ def build_evaluation_set(
     repeats: bool = False,
     users: IntArray | None = None,
     max_users: int | None = None,
+    hide_seen: bool = False,
 ) -> EvaluationSet:
     """Apply the protocol of the module docstring to ``data`` (and grade by ``truth`` if given).
 
@@ -148,13 +152,15 @@ def build_evaluation_set(
     out there: it ranks new items only). ``users`` keeps only those users' held-out choices.
     ``max_users``: score at most that many of the users with a held-out choice, a sample drawn
     with :data:`SAMPLE_SEED` (:mod:`vitrina.core.recs.budget`); ``sampled_from`` then says
-    how many there were."""
+    how many there were. ``hide_seen`` (the discovery view only): every item the user had any
+    event on before the part is removed, as the discover list of a shop whose looks never turn
+    into choices removes them (:mod:`vitrina.core.recs.seen_items`)."""
     start = part_start_us(data, part)
     n_items = len(data.items)
     created = to_micros(data.catalog["created_at"]) < start
     candidates = data.servable & created
     history = data.interactions.before(start).positives()
-    bought = UserItems.purchases(history, n_items)
+    bought = UserItems.hidden(data.interactions.before(start), n_items, hide_seen)
     if repeats:
         bought, truth = UserItems(np.zeros(0, np.int64), n_items), None
     held = data.part(part).positives()

@@ -60,6 +60,7 @@ from vitrina.core.recs.policy import (
     make_source,
 )
 from vitrina.core.recs.recommender import Recommender
+from vitrina.core.recs.seen_items import hides_seen, seen_rule
 from vitrina.core.recs.selection import (
     ALL_POSITIVES,
     DISCOVERY,
@@ -150,12 +151,20 @@ def fitted_sources(
     }
 
 
-def _views(data: RecsData, users: IntArray | None, max_users: int | None = None) -> dict[str, EvaluationSet]:
+def _views(
+    data: RecsData, users: IntArray | None, max_users: int | None = None, hide_seen: bool = False
+) -> dict[str, EvaluationSet]:
     """The ``valid`` evaluation in both views (``users``: only those users; ``max_users``: at
-    most that many of them, a seeded sample)."""
+    most that many of them, a seeded sample; ``hide_seen``: the discovery view hides what the
+    discover list hides, :mod:`vitrina.core.recs.seen_items`)."""
     return {
         view: build_evaluation_set(
-            data, part="valid", repeats=view == ALL_POSITIVES, users=users, max_users=max_users
+            data,
+            part="valid",
+            repeats=view == ALL_POSITIVES,
+            users=users,
+            max_users=max_users,
+            hide_seen=hide_seen and view == DISCOVERY,
         )
         for view in VIEWS
     }
@@ -167,6 +176,7 @@ def choose_lists(
     view: str = ALL_POSITIVES,
     fit_parts: Callable[[RecsData], Mapping[str, Recommender]] | None = None,
     max_users: int | None = None,
+    hide_seen: bool = False,
 ) -> tuple[Selection, dict[str, Policy]]:
     """Every contender over ``parts`` (fitted on the history before ``valid``) scored on
     ``valid`` in both views; the served list's choice on ``view`` and the discover list's on
@@ -176,15 +186,18 @@ def choose_lists(
     choice pool earlier windows (:mod:`~vitrina.pipelines.recs.selection_windows`): the
     contenders without a trained part are then chosen on every window's users, and the best
     contender with one replaces that choice only if it beats it on the latest window.
-    ``max_users``: each window and view scores at most that many users (a seeded sample)."""
-    everyone = _views(data, None, max_users)
+    ``max_users``: each window and view scores at most that many users (a seeded sample);
+    ``hide_seen``: the discovery view hides every item the user had an event on (docs/adr/0046)."""
+    everyone = _views(data, None, max_users, hide_seen)
     by_name = {policy.name: policy for policy in contenders(parts)}
     scores = score_policies(list(by_name.values()), parts, everyone)
     table = {name: means(values) for name, values in scores.items()}
     users = {view_: int(evaluation.users.size) for view_, evaluation in everyone.items()}
     refittable = [policy for policy in by_name.values() if not policy.uses_trained]
     earlier = (
-        earlier_windows(data, refittable, fit_parts, users[ALL_POSITIVES], max_users=max_users)
+        earlier_windows(
+            data, refittable, fit_parts, users[ALL_POSITIVES], max_users=max_users, hide_seen=hide_seen
+        )
         if fit_parts is not None
         else []
     )
@@ -251,7 +264,8 @@ def select_policy(
     ease = choose_ease_lambda(data, max_users=max_users)
     popularity = choose_popularity_recency(data, view, max_users=max_users)
     timing = choose_buy_again_timing(data, max_users=max_users)
-    settings = {**ease.settings(), **popularity.settings(), **timing.settings()}
+    seen = seen_rule(history_before(data, "test"))
+    settings = {**ease.settings(), **popularity.settings(), **timing.settings(), **seen.settings()}
     sources = fitted_sources(data, history_before(data, "valid"), settings, reuse=ease.model)
     ease.model = None  # in the sources now; the selection, kept to the end of the run, need not hold it
     fitted = {
@@ -266,15 +280,16 @@ def select_policy(
         history = history_before(shifted, "valid")
         return {name: _Memo(model) for name, model in fitted_sources(shifted, history, settings).items()}
 
-    selection, by_name = choose_lists(data, parts, view, earlier_parts, max_users)
+    selection, by_name = choose_lists(data, parts, view, earlier_parts, max_users, seen.hide_seen)
     selection.ease, selection.popularity, selection.buy_again = ease, popularity, timing
+    selection.seen = seen
     if source_rankers:
         challenge_with_source_rankers(data, selection, by_name, parts, settings, sources)
     assert selection.discover is not None  # choose_lists always makes both choices
     best, discover = selection.policy.name, selection.discover.name
     fill = parts[FILL]
     if ranker is not None and heldout_users.size:
-        heldout = _views(data, heldout_users, max_users)
+        heldout = _views(data, heldout_users, max_users, seen.hide_seen)
         scores = {
             name: per_user(PolicyModel(by_name[name], parts, fill), heldout)
             for name in dict.fromkeys((best, discover))
@@ -359,9 +374,11 @@ def discover_model(
     fitted: Mapping[str, Recommender] | None = None,
 ) -> NewToUser:
     """The discover list as of ``history_end_us``: ``policy`` built like :func:`served_model`,
-    each user's purchases before that instant removed from their list."""
+    each user's purchases before that instant removed from their list — or every item the user
+    had an event on, when ``settings`` say the shop's looks never turn into choices
+    (:mod:`vitrina.core.recs.seen_items`)."""
     history = data.interactions.before(history_end_us)
     return NewToUser(
         served_model(policy, data, history_end_us, full, settings, fitted),
-        UserItems.purchases(history, len(data.items)),
+        UserItems.hidden(history, len(data.items), hides_seen(settings)),
     )

@@ -1,8 +1,8 @@
 """What a run's policy choice records (:class:`Selection`): the served and discover lists chosen
 on validation, the numbers they rest on, and the sources' settings chosen before them (EASE's
-λ, recent popularity's recency, buy-again's timing) — as MLflow tags, params, metric sections
-and a report paragraph (docs/adr/0017, 0023, 0026, 0043), with the paired test each list's choice passed
-(docs/adr/0029)."""
+λ, recent popularity's recency, buy-again's timing, what the discover list hides) — as MLflow
+tags, params, metric sections and a report paragraph (docs/adr/0017, 0023, 0026, 0043, 0046),
+with the paired test each list's choice passed (docs/adr/0029)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from vitrina.core.recs.paired import LEVEL, RULE, FloatArray, p_better
 from vitrina.core.recs.policy import FULL, Policy
+from vitrina.core.recs.seen_items import SeenRule
 from vitrina.core.recs.selection import AGAIN, ALL_POSITIVES, DISCOVERY, MIN_PAIRED_USERS, VIEWS
 from vitrina.pipelines.recs.buy_again_timing import BuyAgainTiming
 from vitrina.pipelines.recs.ease_lambda import EaseLambda
@@ -39,6 +40,7 @@ class Selection:
     ease: EaseLambda | None = None  # EASE's λ, chosen before the contenders are scored
     popularity: PopularityRecency | None = None  # recent popularity's recency, chosen first too
     buy_again: BuyAgainTiming | None = None  # buy-again's timing, chosen first too
+    seen: SeenRule | None = None  # whether the discover list hides what was only looked at
     earlier: list[Window] = field(default_factory=list)  # earlier windows pooled with valid's
     pooled: Table = field(default_factory=dict)  # source-only contenders over every window
     scores: Scores = field(default_factory=dict)  # per-user NDCG@10 behind ``table``
@@ -52,6 +54,7 @@ class Selection:
             **(self.ease.settings() if self.ease else {}),
             **(self.popularity.settings() if self.popularity else {}),
             **(self.buy_again.settings() if self.buy_again else {}),
+            **(self.seen.settings() if self.seen else {}),
         }
 
     @property
@@ -77,6 +80,7 @@ class Selection:
             **(self.ease.record() if self.ease else {}),
             **(self.popularity.record() if self.popularity else {}),
             **(self.buy_again.record() if self.buy_again else {}),
+            **(self.seen.record() if self.seen else {}),
             **({"selection.windows": self.windows} if self.earlier else {}),
             **{f"selection.{name}": text for name, text in self.rankers.items()},
             "selection.rule": RULE,
@@ -148,6 +152,7 @@ class Selection:
             **({"selection.ease_lambda_scale": f"{self.ease.scale:g}"} if self.ease else {}),
             **({"selection.popularity_recency": self.popularity.recency.name} if self.popularity else {}),
             **({"selection.buy_again_timing": self.buy_again.timing.name} if self.buy_again else {}),
+            **({"selection.discover_hides_seen": str(self.seen.hide_seen).lower()} if self.seen else {}),
         }
 
     def metrics(self) -> dict[str, dict[str, dict[str, float]]]:
@@ -244,6 +249,8 @@ class Selection:
             text += f" {self.popularity.note()}"
         if self.buy_again is not None:
             text += f" {self.buy_again.note()}"
+        if self.seen is not None:
+            text += f" {self.seen.note()}"
         if self.fallback:
             text += f" {self.fallback}"
         return text

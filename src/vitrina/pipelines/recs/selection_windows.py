@@ -30,7 +30,7 @@ from vitrina.core.recs.ease_lambda import MAX_WINDOWS, MIN_POOLED_USERS, more_wi
 from vitrina.core.recs.paired import FloatArray
 from vitrina.core.recs.policy import FILL, Policy, PolicyModel
 from vitrina.core.recs.recommender import Recommender
-from vitrina.core.recs.selection import ALL_POSITIVES, VIEWS
+from vitrina.core.recs.selection import ALL_POSITIVES, DISCOVERY, VIEWS
 from vitrina.pipelines.recs.ease_lambda import earlier_window
 from vitrina.pipelines.recs.evaluation import EvaluationSet, build_evaluation_set, rank_models, rank_users
 
@@ -90,11 +90,19 @@ def score_window(
     policies: Sequence[Policy],
     parts: Mapping[str, Recommender],
     max_users: int | None = None,
+    hide_seen: bool = False,
 ) -> Window:
     """Every policy over ``parts`` (fitted on the history before ``data``'s validation window)
-    scored on that window in both views (at most ``max_users`` users each, a seeded sample)."""
+    scored on that window in both views (at most ``max_users`` users each, a seeded sample;
+    ``hide_seen``: the discovery view hides what the discover list hides, docs/adr/0046)."""
     views = {
-        view: build_evaluation_set(data, part="valid", repeats=view == ALL_POSITIVES, max_users=max_users)
+        view: build_evaluation_set(
+            data,
+            part="valid",
+            repeats=view == ALL_POSITIVES,
+            max_users=max_users,
+            hide_seen=hide_seen and view == DISCOVERY,
+        )
         for view in VIEWS
     }
     scores = score_policies(policies, parts, views)
@@ -111,6 +119,7 @@ def earlier_windows(
     min_users: int = MIN_POOLED_USERS,
     max_windows: int = MAX_WINDOWS,
     max_users: int | None = None,
+    hide_seen: bool = False,
 ) -> list[Window]:
     """The windows before ``data``'s validation window (which holds ``valid_users`` users) worth
     pooling with it, each with ``policies`` (source-only) scored over ``fit_parts(shifted)``
@@ -120,7 +129,7 @@ def earlier_windows(
         shifted = earlier_window(data, len(counts))
         if shifted is None:
             break
-        window = score_window(shifted, policies, fit_parts(shifted), max_users)
+        window = score_window(shifted, policies, fit_parts(shifted), max_users, hide_seen)
         counts.append(window.users[ALL_POSITIVES])
         out.append(window)
     return out

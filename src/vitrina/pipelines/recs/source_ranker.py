@@ -34,6 +34,7 @@ from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.paired import FloatArray, pooled_scores
 from vitrina.core.recs.policy import Policy, SourceSettings, make_source
 from vitrina.core.recs.recommender import Recommender
+from vitrina.core.recs.seen_items import hides_seen
 from vitrina.core.recs.selection import ALL_POSITIVES, DISCOVERY, VIEWS, challenge
 from vitrina.core.recs.source_ranker import (
     SOURCE_LTR,
@@ -81,7 +82,13 @@ def challenge_with_source_rankers(
         end_us=data.train_end_us,
         cache=cache,
     )
-    views = {view: build_evaluation_set(data, part="valid", repeats=view == ALL_POSITIVES) for view in VIEWS}
+    hide = hides_seen(settings)  # the discovery view hides what the discover list hides
+    views = {
+        view: build_evaluation_set(
+            data, part="valid", repeats=view == ALL_POSITIVES, hide_seen=hide and view == DISCOVERY
+        )
+        for view in VIEWS
+    }
     fitted = {name: ranker for name, ranker in rankers.items() if ranker.fitted}
     for name, ranker in rankers.items():
         selection.rankers[name] = describe(ranker)
@@ -128,7 +135,13 @@ def _earlier_scores(
         if not all(ranker.fitted for ranker in rankers.values()):
             return []
         views = {
-            view: build_evaluation_set(shifted, part="valid", repeats=view == ALL_POSITIVES) for view in VIEWS
+            view: build_evaluation_set(
+                shifted,
+                part="valid",
+                repeats=view == ALL_POSITIVES,
+                hide_seen=hides_seen(settings) and view == DISCOVERY,
+            )
+            for view in VIEWS
         }
         out.append({name: per_user(ranker, views) for name, ranker in rankers.items()})
     return out
