@@ -184,6 +184,8 @@ def with_new_arrivals(
 DISCOVER_BLOCK = 4096
 """Users per call of the discover list's model when the served lists are scored on Spark (bounds
 its deeper candidate matrices)."""
+PROGRESS_SECONDS = 60.0
+"""How often a batch scored in process logs how many users it has done."""
 Rows = tuple[IntArray, npt.NDArray[np.float64], npt.NDArray[np.object_]]
 """Lists of users as a model answers them: items, scores and cold-start reasons, ``(n, k)`` each."""
 
@@ -208,10 +210,16 @@ def score_lists(
         return main, None if discover is None else _stacked(discover, users, k, exclude, DISCOVER_BLOCK)
     block = settings.batch_block_users
     main_parts, discover_parts = [], []
+    started = said = time.perf_counter()
     for start in range(0, users.size, block):
         part = users[start : start + block]
         main_parts.append(served.recommend_with_reasons(part, k, exclude))
         discover_parts.append(discover.recommend_with_reasons(part, k, exclude))
+        if (now := time.perf_counter()) - said >= PROGRESS_SECONDS:  # a long batch says how far it is
+            done = start + part.size
+            rate = done / (now - started)
+            log.info("batch inference: %d of %d users, %.0f users/s", done, users.size, rate)
+            said = now
     return _stack(main_parts), _stack(discover_parts)
 
 
