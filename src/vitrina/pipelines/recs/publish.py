@@ -45,7 +45,13 @@ from vitrina.core.recs.fold_in import FoldIn
 from vitrina.core.recs.full import FullRecommender, explain
 from vitrina.core.recs.item2vec import Item2Vec
 from vitrina.core.recs.mmr import ItemSimilarity
-from vitrina.core.recs.new_arrivals import ArrivalMatcher, ArrivalsRule, NewArrivalSlots, arrival_items
+from vitrina.core.recs.new_arrivals import (
+    ArrivalMatcher,
+    ArrivalsRule,
+    LastPicks,
+    NewArrivalSlots,
+    arrival_items,
+)
 from vitrina.core.recs.policy import ServedModel
 from vitrina.core.recs.selection import discover_default
 from vitrina.core.recs.two_tower.model import TwoTower
@@ -177,8 +183,9 @@ def with_new_arrivals(
     matcher = ArrivalMatcher(data.catalog, history, len(data.users), arrivals, rule.max_touched)
     bought = UserItems.purchases(history, len(data.items))
     log.info("new arrivals: %d products created in the last %g days", arrivals.size, rule.max_age_days)
-    wrapped = NewArrivalSlots(served, matcher, rule, bought)
-    return wrapped, None if discover is None else NewArrivalSlots(discover, matcher, rule, bought)
+    last = LastPicks()  # the served and discover lists of a block share its picks
+    wrapped = NewArrivalSlots(served, matcher, rule, bought, last)
+    return wrapped, None if discover is None else NewArrivalSlots(discover, matcher, rule, bought, last)
 
 
 DISCOVER_BLOCK = 4096

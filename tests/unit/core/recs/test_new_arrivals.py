@@ -14,6 +14,7 @@ from vitrina.core.recs.new_arrivals import (
     SPREAD,
     ArrivalMatcher,
     ArrivalsRule,
+    LastPicks,
     NewArrivalSlots,
     arrival_items,
     insert_slots,
@@ -308,3 +309,35 @@ def test_picks_follow_the_hashed_order_of_every_pair() -> None:
         order = np.argsort(-key, axis=1, kind="stable")[:, :slots]
         want = np.where(np.take_along_axis(allowed, order, axis=1), arrivals[order], PAD)
         assert np.array_equal(model.picks(users, exclude), want)
+
+
+class CountingMatcher(RandomMatcher):
+    """A :class:`RandomMatcher` that counts the blocks it is asked about."""
+
+    asked = 0
+
+    def affinity(self, users: IntArray) -> FloatArray:
+        self.asked += 1
+        return super().affinity(users)
+
+
+def test_two_wrappers_sharing_the_last_picks_choose_a_block_once() -> None:
+    arrivals = np.arange(100, 140, dtype=np.int64)
+    bought = UserItems(np.zeros(0, np.int64), 200)
+    rule = ArrivalsRule(slots=1, rank=2)
+    matcher = CountingMatcher(30, arrivals, seed=4)
+    alone = NewArrivalSlots(Fixed(), matcher, rule, bought)  # type: ignore[arg-type]
+    users, exclude = np.arange(30, dtype=np.int64), np.zeros(200, dtype=bool)
+    want = alone.recommend_with_reasons(users, 4, exclude)
+    last = LastPicks()
+    served = NewArrivalSlots(Fixed(), matcher, rule, bought, last)  # type: ignore[arg-type]
+    other = NewArrivalSlots(Fixed(), matcher, rule, bought, last)  # type: ignore[arg-type]
+    matcher.asked = 0
+    for model in (served, other):
+        got = model.recommend_with_reasons(users, 4, exclude)
+        for got_part, want_part in zip(got, want, strict=True):
+            assert np.array_equal(got_part, want_part)
+    assert matcher.asked == 1
+    other.recommend_with_reasons(users[:10], 4, exclude)  # another block
+    other.recommend_with_reasons(users[:10], 4, exclude.copy())  # another mask
+    assert matcher.asked == 3
