@@ -114,7 +114,13 @@ def _child(step: str, scale: str, seed: int, home: str, result: str, groups: int
         check = check_drift(settings, DriftConfig(), console)
         out["decision"] = check.decision
     elif step in ("recs-train", "recs-publish"):
+        import logging
+
         from vitrina.pipelines.recs.run import RecsConfig, run_recs
+
+        # publishing's progress lines (keyed lists, batch inference's users done) in the step's log
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+        logging.getLogger("vitrina.pipelines.recs.publish").setLevel(logging.INFO)
         from vitrina.pipelines.retrain_policy import TrainDecision
 
         train = step == "recs-train"

@@ -10,6 +10,7 @@ from typing import Any
 
 from machine import summary
 from scale_model import Projection, Sizes, project
+from scale_publish_note import RECS_PUBLISH_NOTE
 
 TARGET_USERS = 10_000_000
 TARGET_PRODUCTS = 1_000_000
@@ -146,6 +147,8 @@ NOT_FITTING = [
     "evaluation join today (ADR-0002, ADR-0018), not validation.",
     "",
     *RECS_TRAIN_NOTE,
+    "",
+    *RECS_PUBLISH_NOTE,
     "",
     "generate, features, drift and search at large were measured on the first large world (the "
     "sizes line), the last three on the stand-in's validated output; validate, recs-train and "

@@ -4,6 +4,7 @@ ranked lists (recommenders, search retrieval)."""
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from vitrina.core.ranking.interactions import FloatArray, IntArray
 
@@ -51,3 +52,40 @@ def top_k_pairs(
     out_cols[rows[top], rank[top]] = cols[top]
     out_scores[rows[top], rank[top]] = scores[top]
     return out_cols, out_scores
+
+
+def top_k_wide(scores: npt.NDArray[np.floating], k: int) -> tuple[IntArray, FloatArray]:
+    """:func:`top_k_rows` for wide rows (a score per catalog item), ties by the smaller column.
+
+    Batch inference scores every user against the whole catalog (ALS's dot products: 200,000
+    columns at the large scale). :func:`top_k_rows` casts each row to float64 and runs numpy's
+    ``argpartition`` over it, ~9 ms per user at 200,000 items on the benchmark machine; torch's
+    ``topk`` on the rows as they are (float32) takes a fraction of that. Equal scores are
+    ordered by column, also at the cut, so a list is the prefix of a longer one; without ties
+    the result is :func:`top_k_rows`'s. Scores come back as float64 (exact for float32 input).
+    """
+    import torch  # deferred: a heavy import, needed only where wide rows are ranked
+
+    n, m = scores.shape
+    kk = min(k, m)
+    items = np.full((n, k), PAD, dtype=np.int64)
+    top = np.full((n, k), -np.inf)
+    if kk == 0 or n == 0:
+        return items, top
+    values, found = torch.topk(torch.from_numpy(np.ascontiguousarray(scores)), kk, dim=1, sorted=True)
+    best, cols = values.numpy().astype(np.float64), found.numpy().astype(np.int64)
+    cut = best[:, -1]
+    # rows where the kk-th score is shared with a column left out: choose by column among the tie
+    tied = np.flatnonzero(
+        np.isfinite(cut)
+        & ((scores == cut[:, None].astype(scores.dtype)).sum(axis=1) > (best == cut[:, None]).sum(axis=1))
+    )
+    for row in tied:
+        wanted = np.flatnonzero(scores[row] >= scores.dtype.type(cut[row]))
+        cols[row] = wanted[np.lexsort((wanted, -scores[row, wanted].astype(np.float64)))][:kk]
+        best[row] = scores[row, cols[row]]
+    order = np.lexsort((cols, -best), axis=1)  # score, then column, within each row
+    cols, best = np.take_along_axis(cols, order, axis=1), np.take_along_axis(best, order, axis=1)
+    cols[~np.isfinite(best)] = PAD
+    items[:, :kk], top[:, :kk] = cols, best
+    return items, top

@@ -15,13 +15,15 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from vitrina.core.ranking.interactions import EVENT_WEIGHT, FloatArray, IntArray, Interactions
-from vitrina.core.ranking.top_k import PAD, top_k_rows
+from vitrina.core.ranking.top_k import PAD, top_k_wide
 from vitrina.core.recs.artifact_files import load_artifact, save_artifact
 from vitrina.core.recs.baselines import BoolArray, GlobalPopularity
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.user_items import UserItems
 
-_SCORE_CHUNK = 1 << 22  # users per dense scoring chunk = this / n_items (~32 MB of float64)
+_SCORE_CHUNK = 1 << 25
+"""Scores per dense chunk (users = this / n_items; 128 MB of float32): at 200,000 items 167 users
+per product, where 20 streamed the item factors from memory once per 20 users, 3× slower a user."""
 
 
 class ALSRecommender:
@@ -103,7 +105,9 @@ class ALSRecommender:
     def recommend(
         self, users: IntArray, k: int, exclude: BoolArray | None = None
     ) -> tuple[IntArray, FloatArray]:
-        """Top ``k`` items by factor dot product, scored in chunks of users to bound memory."""
+        """Top ``k`` items by factor dot product, scored in chunks of users to bound memory; the
+        float32 products are ranked as they are (:func:`~vitrina.core.ranking.top_k.top_k_wide`:
+        every user is scored against the whole catalog, so the ranking is most of the batch)."""
         user_factors, item_factors, known, liked = self._fitted()
         users = np.asarray(users, dtype=np.int64)
         out_items = np.full((users.size, k), PAD, dtype=np.int64)
@@ -112,13 +116,13 @@ class ALSRecommender:
         chunk = max(1, _SCORE_CHUNK // max(1, item_factors.shape[0]))
         for start in range(0, seen.size, chunk):
             rows = seen[start : start + chunk]
-            scores = (user_factors[users[rows]] @ item_factors.T).astype(np.float64)
+            scores = user_factors[users[rows]] @ item_factors.T
             if exclude is not None:
                 scores[:, exclude] = -np.inf
             if self.filter_liked:
                 row, item = liked.pairs(users[rows])
                 scores[row, item] = -np.inf
-            out_items[rows], out_scores[rows] = top_k_rows(scores, k)
+            out_items[rows], out_scores[rows] = top_k_wide(scores, k)
         cold = np.flatnonzero(~known[users])
         if cold.size:
             out_items[cold], out_scores[cold] = self.fallback.recommend(users[cold], k, exclude)

@@ -37,6 +37,7 @@ from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.ranking.top_k import PAD
 from vitrina.core.recs.als import ALSRecommender
 from vitrina.core.recs.baselines import GlobalPopularity
+from vitrina.core.recs.block_memo import shared_for_a_batch
 from vitrina.core.recs.business_rules import BusinessRules
 from vitrina.core.recs.cold_start import ColdStartRecommender
 from vitrina.core.recs.dataset import RecsData, to_micros
@@ -44,7 +45,13 @@ from vitrina.core.recs.fold_in import FoldIn
 from vitrina.core.recs.full import FullRecommender, explain
 from vitrina.core.recs.item2vec import Item2Vec
 from vitrina.core.recs.mmr import ItemSimilarity
-from vitrina.core.recs.new_arrivals import ArrivalMatcher, ArrivalsRule, NewArrivalSlots, arrival_items
+from vitrina.core.recs.new_arrivals import (
+    ArrivalMatcher,
+    ArrivalsRule,
+    LastPicks,
+    NewArrivalSlots,
+    arrival_items,
+)
 from vitrina.core.recs.policy import ServedModel
 from vitrina.core.recs.selection import discover_default
 from vitrina.core.recs.two_tower.model import TwoTower
@@ -131,10 +138,12 @@ def publish_batch(
         data, history
     )
     served, discover = with_new_arrivals(data, settings.shop.new_arrivals.rule(), served, discover)
-    items, scores, cold_reasons = score_users(settings, served, active, config.top_k, exclude)
+    (items, scores, cold_reasons), found = score_lists(
+        settings, served, discover, active, config.top_k, exclude
+    )
     reasons = explain(data, history, active, items, cold_reasons)
-    if discover is not None:
-        lists = [*lists, discover_list(data, history, discover, active, exclude, config.top_k)]
+    if found is not None:
+        lists = [*lists, discover_list(data, history, active, found)]
     popular, _ = popular_model.recommend(np.zeros(1, dtype=np.int64), config.top_k, exclude)
     with open_store(settings) as store:
         return publish_recommendations(
@@ -174,31 +183,74 @@ def with_new_arrivals(
     matcher = ArrivalMatcher(data.catalog, history, len(data.users), arrivals, rule.max_touched)
     bought = UserItems.purchases(history, len(data.items))
     log.info("new arrivals: %d products created in the last %g days", arrivals.size, rule.max_age_days)
-    wrapped = NewArrivalSlots(served, matcher, rule, bought)
-    return wrapped, None if discover is None else NewArrivalSlots(discover, matcher, rule, bought)
+    last = LastPicks()  # the served and discover lists of a block share its picks
+    wrapped = NewArrivalSlots(served, matcher, rule, bought, last)
+    return wrapped, None if discover is None else NewArrivalSlots(discover, matcher, rule, bought, last)
 
 
 DISCOVER_BLOCK = 4096
-"""Users per call of the discover list's model (bounds its deeper candidate matrices)."""
+"""Users per call of the discover list's model when the served lists are scored on Spark (bounds
+its deeper candidate matrices)."""
+PROGRESS_SECONDS = 60.0
+"""How often a batch scored in process logs how many users it has done."""
+Rows = tuple[IntArray, npt.NDArray[np.float64], npt.NDArray[np.object_]]
+"""Lists of users as a model answers them: items, scores and cold-start reasons, ``(n, k)`` each."""
 
 
-def discover_list(
-    data: RecsData,
-    history: Interactions,
-    discover: ServedModel,
+def score_lists(
+    settings: Settings,
+    served: ServedModel,
+    discover: ServedModel | None,
     users: IntArray,
-    exclude: npt.NDArray[np.bool_],
     k: int,
-) -> KeyedLists:
-    """The ``discover`` list of each of ``users`` (the same users as the main lists), with the
-    history-based reasons; a user left with nothing gets no row (serving falls back)."""
-    block = DISCOVER_BLOCK
-    chunks = [
-        discover.recommend_with_reasons(users[s : s + block], k, exclude) for s in range(0, users.size, block)
-    ]
-    items = np.vstack([c[0] for c in chunks]) if chunks else np.zeros((0, k), np.int64)
-    scores = np.vstack([c[1] for c in chunks]) if chunks else np.zeros((0, k))
-    cold = np.vstack([c[2] for c in chunks]) if chunks else np.zeros((0, k), object)
+    exclude: npt.NDArray[np.bool_],
+) -> tuple[Rows, Rows | None]:
+    """``served``'s lists of ``users`` and, when there is one, ``discover``'s.
+
+    In process, block by block (``settings.batch_block_users``): a block's served lists, then its
+    discover lists, so that a source both policies share scores each block once
+    (:class:`~vitrina.core.recs.block_memo.BlockMemo`, set up by :func:`champion_model`). On Spark
+    the served lists are scored on the executors (:func:`~vitrina.pipelines.recs.engine.score_users`)
+    and the discover lists here."""
+    if discover is None or settings.engine == "spark" or users.size == 0:
+        main = score_users(settings, served, users, k, exclude)
+        return main, None if discover is None else _stacked(discover, users, k, exclude, DISCOVER_BLOCK)
+    block = settings.batch_block_users
+    main_parts, discover_parts = [], []
+    started = said = time.perf_counter()
+    for start in range(0, users.size, block):
+        part = users[start : start + block]
+        main_parts.append(served.recommend_with_reasons(part, k, exclude))
+        discover_parts.append(discover.recommend_with_reasons(part, k, exclude))
+        if (now := time.perf_counter()) - said >= PROGRESS_SECONDS:  # a long batch says how far it is
+            done = start + part.size
+            rate = done / (now - started)
+            log.info("batch inference: %d of %d users, %.0f users/s", done, users.size, rate)
+            said = now
+    return _stack(main_parts), _stack(discover_parts)
+
+
+def _stacked(model: ServedModel, users: IntArray, k: int, exclude: npt.NDArray[np.bool_], block: int) -> Rows:
+    if users.size == 0:
+        return np.zeros((0, k), np.int64), np.zeros((0, k)), np.zeros((0, k), dtype=object)
+    return _stack(
+        [model.recommend_with_reasons(users[s : s + block], k, exclude) for s in range(0, users.size, block)]
+    )
+
+
+def _stack(parts: list[tuple[IntArray, npt.NDArray[np.float64], npt.NDArray[np.object_]]]) -> Rows:
+    return (
+        np.vstack([p[0] for p in parts]),
+        np.vstack([p[1] for p in parts]),
+        np.vstack([p[2] for p in parts]),
+    )
+
+
+def discover_list(data: RecsData, history: Interactions, users: IntArray, found: Rows) -> KeyedLists:
+    """The ``discover`` list of each of ``users`` (the same users as the main lists) from the
+    discover model's ``found`` rows, with the history-based reasons; a user left with nothing gets
+    no row (serving falls back)."""
+    items, scores, cold = found
     reasons = explain(data, history, users, items, cold)
     keep = (items != PAD).any(axis=1)
     return KeyedLists(
@@ -267,7 +319,10 @@ def champion_model(
     full, _ = assemble(data, end_us, settings, bundle.item2vec, bundle.two_tower, bundle.ranker, config)
     discover = bundle.discover or discover_default(bundle.policy)  # older bundles recorded none
     shared = shared_sources(full.als, bundle.sources)  # the full model's ALS, not a second fit
-    fitted = policy_sources((bundle.policy, discover), data, end_us, bundle.sources, shared)
+    # the served and discover lists share their sources, ALS's and EASE's scores block by block too
+    fitted = shared_for_a_batch(
+        policy_sources((bundle.policy, discover), data, end_us, bundle.sources, shared)
+    )
     served = served_model(bundle.policy, data, end_us, full, bundle.sources, fitted)
     served.discover = discover_model(discover, data, end_us, full, bundle.sources, fitted)
     return run, served, bundle.fold_in

@@ -14,6 +14,7 @@ from vitrina.core.recs.new_arrivals import (
     SPREAD,
     ArrivalMatcher,
     ArrivalsRule,
+    LastPicks,
     NewArrivalSlots,
     arrival_items,
     insert_slots,
@@ -227,3 +228,116 @@ def test_users_in_small_blocks_get_the_same_picks(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr("vitrina.core.recs.new_arrivals.MAX_CELLS", 4)  # 1 user per block
     assert model.picks(users).tolist() == whole.tolist()
     assert whole[3].tolist() == [PAD, PAD]
+
+
+def row_by_row(
+    items: IntArray, scores: FloatArray, reasons: ObjectArray, picks: IntArray, rank: int
+) -> tuple[IntArray, FloatArray, ObjectArray]:
+    """Reference for :func:`insert_slots`: the rule written out for one row at a time."""
+    out_items, out_scores, out_reasons = items.copy(), scores.astype(np.float64), reasons.copy()
+    k = items.shape[1]
+    for row in range(items.shape[0]):
+        listed = [int(i) for i in items[row] if i != PAD]
+        new = [int(p) for p in picks[row] if p != PAD and int(p) not in listed[: min(rank, k)]]
+        if not new:
+            continue
+        keep = [j for j, i in enumerate(items[row]) if i != PAD and int(i) not in new]
+        at = min(max(min(rank, k) - len(new), 0), len(keep))
+        order = [(int(items[row, j]), float(scores[row, j]), reasons[row, j]) for j in keep]
+        fill = order[at][1] if at < len(keep) else (order[-1][1] if keep else 0.0)
+        order[at:at] = [(p, fill, REASON_NEW) for p in new]
+        out_items[row], out_scores[row], out_reasons[row] = PAD, -np.inf, ""
+        for place, (item, score, reason) in enumerate(order[:k]):
+            out_items[row, place], out_scores[row, place], out_reasons[row, place] = item, score, reason
+    return out_items, out_scores, out_reasons
+
+
+def test_slots_of_a_whole_batch_match_the_rule_row_by_row() -> None:
+    rng = np.random.default_rng(11)
+    for _ in range(500):
+        n, k, slots = int(rng.integers(1, 8)), int(rng.integers(1, 12)), int(rng.integers(1, 4))
+        items = np.stack([rng.permutation(15)[:k] for _ in range(n)]).astype(np.int64)
+        for row in range(n):  # short lists, and padding inside a list
+            if rng.random() < 0.5:
+                items[row, k - int(rng.integers(0, k + 1)) :] = PAD
+            elif rng.random() < 0.3:
+                items[row, rng.integers(0, k)] = PAD
+        scores = np.sort(rng.random((n, k)), axis=1)[:, ::-1].copy()
+        scores[items == PAD] = -np.inf
+        labels = np.array(["a", "b", "c"], dtype=object)[rng.integers(0, 3, (n, k))]
+        reasons = np.where(items == PAD, "", labels).astype(object)
+        picks = np.stack([rng.permutation(15)[:slots] for _ in range(n)]).astype(np.int64)
+        picks[rng.random(picks.shape) < 0.3] = PAD
+        rank = int(rng.integers(1, 14))
+        got = insert_slots(items, scores, reasons, picks, rank)
+        want = row_by_row(items, scores, reasons, picks, rank)
+        for got_part, want_part in zip(got, want, strict=True):
+            assert np.array_equal(got_part, want_part)
+
+
+class RandomMatcher:
+    """A matcher with seeded affinities in steps of 0.1 (many equal matches), 0 for a third."""
+
+    def __init__(self, n_users: int, arrivals: IntArray, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        self.arrivals = arrivals
+        self.age_days = rng.integers(0, 7, arrivals.size).astype(np.float64)
+        values = np.round(rng.random((n_users, arrivals.size)), 1)
+        self._affinity = np.where(rng.random(values.shape) < 0.3, 0.0, values)
+
+    def affinity(self, users: IntArray) -> FloatArray:
+        return np.asarray(self._affinity[users], dtype=np.float64)
+
+
+def test_picks_follow_the_hashed_order_of_every_pair() -> None:
+    """Hashing the near matches only picks what hashing every (user, arrival) pair picks."""
+    arrivals = np.arange(100, 160, dtype=np.int64)
+    bought = UserItems.purchases(history([(u, 100 + u % 60, "purchase") for u in range(0, 50, 3)]), 200)
+    exclude = np.zeros(200, dtype=bool)
+    exclude[arrivals[::7]] = True
+    for slots in (1, 3):
+        matcher = RandomMatcher(50, arrivals, seed=slots)
+        model = NewArrivalSlots(Fixed(), matcher, ArrivalsRule(slots=slots, rank=5), bought)  # type: ignore[arg-type]
+        users = np.arange(50, dtype=np.int64)
+        score = matcher.affinity(users)
+        allowed = (score > 0) & ~exclude[arrivals][None, :]
+        allowed &= ~bought.contains(users, np.broadcast_to(arrivals, score.shape))
+        best = np.where(allowed, score, 0.0).max(axis=1, keepdims=True)
+        near = allowed & (score >= SPREAD * best)
+        draw = np.log(np.maximum(pair_hash(users, arrivals), 1e-300)) * (1.0 + matcher.age_days)[None, :]
+        key = np.where(near, 2.0 + np.exp(draw), np.where(allowed, score, -1.0))
+        order = np.argsort(-key, axis=1, kind="stable")[:, :slots]
+        want = np.where(np.take_along_axis(allowed, order, axis=1), arrivals[order], PAD)
+        assert np.array_equal(model.picks(users, exclude), want)
+
+
+class CountingMatcher(RandomMatcher):
+    """A :class:`RandomMatcher` that counts the blocks it is asked about."""
+
+    asked = 0
+
+    def affinity(self, users: IntArray) -> FloatArray:
+        self.asked += 1
+        return super().affinity(users)
+
+
+def test_two_wrappers_sharing_the_last_picks_choose_a_block_once() -> None:
+    arrivals = np.arange(100, 140, dtype=np.int64)
+    bought = UserItems(np.zeros(0, np.int64), 200)
+    rule = ArrivalsRule(slots=1, rank=2)
+    matcher = CountingMatcher(30, arrivals, seed=4)
+    alone = NewArrivalSlots(Fixed(), matcher, rule, bought)  # type: ignore[arg-type]
+    users, exclude = np.arange(30, dtype=np.int64), np.zeros(200, dtype=bool)
+    want = alone.recommend_with_reasons(users, 4, exclude)
+    last = LastPicks()
+    served = NewArrivalSlots(Fixed(), matcher, rule, bought, last)  # type: ignore[arg-type]
+    other = NewArrivalSlots(Fixed(), matcher, rule, bought, last)  # type: ignore[arg-type]
+    matcher.asked = 0
+    for model in (served, other):
+        got = model.recommend_with_reasons(users, 4, exclude)
+        for got_part, want_part in zip(got, want, strict=True):
+            assert np.array_equal(got_part, want_part)
+    assert matcher.asked == 1
+    other.recommend_with_reasons(users[:10], 4, exclude)  # another block
+    other.recommend_with_reasons(users[:10], 4, exclude.copy())  # another mask
+    assert matcher.asked == 3

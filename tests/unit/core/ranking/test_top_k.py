@@ -1,0 +1,67 @@
+"""The wide-row top-k of batch inference: the same lists as the dense ranking, ties by column."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vitrina.core.ranking.top_k import PAD, top_k_rows, top_k_wide
+
+pytestmark = pytest.mark.unit
+
+
+def by_column(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Reference: each row's finite scores sorted by score, then column; padded to ``k``."""
+    items = np.full((scores.shape[0], k), PAD, dtype=np.int64)
+    top = np.full((scores.shape[0], k), -np.inf)
+    for row, values in enumerate(scores):
+        finite = np.flatnonzero(np.isfinite(values))
+        best = finite[np.lexsort((finite, -values[finite].astype(np.float64)))][:k]
+        items[row, : best.size], top[row, : best.size] = best, values[best]
+    return items, top
+
+
+def test_without_ties_it_is_the_dense_ranking() -> None:
+    rng = np.random.default_rng(7)
+    scores = rng.standard_normal((40, 3_000)).astype(np.float32)
+    scores[rng.random(scores.shape) < 0.1] = -np.inf  # excluded items
+    for k in (1, 20, 100):
+        items, top = top_k_wide(scores, k)
+        expected_items, expected_top = top_k_rows(scores.astype(np.float64), k)
+        assert np.array_equal(items, expected_items)
+        assert np.array_equal(top, expected_top)
+        assert top.dtype == np.float64
+
+
+def test_ties_go_to_the_smaller_column_also_at_the_cut() -> None:
+    scores = np.array(
+        [
+            [1.0, 3.0, 3.0, 2.0, 3.0, 0.0],  # three-way tie at the top, cut inside it
+            [0.5, 0.5, 0.5, 0.5, 0.5, 0.5],  # all equal
+            [2.0, 1.0, 1.0, 1.0, 2.0, 9.0],  # tie at the cut
+        ],
+        dtype=np.float32,
+    )
+    items, top = top_k_wide(scores, 2)
+    assert items.tolist() == [[1, 2], [0, 1], [5, 0]]
+    assert top.tolist() == [[3.0, 3.0], [0.5, 0.5], [9.0, 2.0]]
+    rng = np.random.default_rng(3)
+    many = np.round(rng.standard_normal((30, 400)), 1).astype(np.float32)  # many ties
+    many[rng.random(many.shape) < 0.3] = -np.inf
+    for k in (1, 7, 50, 500):
+        got, got_top = top_k_wide(many, k)
+        want, want_top = by_column(many, k)
+        assert np.array_equal(got, want)
+        assert np.array_equal(got_top, want_top)
+        if k < 500:  # a list is the prefix of a longer one, ties included
+            assert np.array_equal(top_k_wide(many, 500)[0][:, :k], got)
+
+
+def test_short_rows_are_padded() -> None:
+    scores = np.array([[1.0, -np.inf, 2.0], [-np.inf, -np.inf, -np.inf]], dtype=np.float32)
+    items, top = top_k_wide(scores, 5)
+    assert items.tolist() == [[2, 0, PAD, PAD, PAD], [PAD] * 5]
+    assert top[0, :2].tolist() == [2.0, 1.0]
+    assert np.isneginf(top[0, 2:]).all()
+    assert np.isneginf(top[1]).all()
+    assert top_k_wide(np.zeros((0, 4), np.float32), 3)[0].shape == (0, 3)
