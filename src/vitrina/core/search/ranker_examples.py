@@ -12,6 +12,13 @@ would describe every later search with data up to two weeks older than the one i
 on, and the ranker would learn that popularity and click-through say less than they do when
 it serves (docs/adr/0041).
 
+Listed products only: a search's candidates are the products listed before it was made
+(``listed_us``, from the catalog's ``created_at``). The product table is the catalog of today,
+so without this a search of two weeks ago would have as candidates products that did not exist
+yet: never shown, never clicked, labelled 0, with no behaviour — every one of them a lesson that
+a product without history is irrelevant, which serving then applies to real new arrivals
+(docs/adr/0044).
+
 Position bias: a click at rank k is weighted ``1/θ_k`` (:mod:`vitrina.core.search.propensity`),
 θ estimated from the same logs, so clicks on low ranks — rare only because few users look
 there — count as much as they deserve. Searches are sampled (seeded) to bound the cost.
@@ -28,13 +35,29 @@ from vitrina.core.ranking.training_set import RankingFrame, concat_frames
 from vitrina.core.search.products import ProductTable
 from vitrina.core.search.propensity import PositionBias, estimate_position_bias
 from vitrina.core.search.ranker_features import RankingContext, candidate_features, merge_hits
-from vitrina.core.search.types import Hits, ParsedQuery, positions_in
+from vitrina.core.search.types import Hits, Int64Array, ParsedQuery, positions_in
 
 Understand = Callable[[str], ParsedQuery]
 ContextAsOf = Callable[[pd.Timestamp], RankingContext]
 Retrieve = Callable[[ParsedQuery], tuple[Hits, Hits]]
 
 PURCHASE, CLICK = 2, 1
+ALWAYS_LISTED = np.iinfo(np.int64).min
+"""``listed_us`` of a product whose listing time is unknown: a candidate of every search."""
+
+
+def listing_times(products: ProductTable, catalog: pd.DataFrame) -> Int64Array:
+    """Each product row's ``created_at`` in µs since the epoch (:data:`ALWAYS_LISTED` when the
+    catalog has no such column or no value for the product)."""
+    out = np.full(len(products), ALWAYS_LISTED, dtype=np.int64)
+    if "created_at" not in catalog.columns:
+        return out
+    created = pd.to_datetime(catalog["created_at"], utc=True)
+    rows = products.rows_of(catalog["product_id"].to_numpy())
+    known = (rows >= 0) & created.notna().to_numpy()
+    micros = created[known].dt.as_unit("us").astype("int64").to_numpy()
+    out[rows[known]] = micros
+    return out
 
 
 def impressions(logs: pd.DataFrame, normalise: Callable[[str], str]) -> pd.DataFrame:
@@ -81,17 +104,23 @@ def build_ranking_frame(
     understand: Understand,
     retrieve: Retrieve,
     bias: PositionBias,
+    listed_us: Int64Array | None = None,
 ) -> RankingFrame:
     """LambdaRank rows for ``searches`` (see the module docstring); ``users`` holds the search
-    number, ``items`` the product row."""
+    number, ``items`` the product row. With ``listed_us`` (per product row, see
+    :func:`listing_times`), retrieved products listed after a search are not its candidates."""
     parts: list[pd.DataFrame] = []
     labels: list[np.ndarray] = []
     weights: list[np.ndarray] = []
     groups: list[np.ndarray] = []
     items: list[np.ndarray] = []
+    made_us = pd.to_datetime(searches["ts"], utc=True).dt.as_unit("us").astype("int64").to_numpy()
     for number, search in enumerate(searches.itertuples(index=False)):
         parsed = understand(str(search.query))
         rows, retrieval = merge_hits(*retrieve(parsed))
+        if listed_us is not None:
+            existed = listed_us[rows] < made_us[number]
+            rows, retrieval = rows[existed], retrieval[existed]
         shown = products.rows_of(np.asarray(search.results_shown, dtype=object))
         extra = shown[(shown >= 0) & ~np.isin(shown, rows)]
         rows = np.concatenate([rows, extra])
@@ -128,6 +157,7 @@ def build_point_in_time_frame(
     understand: Understand,
     retrieve: Retrieve,
     bias: PositionBias,
+    listed_us: Int64Array | None = None,
 ) -> RankingFrame:
     """:func:`build_ranking_frame` day by day: the searches of each UTC day with
     ``context_as_of(start of that day)`` (signals from before the day only: no search's own
@@ -144,6 +174,7 @@ def build_point_in_time_frame(
             understand,
             retrieve,
             bias,
+            listed_us,
         )
         for day in sorted(days.unique())
     ]

@@ -21,6 +21,9 @@ log_views_7d … price_ratio_l3 product signals (:mod:`vitrina.core.search.signa
 in_stock, sponsored           catalog flags
 qp_log_clicks, qp_log_shown   clicks and impressions of this product for this very query
 qp_ctr                        (clicks + 1) / (impressions + 10): smoothed query–product CTR
+                              (qp_log_clicks and qp_log_shown are missing, like the product's
+                              counts, for a product no one was shown: no query has history
+                              with it; qp_ctr is then its prior, 0.1)
 user_l2_affinity              the user's share of positive events in the product's L2
                               (NaN unless the user has enough history to personalise)
 intent_*                      the query's past clicks on the product's category, brand and
@@ -39,7 +42,7 @@ import pandas as pd
 
 from vitrina.core.search.products import ProductTable
 from vitrina.core.search.query_intent import INTENT_FEATURES, QueryIntent
-from vitrina.core.search.signals import PRODUCT_COLUMNS, SearchSignals
+from vitrina.core.search.signals import PRODUCT_COLUMNS, SearchSignals, has_exposure
 from vitrina.core.search.token_rows import TokenRows
 from vitrina.core.search.types import Hits, Int64Array, ParsedQuery, positions_in
 
@@ -78,6 +81,7 @@ class RankingContext:
     categories: TokenRows
     l2: list[str]
     product_signals: np.ndarray
+    exposed: npt.NDArray[np.bool_]
     in_stock: np.ndarray
     sponsored: np.ndarray
     query_clicks: dict[tuple[str, int], tuple[float, float]]
@@ -101,6 +105,7 @@ class RankingContext:
             categories=TokenRows(token_sets("category_l3")),
             l2=frame["category_l2"].astype(str).tolist(),
             product_signals=signals.product[list(PRODUCT_COLUMNS)].to_numpy(dtype=np.float64),
+            exposed=has_exposure(signals.product),
             in_stock=(frame["stock"].to_numpy() > 0).astype(np.float64),
             sponsored=frame["is_sponsored"].to_numpy(dtype=bool).astype(np.float64),
             query_clicks=signals.query_lookup(),
@@ -174,6 +179,7 @@ def candidate_features(
     out[:, base + 2] = np.log1p(history[:, 0])
     out[:, base + 3] = np.log1p(history[:, 1])
     out[:, base + 4] = (history[:, 0] + 1.0) / (history[:, 1] + 10.0)
+    out[~context.exposed[rows], base + 2 : base + 4] = np.nan
     shares = context.affinity.get(user_id or "")
     if shares is not None:
         out[:, base + 5] = [shares.get(context.l2[r], 0.0) for r in rows.tolist()]

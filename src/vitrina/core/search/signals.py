@@ -3,7 +3,14 @@
 * per product (aligned to :class:`~vitrina.core.search.products.ProductTable` rows): popularity
   and CTR of the last 7 days (the recommendation feature definitions, :mod:`vitrina.adapters.features`),
   search CTR over :data:`WINDOW_DAYS` (clicks / times shown on a search page, smoothed
-  towards the catalog mean), price relative to the median of its L3 category;
+  towards the catalog mean), price relative to the median of its L3 category. A product listed
+  less than :data:`COUNT_WINDOW_DAYS` ago (or not yet) that no one was shown — no view, no
+  search impression — has no behaviour to read: its counts are missing (NaN), not 0, since
+  zero views and zero clicks would describe it as shown and passed over, the evidence of an
+  unpopular product (its 7-day CTR is missing without views anyway; its search CTR is the
+  prior, the catalog mean). A product listed for the whole window and still never shown keeps
+  its zeros: a week without exposure is evidence. The ranker (LightGBM) learns from the
+  training rows where missing counts go (docs/adr/0044); :func:`has_exposure` tells them apart;
 * per (normalised query, product): clicks and impressions in search over the window — the
   strongest signal a marketplace has for its head queries;
 * per user: the share of positive events per L2 category over 30 days, kept only for users
@@ -24,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
@@ -45,6 +53,19 @@ PRODUCT_COLUMNS = (
     "search_ctr",
     "price_ratio_l3",
 )
+COUNT_COLUMNS = PRODUCT_COLUMNS[:3]
+"""The behavioural counts: missing for a new product without exposure. A ranker trained before
+they could be missing reads a missing value as 0 (LightGBM's rule for a feature it saw no
+missing value of), so such a ranker serves re-indexed signals exactly as before."""
+COUNT_WINDOW_DAYS = 7.0
+"""The counts' window: a product listed at least this long ago had all of it to be shown."""
+
+
+def has_exposure(product: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Per row of a :attr:`SearchSignals.product` frame: does the product have behaviour to
+    read — shown to someone in the windows, or listed for the whole counts' window? Signals
+    saved before missing counts existed (``log_views_7d`` never missing) read as all having it."""
+    return np.asarray(product["log_views_7d"].notna().to_numpy(), dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -163,12 +184,17 @@ def _product_signals(
     impressions = _per_row(products, shown)
     clicks = _per_row(products, clicked)
     prior = clicks.sum() / max(impressions.sum(), 1.0)
+    views = aligned("item_views_7d", 0.0)
+    listed = np.zeros(n, dtype=bool)  # listed at the cut-off (the item frame holds only those)
+    listed[item_rows[keep]] = True
+    age = aligned("item_freshness_days", np.nan) if "item_freshness_days" in item else np.full(n, np.nan)
+    new = ~listed | (age < COUNT_WINDOW_DAYS)  # unknown listing time: not new
     frame = products.frame
     median = frame.groupby("category_l3")["price"].transform("median").to_numpy(dtype=np.float64)
     price = frame["price"].to_numpy(dtype=np.float64)
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
-            "log_views_7d": np.log1p(aligned("item_views_7d", 0.0)),
+            "log_views_7d": np.log1p(views),
             "log_clicks_7d": np.log1p(aligned("item_clicks_7d", 0.0)),
             "log_purchases_7d": np.log1p(aligned("item_purchases_7d", 0.0)),
             "ctr_7d": aligned("item_ctr_7d", np.nan),
@@ -176,6 +202,8 @@ def _product_signals(
             "price_ratio_l3": np.where(median > 0, price / np.where(median > 0, median, 1.0), np.nan),
         }
     )
+    out.loc[new & (views <= 0) & (impressions <= 0), list(COUNT_COLUMNS)] = np.nan
+    return out
 
 
 def _per_row(products: ProductTable, counts: pd.DataFrame) -> np.ndarray:

@@ -8,7 +8,8 @@ Time is split so that no model is judged on what it learned from:
   before ``t_eval``; the bi-encoder is fine-tuned on (query, clicked, skipped) triples before
   ``t_rank``, so the semantic scores the ranker learns from are not over-fitted ones;
 * the ranker learns from searches in ``[t_rank, t_eval)``, each with the signals as of the
-  start of its day (point in time, as serving computes them: docs/adr/0041);
+  start of its day (point in time, as serving computes them: docs/adr/0041) and among the
+  products listed before it (docs/adr/0044);
 * the evaluation judges every model on the shop's judgments, the simulator's qrels and
   held-out searches after ``t_eval`` — whichever exist —, with signals as of ``t_eval``; the
   gate reads one of them (:mod:`vitrina.core.evaluation.relevance_source`: judgments first);
@@ -82,6 +83,7 @@ from vitrina.core.search.products import ProductTable
 from vitrina.core.search.propensity import PositionBias
 from vitrina.core.search.ranker_examples import (
     build_point_in_time_frame,
+    listing_times,
     position_bias_from_logs,
     sample_searches,
 )
@@ -262,6 +264,7 @@ def _build(
                 understanding.parse,
                 engine.retrieve,
                 bias,
+                listing_times(products, inputs.catalog),
             )
             ranker = _fit_ranker(frame, config)
             training_rows = frame.features

@@ -8,9 +8,15 @@ import pytest
 
 from vitrina.core.search.products import ProductTable
 from vitrina.core.search.propensity import PositionBias
-from vitrina.core.search.ranker_examples import build_point_in_time_frame, build_ranking_frame, impressions
+from vitrina.core.search.ranker_examples import (
+    ALWAYS_LISTED,
+    build_point_in_time_frame,
+    build_ranking_frame,
+    impressions,
+    listing_times,
+)
 from vitrina.core.search.ranker_features import FEATURES, RankingContext, candidate_features, merge_hits
-from vitrina.core.search.signals import PRODUCT_COLUMNS, SearchSignals
+from vitrina.core.search.signals import COUNT_COLUMNS, PRODUCT_COLUMNS, SearchSignals
 from vitrina.core.search.types import Hits, ParsedQuery
 
 
@@ -167,3 +173,63 @@ def test_each_training_search_has_the_signals_of_the_start_of_its_own_day() -> N
     column = PRODUCT_COLUMNS[0]
     expected = np.asarray(frame.items, dtype=float) + np.array([0, 0, 200, 200, 200])
     assert frame.features[column].tolist() == expected.tolist()
+
+
+@pytest.mark.unit
+def test_a_product_no_one_was_shown_has_no_query_history_either() -> None:
+    """Its query–product counts are missing like its product counts (docs/adr/0044); a shown
+    product without history for this query keeps its zeros, and qp_ctr is the prior for both."""
+    products = _products()
+    signals = SearchSignals(
+        as_of=pd.Timestamp("2026-02-01", tz="UTC"),
+        product=pd.DataFrame(
+            {c: [1.0, 0.0, np.nan] if c in COUNT_COLUMNS else [1.0] * 3 for c in PRODUCT_COLUMNS}
+        ),
+        query_clicks=pd.DataFrame({"query": ["celular"], "row": [0], "clicks": [4.0], "impressions": [10.0]}),
+        affinity=pd.DataFrame({"user_id": [], "category_l2": [], "affinity": []}),
+        frequent_queries=pd.DataFrame({"query": [], "searches": []}),
+    )
+    context = RankingContext.build(products, signals, analyse)
+    rows, retrieval = merge_hits(Hits(np.array([0, 1, 2]), np.ones(3, dtype=np.float32)), Hits.empty())
+    frame = candidate_features(context, _query("celular"), rows, retrieval)
+    assert frame["qp_log_clicks"].tolist()[:2] == pytest.approx([np.log1p(4.0), 0.0])
+    assert frame["qp_log_shown"].tolist()[:2] == pytest.approx([np.log1p(10.0), 0.0])
+    assert np.isnan(frame.loc[2, "qp_log_clicks"])
+    assert np.isnan(frame.loc[2, "qp_log_shown"])
+    assert frame.loc[2, "qp_ctr"] == pytest.approx(0.1)
+    assert np.isnan(frame.loc[2, "log_views_7d"])
+
+
+@pytest.mark.unit
+def test_training_searches_see_only_products_listed_before_them() -> None:
+    """The product table is today's catalog: a product listed after a search is not one of its
+    candidates (it would be a negative without history that no one could have clicked); a
+    product without a listing time is a candidate of every search (docs/adr/0044)."""
+    products = _products()
+    catalog = products.frame.assign(created_at=pd.to_datetime(["2026-01-01", "2026-02-05", None], utc=True))
+    listed = listing_times(products, catalog)
+    assert listed[0] == pd.Timestamp("2026-01-01", tz="UTC").value // 1000
+    assert listed[2] == ALWAYS_LISTED
+    assert (listing_times(products, products.frame) == ALWAYS_LISTED).all()
+    logs = pd.DataFrame(
+        {
+            "search_id": ["before", "after"],
+            "user_id": ["u1", "u1"],
+            "query": ["celular", "celular"],
+            "ts": pd.to_datetime(["2026-02-02", "2026-02-06"], utc=True),
+            "results_shown": [["p1"], ["p1"]],
+            "results_clicked": [["p1"], ["p1"]],
+            "results_purchased": [[], []],
+        }
+    )
+    frame = build_point_in_time_frame(
+        logs,
+        products,
+        lambda day: _context(products),
+        understand=_query,
+        retrieve=lambda q: (Hits(np.array([0, 1, 2]), np.ones(3, dtype=np.float32)), Hits.empty()),
+        bias=PositionBias(theta=np.array([1.0])),
+        listed_us=listed,
+    )
+    assert frame.items[frame.groups == 0].tolist() == [0, 2]  # p2 listed on 02-05: not yet
+    assert frame.items[frame.groups == 1].tolist() == [0, 1, 2]
