@@ -171,17 +171,17 @@ READING = [
     "embedding and indexing the products.",
     "* **Only scales where the step completed are fitted**; a step fitted on ci and demo only is "
     "extrapolated 50× to 300× in its driver: read its row as an order of magnitude.",
-    "* **recs-train is fitted on ci and demo**, where no compute budget binds: at large the budgets "
-    "bound item2vec, the two-tower epochs, the ranker and the evaluations (the sub-steps above), "
-    "and those parts stop growing with the events, so its row over-states them; the parts that "
-    "still grow (the load, ALS, EASE, the candidates at each cutoff) follow it.",
+    "* **recs-train is fitted on ci, demo and large**; no compute budget binds at ci and demo, while "
+    "at large the budgets bound item2vec, the two-tower epochs, the ranker and the evaluations (the "
+    "sub-steps above), and those parts stop growing with the events, so its row over-states them; "
+    "the parts that still grow (the load, ALS, EASE, the candidates at each cutoff) follow it.",
     "* **Executors** are sized for the step's budget in the cycle and for memory (one executor holds "
     "the process's fixed memory plus its share of the rest). A step whose scale-out path is "
     '"missing" cannot use them today: its executor count is what the missing path would need.',
     "* **Memory follows the same driver as time**, which is crude where they differ: recs-publish "
     "scores users but its memory is mostly the events it loads (as recs-train's is), and the events "
-    "per user differ between the worlds (69 at ci, 150 at demo, 56 at large); fitted on ci and "
-    "demo by users, its memory is pessimistic. On Spark each executor also holds the whole "
+    "per user differ between the worlds (69 at ci, 150 at demo, 56 at large); fitted by users, "
+    "its memory is pessimistic. On Spark each executor also holds the whole "
     'broadcast model, so "its share of the rest" is a lower bound there.',
     f"* **{STAND_IN_MARK}** marks a scale measured with a stand-in (the grouped validation): "
     "its CPU time is fitted (the same checks on the same rows), its memory is not.",
