@@ -390,16 +390,6 @@ def live_page(
         for metric in ("ctr", "conversion"):
             bars = day_bars(view.report, metric)
             charts_.append(charts.bar_chart(bars, title=t(f"live.chart.{metric}")))
-    rows = changes(view.report) if view.report is not None else []
-    versions = search_version_rows(view.report) if view.report is not None else []
-    return page(
-        request,
-        state,
-        "live.html",
-        "live",
-        lang,
-        view=view,
-        charts=charts_,
-        changes=rows,
-        search_versions=versions,
-    )
+    report = view.report or {}
+    tables = {"changes": changes(report), "search_versions": search_version_rows(report)}
+    return page(request, state, "live.html", "live", lang, view=view, charts=charts_, **tables)
