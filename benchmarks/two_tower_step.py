@@ -19,7 +19,7 @@ import time
 import numpy as np
 import torch
 
-from vitrina.core.recs.two_tower.model import DenseGradients
+from vitrina.core.recs.two_tower.dense_gradients import DenseGradients
 from vitrina.core.recs.two_tower.network import TowerShape, TwoTowerNet, sampled_softmax_loss
 
 SIZES = {"demo": (30_000, 20_000), "large": (500_000, 200_000)}  # (users, items)

@@ -24,3 +24,8 @@ def seeded_sample(values: IntArray, cap: int | None, seed: int) -> IntArray:
         return values
     picked = np.random.default_rng(seed).choice(values.size, size=cap, replace=False)
     return values[np.sort(picked)]
+
+
+def epoch_draws(n_pairs: int, cap: int | None) -> int:
+    """Pairs one training epoch draws: all of them, or ``cap`` when there are more."""
+    return n_pairs if cap is None else min(n_pairs, cap)

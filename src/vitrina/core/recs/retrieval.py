@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from vitrina.core.metrics import Truth, judge, mean_over_queries, recall
 from vitrina.core.ranking.interactions import EVENT_GAIN, IntArray, Interactions
+from vitrina.core.recs.budget import seeded_sample
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.recommender import Recommender
 
@@ -41,6 +42,26 @@ def held_out(positives: Interactions, only_users: npt.NDArray[np.bool_] | None =
         rows, events.item, EVENT_GAIN[events.event], n_queries=len(users), duplicates="max"
     )
     return HeldOut(users=users, truth=truth)
+
+
+def later_positives(
+    data: RecsData, history: Interactions, max_users: int | None, seed: int
+) -> tuple[int, HeldOut]:
+    """The positives of ``data``'s valid part that come after ``history``, of users present in
+    it (how a model trained on ``history`` is validated while it trains), for at most
+    ``max_users`` users (a seeded sample); with the number of such users before the sample."""
+    last = int(history.ts_us.max()) if len(history) else -1
+    valid = data.part("valid")
+    valid = valid.take(valid.ts_us > last)
+    in_history = np.zeros(len(data.users), dtype=bool)
+    in_history[history.positives().user] = True
+    everyone = held_out(valid, only_users=in_history)
+    kept = seeded_sample(everyone.users, max_users, seed)
+    if kept.size == everyone.users.size:
+        return int(everyone.users.size), everyone
+    only = np.zeros(len(data.users), dtype=bool)
+    only[kept] = True
+    return int(everyone.users.size), held_out(valid, only_users=only)
 
 
 def recall_at_k(ranked: IntArray, truth: Truth, k: int) -> float:

@@ -53,7 +53,8 @@ from vitrina.core.recs.item2vec import Item2Vec, Item2VecConfig
 from vitrina.core.recs.policy import FILL, ServedModel, make_source, segment_popularity
 from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.selection import ALL_POSITIVES, DISCOVERY
-from vitrina.core.recs.two_tower.model import TwoTower, TwoTowerConfig
+from vitrina.core.recs.two_tower.config import TwoTowerConfig
+from vitrina.core.recs.two_tower.model import TwoTower
 from vitrina.pipelines.recs.batch import BatchReport
 from vitrina.pipelines.recs.budget_record import budget_record
 from vitrina.pipelines.recs.challenger_lists import refresh_challenger

@@ -70,7 +70,8 @@ def test_a_bundle_without_ranker_saves_and_loads_as_one(tmp_path: Path) -> None:
     from vitrina.core.artifacts.manifest import ArtifactRejectedError
     from vitrina.core.recs.item2vec import Item2Vec, Item2VecConfig
     from vitrina.core.recs.policy import Policy
-    from vitrina.core.recs.two_tower.model import TwoTower, TwoTowerConfig
+    from vitrina.core.recs.two_tower.config import TwoTowerConfig
+    from vitrina.core.recs.two_tower.model import TwoTower
 
     events = [(f"u{u}", f"p{(u + d) % 8}", "purchase", d + u / 10) for u in range(4) for d in range(14)]
     shop = handmade(events)
@@ -103,7 +104,8 @@ def test_a_bundle_loaded_on_a_changed_shop_is_folded_in(tmp_path: Path) -> None:
 
     from vitrina.adapters.models.recs_bundle import RecsBundle, load_bundle, save_bundle
     from vitrina.core.recs.item2vec import Item2Vec, Item2VecConfig
-    from vitrina.core.recs.two_tower.model import TwoTower, TwoTowerConfig
+    from vitrina.core.recs.two_tower.config import TwoTowerConfig
+    from vitrina.core.recs.two_tower.model import TwoTower
 
     events = [(f"u{u}", f"p{(u + d) % 8}", "purchase", d + u / 10) for u in range(4) for d in range(14)]
     config = TwoTowerConfig(epochs=1, id_dim=4, hidden=8, out_dim=4, eval_k=4)

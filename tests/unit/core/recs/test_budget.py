@@ -8,10 +8,12 @@ import pytest
 import torch
 from support.recs_handmade import handmade
 
-from vitrina.core.recs.budget import seeded_sample
+from vitrina.core.recs.budget import epoch_draws, seeded_sample
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.item2vec import Item2Vec, Item2VecConfig, session_sequences
-from vitrina.core.recs.two_tower.model import DenseGradients, TwoTower, TwoTowerConfig, epoch_draws
+from vitrina.core.recs.two_tower.config import TwoTowerConfig
+from vitrina.core.recs.two_tower.dense_gradients import DenseGradients
+from vitrina.core.recs.two_tower.model import TwoTower
 
 pytestmark = pytest.mark.unit
 

@@ -11,7 +11,8 @@ from support.recs_handmade import changed_shop, handmade
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.fold_in import fold_in_item2vec, fold_in_two_tower, id_map
 from vitrina.core.recs.item2vec import Item2Vec, Item2VecConfig, normalise_rows
-from vitrina.core.recs.two_tower.model import TwoTower, TwoTowerConfig
+from vitrina.core.recs.two_tower.config import TwoTowerConfig
+from vitrina.core.recs.two_tower.model import TwoTower
 
 pytestmark = pytest.mark.unit
 EVENTS = [  # two products a day per customer: item2vec learns from the pairs

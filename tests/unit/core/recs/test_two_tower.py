@@ -15,7 +15,8 @@ from vitrina.core.metrics import judge, recall
 from vitrina.core.ranking.top_k import PAD
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.retrieval import held_out, retrieval_recall
-from vitrina.core.recs.two_tower.model import TwoTower, TwoTowerConfig
+from vitrina.core.recs.two_tower.config import TwoTowerConfig
+from vitrina.core.recs.two_tower.model import TwoTower
 from vitrina.core.recs.two_tower.network import sampled_softmax_loss
 from vitrina.pipelines.recs.dataset import load_recs_data
 

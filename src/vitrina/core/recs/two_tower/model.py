@@ -30,11 +30,8 @@ users has a standard error near 0.003, under the differences between epochs earl
 reads. What a fit took is kept with the model (:attr:`TwoTower.budget`) and recorded on the
 MLflow run.
 
-The id tables take sparse gradients (only the rows a batch touches), densified into buffers
-kept across steps for Adam, which then runs fused: the same update as dense gradients, without
-allocating and clearing every table at every step: at 500,000 users and 200,000 items a step
-takes 0.14 s instead of 1.15 s (0.045 s instead of 0.081 s at the demo world's 30,000 and
-20,000; ``benchmarks/two_tower_step.py``).
+The id tables take sparse gradients, densified for a fused Adam step
+(:mod:`~vitrina.core.recs.two_tower.dense_gradients`).
 
 Determinism: one seeded ``torch.Generator`` and ``numpy`` generator, ``threads`` torch
 threads (restored afterwards); the same data and config give the same weights.
@@ -44,7 +41,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -55,10 +52,12 @@ from safetensors.torch import load_file, save_file
 from vitrina.core.artifacts.arrays import load_meta, save_meta
 from vitrina.core.ranking.ann import AnnIndex, ItemSets
 from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
-from vitrina.core.recs.budget import seeded_sample
+from vitrina.core.recs.budget import epoch_draws
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.item2vec import seen_items
-from vitrina.core.recs.retrieval import HeldOut, held_out, recall_at_k
+from vitrina.core.recs.retrieval import HeldOut, later_positives, recall_at_k
+from vitrina.core.recs.two_tower.config import EpochLog, TwoTowerConfig
+from vitrina.core.recs.two_tower.dense_gradients import DenseGradients
 from vitrina.core.recs.two_tower.inputs import (
     Pairs,
     build_feature_maps,
@@ -77,46 +76,6 @@ from vitrina.core.recs.two_tower.network import (
 )
 
 Float32Array = npt.NDArray[np.float32]
-
-
-@dataclass(frozen=True)
-class TwoTowerConfig:
-    bag_len: int = 20
-    id_dim: int = 32
-    feature_dim: int = 8
-    hidden: int = 128
-    out_dim: int = 64
-    temperature: float = 0.05
-    batch_size: int = 512
-    lr: float = 3e-3
-    weight_decay: float = 0.0
-    epochs: int = 15
-    patience: int = 2
-    user_id_dropout: float = 0.5  # share of user ids replaced by the unknown id while training
-    item_id_dropout: float = 0.05  # the same for items (an item's id carries its popularity)
-    bag_dropout: float = 0.2  # share of rows trained with an empty bag (users with no history)
-    hard_negatives: int = 0
-    hard_pool: int = 100
-    hard_from_epoch: int = 1
-    log_q: bool = True
-    eval_k: int = 100
-    # Candidates keep what the user already chose: re-engagement is a large share of the
-    # held-out positives, and the re-ranking filters decide what may be shown again.
-    exclude_seen: bool = False
-    # Compute budget (see the module docstring): pairs drawn per epoch and validation users
-    # scored after each epoch; None draws every pair / scores every user.
-    max_pairs_per_epoch: int | None = 250_000
-    max_valid_users: int | None = 10_000
-    seed: int = 0
-    threads: int = 1
-
-
-@dataclass
-class EpochLog:
-    epoch: int
-    loss: float
-    recall: float
-    seconds: float
 
 
 class TwoTower:
@@ -271,20 +230,8 @@ class TwoTower:
 
     def _validation(self, data: RecsData, history: Interactions) -> HeldOut | None:
         """Validation users and truth: positives of the valid part after ``history``, of users in it."""
-        last = int(history.ts_us.max()) if len(history) else -1
-        valid = data.part("valid")
-        valid = valid.take(valid.ts_us > last)
-        in_history = np.zeros(len(data.users), dtype=bool)
-        in_history[history.positives().user] = True
-        everyone = held_out(valid, only_users=in_history)
-        kept = seeded_sample(everyone.users, self.config.max_valid_users, self.config.seed)
-        if kept.size < everyone.users.size:
-            only = np.zeros(len(data.users), dtype=bool)
-            only[kept] = True
-            target = held_out(valid, only_users=only)
-        else:
-            target = everyone
-        self.budget.update(valid_users=int(everyone.users.size), valid_users_scored=int(target.users.size))
+        everyone, target = later_positives(data, history, self.config.max_valid_users, self.config.seed)
+        self.budget.update(valid_users=int(everyone), valid_users_scored=int(target.users.size))
         return target if len(target.users) else None
 
     def _recall(self, validation: HeldOut) -> float:
@@ -424,38 +371,3 @@ def _dropout(ids: torch.Tensor, unknown: int, rate: float, generator: torch.Gene
         return ids
     drop = torch.rand(ids.shape, generator=generator) < rate
     return torch.where(drop, torch.full_like(ids, unknown), ids)
-
-
-def epoch_draws(n_pairs: int, cap: int | None) -> int:
-    """Pairs one epoch draws: all of them, or ``cap`` when there are more (the budget)."""
-    return n_pairs if cap is None else min(n_pairs, cap)
-
-
-class DenseGradients:
-    """Dense gradients for parameters that receive sparse ones (``nn.Embedding(sparse=True)``).
-
-    :meth:`densify` adds each sparse gradient's rows into a zeroed buffer kept for the whole
-    training and hands the buffer to the optimizer as the gradient; :meth:`clear` zeroes the
-    rows it touched once the step is taken. The optimizer sees exactly the dense gradient (zero
-    on untouched rows), without a table-sized allocation and fill per step.
-    """
-
-    def __init__(self, parameters: list[torch.Tensor]) -> None:
-        self._buffers = [(p, torch.zeros_like(p)) for p in parameters]
-        self._touched: list[tuple[torch.Tensor, torch.Tensor]] = []
-
-    def densify(self) -> None:
-        for parameter, buffer in self._buffers:
-            grad = parameter.grad
-            if grad is None or not grad.is_sparse:
-                continue
-            grad = grad.coalesce()
-            rows = grad.indices()[0]
-            buffer.index_add_(0, rows, grad.values())
-            parameter.grad = buffer
-            self._touched.append((buffer, rows))
-
-    def clear(self) -> None:
-        for buffer, rows in self._touched:
-            buffer[rows] = 0.0
-        self._touched = []
