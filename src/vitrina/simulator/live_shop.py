@@ -43,7 +43,6 @@ from vitrina.adapters.lake.truth import (
     PRODUCT_FACTS,
     PRODUCT_ID,
     USER_ID,
-    ProductFacts,
     Truth,
     to_days,
     truth_url,
@@ -54,6 +53,7 @@ from vitrina.core.artifacts.files import filesystem, write_bytes_atomic
 from vitrina.core.tables import DEVICES, PAGES
 from vitrina.simulator.catalog import Catalog
 from vitrina.simulator.common import US_PER_DAY, datetime_to_us, format_ids, us_to_datetime
+from vitrina.simulator.editions import appended, new_editions
 from vitrina.simulator.online import OnlineMarketplace
 from vitrina.simulator.policy import BROWSE_K, SEARCH_K
 from vitrina.simulator.scales import get_scale
@@ -70,7 +70,6 @@ from vitrina.simulator.sessions import (
 from vitrina.simulator.taxonomy import build_taxonomy
 from vitrina.simulator.users import CITY_OFFSETS, DEVICE_SHARES
 
-PRODUCT_NOISE = 0.25
 USER_NOISE = 0.3
 
 
@@ -204,36 +203,7 @@ class SimulatedShop:
         sources = rng.choice(in_stock, self.new_products_per_day, replace=False)
         new_rows = np.arange(n_old, n_old + sources.size)
         new_ids = [str(p) for p in format_ids(PRODUCT_ID[0], new_rows, PRODUCT_ID[1])]
-        world, facts = truth.world, truth.products
-        dim = world.product_vec.shape[1]
-        vec = world.product_vec[sources] + rng.normal(0, PRODUCT_NOISE, (sources.size, dim)).astype(
-            np.float32
-        )
-        quality = world.quality[sources] + rng.normal(0, 0.2, sources.size)
-
-        def grow(values: Any, extra: Any) -> Any:
-            return np.concatenate([values, np.asarray(extra, dtype=values.dtype)])
-
-        world = replace(
-            world,
-            product_vec=grow(world.product_vec, vec),
-            quality=grow(world.quality, quality),
-            log_price_rel=grow(world.log_price_rel, world.log_price_rel[sources]),
-            product_l2=grow(world.product_l2, world.product_l2[sources]),
-            popularity=grow(world.popularity, world.popularity[sources]),
-            bump_amp=grow(world.bump_amp, np.zeros(sources.size)),
-            bump_center=grow(world.bump_center, world.bump_center[sources]),
-            bump_width=grow(world.bump_width, world.bump_width[sources]),
-            price_jump=grow(world.price_jump, world.price_jump[sources]),
-        )
-        created = datetime_to_us(at)
-        facts = ProductFacts(
-            **{
-                name: grow(getattr(facts, name), getattr(facts, name)[sources])
-                for name in ("leaf", "l2", "l1", "brand", "model", "variant", "base_price", "stock")
-            },
-            created_us=grow(facts.created_us, np.full(sources.size, created)),
-        )
+        world, facts = new_editions(truth.world, truth.products, sources, rng, datetime_to_us(at))
         facts.stock[new_rows] = np.maximum(facts.stock[new_rows], 5)
         gone = rng.choice(in_stock, self.out_of_stock_per_day, replace=False)
         gone = gone[~np.isin(gone, sources)]
@@ -244,7 +214,7 @@ class SimulatedShop:
             truth,
             world=world,
             products=facts,
-            user_signup_day=grow(truth.user_signup_day, np.full(len(user_rows), int(self._day_t(day)))),
+            user_signup_day=appended(truth.user_signup_day, np.full(len(user_rows), int(self._day_t(day)))),
         )
         by_id = self.catalog.set_index("product_id")
         source_ids = [str(p) for p in format_ids(PRODUCT_ID[0], sources, PRODUCT_ID[1])]
