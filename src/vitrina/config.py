@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -121,11 +120,6 @@ class Settings(BaseSettings):
         le=600,
         description="API (vitrina serve): a connection must send a request's headers within this "
         "(counted from its first byte, or from the connection) or it is closed.",
-    )
-    server: Literal["uvicorn", "granian"] = Field(
-        default="uvicorn",
-        description="API (vitrina serve): the HTTP server under the app: uvicorn, or granian (Rust; "
-        "less CPU per request: docs/adr/0047).",
     )
     admin_api_key: SecretStr | None = Field(
         default=None, description="X-API-Key of the admin endpoints; unset: admin endpoints answer 503."

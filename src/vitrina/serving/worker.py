@@ -129,18 +129,6 @@ def serve(settings: Settings, *, host: str, port: int, log_level: str, workers: 
     else:
         os.environ.pop(multiprocess.ENV, None)  # one process: its own registry, as in tests
     with job_runner(settings):
-        if settings.server == "granian":
-            from vitrina.serving import granian_server
-
-            granian_server.run(
-                FACTORY,
-                host=host,
-                port=port,
-                workers=workers,
-                header_timeout_seconds=settings.header_timeout_seconds,
-                log_level=level,
-            )
-            return
         uvicorn.run(
             FACTORY,
             factory=True,
