@@ -130,6 +130,10 @@ class HaproxyServer:
             [self._binary, "-db", "-f", str(self.config)], stdout=self._log, stderr=subprocess.STDOUT
         )
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
     def command(self, line: str) -> str:
         """One command on the stats socket (e.g. ``show stat``), its whole answer."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:

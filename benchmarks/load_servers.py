@@ -154,6 +154,11 @@ class ApiServer:
                 )
         return sorted((c for c in counts if c), reverse=True)
 
+    @property
+    def pid(self) -> int:
+        """The ``vitrina serve`` process (its workers, if any, are its children)."""
+        return self._process.pid
+
     def metrics(self) -> str:
         """``/metrics``: summed over the workers by whichever answers."""
         return self._get("/metrics")[1]
