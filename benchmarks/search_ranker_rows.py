@@ -1,0 +1,234 @@
+"""Which training rows and labels the search ranker learns what from, on one trained home.
+
+The served ranker (``hybrid_ltr``) leads every model on held-out clicks but trails BM25 after
+query understanding (``bm25_qu``) on the simulator's qrels for exact, typo, synonym and partial
+queries (``benchmarks/search.py``). This benchmark re-builds the ranker's training frame exactly as
+``vitrina train search`` does (same searches, candidates, point-in-time signals, position-bias
+weights, seed) from a home's served index version, refits the ranker on variants of its rows and
+labels, and scores each on the qrels (by query type) and on the held-out searches:
+
+* ``served``: the pipeline's rows (its numbers reproduce the pipeline's report);
+* ``shown_only``: only the products the logging policy showed (a candidate nobody was shown
+  could not be clicked: its 0 says nothing about relevance);
+* ``retrieved_only``: without the shown products neither retriever returns (serving never
+  ranks such a row);
+* ``no_ips``: all row weights 1 (no position-bias correction);
+* ``binary_labels``: a purchase labelled like a click.
+
+Nothing here chooses a served setting: the qrels are the simulator's test, read only to explain.
+
+    python benchmarks/search_ranker_rows.py --home DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from machine import describe, summary
+
+from vitrina.adapters.lake.truth import load_truth
+from vitrina.adapters.models.search_index import LoadedVersion, SemanticRetriever, load_version
+from vitrina.config import Settings, get_settings
+from vitrina.core.evaluation.search_rankings import (
+    JudgedQueries,
+    evaluate_rankings,
+    judged_from_logs,
+    judged_from_qrels,
+)
+from vitrina.core.ranking.lambdarank import LambdaRanker
+from vitrina.core.ranking.training_set import RankingFrame
+from vitrina.core.search.engine import SearchEngine
+from vitrina.core.search.ranker_examples import (
+    build_point_in_time_frame,
+    listing_times,
+    position_bias_from_logs,
+    sample_searches,
+)
+from vitrina.core.search.ranker_features import RankingContext
+from vitrina.core.search.result_rules import SearchRules
+from vitrina.core.search.types import Hits, ParsedQuery
+from vitrina.pipelines.search.corpus import read_search_inputs
+from vitrina.pipelines.search.logs import LogWindows, log_windows, read_search_logs
+from vitrina.pipelines.search.run_record import SearchConfig
+from vitrina.pipelines.search.signals import compute_signals
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _engine(settings: Settings, version: LoadedVersion, as_of: pd.Timestamp) -> SearchEngine:
+    """The pipeline's ``engine_as_of``: the version's models with signals as of ``as_of``."""
+    analyzer = version.understanding.analyzer
+    signals = compute_signals(settings, version.products, as_of, analyzer.normalise)
+    return SearchEngine(
+        understanding=version.understanding,
+        lexical=version.lexical,
+        semantic=SemanticRetriever(version.encoder, version.semantic),
+        products=version.products,
+        context=RankingContext.build(version.products, signals, analyzer.analyse),
+        ranker=None,
+        rules=SearchRules.build(version.products.frame),
+        index_version=version.name,
+        model_version="benchmark",
+        language=version.language,
+    )
+
+
+def _frame(
+    settings: Settings, version: LoadedVersion, logs: pd.DataFrame, windows: LogWindows, config: SearchConfig
+) -> tuple[RankingFrame, pd.DataFrame]:
+    """The training frame of ``run.py``'s ranker step, and the searches it was built from."""
+    products, analyzer = version.products, version.understanding.analyzer
+    engine = _engine(settings, version, windows.t_rank)
+    bias = position_bias_from_logs(logs[logs["ts"] < windows.t_eval], analyzer.normalise)
+    window = logs[(logs["ts"] >= windows.t_rank) & (logs["ts"] < windows.t_eval)]
+    searches = sample_searches(window, config.max_train_searches, config.seed)
+    frame = build_point_in_time_frame(
+        searches,
+        products,
+        lambda day: RankingContext.build(
+            products, compute_signals(settings, products, day, analyzer.normalise), analyzer.analyse
+        ),
+        version.understanding.parse,
+        engine.retrieve,
+        bias,
+        listing_times(products, read_search_inputs(settings).catalog),
+    )
+    engine.close()
+    return frame, searches
+
+
+def _fit(frame: RankingFrame, config: SearchConfig) -> LambdaRanker:
+    """``run.py``'s ``_fit_ranker``: the last share of searches validates."""
+    groups = np.unique(frame.groups)
+    cut = groups[int(len(groups) * (1 - config.ranker_valid_share))]
+    train, valid = frame.take(frame.groups < cut), frame.take(frame.groups >= cut)
+    return LambdaRanker(num_threads=1, name="search-lambdarank").fit(
+        train, valid, n_trials=config.n_trials, seed=config.seed
+    )
+
+
+def _variants(frame: RankingFrame, searches: pd.DataFrame, version: LoadedVersion) -> dict[str, RankingFrame]:
+    shown = [
+        set(version.products.rows_of(np.asarray(s, dtype=object)).tolist()) for s in searches["results_shown"]
+    ]
+    # group g is search g: every sampled search has a click, hence rows (concat_frames renumbers)
+    was_shown = np.fromiter(
+        (item in shown[group] for group, item in zip(frame.groups, frame.items, strict=True)), dtype=bool
+    )
+    retrieved = frame.features[["bm25", "semantic"]].notna().any(axis=1).to_numpy()
+    return {
+        "served": frame,
+        "shown_only": frame.take(was_shown),
+        "retrieved_only": frame.take(retrieved),
+        "no_ips": frame.with_weights(None),
+        "binary_labels": RankingFrame(
+            frame.features, np.minimum(frame.labels, 1), frame.groups, frame.users, frame.items, frame.weights
+        ),
+    }
+
+
+Judged = tuple[JudgedQueries, list[ParsedQuery], list[tuple[Hits, Hits]]]
+
+
+def _score(engine: SearchEngine, sets: dict[str, Judged], mode: str) -> dict[str, Any]:
+    out = {}
+    for name, (queries, parsed, hits) in sets.items():
+        lists = [
+            engine.rank(p, lexical, semantic if mode != "bm25" else Hits.empty(), user_id=user, k=100,
+                        mode=mode).rows  # type: ignore[arg-type]
+            for p, (lexical, semantic), user in zip(parsed, hits, queries.user_ids, strict=True)
+        ]  # fmt: skip
+        out[name] = evaluate_rankings(queries, lists)
+    return out
+
+
+def _row(scores: dict[str, Any]) -> dict[str, float]:
+    qrels = scores["qrels"]
+    row = {"qrels": float(qrels["ndcg@10"])}
+    row |= {kind: float(v["ndcg@10"]) for kind, v in qrels["by_query_type"].items()}
+    row["held_out_logs"] = float(scores["logs"]["ndcg@10"])
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--home", required=True, help="A home `vitrina train search` has run on.")
+    args = parser.parse_args()
+    settings = get_settings(home=Path(args.home))
+    config = SearchConfig()
+    version = load_version(settings)
+    logs = read_search_logs(settings)
+    windows = log_windows(logs, config.eval_days, config.ranker_days)
+    if windows is None:
+        raise SystemExit("this home's search logs are too short to train a ranker")
+    started = time.perf_counter()
+    frame, searches = _frame(settings, version, logs, windows, config)
+    frame_s = time.perf_counter() - started
+    engine = _engine(settings, version, windows.t_eval)
+    judged = {
+        "qrels": judged_from_qrels(load_truth(settings).qrels, version.products.rows_of),
+        "logs": judged_from_logs(
+            logs[logs["ts"] >= windows.t_eval],
+            version.products.rows_of,
+            max_queries=config.max_eval_searches,
+            seed=config.seed,
+        ),
+    }
+    sets: dict[str, Judged] = {}
+    for name, queries in judged.items():
+        parsed = [engine.understanding.parse(text) for text in queries.texts]
+        sets[name] = (queries, parsed, [engine.retrieve(p) for p in parsed])
+    rows = {"bm25_qu": _row(_score(engine, sets, "bm25"))}
+    rankers: dict[str, Any] = {}
+    for name, variant in _variants(frame, searches, version).items():
+        ranker = _fit(variant, config)
+        engine.ranker = ranker
+        rows[f"hybrid_ltr · {name}"] = _row(_score(engine, sets, "hybrid_ltr"))
+        gain = ranker.booster.feature_importance("gain") if ranker.booster is not None else np.zeros(1)
+        share = gain / max(float(gain.sum()), 1e-12)
+        names = ranker.feature_names
+        top = sorted(zip(names, share.round(3).tolist(), strict=True), key=lambda p: -p[1])[:5]
+        rankers[name] = {"rows": len(variant), "valid_ndcg@10": ranker.best_ndcg, "top_gain": top}
+    engine.close()
+    result = {
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": describe(),
+        "home": args.home,
+        "version": version.name,
+        "frame_seconds": frame_s,
+        "frame_rows": len(frame),
+        "searches": len(searches),
+        "table": rows,
+        "rankers": rankers,
+    }
+    table = pd.DataFrame(rows).T
+    header = f"{result['when']} · {summary(result['machine'])} · home {args.home} · version {version.name}"
+    lines = ["# Search ranker: training rows and labels", "", header, "",
+             f"{len(searches):,} training searches, {len(frame):,} rows.", "", "| model | "
+             + " | ".join(table.columns) + " |", "|---|" + "---:|" * len(table.columns)]  # fmt: skip
+    lines += [
+        f"| {name} | " + " | ".join(f"{v:.4f}" for v in values) + " |" for name, values in table.iterrows()
+    ]
+    lines += ["", "| variant | rows | valid NDCG@10 | top features by gain share |", "|---|---:|---:|---|"]
+    lines += [
+        f"| {name} | {r['rows']:,} | {r['valid_ndcg@10']:.4f} | "
+        + ", ".join(f"{f} {s}" for f, s in r["top_gain"])
+        + " |"
+        for name, r in rankers.items()
+    ]
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "search_ranker_rows.json").write_text(json.dumps(result, indent=2, default=str))
+    (RESULTS / "search_ranker_rows.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
