@@ -22,6 +22,15 @@ A user's choices outside those items are ignored; users with none inside get ``P
 mean diagonal; λ = 200 on the Million Song Data, about a quarter of it). Small shops want far
 more, so the pipeline chooses ``lambda_scale`` on the shop's validation windows
 (:mod:`vitrina.core.recs.ease_lambda`, docs/adr/0023). Pass ``l2`` to fix λ itself.
+
+**The profile weighted by recency.** ``B`` is fitted on the binary matrix, but the user vector
+it scores can weight each of the user's items by how recently they chose it: ``x_ui =
+recency_decay ** r`` with ``r`` the dense rank of the item's last choice among the user's
+distinct choice instants (0 for the latest: a basket's items share it). What someone chose last
+says most about what they choose next (a film-rating session, this month's basket), and a rank
+rather than an age in days reads alike on a shop of rating sessions and one of monthly baskets.
+``recency_decay = 1`` is the binary profile of the paper; the pipeline chooses the decay with λ
+on the shop's validation windows (docs/adr/0048).
 """
 
 from __future__ import annotations
@@ -42,6 +51,30 @@ from vitrina.core.recs.dataset import RecsData
 BoolArray = npt.NDArray[np.bool_]
 _MIRROR_BLOCK = 1024  # rows per step when symmetrising the inverse in place
 _SCORE_CHUNK = 1 << 22  # users × modelled items per dense scoring chunk (32 MB of float64)
+
+
+def recency_ranks(user: IntArray, ts_us: IntArray) -> IntArray:
+    """Per entry, the dense rank of ``ts_us`` among the distinct instants of the same ``user``,
+    the latest 0 (entries of one instant share a rank)."""
+    if user.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.lexsort((-ts_us, user))
+    users, times = user[order], ts_us[order]
+    new_user = np.r_[True, users[1:] != users[:-1]]
+    dense = np.cumsum(new_user | np.r_[True, times[1:] != times[:-1]]) - 1
+    ranks = np.empty(user.size, dtype=np.int64)
+    ranks[order] = dense - np.maximum.accumulate(np.where(new_user, dense, 0))
+    return ranks
+
+
+def last_choices(positives: Interactions) -> tuple[IntArray, IntArray, IntArray]:
+    """``(user, item, recency rank)`` of each distinct pair of ``positives``, ranked by the
+    pair's last choice (:func:`recency_ranks`)."""
+    order = np.lexsort((positives.ts_us, positives.item, positives.user))
+    user, item, ts = positives.user[order], positives.item[order], positives.ts_us[order]
+    last = np.r_[(user[1:] != user[:-1]) | (item[1:] != item[:-1]), True] if user.size else np.zeros(0, bool)
+    user, item = user[last].astype(np.int64), item[last].astype(np.int64)
+    return user, item, recency_ranks(user, ts[last].astype(np.int64))
 
 
 def ease_weights(gram: FloatArray, l2: float) -> FloatArray:
@@ -81,9 +114,13 @@ class EASE:
         lambda_scale: float = 0.5,
         max_items: int = 10_000,
         exclude_seen: bool = True,
+        recency_decay: float = 1.0,
     ) -> None:
         if (l2 is not None and l2 <= 0) or lambda_scale <= 0 or max_items <= 0:
             raise ValueError("l2 and lambda_scale must be > 0, max_items > 0")
+        if not 0 < recency_decay <= 1:
+            raise ValueError(f"recency_decay must be in (0, 1], got {recency_decay}")
+        self.recency_decay = recency_decay
         self.l2 = l2
         self.lambda_scale = lambda_scale
         self.max_items = max_items
@@ -91,25 +128,25 @@ class EASE:
         self.l2_used: float = 0.0
         self.modelled: IntArray | None = None  # item indices of B's rows/columns
         self.weights: npt.NDArray[np.float32] | None = None  # B, (n_modelled, n_modelled)
-        self.user_rows: sp.csr_matrix | None = None  # users × modelled items, binary
+        self.user_rows: sp.csr_matrix | None = None  # users × modelled items, the recency rank + 1
         self.seen: sp.csr_matrix | None = None  # users × all items, binary
         self.n_items = 0
 
     def fit(self, data: RecsData, history: Interactions) -> EASE:
-        positives = history.positives()
         n_users, self.n_items = len(data.users), len(data.items)
-        seen = sp.csr_matrix(
-            (np.ones(len(positives), np.float32), (positives.user, positives.item)),
-            shape=(n_users, self.n_items),
-        )
-        seen.sum_duplicates()
+        user, item, rank = last_choices(history.positives())
+        # rank + 1 as the stored value: a stored 0 would be dropped as a structural zero
+        ranked = sp.csr_matrix((rank.astype(np.float32) + 1, (user, item)), shape=(n_users, self.n_items))
+        seen = ranked.copy()
         seen.data[:] = 1.0
         users_per_item = np.diff(seen.tocsc().indptr)
         chosen = np.flatnonzero(users_per_item > 0)
         top = chosen[np.argsort(-users_per_item[chosen], kind="stable")[: self.max_items]]
         modelled = np.sort(top).astype(np.int64)
-        rows = seen[:, modelled].tocsr()
-        gram = np.asarray((rows.T @ rows).toarray(), dtype=np.float64)
+        rows = ranked[:, modelled].tocsr()
+        binary = rows.copy()
+        binary.data[:] = 1.0
+        gram = np.asarray((binary.T @ binary).toarray(), dtype=np.float64)
         mean_diag = float(np.diag(gram).mean()) if modelled.size else 0.0
         self.l2_used = self.l2 if self.l2 is not None else self.lambda_scale * max(mean_diag, 1.0)
         weights = ease_weights(gram, self.l2_used) if modelled.size else np.zeros((0, 0))
@@ -124,10 +161,18 @@ class EASE:
             raise RuntimeError("ease: call fit() before recommend()")
         return self.modelled, self.weights, self.user_rows, self.seen
 
+    def profile(self, ranked: sp.csr_matrix) -> sp.csr_matrix:
+        """Rows of users × modelled items holding rank + 1 turned into the scored profile:
+        ``recency_decay ** rank`` (1 for every item at no decay)."""
+        out = ranked.copy()
+        out.data = np.power(np.float32(self.recency_decay), out.data - 1).astype(np.float32)
+        return out
+
     def recommend(
         self, users: IntArray, k: int, exclude: BoolArray | None = None
     ) -> tuple[IntArray, FloatArray]:
-        """Top ``k`` of ``x_u · B`` over the modelled items, in chunks of users."""
+        """Top ``k`` of ``x_u · B`` over the modelled items (``x_u`` weighted by recency), in
+        chunks of users."""
         modelled, weights, user_rows, seen = self._fitted()
         users = np.asarray(users, dtype=np.int64)
         out_items = np.full((users.size, k), PAD, dtype=np.int64)
@@ -137,7 +182,7 @@ class EASE:
         chunk = max(1, _SCORE_CHUNK // max(1, modelled.size))
         for start in range(0, active.size, chunk):
             rows = active[start : start + chunk]
-            profile = user_rows[users[rows]]
+            profile = self.profile(user_rows[users[rows]])
             scores = np.asarray(profile @ weights, dtype=np.float64)
             scores[:, blocked] = -np.inf
             if self.exclude_seen:
@@ -153,6 +198,7 @@ class EASE:
         arrays: dict[str, npt.NDArray[Any]] = {"modelled": modelled, "weights": weights}
         for name, matrix in (("user_rows", user_rows), ("seen", seen)):
             arrays |= {f"{name}_indptr": matrix.indptr, f"{name}_indices": matrix.indices}
+        arrays["user_rows_data"] = user_rows.data
         params = {
             "kind": type(self).__name__,
             "name": self.name,
@@ -163,6 +209,7 @@ class EASE:
             "lambda_scale": self.lambda_scale,
             "max_items": self.max_items,
             "exclude_seen": self.exclude_seen,
+            "recency_decay": self.recency_decay,
         }
         save_artifact(folder, arrays, params)
 
@@ -174,6 +221,7 @@ class EASE:
             lambda_scale=params["lambda_scale"],
             max_items=params["max_items"],
             exclude_seen=params["exclude_seen"],
+            recency_decay=float(params.get("recency_decay", 1.0)),
         )
         model.modelled, model.weights = arrays["modelled"], arrays["weights"]
         model.l2_used, model.n_items = float(params["l2_used"]), int(params["n_items"])
@@ -181,8 +229,9 @@ class EASE:
         widths = {"user_rows": model.modelled.size, "seen": model.n_items}
         for name, width in widths.items():
             indices = arrays[f"{name}_indices"]
+            values = arrays.get(f"{name}_data", np.ones(indices.size, np.float32))
             matrix = sp.csr_matrix(
-                (np.ones(indices.size, np.float32), indices, arrays[f"{name}_indptr"]), shape=(n_users, width)
+                (np.asarray(values, np.float32), indices, arrays[f"{name}_indptr"]), shape=(n_users, width)
             )
             setattr(model, name, matrix)
         return model

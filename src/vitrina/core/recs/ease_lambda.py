@@ -17,6 +17,13 @@ busy shop's single window already holds enough and costs nothing more. Only user
 earlier purchase count: EASE lists nothing for the others at any λ. With fewer than
 :data:`MIN_CHOICE_USERS` of them the default is kept and nothing is fitted.
 
+**With the profile's recency.** The decay of EASE's recency-weighted profile
+(:mod:`vitrina.core.recs.ease`, docs/adr/0048) is chosen with λ, over the pairs of
+:data:`LAMBDA_SCALES` × :data:`RECENCY_DECAYS`: the decay changes only the user vector, not
+``B``, so each fit of the grid is scored at every decay at the cost of a product, and the pair
+with the best pooled NDCG@10 is kept. ``1`` (no decay) is in the grid and wins the ties, so a
+shop where recency does not help keeps the binary profile.
+
 Pure logic: the caller fits, scores and counts; this module decides.
 """
 
@@ -38,6 +45,12 @@ busy shop's run; at 3,000 items each fit takes seconds. The scale is relative to
 diagonal of the items modelled, which is what lets a choice made on the head of the catalog
 carry to the full fit; a shop with fewer items than this is fitted whole, and its grid fit is
 the one served."""
+RECENCY_DECAYS = (1.0, 0.98, 0.95, 0.9, 0.8, 0.6)
+"""Recency decays tried (the weight of the item chosen ``r`` instants before the latest is
+``decay ** r``): from none, through half-weights about 35 and 14 instants back (a long history
+of single choices, such as rating sessions), to 6, 3 and 1.4 (a few baskets)."""
+DEFAULT_DECAY = 1.0
+"""The decay when nothing is measured: the binary profile of the published model."""
 DEFAULT_SCALE = 0.5
 """The scale when no validation user can tell the values apart (the model's own default)."""
 MIN_POOLED_USERS = 1_000
@@ -99,3 +112,15 @@ def choose_scale(scores: Mapping[float, float], default: float = DEFAULT_SCALE) 
     if not finite:
         return default
     return max(finite, key=lambda scale: (finite[scale], scale))
+
+
+def choose_setting(
+    scores: Mapping[tuple[float, float], float],
+    default: tuple[float, float] = (DEFAULT_SCALE, DEFAULT_DECAY),
+) -> tuple[float, float]:
+    """The ``(scale, decay)`` pair with the best pooled NDCG@10, among equals the stronger
+    regularisation, then the weaker decay (no decay first); ``default`` when none was measured."""
+    finite = {pair: score for pair, score in scores.items() if math.isfinite(score)}
+    if not finite:
+        return default
+    return max(finite, key=lambda pair: (finite[pair], pair[0], pair[1]))

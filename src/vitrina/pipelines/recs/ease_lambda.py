@@ -2,9 +2,10 @@
 
 For each window — the validation window, then, on a small shop, the windows of the same width
 before it — EASE is fitted at every grid value on the history before the window and scored on
-the window's users with an earlier positive by NDCG@10 in the discovery view: EASE never lists
-what the user already bought, so items new to the user are what its lists can hit. The chosen
-scale is stored with the policy (:data:`~vitrina.core.recs.policy.SourceSettings`), so the test
+the window's users with an earlier positive by NDCG@10 in the discovery view, with the user profile
+at every recency decay of the grid (docs/adr/0048): EASE never lists what the user already
+bought, so items new to the user are what its lists can hit. The chosen scale and decay are
+stored with the policy (:data:`~vitrina.core.recs.policy.SourceSettings`), so the test
 evaluation and every publish refit EASE with it, and recorded on the MLflow run and in the model
 card.
 """
@@ -22,14 +23,16 @@ from vitrina.core.evaluation.split import TemporalSplit
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.ease import EASE
 from vitrina.core.recs.ease_lambda import (
+    DEFAULT_DECAY,
     DEFAULT_SCALE,
     GRID_MAX_ITEMS,
     LAMBDA_SCALES,
     MAX_WINDOWS,
     MIN_CHOICE_USERS,
     MIN_POOLED_USERS,
+    RECENCY_DECAYS,
     WindowScores,
-    choose_scale,
+    choose_setting,
     enough_to_choose,
     more_windows,
     pooled,
@@ -48,11 +51,13 @@ METRIC = "ndcg@10 discovery"
 
 @dataclass
 class EaseLambda:
-    """The chosen scale and the validation numbers it rests on."""
+    """The chosen scale and recency decay, and the validation numbers they rest on."""
 
     scale: float
-    scores: dict[float, float]  # pooled NDCG@10 (discovery) per scale
-    windows: list[tuple[str, WindowScores[float]]] = field(default_factory=list)  # (first day, scores)
+    scores: dict[float, float]  # pooled NDCG@10 (discovery) per scale, at the chosen decay
+    windows: list[tuple[str, WindowScores[Any]]] = field(default_factory=list)  # (first day, scores)
+    decay: float = DEFAULT_DECAY
+    decay_scores: dict[float, float] = field(default_factory=dict)  # per decay, at the chosen scale
     l2: float = 0.0  # λ itself at the chosen scale, as the grid fitted it before the validation window
     model: EASE | None = field(default=None, repr=False)
     """EASE at the chosen scale fitted on the history before the validation window, when the
@@ -60,7 +65,9 @@ class EaseLambda:
 
     def settings(self) -> dict[str, dict[str, Any]]:
         """The source settings the policy is refitted with."""
-        return {SOURCE: {"lambda_scale": self.scale}}
+        if self.decay == DEFAULT_DECAY:
+            return {SOURCE: {"lambda_scale": self.scale}}
+        return {SOURCE: {"lambda_scale": self.scale, "recency_decay": self.decay}}
 
     @property
     def users(self) -> int:
@@ -72,12 +79,16 @@ class EaseLambda:
             "selection.ease_lambda_scale": f"{self.scale:g}",
             "selection.ease_lambda": f"{self.l2:.4g}",
             "selection.ease_windows": windows_tag(self.windows),
+            "selection.ease_recency_decay": f"{self.decay:g}",
         }
 
     def metrics(self) -> dict[str, dict[str, dict[str, float]]]:
         """Each grid value's pooled score, as a metric section (MLflow and the model card)."""
         return {
-            "validation_ease_lambda": {_row(scale): {METRIC: value} for scale, value in self.scores.items()}
+            "validation_ease_lambda": {_row(scale): {METRIC: value} for scale, value in self.scores.items()},
+            "validation_ease_recency": {
+                f"ease recency decay {decay:g}": {METRIC: value} for decay, value in self.decay_scores.items()
+            },
         }
 
     def note(self) -> str:
@@ -88,11 +99,13 @@ class EaseLambda:
                 f"validation window(s) with an earlier purchase: {self.users:,}, too few to choose on."
             )
         tried = "; ".join(f"{scale:g} → {value:.4f}" for scale, value in self.scores.items())
+        decays = "; ".join(f"{decay:g} → {value:.4f}" for decay, value in self.decay_scores.items())
         return (
             f"EASE's λ: **{self.scale:g} × the Gram diagonal's mean** (λ {self.l2:.4g} before the "
-            f"validation window), the best NDCG@10 on discovery over {self.users:,} users of "
+            f"validation window) with the profile's **recency decay {self.decay:g}**, the best "
+            f"NDCG@10 on discovery over {self.users:,} users of "
             f"{len(self.windows)} window(s) starting {', '.join(day for day, _ in self.windows)} "
-            f"(λ / mean diagonal → NDCG@10: {tried})."
+            f"(λ / mean diagonal → NDCG@10 at that decay: {tried}; decay → NDCG@10 at that λ: {decays})."
         )
 
 
@@ -157,54 +170,77 @@ def returning_users(data: RecsData, max_users: int | None = None) -> EvaluationS
     return build_evaluation_set(data, part="valid", users=np.unique(before.user), max_users=max_users)
 
 
+Setting = tuple[float, float]
+"""``(lambda_scale, recency_decay)``: one point of the grid."""
+
+
 def window_scores(
-    data: RecsData, evaluation: EvaluationSet, scales: tuple[float, ...]
-) -> tuple[WindowScores[float], dict[float, float], EASE | None]:
-    """NDCG@10 (discovery) of EASE at each scale on ``evaluation`` (``data``'s validation window),
-    fitted on the history before it on at most :data:`GRID_MAX_ITEMS` items; also λ itself per
-    scale, and the best-scoring fit (one model is kept at a time)."""
+    data: RecsData,
+    evaluation: EvaluationSet,
+    scales: tuple[float, ...],
+    decays: tuple[float, ...] = RECENCY_DECAYS,
+) -> tuple[WindowScores[Setting], dict[float, float], EASE | None]:
+    """NDCG@10 (discovery) of EASE at each scale and recency decay on ``evaluation`` (``data``'s
+    validation window), fitted on the history before it on at most :data:`GRID_MAX_ITEMS` items
+    (once per scale: the decay changes only the profile scored); also λ itself per scale, and
+    the best-scoring fit, set to its decay (one model is kept at a time)."""
     if evaluation.users.size == 0:
         return WindowScores(0, {}), {}, None
     history = history_before(data, "valid")
-    scores: dict[float, float] = {}
+    scores: dict[Setting, float] = {}
     l2: dict[float, float] = {}
-    best: EASE | None = None
+    best: tuple[Setting, EASE] | None = None
     for scale in scales:
         model = EASE(lambda_scale=scale, max_items=GRID_MAX_ITEMS).fit(data, history)
-        ranked = rank_users(model, evaluation)
-        scores[scale] = heldout_ndcg(ranked, evaluation)
         l2[scale] = model.l2_used
-        if (
-            best is None
-            or choose_scale({best.lambda_scale: scores[best.lambda_scale], scale: scores[scale]}) == scale
-        ):
-            best = model
-    return WindowScores(int(evaluation.users.size), scores), l2, best
+        for decay in decays:
+            model.recency_decay = decay
+            scores[scale, decay] = heldout_ndcg(rank_users(model, evaluation), evaluation)
+        top = choose_setting({pair: scores[pair] for pair in scores if pair[0] == scale})
+        model.recency_decay = top[1]
+        if best is None or choose_setting({best[0]: scores[best[0]], top: scores[top]}) == top:
+            best = (top, model)
+    return WindowScores(int(evaluation.users.size), scores), l2, best[1] if best else None
 
 
 def choose_ease_lambda(
     data: RecsData,
     scales: tuple[float, ...] = LAMBDA_SCALES,
+    decays: tuple[float, ...] = RECENCY_DECAYS,
     min_users: int = MIN_POOLED_USERS,
     max_windows: int = MAX_WINDOWS,
     min_choice: int = MIN_CHOICE_USERS,
     max_users: int | None = None,
 ) -> EaseLambda:
-    """The scale with the best NDCG@10 pooled over the validation window and, while they hold
-    fewer than ``min_users`` returning users, up to ``max_windows`` - 1 earlier windows; the
-    default scale, with nothing fitted, when all of them hold fewer than ``min_choice``."""
+    """The scale and recency decay with the best NDCG@10 pooled over the validation window and,
+    while they hold fewer than ``min_users`` returning users, up to ``max_windows`` - 1 earlier
+    windows; the defaults, with nothing fitted, when all of them hold fewer than ``min_choice``."""
     found = validation_windows(data, lambda d: returning_users(d, max_users), min_users, max_windows)
     if not enough_to_choose([int(e.users.size) for _, e in found], min_choice):
-        windows = [(window_day(d), WindowScores[float](int(e.users.size), {})) for d, e in found]
+        windows = [(window_day(d), WindowScores[Setting](int(e.users.size), {})) for d, e in found]
         return EaseLambda(DEFAULT_SCALE, {}, windows)
     windows, l2_at_valid = [], {}
     fitted: EASE | None = None  # the validation window's best fit
     for shifted, evaluation in found:
-        scored, l2, best = window_scores(shifted, evaluation, scales)
+        scored, l2, best = window_scores(shifted, evaluation, scales, decays)
         if not windows:
             l2_at_valid, fitted = l2, best
         windows.append((window_day(shifted), scored))
-    scores = pooled([w for _, w in windows])
-    scale = choose_scale(scores)
-    reused = fitted if fitted is not None and fitted.lambda_scale == scale and _whole(fitted) else None
-    return EaseLambda(scale, scores, windows, l2_at_valid.get(scale, 0.0), reused)
+    grid = pooled([w for _, w in windows])
+    scale, decay = choose_setting(grid)
+    reused = (
+        fitted
+        if fitted is not None
+        and (fitted.lambda_scale, fitted.recency_decay) == (scale, decay)
+        and _whole(fitted)
+        else None
+    )
+    return EaseLambda(
+        scale,
+        {s: value for (s, d), value in grid.items() if d == decay},
+        windows,
+        decay=decay,
+        decay_scores={d: value for (s, d), value in grid.items() if s == scale},
+        l2=l2_at_valid.get(scale, 0.0),
+        model=reused,
+    )

@@ -38,6 +38,10 @@ VALIDATION_SECTIONS = {
     "validation_pooled": "validation windows pooled (a small shop), the contenders without a trained model",
     "validation_popularity_recency": "validation windows, recent popularity at each recency",
     "validation_buy_again_timing": "validation windows, buy-again at each timing (users who bought before)",
+    "validation_ease_lambda": "validation windows, EASE at each λ / mean Gram diagonal, at the chosen "
+    "recency decay (users who bought before)",
+    "validation_ease_recency": "validation windows, EASE at each recency decay of the profile, at the "
+    "chosen λ (users who bought before)",
 }
 PAIR_FEATURES = {
     "retrieval_score": ("retrieval", "cosine", "two-tower cosine of the user and the candidate"),

@@ -150,6 +150,7 @@ class Selection:
             "selection.served": self.policy.name,
             **({"selection.discover": self.discover.name} if self.discover else {}),
             **({"selection.ease_lambda_scale": f"{self.ease.scale:g}"} if self.ease else {}),
+            **({"selection.ease_recency_decay": f"{self.ease.decay:g}"} if self.ease else {}),
             **({"selection.popularity_recency": self.popularity.recency.name} if self.popularity else {}),
             **({"selection.buy_again_timing": self.buy_again.timing.name} if self.buy_again else {}),
             **({"selection.discover_hides_seen": str(self.seen.hide_seen).lower()} if self.seen else {}),

@@ -8,10 +8,13 @@ import math
 import pytest
 
 from vitrina.core.recs.ease_lambda import (
+    DEFAULT_DECAY,
     DEFAULT_SCALE,
     LAMBDA_SCALES,
+    RECENCY_DECAYS,
     WindowScores,
     choose_scale,
+    choose_setting,
     enough_to_choose,
     more_windows,
     pooled,
@@ -24,6 +27,18 @@ def test_the_grid_holds_the_default_so_validation_can_keep_it() -> None:
     assert DEFAULT_SCALE in LAMBDA_SCALES
     assert list(LAMBDA_SCALES) == sorted(LAMBDA_SCALES)
     assert LAMBDA_SCALES[-1] / LAMBDA_SCALES[0] >= 100  # from light to strong shrinkage
+
+
+def test_the_decay_grid_holds_no_decay_so_a_shop_it_does_not_help_keeps_the_binary_profile() -> None:
+    assert DEFAULT_DECAY == 1.0
+    assert RECENCY_DECAYS[0] == DEFAULT_DECAY
+    assert all(0 < decay <= 1 for decay in RECENCY_DECAYS)
+
+
+def test_the_best_pair_wins_and_ties_keep_the_stronger_ridge_then_no_decay() -> None:
+    assert choose_setting({(0.5, 1.0): 0.08, (0.5, 0.9): 0.10, (8.0, 0.9): 0.09}) == (0.5, 0.9)
+    assert choose_setting({(0.5, 1.0): 0.1, (0.5, 0.9): 0.1, (2.0, 0.8): 0.1, (2.0, 1.0): 0.1}) == (2.0, 1.0)
+    assert choose_setting({(0.5, 0.9): math.nan}) == (DEFAULT_SCALE, DEFAULT_DECAY)
 
 
 def test_the_best_score_wins() -> None:

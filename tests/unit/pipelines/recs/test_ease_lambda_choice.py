@@ -12,7 +12,7 @@ from support.recs_handmade import START, Event, handmade
 
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.ease import EASE
-from vitrina.core.recs.ease_lambda import DEFAULT_SCALE, LAMBDA_SCALES, pooled
+from vitrina.core.recs.ease_lambda import DEFAULT_DECAY, DEFAULT_SCALE, LAMBDA_SCALES, RECENCY_DECAYS, pooled
 from vitrina.core.recs.policy import Policy
 from vitrina.pipelines.recs.ease_lambda import choose_ease_lambda, earlier_window
 from vitrina.pipelines.recs.evaluation import history_before
@@ -39,9 +39,13 @@ def test_a_small_shop_pools_the_windows_before_validation() -> None:
     assert days == [(START + dt.timedelta(days=d)).date().isoformat() for d in (10, 8, 6)]
     assert all(window.users > 0 for _, window in choice.windows)
     assert set(choice.scores) == set(LAMBDA_SCALES)
-    assert choice.scores == pooled([window for _, window in choice.windows])
-    best = max(v for v in choice.scores.values() if math.isfinite(v))
-    assert choice.scores[choice.scale] == best
+    assert set(choice.decay_scores) == set(RECENCY_DECAYS)
+    grid = pooled([window for _, window in choice.windows])
+    assert set(grid) == {(scale, decay) for scale in LAMBDA_SCALES for decay in RECENCY_DECAYS}
+    assert choice.scores == {scale: grid[scale, choice.decay] for scale in LAMBDA_SCALES}
+    assert choice.decay_scores == {decay: grid[choice.scale, decay] for decay in RECENCY_DECAYS}
+    best = max(v for v in grid.values() if math.isfinite(v))
+    assert grid[choice.scale, choice.decay] == best
 
 
 def test_enough_users_in_the_validation_window_is_one_window_and_its_best_fit_is_kept() -> None:
@@ -50,6 +54,7 @@ def test_enough_users_in_the_validation_window_is_one_window_and_its_best_fit_is
     assert len(choice.windows) == 1
     assert choice.model is not None  # the selection's EASE source, not fitted a second time
     assert choice.model.lambda_scale == choice.scale
+    assert choice.model.recency_decay == choice.decay
     assert choice.model.l2_used == pytest.approx(choice.l2)
 
 
@@ -72,6 +77,7 @@ def test_a_shop_of_first_time_buyers_keeps_the_default_and_fits_nothing() -> Non
     events: list[Event] = [(f"u{u}", f"p{u % 8}", "purchase", u + 0.5) for u in range(12)]
     choice = choose_ease_lambda(handmade(events, n_users=12))
     assert choice.scale == DEFAULT_SCALE
+    assert choice.decay == DEFAULT_DECAY
     assert choice.scores == {}
     assert choice.model is None
     assert choice.users == 0  # nobody in any window had bought before it
@@ -100,12 +106,30 @@ def test_the_choice_is_recorded_and_refitted_with() -> None:
     choice = choose_ease_lambda(data, min_choice=1)
     fitted = EASE(lambda_scale=choice.scale).fit(data, history_before(data, "valid"))
     assert choice.l2 == pytest.approx(fitted.l2_used)
-    assert choice.settings() == {"ease": {"lambda_scale": choice.scale}}
+    expected = {"lambda_scale": choice.scale} | (
+        {} if choice.decay == 1.0 else {"recency_decay": choice.decay}
+    )
+    assert choice.settings() == {"ease": expected}
     selection = Selection(Policy("single", ("ease",)), "all_positives", {}, 12, ease=choice)
     assert selection.settings() == choice.settings()
     tags = selection.record()
     assert float(tags["selection.ease_lambda_scale"]) == choice.scale
     assert selection.params()["selection.ease_lambda_scale"] == tags["selection.ease_lambda_scale"]
+    assert float(tags["selection.ease_recency_decay"]) == choice.decay
     rows = selection.metrics()["validation_ease_lambda"]
     assert len(rows) == len(LAMBDA_SCALES)
+    assert len(selection.metrics()["validation_ease_recency"]) == len(RECENCY_DECAYS)
     assert f"{choice.scale:g} × the Gram diagonal's mean" in selection.note()
+    assert f"recency decay {choice.decay:g}" in selection.note()
+
+
+def test_a_shop_whose_next_choice_follows_the_latest_one_chooses_a_decay() -> None:
+    """Each user walks a chain p0 → p1 → … one step a day from a product of their own: the next
+    product is the neighbour of the latest purchase, and the binary profile scores the product
+    before the walk's start as high as it."""
+    events: list[Event] = [
+        (f"u{u}", f"p{(2 * u + d) % 40}", "purchase", d + u / 100) for u in range(20) for d in range(13)
+    ]
+    choice = choose_ease_lambda(handmade(events, n_items=40, n_users=20), min_users=1, min_choice=1)
+    assert choice.decay < 1.0
+    assert choice.decay_scores[choice.decay] > choice.decay_scores[1.0]
