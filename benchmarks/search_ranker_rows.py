@@ -41,20 +41,14 @@ from vitrina.core.evaluation.search_rankings import (
     judged_from_logs,
     judged_from_qrels,
 )
-from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.ranking.training_set import RankingFrame
 from vitrina.core.search.engine import SearchEngine
-from vitrina.core.search.ranker_examples import (
-    build_point_in_time_frame,
-    listing_times,
-    position_bias_from_logs,
-    sample_searches,
-)
 from vitrina.core.search.ranker_features import RankingContext
 from vitrina.core.search.result_rules import SearchRules
 from vitrina.core.search.types import Hits, ParsedQuery
 from vitrina.pipelines.search.corpus import read_search_inputs
 from vitrina.pipelines.search.logs import LogWindows, log_windows, read_search_logs
+from vitrina.pipelines.search.ranker_training import fit_ranker, training_frame, training_searches
 from vitrina.pipelines.search.run_record import SearchConfig
 from vitrina.pipelines.search.signals import compute_signals
 
@@ -82,35 +76,22 @@ def _engine(settings: Settings, version: LoadedVersion, as_of: pd.Timestamp) -> 
 def _frame(
     settings: Settings, version: LoadedVersion, logs: pd.DataFrame, windows: LogWindows, config: SearchConfig
 ) -> tuple[RankingFrame, pd.DataFrame]:
-    """The training frame of ``run.py``'s ranker step, and the searches it was built from."""
-    products, analyzer = version.products, version.understanding.analyzer
+    """The training frame of the pipeline's ranker step, and the searches it was built from."""
     engine = _engine(settings, version, windows.t_rank)
-    bias = position_bias_from_logs(logs[logs["ts"] < windows.t_eval], analyzer.normalise)
-    window = logs[(logs["ts"] >= windows.t_rank) & (logs["ts"] < windows.t_eval)]
-    searches = sample_searches(window, config.max_train_searches, config.seed)
-    frame = build_point_in_time_frame(
+    searches = training_searches(logs, windows, config)
+    frame, _ = training_frame(
+        settings,
+        logs,
+        windows,
         searches,
-        products,
-        lambda day: RankingContext.build(
-            products, compute_signals(settings, products, day, analyzer.normalise), analyzer.analyse
-        ),
-        version.understanding.parse,
-        engine.retrieve,
-        bias,
-        listing_times(products, read_search_inputs(settings).catalog),
+        version.products,
+        read_search_inputs(settings).catalog,
+        version.understanding,
+        engine,
+        version.understanding.analyzer,
     )
     engine.close()
     return frame, searches
-
-
-def _fit(frame: RankingFrame, config: SearchConfig) -> LambdaRanker:
-    """``run.py``'s ``_fit_ranker``: the last share of searches validates."""
-    groups = np.unique(frame.groups)
-    cut = groups[int(len(groups) * (1 - config.ranker_valid_share))]
-    train, valid = frame.take(frame.groups < cut), frame.take(frame.groups >= cut)
-    return LambdaRanker(num_threads=1, name="search-lambdarank").fit(
-        train, valid, n_trials=config.n_trials, seed=config.seed
-    )
 
 
 def _variants(frame: RankingFrame, searches: pd.DataFrame, version: LoadedVersion) -> dict[str, RankingFrame]:
@@ -189,7 +170,7 @@ def main() -> None:
     rows = {"bm25_qu": _row(_score(engine, sets, "bm25"))}
     rankers: dict[str, Any] = {}
     for name, variant in _variants(frame, searches, version).items():
-        ranker = _fit(variant, config)
+        ranker = fit_ranker(variant, config)
         engine.ranker = ranker
         rows[f"hybrid_ltr · {name}"] = _row(_score(engine, sets, "hybrid_ltr"))
         gain = ranker.booster.feature_importance("gain") if ranker.booster is not None else np.zeros(1)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from vitrina.adapters.lake.warehouse import Warehouse
 from vitrina.config import Settings
+from vitrina.pipelines.search.live_logs import live_search_ids
 
 LOG_COLUMNS = "search_id, user_id, query, ts, results_shown, results_clicked, results_purchased"
 
@@ -52,3 +54,21 @@ def log_windows(logs: pd.DataFrame, eval_days: int, ranker_days: int) -> LogWind
     if ranker_days < 1:
         return None
     return LogWindows(t_eval - pd.Timedelta(days=ranker_days), t_eval, end)
+
+
+def count_live_logs(
+    settings: Settings, logs: pd.DataFrame, windows: LogWindows | None, notes: list[str]
+) -> dict[str, int]:
+    """How many of ``logs`` came from the API's own traffic, and how many of those precede the
+    held-out days (the encoder and the ranker learn from them); noted in ``notes`` when any did."""
+    live_ids = live_search_ids(settings) if len(logs) else set()
+    is_live = logs["search_id"].isin(live_ids).to_numpy(dtype=bool) if live_ids else np.zeros(len(logs), bool)
+    n_live = int(is_live.sum())
+    learnt = 0 if windows is None else int((is_live & (logs["ts"] < windows.t_eval).to_numpy()).sum())
+    if n_live:
+        notes.append(
+            f"{n_live:,} of {len(logs):,} search logs from the shop's own traffic (the API's logged "
+            f"answers and the clicks carrying their request id), {learnt:,} of them learnt from "
+            "(before the held-out days)"
+        )
+    return {"rows": len(logs), "live": n_live, "live_learnt": learnt}

@@ -21,16 +21,14 @@ version; a change of language or synonyms file makes the next run retrain.
 Without search logs (a catalog brought without traffic) no ranker is trained and only
 judgments and qrels — if any — are evaluated; the encoder is fine-tuned on a quarter of the
 shop's judged queries when there are enough of them (:mod:`vitrina.pipelines.search.judged_finetune`),
-else the base encoder serves. The served mode is then
-the score-fusion ``hybrid``, unless the shop's judgments say ``bm25`` (after query understanding)
-is better: chosen on one half of the judged queries, gated on the other
-(:mod:`vitrina.core.evaluation.served_mode`), recorded in the index version and the run. The
-same half — less the quarter the encoder learnt from — teaches the hybrid its fusion weights
-first (:mod:`vitrina.core.evaluation.fusion_weight`;
+else the base encoder serves. The served mode is then the score-fusion ``hybrid``, unless the
+shop's judgments say ``bm25`` (after query understanding) is better: chosen on one half of the
+judged queries, gated on the other (:mod:`vitrina.core.evaluation.served_mode`), recorded in
+the index version and the run. The same half — less the quarter the encoder learnt from —
+teaches the hybrid its fusion weights first (:mod:`vitrina.core.evaluation.fusion_weight`;
 without judgments the defaults of :mod:`vitrina.core.search.fusion` serve), also recorded.
-With nothing to measure at all, the gate lets a first version through
-with the reason recorded (:mod:`vitrina.core.promotion.gate`), so a new shop is never left
-without search.
+With nothing to measure at all, the gate lets a first version through with the reason
+recorded (:mod:`vitrina.core.promotion.gate`), so a new shop is never left without search.
 """
 
 from __future__ import annotations
@@ -39,7 +37,6 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import optuna
 import pandas as pd
 from rich.console import Console
@@ -74,19 +71,12 @@ from vitrina.adapters.search_cache.cached_search import frequent_queries
 from vitrina.adapters.step_ledger import ARTIFACTS, Ledger, cache
 from vitrina.config import Settings
 from vitrina.core.ranking.lambdarank import LambdaRanker
-from vitrina.core.ranking.training_set import RankingFrame
 from vitrina.core.search.engine import SearchEngine
 from vitrina.core.search.fusion import Fusion
 from vitrina.core.search.lexical import BM25Index
 from vitrina.core.search.product_text import catalog_texts
 from vitrina.core.search.products import ProductTable
 from vitrina.core.search.propensity import PositionBias
-from vitrina.core.search.ranker_examples import (
-    build_point_in_time_frame,
-    listing_times,
-    position_bias_from_logs,
-    sample_searches,
-)
 from vitrina.core.search.ranker_features import RankingContext
 from vitrina.core.search.result_rules import SearchRules
 from vitrina.core.search.semantic.encoder import QueryEncoder
@@ -107,8 +97,8 @@ from vitrina.pipelines.search.evaluation import (
 )
 from vitrina.pipelines.search.judged_finetune import JudgedTuning, finetune_on_judgments
 from vitrina.pipelines.search.judgments import read_judgments
-from vitrina.pipelines.search.live_logs import live_search_ids
-from vitrina.pipelines.search.logs import LogWindows, log_windows, read_search_logs
+from vitrina.pipelines.search.logs import count_live_logs, log_windows, read_search_logs
+from vitrina.pipelines.search.ranker_training import train_ranker
 from vitrina.pipelines.search.register import INPUT_TABLES, register_search
 from vitrina.pipelines.search.reindex import reindex_search
 from vitrina.pipelines.search.run_record import SearchConfig, SearchRun
@@ -121,33 +111,6 @@ __all__ = ["SearchConfig", "SearchRun", "run_search"]
 # What an index version depends on: the registered inputs (judgments among them: they decide the
 # gate), plus signals and synonyms.
 LEDGER_TABLES = (*INPUT_TABLES, "events", "transactions", "synonyms")
-
-
-def _fit_ranker(frame: RankingFrame, config: SearchConfig) -> LambdaRanker:
-    groups = np.unique(frame.groups)
-    cut = groups[int(len(groups) * (1 - config.ranker_valid_share))]
-    train, valid = frame.take(frame.groups < cut), frame.take(frame.groups >= cut)
-    return LambdaRanker(num_threads=1, name="search-lambdarank").fit(
-        train, valid, n_trials=config.n_trials, seed=config.seed
-    )
-
-
-def _count_live(
-    settings: Settings, logs: pd.DataFrame, windows: LogWindows | None, run: SearchRun
-) -> dict[str, int]:
-    """How many of ``logs`` came from the API's own traffic, and how many of those precede the
-    held-out days (the encoder and the ranker learn from them); noted when any did."""
-    live_ids = live_search_ids(settings) if len(logs) else set()
-    is_live = logs["search_id"].isin(live_ids).to_numpy(dtype=bool) if live_ids else np.zeros(len(logs), bool)
-    n_live = int(is_live.sum())
-    learnt = 0 if windows is None else int((is_live & (logs["ts"] < windows.t_eval).to_numpy()).sum())
-    if n_live:
-        run.notes.append(
-            f"{n_live:,} of {len(logs):,} search logs from the shop's own traffic (the API's logged "
-            f"answers and the clicks carrying their request id), {learnt:,} of them learnt from "
-            "(before the held-out days)"
-        )
-    return {"rows": len(logs), "live": n_live, "live_learnt": learnt}
 
 
 def _build(
@@ -166,7 +129,7 @@ def _build(
         texts = catalog_texts(products.frame)
         logs = read_search_logs(settings)
         windows = log_windows(logs, config.eval_days, config.ranker_days)
-        run.search_logs = _count_live(settings, logs, windows, run)
+        run.search_logs = count_live_logs(settings, logs, windows, run.notes)
         if windows is None:
             what = "no search logs" if logs.empty else "search logs too short to hold out a week"
             run.notes.append(
@@ -252,22 +215,9 @@ def _build(
     if windows is not None:
         with steps.step("ranker (LambdaRank + IPS + Optuna)"):
             engine, _ = engine_as_of(windows.t_rank, None)
-            bias = position_bias_from_logs(before_eval, normalise)
-            window = logs[(logs["ts"] >= windows.t_rank) & (logs["ts"] < windows.t_eval)]
-            searches = sample_searches(window, config.max_train_searches, config.seed)
-            frame = build_point_in_time_frame(
-                searches,
-                products,
-                lambda day: RankingContext.build(
-                    products, compute_signals(settings, products, day, normalise), analyse
-                ),
-                understanding.parse,
-                engine.retrieve,
-                bias,
-                listing_times(products, inputs.catalog),
+            ranker, bias, training_rows = train_ranker(
+                settings, config, logs, windows, products, inputs.catalog, understanding, engine, analyzer
             )
-            ranker = _fit_ranker(frame, config)
-            training_rows = frame.features
             ranker.save(str(staged / "ranker"))
             (staged / "position_bias.json").write_text(pd.Series(bias.to_dict()).to_json())
             engine.close()
