@@ -38,32 +38,24 @@ from vitrina.adapters.home_lock import holds_home_lock
 from vitrina.adapters.lake.digest import table_digests
 from vitrina.adapters.lake.local_copies import discard_staging, fresh_staging, publish
 from vitrina.adapters.lake.paths import LakePaths
-from vitrina.adapters.lake.truth import load_truth
 from vitrina.adapters.models.recs_bundle import RecsBundle, save_bundle
 from vitrina.adapters.registry.mlflow_client import RECS_MODEL
 from vitrina.adapters.registry.models import ModelNotFoundError, get_version
 from vitrina.adapters.step_ledger import ARTIFACTS, Ledger, StepEvent
 from vitrina.config import Settings
 from vitrina.core.promotion.alias_plans import CHAMPION
-from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.recs.als import ALSRecommender
 from vitrina.core.recs.dataset import RecsData
-from vitrina.core.recs.full import FullRecommender
 from vitrina.core.recs.item2vec import Item2Vec, Item2VecConfig
 from vitrina.core.recs.policy import FILL, ServedModel, make_source, segment_popularity
 from vitrina.core.recs.recommender import Recommender
-from vitrina.core.recs.selection import ALL_POSITIVES, DISCOVERY
 from vitrina.core.recs.two_tower.config import TwoTowerConfig
 from vitrina.core.recs.two_tower.model import TwoTower
 from vitrina.pipelines.recs.batch import BatchReport
 from vitrina.pipelines.recs.budget_record import budget_record
 from vitrina.pipelines.recs.challenger_lists import refresh_challenger
 from vitrina.pipelines.recs.dataset import load_recs_data
-from vitrina.pipelines.recs.engine import accuracy_join
 from vitrina.pipelines.recs.evaluation import (
-    EvaluationSet,
-    build_evaluation_set,
-    evaluate_all,
     history_before,
 )
 from vitrina.pipelines.recs.first_version import first_version_fallback
@@ -72,6 +64,7 @@ from vitrina.pipelines.recs.publish import assemble, champion_model, product_lis
 from vitrina.pipelines.recs.ranker import fit_ranker, ranker_users
 from vitrina.pipelines.recs.register import INPUT_TABLES, register_recs
 from vitrina.pipelines.recs.report import report_url, write_recs_report
+from vitrina.pipelines.recs.run_evaluation import ablations, evaluate_on_test
 from vitrina.pipelines.recs.selection import (
     GATE_SECTIONS,
     discover_model,
@@ -96,9 +89,6 @@ NOTHING_CHOSEN_TOGETHER = (
 BATCH_STEP = "batch inference → serving store"
 PRODUCT_LISTS_STEP = "similar, bought-together and buy-again lists"
 SELECT_STEP = "choose the served policy on validation"
-ALL_POSITIVES_ROWS = ("popularity", "als", "full", "served")
-"""Models scored on ``test`` counting repeat purchases too: the served policy and what the gate
-and the report compare it with."""
 
 
 @dataclass
@@ -121,71 +111,6 @@ def _note(run: RecsRun, steps: StepTimer, note: str) -> None:
     """Something the run could not do, for the console, the report and the ledger."""
     run.notes.append(note)
     steps.console.print(f"[yellow]note[/] {note}")
-
-
-def _ablations(full: FullRecommender) -> dict[str, Recommender]:
-    """two-tower only, + ranker (when one was trained), + MMR (= full): one composition with
-    fewer stages."""
-
-    def variant(name: str, ranker: LambdaRanker | None) -> FullRecommender:
-        return FullRecommender(
-            candidates=full.candidates,
-            ranker=ranker,
-            features=full.features,
-            rules=full.rules,
-            cold_start=None,
-            similarity=full.similarity,
-            mmr_lambda=None,
-            n_candidates=full.n_candidates,
-            als=full.als if ranker is not None else None,
-            name=name,
-        )
-
-    stages: dict[str, Recommender] = {"two_tower": variant("two_tower", None)}
-    if full.ranker is not None:  # without one, "+ ranker" would be two-tower alone again
-        stages["two_tower_ranker"] = variant("two_tower_ranker", full.ranker)
-    return {**stages, "full": full}
-
-
-def _evaluate(
-    settings: Settings,
-    data: RecsData,
-    models: dict[str, Recommender],
-    run: RecsRun,
-    max_users: int | None = None,
-) -> tuple[dict[str, Any], dict[str, EvaluationSet]]:
-    """Every model on ``test`` (items new to the user; the simulator's truth when there is one),
-    and the served policy with the models it is compared with counting repeats too; with the
-    test users of each view (the first-version fallback's paired test reads them)."""
-    try:
-        truth = load_truth(settings)
-    except FileNotFoundError:
-        truth = None  # bring-your-own data: held-out metrics only
-    evaluation = build_evaluation_set(data, part="test", truth=truth, max_users=max_users)
-    join = accuracy_join(settings)  # in process, or on Spark with VITRINA_ENGINE=spark
-    metrics = evaluate_all(models, data, evaluation=evaluation, accuracy=join)
-    repeats = build_evaluation_set(data, part="test", repeats=True, max_users=max_users)
-    compared = {name: models[name] for name in ALL_POSITIVES_ROWS if name in models}
-    metrics["all_positives"] = evaluate_all(compared, data, evaluation=repeats, accuracy=join)["models"]
-    run.notes.insert(0, _measured_on(data, evaluation))
-    return metrics, {DISCOVERY: evaluation, ALL_POSITIVES: repeats}
-
-
-def _measured_on(data: RecsData, evaluation: EvaluationSet) -> str:
-    """The test window and how many users the numbers average over."""
-    split = data.split
-    end = split.end.isoformat() if split.end else "the end of the data"
-    days = (split.valid_end - split.train_end).days
-    sampled = (
-        f" (a seeded sample of the {evaluation.sampled_from:,} who made one)"
-        if evaluation.sampled_from
-        else ""
-    )
-    return (
-        f"Evaluated on {evaluation.users.size:,} users with a held-out choice between "
-        f"{split.valid_end.isoformat()} and {end}{sampled} (test and validation windows of {days} "
-        "days each)."
-    )
 
 
 def _tables(settings: Settings) -> dict[str, str]:
@@ -263,14 +188,14 @@ def _train(
                 "segment_popularity": segment_popularity(chosen).fit(data, before_test),
                 "als": shared.get("als") or ALSRecommender().fit(data, before_test),
                 "item2vec": item2vec,
-                **_ablations(full),
+                **ablations(full),
                 "served": served_model(selection.policy, data, data.valid_end_us, full, chosen, fitted),
             }
             if selection.discover is not None:  # scored in the discovery view it was chosen on
                 models["discover"] = served_model(
                     selection.discover, data, data.valid_end_us, full, chosen, fitted
                 )
-            run.metrics, views = _evaluate(settings, data, models, run, config.max_eval_users)
+            run.metrics, views = evaluate_on_test(settings, data, models, run.notes, config.max_eval_users)
             fit_users = ranker_users(data, cold_train, config.ranker_valid_share, config.seed)[0].size
             fitted_on = (
                 (min(fit_users, config.max_ranker_users or fit_users), fit_users)
