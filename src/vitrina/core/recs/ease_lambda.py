@@ -108,10 +108,8 @@ def pooled(windows: Sequence[WindowScores[K]]) -> dict[K, float]:
 def choose_scale(scores: Mapping[float, float], default: float = DEFAULT_SCALE) -> float:
     """The grid value with the best pooled NDCG@10, the stronger regularisation among equals
     (it fits less noise); ``default`` when none was measured."""
-    finite = {scale: score for scale, score in scores.items() if math.isfinite(score)}
-    if not finite:
-        return default
-    return max(finite, key=lambda scale: (finite[scale], scale))
+    at_no_decay = {(scale, DEFAULT_DECAY): score for scale, score in scores.items()}
+    return choose_setting(at_no_decay, (default, DEFAULT_DECAY))[0]
 
 
 def choose_setting(
