@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from vitrina.core.recs.paired import Scores, beyond_noise
 from vitrina.core.recs.policy import FILL, FULL, TWO_TOWER, Policy
+from vitrina.core.recs.source_ranker import SOURCE_LTR
 
 ALL_POSITIVES = "all_positives"
 DISCOVERY = "discovery"
@@ -71,6 +72,15 @@ def choose_discover(
     simpler (listed first). All positives does not break ties here: the list never shows a purchase,
     so what a contender scores on repeats is nothing the list will serve."""
     return choose(table, DISCOVERY, tie, by_other=False, scores=scores)
+
+
+def serves_discover(name: str) -> bool:
+    """Whether the validation row ``name`` is a contender of the discover list: no
+    buy-again-like part (:data:`AGAIN`), and not the served list's source ranker, which learns
+    to re-offer the user's own items (the discover list has its own, ``source_ltr_discovery``,
+    docs/adr/0035). Its discovery number is in the table all the same, so the discover list's
+    paired test must leave it out."""
+    return name != SOURCE_LTR and not any(again in name for again in AGAIN)
 
 
 def discovery_contenders(policies: Iterable[Policy]) -> list[Policy]:

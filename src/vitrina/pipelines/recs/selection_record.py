@@ -13,7 +13,7 @@ from typing import Any
 from vitrina.core.recs.paired import LEVEL, RULE, FloatArray, p_better
 from vitrina.core.recs.policy import FULL, Policy
 from vitrina.core.recs.seen_items import SeenRule
-from vitrina.core.recs.selection import AGAIN, ALL_POSITIVES, DISCOVERY, MIN_PAIRED_USERS, VIEWS
+from vitrina.core.recs.selection import ALL_POSITIVES, DISCOVERY, MIN_PAIRED_USERS, VIEWS, serves_discover
 from vitrina.pipelines.recs.buy_again_timing import BuyAgainTiming
 from vitrina.pipelines.recs.ease_lambda import EaseLambda
 from vitrina.pipelines.recs.popularity_recency import PopularityRecency
@@ -98,15 +98,15 @@ class Selection:
                 return table, scores
         return {}, {}
 
-    def test(self, name: str, view: str, without_again: bool = False) -> str:
+    def test(self, name: str, view: str, discover_only: bool = False) -> str:
         """:meth:`paired_test`'s sentence (empty without one)."""
-        found = self.paired_test(name, view, without_again)
+        found = self.paired_test(name, view, discover_only)
         return found[0] if found else ""
 
-    def paired_test(self, name: str, view: str, without_again: bool = False) -> tuple[str, float] | None:
+    def paired_test(self, name: str, view: str, discover_only: bool = False) -> tuple[str, float] | None:
         """The paired test behind choosing ``name`` on ``view``: the best mean of the rows it was
-        chosen from (``without_again``: the discover list's, no buy-again-like part) against it
-        (within noise: discovery decided, or a trained rival did not win), or, when it is the
+        chosen from (``discover_only``: the discover list's contenders, :func:`serves_discover`)
+        against it (within noise: discovery decided, or a trained rival did not win), or, when it is the
         best, it against the runner-up. A sentence and the p-value; None without per-user scores."""
         table, scores = self._rows(name)
         rows = {
@@ -115,7 +115,7 @@ class Selection:
             if n in scores
             and view in scores[n]
             and math.isfinite(r[view])
-            and not (without_again and any(again in n for again in AGAIN))
+            and (serves_discover(n) or not discover_only)
         }
         if name not in rows or len(rows) < 2:
             return None
@@ -141,7 +141,7 @@ class Selection:
         """:meth:`test` of each list's choice (``served``, ``discover``), where there is one."""
         found = {"served": self.test(self.validated, self.view)}
         if self.discover is not None:
-            found["discover"] = self.test(self.discover.name, DISCOVERY, without_again=True)
+            found["discover"] = self.test(self.discover.name, DISCOVERY, discover_only=True)
         return {list_: text for list_, text in found.items() if text}
 
     def params(self) -> dict[str, str]:
@@ -180,8 +180,8 @@ class Selection:
         views = {"served": (self.validated, self.view, False)}
         if self.discover is not None:
             views["discover"] = (self.discover.name, DISCOVERY, True)
-        for list_, (name, view, without_again) in views.items():
-            test = self.paired_test(name, view, without_again)
+        for list_, (name, view, discover_only) in views.items():
+            test = self.paired_test(name, view, discover_only)
             if test is not None and list_ in sections["validation_chosen"]:
                 sections["validation_chosen"][list_]["paired test p"] = test[1]
         return (

@@ -121,3 +121,27 @@ def _counting(make: Callable[[], Recommender], fits: dict[str, int]) -> Callable
         return make()
 
     return counted
+
+
+def test_the_discover_lists_paired_test_leaves_out_the_served_lists_ranker() -> None:
+    """``source_ltr`` has a discovery number in the table but cannot serve the discover list:
+    the discover choice is tested against the best contender that could have taken its place."""
+    rng = np.random.default_rng(3)
+    base = rng.uniform(0.0, 0.2, 400)
+    per_view = {
+        FILL: base,
+        "als": base + 0.01,
+        SOURCE_LTR: base + 0.2,  # far ahead on discovery, but the served list's ranker
+        "buy_again": base + 0.3,  # never new to the user: not a discover contender either
+    }
+    scores = {name: dict.fromkeys(VIEWS, values) for name, values in per_view.items()}
+    table = {name: {view: float(values.mean()) for view in VIEWS} for name, values in per_view.items()}
+    selection = Selection(Policy("single", (SOURCE_LTR,)), ALL_POSITIVES, table, 400)
+    selection.discover = Policy("single", ("als",))
+    selection.scores = scores
+    discover_test = selection.tests()["discover"]
+    assert discover_test.startswith(f"als {table['als'][DISCOVERY]:.4f} vs the next, {FILL}")
+    assert SOURCE_LTR not in discover_test
+    assert "buy_again" not in discover_test
+    # the served list's test still weighs every contender of that list
+    assert selection.tests()["served"].startswith(f"buy_again {table['buy_again'][ALL_POSITIVES]:.4f} vs")
