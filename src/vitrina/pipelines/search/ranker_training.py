@@ -6,14 +6,21 @@ features from the signals as of the start of its day (docs/adr/0041), labels wei
 position bias estimated on every search before ``t_eval``. The last
 ``ranker_valid_share`` of the searches (in time order) is the validation set of the Optuna
 search and of early stopping, so the ranker is tuned on searches after those it learnt from.
+
+The held-out searches (``t_eval`` onwards) are rebuilt the same way, their shown pages only
+(:func:`held_out_pages`), to score a ranker without the logging policy's exposure bias
+(:mod:`vitrina.core.evaluation.shown_pages`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from vitrina.config import Settings
+from vitrina.core.evaluation.shown_pages import FloatArray, shown_page_ips_dcg
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.ranking.training_set import RankingFrame
 from vitrina.core.search.engine import SearchEngine
@@ -74,15 +81,55 @@ def training_frame(
     frame = build_point_in_time_frame(
         searches,
         products,
-        lambda day: RankingContext.build(
-            products, compute_signals(settings, products, day, analyzer.normalise), analyzer.analyse
-        ),
+        _context_as_of(settings, products, analyzer),
         understanding.parse,
         engine.retrieve,
         bias,
         listing_times(products, catalog),
     )
     return frame, bias
+
+
+def _context_as_of(
+    settings: Settings, products: ProductTable, analyzer: TextAnalyzer
+) -> Callable[[pd.Timestamp], RankingContext]:
+    return lambda day: RankingContext.build(
+        products, compute_signals(settings, products, day, analyzer.normalise), analyzer.analyse
+    )
+
+
+def held_out_pages(
+    settings: Settings,
+    logs: pd.DataFrame,
+    windows: LogWindows,
+    config: SearchConfig,
+    products: ProductTable,
+    understanding: QueryUnderstanding,
+    engine: SearchEngine,
+    analyzer: TextAnalyzer,
+    bias: PositionBias,
+) -> RankingFrame:
+    """The pages the held-out searches showed, as ranking rows: the searches of ``t_eval``
+    onwards with a click (the seeded sample the held-out-logs metric reads), each with the
+    products it showed only, features from the signals as of the start of its day, labels
+    purchase 2 / click 1 / 0, a clicked product weighted by ``bias`` at its logged position."""
+    held = logs[logs["ts"] >= windows.t_eval]
+    searches = sample_searches(held, config.max_eval_searches, config.seed)
+    return build_point_in_time_frame(
+        searches,
+        products,
+        _context_as_of(settings, products, analyzer),
+        understanding.parse,
+        engine.retrieve,
+        bias,
+        shown_only=True,
+    )
+
+
+def page_ips_dcg(ranker: LambdaRanker, pages: RankingFrame) -> FloatArray:
+    """Per held-out search, the IPS-weighted DCG@10 of its page as ``ranker`` re-orders it
+    (:func:`~vitrina.core.evaluation.shown_pages.shown_page_ips_dcg`)."""
+    return shown_page_ips_dcg(pages.groups, ranker.predict(pages.features), pages.labels, pages.row_weights)
 
 
 def fit_ranker(frame: RankingFrame, config: SearchConfig) -> LambdaRanker:
