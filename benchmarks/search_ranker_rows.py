@@ -58,7 +58,9 @@ from vitrina.pipelines.search.logs import LogWindows, log_windows, read_search_l
 from vitrina.pipelines.search.ranker_training import (
     fit_ranker,
     held_out_pages,
+    held_out_searches,
     page_ips_dcg,
+    shown_rows,
     training_frame,
     training_searches,
 )
@@ -109,13 +111,7 @@ def _frame(
 
 
 def _variants(frame: RankingFrame, searches: pd.DataFrame, version: LoadedVersion) -> dict[str, RankingFrame]:
-    shown = [
-        set(version.products.rows_of(np.asarray(s, dtype=object)).tolist()) for s in searches["results_shown"]
-    ]
-    # group g is search g: every sampled search has a click, hence rows (concat_frames renumbers)
-    was_shown = np.fromiter(
-        (item in shown[group] for group, item in zip(frame.groups, frame.items, strict=True)), dtype=bool
-    )
+    was_shown = shown_rows(frame, searches, version.products)
     retrieved = frame.features[["bm25", "semantic"]].notna().any(axis=1).to_numpy()
     return {
         "served": frame,
@@ -170,9 +166,8 @@ def main() -> None:
     frame_s = time.perf_counter() - started
     engine = _engine(settings, version, windows.t_eval)
     analyzer = version.understanding.analyzer
-    pages = held_out_pages(
-        settings, logs, windows, config, version.products, version.understanding, engine, analyzer, bias
-    )
+    held = held_out_searches(logs, windows, config)
+    pages = held_out_pages(settings, held, version.products, version.understanding, engine, analyzer, bias)
     judged = {
         "qrels": judged_from_qrels(load_truth(settings).qrels, version.products.rows_of),
         "logs": judged_from_logs(

@@ -30,8 +30,12 @@ on lists of product ids. Per-search values let two rankers be compared by a pair
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
+
+from vitrina.core.recs.paired import LEVEL, p_better
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -85,3 +89,80 @@ def shown_page_ips_dcg(
     value = gain[order] * np.where(gain[order] > 0, weight[order], 0.0) / np.log2(1.0 + rank)
     np.add.at(out, ordered[top], value[top])
     return out
+
+
+ALL_CANDIDATES = "all_candidates"
+"""The incumbent row set: every candidate of a training search (retrieved or shown)."""
+SHOWN_ONLY = "shown_only"
+"""The challenger: the products each training search showed only."""
+RULE = (
+    "one-sided paired t-test on per-search IPS-weighted DCG@10 of the shown page over the held-out "
+    "searches, p < 0.05; all candidates keep ties"
+)
+"""The rule as recorded with every choice (MLflow tag ``ranker_rows.rule``)."""
+
+
+@dataclass(frozen=True)
+class RowsChoice:
+    """Which training rows the served ranker learnt from, and the numbers that chose them.
+
+    A training search's candidates nobody was shown are labelled 0, and a logging policy that
+    shows popular products puts those zeros on less popular ones: a ranker fitted on every
+    candidate learns popularity, which clicks on the same policy's pages confirm whatever the
+    relevance. Fitted on the shown products only, its zeros are skips. Which one ranks better is
+    read on the held-out searches' shown pages (:func:`shown_page_ips_dcg`), where popularity
+    earns nothing for having been shown."""
+
+    rows: str
+    n_searches: int
+    scores: dict[str, float]
+    """Mean IPS-weighted DCG@10 of the shown page per row set."""
+    p_better: float
+    """One-sided p that the shown-only ranker beats the all-candidates one."""
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "rows": self.rows,
+            "n_searches": self.n_searches,
+            "ips_dcg@10": dict(self.scores),
+            "p_better": self.p_better,
+            "rule": RULE,
+        }
+
+    def reason(self) -> str:
+        said = "beats it beyond noise" if self.rows == SHOWN_ONLY else "does not beat it beyond noise"
+        return (
+            f"ranker training rows: {self.rows.replace('_', ' ')}. On {self.n_searches:,} held-out "
+            f"searches' shown pages (IPS-weighted DCG@10), the ranker fitted on the shown products "
+            f"only ({self.scores[SHOWN_ONLY]:.4f}) {said} against the one fitted on every candidate "
+            f"({self.scores[ALL_CANDIDATES]:.4f}); paired test p {self.p_better:.3g}"
+        )
+
+    def params(self) -> dict[str, object]:
+        """MLflow params (shown in the model card)."""
+        return {
+            "ranker_rows": self.rows,
+            "ranker_rows_searches": self.n_searches,
+            "ranker_rows_p_better": round(self.p_better, 6),
+            **{f"ranker_rows_ips_dcg_{name}": round(value, 6) for name, value in self.scores.items()},
+        }
+
+
+def choose_training_rows(
+    all_candidates: npt.ArrayLike, shown_only: npt.ArrayLike, *, level: float = LEVEL
+) -> RowsChoice:
+    """Shown-only rows when their ranker beats the all-candidates one (the incumbent) beyond
+    noise on the same held-out searches (per-search :func:`shown_page_ips_dcg` of each, aligned),
+    by the one-sided paired t-test of :mod:`vitrina.core.recs.paired`; all candidates otherwise."""
+    incumbent = np.asarray(all_candidates, dtype=np.float64)
+    challenger = np.asarray(shown_only, dtype=np.float64)
+    p = p_better(challenger, incumbent)
+    return RowsChoice(
+        rows=SHOWN_ONLY if p < level else ALL_CANDIDATES,
+        n_searches=int(incumbent.size),
+        scores={
+            ALL_CANDIDATES: float(incumbent.mean()) if incumbent.size else float("nan"),
+            SHOWN_ONLY: float(challenger.mean()) if challenger.size else float("nan"),
+        },
+        p_better=p,
+    )

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from vitrina.core.evaluation.search_rankings import JudgedQueries, evaluate_rankings
-from vitrina.core.evaluation.shown_pages import shown_page_ips_dcg
+from vitrina.core.evaluation.shown_pages import (
+    ALL_CANDIDATES,
+    RULE,
+    SHOWN_ONLY,
+    choose_training_rows,
+    shown_page_ips_dcg,
+)
 
 # One search over five products (rows 0-4). The logging policy showed the three most popular,
 # in popularity order: A (row 0, position 1), B (1, position 2), C (2, position 3). The shopper
@@ -105,3 +111,33 @@ def test_edge_cases() -> None:
         shown_page_ips_dcg([0, 0], [1.0], [1.0, 0.0], [1.0, 1.0])
     with pytest.raises(ValueError, match="k must"):
         shown_page_ips_dcg([0], [1.0], [1.0], [1.0], k=0)
+
+
+@pytest.mark.unit
+def test_shown_only_rows_must_beat_all_candidates_beyond_noise() -> None:
+    rng = np.random.default_rng(3)
+    incumbent = rng.uniform(0.0, 2.0, 400)
+    clearly = choose_training_rows(incumbent, incumbent + rng.uniform(0.05, 0.15, 400))
+    assert clearly.rows == SHOWN_ONLY
+    assert clearly.p_better < 0.05
+    assert clearly.n_searches == 400
+    assert clearly.scores[SHOWN_ONLY] > clearly.scores[ALL_CANDIDATES]
+    noisy = choose_training_rows(incumbent, incumbent + rng.normal(0.005, 0.5, 400))
+    assert noisy.rows == ALL_CANDIDATES  # a higher mean within noise: the incumbent keeps it
+    assert choose_training_rows(incumbent, incumbent).rows == ALL_CANDIDATES  # ties too
+    assert choose_training_rows(incumbent, incumbent - 0.1).rows == ALL_CANDIDATES
+
+
+@pytest.mark.unit
+def test_the_choice_is_recorded_with_its_numbers_and_rule() -> None:
+    choice = choose_training_rows([1.0, 2.0, 3.0], [2.0, 3.0, 4.5])
+    assert choice.rows == SHOWN_ONLY
+    record = choice.to_dict()
+    assert record["ips_dcg@10"] == {ALL_CANDIDATES: 2.0, SHOWN_ONLY: pytest.approx(3.1666667)}
+    assert record["rule"] == RULE
+    params = choice.params()
+    assert params["ranker_rows"] == SHOWN_ONLY
+    assert params["ranker_rows_searches"] == 3
+    assert params["ranker_rows_ips_dcg_all_candidates"] == 2.0
+    assert "shown products only (3.1667) beats it beyond noise" in choice.reason()
+    assert choice.reason().startswith("ranker training rows: shown only.")
