@@ -1,27 +1,30 @@
 """Which training rows and labels the search ranker learns what from, on one trained home.
 
-The served ranker (``hybrid_ltr``) leads every model on held-out clicks but trails BM25 after
-query understanding (``bm25_qu``) on the simulator's qrels for exact, typo, synonym and partial
-queries (``benchmarks/search.py``). This benchmark re-builds the ranker's training frame exactly as
+Fitted on every candidate of its training searches, the ranker (``hybrid_ltr``) leads every
+model on held-out clicks but trails BM25 after query understanding (``bm25_qu``) on the
+simulator's qrels for exact, typo, synonym and partial queries (``benchmarks/search.py``). This
+benchmark re-builds the ranker's training frame exactly as
 ``vitrina train search`` does (same searches, candidates, point-in-time signals, position-bias
 weights, seed) from a home's served index version, refits the ranker on variants of its rows and
 labels, and scores each on the qrels (by query type) and on the held-out searches, twice: NDCG@10
 of the clicks over everything the model returns (``held_out_logs``, the pipeline's report), and
 the IPS-weighted DCG@10 of the shown page the model re-orders (``held_out_ips_dcg``,
 :mod:`vitrina.core.evaluation.shown_pages`: free of the logging policy's exposure bias), with
-the one-sided paired test of each variant against ``served`` on it:
+the one-sided paired test of each variant against ``all_candidates`` on it:
 
-* ``served``: the pipeline's rows (its numbers reproduce the pipeline's report);
+* ``all_candidates``: the pipeline's frame, every candidate (its numbers reproduce the pipeline's
+  report when the pipeline serves it: ADR-0050);
 * ``shown_only``: only the products the logging policy showed (a candidate nobody was shown
-  could not be clicked: its 0 says nothing about relevance);
+  could not be clicked: its 0 says nothing about relevance), the pipeline's challenger;
 * ``retrieved_only``: without the shown products neither retriever returns (serving never
   ranks such a row);
 * ``no_ips``: all row weights 1 (no position-bias correction);
 * ``binary_labels``: a purchase labelled like a click.
 
-Nothing here chooses a served setting: the qrels are the simulator's test, read only to explain.
+Nothing here chooses a served setting: the qrels are the simulator's test, read only to explain;
+the pipeline chooses between ``all_candidates`` and ``shown_only`` on ``held_out_ips_dcg``.
 
-    python benchmarks/search_ranker_rows.py --home DIR [--variants served shown_only]
+    python benchmarks/search_ranker_rows.py --home DIR [--variants all_candidates shown_only]
 """
 
 from __future__ import annotations
@@ -68,6 +71,8 @@ from vitrina.pipelines.search.run_record import SearchConfig
 from vitrina.pipelines.search.signals import compute_signals
 
 RESULTS = Path(__file__).parent / "results"
+BASE = "all_candidates"
+"""The variant every other is tested against: the pipeline's incumbent."""
 
 
 def _engine(settings: Settings, version: LoadedVersion, as_of: pd.Timestamp) -> SearchEngine:
@@ -114,7 +119,7 @@ def _variants(frame: RankingFrame, searches: pd.DataFrame, version: LoadedVersio
     was_shown = shown_rows(frame, searches, version.products)
     retrieved = frame.features[["bm25", "semantic"]].notna().any(axis=1).to_numpy()
     return {
-        "served": frame,
+        "all_candidates": frame,
         "shown_only": frame.take(was_shown),
         "retrieved_only": frame.take(retrieved),
         "no_ips": frame.with_weights(None),
@@ -207,12 +212,13 @@ def main() -> None:
         share = gain / max(float(gain.sum()), 1e-12)
         names = ranker.feature_names
         top = sorted(zip(names, share.round(3).tolist(), strict=True), key=lambda p: -p[1])[:5]
+        views_share = float(dict(zip(names, share.tolist(), strict=True)).get("log_views_7d", 0.0))
         rankers[name] = {"rows": len(variant), "valid_ndcg@10": ranker.best_ndcg, "top_gain": top}
+        rankers[name]["views_share"] = views_share
     engine.close()
     tests = {
-        name: {"p_better_than_served": p_better(scores, per_search["served"]),
-               "p_worse_than_served": p_better(per_search["served"], scores)}
-        for name, scores in per_search.items() if name != "served" and "served" in per_search
+        name: {"p_better": p_better(scores, per_search[BASE]), "p_worse": p_better(per_search[BASE], scores)}
+        for name, scores in per_search.items() if name != BASE and BASE in per_search
     }  # fmt: skip
     result = {
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -223,7 +229,7 @@ def main() -> None:
         "frame_rows": len(frame),
         "searches": len(searches),
         "held_out_pages": {"searches": int(np.unique(pages.groups).size), "rows": len(pages)},
-        "paired_ips_dcg_vs_served": tests,
+        "paired_ips_dcg_vs_all_candidates": tests,
         "table": rows,
         "rankers": rankers,
     }
@@ -244,12 +250,9 @@ def main() -> None:
         + " |"
         for name, r in rankers.items()
     ]
-    lines += ["", "| variant vs served (held_out_ips_dcg, one-sided paired t-test) | p better | p worse |",
+    lines += ["", "| vs all_candidates (held_out_ips_dcg, one-sided paired t-test) | p better | p worse |",
               "|---|---:|---:|"]  # fmt: skip
-    lines += [
-        f"| {name} | {t['p_better_than_served']:.3g} | {t['p_worse_than_served']:.3g} |"
-        for name, t in tests.items()
-    ]
+    lines += [f"| {name} | {t['p_better']:.3g} | {t['p_worse']:.3g} |" for name, t in tests.items()]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "search_ranker_rows.json").write_text(json.dumps(result, indent=2, default=str))
     (RESULTS / "search_ranker_rows.md").write_text("\n".join(lines) + "\n")

@@ -130,12 +130,12 @@ class RowsChoice:
         }
 
     def reason(self) -> str:
-        said = "beats it beyond noise" if self.rows == SHOWN_ONLY else "does not beat it beyond noise"
+        said = "beats" if self.rows == SHOWN_ONLY else "does not beat"
         return (
             f"ranker training rows: {self.rows.replace('_', ' ')}. On {self.n_searches:,} held-out "
             f"searches' shown pages (IPS-weighted DCG@10), the ranker fitted on the shown products "
-            f"only ({self.scores[SHOWN_ONLY]:.4f}) {said} against the one fitted on every candidate "
-            f"({self.scores[ALL_CANDIDATES]:.4f}); paired test p {self.p_better:.3g}"
+            f"only ({self.scores[SHOWN_ONLY]:.4f}) {said} the one fitted on every candidate "
+            f"({self.scores[ALL_CANDIDATES]:.4f}) beyond noise; paired test p {self.p_better:.3g}"
         )
 
     def params(self) -> dict[str, object]:
@@ -143,7 +143,7 @@ class RowsChoice:
         return {
             "ranker_rows": self.rows,
             "ranker_rows_searches": self.n_searches,
-            "ranker_rows_p_better": round(self.p_better, 6),
+            "ranker_rows_p_better": float(f"{self.p_better:.3g}"),
             **{f"ranker_rows_ips_dcg_{name}": round(value, 6) for name, value in self.scores.items()},
         }
 

@@ -7,9 +7,11 @@ position bias estimated on every search before ``t_eval``. The last
 ``ranker_valid_share`` of the searches (in time order) is the validation set of the Optuna
 search and of early stopping, so the ranker is tuned on searches after those it learnt from.
 
-The held-out searches (``t_eval`` onwards) are rebuilt the same way, their shown pages only
-(:func:`held_out_pages`), to score a ranker without the logging policy's exposure bias
-(:mod:`vitrina.core.evaluation.shown_pages`).
+The ranker is fitted twice, on every candidate of the training searches and on the products
+they showed only; the held-out searches (``t_eval`` onwards) are rebuilt the same way, their
+shown pages only (:func:`held_out_pages`), and the shown-only ranker serves when it beats the
+other there beyond noise, judged without the logging policy's exposure bias
+(:mod:`vitrina.core.evaluation.shown_pages`, docs/adr/0050).
 """
 
 from __future__ import annotations

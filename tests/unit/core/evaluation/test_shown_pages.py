@@ -139,5 +139,5 @@ def test_the_choice_is_recorded_with_its_numbers_and_rule() -> None:
     assert params["ranker_rows"] == SHOWN_ONLY
     assert params["ranker_rows_searches"] == 3
     assert params["ranker_rows_ips_dcg_all_candidates"] == 2.0
-    assert "shown products only (3.1667) beats it beyond noise" in choice.reason()
+    assert "shown products only (3.1667) beats the one fitted on every candidate (2.0000)" in choice.reason()
     assert choice.reason().startswith("ranker training rows: shown only.")
