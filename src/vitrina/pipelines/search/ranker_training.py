@@ -90,7 +90,12 @@ def train_ranker(
     if len(held) < MIN_HELD_OUT:
         reason = f"{len(held)} held-out search(es) with a click: too few to choose the ranker's training rows"
         return TrainedRanker(incumbent, bias, frame.features, None, reason)
-    shown = frame.take(shown_rows(frame, searches, products))
+    try:
+        shown = frame.take(shown_rows(frame, searches, products))
+    except ValueError as unmatched:
+        return TrainedRanker(
+            incumbent, bias, frame.features, None, f"ranker training rows not chosen: {unmatched}"
+        )
     challenger = fit_ranker(shown, config)
     pages = held_out_pages(settings, held, products, understanding, engine, analyzer, bias)
     choice = choose_training_rows(page_ips_dcg(incumbent, pages), page_ips_dcg(challenger, pages))
