@@ -64,6 +64,11 @@ def test_every_model_is_evaluated_and_the_learned_hybrid_beats_bm25(
     assert qrels["hybrid_ltr"]["zero_result_rate"] < 0.01
     typo = {m: qrels[m]["by_query_type"]["typo"]["ndcg@10"] for m in ("bm25", "bm25_qu")}
     assert typo["bm25_qu"] > typo["bm25"]  # spelling correction pays on typo queries
+    rows = run.metrics["ranker_rows"]  # the ranker's training rows, chosen on held-out shown pages
+    assert rows["rows"] in {"all_candidates", "shown_only"}
+    assert set(rows["ips_dcg@10"]) == {"all_candidates", "shown_only"}
+    assert rows["n_searches"] > 0
+    assert any(note.startswith("ranker training rows:") for note in run.notes)
     report = LakePaths(settings.lake).layer("reports") + "/search/latest/metrics.json"
     assert Path(report).is_file()
     assert run.registration is not None

@@ -105,10 +105,15 @@ def build_ranking_frame(
     retrieve: Retrieve,
     bias: PositionBias,
     listed_us: Int64Array | None = None,
+    *,
+    shown_only: bool = False,
 ) -> RankingFrame:
     """LambdaRank rows for ``searches`` (see the module docstring); ``users`` holds the search
     number, ``items`` the product row. With ``listed_us`` (per product row, see
-    :func:`listing_times`), retrieved products listed after a search are not its candidates."""
+    :func:`listing_times`), retrieved products listed after a search are not its candidates.
+    With ``shown_only``, a search's rows are the products it showed only (with their retrieval
+    features when retrieved): the page a held-out search is judged on
+    (:mod:`vitrina.core.evaluation.shown_pages`)."""
     parts: list[pd.DataFrame] = []
     labels: list[np.ndarray] = []
     weights: list[np.ndarray] = []
@@ -122,6 +127,9 @@ def build_ranking_frame(
             existed = listed_us[rows] < made_us[number]
             rows, retrieval = rows[existed], retrieval[existed]
         shown = products.rows_of(np.asarray(search.results_shown, dtype=object))
+        if shown_only:
+            kept = np.isin(rows, shown)
+            rows, retrieval = rows[kept], retrieval[kept]
         extra = shown[(shown >= 0) & ~np.isin(shown, rows)]
         rows = np.concatenate([rows, extra])
         retrieval = np.vstack([retrieval, np.full((extra.size, 4), np.nan)])
@@ -158,6 +166,8 @@ def build_point_in_time_frame(
     retrieve: Retrieve,
     bias: PositionBias,
     listed_us: Int64Array | None = None,
+    *,
+    shown_only: bool = False,
 ) -> RankingFrame:
     """:func:`build_ranking_frame` day by day: the searches of each UTC day with
     ``context_as_of(start of that day)`` (signals from before the day only: no search's own
@@ -175,6 +185,7 @@ def build_point_in_time_frame(
             retrieve,
             bias,
             listed_us,
+            shown_only=shown_only,
         )
         for day in sorted(days.unique())
     ]

@@ -108,6 +108,7 @@ def evaluate_run(
     normalise: Callable[[str], str],
     learnt: frozenset[str] = frozenset(),
     bias: PositionBias | None = None,
+    ranker_rows: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Every model on every relevance source (``fine_tuned``: the served embeddings when the
     encoder was fine-tuned; None when the base encoder serves, whose index is then reused as
@@ -116,7 +117,9 @@ def evaluate_run(
     Without a ranker, the shop's judgments teach the hybrid's fusion weights and then choose
     the served mode on one half of the judged queries (section ``judgments_selection``) and the
     ``judgments`` section, which the gate reads, holds the other half only. The judged query
-    texts the encoder ``learnt`` from are left out of the selection half."""
+    texts the encoder ``learnt`` from are left out of the selection half. ``ranker_rows``: the
+    choice of the ranker's training rows (:class:`~vitrina.core.evaluation.shown_pages.RowsChoice`),
+    recorded as the report's section of that name."""
     sources = _judged_sources(settings, config, run, products, windows, logs)
     run.judged_queries = sources["judgments"].texts if "judgments" in sources else []
     split = (
@@ -181,6 +184,8 @@ def evaluate_run(
         },
         "tuned_on_judgments": split is not None,
     }
+    if ranker_rows is not None:
+        report["ranker_rows"] = ranker_rows
     report["notes"] = list(run.notes)
     payload: dict[str, Any] = strict_json(report)  # type: ignore[assignment]
     write_report(settings, "search", run.run_id, payload, render_markdown(report, run.run_id))

@@ -70,6 +70,7 @@ from vitrina.adapters.models.search_index import (
 from vitrina.adapters.search_cache.cached_search import frequent_queries
 from vitrina.adapters.step_ledger import ARTIFACTS, Ledger, cache
 from vitrina.config import Settings
+from vitrina.core.evaluation.shown_pages import RULE, RowsChoice
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.search.engine import SearchEngine
 from vitrina.core.search.fusion import Fusion
@@ -212,12 +213,16 @@ def _build(
     ranker: LambdaRanker | None = None
     bias: PositionBias | None = None
     training_rows: pd.DataFrame | None = None
+    rows_choice: RowsChoice | None = None
     if windows is not None:
         with steps.step("ranker (LambdaRank + IPS + Optuna)"):
             engine, _ = engine_as_of(windows.t_rank, None)
-            ranker, bias, training_rows = train_ranker(
+            trained = train_ranker(
                 settings, config, logs, windows, products, inputs.catalog, understanding, engine, analyzer
             )
+            ranker, bias, training_rows = trained.ranker, trained.bias, trained.features
+            rows_choice = trained.rows
+            run.notes.append(rows_choice.reason() if rows_choice is not None else str(trained.skipped))
             ranker.save(str(staged / "ranker"))
             (staged / "position_bias.json").write_text(pd.Series(bias.to_dict()).to_json())
             engine.close()
@@ -238,6 +243,7 @@ def _build(
                 normalise,
                 frozenset() if judged_tuning is None else judged_tuning.learnt,
                 bias,
+                None if rows_choice is None else rows_choice.to_dict(),
             )
     chosen_mode = run.metrics.get("served_mode")
     with steps.step("publish index version"):
@@ -298,6 +304,7 @@ def _build(
                     "retrain.trigger": decision.trigger,
                     "retrain.reason": decision.reason,
                     **finetune_tags,
+                    **({} if rows_choice is None else {"ranker_rows.rule": RULE}),
                 },
                 params={
                     "n_trials": config.n_trials,
@@ -305,6 +312,7 @@ def _build(
                     "n_products": len(products),
                     **relevance_params(run.metrics),
                     **served_mode_params(serving.default_mode, chosen_mode),
+                    **({} if rows_choice is None else rows_choice.params()),
                     **{f"fusion_{k}": v for k, v in serving.fusion.to_dict().items()},
                 },
                 data_window={}

@@ -136,6 +136,32 @@ def test_training_rows_label_clicks_and_weight_them_by_position() -> None:
 
 
 @pytest.mark.unit
+def test_shown_only_rows_are_the_page_with_its_retrieval_features() -> None:
+    products = _products()
+    logs = pd.DataFrame(
+        {
+            "search_id": ["s1"],
+            "user_id": ["u1"],
+            "query": ["celular"],
+            "ts": pd.to_datetime(["2026-02-02"], utc=True),
+            "results_shown": [["p2", "p3"]],
+            "results_clicked": [["p3"]],
+            "results_purchased": [[]],
+        }
+    )
+    hits = Hits(np.array([2, 0]), np.array([2.0, 1.0], dtype=np.float32))
+    args = (logs, products, _context(products), _query, lambda q: (hits, Hits.empty()))
+    bias = PositionBias(theta=np.array([1.0, 0.5]))
+    assert build_ranking_frame(*args, bias).items.tolist() == [2, 0, 1]  # p1 retrieved, not shown
+    page = build_ranking_frame(*args, bias, shown_only=True)
+    assert page.items.tolist() == [2, 1]
+    assert page.labels.tolist() == [1, 0]
+    assert page.weights is not None
+    assert page.weights.tolist() == [2.0, 1.0]  # p3 clicked at position 2
+    assert page.features["bm25"].notna().tolist() == [True, False]  # retrieved p3 keeps its BM25
+
+
+@pytest.mark.unit
 def test_each_training_search_has_the_signals_of_the_start_of_its_own_day() -> None:
     """Searches of a window are described as serving would have described them that day:
     the signals as of the start of their day, not as of the window's start (docs/adr/0041)."""
