@@ -81,10 +81,8 @@ from vitrina.core.search.propensity import PositionBias
 from vitrina.core.search.ranker_features import RankingContext
 from vitrina.core.search.result_rules import SearchRules
 from vitrina.core.search.semantic.encoder import QueryEncoder
-from vitrina.core.search.semantic.finetune import base_model_path, finetune
+from vitrina.core.search.semantic.finetune import base_model_path
 from vitrina.core.search.semantic.index import SemanticIndex
-from vitrina.core.search.semantic.onnx_export import export_onnx
-from vitrina.core.search.semantic.triples import id_texts, training_triples
 from vitrina.core.search.text import text_analyzer
 from vitrina.core.search.understanding import QueryUnderstanding
 from vitrina.pipelines.registration import gate_psi
@@ -98,6 +96,7 @@ from vitrina.pipelines.search.evaluation import (
 )
 from vitrina.pipelines.search.judged_finetune import JudgedTuning, finetune_on_judgments
 from vitrina.pipelines.search.judgments import read_judgments
+from vitrina.pipelines.search.logged_finetune import finetune_on_logs
 from vitrina.pipelines.search.logs import count_live_logs, log_windows, read_search_logs
 from vitrina.pipelines.search.ranker_training import train_ranker
 from vitrina.pipelines.search.register import INPUT_TABLES, register_search
@@ -164,22 +163,11 @@ def _build(
                 if judged_tuning.report is not None:
                     finetune_tags = judged_tuning.report.tags("judgments")
         if windows is not None:
-            triples = training_triples(
-                logs,
-                until=windows.t_rank.to_pydatetime(),
-                max_examples=config.finetune.max_examples,
-                seed=config.seed,
-            )
-            report = finetune(
-                triples, id_texts(products.product_ids.tolist(), texts), encoder_dir, config.finetune
+            report, stopped = finetune_on_logs(
+                logs, windows, products, texts, encoder_dir, onnx_dir, config.finetune, seed=config.seed
             )
             finetune_tags = report.tags("search_logs")
-            if report.stopped_by_time:
-                run.notes.append(
-                    f"encoder fine-tuning stopped by its wall-clock safety stop after {report.steps} of "
-                    f"{report.planned_steps} planned steps ({report.seconds:.0f} s)"
-                )
-            export_onnx(encoder_dir, onnx_dir)
+            run.notes += [stopped] if stopped else []
         elif judged_tuning is None or judged_tuning.report is None:
             encoder_dir, onnx_dir = base_model_path(), base_onnx(settings)
             encoder_url, onnx_url = str(encoder_dir), base_onnx_url(settings)
