@@ -172,7 +172,9 @@ def main() -> None:
     engine = _engine(settings, version, windows.t_eval)
     analyzer = version.understanding.analyzer
     held = held_out_searches(logs, windows, config)
-    pages = held_out_pages(settings, held, version.products, version.understanding, engine, analyzer, bias)
+    pages = held_out_pages(
+        settings, windows.t_eval, held, version.products, version.understanding, engine, analyzer, bias
+    )
     judged = {
         "qrels": judged_from_qrels(load_truth(settings).qrels, version.products.rows_of),
         "logs": judged_from_logs(

@@ -8,9 +8,10 @@ position bias estimated on every search before ``t_eval``. The last
 search and of early stopping, so the ranker is tuned on searches after those it learnt from.
 
 The ranker is fitted twice, on every candidate of the training searches and on the products
-they showed only; the held-out searches (``t_eval`` onwards) are rebuilt the same way, their
-shown pages only (:func:`held_out_pages`), and the shown-only ranker serves when it beats the
-other there beyond noise, judged without the logging policy's exposure bias
+they showed only; the held-out searches (``t_eval`` onwards) are rebuilt as the evaluation
+step reads them, their shown pages only (:func:`held_out_pages`), and the shown-only ranker
+serves when it beats the other there beyond noise, judged without the logging policy's exposure
+bias
 (:mod:`vitrina.core.evaluation.shown_pages`, docs/adr/0050).
 """
 
@@ -97,7 +98,7 @@ def train_ranker(
             incumbent, bias, frame.features, None, f"ranker training rows not chosen: {unmatched}"
         )
     challenger = fit_ranker(shown, config)
-    pages = held_out_pages(settings, held, products, understanding, engine, analyzer, bias)
+    pages = held_out_pages(settings, windows.t_eval, held, products, understanding, engine, analyzer, bias)
     choice = choose_training_rows(page_ips_dcg(incumbent, pages), page_ips_dcg(challenger, pages))
     if choice.rows == SHOWN_ONLY:
         return TrainedRanker(challenger, bias, shown.features, choice)
@@ -160,6 +161,7 @@ def _context_as_of(
 
 def held_out_pages(
     settings: Settings,
+    t_eval: pd.Timestamp,
     searches: pd.DataFrame,
     products: ProductTable,
     understanding: QueryUnderstanding,
@@ -168,13 +170,19 @@ def held_out_pages(
     bias: PositionBias,
 ) -> RankingFrame:
     """The pages held-out ``searches`` showed, as ranking rows: each search (of ``t_eval``
-    onwards with a click: :func:`held_out_searches`) with the products it showed only, features
-    from the signals as of the start of its day, labels purchase 2 / click 1 / 0, a clicked
-    product weighted by ``bias`` at its logged position."""
+    onwards with a click: :func:`held_out_searches`) with the products it showed only, labels
+    purchase 2 / click 1 / 0, a clicked product weighted by ``bias`` at its logged position.
+
+    Features come from one set of signals, as of ``t_eval``: the evaluation step scores the
+    held-out searches with those (an engine as of ``t_eval``), none of them is from a held-out
+    search, and both rankers being compared read the same rows. Signals day by day, as the
+    training rows have them, would cost one more signal computation per held-out day for a
+    choice that does not depend on them."""
+    context = _context_as_of(settings, products, analyzer)(t_eval)
     return build_point_in_time_frame(
         searches,
         products,
-        _context_as_of(settings, products, analyzer),
+        lambda _day: context,
         understanding.parse,
         engine.retrieve,
         bias,
