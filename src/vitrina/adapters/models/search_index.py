@@ -20,6 +20,9 @@ weights learnt on the shop's judgments, or the defaults).
 
 from __future__ import annotations
 
+import functools
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -32,6 +35,7 @@ from vitrina.adapters.lake.paths import LakePaths
 from vitrina.adapters.models.index_versions import current_version, read_version_meta, version_folder
 from vitrina.config import Settings
 from vitrina.core.artifacts import manifest
+from vitrina.core.artifacts.arrays import replace_folder
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.search.engine import MODES, RETRIEVAL_K, Mode, SearchEngine
 from vitrina.core.search.fusion import Fusion
@@ -79,9 +83,41 @@ def base_onnx(settings: Settings) -> Path:
         return folder
     except (FileNotFoundError, ValueError):
         folder = fresh_staging(settings, url)
-        export_onnx(base_model_path(), folder)
+        try:
+            _copy_export(_packaged_base_export(), folder)
+            read_export(folder)
+        except (OSError, ValueError):  # the process's copy was removed or damaged
+            _packaged_base_export.cache_clear()
+            export_onnx(base_model_path(), folder)
         publish(settings, url)
         return folder
+
+
+@functools.cache
+def _packaged_base_export() -> Path:
+    """The packaged base encoder's ONNX export, made once per process: every lake needs the
+    same one (the package's weights do not change under a running process), and making it
+    takes ≈ 10 s of both cores, paid again by each new lake one process trains (a server
+    holding several shops, the test suite's many homes). Removed when the process exits."""
+    work = tempfile.TemporaryDirectory(prefix="vitrina-base-onnx-")
+    _PROCESS_FOLDERS.append(work)
+    folder = Path(work.name) / "onnx"
+    export_onnx(base_model_path(), folder)
+    return folder
+
+
+_PROCESS_FOLDERS: list[tempfile.TemporaryDirectory[str]] = []
+"""Temporary folders that live as long as the process (their finalizers remove them at exit)."""
+
+
+def _copy_export(source: Path, target: Path) -> None:
+    """``source`` copied to ``target`` through a sibling folder renamed into place, so a copy
+    cut short never leaves a half-written export where :func:`read_export` would look."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{target.name}-", dir=target.parent) as work:
+        staged = Path(work) / "export"
+        shutil.copytree(source, staged)
+        replace_folder(staged, target)
 
 
 def local_model(settings: Settings, url: str) -> Path:
