@@ -96,8 +96,9 @@ lint: install
 # and session fixtures), the other the unit tests (tests/support/xdist_scheduling.py). The other
 # weekdays and the DAG tests start as soon as the unit worker has nothing left (the scheduler creates
 # the file of VITRINA_TEST_IDLE_FILE), on its idle core while the integration sequence goes on, or
-# when the main suite ends, whichever comes first. They run at a lower priority (nice), so the
-# integration and e2e tests keep their core; their output is printed whole after the main suite's.
+# when the main suite ends, whichever comes first. They run one after another at a lower priority
+# (nice), so the integration and e2e tests keep their core and two cores never hold three test
+# processes; their output is printed whole after the main suite's.
 # Any failing part fails the target.
 QUALITY_WORLD_ENDS ?= 2026-12-02 2026-12-04
 test: install lint
@@ -119,12 +120,10 @@ test: install lint
 # The days run side by side (each in its own session and tmp homes; none of these tests uses Redis
 # or a fixed port); each day's output is printed whole once both are done.
 test-weekdays: install
-	@logs=$$(mktemp -d); pids=""; \
+	@logs=$$(mktemp -d); status=0; \
 	for day in $(QUALITY_WORLD_ENDS); do \
-	  VITRINA_TEST_WORLD_END=$$day HF_HUB_OFFLINE=1 $(BIN)/pytest -m quality -q >"$$logs/$$day.log" 2>&1 & \
-	  pids="$$pids $$!"; \
+	  VITRINA_TEST_WORLD_END=$$day HF_HUB_OFFLINE=1 $(BIN)/pytest -m quality -q >"$$logs/$$day.log" 2>&1 || status=1; \
 	done; \
-	status=0; for pid in $$pids; do wait $$pid || status=1; done; \
 	for day in $(QUALITY_WORLD_ENDS); do \
 	  echo "quality-threshold tests on a world ending $$day"; cat "$$logs/$$day.log"; \
 	done; \
