@@ -117,8 +117,8 @@ test: install lint
 	echo "main suite: exit $$main; other weekdays and DAG tests: exit $$rest"; \
 	[ $$main -eq 0 ] && [ $$rest -eq 0 ]
 
-# The days run side by side (each in its own session and tmp homes; none of these tests uses Redis
-# or a fixed port); each day's output is printed whole once both are done.
+# The days run one after another (each in its own session and tmp homes); each day's output is
+# printed whole once both are done, and either day failing fails the target.
 test-weekdays: install
 	@logs=$$(mktemp -d); status=0; \
 	for day in $(QUALITY_WORLD_ENDS); do \

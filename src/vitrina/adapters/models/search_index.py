@@ -93,6 +93,10 @@ def base_onnx(settings: Settings) -> Path:
         return folder
 
 
+_PROCESS_FOLDERS: list[tempfile.TemporaryDirectory[str]] = []
+"""Temporary folders that live as long as the process (their finalizers remove them at exit)."""
+
+
 @functools.cache
 def _packaged_base_export() -> Path:
     """The packaged base encoder's ONNX export, made once per process: every lake needs the
@@ -104,10 +108,6 @@ def _packaged_base_export() -> Path:
     folder = Path(work.name) / "onnx"
     export_onnx(base_model_path(), folder)
     return folder
-
-
-_PROCESS_FOLDERS: list[tempfile.TemporaryDirectory[str]] = []
-"""Temporary folders that live as long as the process (their finalizers remove them at exit)."""
 
 
 def _copy_export(source: Path, target: Path) -> None:
