@@ -10,6 +10,9 @@ bars in the same run:
   and ≤ 3 × BM25 alone (understanding + BM25 top-100), measured here on the same queries;
 * fine-tuning + indexing ≤ 15 min.
 
+It also reports, for the served version, how high a ranker could go on the qrels and what it
+would need to know (``benchmarks/search_ceilings.py``).
+
 Writes ``benchmarks/results/search.json`` and ``search.md``.
 
     python benchmarks/search.py [--home DIR] [--scale demo] [--queries 2000]
@@ -25,9 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from machine import describe, summary
 from rich.console import Console
+from search_ceilings import markdown as ceiling_lines
+from search_ceilings import measure as search_ceilings
 
 from vitrina.adapters.lake.truth import load_truth
 from vitrina.adapters.models.search_index import load_version
@@ -67,38 +71,6 @@ def _latency(settings: Any, name: str | None, queries: list[str]) -> dict[str, d
     return {"end_to_end": _percentiles(full), "bm25_alone": _percentiles(lexical)}
 
 
-def _dcg(grades: np.ndarray) -> float:
-    top = grades[:10].astype(np.float64)
-    return float(((2.0**top - 1.0) / np.log2(np.arange(2, top.size + 2))).sum())
-
-
-def _intent_ceiling(settings: Any, name: str | None) -> dict[str, Any]:
-    """How far the served ranker is from one that knows the category and brand the shopper is
-    after (not the product): its own candidate list, business rules applied, re-ordered by the
-    true grade capped at 2 (3 = the target or its duplicates, hidden). What the bar asks of
-    hybrid_ltr beyond this ceiling would need knowing the very product."""
-    version = load_version(settings, name)
-    engine = version.engine()
-    qrels = load_truth(settings).qrels
-    ids = version.products.frame["product_id"].to_numpy()
-    rows: list[tuple[str, float, float]] = []
-    for _, judged in qrels.groupby("query_id", sort=False):
-        grade = dict(zip(judged["product_id"], judged["relevance"], strict=True))
-        ideal = _dcg(np.sort(judged["relevance"].to_numpy())[::-1])
-        served = engine.search(str(judged["query"].iloc[0]), k=150).rows
-        grades = np.array([grade.get(ids[r], 0) for r in served], dtype=np.int64)
-        oracle = grades[np.argsort(-np.minimum(grades, 2), kind="stable")]
-        rows.append((str(judged["query_type"].iloc[0]), _dcg(grades) / ideal, _dcg(oracle) / ideal))
-    engine.close()
-    frame = pd.DataFrame(rows, columns=["query_type", "hybrid_ltr", "intent_oracle"])
-    by_type = frame.groupby("query_type")[["hybrid_ltr", "intent_oracle"]].mean()
-    return {
-        "hybrid_ltr": float(frame["hybrid_ltr"].mean()),
-        "intent_oracle": float(frame["intent_oracle"].mean()),
-        "by_query_type": {kind: {k: float(v) for k, v in row.items()} for kind, row in by_type.iterrows()},
-    }
-
-
 def _bars(metrics: dict[str, Any], latency: dict[str, Any], build_s: float) -> dict[str, bool]:
     bars: dict[str, bool] = {}
     qrels = metrics.get("models", {})
@@ -133,18 +105,8 @@ def _markdown(result: dict[str, Any]) -> str:
         lines.append(f"| {name} | {values['p50_ms']:.2f} | {values['p95_ms']:.2f} | {values['p99_ms']:.2f} |")
     ceiling = result.get("ceiling")
     if ceiling:
-        bm25 = result["metrics"]["models"]["bm25"]["ndcg@10"]
-        heading = (
-            "## Ceiling: the served list re-ordered by a ranker that knows the target's category and brand"
-        )
-        lines += ["", heading, ""]
-        lines += ["| query type | hybrid_ltr | intent oracle |", "|---|---:|---:|"]
-        for kind, values in ceiling["by_query_type"].items():
-            lines.append(f"| {kind} | {values['hybrid_ltr']:.4f} | {values['intent_oracle']:.4f} |")
-        ltr, oracle = ceiling["hybrid_ltr"], ceiling["intent_oracle"]
-        lines.append(
-            f"| **all** | {ltr:.4f} ({ltr / bm25:.3f} × bm25) | {oracle:.4f} ({oracle / bm25:.3f} × bm25) |"
-        )
+        lines += ["", "## Ceilings: what a ranker would need to know (`benchmarks/search_ceilings.py`)", ""]
+        lines += ceiling_lines(ceiling)
     lines += ["", f"Fine-tune + index: {result['build_seconds']:.0f} s; whole pipeline: "
               f"{result['pipeline_seconds']:.0f} s", "", "## Bars", ""]  # fmt: skip
     lines += [f"- [{'x' if ok else ' '}] {name}" for name, ok in result["bars"].items()]
@@ -174,7 +136,7 @@ def main() -> None:
     sample = [truth_queries[i] for i in rng.choice(len(truth_queries), min(args.queries, len(truth_queries)),
                                                     replace=False)]  # fmt: skip
     latency = _latency(settings, run.version, sample)
-    ceiling = _intent_ceiling(settings, run.version) if run.metrics.get("models") else None
+    ceiling = search_ceilings(settings, run.version) if run.metrics.get("models") else None
     build_s = sum(run.seconds.get(step, 0.0) for step in BUILD_STEPS)
     result = {
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
