@@ -25,7 +25,7 @@ Its mean over searches is not normalised per search (a per-search ideal would ca
 weights of single-click searches).
 
 Per-search values of the two versions differ; whether the mean difference says anything is the
-one-sided paired t-test of :mod:`vitrina.core.recs.paired` (ADR-0029), run both ways:
+one-sided paired t-test of :mod:`vitrina.core.metrics.paired` (ADR-0029), run both ways:
 ``p_better`` (the new version beats the champion) and ``p_worse`` (the champion beats it). The
 gate's rule reads ``p_worse`` on ``ips_dcg@10`` (:attr:`LiveComparison.worse`, docs/adr/0033).
 """
@@ -41,7 +41,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from vitrina.core.metrics import PAD, Truth, judge, mean_over_queries, ndcg, reciprocal_rank
-from vitrina.core.recs.paired import LEVEL, p_better
+from vitrina.core.metrics.paired import LEVEL, p_better
 
 FloatArray = npt.NDArray[np.float64]
 Verdict = Literal["better", "worse", "tied"]

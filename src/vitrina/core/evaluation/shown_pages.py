@@ -25,7 +25,7 @@ learning-to-rank" (SIGIR 2019), extend the estimate to any additive metric such 
 is not normalised per search (a per-search ideal would cancel the weights of single-click
 searches), as in :func:`vitrina.core.evaluation.live_champion.page_ips_dcg`, the same estimate
 on lists of product ids. Per-search values let two rankers be compared by a paired test
-(:mod:`vitrina.core.recs.paired`).
+(:mod:`vitrina.core.metrics.paired`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from vitrina.core.recs.paired import LEVEL, p_better
+from vitrina.core.metrics.paired import LEVEL, p_better
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -153,7 +153,7 @@ def choose_training_rows(
 ) -> RowsChoice:
     """Shown-only rows when their ranker beats the all-candidates one (the incumbent) beyond
     noise on the same held-out searches (per-search :func:`shown_page_ips_dcg` of each, aligned),
-    by the one-sided paired t-test of :mod:`vitrina.core.recs.paired`; all candidates otherwise."""
+    by the one-sided paired t-test of :mod:`vitrina.core.metrics.paired`; all candidates otherwise."""
     incumbent = np.asarray(all_candidates, dtype=np.float64)
     challenger = np.asarray(shown_only, dtype=np.float64)
     p = p_better(challenger, incumbent)

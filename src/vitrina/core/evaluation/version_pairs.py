@@ -7,7 +7,7 @@ learnt from: the searches logged from the later version's held-out cut (the star
 held-out window) on. Each search is scored for both versions (any per-search measure: the
 simulator's truth NDCG@10, the market's expected clicks); the mean of the per-search
 differences, its standard error and the one-sided paired t-test of
-:mod:`vitrina.core.recs.paired` (ADR-0029), run both ways, give the verdict at the 5 % level.
+:mod:`vitrina.core.metrics.paired` (ADR-0029), run both ways, give the verdict at the 5 % level.
 
 Scoring costs a search per version, so a pair is judged on at most a bounded, seeded sample of
 the searches after its cut (:func:`sample_positions`).
@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from vitrina.core.recs.paired import LEVEL, p_better
+from vitrina.core.metrics.paired import LEVEL, p_better
 
 Verdict = Literal["better", "worse", "tied"]
 PREVIOUS = "previous"

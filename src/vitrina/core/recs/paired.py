@@ -8,46 +8,28 @@ and too narrow for a shop of dozens. So a contender counts as tied with the best
 one wins a **one-sided paired t-test** at the conventional 5 % level (docs/adr/0029): per-user
 differences are bounded in [-1, 1], so their mean is close to normal from a few dozen users on,
 and the test needs no seed and costs one pass over the users. Pooled windows pool the per-user
-differences (each user of each window is one pair).
+differences (each user of each window is one pair). The test itself is
+:mod:`vitrina.core.metrics.paired`, shared with search and the rankers.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+
+from vitrina.core.metrics.paired import LEVEL, p_better
+
+__all__ = ["LEVEL", "RULE", "FloatArray", "Scores", "beyond_noise", "p_better", "pooled_scores"]
 
 FloatArray = npt.NDArray[np.float64]
 Scores = Mapping[str, Mapping[str, FloatArray]]
 """Per-user NDCG@10 of each contender per view (``{name: {view: array}}``); within one table,
 every contender's array of a view is over the same users in the same order."""
 
-LEVEL = 0.05
-"""One-sided significance level: the better contender must beat the other with p below it."""
 RULE = "one-sided paired t-test on per-user NDCG@10, p < 0.05"
 """The rule as recorded with every choice (MLflow tag ``selection.rule``)."""
-
-
-def p_better(better: FloatArray, other: FloatArray) -> float:
-    """One-sided p-value of the paired t-test that ``better`` (per-user scores) beats ``other``
-    on the same users: small when the mean difference is large against its standard error.
-    Users with a NaN on either side are left out; fewer than two pairs prove nothing (1.0); the
-    same difference for every user is certain (0.0 when positive, 1.0 otherwise)."""
-    a, b = np.asarray(better, dtype=np.float64), np.asarray(other, dtype=np.float64)
-    if a.shape != b.shape:
-        raise ValueError(f"paired scores must be over the same users, got {a.shape} and {b.shape}")
-    difference = (a - b)[np.isfinite(a) & np.isfinite(b)]
-    if difference.size < 2:
-        return 1.0
-    mean = float(difference.mean())
-    spread = float(difference.std(ddof=1))
-    if spread == 0.0 or not math.isfinite(spread):
-        return 0.0 if mean > 0 else 1.0
-    t = mean / (spread / math.sqrt(difference.size))
-    return float(stats.t.sf(t, difference.size - 1))
 
 
 def beyond_noise(better: FloatArray, other: FloatArray, level: float = LEVEL) -> bool:

@@ -23,8 +23,8 @@ from vitrina.adapters.models.index_versions import current_version
 from vitrina.adapters.models.search_index import load_version
 from vitrina.config import Settings
 from vitrina.core.evaluation.live_champion import GATED, K, LiveComparison, compare, held_out_searches
+from vitrina.core.metrics.paired import LEVEL
 from vitrina.core.promotion.gate import GateCheck
-from vitrina.core.recs.paired import LEVEL
 from vitrina.core.search.engine import SearchEngine
 from vitrina.core.search.propensity import PositionBias
 from vitrina.pipelines.search.live_logs import live_search_ids
