@@ -27,10 +27,15 @@ LambdaRank, NDCG@10 both stops the trial and picks the best one. For the pointwi
 objective the (weighted) validation log-loss does both: over a thousand-odd queries with
 ≈ 2 positives each, NDCG@10 has a standard error of several thousandths, more than trials
 differ by, so it peaks by chance within a few rounds and picks lucky trials (on the demo a
-33-tree trial at learning rate 0.15, which then did slightly worse on the test week). The
-best trial's booster, cut at its best iteration, is kept — no refit, because the
-early-stopping point is itself chosen on validation and a refit on train+valid would have
-no honest stopping point.
+33-tree trial at learning rate 0.15, which then did slightly worse on the test week). The same
+noise picks LambdaRank trials, so there a trial replaces the first one (the default) only when
+it beats it by the one-sided paired t-test on per-query validation NDCG@10
+(:mod:`vitrina.core.metrics.paired`, ADR-0051): on a demo world's search ranker the highest mean
+was a 3-tree trial at learning rate 0.15, 0.004 above the default's 26 trees and no better
+beyond noise, and it ranked the simulator's judged queries 0.03 NDCG@10 worse. The chosen
+trial's booster, cut at its best iteration, is kept — no refit, because the early-stopping
+point is itself chosen on validation and a refit on train+valid would have no honest
+stopping point.
 
 Artifacts (:meth:`LambdaRanker.save`): ``model.txt`` (LightGBM text format, readable by any
 LightGBM) and ``ranker.json`` (objective, feature names, parameters, NDCG@10, trials, gain
@@ -52,6 +57,7 @@ import pandas as pd
 from vitrina.core.artifacts import manifest
 from vitrina.core.artifacts.files import filesystem, read_json, write_json_atomic, write_text_atomic
 from vitrina.core.metrics import PAD, Truth, judge, mean_over_queries, ndcg
+from vitrina.core.metrics.paired import LEVEL, p_better
 from vitrina.core.ranking.interactions import FloatArray
 from vitrina.core.ranking.training_set import RankingFrame
 
@@ -174,7 +180,8 @@ class LambdaRanker:
                 callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
             )
             iteration = int(booster.best_iteration) or booster.current_iteration()
-            score = frame_ndcg(valid, booster.predict(valid.features, num_iteration=iteration))
+            per_query = frame_ndcg_per_query(valid, booster.predict(valid.features, num_iteration=iteration))
+            score = mean_over_queries(per_query)
             record = {
                 "number": trial.number,
                 METRIC: score,
@@ -188,15 +195,30 @@ class LambdaRanker:
                 selection = -loss
             trials.append(record)
             logger.info("ranker trial %d: %s %.4f at %d rounds", trial.number, METRIC, score, iteration)
+            outcome = {
+                "score": score,
+                "iteration": iteration,
+                "params": params,
+                "booster": booster,
+                "per_query": per_query,
+                "number": trial.number,
+            }
+            if trial.number == 0:
+                default.update(outcome)
             if selection > best["selection"]:
-                best.update(
-                    selection=selection, score=score, iteration=iteration, params=params, booster=booster
-                )
+                best.update(outcome, selection=selection)
             return selection
 
+        default: dict[str, Any] = {}
         study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
         study.enqueue_trial(DEFAULT_PARAMS)
         study.optimize(objective, n_trials=n_trials)
+        if not pointwise and best["number"] != 0:
+            # Only a trial better than the default beyond noise replaces it (module docstring).
+            p = p_better(best["per_query"], default["per_query"])
+            trials[best["number"]]["p_better_than_default"] = p
+            if p >= LEVEL:
+                best = default
         # Keep only the trees up to the best iteration, so the saved model is what was measured.
         self.booster = lgb.Booster(model_str=best["booster"].model_to_string(num_iteration=best["iteration"]))
         self.feature_names = names
@@ -299,12 +321,18 @@ def frame_ndcg(frame: RankingFrame, scores: npt.ArrayLike, k: int = EVAL_AT) -> 
     Computed with :mod:`vitrina.core.metrics`, so it compares any ordering (the retrieval order,
     the ranker's) on the same footing as the offline report.
     """
+    return mean_over_queries(frame_ndcg_per_query(frame, scores, k))
+
+
+def frame_ndcg_per_query(frame: RankingFrame, scores: npt.ArrayLike, k: int = EVAL_AT) -> FloatArray:
+    """NDCG@k of each of the frame's queries (:func:`frame_ndcg`; NaN for a query without
+    positives), in query order: what a paired comparison of two orderings reads."""
     score = np.asarray(scores, dtype=np.float64)
     if score.shape != (len(frame),):
         raise ValueError(f"scores {score.shape} must have one entry per row ({len(frame)})")
     sizes = frame.group_sizes
     if sizes.size == 0:
-        return float("nan")
+        return np.zeros(0)
     query = np.repeat(np.arange(sizes.size), sizes)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     order = np.lexsort((np.arange(len(frame)), -score, query))
@@ -312,7 +340,7 @@ def frame_ndcg(frame: RankingFrame, scores: npt.ArrayLike, k: int = EVAL_AT) -> 
     ranked = np.full((sizes.size, int(sizes.max())), PAD, dtype=np.int64)
     ranked[query[order], rank] = frame.items[order]
     truth = Truth.from_pairs(query, frame.items, frame.labels, n_queries=sizes.size, duplicates="max")
-    return mean_over_queries(ndcg(judge(ranked, truth), k))
+    return np.asarray(ndcg(judge(ranked, truth), k), dtype=np.float64)
 
 
 def _model_input(features: pd.DataFrame, names: list[str]) -> pd.DataFrame | npt.NDArray[np.floating[Any]]:
