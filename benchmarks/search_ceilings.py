@@ -172,7 +172,7 @@ def measure(settings: Any, name: str | None = None) -> dict[str, Any]:
         grade = dict(zip(judged["product_id"], judged["relevance"], strict=True))
         own_ideal = float(ideal_dcg(judged["relevance"].to_numpy())[0])
         parsed = engine.understanding.parse(text)
-        served = engine.search(text, k=SERVED_K).rows
+        served = engine.rank(parsed, *engine.retrieve(parsed), k=SERVED_K).rows  # engine.search, parsed once
         as_typed = ParsedQuery(raw=parsed.raw, normalised=parsed.normalised, corrected=parsed.normalised)
         plain = engine.lexical.search(as_typed, SERVED_K) if as_typed.corrected else Hits.empty()
         bm25 = engine.rank(parsed, plain, Hits.empty(), k=SERVED_K, mode="bm25").rows
