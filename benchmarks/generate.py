@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from machine import describe, summary
+from world_end import WORLD_END
 
 RESULTS = Path(__file__).parent / "results"
 DEMO_BUDGET_SECONDS = 90.0
@@ -35,7 +36,7 @@ def _child(scale: str, seed: int, home: str) -> None:
 
     began = time.perf_counter()
     summary = generate_marketplace(
-        get_settings(home=home), scale=scale, seed=seed, drift=None, end_date=None, catalog_to=None
+        get_settings(home=home), scale=scale, seed=seed, drift=None, end_date=WORLD_END, catalog_to=None
     )
     seconds = time.perf_counter() - began
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

@@ -25,6 +25,7 @@ from typing import Any
 
 from machine import describe, summary
 from rich.console import Console
+from world_end import add_world_end
 
 from vitrina.config import get_settings
 from vitrina.pipelines.recs.run import BATCH_STEP, RecsConfig, run_recs
@@ -122,6 +123,7 @@ def _markdown(result: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", help="a validated vitrina home; default: generate one")
+    add_world_end(parser)
     parser.add_argument("--scale", default="demo")
     parser.add_argument("--trials", type=int, default=4)
     parser.add_argument("--out", type=Path, default=OUT, help="where recs.json/.md go")
@@ -138,7 +140,9 @@ def main() -> None:
     home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="vitrina-bench-recs-"))
     settings = get_settings(home=home)
     if not args.home:
-        generate_marketplace(settings, scale=args.scale, seed=42, drift=None, end_date=None, catalog_to=None)
+        generate_marketplace(
+            settings, scale=args.scale, seed=42, drift=None, end_date=args.world_end, catalog_to=None
+        )
         validate_lake(settings, max_invalid_share=settings.max_invalid_share)
     started = time.perf_counter()
     run = run_recs(settings, RecsConfig(n_trials=args.trials), Console(stderr=True), force=True)

@@ -46,6 +46,7 @@ from typing import Any
 import psutil
 from machine import describe
 from scale_report import render
+from world_end import WORLD_END
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks"
 RESULTS_JSON = DOCS / "scale.json"
@@ -87,7 +88,7 @@ def _child(step: str, scale: str, seed: int, home: str, result: str, groups: int
         from vitrina.simulator.generate import generate_marketplace
 
         summary = generate_marketplace(
-            settings, scale=scale, seed=seed, drift=None, end_date=None, catalog_to=None
+            settings, scale=scale, seed=seed, drift=None, end_date=WORLD_END, catalog_to=None
         )
         out["counts"] = dict(summary.counts)
     elif step == "validate":

@@ -32,6 +32,7 @@ from machine import describe, summary
 from rich.console import Console
 from search_ceilings import markdown as ceiling_lines
 from search_ceilings import measure as search_ceilings
+from world_end import add_world_end
 
 from vitrina.adapters.lake.truth import load_truth
 from vitrina.adapters.models.search_index import load_version
@@ -118,6 +119,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--home", help="A validated vitrina home (default: generate one).")
+    add_world_end(parser)
     parser.add_argument("--scale", default="demo")
     parser.add_argument("--queries", type=int, default=2000, help="Queries timed for latency.")
     parser.add_argument("--trials", type=int, default=3)
@@ -125,7 +127,9 @@ def main() -> None:
     home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="vitrina-search-bench-"))
     settings = get_settings(home=home)
     if not args.home:
-        generate_marketplace(settings, scale=args.scale, seed=42, drift=None, end_date=None, catalog_to=None)
+        generate_marketplace(
+            settings, scale=args.scale, seed=42, drift=None, end_date=args.world_end, catalog_to=None
+        )
         validate_lake(settings, max_invalid_share=0.05)
     started = time.perf_counter()
     # force: a benchmark measures a fresh build, even when the ledger has one for these inputs

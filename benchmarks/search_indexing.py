@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 import torch
 from machine import describe, summary
+from world_end import WORLD_END
 
 from vitrina.adapters.lake.truth import load_truth
 from vitrina.adapters.lake.warehouse import Warehouse
@@ -117,7 +118,7 @@ def _demo_home(given: str | None, work: Path) -> Settings:
     from vitrina.simulator.generate import generate_marketplace
 
     settings = get_settings(home=work / "demo")
-    generate_marketplace(settings, scale="demo", seed=42, drift=None, end_date=None, catalog_to=None)
+    generate_marketplace(settings, scale="demo", seed=42, drift=None, end_date=WORLD_END, catalog_to=None)
     validate_lake(settings, max_invalid_share=settings.max_invalid_share)
     return settings
 

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from machine import describe, summary
 from rich.console import Console
+from world_end import add_world_end
 
 from vitrina.adapters.lake.truth import load_truth
 from vitrina.adapters.models.search_index import load_version
@@ -192,6 +193,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--home", help="A validated vitrina home (default: generate a demo one).")
+    add_world_end(parser)
     parser.add_argument("--scale", default="demo")
     parser.add_argument("--train", action="store_true", help="Run `vitrina train search` first.")
     parser.add_argument("--trials", type=int, default=1)
@@ -207,7 +209,9 @@ def main() -> None:
     home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="vitrina-new-arrivals-"))
     settings = get_settings(home=home)
     if not args.home:
-        generate_marketplace(settings, scale=args.scale, seed=42, drift=None, end_date=None, catalog_to=None)
+        generate_marketplace(
+            settings, scale=args.scale, seed=42, drift=None, end_date=args.world_end, catalog_to=None
+        )
         validate_lake(settings, max_invalid_share=0.05)
     version, qrels_ndcg = None, float("nan")
     if args.train or not args.home:

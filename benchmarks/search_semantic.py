@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import torch
 from machine import describe, summary
+from world_end import add_world_end
 
 from vitrina.adapters.lake.truth import load_truth
 from vitrina.adapters.lake.warehouse import Warehouse
@@ -248,6 +249,7 @@ def _markdown(result: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", help="a validated vitrina home; default: generate one")
+    add_world_end(parser)
     parser.add_argument("--scale", default="demo")
     parser.add_argument("--max-examples", type=int, default=FinetuneConfig.max_examples)
     parser.add_argument("--max-seconds", type=float, default=FinetuneConfig.max_seconds)
@@ -255,7 +257,9 @@ def main() -> None:
     home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="vitrina-bench-semantic-"))
     if not args.home:
         settings = get_settings(home=home)
-        generate_marketplace(settings, scale=args.scale, seed=42, drift=None, end_date=None, catalog_to=None)
+        generate_marketplace(
+            settings, scale=args.scale, seed=42, drift=None, end_date=args.world_end, catalog_to=None
+        )
         validate_lake(settings, max_invalid_share=settings.max_invalid_share)
     config = FinetuneConfig(max_examples=args.max_examples, max_seconds=args.max_seconds)
     with tempfile.TemporaryDirectory(prefix="search-semantic-") as work:

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from machine import describe, summary
+from world_end import add_world_end
 
 from vitrina.adapters.lake.truth import load_truth
 from vitrina.config import Settings, get_settings
@@ -160,13 +161,16 @@ def _size_kb(folder: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", help="a validated vitrina home; default: generate one")
+    add_world_end(parser)
     parser.add_argument("--scale", default="demo")
     parser.add_argument("--queries", type=int, default=5000, help="distinct logged queries to time")
     args = parser.parse_args()
     home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="vitrina-bench-search-text-"))
     settings = get_settings(home=home)
     if not args.home:
-        generate_marketplace(settings, scale=args.scale, seed=42, drift=None, end_date=None, catalog_to=None)
+        generate_marketplace(
+            settings, scale=args.scale, seed=42, drift=None, end_date=args.world_end, catalog_to=None
+        )
         validate_lake(settings, max_invalid_share=settings.max_invalid_share)
     build_s: dict[str, float] = {}
     started = time.perf_counter()
