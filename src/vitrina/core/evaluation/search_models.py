@@ -18,7 +18,7 @@ import numpy as np
 
 from vitrina.core.evaluation.search_rankings import JudgedQueries, evaluate_rankings
 from vitrina.core.search.engine import RETRIEVAL_K, Mode, SearchEngine
-from vitrina.core.search.types import Hits, ParsedQuery
+from vitrina.core.search.types import Hits, Int64Array, ParsedQuery
 
 SemanticBatch = Callable[[Sequence[str]], list[Hits]]
 """Corrected query texts → semantic hits (``Hits.empty()`` for an empty text)."""
@@ -32,16 +32,25 @@ def evaluate_search_models(
     tuned: SemanticBatch,
     base: SemanticBatch | None = None,
     k: int = RETRIEVAL_K,
+    listed_us: Int64Array | None = None,
 ) -> dict[str, dict[str, object]]:
-    """Metrics per model (see the module docstring); ``base`` and the ranker are optional."""
+    """Metrics per model (see the module docstring); ``base`` and the ranker are optional.
+
+    ``listed_us``: when each product row was listed (µs since the epoch). With it, a query
+    searched at a known time (``queries.searched_us``) ranks only the products listed before
+    it, as the search ranker's training examples do: the engine holds today's catalog, and a
+    held-out search of last week would otherwise have as candidates products that did not
+    exist yet — unclicked, so irrelevant by its judgement, and never shown to a ranker that
+    learnt from such searches."""
     parsed = [engine.understanding.parse(text) for text in queries.texts]
     as_typed = [ParsedQuery(raw=p.raw, normalised=p.normalised, corrected=p.normalised) for p in parsed]
-    plain = [engine.lexical.search(p, k) if p.corrected else Hits.empty() for p in as_typed]
-    lexical = [engine.lexical.search(p, k) for p in parsed]
+    existed = _listed_before(listed_us, queries.searched_us)
+    plain = existed([engine.lexical.search(p, k) if p.corrected else Hits.empty() for p in as_typed])
+    lexical = existed([engine.lexical.search(p, k) for p in parsed])
     corrected = [p.corrected for p in parsed]
-    semantic = {"semantic_tuned": tuned(corrected)}
+    semantic = {"semantic_tuned": existed(tuned(corrected))}
     if base is not None:
-        semantic["semantic_base"] = base(corrected)
+        semantic["semantic_base"] = existed(base(corrected))
     empty = Hits.empty()
 
     def ranked(mode: Mode, lex: list[Hits] | None, sem: list[Hits] | None) -> list[np.ndarray]:
@@ -58,6 +67,24 @@ def evaluate_search_models(
     if engine.ranker is not None:
         rankings["hybrid_ltr"] = ranked("hybrid_ltr", lexical, semantic["semantic_tuned"])
     return {name: evaluate_rankings(queries, lists) for name, lists in rankings.items()}
+
+
+def _listed_before(
+    listed_us: Int64Array | None, searched_us: list[int] | None
+) -> Callable[[list[Hits]], list[Hits]]:
+    """Per query, its hits without the products listed after it was searched (every hit
+    when either time is unknown)."""
+    if listed_us is None or searched_us is None:
+        return lambda hits: hits
+
+    def keep(hits: list[Hits]) -> list[Hits]:
+        out = []
+        for found, searched in zip(hits, searched_us, strict=True):
+            existed = listed_us[found.rows] < searched
+            out.append(found if existed.all() else Hits(found.rows[existed], found.scores[existed]))
+        return out
+
+    return keep
 
 
 def batch_semantic(

@@ -42,7 +42,10 @@ JUDGED = "judged"
 class JudgedQueries:
     """Queries with their judgements: ``texts[i]`` is judged by ``rows[i]`` (product rows)
     with ``gains[i]``; ``types[i]`` is its query type (``"logged"`` for held-out logs);
-    ``user_ids[i]`` the searching user, if any; ``transform`` the gain transform of NDCG."""
+    ``user_ids[i]`` the searching user, if any; ``transform`` the gain transform of NDCG;
+    ``searched_us[i]`` when the query was searched (µs since the epoch), for queries that
+    happened at a time (held-out logs): the products listed after it were no candidates of
+    it. None: judgements of no moment (the shop's judgments, the simulator's qrels)."""
 
     texts: list[str]
     types: list[str]
@@ -50,11 +53,14 @@ class JudgedQueries:
     gains: list[npt.NDArray[np.float64]]
     user_ids: list[str | None]
     transform: Transform = "exponential"
+    searched_us: list[int] | None = None
 
     def __post_init__(self) -> None:
         n = len(self.texts)
         if not all(len(v) == n for v in (self.types, self.rows, self.gains, self.user_ids)):
             raise ValueError("texts, types, rows, gains and user_ids must have one entry per query")
+        if self.searched_us is not None and len(self.searched_us) != n:
+            raise ValueError("searched_us must have one entry per query")
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -221,13 +227,19 @@ def judged_from_logs(
     max_queries: int,
     seed: int,
 ) -> JudgedQueries:
-    """Held-out searches with at least one click: gain 2 for a purchase, 1 for a click."""
+    """Held-out searches with at least one click: gain 2 for a purchase, 1 for a click; each
+    with the time it was made (``ts``, when the logs have it)."""
     # a boolean array, not a list: indexing an empty frame with an empty list selects columns
     has_click = np.fromiter((len(c) > 0 for c in logs["results_clicked"]), dtype=bool, count=len(logs))
     clicked = logs.loc[has_click]
     if len(clicked) > max_queries:
         clicked = clicked.sample(n=max_queries, random_state=seed)
     texts, rows, gains, users = [], [], [], []
+    searched = (
+        pd.to_datetime(clicked["ts"], utc=True).dt.as_unit("us").astype("int64").tolist()
+        if "ts" in clicked.columns
+        else None
+    )
     columns = ("query", "user_id", "results_clicked", "results_purchased")
     for query, user, clicks, purchases in zip(*(clicked[c].tolist() for c in columns), strict=True):
         ids = list(dict.fromkeys([*clicks, *purchases]))
@@ -238,7 +250,7 @@ def judged_from_logs(
         rows.append(found[found >= 0])
         gains.append(gain[found >= 0])
         users.append(None if user is None else str(user))
-    return JudgedQueries(texts, ["logged"] * len(texts), rows, gains, users)
+    return JudgedQueries(texts, ["logged"] * len(texts), rows, gains, users, searched_us=searched)
 
 
 def judged_from_judgments(

@@ -50,6 +50,7 @@ def take(queries: JudgedQueries, indices: Sequence[int]) -> JudgedQueries:
         [queries.gains[i] for i in indices],
         [queries.user_ids[i] for i in indices],
         transform=queries.transform,
+        searched_us=None if queries.searched_us is None else [queries.searched_us[i] for i in indices],
     )
 
 

@@ -31,6 +31,7 @@ from vitrina.core.search.products import ProductTable
 from vitrina.core.search.propensity import PositionBias
 from vitrina.core.search.semantic.encoder import Precision, QueryEncoder
 from vitrina.core.search.semantic.index import SemanticIndex
+from vitrina.core.search.types import Int64Array
 from vitrina.pipelines.reports import write_report
 from vitrina.pipelines.search.judgments import read_judgments
 from vitrina.pipelines.search.live_champion import SECTION as LIVE_SECTION
@@ -109,6 +110,7 @@ def evaluate_run(
     learnt: frozenset[str] = frozenset(),
     bias: PositionBias | None = None,
     ranker_rows: dict[str, Any] | None = None,
+    listed_us: Int64Array | None = None,
 ) -> dict[str, Any]:
     """Every model on every relevance source (``fine_tuned``: the served embeddings when the
     encoder was fine-tuned; None when the base encoder serves, whose index is then reused as
@@ -119,7 +121,9 @@ def evaluate_run(
     ``judgments`` section, which the gate reads, holds the other half only. The judged query
     texts the encoder ``learnt`` from are left out of the selection half. ``ranker_rows``: the
     choice of the ranker's training rows (:class:`~vitrina.core.evaluation.shown_pages.RowsChoice`),
-    recorded as the report's section of that name."""
+    recorded as the report's section of that name. ``listed_us``: when each product row was
+    listed (:func:`~vitrina.core.search.ranker_examples.listing_times`); a held-out search then
+    ranks only the products listed before it."""
     sources = _judged_sources(settings, config, run, products, windows, logs)
     run.judged_queries = sources["judgments"].texts if "judgments" in sources else []
     split = (
@@ -149,7 +153,9 @@ def evaluate_run(
             report["fusion"] = fusion.to_dict()
             run.notes.append(fusion.reason)
         for section, queries in sources.items():
-            report[section] = evaluate_search_models(engine, queries, tuned=tuned, base=base)
+            report[section] = evaluate_search_models(
+                engine, queries, tuned=tuned, base=base, listed_us=listed_us
+            )
         if split is not None:
             selection = evaluate_search_models(engine, split.selection, tuned=tuned, base=base)
             report["judgments_selection"] = selection

@@ -78,6 +78,7 @@ from vitrina.core.search.lexical import BM25Index
 from vitrina.core.search.product_text import catalog_texts
 from vitrina.core.search.products import ProductTable
 from vitrina.core.search.propensity import PositionBias
+from vitrina.core.search.ranker_examples import listing_times
 from vitrina.core.search.ranker_features import RankingContext
 from vitrina.core.search.result_rules import SearchRules
 from vitrina.core.search.semantic.encoder import QueryEncoder
@@ -232,6 +233,7 @@ def _build(
                 frozenset() if judged_tuning is None else judged_tuning.learnt,
                 bias,
                 None if rows_choice is None else rows_choice.to_dict(),
+                listed_us=listing_times(products, inputs.catalog),
             )
     chosen_mode = run.metrics.get("served_mode")
     with steps.step("publish index version"):

@@ -128,3 +128,21 @@ def test_logged_searches_keep_only_clicked_ones_with_purchases_worth_two() -> No
     assert queries.texts == ["martillo", "sierra"]
     assert queries.user_ids == ["u1", None]
     assert queries.gains[0].tolist() == [1.0, 2.0]
+
+
+@pytest.mark.unit
+def test_logged_searches_keep_the_time_they_were_made() -> None:
+    made = pd.to_datetime(["2026-02-10 12:00:00.000001", "2026-02-11 08:00:00.000000"], utc=True)
+    logs = pd.DataFrame(
+        {
+            "query": ["martillo", "sierra"],
+            "user_id": ["u1", "u2"],
+            "ts": made,
+            "results_clicked": [["p1"], ["p4"]],
+            "results_purchased": [[], []],
+        }
+    )
+    queries = judged_from_logs(logs, _rows_of, max_queries=10, seed=0)
+    assert queries.searched_us == [t.value // 1000 for t in made]
+    untimed = judged_from_logs(logs.drop(columns=["ts"]), _rows_of, max_queries=10, seed=0)
+    assert untimed.searched_us is None

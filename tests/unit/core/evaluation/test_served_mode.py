@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from vitrina.core.evaluation.search_rankings import JUDGED, JudgedQueries
-from vitrina.core.evaluation.served_mode import choose_mode, split_judged, split_key
+from vitrina.core.evaluation.served_mode import choose_mode, split_judged, split_key, take
 
 
 def _judged(texts: list[str]) -> JudgedQueries:
@@ -80,3 +80,13 @@ def test_the_choice_picks_the_better_mode_on_the_selection_half() -> None:
     unmeasured = {"bm25_qu": {"ndcg@10": 0.2}, "hybrid": {"ndcg@10": math.nan}}
     assert choose_mode(unmeasured, split).mode == "bm25"
     assert choose_mode(unmeasured, split).to_dict()["selection"]["bm25"] == 0.2
+
+
+@pytest.mark.unit
+def test_taken_queries_keep_their_search_times() -> None:
+    judged = _judged(["a", "b", "c"])
+    timed = JudgedQueries(
+        judged.texts, judged.types, judged.rows, judged.gains, judged.user_ids, searched_us=[10, 20, 30]
+    )
+    assert take(timed, [2, 0]).searched_us == [30, 10]
+    assert take(judged, [2, 0]).searched_us is None
