@@ -25,7 +25,10 @@ Writes ``docs/benchmarks/realdata_recs.json`` (one entry per dataset, replaced b
 ``realdata_recs.md`` (from that JSON).
 
     python benchmarks/realdata_recs.py --dataset online-retail|olist|movielens-latest-small
-        [--train all|recs] [--trials N] [--no-served] [--source-rankers] [--keep DIR]
+        [--train all|recs] [--trials N] [--no-served] [--source-rankers] [--until DAY] [--keep DIR]
+
+``--until DAY`` measures the shop as it was before that day (the data from it on held back):
+the same bars at an earlier cut, to tell a result that holds from one that needed its month.
 """
 
 from __future__ import annotations
@@ -370,6 +373,8 @@ def run_dataset(args: argparse.Namespace) -> dict[str, Any]:
             raise SystemExit(f"{args.dataset}: the import wrote no events")
         events["user_id"] = events["user_id"].astype(str)
         events["product_id"] = events["product_id"].astype(str)
+        if args.until is not None:
+            events = events[events["ts"] < pd.Timestamp(args.until, tz="UTC")].reset_index(drop=True)
         splits: dict[str, Any] = {}
         for name in split_names:
             split = make_split(name, events)
@@ -392,6 +397,7 @@ def run_dataset(args: argparse.Namespace) -> dict[str, Any]:
         "positives": int((events["event_type"] == POSITIVE).sum()),
         "users": int(events["user_id"].nunique()),
         "items": int(events["product_id"].nunique()),
+        "until": None if args.until is None else args.until.isoformat(),
         "first_event": events["ts"].min().isoformat(),
         "last_event": events["ts"].max().isoformat(),
         "splits": splits,
@@ -571,7 +577,8 @@ def render(report: dict[str, Any]) -> str:
             f"({summary(entry['machine'])} · load {entry['machine']['load_1m']}). "
             f"Example `{entry['example']}`; {entry['events']:,} events ({entry['positives']:,} positives) "
             f"of {entry['users']:,} users on {entry['items']:,} items, "
-            f"{entry['first_event'][:10]} to {entry['last_event'][:10]}."
+            f"{entry['first_event'][:10]} to {entry['last_event'][:10]}"
+            + (f" (the data from {entry['until']} on held back)." if entry.get("until") else ".")
             + (f" {entry['note']}" if entry.get("note") else ""),
             "",
         ]
@@ -613,6 +620,12 @@ def main() -> None:
         "--source-rankers",
         action="store_true",
         help="train with VITRINA_RECS_SOURCE_RANKERS=1 (the source rankers challenge the choice, ADR-0035)",
+    )
+    parser.add_argument(
+        "--until",
+        type=dt.date.fromisoformat,
+        help="hold back the data from this day on (UTC) and split what is before it, as if the "
+        "shop's data ended the day before: a forward split at an earlier time",
     )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(

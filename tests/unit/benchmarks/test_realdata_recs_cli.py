@@ -140,3 +140,23 @@ def test_the_benchmark_runs_on_a_shops_own_files_and_writes_its_report(tmp_path:
     markdown = (out / "realdata_recs.md").read_text()
     assert "## tiny-shop" in markdown
     assert "| EASE (λ" in markdown
+
+
+def test_the_benchmark_can_measure_the_shop_as_it_was_before_a_day(tmp_path: Path) -> None:
+    shop, out = tmp_path / "shop", tmp_path / "out"
+    _tiny_shop(shop)
+    command = [sys.executable, str(REPO / "benchmarks" / "realdata_recs.py"), "--dataset", "tiny-shop"]
+    command += ["--example", str(shop), "--data", str(shop), "--splits", "forward", "--until", "2011-04-01"]
+    command += ["--no-served", "--out", str(out)]
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), HF_HUB_OFFLINE="1")
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    entry = json.loads((out / "realdata_recs.json").read_text())["tiny-shop"]
+    with (shop / "orders.csv").open() as lines:
+        before = sum(1 for row in csv.DictReader(lines) if row["ts"] < "2011-04-01")
+    assert entry["events"] == before  # the order lines from that day on are held back
+    assert entry["until"] == "2011-04-01"
+    assert entry["last_event"] < "2011-04-01"
+    assert entry["splits"]["forward"]["cut"] == "2011-03-04T00:00:00+00:00"  # 28 days before it
+    assert "(the data from 2011-04-01 on held back)" in (out / "realdata_recs.md").read_text()
