@@ -71,6 +71,7 @@ from recs_served import (
     pipeline_ndcg,
     read_validated,
     served_lists,
+    served_policy,
     train_home,
     write_train_home,
 )
@@ -309,6 +310,7 @@ def _coverage(served: dict[str, Any], truth: Truth) -> dict[str, Any]:
         "train_home_rows": served["rows"],
         "command": served["command"],
         "pipeline_ndcg@10": served["pipeline_ndcg@10"],
+        **({"policy": served["policy"]} if served.get("policy") else {}),
     }
 
 
@@ -429,6 +431,7 @@ def _served(
         "rows": rows,
         "command": command,
         "pipeline_ndcg@10": pipeline_ndcg(home),
+        "policy": served_policy(home),
         "new_slots": answers.new_slots,
         "arrivals": arrival_products(read_validated(home, "catalog"), split.as_of),
     }
@@ -506,6 +509,8 @@ def _split_markdown(dataset: str, name: str, result: dict[str, Any]) -> str:
         if served.get("pipeline_ndcg@10"):
             seen = ", ".join(f"{m} {v:.4f}" for m, v in served["pipeline_ndcg@10"].items())
             lines += ["", f"NDCG@10 on the recs pipeline's own held-out window (what its gate read): {seen}."]
+        if served.get("policy"):
+            lines += ["", _policy_line(served["policy"])]
     for group, label in (("personal", "a personal list"), ("fallback", "the fallback")):
         views = result.get("by_served_list", {}).get(group)
         if not views:
@@ -657,6 +662,19 @@ def main() -> None:
     path.write_text(json.dumps(_finite(report), indent=2, allow_nan=False, default=_json_default) + "\n")
     (args.out / "realdata_recs.md").write_text(render(report) + "\n")
     print(render({args.dataset: entry}))
+
+
+def _policy_line(policy: dict[str, Any]) -> str:
+    """What the pipeline chose to serve, and the sources' settings it chose on validation."""
+    settings = "; ".join(
+        f"{source}: {', '.join(f'{k} {v}' for k, v in values.items())}"
+        for source, values in policy.get("sources", {}).items()
+        if values
+    )
+    return (
+        f"The pipeline chose to serve **{policy.get('name')}** (discover list: {policy.get('discover')}); "
+        f"sources' settings chosen on validation: {settings or 'none'}."
+    )
 
 
 def _finite(value: Any) -> Any:

@@ -124,6 +124,20 @@ def pipeline_ndcg(home: Path) -> dict[str, float]:
     return {name: float(values["ndcg@10"]) for name, values in models.items() if "ndcg@10" in values}
 
 
+def served_policy(home: Path) -> dict[str, object]:
+    """What the recs pipeline chose to serve on ``home`` (its newest model's ``policy.json``: the
+    default list's policy, the discover list's, and the sources' settings chosen on validation
+    — EASE's λ and decay, recent popularity's recency, buy-again's timing); empty when there is
+    no model."""
+    found = sorted((home / "lake" / "models" / "recs").glob("*/policy.json"))
+    if not found:
+        return {}
+    policy = json.loads(found[-1].read_text())
+    discover = policy.get("discover") or {}
+    sources = policy.get("sources", {})
+    return {"name": policy.get("name"), "discover": discover.get("name"), "sources": sources}
+
+
 @dataclass(frozen=True)
 class Served:
     """What ``/recs`` answered each user."""

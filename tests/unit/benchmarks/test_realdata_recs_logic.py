@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ from recs_baselines import (  # noqa: E402
     recommend,
 )
 from recs_metrics import hit_at, ndcg_at, paired_difference, recall_at, score_lists  # noqa: E402
+from recs_served import served_policy  # noqa: E402
 from recs_split import (  # noqa: E402
     ALL_POSITIVES,
     DISCOVERY,
@@ -213,6 +215,11 @@ def test_the_report_shows_the_served_coverage_the_pipelines_own_numbers_and_the_
             "train_home_rows": {"events": 10},
             "command": "vitrina train all",
             "pipeline_ndcg@10": {"full": 0.09, "popularity": 0.07},
+            "policy": {
+                "name": "single:ease",
+                "discover": "single:ease",
+                "sources": {"ease": {"lambda_scale": 0.5}, "discover": {}},
+            },
         },
     }
     entry = {
@@ -239,6 +246,8 @@ def test_the_report_shows_the_served_coverage_the_pipelines_own_numbers_and_the_
     assert "personal lists for 1 of 4 returning users (25%)" in page
     assert "unknown_user 4" in page
     assert "full 0.0900" in page
+    assert "chose to serve **single:ease** (discover list: single:ease)" in page
+    assert "chosen on validation: ease: lambda_scale 0.5." in page  # a source without settings: left out
     assert "EASE (λ 300 / 100)" in page
     assert "a personal list: discovery (3 users): served 0.0500, best baseline ease 0.2000" in page
     assert page.count("**miss**") == 2  # served equals the best baseline: below 1.1 x
@@ -299,3 +308,18 @@ def test_the_paired_interval_brackets_the_mean_difference() -> None:
     assert mean == 0.5
     assert 0.0 <= low <= mean <= high <= 1.0
     assert all(math.isnan(v) for v in paired_difference(np.array([]), np.array([])))
+
+
+def test_the_served_policy_is_read_from_the_newest_model(tmp_path: Path) -> None:
+    assert served_policy(tmp_path) == {}  # no model trained
+    for run, name in (("20261207T090000", "single:popularity_recent"), ("20261207T100000", "single:ease")):
+        folder = tmp_path / "lake" / "models" / "recs" / run
+        folder.mkdir(parents=True)
+        sources = {"ease": {"lambda_scale": 2.0}}
+        policy = {"name": name, "discover": {"name": "single:item_knn"}, "sources": sources}
+        (folder / "policy.json").write_text(json.dumps(policy))
+    assert served_policy(tmp_path) == {
+        "name": "single:ease",
+        "discover": "single:item_knn",
+        "sources": {"ease": {"lambda_scale": 2.0}},
+    }
