@@ -665,15 +665,16 @@ def main() -> None:
 
 
 def _policy_line(policy: dict[str, Any]) -> str:
-    """What the pipeline chose to serve, and the sources' settings it chose on validation."""
+    """What the pipeline chose to serve, and the sources' settings it served them with."""
     settings = "; ".join(
-        f"{source}: {', '.join(f'{k} {v}' for k, v in values.items())}"
+        f"{source}: {', '.join(f'{k} {v}' for k, v in values.items() if v is not None)}"
         for source, values in policy.get("sources", {}).items()
-        if values
+        if any(v is not None for v in values.values())
     )
     return (
         f"The pipeline chose to serve **{policy.get('name')}** (discover list: {policy.get('discover')}); "
-        f"sources' settings chosen on validation: {settings or 'none'}."
+        f"the sources' settings (each chosen on the validation windows, or its default where they held "
+        f"too few users: the pipeline's report says which): {settings or 'none'}."
     )
 
 

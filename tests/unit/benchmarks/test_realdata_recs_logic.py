@@ -218,7 +218,7 @@ def test_the_report_shows_the_served_coverage_the_pipelines_own_numbers_and_the_
             "policy": {
                 "name": "single:ease",
                 "discover": "single:ease",
-                "sources": {"ease": {"lambda_scale": 0.5}, "discover": {}},
+                "sources": {"ease": {"lambda_scale": 0.5, "recency_decay": None}, "discover": {}},
             },
         },
     }
@@ -247,7 +247,7 @@ def test_the_report_shows_the_served_coverage_the_pipelines_own_numbers_and_the_
     assert "unknown_user 4" in page
     assert "full 0.0900" in page
     assert "chose to serve **single:ease** (discover list: single:ease)" in page
-    assert "chosen on validation: ease: lambda_scale 0.5." in page  # a source without settings: left out
+    assert "says which): ease: lambda_scale 0.5." in page  # a source without settings: left out
     assert "EASE (λ 300 / 100)" in page
     assert "a personal list: discovery (3 users): served 0.0500, best baseline ease 0.2000" in page
     assert page.count("**miss**") == 2  # served equals the best baseline: below 1.1 x
