@@ -12,7 +12,8 @@ PAD = -1  # padding of ranked matrices (the same convention as vitrina.core.metr
 
 
 def top_k_rows(scores: FloatArray, k: int) -> tuple[IntArray, FloatArray]:
-    """Top ``k`` columns of every row of a dense score matrix, best first.
+    """Top ``k`` columns of every row of a dense score matrix, best first; equal scores by the
+    smaller column, also at the cut, so a list is the prefix of a longer one.
 
     ``-inf`` scores are never returned (their slots become ``PAD``). Shapes: (n, m) → (n, k).
     """
@@ -21,15 +22,33 @@ def top_k_rows(scores: FloatArray, k: int) -> tuple[IntArray, FloatArray]:
     if kk == 0:
         return np.full((n, k), PAD, dtype=np.int64), np.full((n, k), -np.inf)
     part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
-    part_scores = np.take_along_axis(scores, part, axis=1)
-    order = np.argsort(-part_scores, axis=1, kind="stable")
-    items = np.take_along_axis(part, order, axis=1).astype(np.int64)
-    top = np.take_along_axis(part_scores, order, axis=1)
-    items[~np.isfinite(top)] = PAD
+    items, top = _by_score_then_column(scores, part, np.take_along_axis(scores, part, axis=1))
     if kk < k:
         items = np.pad(items, ((0, 0), (0, k - kk)), constant_values=PAD)
         top = np.pad(top, ((0, 0), (0, k - kk)), constant_values=-np.inf)
     return items, top
+
+
+def _by_score_then_column(
+    scores: npt.NDArray[np.floating], found: npt.NDArray[np.integer], values: npt.NDArray[np.floating]
+) -> tuple[IntArray, FloatArray]:
+    """Each row's best columns ``found`` (with their scores ``values``, any order, as a partial
+    sort leaves them) ordered by score, then column; where the last score is shared with a
+    column left out, the tie is settled by column first (a partial sort picks any of them).
+    ``-inf`` slots become ``PAD``. Scores come back as float64."""
+    cols: IntArray = found.astype(np.int64)
+    best: FloatArray = values.astype(np.float64)
+    cut = best.min(axis=1)
+    at_cut = scores == cut[:, None].astype(scores.dtype)
+    tied = np.flatnonzero(np.isfinite(cut) & (at_cut.sum(axis=1) > (best == cut[:, None]).sum(axis=1)))
+    for row in tied:
+        wanted = np.flatnonzero(scores[row] >= scores.dtype.type(cut[row]))
+        cols[row] = wanted[np.lexsort((wanted, -scores[row, wanted].astype(np.float64)))][: cols.shape[1]]
+        best[row] = scores[row, cols[row]]
+    order = np.lexsort((cols, -best), axis=1)  # score, then column, within each row
+    cols, best = np.take_along_axis(cols, order, axis=1), np.take_along_axis(best, order, axis=1)
+    cols[~np.isfinite(best)] = PAD
+    return cols, best
 
 
 def top_k_pairs(
@@ -73,19 +92,6 @@ def top_k_wide(scores: npt.NDArray[np.floating], k: int) -> tuple[IntArray, Floa
     if kk == 0 or n == 0:
         return items, top
     values, found = torch.topk(torch.from_numpy(np.ascontiguousarray(scores)), kk, dim=1, sorted=True)
-    best, cols = values.numpy().astype(np.float64), found.numpy().astype(np.int64)
-    cut = best[:, -1]
-    # rows where the kk-th score is shared with a column left out: choose by column among the tie
-    tied = np.flatnonzero(
-        np.isfinite(cut)
-        & ((scores == cut[:, None].astype(scores.dtype)).sum(axis=1) > (best == cut[:, None]).sum(axis=1))
-    )
-    for row in tied:
-        wanted = np.flatnonzero(scores[row] >= scores.dtype.type(cut[row]))
-        cols[row] = wanted[np.lexsort((wanted, -scores[row, wanted].astype(np.float64)))][:kk]
-        best[row] = scores[row, cols[row]]
-    order = np.lexsort((cols, -best), axis=1)  # score, then column, within each row
-    cols, best = np.take_along_axis(cols, order, axis=1), np.take_along_axis(best, order, axis=1)
-    cols[~np.isfinite(best)] = PAD
+    cols, best = _by_score_then_column(scores, found.numpy(), values.numpy())
     items[:, :kk], top[:, :kk] = cols, best
     return items, top

@@ -168,9 +168,9 @@ class GlobalPopularity(_GroupPopularity):
     with a half-life (default 7 days: a week is the period of the marketplace's cycles and
     trending items fade within a few weeks, so older interest counts, but less).
 
-    Ties (e.g. items never interacted with, or equal counts in a window) break
-    deterministically but in the order of numpy's partition (:func:`top_k_rows`), not by item
-    index; the published list is cut once and served by prefix, so its order is stable.
+    Ties (e.g. items never interacted with, or equal counts in a window) break by item index
+    (:func:`~vitrina.core.ranking.top_k.top_k_rows`), so a shorter list is the prefix of a
+    longer one.
     """
 
     name = "popularity"

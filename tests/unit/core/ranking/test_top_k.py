@@ -1,4 +1,5 @@
-"""The wide-row top-k of batch inference: the same lists as the dense ranking, ties by column."""
+"""The top-k of every ranked list (dense rows, and the wide rows of batch inference): best
+first, ties by column also at the cut."""
 
 from __future__ import annotations
 
@@ -65,3 +66,19 @@ def test_short_rows_are_padded() -> None:
     assert np.isneginf(top[0, 2:]).all()
     assert np.isneginf(top[1]).all()
     assert top_k_wide(np.zeros((0, 4), np.float32), 3)[0].shape == (0, 3)
+
+
+def test_dense_rows_break_ties_by_column_also_at_the_cut() -> None:
+    lone = np.zeros((1, 1_000))
+    lone[0, 500] = 1.0  # a partial sort over a long row of ties picks any of them
+    assert top_k_rows(lone, 5)[0].tolist() == [[500, 0, 1, 2, 3]]
+    rng = np.random.default_rng(5)
+    many = np.round(rng.standard_normal((30, 400)), 1)  # many ties
+    many[rng.random(many.shape) < 0.3] = -np.inf
+    for k in (1, 7, 50, 500):
+        got, got_top = top_k_rows(many, k)
+        want, want_top = by_column(many, k)
+        assert np.array_equal(got, want)
+        assert np.array_equal(got_top, want_top)
+        if k < 500:  # a list is the prefix of a longer one, ties included
+            assert np.array_equal(top_k_rows(many, 500)[0][:, :k], got)
