@@ -3,12 +3,16 @@ first, ties by column also at the cut."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
 from vitrina.core.ranking.top_k import PAD, top_k_rows, top_k_wide
 
 pytestmark = pytest.mark.unit
+
+TopK = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]]
 
 
 def by_column(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -34,7 +38,8 @@ def test_without_ties_it_is_the_dense_ranking() -> None:
         assert top.dtype == np.float64
 
 
-def test_ties_go_to_the_smaller_column_also_at_the_cut() -> None:
+@pytest.mark.parametrize("top_k", [top_k_wide, top_k_rows])
+def test_ties_go_to_the_smaller_column_also_at_the_cut(top_k: TopK) -> None:
     scores = np.array(
         [
             [1.0, 3.0, 3.0, 2.0, 3.0, 0.0],  # three-way tie at the top, cut inside it
@@ -43,19 +48,22 @@ def test_ties_go_to_the_smaller_column_also_at_the_cut() -> None:
         ],
         dtype=np.float32,
     )
-    items, top = top_k_wide(scores, 2)
+    items, top = top_k(scores, 2)
     assert items.tolist() == [[1, 2], [0, 1], [5, 0]]
     assert top.tolist() == [[3.0, 3.0], [0.5, 0.5], [9.0, 2.0]]
+    lone = np.zeros((1, 1_000), dtype=np.float32)
+    lone[0, 500] = 1.0  # a partial sort over a long row of ties may pick any of them
+    assert top_k(lone, 5)[0].tolist() == [[500, 0, 1, 2, 3]]
     rng = np.random.default_rng(3)
     many = np.round(rng.standard_normal((30, 400)), 1).astype(np.float32)  # many ties
     many[rng.random(many.shape) < 0.3] = -np.inf
     for k in (1, 7, 50, 500):
-        got, got_top = top_k_wide(many, k)
+        got, got_top = top_k(many, k)
         want, want_top = by_column(many, k)
         assert np.array_equal(got, want)
         assert np.array_equal(got_top, want_top)
         if k < 500:  # a list is the prefix of a longer one, ties included
-            assert np.array_equal(top_k_wide(many, 500)[0][:, :k], got)
+            assert np.array_equal(top_k(many, 500)[0][:, :k], got)
 
 
 def test_short_rows_are_padded() -> None:
@@ -66,19 +74,3 @@ def test_short_rows_are_padded() -> None:
     assert np.isneginf(top[0, 2:]).all()
     assert np.isneginf(top[1]).all()
     assert top_k_wide(np.zeros((0, 4), np.float32), 3)[0].shape == (0, 3)
-
-
-def test_dense_rows_break_ties_by_column_also_at_the_cut() -> None:
-    lone = np.zeros((1, 1_000))
-    lone[0, 500] = 1.0  # a partial sort over a long row of ties picks any of them
-    assert top_k_rows(lone, 5)[0].tolist() == [[500, 0, 1, 2, 3]]
-    rng = np.random.default_rng(5)
-    many = np.round(rng.standard_normal((30, 400)), 1)  # many ties
-    many[rng.random(many.shape) < 0.3] = -np.inf
-    for k in (1, 7, 50, 500):
-        got, got_top = top_k_rows(many, k)
-        want, want_top = by_column(many, k)
-        assert np.array_equal(got, want)
-        assert np.array_equal(got_top, want_top)
-        if k < 500:  # a list is the prefix of a longer one, ties included
-            assert np.array_equal(top_k_rows(many, 500)[0][:, :k], got)
