@@ -51,12 +51,23 @@ def _by_score_then_column(
     return cols, best
 
 
+DENSE_SHARE = 0.25
+"""Share of a block's cells the pairs must fill for :func:`top_k_pairs` to rank them as dense
+rows: a partial sort per row is linear, sorting every pair is not (measured on the
+co-occurrence of a 3,344-item shop, 11M pairs: the sort took about 2 s a block)."""
+DENSE_CELLS = 4_000_000
+"""Most cells of a dense chunk (32 MB of float64), whatever the number of pairs."""
+
+
 def top_k_pairs(
     rows: IntArray, cols: IntArray, scores: FloatArray, n_rows: int, k: int
 ) -> tuple[IntArray, FloatArray]:
     """Top ``k`` of sparse ``(row, col, score)`` triples per row, best first (ties by ``col``).
 
-    Rows with fewer than ``k`` finite scores are padded with ``PAD`` / ``-inf``. Shapes: (m,) → (n_rows, k).
+    Rows with fewer than ``k`` finite scores are padded with ``PAD`` / ``-inf``. Where the
+    pairs fill at least :data:`DENSE_SHARE` of the rows' cells (an item × item co-occurrence
+    block of a small catalog), they are ranked as dense rows, a chunk at a time, with the same
+    result. Shapes: (m,) → (n_rows, k).
     """
     out_cols = np.full((n_rows, k), PAD, dtype=np.int64)
     out_scores = np.full((n_rows, k), -np.inf)
@@ -64,13 +75,55 @@ def top_k_pairs(
     rows, cols, scores = rows[finite], cols[finite], scores[finite]
     if rows.size == 0 or k == 0:
         return out_cols, out_scores
+    width = int(cols.max()) + 1
+    if n_rows * width * DENSE_SHARE <= rows.size:
+        if _dense_pairs(rows, cols, scores, width, k, out_cols, out_scores):
+            return out_cols, out_scores
+        out_cols[:], out_scores[:] = PAD, -np.inf
+    _sorted_pairs(rows, cols, scores, k, out_cols, out_scores)
+    return out_cols, out_scores
+
+
+def _sorted_pairs(
+    rows: IntArray, cols: IntArray, scores: FloatArray, k: int, out_cols: IntArray, out_scores: FloatArray
+) -> None:
+    """:func:`top_k_pairs` by sorting every pair (row, then score, then column)."""
     order = np.lexsort((cols, -scores, rows))
     rows, cols, scores = rows[order], cols[order], scores[order]
     rank = np.arange(rows.size) - np.searchsorted(rows, rows, side="left")
     top = rank < k
     out_cols[rows[top], rank[top]] = cols[top]
     out_scores[rows[top], rank[top]] = scores[top]
-    return out_cols, out_scores
+
+
+def _dense_pairs(
+    rows: IntArray,
+    cols: IntArray,
+    scores: FloatArray,
+    width: int,
+    k: int,
+    out_cols: IntArray,
+    out_scores: FloatArray,
+) -> bool:
+    """:func:`top_k_pairs` as dense rows of ``width`` columns (:func:`top_k_rows`), a chunk of rows
+    at a time. False when a (row, col) pair is given twice (a dense row holds one score per cell;
+    the caller then sorts the pairs, which keeps both)."""
+    if rows.size > 1 and not bool(np.all(rows[1:] >= rows[:-1])):
+        order = np.argsort(rows, kind="stable")
+        rows, cols, scores = rows[order], cols[order], scores[order]
+    n_rows = out_cols.shape[0]
+    step = max(1, DENSE_CELLS // width)
+    for start in range(0, n_rows, step):
+        stop = min(start + step, n_rows)
+        lo, hi = np.searchsorted(rows, [start, stop])
+        if lo == hi:
+            continue
+        dense = np.full((stop - start, width), -np.inf)
+        dense[rows[lo:hi] - start, cols[lo:hi]] = scores[lo:hi]
+        if np.count_nonzero(dense != -np.inf) != hi - lo:
+            return False
+        out_cols[start:stop], out_scores[start:stop] = top_k_rows(dense, k)
+    return True
 
 
 def top_k_wide(scores: npt.NDArray[np.floating], k: int) -> tuple[IntArray, FloatArray]:

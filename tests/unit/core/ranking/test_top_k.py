@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from vitrina.core.ranking.top_k import PAD, top_k_rows, top_k_wide
+from vitrina.core.ranking.top_k import PAD, top_k_pairs, top_k_rows, top_k_wide
 
 pytestmark = pytest.mark.unit
 
@@ -74,3 +74,43 @@ def test_short_rows_are_padded() -> None:
     assert np.isneginf(top[0, 2:]).all()
     assert np.isneginf(top[1]).all()
     assert top_k_wide(np.zeros((0, 4), np.float32), 3)[0].shape == (0, 3)
+
+
+def sorted_reference(rows: np.ndarray, cols: np.ndarray, scores: np.ndarray, n_rows: int, k: int):
+    """Reference for the pairs: sorted by row, then score (best first), then column."""
+    items = np.full((n_rows, k), PAD, dtype=np.int64)
+    top = np.full((n_rows, k), -np.inf)
+    keep = np.isfinite(scores)
+    for row in range(n_rows):
+        mine = np.flatnonzero(keep & (rows == row))
+        best = mine[np.lexsort((cols[mine], -scores[mine]))][:k]
+        items[row, : best.size], top[row, : best.size] = cols[best], scores[best]
+    return items, top
+
+
+@pytest.mark.parametrize("filled", [0.05, 0.6])  # sorted pairs; dense rows
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_pairs_rank_the_same_sparse_or_dense(filled: float, shuffled: bool) -> None:
+    rng = np.random.default_rng(11)
+    n_rows, width = 60, 300
+    cells = rng.random((n_rows, width)) < filled
+    rows, cols = np.nonzero(cells)
+    scores = np.round(rng.standard_normal(rows.size), 1)  # many ties
+    scores[rng.random(rows.size) < 0.05] = -np.inf
+    if shuffled:
+        order = rng.permutation(rows.size)
+        rows, cols, scores = rows[order], cols[order], scores[order]
+    for k in (1, 10, 400):
+        items, top = top_k_pairs(rows, cols, scores, n_rows + 2, k)  # two rows without pairs
+        want, want_top = sorted_reference(rows, cols, scores, n_rows + 2, k)
+        assert np.array_equal(items, want)
+        assert np.array_equal(top, want_top)
+
+
+def test_a_pair_given_twice_is_listed_twice_even_among_dense_rows() -> None:
+    rows = np.array([0, 0, 0, 1, 1, 1])
+    cols = np.array([0, 1, 1, 0, 1, 2])
+    scores = np.array([1.0, 5.0, 4.0, 2.0, 3.0, 1.0])
+    items, top = top_k_pairs(rows, cols, scores, 2, 3)
+    assert items.tolist() == [[1, 1, 0], [1, 0, 2]]
+    assert top.tolist() == [[5.0, 4.0, 1.0], [3.0, 2.0, 1.0]]
