@@ -228,13 +228,17 @@ class _Window:
 @dataclass
 class WindowCache:
     """Training windows shared by rankers fitted at different cutoffs of one history with the same
-    sources and settings (the selection's rankers at each pooled validation window): a window's
-    frame depends only on its cutoff and the view, so a ranker fitted one width earlier reuses all
-    but its oldest window. ``keep``: cutoffs whose source fits are also kept, because a ranker
-    fitted at that cutoff serves with them."""
+    sources and settings (the selection's rankers at each pooled validation window, then the
+    run's at the test and the publishing cutoff): a window's frame depends only on its cutoff and
+    the view, so a ranker fitted one width earlier reuses all but its oldest window, and one
+    fitted a width later all but its newest. ``keep``: cutoffs whose source fits are also kept,
+    because a ranker fitted at that cutoff serves with them; ``sources`` may also hold fits made
+    elsewhere on the history before a cutoff (the selection's own), which that cutoff's window
+    then uses instead of fitting its own."""
 
     keep: frozenset[int] = frozenset()
     frames: dict[tuple[int, bool], RankingFrame] = field(default_factory=dict)
+    """Each window's frame by its cutoff and view (True: discovery)."""
     sources: dict[int, dict[str, Recommender]] = field(default_factory=dict)
 
 
@@ -254,8 +258,10 @@ def fit_rankers(
     a time. ``fitted``: sources already fitted on ``history`` itself with the same settings (the
     selection's contenders, the full model's ALS), taken for the served fits instead of a refit.
 
-    ``end_us``: where the training windows count back from (default: just after the last event;
-    the caller's cutoff aligns them with the validation windows, so that ``cache`` can share them).
+    ``end_us``: the instant the lists are for (default: just after the last event). The training
+    windows count back from the first point of the run's window grid at or after it
+    (:func:`on_grid`), so rankers fitted at the selection's, the test's and the publishing cutoff
+    share all their windows but the newest through ``cache``.
     The rankers must be made with the same sources and settings (``parts``); each gets what its own
     :meth:`SourceRanker.fit` would have learnt, windows and model alike."""
     if not rankers:
@@ -270,7 +276,8 @@ def fit_rankers(
     end_us = last_us if end_us is None else max(int(end_us), last_us)
     cache = cache if cache is not None else WindowCache()
     if len(history):
-        frames = _train_windows(rankers, data, history, end_us, _width_us(data), cache)
+        width_us = _width_us(data)
+        frames = _train_windows(rankers, data, history, on_grid(data, end_us), width_us, cache)
         for ranker, own in zip(rankers, frames, strict=True):
             ranker._learn(own)
     given = {**cache.sources.get(end_us, {}), **(fitted or {})}
@@ -308,7 +315,7 @@ def _train_windows(
         if missing:
             window = _Window.at(data, history, cutoff, width_us)
             sources = cache.sources.get(cutoff, {})
-            if window.users.size and not sources:
+            if window.users.size and set(sources) != set(rankers[0].parts):
                 sources = {name: make().fit(data, window.before) for name, make in rankers[0].parts.items()}
                 if cutoff in cache.keep:
                     cache.sources[cutoff] = sources
@@ -322,6 +329,17 @@ def _train_windows(
             if frame.n_groups:
                 frames[j].append(frame)
     return frames
+
+
+def on_grid(data: RecsData, at_us: int) -> int:
+    """The first point at or after ``at_us`` of the grid the run's windows lie on: the validation
+    window's end plus or minus whole widths. The selection's cutoff (the validation window's
+    start) and the test's (its end) are on it; the publishing cutoff, just after the last event,
+    rounds up to the test window's end (the split rounds the data's end up to a day), so its
+    ranker's newest window is the test window and its older ones are the test ranker's."""
+    width_us = _width_us(data)
+    behind = data.valid_end_us - int(at_us)
+    return data.valid_end_us - (behind // width_us) * width_us
 
 
 def _width_us(data: RecsData) -> int:

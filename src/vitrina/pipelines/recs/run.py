@@ -49,6 +49,7 @@ from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.item2vec import Item2Vec, Item2VecConfig
 from vitrina.core.recs.policy import FILL, ServedModel, make_source, segment_popularity
 from vitrina.core.recs.recommender import Recommender
+from vitrina.core.recs.source_ranker import WindowCache
 from vitrina.core.recs.two_tower.config import TwoTowerConfig
 from vitrina.core.recs.two_tower.model import TwoTower
 from vitrina.pipelines.recs.batch import BatchReport
@@ -161,6 +162,7 @@ def _train(
     if skipped:
         _note(run, steps, skipped)
     has_champion = get_version(settings, RECS_MODEL, CHAMPION) is not None
+    windows = WindowCache()  # the source rankers' training windows, built once for every cutoff
     with steps.step(SELECT_STEP):
         heldout = ranker_users(data, cold_train, config.ranker_valid_share, config.seed)[1]
         selection = select_policy(
@@ -171,6 +173,7 @@ def _train(
             config.select_on,
             source_rankers=settings.recs_source_rankers,
             max_users=config.max_eval_users,
+            windows=windows,
         )
     chosen = selection.settings()  # the sources' settings chosen on validation (EASE's λ)
     budget_tags: dict[str, str] = {}
@@ -180,7 +183,8 @@ def _train(
             full, _ = assemble(data, data.valid_end_us, settings, item2vec, two_tower, ranker, config)
             shared = shared_sources(full.als, chosen)  # ALS fitted once at the test cutoff
             both = (selection.policy, selection.discover)
-            fitted = policy_sources(both, data, data.valid_end_us, chosen, shared)
+            fitted = policy_sources(both, data, data.valid_end_us, chosen, shared, windows)
+            windows.sources.clear()  # the selection's fits, used by the window they started
             models: dict[str, Recommender] = {
                 # the gate's baseline is the shop's recent popularity as chosen on validation: what
                 # a first version falls back to serving (first_version_fallback), so it can pass
@@ -237,7 +241,8 @@ def _train(
     with steps.step("assemble the model as of now"):
         end_us = int(data.interactions.ts_us.max()) + 1
         full, _ = assemble(data, end_us, settings, item2vec, two_tower, ranker, config)
-        fitted = policy_sources((selection.policy, selection.discover), data, end_us, chosen)
+        fitted = policy_sources((selection.policy, selection.discover), data, end_us, chosen, None, windows)
+        del windows
         served = served_model(selection.policy, data, end_us, full, chosen, fitted)
         if selection.discover is not None:
             served.discover = discover_model(selection.discover, data, end_us, full, chosen, fitted)

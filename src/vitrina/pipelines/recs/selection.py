@@ -73,7 +73,7 @@ from vitrina.core.recs.selection import (
     full_or,
     pooled_table,
 )
-from vitrina.core.recs.source_ranker import fit_rankers
+from vitrina.core.recs.source_ranker import WindowCache, fit_rankers
 from vitrina.core.recs.user_items import UserItems
 from vitrina.pipelines.recs.buy_again_timing import choose_buy_again_timing
 from vitrina.pipelines.recs.ease_lambda import choose_ease_lambda
@@ -253,6 +253,7 @@ def select_policy(
     *,
     source_rankers: bool = False,
     max_users: int | None = None,
+    windows: WindowCache | None = None,
 ) -> Selection:
     """Score the contenders on ``valid`` and choose (see the module docstring); the source
     rankers challenge the choice only when ``source_rankers`` (``VITRINA_RECS_SOURCE_RANKERS``).
@@ -260,7 +261,8 @@ def select_policy(
     ``heldout_users`` are the validation users the ranker did not fit on. EASE's λ is chosen
     first (:func:`~vitrina.pipelines.recs.ease_lambda.choose_ease_lambda`), so its contenders
     are scored as they would be served. ``max_users``: every window and view scores at most that
-    many users (a seeded sample, :class:`~vitrina.pipelines.recs.options.RecsConfig`)."""
+    many users (a seeded sample, :class:`~vitrina.pipelines.recs.options.RecsConfig`).
+    ``windows``: the run's source-ranker training windows, kept for its later refits."""
     ease = choose_ease_lambda(data, max_users=max_users)
     popularity = choose_popularity_recency(data, view, max_users=max_users)
     timing = choose_buy_again_timing(data, max_users=max_users)
@@ -284,7 +286,7 @@ def select_policy(
     selection.ease, selection.popularity, selection.buy_again = ease, popularity, timing
     selection.seen = seen
     if source_rankers:
-        challenge_with_source_rankers(data, selection, by_name, parts, settings, sources)
+        challenge_with_source_rankers(data, selection, by_name, parts, settings, sources, windows)
     assert selection.discover is not None  # choose_lists always makes both choices
     best, discover = selection.policy.name, selection.discover.name
     fill = parts[FILL]
@@ -313,6 +315,7 @@ def policy_sources(
     history_end_us: int,
     settings: SourceSettings | None = None,
     reuse: Mapping[str, Recommender] | None = None,
+    windows: WindowCache | None = None,
 ) -> dict[str, Recommender]:
     """The refittable sources ``policies`` are built on, each fitted once on the history before
     ``history_end_us`` with its chosen ``settings``: the served list and the discover list
@@ -320,7 +323,8 @@ def policy_sources(
     ``reuse``: sources the caller already fitted on that same history with those same settings
     (:func:`shared_sources`), taken as they are. The source rankers among them are fitted
     together, each training window's sources once for both, and serve over the other sources
-    fitted here (:func:`~vitrina.core.recs.source_ranker.fit_rankers`)."""
+    fitted here (:func:`~vitrina.core.recs.source_ranker.fit_rankers`); ``windows``: the run's
+    training windows already built (at the selection, or at an earlier cutoff), reused."""
     history = data.interactions.before(history_end_us)
     names = [part for policy in policies if policy is not None for part in policy.parts if part in SOURCES]
     given = reuse or {}
@@ -331,7 +335,9 @@ def policy_sources(
     }
     # both lists' rankers train on the same windows: each window's sources fitted once for both
     rankers = made_rankers([name for name in dict.fromkeys(names) if name in RANKERS], settings)
-    fit_rankers(list(rankers.values()), data, history, {**given, **fitted}, end_us=history_end_us)
+    fit_rankers(
+        list(rankers.values()), data, history, {**given, **fitted}, end_us=history_end_us, cache=windows
+    )
     return {name: rankers[name] if name in rankers else fitted[name] for name in dict.fromkeys(names)}
 
 

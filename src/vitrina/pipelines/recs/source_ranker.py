@@ -60,6 +60,7 @@ def challenge_with_source_rankers(
     parts: MutableMapping[str, Recommender],
     settings: SourceSettings,
     sources: Mapping[str, Recommender] | None = None,
+    cache: WindowCache | None = None,
 ) -> dict[str, SourceRanker]:
     """Fit both rankers before ``data``'s validation window with the sources' chosen
     ``settings`` — together, each training window's sources fitted once for both
@@ -68,11 +69,15 @@ def challenge_with_source_rankers(
     ``selection``'s table (and per-user scores), and let each challenge its list's choice over the
     windows the selection pooled (module docstring). The rankers join ``parts`` and ``by_name``,
     so a later challenger can be compared with them. Returns the rankers that learnt a model (a
-    ranker without enough history to learn from does not compete)."""
+    ranker without enough history to learn from does not compete).
+
+    ``cache``: the run's training windows (:class:`~vitrina.core.recs.source_ranker.WindowCache`),
+    which the rankers fitted later at the test and the publishing cutoff reuse; it is left
+    holding ``sources`` as the window at the validation window's start will need them."""
     width_us = data.valid_end_us - data.train_end_us
-    cache = WindowCache(
-        keep=frozenset(data.train_end_us - k * width_us for k in range(1, 1 + len(selection.earlier)))
-    )
+    cache = cache if cache is not None else WindowCache()
+    earlier_cutoffs = {data.train_end_us - k * width_us for k in range(1, 1 + len(selection.earlier))}
+    cache.keep = cache.keep | frozenset(earlier_cutoffs)
     rankers = made_rankers([name for name, _ in LISTS], settings)
     fit_rankers(
         list(rankers.values()),
@@ -97,6 +102,10 @@ def challenge_with_source_rankers(
         selection.scores[name] = scores
         selection.table[name] = means(scores)
     earlier = _earlier_scores(data, selection, settings, cache, tuple(fitted))
+    ranked = next(iter(rankers.values())).parts
+    cache.sources = {}  # the earlier rankers' serving fits are done with
+    if sources is not None and set(ranked) <= set(sources):
+        cache.sources[data.train_end_us] = {name: sources[name] for name in ranked}
     for name, list_ in LISTS:
         if name not in fitted:
             continue

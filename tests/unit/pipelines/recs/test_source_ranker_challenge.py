@@ -17,6 +17,7 @@ from vitrina.core.recs.selection import ALL_POSITIVES, DISCOVERY, VIEWS
 from vitrina.core.recs.source_ranker import SOURCE_LTR, SOURCE_LTR_NEW, SourceRanker, WindowCache, fit_rankers
 from vitrina.pipelines.recs.ease_lambda import earlier_window
 from vitrina.pipelines.recs.evaluation import build_evaluation_set, history_before
+from vitrina.pipelines.recs.selection import fitted_sources
 from vitrina.pipelines.recs.selection_record import Selection
 from vitrina.pipelines.recs.selection_windows import means, per_user, score_window
 from vitrina.pipelines.recs.source_ranker import challenge_with_source_rankers
@@ -113,6 +114,36 @@ def test_rankers_fitted_one_width_apart_share_all_training_windows_but_the_oldes
     assert earlier.windows == alone.windows
     users = np.arange(len(data.users))
     assert np.array_equal(earlier.recommend(users, 6)[0], alone.recommend(users, 6)[0])
+
+
+def test_rankers_at_the_test_and_publishing_cutoffs_reuse_the_selections_windows() -> None:
+    data = staples_shop()
+    selection, by_name, parts = _selection(data)
+    sources = fitted_sources(data, history_before(data, "valid"), {})
+    windows = WindowCache()
+    challenge_with_source_rankers(data, selection, by_name, parts, {}, sources, windows)
+    newest = {"test": 0, "publishing": 1}  # windows no ranker before it fitted
+    last_us = int(data.interactions.ts_us.max()) + 1
+    for cutoff, end_us in (("test", data.valid_end_us), ("publishing", last_us)):
+        history = data.interactions.before(end_us)
+        fits = {"n": 0}
+        plain = make_source(SOURCE_LTR)
+        assert isinstance(plain, SourceRanker)
+        counted = {name: _counting(make, fits) for name, make in plain.parts.items()}
+        shared, alone = SourceRanker(counted), SourceRanker(dict(plain.parts))
+        fit_rankers([shared], data, history, end_us=end_us, cache=windows)
+        fit_rankers([alone], data, history, end_us=end_us)
+        assert shared.fitted
+        assert shared.windows == alone.windows
+        users = np.arange(len(data.users))
+        assert np.array_equal(shared.recommend(users, 6)[0], alone.recommend(users, 6)[0])
+        # the serving fits, plus the newest window's where the selection fitted none there
+        assert fits["n"] == len(plain.parts) * (1 + newest[cutoff]), cutoff
+    # the publishing cutoff (just after the last event) counts its windows back from the test
+    # window's end, the grid the selection's and the test's windows lie on
+    width = data.valid_end_us - data.train_end_us
+    assert alone.windows[0]["start_us"] == data.valid_end_us
+    assert all((w["start_us"] - data.valid_end_us) % width == 0 for w in alone.windows)
 
 
 def _counting(make: Callable[[], Recommender], fits: dict[str, int]) -> Callable[[], Recommender]:
