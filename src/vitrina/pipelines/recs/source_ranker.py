@@ -79,6 +79,9 @@ def challenge_with_source_rankers(
     earlier_cutoffs = {data.train_end_us - k * width_us for k in range(1, 1 + len(selection.earlier))}
     cache.keep = cache.keep | frozenset(earlier_cutoffs)
     rankers = made_rankers([name for name, _ in LISTS], settings)
+    ranked = next(iter(rankers.values())).parts
+    if sources is not None and set(ranked) <= set(sources):  # fitted on the history before train_end
+        cache.sources[data.train_end_us] = {name: sources[name] for name in ranked}
     fit_rankers(
         list(rankers.values()),
         data,
@@ -102,10 +105,8 @@ def challenge_with_source_rankers(
         selection.scores[name] = scores
         selection.table[name] = means(scores)
     earlier = _earlier_scores(data, selection, settings, cache, tuple(fitted))
-    ranked = next(iter(rankers.values())).parts
-    cache.sources = {}  # the earlier rankers' serving fits are done with
-    if sources is not None and set(ranked) <= set(sources):
-        cache.sources[data.train_end_us] = {name: sources[name] for name in ranked}
+    for cutoff in earlier_cutoffs:  # the earlier rankers' serving fits are done with
+        cache.sources.pop(cutoff, None)
     for name, list_ in LISTS:
         if name not in fitted:
             continue
