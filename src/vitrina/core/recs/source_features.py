@@ -8,6 +8,15 @@ and whether the item sells now (7 and 30 days), sells at all, and is the kind pe
 (the share of its buyers who bought it more than once). All counts are of positives (clicks,
 add-to-carts, purchases: the user's own choices) strictly before the cutoff.
 
+**No item counts where impressions are logged.** A shop that logs what it showed chose, through
+its own lists, which items could be chosen at all: there an item's count of choices measures how
+much the shop pushed it as much as how much people want it, and a ranker fed the counts learns to
+replay the shop's old lists — the reason the full model's ranker leaves its item counts out
+(:mod:`vitrina.pipelines.recs.ranking_features`). With ``exposure_logged`` the item's counts are
+left out (:data:`EXPOSED_HISTORY_FEATURES`); its repeat share, a share of its own buyers, stays.
+A shop that logs no impression (an order file, a rating log) keeps them: there they are the only
+signal of what sells, and they carry the rankers' gain on a real shop (ADR-0035).
+
 Pure: arrays in, a frame out, no clock (the cutoff is an argument).
 """
 
@@ -33,15 +42,28 @@ HISTORY_FEATURES = (
     "item_buyers",
     "item_repeat_share",
 )
-"""Columns of :func:`history_features`, in order (NaN where the pair or user has no history)."""
+"""Columns of :meth:`HistoryIndex.features`, in order (NaN where the pair or user has no history)."""
+ITEM_COUNTS = (*(f"item_popularity_{days}d" for days in RECENT_DAYS), "item_popularity", "item_buyers")
+"""The item's counts: what a shop's own lists push where they are logged (module docstring)."""
+EXPOSED_HISTORY_FEATURES = tuple(name for name in HISTORY_FEATURES if name not in ITEM_COUNTS)
+"""Columns of :meth:`HistoryIndex.features` with ``exposure_logged``."""
 
 
 class HistoryIndex:
     """Per-pair, per-user and per-item counts of positives before ``cutoff_us``, indexed once
-    and looked up for any candidate rows."""
+    and looked up for any candidate rows; without the item's counts when ``exposure_logged``
+    (module docstring)."""
 
-    def __init__(self, history: Interactions, cutoff_us: int, n_users: int, n_items: int) -> None:
+    def __init__(
+        self,
+        history: Interactions,
+        cutoff_us: int,
+        n_users: int,
+        n_items: int,
+        exposure_logged: bool = False,
+    ) -> None:
         positives = history.before(cutoff_us).positives()
+        self.columns = EXPOSED_HISTORY_FEATURES if exposure_logged else HISTORY_FEATURES
         self.cutoff_us = int(cutoff_us)
         self.n_items = int(n_items)
         user, item, ts = positives.user, positives.item, positives.ts_us
@@ -71,7 +93,7 @@ class HistoryIndex:
         self.item_repeat_share = again / np.maximum(self.item_buyers, 1.0)
 
     def features(self, users: IntArray, items: IntArray) -> pd.DataFrame:
-        """:data:`HISTORY_FEATURES` of each (``users[r]``, ``items[r]``) pair."""
+        """:attr:`columns` of each (``users[r]``, ``items[r]``) pair."""
         users = np.asarray(users, dtype=np.int64)
         items = np.asarray(items, dtype=np.int64)
         wanted = users * self.n_items + items
@@ -94,7 +116,7 @@ class HistoryIndex:
             "item_buyers": self.item_buyers[items],
             "item_repeat_share": self.item_repeat_share[items],
         }
-        return pd.DataFrame({name: np.asarray(columns[name], dtype=np.float64) for name in HISTORY_FEATURES})
+        return pd.DataFrame({name: np.asarray(columns[name], dtype=np.float64) for name in self.columns})
 
     def positive_users(self) -> IntArray:
         """Users with at least one positive before the cutoff (those the sources know)."""

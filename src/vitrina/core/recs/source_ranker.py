@@ -20,6 +20,14 @@ weeks than a busy one. The most recent window stops the boosting early; the mode
 on every window with that many rounds, so the freshest weeks also teach it. Finally the sources
 are refitted on the whole ``history``: the lists served are as of its end.
 
+**Where the shop logs what it showed**, its own lists chose what users could choose: the rankers
+learn without the item's counts (:mod:`~vitrina.core.recs.source_features`) and each positive
+label is weighted by the inverse of its item's exposure in the label window
+(:mod:`~vitrina.core.recs.exposure`, power :attr:`SourceRanker.ips_eta`), as the full model's
+ranker does. On the demo, whose logging policy shows items by a popularity loosely tied to taste,
+the counts taught the ranker to replay that policy: more clicks, 7 % less true utility than the
+list it replaced. An order file or a rating log has no impressions and keeps both as they were.
+
 **Two views, two models.** With ``discovery`` the candidates leave out everything the user chose
 before and the labels are therefore only new items (the discover list); without it the user's own
 items compete with new ones and a re-purchase is a positive (the default list).
@@ -37,15 +45,16 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
+from vitrina.core.ranking.interactions import EVENT_CODE, FloatArray, IntArray, Interactions
 from vitrina.core.ranking.lambdarank import LambdaRanker
 from vitrina.core.ranking.top_k import PAD
 from vitrina.core.ranking.training_set import CandidateRows, RankingFrame, concat_frames, horizon_labels
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.ease_lambda import MIN_POOLED_USERS
+from vitrina.core.recs.exposure import DEFAULT_ETA, ips_weights, item_propensity
 from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.source_candidates import source_candidates, source_columns
-from vitrina.core.recs.source_features import HISTORY_FEATURES, HistoryIndex
+from vitrina.core.recs.source_features import EXPOSED_HISTORY_FEATURES, HISTORY_FEATURES, HistoryIndex
 from vitrina.core.recs.user_items import UserItems
 
 BoolArray = npt.NDArray[np.bool_]
@@ -87,6 +96,12 @@ class SourceRanker:
     ranker: LambdaRanker | None = field(default=None, repr=False)
     windows: list[dict[str, Any]] = field(default_factory=list)
     """Each training window's first day (epoch µs), queries and rows (the model card's record)."""
+    ips_eta: float = DEFAULT_ETA
+    """Where impressions are logged, each positive label is weighted by the inverse of its item's
+    exposure in the label window to this power (:mod:`~vitrina.core.recs.exposure`)."""
+    exposure_logged: bool = False
+    """Set by the fit: the history logs impressions, so the rankers learn without the item's counts
+    (:mod:`~vitrina.core.recs.source_features`) and from inverse-exposure weighted labels."""
     _sources: dict[str, Recommender] = field(default_factory=dict, repr=False)
     _index: HistoryIndex | None = field(default=None, repr=False)
     _owned: UserItems | None = field(default=None, repr=False)
@@ -156,7 +171,13 @@ class SourceRanker:
         """The window's queries with this ranker's candidates, only those with a positive."""
         owned = window.owned() if self.discovery else None
         rows, features = self._frame(sources, window.index, window.users, None, owned)
-        labels = horizon_labels(rows, window.history, window.cutoff_us, window.cutoff_us + window.width_us)
+        end_us = window.cutoff_us + window.width_us
+        labels = horizon_labels(rows, window.history, window.cutoff_us, end_us)
+        weights = None
+        if self.exposure_logged:  # the shop's lists chose what could be chosen: weigh that out
+            shown = window.history.between(window.cutoff_us, end_us)
+            propensity = item_propensity(shown, window.index.n_items, self.ips_eta)
+            weights = ips_weights(labels, rows.items, propensity)
         informative = np.zeros(rows.shape[0], dtype=bool)
         informative[rows.query[labels > 0]] = True
         keep = informative[rows.query]
@@ -166,10 +187,12 @@ class SourceRanker:
             rows.query[keep],
             rows.users[keep],
             rows.items[keep],
+            None if weights is None else weights[keep],
         )
 
     def _empty(self) -> RankingFrame:
-        columns = [*source_columns(tuple(self.parts)), *HISTORY_FEATURES]
+        history = EXPOSED_HISTORY_FEATURES if self.exposure_logged else HISTORY_FEATURES
+        columns = [*source_columns(tuple(self.parts)), *history]
         empty = np.zeros(0, dtype=np.int64)
         return RankingFrame(pd.DataFrame({name: np.zeros(0) for name in columns}), empty, empty, empty, empty)
 
@@ -191,6 +214,7 @@ class SourceRanker:
         dataset = lgb.Dataset(
             everything.features,
             everything.labels,
+            weight=everything.weights,
             group=everything.group_sizes,
             params={"feature_pre_filter": False, "verbosity": -1},
         )
@@ -212,9 +236,11 @@ class _Window:
     _owned: UserItems | None = None
 
     @classmethod
-    def at(cls, data: RecsData, history: Interactions, cutoff_us: int, width_us: int) -> _Window:
+    def at(
+        cls, data: RecsData, history: Interactions, cutoff_us: int, width_us: int, exposure_logged: bool
+    ) -> _Window:
         before = history.before(cutoff_us)
-        index = HistoryIndex(before, cutoff_us, len(data.users), len(data.items))
+        index = HistoryIndex(before, cutoff_us, len(data.users), len(data.items), exposure_logged)
         after = history.between(cutoff_us, cutoff_us + width_us).positives()
         users = np.intersect1d(np.unique(after.user), index.positive_users())
         return cls(history, cutoff_us, width_us, index, users, before)
@@ -237,8 +263,9 @@ class WindowCache:
     then uses instead of fitting its own."""
 
     keep: frozenset[int] = frozenset()
-    frames: dict[tuple[int, bool], RankingFrame] = field(default_factory=dict)
-    """Each window's frame by its cutoff and view (True: discovery)."""
+    frames: dict[tuple[int, bool, bool], RankingFrame] = field(default_factory=dict)
+    """Each window's frame by its cutoff, view (True: discovery) and whether it was built for a
+    history that logs impressions."""
     sources: dict[int, dict[str, Recommender]] = field(default_factory=dict)
 
 
@@ -270,8 +297,9 @@ def fit_rankers(
     if any(list(ranker.parts) != list(parts) for ranker in rankers):
         raise ValueError("rankers fitted together must rank the same sources")
     n_users, n_items = len(data.users), len(data.items)
+    exposure_logged = logs_impressions(history)
     for ranker in rankers:
-        ranker.ranker, ranker.windows = None, []
+        ranker.ranker, ranker.windows, ranker.exposure_logged = None, [], exposure_logged
     last_us = int(history.ts_us.max()) + 1 if len(history) else 0
     end_us = last_us if end_us is None else max(int(end_us), last_us)
     cache = cache if cache is not None else WindowCache()
@@ -284,7 +312,7 @@ def fit_rankers(
     served = {
         name: given[name] if name in given else make().fit(data, history) for name, make in parts.items()
     }
-    index = HistoryIndex(history, end_us, n_users, n_items)  # the lists are for ``end_us``
+    index = HistoryIndex(history, end_us, n_users, n_items, exposure_logged)  # lists for ``end_us``
     owned = _owned(history, n_items) if any(ranker.discovery for ranker in rankers) else None
     for ranker in rankers:
         ranker._sources, ranker._index = dict(served), index
@@ -311,9 +339,10 @@ def _train_windows(
         wanting = [j for j, r in enumerate(rankers) if not r._stopped(frames[j], back, cutoff, first_us)]
         if not wanting:
             return frames
-        missing = [j for j in wanting if (cutoff, rankers[j].discovery) not in cache.frames]
+        keys = [(cutoff, ranker.discovery, ranker.exposure_logged) for ranker in rankers]
+        missing = [j for j in wanting if keys[j] not in cache.frames]
         if missing:
-            window = _Window.at(data, history, cutoff, width_us)
+            window = _Window.at(data, history, cutoff, width_us, rankers[0].exposure_logged)
             sources = cache.sources.get(cutoff, {})
             if window.users.size and set(sources) != set(rankers[0].parts):
                 sources = {name: make().fit(data, window.before) for name, make in rankers[0].parts.items()}
@@ -322,13 +351,19 @@ def _train_windows(
             for j in missing:
                 ranker = rankers[j]
                 frame = ranker._labelled(window, sources) if window.users.size else ranker._empty()
-                cache.frames[(cutoff, ranker.discovery)] = frame
+                cache.frames[keys[j]] = frame
         for j in wanting:
-            frame = cache.frames[(cutoff, rankers[j].discovery)]
+            frame = cache.frames[keys[j]]
             rankers[j].windows.append({"start_us": cutoff, "queries": frame.n_groups, "rows": len(frame)})
             if frame.n_groups:
                 frames[j].append(frame)
     return frames
+
+
+def logs_impressions(history: Interactions) -> bool:
+    """Whether ``history`` holds impressions (``view`` events): the shop's own lists then chose what
+    its users could choose (:attr:`SourceRanker.exposure_logged`)."""
+    return bool(np.any(history.event == EVENT_CODE["view"]))
 
 
 def on_grid(data: RecsData, at_us: int) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vitrina.core.recs.exposure import DEFAULT_ETA
+
 
 @dataclass(frozen=True)
 class RecsConfig:
@@ -41,7 +43,7 @@ class RecsConfig:
     mmr_lambda: float = 0.7
     mmr_keep: int = 3
     ranker_objective: str = "binary"
-    ips_eta: float = 0.25
+    ips_eta: float = DEFAULT_ETA
     cold_below: int = 1
     top_k: int = 20
     active_days: int | None = None

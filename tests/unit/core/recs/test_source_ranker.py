@@ -3,6 +3,7 @@ lists) and its training over forward cutoffs of the history, on hand-made shops.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable
 
@@ -10,18 +11,24 @@ import numpy as np
 import pytest
 from support.recs_handmade import Event, handmade
 
-from vitrina.core.ranking.interactions import EVENT_CODE
+from vitrina.core.ranking.interactions import EVENT_CODE, Interactions
 from vitrina.core.ranking.top_k import PAD
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.policy import SOURCES, make_source
 from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.source_candidates import source_candidates, source_columns
-from vitrina.core.recs.source_features import DAY_US, HISTORY_FEATURES, HistoryIndex
+from vitrina.core.recs.source_features import (
+    DAY_US,
+    EXPOSED_HISTORY_FEATURES,
+    HISTORY_FEATURES,
+    HistoryIndex,
+)
 from vitrina.core.recs.source_ranker import (
     RANKED_SOURCES,
     SOURCE_LTR,
     SOURCE_LTR_NEW,
     SourceRanker,
+    WindowCache,
     fit_rankers,
 )
 from vitrina.core.recs.user_items import UserItems
@@ -61,6 +68,26 @@ def test_history_features_count_the_pair_the_user_and_the_item_before_the_cutoff
     assert frame["item_buyers"].iloc[0] == 2.0
     assert frame["item_repeat_share"].iloc[0] == pytest.approx(0.5)  # u0 of u0, u1
     assert index.positive_users().tolist() == [0, 1]
+
+
+def test_where_impressions_are_logged_the_items_counts_are_left_out() -> None:
+    events: list[Event] = [
+        ("u0", "p0", "purchase", 0.0),
+        ("u1", "p0", "view", 1.0),
+        ("u1", "p0", "click", 1.1),
+        ("u2", "p1", "purchase", 5.0),
+    ]
+    data = handmade(events)
+    args = (data.interactions, _day_us(data, 9.0), len(data.users), len(data.items))
+    counted = HistoryIndex(*args).features(np.array([0, 1]), np.array([0, 1]))
+    exposed = HistoryIndex(*args, exposure_logged=True).features(np.array([0, 1]), np.array([0, 1]))
+    assert list(exposed.columns) == list(EXPOSED_HISTORY_FEATURES)
+    assert {"item_popularity", "item_popularity_7d", "item_buyers"} <= set(counted.columns) - set(
+        exposed.columns
+    )
+    shared = list(exposed.columns)
+    assert "item_repeat_share" in shared
+    assert exposed.equals(counted[shared])  # the user's and the pair's history stay as they were
 
 
 class _Listed:
@@ -140,6 +167,53 @@ def test_the_ranker_trains_on_forward_windows_of_the_history_and_lists_the_due_s
     assert np.all(np.diff(scores, axis=1) <= 0)
     again = _ranker(SOURCE_LTR).fit(data, data.interactions).recommend(users, 5)[0]
     assert np.array_equal(items, again)  # deterministic
+
+
+def _shown_before_chosen(data: RecsData, extra_views: int) -> Interactions:
+    """``data``'s history with each choice shown a moment before it, and the staples (p0..p3)
+    shown ``extra_views`` more times: the shop's lists push them."""
+    inter = data.interactions
+    pushed = np.repeat(np.arange(len(inter)), np.where(inter.item < 4, 1 + extra_views, 1))
+    shown = dataclasses.replace(
+        inter.take(pushed), event=np.full(pushed.size, EVENT_CODE["view"]), ts_us=inter.ts_us[pushed] - 1
+    )
+    both = {
+        f.name: np.concatenate([getattr(shown, f.name), getattr(inter, f.name)])
+        for f in dataclasses.fields(inter)
+    }
+    order = np.argsort(both["ts_us"], kind="stable")
+    return Interactions(**{name: values[order] for name, values in both.items()})
+
+
+def test_on_a_shop_that_logs_impressions_the_ranker_learns_without_item_counts_and_weighs_out_exposure() -> (
+    None
+):
+    data = _staples_shop()
+    orders = WindowCache()
+    fit_rankers([_ranker(SOURCE_LTR)], data, data.interactions, cache=orders)
+    assert all(frame.weights is None for frame in orders.frames.values())  # an order file: as before
+    assert all("item_popularity" in frame.features for frame in orders.frames.values())
+    cache = WindowCache()
+    ranker = _ranker(SOURCE_LTR)
+    fit_rankers([ranker], data, _shown_before_chosen(data, extra_views=3), cache=cache)
+    assert ranker.exposure_logged
+    assert ranker.fitted
+    columns = list(EXPOSED_HISTORY_FEATURES)
+    compared = 0
+    for frame in cache.frames.values():
+        assert list(frame.features.columns[-len(columns) :]) == columns
+        assert frame.weights is not None
+        assert np.all(frame.weights[frame.labels == 0] == 1.0)
+        positive, staple = frame.labels > 0, frame.items < 4
+        if (positive & staple).any() and (positive & ~staple).any():
+            # a staple, shown four times as often in the label window, counts for less
+            assert frame.weights[positive & staple].mean() < frame.weights[positive & ~staple].mean()
+            compared += 1
+    assert compared >= 2
+    users = np.arange(len(data.users))
+    staple_of = [f"p{int(user[1:]) % 4}" for user in data.users.ids]
+    # the due staple still comes first for most users, though its pushed views weigh it down
+    assert np.mean(data.items.ids[ranker.recommend(users, 5)[0][:, 0]] == staple_of) > 0.75
 
 
 def test_the_discovery_ranker_never_lists_what_the_user_chose() -> None:
