@@ -77,11 +77,11 @@ NOTES = """\
   utility, the pull between clicks and utility above. Since ADR-0035's third amendment, where
   impressions are logged, they leave the item's counts out and weight their labels by inverse
   exposure (η = 0.25): `source_ltr` still serves (validation 0.0598 vs 0.0585), at 0.0584 on
-  held-out clicks and 0.0719 on the truth (−1.6 %). Quiet machine, AVX-512: pipeline 371 s
-  against the default's 220 s (the choice 151 s vs 75 s, the test evaluation 72 s vs 38 s, the
-  as-of-now assembly 58 s vs 10 s), and batch inference **1,248 users/s** with the ranker
-  serving (20.6 s for the active users: every user's candidates from five sources and a
-  LambdaRank pass), below the 2,000 users/s bar the default meets.
+  held-out clicks and 0.0719 on the truth (−1.6 %). On a quiet AVX-512 machine (faster than
+  the table's AVX2 one): pipeline 371 s (the choice 151 s, the test evaluation 72 s, the
+  as-of-now assembly 58 s), and batch inference **1,248 users/s** with the ranker serving
+  (20.6 s: every user's candidates from five sources and a LambdaRank pass), below the
+  2,000 users/s bar the default meets.
 """
 
 
