@@ -49,6 +49,12 @@ EXPOSED_HISTORY_FEATURES = tuple(name for name in HISTORY_FEATURES if name not i
 """Columns of :meth:`HistoryIndex.features` with ``exposure_logged``."""
 
 
+def history_columns(exposure_logged: bool) -> tuple[str, ...]:
+    """The columns :meth:`HistoryIndex.features` gives for a history that does or does not log
+    impressions (module docstring)."""
+    return EXPOSED_HISTORY_FEATURES if exposure_logged else HISTORY_FEATURES
+
+
 class HistoryIndex:
     """Per-pair, per-user and per-item counts of positives before ``cutoff_us``, indexed once
     and looked up for any candidate rows; without the item's counts when ``exposure_logged``
@@ -63,7 +69,7 @@ class HistoryIndex:
         exposure_logged: bool = False,
     ) -> None:
         positives = history.before(cutoff_us).positives()
-        self.columns = EXPOSED_HISTORY_FEATURES if exposure_logged else HISTORY_FEATURES
+        self.columns = history_columns(exposure_logged)
         self.cutoff_us = int(cutoff_us)
         self.n_items = int(n_items)
         user, item, ts = positives.user, positives.item, positives.ts_us

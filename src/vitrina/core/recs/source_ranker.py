@@ -54,7 +54,7 @@ from vitrina.core.recs.ease_lambda import MIN_POOLED_USERS
 from vitrina.core.recs.exposure import DEFAULT_ETA, ips_weights, item_propensity
 from vitrina.core.recs.recommender import Recommender
 from vitrina.core.recs.source_candidates import source_candidates, source_columns
-from vitrina.core.recs.source_features import EXPOSED_HISTORY_FEATURES, HISTORY_FEATURES, HistoryIndex
+from vitrina.core.recs.source_features import HistoryIndex, history_columns
 from vitrina.core.recs.user_items import UserItems
 
 BoolArray = npt.NDArray[np.bool_]
@@ -98,7 +98,8 @@ class SourceRanker:
     """Each training window's first day (epoch µs), queries and rows (the model card's record)."""
     ips_eta: float = DEFAULT_ETA
     """Where impressions are logged, each positive label is weighted by the inverse of its item's
-    exposure in the label window to this power (:mod:`~vitrina.core.recs.exposure`)."""
+    exposure in the label window to this power (:mod:`~vitrina.core.recs.exposure`): the full
+    model's default, not read from a run's ``RecsConfig.ips_eta`` (the rankers are made as sources)."""
     exposure_logged: bool = False
     """Set by the fit: the history logs impressions, so the rankers learn without the item's counts
     (:mod:`~vitrina.core.recs.source_features`) and from inverse-exposure weighted labels."""
@@ -191,8 +192,7 @@ class SourceRanker:
         )
 
     def _empty(self) -> RankingFrame:
-        history = EXPOSED_HISTORY_FEATURES if self.exposure_logged else HISTORY_FEATURES
-        columns = [*source_columns(tuple(self.parts)), *history]
+        columns = [*source_columns(tuple(self.parts)), *history_columns(self.exposure_logged)]
         empty = np.zeros(0, dtype=np.int64)
         return RankingFrame(pd.DataFrame({name: np.zeros(0) for name in columns}), empty, empty, empty, empty)
 
