@@ -35,6 +35,7 @@ on the shop's validation windows (docs/adr/0048).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +45,13 @@ import scipy.sparse as sp
 from scipy.linalg import lapack
 
 from vitrina.core.ranking.interactions import FloatArray, IntArray, Interactions
-from vitrina.core.ranking.top_k import PAD, top_k_rows
+from vitrina.core.ranking.top_k import PAD, top_k_wide
 from vitrina.core.recs.artifact_files import load_artifact, save_artifact
 from vitrina.core.recs.dataset import RecsData
 
 BoolArray = npt.NDArray[np.bool_]
 _MIRROR_BLOCK = 1024  # rows per step when symmetrising the inverse in place
-_SCORE_CHUNK = 1 << 22  # users × modelled items per dense scoring chunk (32 MB of float64)
+_SCORE_CHUNK = 1 << 22  # users × modelled items per dense scoring chunk (16 MB of float32)
 
 
 def recency_ranks(user: IntArray, ts_us: IntArray) -> IntArray:
@@ -100,6 +101,24 @@ def ease_weights(gram: FloatArray, l2: float) -> FloatArray:
     inverse /= -diagonal[None, :]
     inverse[np.diag_indices(n)] = 0.0
     return np.asarray(inverse, dtype=np.float64)
+
+
+def _times(rows: sp.csr_matrix, weights: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """``rows @ weights`` on every core: torch's sparse CSR × dense product, where scipy's runs on
+    one (1.1 s of EASE's 1.9 s for a demo batch of 25,659 users); it sums each row's items in the
+    same order, so the scores are scipy's to the bit."""
+    import torch  # deferred: a heavy import, needed only where users are scored
+
+    with warnings.catch_warnings():  # the CSR layout is "beta" in torch; the product is not new
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        sparse = torch.sparse_csr_tensor(
+            torch.from_numpy(rows.indptr.astype(np.int64)),
+            torch.from_numpy(rows.indices.astype(np.int64)),
+            torch.from_numpy(rows.data.astype(np.float32)),
+            size=rows.shape,
+            check_invariants=False,
+        )
+    return np.asarray((sparse @ torch.from_numpy(weights)).numpy())
 
 
 class EASE:
@@ -172,7 +191,8 @@ class EASE:
         self, users: IntArray, k: int, exclude: BoolArray | None = None
     ) -> tuple[IntArray, FloatArray]:
         """Top ``k`` of ``x_u · B`` over the modelled items (``x_u`` weighted by recency), in
-        chunks of users."""
+        chunks of users; the float32 products are ranked as they are
+        (:func:`~vitrina.core.ranking.top_k.top_k_wide`, the same lists as in float64)."""
         modelled, weights, user_rows, seen = self._fitted()
         users = np.asarray(users, dtype=np.int64)
         out_items = np.full((users.size, k), PAD, dtype=np.int64)
@@ -183,11 +203,11 @@ class EASE:
         for start in range(0, active.size, chunk):
             rows = active[start : start + chunk]
             profile = self.profile(user_rows[users[rows]])
-            scores = np.asarray(profile @ weights, dtype=np.float64)
+            scores = _times(profile, weights)  # float32, ranked as it is
             scores[:, blocked] = -np.inf
             if self.exclude_seen:
                 scores[np.asarray(seen[users[rows]][:, modelled].toarray() > 0)] = -np.inf
-            top, top_scores = top_k_rows(scores, k)
+            top, top_scores = top_k_wide(scores, k)
             out_items[rows] = np.where(top == PAD, PAD, modelled[np.maximum(top, 0)])
             out_scores[rows] = top_scores
         return out_items, out_scores

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import lightgbm as lgb
@@ -120,6 +120,18 @@ class SourceRanker:
         fit_rankers([self], data, history)
         return self
 
+    @property
+    def sources(self) -> Mapping[str, Recommender]:
+        """The fitted sources whose candidates :meth:`recommend` ranks."""
+        return dict(self._sources)
+
+    def over(self, sources: Mapping[str, Recommender]) -> SourceRanker:
+        """This fitted ranker taking its candidates from ``sources`` instead: the same fits behind
+        another door (a batch's :class:`~vitrina.core.recs.block_memo.BlockMemo`)."""
+        if set(sources) != set(self._sources):
+            raise ValueError(f"{self.name}: ranks {sorted(self._sources)}, not {sorted(sources)}")
+        return replace(self, _sources=dict(sources))
+
     def recommend(
         self, users: IntArray, k: int, exclude: BoolArray | None = None
     ) -> tuple[IntArray, FloatArray]:
@@ -128,7 +140,7 @@ class SourceRanker:
         users = np.asarray(users, dtype=np.int64)
         rows, features = self._frame(self._sources, self._index, users, exclude, self._owned)
         if self.ranker is not None and len(rows):
-            score = self.ranker.predict(features)
+            score = self.ranker.predict(features, num_threads=0)  # the same scores on any number of threads
         else:  # reciprocal-rank fusion of the sources: no window held a positive to learn from
             ranks = features[[c for c in features.columns if c.endswith("_rank")]].to_numpy()
             score = np.nansum(1.0 / (60.0 + ranks), axis=1)

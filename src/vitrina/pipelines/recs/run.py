@@ -45,6 +45,7 @@ from vitrina.adapters.step_ledger import ARTIFACTS, Ledger, StepEvent
 from vitrina.config import Settings
 from vitrina.core.promotion.alias_plans import CHAMPION
 from vitrina.core.recs.als import ALSRecommender
+from vitrina.core.recs.block_memo import shared_for_a_batch
 from vitrina.core.recs.dataset import RecsData
 from vitrina.core.recs.item2vec import Item2Vec, Item2VecConfig
 from vitrina.core.recs.policy import FILL, ServedModel, make_source, segment_popularity
@@ -241,7 +242,10 @@ def _train(
     with steps.step("assemble the model as of now"):
         end_us = int(data.interactions.ts_us.max()) + 1
         full, _ = assemble(data, end_us, settings, item2vec, two_tower, ranker, config)
-        fitted = policy_sources((selection.policy, selection.discover), data, end_us, chosen, None, windows)
+        # the served and discover lists share their sources, block by block too (as a re-publish does)
+        fitted = shared_for_a_batch(
+            policy_sources((selection.policy, selection.discover), data, end_us, chosen, None, windows)
+        )
         del windows
         served = served_model(selection.policy, data, end_us, full, chosen, fitted)
         if selection.discover is not None:

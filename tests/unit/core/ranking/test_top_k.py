@@ -114,3 +114,18 @@ def test_a_pair_given_twice_is_listed_twice_even_among_dense_rows() -> None:
     items, top = top_k_pairs(rows, cols, scores, 2, 3)
     assert items.tolist() == [[1, 1, 0], [1, 0, 2]]
     assert top.tolist() == [[5.0, 4.0, 1.0], [3.0, 2.0, 1.0]]
+
+
+def test_rows_of_very_different_lengths_rank_like_sorted_pairs() -> None:
+    rng = np.random.default_rng(5)
+    lengths = [0, 1, 3, 40, 257, 1, 600]  # rows laid side by side in several padded widths
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    cols = np.concatenate([rng.choice(5_000, n, replace=False) for n in lengths])
+    scores = np.round(rng.standard_normal(rows.size), 1)  # many ties, also at the cut
+    scores[rng.random(rows.size) < 0.05] = -np.inf
+    order = rng.permutation(rows.size)
+    for k in (1, 50, 700):
+        items, top = top_k_pairs(rows[order], cols[order], scores[order], len(lengths), k)
+        want, want_top = sorted_reference(rows, cols, scores, len(lengths), k)
+        assert np.array_equal(items, want)
+        assert np.array_equal(top, want_top)
