@@ -69,19 +69,20 @@ NOTES = """\
   0.0736); on this one it trails by 1.4 % (0.0723 vs 0.0733) while it still leads on held-out
   clicks (0.0592 vs 0.0573): the margin over ALS on the truth is within the spread between
   worlds, and the bar reads it either way.
-* The source rankers (ADR-0035) are opt-in. On this world (2026-12-07, nothing else running)
-  with `VITRINA_RECS_SOURCE_RANKERS=1` and the rankers learning from the item's counts and
-  unweighted labels, `source_ltr` won the served list's paired test on the validation clicks
-  (0.0618 vs `als*0.75 + popularity_recent*0.25`'s 0.0585, 7,550 users) and served: 0.0597 on
-  held-out clicks against the default's served 0.0579, but 0.0680 against 0.0731 on true
-  utility, the pull between clicks and utility above. Since ADR-0035's third amendment, where
-  impressions are logged, they leave the item's counts out and weight their labels by inverse
-  exposure (η = 0.25): `source_ltr` still serves (validation 0.0598 vs 0.0585), at 0.0584 on
-  held-out clicks and 0.0719 on the truth (−1.6 %). On a quiet AVX-512 machine (faster than
-  the table's AVX2 one): pipeline 371 s (the choice 151 s, the test evaluation 72 s, the
-  as-of-now assembly 58 s), and batch inference **1,248 users/s** with the ranker serving
-  (20.6 s: every user's candidates from five sources and a LambdaRank pass), below the
-  2,000 users/s bar the default meets.
+* The source rankers (ADR-0035) are opt-in. On this world with `VITRINA_RECS_SOURCE_RANKERS=1`
+  they learnt first from the item's counts and unweighted labels: `source_ltr` won the served
+  list's paired test on the validation clicks (0.0618 vs `als*0.75 + popularity_recent*0.25`'s
+  0.0585, 7,550 users) and served, 0.0597 on held-out clicks against the blend's 0.0579 but
+  0.0680 against 0.0731 on true utility, the pull between clicks and utility above. Where
+  impressions are logged they now leave the item's counts out and weight their labels by
+  inverse exposure (η = 0.25): `source_ltr` still serves (validation 0.0598 vs 0.0585), at
+  0.0584 on held-out clicks and 0.0719 on the truth (−1.6 %).
+* With a ranker serving, every user's candidates come from five sources and a LambdaRank pass.
+  On a quiet AVX-512 machine that batch ran at 1,272 users/s (20.2 s) before the candidates
+  shared each fit's lists with the discover list's blend and got cheaper (ADR-0035's fourth
+  amendment, the same lists bit for bit), and at 2,019 and 1,768 users/s in two runs after
+  (12.7 s, 14.5 s): at the 2,000 users/s bar, not clearly above it. The pipeline 382 → 312 and
+  336 s.
 """
 
 
