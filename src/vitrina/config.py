@@ -190,9 +190,10 @@ class Settings(BaseSettings):
     # The source rankers (ADR-0035) train over up to 8 forward windows of the history and refit
     # every simple source in each (the windows shared by the whole run). Measured: on online-retail
     # they lift both lists, `vitrina train all` 75 s → about 225 s; on the demo the pipeline takes
-    # about 400 s instead of 220 s and, corrected for the logged exposure, their list trails the
-    # default's by 1.6 % on true utility. With a ranker serving, the demo's batch runs at about
-    # 1,250 users/s, below its 2,000 users/s bar, so a shop opts in.
+    # about 310-340 s instead of 180 s and, corrected for the logged exposure, their list trails
+    # the default's by 1.6 % on true utility. With a ranker serving, the demo's batch runs at
+    # 1,800-2,000 users/s (two runs), at its 2,000 users/s bar rather than above it, so a shop
+    # opts in.
     recs_source_rankers: bool = Field(
         default=False,
         description="Let the source rankers (LambdaRank over the simple sources' candidates) "

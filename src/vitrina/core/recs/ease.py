@@ -149,6 +149,7 @@ class EASE:
         self.weights: npt.NDArray[np.float32] | None = None  # B, (n_modelled, n_modelled)
         self.user_rows: sp.csr_matrix | None = None  # users × modelled items, the recency rank + 1
         self.seen: sp.csr_matrix | None = None  # users × all items, binary
+        self._seen_modelled: sp.csr_matrix | None = None  # users × modelled items, made when scored
         self.n_items = 0
 
     def fit(self, data: RecsData, history: Interactions) -> EASE:
@@ -172,7 +173,7 @@ class EASE:
         # C order: LAPACK leaves the inverse in Fortran order, and scipy's sparse × dense product
         # would copy a Fortran-ordered B (400 MB at 10,000 items) on every chunk of users it scores
         self.modelled, self.weights = modelled, np.ascontiguousarray(weights, dtype=np.float32)
-        self.user_rows, self.seen = rows, seen
+        self.user_rows, self.seen, self._seen_modelled = rows, seen, None
         return self
 
     def _fitted(self) -> tuple[IntArray, npt.NDArray[np.float32], sp.csr_matrix, sp.csr_matrix]:
@@ -206,11 +207,20 @@ class EASE:
             scores = _times(profile, weights)  # float32, ranked as it is
             scores[:, blocked] = -np.inf
             if self.exclude_seen:
-                scores[np.asarray(seen[users[rows]][:, modelled].toarray() > 0)] = -np.inf
+                chosen = self._seen_in_modelled(seen, modelled)[users[rows]]
+                scores[np.repeat(np.arange(rows.size), np.diff(chosen.indptr)), chosen.indices] = -np.inf
             top, top_scores = top_k_wide(scores, k)
             out_items[rows] = np.where(top == PAD, PAD, modelled[np.maximum(top, 0)])
             out_scores[rows] = top_scores
         return out_items, out_scores
+
+    def _seen_in_modelled(self, seen: sp.csr_matrix, modelled: IntArray) -> sp.csr_matrix:
+        """Each user's seen items among the modelled ones (columns in ``modelled``'s order), sliced
+        once per fit: slicing the columns for every chunk of users took 0.5 s of EASE's 2 s on a
+        demo batch."""
+        if self._seen_modelled is None:
+            self._seen_modelled = seen[:, modelled].tocsr()
+        return self._seen_modelled
 
     def save(self, folder: str | Path) -> None:
         """``B``, the modelled items and the user rows as safetensors, parameters as JSON."""
