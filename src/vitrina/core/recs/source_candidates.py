@@ -37,7 +37,6 @@ def source_candidates(
     sources: Mapping[str, Recommender],
     depths: Mapping[str, int],
     users: IntArray,
-    n_items: int,
     exclude: BoolArray | None = None,
     owned: UserItems | None = None,
 ) -> tuple[CandidateRows, pd.DataFrame]:
@@ -56,42 +55,49 @@ def source_candidates(
         if owned is not None:
             drop |= owned.contains(users, items)
         lists[name] = (np.where(drop, PAD, items), scores)
-    matrix = _union([items for items, _ in lists.values()], users.size)
+    matrix, slot_of = _union([items for items, _ in lists.values()], users.size)
     rows = CandidateRows.from_matrix(users, matrix)
-    wanted = rows.query * n_items + rows.items
+    counts = np.count_nonzero(matrix != PAD, axis=1)
+    offset = np.cumsum(counts) - counts
     columns: dict[str, FloatArray] = {}
+    start = 0
     for name in names:
         items, scores = lists[name]
-        query, slot = np.nonzero(items != PAD)
-        key = query * n_items + items[query, slot]
-        order = np.argsort(key, kind="stable")  # one item appears once in a source's list
-        key = key[order]
-        score = np.full(wanted.size, np.nan)
-        rank = np.full(wanted.size, np.nan)
-        if key.size:
-            pos = np.minimum(np.searchsorted(key, wanted), key.size - 1)
-            found = key[pos] == wanted
-            score[found] = scores[query[order][pos[found]], slot[order][pos[found]]]
-            rank[found] = slot[order][pos[found]]
+        slots = slot_of[:, start : start + items.shape[1]]
+        start += items.shape[1]
+        query, slot = np.nonzero(slots >= 0)
+        at = offset[query] + slots[query, slot]
+        score = np.full(len(rows), np.nan)
+        rank = np.full(len(rows), np.nan)
+        score[at] = scores[query, slot]
+        rank[at] = slot
         columns[f"{name}_score"] = np.where(np.isfinite(score), score, np.nan)
         columns[f"{name}_rank"] = rank
     return rows, pd.DataFrame({name: columns[name] for name in source_columns(names)})
 
 
-def _union(matrices: list[IntArray], n_users: int) -> IntArray:
+def _union(matrices: list[IntArray], n_users: int) -> tuple[IntArray, IntArray]:
     """Row-wise union of ``PAD``-padded item matrices, each item once per row (first source's
-    order first), ``PAD``-padded to the longest row."""
+    order first), ``PAD``-padded to the longest row; and for every cell of the matrices side by
+    side, the slot its item took in the union (-1 for ``PAD``)."""
     if not matrices:
-        return np.full((n_users, 0), PAD, dtype=np.int64)
+        return np.full((n_users, 0), PAD, dtype=np.int64), np.full((n_users, 0), -1, dtype=np.int64)
     combined = np.hstack(matrices).astype(np.int64)
+    width_all = combined.shape[1]
     order = np.argsort(combined, axis=1, kind="stable")
     ordered = np.take_along_axis(combined, order, axis=1)
     repeat = np.zeros_like(combined, dtype=bool)
     repeat[:, 1:] = (ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] != PAD)
     duplicate = np.zeros_like(repeat)
     np.put_along_axis(duplicate, order, repeat, axis=1)
+    first = np.maximum.accumulate(np.where(repeat, 0, np.arange(width_all)), axis=1)
+    first_cell = np.empty_like(order)
+    np.put_along_axis(first_cell, order, np.take_along_axis(order, first, axis=1), axis=1)
+    kept = ~duplicate & (combined != PAD)
+    slot_of = np.take_along_axis(np.cumsum(kept, axis=1) - 1, first_cell, axis=1)
+    slot_of[combined == PAD] = -1
     combined = np.where(duplicate, PAD, combined)
     keep = np.argsort(combined == PAD, axis=1, kind="stable")  # real items first, in order
     packed = np.take_along_axis(combined, keep, axis=1)
     width = int((packed != PAD).sum(axis=1).max()) if packed.size else 0
-    return packed[:, :width]
+    return packed[:, :width], slot_of

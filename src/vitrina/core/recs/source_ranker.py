@@ -168,7 +168,7 @@ class SourceRanker:
         owned: UserItems | None,
     ) -> tuple[CandidateRows, pd.DataFrame]:
         depths = {name: DEPTHS.get(name, self.depth) for name in sources}
-        rows, scores = source_candidates(sources, depths, users, index.n_items, exclude, owned)
+        rows, scores = source_candidates(sources, depths, users, exclude, owned)
         history = index.features(rows.users, rows.items)
         return rows, scores.join(history)
 

@@ -110,7 +110,7 @@ class _Listed:
 
 def test_candidates_are_the_union_of_the_sources_with_each_ones_score_and_rank() -> None:
     sources = {"a": _Listed("a", [[3, 1, PAD], [2, 0, 5]]), "b": _Listed("b", [[1, 4, 6], [5, PAD, PAD]])}
-    rows, frame = source_candidates(sources, {"a": 3, "b": 3}, np.array([7, 8]), 10)
+    rows, frame = source_candidates(sources, {"a": 3, "b": 3}, np.array([7, 8]))
     assert list(frame.columns) == source_columns(("a", "b")) == ["a_score", "a_rank", "b_score", "b_rank"]
     listed = {(int(u), int(i)): k for k, (u, i) in enumerate(zip(rows.users, rows.items, strict=True))}
     assert sorted(listed) == [(7, 1), (7, 3), (7, 4), (7, 6), (8, 0), (8, 2), (8, 5)]  # each item once
@@ -120,7 +120,7 @@ def test_candidates_are_the_union_of_the_sources_with_each_ones_score_and_rank()
     assert frame.loc[[four], ["a_rank", "a_score"]].isna().all(axis=None)
     # the discovery candidates: user 8's own item 5 is left out of every source
     owned = UserItems.of(np.array([8]), np.array([5]), 10)
-    rows, _ = source_candidates(sources, {"a": 3, "b": 3}, np.array([7, 8]), 10, owned=owned)
+    rows, _ = source_candidates(sources, {"a": 3, "b": 3}, np.array([7, 8]), owned=owned)
     assert (8, 5) not in set(zip(rows.users.tolist(), rows.items.tolist(), strict=True))
 
 
