@@ -42,6 +42,8 @@ LIST_KINDS = (SIMILAR, TOGETHER, BUY_AGAIN, DISCOVER)
 CURRENT = "current"  # the pointer to the champion's version: what every user is served
 CHALLENGER = "challenger"  # the pointer to a registered challenger's version, served beside it
 CHANNELS = (CURRENT, CHALLENGER)
+Texts = Sequence[str] | npt.NDArray[np.str_] | npt.NDArray[np.object_]
+"""A column of strings as a batch hands it over: a list, or numpy's strings or Python objects."""
 """Named pointers to published versions; reads name one (default :data:`CURRENT`)."""
 
 
@@ -176,9 +178,9 @@ class VersionWriter(Protocol):
         self,
         user_ids: Sequence[str],
         counts: Sequence[int],
-        product_ids: Sequence[str],
+        product_ids: Texts,
         scores: Sequence[float] | npt.NDArray[np.float64],
-        reasons: Sequence[str],
+        reasons: Texts,
     ) -> int: ...
 
     def put_lists(
@@ -186,9 +188,9 @@ class VersionWriter(Protocol):
         kind: str,
         keys: Sequence[str],
         counts: Sequence[int],
-        product_ids: Sequence[str],
+        product_ids: Texts,
         scores: Sequence[float] | npt.NDArray[np.float64],
-        reasons: Sequence[str],
+        reasons: Texts,
     ) -> int: ...
 
     def set_popular(self, items: Sequence[Recommendation]) -> None: ...

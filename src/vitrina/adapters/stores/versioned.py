@@ -28,6 +28,7 @@ from vitrina.adapters.stores.base import (
     Clock,
     Recommendation,
     RecsRecord,
+    Texts,
     VersionError,
     VersionInfo,
     check_channel,
@@ -230,9 +231,9 @@ class BufferedWriter:
         self,
         user_ids: Sequence[str],
         counts: Sequence[int],
-        product_ids: Sequence[str],
+        product_ids: Texts,
         scores: Sequence[float] | npt.NDArray[np.float64],
-        reasons: Sequence[str],
+        reasons: Texts,
     ) -> int:
         """Bulk form of :meth:`put` for batch inference: user ``user_ids[u]`` gets the next
         ``counts[u]`` cells of the flat ``product_ids``/``scores``/``reasons`` (best first).
@@ -252,9 +253,9 @@ class BufferedWriter:
         kind: str,
         keys: Sequence[str],
         counts: Sequence[int],
-        product_ids: Sequence[str],
+        product_ids: Texts,
         scores: Sequence[float] | npt.NDArray[np.float64],
-        reasons: Sequence[str],
+        reasons: Texts,
     ) -> int:
         """Keyed lists of ``kind`` (:data:`~vitrina.adapters.stores.base.LIST_KINDS`) in the
         columns of :meth:`put_columns`; written at once, chunk by chunk. Returns keys written."""
@@ -315,7 +316,7 @@ class BufferedWriter:
             self.finish()
 
 
-def _check_columns(keys: Sequence[str], counts: Sequence[int], product_ids: Sequence[str]) -> None:
+def _check_columns(keys: Sequence[str], counts: Sequence[int], product_ids: Texts) -> None:
     if len(keys) != len(counts) or sum(counts) != len(product_ids):
         raise ValueError(
             f"{len(keys)} keys with {len(counts)} counts summing to {sum(counts)} "

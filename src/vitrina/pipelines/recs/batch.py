@@ -37,7 +37,7 @@ from vitrina.adapters.stores.base import (
     VersionWriter,
     check_version_name,
 )
-from vitrina.core.ranking.interactions import Vocabulary
+from vitrina.core.ranking.interactions import IntArray, Vocabulary
 from vitrina.core.ranking.top_k import PAD
 from vitrina.pipelines.recs.keyed_lists import KeyedLists
 
@@ -54,6 +54,7 @@ AUDIT_SCHEMA = pa.schema(
     ]
 )
 StrArray = npt.NDArray[np.str_]
+ObjArray = npt.NDArray[np.object_]
 BoolArray = npt.NDArray[np.bool_]
 
 
@@ -228,14 +229,15 @@ class _Phases:
 
 @dataclass(frozen=True)
 class _Batch:
-    """A checked batch as flat row-major cells: user ``u`` owns the next ``counts[u]``."""
+    """A checked batch as flat row-major cells: user ``u`` owns the next ``counts[u]``. Ids and
+    reasons are numpy arrays of Python strings, handed to the store's encoder as they are."""
 
     users: list[str]
     counts: npt.NDArray[np.int64]
     valid: BoolArray  # (n, k): which cells of the ranked matrix are served
-    product_ids: list[str]
+    product_ids: ObjArray
     scores: npt.NDArray[np.float64]
-    reasons: list[str]
+    reasons: ObjArray
     popular: list[Recommendation]
 
 
@@ -251,30 +253,33 @@ def _checked_batch(
     vocab: Vocabulary | None,
     k: int,
 ) -> _Batch:
-    """Every check of :func:`publish_recommendations`, before anything is written."""
+    """Every check of :func:`publish_recommendations`, before anything is written. Duplicates
+    and servability are checked on each cell's product code, each distinct product once."""
     users = _user_ids(user_ids)
-    pids, valid = _product_ids(items, vocab, "items")
-    if pids.shape[0] != len(users):
-        raise ValueError(f"items has {pids.shape[0]} rows for {len(users)} user_ids")
-    pids, valid = pids[:, :k], valid[:, :k]
-    score = _matrix(scores, "scores", pids.shape, k).astype(np.float64)
-    reason = _reasons(_matrix(reasons, "reasons", pids.shape, k), valid)
-    if not np.isfinite(score[valid]).all():
+    codes, names = _product_codes(items, vocab, "items")
+    if codes.shape[0] != len(users):
+        raise ValueError(f"items has {codes.shape[0]} rows for {len(users)} user_ids")
+    codes = codes[:, :k]
+    valid = codes != PAD
+    score = _matrix(scores, "scores", codes.shape, k).astype(np.float64)[valid]
+    reason = _reasons(_matrix(reasons, "reasons", codes.shape, k), valid)
+    if not np.isfinite(score).all():
         raise ValueError("scores must be finite wherever an item is recommended")
-    _check_unique_per_row(pids, valid)
-    pop_ids, pop_valid = _product_ids(np.asarray(popular).reshape(1, -1), vocab, "popular")
-    pop_ids = pop_ids[pop_valid]
+    _check_unique_per_row(codes)
+    pop_codes, pop_names = _product_codes(np.asarray(popular).reshape(1, -1), vocab, "popular")
+    pop_ids = pop_names[pop_codes[pop_codes != PAD]]
     if len(pop_ids) == 0:
         raise ValueError("the popular fallback list is empty; serving needs it when a user has no list")
-    _check_servable(np.concatenate([pids[valid], pop_ids]), servable, vocab)
-    pop_scores = _popular_scores(popular_scores, pop_valid[0])
+    cells = codes[valid]
+    _check_servable(np.concatenate([names[np.unique(cells)], pop_ids]).astype(str), servable, vocab)
+    pop_scores = _popular_scores(popular_scores, pop_codes[0] != PAD)
     return _Batch(
         users=users,
         counts=valid.sum(axis=1),
         valid=valid,
-        product_ids=pids[valid].tolist(),
-        scores=score[valid],
-        reasons=reason[valid].tolist(),
+        product_ids=names[cells],
+        scores=score,
+        reasons=reason,
         popular=[
             Recommendation(p, s, popular_reason)
             for p, s in zip(pop_ids.tolist(), pop_scores.tolist(), strict=True)
@@ -302,32 +307,33 @@ def _user_ids(user_ids: Sequence[str] | npt.ArrayLike) -> list[str]:
     return users
 
 
-def _product_ids(items: npt.ArrayLike, vocab: Vocabulary | None, what: str) -> tuple[StrArray, BoolArray]:
-    """Product ids (n, k) and where they are real (not padding), from indices or ids."""
+def _product_codes(items: npt.ArrayLike, vocab: Vocabulary | None, what: str) -> tuple[IntArray, ObjArray]:
+    """Each cell's product as a code into ``names`` (product ids as Python strings), ``PAD`` where
+    the cell is padding; from item indices into ``vocab`` or from the ids themselves."""
     raw = np.asarray(items)
     if raw.ndim != 2:
         raise ValueError(f"{what} must be a 2-d (users, k) matrix, got shape {raw.shape}")
     if np.issubdtype(raw.dtype, np.integer):
         if vocab is None:
             raise ValueError(f"{what} holds item indices: pass the vocab that maps them to product ids")
-        valid = raw != PAD
         if ((raw < PAD) | (raw >= len(vocab))).any():
             raise ValueError(f"{what} holds indices outside the vocabulary of {len(vocab)} items")
-        if not len(vocab):
-            return np.full(raw.shape, "", dtype=str), valid
-        return vocab.ids[np.where(valid, raw, 0)], valid
+        return raw.astype(np.int64), vocab.ids.astype(object)
     if raw.dtype.kind not in "OU":
         raise ValueError(
             f"{what} must hold item indices (integers) or product ids (strings), not {raw.dtype}"
         )
     valid = ~_blank(raw)
-    return np.where(valid, raw, "").astype(str), valid
+    names, inverse = np.unique(raw[valid].astype(str), return_inverse=True)
+    codes = np.full(raw.shape, PAD, dtype=np.int64)
+    codes[valid] = inverse
+    return codes, names.astype(object)
 
 
 def _blank(values: npt.NDArray[np.generic]) -> BoolArray:
     """Cells that are None or empty strings."""
     if values.dtype.kind == "O":
-        return np.asarray(np.frompyfunc(lambda v: v is None or v == "", 1, 1)(values), dtype=bool)
+        return np.asarray((values == "") | np.equal(values, None), dtype=bool)
     return np.asarray(values == "", dtype=bool)
 
 
@@ -338,16 +344,20 @@ def _matrix(values: npt.ArrayLike, what: str, shape: tuple[int, ...], k: int) ->
     return array[:, :k]
 
 
-def _reasons(reasons: npt.NDArray[np.generic], valid: BoolArray) -> StrArray:
-    missing = valid & _blank(reasons)
+def _reasons(reasons: npt.NDArray[np.generic], valid: BoolArray) -> ObjArray:
+    """The served cells' reasons as Python strings; every served item needs one."""
+    cells = reasons[valid]
+    missing = _blank(cells)
     if missing.any():
         raise ValueError(f"{int(missing.sum())} recommended items have no reason; every item needs one")
-    return reasons.astype(str)
+    if cells.dtype.kind == "O" and set(map(type, cells.tolist())) <= {str}:
+        return cells
+    return cells.astype(str).astype(object)
 
 
-def _check_unique_per_row(pids: StrArray, valid: BoolArray) -> None:
-    ordered = np.sort(np.where(valid, pids, ""), axis=1)
-    repeated = (ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] != "")
+def _check_unique_per_row(codes: IntArray) -> None:
+    ordered = np.sort(codes, axis=1)
+    repeated = (ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] != PAD)
     if repeated.any():
         rows = np.flatnonzero(repeated.any(axis=1))
         raise ValueError(f"{len(rows)} users have a product twice in their list (first at row {rows[0]})")

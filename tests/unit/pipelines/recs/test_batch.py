@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from vitrina.adapters.lake.paths import LakePaths
+from vitrina.adapters.stores import codec
 from vitrina.adapters.stores.base import POPULAR_REASON, Recommendation, VersionInfo
 from vitrina.adapters.stores.codec import decode_record, encode_items, encode_lists, record_prefix
 from vitrina.adapters.stores.sqlite import SQLiteRecsStore
@@ -208,7 +210,7 @@ def test_a_failed_audit_write_leaves_the_current_version_serving(
     assert store.get("ana").version == "good"  # type: ignore[union-attr]
 
 
-def test_columnar_encoding_is_byte_identical_to_per_list_encoding() -> None:
+def test_columnar_encoding_reads_back_like_per_list_encoding(monkeypatch: pytest.MonkeyPatch) -> None:
     info = VersionInfo("b1", "modelo-ñ", WHEN, WHEN + dt.timedelta(hours=6))
     prefix = record_prefix(info)
     lists = [
@@ -218,18 +220,25 @@ def test_columnar_encoding_is_byte_identical_to_per_list_encoding() -> None:
         ],
         [],
         [Recommendation("ü🚚", 1e-7, "línea\u2028nueva"), Recommendation("p3", 1e300, "\x00control")],
+        [Recommendation("p4", 8.0, "entero"), Recommendation("p5", 2.5e-5, "pequeño")],
+        [Recommendation("p6", 9999999999999998.0, "grande"), Recommendation('say "hola"\\n', -3.0, "")],
     ]
     flat = [item for items in lists for item in items]
-    columnar = list(
-        encode_lists(
-            prefix,
-            [len(items) for items in lists],
-            [i.product_id for i in flat],
-            np.array([i.score for i in flat]),
-            [i.reason for i in flat],
-        )
+    columns = (
+        [len(items) for items in lists],
+        np.array([i.product_id for i in flat], dtype=object),
+        np.array([i.score for i in flat]),
+        [i.reason for i in flat],
     )
-    assert columnar == [encode_items(prefix, items) for items in lists]
-    assert decode_record("u", columnar[2], WHEN).items == tuple(lists[2])  # type: ignore[union-attr]
+    columnar = list(encode_lists(prefix, *columns))
+    one_by_one = [encode_items(prefix, items) for items in lists]
+    assert [json.loads(record) for record in columnar] == [json.loads(record) for record in one_by_one]
+    for record, items in zip(columnar, lists, strict=True):
+        assert record.startswith(prefix)
+        decoded = decode_record("u", record, WHEN)
+        assert decoded is not None
+        assert decoded.items == tuple(items)
+    monkeypatch.setattr(codec, "ENCODE_CHUNK", 3)  # users split across several Arrow passes
+    assert list(encode_lists(prefix, *columns)) == columnar
     with pytest.raises(ValueError, match="finite"):
         list(encode_lists(prefix, [1], ["p"], np.array([np.inf]), ["r"]))
