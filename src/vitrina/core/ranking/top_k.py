@@ -36,18 +36,22 @@ def _by_score_then_column(
     found: npt.NDArray[np.integer],
     values: npt.NDArray[np.floating],
     columns: IntArray | None = None,
+    cut_shared: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[IntArray, FloatArray]:
     """Each row's best cells ``found`` (with their scores ``values``, any order, as a partial
     sort leaves them) ordered by score, then column; where the last score is shared with a
     cell left out, the tie is settled by column first (a partial sort picks any of them).
-    ``columns``: each cell's column (default: its position). ``-inf`` slots become ``PAD``.
-    Scores come back as float64."""
+    ``columns``: each cell's column (default: its position). ``cut_shared``: which rows' last
+    score a cell left out shares, when the caller knows (else one pass over ``scores`` counts).
+    ``-inf`` slots become ``PAD``. Scores come back as float64."""
     cells: IntArray = found.astype(np.int64)
     best: FloatArray = values.astype(np.float64)
     cut = best.min(axis=1)
-    # every cell above the cut was found, so one more cell at or above it is a tie left out
-    reached = np.count_nonzero(scores >= cut[:, None].astype(scores.dtype), axis=1)
-    tied = np.flatnonzero(np.isfinite(cut) & (reached > cells.shape[1]))
+    if cut_shared is None:
+        # every cell above the cut was found, so one more cell at or above it is a tie left out
+        reached = np.count_nonzero(scores >= cut[:, None].astype(scores.dtype), axis=1)
+        cut_shared = reached > cells.shape[1]
+    tied = np.flatnonzero(np.isfinite(cut) & cut_shared)
     for row in tied:
         wanted = np.flatnonzero(scores[row] >= scores.dtype.type(cut[row]))
         named = wanted if columns is None else columns[row, wanted]
@@ -159,9 +163,10 @@ def top_k_wide(scores: npt.NDArray[np.floating], k: int) -> tuple[IntArray, Floa
     Batch inference scores every user against the whole catalog (ALS's dot products: 200,000
     columns at the large scale). :func:`top_k_rows` casts each row to float64 and runs numpy's
     ``argpartition`` over it, ~9 ms per user at 200,000 items on the benchmark machine; torch's
-    ``topk`` on the rows as they are (float32) takes a fraction of that. Equal scores are
-    ordered by column, also at the cut, so a list is the prefix of a longer one; without ties
-    the result is :func:`top_k_rows`'s. Scores come back as float64 (exact for float32 input).
+    ``topk`` on the rows as they are (float32) takes a fraction of that, and its one extra cell
+    says whether the cut is tied (no second pass over the rows). Equal scores are ordered by
+    column, also at the cut, so a list is the prefix of a longer one; without ties the result is
+    :func:`top_k_rows`'s. Scores come back as float64 (exact for float32 input).
     """
     import torch  # deferred: a heavy import, needed only where wide rows are ranked
 
@@ -171,7 +176,11 @@ def top_k_wide(scores: npt.NDArray[np.floating], k: int) -> tuple[IntArray, Floa
     top = np.full((n, k), -np.inf)
     if kk == 0 or n == 0:
         return items, top
-    values, found = torch.topk(torch.from_numpy(np.ascontiguousarray(scores)), kk, dim=1, sorted=True)
-    cols, best = _by_score_then_column(scores, found.numpy(), values.numpy())
-    items[:, :kk], top[:, :kk] = cols, best
+    # one cell more than kept: the cut is shared with a cell left out exactly where it ties the last
+    more = int(kk < m)
+    values, found = torch.topk(torch.from_numpy(np.ascontiguousarray(scores)), kk + more, dim=1, sorted=True)
+    kept, best = values.numpy(), found.numpy()
+    shared = kept[:, kk] == kept[:, kk - 1] if more else np.zeros(n, dtype=bool)
+    cols, best_scores = _by_score_then_column(scores, best[:, :kk], kept[:, :kk], cut_shared=shared)
+    items[:, :kk], top[:, :kk] = cols, best_scores
     return items, top
