@@ -192,8 +192,8 @@ class Settings(BaseSettings):
     # they lift both lists, `vitrina train all` 75 s → about 225 s; on the demo the pipeline takes
     # about 310-340 s instead of 180 s and, corrected for the logged exposure, their list trails
     # the default's by 1.6 % on true utility. With a ranker serving, the demo's batch runs at
-    # 1,800-2,000 users/s (two runs), at its 2,000 users/s bar rather than above it, so a shop
-    # opts in.
+    # 1,600-2,000 users/s (AVX2 or AVX-512 machines), at or below its 2,000 users/s bar, so a
+    # shop opts in.
     recs_source_rankers: bool = Field(
         default=False,
         description="Let the source rankers (LambdaRank over the simple sources' candidates) "
