@@ -333,7 +333,8 @@ def _product_codes(items: npt.ArrayLike, vocab: Vocabulary | None, what: str) ->
 def _blank(values: npt.NDArray[np.generic]) -> BoolArray:
     """Cells that are None or empty strings."""
     if values.dtype.kind == "O":
-        return np.asarray((values == "") | np.equal(values, None), dtype=bool)
+        none = np.array([None], dtype=object)  # compared cell by cell, like the empty string
+        return np.asarray((values == "") | (values == none), dtype=np.bool_)
     return np.asarray(values == "", dtype=bool)
 
 
@@ -350,8 +351,9 @@ def _reasons(reasons: npt.NDArray[np.generic], valid: BoolArray) -> ObjArray:
     missing = _blank(cells)
     if missing.any():
         raise ValueError(f"{int(missing.sum())} recommended items have no reason; every item needs one")
-    if cells.dtype.kind == "O" and set(map(type, cells.tolist())) <= {str}:
-        return cells
+    texts: ObjArray = cells.astype(object, copy=False)  # no copy when they are objects already
+    if set(map(type, texts.tolist())) <= {str}:
+        return texts
     return cells.astype(str).astype(object)
 
 
