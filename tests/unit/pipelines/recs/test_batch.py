@@ -51,6 +51,11 @@ def ranked(k: int = 25) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return items, scores, reasons
 
 
+def as_ids(items: np.ndarray) -> np.ndarray:
+    """``items`` as product ids (objects), padding as ``""``."""
+    return np.where(items == PAD, "", VOCAB.ids[np.maximum(items, 0)]).astype(object)
+
+
 def run(store: SQLiteRecsStore, lake: LakePaths, run_id: str = "b1", **overrides: Any) -> Any:
     items, scores, reasons = ranked()
     arguments: dict[str, Any] = {
@@ -102,8 +107,8 @@ def test_every_user_gets_their_top_k_without_padding(store: SQLiteRecsStore, lak
 def test_product_ids_give_the_same_records_as_indices(tmp_path: Path, lake: LakePaths) -> None:
     items = ranked()[0]
     items[0, 7] = PAD
-    as_ids = np.where(items == PAD, "", VOCAB.ids[np.maximum(items, 0)]).astype(object)
-    as_ids[0, 7] = None  # None is padding as well as ""
+    ids = as_ids(items)
+    ids[0, 7] = None  # None is padding as well as ""
     with (
         SQLiteRecsStore(tmp_path / "a.sqlite3") as by_index,
         SQLiteRecsStore(tmp_path / "b.sqlite3") as by_id,
@@ -113,7 +118,7 @@ def test_product_ids_give_the_same_records_as_indices(tmp_path: Path, lake: Lake
             by_id,
             lake,
             run_id="b2",
-            items=as_ids,
+            items=ids,
             vocab=None,
             servable=set(VOCAB.ids.tolist()),
             popular=np.array(["p00", "p01", "p02"]),
@@ -177,6 +182,15 @@ def _with(array: np.ndarray, row: int, col: int, value: Any) -> np.ndarray:
     [
         ({"user_ids": ["ana", "ana", "carla", "dante"]}, "duplicates"),
         ({"items": _with(ranked()[0], 0, 1, ranked()[0][0, 0])}, "twice"),
+        (
+            {
+                "items": _with(as_ids(ranked()[0]), 0, 1, str(VOCAB.ids[ranked()[0][0, 0]])),
+                "vocab": None,
+                "servable": set(VOCAB.ids.tolist()),
+                "popular": np.array(["p00"]),
+            },
+            "twice",
+        ),
         ({"scores": _with(ranked()[1], 0, 0, np.nan)}, "finite"),
         ({"reasons": _with(ranked()[2], 1, 0, "")}, "no reason"),
         ({"reasons": _with(ranked()[2], 1, 0, None)}, "no reason"),
