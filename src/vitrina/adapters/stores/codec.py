@@ -7,8 +7,8 @@ key itself, which only reclaims memory). The per-version fields are rendered onc
 prefix (:func:`record_prefix`). :func:`encode_items` encodes one list; :func:`encode_lists`
 encodes a whole batch from flat columns with Arrow's string kernels (each distinct string
 JSON-quoted once, each score written by Arrow's shortest round-trip formatting, records
-joined in C++): the same values, about 4× faster than formatting every cell in Python, which
-was a fifth of a demo batch's time. The two encoders may spell a number differently
+joined in C++): the same values, about 2.5× faster than formatting every cell in Python,
+which took a sixth of a demo batch's time. The two encoders may spell a number differently
 (``8`` / ``8.0``, ``1e-7`` / ``1e-07``); both are JSON that reads back to the same float.
 """
 
