@@ -333,8 +333,7 @@ def _product_codes(items: npt.ArrayLike, vocab: Vocabulary | None, what: str) ->
 def _blank(values: npt.NDArray[np.generic]) -> BoolArray:
     """Cells that are None or empty strings."""
     if values.dtype.kind == "O":
-        none = np.array([None], dtype=object)  # compared cell by cell, like the empty string
-        return np.asarray((values == "") | (values == none), dtype=np.bool_)
+        return np.asarray((values == "") | (values == np.array([None], dtype=object)), dtype=np.bool_)
     return np.asarray(values == "", dtype=bool)
 
 
@@ -352,9 +351,7 @@ def _reasons(reasons: npt.NDArray[np.generic], valid: BoolArray) -> ObjArray:
     if missing.any():
         raise ValueError(f"{int(missing.sum())} recommended items have no reason; every item needs one")
     texts: ObjArray = cells.astype(object, copy=False)  # no copy when they are objects already
-    if set(map(type, texts.tolist())) <= {str}:
-        return texts
-    return cells.astype(str).astype(object)
+    return texts if set(map(type, texts.tolist())) <= {str} else cells.astype(str).astype(object)
 
 
 def _check_unique_per_row(codes: IntArray) -> None:
